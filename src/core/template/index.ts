@@ -1,0 +1,7 @@
+/** The `.prompt` template language: parse, diagnose, render. Pure: no `vscode`, no I/O. */
+export * from './types';
+export { LineIndex } from './lineIndex';
+export { parseTemplate, templateNameFromFile, type ParsedTemplate, type ParseOptions } from './parse';
+export { renderTemplate, type Rendered, type RenderProblem, type RenderResult, type RawParameters } from './render';
+export { coerceValue, isTruthy } from './values';
+export { FRONT_MATTER_KEYS, VARIABLE_KEYS } from './schema';

@@ -1,0 +1,132 @@
+import { parseBody } from './body';
+import { parseFrontMatter } from './frontMatter';
+import { issue, nearest, type Issue } from './issues';
+import { LineIndex } from './lineIndex';
+import type { BodyNode, Diagnostic, KeyInfo, Span, TemplateSettings, VariableDecl, VariableUse } from './types';
+
+/** A `.prompt` file, parsed: everything the diagnostics, the editor and the renderer need. */
+export interface ParsedTemplate {
+  readonly text: string;
+  readonly lines: LineIndex;
+  readonly settings: TemplateSettings;
+  /** True when the file declares its variables; false when they were inferred from placeholders. */
+  readonly declaresVariables: boolean;
+  /** In declaration order (or first-use order when inferred). */
+  readonly variables: readonly VariableDecl[];
+  readonly frontMatter?: { readonly region: Span; readonly keys: readonly KeyInfo[] };
+  readonly body: { readonly nodes: readonly BodyNode[]; readonly span: Span };
+  /** The system prompt as parsed from its YAML value (spans relative to `value`). */
+  readonly system?: { readonly value: string; readonly nodes: readonly BodyNode[]; readonly span: Span };
+  /** Every variable reference, in the body and in `system:`, with file spans. */
+  readonly uses: readonly VariableUse[];
+  /** Sorted by position. */
+  readonly diagnostics: readonly Diagnostic[];
+  readonly hasErrors: boolean;
+}
+
+export interface ParseOptions {
+  /** Used for the default `name:`; any path works, only its base name is used. */
+  readonly fileName?: string;
+}
+
+export function templateNameFromFile(fileName: string | undefined): string {
+  if (!fileName) return 'untitled';
+  const base = fileName.split(/[\\/]/).pop() ?? fileName;
+  return base.replace(/\.prompt$/i, '') || base;
+}
+
+/** Parses and checks a template. Never throws, whatever `text` holds. */
+export function parseTemplate(text: string, options: ParseOptions = {}): ParsedTemplate {
+  const lines = new LineIndex(text);
+  const fm = parseFrontMatter(text, templateNameFromFile(options.fileName));
+  const issues: Issue[] = [...fm.issues];
+
+  const body = parseBody(text, fm.bodyStart, text.length, 'body');
+  issues.push(...body.issues);
+  const uses: VariableUse[] = [...body.uses];
+
+  let system: ParsedTemplate['system'];
+  if (fm.system) {
+    // Diagnose the scalar as written, so ranges point into the file (block scalars, quotes and all)…
+    const raw = parseBody(text, fm.system.span.start, fm.system.span.end, 'system');
+    issues.push(...raw.issues);
+    uses.push(...raw.uses);
+    // …but render its YAML value, which is what the author means (folded lines, unescaped quotes).
+    const value = parseBody(fm.system.value, 0, fm.system.value.length, 'system');
+    if (raw.issues.every((i) => i.severity !== 'error') && value.issues.some((i) => i.severity === 'error')) {
+      issues.push(
+        issue('PL010', fm.system.span, `The system prompt's value has a malformed tag: ${value.issues.find((i) => i.severity === 'error')!.message}`),
+      );
+    }
+    system = { value: fm.system.value, nodes: value.nodes, span: fm.system.span };
+  }
+
+  const variables = fm.declared ?? inferVariables(uses);
+  if (fm.declared) issues.push(...checkUses(fm.declared, uses));
+
+  const diagnostics = issues
+    .map(
+      (i): Diagnostic => ({
+        code: i.code,
+        severity: i.severity,
+        message: i.message,
+        range: lines.range(i.span),
+        ...(i.data ? { data: i.data } : {}),
+      }),
+    )
+    .sort((a, b) => a.range.start.line - b.range.start.line || a.range.start.character - b.range.start.character);
+
+  return {
+    text,
+    lines,
+    settings: fm.settings,
+    declaresVariables: fm.declared !== undefined,
+    variables,
+    ...(fm.region ? { frontMatter: { region: fm.region, keys: fm.keys } } : {}),
+    body: { nodes: body.nodes, span: { start: fm.bodyStart, end: text.length } },
+    ...(system ? { system } : {}),
+    uses,
+    diagnostics,
+    hasErrors: diagnostics.some((d) => d.severity === 'error'),
+  };
+}
+
+/** Without a `variables:` block, each name used is a required text variable. */
+function inferVariables(uses: readonly VariableUse[]): VariableDecl[] {
+  const seen = new Map<string, VariableDecl>();
+  for (const use of uses) {
+    if (!seen.has(use.name)) {
+      seen.set(use.name, { name: use.name, type: 'text', required: true, inferred: true, nameSpan: use.span });
+    }
+  }
+  return [...seen.values()];
+}
+
+/** PL002 for names used but not declared, PL003 for names declared but never used. */
+function checkUses(declared: readonly VariableDecl[], uses: readonly VariableUse[]): Issue[] {
+  const issues: Issue[] = [];
+  const names = new Set(declared.map((d) => d.name));
+  const used = new Set<string>();
+  for (const use of uses) {
+    used.add(use.name);
+    if (names.has(use.name)) continue;
+    const suggestion = nearest(use.name, names);
+    const hint = suggestion ? ` Did you mean \`${suggestion}\`?` : ' Declare it under `variables:`.';
+    issues.push(
+      issue('PL002', use.span, `\`${use.name}\` is not declared in \`variables:\`.${hint}`, {
+        name: use.name,
+        ...(suggestion ? { suggestion } : {}),
+      }),
+    );
+  }
+  for (const decl of declared) {
+    if (!used.has(decl.name)) {
+      issues.push(
+        issue('PL003', decl.nameSpan, `Variable \`${decl.name}\` is declared but never used in the body or the system prompt.`, {
+          name: decl.name,
+        }),
+      );
+    }
+  }
+  return issues;
+}

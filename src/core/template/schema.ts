@@ -1,0 +1,41 @@
+/**
+ * The front-matter vocabulary of the `.prompt` format, with a sentence per key. The parser checks
+ * keys against these tables; the editor uses the same sentences for hover and completion.
+ */
+export const FRONT_MATTER_KEYS = {
+  name: 'Display name of the template. Default: the file name without `.prompt`.',
+  description: 'What the template produces, for people browsing templates.',
+  tier: 'Kind of conversation: `template` (everyday), `scenario` (a specific situation) or `edge_case` (unusual or hard cases). Sets the length targets of quality scoring. Default: `template`.',
+  model: 'Claude model: an alias from the model table (such as `sonnet`) or a full model id.',
+  temperature: 'Sampling temperature, 0 to 1.',
+  max_tokens: 'Largest answer the model may give, in tokens (a positive integer).',
+  quality_threshold: 'Quality bar from 0 to 1: a conversation scoring below threshold × 10 is flagged for revision.',
+  active: 'Inactive templates (`false`) are not offered for generation. Default: `true`.',
+  personas: 'Personas this template applies to (a list of names).',
+  emotions: 'Emotions this template applies to (a list of names).',
+  escape: 'How inserted values are escaped: `html` (default; `& < > " \'`), `xml` (`& < >`) or `none`. Template text is never escaped.',
+  system: 'The system prompt. May hold placeholders like the body.',
+  variables: 'The typed variables the template uses. Without this block every placeholder is a required text variable.',
+} as const satisfies Record<string, string>;
+
+export type FrontMatterKey = keyof typeof FRONT_MATTER_KEYS;
+
+export const VARIABLE_KEYS = {
+  type: 'Kind of value: `text` (default), `number`, `dropdown` or `boolean`.',
+  options: 'The values a `dropdown` variable may take.',
+  default: 'Value used when none is given. A variable with a default is optional; without one it is required.',
+  help: 'A sentence shown beside the field in the preview form.',
+  min: 'Smallest value of a `number` variable.',
+  max: 'Largest value of a `number` variable.',
+  max_length: 'Longest value of a `text` variable, in characters.',
+} as const satisfies Record<string, string>;
+
+export type VariableKey = keyof typeof VARIABLE_KEYS;
+
+export function isFrontMatterKey(key: string): key is FrontMatterKey {
+  return Object.prototype.hasOwnProperty.call(FRONT_MATTER_KEYS, key);
+}
+
+export function isVariableKey(key: string): key is VariableKey {
+  return Object.prototype.hasOwnProperty.call(VARIABLE_KEYS, key);
+}
