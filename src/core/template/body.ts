@@ -16,6 +16,8 @@ export interface BodyParse {
 }
 
 const BLOCK_KINDS: ReadonlySet<string> = new Set<BlockKind>(['if', 'unless']);
+/** Deeper nesting is refused, so no later tree walk (render, outline) can exhaust the stack. */
+export const MAX_BLOCK_DEPTH = 64;
 const TAG_SYNTAX = 'a tag holds a variable name, `#if name`, `#unless name`, `else`, `/if`, `/unless`, `if name "yes" "no"` or a `!` comment';
 
 interface Frame {
@@ -124,7 +126,7 @@ export function parseBody(text: string, from: number, to: number, where: 'body' 
       issue(
         'PL004',
         frame.openSpan,
-        `\`<<#${frame.keyword}${frame.name ? ' ' + frame.name : ''}>>\` is never closed: add \`<</${frame.keyword}>>\`.`,
+        `\`${openTag(frame)}\` is never closed: add \`<</${frame.keyword}>>\`.`,
       ),
     );
     closeFrame(frame, undefined, to);
@@ -190,6 +192,9 @@ export function parseBody(text: string, from: number, to: number, where: 'body' 
             `\`#${keyword}\` takes one variable name; expressions such as \`${arg}\` are not supported. Test a boolean variable instead.`,
           ),
         );
+    } else if (stack.length >= MAX_BLOCK_DEPTH) {
+      valid = false;
+      issues.push(issue('PL010', tagSpan, `Blocks nest deeper than ${MAX_BLOCK_DEPTH} levels here: flatten the conditions.`));
     } else {
       addUse(arg, nameSpan);
     }
@@ -204,11 +209,16 @@ export function parseBody(text: string, from: number, to: number, where: 'body' 
     }
     const depth = findOpen(keyword);
     if (depth < 0) {
-      const top = stack[stack.length - 1];
-      const message = top
-        ? `\`<</${keyword}>>\` does not match the open \`<<#${top.keyword}>>\`: expected \`<</${top.keyword}>>\`.`
-        : `\`<</${keyword}>>\` closes nothing: no \`<<#${keyword}>>\` block is open.`;
-      issues.push(issue('PL004', tagSpan, message));
+      const top = stack.pop();
+      if (!top) {
+        issues.push(issue('PL004', tagSpan, `\`<</${keyword}>>\` closes nothing: no \`<<#${keyword}>>\` block is open.`));
+        return;
+      }
+      // The wrong tag still ends the innermost block: one error, not a cascade to the end of the file.
+      issues.push(
+        issue('PL004', tagSpan, `\`<</${keyword}>>\` does not match the open \`${openTag(top)}\`: expected \`<</${top.keyword}>>\`.`),
+      );
+      closeFrame(top, tagSpan, tagSpan.end);
       return;
     }
     // Blocks opened after the matching one were closed by the wrong tag.
@@ -218,7 +228,7 @@ export function parseBody(text: string, from: number, to: number, where: 'body' 
         issue(
           'PL004',
           inner.openSpan,
-          `\`<<#${inner.keyword}>>\` is closed by \`<</${keyword}>>\`: close it with \`<</${inner.keyword}>>\` first.`,
+          `\`${openTag(inner)}\` is closed by \`<</${keyword}>>\`: close it with \`<</${inner.keyword}>>\` first.`,
         ),
       );
       closeFrame(inner, undefined, tagSpan.start);
@@ -270,7 +280,9 @@ export function parseBody(text: string, from: number, to: number, where: 'body' 
   function closeFrame(frame: Frame, closeSpan: Span | undefined, end: number): void {
     if (!frame.valid) {
       // Keep the content so nothing disappears from outlines; the tag itself is already reported.
-      current().push(...frame.body, ...frame.elseBody);
+      const into = current();
+      for (const node of frame.body) into.push(node);
+      for (const node of frame.elseBody) into.push(node);
       return;
     }
     current().push({
@@ -286,6 +298,10 @@ export function parseBody(text: string, from: number, to: number, where: 'body' 
       ...(closeSpan ? { closeSpan } : {}),
     });
   }
+}
+
+function openTag(frame: Frame): string {
+  return `<<#${frame.keyword}${frame.name ? ' ' + frame.name : ''}>>`;
 }
 
 /**

@@ -42,15 +42,15 @@ export function parseTemplate(text: string, options: ParseOptions = {}): ParsedT
   const issues: Issue[] = [...fm.issues];
 
   const body = parseBody(text, fm.bodyStart, text.length, 'body');
-  issues.push(...body.issues);
+  append(issues, body.issues);
   const uses: VariableUse[] = [...body.uses];
 
   let system: ParsedTemplate['system'];
   if (fm.system) {
     // Diagnose the scalar as written, so ranges point into the file (block scalars, quotes and all)…
     const raw = parseBody(text, fm.system.span.start, fm.system.span.end, 'system');
-    issues.push(...raw.issues);
-    uses.push(...raw.uses);
+    append(issues, raw.issues);
+    append(uses, raw.uses);
     // …but render its YAML value, which is what the author means (folded lines, unescaped quotes).
     const value = parseBody(fm.system.value, 0, fm.system.value.length, 'system');
     if (raw.issues.every((i) => i.severity !== 'error') && value.issues.some((i) => i.severity === 'error')) {
@@ -62,7 +62,7 @@ export function parseTemplate(text: string, options: ParseOptions = {}): ParsedT
   }
 
   const variables = fm.declared ?? inferVariables(uses);
-  if (fm.declared) issues.push(...checkUses(fm.declared, uses));
+  if (fm.declared) append(issues, checkUses(fm.declared, uses));
 
   const diagnostics = issues
     .map(
@@ -89,6 +89,11 @@ export function parseTemplate(text: string, options: ParseOptions = {}): ParsedT
     diagnostics,
     hasErrors: diagnostics.some((d) => d.severity === 'error'),
   };
+}
+
+/** Array.push(...items) passes items as arguments and overflows the stack on huge inputs. */
+function append<T>(into: T[], items: readonly T[]): void {
+  for (const item of items) into.push(item);
 }
 
 /** Without a `variables:` block, each name used is a required text variable. */
