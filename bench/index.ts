@@ -1,0 +1,122 @@
+/**
+ * `npm run bench`: figures, not pass/fail. Each line shows Promptloom beside a baseline measured
+ * in the same process (Handlebars, which compiles templates to JavaScript with `new Function`)
+ * and the target from the issue.
+ */
+import Handlebars from 'handlebars';
+import { parseTemplate, renderTemplate } from '../src/core/template';
+
+interface Sample {
+  median: number;
+  p95: number;
+}
+
+/** Runs `fn` in rounds of `batch` calls and returns per-call times in microseconds. */
+function measure(fn: () => void, { rounds = 200, batch = 1, warmup = 20 } = {}): Sample {
+  for (let i = 0; i < warmup * batch; i++) fn();
+  const times: number[] = [];
+  for (let r = 0; r < rounds; r++) {
+    const t0 = process.hrtime.bigint();
+    for (let i = 0; i < batch; i++) fn();
+    times.push(Number(process.hrtime.bigint() - t0) / 1000 / batch);
+  }
+  times.sort((a, b) => a - b);
+  return { median: times[Math.floor(times.length / 2)]!, p95: times[Math.floor(times.length * 0.95)]! };
+}
+
+function fmt(us: number): string {
+  return us >= 1000 ? `${(us / 1000).toFixed(2)} ms` : `${us.toFixed(2)} µs`;
+}
+
+// ---- a 2,000-line template ------------------------------------------------------------------
+const VARS = Array.from({ length: 20 }, (_, i) => `v${i}`);
+function largeTemplate(style: 'promptloom' | 'handlebars'): string {
+  const tag = (name: string) => (style === 'promptloom' ? `<<${name}>>` : `{{${name}}}`);
+  const open = (name: string) => (style === 'promptloom' ? `<<#if ${name}>>` : `{{#if ${name}}}`);
+  const close = style === 'promptloom' ? '<</if>>' : '{{/if}}';
+  const comment = style === 'promptloom' ? '<<! reviewer note >>' : '{{! reviewer note }}';
+  const lines: string[] = [];
+  if (style === 'promptloom') {
+    lines.push('---', 'name: Large', 'tier: scenario', 'variables:');
+    for (const v of VARS) lines.push(`  ${v}:`, '    type: text', '    default: value');
+    lines.push('---');
+  }
+  while (lines.length < 2000) {
+    const i = lines.length;
+    const v = VARS[i % VARS.length]!;
+    if (i % 10 === 0) lines.push(`${open(v)}This paragraph mentions ${tag(v)} only when it is set.${close}`);
+    else if (i % 17 === 0) lines.push(comment);
+    else lines.push(`Line ${i}: the advisor explains ${tag(v)} and asks about ${tag(VARS[(i + 3) % VARS.length]!)} in plain words.`);
+  }
+  return lines.join('\n');
+}
+
+// ---- a 10-variable template -------------------------------------------------------------------
+const SMALL_VARS = ['persona', 'amount', 'years', 'goal', 'risk', 'tone', 'topic', 'city', 'age', 'taxes'];
+const smallPromptloom = [
+  '---',
+  'variables:',
+  ...SMALL_VARS.map((v) => (v === 'taxes' ? `  ${v}: { type: boolean, default: false }` : v === 'years' ? `  ${v}: { type: number, min: 0, max: 60 }` : `  ${v}: {}`)),
+  '---',
+  'Create a conversation where <<persona>> (<<age>>, <<city>>) is worried about <<topic>>.',
+  'They have <<amount>> invested, <<years>> years to go, a <<risk>> risk appetite and want to <<goal>>.',
+  'Keep the tone <<tone>>. <<#if taxes>>Mention taxes.<</if>>',
+].join('\n');
+const smallHandlebars = smallPromptloom
+  .split('---\n')[2]!
+  .replace(/<<#if (\w+)>>/g, '{{#if $1}}')
+  .replace(/<<\/if>>/g, '{{/if}}')
+  .replace(/<<(\w+)>>/g, '{{$1}}');
+const smallValues: Record<string, unknown> = {
+  persona: 'Anxious Investor',
+  amount: '$250,000',
+  years: '12',
+  goal: 'retire early',
+  risk: 'low',
+  tone: 'calm',
+  topic: 'market volatility',
+  city: 'Leeds',
+  age: 'mid-fifties',
+  taxes: 'yes',
+};
+
+const rows: [string, Sample, string, Sample | string, string][] = [];
+
+const large = largeTemplate('promptloom');
+const largeHbs = largeTemplate('handlebars');
+{
+  const ours = measure(() => parseTemplate(large), { rounds: 60, warmup: 5 });
+  const base = measure(() => Handlebars.parse(largeHbs), { rounds: 60, warmup: 5 });
+  rows.push(['diagnose 2,000-line template', ours, 'Handlebars.parse, same template', base, '< 10 ms']);
+  const hbsCompile = measure(() => Handlebars.compile(largeHbs, { noEscape: true })({}), { rounds: 30, warmup: 3 });
+  rows.push(['', ours, 'Handlebars compile + 1st render', hbsCompile, '']);
+  rows.push(['', ours, 'dotprompt 1st render (peers.md)', '16–28 ms', '']);
+}
+{
+  const parsed = parseTemplate(smallPromptloom);
+  const compiled = Handlebars.compile(smallHandlebars);
+  // Handlebars needs typed values already; Promptloom's figure includes validation and coercion.
+  const typed = { ...smallValues, years: 12, taxes: true };
+  const ours = measure(() => renderTemplate(parsed, smallValues), { batch: 2000, rounds: 100 });
+  const base = measure(() => compiled(typed), { batch: 2000, rounds: 100 });
+  rows.push(['render 10-variable template', ours, 'Handlebars compiled render', base, '< 20 µs']);
+  rows.push(['', ours, 'dotprompt render (peers.md)', '8–23 µs', '']);
+  const cold = measure(() => renderTemplate(parseTemplate(smallPromptloom), smallValues), { batch: 200, rounds: 100 });
+  const hbsCold = measure(() => Handlebars.compile(smallHandlebars)(typed), { batch: 200, rounds: 100 });
+  rows.push(['parse + render, nothing cached', cold, 'Handlebars compile + render', hbsCold, '—']);
+}
+
+const head = ['benchmark', 'promptloom median (p95)', 'baseline', 'baseline median (p95)', 'target'];
+const body = rows.map(([name, ours, baseName, base, target]) => [
+  name,
+  name ? `${fmt(ours.median)} (${fmt(ours.p95)})` : '',
+  baseName,
+  typeof base === 'string' ? base : `${fmt(base.median)} (${fmt(base.p95)})`,
+  target,
+]);
+const widths = head.map((h, i) => Math.max(h.length, ...body.map((r) => r[i]!.length)));
+const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ');
+console.log(`Node ${process.version}, ${large.split('\n').length}-line template (${(large.length / 1024).toFixed(0)} KB)\n`);
+console.log(line(head));
+console.log(widths.map((w) => '-'.repeat(w)).join('  '));
+for (const r of body) console.log(line(r));
