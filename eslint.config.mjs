@@ -2,7 +2,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/', 'out/', 'node_modules/', '.promptloom-cache/', 'media/dist/'] },
+  { ignores: ['dist/', 'out/', 'node_modules/', '.promptloom-cache/', '.scratch/', 'media/dist/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -1,6 +1,6 @@
 import { parseTemplate, type Diagnostic } from '../core/template';
 import { EXIT } from './errors';
-import { findTemplates, readTextFile } from './files';
+import { asUserError, findTemplates, readTextFile } from './files';
 import type { Output } from './output';
 
 export interface CheckOptions {
@@ -21,7 +21,7 @@ export function runCheck(paths: readonly string[], options: CheckOptions, out: O
     try {
       text = readTextFile(file);
     } catch (error) {
-      unreadable.push(error as never);
+      unreadable.push(asUserError(error, file));
       continue;
     }
     const diagnostics = parseTemplate(text, { fileName: file }).diagnostics.map(({ code, severity, message, range }) => ({

@@ -1,5 +1,5 @@
-import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { readdirSync, readFileSync, statSync, type Dirent } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { UserError } from './errors';
 
 /** Templates bigger than this are refused before reading: no real template comes near it. */
@@ -35,27 +35,41 @@ export function readTextFile(path: string, limit = MAX_TEMPLATE_BYTES): string {
 export function findTemplates(paths: readonly string[]): { files: string[]; unreadable: UserError[] } {
   const files: string[] = [];
   const unreadable: UserError[] = [];
+  const seen = new Set<string>();
+  const add = (path: string): void => {
+    const key = resolve(path);
+    if (!seen.has(key)) {
+      seen.add(key);
+      files.push(path);
+    }
+  };
+  const walk = (dir: string): void => {
+    let entries: Dirent[];
+    try {
+      entries = readdirSync(dir, { withFileTypes: true });
+    } catch (error) {
+      unreadable.push(asUserError(error, dir));
+      return;
+    }
+    entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    for (const entry of entries) {
+      const path = join(dir, entry.name);
+      if (entry.isDirectory()) {
+        if (!entry.name.startsWith('.') && !SKIPPED_DIRECTORIES.has(entry.name)) walk(path);
+      } else if (entry.name.toLowerCase().endsWith('.prompt') && (entry.isFile() || entry.isSymbolicLink())) {
+        add(path);
+      }
+    }
+  };
   for (const path of paths) {
     try {
-      if (statSync(path).isDirectory()) walk(path, files);
-      else files.push(path);
+      if (statSync(path).isDirectory()) walk(path);
+      else add(path);
     } catch (error) {
       unreadable.push(asUserError(error, path));
     }
   }
   return { files, unreadable };
-}
-
-function walk(dir: string, out: string[]): void {
-  const entries = readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-  for (const entry of entries) {
-    const path = join(dir, entry.name);
-    if (entry.isDirectory()) {
-      if (!entry.name.startsWith('.') && !SKIPPED_DIRECTORIES.has(entry.name)) walk(path, out);
-    } else if (entry.name.endsWith('.prompt') && (entry.isFile() || entry.isSymbolicLink())) {
-      out.push(path);
-    }
-  }
 }
 
 const REASONS: Readonly<Record<string, string>> = {

@@ -35,14 +35,18 @@ export function buildProgram(out: Output, setExit: (code: number) => void, readS
     .command('render')
     .description('render a template with parameter values')
     .argument('<file>', 'the .prompt file')
-    .option('--param <name=value>', 'a parameter value (repeatable)', (value: string, previous: string[]) => [...previous, value], [])
-    .option('--params <file>', 'a JSON file holding an object of values (- for standard input)')
+    .option('--param <name=value>', 'a parameter value (repeatable; wins over --params)', collect, [])
+    .option('--params <file>', 'a JSON file holding an object of values, - for standard input (repeatable)', collect, [])
     .addOption(format())
-    .action((file: string, options: { param: string[]; params?: string; format: 'text' | 'json' }) =>
+    .action((file: string, options: { param: string[]; params: string[]; format: 'text' | 'json' }) =>
       setExit(runRender(file, options, out, readStdin)),
     );
 
   return program;
+}
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
 }
 
 export function main(argv: readonly string[], out: Output = processOutput): number {

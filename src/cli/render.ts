@@ -6,7 +6,8 @@ import type { Output } from './output';
 
 export interface RenderOptions {
   readonly param: readonly string[];
-  readonly params?: string;
+  /** JSON files of values, merged in order (later files win). */
+  readonly params: readonly string[];
   readonly format: 'text' | 'json';
 }
 
@@ -16,8 +17,8 @@ const MAX_PARAMS_BYTES = 8 * 1024 * 1024;
 export function runRender(file: string, options: RenderOptions, out: Output, readStdin: () => string): number {
   const text = readTextFile(file);
   const values = new Map<string, unknown>();
-  if (options.params !== undefined) {
-    for (const [name, value] of Object.entries(readValuesFile(options.params, readStdin))) values.set(name, value);
+  for (const path of options.params) {
+    for (const [name, value] of Object.entries(readValuesFile(path, readStdin))) values.set(name, value);
   }
   for (const assignment of options.param) {
     const eq = assignment.indexOf('=');

@@ -95,6 +95,12 @@ describe('promptloom CLI', () => {
       assert.deepEqual((JSON.parse(run.stdout) as { file: string }[]).map((r) => r.file), ['top.prompt', join('x', 'y', 'deep.prompt')]);
     });
 
+    it('finds .PROMPT in any case and checks a file named twice once', () => {
+      const ws = workspace({ 'dir/UPPER.PROMPT': GOOD, 'a.prompt': GOOD });
+      const run = promptloom(['check', 'dir', 'a.prompt', './a.prompt', '--format', 'json'], { cwd: ws });
+      assert.deepEqual((JSON.parse(run.stdout) as { file: string }[]).map((r) => r.file), [join('dir', 'UPPER.PROMPT'), 'a.prompt']);
+    });
+
     it('exits 2 for a missing path, still checking the others', () => {
       const ws = workspace({ 'bad.prompt': BAD });
       const run = promptloom(['check', 'bad.prompt', 'missing.prompt', '--format', 'json'], { cwd: ws });
@@ -187,6 +193,15 @@ describe('promptloom CLI', () => {
       const out = JSON.parse(run.stdout) as { parameters: Record<string, unknown> };
       assert.equal(out.parameters.persona, 'Skeptical Beginner');
       assert.equal(out.parameters.years_to_retirement, 5);
+    });
+
+    it('merges several --params files in order', () => {
+      const ws = workspace({ 'a.json': '{"persona": "Near Retiree", "years_to_retirement": 1}', 'b.json': '{"years_to_retirement": 2}' });
+      const run = promptloom(['render', market, '--params', 'a.json', '--params', 'b.json', '--format', 'json'], { cwd: ws });
+      assert.equal(run.code, 0, run.stderr);
+      const out = JSON.parse(run.stdout) as { parameters: Record<string, unknown> };
+      assert.equal(out.parameters.persona, 'Near Retiree');
+      assert.equal(out.parameters.years_to_retirement, 2);
     });
 
     it('reads --params - from standard input', () => {

@@ -1,4 +1,4 @@
-import { isAlias, isMap, isScalar, isSeq, parseDocument, type Document, type Node, type Pair } from 'yaml';
+import { isAlias, isMap, isScalar, isSeq, parseDocument, visit, type Alias, type Document, type Node, type Pair, type YAMLError, type YAMLMap } from 'yaml';
 import { issue, invalidNameReason, nearest, type Issue } from './issues';
 import { FRONT_MATTER_KEYS, VARIABLE_KEYS, isFrontMatterKey, isVariableKey } from './schema';
 import {
@@ -14,7 +14,7 @@ import {
   type VariableDecl,
   type VariableType,
 } from './types';
-import { coerceValue } from './values';
+import { coerceValue, describeValue } from './values';
 
 export interface FrontMatterParse {
   /** From the opening `---` to the end of the closing `---` line; absent without front matter. */
@@ -30,10 +30,16 @@ export interface FrontMatterParse {
   readonly issues: Issue[];
 }
 
-/** Front matter longer than this is refused (measured: 64 KB of keys parses in ~0.15 s). */
+/** Front matter longer than this is refused: no real one comes near, and YAML's duplicate-key check is pairwise. */
 export const MAX_FRONT_MATTER_CHARS = 64 * 1024;
 
+/** The aliases of the default model table; settings may add more (ParseOptions.modelAliases). */
+export const DEFAULT_MODEL_ALIASES: readonly string[] = ['opus', 'sonnet', 'haiku'];
+const CLAUDE_MODEL_ID = /^claude-[a-z0-9][a-z0-9.-]*(@[0-9]+)?$/;
+
 const FENCE = /^---[ \t]*$/;
+/** YAML's own end-of-document marker closes front matter too (as in Pandoc). */
+const CLOSING_FENCE = /^(---|\.\.\.)[ \t]*$/;
 
 /** Locates the front matter: a first line `---` and the next line `---`. */
 function split(text: string): { open: Span; content: Span; close?: Span } | undefined {
@@ -45,7 +51,8 @@ function split(text: string): { open: Span; content: Span; close?: Span } | unde
   while (i < text.length) {
     const end = lineEnd(text, i);
     // Cheap test first: most lines do not start with '-'.
-    if (text.charCodeAt(i) === 45 && FENCE.test(text.slice(i, end))) {
+    const c = text.charCodeAt(i);
+    if ((c === 45 /* - */ || c === 46) /* . */ && CLOSING_FENCE.test(text.slice(i, end))) {
       return { open: { start, end: firstEnd }, content: { start: contentStart, end: i }, close: { start: i, end } };
     }
     i = nextLine(text, end);
@@ -72,9 +79,21 @@ export function defaultSettings(name: string): TemplateSettings {
   return { name, tier: 'template', active: true, personas: [], emotions: [], escape: 'html' };
 }
 
-export function parseFrontMatter(text: string, fallbackName: string): FrontMatterParse {
+export function parseFrontMatter(text: string, fallbackName: string, modelAliases: readonly string[] = DEFAULT_MODEL_ALIASES): FrontMatterParse {
   const found = split(text);
-  if (!found) return { bodyStart: 0, keys: [], settings: defaultSettings(fallbackName), issues: [] };
+  if (!found) {
+    const late = /^(?:\uFEFF)?(?:[ \t]*\r?\n|[ \t]*\r)+(---)[ \t]*(?:\r?\n|\r)/.exec(text.slice(0, 4096));
+    const issues = late
+      ? [
+          issue(
+            'PL012',
+            { start: late[0].length - late[1]!.length - (late[0].endsWith('\r\n') ? 2 : 1), end: late[0].length - (late[0].endsWith('\r\n') ? 2 : 1) },
+            'This looks like front matter, but front matter must start on the first line: remove the blank lines above it. As it is, it is sent to the model as text.',
+          ),
+        ]
+      : [];
+    return { bodyStart: 0, keys: [], settings: defaultSettings(fallbackName), issues };
+  }
 
   const issues: Issue[] = [];
   const region: Span = { start: found.open.start, end: found.close ? found.close.end : text.length };
@@ -99,40 +118,138 @@ export function parseFrontMatter(text: string, fallbackName: string): FrontMatte
     return { region, bodyStart, keys: [], settings: defaultSettings(fallbackName), issues };
   }
   const source = text.slice(base, found.content.end);
+  // The YAML library reads a CRLF file differently from the same file with LF line ends in
+  // corner cases; give it LF only and map its offsets back.
+  const { normalised, toSource } = normaliseLineEnds(source);
   let doc: Document.Parsed;
   try {
-    doc = parseDocument(source, { prettyErrors: false, uniqueKeys: true, keepSourceTokens: false });
-  } catch (error) {
+    doc = parseDocument(normalised, { prettyErrors: false, uniqueKeys: true, keepSourceTokens: false });
+  } catch {
     // The YAML library recurses; absurd nesting can exhaust the stack. Report, do not throw.
-    issues.push(issue('PL005', found.open, `The front matter could not be read: ${(error as Error).message}`));
+    issues.push(issue('PL005', found.open, 'The front matter is nested too deeply to read.'));
     return { region, bodyStart, keys: [], settings: defaultSettings(fallbackName), issues };
   }
   for (const error of doc.errors) {
-    const start = base + Math.min(error.pos[0], source.length);
-    const end = Math.max(start + 1, base + Math.min(error.pos[1], source.length));
-    const first = error.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
-    issues.push(issue('PL005', { start, end: Math.min(end, found.content.end + 1) }, `Invalid YAML: ${first}`));
+    issues.push(issue('PL005', yamlErrorSpan(source, base, error, toSource(error.pos[0])), `Invalid YAML: ${yamlMessage(error.code, error.message)}`));
   }
   if (doc.errors.length > 0) {
     return { region, bodyStart, keys: [], settings: defaultSettings(fallbackName), issues };
   }
 
-  const reader = new FrontMatterReader(doc, base, issues);
+  const reader = new FrontMatterReader(doc, base, toSource, issues, modelAliases);
   const result = reader.read(fallbackName, found.open);
   return { region, bodyStart, ...result, issues };
 }
 
+/**
+ * Where a YAML error is best shown: the line's content around it. The YAML library places an
+ * unclosed quote or flow collection (`[`, `{`) where it gave up looking, at the start of a later
+ * line or at the very end; the mistake is on the last line with content before that point.
+ */
+function yamlErrorSpan(source: string, base: number, error: YAMLError, pos: number): Span {
+  let at = Math.min(Math.max(pos, 0), source.length);
+  if (error.code === 'MISSING_CHAR' && /quote/.test(error.message)) {
+    // A quoted scalar may span lines: the quote was opened on the last line with an odd count.
+    const quote = error.message.includes("'") ? "'" : '"';
+    const lines = source.slice(0, at).split(/\r\n|\r|\n/);
+    let offset = at;
+    for (let i = lines.length - 1; i >= 0; i--) {
+      offset -= lines[i]!.length;
+      if (lines[i]!.split(quote).length % 2 === 0) return lineSpan(source, base, offset);
+      offset -= source[offset - 1] === '\n' && source[offset - 2] === '\r' ? 2 : 1;
+    }
+  }
+  const unclosed = error.code === 'MISSING_CHAR' || /^Flow (sequence|map)/.test(error.message);
+  const atLineStart = at === 0 || source[at - 1] === '\n' || source[at - 1] === '\r';
+  if (at === source.length || (unclosed && atLineStart && at > 0)) {
+    let k = at;
+    while (k > 0 && /\s/.test(source[k - 1]!)) k--;
+    at = Math.max(0, k - 1);
+  }
+  return lineSpan(source, base, at);
+}
+
+/** `\r\n` and `\r` become `\n`; `toSource` maps an offset in the result back to `source`. */
+function normaliseLineEnds(source: string): { normalised: string; toSource: (offset: number) => number } {
+  if (!source.includes('\r')) return { normalised: source, toSource: (offset) => offset };
+  const dropped: number[] = []; // offsets in the result where a \r of a \r\n pair was dropped
+  let normalised = '';
+  let last = 0;
+  for (let i = source.indexOf('\r'); i >= 0; i = source.indexOf('\r', i + 1)) {
+    normalised += source.slice(last, i);
+    if (source[i + 1] === '\n') dropped.push(normalised.length);
+    else normalised += '\n';
+    last = i + 1;
+  }
+  normalised += source.slice(last);
+  return {
+    normalised,
+    toSource: (offset) => {
+      let lo = 0;
+      let hi = dropped.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >> 1;
+        if (dropped[mid]! <= offset) lo = mid + 1;
+        else hi = mid;
+      }
+      return offset + lo;
+    },
+  };
+}
+
+/** The content of the line holding `at`, without its indentation and trailing spaces. */
+function lineSpan(source: string, base: number, at: number): Span {
+  let start = at;
+  while (start > 0 && source[start - 1] !== '\n' && source[start - 1] !== '\r') start--;
+  while (start < source.length && (source[start] === ' ' || source[start] === '\t')) start++;
+  let end = lineEnd(source, start);
+  while (end > start + 1 && /\s/.test(source[end - 1]!)) end--;
+  return { start: base + start, end: base + Math.max(end, start + 1) };
+}
+
+/** The YAML library's messages, minus positions and advice about its own API. */
+function yamlMessage(code: string, message: string): string {
+  if (code === 'MULTIPLE_DOCS') return 'the front matter holds more than one YAML document (a `---` or `...` line inside it?).';
+  return message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
+}
+
 type Value = Node | null;
+
+interface Entry {
+  readonly name: string;
+  readonly keySpan: Span;
+  readonly value: Value;
+  /** True when the entry came from a YAML merge key (`<<: *anchor`): reported at its source. */
+  readonly merged: boolean;
+}
 
 /** Walks the YAML tree once, checking each key and value and recording where it stands. */
 class FrontMatterReader {
   readonly keys: KeyInfo[] = [];
 
+  /** Each alias's anchored node, found in one pass (resolving aliases one by one is O(document)). */
+  private readonly aliasTargets = new Map<Alias, Node | undefined>();
+
   constructor(
-    private readonly doc: Document.Parsed,
+    doc: Document.Parsed,
     private readonly base: number,
+    private readonly toSource: (offset: number) => number,
     private readonly issues: Issue[],
-  ) {}
+    private readonly modelAliases: readonly string[],
+  ) {
+    this.doc = doc;
+    const anchors = new Map<string, Node>();
+    visit(doc, {
+      Node: (_key, node) => {
+        if (node.anchor) anchors.set(node.anchor, node);
+      },
+      Alias: (_key, alias) => {
+        this.aliasTargets.set(alias, anchors.get(alias.source));
+      },
+    });
+  }
+
+  private readonly doc: Document.Parsed;
 
   read(fallbackName: string, openSpan: Span): Omit<FrontMatterParse, 'region' | 'bodyStart' | 'issues'> {
     const settings = { ...defaultSettings(fallbackName) } as { -readonly [K in keyof TemplateSettings]: TemplateSettings[K] };
@@ -147,24 +264,25 @@ class FrontMatterReader {
       return { keys: this.keys, settings };
     }
 
-    for (const pair of contents.items as Pair<Value, Value>[]) {
-      const key = this.keyOf(pair);
-      if (!key) continue;
-      const { name, span } = key;
-      const value = this.deref(pair.value);
+    for (const { name, keySpan: span, value, merged } of this.entries(contents)) {
       const valueSpan = this.span(value);
-      this.keys.push({ path: [name], keySpan: span, ...(valueSpan ? { valueSpan } : {}) });
+      if (!merged) this.keys.push({ path: [name], keySpan: span, ...(valueSpan ? { valueSpan } : {}) });
       if (!isFrontMatterKey(name)) {
-        this.unknownKey(name, span, Object.keys(FRONT_MATTER_KEYS), 'front-matter key');
+        if (!merged) this.unknownKey(name, span, Object.keys(FRONT_MATTER_KEYS), 'front-matter key');
         continue;
       }
-      const at = valueSpan ?? span;
+      // An empty value has an empty span; point at the key instead.
+      const at = valueSpan && valueSpan.end > valueSpan.start ? valueSpan : span;
       switch (name) {
         case 'name':
-        case 'description':
-        case 'model': {
+        case 'description': {
           const s = this.string(value, at, name);
           if (s !== undefined) settings[name] = s;
+          break;
+        }
+        case 'model': {
+          const s = this.string(value, at, name);
+          if (s !== undefined && this.checkModel(s, at)) settings.model = s;
           break;
         }
         case 'system': {
@@ -216,43 +334,39 @@ class FrontMatterReader {
       return undefined;
     }
     const declared: VariableDecl[] = [];
-    for (const pair of value.items as Pair<Value, Value>[]) {
-      const key = this.keyOf(pair);
-      if (!key) continue;
-      const spec = this.deref(pair.value);
+    for (const entry of this.entries(value)) {
+      const spec = entry.value;
       const specSpan = this.span(spec);
-      this.keys.push({ path: ['variables', key.name], keySpan: key.span, ...(specSpan ? { valueSpan: specSpan } : {}) });
-      const reason = invalidNameReason(key.name);
+      if (entry.merged) continue; // a whole variable merged in would have no place of its own
+      this.keys.push({ path: ['variables', entry.name], keySpan: entry.keySpan, ...(specSpan ? { valueSpan: specSpan } : {}) });
+      const reason = invalidNameReason(entry.name);
       if (reason) {
-        this.report('PL008', key.span, `${reason}.`);
+        this.report('PL008', entry.keySpan, `${reason}.`);
         continue;
       }
-      const decl = this.variable(key.name, key.span, spec, specSpan ?? key.span);
-      if (decl) declared.push(decl);
+      declared.push(this.variable(entry.name, entry.keySpan, spec, specSpan ?? entry.keySpan));
     }
     return declared;
   }
 
-  private variable(name: string, nameSpan: Span, spec: Value, at: Span): VariableDecl | undefined {
-    if (spec === null || (isScalar(spec) && spec.value === null)) {
-      return { name, type: 'text', required: true, inferred: false, nameSpan };
-    }
+  /** A variable's declaration; invalid settings are reported and left at their defaults. */
+  private variable(name: string, nameSpan: Span, spec: Value, at: Span): VariableDecl {
+    const plain: VariableDecl = { name, type: 'text', required: true, inferred: false, nameSpan };
+    if (spec === null || (isScalar(spec) && spec.value === null)) return plain;
     if (!isMap(spec)) {
-      this.report('PL006', at, `The settings of \`${name}\` must be \`key: value\` lines (type, default, options, …).`);
-      return undefined;
+      // Still declared (as text), so its uses do not cascade into PL002.
+      this.report('PL006', at, `The settings of \`${name}\` must be \`key: value\` lines, such as \`{ type: number, default: 3 }\`.`);
+      return plain;
     }
     const fields = new Map<string, { value: Value; span: Span }>();
-    for (const pair of spec.items as Pair<Value, Value>[]) {
-      const key = this.keyOf(pair);
-      if (!key) continue;
-      const value = this.deref(pair.value);
-      const valueSpan = this.span(value);
-      this.keys.push({ path: ['variables', name, key.name], keySpan: key.span, ...(valueSpan ? { valueSpan } : {}) });
-      if (!isVariableKey(key.name)) {
-        this.unknownKey(key.name, key.span, Object.keys(VARIABLE_KEYS), 'variable setting');
+    for (const entry of this.entries(spec)) {
+      const valueSpan = this.span(entry.value);
+      if (!entry.merged) this.keys.push({ path: ['variables', name, entry.name], keySpan: entry.keySpan, ...(valueSpan ? { valueSpan } : {}) });
+      if (!isVariableKey(entry.name)) {
+        if (!entry.merged) this.unknownKey(entry.name, entry.keySpan, Object.keys(VARIABLE_KEYS), 'variable setting');
         continue;
       }
-      fields.set(key.name, { value, span: valueSpan ?? key.span });
+      fields.set(entry.name, { value: entry.value, span: valueSpan ?? entry.keySpan });
     }
 
     const typeField = fields.get('type');
@@ -272,8 +386,10 @@ class FrontMatterReader {
         this.report('PL006', options.span, `\`options\` apply only to dropdown variables: set \`type: dropdown\` on \`${name}\` or remove them.`);
       } else {
         const list = this.scalarList(options.value, options.span, 'options');
+        const duplicate = list?.find((option, i) => list.findIndex((o) => String(o) === String(option)) !== i);
         if (list && list.length === 0) this.report('PL006', options.span, `Dropdown \`${name}\` needs at least one option.`);
-        else if (list) decl.options = list;
+        else if (duplicate !== undefined) this.report('PL006', options.span, `Option ${JSON.stringify(duplicate)} is listed twice.`);
+        if (list && list.length > 0) decl.options = list;
       }
     } else if (type === 'dropdown') {
       this.report('PL006', typeField!.span, `Dropdown \`${name}\` has no \`options\`: list the values it may take.`);
@@ -304,7 +420,9 @@ class FrontMatterReader {
     const def = fields.get('default');
     if (def) {
       const raw = this.scalar(def.value);
-      if (raw === undefined || raw === null) {
+      if (raw === undefined) {
+        this.report('PL006', def.span, `The default of \`${name}\` must be a single value, not ${describeValue(def.value?.toJSON())}.`);
+      } else if (raw === null) {
         this.report('PL006', def.span, `The default of \`${name}\` is empty: give a value or remove \`default\`.`);
       } else if (type === 'dropdown' && !decl.options) {
         // Already reported: no options to check the default against.
@@ -323,7 +441,7 @@ class FrontMatterReader {
 
   // ---- helpers ----------------------------------------------------------------------------
 
-  private report(code: 'PL006' | 'PL007' | 'PL008', span: Span, message: string, data?: Record<string, string>): void {
+  private report(code: 'PL005' | 'PL006' | 'PL007' | 'PL008', span: Span, message: string, data?: Record<string, string>): void {
     this.issues.push(issue(code, span, message, data));
   }
 
@@ -334,6 +452,50 @@ class FrontMatterReader {
     } else {
       this.report('PL007', span, `Unknown ${what} \`${name}\`. Known: ${known.join(', ')}.`);
     }
+  }
+
+  /**
+   * A map's entries in order, with YAML merge keys (`<<: *anchor`, `<<: [*a, *b]`) expanded:
+   * merged entries come after the map's own and never override them.
+   */
+  private entries(map: YAMLMap<unknown, unknown>, depth = 0): Entry[] {
+    const own: Entry[] = [];
+    const merges: Value[] = [];
+    for (const pair of map.items as Pair<Value, Value>[]) {
+      const key = this.keyOf(pair);
+      if (!key) continue;
+      if (key.name === '<<' && depth < 8) {
+        const source = this.deref(pair.value);
+        if (isSeq(source)) for (const item of source.items as Value[]) merges.push(this.deref(item));
+        else merges.push(source);
+        continue;
+      }
+      const value = this.deref(pair.value);
+      if (isAlias(pair.value) && value === null) continue; // a broken alias is reported once, by deref
+      own.push({ name: key.name, keySpan: key.span, value, merged: false });
+    }
+    const names = new Set(own.map((e) => e.name));
+    for (const source of merges) {
+      if (!isMap(source)) {
+        if (source) this.report('PL006', this.span(source)!, 'A merge key `<<` takes a mapping or a list of mappings.');
+        continue;
+      }
+      for (const entry of this.entries(source, depth + 1)) {
+        if (names.has(entry.name)) continue;
+        names.add(entry.name);
+        own.push({ ...entry, merged: true });
+      }
+    }
+    return own;
+  }
+
+  /** Model aliases of the model table, or a full Claude model id. */
+  private checkModel(model: string, at: Span): boolean {
+    if (this.modelAliases.includes(model) || CLAUDE_MODEL_ID.test(model)) return true;
+    const suggestion = nearest(model, this.modelAliases);
+    const hint = suggestion ? ` Did you mean \`${suggestion}\`?` : '';
+    this.report('PL006', at, `Unknown model ${shown(model)}: use an alias (${this.modelAliases.join(', ')}) or a Claude model id such as \`claude-sonnet-4-5\`.${hint}`);
+    return false;
   }
 
   private keyOf(pair: Pair<Value, Value>): { name: string; span: Span } | undefined {
@@ -350,8 +512,9 @@ class FrontMatterReader {
   /** Follows a YAML alias to its anchor (one level; the anchored node is already parsed). */
   private deref(node: unknown): Value {
     if (isAlias(node)) {
-      const target = node.resolve(this.doc);
-      return (target as Node | undefined) ?? null;
+      const target = this.aliasTargets.get(node);
+      if (!target) this.report('PL005', this.span(node)!, `Invalid YAML: the alias \`*${node.source}\` refers to no anchor \`&${node.source}\` above it.`);
+      return target ?? null;
     }
     return (node as Node | null | undefined) ?? null;
   }
@@ -359,7 +522,8 @@ class FrontMatterReader {
   private span(node: Value): Span | undefined {
     const range = node?.range;
     if (!range) return undefined;
-    return { start: this.base + range[0], end: this.base + Math.max(range[0], range[1]) };
+    const start = this.toSource(range[0]);
+    return { start: this.base + start, end: this.base + Math.max(start, this.toSource(range[1])) };
   }
 
   private scalar(node: Value): unknown {
@@ -379,7 +543,9 @@ class FrontMatterReader {
     if (typeof v === 'string' && allowed.includes(v)) return v;
     const suggestion = typeof v === 'string' ? nearest(v, allowed) : undefined;
     const hint = suggestion ? ` Did you mean \`${suggestion}\`?` : '';
-    this.report('PL006', at, `Unknown ${key} ${describe(v)}: use one of ${allowed.map((a) => `\`${a}\``).join(', ')}.${hint}`);
+    const choices = allowed.map((a) => `\`${a}\``).join(', ');
+    if (v === null || v === '') this.report('PL006', at, `\`${key}\` is empty: use one of ${choices}.`);
+    else this.report('PL006', at, `Unknown ${key} ${shown(v)}: use one of ${choices}.${hint}`);
     return fallback;
   }
 
@@ -392,7 +558,7 @@ class FrontMatterReader {
           ? `a number from ${rule.min} to ${rule.max}`
           : 'a number';
     if (typeof v !== 'number' || !Number.isFinite(v)) {
-      this.report('PL006', at, `\`${key}\` must be ${expected}, not ${describe(v)}.`);
+      this.report('PL006', at, `\`${key}\` must be ${expected}, not ${shown(v)}.`);
       return undefined;
     }
     if ((rule.integer && !Number.isInteger(v)) || (rule.min !== undefined && v < rule.min) || (rule.max !== undefined && v > rule.max)) {
@@ -425,9 +591,9 @@ class FrontMatterReader {
   }
 }
 
-function describe(v: unknown): string {
-  if (v === undefined) return 'a list or mapping';
-  if (v === null) return 'an empty value';
+/** A YAML value as diagnostics show it: code in backticks, other things in words. */
+function shown(v: unknown): string {
   if (typeof v === 'string') return `\`${v.length > 40 ? v.slice(0, 40) + '…' : v}\``;
-  return `\`${String(v)}\``;
+  if (typeof v === 'number' || typeof v === 'boolean') return `\`${String(v)}\``;
+  return describeValue(v);
 }

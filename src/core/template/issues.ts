@@ -22,6 +22,7 @@ export const SEVERITY: Readonly<Record<DiagnosticCode, Severity>> = {
   PL009: 'warning',
   PL010: 'error',
   PL011: 'warning',
+  PL012: 'warning',
 };
 
 export function issue(
@@ -42,40 +43,68 @@ export const RESERVED_NAMES: ReadonlySet<string> = new Set(['__proto__', 'constr
 export function invalidNameReason(name: string): string | undefined {
   if (RESERVED_NAMES.has(name)) return `\`${name}\` is reserved and cannot name a variable`;
   if (!IDENTIFIER.test(name)) {
-    return `\`${name}\` is not a valid variable name: use letters, digits and _, not starting with a digit`;
+    return `\`${name}\` is not a valid variable name: use ASCII letters, digits and _, not starting with a digit`;
   }
   return undefined;
 }
 
-/** Damerau-free Levenshtein distance; inputs here are short keys, so O(n·m) is fine. */
+/**
+ * Edit distance counting an adjacent swap as one edit (optimal string alignment), so `teir`
+ * is one step from `tier`. Inputs are short keys, so O(n·m) is fine.
+ */
 export function editDistance(a: string, b: string): number {
-  const prev = new Array<number>(b.length + 1);
-  for (let j = 0; j <= b.length; j++) prev[j] = j;
+  const rows: number[][] = [];
+  for (let i = 0; i <= a.length; i++) {
+    const row = new Array<number>(b.length + 1);
+    row[0] = i;
+    rows.push(row);
+  }
+  for (let j = 0; j <= b.length; j++) rows[0]![j] = j;
   for (let i = 1; i <= a.length; i++) {
-    let diag = prev[0]!;
-    prev[0] = i;
     for (let j = 1; j <= b.length; j++) {
-      const tmp = prev[j]!;
-      prev[j] = Math.min(prev[j]! + 1, prev[j - 1]! + 1, diag + (a[i - 1] === b[j - 1] ? 0 : 1));
-      diag = tmp;
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      let d = Math.min(rows[i - 1]![j]! + 1, rows[i]![j - 1]! + 1, rows[i - 1]![j - 1]! + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d = Math.min(d, rows[i - 2]![j - 2]! + 1);
+      rows[i]![j] = d;
     }
   }
-  return prev[b.length]!;
+  return rows[a.length]![b.length]!;
 }
 
-/** The candidate closest to `word`, if it is close enough to be a plausible misspelling. */
+/** `maxTokens`, `max-tokens` and `MAX_TOKENS` all read as `maxtokens`. */
+function normalise(word: string): string {
+  return word.toLowerCase().replace(/[-_\s]/g, '');
+}
+
+function commonPrefix(a: string, b: string): number {
+  let i = 0;
+  while (i < a.length && i < b.length && a[i] === b[i]) i++;
+  return i;
+}
+
+/**
+ * The candidate closest to `word`, if it is a plausible misspelling or shortening of it:
+ * a few edits away (about one per three letters), or sharing a long enough part
+ * (`escaping` → `escape`, `threshold` → `quality_threshold`).
+ */
 export function nearest(word: string, candidates: Iterable<string>): string | undefined {
   if (word.length > 64) return undefined; // no key is that long; skip the O(n·m) work
-  const lower = word.toLowerCase();
+  const w = normalise(word);
   let best: string | undefined;
-  let bestDistance = Infinity;
+  let bestScore = Infinity;
   for (const candidate of candidates) {
-    const d = editDistance(lower, candidate.toLowerCase());
-    if (d < bestDistance) {
+    const c = normalise(candidate);
+    const distance = editDistance(w, c);
+    // About one edit per three letters, and never the whole word (`b` is not a typo of `a`).
+    const limit = Math.min(Math.max(1, Math.floor(Math.max(w.length, c.length) / 3)), w.length - 1);
+    let score = distance <= limit ? distance : Infinity;
+    const shorter = Math.min(w.length, c.length);
+    if (shorter >= 4 && (c.includes(w) || w.includes(c))) score = Math.min(score, 1.5);
+    else if (shorter >= 4 && commonPrefix(w, c) >= Math.max(4, Math.ceil(shorter * 0.7))) score = Math.min(score, 1.75);
+    if (score < bestScore) {
       best = candidate;
-      bestDistance = d;
+      bestScore = score;
     }
   }
-  const limit = Math.max(2, Math.floor(word.length / 3));
-  return best !== undefined && bestDistance <= limit ? best : undefined;
+  return best;
 }

@@ -45,15 +45,4 @@ export class LineIndex {
     const next = line + 1 < this.lineStarts.length ? this.lineStarts[line + 1]! : this.text.length;
     return Math.min(start + Math.max(0, position.character), next);
   }
-
-  /** Offset of the end of the line holding `offset`, before its line break. */
-  lineEnd(offset: number): number {
-    let i = offset;
-    while (i < this.text.length) {
-      const c = this.text.charCodeAt(i);
-      if (c === 10 || c === 13) break;
-      i++;
-    }
-    return i;
-  }
 }

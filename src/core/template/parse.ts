@@ -1,6 +1,7 @@
 import { parseBody } from './body';
 import { parseFrontMatter } from './frontMatter';
 import { issue, nearest, type Issue } from './issues';
+import { scalarSpanMap } from './scalarMap';
 import { LineIndex } from './lineIndex';
 import type { BodyNode, Diagnostic, KeyInfo, Span, TemplateSettings, VariableDecl, VariableUse } from './types';
 
@@ -27,6 +28,8 @@ export interface ParsedTemplate {
 export interface ParseOptions {
   /** Used for the default `name:`; any path works, only its base name is used. */
   readonly fileName?: string;
+  /** Model aliases the `model:` key accepts besides full Claude ids (the model table's). */
+  readonly modelAliases?: readonly string[];
 }
 
 export function templateNameFromFile(fileName: string | undefined): string {
@@ -38,7 +41,7 @@ export function templateNameFromFile(fileName: string | undefined): string {
 /** Parses and checks a template. Never throws, whatever `text` holds. */
 export function parseTemplate(text: string, options: ParseOptions = {}): ParsedTemplate {
   const lines = new LineIndex(text);
-  const fm = parseFrontMatter(text, templateNameFromFile(options.fileName));
+  const fm = parseFrontMatter(text, templateNameFromFile(options.fileName), options.modelAliases);
   const issues: Issue[] = [...fm.issues];
 
   const body = parseBody(text, fm.bodyStart, text.length, 'body');
@@ -47,18 +50,13 @@ export function parseTemplate(text: string, options: ParseOptions = {}): ParsedT
 
   let system: ParsedTemplate['system'];
   if (fm.system) {
-    // Diagnose the scalar as written, so ranges point into the file (block scalars, quotes and all)…
-    const raw = parseBody(text, fm.system.span.start, fm.system.span.end, 'system');
-    append(issues, raw.issues);
-    append(uses, raw.uses);
-    // …but render its YAML value, which is what the author means (folded lines, unescaped quotes).
-    const value = parseBody(fm.system.value, 0, fm.system.value.length, 'system');
-    if (raw.issues.every((i) => i.severity !== 'error') && value.issues.some((i) => i.severity === 'error')) {
-      issues.push(
-        issue('PL010', fm.system.span, `The system prompt's value has a malformed tag: ${value.issues.find((i) => i.severity === 'error')!.message}`),
-      );
-    }
-    system = { value: fm.system.value, nodes: value.nodes, span: fm.system.span };
+    // Parse the YAML value, which is what renders; map its spans back to the scalar as written.
+    const { value, span } = fm.system;
+    const map = scalarSpanMap(value, text.slice(span.start, span.end), span);
+    const parsed = parseBody(value, 0, value.length, 'system', map);
+    append(issues, parsed.issues);
+    append(uses, parsed.uses);
+    system = { value, nodes: parsed.nodes, span };
   }
 
   const variables = fm.declared ?? inferVariables(uses);
@@ -96,15 +94,19 @@ function append<T>(into: T[], items: readonly T[]): void {
   for (const item of items) into.push(item);
 }
 
-/** Without a `variables:` block, each name used is a required text variable. */
+/**
+ * Without a `variables:` block, each name used is a text variable: required when its value is
+ * inserted somewhere, optional when it is only tested (`#if`, `#unless`, inline `if`), since a
+ * missing value is simply false there.
+ */
 function inferVariables(uses: readonly VariableUse[]): VariableDecl[] {
-  const seen = new Map<string, VariableDecl>();
+  const seen = new Map<string, { nameSpan: Span; required: boolean }>();
   for (const use of uses) {
-    if (!seen.has(use.name)) {
-      seen.set(use.name, { name: use.name, type: 'text', required: true, inferred: true, nameSpan: use.span });
-    }
+    const known = seen.get(use.name);
+    if (known) known.required ||= use.role === 'value';
+    else seen.set(use.name, { nameSpan: use.span, required: use.role === 'value' });
   }
-  return [...seen.values()];
+  return [...seen].map(([name, { nameSpan, required }]) => ({ name, type: 'text', required, inferred: true, nameSpan }));
 }
 
 /** PL002 for names used but not declared, PL003 for names declared but never used. */

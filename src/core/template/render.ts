@@ -59,18 +59,23 @@ export function renderTemplate(template: ParsedTemplate, raw: RawParameters): Re
   if (problems.length > 0) return { ok: false, problems };
 
   const escape = ESCAPERS[template.settings.escape];
-  const prompt = renderNodes(template.body.nodes, values, escape);
+  let prompt: string;
+  let system: string | undefined;
+  try {
+    prompt = renderNodes(template.body.nodes, values, escape);
+    if (template.system) system = renderNodes(template.system.nodes, values, escape);
+  } catch (error) {
+    if (!(error instanceof OutputTooLarge)) throw error;
+    return { ok: false, problems: [{ message: `the rendered prompt would be over ${MAX_RENDERED_CHARS / 1048576} MB` }] };
+  }
   const parameters: Record<string, Scalar> = {};
   for (const [name, value] of values) parameters[name] = value; // names are identifiers, never `__proto__`
-  return {
-    ok: true,
-    value: {
-      ...(template.system ? { system: renderNodes(template.system.nodes, values, escape) } : {}),
-      prompt,
-      parameters,
-    },
-  };
+  return { ok: true, value: { ...(system !== undefined ? { system } : {}), prompt, parameters } };
 }
+
+/** No prompt is this long; a template inserting a big value thousands of times is a mistake. */
+export const MAX_RENDERED_CHARS = 32 * 1024 * 1024;
+class OutputTooLarge extends Error {}
 
 function toMap(raw: RawParameters): ReadonlyMap<string, unknown> {
   if (raw instanceof Map) return raw;
@@ -90,6 +95,7 @@ function renderNodes(nodes: readonly BodyNode[], values: ReadonlyMap<string, Sca
       case 'placeholder': {
         const value = values.get(node.name);
         if (value !== undefined) out += escape(String(value));
+        if (out.length > MAX_RENDERED_CHARS) throw new OutputTooLarge();
         break;
       }
       case 'inlineIf':
@@ -98,6 +104,7 @@ function renderNodes(nodes: readonly BodyNode[], values: ReadonlyMap<string, Sca
       case 'block': {
         const truthy = isTruthy(values.get(node.name));
         out += renderNodes(truthy === (node.block === 'if') ? node.body : node.elseBody, values, escape);
+        if (out.length > MAX_RENDERED_CHARS) throw new OutputTooLarge();
         break;
       }
       case 'comment':

@@ -30,7 +30,8 @@ export type DiagnosticCode =
   | 'PL008'
   | 'PL009'
   | 'PL010'
-  | 'PL011';
+  | 'PL011'
+  | 'PL012';
 
 export interface Diagnostic {
   readonly code: DiagnosticCode;
@@ -145,4 +146,6 @@ export interface VariableUse {
   readonly name: string;
   readonly span: Span;
   readonly in: 'body' | 'system';
+  /** `value` for `<<name>>`; `condition` for `#if`, `#unless` and inline `if`. */
+  readonly role: 'value' | 'condition';
 }

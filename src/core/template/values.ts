@@ -26,8 +26,10 @@ export function coerceValue(decl: Shape, raw: unknown): Coerced {
   }
 }
 
-function describe(raw: unknown): string {
-  if (raw === null) return 'null';
+/** A value as a message shows it: quoted text, a number, "a list"… */
+export function describeValue(raw: unknown): string {
+  if (raw === null) return 'an empty value';
+  if (raw === undefined) return 'nothing';
   if (Array.isArray(raw)) return 'a list';
   if (typeof raw === 'object') return 'an object';
   if (typeof raw === 'string') return `"${raw.length > 40 ? raw.slice(0, 40) + '…' : raw}"`;
@@ -38,8 +40,8 @@ function coerceNumber(decl: Shape, raw: unknown): Coerced {
   let n: number;
   if (typeof raw === 'number') n = raw;
   else if (typeof raw === 'string' && DECIMAL.test(raw.trim())) n = Number(raw.trim());
-  else return { ok: false, reason: `expected a number, got ${describe(raw)}` };
-  if (!Number.isFinite(n)) return { ok: false, reason: `expected a finite number, got ${describe(raw)}` };
+  else return { ok: false, reason: `expected a number, got ${describeValue(raw)}` };
+  if (!Number.isFinite(n)) return { ok: false, reason: `expected a finite number, got ${describeValue(raw)}` };
   if (decl.min !== undefined && n < decl.min) return { ok: false, reason: `${n} is below the minimum ${decl.min}` };
   if (decl.max !== undefined && n > decl.max) return { ok: false, reason: `${n} is above the maximum ${decl.max}` };
   return { ok: true, value: n };
@@ -53,25 +55,25 @@ function coerceBoolean(raw: unknown): Coerced {
     if (TRUE_WORDS.has(word)) return { ok: true, value: true };
     if (FALSE_WORDS.has(word)) return { ok: true, value: false };
   }
-  return { ok: false, reason: `expected true/false/yes/no/1/0, got ${describe(raw)}` };
+  return { ok: false, reason: `expected true/false/yes/no/1/0, got ${describeValue(raw)}` };
 }
 
 function coerceDropdown(decl: Shape, raw: unknown): Coerced {
   const options = decl.options ?? [];
   if (typeof raw === 'string' || typeof raw === 'number' || typeof raw === 'boolean') {
-    const wanted = String(raw);
-    const match = options.find((option) => String(option) === wanted);
+    const wanted = String(raw).trim();
+    const match = options.find((option) => String(option).trim() === wanted);
     if (match !== undefined) return { ok: true, value: match };
   }
   const list = options.map((o) => JSON.stringify(o)).join(', ');
-  return { ok: false, reason: `${describe(raw)} is not one of the options (${list})` };
+  return { ok: false, reason: `${describeValue(raw)} is not one of the options (${list})` };
 }
 
 function coerceText(decl: Shape, raw: unknown): Coerced {
   let s: string;
   if (typeof raw === 'string') s = raw;
   else if (typeof raw === 'number' || typeof raw === 'boolean') s = String(raw);
-  else return { ok: false, reason: `expected text, got ${describe(raw)}` };
+  else return { ok: false, reason: `expected text, got ${describeValue(raw)}` };
   if (decl.maxLength !== undefined) {
     const length = codePointLength(s);
     if (length > decl.maxLength) {
@@ -95,7 +97,15 @@ function codePointLength(s: string): number {
   return n;
 }
 
-/** `false`, `0`, `""` and missing are false; everything else is true. */
+/**
+ * `false`, `0`, `""` and missing are false; everything else is true. Text is tested by what it
+ * says, so `"false"` and `"0"` are false too: values from the command line, a form or an
+ * inferred (text) variable arrive as text.
+ */
 export function isTruthy(value: Scalar | undefined): boolean {
-  return value !== undefined && value !== false && value !== 0 && value !== '';
+  if (typeof value === 'string') {
+    const word = value.trim().toLowerCase();
+    return word !== '' && word !== 'false' && word !== '0';
+  }
+  return value !== undefined && value !== false && value !== 0;
 }

@@ -118,6 +118,12 @@ describe('parse and render never throw, never hang (property-based)', () => {
       ['many placeholders on CRLF lines', () => 'Hi <<name>> and <<#if flag>>yes<</if>>\r\n'.repeat(MB / 40)],
       ['an unclosed comment at the start', () => '<<!' + 'x'.repeat(MB)],
       ['a huge front-matter string', () => `---\nsystem: "${'<<a>>'.repeat(MB / 5)}"\n---\n`],
+      // Shapes that were once quadratic: each must stay linear (a regression shows as a timeout).
+      ['unusable nested blocks holding text', () => '<<#if a>>a'.repeat(MB / 10) + '<</if>>'.repeat(MB / 10)],
+      ['unusable blocks never closed', () => '<<#each a>>a'.repeat(MB / 12)],
+      ['wrong closing tags', () => '<<#if a>>'.repeat(MB / 20) + '<</unless>>'.repeat(MB / 22)],
+      ['many unclosed comments', () => '<<! '.repeat(MB / 4)],
+      ['standalone tags on every line', () => '<<#if a>>\nx\n<</if>>\n'.repeat(MB / 20)],
     ];
     for (const [title, make] of big) {
       it(title, () => {

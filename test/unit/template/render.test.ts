@@ -138,10 +138,25 @@ describe('render', () => {
     assert.equal(ok(renderTemplate(t, { x: 'y' })).prompt, 'say "hi"');
   });
 
-  it('infers required text variables without a variables block', () => {
-    const t = parse('Dear <<name>>, <<#if vip>>welcome back<</if>>.');
-    assert.deepEqual(problems(renderTemplate(t, {})), ['name: is required but has no value', 'vip: is required but has no value']);
-    assert.equal(ok(renderTemplate(t, { name: 'Ann', vip: '' })).prompt, 'Dear Ann, .');
+  it('infers text variables without a variables block: required when inserted, optional when only tested', () => {
+    const t = parse('Dear <<name>>, <<#if vip>>welcome back<</if>><<if vip "!" ".">> <<#if name>>(<<name>>)<</if>>');
+    assert.deepEqual(
+      t.variables.map((v) => [v.name, v.type, v.required]),
+      [
+        ['name', 'text', true],
+        ['vip', 'text', false],
+      ],
+    );
+    assert.deepEqual(problems(renderTemplate(t, {})), ['name: is required but has no value']);
+    assert.equal(ok(renderTemplate(t, { name: 'Ann' })).prompt, 'Dear Ann, . (Ann)');
+    for (const no of ['', 'false', 'FALSE', '0', ' 0 ']) assert.equal(ok(renderTemplate(t, { name: 'Ann', vip: no })).prompt, 'Dear Ann, . (Ann)', no);
+    for (const yes of ['yes', 'true', '1', 'no', 'x']) assert.equal(ok(renderTemplate(t, { name: 'Ann', vip: yes })).prompt, 'Dear Ann, welcome back! (Ann)', yes);
+  });
+
+  it('text and dropdown values "false" and "0" are false in conditions', () => {
+    const t = parse('---', 'variables:', '  t: {}', '  d: { type: dropdown, options: ["0", "1"] }', '---', '<<#if t>>T<</if>><<#if d>>D<</if>><<t>><<d>>');
+    assert.equal(ok(renderTemplate(t, { t: 'false', d: '0' })).prompt, 'false0');
+    assert.equal(ok(renderTemplate(t, { t: 'yes', d: 1 })).prompt, 'TDyes1');
   });
 
   it('refuses a template with errors and says which', () => {
