@@ -1,0 +1,2 @@
+// Every integration suite, bundled together with the entry point.
+import './diagnostics.test';
