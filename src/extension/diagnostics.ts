@@ -1,28 +1,32 @@
 import * as vscode from 'vscode';
-import { parseTemplate, type Diagnostic } from '../core/template';
+import type { Diagnostic } from '../core/template';
+import { Disposable } from './disposable';
+import { LANGUAGE_ID, isTemplate, type TemplateStore } from './templates';
 
-export const LANGUAGE_ID = 'promptloom';
 const DEBOUNCE_MS = 150;
 
 /** Core diagnostics for open `.prompt` documents, in one collection, debounced while typing. */
-export class TemplateDiagnostics implements vscode.Disposable {
-  private readonly collection = vscode.languages.createDiagnosticCollection(LANGUAGE_ID);
+export class TemplateDiagnostics extends Disposable {
+  private readonly collection = this.register(vscode.languages.createDiagnosticCollection(LANGUAGE_ID));
   private readonly timers = new Map<string, NodeJS.Timeout>();
-  private readonly disposables: vscode.Disposable[] = [this.collection];
-
   /** The format reference shipped with the extension; diagnostic codes link to its sections. */
   private readonly formatDoc: vscode.Uri;
 
-  constructor(extensionUri: vscode.Uri) {
+  constructor(
+    extensionUri: vscode.Uri,
+    private readonly templates: TemplateStore,
+  ) {
+    super();
     this.formatDoc = vscode.Uri.joinPath(extensionUri, 'docs', 'prompt-format.md');
-    vscode.workspace.onDidOpenTextDocument((doc) => this.update(doc), this, this.disposables);
-    vscode.workspace.onDidChangeTextDocument((e) => this.schedule(e.document), this, this.disposables);
-    vscode.workspace.onDidCloseTextDocument((doc) => this.forget(doc), this, this.disposables);
+    vscode.workspace.onDidOpenTextDocument((doc) => this.update(doc), this, this.subscriptions);
+    vscode.workspace.onDidChangeTextDocument((e) => this.schedule(e.document), this, this.subscriptions);
+    vscode.workspace.onDidCloseTextDocument((doc) => this.forget(doc), this, this.subscriptions);
+    this.register({ dispose: () => this.timers.forEach((timer) => clearTimeout(timer)) });
     for (const doc of vscode.workspace.textDocuments) this.update(doc);
   }
 
   private schedule(doc: vscode.TextDocument): void {
-    if (doc.languageId !== LANGUAGE_ID) return;
+    if (!isTemplate(doc)) return;
     const key = doc.uri.toString();
     clearTimeout(this.timers.get(key));
     const version = doc.version;
@@ -37,9 +41,12 @@ export class TemplateDiagnostics implements vscode.Disposable {
   }
 
   private update(doc: vscode.TextDocument): void {
-    if (doc.languageId !== LANGUAGE_ID) return;
-    const parsed = parseTemplate(doc.getText(), { fileName: doc.fileName });
-    this.collection.set(doc.uri, parsed.diagnostics.map((d) => toVscode(d, this.formatDoc)));
+    if (!isTemplate(doc)) {
+      // A document whose language changed away from promptloom keeps no stale entries.
+      if (this.collection.has(doc.uri)) this.collection.delete(doc.uri);
+      return;
+    }
+    this.collection.set(doc.uri, this.templates.get(doc).diagnostics.map((d) => this.toVscode(d)));
   }
 
   private forget(doc: vscode.TextDocument): void {
@@ -49,10 +56,13 @@ export class TemplateDiagnostics implements vscode.Disposable {
     this.collection.delete(doc.uri);
   }
 
-  dispose(): void {
-    for (const timer of this.timers.values()) clearTimeout(timer);
-    this.timers.clear();
-    for (const d of this.disposables.splice(0)) d.dispose();
+  private toVscode(d: Diagnostic): vscode.Diagnostic {
+    const range = new vscode.Range(d.range.start.line, d.range.start.character, d.range.end.line, d.range.end.character);
+    const diagnostic = new vscode.Diagnostic(range, d.message, SEVERITY[d.severity]);
+    diagnostic.source = 'promptloom';
+    diagnostic.code = { value: d.code, target: this.formatDoc.with({ fragment: d.code.toLowerCase() }) };
+    if (d.code === 'PL003') diagnostic.tags = [vscode.DiagnosticTag.Unnecessary];
+    return diagnostic;
   }
 }
 
@@ -61,11 +71,3 @@ const SEVERITY: Readonly<Record<Diagnostic['severity'], vscode.DiagnosticSeverit
   warning: vscode.DiagnosticSeverity.Warning,
   info: vscode.DiagnosticSeverity.Information,
 };
-
-function toVscode(d: Diagnostic, formatDoc: vscode.Uri): vscode.Diagnostic {
-  const range = new vscode.Range(d.range.start.line, d.range.start.character, d.range.end.line, d.range.end.character);
-  const diagnostic = new vscode.Diagnostic(range, d.message, SEVERITY[d.severity]);
-  diagnostic.source = 'promptloom';
-  diagnostic.code = { value: d.code, target: formatDoc.with({ fragment: d.code.toLowerCase() }) };
-  return diagnostic;
-}

@@ -1,3 +1,4 @@
+import { appendFileSync } from 'node:fs';
 import * as vscode from 'vscode';
 
 export function workspaceFile(name: string): vscode.Uri {
@@ -24,4 +25,10 @@ export async function waitFor<T>(what: string, probe: () => T | undefined | Prom
 
 export function promptloomDiagnostics(uri: vscode.Uri): vscode.Diagnostic[] {
   return vscode.languages.getDiagnostics(uri).filter((d) => d.source === 'promptloom');
+}
+
+/** A line in the test report (figures worth reading, such as the activation time). */
+export function note(text: string): void {
+  const report = process.env.PROMPTLOOM_TEST_REPORT;
+  if (report) appendFileSync(report, `    ℹ ${text}\n`);
 }

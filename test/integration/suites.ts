@@ -1,2 +1,4 @@
 // Every integration suite, bundled together with the entry point.
 import './diagnostics.test';
+import './language.test';
+import './preview.test';

@@ -5,3 +5,5 @@ export { parseTemplate, templateNameFromFile, type ParsedTemplate, type ParseOpt
 export { renderTemplate, type Rendered, type RenderProblem, type RenderResult, type RawParameters } from './render';
 export { coerceValue, isTruthy } from './values';
 export { FRONT_MATTER_KEYS, VARIABLE_KEYS } from './schema';
+export * from './language';
+export { DEFAULT_MODEL_ALIASES } from './frontMatter';

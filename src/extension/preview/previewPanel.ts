@@ -1,0 +1,213 @@
+import { randomBytes } from 'node:crypto';
+import * as vscode from 'vscode';
+import { renderTemplate, type ParsedTemplate, type VariableDecl } from '../../core/template';
+import { PREVIEW_VIEW_TYPE, type FieldView, type FormValues, type HostMessage, type PreviewState, type WebviewMessage } from '../../shared/previewProtocol';
+import { Disposable } from '../disposable';
+import type { TemplateStore } from '../templates';
+
+/** Coalesces bursts of edits; one render costs ~1 ms for a 1,000-line template. */
+const RENDER_DELAY_MS = 30;
+
+/**
+ * The live preview beside a template: a form built from its variables, and the rendered system
+ * prompt and prompt, updated as the template or the values change. One panel per template.
+ */
+export class PreviewPanel extends Disposable {
+  private static readonly panels = new Map<string, PreviewPanel>();
+  private values: FormValues;
+  private timer: NodeJS.Timeout | undefined;
+  private lastFieldsKey = '';
+
+  static createOrShow(deps: PreviewDeps, document: vscode.TextDocument): PreviewPanel {
+    const existing = PreviewPanel.panels.get(document.uri.toString());
+    if (existing) {
+      existing.panel.reveal(vscode.ViewColumn.Beside, true);
+      return existing;
+    }
+    const panel = vscode.window.createWebviewPanel(PREVIEW_VIEW_TYPE, title(document), { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true }, webviewOptions(deps.extensionUri));
+    return new PreviewPanel(deps, panel, document);
+  }
+
+  /** Restores a panel VS Code kept across a reload (see the serializer in ctx.ts). */
+  static async revive(deps: PreviewDeps, panel: vscode.WebviewPanel, state: PreviewState | undefined): Promise<void> {
+    let document: vscode.TextDocument | undefined;
+    try {
+      if (state?.uri) document = await vscode.workspace.openTextDocument(vscode.Uri.parse(state.uri));
+    } catch {
+      // The template was deleted or moved; say so in the panel below.
+    }
+    panel.webview.options = webviewOptions(deps.extensionUri);
+    if (!document) {
+      panel.webview.html = html(panel.webview, deps.extensionUri);
+      void panel.webview.postMessage({ type: 'closed', reason: 'The template of this preview no longer exists.' } satisfies HostMessage);
+      return;
+    }
+    new PreviewPanel(deps, panel, document);
+  }
+
+  static disposeAll(): void {
+    for (const panel of [...PreviewPanel.panels.values()]) panel.panel.dispose();
+  }
+
+  /** The open panel of a template, for tests and commands. */
+  static of(uri: vscode.Uri): PreviewPanel | undefined {
+    return PreviewPanel.panels.get(uri.toString());
+  }
+
+  /** The last message sent to the webview: what the panel shows. */
+  lastRendered: Extract<HostMessage, { type: 'rendered' }> | undefined;
+
+  private constructor(
+    private readonly deps: PreviewDeps,
+    readonly panel: vscode.WebviewPanel,
+    private readonly document: vscode.TextDocument,
+  ) {
+    super();
+    const key = document.uri.toString();
+    PreviewPanel.panels.set(key, this);
+    this.values = deps.state.get<FormValues>(valuesKey(document.uri)) ?? {};
+    panel.webview.html = html(panel.webview, deps.extensionUri);
+    panel.iconPath = vscode.Uri.joinPath(deps.extensionUri, 'media', 'prompt-file.svg');
+    panel.onDidDispose(() => this.dispose(), this, this.subscriptions);
+    panel.webview.onDidReceiveMessage((m: WebviewMessage) => this.receive(m), this, this.subscriptions);
+    vscode.workspace.onDidChangeTextDocument((e) => e.document === document && this.schedule(), this, this.subscriptions);
+    vscode.workspace.onDidCloseTextDocument((d) => d === document && this.panel.dispose(), this, this.subscriptions);
+    this.register({ dispose: () => clearTimeout(this.timer) });
+    this.register({ dispose: () => PreviewPanel.panels.delete(key) });
+  }
+
+  /** Sets form values as if typed into the form (used by tests and by "paste JSON"). */
+  async setValues(values: FormValues): Promise<void> {
+    await this.receive({ type: 'values', values });
+  }
+
+  private async receive(message: WebviewMessage): Promise<void> {
+    switch (message.type) {
+      case 'ready':
+        this.lastFieldsKey = '';
+        this.update();
+        break;
+      case 'values':
+        this.values = message.values;
+        await this.deps.state.update(valuesKey(this.document.uri), message.values);
+        this.update();
+        break;
+    }
+  }
+
+  private schedule(): void {
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => this.update(), RENDER_DELAY_MS);
+  }
+
+  private update(): void {
+    if (this.isDisposed) return;
+    const started = performance.now();
+    const template = this.deps.templates.get(this.document);
+    const fields = template.variables.map(toField);
+    const fieldsKey = JSON.stringify(fields);
+    if (fieldsKey !== this.lastFieldsKey) {
+      // The form is rebuilt only when the variables change, so typing in the template keeps focus.
+      this.lastFieldsKey = fieldsKey;
+      this.post({ type: 'template', uri: this.document.uri.toString(), title: template.settings.name, fields, values: this.values });
+    }
+    this.post(renderMessage(template, this.values, started));
+  }
+
+  private post(message: HostMessage): void {
+    if (message.type === 'rendered') this.lastRendered = message;
+    void this.panel.webview.postMessage(message);
+  }
+}
+
+export interface PreviewDeps {
+  readonly extensionUri: vscode.Uri;
+  readonly templates: TemplateStore;
+  /** Workspace state: remembers the values entered per template. */
+  readonly state: vscode.Memento;
+}
+
+function renderMessage(template: ParsedTemplate, values: FormValues, started: number): Extract<HostMessage, { type: 'rendered' }> {
+  const templateErrors = template.diagnostics
+    .filter((d) => d.severity === 'error')
+    .map((d) => ({ line: d.range.start.line + 1, code: d.code, message: d.message }));
+  if (templateErrors.length > 0) {
+    return { type: 'rendered', fieldErrors: {}, problems: [], templateErrors, renderMs: performance.now() - started };
+  }
+  // Values for variables the template no longer has are kept in the form's memory but not sent.
+  const declared = new Set(template.variables.map((v) => v.name));
+  const given = new Map(Object.entries(values).filter(([name, value]) => declared.has(name) && value !== ''));
+  const result = renderTemplate(template, given);
+  if (!result.ok) {
+    const fieldErrors: Record<string, string> = {};
+    const problems: string[] = [];
+    for (const p of result.problems) {
+      if (p.variable && declared.has(p.variable)) fieldErrors[p.variable] = p.message;
+      else problems.push(p.variable ? `${p.variable}: ${p.message}` : p.message);
+    }
+    return { type: 'rendered', fieldErrors, problems, templateErrors: [], renderMs: performance.now() - started };
+  }
+  return {
+    type: 'rendered',
+    ...(result.value.system !== undefined ? { system: result.value.system } : {}),
+    prompt: result.value.prompt,
+    fieldErrors: {},
+    problems: [],
+    templateErrors: [],
+    renderMs: performance.now() - started,
+  };
+}
+
+function toField(v: VariableDecl): FieldView {
+  return {
+    name: v.name,
+    type: v.type,
+    required: v.required,
+    ...(v.help !== undefined ? { help: v.help } : {}),
+    ...(v.default !== undefined ? { default: v.default } : {}),
+    ...(v.options !== undefined ? { options: v.options } : {}),
+    ...(v.min !== undefined ? { min: v.min } : {}),
+    ...(v.max !== undefined ? { max: v.max } : {}),
+    ...(v.maxLength !== undefined ? { maxLength: v.maxLength } : {}),
+  };
+}
+
+function title(document: vscode.TextDocument): string {
+  return `Preview ${document.uri.path.split('/').pop() ?? 'template'}`;
+}
+
+function valuesKey(uri: vscode.Uri): string {
+  return `promptloom.preview.values:${uri.toString()}`;
+}
+
+function webviewOptions(extensionUri: vscode.Uri): vscode.WebviewPanelOptions & vscode.WebviewOptions {
+  // Only the built assets are reachable from the webview.
+  return { enableScripts: true, localResourceRoots: [vscode.Uri.joinPath(extensionUri, 'media')] };
+}
+
+/** The page: no data inline (it arrives as messages), scripts only by nonce, styles from media/. */
+function html(webview: vscode.Webview, extensionUri: vscode.Uri): string {
+  const nonce = randomBytes(16).toString('base64');
+  const asset = (...path: string[]) => webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, 'media', ...path)).toString();
+  const csp = [
+    "default-src 'none'",
+    `style-src ${webview.cspSource}`,
+    `font-src ${webview.cspSource}`,
+    `img-src ${webview.cspSource}`,
+    `script-src 'nonce-${nonce}'`,
+  ].join('; ');
+  return `<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="UTF-8">
+<meta http-equiv="Content-Security-Policy" content="${csp}">
+<meta name="viewport" content="width=device-width, initial-scale=1.0">
+<link rel="stylesheet" href="${asset('preview.css')}">
+<title>Promptloom preview</title>
+</head>
+<body>
+<main id="app" aria-live="polite"><p class="status">Loading the template…</p></main>
+<script nonce="${nonce}" src="${asset('dist', 'preview.js')}"></script>
+</body>
+</html>`;
+}

@@ -1,0 +1,231 @@
+/**
+ * The preview panel's page. Builds a form from the template's variables, sends the values to
+ * the extension host and shows what it renders. Everything displayed goes through textContent:
+ * no HTML is ever built from data.
+ */
+import '@vscode-elements/elements/dist/vscode-button/index.js';
+import '@vscode-elements/elements/dist/vscode-checkbox/index.js';
+import '@vscode-elements/elements/dist/vscode-form-helper/index.js';
+import '@vscode-elements/elements/dist/vscode-label/index.js';
+import '@vscode-elements/elements/dist/vscode-option/index.js';
+import '@vscode-elements/elements/dist/vscode-single-select/index.js';
+import '@vscode-elements/elements/dist/vscode-textarea/index.js';
+import '@vscode-elements/elements/dist/vscode-textfield/index.js';
+import type { FieldView, HostMessage, PreviewState, WebviewMessage } from '../../src/shared/previewProtocol';
+
+interface VsCodeApi {
+  postMessage(message: WebviewMessage): void;
+  getState(): PreviewState | undefined;
+  setState(state: PreviewState): void;
+}
+declare function acquireVsCodeApi(): VsCodeApi;
+
+/** One form control, whatever element shows it. */
+interface Control {
+  readonly element: HTMLElement;
+  /** Shows `value` (undefined: the field's default state). */
+  show(value: string | boolean | undefined): void;
+  setInvalid(invalid: boolean): void;
+}
+
+const vscode = acquireVsCodeApi();
+const app = document.getElementById('app')!;
+let values: Record<string, string | boolean> = {};
+let fields: readonly FieldView[] = [];
+const controls = new Map<string, Control>();
+const errors = new Map<string, HTMLElement>();
+
+function el<K extends keyof HTMLElementTagNameMap>(tag: K, props: Readonly<Record<string, string>> = {}, text?: string): HTMLElementTagNameMap[K] {
+  const node = document.createElement(tag);
+  for (const [name, value] of Object.entries(props)) node.setAttribute(name, value);
+  if (text !== undefined) node.textContent = text;
+  return node;
+}
+
+function byId(id: string): HTMLElement {
+  return document.getElementById(id)!;
+}
+
+function send(): void {
+  vscode.postMessage({ type: 'values', values: { ...values } });
+}
+
+window.addEventListener('message', (event: MessageEvent<HostMessage>) => {
+  const message = event.data;
+  switch (message.type) {
+    case 'template':
+      vscode.setState({ uri: message.uri });
+      values = { ...message.values };
+      fields = message.fields;
+      build(message.title);
+      break;
+    case 'rendered':
+      show(message);
+      break;
+    case 'closed':
+      app.replaceChildren(el('p', { class: 'status' }, message.reason));
+      break;
+  }
+});
+
+function build(title: string): void {
+  controls.clear();
+  errors.clear();
+  const form = el('form', { id: 'form', 'aria-labelledby': 'values-heading' });
+  form.addEventListener('submit', (e) => e.preventDefault());
+  form.append(el('h2', { id: 'values-heading' }, 'Values'));
+  if (fields.length === 0) form.append(el('p', { class: 'hint' }, 'This template has no variables.'));
+  for (const field of fields) form.append(fieldRow(field));
+  form.append(jsonBox());
+
+  const output = el('section', { id: 'output', 'aria-label': 'Rendered prompt' });
+  output.append(
+    el('div', { id: 'problems', role: 'alert' }),
+    el('h2', { id: 'system-heading' }, 'System prompt'),
+    el('pre', { id: 'system', 'aria-labelledby': 'system-heading', tabindex: '0' }),
+    el('h2', { id: 'prompt-heading' }, 'Prompt'),
+    el('pre', { id: 'prompt', 'aria-labelledby': 'prompt-heading', tabindex: '0' }),
+  );
+  const header = el('header');
+  header.append(el('h1', {}, title), el('p', { id: 'status', class: 'status', 'aria-live': 'polite' }));
+  const layout = el('div', { class: 'layout' });
+  layout.append(form, output);
+  app.replaceChildren(header, layout);
+}
+
+function fieldRow(field: FieldView): HTMLElement {
+  const id = `field-${field.name}`;
+  const row = el('div', { class: 'field', 'data-variable': field.name });
+  const label = el('vscode-label', { for: id, ...(field.required ? { required: '' } : {}) }, field.name);
+  const control = makeControl(field, id);
+  control.show(values[field.name]);
+  controls.set(field.name, control);
+  const error = el('p', { class: 'field-error', id: `${id}-error`, role: 'alert' });
+  errors.set(field.name, error);
+  control.element.setAttribute('aria-describedby', `${id}-help ${id}-error`);
+  const help = [field.help, describe(field)].filter(Boolean).join(' · ');
+  row.append(label, control.element, el('vscode-form-helper', { id: `${id}-help` }, help), error);
+  return row;
+}
+
+function describe(field: FieldView): string {
+  const parts: string[] = [field.type];
+  if (field.default !== undefined) parts.push(`default ${String(field.default)}`);
+  if (field.min !== undefined || field.max !== undefined) parts.push(`${field.min ?? '…'} to ${field.max ?? '…'}`);
+  if (field.maxLength !== undefined) parts.push(`at most ${field.maxLength} characters`);
+  if (!field.required) parts.push('optional');
+  return parts.join(', ');
+}
+
+function makeControl(field: FieldView, id: string): Control {
+  const changed = (value: string | boolean): void => {
+    values[field.name] = value;
+    send();
+  };
+  switch (field.type) {
+    case 'dropdown': {
+      const select = el('vscode-single-select', { id });
+      if (!field.required) select.append(el('vscode-option', { value: '' }, field.default !== undefined ? `(default: ${String(field.default)})` : '(none)'));
+      for (const option of field.options ?? []) select.append(el('vscode-option', { value: String(option) }, String(option)));
+      select.addEventListener('change', () => changed(select.value));
+      return { element: select, show: (v) => (select.value = typeof v === 'string' ? v : ''), setInvalid: (b) => (select.invalid = b) };
+    }
+    case 'boolean': {
+      const box = el('vscode-checkbox', { id, label: field.help ?? field.name });
+      box.addEventListener('change', () => changed(box.checked));
+      return { element: box, show: (v) => (box.checked = typeof v === 'boolean' ? v : field.default === true), setInvalid: (b) => (box.invalid = b) };
+    }
+    default: {
+      const input = el('vscode-textfield', {
+        id,
+        type: field.type === 'number' ? 'number' : 'text',
+        ...(field.min !== undefined ? { min: String(field.min) } : {}),
+        ...(field.max !== undefined ? { max: String(field.max) } : {}),
+        ...(field.maxLength !== undefined ? { maxlength: String(field.maxLength) } : {}),
+        ...(field.default !== undefined ? { placeholder: String(field.default) } : {}),
+      });
+      input.addEventListener('input', () => changed(input.value));
+      return { element: input, show: (v) => (input.value = typeof v === 'string' ? v : ''), setInvalid: (b) => (input.invalid = b) };
+    }
+  }
+}
+
+/** All values at once, as one JSON object: handy for values kept in a file. */
+function jsonBox(): HTMLElement {
+  const box = el('details', { class: 'json' });
+  box.append(el('summary', {}, 'Paste values as JSON'));
+  const area = el('vscode-textarea', { id: 'json', rows: '5', placeholder: '{"persona": "Anxious Investor"}', 'aria-label': 'Values as one JSON object' });
+  const apply = el('vscode-button', { id: 'apply-json' }, 'Apply');
+  const error = el('p', { class: 'field-error', id: 'json-error', role: 'alert' });
+  apply.addEventListener('click', () => {
+    const parsed = parseValues(area.value);
+    if (typeof parsed === 'string') {
+      error.textContent = parsed;
+      return;
+    }
+    error.textContent = '';
+    values = parsed;
+    refreshControls();
+    send();
+  });
+  box.append(area, apply, error);
+  return box;
+}
+
+function parseValues(text: string): Record<string, string | boolean> | string {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (e) {
+    return `Not valid JSON: ${(e as Error).message}`;
+  }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) return 'Paste one JSON object, such as {"persona": "Anxious Investor"}.';
+  const result: Record<string, string | boolean> = {};
+  for (const [name, value] of Object.entries(parsed as Record<string, unknown>)) {
+    if (typeof value === 'boolean') result[name] = value;
+    else if (typeof value === 'string' || typeof value === 'number') result[name] = String(value);
+    else if (value !== null) return `The value of "${name}" must be text, a number or true/false.`;
+  }
+  return result;
+}
+
+function refreshControls(): void {
+  for (const [name, control] of controls) control.show(values[name]);
+}
+
+function show(message: Extract<HostMessage, { type: 'rendered' }>): void {
+  const problems = document.getElementById('problems');
+  if (!problems) return;
+  problems.replaceChildren();
+  const lines = [
+    ...message.templateErrors.map((e) => `line ${e.line}: ${e.code} ${e.message}`),
+    ...message.problems,
+  ];
+  if (lines.length > 0) {
+    problems.append(el('h2', {}, message.templateErrors.length > 0 ? 'The template has errors' : 'Problems'));
+    const list = el('ul');
+    for (const line of lines) list.append(el('li', {}, line));
+    problems.append(list);
+  }
+  for (const [name, error] of errors) {
+    const text = message.fieldErrors[name] ?? '';
+    error.textContent = text ? `${name} ${text}` : '';
+    controls.get(name)?.setInvalid(text !== '');
+  }
+  const system = byId('system');
+  const hasSystem = message.system !== undefined;
+  system.hidden = !hasSystem;
+  byId('system-heading').hidden = !hasSystem;
+  system.textContent = message.system ?? '';
+  byId('prompt').textContent = message.prompt ?? '';
+  const fieldProblems = Object.keys(message.fieldErrors).length;
+  byId('status').textContent =
+    message.prompt !== undefined
+      ? `Rendered in ${message.renderMs.toFixed(1)} ms`
+      : message.templateErrors.length > 0
+        ? 'Fix the template to see the prompt.'
+        : `Fix ${fieldProblems === 1 ? 'the value' : `${fieldProblems} values`} marked below to see the prompt.`;
+}
+
+// Tell the host we are listening; it answers with the template and a first render.
+vscode.postMessage({ type: 'ready' });
