@@ -4,7 +4,7 @@
  * extension loaded as an Extension Development Host, and stopped with its whole process group.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdirSync, openSync, writeFileSync } from 'node:fs';
+import { mkdirSync, openSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { get } from 'node:http';
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
@@ -41,6 +41,13 @@ export interface HostOptions {
   readonly settings?: Readonly<Record<string, unknown>>;
   /** Extra environment for the server and the extension host. */
   readonly env?: Readonly<Record<string, string>>;
+  /**
+   * How the extension is loaded. `installed`: linked into the extensions folder, as if installed,
+   * so user settings (colour theme and all) apply; measured: in an Extension Development Host,
+   * code-server 4.100 ignores the user's and the workspace's settings. `development`: through
+   * the workbench's `extensionDevelopmentPath`, which the extension-host tests need.
+   */
+  readonly extension: 'installed' | 'development';
 }
 
 export class VsCodeHost {
@@ -53,6 +60,12 @@ export class VsCodeHost {
   static async start(options: HostOptions): Promise<VsCodeHost> {
     const { runDir } = options;
     for (const dir of ['user/User', 'extensions', 'tmp', 'xdg']) mkdirSync(join(runDir, dir), { recursive: true });
+    if (options.extension === 'installed') {
+      const manifest = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { publisher: string; name: string; version: string };
+      const link = join(runDir, 'extensions', `${manifest.publisher}.${manifest.name}-${manifest.version}`);
+      rmSync(link, { force: true, recursive: true });
+      symlinkSync(ROOT, link, 'dir');
+    }
     writeFileSync(
       join(runDir, 'user', 'User', 'settings.json'),
       JSON.stringify(
@@ -64,6 +77,8 @@ export class VsCodeHost {
           'extensions.autoUpdate': false,
           'update.mode': 'none',
           'chat.commandCenter.enabled': false,
+          // The run folders live inside this repository; do not offer to open it.
+          'git.openRepositoryInParentFolders': 'never',
           ...options.settings,
         },
         null,
@@ -109,12 +124,14 @@ export class VsCodeHost {
     return host;
   }
 
-  /** The workbench URL with this extension loaded for development (and, optionally, its tests). */
+  /** The workbench URL; in development mode it loads this extension (and, optionally, its tests). */
   url(extensionTestsPath?: string): string {
     const authority = `127.0.0.1:${this.options.port}`;
+    const base = `http://${authority}/?folder=${encodeURIComponent(this.options.folder)}`;
+    if (this.options.extension === 'installed') return base;
     const payload: [string, string][] = [['extensionDevelopmentPath', `vscode-remote://${authority}${ROOT}`]];
     if (extensionTestsPath) payload.push(['extensionTestsPath', `vscode-remote://${authority}${extensionTestsPath}`]);
-    return `http://${authority}/?folder=${encodeURIComponent(this.options.folder)}&payload=${encodeURIComponent(JSON.stringify(payload))}`;
+    return `${base}&payload=${encodeURIComponent(JSON.stringify(payload))}`;
   }
 
   get exited(): boolean {

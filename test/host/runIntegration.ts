@@ -20,7 +20,7 @@ async function main(): Promise<number> {
   const tests = join(ROOT, 'dist', 'test', 'integration.js');
   if (!existsSync(tests)) throw new Error(`${tests} is missing: run npm run build first`);
 
-  const host = await VsCodeHost.start({ port: await freePort(), folder, runDir, env: { PROMPTLOOM_TEST_REPORT: report } });
+  const host = await VsCodeHost.start({ port: await freePort(), folder, runDir, extension: 'development', env: { PROMPTLOOM_TEST_REPORT: report } });
   const browser = await launchBrowser(runDir);
   try {
     const page = browser.pages()[0] ?? (await browser.newPage());

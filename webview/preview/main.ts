@@ -131,7 +131,7 @@ function makeControl(field: FieldView, id: string): Control {
       return { element: select, show: (v) => (select.value = typeof v === 'string' ? v : ''), setInvalid: (b) => (select.invalid = b) };
     }
     case 'boolean': {
-      const box = el('vscode-checkbox', { id, label: field.help ?? field.name });
+      const box = el('vscode-checkbox', { id, label: field.help ?? 'Yes', 'aria-label': field.name });
       box.addEventListener('change', () => changed(box.checked));
       return { element: box, show: (v) => (box.checked = typeof v === 'boolean' ? v : field.default === true), setInvalid: (b) => (box.invalid = b) };
     }

@@ -1,0 +1,120 @@
+/// <reference lib="dom" />
+import { strict as assert } from 'node:assert';
+import { Workbench } from './workbench';
+
+/**
+ * A person's session in the real workbench: open a template, read the Problems panel, see the
+ * colours, open the preview from the command palette, fill the form, read the prompt.
+ */
+describe('Promptloom in the VS Code workbench (headless Chromium)', () => {
+  let wb: Workbench;
+
+  before(async () => {
+    wb = await Workbench.open('editor');
+  });
+  afterEach(async function () {
+    // A failure leaves a picture of what the workbench showed.
+    if (this.currentTest?.state === 'failed') await wb?.screenshot(`failed-${this.currentTest.title.replace(/\W+/g, '-')}`);
+  });
+  after(async () => {
+    await wb?.close();
+  });
+
+  it('starts in the dark theme set in the user settings', async () => {
+    await wb.waitForTheme('vs-dark');
+  });
+
+  it('opens a .prompt file as a Promptloom Template', async () => {
+    await wb.openFile('market.prompt', 'Market volatility check-in');
+    const mode = await wb.page.locator('#status\\.editor\\.mode').innerText({ timeout: 15_000 });
+    assert.equal(mode.trim(), 'Promptloom Template');
+  });
+
+  it('colours placeholders, block keywords and YAML keys apart from text', async () => {
+    const line = wb.page.locator('.monaco-editor .view-line', { hasText: 'has <<amount>> invested' }).first();
+    await line.waitFor();
+    const colour = async (text: string) =>
+      line.locator('span > span', { hasText: text }).first().evaluate((node) => getComputedStyle(node).color);
+    const plain = await colour('invested');
+    const placeholder = await colour('amount');
+    assert.notEqual(placeholder, plain, 'a placeholder has its own colour');
+    const ifLine = wb.page.locator('.monaco-editor .view-line', { hasText: '<<#if taxes>>' }).first();
+    const keyword = await ifLine.locator('span > span', { hasText: 'if' }).first().evaluate((node) => getComputedStyle(node).color);
+    assert.notEqual(keyword, plain, 'a block keyword has its own colour');
+    const keyLine = wb.page.locator('.monaco-editor .view-line', { hasText: 'tier: scenario' }).first();
+    const key = await keyLine.locator('span > span', { hasText: 'tier' }).first().evaluate((node) => getComputedStyle(node).color);
+    assert.notEqual(key, plain, 'a YAML key is coloured by the embedded YAML grammar');
+    await wb.screenshot('editor-dark');
+  });
+
+  it('lists the template’s problems in the Problems panel', async () => {
+    await wb.openFile('broken.prompt', 'Broken on purpose');
+    await wb.page.keyboard.press('Control+Shift+M');
+    const rows = wb.page.locator('.markers-panel .monaco-list-row');
+    await rows.filter({ hasText: 'persna' }).first().waitFor({ timeout: 30_000 });
+    const text = (await rows.allInnerTexts()).join('\n');
+    assert.match(text, /temprature.*did you mean `temperature`/s);
+    assert.match(text, /`persna` is not declared/);
+    assert.match(text, /\{\{persona\}\}/);
+    assert.match(text, /PL007/);
+    assert.match(text, /PL002/);
+    await wb.screenshot('problems');
+    await wb.page.keyboard.press('Control+Shift+M');
+  });
+
+  it('previews the template from the command palette and renders what is typed', async () => {
+    await wb.openFile('market.prompt', 'Market volatility check-in');
+    await wb.runCommand('Promptloom: Preview Template');
+    await wb.page.locator('.tab', { hasText: 'Preview market.prompt' }).waitFor({ timeout: 30_000 });
+    const frame = await wb.webviewFrame('#prompt');
+    // Missing required values are flagged on their fields.
+    await frame.locator('#field-persona-error', { hasText: 'required' }).waitFor();
+
+    // Paste values as JSON, then type one more into its field.
+    await frame.locator('details.json summary').click();
+    await frame.locator('#json textarea').fill('{"persona": "Anxious Investor", "years": 7}');
+    await frame.locator('#apply-json').click();
+    await frame.locator('#field-amount input').fill('$250,000 in a 401(k)');
+    const prompt = frame.locator('#prompt');
+    await prompt.filter({ hasText: '$250,000 in a 401(k) invested' }).waitFor();
+    assert.equal(
+      await prompt.textContent(),
+      'Anxious Investor has $250,000 in a 401(k) invested, 7 years from retirement.\nDo not discuss taxes.\n',
+    );
+    assert.equal(await frame.locator('#system').textContent(), 'You advise Anxious Investor calmly.');
+    assert.match((await frame.locator('#status').textContent()) ?? '', /^Rendered in \d+\.\d ms$/);
+
+    // Ticking the checkbox switches the block.
+    await frame.locator('#field-taxes').click();
+    await prompt.filter({ hasText: 'Discuss tax-loss harvesting.' }).waitFor();
+    await frame.locator('details.json summary').click(); // fold the JSON box again for the picture
+    await wb.screenshot('preview-dark');
+  });
+
+  it('shows an out-of-range value inline, on its field', async () => {
+    const frame = await wb.webviewFrame('#prompt');
+    await frame.locator('#field-years input').fill('75');
+    const error = frame.locator('#field-years-error');
+    await error.filter({ hasText: 'above the maximum 60' }).waitFor();
+    assert.equal(await error.textContent(), 'years 75 is above the maximum 60');
+    assert.equal(await frame.locator('#prompt').textContent(), '');
+    await frame.locator('#field-years input').fill('7');
+    await frame.locator('#prompt', { hasText: '7 years' }).waitFor();
+  });
+
+  it('reads well in light and high-contrast themes', async () => {
+    for (const [theme, kind, bodyClass, name] of [
+      ['Light Modern', 'vs', 'vscode-light', 'preview-light'],
+      ['Dark High Contrast', 'hc-black', 'vscode-high-contrast', 'preview-high-contrast'],
+    ] as const) {
+      await wb.pickTheme(theme, kind);
+      const frame = await wb.webviewFrame('#prompt');
+      // The webview follows: VS Code sets its body class and theme variables.
+      await frame.waitForFunction((c) => document.body.classList.contains(c), bodyClass);
+      const colours = await frame.locator('#prompt').evaluate((node) => ({ fg: getComputedStyle(node).color, bg: getComputedStyle(document.body).backgroundColor }));
+      assert.notEqual(colours.fg, colours.bg);
+      await wb.page.waitForTimeout(300); // let the theme transition finish before the picture
+      await wb.screenshot(name);
+    }
+  });
+});

@@ -1,0 +1,94 @@
+/// <reference lib="dom" />
+import { cpSync, mkdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import type { BrowserContext, Frame, Page } from 'playwright-core';
+import { CACHE, ROOT, VsCodeHost, ensureHost, freePort } from '../../scripts/host';
+import { launchBrowser } from '../host/browser';
+
+export const SCREENSHOTS = join(ROOT, 'test-results', 'screenshots');
+
+/** A real VS Code workbench in headless Chromium, with Promptloom loaded on a fixture workspace. */
+export class Workbench {
+  private constructor(
+    readonly host: VsCodeHost,
+    readonly browser: BrowserContext,
+    readonly page: Page,
+    readonly folder: string,
+  ) {}
+
+  static async open(name: string): Promise<Workbench> {
+    ensureHost();
+    const runDir = join(CACHE, `run-e2e-${name}`);
+    rmSync(runDir, { recursive: true, force: true });
+    const folder = join(runDir, 'workspace');
+    cpSync(join(ROOT, 'test', 'fixtures', 'workspace'), folder, { recursive: true });
+    mkdirSync(SCREENSHOTS, { recursive: true });
+    const host = await VsCodeHost.start({ port: await freePort(), folder, runDir, extension: 'installed', settings: { 'workbench.colorTheme': 'Default Dark Modern' } });
+    const browser = await launchBrowser(runDir);
+    const page = browser.pages()[0] ?? (await browser.newPage());
+    await page.goto(host.url());
+    await page.locator('.explorer-folders-view .monaco-list-row').first().waitFor({ timeout: 60_000 });
+    return new Workbench(host, browser, page, folder);
+  }
+
+  async close(): Promise<void> {
+    await this.browser.close().catch(() => undefined);
+    await this.host.stop();
+  }
+
+  /** Opens a file with Quick Open, as a person would. */
+  async openFile(name: string, expectText: string): Promise<void> {
+    await this.page.keyboard.press('Control+P');
+    const input = this.page.locator('.quick-input-widget input');
+    await input.waitFor({ state: 'visible' });
+    await input.fill(name);
+    // Enter picks the focused row: wait until the filter has put the file there.
+    await this.page.locator('.quick-input-list .monaco-list-row.focused', { hasText: name }).waitFor();
+    await this.page.keyboard.press('Enter');
+    await this.page.locator('.monaco-editor .view-lines', { hasText: expectText }).first().waitFor();
+  }
+
+  /** Runs a command from the command palette by its title. */
+  async runCommand(title: string): Promise<void> {
+    await this.page.keyboard.press('F1');
+    const input = this.page.locator('.quick-input-widget input');
+    await input.waitFor({ state: 'visible' });
+    await input.fill(`>${title}`);
+    await this.page.locator('.quick-input-list .monaco-list-row.focused', { hasText: title }).waitFor();
+    await this.page.keyboard.press('Enter');
+  }
+
+  /** The frame of a webview whose document has `selector`. Webviews live in nested iframes. */
+  async webviewFrame(selector: string, timeoutMs = 30_000): Promise<Frame> {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      for (const frame of this.page.frames()) {
+        if (await frame.$(selector).catch(() => null)) return frame;
+      }
+      await this.page.waitForTimeout(100);
+    }
+    throw new Error(`no webview with ${selector}`);
+  }
+
+  /** Picks a colour theme the way a person does: Ctrl+K Ctrl+T, type its name, Enter. */
+  async pickTheme(label: string, kind: string): Promise<void> {
+    await this.page.keyboard.press('Control+K');
+    await this.page.keyboard.press('Control+T');
+    const input = this.page.locator('.quick-input-widget input');
+    await input.waitFor({ state: 'visible' });
+    await input.fill(label);
+    await this.page.locator('.quick-input-list .monaco-list-row.focused', { hasText: label }).waitFor();
+    await this.page.keyboard.press('Enter');
+    await this.waitForTheme(kind);
+  }
+
+  async waitForTheme(kind: string): Promise<void> {
+    await this.page.waitForFunction((k) => document.querySelector('.monaco-workbench')?.classList.contains(k), kind, { timeout: 30_000 });
+  }
+
+  async screenshot(name: string): Promise<string> {
+    const path = join(SCREENSHOTS, `${name}.png`);
+    await this.page.screenshot({ path });
+    return path;
+  }
+}
