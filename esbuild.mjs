@@ -1,5 +1,6 @@
 // Bundles the extension host code, the CLI and (later) webview scripts. Type-checking is
 // `tsc --noEmit`'s job: esbuild strips types without checking them.
+import { rmSync } from 'node:fs';
 import * as esbuild from 'esbuild';
 
 const production = process.argv.includes('--production');
@@ -32,6 +33,9 @@ const builds = [
   // Integration suites, loaded by the real extension host; mocha comes from node_modules there.
   { ...common, entryPoints: ['test/integration/index.ts'], outfile: 'dist/test/integration.js', external: ['vscode', 'mocha'] },
 ];
+
+// A production build starts clean, so no stale source maps end up in the package.
+if (production) for (const dir of ['dist', 'media/dist']) rmSync(dir, { recursive: true, force: true });
 
 if (watch) {
   for (const options of builds) await (await esbuild.context(options)).watch();

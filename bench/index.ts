@@ -106,6 +106,14 @@ const largeHbs = largeTemplate('handlebars');
   rows.push(['parse + render, nothing cached', cold, 'Handlebars compile + render', hbsCold, '—']);
 }
 
+{
+  // The live preview re-parses and re-renders the template on every edit.
+  const thousand = largeTemplate('promptloom').split('\n').slice(0, 1000).join('\n');
+  const values = Object.fromEntries(VARS.map((v) => [v, 'a value']));
+  const ours = measure(() => renderTemplate(parseTemplate(thousand), values), { rounds: 60, warmup: 5 });
+  rows.push(['preview update, 1,000-line template', ours, '(parse + render; no peer has a preview)', '—', '< 100 ms']);
+}
+
 const head = ['benchmark', 'promptloom median (p95)', 'baseline', 'baseline median (p95)', 'target'];
 const body = rows.map(([name, ours, baseName, base, target]) => [
   name,
