@@ -102,6 +102,14 @@ describe('Promptloom in the VS Code workbench (headless Chromium)', () => {
     await frame.locator('#prompt', { hasText: '7 years' }).waitFor();
   });
 
+  it('comes back after a reload with the values entered', async () => {
+    await wb.page.reload();
+    await wb.page.locator('.explorer-folders-view .monaco-list-row').first().waitFor({ timeout: 60_000 });
+    const frame = await wb.webviewFrame('#field-amount');
+    await frame.locator('#prompt', { hasText: 'Anxious Investor has $250,000 in a 401(k) invested, 7 years' }).waitFor({ timeout: 30_000 });
+    assert.equal(await frame.locator('#field-amount input').inputValue(), '$250,000 in a 401(k)');
+  });
+
   it('reads well in light and high-contrast themes', async () => {
     for (const [theme, kind, bodyClass, name] of [
       ['Light Modern', 'vs', 'vscode-light', 'preview-light'],
