@@ -31,19 +31,29 @@ describe('Promptloom in the VS Code workbench (headless Chromium)', () => {
   });
 
   it('colours placeholders, block keywords and YAML keys apart from text', async () => {
-    const line = wb.page.locator('.monaco-editor .view-line', { hasText: 'has <<amount>> invested' }).first();
-    await line.waitFor();
-    const colour = async (text: string) =>
-      line.locator('span > span', { hasText: text }).first().evaluate((node) => getComputedStyle(node).color);
-    const plain = await colour('invested');
-    const placeholder = await colour('amount');
-    assert.notEqual(placeholder, plain, 'a placeholder has its own colour');
-    const ifLine = wb.page.locator('.monaco-editor .view-line', { hasText: '<<#if taxes>>' }).first();
-    const keyword = await ifLine.locator('span > span', { hasText: 'if' }).first().evaluate((node) => getComputedStyle(node).color);
-    assert.notEqual(keyword, plain, 'a block keyword has its own colour');
-    const keyLine = wb.page.locator('.monaco-editor .view-line', { hasText: 'tier: scenario' }).first();
-    const key = await keyLine.locator('span > span', { hasText: 'tier' }).first().evaluate((node) => getComputedStyle(node).color);
-    assert.notEqual(key, plain, 'a YAML key is coloured by the embedded YAML grammar');
+    // Lines are first shown plain and coloured once the grammar has tokenized them: wait for that.
+    const colourOf = (lineText: string, token: string) =>
+      wb.page
+        .locator('.monaco-editor .view-line', { hasText: lineText })
+        .first()
+        .locator('span > span', { hasText: token })
+        .first()
+        .evaluate((node) => getComputedStyle(node).color);
+    const differs = async (token: [line: string, text: string], plain: [line: string, text: string]): Promise<void> => {
+      const deadline = Date.now() + 20_000;
+      let last = '';
+      while (Date.now() < deadline) {
+        const [a, b] = await Promise.all([colourOf(...token), colourOf(...plain)]);
+        if (a !== b) return;
+        last = `${a} = ${b}`;
+        await wb.page.waitForTimeout(100);
+      }
+      assert.fail(`${token[1]} is not coloured apart from ${plain[1]} (${last})`);
+    };
+    const plainText: [string, string] = ['Discuss tax-loss harvesting.', 'Discuss'];
+    await differs(['has <<amount>> invested', 'amount'], plainText);
+    await differs(['<<#if taxes>>', 'if'], plainText);
+    await differs(['tier: scenario', 'tier'], plainText);
     await wb.screenshot('editor-dark');
   });
 
@@ -103,7 +113,10 @@ describe('Promptloom in the VS Code workbench (headless Chromium)', () => {
   });
 
   it('comes back after a reload with the values entered', async () => {
-    await wb.page.reload();
+    // Reload the way VS Code does (it saves the layout first; a bare browser reload may not).
+    const navigated = wb.page.waitForEvent('framenavigated', { predicate: (f) => f === wb.page.mainFrame(), timeout: 60_000 });
+    await wb.runCommand('Developer: Reload Window');
+    await navigated;
     await wb.page.locator('.explorer-folders-view .monaco-list-row').first().waitFor({ timeout: 60_000 });
     const frame = await wb.webviewFrame('#field-amount');
     await frame.locator('#prompt', { hasText: 'Anxious Investor has $250,000 in a 401(k) invested, 7 years' }).waitFor({ timeout: 30_000 });

@@ -38,23 +38,29 @@ export class Workbench {
 
   /** Opens a file with Quick Open, as a person would. */
   async openFile(name: string, expectText: string): Promise<void> {
-    await this.page.keyboard.press('Control+P');
-    const input = this.page.locator('.quick-input-widget input');
-    await input.waitFor({ state: 'visible' });
-    await input.fill(name);
-    // Enter picks the focused row: wait until the filter has put the file there.
-    await this.page.locator('.quick-input-list .monaco-list-row.focused', { hasText: name }).waitFor();
-    await this.page.keyboard.press('Enter');
+    await this.pick(['Control+P'], name, name);
     await this.page.locator('.monaco-editor .view-lines', { hasText: expectText }).first().waitFor();
   }
 
   /** Runs a command from the command palette by its title. */
   async runCommand(title: string): Promise<void> {
-    await this.page.keyboard.press('F1');
+    await this.pick(['F1'], `>${title}`, title);
+  }
+
+  /** Picks a colour theme the way a person does: Ctrl+K Ctrl+T, type its name, Enter. */
+  async pickTheme(label: string, kind: string): Promise<void> {
+    await this.pick(['Control+K', 'Control+T'], label, label);
+    await this.waitForTheme(kind);
+  }
+
+  /** Opens a quick input with `keys`, types `text` and takes the row showing `row`. */
+  private async pick(keys: readonly string[], text: string, row: string): Promise<void> {
+    for (const key of keys) await this.page.keyboard.press(key);
     const input = this.page.locator('.quick-input-widget input');
     await input.waitFor({ state: 'visible' });
-    await input.fill(`>${title}`);
-    await this.page.locator('.quick-input-list .monaco-list-row.focused', { hasText: title }).waitFor();
+    await input.fill(text);
+    // Enter takes the focused row: wait until the filter has put the wanted one there.
+    await this.page.locator('.quick-input-list .monaco-list-row.focused', { hasText: row }).waitFor();
     await this.page.keyboard.press('Enter');
   }
 
@@ -68,18 +74,6 @@ export class Workbench {
       await this.page.waitForTimeout(100);
     }
     throw new Error(`no webview with ${selector}`);
-  }
-
-  /** Picks a colour theme the way a person does: Ctrl+K Ctrl+T, type its name, Enter. */
-  async pickTheme(label: string, kind: string): Promise<void> {
-    await this.page.keyboard.press('Control+K');
-    await this.page.keyboard.press('Control+T');
-    const input = this.page.locator('.quick-input-widget input');
-    await input.waitFor({ state: 'visible' });
-    await input.fill(label);
-    await this.page.locator('.quick-input-list .monaco-list-row.focused', { hasText: label }).waitFor();
-    await this.page.keyboard.press('Enter');
-    await this.waitForTheme(kind);
   }
 
   async waitForTheme(kind: string): Promise<void> {

@@ -25,24 +25,19 @@ export class PreviewPanel extends Disposable {
       return existing;
     }
     const panel = vscode.window.createWebviewPanel(PREVIEW_VIEW_TYPE, title(document), { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true }, webviewOptions(deps.extensionUri));
-    return new PreviewPanel(deps, panel, document);
+    return new PreviewPanel(deps, panel, document, true);
   }
 
   /** Restores a panel VS Code kept across a reload (see the serializer in ctx.ts). */
   static async revive(deps: PreviewDeps, panel: vscode.WebviewPanel, state: PreviewState | undefined): Promise<void> {
-    let document: vscode.TextDocument | undefined;
-    try {
-      if (state?.uri) document = await vscode.workspace.openTextDocument(vscode.Uri.parse(state.uri));
-    } catch {
-      // The template was deleted or moved; say so in the panel below.
-    }
     panel.webview.options = webviewOptions(deps.extensionUri);
+    panel.webview.html = html(panel.webview, deps.extensionUri);
+    const document = state?.uri ? await openWhenReady(vscode.Uri.parse(state.uri)) : undefined;
     if (!document) {
-      panel.webview.html = html(panel.webview, deps.extensionUri);
       void panel.webview.postMessage({ type: 'closed', reason: 'The template of this preview no longer exists.' } satisfies HostMessage);
       return;
     }
-    new PreviewPanel(deps, panel, document);
+    new PreviewPanel(deps, panel, document, false);
   }
 
   static disposeAll(): void {
@@ -61,12 +56,15 @@ export class PreviewPanel extends Disposable {
     private readonly deps: PreviewDeps,
     readonly panel: vscode.WebviewPanel,
     private readonly document: vscode.TextDocument,
+    freshPage: boolean,
   ) {
     super();
     const key = document.uri.toString();
     PreviewPanel.panels.set(key, this);
     this.values = deps.state.get<FormValues>(valuesKey(document.uri)) ?? {};
-    panel.webview.html = html(panel.webview, deps.extensionUri);
+    // A revived panel already has its page, which may have said `ready` before we listened.
+    if (freshPage) panel.webview.html = html(panel.webview, deps.extensionUri);
+    else queueMicrotask(() => this.update());
     panel.iconPath = vscode.Uri.joinPath(deps.extensionUri, 'media', 'prompt-file.svg');
     panel.onDidDispose(() => this.dispose(), this, this.subscriptions);
     panel.webview.onDidReceiveMessage((m: WebviewMessage) => this.receive(m), this, this.subscriptions);
@@ -125,6 +123,22 @@ export interface PreviewDeps {
   readonly templates: TemplateStore;
   /** Workspace state: remembers the values entered per template. */
   readonly state: vscode.Memento;
+}
+
+/**
+ * Opens a document, waiting a little when it fails: right after a reload, the file system of a
+ * remote workspace may not be registered yet when VS Code revives panels.
+ */
+async function openWhenReady(uri: vscode.Uri, attempts = 40): Promise<vscode.TextDocument | undefined> {
+  for (let i = 0; i < attempts; i++) {
+    try {
+      return await vscode.workspace.openTextDocument(uri);
+    } catch (error) {
+      if (error instanceof vscode.FileSystemError && error.code === 'FileNotFound') return undefined;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  }
+  return undefined;
 }
 
 function renderMessage(template: ParsedTemplate, values: FormValues, started: number): Extract<HostMessage, { type: 'rendered' }> {
