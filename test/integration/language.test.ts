@@ -17,13 +17,13 @@ function hoverText(hovers: vscode.Hover[]): string {
 
 describe('language features in the editor', () => {
   it('activates quickly and exposes its API', async () => {
-    const extension = vscode.extensions.getExtension<{ activationMs: number }>('promptloom.promptloom')!;
+    const extension = vscode.extensions.getExtension<{ activationMs: number; loadMs: number }>('promptloom.promptloom')!;
     assert.ok(extension, 'the extension is installed');
     await open('market.prompt');
     await waitFor('activation', () => (extension.isActive ? true : undefined));
     const ms = extension.exports.activationMs;
     assert.ok(ms > 0 && Number.isFinite(ms));
-    note(`activation (loading the bundle + activate): ${ms.toFixed(1)} ms; target under 50 ms`);
+    note(`activation: ${ms.toFixed(1)} ms, of which loading the bundle ${extension.exports.loadMs.toFixed(1)} ms (target: under 50 ms)`);
   });
 
   it('completes variable names after <<', async () => {
