@@ -1,0 +1,146 @@
+/**
+ * The append-only journal of committed write transactions. Each transaction is one frame:
+ *
+ *     "PLJ1" | payload length (u32 LE) | CRC-32 of the payload (u32 LE) | payload (UTF-8 JSON)
+ *
+ * appended with one write and made durable with fsync. A crash can only leave a torn last
+ * frame (short, or failing its CRC); reading stops there and the tail is cut off. The first
+ * frame of a file is its header, naming the sequence number of the snapshot it follows.
+ */
+import { closeSync, fstatSync, fsyncSync, openSync, readSync, renameSync, statSync, writeSync, ftruncateSync } from 'node:fs';
+import { crc32 } from 'node:zlib';
+import type { SqlParam } from './types';
+
+const MAGIC = 0x31_4a_4c_50; // "PLJ1" read as little-endian u32
+const FRAME_HEADER = 12;
+/** No transaction of ours comes near this; a larger length means a damaged frame, not a big one. */
+const MAX_PAYLOAD = 256 * 1024 * 1024;
+
+export interface Statement {
+  readonly sql: string;
+  readonly params: readonly SqlParam[];
+}
+
+export type JournalEntry =
+  | { readonly kind: 'header'; readonly baseSeq: number; readonly journalId: string }
+  | { readonly kind: 'tx'; readonly seq: number; readonly statements: readonly Statement[] };
+
+export function encodeFrame(entry: JournalEntry): Buffer {
+  const payload = Buffer.from(JSON.stringify(entry, encodeBinary), 'utf8');
+  const frame = Buffer.allocUnsafe(FRAME_HEADER + payload.length);
+  frame.writeUInt32LE(MAGIC, 0);
+  frame.writeUInt32LE(payload.length, 4);
+  frame.writeUInt32LE(crc32(payload), 8);
+  payload.copy(frame, FRAME_HEADER);
+  return frame;
+}
+
+/** Uint8Array parameters (blobs) travel as base64 in the JSON payload. */
+function encodeBinary(_key: string, value: unknown): unknown {
+  return value instanceof Uint8Array ? { $b64: Buffer.from(value).toString('base64') } : value;
+}
+
+function decodeBinary(_key: string, value: unknown): unknown {
+  if (value && typeof value === 'object' && '$b64' in value && typeof (value as { $b64: unknown }).$b64 === 'string') {
+    return new Uint8Array(Buffer.from((value as { $b64: string }).$b64, 'base64'));
+  }
+  return value;
+}
+
+export interface ReadResult {
+  readonly entries: JournalEntry[];
+  /** Offset just after the last good frame. */
+  readonly end: number;
+  /** True when bytes after `end` could not be read as a frame (a torn or damaged tail). */
+  readonly damagedTail: boolean;
+}
+
+/** Reads frames from `offset` to the end of the file (or to the first bad frame, or `limit` frames). */
+export function readFrames(path: string, offset: number, limit = Infinity): ReadResult {
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { entries: [], end: 0, damagedTail: false };
+    throw error;
+  }
+  try {
+    const size = fstatSync(fd).size;
+    const entries: JournalEntry[] = [];
+    let at = offset;
+    const head = Buffer.allocUnsafe(FRAME_HEADER);
+    while (at < size && entries.length < limit) {
+      if (size - at < FRAME_HEADER || readSync(fd, head, 0, FRAME_HEADER, at) < FRAME_HEADER) return { entries, end: at, damagedTail: true };
+      const length = head.readUInt32LE(4);
+      if (head.readUInt32LE(0) !== MAGIC || length > MAX_PAYLOAD || at + FRAME_HEADER + length > size) return { entries, end: at, damagedTail: true };
+      const payload = Buffer.allocUnsafe(length);
+      readSync(fd, payload, 0, length, at + FRAME_HEADER);
+      if (crc32(payload) !== head.readUInt32LE(8)) return { entries, end: at, damagedTail: true };
+      let entry: JournalEntry;
+      try {
+        entry = JSON.parse(payload.toString('utf8'), decodeBinary) as JournalEntry;
+      } catch {
+        return { entries, end: at, damagedTail: true };
+      }
+      entries.push(entry);
+      at += FRAME_HEADER + length;
+    }
+    return { entries, end: at, damagedTail: false };
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Appends one frame and waits until it is on disk. */
+export function appendDurably(path: string, entry: JournalEntry, expectedSize: number): number {
+  const frame = encodeFrame(entry);
+  const fd = openSync(path, 'r+');
+  try {
+    // Cut any torn tail a crashed writer left, then write where the good frames end.
+    if (fstatSync(fd).size !== expectedSize) ftruncateSync(fd, expectedSize);
+    let written = 0;
+    while (written < frame.length) written += writeSync(fd, frame, written, frame.length - written, expectedSize + written);
+    fsyncSync(fd);
+    return expectedSize + frame.length;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Writes a fresh journal holding only its header, atomically replacing any old one. */
+export function startJournal(path: string, baseSeq: number, journalId: string): number {
+  const tmp = `${path}.tmp`;
+  const frame = encodeFrame({ kind: 'header', baseSeq, journalId });
+  const fd = openSync(tmp, 'w');
+  try {
+    writeSync(fd, frame);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(tmp, path);
+  syncDirectory(path);
+  return frame.length;
+}
+
+export function fileSize(path: string): number {
+  try {
+    return statSync(path).size;
+  } catch {
+    return 0;
+  }
+}
+
+/** fsync the folder holding `path`, so a rename in it survives a power cut. */
+export function syncDirectory(path: string): void {
+  const dir = path.slice(0, Math.max(path.lastIndexOf('/'), 0)) || '.';
+  let fd: number | undefined;
+  try {
+    fd = openSync(dir, 'r');
+    fsyncSync(fd);
+  } catch {
+    // Some file systems cannot fsync a directory; the rename itself is still atomic.
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+}

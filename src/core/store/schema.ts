@@ -1,0 +1,114 @@
+/**
+ * The database schema, as numbered migrations. Each runs once, in a write transaction, when a
+ * database with a lower `schema_version` is opened; released migrations never change (add a new
+ * one instead), so an old database always opens in a newer release.
+ *
+ * Times are milliseconds since the epoch, passed in as parameters: statements must give the
+ * same result when the journal is replayed, so none calls the clock or random().
+ */
+export interface Migration {
+  readonly version: number;
+  readonly description: string;
+  readonly sql: readonly string[];
+}
+
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    description: 'templates, versions, batches, generation logs',
+    sql: [
+      `CREATE TABLE templates (
+         id INTEGER PRIMARY KEY,
+         path TEXT NOT NULL UNIQUE,            -- workspace-relative, with / separators
+         name TEXT NOT NULL,
+         tier TEXT NOT NULL,
+         active INTEGER NOT NULL DEFAULT 1,
+         deleted_at INTEGER,                   -- the file is gone; its history stays
+         created_at INTEGER NOT NULL
+       )`,
+      `CREATE TABLE template_versions (
+         id INTEGER PRIMARY KEY,
+         template_id INTEGER NOT NULL REFERENCES templates(id),
+         content_hash TEXT NOT NULL,
+         content TEXT NOT NULL,
+         created_at INTEGER NOT NULL,
+         UNIQUE (template_id, content_hash)
+       )`,
+      `CREATE TABLE batches (
+         id TEXT PRIMARY KEY,
+         template_id INTEGER NOT NULL REFERENCES templates(id),
+         version_id INTEGER NOT NULL REFERENCES template_versions(id),
+         requested INTEGER NOT NULL,
+         parameters TEXT NOT NULL,             -- JSON object
+         model TEXT NOT NULL,
+         settings TEXT NOT NULL,               -- JSON: concurrency, retries, budget…
+         status TEXT NOT NULL CHECK (status IN ('pending', 'running', 'completed', 'failed', 'cancelled')),
+         created_at INTEGER NOT NULL,
+         updated_at INTEGER NOT NULL
+       )`,
+      `CREATE TABLE generation_logs (
+         id INTEGER PRIMARY KEY,
+         template_id INTEGER NOT NULL REFERENCES templates(id),
+         version_id INTEGER NOT NULL REFERENCES template_versions(id),
+         batch_id TEXT REFERENCES batches(id),
+         conversation_id TEXT,
+         parameters TEXT NOT NULL,
+         model TEXT NOT NULL,
+         attempt INTEGER NOT NULL,
+         status TEXT NOT NULL CHECK (status IN ('succeeded', 'failed')),
+         error_type TEXT,
+         input_tokens INTEGER NOT NULL DEFAULT 0,
+         output_tokens INTEGER NOT NULL DEFAULT 0,
+         cost_usd REAL NOT NULL DEFAULT 0,
+         duration_ms INTEGER NOT NULL DEFAULT 0,
+         created_at INTEGER NOT NULL
+       )`,
+      'CREATE INDEX generation_logs_by_template ON generation_logs (template_id, created_at)',
+      'CREATE INDEX generation_logs_by_batch ON generation_logs (batch_id)',
+      'CREATE INDEX template_versions_by_template ON template_versions (template_id, created_at)',
+    ],
+  },
+  {
+    version: 2,
+    description: 'conversations, turns, quality scores, reviews',
+    sql: [
+      `CREATE TABLE conversations (
+         id TEXT PRIMARY KEY,
+         template_id INTEGER NOT NULL REFERENCES templates(id),
+         version_id INTEGER NOT NULL REFERENCES template_versions(id),
+         batch_id TEXT REFERENCES batches(id),
+         parameters TEXT NOT NULL,
+         system_prompt TEXT,
+         status TEXT NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'approved', 'rejected', 'needs_revision')),
+         status_reason TEXT,
+         created_at INTEGER NOT NULL
+       )`,
+      `CREATE TABLE turns (
+         conversation_id TEXT NOT NULL REFERENCES conversations(id),
+         position INTEGER NOT NULL,
+         role TEXT NOT NULL CHECK (role IN ('user', 'assistant')),
+         content TEXT NOT NULL,
+         PRIMARY KEY (conversation_id, position)
+       )`,
+      `CREATE TABLE quality_scores (
+         conversation_id TEXT PRIMARY KEY REFERENCES conversations(id),
+         overall REAL NOT NULL,
+         breakdown TEXT NOT NULL,              -- JSON, as the scorer returns it
+         recommendations TEXT NOT NULL,        -- JSON array of strings
+         created_at INTEGER NOT NULL
+       )`,
+      `CREATE TABLE reviews (
+         id INTEGER PRIMARY KEY,
+         conversation_id TEXT NOT NULL REFERENCES conversations(id),
+         status TEXT NOT NULL CHECK (status IN ('approved', 'rejected', 'needs_revision')),
+         note TEXT,
+         created_at INTEGER NOT NULL
+       )`,
+      'CREATE INDEX conversations_by_template ON conversations (template_id, created_at)',
+      'CREATE INDEX conversations_by_batch ON conversations (batch_id)',
+      'CREATE INDEX reviews_by_conversation ON reviews (conversation_id, created_at)',
+    ],
+  },
+];
+
+export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
