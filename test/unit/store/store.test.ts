@@ -1,0 +1,250 @@
+import { strict as assert } from 'node:assert';
+import { spawn, spawnSync } from 'node:child_process';
+import { appendFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { MIGRATIONS, SCHEMA_VERSION } from '../../../src/core/store/schema';
+import { Store } from '../../../src/core/store/store';
+import { StoreBusyError } from '../../../src/core/store/lock';
+
+const WRITER = resolve(__dirname, '../../fixtures/store/writer.ts');
+const workspace = () => mkdtempSync(join(tmpdir(), 'promptloom-store-'));
+const count = (store: Store, table = 'templates') => Number(store.get<{ n: number }>(`SELECT count(*) AS n FROM ${table}`)!.n);
+
+function addTemplate(store: Store, path: string): void {
+  store.write((tx) => tx.run('INSERT INTO templates (path, name, tier, created_at) VALUES (?, ?, ?, ?)', [path, path, 'template', 1]));
+}
+
+/** Runs the writer fixture as a separate process. */
+function writer(dir: string, tag: string, n: number, checkpointBytes?: number) {
+  return spawn(process.execPath, ['--require', 'tsx/cjs', WRITER, dir, tag, String(n), ...(checkpointBytes ? [String(checkpointBytes)] : [])], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+}
+
+describe('workspace store', () => {
+  it('creates .promptloom/ with the current schema', async () => {
+    const dir = workspace();
+    const store = await Store.open(dir);
+    assert.equal(store.schemaVersion, SCHEMA_VERSION);
+    assert.ok(existsSync(join(dir, '.promptloom', 'promptloom.journal')));
+    for (const table of ['templates', 'template_versions', 'batches', 'generation_logs', 'conversations', 'turns', 'quality_scores', 'reviews']) {
+      assert.equal(count(store, table), 0, table);
+    }
+    store.close();
+  });
+
+  it('a write is durable when it returns: a reopen sees it, before and after a checkpoint', async () => {
+    const dir = workspace();
+    let store = await Store.open(dir);
+    addTemplate(store, 'a.prompt');
+    store.close();
+    store = await Store.open(dir);
+    assert.equal(count(store), 1);
+    store.checkpoint();
+    addTemplate(store, 'b.prompt');
+    store.close();
+    store = await Store.open(dir);
+    assert.deepEqual(store.all('SELECT path FROM templates ORDER BY id').map((r) => r.path), ['a.prompt', 'b.prompt']);
+    assert.deepEqual(store.notices, []);
+    store.close();
+  });
+
+  it('a transaction that throws writes nothing', async () => {
+    const dir = workspace();
+    const store = await Store.open(dir);
+    const journal = statSync(store.journalPath).size;
+    assert.throws(() =>
+      store.write((tx) => {
+        tx.run('INSERT INTO templates (path, name, tier, created_at) VALUES (?, ?, ?, ?)', ['x', 'x', 'template', 1]);
+        throw new Error('changed my mind');
+      }),
+    /changed my mind/);
+    assert.equal(count(store), 0);
+    assert.equal(statSync(store.journalPath).size, journal);
+    store.close();
+  });
+
+  it('checkpoints by itself when the journal grows, and stays consistent', async () => {
+    const dir = workspace();
+    const store = await Store.open(dir, { checkpointBytes: 2048 });
+    for (let i = 0; i < 60; i++) addTemplate(store, `t${i}`);
+    assert.ok(statSync(store.snapshotPath).size > 0, 'a snapshot was written');
+    assert.ok(statSync(store.journalPath).size <= 2048 + 1024, 'the journal was restarted');
+    store.close();
+    const again = await Store.open(dir);
+    assert.equal(count(again), 60);
+    again.close();
+  });
+
+  it('drops a torn last write and keeps everything before it', async () => {
+    const dir = workspace();
+    let store = await Store.open(dir);
+    addTemplate(store, 'kept.prompt');
+    const good = statSync(store.journalPath).size;
+    addTemplate(store, 'torn.prompt');
+    store.close();
+    truncateSync(join(dir, '.promptloom', 'promptloom.journal'), statSync(join(dir, '.promptloom', 'promptloom.journal')).size - 7);
+    store = await Store.open(dir);
+    assert.deepEqual(store.all('SELECT path FROM templates').map((r) => r.path), ['kept.prompt']);
+    assert.match(store.notices.join(), /incomplete and was dropped/);
+    assert.equal(statSync(store.journalPath).size, good, 'the torn bytes were cut off');
+    addTemplate(store, 'after.prompt');
+    store.close();
+    store = await Store.open(dir);
+    assert.deepEqual(store.all('SELECT path FROM templates ORDER BY id').map((r) => r.path), ['kept.prompt', 'after.prompt']);
+    store.close();
+  });
+
+  it('garbage appended to the journal is cut off too', async () => {
+    const dir = workspace();
+    let store = await Store.open(dir);
+    addTemplate(store, 'a');
+    store.close();
+    appendFileSync(join(dir, '.promptloom', 'promptloom.journal'), Buffer.from('PLJ1\xff\xff\xff\x7fgarbage', 'latin1'));
+    store = await Store.open(dir);
+    assert.equal(count(store), 1);
+    addTemplate(store, 'b');
+    assert.equal(count(store), 2);
+    store.close();
+  });
+
+  describe('a damaged database file', () => {
+    it('is kept aside, reported, and rebuilt from a journal that starts at the beginning', async () => {
+      const dir = workspace();
+      let store = await Store.open(dir);
+      addTemplate(store, 'a');
+      store.close();
+      writeFileSync(join(dir, '.promptloom', 'promptloom.db'), 'this is not SQLite at all');
+      store = await Store.open(dir);
+      assert.match(store.notices.join(), /damaged \(not an SQLite file\); it was kept as .*promptloom\.db\.damaged-\d+/);
+      assert.equal(count(store), 1, 'the journal still held every transaction');
+      assert.ok(readdirSync(join(dir, '.promptloom')).some((f) => f.startsWith('promptloom.db.damaged-')));
+      store.close();
+    });
+
+    it('after a checkpoint: both files are kept aside and a fresh database starts, without crashing', async () => {
+      const dir = workspace();
+      let store = await Store.open(dir);
+      addTemplate(store, 'a');
+      store.checkpoint();
+      addTemplate(store, 'b');
+      store.close();
+      const db = join(dir, '.promptloom', 'promptloom.db');
+      const bytes = readFileSync(db);
+      bytes.fill(0x5a, 100, 4000); // scribble over the middle: the header still says SQLite
+      writeFileSync(db, bytes);
+      store = await Store.open(dir);
+      assert.ok(store.notices.length >= 1, 'reported');
+      assert.equal(store.schemaVersion, SCHEMA_VERSION);
+      addTemplate(store, 'fresh');
+      assert.equal(count(store), 1);
+      store.close();
+    });
+  });
+
+  it('opens a database made by an older release and migrates it', async () => {
+    const dir = workspace();
+    let store = await Store.open(dir, { migrations: MIGRATIONS.slice(0, 1) });
+    assert.equal(store.schemaVersion, 1);
+    addTemplate(store, 'old.prompt');
+    assert.throws(() => store.get('SELECT count(*) FROM conversations'), /no such table/);
+    store.checkpoint();
+    store.close();
+    store = await Store.open(dir);
+    assert.equal(store.schemaVersion, SCHEMA_VERSION);
+    assert.equal(count(store), 1);
+    assert.equal(count(store, 'conversations'), 0);
+    store.close();
+  });
+
+  it('two stores on one workspace (two windows) see each other’s writes', async () => {
+    const dir = workspace();
+    const a = await Store.open(dir);
+    const b = await Store.open(dir);
+    addTemplate(a, 'from-a');
+    assert.equal(count(b), 0, 'not yet refreshed');
+    assert.equal(b.refresh(), true);
+    assert.equal(count(b), 1);
+    addTemplate(b, 'from-b'); // catches up with a first
+    assert.equal(a.refresh(), true);
+    assert.deepEqual(a.all('SELECT path FROM templates ORDER BY id').map((r) => r.path), ['from-a', 'from-b']);
+    assert.equal(a.refresh(), false, 'nothing new');
+    b.checkpoint();
+    addTemplate(b, 'after-checkpoint');
+    a.refresh();
+    assert.equal(count(a), 3);
+    a.close();
+    b.close();
+  });
+
+  it('takes over a lock left by a process that died', async () => {
+    const dir = workspace();
+    const store = await Store.open(dir);
+    const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' });
+    writeFileSync(join(dir, '.promptloom', 'promptloom.lock'), dead.stdout);
+    addTemplate(store, 'a');
+    assert.equal(count(store), 1);
+    assert.ok(!existsSync(join(dir, '.promptloom', 'promptloom.lock')));
+    store.close();
+  });
+
+  it('says the database is busy when a live process keeps the lock', async () => {
+    const dir = workspace();
+    const store = await Store.open(dir, { lockTimeoutMs: 200 });
+    const holder = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 10000)']);
+    try {
+      writeFileSync(join(dir, '.promptloom', 'promptloom.lock'), String(holder.pid));
+      assert.throws(() => addTemplate(store, 'a'), (e: unknown) => e instanceof StoreBusyError && /busy/.test(e.message));
+    } finally {
+      holder.kill('SIGKILL');
+    }
+    store.close();
+  });
+
+  it('three processes writing at once lose nothing', async function () {
+    this.timeout(60_000);
+    const dir = workspace();
+    (await Store.open(dir)).close(); // create and migrate first
+    const runs = ['p', 'q', 'r'].map((tag) => writer(dir, tag, 40, 4096));
+    await Promise.all(runs.map((child) => new Promise((done) => child.on('exit', done))));
+    for (const child of runs) assert.equal(child.exitCode, 0);
+    const store = await Store.open(dir);
+    assert.equal(count(store), 120);
+    assert.equal(count(store, 'template_versions'), 120);
+    // Each version belongs to the template written in the same transaction.
+    assert.equal(count(store, "templates t JOIN template_versions v ON v.template_id = t.id AND v.content_hash = 'h' || substr(t.path, 3, instr(t.path, '.') - 3)"), 120);
+    store.close();
+  });
+
+  it('kill -9 at any moment loses nothing that was acknowledged and corrupts nothing', async function () {
+    this.timeout(120_000);
+    for (let round = 0; round < 6; round++) {
+      const dir = workspace();
+      (await Store.open(dir)).close();
+      // Small checkpoints, so some kills land while a snapshot is being written.
+      const child = writer(dir, 'k', 100_000, round % 2 === 0 ? 8 * 1024 : 64 * 1024);
+      const acknowledged: string[] = [];
+      let buffered = '';
+      child.stdout.on('data', (chunk: Buffer) => {
+        buffered += chunk.toString();
+        const lines = buffered.split('\n');
+        buffered = lines.pop()!;
+        for (const line of lines) if (line.startsWith('ok ')) acknowledged.push(line.slice(3));
+      });
+      await new Promise((r) => setTimeout(r, 700 + round * 250));
+      child.kill('SIGKILL');
+      await new Promise((done) => child.on('exit', done));
+      assert.ok(acknowledged.length > 10, `the writer got going (round ${round})`);
+      const store = await Store.open(dir);
+      const stored = new Set(store.all('SELECT path FROM templates').map((r) => String(r.path).replace('.prompt', '')));
+      const lost = acknowledged.filter((id) => !stored.has(id));
+      assert.deepEqual(lost, [], `round ${round}: acknowledged writes survive`);
+      assert.ok(stored.size <= acknowledged.length + 1, 'at most the write in flight is extra');
+      assert.equal(store.get<{ integrity_check: string }>('PRAGMA integrity_check')?.integrity_check, 'ok');
+      assert.deepEqual(store.notices.filter((n) => /damaged|could not be used/.test(n)), [], 'no file was damaged');
+      addTemplate(store, 'after-crash');
+      store.close();
+    }
+  });
+});
