@@ -1,0 +1,337 @@
+/**
+ * Typed access to the workspace database, one repository per aggregate. Every statement is
+ * parameterised; times and ids come from the injected clock and id source, so tests control them
+ * and the journal replays exactly.
+ */
+import { createHash, randomUUID } from 'node:crypto';
+import type { Store, WriteTx } from './store';
+import type { Row } from './types';
+
+export interface Clock {
+  now(): number;
+}
+export const systemClock: Clock = { now: () => Date.now() };
+
+export type ConversationStatus = 'pending' | 'approved' | 'rejected' | 'needs_revision';
+export type ReviewStatus = Exclude<ConversationStatus, 'pending'>;
+export type BatchStatus = 'pending' | 'running' | 'completed' | 'failed' | 'cancelled';
+
+export interface TemplateRow {
+  readonly id: number;
+  readonly path: string;
+  readonly name: string;
+  readonly tier: string;
+  readonly active: boolean;
+  readonly deletedAt: number | null;
+  readonly createdAt: number;
+}
+
+export interface VersionRow {
+  readonly id: number;
+  readonly templateId: number;
+  readonly contentHash: string;
+  readonly content: string;
+  readonly createdAt: number;
+}
+
+export interface VersionSummary extends Omit<VersionRow, 'content'> {
+  readonly generations: number;
+  readonly conversations: number;
+  readonly avgQuality: number | null;
+}
+
+export function contentHash(content: string): string {
+  return createHash('sha256').update(content, 'utf8').digest('hex');
+}
+
+export class TemplateRepository {
+  constructor(
+    private readonly store: Store,
+    private readonly clock: Clock = systemClock,
+  ) {}
+
+  /** The template at `path` (workspace-relative), created or updated with its current name and tier. */
+  ensure(path: string, info: { name: string; tier: string }): TemplateRow {
+    return this.store.write((tx) => ensureTemplate(tx, path, info, this.clock.now()));
+  }
+
+  byPath(path: string): TemplateRow | undefined {
+    const row = this.store.get('SELECT * FROM templates WHERE path = ?', [normalisePath(path)]);
+    return row && toTemplate(row);
+  }
+
+  list(): TemplateRow[] {
+    return this.store.all('SELECT * FROM templates ORDER BY path').map(toTemplate);
+  }
+
+  /** Records `content` as a version of the template unless that exact content is recorded already. */
+  recordVersion(templateId: number, content: string): VersionRow {
+    return this.store.write((tx) => recordVersion(tx, templateId, content, this.clock.now()));
+  }
+
+  versions(templateId: number): VersionSummary[] {
+    return this.store
+      .all(
+        `SELECT v.id, v.template_id, v.content_hash, v.created_at,
+                (SELECT count(*) FROM generation_logs g WHERE g.version_id = v.id) AS generations,
+                (SELECT count(*) FROM conversations c WHERE c.version_id = v.id) AS conversations,
+                (SELECT avg(q.overall) FROM conversations c JOIN quality_scores q ON q.conversation_id = c.id WHERE c.version_id = v.id) AS avg_quality
+           FROM template_versions v WHERE v.template_id = ? ORDER BY v.created_at, v.id`,
+        [templateId],
+      )
+      .map((r) => ({
+        id: Number(r.id),
+        templateId: Number(r.template_id),
+        contentHash: String(r.content_hash),
+        createdAt: Number(r.created_at),
+        generations: Number(r.generations),
+        conversations: Number(r.conversations),
+        avgQuality: r.avg_quality === null ? null : Number(r.avg_quality),
+      }));
+  }
+
+  version(id: number): VersionRow | undefined {
+    const r = this.store.get('SELECT * FROM template_versions WHERE id = ?', [id]);
+    return r && { id: Number(r.id), templateId: Number(r.template_id), contentHash: String(r.content_hash), content: String(r.content), createdAt: Number(r.created_at) };
+  }
+
+  /** Generations and conversations per template: what its usage counts are made of. */
+  usage(templateId: number): { generations: number; conversations: number } {
+    const r = this.store.get(
+      `SELECT (SELECT count(*) FROM generation_logs WHERE template_id = ?) AS generations,
+              (SELECT count(*) FROM conversations WHERE template_id = ?) AS conversations`,
+      [templateId, templateId],
+    )!;
+    return { generations: Number(r.generations), conversations: Number(r.conversations) };
+  }
+
+  setActive(templateId: number, active: boolean): void {
+    this.store.write((tx) => tx.run('UPDATE templates SET active = ? WHERE id = ?', [active ? 1 : 0, templateId]));
+  }
+
+  /** The file is gone: keep the template and its history, marked deleted. */
+  markDeleted(templateId: number): void {
+    const now = this.clock.now();
+    this.store.write((tx) => tx.run('UPDATE templates SET deleted_at = ?, active = 0 WHERE id = ?', [now, templateId]));
+  }
+}
+
+export function ensureTemplate(tx: WriteTx, path: string, info: { name: string; tier: string }, now: number): TemplateRow {
+  const normal = normalisePath(path);
+  const existing = tx.get('SELECT * FROM templates WHERE path = ?', [normal]);
+  if (existing) {
+    if (existing.name !== info.name || existing.tier !== info.tier || existing.deleted_at !== null) {
+      tx.run('UPDATE templates SET name = ?, tier = ?, deleted_at = NULL WHERE id = ?', [info.name, info.tier, Number(existing.id)]);
+    }
+    return toTemplate(tx.get('SELECT * FROM templates WHERE id = ?', [Number(existing.id)])!);
+  }
+  const { lastInsertRowid } = tx.run('INSERT INTO templates (path, name, tier, active, created_at) VALUES (?, ?, ?, 1, ?)', [normal, info.name, info.tier, now]);
+  return toTemplate(tx.get('SELECT * FROM templates WHERE id = ?', [lastInsertRowid])!);
+}
+
+export function recordVersion(tx: WriteTx, templateId: number, content: string, now: number): VersionRow {
+  const hash = contentHash(content);
+  const existing = tx.get('SELECT id, created_at FROM template_versions WHERE template_id = ? AND content_hash = ?', [templateId, hash]);
+  if (existing) return { id: Number(existing.id), templateId, contentHash: hash, content, createdAt: Number(existing.created_at) };
+  const { lastInsertRowid } = tx.run('INSERT INTO template_versions (template_id, content_hash, content, created_at) VALUES (?, ?, ?, ?)', [templateId, hash, content, now]);
+  return { id: lastInsertRowid, templateId, contentHash: hash, content, createdAt: now };
+}
+
+/** Workspace-relative with `/`, so the same file has one row on every platform. */
+export function normalisePath(path: string): string {
+  return path.replace(/\\/g, '/').replace(/^\.\//, '');
+}
+
+function toTemplate(r: Row): TemplateRow {
+  return {
+    id: Number(r.id),
+    path: String(r.path),
+    name: String(r.name),
+    tier: String(r.tier),
+    active: Number(r.active) === 1,
+    deletedAt: r.deleted_at === null ? null : Number(r.deleted_at),
+    createdAt: Number(r.created_at),
+  };
+}
+
+// ---- generations: one attempt's log, and when it succeeded, its conversation ---------------------
+
+export interface Turn {
+  readonly role: 'user' | 'assistant';
+  readonly content: string;
+}
+
+export interface QualityRecord {
+  readonly overall: number;
+  readonly breakdown: unknown;
+  readonly recommendations: readonly string[];
+}
+
+export interface GenerationRecord {
+  readonly templateId: number;
+  readonly versionId: number;
+  readonly batchId?: string;
+  readonly parameters: Readonly<Record<string, unknown>>;
+  readonly model: string;
+  readonly attempt: number;
+  readonly status: 'succeeded' | 'failed';
+  readonly errorType?: string;
+  readonly inputTokens: number;
+  readonly outputTokens: number;
+  readonly costUsd: number;
+  readonly durationMs: number;
+  /** For a success: the conversation, its system prompt, and its score when already computed. */
+  readonly conversation?: {
+    readonly systemPrompt?: string;
+    readonly turns: readonly Turn[];
+    readonly quality?: QualityRecord;
+    readonly status?: ConversationStatus;
+    readonly statusReason?: string;
+  };
+}
+
+export class GenerationRepository {
+  constructor(
+    private readonly store: Store,
+    private readonly clock: Clock = systemClock,
+    private readonly newId: () => string = randomUUID,
+  ) {}
+
+  /**
+   * Stores an attempt in one durable transaction: the log row and, for a success, the
+   * conversation, its turns and its score. Returns the conversation id, if any.
+   */
+  record(g: GenerationRecord): { logId: number; conversationId?: string } {
+    const now = this.clock.now();
+    const conversationId = g.conversation ? this.newId() : undefined;
+    return this.store.write((tx) => {
+      if (g.conversation && conversationId) {
+        const c = g.conversation;
+        tx.run(
+          'INSERT INTO conversations (id, template_id, version_id, batch_id, parameters, system_prompt, status, status_reason, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+          [conversationId, g.templateId, g.versionId, g.batchId ?? null, JSON.stringify(g.parameters), c.systemPrompt ?? null, c.status ?? 'pending', c.statusReason ?? null, now],
+        );
+        c.turns.forEach((turn, position) =>
+          tx.run('INSERT INTO turns (conversation_id, position, role, content) VALUES (?, ?, ?, ?)', [conversationId, position, turn.role, turn.content]),
+        );
+        if (c.quality) {
+          tx.run('INSERT INTO quality_scores (conversation_id, overall, breakdown, recommendations, created_at) VALUES (?, ?, ?, ?, ?)', [
+            conversationId,
+            c.quality.overall,
+            JSON.stringify(c.quality.breakdown),
+            JSON.stringify(c.quality.recommendations),
+            now,
+          ]);
+        }
+      }
+      const { lastInsertRowid } = tx.run(
+        `INSERT INTO generation_logs (template_id, version_id, batch_id, conversation_id, parameters, model, attempt, status, error_type,
+                                      input_tokens, output_tokens, cost_usd, duration_ms, created_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        [g.templateId, g.versionId, g.batchId ?? null, conversationId ?? null, JSON.stringify(g.parameters), g.model, g.attempt, g.status, g.errorType ?? null, g.inputTokens, g.outputTokens, g.costUsd, g.durationMs, now],
+      );
+      return conversationId ? { logId: lastInsertRowid, conversationId } : { logId: lastInsertRowid };
+    });
+  }
+
+  conversation(id: string): { id: string; status: ConversationStatus; turns: Turn[]; overall: number | null } | undefined {
+    const c = this.store.get('SELECT c.id, c.status, q.overall FROM conversations c LEFT JOIN quality_scores q ON q.conversation_id = c.id WHERE c.id = ?', [id]);
+    if (!c) return undefined;
+    const turns = this.store.all('SELECT role, content FROM turns WHERE conversation_id = ? ORDER BY position', [id]).map((t) => ({ role: t.role as Turn['role'], content: String(t.content) }));
+    return { id: String(c.id), status: c.status as ConversationStatus, turns, overall: c.overall === null ? null : Number(c.overall) };
+  }
+
+  /** Records a review and sets the conversation's status; false when the id is unknown. */
+  review(conversationId: string, status: ReviewStatus, note?: string): boolean {
+    const now = this.clock.now();
+    return this.store.write((tx) => {
+      if (!tx.get('SELECT 1 AS x FROM conversations WHERE id = ?', [conversationId])) return false;
+      tx.run('INSERT INTO reviews (conversation_id, status, note, created_at) VALUES (?, ?, ?, ?)', [conversationId, status, note ?? null, now]);
+      tx.run('UPDATE conversations SET status = ?, status_reason = ? WHERE id = ?', [status, note ?? null, conversationId]);
+      return true;
+    });
+  }
+}
+
+// ---- batches --------------------------------------------------------------------------------------
+
+export interface BatchRow {
+  readonly id: string;
+  readonly templateId: number;
+  readonly versionId: number;
+  readonly requested: number;
+  readonly parameters: Record<string, unknown>;
+  readonly model: string;
+  readonly settings: Record<string, unknown>;
+  readonly status: BatchStatus;
+  readonly createdAt: number;
+  readonly updatedAt: number;
+  /** Conversations stored for this batch: what a resume does not generate again. */
+  readonly completed: number;
+  readonly failedAttempts: number;
+}
+
+export class BatchRepository {
+  constructor(
+    private readonly store: Store,
+    private readonly clock: Clock = systemClock,
+    private readonly newId: () => string = randomUUID,
+  ) {}
+
+  create(b: { templateId: number; versionId: number; requested: number; parameters: Record<string, unknown>; model: string; settings: Record<string, unknown> }): BatchRow {
+    const id = this.newId();
+    const now = this.clock.now();
+    this.store.write((tx) =>
+      tx.run('INSERT INTO batches (id, template_id, version_id, requested, parameters, model, settings, status, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)', [
+        id,
+        b.templateId,
+        b.versionId,
+        b.requested,
+        JSON.stringify(b.parameters),
+        b.model,
+        JSON.stringify(b.settings),
+        'pending',
+        now,
+        now,
+      ]),
+    );
+    return this.get(id)!;
+  }
+
+  setStatus(id: string, status: BatchStatus): void {
+    const now = this.clock.now();
+    this.store.write((tx) => tx.run('UPDATE batches SET status = ?, updated_at = ? WHERE id = ?', [status, now, id]));
+  }
+
+  get(id: string): BatchRow | undefined {
+    const r = this.store.get(`${BATCH_SELECT} WHERE b.id = ?`, [id]);
+    return r && toBatch(r);
+  }
+
+  /** Batches that stopped before their count was reached (pending, running or failed), newest first. */
+  unfinished(): BatchRow[] {
+    return this.store.all(`${BATCH_SELECT} WHERE b.status IN ('pending', 'running', 'failed') ORDER BY b.created_at DESC`).map(toBatch).filter((b) => b.completed < b.requested);
+  }
+}
+
+const BATCH_SELECT = `SELECT b.*,
+  (SELECT count(*) FROM conversations c WHERE c.batch_id = b.id) AS completed,
+  (SELECT count(*) FROM generation_logs g WHERE g.batch_id = b.id AND g.status = 'failed') AS failed_attempts
+  FROM batches b`;
+
+function toBatch(r: Row): BatchRow {
+  return {
+    id: String(r.id),
+    templateId: Number(r.template_id),
+    versionId: Number(r.version_id),
+    requested: Number(r.requested),
+    parameters: JSON.parse(String(r.parameters)) as Record<string, unknown>,
+    model: String(r.model),
+    settings: JSON.parse(String(r.settings)) as Record<string, unknown>,
+    status: r.status as BatchStatus,
+    createdAt: Number(r.created_at),
+    updatedAt: Number(r.updated_at),
+    completed: Number(r.completed),
+    failedAttempts: Number(r.failed_attempts),
+  };
+}

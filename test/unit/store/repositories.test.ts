@@ -1,0 +1,128 @@
+import { strict as assert } from 'node:assert';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { BatchRepository, GenerationRepository, Store, TemplateRepository, contentHash, type Clock } from '../../../src/core/store';
+
+function fakeClock(start = 1_700_000_000_000): Clock & { tick(ms?: number): void } {
+  let t = start;
+  return { now: () => t, tick: (ms = 1000) => void (t += ms) };
+}
+function ids(prefix: string): () => string {
+  let n = 0;
+  return () => `${prefix}${++n}`;
+}
+
+describe('repositories', () => {
+  let dir: string;
+  let store: Store;
+  const clock = fakeClock();
+  beforeEach(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'promptloom-repo-'));
+    store = await Store.open(dir);
+  });
+  afterEach(() => store.close());
+
+  it('templates: identified by workspace-relative path, name and tier kept current', () => {
+    const templates = new TemplateRepository(store, clock);
+    const a = templates.ensure('examples\\market.prompt', { name: 'Market', tier: 'scenario' });
+    const b = templates.ensure('./examples/market.prompt', { name: 'Market check-in', tier: 'edge_case' });
+    assert.equal(a.id, b.id);
+    assert.equal(b.path, 'examples/market.prompt');
+    assert.equal(b.name, 'Market check-in');
+    assert.equal(b.tier, 'edge_case');
+    assert.equal(templates.list().length, 1);
+  });
+
+  it('versions: immutable, one per distinct content, in order', () => {
+    const templates = new TemplateRepository(store, clock);
+    const t = templates.ensure('a.prompt', { name: 'A', tier: 'template' });
+    const v1 = templates.recordVersion(t.id, 'one');
+    clock.tick();
+    const again = templates.recordVersion(t.id, 'one');
+    const v2 = templates.recordVersion(t.id, 'two');
+    assert.equal(again.id, v1.id, 'same content, same version');
+    assert.notEqual(v2.id, v1.id);
+    assert.equal(v1.contentHash, contentHash('one'));
+    assert.deepEqual(templates.versions(t.id).map((v) => v.id), [v1.id, v2.id]);
+    assert.equal(templates.version(v1.id)!.content, 'one');
+  });
+
+  it('a generation is stored in one transaction: log, conversation, turns, score', () => {
+    const templates = new TemplateRepository(store, clock);
+    const t = templates.ensure('a.prompt', { name: 'A', tier: 'template' });
+    const v = templates.recordVersion(t.id, 'body');
+    const generations = new GenerationRepository(store, clock, ids('c'));
+    const journalSeq = store.sequence;
+    const { conversationId } = generations.record({
+      templateId: t.id,
+      versionId: v.id,
+      parameters: { persona: 'Ann' },
+      model: 'claude-sonnet-4-5',
+      attempt: 1,
+      status: 'succeeded',
+      inputTokens: 120,
+      outputTokens: 800,
+      costUsd: 0.0124,
+      durationMs: 5300,
+      conversation: {
+        systemPrompt: 'S',
+        turns: [
+          { role: 'user', content: 'Hi' },
+          { role: 'assistant', content: 'Hello' },
+        ],
+        quality: { overall: 7.5, breakdown: { turnCount: { score: 3 } }, recommendations: ['longer'] },
+      },
+    });
+    assert.equal(conversationId, 'c1');
+    assert.equal(store.sequence, journalSeq + 1, 'one journal transaction');
+    generations.record({ templateId: t.id, versionId: v.id, parameters: {}, model: 'm', attempt: 1, status: 'failed', errorType: 'rate_limit', inputTokens: 0, outputTokens: 0, costUsd: 0, durationMs: 10 });
+    const c = generations.conversation('c1')!;
+    assert.deepEqual(c.turns.map((x) => x.role), ['user', 'assistant']);
+    assert.equal(c.overall, 7.5);
+    assert.equal(c.status, 'pending');
+    assert.deepEqual(templates.usage(t.id), { generations: 2, conversations: 1 });
+    const [summary] = templates.versions(t.id);
+    assert.deepEqual([summary!.generations, summary!.conversations, summary!.avgQuality], [2, 1, 7.5]);
+  });
+
+  it('reviews set the conversation status; unknown ids say so', () => {
+    const templates = new TemplateRepository(store, clock);
+    const t = templates.ensure('a.prompt', { name: 'A', tier: 'template' });
+    const v = templates.recordVersion(t.id, 'x');
+    const generations = new GenerationRepository(store, clock, ids('c'));
+    const { conversationId } = generations.record({ templateId: t.id, versionId: v.id, parameters: {}, model: 'm', attempt: 1, status: 'succeeded', inputTokens: 1, outputTokens: 1, costUsd: 0, durationMs: 1, conversation: { turns: [{ role: 'user', content: 'q' }] } });
+    assert.equal(generations.review(conversationId!, 'approved', 'good'), true);
+    assert.equal(generations.conversation(conversationId!)!.status, 'approved');
+    assert.equal(generations.review('nope', 'rejected'), false);
+    assert.equal(Number(store.get('SELECT count(*) AS n FROM reviews')!.n), 1);
+  });
+
+  it('batches: progress counts stored conversations, unfinished ones are found for resume', () => {
+    const templates = new TemplateRepository(store, clock);
+    const t = templates.ensure('a.prompt', { name: 'A', tier: 'template' });
+    const v = templates.recordVersion(t.id, 'x');
+    const batches = new BatchRepository(store, clock, ids('b'));
+    const generations = new GenerationRepository(store, clock, ids('c'));
+    const batch = batches.create({ templateId: t.id, versionId: v.id, requested: 3, parameters: { a: 1 }, model: 'm', settings: { concurrency: 3 } });
+    batches.setStatus(batch.id, 'running');
+    for (let i = 0; i < 2; i++) {
+      generations.record({ templateId: t.id, versionId: v.id, batchId: batch.id, parameters: { a: 1 }, model: 'm', attempt: 1, status: 'succeeded', inputTokens: 1, outputTokens: 1, costUsd: 0, durationMs: 1, conversation: { turns: [{ role: 'user', content: 'q' }] } });
+    }
+    generations.record({ templateId: t.id, versionId: v.id, batchId: batch.id, parameters: { a: 1 }, model: 'm', attempt: 1, status: 'failed', inputTokens: 0, outputTokens: 0, costUsd: 0, durationMs: 1 });
+    const [unfinished] = batches.unfinished();
+    assert.equal(unfinished!.id, batch.id);
+    assert.deepEqual([unfinished!.completed, unfinished!.failedAttempts, unfinished!.requested], [2, 1, 3]);
+    assert.deepEqual(unfinished!.parameters, { a: 1 });
+    batches.setStatus(batch.id, 'completed');
+    assert.deepEqual(batches.unfinished(), []);
+  });
+
+  it('hostile text is data: quotes, SQL and NUL bytes are stored as given', () => {
+    const templates = new TemplateRepository(store, clock);
+    const path = "x'); DROP TABLE templates; --\0.prompt";
+    const t = templates.ensure(path, { name: '"; DELETE FROM templates; --', tier: 'template' });
+    assert.equal(templates.byPath(path)!.id, t.id);
+    assert.equal(templates.list().length, 1);
+  });
+});
