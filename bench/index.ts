@@ -5,6 +5,7 @@
  */
 import Handlebars from 'handlebars';
 import { parseTemplate, renderTemplate } from '../src/core/template';
+import { benchStore } from './store';
 
 interface Sample {
   median: number;
@@ -128,3 +129,15 @@ console.log(`Node ${process.version}, ${large.split('\n').length}-line template 
 console.log(line(head));
 console.log(widths.map((w) => '-'.repeat(w)).join('  '));
 for (const r of body) console.log(line(r));
+
+void (async () => {
+  console.log('\nWorkspace database: one generation (log, conversation of 12 turns, score) made durable');
+  const head = ['database size', 'promptloom: journal append + fsync', 'baseline: rewrite whole file', 'open', 'memory held'];
+  const rows = await benchStore();
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ');
+  console.log(line(head));
+  console.log(widths.map((w) => '-'.repeat(w)).join('  '));
+  for (const r of rows) console.log(line(r));
+  console.log('target: durable write under 5 ms, flat as the database grows');
+})();
