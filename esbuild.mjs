@@ -1,6 +1,6 @@
 // Bundles the extension host code, the CLI and (later) webview scripts. Type-checking is
 // `tsc --noEmit`'s job: esbuild strips types without checking them.
-import { rmSync } from 'node:fs';
+import { copyFileSync, mkdirSync, rmSync } from 'node:fs';
 import * as esbuild from 'esbuild';
 
 const production = process.argv.includes('--production');
@@ -36,6 +36,10 @@ const builds = [
 
 // A production build starts clean, so no stale source maps end up in the package.
 if (production) for (const dir of ['dist', 'media/dist']) rmSync(dir, { recursive: true, force: true });
+
+// SQLite's WebAssembly binary is loaded at run time from beside the bundles that use it.
+mkdirSync('dist', { recursive: true });
+copyFileSync('node_modules/sql.js/dist/sql-wasm.wasm', 'dist/sql-wasm.wasm');
 
 if (watch) {
   for (const options of builds) await (await esbuild.context(options)).watch();

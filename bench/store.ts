@@ -24,7 +24,7 @@ export async function benchStore(): Promise<string[][]> {
   const rows: string[][] = [];
   for (const size of [1_000, 100_000, 1_000_000]) {
     const dir = mkdtempSync(join(tmpdir(), 'promptloom-bench-'));
-    let store = await Store.open(dir);
+    const store = await Store.open(dir);
     const templates = new TemplateRepository(store);
     const t = templates.ensure('bench.prompt', { name: 'Bench', tier: 'template' });
     const v = templates.recordVersion(t.id, 'body');

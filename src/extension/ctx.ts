@@ -3,15 +3,19 @@ import { PREVIEW_VIEW_TYPE, type PreviewState } from '../shared/previewProtocol'
 import { COMMANDS, type CommandId } from './commands';
 import { TemplateDiagnostics } from './diagnostics';
 import { Disposable } from './disposable';
+import { TemplateHistory } from './history';
 import { LanguageFeatures } from './languageFeatures';
 import { Log } from './log';
 import { PreviewPanel, type PreviewDeps } from './preview/previewPanel';
 import { TemplateStore } from './templates';
+import { WorkspaceDb } from './workspaceDb';
 
 /** The one context object: builds and owns everything that lives as long as the extension. */
 export class Ctx extends Disposable {
   readonly log = this.register(new Log());
   readonly templates = this.register(new TemplateStore());
+  readonly db = this.register(new WorkspaceDb(this.log));
+  readonly history = this.register(new TemplateHistory(this.db, this.templates));
   readonly previewDeps: PreviewDeps;
 
   constructor(readonly extension: vscode.ExtensionContext) {

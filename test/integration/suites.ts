@@ -2,3 +2,4 @@
 import './diagnostics.test';
 import './language.test';
 import './preview.test';
+import './history.test';

@@ -59,6 +59,8 @@ export class Store {
   private seq = 0;
   private journalId = '';
   private journalEnd = 0;
+  /** Size of the journal's header frame: a journal no bigger holds no transactions. */
+  private journalHeaderBytes = 0;
   private readonly lock: FileLock;
   private readonly checkpointBytes: number;
   private closed = false;
@@ -182,11 +184,18 @@ export class Store {
       this.writeSnapshot();
       this.journalId = randomUUID();
       this.journalEnd = startJournal(this.journalPath, this.seq, this.journalId);
+      this.journalHeaderBytes = this.journalEnd;
     });
   }
 
+  /** Folds what this process knows into the database file (best effort), then frees memory. */
   close(): void {
     if (this.closed) return;
+    try {
+      if (this.journalEnd > this.journalHeaderBytes) this.checkpoint();
+    } catch {
+      // Another process holds the lock or the disk is full: the journal keeps everything anyway.
+    }
     this.closed = true;
     this.db.close();
   }
@@ -262,6 +271,7 @@ export class Store {
         return;
       }
       this.journalId = header.journalId;
+      this.journalHeaderBytes = readFrames(this.journalPath, 0, 1).end;
       entries = entries.slice(1);
     }
     try {
@@ -304,7 +314,8 @@ export class Store {
   }
 
   private lockedStartJournal(): number {
-    return this.lock.with(() => startJournal(this.journalPath, this.seq, this.journalId));
+    this.journalHeaderBytes = this.lock.with(() => startJournal(this.journalPath, this.seq, this.journalId));
+    return this.journalHeaderBytes;
   }
 
   private writeSnapshot(): void {

@@ -38,7 +38,7 @@ describe('workspace store', () => {
     const dir = workspace();
     let store = await Store.open(dir);
     addTemplate(store, 'a.prompt');
-    store.close();
+    // No close: as if the process died right after the write returned.
     store = await Store.open(dir);
     assert.equal(count(store), 1);
     store.checkpoint();
@@ -65,6 +65,16 @@ describe('workspace store', () => {
     store.close();
   });
 
+  it('closing folds the journal into promptloom.db, a plain SQLite file', async () => {
+    const dir = workspace();
+    const store = await Store.open(dir);
+    addTemplate(store, 'a');
+    store.close();
+    const bytes = readFileSync(join(dir, '.promptloom', 'promptloom.db'));
+    assert.equal(bytes.subarray(0, 16).toString('latin1'), 'SQLite format 3\0');
+    assert.ok(statSync(join(dir, '.promptloom', 'promptloom.journal')).size < 200, 'only the header is left');
+  });
+
   it('checkpoints by itself when the journal grows, and stays consistent', async () => {
     const dir = workspace();
     const store = await Store.open(dir, { checkpointBytes: 2048 });
@@ -83,7 +93,7 @@ describe('workspace store', () => {
     addTemplate(store, 'kept.prompt');
     const good = statSync(store.journalPath).size;
     addTemplate(store, 'torn.prompt');
-    store.close();
+    // A crash: the process dies without closing (closing would fold the journal into the file).
     truncateSync(join(dir, '.promptloom', 'promptloom.journal'), statSync(join(dir, '.promptloom', 'promptloom.journal')).size - 7);
     store = await Store.open(dir);
     assert.deepEqual(store.all('SELECT path FROM templates').map((r) => r.path), ['kept.prompt']);
@@ -113,8 +123,7 @@ describe('workspace store', () => {
     it('is kept aside, reported, and rebuilt from a journal that starts at the beginning', async () => {
       const dir = workspace();
       let store = await Store.open(dir);
-      addTemplate(store, 'a');
-      store.close();
+      addTemplate(store, 'a'); // and the process dies before any checkpoint
       writeFileSync(join(dir, '.promptloom', 'promptloom.db'), 'this is not SQLite at all');
       store = await Store.open(dir);
       assert.match(store.notices.join(), /damaged \(not an SQLite file\); it was kept as .*promptloom\.db\.damaged-\d+/);

@@ -1,0 +1,57 @@
+import * as vscode from 'vscode';
+import { Store } from '../core/store';
+import { Disposable } from './disposable';
+import type { Log } from './log';
+
+/**
+ * The workspace database, opened on first use (not at activation: loading SQLite's WebAssembly
+ * takes tens of milliseconds). Watches the journal so rows written by the CLI or another window
+ * show up here.
+ */
+export class WorkspaceDb extends Disposable {
+  private opening: Promise<Store | undefined> | undefined;
+  private readonly changed = this.register(new vscode.EventEmitter<void>());
+  /** Fires when another process (the CLI, another window) wrote to the database. */
+  readonly onDidChange = this.changed.event;
+
+  constructor(private readonly log: Log) {
+    super();
+  }
+
+  /** The workspace folder holding the database: the first one, on disk. */
+  get folder(): vscode.WorkspaceFolder | undefined {
+    return vscode.workspace.workspaceFolders?.find((f) => f.uri.scheme === 'file');
+  }
+
+  /** The store, or undefined when no folder is open. Problems found on open are shown once. */
+  get(): Promise<Store | undefined> {
+    this.opening ??= this.open();
+    return this.opening;
+  }
+
+  /** A template's path relative to the workspace folder, or undefined when it lies outside. */
+  relativePath(uri: vscode.Uri): string | undefined {
+    const folder = this.folder;
+    if (!folder || uri.scheme !== 'file') return undefined;
+    const relative = vscode.workspace.asRelativePath(uri, false);
+    return relative === uri.fsPath ? undefined : relative;
+  }
+
+  private async open(): Promise<Store | undefined> {
+    const folder = this.folder;
+    if (!folder) return undefined;
+    const store = await Store.open(folder.uri.fsPath);
+    this.register({ dispose: () => store.close() });
+    for (const notice of store.notices) {
+      this.log.info(notice);
+      void vscode.window.showWarningMessage(`Promptloom: ${notice}`);
+    }
+    const watcher = this.register(vscode.workspace.createFileSystemWatcher(new vscode.RelativePattern(folder, '.promptloom/promptloom.journal')));
+    const refresh = () => {
+      if (!this.isDisposed && store.refresh()) this.changed.fire();
+    };
+    watcher.onDidChange(refresh, this, this.subscriptions);
+    watcher.onDidCreate(refresh, this, this.subscriptions);
+    return store;
+  }
+}
