@@ -7,6 +7,7 @@ import { isTemplate } from './templates';
 export const enum CommandId {
   PreviewTemplate = 'promptloom.previewTemplate',
   ShowTemplateHistory = 'promptloom.showTemplateHistory',
+  DeleteTemplate = 'promptloom.deleteTemplate',
   // Internal (hidden from the palette): the steps of the history flow, callable with arguments.
   TemplateVersions = 'promptloom.internal.templateVersions',
   CompareTemplateVersions = 'promptloom.internal.compareTemplateVersions',
@@ -21,6 +22,12 @@ export const COMMANDS: Readonly<Record<CommandId, Handler>> = {
   [CommandId.ShowTemplateHistory]: async (ctx, resource) => {
     const uri = await templateUri(resource, 'see its history');
     if (uri) await ctx.history.show(uri);
+  },
+  [CommandId.DeleteTemplate]: async (ctx, resource, answer) => {
+    const uri = await templateUri(resource, 'delete it');
+    // A scripted answer (tests, other extensions) skips the dialog.
+    if (uri) return ctx.history.delete(uri, typeof answer === 'string' ? async () => answer : undefined);
+    return undefined;
   },
   [CommandId.TemplateVersions]: async (ctx, resource) => (await ctx.history.versions(resource as vscode.Uri))?.versions ?? [],
   [CommandId.CompareTemplateVersions]: (ctx, resource, a, b) => ctx.history.compare(resource as vscode.Uri, a as number, b as number | undefined),

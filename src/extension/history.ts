@@ -19,6 +19,54 @@ export class TemplateHistory extends Disposable implements vscode.TextDocumentCo
     super();
     this.register(vscode.workspace.registerTextDocumentContentProvider(VERSION_SCHEME, this));
     vscode.workspace.onDidSaveTextDocument((doc) => void this.recordSaved(doc), this, this.subscriptions);
+    // A template deleted some other way (explorer, git) keeps its history, marked deleted.
+    vscode.workspace.onDidDeleteFiles((e) => void this.markDeleted(e.files), this, this.subscriptions);
+  }
+
+  private async markDeleted(files: readonly vscode.Uri[]): Promise<void> {
+    const paths = files.map((f) => this.db.relativePath(f)).filter((p): p is string => p !== undefined && p.endsWith('.prompt'));
+    if (paths.length === 0) return;
+    const store = await this.db.get();
+    if (!store) return;
+    const repo = new TemplateRepository(store);
+    for (const path of paths) {
+      const template = repo.byPath(path);
+      if (template && template.deletedAt === null) repo.markDeleted(template.id);
+    }
+  }
+
+  /**
+   * `Promptloom: Delete Template`: when conversations depend on the template, says how many and
+   * offers to mark it inactive instead. Returns what was done, for scripts and tests.
+   */
+  async delete(uri: vscode.Uri, choose: (message: string, options: string[]) => Thenable<string | undefined> = ask): Promise<'deleted' | 'inactive' | 'cancelled'> {
+    const path = this.db.relativePath(uri);
+    const store = path ? await this.db.get() : undefined;
+    store?.refresh(); // conversations may have been written by the CLI a moment ago
+    const repo = store ? new TemplateRepository(store) : undefined;
+    const template = path && repo ? repo.byPath(path) : undefined;
+    const usage = template && repo ? repo.usage(template.id) : { generations: 0, conversations: 0 };
+    const name = uri.path.split('/').pop();
+    const options = usage.conversations > 0 ? ['Mark Inactive', 'Delete Anyway'] : ['Delete'];
+    const message =
+      usage.conversations > 0
+        ? `${usage.conversations} conversation${usage.conversations === 1 ? '' : 's'} depend on ${name}. Mark it inactive instead (it stays, but is not offered for generation)? Deleting the file keeps its history either way.`
+        : `Delete ${name}?`;
+    const choice = await choose(message, options);
+    if (choice === 'Mark Inactive' && template && repo) {
+      repo.setActive(template.id, false);
+      return 'inactive';
+    }
+    if (choice !== 'Delete' && choice !== 'Delete Anyway') return 'cancelled';
+    // Keep the last content in the history, then delete through a workspace edit: undoable, and
+    // the trash is used where the platform has one.
+    const doc = await vscode.workspace.openTextDocument(uri);
+    if (template && repo) repo.recordVersion(template.id, doc.getText());
+    const edit = new vscode.WorkspaceEdit();
+    edit.deleteFile(uri, { ignoreIfNotExists: true });
+    if (!(await vscode.workspace.applyEdit(edit))) throw new Error(`${name} could not be deleted.`);
+    if (template && repo) repo.markDeleted(template.id);
+    return 'deleted';
   }
 
   /** Records the saved content as a version (once per distinct content). */
@@ -107,4 +155,8 @@ export class TemplateHistory extends Disposable implements vscode.TextDocumentCo
     );
     if (other) await this.compare(uri, Math.min(first, other.version.id), Math.max(first, other.version.id));
   }
+}
+
+function ask(message: string, options: string[]): Thenable<string | undefined> {
+  return vscode.window.showWarningMessage(message, { modal: true }, ...options);
 }

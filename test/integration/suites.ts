@@ -3,3 +3,4 @@ import './diagnostics.test';
 import './language.test';
 import './preview.test';
 import './history.test';
+import './delete.test';

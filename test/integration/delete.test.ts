@@ -1,0 +1,45 @@
+import { strict as assert } from 'node:assert';
+import { existsSync } from 'node:fs';
+import * as vscode from 'vscode';
+import { GenerationRepository, Store, TemplateRepository } from '../../src/core/store';
+import { open, waitFor, workspaceFile } from './helpers';
+
+describe('deleting a template', () => {
+  it('warns with the number of dependent conversations, offers inactive, and keeps history', async () => {
+    const editor = await open('delete-me.prompt');
+    const uri = editor.document.uri;
+    await editor.edit((e) => e.insert(new vscode.Position(0, 0), 'Version one. '));
+    await editor.document.save();
+    const recorded = await waitFor('version', async () => {
+      const v = await vscode.commands.executeCommand<unknown[]>('promptloom.internal.templateVersions', uri);
+      return v.length === 1 ? v : undefined;
+    });
+    assert.equal(recorded.length, 1);
+
+    // Another writer (as the CLI would be) stores two conversations for this template.
+    const cli = await Store.open(vscode.workspace.workspaceFolders![0]!.uri.fsPath);
+    const templates = new TemplateRepository(cli);
+    const template = templates.byPath('delete-me.prompt')!;
+    const version = templates.versions(template.id)[0]!;
+    const generations = new GenerationRepository(cli);
+    for (let i = 0; i < 2; i++) {
+      generations.record({ templateId: template.id, versionId: version.id, parameters: {}, model: 'm', attempt: 1, status: 'succeeded', inputTokens: 1, outputTokens: 1, costUsd: 0, durationMs: 1, conversation: { turns: [{ role: 'user', content: 'q' }] } });
+    }
+
+    const inactive = await vscode.commands.executeCommand('promptloom.deleteTemplate', uri, 'Mark Inactive');
+    assert.equal(inactive, 'inactive');
+    assert.ok(existsSync(uri.fsPath), 'the file stays');
+    cli.refresh();
+    assert.equal(templates.byPath('delete-me.prompt')!.active, false);
+
+    const deleted = await vscode.commands.executeCommand('promptloom.deleteTemplate', uri, 'Delete Anyway');
+    assert.equal(deleted, 'deleted');
+    assert.ok(!existsSync(workspaceFile('delete-me.prompt').fsPath));
+    cli.refresh();
+    const after = templates.byPath('delete-me.prompt')!;
+    assert.ok(after.deletedAt !== null, 'marked deleted');
+    assert.equal(templates.versions(after.id).length, 1, 'its history stays (the saved content was its last version)');
+    assert.deepEqual(templates.usage(after.id), { generations: 2, conversations: 2 });
+    cli.close();
+  });
+});
