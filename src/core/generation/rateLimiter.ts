@@ -1,0 +1,202 @@
+/**
+ * A sliding-window rate limiter over requests, input tokens and output tokens.
+ *
+ * The window is cut into a fixed number of slots (a ring); each slot keeps what was sent in its
+ * stretch of time, and running totals keep the sums. Advancing the clock clears expired slots,
+ * each once per turn of the ring, so every check costs the same however much traffic there was:
+ * no list of past requests grows with use. A slot's sends count until the whole slot has left the
+ * window, so the limiter errs on the safe side by at most one slot (window / slots).
+ *
+ * It also learns from the server: `anthropic-ratelimit-*` headers that show less room than we
+ * think (another client sharing the organisation's limit, or a lower real limit) lower our view,
+ * and a 429's `retry-after` pauses everything for the time the server names.
+ */
+
+export interface Limits {
+  readonly windowMs: number;
+  readonly requests: number;
+  /** Per window; undefined means not limited. */
+  readonly inputTokens?: number;
+  readonly outputTokens?: number;
+}
+
+export interface Cost {
+  readonly requests: number;
+  readonly inputTokens: number;
+  readonly outputTokens: number;
+}
+
+export type LimiterStatus = 'healthy' | 'busy' | 'throttled';
+
+export interface LimiterOptions {
+  /** Share of a limit the limiter fills before holding requests back (the spec: 0.9). */
+  readonly queueAt?: number;
+  /** Slots per window: more is more precise and costs a little more per clock advance. */
+  readonly slots?: number;
+}
+
+type Dimension = 'requests' | 'inputTokens' | 'outputTokens';
+const DIMENSIONS: readonly Dimension[] = ['requests', 'inputTokens', 'outputTokens'];
+
+export class RateLimiter {
+  private limits: { requests: number; inputTokens: number; outputTokens: number };
+  private readonly windowMs: number;
+  private readonly slotMs: number;
+  private readonly queueAt: number;
+  private readonly ring: Float64Array[]; // one array per dimension
+  private readonly totals = { requests: 0, inputTokens: 0, outputTokens: 0 };
+  /** Start time of the slot at `head`. */
+  private headStart: number;
+  private head = 0;
+  private pausedUntil = 0;
+
+  constructor(
+    configured: Limits,
+    now: number,
+    options: LimiterOptions = {},
+  ) {
+    this.windowMs = configured.windowMs;
+    const slots = options.slots ?? 120;
+    this.slotMs = configured.windowMs / slots;
+    this.queueAt = options.queueAt ?? 0.9;
+    this.limits = { requests: configured.requests, inputTokens: configured.inputTokens ?? Infinity, outputTokens: configured.outputTokens ?? Infinity };
+    this.ring = DIMENSIONS.map(() => new Float64Array(slots));
+    this.headStart = Math.floor(now / this.slotMs) * this.slotMs;
+  }
+
+  /** Milliseconds to wait before `cost` may be sent (0: now). */
+  waitFor(now: number, cost: Cost): number {
+    this.advance(now);
+    if (now < this.pausedUntil) return this.pausedUntil - now;
+    let wait = 0;
+    for (const [d, dimension] of DIMENSIONS.entries()) {
+      const allowed = this.limits[dimension] * this.queueAt;
+      const need = cost[dimension];
+      if (this.totals[dimension] + need <= allowed || need === 0) continue;
+      // A cost bigger than the whole allowance can only go when the window is empty.
+      const target = Math.max(0, Math.min(allowed, this.limits[dimension]) - need);
+      wait = Math.max(wait, this.timeUntilBelow(now, d, dimension, target));
+    }
+    return wait;
+  }
+
+  /** Records a send now (with estimated tokens; `settle` corrects them). */
+  record(now: number, cost: Cost): void {
+    this.advance(now);
+    for (const [d, dimension] of DIMENSIONS.entries()) this.add(d, dimension, cost[dimension]);
+  }
+
+  /** Replaces an estimate by the real token counts, if the send is still in the window. */
+  settle(now: number, sentAt: number, estimate: Cost, actual: Cost): void {
+    this.advance(now);
+    if (now - sentAt >= this.windowMs) return;
+    const back = Math.floor(this.headStart / this.slotMs) - Math.floor(sentAt / this.slotMs);
+    if (back < 0 || back >= this.ring[0]!.length) return;
+    const slot = (this.head - back + this.ring[0]!.length) % this.ring[0]!.length;
+    for (const [d, dimension] of DIMENSIONS.entries()) {
+      const delta = actual[dimension] - estimate[dimension];
+      const next = Math.max(0, this.ring[d]![slot]! + delta);
+      this.totals[dimension] += next - this.ring[d]![slot]!;
+      this.ring[d]![slot] = next;
+    }
+  }
+
+  /**
+   * Learns from a response's headers: a lower real limit, or less remaining room than we
+   * count (shared limits), and a `retry-after` pause.
+   */
+  observe(now: number, headers: Readonly<Record<string, string | undefined>>, status?: number): void {
+    this.advance(now);
+    const pairs: [Dimension, string][] = [
+      ['requests', 'requests'],
+      ['inputTokens', 'input-tokens'],
+      ['outputTokens', 'output-tokens'],
+    ];
+    for (const [d, [dimension, name]] of pairs.entries()) {
+      const limit = numberHeader(headers[`anthropic-ratelimit-${name}-limit`]);
+      if (limit !== undefined && limit < this.limits[dimension]) this.limits[dimension] = limit;
+      const remaining = numberHeader(headers[`anthropic-ratelimit-${name}-remaining`]);
+      if (remaining === undefined) continue;
+      const ours = this.limits[dimension] - this.totals[dimension];
+      if (remaining < ours) {
+        // Someone else uses the same limit: count their use as ours until it leaves the window.
+        this.add(d, dimension, ours - remaining);
+      }
+    }
+    const retryAfter = numberHeader(headers['retry-after']);
+    if (status === 429 || retryAfter !== undefined) {
+      const pauseMs = retryAfter !== undefined ? retryAfter * 1000 : this.slotMs;
+      this.pausedUntil = Math.max(this.pausedUntil, now + pauseMs);
+    }
+  }
+
+  /** healthy below 70% of every limit, busy from 70%, throttled from 90% or while paused. */
+  status(now: number): LimiterStatus {
+    this.advance(now);
+    if (now < this.pausedUntil) return 'throttled';
+    const used = this.usage(now);
+    return used >= 0.9 ? 'throttled' : used >= 0.7 ? 'busy' : 'healthy';
+  }
+
+  /** The fullest dimension's share of its limit, 0..1+. */
+  usage(now: number): number {
+    this.advance(now);
+    return Math.max(...DIMENSIONS.map((dimension) => this.totals[dimension] / this.limits[dimension]));
+  }
+
+  /** When a pause from the server ends (0 when not paused). */
+  pausedUntilMs(): number {
+    return this.pausedUntil;
+  }
+
+  currentLimits(): Readonly<{ requests: number; inputTokens: number; outputTokens: number }> {
+    return this.limits;
+  }
+
+  private add(d: number, dimension: Dimension, amount: number): void {
+    const ring = this.ring[d]!;
+    ring[this.head] = ring[this.head]! + amount;
+    this.totals[dimension] += amount;
+  }
+
+  /** Moves the ring to `now`, clearing the slots that left the window. */
+  private advance(now: number): void {
+    const slots = this.ring[0]!.length;
+    const steps = Math.floor((now - this.headStart) / this.slotMs);
+    if (steps <= 0) return;
+    if (steps >= slots) {
+      for (const r of this.ring) r.fill(0);
+      this.totals.requests = this.totals.inputTokens = this.totals.outputTokens = 0;
+      this.head = 0;
+    } else {
+      for (let i = 0; i < steps; i++) {
+        this.head = (this.head + 1) % slots;
+        for (const [d, dimension] of DIMENSIONS.entries()) {
+          this.totals[dimension] -= this.ring[d]![this.head]!;
+          this.ring[d]![this.head] = 0;
+        }
+      }
+    }
+    this.headStart += steps * this.slotMs;
+  }
+
+  /** How long until the total of one dimension drops to `target`, as old slots expire. */
+  private timeUntilBelow(now: number, d: number, dimension: Dimension, target: number): number {
+    const slots = this.ring[0]!.length;
+    let total = this.totals[dimension];
+    // Walk from the oldest slot forward: slot k (k steps after head) expires when the head
+    // reaches it again, i.e. at headStart + (k + 1) * slotMs.
+    for (let k = 1; k <= slots; k++) {
+      const slot = (this.head + k) % slots;
+      total -= this.ring[d]![slot]!;
+      if (total <= target + 1e-9) return Math.max(0, this.headStart + k * this.slotMs - now);
+    }
+    return Math.max(0, this.headStart + this.windowMs - now);
+  }
+}
+
+function numberHeader(value: string | undefined): number | undefined {
+  if (value === undefined || value.trim() === '') return undefined;
+  const n = Number(value);
+  return Number.isFinite(n) ? n : undefined;
+}
