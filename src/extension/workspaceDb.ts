@@ -25,7 +25,13 @@ export class WorkspaceDb extends Disposable {
 
   /** The store, or undefined when no folder is open. Problems found on open are shown once. */
   get(): Promise<Store | undefined> {
-    this.opening ??= this.open();
+    this.opening ??= this.open().catch((error: unknown) => {
+      // Say why, and try again next time rather than staying without a database.
+      this.opening = undefined;
+      this.log.error('opening the workspace database failed', error);
+      void vscode.window.showErrorMessage(`Promptloom: ${error instanceof Error ? error.message : String(error)}`);
+      return undefined;
+    });
     return this.opening;
   }
 

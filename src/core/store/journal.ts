@@ -7,7 +7,7 @@
  * frame (short, or failing its CRC); reading stops there and the tail is cut off. The first
  * frame of a file is its header, naming the sequence number of the snapshot it follows.
  */
-import { closeSync, fstatSync, fsyncSync, openSync, readSync, renameSync, statSync, writeSync, ftruncateSync } from 'node:fs';
+import { closeSync, fstatSync, fsyncSync, openSync, readFileSync, readSync, renameSync, statSync, writeSync } from 'node:fs';
 import { crc32 } from 'node:zlib';
 import type { SqlParam } from './types';
 
@@ -96,8 +96,10 @@ export function appendDurably(path: string, entry: JournalEntry, expectedSize: n
   const frame = encodeFrame(entry);
   const fd = openSync(path, 'r+');
   try {
-    // Cut any torn tail a crashed writer left, then write where the good frames end.
-    if (fstatSync(fd).size !== expectedSize) ftruncateSync(fd, expectedSize);
+    // The caller holds the lock and has read (and cut) the file to its end: anything else means
+    // a writer outside the lock, whose bytes must not be overwritten.
+    const size = fstatSync(fd).size;
+    if (size !== expectedSize) throw new Error(`the journal changed under the lock (${size} bytes, expected ${expectedSize})`);
     let written = 0;
     while (written < frame.length) written += writeSync(fd, frame, written, frame.length - written, expectedSize + written);
     fsyncSync(fd);
@@ -143,4 +145,17 @@ export function syncDirectory(path: string): void {
   } finally {
     if (fd !== undefined) closeSync(fd);
   }
+}
+
+/** True when a frame marker appears after `from`: the bad bytes are damage, not a torn last write. */
+export function hasFrameAfter(path: string, from: number): boolean {
+  let data: Buffer;
+  try {
+    data = readFileSync(path);
+  } catch {
+    return false;
+  }
+  const marker = Buffer.alloc(4);
+  marker.writeUInt32LE(MAGIC, 0);
+  return data.indexOf(marker, from + 1) >= 0;
 }

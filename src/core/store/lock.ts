@@ -1,10 +1,12 @@
 /**
- * An inter-process write lock: a lock file created exclusively (O_EXCL), holding the owner's
- * pid. Every writer — the editor's windows, the CLI — takes it around one write transaction, so
- * their transactions are appended to the journal one after another. A lock left by a process
- * that died (kill -9) is recognised by its pid and taken over.
+ * An inter-process write lock: a lock file created exclusively (O_EXCL) holding the owner's pid
+ * and a random token. Every writer — the editor's windows, the CLI — takes it around one write
+ * transaction, so their transactions are appended to the journal one after another. A lock
+ * left by a process that died (kill -9) is recognised and taken over; a process only ever
+ * removes a lock file carrying its own token.
  */
-import { closeSync, linkSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { closeSync, linkSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
 
 export class StoreBusyError extends Error {
   constructor(readonly path: string, waitedMs: number) {
@@ -28,8 +30,12 @@ function alive(pid: number): boolean {
   }
 }
 
+/** A lock file that never got its content is stale once it is this old (writing it takes microseconds). */
+const UNWRITTEN_STALE_MS = 2_000;
+
 export class FileLock {
   private held = 0;
+  private token = '';
 
   constructor(
     readonly path: string,
@@ -40,7 +46,7 @@ export class FileLock {
     return this.held > 0;
   }
 
-  /** Runs `fn` holding the lock (re-entrant within this process). */
+  /** Runs `fn` holding the lock (re-entrant within this object). */
   with<T>(fn: () => T): T {
     if (this.held > 0) {
       this.held++;
@@ -62,15 +68,17 @@ export class FileLock {
 
   private acquire(): void {
     const started = Date.now();
+    const token = `${process.pid}:${randomBytes(8).toString('hex')}`;
     let delay = 1;
     for (;;) {
       try {
         const fd = openSync(this.path, 'wx');
         try {
-          writeSync(fd, String(process.pid));
+          writeSync(fd, token);
         } finally {
           closeSync(fd);
         }
+        this.token = token;
         return;
       } catch (error) {
         if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
@@ -82,52 +90,52 @@ export class FileLock {
     }
   }
 
-  /** Removes the lock file when its owner no longer runs. */
+  /**
+   * Removes the lock file when its owner no longer runs: its pid is dead, or it is our own pid
+   * (all our locking is synchronous, so a lock with our pid that this object does not hold was
+   * left by an earlier process that had the same pid), or it never got its content.
+   */
   private breakIfStale(): void {
-    let owner: number;
+    let content: string;
+    let ageMs: number;
     try {
-      owner = Number(readFileSync(this.path, 'utf8'));
+      content = readFileSync(this.path, 'utf8');
+      ageMs = Date.now() - statSync(this.path).mtimeMs;
     } catch {
       return; // released meanwhile
     }
-    // An empty file: the owner died between creating and writing it, or is writing right now.
-    if (!Number.isInteger(owner) || owner <= 0) {
-      sleep(5);
-      try {
-        if (readFileSync(this.path, 'utf8') === '') unlinkSync(this.path);
-      } catch {
-        // gone already
-      }
-      return;
+    const owner = Number(content.split(':')[0]);
+    const unwritten = !Number.isInteger(owner) || owner <= 0;
+    const stale = unwritten ? ageMs > UNWRITTEN_STALE_MS : owner === process.pid || !alive(owner);
+    if (!stale) return;
+    // Move it aside atomically, then make sure it is the stale lock we moved: two waiters may
+    // see the same stale lock, and the slower must not remove the faster's new one.
+    const aside = `${this.path}.stale-${process.pid}-${randomBytes(4).toString('hex')}`;
+    try {
+      renameSync(this.path, aside);
+    } catch {
+      return; // another waiter broke it first
     }
-    if (owner !== process.pid && !alive(owner)) {
-      // Move it aside atomically, then make sure it was the dead owner's lock we moved: two
-      // waiters may see the same stale lock, and the slower must not remove the faster's.
-      const aside = `${this.path}.stale-${process.pid}`;
+    try {
+      if (readFileSync(aside, 'utf8') !== content) linkSync(aside, this.path); // a live lock: put it back
+    } catch {
+      // a new lock exists already: ours to wait for
+    } finally {
       try {
-        renameSync(this.path, aside);
+        unlinkSync(aside);
       } catch {
-        return; // another waiter broke it first
-      }
-      try {
-        if (Number(readFileSync(aside, 'utf8')) !== owner) linkSync(aside, this.path); // a live lock: put it back
-      } catch {
-        // put back impossible only if a new lock exists already; nothing more to do
-      } finally {
-        try {
-          unlinkSync(aside);
-        } catch {
-          // already gone
-        }
+        // already gone
       }
     }
   }
 
+  /** Removes the lock file only if it is still ours. */
   private release(): void {
     try {
-      unlinkSync(this.path);
+      if (readFileSync(this.path, 'utf8') === this.token) unlinkSync(this.path);
     } catch {
       // already gone: nothing to release
     }
+    this.token = '';
   }
 }

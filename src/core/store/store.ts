@@ -15,11 +15,11 @@
  * off on the next open) or an unrenamed temporary file: nothing committed is lost, nothing is
  * corrupted.
  */
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, statSync, truncateSync, writeSync } from 'node:fs';
+import { closeSync, copyFileSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, statSync, truncateSync, writeSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import type { Database, SqlJsStatic } from 'sql.js';
-import { appendDurably, fileSize, readFrames, startJournal, syncDirectory, type JournalEntry, type Statement } from './journal';
+import { appendDurably, fileSize, hasFrameAfter, readFrames, startJournal, syncDirectory, type JournalEntry, type Statement } from './journal';
 import { FileLock } from './lock';
 import { MIGRATIONS, type Migration } from './schema';
 import { loadSqlJs } from './sqljs';
@@ -80,7 +80,11 @@ export class Store {
   /** Opens (creating if needed) the database of a workspace folder. */
   static async open(workspace: string, options: StoreOptions = {}): Promise<Store> {
     const store = new Store(await loadSqlJs(), workspace, options);
-    mkdirSync(store.dir, { recursive: true });
+    try {
+      mkdirSync(store.dir, { recursive: true });
+    } catch (error) {
+      throw new Error(`cannot keep the workspace database in ${store.dir}: ${(error as NodeJS.ErrnoException).code === 'EEXIST' || (error as NodeJS.ErrnoException).code === 'ENOTDIR' ? 'a file of that name is in the way' : (error as Error).message}`);
+    }
     store.lock.with(() => {
       store.loadSnapshot();
       store.catchUp();
@@ -125,7 +129,8 @@ export class Store {
     this.assertOpen();
     const before = this.seq;
     if (fileSize(this.journalPath) === this.journalEnd && this.currentJournalId() === this.journalId) return false;
-    this.catchUp();
+    // Under the lock: what catch-up finds (a rotated or damaged journal) may need files moved.
+    this.lock.with(() => this.catchUp());
     return this.seq !== before;
   }
 
@@ -142,6 +147,7 @@ export class Store {
       const statements: Statement[] = [];
       const tx: WriteTx = {
         run: (sql, params = []) => {
+          assertReplayable(params);
           const result = this.exec(sql, params);
           statements.push({ sql, params: [...params] });
           return result;
@@ -153,6 +159,8 @@ export class Store {
       let value: T;
       try {
         value = fn(tx);
+        // Statements after an await would run outside the transaction and never be journaled.
+        if (value instanceof Promise) throw new TypeError('a write transaction must be synchronous');
         this.db.run('COMMIT');
       } catch (error) {
         this.db.run('ROLLBACK');
@@ -172,7 +180,13 @@ export class Store {
       }
       return value;
     });
-    if (this.journalEnd > this.checkpointBytes) this.checkpoint();
+    if (this.journalEnd > this.checkpointBytes) {
+      try {
+        this.checkpoint();
+      } catch {
+        // The write is durable in the journal already; folding it in can wait for the next one.
+      }
+    }
     return result;
   }
 
@@ -221,8 +235,8 @@ export class Store {
       this.db = new this.sql.Database();
       return;
     }
-    const bytes = readFileSync(this.snapshotPath);
     try {
+      const bytes = readFileSync(this.snapshotPath);
       if (bytes.subarray(0, 16).toString('latin1') !== SQLITE_HEADER) throw new Error('not an SQLite file');
       const db = new this.sql.Database(bytes);
       const check = db.exec('PRAGMA quick_check')[0]?.values[0]?.[0];
@@ -233,7 +247,7 @@ export class Store {
       this.db = db;
       this.seq = Number(this.get<{ value: string }>("SELECT value FROM meta WHERE key = 'seq'")?.value ?? 0);
     } catch (error) {
-      const aside = `${this.snapshotPath}.damaged-${Date.now()}`;
+      const aside = asideName(this.snapshotPath);
       renameSync(this.snapshotPath, aside);
       this.notices.push(
         `The workspace database was damaged (${error instanceof Error ? error.message : String(error)}); it was kept as ${aside} and a fresh one was started.`,
@@ -248,15 +262,22 @@ export class Store {
     return first?.kind === 'header' ? first.journalId : '';
   }
 
-  /** Replays journal frames this process has not applied yet. Called under the lock or on open. */
+  /** Replays journal frames this process has not applied yet. Always called under the lock. */
   private catchUp(): void {
     if (!existsSync(this.journalPath)) {
       this.journalId = randomUUID();
       this.journalEnd = this.lockedStartJournal();
       return;
     }
-    const rotated = this.currentJournalId() !== this.journalId;
-    const read = readFrames(this.journalPath, rotated ? 0 : this.journalEnd);
+    let read: ReturnType<typeof readFrames>;
+    let rotated: boolean;
+    try {
+      rotated = this.currentJournalId() !== this.journalId;
+      read = readFrames(this.journalPath, rotated ? 0 : this.journalEnd);
+    } catch (error) {
+      this.recoverJournal((error as Error).message);
+      return;
+    }
     let entries = read.entries;
     if (rotated) {
       const header = entries[0];
@@ -264,10 +285,11 @@ export class Store {
         this.recoverJournal('it has no header');
         return;
       }
-      // Another process folded records we never saw into the snapshot: start from that snapshot.
-      if (header.baseSeq > this.seq) this.loadSnapshot();
-      if (header.baseSeq > this.seq) {
-        this.recoverJournal(`it continues a snapshot (${header.baseSeq}) newer than the database file (${this.seq})`);
+      // A new journal continues the snapshot it was started after. If that is not where we
+      // are (another process checkpointed past us, or recovered), start again from the snapshot.
+      if (header.baseSeq !== this.seq) this.loadSnapshot();
+      if (header.baseSeq !== this.seq) {
+        this.recoverJournal(`it continues transaction ${header.baseSeq}, but the database file holds ${this.seq}`);
         return;
       }
       this.journalId = header.journalId;
@@ -277,16 +299,21 @@ export class Store {
     try {
       for (const entry of entries) this.apply(entry);
     } catch (error) {
-      if (!this.lock.isHeld) throw error;
       this.recoverJournal(error instanceof Error ? error.message : String(error));
       return;
     }
     this.journalEnd = read.end;
-    // Without the lock, an unreadable tail may be another process's write in progress: look again later.
-    if (read.damagedTail && this.lock.isHeld) {
-      // A write was cut short by a crash (its caller never saw it succeed): drop the torn bytes.
+    if (read.damagedTail) {
+      if (hasFrameAfter(this.journalPath, read.end)) {
+        // Good frames after bad bytes: damage, not a torn write. Keep a copy before cutting.
+        const aside = asideName(this.journalPath);
+        copyFileSync(this.journalPath, aside);
+        this.notices.push(`The workspace journal was damaged after transaction ${this.seq}; later transactions could not be read. A copy was kept as ${aside}.`);
+      } else {
+        // A write was cut short by a crash (its caller never saw it succeed).
+        this.notices.push('The last write before a crash was incomplete and was dropped; everything before it was kept.');
+      }
       truncateSync(this.journalPath, read.end);
-      this.notices.push('The last write before a crash was incomplete and was dropped; everything before it was kept.');
     }
   }
 
@@ -306,9 +333,11 @@ export class Store {
 
   /** A journal that cannot belong to the snapshot is kept aside; the snapshot alone is used. */
   private recoverJournal(reason: string): void {
-    const aside = `${this.journalPath}.damaged-${Date.now()}`;
+    const aside = asideName(this.journalPath);
     renameSync(this.journalPath, aside);
     this.notices.push(`The workspace journal could not be used (${reason}); it was kept as ${aside}.`);
+    // Memory may hold part of that journal: go back to the snapshot the new journal continues.
+    this.loadSnapshot();
     this.journalId = randomUUID();
     this.journalEnd = this.lockedStartJournal();
   }
@@ -354,6 +383,21 @@ export class Store {
         version = migration.version;
       }
     });
+  }
+}
+
+/** A name beside `path` for a file kept aside, unique even within one millisecond. */
+function asideName(path: string): string {
+  return `${path}.damaged-${Date.now()}-${randomUUID().slice(0, 8)}`;
+}
+
+/** Values the journal (JSON) carries exactly: no NaN or Infinity, which JSON turns into null. */
+function assertReplayable(params: readonly SqlParam[]): void {
+  for (const p of params) {
+    if (typeof p === 'number' && !Number.isFinite(p)) throw new TypeError(`cannot store ${p}: only finite numbers survive the journal`);
+    if (p !== null && typeof p !== 'string' && typeof p !== 'number' && !(p instanceof Uint8Array)) {
+      throw new TypeError(`cannot store a ${typeof p}: use text, a number, null or bytes`);
+    }
   }
 }
 

@@ -1,6 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { spawn, spawnSync } from 'node:child_process';
-import { appendFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, truncateSync, utimesSync, writeFileSync } from 'node:fs';
+import { appendDurably } from '../../../src/core/store/journal';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { MIGRATIONS, SCHEMA_VERSION } from '../../../src/core/store/schema';
@@ -164,6 +165,88 @@ describe('workspace store', () => {
     assert.equal(store.schemaVersion, SCHEMA_VERSION);
     assert.equal(count(store), 1);
     assert.equal(count(store, 'conversations'), 0);
+    store.close();
+  });
+
+  it('refuses values the journal cannot carry exactly, and asynchronous transactions', async () => {
+    const store = await Store.open(workspace());
+    const before = store.sequence;
+    assert.throws(() => store.write((tx) => tx.run('INSERT INTO templates (path, name, tier, created_at) VALUES (?, ?, ?, ?)', ['p', 'n', 'template', Infinity])), /finite numbers/);
+    assert.throws(() => store.write((async () => undefined) as never), /must be synchronous/);
+    assert.equal(store.sequence, before);
+    assert.equal(count(store), 0);
+    store.close();
+  });
+
+  it('damage in the middle of the journal is reported as damage, with a copy kept', async () => {
+    const dir2 = workspace();
+    const store = await Store.open(dir2);
+    for (const name of ['a', 'b', 'c', 'd']) addTemplate(store, name);
+    const j2 = join(dir2, '.promptloom', 'promptloom.journal');
+    const data = readFileSync(j2);
+    const frames: number[] = [];
+    for (let i = data.indexOf('PLJ1'); i >= 0; i = data.indexOf('PLJ1', i + 1)) frames.push(i);
+    const at = frames[frames.length - 3]! + 20; // inside the frame of 'b'
+    data[at] = data[at]! ^ 0xff;
+    writeFileSync(j2, data);
+    const reopened = await Store.open(dir2);
+    assert.deepEqual(reopened.all('SELECT path FROM templates ORDER BY id').map((r) => r.path), ['a']);
+    assert.match(reopened.notices.join(), /journal was damaged after transaction \d+; later transactions could not be read\. A copy was kept/);
+    assert.ok(readdirSync(join(dir2, '.promptloom')).some((f) => f.startsWith('promptloom.journal.damaged-')));
+    reopened.close();
+  });
+
+  it('odd files in .promptloom/ are moved aside or reported, never a crash', async () => {
+    const asFile = workspace();
+    writeFileSync(join(asFile, '.promptloom'), 'a file where the folder should be');
+    await assert.rejects(Store.open(asFile), /cannot keep the workspace database in .*\.promptloom: a file of that name is in the way/);
+
+    const dbDir = workspace();
+    mkdirSync(join(dbDir, '.promptloom', 'promptloom.db'), { recursive: true });
+    let store = await Store.open(dbDir);
+    assert.match(store.notices.join(), /damaged/);
+    addTemplate(store, 'ok');
+    store.close();
+
+    const journalDir = workspace();
+    mkdirSync(join(journalDir, '.promptloom', 'promptloom.journal'), { recursive: true });
+    store = await Store.open(journalDir);
+    assert.match(store.notices.join(), /journal could not be used/);
+    addTemplate(store, 'ok');
+    assert.equal(count(store), 1);
+    store.close();
+  });
+
+  it('a transaction nobody can replay is set aside without losing the other writers’ data', async () => {
+    const dir = workspace();
+    const a = await Store.open(dir);
+    const b = await Store.open(dir);
+    addTemplate(a, 'a1');
+    a.checkpoint();
+    // A frame that fails on replay (as a buggy or older writer could leave).
+    const journal = join(dir, '.promptloom', 'promptloom.journal');
+    appendDurably(journal, { kind: 'tx', seq: a.sequence + 1, statements: [{ sql: 'INSERT INTO no_such_table VALUES (1)', params: [] }] }, statSync(journal).size);
+    b.refresh();
+    assert.match(b.notices.join(), /journal could not be used/);
+    addTemplate(b, 'b1');
+    a.refresh();
+    assert.deepEqual(a.all('SELECT path FROM templates ORDER BY id').map((r) => r.path), ['a1', 'b1']);
+    const c = await Store.open(dir);
+    assert.deepEqual(c.all('SELECT path FROM templates ORDER BY id').map((r) => r.path), ['a1', 'b1']);
+    for (const s of [a, b, c]) s.close();
+  });
+
+  it('takes over a lock that carries its own pid (an earlier process with the same pid) or was never written', async () => {
+    const dir = workspace();
+    const store = await Store.open(dir, { lockTimeoutMs: 3000 });
+    const lock = join(dir, '.promptloom', 'promptloom.lock');
+    writeFileSync(lock, `${process.pid}:leftover`);
+    addTemplate(store, 'a');
+    writeFileSync(lock, '');
+    const old = new Date(Date.now() - 10_000);
+    utimesSync(lock, old, old);
+    addTemplate(store, 'b');
+    assert.equal(count(store), 2);
     store.close();
   });
 
