@@ -286,9 +286,11 @@ export class Store {
         return;
       }
       // A new journal continues the snapshot it was started after. If that is not where we
-      // are (another process checkpointed past us, or recovered), start again from the snapshot.
+      // are (another process checkpointed past us, or recovered from a bad journal), start again
+      // from the snapshot. The snapshot may also be ahead of the journal's start: a crash between
+      // writing the snapshot and restarting the journal; frames it already holds are skipped.
       if (header.baseSeq !== this.seq) this.loadSnapshot();
-      if (header.baseSeq !== this.seq) {
+      if (header.baseSeq > this.seq) {
         this.recoverJournal(`it continues transaction ${header.baseSeq}, but the database file holds ${this.seq}`);
         return;
       }

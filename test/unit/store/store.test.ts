@@ -76,6 +76,23 @@ describe('workspace store', () => {
     assert.ok(statSync(join(dir, '.promptloom', 'promptloom.journal')).size < 200, 'only the header is left');
   });
 
+  it('a crash between writing the snapshot and restarting the journal loses and repeats nothing', async () => {
+    const dir = workspace();
+    const store = await Store.open(dir);
+    addTemplate(store, 'a');
+    addTemplate(store, 'b');
+    // The first half of a checkpoint only, then the process dies.
+    (store as unknown as { writeSnapshot(): void }).writeSnapshot();
+    const other = await Store.open(dir);
+    assert.deepEqual(other.notices, []);
+    assert.deepEqual(other.all('SELECT path FROM templates ORDER BY id').map((r) => r.path), ['a', 'b']);
+    addTemplate(other, 'c');
+    other.close();
+    const again = await Store.open(dir);
+    assert.equal(count(again), 3);
+    again.close();
+  });
+
   it('checkpoints by itself when the journal grows, and stays consistent', async () => {
     const dir = workspace();
     const store = await Store.open(dir, { checkpointBytes: 2048 });
