@@ -60,7 +60,9 @@ export class RateLimiter {
     this.slotMs = configured.windowMs / slots;
     this.queueAt = options.queueAt ?? 0.9;
     this.limits = { requests: configured.requests, inputTokens: configured.inputTokens ?? Infinity, outputTokens: configured.outputTokens ?? Infinity };
-    this.ring = DIMENSIONS.map(() => new Float64Array(slots));
+    // One slot more than the window holds: a slot is cleared only once all of it has left the
+    // window, so the limiter can be early to free room by nothing and late by at most one slot.
+    this.ring = DIMENSIONS.map(() => new Float64Array(slots + 1));
     this.headStart = Math.floor(now / this.slotMs) * this.slotMs;
   }
 
@@ -186,12 +188,12 @@ export class RateLimiter {
     let total = this.totals[dimension];
     // Walk from the oldest slot forward: slot k (k steps after head) expires when the head
     // reaches it again, i.e. at headStart + (k + 1) * slotMs.
-    for (let k = 1; k <= slots; k++) {
+    for (let k = 1; k < slots; k++) {
       const slot = (this.head + k) % slots;
       total -= this.ring[d]![slot]!;
       if (total <= target + 1e-9) return Math.max(0, this.headStart + k * this.slotMs - now);
     }
-    return Math.max(0, this.headStart + this.windowMs - now);
+    return Math.max(0, this.headStart + slots * this.slotMs - now);
   }
 }
 

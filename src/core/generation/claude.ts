@@ -1,0 +1,167 @@
+/**
+ * One call to the Messages API through @anthropic-ai/sdk (its own retries off: the engine
+ * decides), asking for the conversation as a forced `record_conversation` tool call. Failures
+ * come back as facts (status, API error type, retry-after, kind) for the classifier; the API key
+ * never appears in them.
+ */
+import Anthropic from '@anthropic-ai/sdk';
+import type { FailureFacts } from './retry';
+
+export interface Turn {
+  readonly role: 'user' | 'assistant';
+  readonly content: string;
+}
+
+export interface ClaudeRequest {
+  readonly model: string;
+  readonly system?: string;
+  readonly prompt: string;
+  readonly maxTokens: number;
+  readonly temperature?: number;
+}
+
+export interface ClaudeAnswer {
+  readonly turns: Turn[];
+  readonly inputTokens: number;
+  readonly outputTokens: number;
+  readonly headers: Record<string, string>;
+}
+
+export class ClaudeFailure extends Error {
+  constructor(
+    readonly facts: FailureFacts,
+    readonly headers: Record<string, string>,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'ClaudeFailure';
+  }
+}
+
+const RECORD_TOOL = {
+  name: 'record_conversation',
+  description: 'Record the generated training conversation.',
+  input_schema: {
+    type: 'object' as const,
+    properties: {
+      turns: {
+        type: 'array',
+        items: {
+          type: 'object',
+          properties: { role: { type: 'string', enum: ['user', 'assistant'] }, content: { type: 'string' } },
+          required: ['role', 'content'],
+        },
+      },
+    },
+    required: ['turns'],
+  },
+};
+
+export function createClient(options: { apiKey: string; baseURL?: string; timeoutMs: number }): Anthropic {
+  return new Anthropic({ apiKey: options.apiKey, ...(options.baseURL ? { baseURL: options.baseURL } : {}), maxRetries: 0, timeout: options.timeoutMs });
+}
+
+export async function generateConversation(client: Anthropic, request: ClaudeRequest, signal?: AbortSignal): Promise<ClaudeAnswer> {
+  let data: Anthropic.Message;
+  let headers: Record<string, string>;
+  try {
+    const result = await client.messages
+      .create(
+        {
+          model: request.model,
+          max_tokens: request.maxTokens,
+          ...(request.temperature !== undefined ? { temperature: request.temperature } : {}),
+          ...(request.system !== undefined ? { system: request.system } : {}),
+          messages: [{ role: 'user', content: request.prompt }],
+          tools: [RECORD_TOOL],
+          tool_choice: { type: 'tool', name: RECORD_TOOL.name },
+        },
+        signal ? { signal } : {},
+      )
+      .withResponse();
+    data = result.data;
+    headers = headerRecord(result.response.headers);
+  } catch (error) {
+    throw toFailure(error);
+  }
+  const turns = extractTurns(data);
+  if (!turns) throw new ClaudeFailure({ kind: 'unparseable', status: 200 }, headers, 'the answer held no conversation (no record_conversation call, no JSON turns)');
+  return { turns, inputTokens: data.usage.input_tokens, outputTokens: data.usage.output_tokens, headers };
+}
+
+/** Input tokens of a request, for the pre-flight cost estimate. */
+export async function countInputTokens(client: Anthropic, request: ClaudeRequest): Promise<number> {
+  const result = await client.messages.countTokens({
+    model: request.model,
+    ...(request.system !== undefined ? { system: request.system } : {}),
+    messages: [{ role: 'user', content: request.prompt }],
+    tools: [RECORD_TOOL],
+  });
+  return result.input_tokens;
+}
+
+/** The turns from the forced tool call, or from a text answer holding that JSON. */
+export function extractTurns(message: Pick<Anthropic.Message, 'content'>): Turn[] | undefined {
+  for (const block of message.content) {
+    if (block.type === 'tool_use' && block.name === RECORD_TOOL.name) return validTurns(block.input);
+  }
+  for (const block of message.content) {
+    if (block.type !== 'text') continue;
+    const start = block.text.indexOf('{');
+    const end = block.text.lastIndexOf('}');
+    if (start < 0 || end <= start) continue;
+    try {
+      const turns = validTurns(JSON.parse(block.text.slice(start, end + 1)));
+      if (turns) return turns;
+    } catch {
+      // not JSON: keep looking
+    }
+  }
+  return undefined;
+}
+
+function validTurns(input: unknown): Turn[] | undefined {
+  const turns = (input as { turns?: unknown } | null)?.turns;
+  if (!Array.isArray(turns) || turns.length === 0) return undefined;
+  const out: Turn[] = [];
+  for (const t of turns) {
+    const { role, content } = (t ?? {}) as { role?: unknown; content?: unknown };
+    if ((role !== 'user' && role !== 'assistant') || typeof content !== 'string') return undefined;
+    out.push({ role, content });
+  }
+  return out;
+}
+
+function headerRecord(headers: Headers | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  headers?.forEach((value, key) => {
+    out[key.toLowerCase()] = value;
+  });
+  return out;
+}
+
+/** SDK errors → facts. Read from status and the API's error type, never from message text. */
+export function toFailure(error: unknown): ClaudeFailure {
+  if (error instanceof ClaudeFailure) return error;
+  if (error instanceof Anthropic.APIUserAbortError) return new ClaudeFailure({ kind: 'cancelled' }, {}, 'cancelled');
+  if (error instanceof Anthropic.APIConnectionTimeoutError) return new ClaudeFailure({ kind: 'timeout' }, {}, 'the request timed out');
+  if (error instanceof Anthropic.APIConnectionError) return new ClaudeFailure({ kind: 'connection' }, {}, 'the connection failed');
+  if (error instanceof Anthropic.APIError) {
+    const headers = headerRecord(error.headers as Headers | undefined);
+    const body = error.error as { error?: { type?: unknown } } | undefined;
+    const apiErrorType = typeof body?.error?.type === 'string' ? body.error.type : undefined;
+    const retryAfter = Number(headers['retry-after']);
+    return new ClaudeFailure(
+      {
+        ...(error.status !== undefined ? { status: error.status } : {}),
+        ...(apiErrorType ? { apiErrorType } : {}),
+        ...(Number.isFinite(retryAfter) ? { retryAfterSeconds: retryAfter } : {}),
+      },
+      headers,
+      `the API answered ${error.status ?? 'an error'}${apiErrorType ? ` (${apiErrorType})` : ''}`,
+    );
+  }
+  // A 200 whose body is not JSON (truncated) surfaces as a SyntaxError from the SDK.
+  if (error instanceof SyntaxError) return new ClaudeFailure({ kind: 'unparseable', status: 200 }, {}, 'the answer was not complete JSON');
+  return new ClaudeFailure({}, {}, error instanceof Error ? error.message : String(error));
+}

@@ -1,0 +1,169 @@
+import { strict as assert } from 'node:assert';
+import { createClient } from '../../../src/core/generation/claude';
+import { GenerationEngine, resolveModel, type Attempt, type EngineOptions, type GenerationItem } from '../../../src/core/generation/engine';
+import { RateLimiter } from '../../../src/core/generation/rateLimiter';
+import { seededRandom } from '../../../src/core/generation/random';
+import { FakeMessagesApi, type FakeApiOptions } from '../../fixtures/fakeMessagesApi';
+
+const KEY = 'sk-test-fake-key';
+const items = (n: number): GenerationItem[] => Array.from({ length: n }, (_, i) => ({ key: `item-${i}`, system: 'You write conversations.', prompt: `Conversation ${i} about market volatility.` }));
+
+async function withApi<T>(options: FakeApiOptions, body: (api: FakeMessagesApi) => Promise<T>): Promise<T> {
+  const api = await FakeMessagesApi.start(options);
+  try {
+    return await body(api);
+  } finally {
+    await api.stop();
+  }
+}
+
+function engine(api: FakeMessagesApi, overrides: Partial<EngineOptions> & { windowMs?: number; requests?: number; apiKey?: string; timeoutMs?: number } = {}): GenerationEngine {
+  const model = resolveModel('sonnet')!;
+  return new GenerationEngine({
+    client: createClient({ apiKey: overrides.apiKey ?? KEY, baseURL: api.url, timeoutMs: overrides.timeoutMs ?? 5_000 }),
+    model,
+    limiter: new RateLimiter({ windowMs: overrides.windowMs ?? 60_000, requests: overrides.requests ?? 1_000 }, Date.now()),
+    retry: { strategy: 'exponential', baseDelayMs: 20, maxDelayMs: 200, maxAttempts: 4 },
+    concurrency: 3,
+    maxTokens: 2_000,
+    onError: 'continue',
+    random: seededRandom(1),
+    ...overrides,
+  });
+}
+
+describe('generation engine (real SDK, fake Messages API over HTTP)', function () {
+  this.timeout(30_000);
+
+  it('runs a batch and reports every attempt with its conversation, tokens and cost', async () => {
+    await withApi({}, async (api) => {
+      const attempts: Attempt[] = [];
+      const summary = await engine(api).run(items(12), (a) => attempts.push(a));
+      assert.equal(summary.succeeded, 12);
+      assert.equal(summary.failed, 0);
+      assert.equal(attempts.length, 12);
+      assert.ok(attempts.every((a) => a.status === 'succeeded' && a.turns?.length === 10 && a.turns[0]!.role === 'user'));
+      assert.equal(summary.outputTokens, 12 * 900);
+      const expected = (summary.inputTokens * 3 + summary.outputTokens * 15) / 1e6;
+      assert.ok(Math.abs(summary.costUsd - expected) < 1e-9);
+      assert.ok([...api.stats.keysSeen].every((k) => k === KEY));
+    });
+  });
+
+  it('survives every transient fault: 500, reset, 529, truncated JSON, a slow answer past the timeout', async () => {
+    await withApi({}, async (api) => {
+      api.script(
+        { kind: 'status', status: 500, type: 'api_error' },
+        { kind: 'reset' },
+        { kind: 'status', status: 529, type: 'overloaded_error' },
+        { kind: 'truncated' },
+        { kind: 'slow', ms: 3_000 },
+        { kind: 'text-json' },
+      );
+      const attempts: Attempt[] = [];
+      const summary = await engine(api, { timeoutMs: 1_000, concurrency: 1 }).run(items(3), (a) => attempts.push(a));
+      assert.equal(summary.succeeded, 3, JSON.stringify(attempts.map((a) => [a.key, a.status, a.errorType])));
+      assert.equal(summary.failed, 0);
+      const errors = attempts.filter((a) => a.status === 'failed').map((a) => a.errorType);
+      assert.deepEqual(errors, ['server_error', 'connection', 'overloaded', 'unparseable', 'timeout']);
+      assert.equal(summary.retries, 5);
+    });
+  });
+
+  it('does not retry what cannot succeed: a bad key, a spent budget, a prose answer past the attempts', async () => {
+    await withApi({}, async (api) => {
+      const attempts: Attempt[] = [];
+      const summary = await engine(api, { apiKey: 'sk-wrong' }).run(items(2), (a) => attempts.push(a));
+      assert.equal(summary.failed, 2);
+      assert.equal(summary.retries, 0);
+      assert.deepEqual(attempts.map((a) => [a.errorType, a.final]), [['authentication', true], ['authentication', true]]);
+    });
+    await withApi({}, async (api) => {
+      api.script({ kind: 'status', status: 429, type: 'billing_error' });
+      const attempts: Attempt[] = [];
+      await engine(api, { concurrency: 1 }).run(items(1), (a) => attempts.push(a));
+      assert.deepEqual(attempts.map((a) => a.errorType), ['spend_limit']);
+    });
+    await withApi({}, async (api) => {
+      api.script(...Array.from({ length: 4 }, () => ({ kind: 'text-prose' as const })));
+      const summary = await engine(api, { concurrency: 1 }).run(items(1), () => undefined);
+      assert.deepEqual([summary.attempts, summary.failed], [4, 1], 'unparseable answers retry up to max attempts');
+    });
+  });
+
+  it('on-error stop ends the batch at the first final failure', async () => {
+    await withApi({}, async (api) => {
+      api.script({ kind: 'status', status: 400, type: 'invalid_request_error' });
+      const summary = await engine(api, { onError: 'stop', concurrency: 1 }).run(items(5), () => undefined);
+      assert.equal(summary.stopped, 'error');
+      assert.equal(summary.failed, 1);
+      assert.equal(summary.succeeded, 0);
+    });
+  });
+
+  it('with the limit known: no 429s, and close to the allowed rate', async () => {
+    await withApi({ requestsPerWindow: 10, windowMs: 1_000 }, async (api) => {
+      const summary = await engine(api, { windowMs: 1_000, requests: 10 }).run(items(27), () => undefined);
+      assert.equal(summary.succeeded, 27);
+      assert.equal(api.stats.rateLimited, 0);
+      // 9 per window (90%): 27 requests need the third window to open, about 2 s.
+      assert.ok(summary.durationMs >= 1_900, `took ${summary.durationMs} ms`);
+    });
+  });
+
+  it('with a lower real limit than configured: adapts after a handful of 429s, loses nothing', async () => {
+    await withApi({ requestsPerWindow: 8, windowMs: 1_000 }, async (api) => {
+      const summary = await engine(api, { windowMs: 1_000, requests: 100, concurrency: 4 }).run(items(30), () => undefined);
+      assert.equal(summary.succeeded, 30);
+      assert.equal(summary.failed, 0);
+      assert.ok(api.stats.rateLimited <= 4, `429s: ${api.stats.rateLimited}`);
+    });
+  });
+
+  it('a 429 pauses everything for retry-after', async () => {
+    await withApi({}, async (api) => {
+      api.script({ kind: 'status', status: 429, type: 'rate_limit_error', retryAfter: 1 });
+      const started = Date.now();
+      const summary = await engine(api, { concurrency: 1 }).run(items(2), () => undefined);
+      assert.equal(summary.succeeded, 2);
+      assert.ok(Date.now() - started >= 1_000, 'waited as told');
+      assert.equal(summary.rateLimited, 1);
+    });
+  });
+
+  it('never starts a request that could cross the budget, and says so', async () => {
+    await withApi({}, async (api) => {
+      // A request may cost up to (input + 2,000 out tokens) ≈ $0.0303 and really costs ≈ $0.0147:
+      // after three, $0.044 spent + $0.0303 could cross $0.07, so the fourth never starts.
+      const summary = await engine(api, { budgetUsd: 0.07, concurrency: 1 }).run(items(10), () => undefined);
+      assert.equal(summary.stopped, 'budget');
+      assert.equal(summary.succeeded, 3);
+      assert.equal(api.stats.accepted, 3, 'no request beyond the budget reached the server');
+      assert.ok(summary.costUsd <= 0.07);
+      assert.match(summary.stopReason!, /would cross the budget of \$0\.07/);
+      assert.ok(api.stats.countTokens > 0, 'estimated with countTokens');
+    });
+  });
+
+  it('cancel stops a batch: nothing new starts', async () => {
+    await withApi({ latencyMs: 100 }, async (api) => {
+      const e = engine(api, { concurrency: 2 });
+      const attempts: Attempt[] = [];
+      const running = e.run(items(40), (a) => attempts.push(a));
+      setTimeout(() => e.cancel(), 250);
+      const summary = await running;
+      assert.equal(summary.stopped, 'cancelled');
+      assert.ok(summary.succeeded < 40);
+      assert.ok(api.stats.requests <= summary.attempts);
+    });
+  });
+
+  it('the API key appears in no attempt, summary or error', async () => {
+    await withApi({}, async (api) => {
+      api.script({ kind: 'status', status: 500, type: 'api_error' });
+      const attempts: Attempt[] = [];
+      const summary = await engine(api).run(items(3), (a) => attempts.push(a));
+      assert.doesNotMatch(JSON.stringify({ attempts, summary }), new RegExp(KEY));
+    });
+  });
+});
