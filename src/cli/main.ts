@@ -1,10 +1,12 @@
 import { readFileSync } from 'node:fs';
-import { Command, CommanderError, Option } from 'commander';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { version } from '../../package.json';
 import { runCheck } from './check';
 import { EXIT, UserError } from './errors';
 import { processOutput, type Output } from './output';
 import { runRender } from './render';
+import { runGenerate } from './generate';
+import type { GenerationSettings } from '../core/generation/settings';
 
 /**
  * `promptloom`: the command-line twin of the extension. Builds the command table and maps every
@@ -42,18 +44,77 @@ export function buildProgram(out: Output, setExit: (code: number) => void, readS
       setExit(runRender(file, options, out, readStdin)),
     );
 
+  const generate = program
+    .command('generate')
+    .description('generate conversations from a template through the Claude API, recorded in the workspace database')
+    .argument('<file>', 'the .prompt file')
+    .option('--param <name=value>', 'a parameter value (repeatable; wins over --params)', collect, [])
+    .option('--params <file>', 'a JSON file holding an object of values, - for standard input (repeatable)', collect, [])
+    .option('--count <n>', 'how many conversations', positiveInt, 1)
+    .option('--workspace <dir>', 'the workspace folder (database and .vscode/settings.json); default: the current folder')
+    .option('--model <model>', 'model alias or id')
+    .option('--concurrency <n>', 'requests in flight at once', positiveInt)
+    .option('--requests-per-window <n>', 'request limit per window', positiveInt)
+    .option('--window-seconds <s>', 'length of the rate-limit window', positiveNumber)
+    .option('--max-attempts <n>', 'attempts per conversation, the first included', positiveInt)
+    .addOption(new Option('--retry-strategy <strategy>', 'how retry delays grow').choices(['exponential', 'linear', 'fixed']))
+    .option('--base-delay-ms <n>', 'delay before the first retry', positiveInt)
+    .option('--timeout-ms <n>', 'timeout per request', positiveInt)
+    .addOption(new Option('--on-error <mode>', 'after a conversation fails for good').choices(['continue', 'stop']))
+    .option('--budget-usd <x>', 'spending this batch may not cross', positiveNumber)
+    .addOption(new Option('--priority <level>', 'queue priority').choices(['high', 'normal', 'low']))
+    .addOption(format());
+  generate.action(async (file: string, o: Record<string, unknown>) => {
+    const pick: [string, keyof GenerationSettings][] = [
+      ['model', 'model'],
+      ['concurrency', 'concurrency'],
+      ['requestsPerWindow', 'requestsPerWindow'],
+      ['windowSeconds', 'windowSeconds'],
+      ['maxAttempts', 'maxAttempts'],
+      ['retryStrategy', 'retryStrategy'],
+      ['baseDelayMs', 'baseDelayMs'],
+      ['timeoutMs', 'timeoutMs'],
+      ['onError', 'onError'],
+      ['budgetUsd', 'budgetUsd'],
+      ['priority', 'priority'],
+    ];
+    const settings = Object.fromEntries(pick.filter(([flag]) => o[flag] !== undefined).map(([flag, key]) => [key, o[flag]])) as Partial<GenerationSettings>;
+    setExit(
+      await runGenerate(
+        file,
+        { param: o.param as string[], params: o.params as string[], count: o.count as number, ...(o.workspace ? { workspace: o.workspace as string } : {}), format: o.format as 'text' | 'json', settings },
+        out,
+        process.env,
+        readStdin,
+        Boolean(process.stderr.isTTY),
+      ),
+    );
+  });
+
   return program;
+}
+
+function positiveInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError('expected a positive whole number');
+  return n;
+}
+
+function positiveNumber(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('expected a positive number');
+  return n;
 }
 
 function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
 }
 
-export function main(argv: readonly string[], out: Output = processOutput): number {
+export async function main(argv: readonly string[], out: Output = processOutput): Promise<number> {
   let exitCode: number = EXIT.ok;
   const program = buildProgram(out, (code) => (exitCode = code), () => readFileSync(0, 'utf8'));
   try {
-    program.parse(argv, { from: 'user' });
+    await program.parseAsync(argv, { from: 'user' });
     return exitCode;
   } catch (error) {
     if (error instanceof CommanderError) {
@@ -78,5 +139,7 @@ if (require.main === module) {
     if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
     throw error;
   });
-  process.exitCode = main(process.argv.slice(2));
+  void main(process.argv.slice(2)).then((code) => {
+    process.exitCode = code;
+  });
 }

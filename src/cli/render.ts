@@ -16,15 +16,7 @@ const MAX_PARAMS_BYTES = 8 * 1024 * 1024;
 
 export function runRender(file: string, options: RenderOptions, out: Output, readStdin: () => string): number {
   const text = readTextFile(file);
-  const values = new Map<string, unknown>();
-  for (const path of options.params) {
-    for (const [name, value] of Object.entries(readValuesFile(path, readStdin))) values.set(name, value);
-  }
-  for (const assignment of options.param) {
-    const eq = assignment.indexOf('=');
-    if (eq <= 0) throw new UserError(`--param expects name=value, got "${assignment}"`);
-    values.set(assignment.slice(0, eq), assignment.slice(eq + 1));
-  }
+  const values = collectValues(options.param, options.params, readStdin);
 
   const template = parseTemplate(text, { fileName: file });
   if (template.hasErrors) {
@@ -41,6 +33,20 @@ export function runRender(file: string, options: RenderOptions, out: Output, rea
   if (options.format === 'json') out.stdout(JSON.stringify(result.value, null, 2) + '\n');
   else out.stdout(result.value.prompt);
   return EXIT.ok;
+}
+
+/** Values from `--params` files (in order) and then `--param name=value` flags, which win. */
+export function collectValues(param: readonly string[], params: readonly string[], readStdin: () => string): Map<string, unknown> {
+  const values = new Map<string, unknown>();
+  for (const path of params) {
+    for (const [name, value] of Object.entries(readValuesFile(path, readStdin))) values.set(name, value);
+  }
+  for (const assignment of param) {
+    const eq = assignment.indexOf('=');
+    if (eq <= 0) throw new UserError(`--param expects name=value, got "${assignment}"`);
+    values.set(assignment.slice(0, eq), assignment.slice(eq + 1));
+  }
+  return values;
 }
 
 function readValuesFile(path: string, readStdin: () => string): Record<string, unknown> {

@@ -5,6 +5,7 @@
  * could take spending past the budget, and reporting every attempt to `onAttempt` (which stores
  * it: a generation that is not recorded did not happen).
  */
+import { setMaxListeners } from 'node:events';
 import type Anthropic from '@anthropic-ai/sdk';
 import { ClaudeFailure, countInputTokens, generateConversation, type ClaudeRequest, type Turn } from './claude';
 import { PriorityQueue, type Priority } from './priorityQueue';
@@ -55,11 +56,13 @@ export const realClock: Clock = {
   now: () => Date.now(),
   sleep: (ms, signal) =>
     new Promise((resolve) => {
-      const timer = setTimeout(resolve, ms);
-      signal?.addEventListener('abort', () => {
+      const done = () => {
         clearTimeout(timer);
+        signal?.removeEventListener('abort', done);
         resolve();
-      });
+      };
+      const timer = setTimeout(done, ms);
+      signal?.addEventListener('abort', done, { once: true });
     }),
 };
 
@@ -131,6 +134,8 @@ export class GenerationEngine {
   private stopReason: string | undefined;
 
   constructor(private readonly options: EngineOptions) {
+    // Every request and wait listens to this one signal; there are many by design.
+    setMaxListeners(0, this.abort.signal);
     this.clock = options.clock ?? realClock;
     this.random = options.random ?? Math.random;
   }

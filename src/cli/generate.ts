@@ -1,0 +1,208 @@
+/**
+ * `promptloom generate`: renders a template, runs the batch through the engine, and records every
+ * attempt in the workspace database as it happens.
+ */
+import { readFileSync } from 'node:fs';
+import { relative, resolve } from 'node:path';
+import { parse as parseJsonc } from 'jsonc-parser';
+import { createClient } from '../core/generation/claude';
+import { GenerationEngine, resolveModel, type Attempt, type BatchSummary } from '../core/generation/engine';
+import { RateLimiter } from '../core/generation/rateLimiter';
+import { mergeSettings, readSettings, type GenerationSettings } from '../core/generation/settings';
+import { BatchRepository, GenerationRepository, Store, TemplateRepository } from '../core/store';
+import { parseTemplate, renderTemplate } from '../core/template';
+import { formatDiagnostic } from './check';
+import { EXIT, UserError } from './errors';
+import { readTextFile } from './files';
+import type { Output } from './output';
+import { collectValues } from './render';
+
+export interface GenerateFlags {
+  readonly param: readonly string[];
+  readonly params: readonly string[];
+  readonly count: number;
+  readonly workspace?: string;
+  readonly format: 'text' | 'json';
+  readonly settings: Partial<GenerationSettings>;
+}
+
+export async function runGenerate(file: string, flags: GenerateFlags, out: Output, env: NodeJS.ProcessEnv, readStdin: () => string, isTty: boolean): Promise<number> {
+  const workspace = resolve(flags.workspace ?? '.');
+  const settings = mergeSettings(workspaceSettings(workspace, out), flags.settings);
+  const apiKey = env.ANTHROPIC_API_KEY;
+  if (!apiKey) throw new UserError('set ANTHROPIC_API_KEY to your Anthropic API key (it is read from the environment only)');
+  const model = resolveModel(settings.model, settings.models);
+  if (!model) throw new UserError(`unknown model "${settings.model}": use an alias (${settings.models.map((m) => m.alias ?? m.id).join(', ')}) or a claude-… id`);
+
+  const text = readTextFile(file);
+  const template = parseTemplate(text, { fileName: file, modelAliases: settings.models.flatMap((m) => (m.alias ? [m.alias] : [])) });
+  if (template.hasErrors) {
+    for (const d of template.diagnostics) if (d.severity === 'error') out.note(formatDiagnostic(file, d));
+    out.error(`cannot generate from ${file}: the template has errors`);
+    return EXIT.invalid;
+  }
+  const values = collectValues(flags.param, flags.params, readStdin);
+  const rendered = renderTemplate(template, values);
+  if (!rendered.ok) {
+    out.error(`cannot generate from ${file}: invalid values`);
+    for (const p of rendered.problems) out.note(p.variable ? `  ${p.variable}: ${p.message}` : `  ${p.message}`);
+    return EXIT.invalid;
+  }
+
+  const store = await Store.open(workspace);
+  try {
+    for (const notice of store.notices) out.note(`promptloom: ${notice}`);
+    const templates = new TemplateRepository(store);
+    const path = relative(workspace, resolve(file)).split('\\').join('/');
+    const row = templates.ensure(path, { name: template.settings.name, tier: template.settings.tier });
+    const version = templates.recordVersion(row.id, text);
+    const batches = new BatchRepository(store);
+    const generations = new GenerationRepository(store);
+    const spentToday = Number(store.get('SELECT coalesce(sum(cost_usd), 0) AS spent FROM generation_logs WHERE created_at >= ?', [startOfDay()])!.spent);
+    const budgetUsd = minDefined(settings.budgetUsd, settings.dailyBudgetUsd !== undefined ? Math.max(0, settings.dailyBudgetUsd - spentToday) : undefined);
+    const batch = batches.create({
+      templateId: row.id,
+      versionId: version.id,
+      requested: flags.count,
+      parameters: rendered.value.parameters,
+      model: model.id,
+      settings: { ...settings, models: undefined },
+    });
+    batches.setStatus(batch.id, 'running');
+
+    const limits = {
+      windowMs: settings.windowSeconds !== undefined ? settings.windowSeconds * 1000 : model.windowMs,
+      requests: settings.requestsPerWindow ?? model.requestsPerWindow,
+      ...(model.inputTokensPerWindow ? { inputTokens: model.inputTokensPerWindow } : {}),
+      ...(model.outputTokensPerWindow ? { outputTokens: model.outputTokensPerWindow } : {}),
+    };
+    const engine = new GenerationEngine({
+      client: createClient({ apiKey, ...(env.ANTHROPIC_BASE_URL ?? settings.apiBaseUrl ? { baseURL: (env.ANTHROPIC_BASE_URL ?? settings.apiBaseUrl)! } : {}), timeoutMs: settings.timeoutMs }),
+      model,
+      limiter: new RateLimiter(limits, Date.now()),
+      retry: { strategy: settings.retryStrategy, baseDelayMs: settings.baseDelayMs, maxDelayMs: settings.maxDelayMs, maxAttempts: settings.maxAttempts },
+      concurrency: settings.concurrency,
+      maxTokens: template.settings.maxTokens ?? settings.maxTokens,
+      ...(template.settings.temperature !== undefined ? { temperature: template.settings.temperature } : {}),
+      onError: settings.onError,
+      ...(budgetUsd !== undefined ? { budgetUsd } : {}),
+    });
+    const interrupt = () => engine.cancel();
+    process.once('SIGINT', interrupt);
+
+    const conversations: string[] = [];
+    const progress = new Progress(flags.count, flags.format === 'text' && isTty);
+    const items = Array.from({ length: flags.count }, (_, i) => ({
+      key: String(i),
+      prompt: rendered.value.prompt,
+      priority: settings.priority,
+      ...(rendered.value.system !== undefined ? { system: rendered.value.system } : {}),
+    }));
+    let summary: BatchSummary;
+    try {
+      summary = await engine.run(items, (a: Attempt) => {
+        // Recorded before the engine goes on: a generation that is not recorded did not happen.
+        const { conversationId } = generations.record({
+          templateId: row.id,
+          versionId: version.id,
+          batchId: batch.id,
+          parameters: rendered.value.parameters,
+          model: model.id,
+          attempt: a.attempt,
+          status: a.status,
+          ...(a.errorType ? { errorType: a.errorType } : {}),
+          inputTokens: a.inputTokens,
+          outputTokens: a.outputTokens,
+          costUsd: a.costUsd,
+          durationMs: a.durationMs,
+          ...(a.turns ? { conversation: { turns: a.turns, ...(rendered.value.system !== undefined ? { systemPrompt: rendered.value.system } : {}) } } : {}),
+        });
+        if (conversationId) conversations.push(conversationId);
+        progress.update(a);
+      });
+    } finally {
+      process.off('SIGINT', interrupt);
+      progress.done();
+    }
+    const status = summary.stopped === 'cancelled' ? 'cancelled' : summary.failed > 0 || summary.stopped ? 'failed' : 'completed';
+    batches.setStatus(batch.id, status);
+
+    const result = {
+      requested: summary.requested,
+      succeeded: summary.succeeded,
+      failed: summary.failed,
+      attempts: summary.attempts,
+      retries: summary.retries,
+      inputTokens: summary.inputTokens,
+      outputTokens: summary.outputTokens,
+      costUsd: Number(summary.costUsd.toFixed(6)),
+      durationMs: summary.durationMs,
+      batchId: batch.id,
+      conversations,
+    };
+    if (summary.stopReason && summary.stopped !== 'cancelled') out.error(`the batch stopped: ${summary.stopReason}`);
+    if (flags.format === 'json') out.stdout(JSON.stringify(result) + '\n');
+    else {
+      out.stdout(
+        `${result.succeeded} of ${result.requested} conversations generated${result.failed ? `, ${result.failed} failed` : ''}` +
+          ` in ${(result.durationMs / 1000).toFixed(1)} s: ${result.attempts} requests (${result.retries} retries), ` +
+          `${result.inputTokens} input + ${result.outputTokens} output tokens, $${result.costUsd.toFixed(4)}\nbatch ${batch.id}\n`,
+      );
+    }
+    return summary.succeeded === summary.requested ? EXIT.ok : EXIT.invalid;
+  } finally {
+    store.close();
+  }
+}
+
+/** `promptloom.*` settings of the workspace's `.vscode/settings.json` (JSON with comments). */
+function workspaceSettings(workspace: string, out: Output): Partial<GenerationSettings> {
+  let text: string;
+  try {
+    text = readFileSync(resolve(workspace, '.vscode', 'settings.json'), 'utf8');
+  } catch {
+    return {};
+  }
+  const parsed = parseJsonc(text, [], { allowTrailingComma: true }) as unknown;
+  if (!parsed || typeof parsed !== 'object') return {};
+  const { settings, warnings } = readSettings(parsed as Record<string, unknown>);
+  for (const w of warnings) out.note(`promptloom: .vscode/settings.json: ${w}`);
+  return settings;
+}
+
+function startOfDay(): number {
+  const d = new Date();
+  d.setHours(0, 0, 0, 0);
+  return d.getTime();
+}
+
+function minDefined(...values: (number | undefined)[]): number | undefined {
+  const defined = values.filter((v): v is number => v !== undefined);
+  return defined.length > 0 ? Math.min(...defined) : undefined;
+}
+
+/** A one-line progress bar on a terminal's stderr; silent elsewhere. */
+class Progress {
+  private done_ = 0;
+  private failed = 0;
+  private costUsd = 0;
+
+  constructor(
+    private readonly total: number,
+    private readonly enabled: boolean,
+  ) {}
+
+  update(a: Attempt): void {
+    if (a.status === 'succeeded') this.done_++;
+    else if (a.final) this.failed++;
+    this.costUsd += a.costUsd;
+    if (!this.enabled) return;
+    const width = 30;
+    const filled = Math.round(((this.done_ + this.failed) / this.total) * width);
+    process.stderr.write(`\r[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${this.done_}/${this.total} done, ${this.failed} failed, $${this.costUsd.toFixed(4)}`);
+  }
+
+  done(): void {
+    if (this.enabled) process.stderr.write('\n');
+  }
+}

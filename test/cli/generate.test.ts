@@ -1,0 +1,99 @@
+import { strict as assert } from 'node:assert';
+import { spawn } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Store } from '../../src/core/store';
+import { FakeMessagesApi } from '../fixtures/fakeMessagesApi';
+import { CLI, workspace } from '../helpers/cli';
+
+const KEY = 'sk-test-fake-key';
+const TEMPLATE = ['---', 'name: Check-in', 'tier: scenario', 'system: You write for <<persona>>.', 'variables:', '  persona: { type: dropdown, options: [Anxious Investor, Near Retiree] }', '---', 'Write a conversation with <<persona>>.', ''].join('\n');
+
+/** Runs the built CLI asynchronously (the fake API lives in this process). */
+function run(args: string[], cwd: string, env: Record<string, string | undefined>): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [CLI, ...args], { cwd, env: { PATH: process.env.PATH, ...env } as NodeJS.ProcessEnv });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    child.on('exit', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+describe('promptloom generate', function () {
+  this.timeout(60_000);
+  let api: FakeMessagesApi;
+  beforeEach(async () => {
+    api = await FakeMessagesApi.start({ apiKey: KEY });
+  });
+  afterEach(() => api.stop());
+
+  it('generates a batch, prints the JSON summary last, and records everything in the workspace database', async () => {
+    const ws = workspace({ 'templates/check.prompt': TEMPLATE });
+    api.script({ kind: 'status', status: 500, type: 'api_error' });
+    const result = await run(['generate', 'templates/check.prompt', '--param', 'persona=Near Retiree', '--count', '5', '--format', 'json', '--base-delay-ms', '10'], ws, {
+      ANTHROPIC_API_KEY: KEY,
+      ANTHROPIC_BASE_URL: api.url,
+    });
+    assert.equal(result.code, 0, result.stderr);
+    const lines = result.stdout.trim().split('\n');
+    const summary = JSON.parse(lines[lines.length - 1]!) as Record<string, unknown>;
+    assert.deepEqual(Object.keys(summary), ['requested', 'succeeded', 'failed', 'attempts', 'retries', 'inputTokens', 'outputTokens', 'costUsd', 'durationMs', 'batchId', 'conversations']);
+    assert.equal(summary.requested, 5);
+    assert.equal(summary.succeeded, 5);
+    assert.equal(summary.attempts, 6);
+    assert.equal(summary.retries, 1);
+    assert.equal((summary.conversations as string[]).length, 5);
+    assert.doesNotMatch(result.stdout + result.stderr, new RegExp(KEY), 'the key is never printed');
+
+    const store = await Store.open(ws);
+    assert.deepEqual(store.all('SELECT path, name, tier FROM templates'), [{ path: 'templates/check.prompt', name: 'Check-in', tier: 'scenario' }]);
+    assert.equal(Number(store.get('SELECT count(*) AS n FROM conversations WHERE batch_id = ?', [summary.batchId as string])!.n), 5);
+    assert.equal(Number(store.get('SELECT count(*) AS n FROM turns')!.n), 50);
+    assert.deepEqual(store.all("SELECT attempt, status, error_type FROM generation_logs WHERE status = 'failed'"), [{ attempt: 1, status: 'failed', error_type: 'server_error' }]);
+    assert.equal(store.get('SELECT status FROM batches')!.status, 'completed');
+    assert.equal(store.get('SELECT system_prompt FROM conversations LIMIT 1')!.system_prompt, 'You write for Near Retiree.');
+    assert.doesNotMatch(JSON.stringify(store.all('SELECT * FROM generation_logs')) + JSON.stringify(store.all('SELECT * FROM batches')), new RegExp(KEY));
+    store.close();
+  });
+
+  it('reads .vscode/settings.json (JSON with comments); flags win', async () => {
+    const ws = workspace({ 't.prompt': 'Write about <<topic>>.', '.vscode/settings.json': '{\n  // tight budget\n  "promptloom.budget.batchUsd": 0.07,\n  "promptloom.retry.maxAttempts": 2,\n}\n' });
+    const env = { ANTHROPIC_API_KEY: KEY, ANTHROPIC_BASE_URL: api.url };
+    const stopped = await run(['generate', 't.prompt', '--param', 'topic=bonds', '--count', '4', '--format', 'json', '--concurrency', '1'], ws, env);
+    assert.equal(stopped.code, 1, 'the budget stopped the batch');
+    assert.match(stopped.stderr, /the batch stopped: .*would cross the budget of \$0\.07/);
+    const summary = JSON.parse(stopped.stdout.trim().split('\n').pop()!) as { succeeded: number; costUsd: number };
+    assert.ok(summary.succeeded >= 1 && summary.succeeded < 4);
+    assert.ok(summary.costUsd <= 0.07);
+    const more = await run(['generate', 't.prompt', '--param', 'topic=bonds', '--count', '2', '--format', 'json', '--budget-usd', '5'], ws, env);
+    assert.equal(more.code, 0, more.stderr);
+  });
+
+  it('exit 1 when conversations fail for good, 2 for usage errors, without stack traces', async () => {
+    const ws = workspace({ 't.prompt': TEMPLATE });
+    const failed = await run(['generate', 't.prompt', '--param', 'persona=Near Retiree', '--format', 'json'], ws, { ANTHROPIC_API_KEY: 'sk-wrong', ANTHROPIC_BASE_URL: api.url });
+    assert.equal(failed.code, 1);
+    assert.equal((JSON.parse(failed.stdout.trim()) as { failed: number }).failed, 1);
+    assert.doesNotMatch(failed.stdout + failed.stderr, /sk-wrong/);
+
+    const cases: [string[], Record<string, string>, RegExp][] = [
+      [['generate', 't.prompt', '--param', 'persona=Near Retiree'], {}, /set ANTHROPIC_API_KEY/],
+      [['generate', 't.prompt', '--count', '0'], { ANTHROPIC_API_KEY: KEY }, /--count.*positive whole number/],
+      [['generate', 't.prompt', '--retry-strategy', 'random'], { ANTHROPIC_API_KEY: KEY }, /--retry-strategy/],
+      [['generate', 't.prompt', '--model', 'gpt-4o', '--param', 'persona=Near Retiree'], { ANTHROPIC_API_KEY: KEY }, /unknown model "gpt-4o"/],
+    ];
+    for (const [args, env, message] of cases) {
+      const r = await run(args, ws, { ...env, ANTHROPIC_BASE_URL: api.url });
+      assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
+      assert.match(r.stderr, message);
+      assert.doesNotMatch(r.stderr, /\n\s+at .+:\d+:\d+/);
+    }
+    const invalid = await run(['generate', 't.prompt', '--param', 'persona=Day Trader'], ws, { ANTHROPIC_API_KEY: KEY, ANTHROPIC_BASE_URL: api.url });
+    assert.equal(invalid.code, 1);
+    assert.match(invalid.stderr, /persona: "Day Trader" is not one of the options/);
+    mkdirSync(join(ws, 'x'));
+    writeFileSync(join(ws, 'x', 'y'), '');
+  });
+});
