@@ -212,6 +212,9 @@ export class GenerationEngine {
         } catch (error) {
           const failure = error instanceof ClaudeFailure ? error : new ClaudeFailure({}, {}, String(error));
           const now = this.clock.now();
+          // A request that reached the server counts against the limit whatever the answer.
+          const reached = failure.facts.status !== undefined;
+          o.limiter.settle(now, sentAt, cost, { requests: reached ? 1 : 0, inputTokens: 0, outputTokens: 0 });
           o.limiter.observe(now, failure.headers, failure.facts.status);
           const c = classify(failure.facts);
           if (c.type === 'rate_limit') totals.rateLimited++;

@@ -5,8 +5,8 @@ const one: Cost = { requests: 1, inputTokens: 0, outputTokens: 0 };
 const T0 = 1_000_000;
 
 describe('rate limiter (fake clock)', () => {
-  it('admits up to 90% of the request limit, then says how long to wait', () => {
-    const limiter = new RateLimiter({ windowMs: 60_000, requests: 50 }, T0);
+  it('admits up to the set share of the request limit (here 90%), then says how long to wait', () => {
+    const limiter = new RateLimiter({ windowMs: 60_000, requests: 50 }, T0, { queueAt: 0.9 });
     let sent = 0;
     while (limiter.waitFor(T0, one) === 0) {
       limiter.record(T0, one);
@@ -17,6 +17,24 @@ describe('rate limiter (fake clock)', () => {
     // Never early: not before the window has passed; late by at most one slot (0.5 s).
     assert.ok(wait >= 60_000 && wait <= 60_500, `all sends expire together: ${wait}`);
     assert.equal(limiter.status(T0), 'throttled');
+  });
+
+  it('by default admits up to the limit itself: answers arriving later keep the margin', () => {
+    const limiter = new RateLimiter({ windowMs: 60_000, requests: 50 }, T0);
+    let sent = 0;
+    while (limiter.waitFor(T0, one) === 0) {
+      limiter.record(T0, one);
+      sent++;
+    }
+    assert.equal(sent, 50);
+  });
+
+  it('counts a request from when its answer arrived, the latest moment the server can have seen it', () => {
+    const limiter = new RateLimiter({ windowMs: 1_000, requests: 1 }, T0, { slots: 10 });
+    limiter.record(T0, one);
+    limiter.settle(T0 + 400, T0, one, one); // the answer took 400 ms
+    assert.ok(limiter.waitFor(T0 + 1_050, one) > 0, 'not free one window after sending');
+    assert.equal(limiter.waitFor(T0 + 1_500, one), 0, 'free one window (and a slot) after the answer');
   });
 
   it('frees room as sends leave the window, slot by slot', () => {
@@ -69,7 +87,7 @@ describe('rate limiter (fake clock)', () => {
   });
 
   it('a 429 pauses for retry-after, then resumes', () => {
-    const limiter = new RateLimiter({ windowMs: 60_000, requests: 50 }, T0);
+    const limiter = new RateLimiter({ windowMs: 60_000, requests: 50 }, T0, { queueAt: 0.9 });
     limiter.observe(T0, { 'retry-after': '7' }, 429);
     assert.equal(limiter.waitFor(T0, one), 7_000);
     assert.equal(limiter.status(T0 + 100), 'throttled');
