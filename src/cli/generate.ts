@@ -5,11 +5,10 @@
 import { readFileSync } from 'node:fs';
 import { relative, resolve } from 'node:path';
 import { parse as parseJsonc } from 'jsonc-parser';
-import { createClient } from '../core/generation/claude';
-import { GenerationEngine, resolveModel, type Attempt, type BatchSummary } from '../core/generation/engine';
-import { RateLimiter } from '../core/generation/rateLimiter';
+import { runRecordedBatch } from '../core/generation/batch';
+import { resolveModel, type Attempt, type GenerationEngine } from '../core/generation/engine';
 import { mergeSettings, readSettings, type GenerationSettings } from '../core/generation/settings';
-import { BatchRepository, GenerationRepository, Store, TemplateRepository } from '../core/store';
+import { Store } from '../core/store';
 import { parseTemplate, renderTemplate } from '../core/template';
 import { formatDiagnostic } from './check';
 import { EXIT, UserError } from './errors';
@@ -52,81 +51,32 @@ export async function runGenerate(file: string, flags: GenerateFlags, out: Outpu
   const store = await Store.open(workspace);
   try {
     for (const notice of store.notices) out.note(`promptloom: ${notice}`);
-    const templates = new TemplateRepository(store);
-    const path = relative(workspace, resolve(file)).split('\\').join('/');
-    const row = templates.ensure(path, { name: template.settings.name, tier: template.settings.tier });
-    const version = templates.recordVersion(row.id, text);
-    const batches = new BatchRepository(store);
-    const generations = new GenerationRepository(store);
-    const spentToday = Number(store.get('SELECT coalesce(sum(cost_usd), 0) AS spent FROM generation_logs WHERE created_at >= ?', [startOfDay()])!.spent);
-    const budgetUsd = minDefined(settings.budgetUsd, settings.dailyBudgetUsd !== undefined ? Math.max(0, settings.dailyBudgetUsd - spentToday) : undefined);
-    const batch = batches.create({
-      templateId: row.id,
-      versionId: version.id,
-      requested: flags.count,
-      parameters: rendered.value.parameters,
-      model: model.id,
-      settings: { ...settings, models: undefined },
-    });
-    batches.setStatus(batch.id, 'running');
-
-    const limits = {
-      windowMs: settings.windowSeconds !== undefined ? settings.windowSeconds * 1000 : model.windowMs,
-      requests: settings.requestsPerWindow ?? model.requestsPerWindow,
-      ...(model.inputTokensPerWindow ? { inputTokens: model.inputTokensPerWindow } : {}),
-      ...(model.outputTokensPerWindow ? { outputTokens: model.outputTokensPerWindow } : {}),
-    };
-    const engine = new GenerationEngine({
-      client: createClient({ apiKey, ...(env.ANTHROPIC_BASE_URL ?? settings.apiBaseUrl ? { baseURL: (env.ANTHROPIC_BASE_URL ?? settings.apiBaseUrl)! } : {}), timeoutMs: settings.timeoutMs }),
-      model,
-      limiter: new RateLimiter(limits, Date.now()),
-      retry: { strategy: settings.retryStrategy, baseDelayMs: settings.baseDelayMs, maxDelayMs: settings.maxDelayMs, maxAttempts: settings.maxAttempts },
-      concurrency: settings.concurrency,
-      maxTokens: template.settings.maxTokens ?? settings.maxTokens,
-      ...(template.settings.temperature !== undefined ? { temperature: template.settings.temperature } : {}),
-      onError: settings.onError,
-      ...(budgetUsd !== undefined ? { budgetUsd } : {}),
-    });
-    const interrupt = () => engine.cancel();
-    process.once('SIGINT', interrupt);
-
-    const conversations: string[] = [];
+    const baseURL = env.ANTHROPIC_BASE_URL ?? settings.apiBaseUrl;
     const progress = new Progress(flags.count, flags.format === 'text' && isTty);
-    const items = Array.from({ length: flags.count }, (_, i) => ({
-      key: String(i),
-      prompt: rendered.value.prompt,
-      priority: settings.priority,
-      ...(rendered.value.system !== undefined ? { system: rendered.value.system } : {}),
-    }));
-    let summary: BatchSummary;
+    let engine: GenerationEngine | undefined;
+    const interrupt = () => engine?.cancel();
+    process.once('SIGINT', interrupt);
+    let outcome: Awaited<ReturnType<typeof runRecordedBatch>>;
     try {
-      summary = await engine.run(items, (a: Attempt) => {
-        // Recorded before the engine goes on: a generation that is not recorded did not happen.
-        const { conversationId } = generations.record({
-          templateId: row.id,
-          versionId: version.id,
-          batchId: batch.id,
-          parameters: rendered.value.parameters,
-          model: model.id,
-          attempt: a.attempt,
-          status: a.status,
-          ...(a.errorType ? { errorType: a.errorType } : {}),
-          inputTokens: a.inputTokens,
-          outputTokens: a.outputTokens,
-          costUsd: a.costUsd,
-          durationMs: a.durationMs,
-          ...(a.turns ? { conversation: { turns: a.turns, ...(rendered.value.system !== undefined ? { systemPrompt: rendered.value.system } : {}) } } : {}),
-        });
-        if (conversationId) conversations.push(conversationId);
-        progress.update(a);
+      outcome = await runRecordedBatch({
+        store,
+        templatePath: relative(workspace, resolve(file)).split('\\').join('/'),
+        templateText: text,
+        template,
+        rendered: rendered.value,
+        settings,
+        model,
+        apiKey,
+        ...(baseURL ? { baseURL } : {}),
+        count: flags.count,
+        started: (e) => (engine = e),
+        onAttempt: (a) => progress.update(a),
       });
     } finally {
       process.off('SIGINT', interrupt);
       progress.done();
     }
-    const status = summary.stopped === 'cancelled' ? 'cancelled' : summary.failed > 0 || summary.stopped ? 'failed' : 'completed';
-    batches.setStatus(batch.id, status);
-
+    const { summary, batchId, conversations } = outcome;
     const result = {
       requested: summary.requested,
       succeeded: summary.succeeded,
@@ -137,7 +87,7 @@ export async function runGenerate(file: string, flags: GenerateFlags, out: Outpu
       outputTokens: summary.outputTokens,
       costUsd: Number(summary.costUsd.toFixed(6)),
       durationMs: summary.durationMs,
-      batchId: batch.id,
+      batchId,
       conversations,
     };
     if (summary.stopReason && summary.stopped !== 'cancelled') out.error(`the batch stopped: ${summary.stopReason}`);
@@ -146,7 +96,7 @@ export async function runGenerate(file: string, flags: GenerateFlags, out: Outpu
       out.stdout(
         `${result.succeeded} of ${result.requested} conversations generated${result.failed ? `, ${result.failed} failed` : ''}` +
           ` in ${(result.durationMs / 1000).toFixed(1)} s: ${result.attempts} requests (${result.retries} retries), ` +
-          `${result.inputTokens} input + ${result.outputTokens} output tokens, $${result.costUsd.toFixed(4)}\nbatch ${batch.id}\n`,
+          `${result.inputTokens} input + ${result.outputTokens} output tokens, $${result.costUsd.toFixed(4)}\nbatch ${batchId}\n`,
       );
     }
     return summary.succeeded === summary.requested ? EXIT.ok : EXIT.invalid;
@@ -168,17 +118,6 @@ function workspaceSettings(workspace: string, out: Output): Partial<GenerationSe
   const { settings, warnings } = readSettings(parsed as Record<string, unknown>);
   for (const w of warnings) out.note(`promptloom: .vscode/settings.json: ${w}`);
   return settings;
-}
-
-function startOfDay(): number {
-  const d = new Date();
-  d.setHours(0, 0, 0, 0);
-  return d.getTime();
-}
-
-function minDefined(...values: (number | undefined)[]): number | undefined {
-  const defined = values.filter((v): v is number => v !== undefined);
-  return defined.length > 0 ? Math.min(...defined) : undefined;
 }
 
 /** A one-line progress bar on a terminal's stderr; silent elsewhere. */

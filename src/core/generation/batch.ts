@@ -1,0 +1,126 @@
+/**
+ * A batch from template to database: records the template version and the batch, runs the
+ * engine, and stores every attempt (log, conversation, turns) as it happens. Shared by the CLI
+ * and the editor, so both record exactly the same way.
+ */
+import { BatchRepository, GenerationRepository, TemplateRepository, type Store } from '../store';
+import type { ParsedTemplate, Rendered } from '../template';
+import { createClient } from './claude';
+import { GenerationEngine, type Attempt, type BatchSummary, type ModelInfo } from './engine';
+import type { Priority } from './priorityQueue';
+import { RateLimiter } from './rateLimiter';
+import type { GenerationSettings } from './settings';
+
+export interface BatchInput {
+  readonly store: Store;
+  /** Workspace-relative path of the template file. */
+  readonly templatePath: string;
+  readonly templateText: string;
+  readonly template: ParsedTemplate;
+  readonly rendered: Rendered;
+  readonly settings: GenerationSettings;
+  readonly model: ModelInfo;
+  readonly apiKey: string;
+  readonly baseURL?: string;
+  readonly count: number;
+  readonly priority?: Priority;
+  /** A limiter shared across batches (the editor keeps one per model); a fresh one otherwise. */
+  readonly limiter?: RateLimiter;
+  /** Called with the engine before it starts, so the caller can cancel it. */
+  readonly started?: (engine: GenerationEngine, batchId: string) => void;
+  readonly onAttempt?: (attempt: Attempt, conversationId: string | undefined) => void;
+}
+
+export interface BatchOutcome {
+  readonly summary: BatchSummary;
+  readonly batchId: string;
+  readonly conversations: string[];
+}
+
+export function limiterFor(settings: GenerationSettings, model: ModelInfo, now = Date.now()): RateLimiter {
+  return new RateLimiter(
+    {
+      windowMs: settings.windowSeconds !== undefined ? settings.windowSeconds * 1000 : model.windowMs,
+      requests: settings.requestsPerWindow ?? model.requestsPerWindow,
+      ...(model.inputTokensPerWindow ? { inputTokens: model.inputTokensPerWindow } : {}),
+      ...(model.outputTokensPerWindow ? { outputTokens: model.outputTokensPerWindow } : {}),
+    },
+    now,
+  );
+}
+
+/** Dollars spent on generations in this workspace since local midnight. */
+export function spentToday(store: Store, now = new Date()): number {
+  const midnight = new Date(now);
+  midnight.setHours(0, 0, 0, 0);
+  return Number(store.get('SELECT coalesce(sum(cost_usd), 0) AS spent FROM generation_logs WHERE created_at >= ?', [midnight.getTime()])!.spent);
+}
+
+export async function runRecordedBatch(input: BatchInput): Promise<BatchOutcome> {
+  const { store, settings, model, rendered, template } = input;
+  const templates = new TemplateRepository(store);
+  const row = templates.ensure(input.templatePath, { name: template.settings.name, tier: template.settings.tier });
+  const version = templates.recordVersion(row.id, input.templateText);
+  const batches = new BatchRepository(store);
+  const generations = new GenerationRepository(store);
+  const daily = settings.dailyBudgetUsd !== undefined ? Math.max(0, settings.dailyBudgetUsd - spentToday(store)) : undefined;
+  const budgets = [settings.budgetUsd, daily].filter((b): b is number => b !== undefined);
+  const batch = batches.create({
+    templateId: row.id,
+    versionId: version.id,
+    requested: input.count,
+    parameters: rendered.parameters,
+    model: model.id,
+    settings: { ...settings, models: undefined, priority: input.priority ?? settings.priority },
+  });
+  batches.setStatus(batch.id, 'running');
+
+  const engine = new GenerationEngine({
+    client: createClient({ apiKey: input.apiKey, ...(input.baseURL ? { baseURL: input.baseURL } : {}), timeoutMs: settings.timeoutMs }),
+    model,
+    limiter: input.limiter ?? limiterFor(settings, model),
+    retry: { strategy: settings.retryStrategy, baseDelayMs: settings.baseDelayMs, maxDelayMs: settings.maxDelayMs, maxAttempts: settings.maxAttempts },
+    concurrency: settings.concurrency,
+    maxTokens: template.settings.maxTokens ?? settings.maxTokens,
+    ...(template.settings.temperature !== undefined ? { temperature: template.settings.temperature } : {}),
+    onError: settings.onError,
+    ...(budgets.length > 0 ? { budgetUsd: Math.min(...budgets) } : {}),
+  });
+  input.started?.(engine, batch.id);
+
+  const conversations: string[] = [];
+  const items = Array.from({ length: input.count }, (_, i) => ({
+    key: String(i),
+    prompt: rendered.prompt,
+    priority: input.priority ?? settings.priority,
+    ...(rendered.system !== undefined ? { system: rendered.system } : {}),
+  }));
+  let summary: BatchSummary;
+  try {
+    summary = await engine.run(items, (a) => {
+      // Recorded before the engine goes on: a generation that is not recorded did not happen.
+      const { conversationId } = generations.record({
+        templateId: row.id,
+        versionId: version.id,
+        batchId: batch.id,
+        parameters: rendered.parameters,
+        model: model.id,
+        attempt: a.attempt,
+        status: a.status,
+        ...(a.errorType ? { errorType: a.errorType } : {}),
+        inputTokens: a.inputTokens,
+        outputTokens: a.outputTokens,
+        costUsd: a.costUsd,
+        durationMs: a.durationMs,
+        ...(a.turns ? { conversation: { turns: a.turns, ...(rendered.system !== undefined ? { systemPrompt: rendered.system } : {}) } } : {}),
+      });
+      if (conversationId) conversations.push(conversationId);
+      input.onAttempt?.(a, conversationId);
+    });
+  } catch (error) {
+    batches.setStatus(batch.id, 'failed');
+    throw error;
+  }
+  batches.setStatus(batch.id, summary.stopped === 'cancelled' ? 'cancelled' : summary.failed > 0 || summary.stopped ? 'failed' : 'completed');
+  return { summary, batchId: batch.id, conversations };
+}
