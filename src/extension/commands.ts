@@ -8,6 +8,10 @@ export const enum CommandId {
   PreviewTemplate = 'promptloom.previewTemplate',
   ShowTemplateHistory = 'promptloom.showTemplateHistory',
   DeleteTemplate = 'promptloom.deleteTemplate',
+  RunTestGeneration = 'promptloom.runTestGeneration',
+  GenerateBatch = 'promptloom.generateBatch',
+  CancelBatch = 'promptloom.cancelBatch',
+  SetApiKey = 'promptloom.setApiKey',
   // Internal (hidden from the palette): the steps of the history flow, callable with arguments.
   TemplateVersions = 'promptloom.internal.templateVersions',
   CompareTemplateVersions = 'promptloom.internal.compareTemplateVersions',
@@ -22,6 +26,28 @@ export const COMMANDS: Readonly<Record<CommandId, Handler>> = {
   [CommandId.ShowTemplateHistory]: async (ctx, resource) => {
     const uri = await templateUri(resource, 'see its history');
     if (uri) await ctx.history.show(uri);
+  },
+  [CommandId.RunTestGeneration]: async (ctx, resource, values) => {
+    const uri = await templateUri(resource, 'run a test generation');
+    if (!uri) return undefined;
+    const outcome = await ctx.generation.run(uri, { count: 1, ...(values && typeof values === 'object' ? { values: values as Record<string, unknown> } : {}) });
+    const id = outcome?.conversations[0];
+    if (id) await ctx.generation.openConversation(id);
+    return outcome;
+  },
+  [CommandId.GenerateBatch]: async (ctx, resource, given) => {
+    const uri = await templateUri(resource, 'generate a batch');
+    if (!uri) return undefined;
+    const options = (given as BatchOptions | undefined) ?? (await askBatchOptions(ctx.generation.settings(uri).concurrency));
+    return options && ctx.generation.run(uri, options);
+  },
+  [CommandId.CancelBatch]: (ctx) => {
+    const n = ctx.generation.cancelAll();
+    if (n === 0) void vscode.window.showInformationMessage('No batch is running.');
+    return n;
+  },
+  [CommandId.SetApiKey]: async (ctx, key) => {
+    if (await ctx.generation.setApiKey(typeof key === 'string' ? key : undefined)) void vscode.window.showInformationMessage('Promptloom: API key saved in secret storage.');
   },
   [CommandId.DeleteTemplate]: async (ctx, resource, answer) => {
     const uri = await templateUri(resource, 'delete it');
@@ -67,4 +93,24 @@ export interface PreviewHandle {
   readonly rendered: () => PreviewPanel['lastRendered'];
   readonly setValues: PreviewPanel['setValues'];
   readonly visible: () => boolean;
+}
+
+interface BatchOptions {
+  count: number;
+  priority?: 'high' | 'normal' | 'low';
+  concurrency?: number;
+  values?: Record<string, unknown>;
+  quiet?: boolean;
+}
+
+async function askBatchOptions(concurrency: number): Promise<BatchOptions | undefined> {
+  const whole = (min: number) => (v: string) => (/^\d+$/.test(v.trim()) && Number(v) >= min ? undefined : `A whole number, ${min} or more.`);
+  const count = await vscode.window.showInputBox({ title: 'Generate batch (1/3)', prompt: 'How many conversations?', value: '10', validateInput: whole(1) });
+  if (!count) return undefined;
+  const picked = await vscode.window.showQuickPick(['normal', 'high', 'low'], { title: 'Generate batch (2/3): priority in the queue' });
+  if (!picked) return undefined;
+  const priority = picked as BatchOptions['priority'];
+  const parallel = await vscode.window.showInputBox({ title: 'Generate batch (3/3)', prompt: 'Requests in flight at once', value: String(concurrency), validateInput: whole(1) });
+  if (!parallel) return undefined;
+  return { count: Number(count), ...(priority ? { priority } : {}), concurrency: Number(parallel) };
 }

@@ -3,6 +3,7 @@ import { PREVIEW_VIEW_TYPE, type PreviewState } from '../shared/previewProtocol'
 import { COMMANDS, type CommandId } from './commands';
 import { TemplateDiagnostics } from './diagnostics';
 import { Disposable } from './disposable';
+import { GenerationService } from './generation';
 import { TemplateHistory } from './history';
 import { LanguageFeatures } from './languageFeatures';
 import { Log } from './log';
@@ -16,11 +17,13 @@ export class Ctx extends Disposable {
   readonly templates = this.register(new TemplateStore());
   readonly db = this.register(new WorkspaceDb(this.log));
   readonly history = this.register(new TemplateHistory(this.db, this.templates));
+  readonly generation: GenerationService;
   readonly previewDeps: PreviewDeps;
 
   constructor(readonly extension: vscode.ExtensionContext) {
     super();
     this.previewDeps = { extensionUri: extension.extensionUri, templates: this.templates, state: extension.workspaceState };
+    this.generation = this.register(new GenerationService(extension.secrets, this.db, this.templates, extension.workspaceState, this.log));
     this.register(new TemplateDiagnostics(extension.extensionUri, this.templates));
     this.register(new LanguageFeatures(this.templates));
     this.register(

@@ -6,6 +6,7 @@
 import { cpSync, existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { CACHE, ROOT, VsCodeHost, ensureHost, freePort } from '../../scripts/host';
+import { FakeMessagesApi } from '../fixtures/fakeMessagesApi';
 import { launchBrowser } from './browser';
 
 const TIMEOUT_MS = 5 * 60_000;
@@ -20,7 +21,15 @@ async function main(): Promise<number> {
   const tests = join(ROOT, 'dist', 'test', 'integration.js');
   if (!existsSync(tests)) throw new Error(`${tests} is missing: run npm run build first`);
 
-  const host = await VsCodeHost.start({ port: await freePort(), folder, runDir, extension: 'development', env: { PROMPTLOOM_TEST_REPORT: report } });
+  // The generation suites talk to a fake Messages API over real HTTP, through the real SDK.
+  const api = await FakeMessagesApi.start({ apiKey: 'sk-integration-key' });
+  const host = await VsCodeHost.start({
+    port: await freePort(),
+    folder,
+    runDir,
+    extension: 'development',
+    env: { PROMPTLOOM_TEST_REPORT: report, ANTHROPIC_BASE_URL: api.url },
+  });
   const browser = await launchBrowser(runDir);
   try {
     const page = browser.pages()[0] ?? (await browser.newPage());
@@ -34,6 +43,7 @@ async function main(): Promise<number> {
   } finally {
     await browser.close();
     await host.stop();
+    await api.stop();
   }
 }
 

@@ -4,3 +4,4 @@ import './language.test';
 import './preview.test';
 import './history.test';
 import './delete.test';
+import './generation.test';

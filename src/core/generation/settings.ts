@@ -88,6 +88,9 @@ function validModels(v: unknown): ModelInfo[] | undefined {
   return models;
 }
 
+/** The `promptloom.*` keys (without the prefix) that hold generation settings. */
+export const SETTING_KEYS: readonly string[] = KEYS.map(([key]) => key);
+
 /**
  * Reads `promptloom.*` values from a settings object: flat keys (`"promptloom.retry.maxAttempts"`,
  * as settings.json writes them) or nested ones. Returns what was valid and a warning per bad key.

@@ -1,0 +1,242 @@
+import * as vscode from 'vscode';
+import { limiterFor, runRecordedBatch, type BatchOutcome } from '../core/generation/batch';
+import { resolveModel, type GenerationEngine, type ModelInfo } from '../core/generation/engine';
+import type { Priority } from '../core/generation/priorityQueue';
+import type { RateLimiter } from '../core/generation/rateLimiter';
+import { SETTING_KEYS, mergeSettings, readSettings, type GenerationSettings } from '../core/generation/settings';
+import { GenerationRepository } from '../core/store';
+import { renderTemplate, type RawParameters } from '../core/template';
+import { Disposable } from './disposable';
+import type { Log } from './log';
+import type { TemplateStore } from './templates';
+import type { WorkspaceDb } from './workspaceDb';
+
+const SECRET = 'promptloom.apiKey';
+export const CONVERSATION_SCHEME = 'promptloom-conversation';
+
+/**
+ * Generation from the editor: test runs and batches through the engine, recorded in the
+ * workspace database, with a cancellable progress notification, a status bar item showing the
+ * limiter's state, and the API key in SecretStorage (never in settings).
+ */
+export class GenerationService extends Disposable implements vscode.TextDocumentContentProvider {
+  private readonly running = new Set<GenerationEngine>();
+  /** One limiter per model, shared by all batches of this window: they share the account's limits. */
+  private readonly limiters = new Map<string, RateLimiter>();
+  private readonly status = this.register(vscode.window.createStatusBarItem('promptloom.limiter', vscode.StatusBarAlignment.Right, 100));
+  private statusTimer: NodeJS.Timeout | undefined;
+  private lastState = 'healthy';
+
+  constructor(
+    private readonly secrets: vscode.SecretStorage,
+    private readonly db: WorkspaceDb,
+    private readonly templates: TemplateStore,
+    private readonly state: vscode.Memento,
+    private readonly log: Log,
+  ) {
+    super();
+    this.status.name = 'Promptloom rate limit';
+    this.register(vscode.workspace.registerTextDocumentContentProvider(CONVERSATION_SCHEME, this));
+    this.register({ dispose: () => this.cancelAll() });
+    this.register({ dispose: () => clearInterval(this.statusTimer) });
+  }
+
+  /** Settings from VS Code's configuration, as one typed object; bad values are logged and skipped. */
+  settings(resource?: vscode.Uri): GenerationSettings {
+    const config = vscode.workspace.getConfiguration(undefined, resource);
+    const source: Record<string, unknown> = {};
+    for (const key of SETTING_KEYS) {
+      const value = config.get(`promptloom.${key}`);
+      if (value !== undefined && value !== null && value !== '') source[`promptloom.${key}`] = value;
+    }
+    const { settings, warnings } = readSettings(source);
+    for (const w of warnings) this.log.info(`settings: ${w}`);
+    return mergeSettings(settings);
+  }
+
+  async setApiKey(given?: string): Promise<boolean> {
+    const key =
+      given ??
+      (await vscode.window.showInputBox({
+        title: 'Anthropic API key',
+        prompt: 'Stored in VS Code’s secret storage for this machine, never in settings.',
+        password: true,
+        ignoreFocusOut: true,
+        validateInput: (v) => (v.trim().length < 8 ? 'That does not look like an API key.' : undefined),
+      }));
+    if (!key) return false;
+    await this.secrets.store(SECRET, key.trim());
+    return true;
+  }
+
+  private async apiKey(): Promise<string | undefined> {
+    return (await this.secrets.get(SECRET)) ?? process.env.ANTHROPIC_API_KEY;
+  }
+
+  cancelAll(): number {
+    const n = this.running.size;
+    for (const engine of this.running) engine.cancel();
+    return n;
+  }
+
+  /**
+   * Runs `count` generations of a template. Values: those given, else the preview form's,
+   * else asked for. Returns the outcome (undefined when the user backed out).
+   */
+  async run(uri: vscode.Uri, options: { count: number; priority?: Priority; concurrency?: number; values?: RawParameters; quiet?: boolean }): Promise<BatchOutcome | undefined> {
+    if (!vscode.workspace.isTrusted) throw new Error('Generation is off in untrusted workspaces: trust the workspace to call the Claude API.');
+    const document = await vscode.workspace.openTextDocument(uri);
+    const template = this.templates.get(document);
+    if (template.hasErrors) throw new Error(`${template.settings.name} has errors: fix them first (see the Problems panel).`);
+    const path = this.db.relativePath(uri);
+    const store = await this.db.get();
+    if (!path || !store) throw new Error('Generations are recorded in the workspace database: open the folder that holds this template.');
+    const apiKey = await this.apiKey();
+    if (!apiKey) {
+      const choice = await vscode.window.showErrorMessage('Promptloom needs an Anthropic API key.', 'Set API Key');
+      if (choice === 'Set API Key') await vscode.commands.executeCommand('promptloom.setApiKey');
+      return undefined;
+    }
+    const settings = { ...this.settings(uri), ...(options.concurrency ? { concurrency: options.concurrency } : {}) };
+    const model = resolveModel(template.settings.model ?? settings.model, settings.models);
+    if (!model) throw new Error(`Unknown model "${template.settings.model ?? settings.model}": check promptloom.models.`);
+    const values = options.values ?? (await this.values(uri, template.variables));
+    if (!values) return undefined;
+    const rendered = renderTemplate(template, values);
+    if (!rendered.ok) throw new Error(`Invalid values: ${rendered.problems.map((p) => (p.variable ? `${p.variable} ${p.message}` : p.message)).join('; ')}`);
+
+    const baseURL = process.env.ANTHROPIC_BASE_URL ?? settings.apiBaseUrl;
+    const limiter = this.limiter(settings, model);
+    let engine: GenerationEngine | undefined;
+    const execute = (report?: (done: number, failed: number, cost: number) => void) =>
+      runRecordedBatch({
+        store,
+        templatePath: path,
+        templateText: document.getText(),
+        template,
+        rendered: rendered.value,
+        settings,
+        model,
+        apiKey,
+        ...(baseURL ? { baseURL } : {}),
+        count: options.count,
+        ...(options.priority ? { priority: options.priority } : {}),
+        limiter,
+        started: (e) => {
+          engine = e;
+          this.running.add(e);
+          this.updateRunning();
+        },
+        onAttempt: (() => {
+          let done = 0;
+          let failed = 0;
+          let cost = 0;
+          return (a) => {
+            if (a.status === 'succeeded') done++;
+            else if (a.final) failed++;
+            cost += a.costUsd;
+            report?.(done, failed, cost);
+          };
+        })(),
+      }).finally(() => {
+        if (engine) this.running.delete(engine);
+        this.updateRunning();
+      });
+
+    if (options.quiet) return execute();
+    return vscode.window.withProgress(
+      { location: vscode.ProgressLocation.Notification, title: `Generating ${options.count} × ${template.settings.name}`, cancellable: true },
+      async (progress, token) => {
+        token.onCancellationRequested(() => engine?.cancel());
+        let reported = 0;
+        const outcome = await execute((done, failed, cost) => {
+          const finished = done + failed;
+          progress.report({
+            increment: ((finished - reported) / options.count) * 100,
+            message: `${done} done, ${failed} failed, ${options.count - finished} queued · $${cost.toFixed(4)}`,
+          });
+          reported = finished;
+        });
+        const s = outcome.summary;
+        const text = `${s.succeeded} of ${s.requested} conversations generated, ${s.inputTokens + s.outputTokens} tokens, $${s.costUsd.toFixed(4)}${s.stopReason && s.stopped !== 'cancelled' ? ` — stopped: ${s.stopReason}` : ''}`;
+        if (s.failed > 0 || s.stopped) void vscode.window.showWarningMessage(`Promptloom: ${text}`);
+        else void vscode.window.showInformationMessage(`Promptloom: ${text}`);
+        return outcome;
+      },
+    );
+  }
+
+  /** Opens a stored conversation as a read-only transcript. */
+  async openConversation(id: string): Promise<vscode.TextEditor> {
+    const doc = await vscode.workspace.openTextDocument(vscode.Uri.from({ scheme: CONVERSATION_SCHEME, path: `/${id}.md` }));
+    return vscode.window.showTextDocument(doc, { preview: true, viewColumn: vscode.ViewColumn.Beside });
+  }
+
+  async provideTextDocumentContent(uri: vscode.Uri): Promise<string> {
+    const store = await this.db.get();
+    const id = uri.path.replace(/^\//, '').replace(/\.md$/, '');
+    const conversation = store && new GenerationRepository(store).conversation(id);
+    if (!conversation) return `Conversation ${id} is not in the workspace database.`;
+    const lines = [`# Conversation ${id}`, '', `Status: ${conversation.status}${conversation.overall !== null ? ` · quality ${conversation.overall.toFixed(1)}` : ''}`, ''];
+    for (const turn of conversation.turns) lines.push(`**${turn.role === 'user' ? 'User' : 'Assistant'}:** ${turn.content}`, '');
+    return lines.join('\n');
+  }
+
+  private limiter(settings: GenerationSettings, model: ModelInfo): RateLimiter {
+    const key = `${model.id}:${settings.requestsPerWindow ?? ''}:${settings.windowSeconds ?? ''}`;
+    let limiter = this.limiters.get(key);
+    if (!limiter) {
+      limiter = limiterFor(settings, model);
+      this.limiters.set(key, limiter);
+    }
+    return limiter;
+  }
+
+  /** Values from the preview form, asking for whatever required value is still missing. */
+  private async values(uri: vscode.Uri, variables: readonly { name: string; required: boolean; default?: unknown; options?: readonly unknown[] }[]): Promise<RawParameters | undefined> {
+    const form = this.state.get<Record<string, string | boolean>>(`promptloom.preview.values:${uri.toString()}`) ?? {};
+    const values = new Map<string, unknown>(Object.entries(form).filter(([, v]) => v !== ''));
+    for (const v of variables) {
+      if (!v.required || values.has(v.name)) continue;
+      const value = v.options
+        ? await vscode.window.showQuickPick(v.options.map(String), { title: `Value of ${v.name}` })
+        : await vscode.window.showInputBox({ title: `Value of ${v.name}`, ignoreFocusOut: true });
+      if (value === undefined) return undefined;
+      values.set(v.name, value);
+    }
+    return values;
+  }
+
+  private updateRunning(): void {
+    void vscode.commands.executeCommand('setContext', 'promptloom.batchRunning', this.running.size > 0);
+    if (this.running.size > 0 && !this.statusTimer) {
+      this.statusTimer = setInterval(() => this.showStatus(), 1000);
+      this.showStatus();
+    } else if (this.running.size === 0 && this.statusTimer) {
+      clearInterval(this.statusTimer);
+      this.statusTimer = undefined;
+      this.showStatus();
+    }
+  }
+
+  /** The status bar: limiter state, with a countdown while the server holds us back. */
+  private showStatus(): void {
+    const now = Date.now();
+    let state = 'healthy';
+    let resumeIn = 0;
+    for (const limiter of this.limiters.values()) {
+      const s = limiter.status(now);
+      if (s === 'throttled' || (s === 'busy' && state === 'healthy')) state = s;
+      resumeIn = Math.max(resumeIn, limiter.pausedUntilMs() - now);
+    }
+    const icon = state === 'throttled' ? '$(watch)' : state === 'busy' ? '$(pulse)' : '$(check)';
+    this.status.text = `${icon} Claude ${state}${resumeIn > 0 ? ` ${Math.ceil(resumeIn / 1000)}s` : ''}${this.running.size > 0 ? ` · ${this.running.size} running` : ''}`;
+    this.status.tooltip = 'Promptloom rate limiter: healthy below 70% of the limits, busy from 70%, throttled from 90% or while the API asks to wait.';
+    this.status.command = 'promptloom.cancelBatch';
+    if (this.running.size > 0 || this.limiters.size > 0) this.status.show();
+    // One notification when throttling starts and one when it ends, not one per request.
+    if (state === 'throttled' && this.lastState !== 'throttled') void vscode.window.showInformationMessage('Promptloom: the Claude rate limit is nearly used up; requests wait for room.');
+    if (state !== 'throttled' && this.lastState === 'throttled') void vscode.window.showInformationMessage('Promptloom: requests flow again.');
+    this.lastState = state;
+  }
+}

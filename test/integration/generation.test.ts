@@ -1,0 +1,53 @@
+import { strict as assert } from 'node:assert';
+import * as vscode from 'vscode';
+import { Store } from '../../src/core/store';
+import { waitFor, workspaceFile } from './helpers';
+
+interface Outcome {
+  batchId: string;
+  conversations: string[];
+  summary: { requested: number; succeeded: number; failed: number; stopped?: string; costUsd: number };
+}
+
+describe('generation from the editor (fake Messages API over HTTP)', function () {
+  this.timeout(120_000);
+  const uri = () => workspaceFile('generate.prompt');
+
+  before(async () => {
+    await vscode.commands.executeCommand('promptloom.setApiKey', 'sk-integration-key');
+  });
+
+  it('Run Test Generation stores one conversation and opens its transcript', async () => {
+    const outcome = await vscode.commands.executeCommand<Outcome>('promptloom.runTestGeneration', uri(), { persona: 'Near Retiree' });
+    assert.equal(outcome.summary.succeeded, 1);
+    assert.equal(outcome.conversations.length, 1);
+    const editor = await waitFor('transcript', () => (vscode.window.activeTextEditor?.document.uri.scheme === 'promptloom-conversation' ? vscode.window.activeTextEditor : undefined));
+    assert.match(editor.document.getText(), /^# Conversation /);
+    assert.match(editor.document.getText(), /\*\*User:\*\* Client question 1/);
+    const store = await Store.open(vscode.workspace.workspaceFolders![0]!.uri.fsPath);
+    const row = store.get('SELECT c.system_prompt, b.status FROM conversations c JOIN batches b ON b.id = c.batch_id WHERE c.id = ?', [outcome.conversations[0]!]);
+    assert.deepEqual(row, { system_prompt: 'You write conversations with Near Retiree.', status: 'completed' });
+    store.close();
+  });
+
+  it('Generate Batch runs a batch with progress and records it', async () => {
+    const outcome = await vscode.commands.executeCommand<Outcome>('promptloom.generateBatch', uri(), { count: 6, priority: 'high', concurrency: 2, values: { persona: 'Anxious Investor' } });
+    assert.equal(outcome.summary.succeeded, 6);
+    assert.ok(outcome.summary.costUsd > 0);
+    const store = await Store.open(vscode.workspace.workspaceFolders![0]!.uri.fsPath);
+    assert.equal(Number(store.get('SELECT count(*) AS n FROM conversations WHERE batch_id = ?', [outcome.batchId])!.n), 6);
+    store.close();
+  });
+
+  it('Cancel Batch stops a running batch: nothing new starts', async () => {
+    // 60 requests: more than the default 50-per-minute limit lets through at once.
+    const running = vscode.commands.executeCommand<Outcome>('promptloom.generateBatch', uri(), { count: 60, concurrency: 3, values: { persona: 'Anxious Investor' } });
+    await waitFor('a batch running', async () => ((await vscode.commands.executeCommand<number>('promptloom.cancelBatch')) > 0 ? true : undefined), 30_000);
+    const outcome = await running;
+    assert.equal(outcome.summary.stopped, 'cancelled');
+    assert.ok(outcome.summary.succeeded < 60);
+    const store = await Store.open(vscode.workspace.workspaceFolders![0]!.uri.fsPath);
+    assert.equal(store.get('SELECT status FROM batches WHERE id = ?', [outcome.batchId])!.status, 'cancelled');
+    store.close();
+  });
+});
