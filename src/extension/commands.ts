@@ -11,6 +11,7 @@ export const enum CommandId {
   RunTestGeneration = 'promptloom.runTestGeneration',
   GenerateBatch = 'promptloom.generateBatch',
   CancelBatch = 'promptloom.cancelBatch',
+  ShowQueue = 'promptloom.showQueue',
   SetApiKey = 'promptloom.setApiKey',
   // Internal (hidden from the palette): the steps of the history flow, callable with arguments.
   TemplateVersions = 'promptloom.internal.templateVersions',
@@ -46,6 +47,7 @@ export const COMMANDS: Readonly<Record<CommandId, Handler>> = {
     if (n === 0) void vscode.window.showInformationMessage('No batch is running.');
     return n;
   },
+  [CommandId.ShowQueue]: (ctx) => ctx.generation.showQueue(),
   [CommandId.SetApiKey]: async (ctx, key) => {
     if (await ctx.generation.setApiKey(typeof key === 'string' ? key : undefined)) void vscode.window.showInformationMessage('Promptloom: API key saved in secret storage.');
   },

@@ -20,7 +20,8 @@ export const CONVERSATION_SCHEME = 'promptloom-conversation';
  * limiter's state, and the API key in SecretStorage (never in settings).
  */
 export class GenerationService extends Disposable implements vscode.TextDocumentContentProvider {
-  private readonly running = new Set<GenerationEngine>();
+  /** Batches in progress, with what the queue view shows of them. */
+  private readonly running = new Map<GenerationEngine, { title: string; count: number; done: number; failed: number; costUsd: number }>();
   /** One limiter per model, shared by all batches of this window: they share the account's limits. */
   private readonly limiters = new Map<string, RateLimiter>();
   private readonly status = this.register(vscode.window.createStatusBarItem('promptloom.limiter', vscode.StatusBarAlignment.Right, 100));
@@ -75,7 +76,7 @@ export class GenerationService extends Disposable implements vscode.TextDocument
 
   cancelAll(): number {
     const n = this.running.size;
-    for (const engine of this.running) engine.cancel();
+    for (const engine of this.running.keys()) engine.cancel();
     return n;
   }
 
@@ -124,20 +125,17 @@ export class GenerationService extends Disposable implements vscode.TextDocument
         limiter,
         started: (e) => {
           engine = e;
-          this.running.add(e);
+          this.running.set(e, { title: `${template.settings.name} × ${options.count}`, count: options.count, done: 0, failed: 0, costUsd: 0 });
           this.updateRunning();
         },
-        onAttempt: (() => {
-          let done = 0;
-          let failed = 0;
-          let cost = 0;
-          return (a) => {
-            if (a.status === 'succeeded') done++;
-            else if (a.final) failed++;
-            cost += a.costUsd;
-            report?.(done, failed, cost);
-          };
-        })(),
+        onAttempt: (a) => {
+          const entry = engine && this.running.get(engine);
+          if (!entry) return;
+          if (a.status === 'succeeded') entry.done++;
+          else if (a.final) entry.failed++;
+          entry.costUsd += a.costUsd;
+          report?.(entry.done, entry.failed, entry.costUsd);
+        },
       }).finally(() => {
         if (engine) this.running.delete(engine);
         this.updateRunning();
@@ -164,6 +162,24 @@ export class GenerationService extends Disposable implements vscode.TextDocument
         return outcome;
       },
     );
+  }
+
+  /** The queue view: running batches with their progress; pick one to cancel it. */
+  async showQueue(): Promise<void> {
+    const now = Date.now();
+    const limits = [...this.limiters.entries()].map(([key, limiter]) => {
+      const pause = limiter.pausedUntilMs() - now;
+      return `${key.split(':')[0]}: ${limiter.status(now)}, ${Math.round(limiter.usage(now) * 100)}% of the limit used${pause > 0 ? `, resumes in ${Math.ceil(pause / 1000)} s` : ''}`;
+    });
+    type Item = vscode.QuickPickItem & { engine?: GenerationEngine };
+    const items: Item[] = [...this.running.entries()].map(([engine, b]) => ({
+      label: `$(debug-stop) ${b.title}`,
+      description: `${b.done} done · ${b.failed} failed · ${b.count - b.done - b.failed} queued · $${b.costUsd.toFixed(4)}`,
+      engine,
+    }));
+    if (items.length === 0) items.push({ label: 'No batch is running.' });
+    const picked = await vscode.window.showQuickPick(items, { title: 'Promptloom queue', placeHolder: limits.join(' · ') || 'The rate limiter has not been used yet.' });
+    if (picked?.engine) picked.engine.cancel();
   }
 
   /** Opens a stored conversation as a read-only transcript. */
@@ -232,7 +248,7 @@ export class GenerationService extends Disposable implements vscode.TextDocument
     const icon = state === 'throttled' ? '$(watch)' : state === 'busy' ? '$(pulse)' : '$(check)';
     this.status.text = `${icon} Claude ${state}${resumeIn > 0 ? ` ${Math.ceil(resumeIn / 1000)}s` : ''}${this.running.size > 0 ? ` · ${this.running.size} running` : ''}`;
     this.status.tooltip = 'Promptloom rate limiter: healthy below 70% of the limits, busy from 70%, throttled from 90% or while the API asks to wait.';
-    this.status.command = 'promptloom.cancelBatch';
+    this.status.command = 'promptloom.showQueue';
     if (this.running.size > 0 || this.limiters.size > 0) this.status.show();
     // One notification when throttling starts and one when it ends, not one per request.
     if (state === 'throttled' && this.lastState !== 'throttled') void vscode.window.showInformationMessage('Promptloom: the Claude rate limit is nearly used up; requests wait for room.');

@@ -39,6 +39,19 @@ describe('generation from the editor (fake Messages API over HTTP)', function ()
     store.close();
   });
 
+  it('the queue view lists a running batch and cancels the one picked', async () => {
+    // More than the default 50-per-minute limit lets through: the batch waits for room.
+    const running = vscode.commands.executeCommand<Outcome>('promptloom.generateBatch', uri(), { count: 60, concurrency: 3, values: { persona: 'Near Retiree' } });
+    await new Promise((r) => setTimeout(r, 1_000));
+    const shown = vscode.commands.executeCommand('promptloom.showQueue');
+    await new Promise((r) => setTimeout(r, 500));
+    await vscode.commands.executeCommand('workbench.action.acceptSelectedQuickOpenItem');
+    await shown;
+    const outcome = await running;
+    assert.equal(outcome.summary.stopped, 'cancelled');
+    assert.ok(outcome.summary.succeeded < 60);
+  });
+
   it('Cancel Batch stops a running batch: nothing new starts', async () => {
     // 60 requests: more than the default 50-per-minute limit lets through at once.
     const running = vscode.commands.executeCommand<Outcome>('promptloom.generateBatch', uri(), { count: 60, concurrency: 3, values: { persona: 'Anxious Investor' } });
