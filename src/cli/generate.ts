@@ -16,6 +16,9 @@ import { readTextFile } from './files';
 import type { Output } from './output';
 import { collectValues } from './render';
 
+/** The engine's queue holds this many requests; a batch is queued whole. */
+const MAX_BATCH = 10_000;
+
 export interface GenerateFlags {
   readonly param: readonly string[];
   readonly params: readonly string[];
@@ -26,6 +29,7 @@ export interface GenerateFlags {
 }
 
 export async function runGenerate(file: string, flags: GenerateFlags, out: Output, env: NodeJS.ProcessEnv, readStdin: () => string, isTty: boolean): Promise<number> {
+  if (flags.count > MAX_BATCH) throw new UserError(`--count ${flags.count} is more than a batch holds (${MAX_BATCH}); run several batches`);
   const workspace = resolve(flags.workspace ?? '.');
   const settings = mergeSettings(workspaceSettings(workspace, out), flags.settings);
   const apiKey = env.ANTHROPIC_API_KEY;

@@ -81,6 +81,7 @@ describe('promptloom generate', function () {
     const cases: [string[], Record<string, string>, RegExp][] = [
       [['generate', 't.prompt', '--param', 'persona=Near Retiree'], {}, /set ANTHROPIC_API_KEY/],
       [['generate', 't.prompt', '--count', '0'], { ANTHROPIC_API_KEY: KEY }, /--count.*positive whole number/],
+      [['generate', 't.prompt', '--count', '20000'], { ANTHROPIC_API_KEY: KEY }, /more than a batch holds \(10000\)/],
       [['generate', 't.prompt', '--retry-strategy', 'random'], { ANTHROPIC_API_KEY: KEY }, /--retry-strategy/],
       [['generate', 't.prompt', '--model', 'gpt-4o', '--param', 'persona=Near Retiree'], { ANTHROPIC_API_KEY: KEY }, /unknown model "gpt-4o"/],
     ];
