@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { relative, resolve } from 'node:path';
 import { parse as parseJsonc } from 'jsonc-parser';
-import { runRecordedBatch } from '../core/generation/batch';
+import { runRecordedBatch, type BatchOutcome } from '../core/generation/batch';
 import { resolveModel, type Attempt, type GenerationEngine } from '../core/generation/engine';
 import { mergeSettings, readSettings, type GenerationSettings } from '../core/generation/settings';
 import { Store } from '../core/store';
@@ -80,37 +80,42 @@ export async function runGenerate(file: string, flags: GenerateFlags, out: Outpu
       process.off('SIGINT', interrupt);
       progress.done();
     }
-    const { summary, batchId, conversations } = outcome;
-    const result = {
-      requested: summary.requested,
-      succeeded: summary.succeeded,
-      failed: summary.failed,
-      attempts: summary.attempts,
-      retries: summary.retries,
-      inputTokens: summary.inputTokens,
-      outputTokens: summary.outputTokens,
-      costUsd: Number(summary.costUsd.toFixed(6)),
-      durationMs: summary.durationMs,
-      batchId,
-      conversations,
-    };
-    if (summary.stopReason && summary.stopped !== 'cancelled') out.error(`the batch stopped: ${summary.stopReason}`);
-    if (flags.format === 'json') out.stdout(JSON.stringify(result) + '\n');
-    else {
-      out.stdout(
-        `${result.succeeded} of ${result.requested} conversations generated${result.failed ? `, ${result.failed} failed` : ''}` +
-          ` in ${(result.durationMs / 1000).toFixed(1)} s: ${result.attempts} requests (${result.retries} retries), ` +
-          `${result.inputTokens} input + ${result.outputTokens} output tokens, $${result.costUsd.toFixed(4)}\nbatch ${batchId}\n`,
-      );
-    }
-    return summary.succeeded === summary.requested ? EXIT.ok : EXIT.invalid;
+    printOutcome(outcome, flags.format, out);
+    return outcome.summary.succeeded === outcome.summary.requested ? EXIT.ok : EXIT.invalid;
   } finally {
     store.close();
   }
 }
 
+/** The result lines of `generate` and `resume` (the JSON line is the contract other tools read). */
+export function printOutcome(outcome: BatchOutcome, format: 'text' | 'json', out: Output): void {
+  const { summary, batchId, conversations } = outcome;
+  const result = {
+    requested: summary.requested,
+    succeeded: summary.succeeded,
+    failed: summary.failed,
+    attempts: summary.attempts,
+    retries: summary.retries,
+    inputTokens: summary.inputTokens,
+    outputTokens: summary.outputTokens,
+    costUsd: Number(summary.costUsd.toFixed(6)),
+    durationMs: summary.durationMs,
+    batchId,
+    conversations,
+  };
+  if (summary.stopReason && summary.stopped !== 'cancelled') out.error(`the batch stopped: ${summary.stopReason}`);
+  if (format === 'json') out.stdout(JSON.stringify(result) + '\n');
+  else {
+    out.stdout(
+      `${result.succeeded} of ${result.requested} conversations generated${result.failed ? `, ${result.failed} failed` : ''}` +
+        ` in ${(result.durationMs / 1000).toFixed(1)} s: ${result.attempts} requests (${result.retries} retries), ` +
+        `${result.inputTokens} input + ${result.outputTokens} output tokens, $${result.costUsd.toFixed(4)}\nbatch ${batchId}\n`,
+    );
+  }
+}
+
 /** `promptloom.*` settings of the workspace's `.vscode/settings.json` (JSON with comments). */
-function workspaceSettings(workspace: string, out: Output): Partial<GenerationSettings> {
+export function workspaceSettings(workspace: string, out: Output): Partial<GenerationSettings> {
   let text: string;
   try {
     text = readFileSync(resolve(workspace, '.vscode', 'settings.json'), 'utf8');

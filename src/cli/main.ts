@@ -6,6 +6,7 @@ import { EXIT, UserError } from './errors';
 import { processOutput, type Output } from './output';
 import { runRender } from './render';
 import { runGenerate } from './generate';
+import { runResume } from './resume';
 import type { GenerationSettings } from '../core/generation/settings';
 
 /**
@@ -90,6 +91,14 @@ export function buildProgram(out: Output, setExit: (code: number) => void, readS
       ),
     );
   });
+
+  program
+    .command('resume')
+    .description('finish an interrupted batch with its own template, values and settings')
+    .option('--workspace <dir>', 'the workspace folder; default: the current folder')
+    .option('--batch <id>', 'the batch to resume; default: the newest unfinished one')
+    .addOption(format())
+    .action(async (o: { workspace?: string; batch?: string; format: 'text' | 'json' }) => setExit(await runResume(o, out, process.env)));
 
   return program;
 }

@@ -98,3 +98,43 @@ describe('promptloom generate', function () {
     writeFileSync(join(ws, 'x', 'y'), '');
   });
 });
+
+describe('promptloom resume', function () {
+  this.timeout(60_000);
+  let api: FakeMessagesApi;
+  beforeEach(async () => {
+    api = await FakeMessagesApi.start({ apiKey: KEY });
+  });
+  afterEach(() => api.stop());
+
+  it('finishes an interrupted batch with its own values, without duplicating what was stored', async () => {
+    const ws = workspace({ 't.prompt': TEMPLATE });
+    const env = { ANTHROPIC_API_KEY: KEY, ANTHROPIC_BASE_URL: api.url };
+    // The third request fails for good and on-error stop ends the batch.
+    api.script({ kind: 'ok' }, { kind: 'ok' }, { kind: 'status', status: 400, type: 'invalid_request_error' });
+    const first = await run(['generate', 't.prompt', '--param', 'persona=Near Retiree', '--count', '6', '--concurrency', '1', '--on-error', 'stop', '--max-attempts', '1', '--format', 'json'], ws, env);
+    assert.equal(first.code, 1);
+    const interrupted = JSON.parse(first.stdout.trim().split('\n').pop()!) as { batchId: string; succeeded: number };
+    assert.equal(interrupted.succeeded, 2);
+
+    const resumed = await run(['resume', '--format', 'json'], ws, env);
+    assert.equal(resumed.code, 0, resumed.stderr);
+    assert.match(resumed.stderr, new RegExp(`resuming batch ${interrupted.batchId}: ${6 - interrupted.succeeded} of 6 conversations to go`));
+    const summary = JSON.parse(resumed.stdout.trim().split('\n').pop()!) as { batchId: string; succeeded: number; requested: number };
+    assert.equal(summary.batchId, interrupted.batchId);
+    assert.equal(summary.requested, 6 - interrupted.succeeded);
+
+    const store = await Store.open(ws);
+    assert.equal(Number(store.get('SELECT count(*) AS n FROM conversations WHERE batch_id = ?', [interrupted.batchId])!.n), 6, 'exactly the batch count');
+    assert.equal(store.get('SELECT status FROM batches WHERE id = ?', [interrupted.batchId])!.status, 'completed');
+    assert.deepEqual(store.all('SELECT DISTINCT system_prompt FROM conversations'), [{ system_prompt: 'You write for Near Retiree.' }], 'the batch’s own values');
+    store.close();
+
+    const nothing = await run(['resume'], ws, env);
+    assert.equal(nothing.code, 0);
+    assert.match(nothing.stderr, /no unfinished batch to resume/);
+    const unknown = await run(['resume', '--batch', 'nope'], ws, env);
+    assert.equal(unknown.code, 2);
+    assert.match(unknown.stderr, /no batch nope/);
+  });
+});

@@ -3,7 +3,7 @@
  * engine, and stores every attempt (log, conversation, turns) as it happens. Shared by the CLI
  * and the editor, so both record exactly the same way.
  */
-import { BatchRepository, GenerationRepository, TemplateRepository, type Store } from '../store';
+import { BatchRepository, GenerationRepository, TemplateRepository, type BatchRow, type Store } from '../store';
 import type { ParsedTemplate, Rendered } from '../template';
 import { createClient } from './claude';
 import { GenerationEngine, type Attempt, type BatchSummary, type ModelInfo } from './engine';
@@ -26,6 +26,8 @@ export interface BatchInput {
   readonly priority?: Priority;
   /** A limiter shared across batches (the editor keeps one per model); a fresh one otherwise. */
   readonly limiter?: RateLimiter;
+  /** Continue this stored batch (its template version and its batch row) instead of starting one. */
+  readonly resume?: { readonly batchId: string; readonly templateId: number; readonly versionId: number };
   /** Called with the engine before it starts, so the caller can cancel it. */
   readonly started?: (engine: GenerationEngine, batchId: string) => void;
   readonly onAttempt?: (attempt: Attempt, conversationId: string | undefined) => void;
@@ -59,20 +61,29 @@ export function spentToday(store: Store, now = new Date()): number {
 export async function runRecordedBatch(input: BatchInput): Promise<BatchOutcome> {
   const { store, settings, model, rendered, template } = input;
   const templates = new TemplateRepository(store);
-  const row = templates.ensure(input.templatePath, { name: template.settings.name, tier: template.settings.tier });
-  const version = templates.recordVersion(row.id, input.templateText);
   const batches = new BatchRepository(store);
   const generations = new GenerationRepository(store);
   const daily = settings.dailyBudgetUsd !== undefined ? Math.max(0, settings.dailyBudgetUsd - spentToday(store)) : undefined;
   const budgets = [settings.budgetUsd, daily].filter((b): b is number => b !== undefined);
-  const batch = batches.create({
-    templateId: row.id,
-    versionId: version.id,
-    requested: input.count,
-    parameters: rendered.parameters,
-    model: model.id,
-    settings: { ...settings, models: undefined, priority: input.priority ?? settings.priority },
-  });
+  let row: { id: number };
+  let version: { id: number };
+  let batch: { id: string };
+  if (input.resume) {
+    row = { id: input.resume.templateId };
+    version = { id: input.resume.versionId };
+    batch = { id: input.resume.batchId };
+  } else {
+    row = templates.ensure(input.templatePath, { name: template.settings.name, tier: template.settings.tier });
+    version = templates.recordVersion(row.id, input.templateText);
+    batch = batches.create({
+      templateId: row.id,
+      versionId: version.id,
+      requested: input.count,
+      parameters: rendered.parameters,
+      model: model.id,
+      settings: { ...settings, models: undefined, priority: input.priority ?? settings.priority },
+    });
+  }
   batches.setStatus(batch.id, 'running');
 
   const engine = new GenerationEngine({
@@ -121,6 +132,28 @@ export async function runRecordedBatch(input: BatchInput): Promise<BatchOutcome>
     batches.setStatus(batch.id, 'failed');
     throw error;
   }
-  batches.setStatus(batch.id, summary.stopped === 'cancelled' ? 'cancelled' : summary.failed > 0 || summary.stopped ? 'failed' : 'completed');
+  // Complete only when the batch's whole count is stored (a resumed batch counts what came before).
+  const stored = batches.get(batch.id)!;
+  const complete = stored.completed >= stored.requested;
+  batches.setStatus(batch.id, summary.stopped === 'cancelled' ? 'cancelled' : complete ? 'completed' : 'failed');
   return { summary, batchId: batch.id, conversations };
+}
+
+/** What resuming a stored batch needs: its template as it was, its values, its settings. */
+export interface ResumePlan {
+  readonly batch: BatchRow;
+  readonly templatePath: string;
+  readonly templateText: string;
+  readonly remaining: number;
+}
+
+/** The batch to resume: the one named, or the newest unfinished one. Undefined when none. */
+export function planResume(store: Store, batchId?: string): ResumePlan | undefined {
+  const batches = new BatchRepository(store);
+  const batch = batchId ? batches.get(batchId) : batches.unfinished()[0];
+  if (!batch || batch.completed >= batch.requested) return undefined;
+  const templates = new TemplateRepository(store);
+  const version = templates.version(batch.versionId)!;
+  const path = String(store.get('SELECT path FROM templates WHERE id = ?', [batch.templateId])!.path);
+  return { batch, templatePath: path, templateText: version.content, remaining: batch.requested - batch.completed };
 }

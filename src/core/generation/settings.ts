@@ -118,6 +118,16 @@ function nested(source: Readonly<Record<string, unknown>>, path: string[]): unkn
   return at;
 }
 
+/** Settings as stored with a batch (typed names), checked again as they are read back. */
+export function storedSettings(stored: Readonly<Record<string, unknown>>): Partial<GenerationSettings> {
+  const settings: Record<string, unknown> = {};
+  for (const [, name, check] of KEYS) {
+    const value = stored[name] === undefined ? undefined : check(stored[name]);
+    if (value !== undefined) settings[name] = value;
+  }
+  return settings as Partial<GenerationSettings>;
+}
+
 /** Later layers win. */
 export function mergeSettings(...layers: Partial<GenerationSettings>[]): GenerationSettings {
   return Object.assign({}, DEFAULT_SETTINGS, ...layers) as GenerationSettings;
