@@ -12,6 +12,7 @@ export const enum CommandId {
   GenerateBatch = 'promptloom.generateBatch',
   CancelBatch = 'promptloom.cancelBatch',
   ShowQueue = 'promptloom.showQueue',
+  ResumeBatch = 'promptloom.resumeBatch',
   SetApiKey = 'promptloom.setApiKey',
   // Internal (hidden from the palette): the steps of the history flow, callable with arguments.
   TemplateVersions = 'promptloom.internal.templateVersions',
@@ -48,6 +49,7 @@ export const COMMANDS: Readonly<Record<CommandId, Handler>> = {
     return n;
   },
   [CommandId.ShowQueue]: (ctx) => ctx.generation.showQueue(),
+  [CommandId.ResumeBatch]: (ctx, batchId) => ctx.generation.resume(typeof batchId === 'string' ? batchId : undefined),
   [CommandId.SetApiKey]: async (ctx, key) => {
     if (await ctx.generation.setApiKey(typeof key === 'string' ? key : undefined)) void vscode.window.showInformationMessage('Promptloom: API key saved in secret storage.');
   },

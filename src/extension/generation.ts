@@ -1,10 +1,10 @@
 import * as vscode from 'vscode';
-import { limiterFor, runRecordedBatch, type BatchOutcome } from '../core/generation/batch';
+import { limiterFor, prepareResume, runRecordedBatch, type BatchInput, type BatchOutcome } from '../core/generation/batch';
 import { resolveModel, type GenerationEngine, type ModelInfo } from '../core/generation/engine';
 import type { Priority } from '../core/generation/priorityQueue';
 import type { RateLimiter } from '../core/generation/rateLimiter';
 import { SETTING_KEYS, mergeSettings, readSettings, type GenerationSettings } from '../core/generation/settings';
-import { GenerationRepository } from '../core/store';
+import { BatchRepository, GenerationRepository, TemplateRepository } from '../core/store';
 import { renderTemplate, type RawParameters } from '../core/template';
 import { Disposable } from './disposable';
 import type { Log } from './log';
@@ -106,26 +106,57 @@ export class GenerationService extends Disposable implements vscode.TextDocument
     const rendered = renderTemplate(template, values);
     if (!rendered.ok) throw new Error(`Invalid values: ${rendered.problems.map((p) => (p.variable ? `${p.variable} ${p.message}` : p.message)).join('; ')}`);
 
-    const baseURL = process.env.ANTHROPIC_BASE_URL ?? settings.apiBaseUrl;
-    const limiter = this.limiter(settings, model);
+    return this.execute(
+      { store, templatePath: path, templateText: document.getText(), template, rendered: rendered.value, settings, model, apiKey, count: options.count, ...(options.priority ? { priority: options.priority } : {}) },
+      options.quiet ?? false,
+    );
+  }
+
+  /** `Promptloom: Resume Batch`: finishes an interrupted batch (the one given, or one picked). */
+  async resume(batchId?: string): Promise<BatchOutcome | undefined> {
+    if (!vscode.workspace.isTrusted) throw new Error('Generation is off in untrusted workspaces: trust the workspace to call the Claude API.');
+    const store = await this.db.get();
+    if (!store) throw new Error('Open the workspace folder that holds the batches.');
+    store.refresh();
+    let id = batchId;
+    if (!id) {
+      const unfinished = new BatchRepository(store).unfinished();
+      if (unfinished.length === 0) {
+        void vscode.window.showInformationMessage('No batch is unfinished.');
+        return undefined;
+      }
+      const paths = new Map(new TemplateRepository(store).list().map((t) => [t.id, t.path]));
+      const picked = await vscode.window.showQuickPick(
+        unfinished.map((b) => ({ label: `${paths.get(b.templateId) ?? 'template'} × ${b.requested}`, description: `${b.completed} of ${b.requested} done · ${b.status} · ${new Date(b.createdAt).toLocaleString()}`, id: b.id })),
+        { title: 'Resume which batch?' },
+      );
+      if (!picked) return undefined;
+      id = picked.id;
+    }
+    const apiKey = await this.apiKey();
+    if (!apiKey) throw new Error('Promptloom needs an Anthropic API key: run Promptloom: Set API Key.');
+    const prepared = prepareResume(store, id, this.settings().models);
+    if (!prepared) {
+      void vscode.window.showInformationMessage('That batch is complete: nothing to resume.');
+      return undefined;
+    }
+    return this.execute({ ...prepared, apiKey }, false);
+  }
+
+  /** Runs a recorded batch, with a cancellable progress notification unless `quiet`. */
+  private execute(input: Omit<BatchInput, 'limiter' | 'started' | 'onAttempt' | 'baseURL'>, quiet: boolean): Promise<BatchOutcome> {
+    const baseURL = process.env.ANTHROPIC_BASE_URL ?? input.settings.apiBaseUrl;
+    const limiter = this.limiter(input.settings, input.model);
+    const title = `${input.template.settings.name} × ${input.count}`;
     let engine: GenerationEngine | undefined;
-    const execute = (report?: (done: number, failed: number, cost: number) => void) =>
+    const run = (report?: (done: number, failed: number, cost: number) => void) =>
       runRecordedBatch({
-        store,
-        templatePath: path,
-        templateText: document.getText(),
-        template,
-        rendered: rendered.value,
-        settings,
-        model,
-        apiKey,
+        ...input,
         ...(baseURL ? { baseURL } : {}),
-        count: options.count,
-        ...(options.priority ? { priority: options.priority } : {}),
         limiter,
         started: (e) => {
           engine = e;
-          this.running.set(e, { title: `${template.settings.name} × ${options.count}`, count: options.count, done: 0, failed: 0, costUsd: 0 });
+          this.running.set(e, { title, count: input.count, done: 0, failed: 0, costUsd: 0 });
           this.updateRunning();
         },
         onAttempt: (a) => {
@@ -141,18 +172,14 @@ export class GenerationService extends Disposable implements vscode.TextDocument
         this.updateRunning();
       });
 
-    if (options.quiet) return execute();
-    return vscode.window.withProgress(
-      { location: vscode.ProgressLocation.Notification, title: `Generating ${options.count} × ${template.settings.name}`, cancellable: true },
-      async (progress, token) => {
+    if (quiet) return run();
+    return Promise.resolve(
+      vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Generating ${title}`, cancellable: true }, async (progress, token) => {
         token.onCancellationRequested(() => engine?.cancel());
         let reported = 0;
-        const outcome = await execute((done, failed, cost) => {
+        const outcome = await run((done, failed, cost) => {
           const finished = done + failed;
-          progress.report({
-            increment: ((finished - reported) / options.count) * 100,
-            message: `${done} done, ${failed} failed, ${options.count - finished} queued · $${cost.toFixed(4)}`,
-          });
+          progress.report({ increment: ((finished - reported) / input.count) * 100, message: `${done} done, ${failed} failed, ${input.count - finished} queued · $${cost.toFixed(4)}` });
           reported = finished;
         });
         const s = outcome.summary;
@@ -160,7 +187,7 @@ export class GenerationService extends Disposable implements vscode.TextDocument
         if (s.failed > 0 || s.stopped) void vscode.window.showWarningMessage(`Promptloom: ${text}`);
         else void vscode.window.showInformationMessage(`Promptloom: ${text}`);
         return outcome;
-      },
+      }),
     );
   }
 

@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert';
 import * as vscode from 'vscode';
-import { Store } from '../../src/core/store';
+import { BatchRepository, GenerationRepository, Store, TemplateRepository } from '../../src/core/store';
 import { waitFor, workspaceFile } from './helpers';
 
 interface Outcome {
@@ -37,6 +37,26 @@ describe('generation from the editor (fake Messages API over HTTP)', function ()
     const store = await Store.open(vscode.workspace.workspaceFolders![0]!.uri.fsPath);
     assert.equal(Number(store.get('SELECT count(*) AS n FROM conversations WHERE batch_id = ?', [outcome.batchId])!.n), 6);
     store.close();
+  });
+
+  it('Resume Batch finishes an interrupted batch with its own values, generating only what is missing', async () => {
+    const folder = vscode.workspace.workspaceFolders![0]!.uri.fsPath;
+    const writer = await Store.open(folder);
+    const template = new TemplateRepository(writer).byPath('generate.prompt')!;
+    const version = new TemplateRepository(writer).versions(template.id).pop()!;
+    // A batch of 4 that stopped after one conversation (as after a crash).
+    const batch = new BatchRepository(writer).create({ templateId: template.id, versionId: version.id, requested: 4, parameters: { persona: 'Anxious Investor' }, model: 'claude-sonnet-5-5', settings: { concurrency: 2 } });
+    new BatchRepository(writer).setStatus(batch.id, 'running');
+    new GenerationRepository(writer).record({ templateId: template.id, versionId: version.id, batchId: batch.id, parameters: { persona: 'Anxious Investor' }, model: 'claude-sonnet-5-5', attempt: 1, status: 'succeeded', inputTokens: 1, outputTokens: 1, costUsd: 0, durationMs: 1, conversation: { turns: [{ role: 'user', content: 'q' }] } });
+
+    const outcome = await vscode.commands.executeCommand<Outcome>('promptloom.resumeBatch', batch.id);
+    assert.equal(outcome.batchId, batch.id);
+    assert.equal(outcome.summary.requested, 3);
+    assert.equal(outcome.summary.succeeded, 3);
+    writer.refresh();
+    assert.equal(Number(writer.get('SELECT count(*) AS n FROM conversations WHERE batch_id = ?', [batch.id])!.n), 4);
+    assert.equal(writer.get('SELECT status FROM batches WHERE id = ?', [batch.id])!.status, 'completed');
+    writer.close();
   });
 
   it('the queue view lists a running batch and cancels the one picked', async () => {

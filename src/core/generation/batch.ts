@@ -4,12 +4,12 @@
  * and the editor, so both record exactly the same way.
  */
 import { BatchRepository, GenerationRepository, TemplateRepository, type BatchRow, type Store } from '../store';
-import type { ParsedTemplate, Rendered } from '../template';
+import { parseTemplate, renderTemplate, type ParsedTemplate, type Rendered } from '../template';
 import { createClient } from './claude';
-import { GenerationEngine, type Attempt, type BatchSummary, type ModelInfo } from './engine';
+import { GenerationEngine, resolveModel, type Attempt, type BatchSummary, type ModelInfo } from './engine';
 import type { Priority } from './priorityQueue';
 import { RateLimiter } from './rateLimiter';
-import type { GenerationSettings } from './settings';
+import { mergeSettings, storedSettings, type GenerationSettings } from './settings';
 
 export interface BatchInput {
   readonly store: Store;
@@ -156,4 +156,35 @@ export function planResume(store: Store, batchId?: string): ResumePlan | undefin
   const version = templates.version(batch.versionId)!;
   const path = String(store.get('SELECT path FROM templates WHERE id = ?', [batch.templateId])!.path);
   return { batch, templatePath: path, templateText: version.content, remaining: batch.requested - batch.completed };
+}
+
+/**
+ * Everything `runRecordedBatch` needs to finish a stored batch, or why it cannot:
+ * `undefined` when nothing is left to do.
+ */
+export function prepareResume(
+  store: Store,
+  batchId: string | undefined,
+  models: readonly ModelInfo[] | undefined,
+): Omit<BatchInput, 'apiKey' | 'baseURL' | 'limiter' | 'started' | 'onAttempt'> | undefined {
+  const plan = planResume(store, batchId);
+  if (!plan) return undefined;
+  // The batch's own settings, as it was started; the current model table prices it.
+  const settings = mergeSettings(storedSettings(plan.batch.settings), models ? { models } : {});
+  const model = resolveModel(plan.batch.model, settings.models);
+  if (!model) throw new Error(`the batch used model ${plan.batch.model}, which is not in the model table`);
+  const template = parseTemplate(plan.templateText, { fileName: plan.templatePath });
+  const rendered = renderTemplate(template, plan.batch.parameters);
+  if (!rendered.ok) throw new Error(`the batch's stored template no longer renders: ${rendered.problems.map((p) => p.message).join('; ')}`);
+  return {
+    store,
+    templatePath: plan.templatePath,
+    templateText: plan.templateText,
+    template,
+    rendered: rendered.value,
+    settings,
+    model,
+    count: plan.remaining,
+    resume: { batchId: plan.batch.id, templateId: plan.batch.templateId, versionId: plan.batch.versionId },
+  };
 }
