@@ -7,6 +7,7 @@ import { processOutput, type Output } from './output';
 import { runRender } from './render';
 import { runGenerate } from './generate';
 import { runResume } from './resume';
+import { runExport, runStats } from './data';
 import type { GenerationSettings } from '../core/generation/settings';
 
 /**
@@ -100,7 +101,33 @@ export function buildProgram(out: Output, setExit: (code: number) => void, readS
     .addOption(format())
     .action(async (o: { workspace?: string; batch?: string; format: 'text' | 'json' }) => setExit(await runResume(o, out, process.env)));
 
+  program
+    .command('stats')
+    .description('per-template analytics from the workspace database')
+    .option('--workspace <dir>', 'the workspace folder; default: the current folder')
+    .addOption(new Option('--format <format>', 'output format').choices(['text', 'json', 'csv']).default('text'))
+    .action(async (o: { workspace?: string; format: 'text' | 'json' | 'csv' }) => setExit(await runStats(o, out)));
+
+  program
+    .command('export')
+    .description('conversations as fine-tuning JSONL, one per line')
+    .option('--workspace <dir>', 'the workspace folder; default: the current folder')
+    .addOption(new Option('--status <status>', 'which conversations').choices(['approved', 'all', 'needs_revision', 'rejected']).default('approved'))
+    .addOption(new Option('--format <format>', 'JSONL shape').choices(['openai', 'anthropic', 'sharegpt']).default('openai'))
+    .option('--template <file>', 'only this template’s conversations')
+    .option('--min-quality <x>', 'only conversations scoring at least this (0–10)', nonNegativeNumber)
+    .option('--out <file>', 'write to a file instead of standard output')
+    .action(async (o: { workspace?: string; status: 'approved' | 'all' | 'needs_revision' | 'rejected'; format: 'openai' | 'anthropic' | 'sharegpt'; template?: string; minQuality?: number; out?: string }) =>
+      setExit(await runExport(o, out)),
+    );
+
   return program;
+}
+
+function nonNegativeNumber(value: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n) || n < 0) throw new InvalidArgumentError('expected a number, 0 or more');
+  return n;
 }
 
 function positiveInt(value: string): number {

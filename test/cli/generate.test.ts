@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert';
 import { spawn } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Store } from '../../src/core/store';
 import { FakeMessagesApi } from '../fixtures/fakeMessagesApi';
@@ -136,5 +136,46 @@ describe('promptloom resume', function () {
     const unknown = await run(['resume', '--batch', 'nope'], ws, env);
     assert.equal(unknown.code, 2);
     assert.match(unknown.stderr, /no batch nope/);
+  });
+});
+
+describe('promptloom stats and export', function () {
+  this.timeout(60_000);
+
+  it('read what generate recorded, in the contract shapes', async () => {
+    const api = await FakeMessagesApi.start({ apiKey: KEY });
+    try {
+      const ws = workspace({ 't.prompt': TEMPLATE });
+      const env = { ANTHROPIC_API_KEY: KEY, ANTHROPIC_BASE_URL: api.url };
+      assert.equal((await run(['generate', 't.prompt', '--param', 'persona=Near Retiree', '--count', '3', '--format', 'json'], ws, env)).code, 0);
+
+      const stats = await run(['stats', '--format', 'json'], ws, {});
+      assert.equal(stats.code, 0, stats.stderr);
+      const parsed = JSON.parse(stats.stdout) as { templates: Record<string, unknown>[]; totals: Record<string, number> };
+      assert.deepEqual(Object.keys(parsed.templates[0]!), ['name', 'file', 'tier', 'usageCount', 'succeeded', 'failed', 'avgQuality', 'minQuality', 'maxQuality', 'approvalRate', 'avgDurationMs', 'avgCostUsd', 'totalCostUsd', 'trend']);
+      assert.deepEqual([parsed.templates[0]!.file, parsed.templates[0]!.succeeded], ['t.prompt', 3]);
+      assert.equal(parsed.totals.conversations, 3);
+      const csv = await run(['stats', '--format', 'csv', '--workspace', ws], '/', {});
+      assert.match(csv.stdout.split('\n')[0]!, /^name,file,tier,usageCount,/);
+      assert.equal(csv.stdout.trim().split('\n').length, 2);
+
+      // Nothing is approved yet: the default export is empty; all of them with --status all.
+      const none = await run(['export'], ws, {});
+      assert.equal(none.stdout, '');
+      for (const format of ['openai', 'anthropic', 'sharegpt']) {
+        const all = await run(['export', '--status', 'all', '--format', format], ws, {});
+        const lines = all.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+        assert.equal(lines.length, 3, format);
+        const key = { openai: 'messages', anthropic: 'messages', sharegpt: 'conversations' }[format]!;
+        assert.ok(Array.isArray(lines[0]![key]), format);
+      }
+      const file = join(ws, 'out.jsonl');
+      await run(['export', '--status', 'all', '--out', file, '--template', 't.prompt'], ws, {});
+      assert.equal(readFileSync(file, 'utf8').trim().split('\n').length, 3);
+      const bad = await run(['export', '--min-quality', 'lots'], ws, {});
+      assert.equal(bad.code, 2);
+    } finally {
+      await api.stop();
+    }
   });
 });
