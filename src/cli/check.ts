@@ -5,6 +5,8 @@ import type { Output } from './output';
 
 export interface CheckOptions {
   readonly format: 'text' | 'json';
+  /** Model aliases `model:` may use (the workspace's model table). */
+  readonly modelAliases?: readonly string[];
 }
 
 /** One entry of `promptloom check --format json` (the contract other tools parse). */
@@ -24,7 +26,7 @@ export function runCheck(paths: readonly string[], options: CheckOptions, out: O
       unreadable.push(asUserError(error, file));
       continue;
     }
-    const diagnostics = parseTemplate(text, { fileName: file }).diagnostics.map(({ code, severity, message, range }) => ({
+    const diagnostics = parseTemplate(text, { fileName: file, ...(options.modelAliases ? { modelAliases: options.modelAliases } : {}) }).diagnostics.map(({ code, severity, message, range }) => ({
       code,
       severity,
       message,

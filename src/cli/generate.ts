@@ -2,12 +2,11 @@
  * `promptloom generate`: renders a template, runs the batch through the engine, and records every
  * attempt in the workspace database as it happens.
  */
-import { readFileSync } from 'node:fs';
 import { relative, resolve } from 'node:path';
-import { parse as parseJsonc } from 'jsonc-parser';
 import { runRecordedBatch, type BatchOutcome } from '../core/generation/batch';
 import { resolveModel, type Attempt, type GenerationEngine } from '../core/generation/engine';
-import { mergeSettings, readSettings, type GenerationSettings } from '../core/generation/settings';
+import { mergeSettings, type GenerationSettings } from '../core/generation/settings';
+import { workspaceSettings } from './workspace';
 import { Store } from '../core/store';
 import { parseTemplate, renderTemplate } from '../core/template';
 import { formatDiagnostic } from './check';
@@ -112,21 +111,6 @@ export function printOutcome(outcome: BatchOutcome, format: 'text' | 'json', out
         `${result.inputTokens} input + ${result.outputTokens} output tokens, $${result.costUsd.toFixed(4)}\nbatch ${batchId}\n`,
     );
   }
-}
-
-/** `promptloom.*` settings of the workspace's `.vscode/settings.json` (JSON with comments). */
-export function workspaceSettings(workspace: string, out: Output): Partial<GenerationSettings> {
-  let text: string;
-  try {
-    text = readFileSync(resolve(workspace, '.vscode', 'settings.json'), 'utf8');
-  } catch {
-    return {};
-  }
-  const parsed = parseJsonc(text, [], { allowTrailingComma: true }) as unknown;
-  if (!parsed || typeof parsed !== 'object') return {};
-  const { settings, warnings } = readSettings(parsed as Record<string, unknown>);
-  for (const w of warnings) out.note(`promptloom: .vscode/settings.json: ${w}`);
-  return settings;
 }
 
 /** A one-line progress bar on a terminal's stderr; silent elsewhere. */

@@ -8,6 +8,7 @@ import { runRender } from './render';
 import { runGenerate } from './generate';
 import { runResume } from './resume';
 import { runExport, runStats } from './data';
+import { workspaceModelAliases } from './workspace';
 import type { GenerationSettings } from '../core/generation/settings';
 
 /**
@@ -32,8 +33,11 @@ export function buildProgram(out: Output, setExit: (code: number) => void, readS
     .command('check')
     .description('check templates for errors; folders are searched for *.prompt')
     .argument('<paths...>', 'files or folders')
+    .option('--workspace <dir>', 'the workspace whose .vscode/settings.json model table `model:` may name')
     .addOption(format())
-    .action((paths: string[], options: { format: 'text' | 'json' }) => setExit(runCheck(paths, options, out)));
+    .action((paths: string[], options: { format: 'text' | 'json'; workspace?: string }) =>
+      setExit(runCheck(paths, { format: options.format, modelAliases: workspaceModelAliases(options.workspace, out) }, out)),
+    );
 
   program
     .command('render')
@@ -41,9 +45,10 @@ export function buildProgram(out: Output, setExit: (code: number) => void, readS
     .argument('<file>', 'the .prompt file')
     .option('--param <name=value>', 'a parameter value (repeatable; wins over --params)', collect, [])
     .option('--params <file>', 'a JSON file holding an object of values, - for standard input (repeatable)', collect, [])
+    .option('--workspace <dir>', 'the workspace whose .vscode/settings.json model table `model:` may name')
     .addOption(format())
-    .action((file: string, options: { param: string[]; params: string[]; format: 'text' | 'json' }) =>
-      setExit(runRender(file, options, out, readStdin)),
+    .action((file: string, options: { param: string[]; params: string[]; format: 'text' | 'json'; workspace?: string }) =>
+      setExit(runRender(file, { ...options, modelAliases: workspaceModelAliases(options.workspace, out) }, out, readStdin)),
     );
 
   const generate = program

@@ -9,6 +9,7 @@ export interface RenderOptions {
   /** JSON files of values, merged in order (later files win). */
   readonly params: readonly string[];
   readonly format: 'text' | 'json';
+  readonly modelAliases?: readonly string[];
 }
 
 /** Most a values file may weigh: values are short texts, not documents. */
@@ -18,7 +19,7 @@ export function runRender(file: string, options: RenderOptions, out: Output, rea
   const text = readTextFile(file);
   const values = collectValues(options.param, options.params, readStdin);
 
-  const template = parseTemplate(text, { fileName: file });
+  const template = parseTemplate(text, { fileName: file, ...(options.modelAliases ? { modelAliases: options.modelAliases } : {}) });
   if (template.hasErrors) {
     for (const d of template.diagnostics) if (d.severity === 'error') out.note(formatDiagnostic(file, d));
     out.error(`cannot render ${file}: the template has errors (run promptloom check ${file})`);

@@ -7,7 +7,8 @@ import { prepareResume, runRecordedBatch } from '../core/generation/batch';
 import type { GenerationEngine } from '../core/generation/engine';
 import { Store } from '../core/store';
 import { EXIT, UserError } from './errors';
-import { printOutcome, workspaceSettings } from './generate';
+import { printOutcome } from './generate';
+import { workspaceSettings } from './workspace';
 import type { Output } from './output';
 
 export async function runResume(flags: { workspace?: string; batch?: string; format: 'text' | 'json' }, out: Output, env: NodeJS.ProcessEnv): Promise<number> {

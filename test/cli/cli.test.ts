@@ -143,6 +143,19 @@ describe('promptloom CLI', () => {
       assert.deepEqual(JSON.parse(run.stdout), [{ file: 'big.prompt', diagnostics: [] }]);
     });
 
+    it('--workspace: model aliases from the workspace’s model table are known', () => {
+      const ws = workspace({
+        't.prompt': '---\nmodel: fast\n---\nHi',
+        '.vscode/settings.json': '{ "promptloom.models": [{ "id": "claude-haiku-5-5", "alias": "fast", "inputPrice": 1, "outputPrice": 5 }] }',
+      });
+      const without = promptloom(['check', 't.prompt'], { cwd: ws });
+      assert.equal(without.code, 1);
+      assert.match(without.stdout, /PL006 Unknown model `fast`/);
+      const withWs = promptloom(['check', 't.prompt', '--workspace', ws], { cwd: ws });
+      assert.equal(withWs.code, 0, withWs.stdout + withWs.stderr);
+      assert.equal(promptloom(['render', 't.prompt', '--workspace', '.'], { cwd: ws }).stdout, 'Hi');
+    });
+
     it('bad usage exits 2 with one clear line', () => {
       for (const args of [['check'], ['check', 'x', '--format', 'xml'], ['--bogus'], ['frobnicate']]) {
         const run = promptloom(args);
