@@ -4,7 +4,7 @@
  * come back as facts (status, API error type, retry-after, kind) for the classifier; the API key
  * never appears in them.
  */
-import Anthropic from '@anthropic-ai/sdk';
+import type Anthropic from '@anthropic-ai/sdk';
 import type { FailureFacts } from './retry';
 
 export interface Turn {
@@ -57,7 +57,14 @@ const RECORD_TOOL = {
   },
 };
 
+/** The SDK, loaded on first use so that merely opening the editor does not load it. */
+function sdk(): typeof Anthropic {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return (require('@anthropic-ai/sdk') as { default: typeof Anthropic }).default;
+}
+
 export function createClient(options: { apiKey: string; baseURL?: string; timeoutMs: number }): Anthropic {
+  const Anthropic = sdk();
   return new Anthropic({ apiKey: options.apiKey, ...(options.baseURL ? { baseURL: options.baseURL } : {}), maxRetries: 0, timeout: options.timeoutMs });
 }
 
@@ -143,6 +150,7 @@ function headerRecord(headers: Headers | undefined): Record<string, string> {
 /** SDK errors → facts. Read from status and the API's error type, never from message text. */
 export function toFailure(error: unknown): ClaudeFailure {
   if (error instanceof ClaudeFailure) return error;
+  const Anthropic = sdk();
   if (error instanceof Anthropic.APIUserAbortError) return new ClaudeFailure({ kind: 'cancelled' }, {}, 'cancelled');
   if (error instanceof Anthropic.APIConnectionTimeoutError) return new ClaudeFailure({ kind: 'timeout' }, {}, 'the request timed out');
   if (error instanceof Anthropic.APIConnectionError) return new ClaudeFailure({ kind: 'connection' }, {}, 'the connection failed');

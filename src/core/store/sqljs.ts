@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import initSqlJs, { type SqlJsStatic } from 'sql.js';
+import type { SqlJsStatic } from 'sql.js';
 
 let loading: Promise<SqlJsStatic> | undefined;
 
@@ -9,6 +9,10 @@ let loading: Promise<SqlJsStatic> | undefined;
  * (esbuild copies it into dist/); run from sources, it is found in node_modules.
  */
 export function loadSqlJs(): Promise<SqlJsStatic> {
+  // Required here, not imported at the top: the editor loads SQLite only when it first needs it,
+  // keeping it out of activation.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const initSqlJs = require('sql.js') as (config: { locateFile(file: string): string }) => Promise<SqlJsStatic>;
   loading ??= initSqlJs({
     locateFile: (file: string) => {
       const beside = join(__dirname, file);
