@@ -140,31 +140,24 @@ const body = rows.map(([name, ours, baseName, base, target]) => [
   typeof base === 'string' ? base : `${fmt(base.median)} (${fmt(base.p95)})`,
   target,
 ]);
-const widths = head.map((h, i) => Math.max(h.length, ...body.map((r) => r[i]!.length)));
-const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ');
 console.log(`Node ${process.version}, ${large.split('\n').length}-line template (${(large.length / 1024).toFixed(0)} KB)\n`);
-console.log(line(head));
-console.log(widths.map((w) => '-'.repeat(w)).join('  '));
-for (const r of body) console.log(line(r));
+printTable(head, body);
 
 void (async () => {
   console.log('\nWorkspace database: one generation (log, conversation of 12 turns, score) made durable');
-  const head = ['database size', 'promptloom: journal append + fsync', 'baseline: rewrite whole file', 'open', 'memory held'];
-  const rows = await benchStore();
+  printTable(['database size', 'promptloom: journal append + fsync', 'baseline: rewrite whole file', 'open', 'memory held'], await benchStore());
+  console.log('target: durable write under 5 ms, flat as the database grows');
+
+  console.log(`\nGeneration: 200 requests against the fake Messages API limited to 20 per 1 s window (8 workers)`);
+  printTable(['run', 'completion', '429s received', 'items lost', 'share of allowed rate used'], await benchEngine());
+  console.log('targets: zero 429s when the limit is known; at least 90% of the allowed rate; a handful of 429s before adapting to an unknown lower limit');
+})();
+
+/** Columns padded to their widest cell, under a header and a rule. */
+function printTable(head: string[], rows: string[][]): void {
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ');
   console.log(line(head));
   console.log(widths.map((w) => '-'.repeat(w)).join('  '));
   for (const r of rows) console.log(line(r));
-  console.log('target: durable write under 5 ms, flat as the database grows');
-
-  console.log(`\nGeneration: 200 requests against the fake Messages API limited to 20 per 1 s window (8 workers)`);
-  const engineHead = ['run', 'completion', '429s received', 'items lost', 'share of allowed rate used'];
-  const engineRows = await benchEngine();
-  const ew = engineHead.map((h, i) => Math.max(h.length, ...engineRows.map((r) => r[i]!.length)));
-  const eline = (cells: string[]) => cells.map((c, i) => c.padEnd(ew[i]!)).join('  ');
-  console.log(eline(engineHead));
-  console.log(ew.map((w) => '-'.repeat(w)).join('  '));
-  for (const r of engineRows) console.log(eline(r));
-  console.log('targets: zero 429s when the limit is known; at least 90% of the allowed rate; a handful of 429s before adapting to an unknown lower limit');
-})();
+}
