@@ -15,7 +15,7 @@
  * off on the next open) or an unrenamed temporary file: nothing committed is lost, nothing is
  * corrupted.
  */
-import { closeSync, copyFileSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, statSync, truncateSync, writeSync } from 'node:fs';
+import { closeSync, copyFileSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, truncateSync, writeSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import type { Database, SqlJsStatic } from 'sql.js';
@@ -401,10 +401,4 @@ function assertReplayable(params: readonly SqlParam[]): void {
       throw new TypeError(`cannot store a ${typeof p}: use text, a number, null or bytes`);
     }
   }
-}
-
-/** For tests and diagnostics: the size of the snapshot and journal files. */
-export function storeFiles(store: Store): { snapshotBytes: number; journalBytes: number } {
-  const size = (p: string) => (existsSync(p) ? statSync(p).size : 0);
-  return { snapshotBytes: size(store.snapshotPath), journalBytes: size(store.journalPath) };
 }

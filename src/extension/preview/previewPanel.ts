@@ -44,11 +44,6 @@ export class PreviewPanel extends Disposable {
     for (const panel of [...PreviewPanel.panels.values()]) panel.panel.dispose();
   }
 
-  /** The open panel of a template, for tests and commands. */
-  static of(uri: vscode.Uri): PreviewPanel | undefined {
-    return PreviewPanel.panels.get(uri.toString());
-  }
-
   /** The last message sent to the webview: what the panel shows. */
   lastRendered: Extract<HostMessage, { type: 'rendered' }> | undefined;
 
