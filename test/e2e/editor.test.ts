@@ -79,6 +79,8 @@ describe('Promptloom in the VS Code workbench (headless Chromium)', () => {
     const frame = await wb.webviewFrame('#prompt');
     // Missing required values are flagged on their fields.
     await frame.locator('#field-persona-error', { hasText: 'required' }).waitFor();
+    // …and the empty required dropdown says so, rather than showing a first option it does not hold.
+    await frame.locator('#field-persona', { hasText: '(choose one)' }).waitFor({ timeout: 5_000 });
 
     // Paste values as JSON, then type one more into its field.
     await frame.locator('details.json summary').click();

@@ -125,7 +125,10 @@ function makeControl(field: FieldView, id: string): Control {
   switch (field.type) {
     case 'dropdown': {
       const select = el('vscode-single-select', { id });
-      if (!field.required) select.append(el('vscode-option', { value: '' }, field.default !== undefined ? `(default: ${String(field.default)})` : '(none)'));
+      // Always a leading empty choice: otherwise the select shows its first option while the form
+      // holds no value, and a required field looks filled yet is reported missing.
+      const empty = field.required ? '(choose one)' : field.default !== undefined ? `(default: ${String(field.default)})` : '(none)';
+      select.append(el('vscode-option', { value: '' }, empty));
       for (const option of field.options ?? []) select.append(el('vscode-option', { value: String(option) }, String(option)));
       select.addEventListener('change', () => changed(select.value));
       return { element: select, show: (v) => (select.value = typeof v === 'string' ? v : ''), setInvalid: (b) => (select.invalid = b) };
