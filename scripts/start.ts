@@ -15,7 +15,7 @@ async function main(): Promise<void> {
 
   const host = await VsCodeHost.start({ port, folder: join(ROOT, 'examples'), runDir: join(CACHE, 'run-start'), extension: 'installed' });
   process.stdout.write(`\nPromptloom is running in VS Code 1.100.3 (code-server 4.100.3). Open:\n\n  ${host.url()}\n\n`);
-  process.stdout.write('From another machine: ssh -L 8080:127.0.0.1:8080 <this host>, then open the URL there.\n');
+  process.stdout.write(`From another machine: ssh -L ${port}:127.0.0.1:${port} <this host>, then open the URL there.\n`);
   process.stdout.write(`Server log: ${host.logFile}\nPress Ctrl+C to stop.\n`);
 
   let stopping = false;
