@@ -1,0 +1,70 @@
+/**
+ * How well the quality score agrees with human judgment.
+ *
+ *   npm run validate:quality -- [dialogs.jsonl]   (default: ../shared/data/dstc9/dstc9_dialogs.jsonl)
+ *
+ * Each line: { "overall": <human rating>, "turns": [{ "role", "content" }], "system"?: string }.
+ * Prints Spearman's ρ and pairwise accuracy (pairs whose ratings differ by ≥ 1) for the overall
+ * score and for each part. The data is research data: it is read from outside the repository
+ * and never copied into it.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { scoreConversation } from '../src/core/quality';
+import { seededRandom } from '../src/core/generation/random';
+import { pairwiseAccuracy, spearman } from './rankAgreement';
+
+const file = resolve(process.argv[2] ?? resolve(__dirname, '../../shared/data/dstc9/dstc9_dialogs.jsonl'));
+if (!existsSync(file)) {
+  console.error(`no rated dialogues at ${file}; pass the path of a JSONL file`);
+  process.exit(2);
+}
+const rows = readFileSync(file, 'utf8')
+  .split('\n')
+  .filter((l) => l.trim() !== '')
+  .map((l) => JSON.parse(l) as { overall: number; system?: string; turns: unknown });
+
+const ratings = rows.map((r) => r.overall);
+const reports = rows.map((r) => scoreConversation({ turns: r.turns }));
+const measures: [string, number[]][] = [
+  ['overall', reports.map((r) => r.overall)],
+  ['turnCount', reports.map((r) => r.breakdown.turnCount.score)],
+  ['length', reports.map((r) => r.breakdown.length.score)],
+  ['structure', reports.map((r) => r.breakdown.structure.score)],
+  ['confidence', reports.map((r) => r.breakdown.confidence.score)],
+];
+
+console.log(`${rows.length} rated dialogues from ${file}\n`);
+console.log('score        Spearman ρ   95% interval      pairwise accuracy (rating gap ≥ 1)');
+for (const [name, scores] of measures) {
+  const [lo, hi] = bootstrapInterval(scores, ratings);
+  console.log(
+    `${name.padEnd(12)} ${spearman(scores, ratings).toFixed(3).padStart(9)}   [${lo.toFixed(3)}, ${hi.toFixed(3)}]   ${pairwiseAccuracy(scores, ratings).toFixed(3).padStart(8)}`,
+  );
+}
+
+/** The middle 95% of ρ over 500 resamples with replacement (seeded, so runs agree). */
+function bootstrapInterval(scores: readonly number[], truth: readonly number[]): [number, number] {
+  const random = seededRandom(7);
+  const rhos: number[] = [];
+  for (let b = 0; b < 500; b++) {
+    const ix = scores.map(() => Math.floor(random() * scores.length));
+    rhos.push(spearman(ix.map((i) => scores[i]!), ix.map((i) => truth[i]!)));
+  }
+  rhos.sort((a, b) => a - b);
+  return [rhos[12]!, rhos[487]!];
+}
+
+// Agreement inside each system shows whether the score ranks dialogues, not just systems.
+const systems = [...new Set(rows.map((r) => r.system).filter((s): s is string => s !== undefined))];
+if (systems.length > 1) {
+  console.log('');
+  for (const [name, scores] of measures.filter(([n]) => n === 'overall' || n === 'confidence')) {
+    const within = systems.map((s) => {
+      const ix = rows.flatMap((r, i) => (r.system === s ? [i] : []));
+      return spearman(ix.map((i) => scores[i]!), ix.map((i) => ratings[i]!));
+    });
+    const mean = within.reduce((a, b) => a + b, 0) / within.length;
+    console.log(`within-system ρ of ${name}: mean ${mean.toFixed(3)}, range ${Math.min(...within).toFixed(2)} to ${Math.max(...within).toFixed(2)} over ${systems.length} systems`);
+  }
+}
