@@ -108,7 +108,9 @@ export function printOutcome(outcome: BatchOutcome, format: 'text' | 'json', out
     out.stdout(
       `${result.succeeded} of ${result.requested} conversations generated${result.failed ? `, ${result.failed} failed` : ''}` +
         ` in ${(result.durationMs / 1000).toFixed(1)} s: ${result.attempts} requests (${result.retries} retries), ` +
-        `${result.inputTokens} input + ${result.outputTokens} output tokens, $${result.costUsd.toFixed(4)}\nbatch ${batchId}\n`,
+        `${result.inputTokens} input + ${result.outputTokens} output tokens, $${result.costUsd.toFixed(4)}\n` +
+        (outcome.quality.average !== null ? `quality ${outcome.quality.average.toFixed(1)} on average, ${outcome.quality.flagged} flagged for revision\n` : '') +
+        `batch ${batchId}\n`,
     );
   }
 }

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { Argument, Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { version } from '../../package.json';
 import { runCheck } from './check';
 import { EXIT, UserError } from './errors';
@@ -9,6 +9,9 @@ import { runGenerate } from './generate';
 import { runResume } from './resume';
 import { runExport, runStats } from './data';
 import { workspaceModelAliases } from './workspace';
+import { runScore } from './score';
+import { REVIEW_ACTIONS, runReview, type ReviewAction } from './review';
+import type { Tier } from '../core/quality';
 import type { GenerationSettings } from '../core/generation/settings';
 
 /**
@@ -125,6 +128,23 @@ export function buildProgram(out: Output, setExit: (code: number) => void, readS
     .action(async (o: { workspace?: string; status: 'approved' | 'all' | 'needs_revision' | 'rejected'; format: 'openai' | 'anthropic' | 'sharegpt'; template?: string; minQuality?: number; out?: string }) =>
       setExit(await runExport(o, out)),
     );
+
+  program
+    .command('score')
+    .description('score conversations: a .json file holds one, a .jsonl file one per line; - reads standard input')
+    .argument('<file>', 'a .json or .jsonl file, or - for standard input')
+    .addOption(new Option('--tier <tier>', 'the length targets to score against').choices(['template', 'scenario', 'edge_case']).default('template'))
+    .addOption(format())
+    .action(async (file: string, o: { tier: Tier; format: 'text' | 'json' }) => setExit(await runScore(file, o, out, () => process.stdin)));
+
+  program
+    .command('review')
+    .description('approve, reject or send back a generated conversation')
+    .argument('<conversation-id>', 'the conversation, or the start of its id')
+    .addArgument(new Argument('<action>', 'the review').choices(REVIEW_ACTIONS))
+    .option('--note <text>', 'why, kept with the review')
+    .option('--workspace <dir>', 'the workspace folder; default: the current folder')
+    .action(async (id: string, action: ReviewAction, o: { note?: string; workspace?: string }) => setExit(await runReview(id, action, o, out)));
 
   return program;
 }

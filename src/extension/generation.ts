@@ -183,7 +183,9 @@ export class GenerationService extends Disposable implements vscode.TextDocument
           reported = finished;
         });
         const s = outcome.summary;
-        const text = `${s.succeeded} of ${s.requested} conversations generated, ${s.inputTokens + s.outputTokens} tokens, $${s.costUsd.toFixed(4)}${s.stopReason && s.stopped !== 'cancelled' ? ` — stopped: ${s.stopReason}` : ''}`;
+        const q = outcome.quality;
+        const quality = q.average !== null ? `, quality ${q.average.toFixed(1)}${q.flagged ? ` (${q.flagged} flagged for revision)` : ''}` : '';
+        const text = `${s.succeeded} of ${s.requested} conversations generated${quality}, ${s.inputTokens + s.outputTokens} tokens, $${s.costUsd.toFixed(4)}${s.stopReason && s.stopped !== 'cancelled' ? ` — stopped: ${s.stopReason}` : ''}`;
         if (s.failed > 0 || s.stopped) void vscode.window.showWarningMessage(`Promptloom: ${text}`);
         else void vscode.window.showInformationMessage(`Promptloom: ${text}`);
         return outcome;

@@ -139,6 +139,61 @@ describe('promptloom resume', function () {
   });
 });
 
+describe('quality on generation, and promptloom review', function () {
+  this.timeout(60_000);
+
+  it('scores every conversation as it is stored, flags low ones with a reason, and reviews from the terminal', async () => {
+    const api = await FakeMessagesApi.start({ apiKey: KEY });
+    try {
+      const ws = workspace({ 't.prompt': TEMPLATE.replace('tier: scenario', 'tier: template\nquality_threshold: 0.7') });
+      const env = { ANTHROPIC_API_KEY: KEY, ANTHROPIC_BASE_URL: api.url };
+      api.script({ kind: 'poor' });
+      const result = await run(['generate', 't.prompt', '--param', 'persona=Near Retiree', '--count', '3', '--concurrency', '1'], ws, env);
+      assert.equal(result.code, 0, result.stderr);
+      assert.match(result.stdout, /quality \d\.\d on average, 1 flagged for revision/);
+
+      const store = await Store.open(ws);
+      const rows = store.all('SELECT c.id, c.status, c.status_reason, q.overall, q.breakdown, q.recommendations FROM conversations c JOIN quality_scores q ON q.conversation_id = c.id ORDER BY q.overall');
+      store.close();
+      assert.equal(rows.length, 3, 'every conversation has a score');
+      const [poor, ...good] = rows;
+      assert.equal(poor!.status, 'needs_revision');
+      assert.match(String(poor!.status_reason), /^scored \d\.\d, below 7: /);
+      assert.ok(Number(poor!.overall) < 7);
+      assert.ok(JSON.parse(String(poor!.recommendations)).length > 0);
+      assert.deepEqual(Object.keys(JSON.parse(String(poor!.breakdown))), ['turnCount', 'length', 'structure', 'confidence']);
+      for (const g of good) {
+        assert.equal(g.status, 'pending');
+        assert.ok(Number(g.overall) >= 7, String(g.overall));
+      }
+
+      const id = String(good[0]!.id);
+      const approve = await run(['review', id.slice(0, 8), 'approve', '--note', 'reads well', '--workspace', ws], '/', {});
+      assert.equal(approve.code, 0, approve.stderr);
+      assert.equal(approve.stdout, `conversation ${id}: approved (reads well)\n`);
+      assert.equal((await run(['review', String(poor!.id), 'reject'], ws, {})).code, 0);
+      const unknown = await run(['review', 'no-such-id', 'approve'], ws, {});
+      assert.equal(unknown.code, 1);
+      assert.match(unknown.stderr, /no conversation "no-such-id"/);
+      const badAction = await run(['review', id, 'maybe'], ws, {});
+      assert.equal(badAction.code, 2);
+      assert.match(badAction.stderr, /approve, reject, needs-revision/);
+
+      const after = await Store.open(ws);
+      assert.deepEqual(after.all('SELECT status, note FROM reviews ORDER BY id'), [
+        { status: 'approved', note: 'reads well' },
+        { status: 'rejected', note: null },
+      ]);
+      assert.equal(after.get('SELECT status FROM conversations WHERE id = ?', [id])!.status, 'approved');
+      after.close();
+      const exported = await run(['export'], ws, {});
+      assert.equal(exported.stdout.trim().split('\n').length, 1, 'the approved one exports by default');
+    } finally {
+      await api.stop();
+    }
+  });
+});
+
 describe('promptloom stats and export', function () {
   this.timeout(60_000);
 

@@ -23,7 +23,7 @@ describe('generation from the editor (fake Messages API over HTTP)', function ()
     assert.equal(outcome.conversations.length, 1);
     const editor = await waitFor('transcript', () => (vscode.window.activeTextEditor?.document.uri.scheme === 'promptloom-conversation' ? vscode.window.activeTextEditor : undefined));
     assert.match(editor.document.getText(), /^# Conversation /);
-    assert.match(editor.document.getText(), /\*\*User:\*\* Client question 1/);
+    assert.match(editor.document.getText(), /\*\*User:\*\* My portfolio dropped twelve percent/);
     const store = await Store.open(vscode.workspace.workspaceFolders![0]!.uri.fsPath);
     const row = store.get('SELECT c.system_prompt, b.status FROM conversations c JOIN batches b ON b.id = c.batch_id WHERE c.id = ?', [outcome.conversations[0]!]);
     assert.deepEqual(row, { system_prompt: 'You write conversations with Near Retiree.', status: 'completed' });

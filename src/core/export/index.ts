@@ -92,3 +92,30 @@ export function alternating(turns: readonly Turn[]): Turn[] {
   }
   return out;
 }
+
+/**
+ * The reverse of `toLine`, for scoring exported or third-party data: a `{ turns }` object as is,
+ * or the turns of an openai/anthropic `{ messages }` or sharegpt `{ conversations }` line (system
+ * messages dropped; the scorer judges the dialogue). Anything else is returned unchanged, so the
+ * scorer's structure check can say what is wrong with it.
+ */
+export function conversationOf(value: unknown): unknown {
+  if (typeof value !== 'object' || value === null || Array.isArray(value) || 'turns' in value) return value;
+  const record = value as Record<string, unknown>;
+  if (Array.isArray(record.messages)) {
+    return { turns: record.messages.filter((m) => !(isRecord(m) && m.role === 'system')) };
+  }
+  if (Array.isArray(record.conversations)) {
+    const roles: Record<string, string> = { human: 'user', gpt: 'assistant' };
+    return {
+      turns: record.conversations
+        .filter((m) => !(isRecord(m) && m.from === 'system'))
+        .map((m) => (isRecord(m) && typeof m.from === 'string' ? { role: roles[m.from] ?? m.from, content: m.value } : m)),
+    };
+  }
+  return value;
+}
+
+function isRecord(x: unknown): x is Record<string, unknown> {
+  return typeof x === 'object' && x !== null && !Array.isArray(x);
+}

@@ -1,9 +1,10 @@
 /**
  * A batch from template to database: records the template version and the batch, runs the
- * engine, and stores every attempt (log, conversation, turns) as it happens. Shared by the CLI
+ * engine, and stores every attempt (log, conversation, turns, quality score) as it happens. Shared by the CLI
  * and the editor, so both record exactly the same way.
  */
 import { BatchRepository, GenerationRepository, TemplateRepository, type BatchRow, type Store } from '../store';
+import { flagReason, scoreConversation, toQualityResult } from '../quality';
 import { parseTemplate, renderTemplate, type ParsedTemplate, type Rendered } from '../template';
 import { createClient } from './claude';
 import { GenerationEngine, resolveModel, type Attempt, type BatchSummary, type ModelInfo } from './engine';
@@ -37,6 +38,8 @@ export interface BatchOutcome {
   readonly summary: BatchSummary;
   readonly batchId: string;
   readonly conversations: string[];
+  /** Mean quality of this run's conversations (null when none), and how many were flagged. */
+  readonly quality: { readonly average: number | null; readonly flagged: number };
 }
 
 export function limiterFor(settings: GenerationSettings, model: ModelInfo, now = Date.now()): RateLimiter {
@@ -100,6 +103,8 @@ export async function runRecordedBatch(input: BatchInput): Promise<BatchOutcome>
   input.started?.(engine, batch.id);
 
   const conversations: string[] = [];
+  const scores: number[] = [];
+  let flagged = 0;
   const items = Array.from({ length: input.count }, (_, i) => ({
     key: String(i),
     prompt: rendered.prompt,
@@ -109,6 +114,9 @@ export async function runRecordedBatch(input: BatchInput): Promise<BatchOutcome>
   let summary: BatchSummary;
   try {
     summary = await engine.run(items, (a) => {
+      // Scored as it arrives and stored with it; a low score marks it for revision at once.
+      const quality = a.turns ? scoreConversation({ turns: a.turns }, template.settings.tier) : undefined;
+      const reason = quality && flagReason(quality, template.settings.qualityThreshold);
       // Recorded before the engine goes on: a generation that is not recorded did not happen.
       const { conversationId } = generations.record({
         templateId: row.id,
@@ -123,9 +131,20 @@ export async function runRecordedBatch(input: BatchInput): Promise<BatchOutcome>
         outputTokens: a.outputTokens,
         costUsd: a.costUsd,
         durationMs: a.durationMs,
-        ...(a.turns ? { conversation: { turns: a.turns, ...(rendered.system !== undefined ? { systemPrompt: rendered.system } : {}) } } : {}),
+        ...(a.turns && quality
+          ? {
+              conversation: {
+                turns: a.turns,
+                quality: toQualityResult(quality),
+                ...(reason ? { status: 'needs_revision' as const, statusReason: reason } : {}),
+                ...(rendered.system !== undefined ? { systemPrompt: rendered.system } : {}),
+              },
+            }
+          : {}),
       });
       if (conversationId) conversations.push(conversationId);
+      if (quality) scores.push(quality.overall);
+      if (reason) flagged++;
       input.onAttempt?.(a, conversationId);
     });
   } catch (error) {
@@ -136,7 +155,8 @@ export async function runRecordedBatch(input: BatchInput): Promise<BatchOutcome>
   const stored = batches.get(batch.id)!;
   const complete = stored.completed >= stored.requested;
   batches.setStatus(batch.id, summary.stopped === 'cancelled' ? 'cancelled' : complete ? 'completed' : 'failed');
-  return { summary, batchId: batch.id, conversations };
+  const average = scores.length ? Math.round((scores.reduce((x, y) => x + y, 0) / scores.length) * 10) / 10 : null;
+  return { summary, batchId: batch.id, conversations, quality: { average, flagged } };
 }
 
 /** What resuming a stored batch needs: its template as it was, its values, its settings. */

@@ -241,6 +241,11 @@ export class GenerationRepository {
     return { id: String(c.id), status: c.status as ConversationStatus, turns, overall: c.overall === null ? null : Number(c.overall) };
   }
 
+  /** Conversation ids that start with `prefix` (at most `limit`), so people can type short ids. */
+  idsStartingWith(prefix: string, limit = 2): string[] {
+    return this.store.all('SELECT id FROM conversations WHERE substr(id, 1, ?) = ? ORDER BY id LIMIT ?', [prefix.length, prefix, limit]).map((r) => String(r.id));
+  }
+
   /** Records a review and sets the conversation's status; false when the id is unknown. */
   review(conversationId: string, status: ReviewStatus, note?: string): boolean {
     const now = this.clock.now();

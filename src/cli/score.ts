@@ -1,0 +1,123 @@
+/**
+ * `promptloom score`: the quality scorer on conversations in files. A `.json` file holds one
+ * conversation and prints one result; a `.jsonl` file holds one per line and prints one result
+ * per line, in order, streaming (a file of any size is read a line at a time); `-` reads stdin,
+ * taking it as one conversation when it parses whole and as JSONL otherwise.
+ */
+import { createReadStream, statSync } from 'node:fs';
+import { createInterface } from 'node:readline';
+import type { Readable } from 'node:stream';
+import { conversationOf } from '../core/export';
+import { scoreConversation, toQualityResult, type QualityResult, type Tier } from '../core/quality';
+import { EXIT, UserError } from './errors';
+import { asUserError, readTextFile } from './files';
+import type { Output } from './output';
+
+/** One conversation file is read whole; nothing near this size is one conversation. */
+const MAX_CONVERSATION_BYTES = 64 * 1024 * 1024;
+
+export interface ScoreFlags {
+  readonly tier: Tier;
+  readonly format: 'text' | 'json';
+}
+
+export async function runScore(file: string, flags: ScoreFlags, out: Output, stdin: () => Readable): Promise<number> {
+  if (file === '-') {
+    const text = await readAll(stdin());
+    const whole = tryParse(text);
+    return whole.ok ? scoreOne(whole.value, flags, out) : scoreLines(linesOf(text), flags, out);
+  }
+  if (file.toLowerCase().endsWith('.jsonl')) {
+    try {
+      if (statSync(file).isDirectory()) throw new UserError(`${file} is a folder, not a file`);
+    } catch (error) {
+      throw asUserError(error, file);
+    }
+    const lines = createInterface({ input: createReadStream(file, { encoding: 'utf8' }), crlfDelay: Infinity });
+    return scoreLines(lines, flags, out);
+  }
+  const text = readTextFile(file, MAX_CONVERSATION_BYTES);
+  const parsed = tryParse(text);
+  if (!parsed.ok) {
+    out.error(`${file}: not JSON (${parsed.error}); a .jsonl file holds one conversation per line`);
+    return EXIT.invalid;
+  }
+  return scoreOne(parsed.value, flags, out);
+}
+
+function scoreOne(value: unknown, flags: ScoreFlags, out: Output): number {
+  if (Array.isArray(value)) {
+    out.error('the file holds a JSON array; put one conversation per line in a .jsonl file to score many');
+    return EXIT.invalid;
+  }
+  const result = toQualityResult(scoreConversation(conversationOf(value), flags.tier));
+  out.stdout(flags.format === 'json' ? JSON.stringify(result) + '\n' : detailed(result));
+  return EXIT.ok;
+}
+
+async function scoreLines(lines: AsyncIterable<string> | Iterable<string>, flags: ScoreFlags, out: Output): Promise<number> {
+  let number = 0;
+  let bad = 0;
+  for await (const line of lines) {
+    number++;
+    if (line.trim() === '') continue;
+    const parsed = tryParse(line);
+    if (!parsed.ok) {
+      bad++;
+      const error = `line ${number}: not JSON (${parsed.error})`;
+      out.stdout(flags.format === 'json' ? JSON.stringify({ line: number, error }) + '\n' : `${error}\n`);
+      continue;
+    }
+    const result = toQualityResult(scoreConversation(conversationOf(parsed.value), flags.tier));
+    out.stdout(flags.format === 'json' ? JSON.stringify(result) + '\n' : `line ${number}: ${oneLine(result)}\n`);
+  }
+  if (bad > 0) out.error(`${bad} ${bad === 1 ? 'line was' : 'lines were'} not JSON`);
+  return bad > 0 ? EXIT.invalid : EXIT.ok;
+}
+
+function oneLine(r: QualityResult): string {
+  const b = r.breakdown;
+  const first = r.recommendations[0];
+  return (
+    `${r.overall.toFixed(1)} (turn count ${b.turnCount.score}, length ${b.length.score}, structure ${b.structure.score}, confidence ${b.confidence.score} ${b.confidence.level})` +
+    (first ? ` — ${first}` : '')
+  );
+}
+
+function detailed(r: QualityResult): string {
+  const b = r.breakdown;
+  const { user, assistant } = b.length.target;
+  const rows: [string, number, string][] = [
+    ['turn count', b.turnCount.score, `${b.turnCount.actual} turns; target ${b.turnCount.target.min}–${b.turnCount.target.max}`],
+    ['length', b.length.score, `${b.length.actual.user} words per user turn (${user.min}–${user.max}), ${b.length.actual.assistant} per assistant turn (${assistant.min}–${assistant.max})`],
+    ['structure', b.structure.score, b.structure.valid ? 'valid' : `${b.structure.issues.length} ${b.structure.issues.length === 1 ? 'problem' : 'problems'}`],
+    ['confidence', b.confidence.score, `${b.confidence.level}: coherence and naturalness`],
+  ];
+  const lines = [`quality ${r.overall.toFixed(1)} / 10`, ...rows.map(([name, score, detail]) => `  ${name.padEnd(11)} ${score.toFixed(1).padStart(4)}  ${detail}`)];
+  if (r.recommendations.length) lines.push('recommendations:', ...r.recommendations.map((x) => `  - ${x}`));
+  return lines.join('\n') + '\n';
+}
+
+function tryParse(text: string): { ok: true; value: unknown } | { ok: false; error: string } {
+  try {
+    return { ok: true, value: JSON.parse(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text) as unknown };
+  } catch (error) {
+    return { ok: false, error: error instanceof Error ? error.message : String(error) };
+  }
+}
+
+function linesOf(text: string): string[] {
+  return text.split(/\r?\n/);
+}
+
+async function readAll(stream: Readable): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of stream) {
+    const buffer = typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer);
+    size += buffer.length;
+    if (size > MAX_CONVERSATION_BYTES) throw new UserError(`standard input is over ${MAX_CONVERSATION_BYTES / 1048576} MB; pass a .jsonl file instead`);
+    chunks.push(buffer);
+  }
+  return new TextDecoder('utf-8').decode(Buffer.concat(chunks));
+}

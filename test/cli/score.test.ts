@@ -1,0 +1,94 @@
+import { strict as assert } from 'node:assert';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { scoreConversation, toQualityResult } from '../../src/core/quality';
+import { BROKEN_STRUCTURE, GOOD, REPETITIVE } from '../fixtures/conversations';
+import { promptloom, workspace } from '../helpers/cli';
+
+const noStack = (text: string) => assert.doesNotMatch(text, /\n\s+at .+:\d+:\d+/);
+
+describe('promptloom score', () => {
+  it('scores a .json conversation: the contract JSON, or a readable breakdown', () => {
+    const ws = workspace({ 'bad.json': JSON.stringify(REPETITIVE, null, 2) });
+    const json = promptloom(['score', join(ws, 'bad.json'), '--format', 'json']);
+    assert.equal(json.code, 0, json.stderr);
+    assert.deepEqual(JSON.parse(json.stdout), toQualityResult(scoreConversation(REPETITIVE)));
+    assert.equal(json.stdout.trim().split('\n').length, 1);
+
+    const text = promptloom(['score', join(ws, 'bad.json')]);
+    assert.equal(text.code, 0);
+    assert.match(text.stdout, /^quality \d\.\d \/ 10\n {2}turn count +10\.0 {2}8 turns; target 8–16\n/);
+    assert.match(text.stdout, /confidence +\d\.\d {2}low/);
+    assert.match(text.stdout, /recommendations:\n {2}- turns 2, 4, 6: vary the wording/);
+  });
+
+  it('scores a .jsonl file line by line, in order, against the chosen tier', () => {
+    const lines = [GOOD, REPETITIVE, BROKEN_STRUCTURE].map((c) => JSON.stringify(c));
+    const ws = workspace({ 'many.jsonl': lines.join('\n') + '\n\n' });
+    const run = promptloom(['score', join(ws, 'many.jsonl'), '--tier', 'scenario', '--format', 'json']);
+    assert.equal(run.code, 0, run.stderr);
+    const results = run.stdout.trim().split('\n').map((l) => JSON.parse(l) as { overall: number });
+    assert.deepEqual(
+      results,
+      [GOOD, REPETITIVE, BROKEN_STRUCTURE].map((c) => toQualityResult(scoreConversation(c, 'scenario'))),
+    );
+    const text = promptloom(['score', join(ws, 'many.jsonl')]);
+    assert.deepEqual(
+      text.stdout.trim().split('\n').map((l) => l.split(':')[0]),
+      ['line 1', 'line 2', 'line 3'],
+    );
+  });
+
+  it('reads standard input as one conversation or as JSONL', () => {
+    const one = promptloom(['score', '-', '--format', 'json'], { input: JSON.stringify(GOOD, null, 2) });
+    assert.equal(one.code, 0, one.stderr);
+    assert.equal((JSON.parse(one.stdout) as { overall: number }).overall, 10);
+    const many = promptloom(['score', '-', '--format', 'json'], { input: `${JSON.stringify(GOOD)}\n${JSON.stringify(REPETITIVE)}\n` });
+    assert.equal(many.stdout.trim().split('\n').length, 2);
+  });
+
+  it('reads exported openai and sharegpt lines as conversations', () => {
+    const openai = { messages: [{ role: 'system', content: 'You are an advisor.' }, ...GOOD.turns] };
+    const sharegpt = { conversations: GOOD.turns.map((t) => ({ from: t.role === 'user' ? 'human' : 'gpt', value: t.content })) };
+    const run = promptloom(['score', '-', '--format', 'json'], { input: `${JSON.stringify(openai)}\n${JSON.stringify(sharegpt)}\n` });
+    assert.deepEqual(
+      run.stdout.trim().split('\n').map((l) => (JSON.parse(l) as { overall: number }).overall),
+      [10, 10],
+    );
+  });
+
+  it('reports lines that are not JSON in place, carries on, and exits 1; bad paths exit 2', () => {
+    const ws = workspace({ 'mixed.jsonl': `${JSON.stringify(GOOD)}\n{"turns": [\n${JSON.stringify(REPETITIVE)}\n`, 'array.json': '[{"turns": []}]', 'prose.json': 'hello' });
+    const run = promptloom(['score', join(ws, 'mixed.jsonl'), '--format', 'json']);
+    assert.equal(run.code, 1);
+    const out = run.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    assert.equal(out.length, 3);
+    assert.deepEqual(Object.keys(out[1]!), ['line', 'error']);
+    assert.equal(out[1]!.line, 2);
+    assert.ok('overall' in out[2]!);
+    assert.match(run.stderr, /1 line was not JSON/);
+
+    for (const [args, code, message] of [
+      [['score', join(ws, 'array.json')], 1, /holds a JSON array; put one conversation per line in a \.jsonl file/],
+      [['score', join(ws, 'prose.json')], 1, /not JSON/],
+      [['score', join(ws, 'missing.jsonl')], 2, /cannot read .*missing\.jsonl/],
+      [['score', ws + '/x.jsonl', '--tier', 'epic'], 2, /--tier/],
+    ] as [string[], number, RegExp][]) {
+      const r = promptloom(args);
+      assert.equal(r.code, code, `${args.join(' ')}: ${r.stderr}`);
+      assert.match(r.stderr, message);
+      noStack(r.stderr);
+    }
+  });
+
+  it('scores a large JSONL file a line at a time', () => {
+    const ws = workspace({});
+    const line = JSON.stringify(GOOD);
+    writeFileSync(join(ws, 'big.jsonl'), (line + '\n').repeat(5000));
+    const run = promptloom(['score', join(ws, 'big.jsonl')]);
+    assert.equal(run.code, 0, run.stderr);
+    const lines = run.stdout.trim().split('\n');
+    assert.equal(lines.length, 5000);
+    assert.match(lines[4999]!, /^line 5000: 10\.0 /);
+  });
+});
