@@ -241,6 +241,112 @@ export class GenerationRepository {
     return { id: String(c.id), status: c.status as ConversationStatus, turns, overall: c.overall === null ? null : Number(c.overall) };
   }
 
+  /** A conversation with what the editor shows beside it: score, template, reason for its status. */
+  details(id: string): ConversationDetails | undefined {
+    const c = this.store.get(
+      `SELECT c.id, c.status, c.status_reason, c.parameters, c.created_at, t.path, t.name, t.tier, q.overall, q.breakdown, q.recommendations
+         FROM conversations c JOIN templates t ON t.id = c.template_id LEFT JOIN quality_scores q ON q.conversation_id = c.id
+        WHERE c.id = ?`,
+      [id],
+    );
+    if (!c) return undefined;
+    const turns = this.store.all('SELECT role, content FROM turns WHERE conversation_id = ? ORDER BY position', [id]).map((t) => ({ role: t.role as Turn['role'], content: String(t.content) }));
+    return {
+      id: String(c.id),
+      status: c.status as ConversationStatus,
+      statusReason: c.status_reason === null ? null : String(c.status_reason),
+      parameters: parseJson(c.parameters, {}) as Record<string, unknown>,
+      createdAt: Number(c.created_at),
+      templatePath: String(c.path),
+      templateName: String(c.name),
+      tier: String(c.tier),
+      turns,
+      quality:
+        c.overall === null
+          ? null
+          : { overall: Number(c.overall), breakdown: parseJson(c.breakdown, {}), recommendations: parseJson(c.recommendations, []) as string[] },
+    };
+  }
+
+  /** Conversations for review lists, filtered and sorted in SQL (newest or lowest-scoring first). */
+  list(filter: ConversationFilter = {}): ConversationSummary[] {
+    const where: string[] = [];
+    const params: (string | number)[] = [];
+    if (filter.templatePath !== undefined) {
+      where.push('t.path = ?');
+      params.push(filter.templatePath);
+    }
+    if (filter.status !== undefined) {
+      where.push('c.status = ?');
+      params.push(filter.status);
+    }
+    if (filter.minQuality !== undefined) {
+      where.push('q.overall >= ?');
+      params.push(filter.minQuality);
+    }
+    if (filter.maxQuality !== undefined) {
+      where.push('q.overall <= ?');
+      params.push(filter.maxQuality);
+    }
+    const order = filter.sort === 'score' ? 'q.overall IS NULL, q.overall ASC, c.created_at DESC' : 'c.created_at DESC, c.id';
+    params.push(filter.limit ?? 500);
+    return this.store
+      .all(
+        `SELECT c.id, c.status, c.status_reason, c.parameters, c.created_at, t.path, t.name, q.overall, q.recommendations
+           FROM conversations c JOIN templates t ON t.id = c.template_id LEFT JOIN quality_scores q ON q.conversation_id = c.id
+          ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+          ORDER BY ${order} LIMIT ?`,
+        params,
+      )
+      .map((r) => ({
+        id: String(r.id),
+        status: r.status as ConversationStatus,
+        statusReason: r.status_reason === null ? null : String(r.status_reason),
+        parameters: parseJson(r.parameters, {}) as Record<string, unknown>,
+        createdAt: Number(r.created_at),
+        templatePath: String(r.path),
+        templateName: String(r.name),
+        overall: r.overall === null ? null : Number(r.overall),
+        recommendations: r.recommendations === null ? [] : (parseJson(r.recommendations, []) as string[]),
+      }));
+  }
+
+  /**
+   * How a template's conversations are doing: generation runs, mean quality overall and over the
+   * `recent` newest scored conversations, and the approval rate (approved / reviewed).
+   */
+  templateQuality(templatePath: string, recent = 10): TemplateQuality {
+    const row = this.store.get(
+      `SELECT t.id,
+              (SELECT count(*) FROM generation_logs g WHERE g.template_id = t.id) AS runs,
+              (SELECT count(*) FROM conversations c WHERE c.template_id = t.id) AS conversations,
+              (SELECT avg(q.overall) FROM conversations c JOIN quality_scores q ON q.conversation_id = c.id WHERE c.template_id = t.id) AS average,
+              (SELECT count(DISTINCT r.conversation_id) FROM reviews r JOIN conversations c ON c.id = r.conversation_id WHERE c.template_id = t.id) AS reviewed,
+              (SELECT count(*) FROM conversations c WHERE c.template_id = t.id AND c.status = 'approved'
+                 AND EXISTS (SELECT 1 FROM reviews r WHERE r.conversation_id = c.id)) AS approved
+         FROM templates t WHERE t.path = ?`,
+      [templatePath],
+    );
+    if (!row) return { runs: 0, conversations: 0, average: null, recentAverage: null, recentCount: 0, approvalRate: null, reviewed: 0 };
+    const recentScores = this.store
+      .all(
+        `SELECT q.overall FROM conversations c JOIN quality_scores q ON q.conversation_id = c.id
+          WHERE c.template_id = ? ORDER BY c.created_at DESC, c.id LIMIT ?`,
+        [Number(row.id), recent],
+      )
+      .map((r) => Number(r.overall));
+    const reviewed = Number(row.reviewed);
+    return {
+      runs: Number(row.runs),
+      conversations: Number(row.conversations),
+      average: row.average === null ? null : Number(row.average),
+      recentAverage: recentScores.length ? recentScores.reduce((a, b) => a + b, 0) / recentScores.length : null,
+      recentCount: recentScores.length,
+      approvalRate: reviewed ? Number(row.approved) / reviewed : null,
+      reviewed,
+    };
+  }
+
   /** Conversation ids that start with `prefix` (at most `limit`), so people can type short ids. */
   idsStartingWith(prefix: string, limit = 2): string[] {
     return this.store.all('SELECT id FROM conversations WHERE substr(id, 1, ?) = ? ORDER BY id LIMIT ?', [prefix.length, prefix, limit]).map((r) => String(r.id));
@@ -256,6 +362,51 @@ export class GenerationRepository {
       return true;
     });
   }
+}
+
+export interface ConversationDetails {
+  readonly id: string;
+  readonly status: ConversationStatus;
+  readonly statusReason: string | null;
+  readonly parameters: Record<string, unknown>;
+  readonly createdAt: number;
+  readonly templatePath: string;
+  readonly templateName: string;
+  readonly tier: string;
+  readonly turns: Turn[];
+  readonly quality: QualityRecord | null;
+}
+
+export interface ConversationFilter {
+  readonly templatePath?: string;
+  readonly status?: ConversationStatus;
+  readonly minQuality?: number;
+  readonly maxQuality?: number;
+  readonly sort?: 'time' | 'score';
+  readonly limit?: number;
+}
+
+export interface ConversationSummary {
+  readonly id: string;
+  readonly status: ConversationStatus;
+  readonly statusReason: string | null;
+  readonly parameters: Record<string, unknown>;
+  readonly createdAt: number;
+  readonly templatePath: string;
+  readonly templateName: string;
+  readonly overall: number | null;
+  readonly recommendations: string[];
+}
+
+export interface TemplateQuality {
+  readonly runs: number;
+  readonly conversations: number;
+  readonly average: number | null;
+  readonly recentAverage: number | null;
+  readonly recentCount: number;
+  /** approved / reviewed, 0..1; null when nothing was reviewed. */
+  readonly approvalRate: number | null;
+  readonly reviewed: number;
 }
 
 // ---- batches --------------------------------------------------------------------------------------
@@ -339,4 +490,14 @@ function toBatch(r: Row): BatchRow {
     completed: Number(r.completed),
     failedAttempts: Number(r.failed_attempts),
   };
+}
+
+/** A stored JSON column, or `fallback` when it does not parse (a row written by a newer or broken release). */
+function parseJson(value: unknown, fallback: unknown): unknown {
+  if (typeof value !== 'string') return fallback;
+  try {
+    return JSON.parse(value) as unknown;
+  } catch {
+    return fallback;
+  }
 }

@@ -98,6 +98,53 @@ describe('repositories', () => {
     assert.equal(Number(store.get('SELECT count(*) AS n FROM reviews')!.n), 1);
   });
 
+  it('review queries: list with filters and sorts, details, per-template quality, short ids', () => {
+    const templates = new TemplateRepository(store, clock);
+    const a = templates.ensure('a.prompt', { name: 'Alpha', tier: 'scenario' });
+    const b = templates.ensure('b.prompt', { name: 'Bravo', tier: 'template' });
+    const va = templates.recordVersion(a.id, 'a');
+    const vb = templates.recordVersion(b.id, 'b');
+    const generations = new GenerationRepository(store, clock, ids('conv-'));
+    const add = (t: { id: number }, v: { id: number }, overall: number | undefined) => {
+      clock.tick();
+      return generations.record({
+        templateId: t.id, versionId: v.id, parameters: { who: 'Ann' }, model: 'm', attempt: 1, status: 'succeeded', inputTokens: 1, outputTokens: 1, costUsd: 0, durationMs: 1,
+        conversation: {
+          turns: [{ role: 'user', content: 'q' }, { role: 'assistant', content: 'a' }],
+          ...(overall !== undefined ? { quality: { overall, breakdown: { turnCount: { score: 3 } }, recommendations: [`fix ${overall}`] } } : {}),
+        },
+      }).conversationId!;
+    };
+    const [c1, c2, c3, c4] = [add(a, va, 8), add(a, va, 4), add(a, va, undefined), add(b, vb, 9)];
+    generations.record({ templateId: a.id, versionId: va.id, parameters: {}, model: 'm', attempt: 1, status: 'failed', inputTokens: 0, outputTokens: 0, costUsd: 0, durationMs: 1 });
+
+    assert.deepEqual(generations.list().map((c) => c.id), [c4, c3, c2, c1], 'newest first');
+    assert.deepEqual(generations.list({ sort: 'score' }).map((c) => c.id), [c2, c1, c4, c3], 'lowest score first, unscored last');
+    assert.deepEqual(generations.list({ templatePath: 'a.prompt', minQuality: 5 }).map((c) => c.id), [c1]);
+    assert.deepEqual(generations.list({ maxQuality: 8 }).map((c) => c.id), [c2, c1]);
+    generations.review(c2!, 'rejected', 'off topic');
+    generations.review(c1!, 'approved');
+    assert.deepEqual(generations.list({ status: 'rejected' }).map((c) => [c.id, c.statusReason]), [[c2, 'off topic']]);
+    assert.deepEqual(generations.list({ limit: 1 }).map((c) => c.id), [c4]);
+    const first = generations.list({ templatePath: 'b.prompt' })[0]!;
+    assert.deepEqual([first.templateName, first.overall, first.recommendations, first.parameters], ['Bravo', 9, ['fix 9'], { who: 'Ann' }]);
+
+    const details = generations.details(c1!)!;
+    assert.deepEqual([details.status, details.templatePath, details.tier, details.turns.length], ['approved', 'a.prompt', 'scenario', 2]);
+    assert.deepEqual(details.quality, { overall: 8, breakdown: { turnCount: { score: 3 } }, recommendations: ['fix 8'] });
+    assert.equal(generations.details(c3!)!.quality, null);
+    assert.equal(generations.details('nope'), undefined);
+
+    const quality = generations.templateQuality('a.prompt');
+    assert.deepEqual(quality, { runs: 4, conversations: 3, average: 6, recentAverage: 6, recentCount: 2, approvalRate: 0.5, reviewed: 2 });
+    assert.equal(generations.templateQuality('a.prompt', 1).recentAverage, 4, 'the newest scored one');
+    assert.deepEqual(generations.templateQuality('none.prompt'), { runs: 0, conversations: 0, average: null, recentAverage: null, recentCount: 0, approvalRate: null, reviewed: 0 });
+
+    assert.deepEqual(generations.idsStartingWith('conv-'), ['conv-1', 'conv-2']);
+    assert.deepEqual(generations.idsStartingWith('conv-3'), ['conv-3']);
+    assert.deepEqual(generations.idsStartingWith("%'"), []);
+  });
+
   it('batches: progress counts stored conversations, unfinished ones are found for resume', () => {
     const templates = new TemplateRepository(store, clock);
     const t = templates.ensure('a.prompt', { name: 'A', tier: 'template' });
