@@ -32,6 +32,7 @@ const builds = [
   { ...common, entryPoints: ['src/cli/main.ts'], outfile: 'dist/cli.js', banner: { js: '#!/usr/bin/env node' } },
   // Webview scripts: browser code, one self-contained file per panel.
   { ...common, platform: 'browser', format: 'iife', target: 'es2022', entryPoints: ['webview/preview/main.ts'], outfile: 'media/dist/preview.js' },
+  { ...common, platform: 'browser', format: 'iife', target: 'es2022', entryPoints: ['webview/quality/main.ts'], outfile: 'media/dist/quality.js' },
   // Integration suites, loaded by the real extension host; mocha comes from node_modules there.
   { ...common, entryPoints: ['test/integration/index.ts'], outfile: 'dist/test/integration.js', external: ['vscode', 'mocha'] },
 ];

@@ -1,6 +1,10 @@
 import * as vscode from 'vscode';
 import type { Ctx } from './ctx';
+import { GenerationRepository, type ReviewStatus } from '../core/store';
 import { PreviewPanel } from './preview/previewPanel';
+import { ConversationDocuments } from './quality/conversationDocuments';
+import { CONVERSATIONS_VIEW, type ViewFilter } from './quality/conversationsView';
+import { QualityPanel } from './quality/qualityPanel';
 import { isTemplate } from './templates';
 
 /** Every command id, in one place; `package.json` contributes the same ids. */
@@ -14,6 +18,17 @@ export const enum CommandId {
   ShowQueue = 'promptloom.showQueue',
   ResumeBatch = 'promptloom.resumeBatch',
   SetApiKey = 'promptloom.setApiKey',
+  OpenConversation = 'promptloom.openConversation',
+  ShowQualityBreakdown = 'promptloom.showQualityBreakdown',
+  ApproveConversation = 'promptloom.approveConversation',
+  MarkNeedsRevision = 'promptloom.markNeedsRevision',
+  RejectConversation = 'promptloom.rejectConversation',
+  FilterConversations = 'promptloom.filterConversations',
+  ClearConversationFilter = 'promptloom.clearConversationFilter',
+  SortConversationsByScore = 'promptloom.sortConversationsByScore',
+  SortConversationsByTime = 'promptloom.sortConversationsByTime',
+  RefreshConversations = 'promptloom.refreshConversations',
+  ShowTemplateConversations = 'promptloom.showTemplateConversations',
   // Internal (hidden from the palette): the steps of the history flow, callable with arguments.
   TemplateVersions = 'promptloom.internal.templateVersions',
   CompareTemplateVersions = 'promptloom.internal.compareTemplateVersions',
@@ -34,7 +49,7 @@ export const COMMANDS: Readonly<Record<CommandId, Handler>> = {
     if (!uri) return undefined;
     const outcome = await ctx.generation.run(uri, { count: 1, ...(values && typeof values === 'object' ? { values: values as Record<string, unknown> } : {}) });
     const id = outcome?.conversations[0];
-    if (id) await ctx.generation.openConversation(id);
+    if (id) await ctx.conversationDocs.open(id);
     return outcome;
   },
   [CommandId.GenerateBatch]: async (ctx, resource, given) => {
@@ -59,10 +74,79 @@ export const COMMANDS: Readonly<Record<CommandId, Handler>> = {
     if (uri) return ctx.history.delete(uri, typeof answer === 'string' ? async () => answer : undefined);
     return undefined;
   },
+  [CommandId.OpenConversation]: async (ctx, id) => {
+    const chosen = typeof id === 'string' ? id : await pickConversation(ctx);
+    return chosen && ctx.conversationDocs.open(chosen);
+  },
+  [CommandId.ShowQualityBreakdown]: async (ctx, ...args) => {
+    const id = conversationOf(ctx, args) ?? (await pickConversation(ctx));
+    return id && QualityPanel.show(ctx.qualityDeps, id);
+  },
+  [CommandId.ApproveConversation]: (ctx, ...args) => review(ctx, args, 'approved'),
+  [CommandId.MarkNeedsRevision]: (ctx, ...args) => review(ctx, args, 'needs_revision'),
+  [CommandId.RejectConversation]: (ctx, ...args) => review(ctx, args, 'rejected'),
+  // A filter given as an argument (tests, other extensions) skips the questions.
+  [CommandId.FilterConversations]: async (ctx, given) => {
+    if (given && typeof given === 'object') await ctx.conversations.setFilter({ sort: ctx.conversations.currentFilter().sort, ...(given as Partial<ViewFilter>) });
+    else await ctx.conversations.chooseFilter();
+    return ctx.conversations.listing();
+  },
+  [CommandId.ClearConversationFilter]: (ctx) => ctx.conversations.setFilter({ sort: ctx.conversations.currentFilter().sort }),
+  [CommandId.SortConversationsByScore]: (ctx) => ctx.conversations.setFilter({ ...ctx.conversations.currentFilter(), sort: 'score' }),
+  [CommandId.SortConversationsByTime]: (ctx) => ctx.conversations.setFilter({ ...ctx.conversations.currentFilter(), sort: 'time' }),
+  [CommandId.RefreshConversations]: (ctx) => {
+    ctx.conversations.refresh();
+    return ctx.conversations.listing();
+  },
+  [CommandId.ShowTemplateConversations]: async (ctx, resource) => {
+    const uri = await templateUri(resource, 'see its conversations');
+    const path = uri && ctx.db.relativePath(uri);
+    if (!path) return;
+    await ctx.conversations.setFilter({ sort: ctx.conversations.currentFilter().sort, templatePath: path });
+    await vscode.commands.executeCommand(`${CONVERSATIONS_VIEW}.focus`);
+  },
   [CommandId.TemplateVersions]: async (ctx, resource) => (await ctx.history.versions(resource as vscode.Uri))?.versions ?? [],
   [CommandId.CompareTemplateVersions]: (ctx, resource, a, b) => ctx.history.compare(resource as vscode.Uri, a as number, b as number | undefined),
   [CommandId.RestoreTemplateVersion]: (ctx, resource, id) => ctx.history.restore(resource as vscode.Uri, id as number),
 };
+
+/**
+ * The conversations a review command is about: the clicked or selected tree items, an id (from a
+ * CodeLens or the panel), or the transcript in the active editor.
+ */
+function conversationIds(ctx: Ctx, args: readonly unknown[]): string[] {
+  const fromView = ctx.conversations.targets(args);
+  if (fromView.length > 0) return fromView;
+  const active = vscode.window.activeTextEditor && ConversationDocuments.idOf(vscode.window.activeTextEditor.document.uri);
+  return active ? [active] : [];
+}
+
+function conversationOf(ctx: Ctx, args: readonly unknown[]): string | undefined {
+  return conversationIds(ctx, args)[0];
+}
+
+async function review(ctx: Ctx, args: readonly unknown[], status: ReviewStatus): Promise<number> {
+  const ids = conversationIds(ctx, args);
+  if (ids.length === 0) {
+    void vscode.window.showInformationMessage('Select conversations in the Conversations view, or open one, to review it.');
+    return 0;
+  }
+  return ctx.conversations.review(ids, status);
+}
+
+async function pickConversation(ctx: Ctx): Promise<string | undefined> {
+  const store = await ctx.db.getIfExists();
+  const list = store ? new GenerationRepository(store).list({ limit: 200 }) : [];
+  if (list.length === 0) {
+    void vscode.window.showInformationMessage('No conversations yet: generate some from a .prompt template.');
+    return undefined;
+  }
+  const picked = await vscode.window.showQuickPick(
+    list.map((c) => ({ label: `${c.overall === null ? '—' : c.overall.toFixed(1)}  ${c.templateName}`, description: `${c.status} · ${new Date(c.createdAt).toLocaleString()}`, detail: c.id, id: c.id })),
+    { title: 'Open conversation', matchOnDetail: true },
+  );
+  return picked?.id;
+}
 
 /** The template a command is about: the one given, or the active editor's; says why when none. */
 async function templateUri(resource: unknown, purpose: string): Promise<vscode.Uri | undefined> {

@@ -1,5 +1,6 @@
 import * as vscode from 'vscode';
 import { PREVIEW_VIEW_TYPE, type PreviewState } from '../shared/previewProtocol';
+import { QUALITY_VIEW_TYPE, type QualityState } from '../shared/qualityProtocol';
 import { COMMANDS, type CommandId } from './commands';
 import { TemplateDiagnostics } from './diagnostics';
 import { Disposable } from './disposable';
@@ -8,6 +9,10 @@ import { TemplateHistory } from './history';
 import { LanguageFeatures } from './languageFeatures';
 import { Log } from './log';
 import { PreviewPanel, type PreviewDeps } from './preview/previewPanel';
+import { ConversationDocuments } from './quality/conversationDocuments';
+import { ConversationsView } from './quality/conversationsView';
+import { QualityPanel, type QualityPanelDeps } from './quality/qualityPanel';
+import { TemplateQualityFeatures } from './quality/templateQuality';
 import { TemplateStore } from './templates';
 import { WorkspaceDb } from './workspaceDb';
 
@@ -19,6 +24,9 @@ export class Ctx extends Disposable {
   readonly history = this.register(new TemplateHistory(this.db, this.templates));
   readonly generation: GenerationService;
   readonly previewDeps: PreviewDeps;
+  readonly conversationDocs = this.register(new ConversationDocuments(this.db));
+  readonly conversations: ConversationsView;
+  readonly qualityDeps: QualityPanelDeps;
 
   constructor(readonly extension: vscode.ExtensionContext) {
     super();
@@ -26,6 +34,15 @@ export class Ctx extends Disposable {
     this.generation = this.register(new GenerationService(extension.secrets, this.db, this.templates, extension.workspaceState, this.log));
     this.register(new TemplateDiagnostics(extension.extensionUri, this.templates));
     this.register(new LanguageFeatures(this.templates));
+    this.conversations = this.register(new ConversationsView(this.db, extension.workspaceState));
+    this.qualityDeps = { extensionUri: extension.extensionUri, db: this.db, documents: this.conversationDocs, conversations: this.conversations };
+    this.register(new TemplateQualityFeatures(extension.extensionUri, this.db, this.templates));
+    this.register(
+      vscode.window.registerWebviewPanelSerializer(QUALITY_VIEW_TYPE, {
+        deserializeWebviewPanel: async (panel, state: QualityState | undefined) => QualityPanel.revive(this.qualityDeps, panel, state),
+      }),
+    );
+    this.register({ dispose: () => QualityPanel.disposeAll() });
     this.register(
       vscode.window.registerWebviewPanelSerializer(PREVIEW_VIEW_TYPE, {
         deserializeWebviewPanel: (panel, state: PreviewState | undefined) => PreviewPanel.revive(this.previewDeps, panel, state),

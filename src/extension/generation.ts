@@ -4,7 +4,7 @@ import { resolveModel, type GenerationEngine, type ModelInfo } from '../core/gen
 import type { Priority } from '../core/generation/priorityQueue';
 import type { RateLimiter } from '../core/generation/rateLimiter';
 import { SETTING_KEYS, mergeSettings, readSettings, type GenerationSettings } from '../core/generation/settings';
-import { BatchRepository, GenerationRepository, TemplateRepository } from '../core/store';
+import { BatchRepository, TemplateRepository } from '../core/store';
 import { renderTemplate, type RawParameters } from '../core/template';
 import { Disposable } from './disposable';
 import type { Log } from './log';
@@ -12,14 +12,13 @@ import type { TemplateStore } from './templates';
 import type { WorkspaceDb } from './workspaceDb';
 
 const SECRET = 'promptloom.apiKey';
-export const CONVERSATION_SCHEME = 'promptloom-conversation';
 
 /**
  * Generation from the editor: test runs and batches through the engine, recorded in the
  * workspace database, with a cancellable progress notification, a status bar item showing the
  * limiter's state, and the API key in SecretStorage (never in settings).
  */
-export class GenerationService extends Disposable implements vscode.TextDocumentContentProvider {
+export class GenerationService extends Disposable {
   /** Batches in progress, with what the queue view shows of them. */
   private readonly running = new Map<GenerationEngine, { title: string; count: number; done: number; failed: number; costUsd: number }>();
   /** One limiter per model, shared by all batches of this window: they share the account's limits. */
@@ -37,7 +36,6 @@ export class GenerationService extends Disposable implements vscode.TextDocument
   ) {
     super();
     this.status.name = 'Promptloom rate limit';
-    this.register(vscode.workspace.registerTextDocumentContentProvider(CONVERSATION_SCHEME, this));
     this.register({ dispose: () => this.cancelAll() });
     this.register({ dispose: () => clearInterval(this.statusTimer) });
   }
@@ -159,7 +157,8 @@ export class GenerationService extends Disposable implements vscode.TextDocument
           this.running.set(e, { title, count: input.count, done: 0, failed: 0, costUsd: 0 });
           this.updateRunning();
         },
-        onAttempt: (a) => {
+        onAttempt: (a, conversationId) => {
+          if (conversationId) this.db.wrote();
           const entry = engine && this.running.get(engine);
           if (!entry) return;
           if (a.status === 'succeeded') entry.done++;
@@ -209,22 +208,6 @@ export class GenerationService extends Disposable implements vscode.TextDocument
     if (items.length === 0) items.push({ label: 'No batch is running.' });
     const picked = await vscode.window.showQuickPick(items, { title: 'Promptloom queue', placeHolder: limits.join(' · ') || 'The rate limiter has not been used yet.' });
     if (picked?.engine) picked.engine.cancel();
-  }
-
-  /** Opens a stored conversation as a read-only transcript. */
-  async openConversation(id: string): Promise<vscode.TextEditor> {
-    const doc = await vscode.workspace.openTextDocument(vscode.Uri.from({ scheme: CONVERSATION_SCHEME, path: `/${id}.md` }));
-    return vscode.window.showTextDocument(doc, { preview: true, viewColumn: vscode.ViewColumn.Beside });
-  }
-
-  async provideTextDocumentContent(uri: vscode.Uri): Promise<string> {
-    const store = await this.db.get();
-    const id = uri.path.replace(/^\//, '').replace(/\.md$/, '');
-    const conversation = store && new GenerationRepository(store).conversation(id);
-    if (!conversation) return `Conversation ${id} is not in the workspace database.`;
-    const lines = [`# Conversation ${id}`, '', `Status: ${conversation.status}${conversation.overall !== null ? ` · quality ${conversation.overall.toFixed(1)}` : ''}`, ''];
-    for (const turn of conversation.turns) lines.push(`**${turn.role === 'user' ? 'User' : 'Assistant'}:** ${turn.content}`, '');
-    return lines.join('\n');
   }
 
   private limiter(settings: GenerationSettings, model: ModelInfo): RateLimiter {

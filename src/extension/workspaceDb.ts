@@ -11,7 +11,7 @@ import type { Log } from './log';
 export class WorkspaceDb extends Disposable {
   private opening: Promise<Store | undefined> | undefined;
   private readonly changed = this.register(new vscode.EventEmitter<void>());
-  /** Fires when another process (the CLI, another window) wrote to the database. */
+  /** Fires when the database changed: written here, or by another process (the CLI, another window). */
   readonly onDidChange = this.changed.event;
 
   constructor(private readonly log: Log) {
@@ -33,6 +33,40 @@ export class WorkspaceDb extends Disposable {
       return undefined;
     });
     return this.opening;
+  }
+
+  /**
+   * The store only when a database already exists: views that merely show data must not create
+   * `.promptloom/` in a workspace that never generated anything.
+   */
+  async getIfExists(): Promise<Store | undefined> {
+    if (this.opening) return this.current(await this.opening);
+    const folder = this.folder;
+    if (!folder) return undefined;
+    const files = ['promptloom.db', 'promptloom.journal'].map((name) => vscode.Uri.joinPath(folder.uri, '.promptloom', name));
+    for (const file of files) {
+      try {
+        await vscode.workspace.fs.stat(file);
+        return this.current(await this.get());
+      } catch {
+        // not there: try the next
+      }
+    }
+    return undefined;
+  }
+
+  /**
+   * Catches up with other writers before a read (one stat when nothing changed), so a view never
+   * shows rows older than the file watcher would have delivered.
+   */
+  private current(store: Store | undefined): Store | undefined {
+    if (store && !this.isDisposed && store.refresh()) this.changed.fire();
+    return store;
+  }
+
+  /** Tells listeners that this window wrote (a generation, a review). */
+  wrote(): void {
+    this.changed.fire();
   }
 
   /** A template's path relative to the workspace folder, or undefined when it lies outside. */

@@ -22,8 +22,9 @@ describe('generation from the editor (fake Messages API over HTTP)', function ()
     assert.equal(outcome.summary.succeeded, 1);
     assert.equal(outcome.conversations.length, 1);
     const editor = await waitFor('transcript', () => (vscode.window.activeTextEditor?.document.uri.scheme === 'promptloom-conversation' ? vscode.window.activeTextEditor : undefined));
-    assert.match(editor.document.getText(), /^# Conversation /);
-    assert.match(editor.document.getText(), /\*\*User:\*\* My portfolio dropped twelve percent/);
+    assert.match(editor.document.getText(), /^# Generation fixture · conversation /);
+    assert.match(editor.document.getText(), /^\*\*User \(turn 1\):\*\* My portfolio dropped twelve percent/m);
+    assert.match(editor.document.getText(), /^Quality: \d+\.\d \/ 10/m);
     const store = await Store.open(vscode.workspace.workspaceFolders![0]!.uri.fsPath);
     const row = store.get('SELECT c.system_prompt, b.status FROM conversations c JOIN batches b ON b.id = c.batch_id WHERE c.id = ?', [outcome.conversations[0]!]);
     assert.deepEqual(row, { system_prompt: 'You write conversations with Near Retiree.', status: 'completed' });

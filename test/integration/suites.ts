@@ -5,3 +5,4 @@ import './preview.test';
 import './history.test';
 import './delete.test';
 import './generation.test';
+import './quality.test';

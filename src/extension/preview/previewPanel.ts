@@ -1,9 +1,9 @@
-import { randomBytes } from 'node:crypto';
 import * as vscode from 'vscode';
 import { renderTemplate, type ParsedTemplate, type VariableDecl } from '../../core/template';
 import { PREVIEW_VIEW_TYPE, type FieldView, type FormValues, type HostMessage, type PreviewState, type WebviewMessage } from '../../shared/previewProtocol';
 import { Disposable } from '../disposable';
 import type { TemplateStore } from '../templates';
+import { webviewOptions, webviewPage } from '../webviewPage';
 
 /** Coalesces bursts of edits; one render costs ~1 ms for a 1,000-line template. */
 const RENDER_DELAY_MS = 30;
@@ -189,34 +189,6 @@ function valuesKey(uri: vscode.Uri): string {
   return `promptloom.preview.values:${uri.toString()}`;
 }
 
-function webviewOptions(extensionUri: vscode.Uri): vscode.WebviewPanelOptions & vscode.WebviewOptions {
-  // Only the built assets are reachable from the webview.
-  return { enableScripts: true, localResourceRoots: [vscode.Uri.joinPath(extensionUri, 'media')] };
-}
-
-/** The page: no data inline (it arrives as messages), scripts only by nonce, styles from media/. */
 function html(webview: vscode.Webview, extensionUri: vscode.Uri): string {
-  const nonce = randomBytes(16).toString('base64');
-  const asset = (...path: string[]) => webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, 'media', ...path)).toString();
-  const csp = [
-    "default-src 'none'",
-    `style-src ${webview.cspSource}`,
-    `font-src ${webview.cspSource}`,
-    `img-src ${webview.cspSource}`,
-    `script-src 'nonce-${nonce}'`,
-  ].join('; ');
-  return `<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="UTF-8">
-<meta http-equiv="Content-Security-Policy" content="${csp}">
-<meta name="viewport" content="width=device-width, initial-scale=1.0">
-<link rel="stylesheet" href="${asset('preview.css')}">
-<title>Promptloom preview</title>
-</head>
-<body>
-<main id="app" aria-live="polite"><p class="status">Loading the template…</p></main>
-<script nonce="${nonce}" src="${asset('dist', 'preview.js')}"></script>
-</body>
-</html>`;
+  return webviewPage(webview, extensionUri, { name: 'preview', title: 'Promptloom preview', loading: 'Loading the template…' });
 }

@@ -1,0 +1,138 @@
+import * as vscode from 'vscode';
+import { isTier, scoreConversation, toQualityResult, type QualityReport, type QualityResult } from '../../core/quality';
+import { GenerationRepository, type ConversationDetails } from '../../core/store';
+import { Disposable } from '../disposable';
+import type { WorkspaceDb } from '../workspaceDb';
+import { transcript } from './transcript';
+
+export const CONVERSATION_SCHEME = 'promptloom-conversation';
+
+/** A stored conversation with its score: the one stored at generation, and the findings behind it. */
+export interface ScoredConversation {
+  readonly details: ConversationDetails;
+  readonly result: QualityResult;
+  readonly report: QualityReport;
+}
+
+/** Loads a conversation and scores it; undefined when the database or the id is not there. */
+export async function loadConversation(db: WorkspaceDb, id: string): Promise<ScoredConversation | undefined> {
+  const store = await db.getIfExists();
+  const details = store && new GenerationRepository(store).details(id);
+  if (!details) return undefined;
+  // Findings are recomputed (they are not stored); the score shown is the one stored with the
+  // conversation when there is one, so the editor agrees with stats and export.
+  const report = scoreConversation({ turns: details.turns }, isTier(details.tier) ? details.tier : 'template');
+  const stored = details.quality;
+  const result: QualityResult =
+    stored && isBreakdown(stored.breakdown) ? { overall: stored.overall, breakdown: stored.breakdown, recommendations: [...stored.recommendations] } : toQualityResult(report);
+  return { details, result, report };
+}
+
+function isBreakdown(x: unknown): x is QualityResult['breakdown'] {
+  return typeof x === 'object' && x !== null && ['turnCount', 'length', 'structure', 'confidence'].every((k) => k in x);
+}
+
+/**
+ * Conversations as read-only Markdown documents (`promptloom-conversation:` URIs), with the
+ * scorer's findings as diagnostics on the turns they concern and review actions as CodeLenses.
+ * Documents follow the database: a review or a write elsewhere re-renders them.
+ */
+export class ConversationDocuments extends Disposable implements vscode.TextDocumentContentProvider, vscode.CodeLensProvider {
+  private readonly changed = this.register(new vscode.EventEmitter<vscode.Uri>());
+  readonly onDidChange = this.changed.event;
+  private readonly lensesChanged = this.register(new vscode.EventEmitter<void>());
+  readonly onDidChangeCodeLenses = this.lensesChanged.event;
+  private readonly diagnostics = this.register(vscode.languages.createDiagnosticCollection('promptloom-conversations'));
+
+  constructor(private readonly db: WorkspaceDb) {
+    super();
+    this.register(vscode.workspace.registerTextDocumentContentProvider(CONVERSATION_SCHEME, this));
+    this.register(vscode.languages.registerCodeLensProvider({ scheme: CONVERSATION_SCHEME }, this));
+    vscode.workspace.onDidCloseTextDocument((d) => d.uri.scheme === CONVERSATION_SCHEME && this.diagnostics.delete(d.uri), this, this.subscriptions);
+    db.onDidChange(
+      () => {
+        for (const doc of vscode.workspace.textDocuments) if (doc.uri.scheme === CONVERSATION_SCHEME) this.changed.fire(doc.uri);
+        this.lensesChanged.fire();
+      },
+      this,
+      this.subscriptions,
+    );
+  }
+
+  /** The conversation a transcript shows. */
+  static idOf(uri: vscode.Uri): string | undefined {
+    if (uri.scheme !== CONVERSATION_SCHEME) return undefined;
+    return new URLSearchParams(uri.query).get('id') ?? undefined;
+  }
+
+  /** Opens a conversation's transcript beside the current editor. */
+  async open(id: string, options: { preserveFocus?: boolean } = {}): Promise<vscode.TextEditor | undefined> {
+    const loaded = await loadConversation(this.db, id);
+    if (!loaded) {
+      void vscode.window.showWarningMessage(`Promptloom: conversation ${id} is not in the workspace database.`);
+      return undefined;
+    }
+    // The tab shows the template's name and a short id; the full id travels in the query.
+    const name = `${loaded.details.templateName.replace(/[\\/]/g, '-')} ${id.slice(0, 8)}.md`;
+    const uri = vscode.Uri.from({ scheme: CONVERSATION_SCHEME, path: `/${name}`, query: new URLSearchParams({ id }).toString() });
+    const doc = await vscode.workspace.openTextDocument(uri);
+    return vscode.window.showTextDocument(doc, { preview: true, viewColumn: vscode.ViewColumn.Beside, preserveFocus: options.preserveFocus ?? false });
+  }
+
+  /** Reveals a turn in an open (or newly opened) transcript. */
+  async revealTurn(id: string, turn: number): Promise<void> {
+    const editor = vscode.window.visibleTextEditors.find((e) => ConversationDocuments.idOf(e.document.uri) === id) ?? (await this.open(id));
+    if (!editor) return;
+    const loaded = await loadConversation(this.db, id);
+    const lines = loaded && transcript(loaded.details, loaded.result).turns[turn];
+    if (!lines) return;
+    const start = new vscode.Position(lines.first, 0);
+    const shown = await vscode.window.showTextDocument(editor.document, editor.viewColumn !== undefined ? { viewColumn: editor.viewColumn } : {});
+    shown.selection = new vscode.Selection(start, start);
+    shown.revealRange(new vscode.Range(start, start), vscode.TextEditorRevealType.InCenterIfOutsideViewport);
+  }
+
+  async provideTextDocumentContent(uri: vscode.Uri): Promise<string> {
+    const id = ConversationDocuments.idOf(uri);
+    const loaded = id && (await loadConversation(this.db, id));
+    if (!loaded) {
+      this.diagnostics.delete(uri);
+      return `Conversation ${id ?? uri.path} is not in the workspace database.`;
+    }
+    const shown = transcript(loaded.details, loaded.result);
+    this.diagnostics.set(
+      uri,
+      loaded.report.findings.flatMap((f) => {
+        const lines = shown.turns[f.turn];
+        if (!lines) return [];
+        const d = new vscode.Diagnostic(new vscode.Range(lines.first, 0, lines.last, Number.MAX_SAFE_INTEGER), f.message, SEVERITY[f.part]);
+        d.source = 'promptloom quality';
+        d.code = f.part;
+        return [d];
+      }),
+    );
+    return shown.text;
+  }
+
+  async provideCodeLenses(document: vscode.TextDocument): Promise<vscode.CodeLens[]> {
+    const id = ConversationDocuments.idOf(document.uri);
+    const loaded = id && (await loadConversation(this.db, id));
+    if (!loaded) return [];
+    const top = new vscode.Range(0, 0, 0, 0);
+    const lens = (title: string, command: string, tooltip: string) => new vscode.CodeLens(top, { title, command, arguments: [id], tooltip });
+    return [
+      lens(`$(graph) Quality ${loaded.result.overall.toFixed(1)}: breakdown`, 'promptloom.showQualityBreakdown', 'Show the quality breakdown and recommendations'),
+      lens('$(check) Approve', 'promptloom.approveConversation', 'Approve this conversation for export'),
+      lens('$(edit) Needs revision', 'promptloom.markNeedsRevision', 'Mark this conversation as needing revision'),
+      lens('$(close) Reject', 'promptloom.rejectConversation', 'Reject this conversation'),
+    ];
+  }
+}
+
+// Broken structure breaks training; the other findings are judgement calls.
+const SEVERITY: Readonly<Record<string, vscode.DiagnosticSeverity>> = {
+  structure: vscode.DiagnosticSeverity.Error,
+  confidence: vscode.DiagnosticSeverity.Warning,
+  length: vscode.DiagnosticSeverity.Information,
+  turnCount: vscode.DiagnosticSeverity.Information,
+};

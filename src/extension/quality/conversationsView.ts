@@ -1,0 +1,196 @@
+import * as vscode from 'vscode';
+import { GenerationRepository, TemplateRepository, type ConversationStatus, type ConversationSummary, type ReviewStatus } from '../../core/store';
+import { Disposable } from '../disposable';
+import type { WorkspaceDb } from '../workspaceDb';
+import { statusWords } from './transcript';
+
+export const CONVERSATIONS_VIEW = 'promptloom.conversations';
+
+/** What the Conversations view shows: kept per workspace. */
+export interface ViewFilter {
+  readonly templatePath?: string;
+  readonly status?: ConversationStatus;
+  readonly minQuality?: number;
+  readonly maxQuality?: number;
+  readonly sort: 'time' | 'score';
+}
+
+const FILTER_KEY = 'promptloom.conversations.filter';
+const REFRESH_DELAY_MS = 200;
+
+const STATUS_ICONS: Readonly<Record<ConversationStatus, vscode.ThemeIcon>> = {
+  pending: new vscode.ThemeIcon('circle-large-outline'),
+  approved: new vscode.ThemeIcon('pass', new vscode.ThemeColor('testing.iconPassed')),
+  rejected: new vscode.ThemeIcon('error', new vscode.ThemeColor('testing.iconFailed')),
+  needs_revision: new vscode.ThemeIcon('warning', new vscode.ThemeColor('list.warningForeground')),
+};
+
+/**
+ * The Conversations view: every stored conversation, filtered by template, status and quality
+ * range, sorted by time or by score, with review actions (buttons, context menu, keys a/n/r)
+ * that work on the whole selection.
+ */
+export class ConversationsView extends Disposable implements vscode.TreeDataProvider<ConversationSummary> {
+  private readonly changed = this.register(new vscode.EventEmitter<void>());
+  readonly onDidChangeTreeData = this.changed.event;
+  readonly view: vscode.TreeView<ConversationSummary>;
+  private filter: ViewFilter;
+  private timer: NodeJS.Timeout | undefined;
+  /** What the view last showed, for tests and for commands run from the palette. */
+  shown: readonly ConversationSummary[] = [];
+
+  constructor(
+    private readonly db: WorkspaceDb,
+    private readonly state: vscode.Memento,
+  ) {
+    super();
+    this.filter = state.get<ViewFilter>(FILTER_KEY) ?? { sort: 'time' };
+    this.view = this.register(vscode.window.createTreeView(CONVERSATIONS_VIEW, { treeDataProvider: this, canSelectMany: true }));
+    this.describe();
+    db.onDidChange(() => this.refresh(), this, this.subscriptions);
+    this.register({ dispose: () => clearTimeout(this.timer) });
+  }
+
+  /** Re-reads the database soon; bursts of writes (a batch) cost one query. */
+  refresh(): void {
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => this.changed.fire(), REFRESH_DELAY_MS);
+  }
+
+  /** The conversations the view shows now (read afresh). */
+  async listing(): Promise<ConversationSummary[]> {
+    return this.getChildren();
+  }
+
+  currentFilter(): ViewFilter {
+    return this.filter;
+  }
+
+  async setFilter(filter: ViewFilter): Promise<void> {
+    this.filter = filter;
+    await this.state.update(FILTER_KEY, filter);
+    this.describe();
+    this.changed.fire();
+  }
+
+  async getChildren(element?: ConversationSummary): Promise<ConversationSummary[]> {
+    if (element) return [];
+    const store = await this.db.getIfExists();
+    const { sort, ...where } = this.filter;
+    this.shown = store ? new GenerationRepository(store).list({ ...where, sort }) : [];
+    void vscode.commands.executeCommand('setContext', 'promptloom.hasConversations', this.shown.length > 0 || this.isFiltered());
+    return [...this.shown];
+  }
+
+  getTreeItem(c: ConversationSummary): vscode.TreeItem {
+    const score = c.overall === null ? '—' : c.overall.toFixed(1);
+    const values = Object.values(c.parameters).map(String).filter((v) => v.length <= 40);
+    const item = new vscode.TreeItem(`${score}  ${values.length ? values.join(' · ') : c.templateName}`);
+    item.id = c.id;
+    item.description = `${c.templateName} · ${statusWords(c.status)} · ${ago(c.createdAt)}`;
+    item.iconPath = STATUS_ICONS[c.status];
+    item.contextValue = `conversation.${c.status}`;
+    item.command = { title: 'Open Conversation', command: 'promptloom.openConversation', arguments: [c.id] };
+    const tooltip = new vscode.MarkdownString(undefined, false);
+    tooltip.appendMarkdown(`**Quality ${score}** · ${statusWords(c.status)}\n\n`);
+    tooltip.appendText(`${c.templatePath} · ${new Date(c.createdAt).toLocaleString()}\n`);
+    if (c.statusReason) tooltip.appendText(`\n${c.statusReason}\n`);
+    for (const r of c.recommendations.slice(0, 3)) tooltip.appendText(`\n• ${r}`);
+    item.tooltip = tooltip;
+    item.accessibilityInformation = { label: `Quality ${score}, ${statusWords(c.status)}, ${c.templateName}${values.length ? `, ${values.join(', ')}` : ''}, ${ago(c.createdAt)}`, role: 'treeitem' };
+    return item;
+  }
+
+  /** The conversations a review command is about: the clicked ones, or the selection. */
+  targets(args: readonly unknown[]): string[] {
+    const [first, many] = args;
+    if (Array.isArray(many) && many.length > 0) return many.filter(isSummary).map((c) => c.id);
+    if (isSummary(first)) return [first.id];
+    if (typeof first === 'string') return [first];
+    return this.view.selection.map((c) => c.id);
+  }
+
+  async review(ids: readonly string[], status: ReviewStatus): Promise<number> {
+    const store = await this.db.get();
+    if (!store || ids.length === 0) return 0;
+    const generations = new GenerationRepository(store);
+    const done = ids.filter((id) => generations.review(id, status));
+    this.db.wrote();
+    vscode.window.setStatusBarMessage(`Promptloom: ${done.length} ${done.length === 1 ? 'conversation' : 'conversations'} ${statusWords(status)}`, 4000);
+    return done.length;
+  }
+
+  /** Asks for template, status and quality range, one step at a time. */
+  async chooseFilter(): Promise<void> {
+    const store = await this.db.getIfExists();
+    const templates = store ? new TemplateRepository(store).list() : [];
+    type Pick<T> = vscode.QuickPickItem & { value: T };
+    const template = await vscode.window.showQuickPick<Pick<string | undefined>>(
+      [{ label: 'All templates', value: undefined }, ...templates.map((t) => ({ label: t.name, description: t.path, value: t.path }))],
+      { title: 'Filter conversations (1/3): template' },
+    );
+    if (!template) return;
+    const statuses: ConversationStatus[] = ['pending', 'needs_revision', 'approved', 'rejected'];
+    const status = await vscode.window.showQuickPick<Pick<ConversationStatus | undefined>>(
+      [{ label: 'Any status', value: undefined }, ...statuses.map((s) => ({ label: statusWords(s), value: s }))],
+      { title: 'Filter conversations (2/3): status' },
+    );
+    if (!status) return;
+    const range = await vscode.window.showInputBox({
+      title: 'Filter conversations (3/3): quality range',
+      prompt: 'From–to, out of 10 (for example 0-6); empty for any score',
+      value: this.filter.minQuality !== undefined || this.filter.maxQuality !== undefined ? `${this.filter.minQuality ?? 0}-${this.filter.maxQuality ?? 10}` : '',
+      validateInput: (v) => (parseRange(v) ? undefined : 'Two numbers from 0 to 10, like 0-6, or nothing.'),
+    });
+    if (range === undefined) return;
+    const { min, max } = parseRange(range)!;
+    await this.setFilter({
+      sort: this.filter.sort,
+      ...(template.value !== undefined ? { templatePath: template.value } : {}),
+      ...(status.value !== undefined ? { status: status.value } : {}),
+      ...(min !== undefined ? { minQuality: min } : {}),
+      ...(max !== undefined ? { maxQuality: max } : {}),
+    });
+  }
+
+  private isFiltered(): boolean {
+    const { sort: _sort, ...where } = this.filter;
+    return Object.keys(where).length > 0;
+  }
+
+  /** The filter in words under the view's title, and context keys for the title actions. */
+  private describe(): void {
+    const f = this.filter;
+    const parts = [
+      f.templatePath,
+      f.status && statusWords(f.status),
+      f.minQuality !== undefined || f.maxQuality !== undefined ? `quality ${f.minQuality ?? 0}–${f.maxQuality ?? 10}` : undefined,
+      f.sort === 'score' ? 'lowest score first' : undefined,
+    ].filter((p): p is string => p !== undefined);
+    this.view.description = parts.join(' · ');
+    void vscode.commands.executeCommand('setContext', 'promptloom.conversationsFiltered', this.isFiltered());
+    void vscode.commands.executeCommand('setContext', 'promptloom.conversationsByScore', f.sort === 'score');
+  }
+}
+
+function isSummary(x: unknown): x is ConversationSummary {
+  return typeof x === 'object' && x !== null && typeof (x as ConversationSummary).id === 'string' && 'status' in x;
+}
+
+/** "0-6", "5 – 8", "" → bounds; undefined when malformed. */
+export function parseRange(text: string): { min?: number; max?: number } | undefined {
+  const t = text.trim();
+  if (t === '') return {};
+  const m = /^(\d+(?:\.\d+)?)\s*[-–]\s*(\d+(?:\.\d+)?)$/.exec(t);
+  if (!m) return undefined;
+  const [min, max] = [Number(m[1]), Number(m[2])];
+  return min <= max && max <= 10 ? { min, max } : undefined;
+}
+
+function ago(time: number): string {
+  const s = Math.max(0, (Date.now() - time) / 1000);
+  if (s < 60) return 'just now';
+  if (s < 3600) return `${Math.floor(s / 60)} min ago`;
+  if (s < 86400) return `${Math.floor(s / 3600)} h ago`;
+  return new Date(time).toLocaleDateString();
+}

@@ -1,0 +1,149 @@
+import * as vscode from 'vscode';
+import { flagThreshold, isTier, WEIGHTS, LENGTH_TARGETS, type QualityResult } from '../../core/quality';
+import { parseTemplate } from '../../core/template';
+import {
+  QUALITY_VIEW_TYPE,
+  bandOf,
+  type PartView,
+  type QualityHostMessage,
+  type QualityState,
+  type QualityView,
+  type QualityWebviewMessage,
+  type RecommendationView,
+} from '../../shared/qualityProtocol';
+import { Disposable } from '../disposable';
+import { webviewOptions, webviewPage } from '../webviewPage';
+import type { WorkspaceDb } from '../workspaceDb';
+import { loadConversation, type ConversationDocuments, type ScoredConversation } from './conversationDocuments';
+import type { ConversationsView } from './conversationsView';
+import { statusWords } from './transcript';
+
+export interface QualityPanelDeps {
+  readonly extensionUri: vscode.Uri;
+  readonly db: WorkspaceDb;
+  readonly documents: ConversationDocuments;
+  readonly conversations: ConversationsView;
+}
+
+/**
+ * The quality breakdown of one conversation: a bar per part coloured by band, the
+ * recommendations (each naming a turn jumps to it) and the review buttons. One panel, reused.
+ */
+export class QualityPanel extends Disposable {
+  private static current: QualityPanel | undefined;
+  /** The last view sent to the page, for tests. */
+  lastView: QualityView | undefined;
+
+  static async show(deps: QualityPanelDeps, id: string): Promise<QualityPanel> {
+    const panel =
+      QualityPanel.current ??
+      new QualityPanel(deps, vscode.window.createWebviewPanel(QUALITY_VIEW_TYPE, 'Quality', { viewColumn: vscode.ViewColumn.Beside, preserveFocus: false }, webviewOptions(deps.extensionUri)), true);
+    panel.panel.reveal(undefined, false);
+    await panel.load(id);
+    return panel;
+  }
+
+  static revive(deps: QualityPanelDeps, panel: vscode.WebviewPanel, state: QualityState | undefined): void {
+    panel.webview.options = webviewOptions(deps.extensionUri);
+    const revived = new QualityPanel(deps, panel, true);
+    if (state?.id) void revived.load(state.id);
+  }
+
+  static disposeAll(): void {
+    QualityPanel.current?.panel.dispose();
+  }
+
+  private id: string | undefined;
+  private ready = false;
+
+  private constructor(
+    private readonly deps: QualityPanelDeps,
+    readonly panel: vscode.WebviewPanel,
+    freshPage: boolean,
+  ) {
+    super();
+    QualityPanel.current = this;
+    if (freshPage) panel.webview.html = webviewPage(panel.webview, deps.extensionUri, { name: 'quality', title: 'Promptloom quality', loading: 'Loading the conversation…' });
+    panel.iconPath = vscode.Uri.joinPath(deps.extensionUri, 'media', 'quality.svg');
+    panel.onDidDispose(() => this.dispose(), this, this.subscriptions);
+    panel.webview.onDidReceiveMessage((m: QualityWebviewMessage) => this.receive(m), this, this.subscriptions);
+    // A review anywhere (tree, CodeLens, CLI) shows here at once.
+    deps.db.onDidChange(() => this.id && void this.load(this.id), this, this.subscriptions);
+    this.register({ dispose: () => QualityPanel.current === this && (QualityPanel.current = undefined) });
+  }
+
+  private async load(id: string): Promise<void> {
+    this.id = id;
+    const loaded = await loadConversation(this.deps.db, id);
+    if (this.isDisposed) return;
+    if (!loaded) return this.post({ type: 'empty', reason: `Conversation ${id} is not in the workspace database.` });
+    const view = await viewOf(this.deps.db, loaded);
+    this.panel.title = `Quality ${view.overall.toFixed(1)} · ${loaded.details.templateName}`;
+    this.post({ type: 'show', view });
+  }
+
+  private post(message: QualityHostMessage): void {
+    if (message.type === 'show') this.lastView = message.view;
+    if (this.ready) void this.panel.webview.postMessage(message);
+  }
+
+  private async receive(message: QualityWebviewMessage): Promise<void> {
+    switch (message.type) {
+      case 'ready':
+        this.ready = true;
+        if (this.lastView) this.post({ type: 'show', view: this.lastView });
+        else if (this.id) await this.load(this.id);
+        break;
+      case 'reveal':
+        if (this.id) await this.deps.documents.revealTurn(this.id, message.turn);
+        break;
+      case 'review':
+        if (this.id) await this.deps.conversations.review([this.id], message.status);
+        break;
+    }
+  }
+}
+
+async function viewOf(db: WorkspaceDb, { details, result }: ScoredConversation): Promise<QualityView> {
+  const threshold = await thresholdOf(db, details.templatePath);
+  return {
+    id: details.id,
+    title: `${details.templateName} · ${details.id.slice(0, 8)}`,
+    status: statusWords(details.status),
+    ...(details.statusReason ? { statusReason: details.statusReason } : {}),
+    overall: result.overall,
+    band: bandOf(result.overall),
+    threshold,
+    parts: partsOf(result, isTier(details.tier) ? details.tier : 'template'),
+    recommendations: result.recommendations.map(recommendationOf),
+  };
+}
+
+/** The template's flagging threshold, from its current file when it is still there. */
+async function thresholdOf(db: WorkspaceDb, templatePath: string): Promise<number> {
+  const folder = db.folder;
+  if (!folder) return flagThreshold(undefined);
+  try {
+    const bytes = await vscode.workspace.fs.readFile(vscode.Uri.joinPath(folder.uri, templatePath));
+    return flagThreshold(parseTemplate(new TextDecoder().decode(bytes)).settings.qualityThreshold);
+  } catch {
+    return flagThreshold(undefined);
+  }
+}
+
+function partsOf(r: QualityResult, tier: keyof typeof LENGTH_TARGETS): PartView[] {
+  const b = r.breakdown;
+  const { user, assistant } = b.length.target ?? LENGTH_TARGETS[tier];
+  const part = (key: PartView['key'], label: string, score: number, detail: string): PartView => ({ key, label, score, weight: WEIGHTS[key], band: bandOf(score), detail });
+  return [
+    part('turnCount', 'Turn count', b.turnCount.score, `${b.turnCount.actual} turns; target ${b.turnCount.target.min}–${b.turnCount.target.max}`),
+    part('length', 'Length', b.length.score, `${b.length.actual.user} words per user turn (${user.min}–${user.max}), ${b.length.actual.assistant} per answer (${assistant.min}–${assistant.max})`),
+    part('structure', 'Structure', b.structure.score, b.structure.valid ? 'valid: roles alternate from the user, no empty turns' : b.structure.issues.join('; ')),
+    part('confidence', 'Confidence', b.confidence.score, `${b.confidence.level}: coherence and naturalness`),
+  ];
+}
+
+function recommendationOf(text: string): RecommendationView {
+  const m = /\bturns? (\d+)/.exec(text);
+  return m ? { text, turn: Number(m[1]) - 1 } : { text };
+}

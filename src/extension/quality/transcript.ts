@@ -1,0 +1,43 @@
+import type { QualityResult } from '../../core/quality';
+import type { ConversationDetails } from '../../core/store';
+
+/** A readable Markdown transcript, and where each turn's text sits in it (0-based lines). */
+export interface Transcript {
+  readonly text: string;
+  /** Per turn: its first and last line. */
+  readonly turns: readonly { readonly first: number; readonly last: number }[];
+}
+
+const STATUS_WORDS: Record<string, string> = { pending: 'pending review', approved: 'approved', rejected: 'rejected', needs_revision: 'needs revision' };
+
+export function statusWords(status: string): string {
+  return STATUS_WORDS[status] ?? status;
+}
+
+export function transcript(c: ConversationDetails, quality: QualityResult): Transcript {
+  const b = quality.breakdown;
+  const lines = [
+    `# ${c.templateName} · conversation ${c.id.slice(0, 8)}`,
+    '',
+    `Template: ${c.templatePath} (${c.tier}) · ${new Date(c.createdAt).toLocaleString()} · ${statusWords(c.status)}`,
+    `Quality: ${quality.overall.toFixed(1)} / 10 — turn count ${b.turnCount.score} · length ${b.length.score} · structure ${b.structure.score} · confidence ${b.confidence.score} (${b.confidence.level})`,
+  ];
+  if (c.statusReason) lines.push(`Reason: ${oneLine(c.statusReason)}`);
+  const values = Object.entries(c.parameters);
+  if (values.length) lines.push(`Values: ${values.map(([k, v]) => `${k} = ${oneLine(String(v))}`).join(' · ')}`);
+  lines.push('', '---', '');
+  const turns: { first: number; last: number }[] = [];
+  c.turns.forEach((turn, i) => {
+    const body = turn.content.replace(/\r\n?/g, '\n').split('\n');
+    const first = lines.length;
+    body[0] = `**${turn.role === 'user' ? 'User' : 'Assistant'} (turn ${i + 1}):** ${body[0]}`;
+    lines.push(...body);
+    turns.push({ first, last: lines.length - 1 });
+    lines.push('');
+  });
+  return { text: lines.join('\n'), turns };
+}
+
+function oneLine(text: string): string {
+  return text.replace(/\s+/g, ' ').trim();
+}

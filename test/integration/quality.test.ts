@@ -1,0 +1,136 @@
+import { strict as assert } from 'node:assert';
+import * as vscode from 'vscode';
+import { flagReason, scoreConversation, toQualityResult } from '../../src/core/quality';
+import { GenerationRepository, Store, TemplateRepository, type ConversationSummary } from '../../src/core/store';
+import { GOOD, REPETITIVE, type Conversation } from '../fixtures/conversations';
+import { open, waitFor } from './helpers';
+
+/** Stores conversations as a generation would (score, flag), through a second writer like the CLI. */
+async function seed(templatePath: string, conversation: Conversation, n: number, threshold?: number): Promise<string[]> {
+  const store = await Store.open(vscode.workspace.workspaceFolders![0]!.uri.fsPath);
+  try {
+    const templates = new TemplateRepository(store);
+    const t = templates.ensure(templatePath, { name: 'Quality fixture', tier: 'template' });
+    const v = templates.recordVersion(t.id, `seeded ${templatePath}`);
+    const generations = new GenerationRepository(store);
+    const ids: string[] = [];
+    for (let i = 0; i < n; i++) {
+      const report = scoreConversation(conversation, 'template');
+      const reason = flagReason(report, threshold);
+      const { conversationId } = generations.record({
+        templateId: t.id, versionId: v.id, parameters: { persona: 'Near Retiree' }, model: 'claude-sonnet-5-5', attempt: 1, status: 'succeeded', inputTokens: 1, outputTokens: 1, costUsd: 0.001, durationMs: 5,
+        conversation: { turns: conversation.turns, quality: toQualityResult(report), ...(reason ? { status: 'needs_revision' as const, statusReason: reason } : {}) },
+      });
+      ids.push(conversationId!);
+      // Distinct creation times keep "newest first" well defined.
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    return ids;
+  } finally {
+    store.close();
+  }
+}
+
+const pl011 = (uri: vscode.Uri) => vscode.languages.getDiagnostics(uri).filter((d) => typeof d.code === 'object' && d.code.value === 'PL011');
+
+describe('quality in the editor', function () {
+  this.timeout(60_000);
+  let poor: string;
+
+  before(async () => {
+    poor = (await seed('seeded.prompt', REPETITIVE, 1))[0]!;
+  });
+
+  it('opens a conversation as a read-only transcript with findings on the turns they concern', async () => {
+    const editor = (await vscode.commands.executeCommand<vscode.TextEditor>('promptloom.openConversation', poor))!;
+    const doc = editor.document;
+    assert.equal(doc.uri.scheme, 'promptloom-conversation');
+    assert.match(doc.getText(), /^# Quality fixture · conversation /);
+    assert.match(doc.getText(), /^Quality: \d\.\d \/ 10 — turn count 10 · length [\d.]+ · structure 10 · confidence [\d.]+ \(low\)$/m);
+    assert.match(doc.getText(), /^Reason: scored \d\.\d, below 6: turns 2, 4, 6: vary the wording/m);
+    const diagnostics = await waitFor('quality diagnostics', () => {
+      const d = vscode.languages.getDiagnostics(doc.uri);
+      return d.length > 0 ? d : undefined;
+    });
+    const repeats = diagnostics.filter((d) => d.message === 'repeats wording the assistant already used');
+    assert.deepEqual(
+      repeats.map((d) => doc.lineAt(d.range.start.line).text.slice(0, 24)),
+      ['**Assistant (turn 2):** ', '**Assistant (turn 4):** ', '**Assistant (turn 6):** '],
+    );
+    assert.ok(repeats.every((d) => d.severity === vscode.DiagnosticSeverity.Warning && d.source === 'promptloom quality'));
+    const confused = diagnostics.find((d) => d.message === "the user's reply in turn 5 signals confusion")!;
+    assert.match(doc.lineAt(confused.range.start.line).text, /^\*\*Assistant \(turn 4\):\*\*/);
+  });
+
+  it('offers the breakdown and review as CodeLenses on the transcript, and a review updates it', async () => {
+    const editor = (await vscode.commands.executeCommand<vscode.TextEditor>('promptloom.openConversation', poor))!;
+    const lenses = await vscode.commands.executeCommand<vscode.CodeLens[]>('vscode.executeCodeLensProvider', editor.document.uri);
+    assert.deepEqual(
+      lenses.map((l) => l.command?.title.replace(/\d\.\d/, 'N')),
+      ['$(graph) Quality N: breakdown', '$(check) Approve', '$(edit) Needs revision', '$(close) Reject'],
+    );
+    const approve = lenses[1]!.command!;
+    assert.equal(await vscode.commands.executeCommand(approve.command, ...approve.arguments!), 1);
+    await waitFor('the transcript to show the review', () => (/ · approved$/m.test(editor.document.getText()) ? true : undefined));
+  });
+
+  it('shows the quality breakdown panel with a part per bar and turn-linked recommendations', async () => {
+    const panel = await vscode.commands.executeCommand<{ lastView?: { overall: number; band: string; parts: { key: string; score: number; band: string }[]; recommendations: { text: string; turn?: number }[] } }>(
+      'promptloom.showQualityBreakdown',
+      poor,
+    );
+    const view = await waitFor('the panel view', () => panel?.lastView);
+    const stored = toQualityResult(scoreConversation(REPETITIVE));
+    assert.equal(view.overall, stored.overall);
+    assert.equal(view.band, 'low');
+    assert.deepEqual(view.parts.map((p) => p.key), ['turnCount', 'length', 'structure', 'confidence']);
+    assert.deepEqual(view.parts.map((p) => p.band), view.parts.map((p) => (p.score < 6 ? 'low' : p.score < 8 ? 'fair' : 'good')));
+    assert.deepEqual(view.recommendations[0], { text: stored.recommendations[0], turn: 1 });
+  });
+
+  it('lists conversations in the Conversations view, filters and sorts them, and reviews a selection', async () => {
+    const ids = await seed('seeded.prompt', REPETITIVE, 2);
+    const good = await seed('seeded.prompt', GOOD, 2);
+    const byTime = await vscode.commands.executeCommand<ConversationSummary[]>('promptloom.filterConversations', { templatePath: 'seeded.prompt' });
+    assert.deepEqual(byTime.slice(0, 4).map((c) => c.id), [...good].reverse().concat([...ids].reverse()), 'newest first');
+
+    const flagged = await vscode.commands.executeCommand<ConversationSummary[]>('promptloom.filterConversations', { templatePath: 'seeded.prompt', status: 'needs_revision' });
+    assert.deepEqual(new Set(flagged.map((c) => c.id)), new Set(ids));
+    await vscode.commands.executeCommand('promptloom.sortConversationsByScore');
+    const ranged = await vscode.commands.executeCommand<ConversationSummary[]>('promptloom.filterConversations', { templatePath: 'seeded.prompt', minQuality: 8, maxQuality: 10 });
+    assert.deepEqual(new Set(ranged.map((c) => c.id)), new Set(good));
+
+    // Review two at once, as a multi-selection in the tree passes them.
+    const [first, second] = flagged;
+    assert.equal(await vscode.commands.executeCommand('promptloom.rejectConversation', first, [first, second]), 2);
+    const rejected = await vscode.commands.executeCommand<ConversationSummary[]>('promptloom.filterConversations', { templatePath: 'seeded.prompt', status: 'rejected' });
+    assert.deepEqual(new Set(rejected.map((c) => c.id)), new Set(ids));
+    await vscode.commands.executeCommand('promptloom.clearConversationFilter');
+    await vscode.commands.executeCommand('promptloom.sortConversationsByTime');
+  });
+
+  it('PL011 and a CodeLens on the template report how its conversations do, and follow new ones', async () => {
+    const editor = await open('quality.prompt');
+    const uri = editor.document.uri;
+    await seed('quality.prompt', REPETITIVE, 3, 0.8);
+    const warning = await waitFor('PL011', () => pl011(uri)[0]);
+    assert.equal(warning.severity, vscode.DiagnosticSeverity.Warning);
+    assert.match(warning.message, /^The last 3 conversations average \d\.\d, below this template’s quality_threshold of 8\.0\./);
+    assert.equal(editor.document.getText(warning.range), 'quality_threshold: 0.8');
+
+    const lenses = await vscode.commands.executeCommand<vscode.CodeLens[]>('vscode.executeCodeLensProvider', uri);
+    const lens = lenses.find((l) => l.command?.command === 'promptloom.showTemplateConversations')!;
+    assert.match(lens.command!.title, /^\$\(graph\) 3 runs · quality \d\.\d · none reviewed$/);
+
+    // Ten good conversations later, the recent ones are fine and the warning goes.
+    await seed('quality.prompt', GOOD, 10, 0.8);
+    await waitFor('PL011 to clear', () => (pl011(uri).length === 0 ? true : undefined));
+    const after = await vscode.commands.executeCommand<vscode.CodeLens[]>('vscode.executeCodeLensProvider', uri);
+    assert.match(after.find((l) => l.command?.command === 'promptloom.showTemplateConversations')!.command!.title, /^\$\(graph\) 13 runs · quality \d\.\d \(last 10: 10\.0\) · none reviewed$/);
+
+    await vscode.commands.executeCommand('promptloom.showTemplateConversations', uri);
+    const listed = await vscode.commands.executeCommand<ConversationSummary[]>('promptloom.refreshConversations');
+    assert.ok(listed.length === 13 && listed.every((c) => c.templatePath === 'quality.prompt'));
+    await vscode.commands.executeCommand('promptloom.clearConversationFilter');
+  });
+});

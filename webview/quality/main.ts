@@ -1,0 +1,111 @@
+/**
+ * The quality breakdown panel's page: the overall score, a meter per part, the recommendations
+ * and review buttons. Everything displayed goes through textContent. Keyboard: Tab reaches every
+ * part and recommendation; ↑/↓ move between them; Enter on a recommendation opens its turn.
+ */
+import '@vscode-elements/elements/dist/vscode-button/index.js';
+import { bandOf, type Band, type QualityHostMessage, type QualityState, type QualityView, type QualityWebviewMessage, type ReviewChoice } from '../../src/shared/qualityProtocol';
+
+interface VsCodeApi {
+  postMessage(message: QualityWebviewMessage): void;
+  getState(): QualityState | undefined;
+  setState(state: QualityState): void;
+}
+declare function acquireVsCodeApi(): VsCodeApi;
+
+const vscode = acquireVsCodeApi();
+const app = document.getElementById('app')!;
+const BAND_WORDS: Record<Band, string> = { low: 'low', fair: 'fair', good: 'good' };
+
+function el<K extends keyof HTMLElementTagNameMap>(tag: K, props: Readonly<Record<string, string>> = {}, text?: string): HTMLElementTagNameMap[K] {
+  const node = document.createElement(tag);
+  for (const [name, value] of Object.entries(props)) node.setAttribute(name, value);
+  if (text !== undefined) node.textContent = text;
+  return node;
+}
+
+function show(view: QualityView): void {
+  vscode.setState({ id: view.id });
+  const heading = el('h1', {}, view.title);
+  const overall = el('div', { class: `overall band-${view.band}`, role: 'group', 'aria-label': `Overall quality ${view.overall.toFixed(1)} of 10, ${BAND_WORDS[view.band]}` });
+  overall.append(el('span', { class: 'score', id: 'overall' }, view.overall.toFixed(1)), el('span', { class: 'band-word' }, `/ 10 · ${BAND_WORDS[view.band]} · flagged below ${view.threshold.toFixed(1)} · ${view.status}`));
+  const children: Node[] = [heading, overall];
+  if (view.statusReason) children.push(el('p', { class: 'reason' }, view.statusReason));
+
+  children.push(el('h2', { id: 'parts-heading' }, 'Breakdown'));
+  const parts = el('div', { class: 'parts', role: 'group', 'aria-labelledby': 'parts-heading' });
+  for (const p of view.parts) {
+    const band = bandOf(p.score);
+    const item = el('div', {
+      class: `part band-${band}`,
+      tabindex: '0',
+      role: 'meter',
+      'aria-valuemin': '0',
+      'aria-valuemax': '10',
+      'aria-valuenow': String(p.score),
+      'aria-valuetext': `${p.score.toFixed(1)} of 10, ${BAND_WORDS[band]}`,
+      'aria-label': `${p.label}, weight ${Math.round(p.weight * 100)} percent: ${p.detail}`,
+      'data-part': p.key,
+      'data-nav': '',
+    });
+    const track = el('div', { class: 'track', 'aria-hidden': 'true' });
+    const fill = el('div', { class: 'fill' });
+    fill.style.width = `${Math.max(0, Math.min(10, p.score)) * 10}%`;
+    track.append(fill);
+    item.append(el('span', { class: 'label' }, `${p.label} (${Math.round(p.weight * 100)}%)`), track, el('span', { class: 'value' }, `${p.score.toFixed(1)} ${BAND_WORDS[band]}`), el('span', { class: 'detail' }, p.detail));
+    parts.append(item);
+  }
+  children.push(parts);
+
+  children.push(el('h2', { id: 'recs-heading' }, 'Recommendations'));
+  if (view.recommendations.length === 0) children.push(el('p', { class: 'none' }, 'Nothing to improve.'));
+  else {
+    const list = el('ul', { class: 'recommendations', 'aria-labelledby': 'recs-heading' });
+    for (const r of view.recommendations) {
+      const li = el('li');
+      if (r.turn !== undefined) {
+        const button = el('button', { type: 'button', 'data-nav': '', 'aria-label': `${r.text}. Press Enter to open turn ${r.turn + 1}.` }, r.text);
+        const turn = r.turn;
+        button.addEventListener('click', () => vscode.postMessage({ type: 'reveal', turn }));
+        li.append(button);
+      } else {
+        li.textContent = r.text;
+        li.setAttribute('tabindex', '0');
+        li.setAttribute('data-nav', '');
+      }
+      list.append(li);
+    }
+    children.push(list);
+  }
+
+  const actions = el('div', { class: 'actions', role: 'group', 'aria-label': 'Review' });
+  const reviewButton = (label: string, status: ReviewChoice, secondary: boolean) => {
+    const b = el('vscode-button', secondary ? { secondary: '' } : {}, label);
+    b.addEventListener('click', () => vscode.postMessage({ type: 'review', status }));
+    return b;
+  };
+  actions.append(reviewButton('Approve', 'approved', false), reviewButton('Needs revision', 'needs_revision', true), reviewButton('Reject', 'rejected', true));
+  children.push(actions, el('p', { class: 'hint' }, 'Overall = form parts (turn count, length, structure) earned in proportion to confidence², plus 20% confidence.'));
+  app.replaceChildren(...children);
+}
+
+// ↑/↓ move between the parts and recommendations, as in a list.
+document.addEventListener('keydown', (event) => {
+  if (event.key !== 'ArrowDown' && event.key !== 'ArrowUp') return;
+  const items = [...document.querySelectorAll<HTMLElement>('[data-nav]')];
+  const at = items.indexOf(document.activeElement as HTMLElement);
+  if (at < 0) return;
+  const next = items[at + (event.key === 'ArrowDown' ? 1 : -1)];
+  if (next) {
+    next.focus();
+    event.preventDefault();
+  }
+});
+
+window.addEventListener('message', (event: MessageEvent<QualityHostMessage>) => {
+  const message = event.data;
+  if (message.type === 'show') show(message.view);
+  else app.replaceChildren(el('p', { class: 'status' }, message.reason));
+});
+
+vscode.postMessage({ type: 'ready' });
