@@ -74,9 +74,10 @@ export const COMMANDS: Readonly<Record<CommandId, Handler>> = {
     if (uri) return ctx.history.delete(uri, typeof answer === 'string' ? async () => answer : undefined);
     return undefined;
   },
-  [CommandId.OpenConversation]: async (ctx, id) => {
+  [CommandId.OpenConversation]: async (ctx, id, options) => {
     const chosen = typeof id === 'string' ? id : await pickConversation(ctx);
-    return chosen && ctx.conversationDocs.open(chosen);
+    const preserveFocus = typeof options === 'object' && options !== null && (options as { preserveFocus?: unknown }).preserveFocus === true;
+    return chosen && ctx.conversationDocs.open(chosen, { preserveFocus });
   },
   [CommandId.ShowQualityBreakdown]: async (ctx, ...args) => {
     const id = conversationOf(ctx, args) ?? (await pickConversation(ctx));

@@ -16,13 +16,15 @@ export class Workbench {
     readonly folder: string,
   ) {}
 
-  static async open(name: string): Promise<Workbench> {
+  /** `prepare` runs on the copied workspace before VS Code starts (to seed its database, say). */
+  static async open(name: string, prepare?: (folder: string) => Promise<void>): Promise<Workbench> {
     ensureHost();
     const runDir = join(CACHE, `run-e2e-${name}`);
     rmSync(runDir, { recursive: true, force: true });
     const folder = join(runDir, 'workspace');
     cpSync(join(ROOT, 'test', 'fixtures', 'workspace'), folder, { recursive: true });
     mkdirSync(SCREENSHOTS, { recursive: true });
+    await prepare?.(folder);
     const host = await VsCodeHost.start({ port: await freePort(), folder, runDir, extension: 'installed', settings: { 'workbench.colorTheme': 'Default Dark Modern' } });
     const browser = await launchBrowser(runDir);
     const page = browser.pages()[0] ?? (await browser.newPage());

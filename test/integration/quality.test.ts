@@ -72,6 +72,16 @@ describe('quality in the editor', function () {
     const approve = lenses[1]!.command!;
     assert.equal(await vscode.commands.executeCommand(approve.command, ...approve.arguments!), 1);
     await waitFor('the transcript to show the review', () => (/ · approved$/m.test(editor.document.getText()) ? true : undefined));
+    // The reason line is gone, so every turn moved up a line: the findings moved with them.
+    const doc = editor.document;
+    const starts = await waitFor('findings on the new lines', () => {
+      const lines = vscode.languages
+        .getDiagnostics(doc.uri)
+        .filter((d) => d.message === 'repeats wording the assistant already used')
+        .map((d) => doc.lineAt(d.range.start.line).text.slice(0, 24));
+      return lines.length === 3 && lines.every((l) => l.startsWith('**Assistant')) ? lines : undefined;
+    });
+    assert.deepEqual(starts, ['**Assistant (turn 2):** ', '**Assistant (turn 4):** ', '**Assistant (turn 6):** ']);
   });
 
   it('shows the quality breakdown panel with a part per bar and turn-linked recommendations', async () => {

@@ -43,12 +43,27 @@ export class ConversationDocuments extends Disposable implements vscode.TextDocu
   private readonly lensesChanged = this.register(new vscode.EventEmitter<void>());
   readonly onDidChangeCodeLenses = this.lensesChanged.event;
   private readonly diagnostics = this.register(vscode.languages.createDiagnosticCollection('promptloom-conversations'));
+  /**
+   * Findings for the text last rendered, set once the document holds that text: diagnostics set
+   * before VS Code applies new content would be moved by the edit onto the wrong lines.
+   */
+  private readonly rendered = new Map<string, { text: string; diagnostics: vscode.Diagnostic[] }>();
 
   constructor(private readonly db: WorkspaceDb) {
     super();
     this.register(vscode.workspace.registerTextDocumentContentProvider(CONVERSATION_SCHEME, this));
     this.register(vscode.languages.registerCodeLensProvider({ scheme: CONVERSATION_SCHEME }, this));
-    vscode.workspace.onDidCloseTextDocument((d) => d.uri.scheme === CONVERSATION_SCHEME && this.diagnostics.delete(d.uri), this, this.subscriptions);
+    vscode.workspace.onDidOpenTextDocument((d) => this.showFindings(d), this, this.subscriptions);
+    vscode.workspace.onDidChangeTextDocument((e) => this.showFindings(e.document), this, this.subscriptions);
+    vscode.workspace.onDidCloseTextDocument(
+      (d) => {
+        if (d.uri.scheme !== CONVERSATION_SCHEME) return;
+        this.diagnostics.delete(d.uri);
+        this.rendered.delete(d.uri.toString());
+      },
+      this,
+      this.subscriptions,
+    );
     db.onDidChange(
       () => {
         for (const doc of vscode.workspace.textDocuments) if (doc.uri.scheme === CONVERSATION_SCHEME) this.changed.fire(doc.uri);
@@ -76,7 +91,9 @@ export class ConversationDocuments extends Disposable implements vscode.TextDocu
     const name = `${loaded.details.templateName.replace(/[\\/]/g, '-')} ${id.slice(0, 8)}.md`;
     const uri = vscode.Uri.from({ scheme: CONVERSATION_SCHEME, path: `/${name}`, query: new URLSearchParams({ id }).toString() });
     const doc = await vscode.workspace.openTextDocument(uri);
-    return vscode.window.showTextDocument(doc, { preview: true, viewColumn: vscode.ViewColumn.Beside, preserveFocus: options.preserveFocus ?? false });
+    // Beside the editor in use; in the first group when none is open (no empty group left behind).
+    const viewColumn = vscode.window.activeTextEditor ? vscode.ViewColumn.Beside : vscode.ViewColumn.One;
+    return vscode.window.showTextDocument(doc, { preview: true, viewColumn, preserveFocus: options.preserveFocus ?? false });
   }
 
   /** Reveals a turn in an open (or newly opened) transcript. */
@@ -96,22 +113,29 @@ export class ConversationDocuments extends Disposable implements vscode.TextDocu
     const id = ConversationDocuments.idOf(uri);
     const loaded = id && (await loadConversation(this.db, id));
     if (!loaded) {
-      this.diagnostics.delete(uri);
-      return `Conversation ${id ?? uri.path} is not in the workspace database.`;
+      const text = `Conversation ${id ?? uri.path} is not in the workspace database.`;
+      this.rendered.set(uri.toString(), { text, diagnostics: [] });
+      return text;
     }
     const shown = transcript(loaded.details, loaded.result);
-    this.diagnostics.set(
-      uri,
-      loaded.report.findings.flatMap((f) => {
-        const lines = shown.turns[f.turn];
-        if (!lines) return [];
-        const d = new vscode.Diagnostic(new vscode.Range(lines.first, 0, lines.last, Number.MAX_SAFE_INTEGER), f.message, SEVERITY[f.part]);
-        d.source = 'promptloom quality';
-        d.code = f.part;
-        return [d];
-      }),
-    );
+    const diagnostics = loaded.report.findings.flatMap((f) => {
+      const lines = shown.turns[f.turn];
+      if (!lines) return [];
+      const d = new vscode.Diagnostic(new vscode.Range(lines.first, 0, lines.last, Number.MAX_SAFE_INTEGER), f.message, SEVERITY[f.part]);
+      d.source = 'promptloom quality';
+      d.code = f.part;
+      return [d];
+    });
+    this.rendered.set(uri.toString(), { text: shown.text, diagnostics });
+    // Already showing this text (nothing to apply): the findings can go on now.
+    const open = vscode.workspace.textDocuments.find((d) => d.uri.toString() === uri.toString());
+    if (open) this.showFindings(open);
     return shown.text;
+  }
+
+  private showFindings(doc: vscode.TextDocument): void {
+    const rendered = doc.uri.scheme === CONVERSATION_SCHEME ? this.rendered.get(doc.uri.toString()) : undefined;
+    if (rendered && doc.getText() === rendered.text) this.diagnostics.set(doc.uri, rendered.diagnostics);
   }
 
   async provideCodeLenses(document: vscode.TextDocument): Promise<vscode.CodeLens[]> {

@@ -87,10 +87,11 @@ export class ConversationsView extends Disposable implements vscode.TreeDataProv
     const values = Object.values(c.parameters).map(String).filter((v) => v.length <= 40);
     const item = new vscode.TreeItem(`${score}  ${values.length ? values.join(' · ') : c.templateName}`);
     item.id = c.id;
-    item.description = `${c.templateName} · ${statusWords(c.status)} · ${ago(c.createdAt)}`;
+    item.description = `${statusWords(c.status)} · ${c.templateName} · ${ago(c.createdAt)}`;
     item.iconPath = STATUS_ICONS[c.status];
     item.contextValue = `conversation.${c.status}`;
-    item.command = { title: 'Open Conversation', command: 'promptloom.openConversation', arguments: [c.id] };
+    // Focus stays in the list, so a reviewer can read the transcript and press a, n or r.
+    item.command = { title: 'Open Conversation', command: 'promptloom.openConversation', arguments: [c.id, { preserveFocus: true }] };
     const tooltip = new vscode.MarkdownString(undefined, false);
     tooltip.appendMarkdown(`**Quality ${score}** · ${statusWords(c.status)}\n\n`);
     tooltip.appendText(`${c.templatePath} · ${new Date(c.createdAt).toLocaleString()}\n`);
