@@ -10,7 +10,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { scoreConversation } from '../src/core/quality';
+import { WEIGHTS, scoreConversation } from '../src/core/quality';
 import { seededRandom } from '../src/core/generation/random';
 import { pairwiseAccuracy, spearman } from './rankAgreement';
 
@@ -26,12 +26,24 @@ const rows = readFileSync(file, 'utf8')
 
 const ratings = rows.map((r) => r.overall);
 const reports = rows.map((r) => scoreConversation({ turns: r.turns }));
+const plainSum = reports.map((r) => {
+  const b = r.breakdown;
+  return WEIGHTS.turnCount * b.turnCount.score + WEIGHTS.length * b.length.score + WEIGHTS.structure * b.structure.score + WEIGHTS.confidence * b.confidence.score;
+});
+const words = (turns: unknown) => (Array.isArray(turns) ? turns.map((t: { content?: unknown }) => String(t.content ?? '').split(/\s+/).filter(Boolean).length) : []);
 const measures: [string, number[]][] = [
   ['overall', reports.map((r) => r.overall)],
   ['turnCount', reports.map((r) => r.breakdown.turnCount.score)],
   ['length', reports.map((r) => r.breakdown.length.score)],
   ['structure', reports.map((r) => r.breakdown.structure.score)],
   ['confidence', reports.map((r) => r.breakdown.confidence.score)],
+  // For comparison: the four parts summed with plain weights, and two structural baselines.
+  ['plain sum', plainSum],
+  ['raw turns', rows.map((r) => (Array.isArray(r.turns) ? r.turns.length : 0))],
+  ['words/turn', rows.map((r) => {
+    const w = words(r.turns);
+    return w.length ? w.reduce((a, b) => a + b, 0) / w.length : 0;
+  })],
 ];
 
 console.log(`${rows.length} rated dialogues from ${file}\n`);

@@ -31,6 +31,7 @@ const CHECKS = {
 } as const satisfies Record<string, Check>;
 
 type CheckName = keyof typeof CHECKS;
+const CHECK_NAMES = Object.keys(CHECKS) as CheckName[];
 
 export interface ConfidenceResult {
   readonly score: number;
@@ -55,33 +56,34 @@ const DANGLING: ReadonlySet<number> = new Set(
 );
 
 export function scoreConfidence(turns: readonly ScoredTurn[], scanned: readonly Scanned[]): ConfidenceResult {
-  const flagged = new Map<CheckName, number[]>();
-  const eligible = new Map<CheckName, number>();
+  // Per check: the turns (positions) it flagged, and how many turns it applied to.
+  const flagged = Object.fromEntries(CHECK_NAMES.map((n) => [n, [] as number[]])) as Record<CheckName, number[]>;
+  const eligible = Object.fromEntries(CHECK_NAMES.map((n) => [n, 0])) as Record<CheckName, number>;
   const flag = (name: CheckName, turn: number) => {
-    const list = flagged.get(name) ?? [];
+    const list = flagged[name];
     if (list[list.length - 1] !== turn) list.push(turn);
-    flagged.set(name, list);
   };
-  const count = (name: CheckName) => eligible.set(name, (eligible.get(name) ?? 0) + 1);
 
   // Each 4-word phrase (told apart by speaker) and the last turn (position) it was said in.
-  const said = new PhraseTable(scanned.reduce((n, s) => n + s.words.length, 0));
+  const said = PHRASES.reset(scanned.reduce((n, s) => n + s.words.length, 0));
   // Whole turns already said, as numbers made from their words (told apart by speaker).
   const earlierTurns = new Set<number>();
 
-  turns.forEach((turn, i) => {
-    const text = turn.content.trim();
-    const lower = text.toLowerCase();
+  for (let i = 0; i < turns.length; i++) {
+    const turn = turns[i]!;
+    // Lower-cased once by the scan; every check here is case-blind.
+    const text = scanned[i]!.lower.trim();
+    const lower = text;
     const toks = scanned[i]!.words;
     const previous = i > 0 ? turns[i - 1] : undefined;
-    if (text === '') return; // an empty turn is a structure problem; nothing here to judge
+    if (text === '') continue; // an empty turn is a structure problem; nothing here to judge
 
-    count('garbled');
+    eligible.garbled++;
     if (isGarbled(text, scanned[i]!)) flag('garbled', i);
 
     // Repetition: a phrase said twice in one turn, or a turn that reuses much of the same
     // speaker's earlier wording (or repeats an earlier turn outright).
-    count('repetition');
+    eligible.repetition++;
     const speaker = turn.role === 'user' ? 1 : 0;
     let distinct = 0;
     let within = 0;
@@ -109,43 +111,45 @@ export function scoreConfidence(turns: readonly ScoredTurn[], scanned: readonly 
         if (topics.has(s)) pickedUp = true;
       }
       if (topics.size > 0) {
-        count('ignored');
+        eligible.ignored++;
         if (!pickedUp) flag('ignored', i);
       }
       if (previous.content.includes('?')) {
-        count('unanswered');
+        eligible.unanswered++;
         if (DEFLECTION.test(lower) || (text.endsWith('?') && topicWords <= 1)) flag('unanswered', i);
       }
-      count('filler');
+      eligible.filler++;
       if (FILLER.test(lower)) flag('filler', i);
     }
 
     // The user's reaction tells on the assistant turn before it.
     if (turn.role === 'user' && previous?.role === 'assistant') {
-      count('breakdown');
+      eligible.breakdown++;
       if (LOST_REPLY.test(lower) || COMPLAINT.test(lower)) flag('breakdown', i - 1);
     }
 
-    count('truncated');
+    eligible.truncated++;
     if (isTruncated(text, toks)) flag('truncated', i);
 
     // Opening greetings and closing goodbyes are naturally short.
     if (i > 0 && i < turns.length - 1) {
-      count('terse');
+      eligible.terse++;
       if (toks.length <= 2) flag('terse', i);
     }
-  });
+  }
 
   const shares: Record<string, number> = {};
-  for (const name of Object.keys(CHECKS) as CheckName[]) {
-    const positions = flagged.get(name) ?? [];
+  for (const name of CHECK_NAMES) {
+    const positions = flagged[name];
     // A conversation that ends mid-sentence is broken however long it is.
     const endsCut = name === 'truncated' && positions.includes(turns.length - 1);
-    shares[name] = endsCut ? 1 : positions.length / Math.max(1, eligible.get(name) ?? 0);
+    shares[name] = endsCut ? 1 : positions.length / Math.max(1, eligible[name]);
   }
   let cost = 0;
   const fired: { name: CheckName; cost: number; positions: number[] }[] = [];
-  for (const [name, positions] of flagged) {
+  for (const name of CHECK_NAMES) {
+    const positions = flagged[name];
+    if (positions.length === 0) continue;
     const c = CHECKS[name].weight * Math.min(1, shares[name]! / CHECKS[name].saturation);
     cost += c;
     fired.push({ name, cost: c, positions });
@@ -211,33 +215,43 @@ export function gramKey(words: readonly number[], at: number, n: number): number
 
 /**
  * For each phrase number, the last turn it was seen in: an open-addressing table over typed
- * arrays, sized once for the whole conversation (a Map here costs more than the rest of the
- * scorer put together).
+ * arrays (a Map here costs more than the rest of the scorer put together). One table serves
+ * every call: `reset` bumps a generation stamp instead of clearing, and grows it when needed.
  */
-export class PhraseTable {
-  private readonly keys: Int32Array;
-  private readonly turns: Int32Array;
-  private readonly mask: number;
+class PhraseTable {
+  private keys = new Int32Array(0);
+  private turns = new Int32Array(0);
+  private stamps = new Int32Array(0);
+  private stamp = 0;
+  private mask = 0;
 
-  constructor(capacity: number) {
+  reset(capacity: number): this {
     let size = 16;
     while (size < capacity * 2) size *= 2;
-    this.keys = new Int32Array(size);
-    this.turns = new Int32Array(size);
-    this.mask = size - 1;
+    if (size > this.keys.length) {
+      this.keys = new Int32Array(size);
+      this.turns = new Int32Array(size);
+      this.stamps = new Int32Array(size);
+      this.stamp = 0;
+    }
+    this.mask = Math.min(size, this.keys.length) - 1;
+    if (++this.stamp === 0x7fffffff) {
+      this.stamps.fill(0);
+      this.stamp = 1;
+    }
+    return this;
   }
 
   /** Records `key` as seen in `turn` and returns the turn it was last seen in, or -1. */
   see(key: number, turn: number): number {
-    const stored = key + 1; // 0 marks an empty slot
     for (let slot = key & this.mask; ; slot = (slot + 1) & this.mask) {
-      const k = this.keys[slot]!;
-      if (k === 0) {
-        this.keys[slot] = stored;
+      if (this.stamps[slot] !== this.stamp) {
+        this.stamps[slot] = this.stamp;
+        this.keys[slot] = key;
         this.turns[slot] = turn;
         return -1;
       }
-      if (k === stored) {
+      if (this.keys[slot] === key) {
         const last = this.turns[slot]!;
         this.turns[slot] = turn;
         return last;
@@ -245,3 +259,5 @@ export class PhraseTable {
     }
   }
 }
+
+const PHRASES = new PhraseTable();

@@ -1,6 +1,8 @@
 /** Small text measures shared by the parts of the scorer; this runs on every turn it scores. */
 
 export interface Scanned {
+  /** The text, lower-cased. */
+  readonly lower: string;
   /** Per word (a run of letters or digits, inner apostrophes kept): a number standing for it. */
   readonly words: number[];
   /** Per word: a number standing for its topic stem, or -1 for function words and short words. */
@@ -38,52 +40,57 @@ export function scan(text: string): Scanned {
   const stems: number[] = [];
   let punctuation = 0;
   let unpronounceable = false;
-  // The word being read: where it started, its hash, the hash of its first letters, its shape.
-  let start = -1;
-  let hash = 0;
-  let stemHash = 0;
-  let previousHash = 0;
-  let latin = true;
-  let vowel = false;
-  for (let i = 0; i <= n; i++) {
-    let c = i < n ? lower.charCodeAt(i) : 32;
-    let kind = c < 128 ? ASCII_CLASS[c]! : NON_ASCII_WORD.test(lower[i]!) ? CONSONANT : /\s/.test(lower[i]!) ? SPACE : OTHER;
-    // An apostrophe between letters belongs to the word ("don't", "it’s").
-    if ((c === 39 || c === 0x2019) && start >= 0 && i + 1 < n && isLetterAt(lower, i + 1)) {
-      kind = CONSONANT;
-      c = 39;
+  let i = 0;
+  while (i < n) {
+    let c = lower.charCodeAt(i);
+    let kind = c < 128 ? ASCII_CLASS[c]! : classify(lower, i);
+    if (kind === OTHER || kind === SPACE) {
+      if (kind === OTHER) punctuation++;
+      i++;
+      continue;
     }
-    if (kind === CONSONANT || kind === VOWEL || kind === DIGIT) {
-      if (start < 0) {
-        start = i;
-        hash = 0x811c9dc5 | 0; // as an int32: a larger number would box every step
-        latin = true;
-        vowel = false;
-      }
-      // The stem is the singular's first five letters: keep the hash before the latest letter
-      // too, for a short word that ends in a plural "s".
+    // A word: read it in one tight loop. The stem is the singular's first five letters, so keep
+    // the hash before the latest letter too, for a short word that ends in a plural "s".
+    const start = i;
+    let hash = 0x811c9dc5 | 0; // as an int32: a larger number would box every step
+    let stemHash = 0;
+    let previousHash = 0;
+    let latin = true;
+    let vowel = false;
+    for (;;) {
       previousHash = hash;
       hash = Math.imul(hash ^ c, 0x01000193);
       if (i - start < STEM_LETTERS) stemHash = hash;
       if (kind === VOWEL) vowel = true;
       else if (kind === DIGIT || c > 127) latin = false;
-      continue;
-    }
-    if (start >= 0) {
-      const length = i - start;
-      const word = hash >>> 2;
-      words.push(word);
-      if (length < 3 || FUNCTION_WORDS.has(word)) stems.push(-1);
-      else {
-        const plural = length > 3 && lower.charCodeAt(i - 1) === 115 && lower.charCodeAt(i - 2) !== 115; // "s", not "ss"
-        stems.push((plural && length <= STEM_LETTERS ? previousHash : stemHash) >>> 2);
+      if (++i >= n) break;
+      c = lower.charCodeAt(i);
+      kind = c < 128 ? ASCII_CLASS[c]! : classify(lower, i);
+      if (kind === CONSONANT || kind === VOWEL || kind === DIGIT) continue;
+      // An apostrophe between letters belongs to the word ("don't", "it’s").
+      if ((c === 39 || c === 0x2019) && i + 1 < n && isLetterAt(lower, i + 1)) {
+        c = 39;
+        kind = CONSONANT;
+        continue;
       }
-      if (latin && !vowel && length >= 4) unpronounceable = true;
-      start = -1;
+      break;
     }
-    if (kind === OTHER) punctuation++;
+    const length = i - start;
+    const word = hash >>> 2;
+    words.push(word);
+    if (length < 3 || FUNCTION_WORDS.has(word)) stems.push(-1);
+    else {
+      const plural = length > 3 && lower.charCodeAt(i - 1) === 115 && lower.charCodeAt(i - 2) !== 115; // "s", not "ss"
+      stems.push((plural && length <= STEM_LETTERS ? previousHash : stemHash) >>> 2);
+    }
+    if (latin && !vowel && length >= 4) unpronounceable = true;
   }
-  return { words, stems, punctuation, unpronounceable };
+  return { lower, words, stems, punctuation, unpronounceable };
+}
+
+function classify(s: string, i: number): number {
+  const ch = s[i]!;
+  return NON_ASCII_WORD.test(ch) ? CONSONANT : /\s/.test(ch) ? SPACE : OTHER;
 }
 
 /** The number `scan` gives a single lower-case word. */
