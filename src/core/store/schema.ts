@@ -109,6 +109,20 @@ export const MIGRATIONS: readonly Migration[] = [
       'CREATE INDEX reviews_by_conversation ON reviews (conversation_id, created_at)',
     ],
   },
+  {
+    version: 3,
+    description: 'each conversation carries its score and when it was last reviewed, for analytics',
+    sql: [
+      // Copies kept in step by the repositories (same transaction), so per-template figures are
+      // one scan of conversations rather than joins over 100,000 rows.
+      'ALTER TABLE conversations ADD COLUMN quality REAL',
+      'ALTER TABLE conversations ADD COLUMN reviewed_at INTEGER',
+      'UPDATE conversations SET quality = (SELECT q.overall FROM quality_scores q WHERE q.conversation_id = conversations.id)',
+      'UPDATE conversations SET reviewed_at = (SELECT max(r.created_at) FROM reviews r WHERE r.conversation_id = conversations.id)',
+      // The newest scored conversations of a template, read from the index alone (trend, PL011).
+      'CREATE INDEX conversations_scored ON conversations (template_id, created_at, quality)',
+    ],
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

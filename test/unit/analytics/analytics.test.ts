@@ -2,7 +2,7 @@ import { strict as assert } from 'node:assert';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { STATS_COLUMNS, computeStats, statsCsv, trendOf } from '../../../src/core/analytics';
+import { STATS_COLUMNS, computeStats, dailySeries, statsCsv, topPerformers, trendOf, versionRows, type TemplateRow } from '../../../src/core/analytics';
 import { alternating, selectConversations, toLine } from '../../../src/core/export';
 import { GenerationRepository, Store, TemplateRepository, type Clock } from '../../../src/core/store';
 
@@ -68,6 +68,86 @@ describe('analytics', () => {
     assert.equal(trendOf([6.4, 6, 6, 6, 6, 6, 6, 6, 6, 6]), 'stable');
     assert.equal(trendOf([9, 9, 9, 9, 9, 1, 1, 1, 1]), 'stable', 'nine is too few');
     assert.equal(trendOf([]), 'stable');
+  });
+
+  it('per version: each version of a template with its own figures, oldest first', async () => {
+    const store = await Store.open(mkdtempSync(join(tmpdir(), 'promptloom-stats-')));
+    const c = clock();
+    const templates = new TemplateRepository(store, c);
+    const t = templates.ensure('v.prompt', { name: 'V', tier: 'template' });
+    const v1 = templates.recordVersion(t.id, 'one');
+    c.tick();
+    const v2 = templates.recordVersion(t.id, 'two');
+    let n = 0;
+    const generations = new GenerationRepository(store, c, () => `v${++n}`);
+    const add = (versionId: number, overall: number, cost: number) => {
+      c.tick();
+      generations.record({
+        templateId: t.id, versionId, parameters: {}, model: 'm', attempt: 1, status: 'succeeded', inputTokens: 1, outputTokens: 1, costUsd: cost, durationMs: 10,
+        conversation: { turns: [{ role: 'user', content: 'q' }], quality: { overall, breakdown: {}, recommendations: [] } },
+      });
+    };
+    add(v1.id, 4, 0.01);
+    add(v1.id, 6, 0.01);
+    add(v2.id, 9, 0.02);
+    generations.review('v3', 'approved');
+    const rows = versionRows(store, t.id);
+    assert.deepEqual(rows.map((r) => [r.number, r.id, r.usageCount, r.avgQuality, r.totalCostUsd, r.approvalRate, r.scored]), [
+      [1, v1.id, 2, 5, 0.02, null, 2],
+      [2, v2.id, 1, 9, 0.02, 1, 1],
+    ]);
+    assert.ok(rows[0]!.createdAt < rows[1]!.createdAt);
+    assert.deepEqual(versionRows(store, 999), []);
+    store.close();
+  });
+
+  it('daily series: activity per local day, oldest first, across a day boundary', async () => {
+    const store = await Store.open(mkdtempSync(join(tmpdir(), 'promptloom-stats-')));
+    let now = Date.UTC(2026, 10, 24, 23, 30); // 23:30 UTC on the 24th
+    const templates = new TemplateRepository(store, { now: () => now });
+    const t = templates.ensure('d.prompt', { name: 'D', tier: 'template' });
+    const v = templates.recordVersion(t.id, 'x');
+    let n = 0;
+    const generations = new GenerationRepository(store, { now: () => now }, () => `d${++n}`);
+    const log = (status: 'succeeded' | 'failed', overall?: number) =>
+      generations.record({
+        templateId: t.id, versionId: v.id, parameters: {}, model: 'm', attempt: 1, status, inputTokens: 1, outputTokens: 1, costUsd: 0.5, durationMs: 1,
+        ...(overall !== undefined ? { conversation: { turns: [{ role: 'user', content: 'q' }], quality: { overall, breakdown: {}, recommendations: [] } } } : {}),
+      });
+    log('succeeded', 6);
+    log('failed');
+    now += 60 * 60_000; // 00:30 UTC on the 25th
+    log('succeeded', 8);
+    log('succeeded', 10);
+    assert.deepEqual(dailySeries(store), [
+      { day: '2026-11-24', generations: 2, failed: 1, conversations: 1, avgQuality: 6, costUsd: 1 },
+      { day: '2026-11-25', generations: 2, failed: 0, conversations: 2, avgQuality: 9, costUsd: 1 },
+    ]);
+    // Two hours east of UTC, all four fall on the 25th.
+    assert.deepEqual(dailySeries(store, { utcOffsetMinutes: 120, templateId: t.id }).map((p) => [p.day, p.generations, p.avgQuality]), [['2026-11-25', 4, 8]]);
+    assert.deepEqual(dailySeries(store, { templateId: 999 }), []);
+    store.close();
+  });
+
+  it('top performers per tier: by quality, then approval, among templates with enough scores', () => {
+    const row = (file: string, tier: string, avgQuality: number | null, scored: number, approvalRate: number | null) =>
+      ({ name: file.replace('.prompt', ''), file, tier, avgQuality, scored, approvalRate }) as unknown as TemplateRow;
+    const rows = [
+      row('a.prompt', 'scenario', 8.1, 20, 0.5),
+      row('b.prompt', 'scenario', 8.1, 20, 0.9),
+      row('c.prompt', 'scenario', 9.9, 2, 1), // too few to rank
+      row('d.prompt', 'scenario', 5.0, 12, null),
+      row('e.prompt', 'template', 7.0, 5, null),
+      row('f.prompt', 'edge_case', null, 0, null),
+    ];
+    const top = topPerformers(rows, 2);
+    assert.deepEqual(top.map((t) => [t.tier, t.top.map((p) => p.template.file)]), [
+      ['scenario', ['b.prompt', 'a.prompt']],
+      ['template', ['e.prompt']],
+    ]);
+    assert.equal(top[0]!.text, "b leads the scenario tier: 8.1 average over 20 conversations, 90% approved. d averages 5.0: borrow from b's instructions and examples.");
+    assert.equal(top[1]!.text, 'e leads the template tier: 7.0 average over 5 conversations, none reviewed yet.');
+    assert.deepEqual(topPerformers([]), []);
   });
 
   it('CSV: one header row with the JSON names, quoting, no formulas', async () => {

@@ -185,6 +185,25 @@ describe('workspace store', () => {
     store.close();
   });
 
+  it('migration 3 copies each conversation’s score and last review onto it', async () => {
+    const dir = workspace();
+    let store = await Store.open(dir, { migrations: MIGRATIONS.slice(0, 2) });
+    store.write((tx) => {
+      tx.run("INSERT INTO templates (id, path, name, tier, created_at) VALUES (1, 'a.prompt', 'A', 'template', 1)");
+      tx.run("INSERT INTO template_versions (id, template_id, content_hash, content, created_at) VALUES (1, 1, 'h', 'x', 1)");
+      for (const id of ['c1', 'c2']) tx.run("INSERT INTO conversations (id, template_id, version_id, parameters, created_at) VALUES (?, 1, 1, '{}', 1)", [id]);
+      tx.run("INSERT INTO quality_scores (conversation_id, overall, breakdown, recommendations, created_at) VALUES ('c1', 7.5, '{}', '[]', 2)");
+      tx.run("INSERT INTO reviews (conversation_id, status, created_at) VALUES ('c1', 'rejected', 3), ('c1', 'approved', 9)");
+    });
+    store.close();
+    store = await Store.open(dir);
+    assert.deepEqual(store.all('SELECT id, quality, reviewed_at FROM conversations ORDER BY id'), [
+      { id: 'c1', quality: 7.5, reviewed_at: 9 },
+      { id: 'c2', quality: null, reviewed_at: null },
+    ]);
+    store.close();
+  });
+
   it('refuses values the journal cannot carry exactly, and asynchronous transactions', async () => {
     const store = await Store.open(workspace());
     const before = store.sequence;

@@ -1,0 +1,205 @@
+/**
+ * Per-template (and per-version) analytics, computed with grouped SQL over the workspace database:
+ * one pass over each table, whatever the number of templates.
+ *
+ * Trend rule: compare the mean quality of a template's 5 most recent scored conversations with
+ * the 5 before them; a rise of more than 0.5 points is `improving`, a fall of more than 0.5 is
+ * `declining`, anything else (or fewer than 10 scored conversations) is `stable`.
+ */
+import type { Store } from '../store';
+
+export type Trend = 'improving' | 'stable' | 'declining';
+
+/** One template's figures, exactly as `promptloom stats` prints them. */
+export interface TemplateStats {
+  readonly name: string;
+  readonly file: string;
+  readonly tier: string;
+  readonly usageCount: number;
+  readonly succeeded: number;
+  readonly failed: number;
+  readonly avgQuality: number | null;
+  readonly minQuality: number | null;
+  readonly maxQuality: number | null;
+  /** approved / reviewed, 0..1; null when nothing was reviewed. */
+  readonly approvalRate: number | null;
+  readonly avgDurationMs: number | null;
+  readonly avgCostUsd: number | null;
+  readonly totalCostUsd: number;
+  readonly trend: Trend;
+}
+
+/** The same, with what the dashboard also needs: counts behind the rates, and the id. */
+export interface TemplateRow extends TemplateStats {
+  readonly id: number;
+  readonly active: boolean;
+  readonly conversations: number;
+  readonly scored: number;
+  readonly reviewed: number;
+  readonly lastActivity: number | null;
+}
+
+export interface Stats {
+  readonly templates: TemplateStats[];
+  readonly totals: { readonly conversations: number; readonly generations: number; readonly costUsd: number };
+}
+
+export const TREND_WINDOW = 5;
+export const TREND_THRESHOLD = 0.5;
+
+export function trendOf(recentFirst: readonly number[]): Trend {
+  if (recentFirst.length < TREND_WINDOW * 2) return 'stable';
+  const mean = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+  const delta = mean(recentFirst.slice(0, TREND_WINDOW)) - mean(recentFirst.slice(TREND_WINDOW, TREND_WINDOW * 2));
+  return delta > TREND_THRESHOLD ? 'improving' : delta < -TREND_THRESHOLD ? 'declining' : 'stable';
+}
+
+type Group = 'template_id' | 'version_id';
+
+/**
+ * The aggregates of every group (template or version): one scan of the logs and one of the
+ * conversations (which carry their score and review time, see migration 3), and the trend's
+ * newest scores read from the `conversations_scored` index. `templateId` narrows to one template.
+ */
+function aggregate(store: Store, group: Group, templateId?: number) {
+  const only = templateId === undefined ? '' : `WHERE template_id = ${Number(templateId)}`;
+  const byKey = (rows: Record<string, unknown>[]) => new Map(rows.map((r) => [Number(r.k), r]));
+  const logs = byKey(
+    store.all(
+      `SELECT ${group} AS k, count(*) AS usage, total(status = 'succeeded') AS ok, total(status = 'failed') AS bad,
+              avg(duration_ms) AS dur, avg(cost_usd) AS avg_cost, total(cost_usd) AS cost, max(created_at) AS last
+         FROM generation_logs ${only} GROUP BY ${group}`,
+    ),
+  );
+  const quality = byKey(
+    store.all(
+      `SELECT ${group} AS k, count(*) AS conversations, count(quality) AS scored, avg(quality) AS avg_q, min(quality) AS min_q, max(quality) AS max_q,
+              total(status = 'approved' AND reviewed_at IS NOT NULL) AS approved, count(reviewed_at) AS reviewed
+         FROM conversations ${only} GROUP BY ${group}`,
+    ),
+  );
+  // Per group, its newest scored conversations (newest first) for the trend: a few index rows each.
+  const groups = group === 'template_id' ? `SELECT id AS k FROM templates ${templateId === undefined ? '' : `WHERE id = ${Number(templateId)}`}` : `SELECT id AS k FROM template_versions ${only}`;
+  const recent = new Map<number, number[]>();
+  for (const r of store.all(
+    `SELECT g.k, (SELECT group_concat(quality) FROM (
+        SELECT c.quality FROM conversations c WHERE c.${group} = g.k AND c.quality IS NOT NULL ORDER BY c.created_at DESC, c.id DESC LIMIT ${TREND_WINDOW * 2})) AS recent
+       FROM (${groups}) g`,
+  )) {
+    if (r.recent !== null) recent.set(Number(r.k), String(r.recent).split(',').map(Number));
+  }
+  return { logs, quality, recent };
+}
+
+const num = (v: unknown) => (v === null || v === undefined ? null : Number(v));
+
+function figures(key: number, a: ReturnType<typeof aggregate>) {
+  const l = a.logs.get(key);
+  const q = a.quality.get(key);
+  const reviewed = Number(q?.reviewed ?? 0);
+  return {
+    usageCount: Number(l?.usage ?? 0),
+    succeeded: Number(l?.ok ?? 0),
+    failed: Number(l?.bad ?? 0),
+    avgQuality: num(q?.avg_q),
+    minQuality: num(q?.min_q),
+    maxQuality: num(q?.max_q),
+    approvalRate: reviewed > 0 ? Number(q!.approved) / reviewed : null,
+    avgDurationMs: num(l?.dur),
+    avgCostUsd: num(l?.avg_cost),
+    totalCostUsd: Number(l?.cost ?? 0),
+    trend: trendOf(a.recent.get(key) ?? []),
+    conversations: Number(q?.conversations ?? 0),
+    scored: Number(q?.scored ?? 0),
+    reviewed,
+    lastActivity: num(l?.last),
+  };
+}
+
+/** Every template's figures, by path. */
+export function templateRows(store: Store): TemplateRow[] {
+  const a = aggregate(store, 'template_id');
+  return store.all('SELECT id, path, name, tier, active FROM templates ORDER BY path').map((t) => {
+    const f = figures(Number(t.id), a);
+    return {
+      name: String(t.name),
+      file: String(t.path),
+      tier: String(t.tier),
+      usageCount: f.usageCount,
+      succeeded: f.succeeded,
+      failed: f.failed,
+      avgQuality: f.avgQuality,
+      minQuality: f.minQuality,
+      maxQuality: f.maxQuality,
+      approvalRate: f.approvalRate,
+      avgDurationMs: f.avgDurationMs,
+      avgCostUsd: f.avgCostUsd,
+      totalCostUsd: f.totalCostUsd,
+      trend: f.trend,
+      id: Number(t.id),
+      active: Number(t.active) === 1,
+      conversations: f.conversations,
+      scored: f.scored,
+      reviewed: f.reviewed,
+      lastActivity: f.lastActivity,
+    };
+  });
+}
+
+export interface VersionRow extends Omit<TemplateRow, 'name' | 'file' | 'tier' | 'active'> {
+  /** 1 for the template's first version. */
+  readonly number: number;
+  readonly createdAt: number;
+}
+
+/** One template's versions, oldest first, each with its own figures. */
+export function versionRows(store: Store, templateId: number): VersionRow[] {
+  const a = aggregate(store, 'version_id', templateId);
+  return store.all('SELECT id, created_at FROM template_versions WHERE template_id = ? ORDER BY created_at, id', [templateId]).map((v, i) => {
+    const { conversations, scored, reviewed, lastActivity, ...f } = figures(Number(v.id), a);
+    return { ...f, id: Number(v.id), number: i + 1, createdAt: Number(v.created_at), conversations, scored, reviewed, lastActivity };
+  });
+}
+
+/** The `promptloom stats` contract: the figures alone, and the totals. */
+export function computeStats(store: Store): Stats {
+  const templates = templateRows(store).map(
+    (r): TemplateStats => ({
+      name: r.name,
+      file: r.file,
+      tier: r.tier,
+      usageCount: r.usageCount,
+      succeeded: r.succeeded,
+      failed: r.failed,
+      avgQuality: r.avgQuality,
+      minQuality: r.minQuality,
+      maxQuality: r.maxQuality,
+      approvalRate: r.approvalRate,
+      avgDurationMs: r.avgDurationMs,
+      avgCostUsd: r.avgCostUsd,
+      totalCostUsd: r.totalCostUsd,
+      trend: r.trend,
+    }),
+  );
+  const totals = store.get(
+    `SELECT (SELECT count(*) FROM conversations) AS conversations, (SELECT count(*) FROM generation_logs) AS generations,
+            (SELECT total(cost_usd) FROM generation_logs) AS cost`,
+  )!;
+  return { templates, totals: { conversations: Number(totals.conversations), generations: Number(totals.generations), costUsd: Number(totals.cost) } };
+}
+
+export const STATS_COLUMNS: readonly (keyof TemplateStats)[] = [
+  'name', 'file', 'tier', 'usageCount', 'succeeded', 'failed', 'avgQuality', 'minQuality', 'maxQuality',
+  'approvalRate', 'avgDurationMs', 'avgCostUsd', 'totalCostUsd', 'trend',
+];
+
+/** CSV with a header row of the JSON names; fields quoted where needed. */
+export function statsCsv(stats: Stats): string {
+  const cell = (v: unknown) => {
+    let s = v === null || v === undefined ? '' : String(v);
+    // A name starting with = + - @ would run as a formula in a spreadsheet.
+    if (typeof v === 'string' && /^[=+\-@]/.test(s)) s = `'${s}`;
+    return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+  };
+  return [STATS_COLUMNS.join(','), ...stats.templates.map((t) => STATS_COLUMNS.map((c) => cell(t[c])).join(','))].join('\n') + '\n';
+}
