@@ -5,7 +5,6 @@
  * taking it as one conversation when it parses whole and as JSONL otherwise.
  */
 import { createReadStream, statSync } from 'node:fs';
-import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
 import { conversationOf } from '../core/export';
 import { scoreConversation, toQualityResult, type QualityResult, type Tier } from '../core/quality';
@@ -13,7 +12,7 @@ import { EXIT, UserError } from './errors';
 import { asUserError, readTextFile } from './files';
 import type { Output } from './output';
 
-/** One conversation file is read whole; nothing near this size is one conversation. */
+/** One conversation file (or line) is read whole; nothing near this size is one conversation. */
 const MAX_CONVERSATION_BYTES = 64 * 1024 * 1024;
 
 export interface ScoreFlags {
@@ -25,7 +24,10 @@ export async function runScore(file: string, flags: ScoreFlags, out: Output, std
   if (file === '-') {
     const text = await readAll(stdin());
     const whole = tryParse(text);
-    return whole.ok ? scoreOne(whole.value, flags, out) : scoreLines(linesOf(text), flags, out);
+    if (whole.ok) return scoreOne(whole.value, flags, out);
+    const lines = text.split(/\r?\n/);
+    if (lines[lines.length - 1] === '') lines.pop(); // the newline that ends the last line
+    return scoreLines(lines.map((t) => ({ text: t })), flags, out);
   }
   if (file.toLowerCase().endsWith('.jsonl')) {
     try {
@@ -33,8 +35,11 @@ export async function runScore(file: string, flags: ScoreFlags, out: Output, std
     } catch (error) {
       throw asUserError(error, file);
     }
-    const lines = createInterface({ input: createReadStream(file, { encoding: 'utf8' }), crlfDelay: Infinity });
-    return scoreLines(lines, flags, out);
+    try {
+      return await scoreLines(linesOf(createReadStream(file)), flags, out);
+    } catch (error) {
+      throw asUserError(error, file);
+    }
   }
   const text = readTextFile(file, MAX_CONVERSATION_BYTES);
   const parsed = tryParse(text);
@@ -50,28 +55,51 @@ function scoreOne(value: unknown, flags: ScoreFlags, out: Output): number {
     out.error('the file holds a JSON array; put one conversation per line in a .jsonl file to score many');
     return EXIT.invalid;
   }
+  if (!isObject(value)) {
+    out.error('the file holds no conversation: expected an object with "turns"');
+    return EXIT.invalid;
+  }
   const result = toQualityResult(scoreConversation(conversationOf(value), flags.tier));
   out.stdout(flags.format === 'json' ? JSON.stringify(result) + '\n' : detailed(result));
   return EXIT.ok;
 }
 
-async function scoreLines(lines: AsyncIterable<string> | Iterable<string>, flags: ScoreFlags, out: Output): Promise<number> {
+/**
+ * One output line per input line, so line k of the output is about line k of the input: a line
+ * that holds no conversation (not JSON, not an object, empty, too long) prints `{ line, error }`
+ * in its place and makes the exit code 1.
+ */
+async function scoreLines(lines: AsyncIterable<Line> | Iterable<Line>, flags: ScoreFlags, out: Output): Promise<number> {
   let number = 0;
   let bad = 0;
-  for await (const line of lines) {
+  const fail = (message: string) => {
+    bad++;
+    const error = `line ${number}: ${message}`;
+    out.stdout(flags.format === 'json' ? JSON.stringify({ line: number, error }) + '\n' : `${error}\n`);
+  };
+  for await (const { text: line, tooLong } of lines) {
     number++;
-    if (line.trim() === '') continue;
+    if (tooLong) {
+      fail(`over ${MAX_CONVERSATION_BYTES / 1048576} MB; not read`);
+      continue;
+    }
+    if (line.trim() === '') {
+      fail('empty; each line holds one conversation');
+      continue;
+    }
     const parsed = tryParse(line);
     if (!parsed.ok) {
-      bad++;
-      const error = `line ${number}: not JSON (${parsed.error})`;
-      out.stdout(flags.format === 'json' ? JSON.stringify({ line: number, error }) + '\n' : `${error}\n`);
+      fail(`not JSON (${parsed.error})`);
+      continue;
+    }
+    if (!isObject(parsed.value)) {
+      fail('not a conversation: expected an object with "turns"');
       continue;
     }
     const result = toQualityResult(scoreConversation(conversationOf(parsed.value), flags.tier));
     out.stdout(flags.format === 'json' ? JSON.stringify(result) + '\n' : `line ${number}: ${oneLine(result)}\n`);
   }
-  if (bad > 0) out.error(`${bad} ${bad === 1 ? 'line was' : 'lines were'} not JSON`);
+  if (bad > 0) out.error(`${bad} ${bad === 1 ? 'line holds' : 'lines hold'} no conversation`);
   return bad > 0 ? EXIT.invalid : EXIT.ok;
 }
 
@@ -106,8 +134,49 @@ function tryParse(text: string): { ok: true; value: unknown } | { ok: false; err
   }
 }
 
-function linesOf(text: string): string[] {
-  return text.split(/\r?\n/);
+interface Line {
+  readonly text: string;
+  readonly tooLong?: boolean;
+}
+
+/**
+ * The lines of a byte stream, decoded as UTF-8, holding at most MAX_CONVERSATION_BYTES of any one
+ * line in memory: a longer line is skipped and reported, so a stray huge line cannot exhaust
+ * memory or the string limit.
+ */
+async function* linesOf(stream: AsyncIterable<Buffer | string>): AsyncGenerator<Line> {
+  const decoder = new TextDecoder('utf-8');
+  let parts: Buffer[] = [];
+  let size = 0;
+  let skipping = false;
+  const finish = (): Line => {
+    const line = skipping ? { text: '', tooLong: true } : { text: decoder.decode(Buffer.concat(parts)).replace(/\r$/, '') };
+    parts = [];
+    size = 0;
+    skipping = false;
+    return line;
+  };
+  for await (const chunk of stream) {
+    let buffer = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+    for (let newline = buffer.indexOf(10); newline >= 0; newline = buffer.indexOf(10)) {
+      if (!skipping) parts.push(buffer.subarray(0, newline));
+      size += newline;
+      if (size > MAX_CONVERSATION_BYTES) skipping = true;
+      yield finish();
+      buffer = buffer.subarray(newline + 1);
+    }
+    size += buffer.length;
+    if (size > MAX_CONVERSATION_BYTES) {
+      skipping = true;
+      parts = [];
+    } else if (!skipping && buffer.length > 0) parts.push(buffer);
+  }
+  // A last line without a newline after it.
+  if (parts.length > 0 || skipping) yield finish();
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 async function readAll(stream: Readable): Promise<string> {

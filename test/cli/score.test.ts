@@ -24,7 +24,7 @@ describe('promptloom score', () => {
 
   it('scores a .jsonl file line by line, in order, against the chosen tier', () => {
     const lines = [GOOD, REPETITIVE, BROKEN_STRUCTURE].map((c) => JSON.stringify(c));
-    const ws = workspace({ 'many.jsonl': lines.join('\n') + '\n\n' });
+    const ws = workspace({ 'many.jsonl': lines.join('\r\n') + '\r\n' });
     const run = promptloom(['score', join(ws, 'many.jsonl'), '--tier', 'scenario', '--format', 'json']);
     assert.equal(run.code, 0, run.stderr);
     const results = run.stdout.trim().split('\n').map((l) => JSON.parse(l) as { overall: number });
@@ -58,19 +58,26 @@ describe('promptloom score', () => {
   });
 
   it('reports lines that are not JSON in place, carries on, and exits 1; bad paths exit 2', () => {
-    const ws = workspace({ 'mixed.jsonl': `${JSON.stringify(GOOD)}\n{"turns": [\n${JSON.stringify(REPETITIVE)}\n`, 'array.json': '[{"turns": []}]', 'prose.json': 'hello' });
+    const ws = workspace({
+      'mixed.jsonl': `${JSON.stringify(GOOD)}\n{"turns": [\n\n[1, 2]\n42\n${JSON.stringify(REPETITIVE)}`,
+      'array.json': '[{"turns": []}]',
+      'prose.json': 'hello',
+      'number.json': '42',
+    });
     const run = promptloom(['score', join(ws, 'mixed.jsonl'), '--format', 'json']);
     assert.equal(run.code, 1);
     const out = run.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
-    assert.equal(out.length, 3);
-    assert.deepEqual(Object.keys(out[1]!), ['line', 'error']);
-    assert.equal(out[1]!.line, 2);
-    assert.ok('overall' in out[2]!);
-    assert.match(run.stderr, /1 line was not JSON/);
+    // One output line per input line, the last one read without a newline after it.
+    assert.deepEqual(
+      out.map((o) => (o.error ? `${o.line}: ${String(o.error).replace(/ \(.*\)$/, '')}` : 'scored')),
+      ['scored', '2: line 2: not JSON', '3: line 3: empty; each line holds one conversation', '4: line 4: not a conversation: expected an object with "turns"', '5: line 5: not a conversation: expected an object with "turns"', 'scored'],
+    );
+    assert.match(run.stderr, /4 lines hold no conversation/);
 
     for (const [args, code, message] of [
       [['score', join(ws, 'array.json')], 1, /holds a JSON array; put one conversation per line in a \.jsonl file/],
       [['score', join(ws, 'prose.json')], 1, /not JSON/],
+      [['score', join(ws, 'number.json')], 1, /holds no conversation: expected an object with "turns"/],
       [['score', join(ws, 'missing.jsonl')], 2, /cannot read .*missing\.jsonl/],
       [['score', ws + '/x.jsonl', '--tier', 'epic'], 2, /--tier/],
     ] as [string[], number, RegExp][]) {
@@ -79,6 +86,18 @@ describe('promptloom score', () => {
       assert.match(r.stderr, message);
       noStack(r.stderr);
     }
+  });
+
+  it('survives hostile conversations: deep nesting, long question-mark runs, huge turns', () => {
+    const deep = `{"turns":[{"role":${'['.repeat(100_000)}${']'.repeat(100_000)},"content":"x"}]}`;
+    const questions = { turns: [...GOOD.turns.slice(0, 2), { role: 'user', content: `${'?'.repeat(1_000_000)}x` }] };
+    const ws = workspace({ 'deep.json': deep, 'questions.json': JSON.stringify(questions) });
+    const nested = promptloom(['score', join(ws, 'deep.json'), '--format', 'json']);
+    assert.equal(nested.code, 0, nested.stderr);
+    assert.match((JSON.parse(nested.stdout) as { breakdown: { structure: { issues: string[] } } }).breakdown.structure.issues[0]!, /^turn 1 has a list as its role/);
+    const marks = promptloom(['score', join(ws, 'questions.json'), '--format', 'json']);
+    assert.equal(marks.code, 0, marks.stderr);
+    assert.equal((JSON.parse(marks.stdout) as { breakdown: { turnCount: { actual: number } } }).breakdown.turnCount.actual, 3);
   });
 
   it('scores a large JSONL file a line at a time', () => {

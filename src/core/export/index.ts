@@ -106,11 +106,14 @@ export function conversationOf(value: unknown): unknown {
     return { turns: record.messages.filter((m) => !(isRecord(m) && m.role === 'system')) };
   }
   if (Array.isArray(record.conversations)) {
-    const roles: Record<string, string> = { human: 'user', gpt: 'assistant' };
+    const roles = new Map([
+      ['human', 'user'],
+      ['gpt', 'assistant'],
+    ]);
     return {
       turns: record.conversations
         .filter((m) => !(isRecord(m) && m.from === 'system'))
-        .map((m) => (isRecord(m) && typeof m.from === 'string' ? { role: roles[m.from] ?? m.from, content: m.value } : m)),
+        .map((m) => (isRecord(m) && typeof m.from === 'string' ? { role: roles.get(m.from) ?? m.from, content: m.value } : m)),
     };
   }
   return value;

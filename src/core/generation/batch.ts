@@ -4,7 +4,7 @@
  * and the editor, so both record exactly the same way.
  */
 import { BatchRepository, GenerationRepository, TemplateRepository, type BatchRow, type Store } from '../store';
-import { flagReason, scoreConversation, toQualityResult } from '../quality';
+import { flagReason, scoreConversation, toQualityResult, type QualityReport, type Tier } from '../quality';
 import { parseTemplate, renderTemplate, type ParsedTemplate, type Rendered } from '../template';
 import { createClient } from './claude';
 import { GenerationEngine, resolveModel, type Attempt, type BatchSummary, type ModelInfo } from './engine';
@@ -61,6 +61,14 @@ export function spentToday(store: Store, now = new Date()): number {
   return Number(store.get('SELECT coalesce(sum(cost_usd), 0) AS spent FROM generation_logs WHERE created_at >= ?', [midnight.getTime()])!.spent);
 }
 
+function scoreSafely(turns: NonNullable<Attempt['turns']>, tier: Tier): QualityReport | undefined {
+  try {
+    return scoreConversation({ turns }, tier);
+  } catch {
+    return undefined;
+  }
+}
+
 export async function runRecordedBatch(input: BatchInput): Promise<BatchOutcome> {
   const { store, settings, model, rendered, template } = input;
   const templates = new TemplateRepository(store);
@@ -114,8 +122,9 @@ export async function runRecordedBatch(input: BatchInput): Promise<BatchOutcome>
   let summary: BatchSummary;
   try {
     summary = await engine.run(items, (a) => {
-      // Scored as it arrives and stored with it; a low score marks it for revision at once.
-      const quality = a.turns ? scoreConversation({ turns: a.turns }, template.settings.tier) : undefined;
+      // Scored as it arrives and stored with it; a low score marks it for revision at once. A
+      // paid-for conversation is stored even if scoring it failed (it can be scored later).
+      const quality = a.turns ? scoreSafely(a.turns, template.settings.tier) : undefined;
       const reason = quality && flagReason(quality, template.settings.qualityThreshold);
       // Recorded before the engine goes on: a generation that is not recorded did not happen.
       const { conversationId } = generations.record({
@@ -131,11 +140,11 @@ export async function runRecordedBatch(input: BatchInput): Promise<BatchOutcome>
         outputTokens: a.outputTokens,
         costUsd: a.costUsd,
         durationMs: a.durationMs,
-        ...(a.turns && quality
+        ...(a.turns
           ? {
               conversation: {
                 turns: a.turns,
-                quality: toQualityResult(quality),
+                ...(quality ? { quality: toQualityResult(quality) } : {}),
                 ...(reason ? { status: 'needs_revision' as const, statusReason: reason } : {}),
                 ...(rendered.system !== undefined ? { systemPrompt: rendered.system } : {}),
               },

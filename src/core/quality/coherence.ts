@@ -25,7 +25,7 @@ const CHECKS = {
   ignored: { weight: 3, saturation: 1, advice: 'make each answer take up what the user just said' },
   unanswered: { weight: 2, saturation: 0.5, advice: 'answer the user’s question before moving on' },
   breakdown: { weight: 2.5, saturation: 0.25, advice: 'the user’s reply signals confusion; fix the turn before it' },
-  truncated: { weight: 3, saturation: 0.5, advice: 'finish the sentence; the turn looks cut off (raise max_tokens or shorten the conversation)' },
+  truncated: { weight: 4, saturation: 0.5, advice: 'finish the sentence; the turn looks cut off (raise max_tokens or shorten the conversation)' },
   filler: { weight: 1.5, saturation: 0.5, advice: 'replace generic filler with content specific to the conversation' },
   terse: { weight: 2, saturation: 0.5, advice: 'give one- or two-word turns some substance' },
 } as const satisfies Record<string, Check>;
@@ -47,13 +47,19 @@ const DEFLECTION = /\b(i don'?t know|i do not know|i'?m not sure|i am not sure|n
 const FILLER =
   /\b(as an ai\b|as a language model|i'?m (just )?an? (ai|bot|language model)|great question|good question|i hope (this|that) helps|is there anything else|let me know if (you|there)|feel free to (ask|reach)|happy to help|i'?m here to help|hope you have a (great|nice|good) day)/;
 // Whole replies that only signal being lost, and phrases that say the other side went wrong.
-const LOST_REPLY = /^(huh|what|wut|wat|hm+|\?+|what are you talking about|what do you mean|clarify|explain|i don'?t understand|sorry\?|pardon)[.?!]*$/;
+// Only tried on short replies (LOST_REPLY_MAX characters): a reply that long is not "huh?", and
+// the pattern then never meets a long run of question marks.
+const LOST_REPLY = /^(huh|what|wut|wat|hm+|\?|what are you talking about|what do you mean|clarify|explain|i don'?t understand|sorry|pardon)[.?!]*$/;
+const LOST_REPLY_MAX = 60;
 const COMPLAINT =
   /doesn'?t make (any )?sense|makes no sense|you (already|just) (said|asked|told)|you said that (already|before)|not what i (said|asked|meant)|didn'?t answer|answer (my|the) question|are you (a )?(bot|robot)|\b(stupid|dumb|idiot|nonsense)\b|\bi hate (you|u)\b|confus(ed|ing)|stop repeating|you'?re repeating|off topic|change the subject|what are you talking about/;
 // A turn of some length that ends on one of these stopped mid-sentence.
 const DANGLING: ReadonlySet<number> = new Set(
   ['the', 'a', 'an', 'and', 'or', 'but', 'to', 'of', 'with', 'for', 'because', 'that', 'which', 'in', 'on', 'at', 'my', 'your', 'their', 'is', 'are', 'was', 'were'].map(wordNumber),
 );
+
+/** From here a conversation reads as coherent: its form points count in full (see index.ts). */
+export const HIGH_CONFIDENCE = 8;
 
 export function scoreConfidence(turns: readonly ScoredTurn[], scanned: readonly Scanned[]): ConfidenceResult {
   // Per check: the turns (positions) it flagged, and how many turns it applied to.
@@ -125,7 +131,7 @@ export function scoreConfidence(turns: readonly ScoredTurn[], scanned: readonly 
     // The user's reaction tells on the assistant turn before it.
     if (turn.role === 'user' && previous?.role === 'assistant') {
       eligible.breakdown++;
-      if (LOST_REPLY.test(lower) || COMPLAINT.test(lower)) flag('breakdown', i - 1);
+      if ((lower.length <= LOST_REPLY_MAX && LOST_REPLY.test(lower)) || COMPLAINT.test(lower)) flag('breakdown', i - 1);
     }
 
     eligible.truncated++;
@@ -138,6 +144,7 @@ export function scoreConfidence(turns: readonly ScoredTurn[], scanned: readonly 
     }
   }
 
+  PHRASES.release();
   const shares: Record<string, number> = {};
   for (const name of CHECK_NAMES) {
     const positions = flagged[name];
@@ -160,7 +167,7 @@ export function scoreConfidence(turns: readonly ScoredTurn[], scanned: readonly 
     .flatMap(({ name, positions }) => positions.map((p) => ({ turn: turns[p]!.index, part: 'confidence' as const, message: describe(name, p, turns) })))
     .sort((a, b) => a.turn - b.turn);
   const advice = fired.map(({ name, positions }) => `${where(positions.map((p) => turns[p]!.index))}: ${CHECKS[name].advice}`);
-  return { score, level: score >= 7.5 ? 'high' : score >= 5 ? 'medium' : 'low', findings, advice, shares };
+  return { score, level: score >= HIGH_CONFIDENCE ? 'high' : score >= 5 ? 'medium' : 'low', findings, advice, shares };
 }
 
 /** What a check found at one position (into the readable turns), naming neighbours by their number. */
@@ -242,6 +249,15 @@ class PhraseTable {
     return this;
   }
 
+  /** Drops a table grown for an unusually long conversation, so it is not kept for good. */
+  release(): void {
+    if (this.keys.length > KEEP_SLOTS) {
+      this.keys = new Int32Array(0);
+      this.turns = new Int32Array(0);
+      this.stamps = new Int32Array(0);
+    }
+  }
+
   /** Records `key` as seen in `turn` and returns the turn it was last seen in, or -1. */
   see(key: number, turn: number): number {
     for (let slot = key & this.mask; ; slot = (slot + 1) & this.mask) {
@@ -260,4 +276,6 @@ class PhraseTable {
   }
 }
 
+/** Slots worth keeping between calls: ample for conversations of a few thousand words. */
+const KEEP_SLOTS = 1 << 16;
 const PHRASES = new PhraseTable();

@@ -4,12 +4,12 @@
  * conversation), so it runs right after every generation and again whenever an editor shows one.
  *
  * overall = 0.30 turn count + 0.25 length + 0.25 structure + 0.20 confidence, where the three
- * form parts are earned in proportion to confidence² (confidence / 10, squared): a conversation
- * of the right shape that reads as incoherent is not a good one. Scored as a plain weighted sum,
+ * form parts count in full from confidence 8 ("high") and in proportion to (confidence / 8)²
+ * below it: a conversation of the right shape that reads as incoherent is not a good one. Scored as a plain weighted sum,
  * the turn-count band ranks human-rated dialogues backwards (ρ −0.13 on DSTC9, where people rate
  * longer conversations higher) and drowns the coherence signal; see docs/quality.md.
  */
-import { scoreConfidence } from './coherence';
+import { HIGH_CONFIDENCE, scoreConfidence } from './coherence';
 import { LENGTH_TARGETS, TURN_TARGET, lengthScore, turnCountAdvice, turnCountScore } from './size';
 import { checkStructure } from './structure';
 import { round1, scan } from './text';
@@ -34,15 +34,19 @@ export function scoreConversation(conversation: unknown, tier: Tier = 'template'
   const form = WEIGHTS.turnCount * turnCount.score + WEIGHTS.length * length.score + WEIGHTS.structure * structure.score;
   const overall = round1(form * formCredit(confidence.score) + WEIGHTS.confidence * confidence.score);
 
-  // Most costly part first, so the first recommendation is the one worth acting on.
+  // The part whose fix wins back the most points first, under the formula actually used: a form
+  // part is worth its weight times the credit confidence gives it; confidence also frees the
+  // form points it holds back.
+  const credit = formCredit(confidence.score);
   const byLoss: { loss: number; advice: string[] }[] = [
-    { loss: WEIGHTS.structure * (10 - structure.score), advice: structure.issues.map((i) => `fix the structure: ${i}`) },
-    { loss: WEIGHTS.turnCount * (10 - turnCount.score), advice: [turnCountAdvice(turns.length)].filter((a): a is string => a !== undefined) },
-    { loss: WEIGHTS.confidence * (10 - confidence.score), advice: confidence.advice },
-    { loss: WEIGHTS.length * (10 - length.score), advice: length.advice.slice(0, 2) },
+    { loss: WEIGHTS.structure * (10 - structure.score) * credit, advice: structure.issues.map((i) => `fix the structure: ${i}`) },
+    { loss: WEIGHTS.turnCount * (10 - turnCount.score) * credit, advice: [turnCountAdvice(turns.length)].filter((a): a is string => a !== undefined) },
+    { loss: form * (1 - credit) + WEIGHTS.confidence * (10 - confidence.score), advice: confidence.advice },
+    { loss: WEIGHTS.length * (10 - length.score) * credit, advice: length.advice.slice(0, 2) },
   ];
+  // Every part with something to fix speaks, even one the gate holds at no points for now.
   const recommendations = byLoss
-    .filter((p) => p.loss > 0)
+    .filter((p) => p.advice.length > 0)
     .sort((a, b) => b.loss - a.loss)
     .flatMap((p) => p.advice)
     .slice(0, MAX_RECOMMENDATIONS);
@@ -60,9 +64,12 @@ export function scoreConversation(conversation: unknown, tier: Tier = 'template'
   };
 }
 
-/** The share of the form parts' points a conversation earns at this confidence. */
+/**
+ * The share of the form parts' points a conversation earns at this confidence: all of them from
+ * HIGH_CONFIDENCE (8), falling with the square below it.
+ */
 export function formCredit(confidence: number): number {
-  return (confidence / 10) ** 2;
+  return Math.min(1, confidence / HIGH_CONFIDENCE) ** 2;
 }
 
 /** The contract's shape alone, for output and storage. */

@@ -37,7 +37,7 @@ export function checkStructure(conversation: unknown): StructureResult {
     if (!isRecord(raw)) return note(i, `${label} is not an object with "role" and "content"`, COST.field);
     const { role, content } = raw;
     if (role !== 'user' && role !== 'assistant') {
-      note(i, `${label} has ${role === undefined ? 'no "role"' : `role ${JSON.stringify(role)}`}; expected "user" or "assistant"`, COST.field);
+      note(i, `${label} has ${describeRole(role)}; expected "user" or "assistant"`, COST.field);
       previousRole = undefined;
       return;
     }
@@ -50,6 +50,14 @@ export function checkStructure(conversation: unknown): StructureResult {
   });
 
   return { score: Math.max(0, 10 - cost), valid: issues.length === 0, issues, turns, findings };
+}
+
+/** A bad role in a few words: never the whole value, which may be huge or nested without end. */
+function describeRole(role: unknown): string {
+  if (role === undefined) return 'no "role"';
+  if (typeof role === 'string') return `role ${JSON.stringify(role.length > 40 ? `${role.slice(0, 40)}…` : role)}`;
+  const kind = role === null ? 'null' : Array.isArray(role) ? 'list' : typeof role;
+  return `${/^[aeiou]/.test(kind) ? 'an' : 'a'} ${kind} as its role`;
 }
 
 function isRecord(x: unknown): x is Record<string, unknown> {

@@ -9,7 +9,7 @@ export interface Scanned {
   readonly stems: number[];
   /** Characters that are neither letters, digits nor white space. */
   readonly punctuation: number;
-  /** Whether some Latin word of four or more letters has no vowel: not a word at all. */
+  /** Whether some Latin word of six or more letters has no vowel: not a word at all. */
   readonly unpronounceable: boolean;
 }
 
@@ -22,6 +22,9 @@ const CONSONANT = 1;
 const VOWEL = 2;
 const DIGIT = 3;
 const SPACE = 4;
+/** Han, kana: scripts written without spaces, where each character stands as a word. */
+const IDEOGRAPH = 5;
+const IDEOGRAPHIC = /[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}]/u;
 const ASCII_CLASS = new Uint8Array(128);
 for (let c = 97; c <= 122; c++) ASCII_CLASS[c] = 'aeiouy'.includes(String.fromCharCode(c)) ? VOWEL : CONSONANT;
 for (let c = 48; c <= 57; c++) ASCII_CLASS[c] = DIGIT;
@@ -46,6 +49,15 @@ export function scan(text: string): Scanned {
     let kind = c < 128 ? ASCII_CLASS[c]! : classify(lower, i);
     if (kind === OTHER || kind === SPACE) {
       if (kind === OTHER) punctuation++;
+      i++;
+      continue;
+    }
+    if (kind === IDEOGRAPH) {
+      // One character, one word, and a topic word: counting "words" as the clauses between
+      // spaces would make every Chinese or Japanese turn one word long.
+      const word = Math.imul(0x811c9dc5 ^ c, 0x01000193) >>> 2;
+      words.push(word);
+      stems.push(word);
       i++;
       continue;
     }
@@ -83,13 +95,15 @@ export function scan(text: string): Scanned {
       const plural = length > 3 && lower.charCodeAt(i - 1) === 115 && lower.charCodeAt(i - 2) !== 115; // "s", not "ss"
       stems.push((plural && length <= STEM_LETTERS ? previousHash : stemHash) >>> 2);
     }
-    if (latin && !vowel && length >= 4) unpronounceable = true;
+    // Six letters and no vowel is not a word; shorter ones are often acronyms (HTML, HTTPS).
+    if (latin && !vowel && length >= 6) unpronounceable = true;
   }
   return { lower, words, stems, punctuation, unpronounceable };
 }
 
 function classify(s: string, i: number): number {
   const ch = s[i]!;
+  if (IDEOGRAPHIC.test(ch)) return IDEOGRAPH;
   return NON_ASCII_WORD.test(ch) ? CONSONANT : /\s/.test(ch) ? SPACE : OTHER;
 }
 

@@ -52,11 +52,11 @@ describe('quality score', () => {
     assert.ok(r.recommendations[0]!.startsWith('fix the structure:'));
   });
 
-  it('flags an answer cut off mid-sentence and costs it enough to need revision at 0.75', () => {
+  it('flags a conversation whose last answer is cut off mid-sentence', () => {
     const r = scoreConversation(TRUNCATED);
     assert.deepEqual(findingsAt(r, 11, 'confidence'), ['looks cut off mid-sentence']);
     assert.ok(r.overall < scoreConversation(GOOD).overall);
-    assert.ok(flagReason(r, 0.75), `overall ${r.overall} passed a 7.5 threshold`);
+    assert.ok(flagReason(r, undefined), `overall ${r.overall} passed the default threshold of 6`);
     assert.match(r.recommendations.join('\n'), /turn 12: finish the sentence/);
   });
 
@@ -89,13 +89,45 @@ describe('quality score', () => {
     for (const r of [garbled, deflected, filler]) assert.ok(r.breakdown.confidence.score < 10);
   });
 
-  it('earns form points in proportion to confidence squared', () => {
+  it('does not take acronyms for garbled text', () => {
+    const withAcronyms = { turns: GOOD.turns.map((t) => (t.role === 'assistant' ? { ...t, content: `${t.content} See the HTML docs over HTTPS.` } : t)) };
+    const r = scoreConversation(withAcronyms);
+    assert.equal(r.findings.filter((f) => f.message.startsWith('garbled')).length, 0);
+    assert.ok(r.overall >= 9, String(r.overall));
+    assert.ok(scoreConversation({ turns: [GOOD.turns[0]!, { role: 'assistant', content: 'xkcdwrtz bfgkl prrstv mnbvcxz to you' }] }).findings.some((f) => f.message.startsWith('garbled')));
+  });
+
+  it('counts Chinese and Japanese by character, so their turns are not one word long', () => {
+    const zh = {
+      turns: [
+        { role: 'user', content: '我的退休储蓄这个月下跌了百分之十二，我很担心，我应该把所有的股票都卖掉吗？' },
+        { role: 'assistant', content: '一个月下跌百分之十二确实让人难受，想要采取行动也很正常。不过现在全部卖掉会把亏损变成真正的损失。我们先看看您什么时候需要用这笔钱，以及您的股票和债券比例。' },
+        { role: 'user', content: '我五十五岁，打算六十二岁退休。大部分钱都在股票指数基金里，大概百分之八十。' },
+        { role: 'assistant', content: '离退休还有七年，百分之八十的股票比例偏高。很多规划师会建议随着退休临近逐步增加债券，这样市场下跌时对您的影响会小一些。关键是逐步调整，每个季度调整一点。' },
+      ],
+    };
+    const r = scoreConversation(zh);
+    assert.ok(r.breakdown.length.actual.assistant >= 40, JSON.stringify(r.breakdown.length));
+    assert.ok(r.breakdown.confidence.score >= 8, JSON.stringify(r.findings));
+  });
+
+  it('puts first the recommendation that wins back the most points', () => {
+    // Six good turns with a garbled answer: the confidence fix is worth more than the turn count.
+    const turns = GOOD.turns.slice(0, 6).map((t, i) => (i === 3 ? { ...t, content: ', S. ,,. Just saying : I ;; .. ?? !!' } : t));
+    const r = scoreConversation({ turns });
+    assert.equal(r.breakdown.turnCount.score, 7);
+    assert.match(r.recommendations[0]!, /garbled/);
+  });
+
+  it('earns form points in full from confidence 8, and in proportion to its square below', () => {
     const r = scoreConversation(REPETITIVE);
     const b = r.breakdown;
     const form = WEIGHTS.turnCount * b.turnCount.score + WEIGHTS.length * b.length.score + WEIGHTS.structure * b.structure.score;
     assert.equal(r.overall, Math.round((form * formCredit(b.confidence.score) + WEIGHTS.confidence * b.confidence.score) * 10) / 10);
     assert.equal(formCredit(10), 1);
-    assert.equal(formCredit(5), 0.25);
+    assert.equal(formCredit(8), 1);
+    assert.equal(formCredit(4), 0.25);
+    assert.equal(formCredit(0), 0);
   });
 
   it('scores anything without throwing, within 0–10, and recommends something below 6', () => {
