@@ -1,22 +1,19 @@
 /** `promptloom stats` and `promptloom export`: read-only views of the workspace database. */
 import { writeFileSync } from 'node:fs';
 import { relative, resolve } from 'node:path';
-import { computeStats, statsCsv } from '../core/analytics';
+import { computeStats, statsCsv, type Stats } from '../core/analytics';
 import { selectConversations, toLine, type ExportFormat, type ExportStatus } from '../core/export';
-import { Store } from '../core/store';
+import { existingStore } from './database';
 import { EXIT, UserError } from './errors';
 import type { Output } from './output';
 
-async function openStore(workspace: string | undefined, out: Output): Promise<Store> {
-  const store = await Store.open(resolve(workspace ?? '.'));
-  for (const notice of store.notices) out.note(`promptloom: ${notice}`);
-  return store;
-}
+const NO_STATS: Stats = { templates: [], totals: { conversations: 0, generations: 0, costUsd: 0 } };
 
 export async function runStats(flags: { workspace?: string; format: 'text' | 'json' | 'csv' }, out: Output): Promise<number> {
-  const store = await openStore(flags.workspace, out);
+  const { store, folder } = await existingStore(flags.workspace, out);
+  if (!store) out.note(`promptloom: no workspace database in ${folder} yet`);
   try {
-    const stats = computeStats(store);
+    const stats = store ? computeStats(store) : NO_STATS;
     if (flags.format === 'json') out.stdout(JSON.stringify(stats, null, 2) + '\n');
     else if (flags.format === 'csv') out.stdout(statsCsv(stats));
     else {
@@ -31,7 +28,7 @@ export async function runStats(flags: { workspace?: string; format: 'text' | 'js
     }
     return EXIT.ok;
   } finally {
-    store.close();
+    store?.close();
   }
 }
 
@@ -39,12 +36,14 @@ export async function runExport(
   flags: { workspace?: string; status: ExportStatus; format: ExportFormat; template?: string; minQuality?: number; out?: string },
   out: Output,
 ): Promise<number> {
-  const workspace = resolve(flags.workspace ?? '.');
-  const store = await openStore(workspace, out);
+  const { store, folder: workspace } = await existingStore(flags.workspace, out);
+  if (!store) out.note(`promptloom: no workspace database in ${workspace} yet`);
   try {
     // --template is a file: as given on the command line, relative to where it runs.
     const template = flags.template !== undefined ? relative(workspace, resolve(flags.template)).split('\\').join('/') : undefined;
-    const lines = selectConversations(store, { status: flags.status, ...(template !== undefined ? { template } : {}), ...(flags.minQuality !== undefined ? { minQuality: flags.minQuality } : {}) })
+    const selected = store ? selectConversations(store, { status: flags.status, ...(template !== undefined ? { template } : {}), ...(flags.minQuality !== undefined ? { minQuality: flags.minQuality } : {}) })
+      : [];
+    const lines = selected
       .map((c) => toLine(c, flags.format))
       .filter((l): l is string => l !== undefined);
     const text = lines.length > 0 ? lines.join('\n') + '\n' : '';
@@ -58,6 +57,6 @@ export async function runExport(
     out.note(`exported ${lines.length} conversation${lines.length === 1 ? '' : 's'} (${flags.format}, status ${flags.status})`);
     return EXIT.ok;
   } finally {
-    store.close();
+    store?.close();
   }
 }

@@ -1,6 +1,6 @@
 /** `promptloom review <conversation-id> approve|reject|needs-revision`: a review from the terminal. */
-import { resolve } from 'node:path';
-import { GenerationRepository, Store, type ReviewStatus } from '../core/store';
+import { GenerationRepository, type ReviewStatus } from '../core/store';
+import { existingStore } from './database';
 import { EXIT, UserError } from './errors';
 import type { Output } from './output';
 
@@ -12,9 +12,9 @@ const STATUS: Record<ReviewAction, ReviewStatus> = { approve: 'approved', reject
 const MIN_PREFIX = 4;
 
 export async function runReview(id: string, action: ReviewAction, flags: { note?: string; workspace?: string }, out: Output): Promise<number> {
-  const store = await Store.open(resolve(flags.workspace ?? '.'));
+  const { store, folder } = await existingStore(flags.workspace, out);
+  if (!store) throw new UserError(`no conversation "${id}": ${folder} has no Promptloom database yet`, EXIT.invalid);
   try {
-    for (const notice of store.notices) out.note(`promptloom: ${notice}`);
     const generations = new GenerationRepository(store);
     const full = resolveId(generations, id.trim());
     generations.review(full, STATUS[action], flags.note);

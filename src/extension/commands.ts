@@ -112,14 +112,27 @@ export const COMMANDS: Readonly<Record<CommandId, Handler>> = {
 };
 
 /**
- * The conversations a review command is about: the clicked or selected tree items, an id (from a
- * CodeLens or the panel), or the transcript in the active editor.
+ * The conversations a review command is about, most explicit first: the clicked tree items (with
+ * the selection), an id (CodeLens, panel), a transcript's URI (editor title), the selection when
+ * the view's own keys ran it, and otherwise (the palette) the transcript in the active editor.
  */
 function conversationIds(ctx: Ctx, args: readonly unknown[]): string[] {
   const fromView = ctx.conversations.targets(args);
   if (fromView.length > 0) return fromView;
+  const [first] = args;
+  if (typeof first === 'string') return [first];
+  if (first instanceof vscode.Uri) {
+    const id = ConversationDocuments.idOf(first);
+    return id ? [id] : [];
+  }
+  if (isFromView(first)) return ctx.conversations.selected();
   const active = vscode.window.activeTextEditor && ConversationDocuments.idOf(vscode.window.activeTextEditor.document.uri);
   return active ? [active] : [];
+}
+
+/** The Conversations view's keybindings pass `{ "from": "view" }` (see package.json). */
+function isFromView(x: unknown): boolean {
+  return typeof x === 'object' && x !== null && (x as { from?: unknown }).from === 'view';
 }
 
 function conversationOf(ctx: Ctx, args: readonly unknown[]): string | undefined {

@@ -8,9 +8,10 @@ export function webviewOptions(extensionUri: vscode.Uri): vscode.WebviewPanelOpt
 
 /**
  * A panel's page: no data inline (it arrives as messages), scripts only by nonce, styles and the
- * script from media/. `loading` is what shows until the script has drawn the panel.
+ * script from media/. `loading` is what shows until the script has drawn the panel. `live: false`
+ * for pages that announce their own changes (the whole page as a live region re-reads it all).
  */
-export function webviewPage(webview: vscode.Webview, extensionUri: vscode.Uri, page: { name: string; title: string; loading: string }): string {
+export function webviewPage(webview: vscode.Webview, extensionUri: vscode.Uri, page: { name: string; title: string; loading: string; live?: boolean }): string {
   const nonce = randomBytes(16).toString('base64');
   const asset = (...path: string[]) => webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, 'media', ...path)).toString();
   const csp = [
@@ -30,7 +31,7 @@ export function webviewPage(webview: vscode.Webview, extensionUri: vscode.Uri, p
 <title>${page.title}</title>
 </head>
 <body>
-<main id="app" aria-live="polite"><p class="status">${page.loading}</p></main>
+<main id="app"${page.live === false ? '' : ' aria-live="polite"'}><p class="status">${page.loading}</p></main>
 <script nonce="${nonce}" src="${asset('dist', `${page.name}.js`)}"></script>
 </body>
 </html>`;

@@ -43,8 +43,9 @@ export type QualityHostMessage = { readonly type: 'show'; readonly view: Quality
 
 export type QualityWebviewMessage =
   | { readonly type: 'ready' }
-  | { readonly type: 'reveal'; readonly turn: number }
-  | { readonly type: 'review'; readonly status: ReviewChoice };
+  // Both name the conversation the page showed, so a click never lands on a newer one.
+  | { readonly type: 'reveal'; readonly id: string; readonly turn: number }
+  | { readonly type: 'review'; readonly id: string; readonly status: ReviewChoice };
 
 /** What VS Code keeps across a reload, so the panel can show the same conversation again. */
 export interface QualityState {

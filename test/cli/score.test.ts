@@ -1,5 +1,5 @@
 import { strict as assert } from 'node:assert';
-import { writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { scoreConversation, toQualityResult } from '../../src/core/quality';
 import { BROKEN_STRUCTURE, GOOD, REPETITIVE } from '../fixtures/conversations';
@@ -109,5 +109,26 @@ describe('promptloom score', () => {
     const lines = run.stdout.trim().split('\n');
     assert.equal(lines.length, 5000);
     assert.match(lines[4999]!, /^line 5000: 10\.0 /);
+  });
+});
+
+describe('commands that read the database leave none behind', () => {
+  it('stats, export and review in a folder without one create nothing; a missing folder is bad usage', () => {
+    const ws = workspace({ 'a.prompt': 'Hi <<who>>' });
+    const stats = promptloom(['stats', '--format', 'json', '--workspace', ws]);
+    assert.equal(stats.code, 0, stats.stderr);
+    assert.deepEqual(JSON.parse(stats.stdout), { templates: [], totals: { conversations: 0, generations: 0, costUsd: 0 } });
+    const exported = promptloom(['export', '--workspace', ws]);
+    assert.equal(exported.code, 0);
+    assert.equal(exported.stdout, '');
+    const review = promptloom(['review', 'abcdef', 'approve', '--workspace', ws]);
+    assert.equal(review.code, 1);
+    assert.match(review.stderr, /no conversation "abcdef": .* has no Promptloom database yet/);
+    assert.equal(existsSync(join(ws, '.promptloom')), false);
+
+    const missing = promptloom(['review', 'abcdef', 'approve', '--workspace', join(ws, 'typo', 'deeper')]);
+    assert.equal(missing.code, 2);
+    assert.match(missing.stderr, /typo\/deeper is not a folder/);
+    assert.equal(existsSync(join(ws, 'typo')), false);
   });
 });

@@ -112,8 +112,12 @@ describe('Quality review in the VS Code workbench (headless Chromium)', () => {
 
   it('approves from the panel', async () => {
     const frame = await wb.webviewFrame('.parts');
-    await frame.locator('vscode-button', { hasText: 'Approve' }).click();
+    await frame.locator('vscode-button', { hasText: 'Approve' }).focus();
+    await wb.page.keyboard.press('Enter');
     await frame.locator('.band-word', { hasText: 'approved' }).waitFor({ timeout: 15_000 });
+    // The page was redrawn; focus stayed on the button, and the change was announced.
+    assert.equal(await frame.evaluate(() => (document.activeElement as HTMLElement | null)?.dataset.key), 'review-approved');
+    assert.equal(await frame.locator('[role="status"]').textContent(), 'Now approved');
   });
 
   it('shows the template’s runs, quality and approvals as a CodeLens, and PL011 below its threshold', async () => {

@@ -84,6 +84,24 @@ describe('quality in the editor', function () {
     assert.deepEqual(starts, ['**Assistant (turn 2):** ', '**Assistant (turn 4):** ', '**Assistant (turn 6):** ']);
   });
 
+  it('from the palette or the editor title, a review acts on the transcript shown', async () => {
+    const [x, z] = (await seed('seeded.prompt', REPETITIVE, 2)) as [string, string];
+    const editor = (await vscode.commands.executeCommand<vscode.TextEditor>('promptloom.openConversation', z))!;
+    assert.equal(vscode.window.activeTextEditor?.document.uri.toString(), editor.document.uri.toString());
+    // No arguments, as from the command palette: the active transcript.
+    assert.equal(await vscode.commands.executeCommand('promptloom.rejectConversation'), 1);
+    // The editor title passes the transcript's URI.
+    assert.equal(await vscode.commands.executeCommand('promptloom.markNeedsRevision', editor.document.uri), 1);
+    const statuses = await vscode.commands.executeCommand<ConversationSummary[]>('promptloom.filterConversations', { templatePath: 'seeded.prompt' });
+    assert.equal(statuses.find((c) => c.id === z)!.status, 'needs_revision');
+    assert.equal(statuses.find((c) => c.id === x)!.status, 'needs_revision', 'the other one was never touched: still as flagged');
+    const store = await Store.open(vscode.workspace.workspaceFolders![0]!.uri.fsPath);
+    assert.deepEqual(store.all('SELECT status FROM reviews WHERE conversation_id = ? ORDER BY id', [z]), [{ status: 'rejected' }, { status: 'needs_revision' }]);
+    assert.deepEqual(store.all('SELECT status FROM reviews WHERE conversation_id = ?', [x]), []);
+    store.close();
+    await vscode.commands.executeCommand('promptloom.clearConversationFilter');
+  });
+
   it('shows the quality breakdown panel with a part per bar and turn-linked recommendations', async () => {
     const panel = await vscode.commands.executeCommand<{ lastView?: { overall: number; band: string; parts: { key: string; score: number; band: string }[]; recommendations: { text: string; turn?: number }[] } }>(
       'promptloom.showQualityBreakdown',
@@ -99,21 +117,21 @@ describe('quality in the editor', function () {
   });
 
   it('lists conversations in the Conversations view, filters and sorts them, and reviews a selection', async () => {
-    const ids = await seed('seeded.prompt', REPETITIVE, 2);
-    const good = await seed('seeded.prompt', GOOD, 2);
-    const byTime = await vscode.commands.executeCommand<ConversationSummary[]>('promptloom.filterConversations', { templatePath: 'seeded.prompt' });
+    const ids = await seed('listed.prompt', REPETITIVE, 2);
+    const good = await seed('listed.prompt', GOOD, 2);
+    const byTime = await vscode.commands.executeCommand<ConversationSummary[]>('promptloom.filterConversations', { templatePath: 'listed.prompt' });
     assert.deepEqual(byTime.slice(0, 4).map((c) => c.id), [...good].reverse().concat([...ids].reverse()), 'newest first');
 
-    const flagged = await vscode.commands.executeCommand<ConversationSummary[]>('promptloom.filterConversations', { templatePath: 'seeded.prompt', status: 'needs_revision' });
+    const flagged = await vscode.commands.executeCommand<ConversationSummary[]>('promptloom.filterConversations', { templatePath: 'listed.prompt', status: 'needs_revision' });
     assert.deepEqual(new Set(flagged.map((c) => c.id)), new Set(ids));
     await vscode.commands.executeCommand('promptloom.sortConversationsByScore');
-    const ranged = await vscode.commands.executeCommand<ConversationSummary[]>('promptloom.filterConversations', { templatePath: 'seeded.prompt', minQuality: 8, maxQuality: 10 });
+    const ranged = await vscode.commands.executeCommand<ConversationSummary[]>('promptloom.filterConversations', { templatePath: 'listed.prompt', minQuality: 8, maxQuality: 10 });
     assert.deepEqual(new Set(ranged.map((c) => c.id)), new Set(good));
 
     // Review two at once, as a multi-selection in the tree passes them.
     const [first, second] = flagged;
     assert.equal(await vscode.commands.executeCommand('promptloom.rejectConversation', first, [first, second]), 2);
-    const rejected = await vscode.commands.executeCommand<ConversationSummary[]>('promptloom.filterConversations', { templatePath: 'seeded.prompt', status: 'rejected' });
+    const rejected = await vscode.commands.executeCommand<ConversationSummary[]>('promptloom.filterConversations', { templatePath: 'listed.prompt', status: 'rejected' });
     assert.deepEqual(new Set(rejected.map((c) => c.id)), new Set(ids));
     await vscode.commands.executeCommand('promptloom.clearConversationFilter');
     await vscode.commands.executeCommand('promptloom.sortConversationsByTime');

@@ -24,7 +24,15 @@ function el<K extends keyof HTMLElementTagNameMap>(tag: K, props: Readonly<Recor
   return node;
 }
 
+/** Which element had focus, as a key that survives redrawing the page. */
+function focusKey(): string | undefined {
+  return (document.activeElement as HTMLElement | null)?.dataset?.key;
+}
+
 function show(view: QualityView): void {
+  const focused = focusKey();
+  const previous = shown;
+  shown = view;
   vscode.setState({ id: view.id });
   const heading = el('h1', {}, view.title);
   const overall = el('div', { class: `overall band-${view.band}`, role: 'group', 'aria-label': `Overall quality ${view.overall.toFixed(1)} of 10, ${BAND_WORDS[view.band]}` });
@@ -46,6 +54,7 @@ function show(view: QualityView): void {
       'aria-valuetext': `${p.score.toFixed(1)} of 10, ${BAND_WORDS[band]}`,
       'aria-label': `${p.label}, weight ${Math.round(p.weight * 100)} percent: ${p.detail}`,
       'data-part': p.key,
+      'data-key': `part-${p.key}`,
       'data-nav': '',
     });
     const track = el('div', { class: 'track', 'aria-hidden': 'true' });
@@ -61,32 +70,47 @@ function show(view: QualityView): void {
   if (view.recommendations.length === 0) children.push(el('p', { class: 'none' }, 'Nothing to improve.'));
   else {
     const list = el('ul', { class: 'recommendations', 'aria-labelledby': 'recs-heading' });
-    for (const r of view.recommendations) {
+    view.recommendations.forEach((r, index) => {
       const li = el('li');
       if (r.turn !== undefined) {
-        const button = el('button', { type: 'button', 'data-nav': '', 'aria-label': `${r.text}. Press Enter to open turn ${r.turn + 1}.` }, r.text);
+        const button = el('button', { type: 'button', 'data-nav': '', 'data-key': `rec-${index}`, 'aria-label': `${r.text}. Press Enter to open turn ${r.turn + 1}.` }, r.text);
         const turn = r.turn;
-        button.addEventListener('click', () => vscode.postMessage({ type: 'reveal', turn }));
+        button.addEventListener('click', () => vscode.postMessage({ type: 'reveal', id: view.id, turn }));
         li.append(button);
       } else {
         li.textContent = r.text;
         li.setAttribute('tabindex', '0');
         li.setAttribute('data-nav', '');
+        li.setAttribute('data-key', `rec-${index}`);
       }
       list.append(li);
-    }
+    });
     children.push(list);
   }
 
   const actions = el('div', { class: 'actions', role: 'group', 'aria-label': 'Review' });
   const reviewButton = (label: string, status: ReviewChoice, secondary: boolean) => {
-    const b = el('vscode-button', secondary ? { secondary: '' } : {}, label);
-    b.addEventListener('click', () => vscode.postMessage({ type: 'review', status }));
+    const b = el('vscode-button', { 'data-key': `review-${status}`, ...(secondary ? { secondary: '' } : {}) }, label);
+    b.addEventListener('click', () => vscode.postMessage({ type: 'review', id: view.id, status }));
     return b;
   };
   actions.append(reviewButton('Approve', 'approved', false), reviewButton('Needs revision', 'needs_revision', true), reviewButton('Reject', 'rejected', true));
-  children.push(actions, el('p', { class: 'hint' }, 'Overall = form parts (turn count, length, structure) earned in proportion to confidence², plus 20% confidence.'));
+  children.push(actions, el('p', { class: 'hint' }, 'Overall: the form parts (turn count, length, structure) count in full from confidence 8 and by (confidence ÷ 8)² below it, plus 20% confidence.'));
   app.replaceChildren(...children);
+  // Focus stays where it was (a review redraws the page), and a screen reader hears what changed.
+  const target = focused ? document.querySelector<HTMLElement>(`[data-key="${focused}"]`) : null;
+  // A new vscode-button renders asynchronously (Lit): focus it once it has.
+  if (target) void ((target as { updateComplete?: Promise<unknown> }).updateComplete ?? Promise.resolve()).then(() => target.focus());
+  if (previous?.id !== view.id) announce(`Quality ${view.overall.toFixed(1)} of 10, ${BAND_WORDS[view.band]}, ${view.status}`);
+  else if (previous.status !== view.status) announce(`Now ${view.status}`);
+}
+
+let shown: QualityView | undefined;
+const live = el('div', { class: 'sr-only', role: 'status', 'aria-live': 'polite' });
+document.body.append(live);
+
+function announce(text: string): void {
+  live.textContent = text;
 }
 
 // ↑/↓ move between the parts and recommendations, as in a list.

@@ -1,5 +1,5 @@
 import * as vscode from 'vscode';
-import { isTier, scoreConversation, toQualityResult, type QualityReport, type QualityResult } from '../../core/quality';
+import { LENGTH_TARGETS, TIERS, isTier, scoreConversation, toQualityResult, type QualityReport, type QualityResult, type Range, type Tier } from '../../core/quality';
 import { GenerationRepository, type ConversationDetails } from '../../core/store';
 import { Disposable } from '../disposable';
 import type { WorkspaceDb } from '../workspaceDb';
@@ -19,17 +19,37 @@ export async function loadConversation(db: WorkspaceDb, id: string): Promise<Sco
   const store = await db.getIfExists();
   const details = store && new GenerationRepository(store).details(id);
   if (!details) return undefined;
-  // Findings are recomputed (they are not stored); the score shown is the one stored with the
-  // conversation when there is one, so the editor agrees with stats and export.
-  const report = scoreConversation({ turns: details.turns }, isTier(details.tier) ? details.tier : 'template');
-  const stored = details.quality;
-  const result: QualityResult =
-    stored && isBreakdown(stored.breakdown) ? { overall: stored.overall, breakdown: stored.breakdown, recommendations: [...stored.recommendations] } : toQualityResult(report);
+  // The score shown is the one stored with the conversation, so the editor agrees with stats and
+  // export. Findings are recomputed (they are not stored) against the tier it was scored for,
+  // which its stored length targets tell, even if the template's tier changed since.
+  const stored = details.quality && isBreakdown(details.quality.breakdown) ? details.quality : undefined;
+  const tier = (stored && tierOf(stored.breakdown as QualityResult['breakdown'])) ?? (isTier(details.tier) ? details.tier : 'template');
+  const report = scoreConversation({ turns: details.turns }, tier);
+  const result: QualityResult = stored
+    ? { overall: stored.overall, breakdown: stored.breakdown as QualityResult['breakdown'], recommendations: [...stored.recommendations] }
+    : toQualityResult(report);
   return { details, result, report };
 }
 
+function tierOf(breakdown: QualityResult['breakdown']): Tier | undefined {
+  const target = breakdown.length.target;
+  return TIERS.find((t) => LENGTH_TARGETS[t].assistant.min === target.assistant.min && LENGTH_TARGETS[t].user.min === target.user.min);
+}
+
+/** A stored breakdown as this release reads it, down to the fields the views use. */
 function isBreakdown(x: unknown): x is QualityResult['breakdown'] {
-  return typeof x === 'object' && x !== null && ['turnCount', 'length', 'structure', 'confidence'].every((k) => k in x);
+  const b = x as Partial<Record<string, Record<string, unknown>>> | null;
+  const n = (v: unknown) => typeof v === 'number' && Number.isFinite(v);
+  const range = (v: unknown) => typeof v === 'object' && v !== null && n((v as Range).min) && n((v as Range).max);
+  if (typeof b !== 'object' || b === null) return false;
+  const { turnCount, length, structure, confidence } = b;
+  return (
+    !!turnCount && n(turnCount.score) && n(turnCount.actual) && range(turnCount.target) &&
+    !!length && n(length.score) && typeof length.actual === 'object' && length.actual !== null &&
+    typeof length.target === 'object' && length.target !== null && range((length.target as Record<string, unknown>).user) && range((length.target as Record<string, unknown>).assistant) &&
+    !!structure && n(structure.score) && typeof structure.valid === 'boolean' && Array.isArray(structure.issues) &&
+    !!confidence && n(confidence.score) && typeof confidence.level === 'string'
+  );
 }
 
 /**

@@ -102,12 +102,16 @@ export class ConversationsView extends Disposable implements vscode.TreeDataProv
     return item;
   }
 
-  /** The conversations a review command is about: the clicked ones, or the selection. */
+  /** The conversations a command from this view is about: the clicked ones with the selection. */
   targets(args: readonly unknown[]): string[] {
     const [first, many] = args;
     if (Array.isArray(many) && many.length > 0) return many.filter(isSummary).map((c) => c.id);
     if (isSummary(first)) return [first.id];
-    if (typeof first === 'string') return [first];
+    return [];
+  }
+
+  /** What is selected in the view (its keyboard shortcuts act on this). */
+  selected(): string[] {
     return this.view.selection.map((c) => c.id);
   }
 

@@ -55,6 +55,9 @@ export class QualityPanel extends Disposable {
 
   private id: string | undefined;
   private ready = false;
+  /** Counts loads, so a slow one that finishes after a newer one is dropped. */
+  private loads = 0;
+  private lastSent = '';
 
   private constructor(
     private readonly deps: QualityPanelDeps,
@@ -63,7 +66,7 @@ export class QualityPanel extends Disposable {
   ) {
     super();
     QualityPanel.current = this;
-    if (freshPage) panel.webview.html = webviewPage(panel.webview, deps.extensionUri, { name: 'quality', title: 'Promptloom quality', loading: 'Loading the conversation…' });
+    if (freshPage) panel.webview.html = webviewPage(panel.webview, deps.extensionUri, { name: 'quality', title: 'Promptloom quality', loading: 'Loading the conversation…', live: false });
     panel.iconPath = vscode.Uri.joinPath(deps.extensionUri, 'media', 'quality.svg');
     panel.onDidDispose(() => this.dispose(), this, this.subscriptions);
     panel.webview.onDidReceiveMessage((m: QualityWebviewMessage) => this.receive(m), this, this.subscriptions);
@@ -74,31 +77,37 @@ export class QualityPanel extends Disposable {
 
   private async load(id: string): Promise<void> {
     this.id = id;
+    const load = ++this.loads;
     const loaded = await loadConversation(this.deps.db, id);
-    if (this.isDisposed) return;
-    if (!loaded) return this.post({ type: 'empty', reason: `Conversation ${id} is not in the workspace database.` });
-    const view = await viewOf(this.deps.db, loaded);
+    const view = loaded && (await viewOf(this.deps.db, loaded));
+    if (this.isDisposed || load !== this.loads) return;
+    if (!loaded || !view) return this.post({ type: 'empty', reason: `Conversation ${id} is not in the workspace database.` });
     this.panel.title = `Quality ${view.overall.toFixed(1)} · ${loaded.details.templateName}`;
     this.post({ type: 'show', view });
   }
 
   private post(message: QualityHostMessage): void {
     if (message.type === 'show') this.lastView = message.view;
-    if (this.ready) void this.panel.webview.postMessage(message);
+    // Writes elsewhere in the database reload the panel; an unchanged view is not sent again.
+    const text = JSON.stringify(message);
+    if (!this.ready || text === this.lastSent) return;
+    this.lastSent = text;
+    void this.panel.webview.postMessage(message);
   }
 
   private async receive(message: QualityWebviewMessage): Promise<void> {
     switch (message.type) {
       case 'ready':
         this.ready = true;
+        this.lastSent = '';
         if (this.lastView) this.post({ type: 'show', view: this.lastView });
         else if (this.id) await this.load(this.id);
         break;
       case 'reveal':
-        if (this.id) await this.deps.documents.revealTurn(this.id, message.turn);
+        await this.deps.documents.revealTurn(message.id, message.turn);
         break;
       case 'review':
-        if (this.id) await this.deps.conversations.review([this.id], message.status);
+        await this.deps.conversations.review([message.id], message.status);
         break;
     }
   }
