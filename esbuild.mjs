@@ -33,6 +33,8 @@ const builds = [
   // Webview scripts: browser code, one self-contained file per panel.
   { ...common, platform: 'browser', format: 'iife', target: 'es2022', entryPoints: ['webview/preview/main.ts'], outfile: 'media/dist/preview.js' },
   { ...common, platform: 'browser', format: 'iife', target: 'es2022', entryPoints: ['webview/quality/main.ts'], outfile: 'media/dist/quality.js' },
+  // The dashboard also gets uPlot's stylesheet, emitted beside it as media/dist/dashboard.css.
+  { ...common, platform: 'browser', format: 'iife', target: 'es2022', entryPoints: ['webview/dashboard/main.ts'], outfile: 'media/dist/dashboard.js' },
   // Integration suites, loaded by the real extension host; mocha comes from node_modules there.
   { ...common, entryPoints: ['test/integration/index.ts'], outfile: 'dist/test/integration.js', external: ['vscode', 'mocha'] },
 ];

@@ -2,7 +2,7 @@
 import { writeFileSync } from 'node:fs';
 import { relative, resolve } from 'node:path';
 import { computeStats, statsCsv, type Stats } from '../core/analytics';
-import { selectConversations, toLine, type ExportFormat, type ExportStatus } from '../core/export';
+import { exportJsonl, type ExportFormat, type ExportStatus } from '../core/export';
 import { existingStore } from './database';
 import { EXIT, UserError } from './errors';
 import type { Output } from './output';
@@ -41,12 +41,8 @@ export async function runExport(
   try {
     // --template is a file: as given on the command line, relative to where it runs.
     const template = flags.template !== undefined ? relative(workspace, resolve(flags.template)).split('\\').join('/') : undefined;
-    const selected = store ? selectConversations(store, { status: flags.status, ...(template !== undefined ? { template } : {}), ...(flags.minQuality !== undefined ? { minQuality: flags.minQuality } : {}) })
-      : [];
-    const lines = selected
-      .map((c) => toLine(c, flags.format))
-      .filter((l): l is string => l !== undefined);
-    const text = lines.length > 0 ? lines.join('\n') + '\n' : '';
+    const filters = { status: flags.status, ...(template !== undefined ? { template } : {}), ...(flags.minQuality !== undefined ? { minQuality: flags.minQuality } : {}) };
+    const { text, count } = store ? exportJsonl(store, filters, flags.format) : { text: '', count: 0 };
     if (flags.out) {
       try {
         writeFileSync(flags.out, text);
@@ -54,7 +50,7 @@ export async function runExport(
         throw new UserError(`cannot write ${flags.out}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
       }
     } else out.stdout(text);
-    out.note(`exported ${lines.length} conversation${lines.length === 1 ? '' : 's'} (${flags.format}, status ${flags.status})`);
+    out.note(`exported ${count} conversation${count === 1 ? '' : 's'} (${flags.format}, status ${flags.status})`);
     return EXIT.ok;
   } finally {
     store?.close();

@@ -1,6 +1,8 @@
 import * as vscode from 'vscode';
 import type { Ctx } from './ctx';
 import { GenerationRepository, type ReviewStatus } from '../core/store';
+import { DashboardPanel } from './dashboard/dashboardPanel';
+import { exportTrainingData, type ExportRequest } from './exportData';
 import { PreviewPanel } from './preview/previewPanel';
 import { ConversationDocuments } from './quality/conversationDocuments';
 import { CONVERSATIONS_VIEW, type ViewFilter } from './quality/conversationsView';
@@ -29,6 +31,8 @@ export const enum CommandId {
   SortConversationsByTime = 'promptloom.sortConversationsByTime',
   RefreshConversations = 'promptloom.refreshConversations',
   ShowTemplateConversations = 'promptloom.showTemplateConversations',
+  ShowDashboard = 'promptloom.showDashboard',
+  ExportTrainingData = 'promptloom.exportTrainingData',
   // Internal (hidden from the palette): the steps of the history flow, callable with arguments.
   TemplateVersions = 'promptloom.internal.templateVersions',
   CompareTemplateVersions = 'promptloom.internal.compareTemplateVersions',
@@ -106,6 +110,9 @@ export const COMMANDS: Readonly<Record<CommandId, Handler>> = {
     await ctx.conversations.setFilter({ sort: ctx.conversations.currentFilter().sort, templatePath: path });
     await vscode.commands.executeCommand(`${CONVERSATIONS_VIEW}.focus`);
   },
+  [CommandId.ShowDashboard]: (ctx) => DashboardPanel.show(ctx.dashboardDeps),
+  // A full request as the argument (tests, other extensions) skips the questions and the dialog.
+  [CommandId.ExportTrainingData]: (ctx, request) => exportTrainingData(ctx.db, request && typeof request === 'object' ? (request as ExportRequest) : undefined),
   [CommandId.TemplateVersions]: async (ctx, resource) => (await ctx.history.versions(resource as vscode.Uri))?.versions ?? [],
   [CommandId.CompareTemplateVersions]: (ctx, resource, a, b) => ctx.history.compare(resource as vscode.Uri, a as number, b as number | undefined),
   [CommandId.RestoreTemplateVersion]: (ctx, resource, id) => ctx.history.restore(resource as vscode.Uri, id as number),

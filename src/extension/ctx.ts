@@ -1,6 +1,8 @@
 import * as vscode from 'vscode';
 import { PREVIEW_VIEW_TYPE, type PreviewState } from '../shared/previewProtocol';
 import { QUALITY_VIEW_TYPE, type QualityState } from '../shared/qualityProtocol';
+import { DASHBOARD_VIEW_TYPE, type DashboardState } from '../shared/dashboardProtocol';
+import { DashboardPanel, type DashboardDeps } from './dashboard/dashboardPanel';
 import { COMMANDS, type CommandId } from './commands';
 import { TemplateDiagnostics } from './diagnostics';
 import { Disposable } from './disposable';
@@ -27,6 +29,7 @@ export class Ctx extends Disposable {
   readonly conversationDocs = this.register(new ConversationDocuments(this.db));
   readonly conversations: ConversationsView;
   readonly qualityDeps: QualityPanelDeps;
+  readonly dashboardDeps: DashboardDeps;
 
   constructor(readonly extension: vscode.ExtensionContext) {
     super();
@@ -43,6 +46,13 @@ export class Ctx extends Disposable {
       }),
     );
     this.register({ dispose: () => QualityPanel.disposeAll() });
+    this.dashboardDeps = { extensionUri: extension.extensionUri, db: this.db };
+    this.register(
+      vscode.window.registerWebviewPanelSerializer(DASHBOARD_VIEW_TYPE, {
+        deserializeWebviewPanel: async (panel, state: DashboardState | undefined) => DashboardPanel.revive(this.dashboardDeps, panel, state),
+      }),
+    );
+    this.register({ dispose: () => DashboardPanel.disposeAll() });
     this.register(
       vscode.window.registerWebviewPanelSerializer(PREVIEW_VIEW_TYPE, {
         deserializeWebviewPanel: (panel, state: PreviewState | undefined) => PreviewPanel.revive(this.previewDeps, panel, state),

@@ -11,7 +11,11 @@ export function webviewOptions(extensionUri: vscode.Uri): vscode.WebviewPanelOpt
  * script from media/. `loading` is what shows until the script has drawn the panel. `live: false`
  * for pages that announce their own changes (the whole page as a live region re-reads it all).
  */
-export function webviewPage(webview: vscode.Webview, extensionUri: vscode.Uri, page: { name: string; title: string; loading: string; live?: boolean }): string {
+export function webviewPage(
+  webview: vscode.Webview,
+  extensionUri: vscode.Uri,
+  page: { name: string; title: string; loading: string; live?: boolean; styles?: readonly string[] },
+): string {
   const nonce = randomBytes(16).toString('base64');
   const asset = (...path: string[]) => webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, 'media', ...path)).toString();
   const csp = [
@@ -27,7 +31,7 @@ export function webviewPage(webview: vscode.Webview, extensionUri: vscode.Uri, p
 <meta charset="UTF-8">
 <meta http-equiv="Content-Security-Policy" content="${csp}">
 <meta name="viewport" content="width=device-width, initial-scale=1.0">
-<link rel="stylesheet" href="${asset(`${page.name}.css`)}">
+${[...(page.styles ?? []), `${page.name}.css`].map((style) => `<link rel="stylesheet" href="${asset(...style.split('/'))}">`).join('\n')}
 <title>${page.title}</title>
 </head>
 <body>

@@ -1,3 +1,4 @@
 export * from './templates';
 export * from './series';
 export * from './top';
+export * from './templateTest';

@@ -181,11 +181,16 @@ export function computeStats(store: Store): Stats {
       trend: r.trend,
     }),
   );
+  return { templates, totals: totalsOf(store) };
+}
+
+/** Conversations, generations and money spent in the whole workspace. */
+export function totalsOf(store: Store): Stats['totals'] {
   const totals = store.get(
     `SELECT (SELECT count(*) FROM conversations) AS conversations, (SELECT count(*) FROM generation_logs) AS generations,
             (SELECT total(cost_usd) FROM generation_logs) AS cost`,
   )!;
-  return { templates, totals: { conversations: Number(totals.conversations), generations: Number(totals.generations), costUsd: Number(totals.cost) } };
+  return { conversations: Number(totals.conversations), generations: Number(totals.generations), costUsd: Number(totals.cost) };
 }
 
 export const STATS_COLUMNS: readonly (keyof TemplateStats)[] = [

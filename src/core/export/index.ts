@@ -122,3 +122,11 @@ export function conversationOf(value: unknown): unknown {
 function isRecord(x: unknown): x is Record<string, unknown> {
   return typeof x === 'object' && x !== null && !Array.isArray(x);
 }
+
+/** The whole export as JSONL text, and how many conversations it holds. */
+export function exportJsonl(store: Store, filters: ExportFilters, format: ExportFormat): { text: string; count: number } {
+  const lines = selectConversations(store, filters)
+    .map((c) => toLine(c, format))
+    .filter((l): l is string => l !== undefined);
+  return { text: lines.length > 0 ? lines.join('\n') + '\n' : '', count: lines.length };
+}

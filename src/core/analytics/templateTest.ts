@@ -1,0 +1,103 @@
+/**
+ * Template testing: is this template ready? A few test generations are judged against the
+ * template's threshold and against its baseline (what it achieved before).
+ */
+import { flagThreshold } from '../quality';
+import type { Store } from '../store';
+import { TREND_THRESHOLD } from './templates';
+
+export interface Baseline {
+  readonly average: number;
+  readonly conversations: number;
+  readonly source: 'previous version' | 'earlier conversations';
+}
+
+/**
+ * What the template achieved before `before` (ms): when the version under test has no earlier
+ * conversations (the template was just edited), the previous version's average; otherwise the
+ * template's earlier conversations. Undefined when nothing was scored before.
+ */
+export function baselineFor(store: Store, templateId: number, versionId: number, before: number): Baseline | undefined {
+  const scored = (where: string, params: (number | string)[]) => {
+    const r = store.get(`SELECT count(quality) AS n, avg(quality) AS avg FROM conversations WHERE ${where} AND created_at < ? AND quality IS NOT NULL`, [...params, before])!;
+    return Number(r.n) > 0 ? { average: Number(r.avg), conversations: Number(r.n) } : undefined;
+  };
+  const thisVersion = scored('version_id = ?', [versionId]);
+  if (!thisVersion) {
+    const previous = store.get(
+      `SELECT id FROM template_versions WHERE template_id = ? AND id <> ? AND created_at <= (SELECT created_at FROM template_versions WHERE id = ?)
+        ORDER BY created_at DESC, id DESC LIMIT 1`,
+      [templateId, versionId, versionId],
+    );
+    const earlier = previous && scored('version_id = ?', [Number(previous.id)]);
+    if (earlier) return { ...earlier, source: 'previous version' };
+  }
+  const template = scored('template_id = ?', [templateId]);
+  return template && { ...template, source: 'earlier conversations' };
+}
+
+export interface TestRun {
+  readonly conversationId?: string;
+  /** Undefined when the generation failed. */
+  readonly overall?: number;
+  readonly structureValid?: boolean;
+}
+
+export interface Criterion {
+  readonly name: string;
+  readonly passed: boolean;
+  readonly detail: string;
+}
+
+export interface TestVerdict {
+  readonly passed: boolean;
+  readonly average: number | null;
+  readonly threshold: number;
+  readonly baseline?: Baseline;
+  /** average − baseline, when both exist. */
+  readonly deviation?: number;
+  readonly criteria: readonly Criterion[];
+}
+
+/** A test falls short of its baseline when it averages more than this below it. */
+export const BASELINE_TOLERANCE = TREND_THRESHOLD;
+
+export function judgeTest(runs: readonly TestRun[], qualityThreshold: number | undefined, baseline: Baseline | undefined): TestVerdict {
+  const threshold = flagThreshold(qualityThreshold);
+  const scores = runs.map((r) => r.overall).filter((s): s is number => s !== undefined);
+  const average = scores.length ? scores.reduce((a, b) => a + b, 0) / scores.length : null;
+  const failed = runs.length - scores.length;
+  const below = scores.filter((s) => s < threshold);
+  const broken = runs.filter((r) => r.structureValid === false).length;
+  const criteria: Criterion[] = [
+    { name: 'every run generated', passed: failed === 0, detail: failed === 0 ? `${runs.length} of ${runs.length}` : `${failed} of ${runs.length} failed` },
+    {
+      name: 'average at or above the threshold',
+      passed: average !== null && average >= threshold,
+      detail: average === null ? 'nothing scored' : `${average.toFixed(1)} against ${threshold.toFixed(1)}`,
+    },
+    {
+      name: 'no run below the threshold',
+      passed: scores.length > 0 && below.length === 0,
+      detail: below.length === 0 ? `lowest ${scores.length ? Math.min(...scores).toFixed(1) : '—'}` : `${below.length} below ${threshold.toFixed(1)} (lowest ${Math.min(...below).toFixed(1)})`,
+    },
+    { name: 'valid structure', passed: broken === 0, detail: broken === 0 ? 'roles alternate, nothing empty' : `${broken} with structure problems` },
+  ];
+  let deviation: number | undefined;
+  if (baseline && average !== null) {
+    deviation = average - baseline.average;
+    criteria.push({
+      name: 'not worse than the baseline',
+      passed: deviation >= -BASELINE_TOLERANCE,
+      detail: `${deviation >= 0 ? '+' : ''}${deviation.toFixed(1)} against ${baseline.average.toFixed(1)} (${baseline.source}, ${baseline.conversations} conversations)`,
+    });
+  }
+  return {
+    passed: criteria.every((c) => c.passed),
+    average,
+    threshold,
+    ...(baseline ? { baseline } : {}),
+    ...(deviation !== undefined ? { deviation } : {}),
+    criteria,
+  };
+}

@@ -1,0 +1,151 @@
+import * as vscode from 'vscode';
+import { computeStats, statsCsv, versionRows } from '../../core/analytics';
+import {
+  DASHBOARD_VIEW_TYPE,
+  type CompareRequest,
+  type DashboardHostMessage,
+  type DashboardState,
+  type DashboardWebviewMessage,
+} from '../../shared/dashboardProtocol';
+import { Disposable } from '../disposable';
+import { webviewOptions, webviewPage } from '../webviewPage';
+import type { WorkspaceDb } from '../workspaceDb';
+import { comparison, dashboardData } from './dashboardData';
+
+export interface DashboardDeps {
+  readonly extensionUri: vscode.Uri;
+  readonly db: WorkspaceDb;
+}
+
+/** New generations arrive in bursts during a batch: recompute at most this often. */
+const REFRESH_DELAY_MS = 1_000;
+
+/**
+ * The analytics dashboard: every template's figures in a sortable table, quality and volume
+ * over time (uPlot), two templates or versions side by side, the best per tier, and CSV export.
+ * One panel; it follows the database as generations and reviews land.
+ */
+export class DashboardPanel extends Disposable {
+  private static current: DashboardPanel | undefined;
+  private ready = false;
+  private timer: NodeJS.Timeout | undefined;
+  private compare: CompareRequest | undefined;
+  /** The last data sent, for tests. */
+  lastData: Extract<DashboardHostMessage, { type: 'data' }>['data'] | undefined;
+  lastComparison: Extract<DashboardHostMessage, { type: 'comparison' }> | undefined;
+
+  static show(deps: DashboardDeps): DashboardPanel {
+    if (DashboardPanel.current) {
+      DashboardPanel.current.panel.reveal();
+      return DashboardPanel.current;
+    }
+    const panel = vscode.window.createWebviewPanel(DASHBOARD_VIEW_TYPE, 'Promptloom Analytics', vscode.ViewColumn.Active, webviewOptions(deps.extensionUri));
+    return new DashboardPanel(deps, panel, undefined);
+  }
+
+  static revive(deps: DashboardDeps, panel: vscode.WebviewPanel, state: DashboardState | undefined): void {
+    panel.webview.options = webviewOptions(deps.extensionUri);
+    new DashboardPanel(deps, panel, state);
+  }
+
+  static disposeAll(): void {
+    DashboardPanel.current?.panel.dispose();
+  }
+
+  private constructor(
+    private readonly deps: DashboardDeps,
+    readonly panel: vscode.WebviewPanel,
+    state: DashboardState | undefined,
+  ) {
+    super();
+    DashboardPanel.current = this;
+    this.compare = state?.compare;
+    panel.webview.html = webviewPage(panel.webview, deps.extensionUri, { name: 'dashboard', title: 'Promptloom analytics', loading: 'Computing the figures…', styles: ['dist/dashboard.css'] });
+    panel.iconPath = vscode.Uri.joinPath(deps.extensionUri, 'media', 'quality.svg');
+    panel.onDidDispose(() => this.dispose(), this, this.subscriptions);
+    panel.webview.onDidReceiveMessage((m: DashboardWebviewMessage) => this.receive(m), this, this.subscriptions);
+    deps.db.onDidChange(() => this.schedule(), this, this.subscriptions);
+    this.register({ dispose: () => clearTimeout(this.timer) });
+    this.register({ dispose: () => DashboardPanel.current === this && (DashboardPanel.current = undefined) });
+  }
+
+  /** Recomputes and sends everything now. */
+  async refresh(): Promise<void> {
+    const store = await this.deps.db.getIfExists();
+    if (this.isDisposed) return;
+    if (!store) return this.post({ type: 'empty', reason: 'No generations yet: the figures appear once a template has been run.' });
+    const data = dashboardData(store);
+    this.lastData = data;
+    this.post({ type: 'data', data });
+    if (this.compare) this.sendComparison(this.compare);
+  }
+
+  private schedule(): void {
+    if (this.timer) return;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      void this.refresh();
+    }, REFRESH_DELAY_MS);
+  }
+
+  private post(message: DashboardHostMessage): void {
+    if (this.ready) void this.panel.webview.postMessage(message);
+  }
+
+  private async sendComparison(request: CompareRequest): Promise<void> {
+    const store = await this.deps.db.getIfExists();
+    const sides = store && comparison(store, request);
+    if (!sides) return;
+    this.compare = request;
+    this.lastComparison = { type: 'comparison', request, sides };
+    this.post(this.lastComparison);
+  }
+
+  private async receive(message: DashboardWebviewMessage): Promise<void> {
+    switch (message.type) {
+      case 'ready':
+        this.ready = true;
+        await this.refresh();
+        break;
+      case 'versions': {
+        const store = await this.deps.db.getIfExists();
+        const versions = store ? versionRows(store, message.template).map((v) => ({ id: v.id, number: v.number, createdAt: v.createdAt })) : [];
+        this.post({ type: 'versions', template: message.template, versions });
+        break;
+      }
+      case 'compare':
+        await this.sendComparison(message.request);
+        break;
+      case 'exportCsv':
+        await this.exportCsv();
+        break;
+      case 'open':
+      case 'conversations': {
+        const folder = this.deps.db.folder;
+        if (!folder) return;
+        const uri = vscode.Uri.joinPath(folder.uri, message.file);
+        if (message.type === 'open') await vscode.window.showTextDocument(uri, { viewColumn: vscode.ViewColumn.Beside });
+        else await vscode.commands.executeCommand('promptloom.showTemplateConversations', uri);
+        break;
+      }
+    }
+  }
+
+  /** The `promptloom stats --format csv` table, saved where the user says. */
+  async exportCsv(target?: vscode.Uri): Promise<vscode.Uri | undefined> {
+    const store = await this.deps.db.getIfExists();
+    if (!store) return undefined;
+    const folder = this.deps.db.folder;
+    const uri =
+      target ??
+      (await vscode.window.showSaveDialog({
+        title: 'Export template analytics as CSV',
+        filters: { CSV: ['csv'] },
+        ...(folder ? { defaultUri: vscode.Uri.joinPath(folder.uri, 'promptloom-stats.csv') } : {}),
+      }));
+    if (!uri) return undefined;
+    await vscode.workspace.fs.writeFile(uri, new TextEncoder().encode(statsCsv(computeStats(store))));
+    void vscode.window.showInformationMessage(`Promptloom: analytics saved to ${vscode.workspace.asRelativePath(uri)}.`);
+    return uri;
+  }
+}

@@ -1,0 +1,80 @@
+/**
+ * The messages between the analytics dashboard's webview and the extension host: one union per
+ * direction, shared by both sides.
+ */
+export const DASHBOARD_VIEW_TYPE = 'promptloom.dashboard';
+
+/** One template's row in the table (the `promptloom stats` figures and a few counts). */
+export interface TemplateView {
+  readonly id: number;
+  readonly name: string;
+  readonly file: string;
+  readonly tier: string;
+  readonly usageCount: number;
+  readonly succeeded: number;
+  readonly failed: number;
+  readonly conversations: number;
+  readonly avgQuality: number | null;
+  readonly minQuality: number | null;
+  readonly maxQuality: number | null;
+  readonly approvalRate: number | null;
+  readonly avgDurationMs: number | null;
+  readonly avgCostUsd: number | null;
+  readonly totalCostUsd: number;
+  readonly trend: 'improving' | 'stable' | 'declining';
+}
+
+export interface DayView {
+  readonly day: string;
+  readonly generations: number;
+  readonly failed: number;
+  readonly conversations: number;
+  readonly avgQuality: number | null;
+  readonly costUsd: number;
+}
+
+export interface VersionView {
+  readonly id: number;
+  readonly number: number;
+  readonly createdAt: number;
+}
+
+/** One side of a comparison: a template or one of its versions. */
+export interface SideView {
+  readonly label: string;
+  readonly figures: Omit<TemplateView, 'id' | 'name' | 'file' | 'tier'>;
+  readonly series: readonly DayView[];
+}
+
+export interface DashboardData {
+  readonly templates: readonly TemplateView[];
+  readonly totals: { readonly conversations: number; readonly generations: number; readonly costUsd: number };
+  /** All templates together, per day. */
+  readonly series: readonly DayView[];
+  readonly recommendations: readonly { readonly tier: string; readonly text: string; readonly files: readonly string[] }[];
+  /** When the figures were computed (ms since the epoch). */
+  readonly computedAt: number;
+  readonly computeMs: number;
+}
+
+/** What to compare: two templates, or two versions (ids). */
+export type CompareRequest = { readonly kind: 'templates'; readonly a: number; readonly b: number } | { readonly kind: 'versions'; readonly template: number; readonly a: number; readonly b: number };
+
+export type DashboardHostMessage =
+  | { readonly type: 'data'; readonly data: DashboardData }
+  | { readonly type: 'versions'; readonly template: number; readonly versions: readonly VersionView[] }
+  | { readonly type: 'comparison'; readonly request: CompareRequest; readonly sides: readonly [SideView, SideView] }
+  | { readonly type: 'empty'; readonly reason: string };
+
+export type DashboardWebviewMessage =
+  | { readonly type: 'ready' }
+  | { readonly type: 'versions'; readonly template: number }
+  | { readonly type: 'compare'; readonly request: CompareRequest }
+  | { readonly type: 'exportCsv' }
+  | { readonly type: 'open'; readonly file: string }
+  | { readonly type: 'conversations'; readonly file: string };
+
+export interface DashboardState {
+  readonly sort?: { readonly key: string; readonly descending: boolean };
+  readonly compare?: CompareRequest;
+}

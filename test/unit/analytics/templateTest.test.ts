@@ -1,0 +1,63 @@
+import { strict as assert } from 'node:assert';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { baselineFor, judgeTest } from '../../../src/core/analytics';
+import { GenerationRepository, Store, TemplateRepository } from '../../../src/core/store';
+
+describe('template testing', () => {
+  it('baseline: the previous version for a just-edited template, else its earlier conversations', async () => {
+    const store = await Store.open(mkdtempSync(join(tmpdir(), 'promptloom-test-')));
+    let now = 1_000;
+    const clock = { now: () => (now += 1000) };
+    const templates = new TemplateRepository(store, clock);
+    const t = templates.ensure('t.prompt', { name: 'T', tier: 'template' });
+    const v1 = templates.recordVersion(t.id, 'one');
+    const generations = new GenerationRepository(store, clock);
+    const add = (versionId: number, overall: number) =>
+      generations.record({
+        templateId: t.id, versionId, parameters: {}, model: 'm', attempt: 1, status: 'succeeded', inputTokens: 1, outputTokens: 1, costUsd: 0, durationMs: 1,
+        conversation: { turns: [{ role: 'user', content: 'q' }], quality: { overall, breakdown: {}, recommendations: [] } },
+      });
+    assert.equal(baselineFor(store, t.id, v1.id, now + 1), undefined, 'nothing scored yet');
+    add(v1.id, 6);
+    add(v1.id, 8);
+    const v2 = templates.recordVersion(t.id, 'two');
+    const start = now + 1;
+    assert.deepEqual(baselineFor(store, t.id, v2.id, start), { average: 7, conversations: 2, source: 'previous version' });
+    // The test's own conversations (after `start`) never count towards its baseline.
+    now += 10;
+    add(v2.id, 2);
+    assert.deepEqual(baselineFor(store, t.id, v2.id, start), { average: 7, conversations: 2, source: 'previous version' });
+    // Once the version has history of its own, the template's earlier conversations are the bar.
+    assert.deepEqual(baselineFor(store, t.id, v2.id, now + 1), { average: 16 / 3, conversations: 3, source: 'earlier conversations' });
+    store.close();
+  });
+
+  it('judges runs against the threshold and the baseline, naming what failed', () => {
+    const good = [{ overall: 8.5, structureValid: true }, { overall: 9, structureValid: true }, { overall: 8, structureValid: true }];
+    const pass = judgeTest(good, 0.75, { average: 8.2, conversations: 10, source: 'earlier conversations' });
+    assert.equal(pass.passed, true);
+    assert.equal(pass.threshold, 7.5);
+    assert.ok(Math.abs(pass.deviation! - (8.5 - 8.2)) < 1e-9);
+    assert.deepEqual(pass.criteria.map((c) => c.name), ['every run generated', 'average at or above the threshold', 'no run below the threshold', 'valid structure', 'not worse than the baseline']);
+
+    const worse = judgeTest([{ overall: 7.6, structureValid: true }, { overall: 6.9, structureValid: false }, {}], 0.75, { average: 8.5, conversations: 4, source: 'previous version' });
+    assert.equal(worse.passed, false);
+    assert.deepEqual(
+      worse.criteria.filter((c) => !c.passed).map((c) => `${c.name}: ${c.detail}`),
+      [
+        'every run generated: 1 of 3 failed',
+        'average at or above the threshold: 7.3 against 7.5',
+        'no run below the threshold: 1 below 7.5 (lowest 6.9)',
+        'valid structure: 1 with structure problems',
+        'not worse than the baseline: -1.3 against 8.5 (previous version, 4 conversations)',
+      ],
+    );
+    const none = judgeTest([{}, {}], undefined, undefined);
+    assert.equal(none.average, null);
+    assert.equal(none.passed, false);
+    assert.equal(none.threshold, 6);
+    assert.equal(none.criteria.length, 4, 'no baseline, no baseline criterion');
+  });
+});

@@ -1,0 +1,370 @@
+/**
+ * The analytics dashboard's page: totals, quality and volume over time (uPlot), the best
+ * templates per tier, a sortable table of every template, and two templates or versions side by
+ * side. Everything displayed goes through textContent.
+ */
+import '@vscode-elements/elements/dist/vscode-button/index.js';
+import uPlot from 'uplot';
+import 'uplot/dist/uPlot.min.css';
+import type {
+  CompareRequest,
+  DashboardData,
+  DashboardHostMessage,
+  DashboardState,
+  DashboardWebviewMessage,
+  DayView,
+  SideView,
+  TemplateView,
+  VersionView,
+} from '../../src/shared/dashboardProtocol';
+
+interface VsCodeApi {
+  postMessage(message: DashboardWebviewMessage): void;
+  getState(): DashboardState | undefined;
+  setState(state: DashboardState): void;
+}
+declare function acquireVsCodeApi(): VsCodeApi;
+
+const vscode = acquireVsCodeApi();
+const app = document.getElementById('app')!;
+let state: DashboardState = vscode.getState() ?? {};
+let data: DashboardData | undefined;
+const charts: uPlot[] = [];
+
+function el<K extends keyof HTMLElementTagNameMap>(tag: K, props: Readonly<Record<string, string>> = {}, text?: string): HTMLElementTagNameMap[K] {
+  const node = document.createElement(tag);
+  for (const [name, value] of Object.entries(props)) node.setAttribute(name, value);
+  if (text !== undefined) node.textContent = text;
+  return node;
+}
+
+function saveState(patch: Partial<DashboardState>): void {
+  state = { ...state, ...patch };
+  vscode.setState(state);
+}
+
+const fmt = {
+  quality: (v: number | null) => (v === null ? '—' : v.toFixed(1)),
+  percent: (v: number | null) => (v === null ? '—' : `${Math.round(v * 100)}%`),
+  seconds: (v: number | null) => (v === null ? '—' : `${(v / 1000).toFixed(1)} s`),
+  money: (v: number | null) => (v === null ? '—' : `$${v < 1 ? v.toFixed(4) : v.toFixed(2)}`),
+  count: (v: number) => v.toLocaleString('en-US'),
+};
+
+/** The table's columns: label, how to read the value for sorting, how to show it. */
+const COLUMNS: readonly { key: keyof TemplateView; label: string; show: (t: TemplateView) => string; numeric: boolean }[] = [
+  { key: 'name', label: 'Template', show: (t) => t.name, numeric: false },
+  { key: 'tier', label: 'Tier', show: (t) => t.tier, numeric: false },
+  { key: 'usageCount', label: 'Runs', show: (t) => fmt.count(t.usageCount), numeric: true },
+  { key: 'failed', label: 'Failed', show: (t) => fmt.count(t.failed), numeric: true },
+  { key: 'avgQuality', label: 'Avg quality', show: (t) => fmt.quality(t.avgQuality), numeric: true },
+  { key: 'minQuality', label: 'Min', show: (t) => fmt.quality(t.minQuality), numeric: true },
+  { key: 'maxQuality', label: 'Max', show: (t) => fmt.quality(t.maxQuality), numeric: true },
+  { key: 'approvalRate', label: 'Approved', show: (t) => fmt.percent(t.approvalRate), numeric: true },
+  { key: 'avgDurationMs', label: 'Avg time', show: (t) => fmt.seconds(t.avgDurationMs), numeric: true },
+  { key: 'avgCostUsd', label: 'Avg cost', show: (t) => fmt.money(t.avgCostUsd), numeric: true },
+  { key: 'totalCostUsd', label: 'Total cost', show: (t) => fmt.money(t.totalCostUsd), numeric: true },
+  { key: 'trend', label: 'Trend', show: (t) => t.trend, numeric: false },
+];
+
+function render(d: DashboardData): void {
+  data = d;
+  for (const c of charts.splice(0)) c.destroy();
+  const header = el('header', { class: 'top' });
+  const title = el('div');
+  title.append(
+    el('h1', {}, 'Analytics'),
+    el('p', { class: 'status' }, `${fmt.count(d.templates.length)} templates · ${fmt.count(d.totals.conversations)} conversations · ${fmt.count(d.totals.generations)} generations · ${fmt.money(d.totals.costUsd)} · computed in ${Math.round(d.computeMs)} ms`),
+  );
+  const exportButton = el('vscode-button', { id: 'export-csv', secondary: '' }, 'Export CSV');
+  exportButton.addEventListener('click', () => vscode.postMessage({ type: 'exportCsv' }));
+  header.append(title, exportButton);
+
+  const charts_ = el('section', { class: 'charts' });
+  charts_.append(chartBlock('quality-chart', 'Quality over time', d.series, 'quality'), chartBlock('volume-chart', 'Volume over time', d.series, 'volume'));
+
+  const top = el('section', { 'aria-labelledby': 'top-heading' });
+  top.append(el('h2', { id: 'top-heading' }, 'Top performers'));
+  if (d.recommendations.length === 0) top.append(el('p', { class: 'status' }, 'Templates are ranked once they have 5 scored conversations.'));
+  else {
+    const list = el('ul', { class: 'recommendations' });
+    for (const r of d.recommendations) {
+      const li = el('li');
+      li.append(el('span', { class: 'tier' }, r.tier), document.createTextNode(` ${r.text}`));
+      list.append(li);
+    }
+    top.append(list);
+  }
+
+  const compare = el('section', { 'aria-labelledby': 'compare-heading', id: 'compare' });
+  compare.append(el('h2', { id: 'compare-heading' }, 'Compare'), compareForm(d.templates), el('div', { id: 'comparison' }));
+
+  const table = el('section', { 'aria-labelledby': 'templates-heading' });
+  table.append(el('h2', { id: 'templates-heading' }, 'Templates'), templateTable(d.templates));
+
+  app.replaceChildren(header, charts_, top, compare, table);
+  drawCharts();
+  if (state.compare) vscode.postMessage({ type: 'compare', request: state.compare });
+}
+
+/** A titled chart area; drawn once the page is laid out (uPlot needs a width). */
+function chartBlock(id: string, title: string, series: readonly DayView[], kind: 'quality' | 'volume' | 'compare', sides?: readonly SideView[]): HTMLElement {
+  const block = el('figure', { class: 'chart' });
+  const latest = series.filter((p) => p.avgQuality !== null).at(-1);
+  const summary =
+    kind === 'quality'
+      ? `Average quality per day over ${series.length} days${latest ? `; latest ${latest.avgQuality!.toFixed(1)} on ${latest.day}` : ''}`
+      : kind === 'volume'
+        ? `Generations per day over ${series.length} days, ${series.reduce((n, p) => n + p.generations, 0)} in all, ${series.reduce((n, p) => n + p.failed, 0)} failed`
+        : `Average quality per day: ${sides?.map((s) => s.label).join(' against ')}`;
+  const holder = el('div', { id, class: 'plot', role: 'img', 'aria-label': summary });
+  block.append(el('figcaption', {}, title), holder);
+  pending.push({ holder, series, kind, ...(sides ? { sides } : {}) });
+  return block;
+}
+
+const pending: { holder: HTMLElement; series: readonly DayView[]; kind: 'quality' | 'volume' | 'compare'; sides?: readonly SideView[] }[] = [];
+
+function colour(name: string, fallback: string): string {
+  return getComputedStyle(document.body).getPropertyValue(name).trim() || fallback;
+}
+
+const secondsOf = (day: string) => Date.UTC(Number(day.slice(0, 4)), Number(day.slice(5, 7)) - 1, Number(day.slice(8, 10))) / 1000;
+
+function drawCharts(): void {
+  const fg = colour('--vscode-foreground', '#ccc');
+  const grid = colour('--vscode-panel-border', 'rgba(128,128,128,0.3)');
+  const axis = (label: string): uPlot.Axis => ({ stroke: fg, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid, width: 1 }, label, labelSize: 18, font: '11px sans-serif', labelFont: '11px sans-serif' });
+  for (const { holder, series, kind, sides } of pending.splice(0)) {
+    const width = Math.max(280, holder.clientWidth || 480);
+    const common = {
+      width,
+      height: 220,
+      // Days are calendar days: show them as such whatever the time zone.
+      tzDate: (ts: number) => uPlot.tzDate(new Date(ts * 1000), 'Etc/UTC'),
+      legend: { live: false },
+      cursor: { drag: { x: false, y: false } },
+    };
+    let chart: uPlot;
+    if (kind === 'compare' && sides) {
+      const days = [...new Set(sides.flatMap((s) => s.series.map((p) => p.day)))].sort();
+      const line = (s: SideView) => days.map((d) => s.series.find((p) => p.day === d)?.avgQuality ?? null);
+      chart = new uPlot(
+        {
+          ...common,
+          scales: { x: { time: true }, y: { range: [0, 10] } },
+          axes: [axis(''), axis('quality')],
+          series: [{}, { label: sides[0]!.label, stroke: colour('--vscode-charts-blue', '#3794ff'), width: 2, spanGaps: true }, { label: sides[1]!.label, stroke: colour('--vscode-charts-orange', '#d18616'), width: 2, spanGaps: true }],
+        },
+        [days.map(secondsOf), line(sides[0]!), line(sides[1]!)],
+        holder,
+      );
+    } else if (kind === 'quality') {
+      chart = new uPlot(
+        {
+          ...common,
+          scales: { x: { time: true }, y: { range: [0, 10] } },
+          axes: [axis(''), axis('avg quality')],
+          series: [{}, { label: 'Average quality', stroke: colour('--vscode-charts-green', '#89d185'), width: 2, spanGaps: true, points: { show: series.length < 40 } }],
+        },
+        [series.map((p) => secondsOf(p.day)), series.map((p) => p.avgQuality)],
+        holder,
+      );
+    } else {
+      const bars = uPlot.paths.bars!({ size: [0.6, 40] });
+      chart = new uPlot(
+        {
+          ...common,
+          scales: { x: { time: true } },
+          axes: [axis(''), axis('per day')],
+          series: [
+            {},
+            { label: 'Generations', stroke: colour('--vscode-charts-blue', '#3794ff'), fill: colour('--vscode-charts-blue', '#3794ff'), paths: bars, points: { show: false } },
+            { label: 'Failed', stroke: colour('--vscode-charts-red', '#f14c4c'), fill: colour('--vscode-charts-red', '#f14c4c'), paths: bars, points: { show: false } },
+          ],
+        },
+        [series.map((p) => secondsOf(p.day)), series.map((p) => p.generations), series.map((p) => p.failed)],
+        holder,
+      );
+    }
+    charts.push(chart);
+  }
+}
+
+function templateTable(templates: readonly TemplateView[]): HTMLElement {
+  const sort = state.sort ?? { key: 'avgQuality', descending: true };
+  const column = COLUMNS.find((c) => c.key === sort.key) ?? COLUMNS[4]!;
+  const sorted = [...templates].sort((a, b) => {
+    const [x, y] = [a[column.key], b[column.key]];
+    // Missing values sort last either way.
+    if (x === null && y === null) return 0;
+    if (x === null) return 1;
+    if (y === null) return -1;
+    const order = typeof x === 'number' && typeof y === 'number' ? x - y : String(x).localeCompare(String(y));
+    return sort.descending ? -order : order;
+  });
+  const table = el('table', { id: 'templates' });
+  const head = el('tr');
+  for (const c of COLUMNS) {
+    const th = el('th', { scope: 'col', 'aria-sort': c.key === column.key ? (sort.descending ? 'descending' : 'ascending') : 'none', class: c.numeric ? 'num' : '' });
+    const button = el('button', { type: 'button', 'data-sort': c.key }, c.label + (c.key === column.key ? (sort.descending ? ' ▼' : ' ▲') : ''));
+    button.addEventListener('click', () => {
+      saveState({ sort: { key: c.key, descending: c.key === column.key ? !sort.descending : c.numeric } });
+      const replaced = templateTable(templates);
+      table.replaceWith(replaced);
+      replaced.querySelector<HTMLElement>(`[data-sort="${c.key}"]`)?.focus();
+    });
+    th.append(button);
+    head.append(th);
+  }
+  const body = el('tbody');
+  for (const t of sorted) {
+    const tr = el('tr');
+    for (const c of COLUMNS) {
+      const td = el('td', c.numeric ? { class: 'num' } : {});
+      if (c.key === 'name') {
+        const open = el('button', { type: 'button', class: 'link', title: t.file }, t.name);
+        open.addEventListener('click', () => vscode.postMessage({ type: 'open', file: t.file }));
+        td.append(open);
+      } else td.textContent = c.show(t);
+      if (c.key === 'trend') td.className = `trend-${t.trend}`;
+      tr.append(td);
+    }
+    body.append(tr);
+  }
+  const thead = el('thead');
+  thead.append(head);
+  table.append(thead, body);
+  return table;
+}
+
+function compareForm(templates: readonly TemplateView[]): HTMLElement {
+  const form = el('form', { class: 'compare-form' });
+  const select = (id: string, label: string, options: readonly { value: string; text: string }[], selected?: string) => {
+    const wrap = el('label', { for: id }, label);
+    const s = el('select', { id });
+    for (const o of options) {
+      const option = el('option', { value: o.value }, o.text);
+      if (o.value === selected) option.selected = true;
+      s.append(option);
+    }
+    return [wrap, s] as const;
+  };
+  const mode = select('compare-kind', 'Compare', [
+    { value: 'templates', text: 'two templates' },
+    { value: 'versions', text: 'two versions of a template' },
+  ], state.compare?.kind);
+  const byQuality = [...templates].sort((a, b) => (b.avgQuality ?? -1) - (a.avgQuality ?? -1)).map((t) => ({ value: String(t.id), text: `${t.name} (${fmt.quality(t.avgQuality)})` }));
+  const prior = state.compare;
+  const first = select('compare-a', 'A', byQuality, prior?.kind === 'templates' ? String(prior.a) : prior?.kind === 'versions' ? String(prior.template) : byQuality[0]?.value);
+  const second = select('compare-b', 'B', byQuality, prior?.kind === 'templates' ? String(prior.b) : byQuality[1]?.value);
+  const go = el('vscode-button', { id: 'compare-go' }, 'Compare');
+  const versionsHolder = el('span', { class: 'versions' });
+  const update = () => {
+    const versionsMode = mode[1].value === 'versions';
+    second[0].hidden = versionsMode;
+    second[1].hidden = versionsMode;
+    first[0].textContent = versionsMode ? 'Template' : 'A';
+    versionsHolder.replaceChildren();
+    if (versionsMode) vscode.postMessage({ type: 'versions', template: Number(first[1].value) });
+  };
+  mode[1].addEventListener('change', update);
+  first[1].addEventListener('change', () => mode[1].value === 'versions' && update());
+  go.addEventListener('click', () => {
+    let request: CompareRequest | undefined;
+    if (mode[1].value === 'templates') request = { kind: 'templates', a: Number(first[1].value), b: Number(second[1].value) };
+    else {
+      const [a, b] = [...versionsHolder.querySelectorAll('select')].map((s) => Number(s.value));
+      if (a !== undefined && b !== undefined) request = { kind: 'versions', template: Number(first[1].value), a, b };
+    }
+    if (!request) return;
+    saveState({ compare: request });
+    vscode.postMessage({ type: 'compare', request });
+  });
+  form.addEventListener('submit', (e) => e.preventDefault());
+  form.append(...mode, ...first, ...second, versionsHolder, go);
+  queueMicrotask(update);
+  return form;
+}
+
+function showVersions(template: number, versions: readonly VersionView[]): void {
+  const holder = document.querySelector<HTMLElement>('.compare-form .versions');
+  const chosen = document.querySelector<HTMLSelectElement>('#compare-a');
+  if (!holder || Number(chosen?.value) !== template) return;
+  const options = versions.map((v) => ({ value: String(v.id), text: `version ${v.number} · ${new Date(v.createdAt).toLocaleDateString()}` }));
+  if (options.length < 2) {
+    holder.replaceChildren(el('span', { class: 'status' }, 'This template has only one version.'));
+    return;
+  }
+  const make = (id: string, label: string, selected: string) => {
+    const l = el('label', { for: id }, label);
+    const s = el('select', { id });
+    for (const o of options) {
+      const option = el('option', { value: o.value }, o.text);
+      if (o.value === selected) option.selected = true;
+      s.append(option);
+    }
+    return [l, s];
+  };
+  holder.replaceChildren(...make('version-a', 'A', options.at(-2)!.value), ...make('version-b', 'B', options.at(-1)!.value));
+}
+
+function showComparison(sides: readonly [SideView, SideView]): void {
+  const holder = document.getElementById('comparison');
+  if (!holder) return;
+  const rows: [string, (f: SideView['figures']) => string][] = [
+    ['Runs', (f) => fmt.count(f.usageCount)],
+    ['Failed', (f) => fmt.count(f.failed)],
+    ['Conversations', (f) => fmt.count(f.conversations)],
+    ['Avg quality', (f) => fmt.quality(f.avgQuality)],
+    ['Min – max', (f) => `${fmt.quality(f.minQuality)} – ${fmt.quality(f.maxQuality)}`],
+    ['Approved', (f) => fmt.percent(f.approvalRate)],
+    ['Avg time', (f) => fmt.seconds(f.avgDurationMs)],
+    ['Avg cost', (f) => fmt.money(f.avgCostUsd)],
+    ['Total cost', (f) => fmt.money(f.totalCostUsd)],
+    ['Trend', (f) => f.trend],
+  ];
+  const table = el('table', { class: 'comparison', id: 'comparison-table' });
+  const head = el('tr');
+  head.append(el('th', { scope: 'col' }, ''), el('th', { scope: 'col' }, sides[0].label), el('th', { scope: 'col' }, sides[1].label));
+  const thead = el('thead');
+  thead.append(head);
+  const body = el('tbody');
+  for (const [label, show] of rows) {
+    const tr = el('tr');
+    tr.append(el('th', { scope: 'row' }, label), el('td', { class: 'num' }, show(sides[0].figures)), el('td', { class: 'num' }, show(sides[1].figures)));
+    body.append(tr);
+  }
+  table.append(thead, body);
+  holder.replaceChildren(table, chartBlock('compare-chart', 'Quality over time, side by side', [], 'compare', sides));
+  drawCharts();
+}
+
+window.addEventListener('message', (event: MessageEvent<DashboardHostMessage>) => {
+  const message = event.data;
+  switch (message.type) {
+    case 'data':
+      render(message.data);
+      break;
+    case 'versions':
+      showVersions(message.template, message.versions);
+      break;
+    case 'comparison':
+      if (data) showComparison(message.sides);
+      break;
+    case 'empty':
+      app.replaceChildren(el('p', { class: 'status' }, message.reason));
+      break;
+  }
+});
+
+// Charts follow the panel's width.
+let resizeTimer: number | undefined;
+window.addEventListener('resize', () => {
+  clearTimeout(resizeTimer);
+  resizeTimer = window.setTimeout(() => {
+    for (const c of charts) c.setSize({ width: Math.max(280, c.root.parentElement?.clientWidth ?? 480), height: 220 });
+  }, 100);
+});
+
+vscode.postMessage({ type: 'ready' });
