@@ -35,6 +35,7 @@ const builds = [
   { ...common, platform: 'browser', format: 'iife', target: 'es2022', entryPoints: ['webview/quality/main.ts'], outfile: 'media/dist/quality.js' },
   // The dashboard also gets uPlot's stylesheet, emitted beside it as media/dist/dashboard.css.
   { ...common, platform: 'browser', format: 'iife', target: 'es2022', entryPoints: ['webview/dashboard/main.ts'], outfile: 'media/dist/dashboard.js' },
+  { ...common, platform: 'browser', format: 'iife', target: 'es2022', entryPoints: ['webview/test/main.ts'], outfile: 'media/dist/test.js' },
   // Integration suites, loaded by the real extension host; mocha comes from node_modules there.
   { ...common, entryPoints: ['test/integration/index.ts'], outfile: 'dist/test/integration.js', external: ['vscode', 'mocha'] },
 ];

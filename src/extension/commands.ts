@@ -3,6 +3,7 @@ import type { Ctx } from './ctx';
 import { GenerationRepository, type ReviewStatus } from '../core/store';
 import { DashboardPanel } from './dashboard/dashboardPanel';
 import { exportTrainingData, type ExportRequest } from './exportData';
+import { testTemplate } from './testing/templateTestPanel';
 import { PreviewPanel } from './preview/previewPanel';
 import { ConversationDocuments } from './quality/conversationDocuments';
 import { CONVERSATIONS_VIEW, type ViewFilter } from './quality/conversationsView';
@@ -32,6 +33,7 @@ export const enum CommandId {
   RefreshConversations = 'promptloom.refreshConversations',
   ShowTemplateConversations = 'promptloom.showTemplateConversations',
   ShowDashboard = 'promptloom.showDashboard',
+  TestTemplate = 'promptloom.testTemplate',
   ExportTrainingData = 'promptloom.exportTrainingData',
   // Internal (hidden from the palette): the steps of the history flow, callable with arguments.
   TemplateVersions = 'promptloom.internal.templateVersions',
@@ -111,6 +113,10 @@ export const COMMANDS: Readonly<Record<CommandId, Handler>> = {
     await vscode.commands.executeCommand(`${CONVERSATIONS_VIEW}.focus`);
   },
   [CommandId.ShowDashboard]: (ctx) => DashboardPanel.show(ctx.dashboardDeps),
+  [CommandId.TestTemplate]: async (ctx, resource, runs) => {
+    const uri = await templateUri(resource, 'test it');
+    return uri && testTemplate(ctx.testDeps, uri, typeof runs === 'number' ? runs : undefined);
+  },
   // A full request as the argument (tests, other extensions) skips the questions and the dialog.
   [CommandId.ExportTrainingData]: (ctx, request) => exportTrainingData(ctx.db, request && typeof request === 'object' ? (request as ExportRequest) : undefined),
   [CommandId.TemplateVersions]: async (ctx, resource) => (await ctx.history.versions(resource as vscode.Uri))?.versions ?? [],

@@ -3,6 +3,8 @@ import { PREVIEW_VIEW_TYPE, type PreviewState } from '../shared/previewProtocol'
 import { QUALITY_VIEW_TYPE, type QualityState } from '../shared/qualityProtocol';
 import { DASHBOARD_VIEW_TYPE, type DashboardState } from '../shared/dashboardProtocol';
 import { DashboardPanel, type DashboardDeps } from './dashboard/dashboardPanel';
+import { TEST_VIEW_TYPE, type TestState } from '../shared/testProtocol';
+import { TemplateTestPanel, type TemplateTestDeps } from './testing/templateTestPanel';
 import { COMMANDS, type CommandId } from './commands';
 import { TemplateDiagnostics } from './diagnostics';
 import { Disposable } from './disposable';
@@ -30,6 +32,7 @@ export class Ctx extends Disposable {
   readonly conversations: ConversationsView;
   readonly qualityDeps: QualityPanelDeps;
   readonly dashboardDeps: DashboardDeps;
+  readonly testDeps: TemplateTestDeps;
 
   constructor(readonly extension: vscode.ExtensionContext) {
     super();
@@ -53,6 +56,13 @@ export class Ctx extends Disposable {
       }),
     );
     this.register({ dispose: () => DashboardPanel.disposeAll() });
+    this.testDeps = { extensionUri: extension.extensionUri, db: this.db, generation: this.generation, templates: this.templates, documents: this.conversationDocs };
+    this.register(
+      vscode.window.registerWebviewPanelSerializer(TEST_VIEW_TYPE, {
+        deserializeWebviewPanel: async (panel, state: TestState | undefined) => TemplateTestPanel.revive(this.testDeps, panel, state),
+      }),
+    );
+    this.register({ dispose: () => TemplateTestPanel.disposeAll() });
     this.register(
       vscode.window.registerWebviewPanelSerializer(PREVIEW_VIEW_TYPE, {
         deserializeWebviewPanel: (panel, state: PreviewState | undefined) => PreviewPanel.revive(this.previewDeps, panel, state),

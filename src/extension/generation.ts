@@ -5,7 +5,8 @@ import type { Priority } from '../core/generation/priorityQueue';
 import type { RateLimiter } from '../core/generation/rateLimiter';
 import { SETTING_KEYS, mergeSettings, readSettings, type GenerationSettings } from '../core/generation/settings';
 import { BatchRepository, TemplateRepository } from '../core/store';
-import { renderTemplate, type RawParameters } from '../core/template';
+import { autoValue } from '../core/analytics/templateTest';
+import { renderTemplate, type RawParameters, type VariableDecl } from '../core/template';
 import { Disposable } from './disposable';
 import type { Log } from './log';
 import type { TemplateStore } from './templates';
@@ -82,7 +83,10 @@ export class GenerationService extends Disposable {
    * Runs `count` generations of a template. Values: those given, else the preview form's,
    * else asked for. Returns the outcome (undefined when the user backed out).
    */
-  async run(uri: vscode.Uri, options: { count: number; priority?: Priority; concurrency?: number; values?: RawParameters; quiet?: boolean }): Promise<BatchOutcome | undefined> {
+  async run(
+    uri: vscode.Uri,
+    options: { count: number; priority?: Priority; concurrency?: number; values?: RawParameters; quiet?: boolean; autoFill?: boolean },
+  ): Promise<BatchOutcome | undefined> {
     if (!vscode.workspace.isTrusted) throw new Error('Generation is off in untrusted workspaces: trust the workspace to call the Claude API.');
     const document = await vscode.workspace.openTextDocument(uri);
     const template = this.templates.get(document);
@@ -99,7 +103,7 @@ export class GenerationService extends Disposable {
     const settings = { ...this.settings(uri), ...(options.concurrency ? { concurrency: options.concurrency } : {}) };
     const model = resolveModel(template.settings.model ?? settings.model, settings.models);
     if (!model) throw new Error(`Unknown model "${template.settings.model ?? settings.model}": check promptloom.models.`);
-    const values = options.values ?? (await this.values(uri, template.variables));
+    const values = options.values ?? (await this.values(uri, template.variables, options.autoFill ?? false));
     if (!values) return undefined;
     const rendered = renderTemplate(template, values);
     if (!rendered.ok) throw new Error(`Invalid values: ${rendered.problems.map((p) => (p.variable ? `${p.variable} ${p.message}` : p.message)).join('; ')}`);
@@ -221,11 +225,20 @@ export class GenerationService extends Disposable {
   }
 
   /** Values from the preview form, asking for whatever required value is still missing. */
-  private async values(uri: vscode.Uri, variables: readonly { name: string; required: boolean; default?: unknown; options?: readonly unknown[] }[]): Promise<RawParameters | undefined> {
+  /**
+   * Values from the preview form; a missing required one is asked for, or with `autoFill` (template
+   * tests) filled with a realistic stand-in when there is one (first option, mid-range number).
+   */
+  private async values(uri: vscode.Uri, variables: readonly VariableDecl[], autoFill: boolean): Promise<RawParameters | undefined> {
     const form = this.state.get<Record<string, string | boolean>>(`promptloom.preview.values:${uri.toString()}`) ?? {};
     const values = new Map<string, unknown>(Object.entries(form).filter(([, v]) => v !== ''));
     for (const v of variables) {
       if (!v.required || values.has(v.name)) continue;
+      const auto = autoFill ? autoValue(v) : undefined;
+      if (auto !== undefined) {
+        values.set(v.name, auto);
+        continue;
+      }
       const value = v.options
         ? await vscode.window.showQuickPick(v.options.map(String), { title: `Value of ${v.name}` })
         : await vscode.window.showInputBox({ title: `Value of ${v.name}`, ignoreFocusOut: true });

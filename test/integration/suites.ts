@@ -4,5 +4,7 @@ import './language.test';
 import './preview.test';
 import './history.test';
 import './delete.test';
+// Before the generation suite, whose queue tests use up the rate limit for a minute.
+import './analytics.test';
 import './generation.test';
 import './quality.test';

@@ -29,7 +29,7 @@ export class DashboardPanel extends Disposable {
   private static current: DashboardPanel | undefined;
   private ready = false;
   private timer: NodeJS.Timeout | undefined;
-  private compare: CompareRequest | undefined;
+  private compareRequest: CompareRequest | undefined;
   /** The last data sent, for tests. */
   lastData: Extract<DashboardHostMessage, { type: 'data' }>['data'] | undefined;
   lastComparison: Extract<DashboardHostMessage, { type: 'comparison' }> | undefined;
@@ -59,7 +59,7 @@ export class DashboardPanel extends Disposable {
   ) {
     super();
     DashboardPanel.current = this;
-    this.compare = state?.compare;
+    this.compareRequest = state?.compare;
     panel.webview.html = webviewPage(panel.webview, deps.extensionUri, { name: 'dashboard', title: 'Promptloom analytics', loading: 'Computing the figures…', styles: ['dist/dashboard.css'] });
     panel.iconPath = vscode.Uri.joinPath(deps.extensionUri, 'media', 'quality.svg');
     panel.onDidDispose(() => this.dispose(), this, this.subscriptions);
@@ -77,7 +77,7 @@ export class DashboardPanel extends Disposable {
     const data = dashboardData(store);
     this.lastData = data;
     this.post({ type: 'data', data });
-    if (this.compare) this.sendComparison(this.compare);
+    if (this.compareRequest) await this.compare(this.compareRequest);
   }
 
   private schedule(): void {
@@ -92,11 +92,12 @@ export class DashboardPanel extends Disposable {
     if (this.ready) void this.panel.webview.postMessage(message);
   }
 
-  private async sendComparison(request: CompareRequest): Promise<void> {
+  /** Shows two templates or versions side by side (what the page's Compare button asks for). */
+  async compare(request: CompareRequest): Promise<void> {
     const store = await this.deps.db.getIfExists();
     const sides = store && comparison(store, request);
     if (!sides) return;
-    this.compare = request;
+    this.compareRequest = request;
     this.lastComparison = { type: 'comparison', request, sides };
     this.post(this.lastComparison);
   }
@@ -114,7 +115,7 @@ export class DashboardPanel extends Disposable {
         break;
       }
       case 'compare':
-        await this.sendComparison(message.request);
+        await this.compare(message.request);
         break;
       case 'exportCsv':
         await this.exportCsv();

@@ -1,0 +1,141 @@
+import * as vscode from 'vscode';
+import { baselineFor, judgeTest, type TestRun } from '../../core/analytics';
+import { BatchRepository, GenerationRepository } from '../../core/store';
+import { TEST_VIEW_TYPE, type TestHostMessage, type TestResultView, type TestState, type TestWebviewMessage } from '../../shared/testProtocol';
+import { Disposable } from '../disposable';
+import type { GenerationService } from '../generation';
+import type { ConversationDocuments } from '../quality/conversationDocuments';
+import type { TemplateStore } from '../templates';
+import { webviewOptions, webviewPage } from '../webviewPage';
+import type { WorkspaceDb } from '../workspaceDb';
+
+export interface TemplateTestDeps {
+  readonly extensionUri: vscode.Uri;
+  readonly db: WorkspaceDb;
+  readonly generation: GenerationService;
+  readonly templates: TemplateStore;
+  readonly documents: ConversationDocuments;
+}
+
+export const DEFAULT_TEST_RUNS = 3;
+
+/**
+ * `Promptloom: Test Template`: a few test generations with the preview's values (or realistic
+ * stand-ins), scored and judged against the template's threshold and its baseline. The verdict
+ * opens in a panel that says which criteria failed.
+ */
+export async function testTemplate(deps: TemplateTestDeps, uri: vscode.Uri, runs?: number): Promise<TestResultView | undefined> {
+  const count =
+    runs ??
+    Number(
+      await vscode.window.showInputBox({
+        title: 'Test template',
+        prompt: 'How many test generations?',
+        value: String(DEFAULT_TEST_RUNS),
+        validateInput: (v) => (/^\d+$/.test(v.trim()) && Number(v) >= 1 && Number(v) <= 50 ? undefined : 'A whole number from 1 to 50.'),
+      }),
+    );
+  if (!count) return undefined;
+  const started = Date.now();
+  const outcome = await deps.generation.run(uri, { count, autoFill: true });
+  if (!outcome) return undefined;
+  const store = (await deps.db.get())!;
+  const batch = new BatchRepository(store).get(outcome.batchId)!;
+  const generations = new GenerationRepository(store);
+  const document = await vscode.workspace.openTextDocument(uri);
+  const template = deps.templates.get(document);
+  const runsData: (TestRun & { status?: string; firstRecommendation?: string })[] = outcome.conversations.map((id) => {
+    const d = generations.details(id);
+    const breakdown = d?.quality?.breakdown as { structure?: { valid?: boolean } } | undefined;
+    return {
+      conversationId: id,
+      ...(d?.quality ? { overall: d.quality.overall } : {}),
+      ...(breakdown?.structure?.valid !== undefined ? { structureValid: breakdown.structure.valid } : {}),
+      ...(d ? { status: d.status } : {}),
+      ...(d?.quality?.recommendations[0] ? { firstRecommendation: d.quality.recommendations[0] } : {}),
+    };
+  });
+  // Generations that failed for good left no conversation: they count as failed runs.
+  for (let i = runsData.length; i < count; i++) runsData.push({});
+  const verdict = judgeTest(runsData, template.settings.qualityThreshold, baselineFor(store, batch.templateId, batch.versionId, started));
+  const result: TestResultView = {
+    template: template.settings.name,
+    file: vscode.workspace.asRelativePath(uri),
+    passed: verdict.passed,
+    average: verdict.average,
+    threshold: verdict.threshold,
+    ...(verdict.baseline ? { baseline: verdict.baseline } : {}),
+    ...(verdict.deviation !== undefined ? { deviation: verdict.deviation } : {}),
+    criteria: verdict.criteria,
+    runs: runsData.map((r) => ({
+      ...(r.conversationId ? { conversationId: r.conversationId } : {}),
+      ...(r.overall !== undefined ? { overall: r.overall } : {}),
+      ...(r.status ? { status: r.status } : {}),
+      ...(r.firstRecommendation ? { firstRecommendation: r.firstRecommendation } : {}),
+    })),
+    finishedAt: Date.now(),
+  };
+  TemplateTestPanel.show(deps, uri, result);
+  return result;
+}
+
+/** The verdict of the last template test: one panel, reused. */
+export class TemplateTestPanel extends Disposable {
+  private static current: TemplateTestPanel | undefined;
+  private ready = false;
+  private result: TestResultView | undefined;
+  private uri: vscode.Uri | undefined;
+
+  static show(deps: TemplateTestDeps, uri: vscode.Uri, result: TestResultView): void {
+    const panel = TemplateTestPanel.current ?? new TemplateTestPanel(deps, vscode.window.createWebviewPanel(TEST_VIEW_TYPE, 'Template test', vscode.ViewColumn.Beside, webviewOptions(deps.extensionUri)));
+    panel.uri = uri;
+    panel.result = result;
+    panel.panel.title = `Test ${result.passed ? 'passed' : 'failed'}: ${result.template}`;
+    panel.panel.reveal(undefined, false);
+    panel.post({ type: 'result', result });
+  }
+
+  static revive(deps: TemplateTestDeps, panel: vscode.WebviewPanel, state: TestState | undefined): void {
+    panel.webview.options = webviewOptions(deps.extensionUri);
+    const revived = new TemplateTestPanel(deps, panel);
+    revived.result = state?.result;
+  }
+
+  static disposeAll(): void {
+    TemplateTestPanel.current?.panel.dispose();
+  }
+
+  private constructor(
+    private readonly deps: TemplateTestDeps,
+    readonly panel: vscode.WebviewPanel,
+  ) {
+    super();
+    TemplateTestPanel.current = this;
+    panel.webview.html = webviewPage(panel.webview, deps.extensionUri, { name: 'test', title: 'Promptloom template test', loading: 'Running the test…', styles: ['quality.css'] });
+    panel.iconPath = vscode.Uri.joinPath(deps.extensionUri, 'media', 'quality.svg');
+    panel.onDidDispose(() => this.dispose(), this, this.subscriptions);
+    panel.webview.onDidReceiveMessage((m: TestWebviewMessage) => this.receive(m), this, this.subscriptions);
+    this.register({ dispose: () => TemplateTestPanel.current === this && (TemplateTestPanel.current = undefined) });
+  }
+
+  private post(message: TestHostMessage): void {
+    if (this.ready) void this.panel.webview.postMessage(message);
+  }
+
+  private async receive(message: TestWebviewMessage): Promise<void> {
+    switch (message.type) {
+      case 'ready':
+        this.ready = true;
+        if (this.result) this.post({ type: 'result', result: this.result });
+        break;
+      case 'open':
+        await this.deps.documents.open(message.conversationId);
+        break;
+      case 'rerun': {
+        const uri = this.uri ?? (this.result && this.deps.db.folder ? vscode.Uri.joinPath(this.deps.db.folder.uri, this.result.file) : undefined);
+        if (uri) await testTemplate(this.deps, uri, this.result?.runs.length ?? DEFAULT_TEST_RUNS);
+        break;
+      }
+    }
+  }
+}

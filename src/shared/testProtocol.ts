@@ -1,0 +1,30 @@
+/** The messages between the template test panel's webview and the extension host. */
+export const TEST_VIEW_TYPE = 'promptloom.templateTest';
+
+export interface TestRunView {
+  readonly conversationId?: string;
+  readonly overall?: number;
+  readonly status?: string;
+  readonly firstRecommendation?: string;
+}
+
+export interface TestResultView {
+  readonly template: string;
+  readonly file: string;
+  readonly passed: boolean;
+  readonly average: number | null;
+  readonly threshold: number;
+  readonly baseline?: { readonly average: number; readonly conversations: number; readonly source: string };
+  readonly deviation?: number;
+  readonly criteria: readonly { readonly name: string; readonly passed: boolean; readonly detail: string }[];
+  readonly runs: readonly TestRunView[];
+  readonly finishedAt: number;
+}
+
+export type TestHostMessage = { readonly type: 'result'; readonly result: TestResultView } | { readonly type: 'empty'; readonly reason: string };
+
+export type TestWebviewMessage = { readonly type: 'ready' } | { readonly type: 'open'; readonly conversationId: string } | { readonly type: 'rerun' };
+
+export interface TestState {
+  readonly result?: TestResultView;
+}

@@ -1,0 +1,94 @@
+import { strict as assert } from 'node:assert';
+import * as vscode from 'vscode';
+import type { TestResultView } from '../../src/shared/testProtocol';
+import type { DashboardData, SideView } from '../../src/shared/dashboardProtocol';
+import { waitFor, workspaceFile } from './helpers';
+
+interface Dashboard {
+  lastData?: DashboardData;
+  lastComparison?: { sides: readonly [SideView, SideView] };
+  compare(request: unknown): Promise<void>;
+  exportCsv(target: vscode.Uri): Promise<vscode.Uri | undefined>;
+}
+
+describe('template testing, the dashboard and export', function () {
+  this.timeout(120_000);
+
+  before(async () => {
+    await vscode.commands.executeCommand('promptloom.setApiKey', 'sk-integration-key');
+  });
+
+  it('Test Template passes a template whose test conversations meet its threshold and baseline', async () => {
+    // An earlier run of generate.prompt is its baseline.
+    await vscode.commands.executeCommand('promptloom.runTestGeneration', workspaceFile('generate.prompt'), { persona: 'Near Retiree' });
+    const result = (await vscode.commands.executeCommand<TestResultView>('promptloom.testTemplate', workspaceFile('generate.prompt'), 2))!;
+    assert.equal(result.runs.length, 2);
+    assert.ok(result.runs.every((r) => r.conversationId && typeof r.overall === 'number'));
+    assert.equal(result.passed, true, JSON.stringify(result.criteria));
+    assert.equal(result.baseline?.source, 'earlier conversations');
+    assert.ok(result.deviation !== undefined && Math.abs(result.deviation - (result.average! - result.baseline!.average)) < 1e-9);
+    assert.deepEqual(result.criteria.map((c) => c.name), ['every run generated', 'average at or above the threshold', 'no run below the threshold', 'valid structure', 'not worse than the baseline']);
+    const tab = await waitFor('the test panel', () => vscode.window.tabGroups.all.flatMap((g) => g.tabs).find((t) => t.label.startsWith('Test passed: Generation fixture')));
+    assert.ok(tab);
+  });
+
+  it('Test Template fails when its generations fail, saying which criteria failed', async () => {
+    // A key the API refuses: every test generation fails for good.
+    await vscode.commands.executeCommand('promptloom.setApiKey', 'sk-refused-key');
+    try {
+      const result = (await vscode.commands.executeCommand<TestResultView>('promptloom.testTemplate', workspaceFile('strict.prompt'), 2))!;
+      assert.equal(result.passed, false);
+      assert.equal(result.threshold, 10);
+      assert.equal(result.baseline, undefined, 'a new template has no baseline');
+      assert.deepEqual(
+        result.criteria.filter((c) => !c.passed).map((c) => `${c.name}: ${c.detail}`),
+        ['every run generated: 2 of 2 failed', 'average at or above the threshold: nothing scored', 'no run below the threshold: lowest —'],
+      );
+      await waitFor('the test panel', () => vscode.window.tabGroups.all.flatMap((g) => g.tabs).find((t) => t.label === 'Test failed: Strict fixture'));
+    } finally {
+      await vscode.commands.executeCommand('promptloom.setApiKey', 'sk-integration-key');
+    }
+  });
+
+  it('the dashboard shows every template, daily series and top performers, compares two, and exports CSV', async () => {
+    const panel = (await vscode.commands.executeCommand<Dashboard>('promptloom.showDashboard'))!;
+    const data = await waitFor('dashboard data', () => panel.lastData);
+    const files = data.templates.map((t) => t.file);
+    for (const f of ['generate.prompt', 'strict.prompt']) assert.ok(files.includes(f), `${f} in ${files.join(', ')}`);
+    const generate = data.templates.find((t) => t.file === 'generate.prompt')!;
+    assert.ok(generate.usageCount >= 2 && generate.avgQuality !== null);
+    assert.equal(data.series.reduce((n, p) => n + p.generations, 0), data.totals.generations);
+    assert.match(data.series.at(-1)!.day, /^\d{4}-\d{2}-\d{2}$/);
+
+    const strict = data.templates.find((t) => t.file === 'strict.prompt')!;
+    await panel.compare({ kind: 'templates', a: generate.id, b: strict.id });
+    const sides = panel.lastComparison!.sides;
+    assert.deepEqual(sides.map((s) => s.label), ['Generation fixture (generate.prompt)', 'Strict fixture (strict.prompt)']);
+    assert.equal(sides[1].figures.usageCount, strict.usageCount);
+
+    const target = workspaceFile('stats-export.csv');
+    await panel.exportCsv(target);
+    const csv = new TextDecoder().decode(await vscode.workspace.fs.readFile(target)).trim().split('\n');
+    assert.equal(csv[0], 'name,file,tier,usageCount,succeeded,failed,avgQuality,minQuality,maxQuality,approvalRate,avgDurationMs,avgCostUsd,totalCostUsd,trend');
+    assert.equal(csv.length, data.templates.length + 1);
+  });
+
+  it('the dashboard follows new generations', async () => {
+    const panel = (await vscode.commands.executeCommand<Dashboard>('promptloom.showDashboard'))!;
+    const before = (await waitFor('dashboard data', () => panel.lastData)).totals.generations;
+    await vscode.commands.executeCommand('promptloom.runTestGeneration', workspaceFile('generate.prompt'), { persona: 'Near Retiree' });
+    await waitFor('the new generation on the dashboard', () => (panel.lastData!.totals.generations > before ? true : undefined), 15_000);
+  });
+
+  it('Export Training Data writes the chosen format, one conversation per line', async () => {
+    const target = workspaceFile('training.jsonl');
+    const written = await vscode.commands.executeCommand<{ count: number }>('promptloom.exportTrainingData', { format: 'anthropic', status: 'all', template: 'generate.prompt', target });
+    assert.ok(written && written.count > 0);
+    const lines = new TextDecoder().decode(await vscode.workspace.fs.readFile(target)).trim().split('\n').map((l) => JSON.parse(l) as { system?: string; messages: { role: string }[] });
+    assert.equal(lines.length, written.count);
+    assert.ok(lines.some((l) => l.system === 'You write conversations with Near Retiree.'));
+    for (const line of lines) line.messages.forEach((m, i) => assert.equal(m.role, i % 2 === 0 ? 'user' : 'assistant'));
+    // Nothing approved in strict.prompt: nothing is written, and the command says so.
+    assert.equal(await vscode.commands.executeCommand('promptloom.exportTrainingData', { format: 'openai', status: 'approved', template: 'strict.prompt', target: workspaceFile('none.jsonl') }), undefined);
+  });
+});
