@@ -129,6 +129,9 @@ function colour(name: string, fallback: string): string {
   return getComputedStyle(document.body).getPropertyValue(name).trim() || fallback;
 }
 
+/** Half a day either side of the data, so the first and last days are drawn whole. */
+const padded = (_u: uPlot, min: number, max: number): uPlot.Range.MinMax => [min - 43_200, max + 43_200];
+
 const secondsOf = (day: string) => Date.UTC(Number(day.slice(0, 4)), Number(day.slice(5, 7)) - 1, Number(day.slice(8, 10))) / 1000;
 
 function drawCharts(): void {
@@ -140,6 +143,7 @@ function drawCharts(): void {
     const common = {
       width,
       height: 220,
+      // Half a day either side, so the first and last days' bars and points are drawn whole.
       // Days are calendar days: show them as such whatever the time zone.
       tzDate: (ts: number) => uPlot.tzDate(new Date(ts * 1000), 'Etc/UTC'),
       legend: { live: false },
@@ -152,7 +156,7 @@ function drawCharts(): void {
       chart = new uPlot(
         {
           ...common,
-          scales: { x: { time: true }, y: { range: [0, 10] } },
+          scales: { x: { time: true, range: padded }, y: { range: [0, 10] } },
           axes: [axis(''), axis('quality')],
           series: [{}, { label: sides[0]!.label, stroke: colour('--vscode-charts-blue', '#3794ff'), width: 2, spanGaps: true }, { label: sides[1]!.label, stroke: colour('--vscode-charts-orange', '#d18616'), width: 2, spanGaps: true }],
         },
@@ -163,7 +167,7 @@ function drawCharts(): void {
       chart = new uPlot(
         {
           ...common,
-          scales: { x: { time: true }, y: { range: [0, 10] } },
+          scales: { x: { time: true, range: padded }, y: { range: [0, 10] } },
           axes: [axis(''), axis('avg quality')],
           series: [{}, { label: 'Average quality', stroke: colour('--vscode-charts-green', '#89d185'), width: 2, spanGaps: true, points: { show: series.length < 40 } }],
         },
@@ -175,7 +179,7 @@ function drawCharts(): void {
       chart = new uPlot(
         {
           ...common,
-          scales: { x: { time: true } },
+          scales: { x: { time: true, range: padded } },
           axes: [axis(''), axis('per day')],
           series: [
             {},
@@ -357,6 +361,11 @@ window.addEventListener('message', (event: MessageEvent<DashboardHostMessage>) =
       break;
   }
 });
+
+// Charts take their colours from the theme when drawn: draw again when the theme changes.
+new MutationObserver(() => {
+  if (data) render(data);
+}).observe(document.body, { attributes: true, attributeFilter: ['class'] });
 
 // Charts follow the panel's width.
 let resizeTimer: number | undefined;

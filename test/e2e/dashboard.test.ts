@@ -1,0 +1,107 @@
+/// <reference lib="dom" />
+import { strict as assert } from 'node:assert';
+import { GenerationRepository, Store, TemplateRepository } from '../../src/core/store';
+import { GOOD } from '../fixtures/conversations';
+import { Workbench } from './workbench';
+
+const DAY = 86_400_000;
+
+/** Four templates with two weeks of generations, each at its own level of quality. */
+async function seed(folder: string): Promise<void> {
+  const store = await Store.open(folder);
+  let now = Date.now() - 14 * DAY;
+  const clock = { now: () => now };
+  const templates = new TemplateRepository(store, clock);
+  const generations = new GenerationRepository(store, clock);
+  const plan = [
+    { path: 'market.prompt', name: 'Market volatility check-in', tier: 'scenario', level: 8.6 },
+    { path: 'generate.prompt', name: 'Generation fixture', tier: 'scenario', level: 7.1 },
+    { path: 'quality.prompt', name: 'Quality fixture', tier: 'template', level: 5.4 },
+    { path: 'history.prompt', name: 'History fixture', tier: 'template', level: 8.9 },
+  ];
+  const rows = plan.map((p) => {
+    const t = templates.ensure(p.path, { name: p.name, tier: p.tier });
+    return { ...p, id: t.id, version: templates.recordVersion(t.id, `seed ${p.path}`).id };
+  });
+  for (let day = 0; day < 14; day++) {
+    for (const [i, t] of rows.entries()) {
+      for (let k = 0; k < 2 + ((day + i) % 3); k++) {
+        now = Date.now() - (14 - day) * DAY + (i * 4 + k) * 60_000;
+        const failed = (day + k + i) % 9 === 0;
+        const overall = Math.max(0, Math.min(10, Math.round((t.level + Math.sin(day + k + i) * 1.2 + (day - 7) * 0.05) * 10) / 10));
+        const { conversationId } = generations.record({
+          templateId: t.id, versionId: t.version, parameters: { persona: 'Near Retiree' }, model: 'claude-sonnet-5-5', attempt: 1,
+          status: failed ? 'failed' : 'succeeded', ...(failed ? { errorType: 'overloaded' } : {}), inputTokens: 900, outputTokens: 2400, costUsd: 0.0387, durationMs: 14_000 + k * 900,
+          ...(failed ? {} : { conversation: { turns: GOOD.turns, quality: { overall, breakdown: {}, recommendations: [] } } }),
+        });
+        if (conversationId && (day + k) % 3 === 0) generations.review(conversationId, overall >= 7 ? 'approved' : 'rejected');
+      }
+    }
+  }
+  store.close();
+}
+
+describe('Analytics dashboard in the VS Code workbench (headless Chromium)', () => {
+  let wb: Workbench;
+
+  before(async () => {
+    wb = await Workbench.open('dashboard', seed);
+  });
+  afterEach(async function () {
+    if (this.currentTest?.state === 'failed') await wb?.screenshot(`failed-${this.currentTest.title.replace(/\W+/g, '-')}`);
+  });
+  after(async () => {
+    await wb?.close();
+  });
+
+  it('shows the templates, charts and top performers', async () => {
+    await wb.runCommand('Promptloom: Show Analytics Dashboard');
+    const frame = await wb.webviewFrame('#templates');
+    assert.equal(await frame.locator('#templates tbody tr').count(), 4);
+    // uPlot draws on canvas: one per chart, with a summary for screen readers.
+    await frame.locator('#quality-chart canvas').waitFor();
+    await frame.locator('#volume-chart canvas').waitFor();
+    assert.match((await frame.locator('#quality-chart').getAttribute('aria-label')) ?? '', /^Average quality per day over 14 days; latest \d\.\d on \d{4}-\d\d-\d\d$/);
+    const top = await frame.locator('.recommendations').innerText();
+    assert.match(top, /History fixture leads the template tier: 8\.\d average/);
+    assert.match(top, /Market volatility check-in leads the scenario tier/);
+  });
+
+  it('sorts the table by any column, from the keyboard too', async () => {
+    const frame = await wb.webviewFrame('#templates');
+    const firstName = () => frame.locator('#templates tbody tr').first().locator('td').first().innerText();
+    // Default: best average quality first.
+    assert.equal(await firstName(), 'History fixture');
+    await frame.locator('th button[data-sort="avgQuality"]').focus();
+    await wb.page.keyboard.press('Enter');
+    await frame.locator('th[aria-sort="ascending"] button[data-sort="avgQuality"]').waitFor();
+    assert.equal(await firstName(), 'Quality fixture');
+    await frame.locator('th button[data-sort="name"]').click();
+    assert.equal(await firstName(), 'Generation fixture');
+    await frame.locator('th button[data-sort="avgQuality"]').click();
+    await frame.locator('th[aria-sort="descending"] button[data-sort="avgQuality"]').waitFor();
+  });
+
+  it('compares two templates side by side', async () => {
+    const frame = await wb.webviewFrame('#templates');
+    const values = await frame.locator('#compare-a option').evaluateAll((os) => os.map((o) => (o as HTMLOptionElement).value));
+    await frame.locator('#compare-a').selectOption(values[0]!);
+    await frame.locator('#compare-b').selectOption(values[3]!);
+    await frame.locator('#compare-go').click();
+    const table = frame.locator('#comparison-table');
+    await table.waitFor();
+    assert.match(await table.locator('thead').innerText(), /History fixture.*Quality fixture/s);
+    await frame.locator('#compare-chart canvas').waitFor();
+    await frame.locator('#templates').evaluate(() => window.scrollTo(0, 0));
+    await wb.page.waitForTimeout(300);
+    await wb.screenshot('dashboard-dark');
+  });
+
+  it('reads well in the light theme', async () => {
+    await wb.pickTheme('Light Modern', 'vs');
+    const frame = await wb.webviewFrame('#templates');
+    await frame.waitForFunction(() => document.body.classList.contains('vscode-light'));
+    await wb.page.waitForTimeout(500);
+    await wb.screenshot('dashboard-light');
+  });
+});
