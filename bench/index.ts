@@ -9,6 +9,7 @@ import { benchEngine } from './engine';
 import { benchStore } from './store';
 import { RateLimiter } from '../src/core/generation/rateLimiter';
 import { timeShippedScorer } from './shipped';
+import { ANALYTICS_SCALE, benchAnalytics } from './analytics';
 
 interface Sample {
   median: number;
@@ -155,6 +156,9 @@ void (async () => {
   console.log('\nWorkspace database: one generation (log, conversation of 12 turns, score) made durable');
   printTable(['database size', 'promptloom: journal append + fsync', 'baseline: rewrite whole file', 'open', 'memory held'], await benchStore());
   console.log('target: durable write under 5 ms, flat as the database grows');
+
+  console.log(`\nAnalytics at scale: ${ANALYTICS_SCALE}`);
+  printTable(['query', 'promptloom median', 'baseline', 'baseline median', 'target'], await benchAnalytics());
 
   console.log(`\nGeneration: 200 requests against the fake Messages API limited to 20 per 1 s window (8 workers)`);
   printTable(['run', 'completion', '429s received', 'items lost', 'share of allowed rate used'], await benchEngine());
