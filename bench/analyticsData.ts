@@ -51,7 +51,7 @@ export async function analyticsDatabase(scale: { templates: number; logs: number
       `INSERT INTO reviews (conversation_id, status, note, created_at)
        SELECT id, status, NULL, created_at + 60000 FROM conversations WHERE status IN ('approved', 'rejected')`,
     );
-    tx.run(`UPDATE conversations SET reviewed_at = created_at + 60000 WHERE status IN ('approved', 'rejected')`);
+
   });
   store.checkpoint();
   return store;

@@ -161,8 +161,9 @@ export class GenerationService extends Disposable {
           this.running.set(e, { title, count: input.count, done: 0, failed: 0, costUsd: 0 });
           this.updateRunning();
         },
-        onAttempt: (a, conversationId) => {
-          if (conversationId) this.db.wrote();
+        onAttempt: (a) => {
+          // Every attempt is a row (failures too): views of the database catch up.
+          this.db.wrote();
           const entry = engine && this.running.get(engine);
           if (!entry) return;
           if (a.status === 'succeeded') entry.done++;

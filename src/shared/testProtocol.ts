@@ -11,6 +11,8 @@ export interface TestRunView {
 export interface TestResultView {
   readonly template: string;
   readonly file: string;
+  /** The template's URI, to run the test again after a reload. */
+  readonly uri: string;
   readonly passed: boolean;
   readonly average: number | null;
   readonly threshold: number;

@@ -78,6 +78,17 @@ describe('template testing, the dashboard and export', function () {
     const before = (await waitFor('dashboard data', () => panel.lastData)).totals.generations;
     await vscode.commands.executeCommand('promptloom.runTestGeneration', workspaceFile('generate.prompt'), { persona: 'Near Retiree' });
     await waitFor('the new generation on the dashboard', () => (panel.lastData!.totals.generations > before ? true : undefined), 15_000);
+    // A generation that fails stores no conversation, but it is a run: the dashboard shows it too.
+    const afterSuccess = panel.lastData!.totals.generations;
+    const failedBefore = panel.lastData!.templates.find((t) => t.file === 'generate.prompt')!.failed;
+    await vscode.commands.executeCommand('promptloom.setApiKey', 'sk-refused-key');
+    try {
+      await vscode.commands.executeCommand('promptloom.runTestGeneration', workspaceFile('generate.prompt'), { persona: 'Near Retiree' });
+    } finally {
+      await vscode.commands.executeCommand('promptloom.setApiKey', 'sk-integration-key');
+    }
+    await waitFor('the failed run on the dashboard', () => (panel.lastData!.totals.generations > afterSuccess ? true : undefined), 15_000);
+    assert.equal(panel.lastData!.templates.find((t) => t.file === 'generate.prompt')!.failed, failedBefore + 1);
   });
 
   it('Export Training Data writes the chosen format, one conversation per line', async () => {

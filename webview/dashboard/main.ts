@@ -64,7 +64,7 @@ const COLUMNS: readonly { key: keyof TemplateView; label: string; show: (t: Temp
   { key: 'avgDurationMs', label: 'Avg time', show: (t) => fmt.seconds(t.avgDurationMs), numeric: true },
   { key: 'avgCostUsd', label: 'Avg cost', show: (t) => fmt.money(t.avgCostUsd), numeric: true },
   { key: 'totalCostUsd', label: 'Total cost', show: (t) => fmt.money(t.totalCostUsd), numeric: true },
-  { key: 'trend', label: 'Trend', show: (t) => t.trend, numeric: false },
+  { key: 'trend', label: 'Trend', show: (t) => t.trend, numeric: true },
 ];
 
 function render(d: DashboardData): void {
@@ -96,16 +96,27 @@ function render(d: DashboardData): void {
     top.append(list);
   }
 
-  const compare = el('section', { 'aria-labelledby': 'compare-heading', id: 'compare' });
-  compare.append(el('h2', { id: 'compare-heading' }, 'Compare'), compareForm(d.templates), el('div', { id: 'comparison' }));
-
-  const table = el('section', { 'aria-labelledby': 'templates-heading' });
+  const table = el('section', { 'aria-labelledby': 'templates-heading', id: 'templates-section' });
   table.append(el('h2', { id: 'templates-heading' }, 'Templates'), templateTable(d.templates));
 
+  // New data (a generation landed) redraws the figures but keeps the comparison and its form as
+  // they are: choices, open menus and focus there survive a refresh.
+  const existing = document.getElementById('compare');
+  let compare: HTMLElement;
+  if (existing) compare = existing;
+  else {
+    compare = el('section', { 'aria-labelledby': 'compare-heading', id: 'compare' });
+    compare.append(el('h2', { id: 'compare-heading' }, 'Compare'), compareForm(d.templates), el('div', { id: 'comparison' }));
+  }
+  const focusedSort = (document.activeElement as HTMLElement | null)?.dataset?.sort;
   app.replaceChildren(header, charts_, top, compare, table);
+  if (focusedSort) table.querySelector<HTMLElement>(`[data-sort="${focusedSort}"]`)?.focus();
   drawCharts();
-  if (state.compare) vscode.postMessage({ type: 'compare', request: state.compare });
+  const comparisonChart = document.querySelector<HTMLElement>('#compare-chart');
+  if (comparisonChart && lastSides) showComparison(lastSides);
 }
+
+let lastSides: readonly [SideView, SideView] | undefined;
 
 /** A titled chart area; drawn once the page is laid out (uPlot needs a width). */
 function chartBlock(id: string, title: string, series: readonly DayView[], kind: 'quality' | 'volume' | 'compare', sides?: readonly SideView[]): HTMLElement {
@@ -198,8 +209,10 @@ function drawCharts(): void {
 function templateTable(templates: readonly TemplateView[]): HTMLElement {
   const sort = state.sort ?? { key: 'avgQuality', descending: true };
   const column = COLUMNS.find((c) => c.key === sort.key) ?? COLUMNS[4]!;
+  // Trends sort by meaning, not alphabetically.
+  const rank = (t: TemplateView) => (column.key === 'trend' ? { declining: -1, stable: 0, improving: 1 }[t.trend] : t[column.key]);
   const sorted = [...templates].sort((a, b) => {
-    const [x, y] = [a[column.key], b[column.key]];
+    const [x, y] = [rank(a), rank(b)];
     // Missing values sort last either way.
     if (x === null && y === null) return 0;
     if (x === null) return 1;
@@ -294,7 +307,9 @@ function compareForm(templates: readonly TemplateView[]): HTMLElement {
 function showVersions(template: number, versions: readonly VersionView[]): void {
   const holder = document.querySelector<HTMLElement>('.compare-form .versions');
   const chosen = document.querySelector<HTMLSelectElement>('#compare-a');
-  if (!holder || Number(chosen?.value) !== template) return;
+  const mode = document.querySelector<HTMLSelectElement>('#compare-kind');
+  // A late answer for another template, or after switching back to two templates, is dropped.
+  if (!holder || mode?.value !== 'versions' || Number(chosen?.value) !== template) return;
   const options = versions.map((v) => ({ value: String(v.id), text: `version ${v.number} · ${new Date(v.createdAt).toLocaleDateString()}` }));
   if (options.length < 2) {
     holder.replaceChildren(el('span', { class: 'status' }, 'This template has only one version.'));
@@ -310,10 +325,16 @@ function showVersions(template: number, versions: readonly VersionView[]): void 
     }
     return [l, s];
   };
-  holder.replaceChildren(...make('version-a', 'A', options.at(-2)!.value), ...make('version-b', 'B', options.at(-1)!.value));
+  // The versions last compared when they belong to this template; else the two newest.
+  const saved = state.compare?.kind === 'versions' && state.compare.template === template ? state.compare : undefined;
+  const has = (id: number | undefined) => id !== undefined && options.some((o) => o.value === String(id));
+  const a = saved && has(saved.a) ? String(saved.a) : options.at(-2)!.value;
+  const b = saved && has(saved.b) ? String(saved.b) : options.at(-1)!.value;
+  holder.replaceChildren(...make('version-a', 'A', a), ...make('version-b', 'B', b));
 }
 
 function showComparison(sides: readonly [SideView, SideView]): void {
+  lastSides = sides;
   const holder = document.getElementById('comparison');
   if (!holder) return;
   const rows: [string, (f: SideView['figures']) => string][] = [

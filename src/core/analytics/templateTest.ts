@@ -26,9 +26,10 @@ export function baselineFor(store: Store, templateId: number, versionId: number,
   const thisVersion = scored('version_id = ?', [versionId]);
   if (!thisVersion) {
     const previous = store.get(
-      `SELECT id FROM template_versions WHERE template_id = ? AND id <> ? AND created_at <= (SELECT created_at FROM template_versions WHERE id = ?)
-        ORDER BY created_at DESC, id DESC LIMIT 1`,
-      [templateId, versionId, versionId],
+      `SELECT p.id FROM template_versions p, template_versions v
+        WHERE v.id = ? AND p.template_id = ? AND (p.created_at < v.created_at OR (p.created_at = v.created_at AND p.id < v.id))
+        ORDER BY p.created_at DESC, p.id DESC LIMIT 1`,
+      [versionId, templateId],
     );
     const earlier = previous && scored('version_id = ?', [Number(previous.id)]);
     if (earlier) return { ...earlier, source: 'previous version' };
@@ -63,15 +64,21 @@ export interface TestVerdict {
 /** A test falls short of its baseline when it averages more than this below it. */
 export const BASELINE_TOLERANCE = TREND_THRESHOLD;
 
+// Scores have one decimal; so do the figures they are compared with, so 7.8 − 8.3 is −0.5 and a
+// threshold of 0.68 × 10 is 6.8, not 6.800000000000001.
+const tenth = (x: number) => Math.round(x * 10) / 10;
+
 export function judgeTest(runs: readonly TestRun[], qualityThreshold: number | undefined, baseline: Baseline | undefined): TestVerdict {
-  const threshold = flagThreshold(qualityThreshold);
+  const threshold = tenth(flagThreshold(qualityThreshold));
   const scores = runs.map((r) => r.overall).filter((s): s is number => s !== undefined);
-  const average = scores.length ? scores.reduce((a, b) => a + b, 0) / scores.length : null;
-  const failed = runs.length - scores.length;
+  const average = scores.length ? tenth(scores.reduce((a, b) => a + b, 0) / scores.length) : null;
+  const failed = runs.filter((r) => r.conversationId === undefined).length;
+  const unscored = runs.filter((r) => r.conversationId !== undefined && r.overall === undefined).length;
   const below = scores.filter((s) => s < threshold);
   const broken = runs.filter((r) => r.structureValid === false).length;
   const criteria: Criterion[] = [
     { name: 'every run generated', passed: failed === 0, detail: failed === 0 ? `${runs.length} of ${runs.length}` : `${failed} of ${runs.length} failed` },
+    ...(unscored > 0 ? [{ name: 'every run scored', passed: false, detail: `${unscored} stored without a score` }] : []),
     {
       name: 'average at or above the threshold',
       passed: average !== null && average >= threshold,
@@ -86,7 +93,7 @@ export function judgeTest(runs: readonly TestRun[], qualityThreshold: number | u
   ];
   let deviation: number | undefined;
   if (baseline && average !== null) {
-    deviation = average - baseline.average;
+    deviation = tenth(average - tenth(baseline.average));
     criteria.push({
       name: 'not worse than the baseline',
       passed: deviation >= -BASELINE_TOLERANCE,
@@ -112,7 +119,12 @@ export function autoValue(v: Pick<VariableDecl, 'type' | 'options' | 'min' | 'ma
   if (v.options && v.options.length > 0) return v.options[0]!;
   switch (v.type) {
     case 'number':
-      if (v.min !== undefined && v.max !== undefined) return Math.round((v.min + v.max) / 2);
+      // The middle of the range; a whole number when the range allows one.
+      if (v.min !== undefined && v.max !== undefined) {
+        const middle = (v.min + v.max) / 2;
+        const whole = Math.round(middle);
+        return whole >= v.min && whole <= v.max ? whole : middle;
+      }
       return v.min ?? v.max ?? 1;
     case 'boolean':
       return false;

@@ -50,7 +50,8 @@ export const TREND_THRESHOLD = 0.5;
 export function trendOf(recentFirst: readonly number[]): Trend {
   if (recentFirst.length < TREND_WINDOW * 2) return 'stable';
   const mean = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
-  const delta = mean(recentFirst.slice(0, TREND_WINDOW)) - mean(recentFirst.slice(TREND_WINDOW, TREND_WINDOW * 2));
+  // In tenths, as scores are: an exact half-point rise is not "more than 0.5".
+  const delta = Math.round((mean(recentFirst.slice(0, TREND_WINDOW)) - mean(recentFirst.slice(TREND_WINDOW, TREND_WINDOW * 2))) * 1e6) / 1e6;
   return delta > TREND_THRESHOLD ? 'improving' : delta < -TREND_THRESHOLD ? 'declining' : 'stable';
 }
 
@@ -83,7 +84,8 @@ function aggregate(store: Store, group: Group, templateId?: number) {
   const recent = new Map<number, number[]>();
   for (const r of store.all(
     `SELECT g.k, (SELECT group_concat(quality) FROM (
-        SELECT c.quality FROM conversations c WHERE c.${group} = g.k AND c.quality IS NOT NULL ORDER BY c.created_at DESC, c.id DESC LIMIT ${TREND_WINDOW * 2})) AS recent
+        SELECT c.quality FROM conversations c WHERE c.${group} = g.k ${templateId === undefined ? '' : `AND c.template_id = ${Number(templateId)}`} AND c.quality IS NOT NULL
+         ORDER BY c.created_at DESC, c.rowid DESC LIMIT ${TREND_WINDOW * 2})) AS recent
        FROM (${groups}) g`,
   )) {
     if (r.recent !== null) recent.set(Number(r.k), String(r.recent).split(',').map(Number));

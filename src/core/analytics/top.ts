@@ -31,7 +31,7 @@ export function topPerformers(rows: readonly TemplateRow[], perTier = 3): TierRe
     const best = ranked[0]!;
     const approval = best.approvalRate === null ? 'none reviewed yet' : `${Math.round(best.approvalRate * 100)}% approved`;
     const weakest = rows.filter((r) => r.tier === tier && r.scored >= TOP_MIN_SCORED && r.avgQuality !== null).sort((a, b) => a.avgQuality! - b.avgQuality!)[0];
-    const gap = weakest && weakest !== best ? ` ${weakest.name} averages ${weakest.avgQuality!.toFixed(1)}: borrow from ${best.name}'s instructions and examples.` : '';
+    const gap = weakest && weakest.avgQuality! < best.avgQuality! - 0.5 ? ` ${weakest.name} averages ${weakest.avgQuality!.toFixed(1)}: borrow from ${best.name}'s instructions and examples.` : '';
     return [
       {
         tier,

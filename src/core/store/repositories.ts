@@ -208,8 +208,8 @@ export class GenerationRepository {
       if (g.conversation && conversationId) {
         const c = g.conversation;
         tx.run(
-          'INSERT INTO conversations (id, template_id, version_id, batch_id, parameters, system_prompt, status, status_reason, quality, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
-          [conversationId, g.templateId, g.versionId, g.batchId ?? null, JSON.stringify(g.parameters), c.systemPrompt ?? null, c.status ?? 'pending', c.statusReason ?? null, c.quality?.overall ?? null, now],
+          'INSERT INTO conversations (id, template_id, version_id, batch_id, parameters, system_prompt, status, status_reason, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+          [conversationId, g.templateId, g.versionId, g.batchId ?? null, JSON.stringify(g.parameters), c.systemPrompt ?? null, c.status ?? 'pending', c.statusReason ?? null, now],
         );
         c.turns.forEach((turn, position) =>
           tx.run('INSERT INTO turns (conversation_id, position, role, content) VALUES (?, ?, ?, ?)', [conversationId, position, turn.role, turn.content]),
@@ -331,7 +331,7 @@ export class GenerationRepository {
     const recentScores = this.store
       .all(
         `SELECT q.overall FROM conversations c JOIN quality_scores q ON q.conversation_id = c.id
-          WHERE c.template_id = ? ORDER BY c.created_at DESC, c.id LIMIT ?`,
+          WHERE c.template_id = ? ORDER BY c.created_at DESC, c.rowid DESC LIMIT ?`,
         [Number(row.id), recent],
       )
       .map((r) => Number(r.overall));
@@ -358,7 +358,7 @@ export class GenerationRepository {
     return this.store.write((tx) => {
       if (!tx.get('SELECT 1 AS x FROM conversations WHERE id = ?', [conversationId])) return false;
       tx.run('INSERT INTO reviews (conversation_id, status, note, created_at) VALUES (?, ?, ?, ?)', [conversationId, status, note ?? null, now]);
-      tx.run('UPDATE conversations SET status = ?, status_reason = ?, reviewed_at = ? WHERE id = ?', [status, note ?? null, now, conversationId]);
+      tx.run('UPDATE conversations SET status = ?, status_reason = ? WHERE id = ?', [status, note ?? null, conversationId]);
       return true;
     });
   }

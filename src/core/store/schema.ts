@@ -113,12 +113,22 @@ export const MIGRATIONS: readonly Migration[] = [
     version: 3,
     description: 'each conversation carries its score and when it was last reviewed, for analytics',
     sql: [
-      // Copies kept in step by the repositories (same transaction), so per-template figures are
-      // one scan of conversations rather than joins over 100,000 rows.
+      // Copies kept in step by triggers (whoever writes the score or the review, even a release
+      // that knows nothing of these columns), so per-template figures are one scan of
+      // conversations rather than joins over 100,000 rows.
       'ALTER TABLE conversations ADD COLUMN quality REAL',
       'ALTER TABLE conversations ADD COLUMN reviewed_at INTEGER',
       'UPDATE conversations SET quality = (SELECT q.overall FROM quality_scores q WHERE q.conversation_id = conversations.id)',
       'UPDATE conversations SET reviewed_at = (SELECT max(r.created_at) FROM reviews r WHERE r.conversation_id = conversations.id)',
+      `CREATE TRIGGER conversations_quality AFTER INSERT ON quality_scores BEGIN
+         UPDATE conversations SET quality = NEW.overall WHERE id = NEW.conversation_id;
+       END`,
+      `CREATE TRIGGER conversations_quality_update AFTER UPDATE OF overall ON quality_scores BEGIN
+         UPDATE conversations SET quality = NEW.overall WHERE id = NEW.conversation_id;
+       END`,
+      `CREATE TRIGGER conversations_reviewed AFTER INSERT ON reviews BEGIN
+         UPDATE conversations SET reviewed_at = max(coalesce(reviewed_at, NEW.created_at), NEW.created_at) WHERE id = NEW.conversation_id;
+       END`,
       // The newest scored conversations of a template, read from the index alone (trend, PL011).
       'CREATE INDEX conversations_scored ON conversations (template_id, created_at, quality)',
     ],

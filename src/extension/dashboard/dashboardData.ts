@@ -2,28 +2,28 @@ import { dailySeries, templateRows, topPerformers, totalsOf, versionRows, type T
 import type { Store } from '../../core/store';
 import type { CompareRequest, DashboardData, DayView, SideView, TemplateView } from '../../shared/dashboardProtocol';
 
-/** Minutes east of UTC now, so days in the charts are the user's days. */
-const utcOffsetMinutes = () => -new Date().getTimezoneOffset();
-
 export function dashboardData(store: Store): DashboardData {
   const started = performance.now();
   const rows = templateRows(store);
   return {
     templates: rows.map(templateView),
     totals: totalsOf(store),
-    series: dailySeries(store, { utcOffsetMinutes: utcOffsetMinutes() }),
+    series: dailySeries(store),
     recommendations: topPerformers(rows).map((r) => ({ tier: r.tier, text: r.text, files: r.top.map((t) => t.template.file) })),
     computedAt: Date.now(),
     computeMs: performance.now() - started,
   };
 }
 
-export function comparison(store: Store, request: CompareRequest): [SideView, SideView] | undefined {
+/** Two sides to compare; `rows` are the dashboard's figures when already computed. */
+export function comparison(store: Store, request: CompareRequest, rows?: readonly TemplateView[]): [SideView, SideView] | undefined {
   if (request.kind === 'templates') {
-    const rows = templateRows(store);
+    const known = rows ?? templateRows(store).map(templateView);
     const side = (id: number): SideView | undefined => {
-      const row = rows.find((r) => r.id === id);
-      return row && { label: `${row.name} (${row.file})`, figures: figuresOf(row), series: series(store, { templateId: id }) };
+      const row = known.find((r) => r.id === id);
+      if (!row) return undefined;
+      const { id: _id, name, file, tier: _tier, ...figures } = row;
+      return { label: `${name} (${file})`, figures, series: series(store, { templateId: id }) };
     };
     const [a, b] = [side(request.a), side(request.b)];
     return a && b ? [a, b] : undefined;
@@ -38,7 +38,7 @@ export function comparison(store: Store, request: CompareRequest): [SideView, Si
 }
 
 function series(store: Store, where: { templateId?: number; versionId?: number }): DayView[] {
-  return dailySeries(store, { ...where, utcOffsetMinutes: utcOffsetMinutes() });
+  return dailySeries(store, where);
 }
 
 function templateView(r: TemplateRow): TemplateView {

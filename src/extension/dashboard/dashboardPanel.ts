@@ -60,11 +60,13 @@ export class DashboardPanel extends Disposable {
     super();
     DashboardPanel.current = this;
     this.compareRequest = state?.compare;
-    panel.webview.html = webviewPage(panel.webview, deps.extensionUri, { name: 'dashboard', title: 'Promptloom analytics', loading: 'Computing the figures…', styles: ['dist/dashboard.css'] });
+    panel.webview.html = webviewPage(panel.webview, deps.extensionUri, { name: 'dashboard', title: 'Promptloom analytics', loading: 'Computing the figures…', styles: ['dist/dashboard.css'], live: false });
     panel.iconPath = vscode.Uri.joinPath(deps.extensionUri, 'media', 'quality.svg');
     panel.onDidDispose(() => this.dispose(), this, this.subscriptions);
     panel.webview.onDidReceiveMessage((m: DashboardWebviewMessage) => this.receive(m), this, this.subscriptions);
     deps.db.onDidChange(() => this.schedule(), this, this.subscriptions);
+    // A hidden panel is not recomputed; it catches up when shown again.
+    panel.onDidChangeViewState(() => panel.visible && this.stale && this.schedule(), this, this.subscriptions);
     this.register({ dispose: () => clearTimeout(this.timer) });
     this.register({ dispose: () => DashboardPanel.current === this && (DashboardPanel.current = undefined) });
   }
@@ -77,13 +79,20 @@ export class DashboardPanel extends Disposable {
     const data = dashboardData(store);
     this.lastData = data;
     this.post({ type: 'data', data });
-    if (this.compareRequest) await this.compare(this.compareRequest);
+    if (this.compareRequest) await this.compare(this.compareRequest, data);
   }
 
+  private stale = false;
+
   private schedule(): void {
+    if (!this.panel.visible) {
+      this.stale = true;
+      return;
+    }
     if (this.timer) return;
     this.timer = setTimeout(() => {
       this.timer = undefined;
+      this.stale = false;
       void this.refresh();
     }, REFRESH_DELAY_MS);
   }
@@ -93,9 +102,9 @@ export class DashboardPanel extends Disposable {
   }
 
   /** Shows two templates or versions side by side (what the page's Compare button asks for). */
-  async compare(request: CompareRequest): Promise<void> {
+  async compare(request: CompareRequest, data = this.lastData): Promise<void> {
     const store = await this.deps.db.getIfExists();
-    const sides = store && comparison(store, request);
+    const sides = store && comparison(store, request, data?.templates);
     if (!sides) return;
     this.compareRequest = request;
     this.lastComparison = { type: 'comparison', request, sides };

@@ -61,6 +61,7 @@ export async function testTemplate(deps: TemplateTestDeps, uri: vscode.Uri, runs
   const result: TestResultView = {
     template: template.settings.name,
     file: vscode.workspace.asRelativePath(uri),
+    uri: uri.toString(),
     passed: verdict.passed,
     average: verdict.average,
     threshold: verdict.threshold,
@@ -132,7 +133,7 @@ export class TemplateTestPanel extends Disposable {
         await this.deps.documents.open(message.conversationId);
         break;
       case 'rerun': {
-        const uri = this.uri ?? (this.result && this.deps.db.folder ? vscode.Uri.joinPath(this.deps.db.folder.uri, this.result.file) : undefined);
+        const uri = this.uri ?? (this.result ? vscode.Uri.parse(this.result.uri) : undefined);
         if (uri) await testTemplate(this.deps, uri, this.result?.runs.length ?? DEFAULT_TEST_RUNS);
         break;
       }

@@ -2,7 +2,7 @@ import { strict as assert } from 'node:assert';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { STATS_COLUMNS, computeStats, dailySeries, statsCsv, topPerformers, trendOf, versionRows, type TemplateRow } from '../../../src/core/analytics';
+import { STATS_COLUMNS, computeStats, dailySeries, localDay, statsCsv, topPerformers, trendOf, versionRows, type TemplateRow } from '../../../src/core/analytics';
 import { alternating, selectConversations, toLine } from '../../../src/core/export';
 import { GenerationRepository, Store, TemplateRepository, type Clock } from '../../../src/core/store';
 
@@ -119,14 +119,30 @@ describe('analytics', () => {
     now += 60 * 60_000; // 00:30 UTC on the 25th
     log('succeeded', 8);
     log('succeeded', 10);
-    assert.deepEqual(dailySeries(store), [
+    const utc = (ms: number) => new Date(ms).toISOString().slice(0, 10);
+    assert.deepEqual(dailySeries(store, { dayOf: utc }), [
       { day: '2026-11-24', generations: 2, failed: 1, conversations: 1, avgQuality: 6, costUsd: 1 },
       { day: '2026-11-25', generations: 2, failed: 0, conversations: 2, avgQuality: 9, costUsd: 1 },
     ]);
     // Two hours east of UTC, all four fall on the 25th.
-    assert.deepEqual(dailySeries(store, { utcOffsetMinutes: 120, templateId: t.id }).map((p) => [p.day, p.generations, p.avgQuality]), [['2026-11-25', 4, 8]]);
+    const east = (ms: number) => utc(ms + 2 * 3_600_000);
+    assert.deepEqual(dailySeries(store, { dayOf: east, templateId: t.id }).map((p) => [p.day, p.generations, p.avgQuality]), [['2026-11-25', 4, 8]]);
     assert.deepEqual(dailySeries(store, { templateId: 999 }), []);
+    // The default is the local calendar day of each moment, daylight saving included.
+    assert.deepEqual(dailySeries(store).map((p) => p.day), [...new Set([Date.UTC(2026, 10, 24, 23, 30), Date.UTC(2026, 10, 25, 0, 30)].map(localDay))]);
     store.close();
+  });
+
+  it('local days follow daylight saving', () => {
+    const saved = process.env.TZ;
+    process.env.TZ = 'Europe/Berlin';
+    try {
+      assert.equal(localDay(Date.UTC(2026, 0, 15, 22, 30)), '2026-01-15', '23:30 CET');
+      assert.equal(localDay(Date.UTC(2026, 6, 15, 22, 30)), '2026-07-16', '00:30 CEST');
+    } finally {
+      if (saved === undefined) delete process.env.TZ;
+      else process.env.TZ = saved;
+    }
   });
 
   it('top performers per tier: by quality, then approval, among templates with enough scores', () => {

@@ -2,7 +2,7 @@ import { strict as assert } from 'node:assert';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { baselineFor, judgeTest } from '../../../src/core/analytics';
+import { autoValue, baselineFor, judgeTest, trendOf } from '../../../src/core/analytics';
 import { GenerationRepository, Store, TemplateRepository } from '../../../src/core/store';
 
 describe('template testing', () => {
@@ -35,14 +35,14 @@ describe('template testing', () => {
   });
 
   it('judges runs against the threshold and the baseline, naming what failed', () => {
-    const good = [{ overall: 8.5, structureValid: true }, { overall: 9, structureValid: true }, { overall: 8, structureValid: true }];
+    const good = [8.5, 9, 8].map((overall, i) => ({ conversationId: `g${i}`, overall, structureValid: true }));
     const pass = judgeTest(good, 0.75, { average: 8.2, conversations: 10, source: 'earlier conversations' });
     assert.equal(pass.passed, true);
     assert.equal(pass.threshold, 7.5);
-    assert.ok(Math.abs(pass.deviation! - (8.5 - 8.2)) < 1e-9);
+    assert.equal(pass.deviation, 0.3);
     assert.deepEqual(pass.criteria.map((c) => c.name), ['every run generated', 'average at or above the threshold', 'no run below the threshold', 'valid structure', 'not worse than the baseline']);
 
-    const worse = judgeTest([{ overall: 7.6, structureValid: true }, { overall: 6.9, structureValid: false }, {}], 0.75, { average: 8.5, conversations: 4, source: 'previous version' });
+    const worse = judgeTest([{ conversationId: 'a', overall: 7.6, structureValid: true }, { conversationId: 'b', overall: 6.9, structureValid: false }, {}], 0.75, { average: 8.5, conversations: 4, source: 'previous version' });
     assert.equal(worse.passed, false);
     assert.deepEqual(
       worse.criteria.filter((c) => !c.passed).map((c) => `${c.name}: ${c.detail}`),
@@ -51,13 +51,35 @@ describe('template testing', () => {
         'average at or above the threshold: 7.3 against 7.5',
         'no run below the threshold: 1 below 7.5 (lowest 6.9)',
         'valid structure: 1 with structure problems',
-        'not worse than the baseline: -1.3 against 8.5 (previous version, 4 conversations)',
+        'not worse than the baseline: -1.2 against 8.5 (previous version, 4 conversations)',
       ],
     );
+    // Edges in tenths: exactly 0.5 below the baseline is allowed; 6.8 meets a 0.68 threshold.
+    const edge = judgeTest([7.8, 7.8, 7.8].map((overall, i) => ({ conversationId: `e${i}`, overall, structureValid: true })), 0.68, { average: 8.3, conversations: 3, source: 'earlier conversations' });
+    assert.equal(edge.passed, true, JSON.stringify(edge.criteria));
+    assert.equal(edge.deviation, -0.5);
+    assert.equal(judgeTest([{ conversationId: 'x', overall: 6.8, structureValid: true }], 0.68, undefined).passed, true);
+    // Stored but not scored is its own failure, not a failed generation.
+    const unscored = judgeTest([{ conversationId: 'u' }, { conversationId: 'v', overall: 9, structureValid: true }], undefined, undefined);
+    assert.deepEqual(unscored.criteria.filter((c) => !c.passed).map((c) => `${c.name}: ${c.detail}`), ['every run scored: 1 stored without a score']);
     const none = judgeTest([{}, {}], undefined, undefined);
     assert.equal(none.average, null);
     assert.equal(none.passed, false);
     assert.equal(none.threshold, 6);
     assert.equal(none.criteria.length, 4, 'no baseline, no baseline criterion');
+  });
+
+  it('the trend counts an exact half-point change as stable', () => {
+    assert.equal(trendOf([8.1, 8.1, 8.1, 8.1, 8.1, 7.6, 7.6, 7.6, 7.6, 7.6]), 'stable');
+    assert.equal(trendOf([8.2, 8.1, 8.1, 8.1, 8.1, 7.6, 7.6, 7.6, 7.6, 7.6]), 'improving');
+  });
+
+  it('auto-fills realistic values for required variables, inside their range', () => {
+    assert.equal(autoValue({ type: 'dropdown', options: ['Near Retiree', 'Anxious Investor'] }), 'Near Retiree');
+    assert.equal(autoValue({ type: 'number', min: 0, max: 60 }), 30);
+    assert.equal(autoValue({ type: 'number', min: 0.1, max: 0.4 }), 0.25);
+    assert.equal(autoValue({ type: 'number', min: 3 }), 3);
+    assert.equal(autoValue({ type: 'boolean' }), false);
+    assert.equal(autoValue({ type: 'text' }), undefined, 'free text has no honest stand-in');
   });
 });

@@ -201,6 +201,16 @@ describe('workspace store', () => {
       { id: 'c1', quality: 7.5, reviewed_at: 9 },
       { id: 'c2', quality: null, reviewed_at: null },
     ]);
+    // From now on triggers keep them in step, whoever writes the score or the review.
+    store.write((tx) => {
+      tx.run("INSERT INTO quality_scores (conversation_id, overall, breakdown, recommendations, created_at) VALUES ('c2', 4.5, '{}', '[]', 10)");
+      tx.run("INSERT INTO reviews (conversation_id, status, created_at) VALUES ('c2', 'approved', 12), ('c1', 'rejected', 5)");
+      tx.run("UPDATE quality_scores SET overall = 8 WHERE conversation_id = 'c1'");
+    });
+    assert.deepEqual(store.all('SELECT id, quality, reviewed_at FROM conversations ORDER BY id'), [
+      { id: 'c1', quality: 8, reviewed_at: 9 },
+      { id: 'c2', quality: 4.5, reviewed_at: 12 },
+    ]);
     store.close();
   });
 
