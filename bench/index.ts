@@ -8,26 +8,9 @@ import { parseTemplate, renderTemplate } from '../src/core/template';
 import { benchEngine } from './engine';
 import { benchStore } from './store';
 import { RateLimiter } from '../src/core/generation/rateLimiter';
+import { measure, type Sample } from './measure';
 import { timeShippedScorer } from './shipped';
 import { ANALYTICS_SCALE, benchAnalytics } from './analytics';
-
-interface Sample {
-  median: number;
-  p95: number;
-}
-
-/** Runs `fn` in rounds of `batch` calls and returns per-call times in microseconds. */
-function measure(fn: () => void, { rounds = 200, batch = 1, warmup = 20 } = {}): Sample {
-  for (let i = 0; i < warmup * batch; i++) fn();
-  const times: number[] = [];
-  for (let r = 0; r < rounds; r++) {
-    const t0 = process.hrtime.bigint();
-    for (let i = 0; i < batch; i++) fn();
-    times.push(Number(process.hrtime.bigint() - t0) / 1000 / batch);
-  }
-  times.sort((a, b) => a - b);
-  return { median: times[Math.floor(times.length / 2)]!, p95: times[Math.floor(times.length * 0.95)]! };
-}
 
 function fmt(us: number): string {
   return us >= 1000 ? `${(us / 1000).toFixed(2)} ms` : `${us.toFixed(2)} µs`;

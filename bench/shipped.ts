@@ -4,10 +4,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
-export interface Sample {
-  median: number;
-  p95: number;
-}
+import type { Sample } from './measure';
 
 /**
  * The quality scorer timed as shipped: qualityProbe.ts bundled the way esbuild.mjs bundles the

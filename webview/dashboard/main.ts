@@ -17,26 +17,13 @@ import type {
   TemplateView,
   VersionView,
 } from '../../src/shared/dashboardProtocol';
+import { el, vsCodeApi } from '../shared/dom';
 
-interface VsCodeApi {
-  postMessage(message: DashboardWebviewMessage): void;
-  getState(): DashboardState | undefined;
-  setState(state: DashboardState): void;
-}
-declare function acquireVsCodeApi(): VsCodeApi;
-
-const vscode = acquireVsCodeApi();
+const vscode = vsCodeApi<DashboardWebviewMessage, DashboardState>();
 const app = document.getElementById('app')!;
 let state: DashboardState = vscode.getState() ?? {};
 let data: DashboardData | undefined;
 const charts: uPlot[] = [];
-
-function el<K extends keyof HTMLElementTagNameMap>(tag: K, props: Readonly<Record<string, string>> = {}, text?: string): HTMLElementTagNameMap[K] {
-  const node = document.createElement(tag);
-  for (const [name, value] of Object.entries(props)) node.setAttribute(name, value);
-  if (text !== undefined) node.textContent = text;
-  return node;
-}
 
 function saveState(patch: Partial<DashboardState>): void {
   state = { ...state, ...patch };

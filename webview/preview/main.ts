@@ -12,13 +12,7 @@ import '@vscode-elements/elements/dist/vscode-single-select/index.js';
 import '@vscode-elements/elements/dist/vscode-textarea/index.js';
 import '@vscode-elements/elements/dist/vscode-textfield/index.js';
 import type { FieldView, HostMessage, PreviewState, WebviewMessage } from '../../src/shared/previewProtocol';
-
-interface VsCodeApi {
-  postMessage(message: WebviewMessage): void;
-  getState(): PreviewState | undefined;
-  setState(state: PreviewState): void;
-}
-declare function acquireVsCodeApi(): VsCodeApi;
+import { el, vsCodeApi } from '../shared/dom';
 
 /** One form control, whatever element shows it. */
 interface Control {
@@ -28,19 +22,12 @@ interface Control {
   setInvalid(invalid: boolean): void;
 }
 
-const vscode = acquireVsCodeApi();
+const vscode = vsCodeApi<WebviewMessage, PreviewState>();
 const app = document.getElementById('app')!;
 let values: Record<string, string | boolean> = {};
 let fields: readonly FieldView[] = [];
 const controls = new Map<string, Control>();
 const errors = new Map<string, HTMLElement>();
-
-function el<K extends keyof HTMLElementTagNameMap>(tag: K, props: Readonly<Record<string, string>> = {}, text?: string): HTMLElementTagNameMap[K] {
-  const node = document.createElement(tag);
-  for (const [name, value] of Object.entries(props)) node.setAttribute(name, value);
-  if (text !== undefined) node.textContent = text;
-  return node;
-}
 
 function byId(id: string): HTMLElement {
   return document.getElementById(id)!;

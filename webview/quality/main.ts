@@ -5,24 +5,11 @@
  */
 import '@vscode-elements/elements/dist/vscode-button/index.js';
 import { bandOf, type Band, type QualityHostMessage, type QualityState, type QualityView, type QualityWebviewMessage, type ReviewChoice } from '../../src/shared/qualityProtocol';
+import { el, vsCodeApi } from '../shared/dom';
 
-interface VsCodeApi {
-  postMessage(message: QualityWebviewMessage): void;
-  getState(): QualityState | undefined;
-  setState(state: QualityState): void;
-}
-declare function acquireVsCodeApi(): VsCodeApi;
-
-const vscode = acquireVsCodeApi();
+const vscode = vsCodeApi<QualityWebviewMessage, QualityState>();
 const app = document.getElementById('app')!;
 const BAND_WORDS: Record<Band, string> = { low: 'low', fair: 'fair', good: 'good' };
-
-function el<K extends keyof HTMLElementTagNameMap>(tag: K, props: Readonly<Record<string, string>> = {}, text?: string): HTMLElementTagNameMap[K] {
-  const node = document.createElement(tag);
-  for (const [name, value] of Object.entries(props)) node.setAttribute(name, value);
-  if (text !== undefined) node.textContent = text;
-  return node;
-}
 
 /** Which element had focus, as a key that survives redrawing the page. */
 function focusKey(): string | undefined {

@@ -4,23 +4,10 @@
  */
 import '@vscode-elements/elements/dist/vscode-button/index.js';
 import type { TestHostMessage, TestResultView, TestState, TestWebviewMessage } from '../../src/shared/testProtocol';
+import { el, vsCodeApi } from '../shared/dom';
 
-interface VsCodeApi {
-  postMessage(message: TestWebviewMessage): void;
-  getState(): TestState | undefined;
-  setState(state: TestState): void;
-}
-declare function acquireVsCodeApi(): VsCodeApi;
-
-const vscode = acquireVsCodeApi();
+const vscode = vsCodeApi<TestWebviewMessage, TestState>();
 const app = document.getElementById('app')!;
-
-function el<K extends keyof HTMLElementTagNameMap>(tag: K, props: Readonly<Record<string, string>> = {}, text?: string): HTMLElementTagNameMap[K] {
-  const node = document.createElement(tag);
-  for (const [name, value] of Object.entries(props)) node.setAttribute(name, value);
-  if (text !== undefined) node.textContent = text;
-  return node;
-}
 
 const band = (score: number) => (score < 6 ? 'low' : score < 8 ? 'fair' : 'good');
 
