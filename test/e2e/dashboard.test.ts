@@ -2,6 +2,7 @@
 import { strict as assert } from 'node:assert';
 import { GenerationRepository, Store, TemplateRepository } from '../../src/core/store';
 import { GOOD } from '../fixtures/conversations';
+import { FakeMessagesApi } from '../fixtures/fakeMessagesApi';
 import { Workbench } from './workbench';
 
 const DAY = 86_400_000;
@@ -41,17 +42,20 @@ async function seed(folder: string): Promise<void> {
   store.close();
 }
 
-describe('Analytics dashboard in the VS Code workbench (headless Chromium)', () => {
+describe('Analytics dashboard and template tests in the VS Code workbench (headless Chromium)', () => {
   let wb: Workbench;
+  let api: FakeMessagesApi;
 
   before(async () => {
-    wb = await Workbench.open('dashboard', seed);
+    api = await FakeMessagesApi.start({ apiKey: 'sk-e2e-key' });
+    wb = await Workbench.open('dashboard', seed, { ANTHROPIC_BASE_URL: api.url });
   });
   afterEach(async function () {
     if (this.currentTest?.state === 'failed') await wb?.screenshot(`failed-${this.currentTest.title.replace(/\W+/g, '-')}`);
   });
   after(async () => {
     await wb?.close();
+    await api?.stop();
   });
 
   it('shows the templates, charts and top performers', async () => {
@@ -103,5 +107,27 @@ describe('Analytics dashboard in the VS Code workbench (headless Chromium)', () 
     await frame.waitForFunction(() => document.body.classList.contains('vscode-light'));
     await wb.page.waitForTimeout(500);
     await wb.screenshot('dashboard-light');
+  });
+
+  it('tests a template from the palette and shows the verdict, criterion by criterion', async () => {
+    await wb.runCommand('Promptloom: Set API Key');
+    // The key's own input box, not the palette it replaces.
+    await wb.page.locator('.quick-input-widget', { hasText: 'secret storage' }).waitFor({ state: 'visible' });
+    await wb.page.locator('.quick-input-widget input').fill('sk-e2e-key');
+    await wb.page.keyboard.press('Enter');
+    await wb.page.locator('.notifications-toasts', { hasText: 'API key saved' }).waitFor();
+    await wb.openFile('generate.prompt', 'Write a conversation with');
+    await wb.runCommand('Promptloom: Test Template');
+    // How many runs: the default, 3.
+    await wb.page.locator('.quick-input-widget', { hasText: 'How many test generations' }).waitFor({ state: 'visible' });
+    assert.equal(await wb.page.locator('.quick-input-widget input').inputValue(), '3');
+    await wb.page.keyboard.press('Enter');
+    const frame = await wb.webviewFrame('#criteria', 90_000);
+    await frame.locator('#verdict', { hasText: 'Passed' }).waitFor();
+    assert.equal(await frame.locator('#runs li').count(), 3);
+    const criteria = await frame.locator('#criteria li').allInnerTexts();
+    assert.ok(criteria.some((c) => /not worse than the baseline/.test(c)), 'seeded history is the baseline');
+    assert.ok(criteria.every((c) => c.startsWith('✓')), criteria.join('\n'));
+    await wb.screenshot('template-test');
   });
 });

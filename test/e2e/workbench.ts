@@ -16,8 +16,11 @@ export class Workbench {
     readonly folder: string,
   ) {}
 
-  /** `prepare` runs on the copied workspace before VS Code starts (to seed its database, say). */
-  static async open(name: string, prepare?: (folder: string) => Promise<void>): Promise<Workbench> {
+  /**
+   * `prepare` runs on the copied workspace before VS Code starts (to seed its database, say);
+   * `env` reaches the extension host (ANTHROPIC_BASE_URL of a fake API, say).
+   */
+  static async open(name: string, prepare?: (folder: string) => Promise<void>, env?: Readonly<Record<string, string>>): Promise<Workbench> {
     ensureHost();
     const runDir = join(CACHE, `run-e2e-${name}`);
     rmSync(runDir, { recursive: true, force: true });
@@ -25,11 +28,13 @@ export class Workbench {
     cpSync(join(ROOT, 'test', 'fixtures', 'workspace'), folder, { recursive: true });
     mkdirSync(SCREENSHOTS, { recursive: true });
     await prepare?.(folder);
-    const host = await VsCodeHost.start({ port: await freePort(), folder, runDir, extension: 'installed', settings: { 'workbench.colorTheme': 'Default Dark Modern' } });
+    const host = await VsCodeHost.start({ port: await freePort(), folder, runDir, extension: 'installed', settings: { 'workbench.colorTheme': 'Default Dark Modern' }, ...(env ? { env } : {}) });
     const browser = await launchBrowser(runDir);
     const page = browser.pages()[0] ?? (await browser.newPage());
     await page.goto(host.url());
     await page.locator('.explorer-folders-view .monaco-list-row').first().waitFor({ timeout: 60_000 });
+    // Promptloom's contributions are in once its activity bar entry is: commands are in the palette.
+    await page.locator('.activitybar .action-item a[aria-label^="Promptloom"]').waitFor({ timeout: 60_000 });
     return new Workbench(host, browser, page, folder);
   }
 
