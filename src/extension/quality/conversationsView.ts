@@ -78,7 +78,6 @@ export class ConversationsView extends Disposable implements vscode.TreeDataProv
     const store = await this.db.getIfExists();
     const { sort, ...where } = this.filter;
     this.shown = store ? new GenerationRepository(store).list({ ...where, sort }) : [];
-    void vscode.commands.executeCommand('setContext', 'promptloom.hasConversations', this.shown.length > 0 || this.isFiltered());
     return [...this.shown];
   }
 
