@@ -85,7 +85,7 @@ export class GenerationService extends Disposable {
    */
   async run(
     uri: vscode.Uri,
-    options: { count: number; priority?: Priority; concurrency?: number; values?: RawParameters; quiet?: boolean; autoFill?: boolean },
+    options: { count: number; priority?: Priority; concurrency?: number; values?: RawParameters; quiet?: boolean; autoFill?: boolean; purpose?: 'test' },
   ): Promise<BatchOutcome | undefined> {
     if (!vscode.workspace.isTrusted) throw new Error('Generation is off in untrusted workspaces: trust the workspace to call the Claude API.');
     const document = await vscode.workspace.openTextDocument(uri);
@@ -109,7 +109,19 @@ export class GenerationService extends Disposable {
     if (!rendered.ok) throw new Error(`Invalid values: ${rendered.problems.map((p) => (p.variable ? `${p.variable} ${p.message}` : p.message)).join('; ')}`);
 
     return this.execute(
-      { store, templatePath: path, templateText: document.getText(), template, rendered: rendered.value, settings, model, apiKey, count: options.count, ...(options.priority ? { priority: options.priority } : {}) },
+      {
+        store,
+        templatePath: path,
+        templateText: document.getText(),
+        template,
+        rendered: rendered.value,
+        settings,
+        model,
+        apiKey,
+        count: options.count,
+        ...(options.priority ? { priority: options.priority } : {}),
+        ...(options.purpose ? { purpose: options.purpose } : {}),
+      },
       options.quiet ?? false,
     );
   }

@@ -16,11 +16,13 @@ export interface Baseline {
 /**
  * What the template achieved before `before` (ms): when the version under test has no earlier
  * conversations (the template was just edited), the previous version's average; otherwise the
- * template's earlier conversations. Undefined when nothing was scored before.
+ * template's earlier conversations. Earlier tests' generations do not count: a test is not its
+ * own bar. Undefined when nothing was scored before.
  */
 export function baselineFor(store: Store, templateId: number, versionId: number, before: number): Baseline | undefined {
+  const notTests = `NOT EXISTS (SELECT 1 FROM batches b WHERE b.id = conversations.batch_id AND json_extract(b.settings, '$.purpose') = 'test')`;
   const scored = (where: string, params: (number | string)[]) => {
-    const r = store.get(`SELECT count(quality) AS n, avg(quality) AS avg FROM conversations WHERE ${where} AND created_at < ? AND quality IS NOT NULL`, [...params, before])!;
+    const r = store.get(`SELECT count(quality) AS n, avg(quality) AS avg FROM conversations WHERE ${where} AND created_at < ? AND quality IS NOT NULL AND ${notTests}`, [...params, before])!;
     return Number(r.n) > 0 ? { average: Number(r.avg), conversations: Number(r.n) } : undefined;
   };
   const thisVersion = scored('version_id = ?', [versionId]);

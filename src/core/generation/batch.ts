@@ -25,6 +25,8 @@ export interface BatchInput {
   readonly baseURL?: string;
   readonly count: number;
   readonly priority?: Priority;
+  /** Why the batch runs: a template test's generations are kept out of later tests' baselines. */
+  readonly purpose?: 'test';
   /** A limiter shared across batches (the editor keeps one per model); a fresh one otherwise. */
   readonly limiter?: RateLimiter;
   /** Continue this stored batch (its template version and its batch row) instead of starting one. */
@@ -92,7 +94,7 @@ export async function runRecordedBatch(input: BatchInput): Promise<BatchOutcome>
       requested: input.count,
       parameters: rendered.parameters,
       model: model.id,
-      settings: { ...settings, models: undefined, priority: input.priority ?? settings.priority },
+      settings: { ...settings, models: undefined, priority: input.priority ?? settings.priority, ...(input.purpose ? { purpose: input.purpose } : {}) },
     });
   }
   batches.setStatus(batch.id, 'running');

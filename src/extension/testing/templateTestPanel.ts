@@ -37,7 +37,7 @@ export async function testTemplate(deps: TemplateTestDeps, uri: vscode.Uri, runs
     );
   if (!count) return undefined;
   const started = Date.now();
-  const outcome = await deps.generation.run(uri, { count, autoFill: true });
+  const outcome = await deps.generation.run(uri, { count, autoFill: true, purpose: 'test' });
   if (!outcome) return undefined;
   const store = (await deps.db.get())!;
   const batch = new BatchRepository(store).get(outcome.batchId)!;

@@ -3,7 +3,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { autoValue, baselineFor, judgeTest, trendOf } from '../../../src/core/analytics';
-import { GenerationRepository, Store, TemplateRepository } from '../../../src/core/store';
+import { BatchRepository, GenerationRepository, Store, TemplateRepository } from '../../../src/core/store';
 
 describe('template testing', () => {
   it('baseline: the previous version for a just-edited template, else its earlier conversations', async () => {
@@ -30,6 +30,13 @@ describe('template testing', () => {
     add(v2.id, 2);
     assert.deepEqual(baselineFor(store, t.id, v2.id, start), { average: 7, conversations: 2, source: 'previous version' });
     // Once the version has history of its own, the template's earlier conversations are the bar.
+    assert.deepEqual(baselineFor(store, t.id, v2.id, now + 1), { average: 16 / 3, conversations: 3, source: 'earlier conversations' });
+    // An earlier test's generations are never a later test's bar.
+    const test = new BatchRepository(store, clock).create({ templateId: t.id, versionId: v2.id, requested: 1, parameters: {}, model: 'm', settings: { purpose: 'test' } });
+    generations.record({
+      templateId: t.id, versionId: v2.id, batchId: test.id, parameters: {}, model: 'm', attempt: 1, status: 'succeeded', inputTokens: 1, outputTokens: 1, costUsd: 0, durationMs: 1,
+      conversation: { turns: [{ role: 'user', content: 'q' }], quality: { overall: 10, breakdown: {}, recommendations: [] } },
+    });
     assert.deepEqual(baselineFor(store, t.id, v2.id, now + 1), { average: 16 / 3, conversations: 3, source: 'earlier conversations' });
     store.close();
   });
