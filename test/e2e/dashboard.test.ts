@@ -116,7 +116,10 @@ describe('Analytics dashboard and template tests in the VS Code workbench (headl
     await wb.page.locator('.quick-input-widget input').fill('sk-e2e-key');
     await wb.page.keyboard.press('Enter');
     await wb.page.locator('.notifications-toasts', { hasText: 'API key saved' }).waitFor();
-    await wb.openFile('generate.prompt', 'Write a conversation with');
+    // Open the template from the Explorer: a click takes focus out of the dashboard's webview,
+    // where the workbench's own shortcuts (Ctrl+P) do not always arrive.
+    await wb.page.locator('.explorer-folders-view .monaco-list-row', { hasText: 'generate.prompt' }).click();
+    await wb.page.locator('.monaco-editor .view-lines', { hasText: 'Write a conversation with' }).first().waitFor();
     await wb.runCommand('Promptloom: Test Template');
     // How many runs: the default, 3.
     await wb.page.locator('.quick-input-widget', { hasText: 'How many test generations' }).waitFor({ state: 'visible' });
