@@ -62,7 +62,7 @@ type Group = 'template_id' | 'version_id';
  * conversations (which carry their score and review time, see migration 3), and the trend's
  * newest scores read from the `conversations_scored` index. `templateId` narrows to one template.
  */
-function aggregate(store: Store, group: Group, templateId?: number) {
+function aggregate(store: Store, group: Group, templateId?: number, recentCount = TREND_WINDOW * 2) {
   const only = templateId === undefined ? '' : `WHERE template_id = ${Number(templateId)}`;
   const byKey = (rows: Record<string, unknown>[]) => new Map(rows.map((r) => [Number(r.k), r]));
   const logs = byKey(
@@ -85,7 +85,7 @@ function aggregate(store: Store, group: Group, templateId?: number) {
   for (const r of store.all(
     `SELECT g.k, (SELECT group_concat(quality) FROM (
         SELECT c.quality FROM conversations c WHERE c.${group} = g.k ${templateId === undefined ? '' : `AND c.template_id = ${Number(templateId)}`} AND c.quality IS NOT NULL
-         ORDER BY c.created_at DESC, c.rowid DESC LIMIT ${TREND_WINDOW * 2})) AS recent
+         ORDER BY c.created_at DESC, c.rowid DESC LIMIT ${Number(recentCount)})) AS recent
        FROM (${groups}) g`,
   )) {
     if (r.recent !== null) recent.set(Number(r.k), String(r.recent).split(',').map(Number));
@@ -148,6 +148,38 @@ export function templateRows(store: Store): TemplateRow[] {
   });
 }
 
+/** How one template's conversations are doing, for its CodeLens and PL011. */
+export interface TemplateQuality {
+  readonly runs: number;
+  readonly conversations: number;
+  readonly average: number | null;
+  /** Mean quality of the `recent` newest scored conversations, and how many there were. */
+  readonly recentAverage: number | null;
+  readonly recentCount: number;
+  /** approved / reviewed, 0..1; null when nothing was reviewed. */
+  readonly approvalRate: number | null;
+  readonly reviewed: number;
+}
+
+/** The same figures as the dashboard's, for one template (by path), with its newest `recent` scores. */
+export function templateQuality(store: Store, templatePath: string, recent = TREND_WINDOW * 2): TemplateQuality {
+  const t = store.get('SELECT id FROM templates WHERE path = ?', [templatePath]);
+  if (!t) return { runs: 0, conversations: 0, average: null, recentAverage: null, recentCount: 0, approvalRate: null, reviewed: 0 };
+  const id = Number(t.id);
+  const a = aggregate(store, 'template_id', id, recent);
+  const f = figures(id, a);
+  const scores = a.recent.get(id) ?? [];
+  return {
+    runs: f.usageCount,
+    conversations: f.conversations,
+    average: f.avgQuality,
+    recentAverage: scores.length ? scores.reduce((x, y) => x + y, 0) / scores.length : null,
+    recentCount: scores.length,
+    approvalRate: f.approvalRate,
+    reviewed: f.reviewed,
+  };
+}
+
 export interface VersionRow extends Omit<TemplateRow, 'name' | 'file' | 'tier' | 'active'> {
   /** 1 for the template's first version. */
   readonly number: number;
@@ -165,24 +197,8 @@ export function versionRows(store: Store, templateId: number): VersionRow[] {
 
 /** The `promptloom stats` contract: the figures alone, and the totals. */
 export function computeStats(store: Store): Stats {
-  const templates = templateRows(store).map(
-    (r): TemplateStats => ({
-      name: r.name,
-      file: r.file,
-      tier: r.tier,
-      usageCount: r.usageCount,
-      succeeded: r.succeeded,
-      failed: r.failed,
-      avgQuality: r.avgQuality,
-      minQuality: r.minQuality,
-      maxQuality: r.maxQuality,
-      approvalRate: r.approvalRate,
-      avgDurationMs: r.avgDurationMs,
-      avgCostUsd: r.avgCostUsd,
-      totalCostUsd: r.totalCostUsd,
-      trend: r.trend,
-    }),
-  );
+  // Exactly the contract's keys, in its order.
+  const templates = templateRows(store).map((r) => Object.fromEntries(STATS_COLUMNS.map((k) => [k, r[k]])) as unknown as TemplateStats);
   return { templates, totals: totalsOf(store) };
 }
 

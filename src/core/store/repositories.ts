@@ -237,8 +237,7 @@ export class GenerationRepository {
   conversation(id: string): { id: string; status: ConversationStatus; turns: Turn[]; overall: number | null } | undefined {
     const c = this.store.get('SELECT c.id, c.status, q.overall FROM conversations c LEFT JOIN quality_scores q ON q.conversation_id = c.id WHERE c.id = ?', [id]);
     if (!c) return undefined;
-    const turns = this.store.all('SELECT role, content FROM turns WHERE conversation_id = ? ORDER BY position', [id]).map((t) => ({ role: t.role as Turn['role'], content: String(t.content) }));
-    return { id: String(c.id), status: c.status as ConversationStatus, turns, overall: c.overall === null ? null : Number(c.overall) };
+    return { id: String(c.id), status: c.status as ConversationStatus, turns: this.turnsOf(id), overall: c.overall === null ? null : Number(c.overall) };
   }
 
   /** A conversation with what the editor shows beside it: score, template, reason for its status. */
@@ -250,17 +249,10 @@ export class GenerationRepository {
       [id],
     );
     if (!c) return undefined;
-    const turns = this.store.all('SELECT role, content FROM turns WHERE conversation_id = ? ORDER BY position', [id]).map((t) => ({ role: t.role as Turn['role'], content: String(t.content) }));
     return {
-      id: String(c.id),
-      status: c.status as ConversationStatus,
-      statusReason: c.status_reason === null ? null : String(c.status_reason),
-      parameters: parseJson(c.parameters, {}) as Record<string, unknown>,
-      createdAt: Number(c.created_at),
-      templatePath: String(c.path),
-      templateName: String(c.name),
+      ...conversationHead(c),
       tier: String(c.tier),
-      turns,
+      turns: this.turnsOf(id),
       quality:
         c.overall === null
           ? null
@@ -299,52 +291,16 @@ export class GenerationRepository {
         params,
       )
       .map((r) => ({
-        id: String(r.id),
-        status: r.status as ConversationStatus,
-        statusReason: r.status_reason === null ? null : String(r.status_reason),
-        parameters: parseJson(r.parameters, {}) as Record<string, unknown>,
-        createdAt: Number(r.created_at),
-        templatePath: String(r.path),
-        templateName: String(r.name),
+        ...conversationHead(r),
         overall: r.overall === null ? null : Number(r.overall),
         recommendations: r.recommendations === null ? [] : (parseJson(r.recommendations, []) as string[]),
       }));
   }
 
-  /**
-   * How a template's conversations are doing: generation runs, mean quality overall and over the
-   * `recent` newest scored conversations, and the approval rate (approved / reviewed).
-   */
-  templateQuality(templatePath: string, recent = 10): TemplateQuality {
-    const row = this.store.get(
-      `SELECT t.id,
-              (SELECT count(*) FROM generation_logs g WHERE g.template_id = t.id) AS runs,
-              (SELECT count(*) FROM conversations c WHERE c.template_id = t.id) AS conversations,
-              (SELECT avg(q.overall) FROM conversations c JOIN quality_scores q ON q.conversation_id = c.id WHERE c.template_id = t.id) AS average,
-              (SELECT count(DISTINCT r.conversation_id) FROM reviews r JOIN conversations c ON c.id = r.conversation_id WHERE c.template_id = t.id) AS reviewed,
-              (SELECT count(*) FROM conversations c WHERE c.template_id = t.id AND c.status = 'approved'
-                 AND EXISTS (SELECT 1 FROM reviews r WHERE r.conversation_id = c.id)) AS approved
-         FROM templates t WHERE t.path = ?`,
-      [templatePath],
-    );
-    if (!row) return { runs: 0, conversations: 0, average: null, recentAverage: null, recentCount: 0, approvalRate: null, reviewed: 0 };
-    const recentScores = this.store
-      .all(
-        `SELECT q.overall FROM conversations c JOIN quality_scores q ON q.conversation_id = c.id
-          WHERE c.template_id = ? ORDER BY c.created_at DESC, c.rowid DESC LIMIT ?`,
-        [Number(row.id), recent],
-      )
-      .map((r) => Number(r.overall));
-    const reviewed = Number(row.reviewed);
-    return {
-      runs: Number(row.runs),
-      conversations: Number(row.conversations),
-      average: row.average === null ? null : Number(row.average),
-      recentAverage: recentScores.length ? recentScores.reduce((a, b) => a + b, 0) / recentScores.length : null,
-      recentCount: recentScores.length,
-      approvalRate: reviewed ? Number(row.approved) / reviewed : null,
-      reviewed,
-    };
+  private turnsOf(conversationId: string): Turn[] {
+    return this.store
+      .all('SELECT role, content FROM turns WHERE conversation_id = ? ORDER BY position', [conversationId])
+      .map((t) => ({ role: t.role as Turn['role'], content: String(t.content) }));
   }
 
   /** Conversation ids that start with `prefix` (at most `limit`), so people can type short ids. */
@@ -396,17 +352,6 @@ export interface ConversationSummary {
   readonly templateName: string;
   readonly overall: number | null;
   readonly recommendations: string[];
-}
-
-export interface TemplateQuality {
-  readonly runs: number;
-  readonly conversations: number;
-  readonly average: number | null;
-  readonly recentAverage: number | null;
-  readonly recentCount: number;
-  /** approved / reviewed, 0..1; null when nothing was reviewed. */
-  readonly approvalRate: number | null;
-  readonly reviewed: number;
 }
 
 // ---- batches --------------------------------------------------------------------------------------
@@ -489,6 +434,19 @@ function toBatch(r: Row): BatchRow {
     updatedAt: Number(r.updated_at),
     completed: Number(r.completed),
     failedAttempts: Number(r.failed_attempts),
+  };
+}
+
+/** What every view of a conversation row shows: the columns `details` and `list` both select. */
+function conversationHead(r: Record<string, unknown>) {
+  return {
+    id: String(r.id),
+    status: r.status as ConversationStatus,
+    statusReason: r.status_reason === null ? null : String(r.status_reason),
+    parameters: parseJson(r.parameters, {}) as Record<string, unknown>,
+    createdAt: Number(r.created_at),
+    templatePath: String(r.path),
+    templateName: String(r.name),
   };
 }
 

@@ -1,6 +1,6 @@
 import * as vscode from 'vscode';
 import { flagThreshold } from '../../core/quality';
-import { GenerationRepository, type TemplateQuality } from '../../core/store';
+import { templateQuality, type TemplateQuality } from '../../core/analytics';
 import { Disposable } from '../disposable';
 import { isTemplate, toRange, type TemplateStore } from '../templates';
 import type { WorkspaceDb } from '../workspaceDb';
@@ -44,7 +44,7 @@ export class TemplateQualityFeatures extends Disposable implements vscode.CodeLe
   private async quality(doc: vscode.TextDocument): Promise<TemplateQuality | undefined> {
     const path = isTemplate(doc) ? this.db.relativePath(doc.uri) : undefined;
     const store = path && (await this.db.getIfExists());
-    return store ? new GenerationRepository(store).templateQuality(path, PL011_RECENT) : undefined;
+    return store ? templateQuality(store, path, PL011_RECENT) : undefined;
   }
 
   async provideCodeLenses(doc: vscode.TextDocument): Promise<vscode.CodeLens[]> {

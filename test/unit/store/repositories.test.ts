@@ -2,6 +2,7 @@ import { strict as assert } from 'node:assert';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { templateQuality } from '../../../src/core/analytics';
 import { BatchRepository, GenerationRepository, Store, TemplateRepository, contentHash, type Clock } from '../../../src/core/store';
 
 function fakeClock(start = 1_700_000_000_000): Clock & { tick(ms?: number): void } {
@@ -135,10 +136,10 @@ describe('repositories', () => {
     assert.equal(generations.details(c3!)!.quality, null);
     assert.equal(generations.details('nope'), undefined);
 
-    const quality = generations.templateQuality('a.prompt');
+    const quality = templateQuality(store, 'a.prompt');
     assert.deepEqual(quality, { runs: 4, conversations: 3, average: 6, recentAverage: 6, recentCount: 2, approvalRate: 0.5, reviewed: 2 });
-    assert.equal(generations.templateQuality('a.prompt', 1).recentAverage, 4, 'the newest scored one');
-    assert.deepEqual(generations.templateQuality('none.prompt'), { runs: 0, conversations: 0, average: null, recentAverage: null, recentCount: 0, approvalRate: null, reviewed: 0 });
+    assert.equal(templateQuality(store, 'a.prompt', 1).recentAverage, 4, 'the newest scored one');
+    assert.deepEqual(templateQuality(store, 'none.prompt'), { runs: 0, conversations: 0, average: null, recentAverage: null, recentCount: 0, approvalRate: null, reviewed: 0 });
 
     assert.deepEqual(generations.idsStartingWith('conv-'), ['conv-1', 'conv-2']);
     assert.deepEqual(generations.idsStartingWith('conv-3'), ['conv-3']);
