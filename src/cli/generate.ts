@@ -1,19 +1,21 @@
 /**
- * `promptloom generate`: renders a template, runs the batch through the engine, and records every
- * attempt in the workspace database as it happens.
+ * `promptloom generate`: prepares the batch through the core's `Workspace` (the same preparation
+ * as the editor's), runs it through the engine, and records every attempt in the workspace
+ * database as it happens.
  */
-import { relative, resolve } from 'node:path';
-import { runRecordedBatch, type BatchOutcome } from '../core/generation/batch';
-import { resolveModel, type Attempt, type GenerationEngine } from '../core/generation/engine';
-import { mergeSettings, type GenerationSettings } from '../core/generation/settings';
-import { workspaceSettings } from './workspace';
-import { Store } from '../core/store';
-import { parseTemplate, renderTemplate } from '../core/template';
+import { resolve } from 'node:path';
+import { runRecordedBatch, type BatchInput, type BatchOutcome } from '../core/generation/batch';
+import type { GenerationEngine } from '../core/generation/engine';
+import { failureSummary } from '../core/generation/failures';
+import { BatchProgress } from '../core/generation/progress';
+import type { GenerationSettings } from '../core/generation/settings';
+import { openWorkspaceStore } from '../core/workspace';
 import { formatDiagnostic } from './check';
 import { EXIT, UserError } from './errors';
 import { readTextFile } from './files';
 import type { Output } from './output';
 import { collectValues } from './render';
+import { apiAddress, apiKey, openWorkspace, workspaceFolder } from './workspace';
 
 /** The engine's queue holds this many requests; a batch is queued whole. */
 const MAX_BATCH = 10_000;
@@ -23,67 +25,64 @@ export interface GenerateFlags {
   readonly params: readonly string[];
   readonly count: number;
   readonly workspace?: string;
+  readonly apiBaseUrl?: string;
   readonly format: 'text' | 'json';
   readonly settings: Partial<GenerationSettings>;
 }
 
 export async function runGenerate(file: string, flags: GenerateFlags, out: Output, env: NodeJS.ProcessEnv, readStdin: () => string, isTty: boolean): Promise<number> {
   if (flags.count > MAX_BATCH) throw new UserError(`--count ${flags.count} is more than a batch holds (${MAX_BATCH}); run several batches`);
-  const workspace = resolve(flags.workspace ?? '.');
-  const settings = mergeSettings(workspaceSettings(workspace, out), flags.settings);
-  const apiKey = env.ANTHROPIC_API_KEY;
-  if (!apiKey) throw new UserError('set ANTHROPIC_API_KEY to your Anthropic API key (it is read from the environment only)');
-  const model = resolveModel(settings.model, settings.models);
-  if (!model) throw new UserError(`unknown model "${settings.model}": use an alias (${settings.models.map((m) => m.alias ?? m.id).join(', ')}) or a claude-… id`);
+  const folder = workspaceFolder(flags.workspace);
+  const key = apiKey(env);
+  const baseURL = apiAddress(flags.apiBaseUrl, env);
+  // --model is asked for explicitly, so it wins over the template's model:; the rest are settings.
+  const { model: askedModel, ...settingFlags } = flags.settings;
+  const workspace = openWorkspace(folder, out, { flags: settingFlags, strict: true });
 
   const text = readTextFile(file);
-  const template = parseTemplate(text, { fileName: file, modelAliases: settings.models.flatMap((m) => (m.alias ? [m.alias] : [])) });
-  if (template.hasErrors) {
-    for (const d of template.diagnostics) if (d.severity === 'error') out.note(formatDiagnostic(file, d));
-    out.error(`cannot generate from ${file}: the template has errors`);
-    return EXIT.invalid;
-  }
   const values = collectValues(flags.param, flags.params, readStdin);
-  const rendered = renderTemplate(template, values);
-  if (!rendered.ok) {
-    out.error(`cannot generate from ${file}: invalid values`);
-    for (const p of rendered.problems) out.note(p.variable ? `  ${p.variable}: ${p.message}` : `  ${p.message}`);
+  const prepared = workspace.prepareBatch({ file: resolve(file), text, values, count: flags.count, ...(askedModel ? { model: askedModel } : {}) });
+  if (!prepared.ok) {
+    if (prepared.reason === 'model') throw new UserError(prepared.message);
+    if (prepared.reason === 'template') {
+      for (const d of prepared.diagnostics) out.note(formatDiagnostic(file, d));
+      out.error(`cannot generate from ${file}: the template has errors`);
+    } else {
+      out.error(`cannot generate from ${file}: invalid values`);
+      for (const p of prepared.problems) out.note(p.variable ? `  ${p.variable}: ${p.message}` : `  ${p.message}`);
+    }
     return EXIT.invalid;
   }
 
-  const store = await Store.open(workspace);
+  const { store, notices } = await openWorkspaceStore(folder);
   try {
-    for (const notice of store.notices) out.note(`promptloom: ${notice}`);
-    const baseURL = env.ANTHROPIC_BASE_URL ?? settings.apiBaseUrl;
-    const progress = new Progress(flags.count, flags.format === 'text' && isTty);
-    let engine: GenerationEngine | undefined;
-    const interrupt = () => engine?.cancel();
-    process.once('SIGINT', interrupt);
-    let outcome: Awaited<ReturnType<typeof runRecordedBatch>>;
-    try {
-      outcome = await runRecordedBatch({
-        store,
-        templatePath: relative(workspace, resolve(file)).split('\\').join('/'),
-        templateText: text,
-        template,
-        rendered: rendered.value,
-        settings,
-        model,
-        apiKey,
-        ...(baseURL ? { baseURL } : {}),
-        count: flags.count,
-        started: (e) => (engine = e),
-        onAttempt: (a) => progress.update(a),
-      });
-    } finally {
-      process.off('SIGINT', interrupt);
-      progress.done();
-    }
+    for (const notice of notices) out.note(`promptloom: ${notice}`);
+    const outcome = await runInTerminal({ ...prepared.input, store, apiKey: key, ...(baseURL ? { baseURL } : {}) }, flags.format === 'text' && isTty);
     printOutcome(outcome, flags.format, out);
-    return outcome.summary.succeeded === outcome.summary.requested ? EXIT.ok : EXIT.invalid;
+    return exitCode(outcome);
   } finally {
     store.close();
   }
+}
+
+/** Runs a batch with a progress bar on a terminal, Ctrl+C cancelling it (a resume finishes it). */
+export async function runInTerminal(input: Omit<BatchInput, 'started' | 'onAttempt'>, tty: boolean): Promise<BatchOutcome> {
+  const progress = new ProgressBar(input.count, tty);
+  let engine: GenerationEngine | undefined;
+  const interrupt = () => engine?.cancel();
+  process.once('SIGINT', interrupt);
+  try {
+    return await runRecordedBatch({ ...input, started: (e) => (engine = e), onAttempt: (a) => progress.update(a) });
+  } finally {
+    process.off('SIGINT', interrupt);
+    progress.done();
+  }
+}
+
+/** 0 when every conversation was generated and stored; 1 otherwise. */
+export function exitCode(outcome: BatchOutcome): number {
+  const { summary } = outcome;
+  return summary.succeeded === summary.requested && outcome.keptAside === 0 && summary.unstored === 0 ? EXIT.ok : EXIT.invalid;
 }
 
 /** The result lines of `generate` and `resume` (the JSON line is the contract other tools read). */
@@ -101,39 +100,50 @@ export function printOutcome(outcome: BatchOutcome, format: 'text' | 'json', out
     durationMs: summary.durationMs,
     batchId,
     conversations,
+    // Additions to the contract: how the batch ended and why.
+    stopped: summary.stopped ?? null,
+    remaining: summary.remaining,
+    failures: summary.failures.map((f) => ({ type: f.type, ...(f.status !== undefined ? { status: f.status } : {}), count: f.count })),
+    keptAside: outcome.keptAside,
+    unstored: summary.unstored,
   };
-  if (summary.stopReason && summary.stopped !== 'cancelled') out.error(`the batch stopped: ${summary.stopReason}`);
+  if (summary.stopReason && summary.stopped !== 'cancelled') out.error(summary.stopped === 'fatal' ? summary.stopReason : `the batch stopped: ${summary.stopReason}`);
+  if (outcome.keptAside > 0) {
+    out.error(`${outcome.keptAside} paid conversation${outcome.keptAside === 1 ? '' : 's'} could not be written to the database; kept in .promptloom/unstored/ and imported the next time it opens`);
+  }
+  if (summary.stopped === 'cancelled') out.note(`cancelled: ${summary.remaining} of ${summary.requested} not generated; finish with: promptloom resume --batch ${batchId}`);
   if (format === 'json') out.stdout(JSON.stringify(result) + '\n');
   else {
+    const failures = failureSummary(summary.failures);
     out.stdout(
-      `${result.succeeded} of ${result.requested} conversations generated${result.failed ? `, ${result.failed} failed` : ''}` +
+      `${result.succeeded} of ${result.requested} conversations generated${summary.stopped === 'cancelled' ? ' (cancelled)' : ''}` +
         ` in ${(result.durationMs / 1000).toFixed(1)} s: ${result.attempts} requests (${result.retries} retries), ` +
         `${result.inputTokens} input + ${result.outputTokens} output tokens, $${result.costUsd.toFixed(4)}\n` +
         (outcome.quality.average !== null ? `quality ${outcome.quality.average.toFixed(1)} on average, ${outcome.quality.flagged} flagged for revision\n` : '') +
-        `batch ${batchId}\n`,
+        `batch ${batchId}\n` +
+        (failures ? `${failures}\n` : ''),
     );
   }
 }
 
 /** A one-line progress bar on a terminal's stderr; silent elsewhere. */
-class Progress {
-  private done_ = 0;
-  private failed = 0;
-  private costUsd = 0;
+class ProgressBar {
+  private readonly counts: BatchProgress;
 
   constructor(
-    private readonly total: number,
+    total: number,
     private readonly enabled: boolean,
-  ) {}
+  ) {
+    this.counts = new BatchProgress(total);
+  }
 
-  update(a: Attempt): void {
-    if (a.status === 'succeeded') this.done_++;
-    else if (a.final) this.failed++;
-    this.costUsd += a.costUsd;
+  update(a: Parameters<BatchProgress['add']>[0]): void {
+    this.counts.add(a);
     if (!this.enabled) return;
     const width = 30;
-    const filled = Math.round(((this.done_ + this.failed) / this.total) * width);
-    process.stderr.write(`\r[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${this.done_}/${this.total} done, ${this.failed} failed, $${this.costUsd.toFixed(4)}`);
+    const filled = Math.round(this.counts.fraction * width);
+    const c = this.counts;
+    process.stderr.write(`\r[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${c.done}/${c.total} done, ${c.failed} failed, $${c.costUsd.toFixed(4)}`);
   }
 
   done(): void {

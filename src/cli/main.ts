@@ -8,11 +8,11 @@ import { runRender } from './render';
 import { runGenerate } from './generate';
 import { runResume } from './resume';
 import { runExport, runStats } from './data';
-import { workspaceModelAliases } from './workspace';
+import { openWorkspace, workspaceFolder } from './workspace';
 import { runScore } from './score';
 import { REVIEW_ACTIONS, runReview, type ReviewAction } from './review';
 import type { Tier } from '../core/quality';
-import type { GenerationSettings } from '../core/generation/settings';
+import { SETTINGS, parseFlag, type GenerationSettings, type SettingSpec } from '../core/generation/settings';
 
 /**
  * `promptloom`: the command-line twin of the extension. Builds the command table and maps every
@@ -39,7 +39,7 @@ export function buildProgram(out: Output, setExit: (code: number) => void, readS
     .option('--workspace <dir>', 'the workspace whose .vscode/settings.json model table `model:` may name')
     .addOption(format())
     .action((paths: string[], options: { format: 'text' | 'json'; workspace?: string }) =>
-      setExit(runCheck(paths, { format: options.format, modelAliases: workspaceModelAliases(options.workspace, out) }, out)),
+      setExit(runCheck(paths, { format: options.format, modelAliases: workspaceAliases(options.workspace, out) }, out)),
     );
 
   program
@@ -51,7 +51,7 @@ export function buildProgram(out: Output, setExit: (code: number) => void, readS
     .option('--workspace <dir>', 'the workspace whose .vscode/settings.json model table `model:` may name')
     .addOption(format())
     .action((file: string, options: { param: string[]; params: string[]; format: 'text' | 'json'; workspace?: string }) =>
-      setExit(runRender(file, { ...options, modelAliases: workspaceModelAliases(options.workspace, out) }, out, readStdin)),
+      setExit(runRender(file, { ...options, modelAliases: workspaceAliases(options.workspace, out) }, out, readStdin)),
     );
 
   const generate = program
@@ -62,37 +62,24 @@ export function buildProgram(out: Output, setExit: (code: number) => void, readS
     .option('--params <file>', 'a JSON file holding an object of values, - for standard input (repeatable)', collect, [])
     .option('--count <n>', 'how many conversations', positiveInt, 1)
     .option('--workspace <dir>', 'the workspace folder (database and .vscode/settings.json); default: the current folder')
-    .option('--model <model>', 'model alias or id')
-    .option('--concurrency <n>', 'requests in flight at once', positiveInt)
-    .option('--requests-per-window <n>', 'request limit per window', positiveInt)
-    .option('--window-seconds <s>', 'length of the rate-limit window', positiveNumber)
-    .option('--max-attempts <n>', 'attempts per conversation, the first included', positiveInt)
-    .addOption(new Option('--retry-strategy <strategy>', 'how retry delays grow').choices(['exponential', 'linear', 'fixed']))
-    .option('--base-delay-ms <n>', 'delay before the first retry', positiveInt)
-    .option('--timeout-ms <n>', 'timeout per request', positiveInt)
-    .addOption(new Option('--on-error <mode>', 'after a conversation fails for good').choices(['continue', 'stop']))
-    .option('--budget-usd <x>', 'spending this batch may not cross', positiveNumber)
-    .addOption(new Option('--priority <level>', 'queue priority').choices(['high', 'normal', 'low']))
-    .addOption(format());
+    .addOption(apiBaseUrl());
+  // The generation settings' flags come from the one settings table, with its ranges.
+  for (const spec of SETTINGS) if (spec.flag) generate.addOption(settingOption(spec));
+  generate.addOption(format());
   generate.action(async (file: string, o: Record<string, unknown>) => {
-    const pick: [string, keyof GenerationSettings][] = [
-      ['model', 'model'],
-      ['concurrency', 'concurrency'],
-      ['requestsPerWindow', 'requestsPerWindow'],
-      ['windowSeconds', 'windowSeconds'],
-      ['maxAttempts', 'maxAttempts'],
-      ['retryStrategy', 'retryStrategy'],
-      ['baseDelayMs', 'baseDelayMs'],
-      ['timeoutMs', 'timeoutMs'],
-      ['onError', 'onError'],
-      ['budgetUsd', 'budgetUsd'],
-      ['priority', 'priority'],
-    ];
-    const settings = Object.fromEntries(pick.filter(([flag]) => o[flag] !== undefined).map(([flag, key]) => [key, o[flag]])) as Partial<GenerationSettings>;
+    const settings = Object.fromEntries(SETTINGS.filter((s) => s.flag && o[optionKey(s.flag)] !== undefined).map((s) => [s.name, o[optionKey(s.flag!)]])) as Partial<GenerationSettings>;
     setExit(
       await runGenerate(
         file,
-        { param: o.param as string[], params: o.params as string[], count: o.count as number, ...(o.workspace ? { workspace: o.workspace as string } : {}), format: o.format as 'text' | 'json', settings },
+        {
+          param: o.param as string[],
+          params: o.params as string[],
+          count: o.count as number,
+          ...(o.workspace ? { workspace: o.workspace as string } : {}),
+          ...(o.apiBaseUrl ? { apiBaseUrl: o.apiBaseUrl as string } : {}),
+          format: o.format as 'text' | 'json',
+          settings,
+        },
         out,
         process.env,
         readStdin,
@@ -106,8 +93,9 @@ export function buildProgram(out: Output, setExit: (code: number) => void, readS
     .description('finish an interrupted batch with its own template, values and settings')
     .option('--workspace <dir>', 'the workspace folder; default: the current folder')
     .option('--batch <id>', 'the batch to resume; default: the newest unfinished one')
+    .addOption(apiBaseUrl())
     .addOption(format())
-    .action(async (o: { workspace?: string; batch?: string; format: 'text' | 'json' }) => setExit(await runResume(o, out, process.env)));
+    .action(async (o: { workspace?: string; batch?: string; apiBaseUrl?: string; format: 'text' | 'json' }) => setExit(await runResume(o, out, process.env)));
 
   program
     .command('stats')
@@ -149,6 +137,33 @@ export function buildProgram(out: Output, setExit: (code: number) => void, readS
   return program;
 }
 
+/** check and render know the model table's aliases of the workspace named, the defaults' otherwise. */
+function workspaceAliases(folder: string | undefined, out: Output): string[] | undefined {
+  return folder === undefined ? undefined : openWorkspace(workspaceFolder(folder), out).modelAliases;
+}
+
+/** The API address: only ever from the user (this flag or ANTHROPIC_BASE_URL), never a workspace file. */
+function apiBaseUrl(): Option {
+  return new Option('--api-base-url <url>', 'the Messages API address (https://, or http:// to this machine); default: ANTHROPIC_BASE_URL, else Anthropic’s');
+}
+
+/** A generation setting's flag, checked against the settings table (its type and range). */
+function settingOption(spec: SettingSpec): Option {
+  const argument = spec.name === 'model' ? 'model' : spec.kind.choices ? 'value' : 'n';
+  const option = new Option(`${spec.flag!} <${argument}>`, spec.help ?? spec.key).argParser((value: string) => {
+    const parsed = parseFlag(spec, value);
+    if (!parsed.ok) throw new InvalidArgumentError(parsed.expected.replace(`${spec.flag} `, ''));
+    return parsed.value;
+  });
+  if (spec.kind.choices) option.choices(spec.kind.choices);
+  return option;
+}
+
+/** commander's property name of a flag: `--timeout-ms` → `timeoutMs`. */
+function optionKey(flag: string): string {
+  return flag.replace(/^--/, '').replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+}
+
 function nonNegativeNumber(value: string): number {
   const n = Number(value);
   if (value.trim() === '' || !Number.isFinite(n) || n < 0) throw new InvalidArgumentError('expected a number, 0 or more');
@@ -158,12 +173,6 @@ function nonNegativeNumber(value: string): number {
 function positiveInt(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError('expected a positive whole number');
-  return n;
-}
-
-function positiveNumber(value: string): number {
-  const n = Number(value);
-  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('expected a positive number');
   return n;
 }
 

@@ -1,46 +1,39 @@
 /**
- * `promptloom resume`: finishes an interrupted batch with its own template version, values,
- * model and settings, generating only the conversations still missing.
+ * `promptloom resume`: finishes an interrupted (or cancelled) batch with its own template version,
+ * values, model and settings, generating only the conversations still missing. The API address is
+ * the user's, as for `generate`; a batch never carries one.
  */
-import { resolve } from 'node:path';
-import { prepareResume, runRecordedBatch } from '../core/generation/batch';
-import type { GenerationEngine } from '../core/generation/engine';
-import { Store } from '../core/store';
+import { prepareResume } from '../core/generation/batch';
+import { openWorkspaceStore } from '../core/workspace';
 import { EXIT, UserError } from './errors';
-import { printOutcome } from './generate';
-import { workspaceSettings } from './workspace';
+import { exitCode, printOutcome, runInTerminal } from './generate';
 import type { Output } from './output';
+import { apiAddress, apiKey, openWorkspace, workspaceFolder } from './workspace';
 
-export async function runResume(flags: { workspace?: string; batch?: string; format: 'text' | 'json' }, out: Output, env: NodeJS.ProcessEnv): Promise<number> {
-  const apiKey = env.ANTHROPIC_API_KEY;
-  if (!apiKey) throw new UserError('set ANTHROPIC_API_KEY to your Anthropic API key (it is read from the environment only)');
-  const workspace = resolve(flags.workspace ?? '.');
-  const store = await Store.open(workspace);
+export async function runResume(flags: { workspace?: string; batch?: string; apiBaseUrl?: string; format: 'text' | 'json' }, out: Output, env: NodeJS.ProcessEnv): Promise<number> {
+  const folder = workspaceFolder(flags.workspace);
+  const key = apiKey(env);
+  const baseURL = apiAddress(flags.apiBaseUrl, env);
+  const workspace = openWorkspace(folder, out);
+  const { store, notices } = await openWorkspaceStore(folder);
   try {
+    for (const notice of notices) out.note(`promptloom: ${notice}`);
     let prepared: ReturnType<typeof prepareResume>;
     try {
-      prepared = prepareResume(store, flags.batch, workspaceSettings(workspace, out).models);
+      prepared = prepareResume(store, flags.batch, workspace.settings.models);
     } catch (error) {
       throw new UserError((error as Error).message);
     }
     if (!prepared) {
-      if (flags.batch && !store.get('SELECT 1 AS x FROM batches WHERE id = ?', [flags.batch])) throw new UserError(`no batch ${flags.batch} in ${workspace}`);
+      if (flags.batch && !store.get('SELECT 1 AS x FROM batches WHERE id = ?', [flags.batch])) throw new UserError(`no batch ${flags.batch} in ${folder}`);
       out.note(flags.batch ? `batch ${flags.batch} is complete: nothing to resume` : 'no unfinished batch to resume');
       return EXIT.ok;
     }
     const requested = Number(store.get('SELECT requested FROM batches WHERE id = ?', [prepared.resume!.batchId])!.requested);
     out.note(`resuming batch ${prepared.resume!.batchId}: ${prepared.count} of ${requested} conversations to go`);
-    const baseURL = env.ANTHROPIC_BASE_URL ?? prepared.settings.apiBaseUrl;
-    let engine: GenerationEngine | undefined;
-    const interrupt = () => engine?.cancel();
-    process.once('SIGINT', interrupt);
-    try {
-      const outcome = await runRecordedBatch({ ...prepared, apiKey, ...(baseURL ? { baseURL } : {}), started: (e) => (engine = e) });
-      printOutcome(outcome, flags.format, out);
-      return outcome.summary.succeeded === outcome.summary.requested ? EXIT.ok : EXIT.invalid;
-    } finally {
-      process.off('SIGINT', interrupt);
-    }
+    const outcome = await runInTerminal({ ...prepared, apiKey: key, ...(baseURL ? { baseURL } : {}) }, flags.format === 'text' && Boolean(process.stderr.isTTY));
+    printOutcome(outcome, flags.format, out);
+    return exitCode(outcome);
   } finally {
     store.close();
   }

@@ -23,7 +23,7 @@ import { WorkspaceDb } from './workspaceDb';
 /** The one context object: builds and owns everything that lives as long as the extension. */
 export class Ctx extends Disposable {
   readonly log = this.register(new Log());
-  readonly templates = this.register(new TemplateStore());
+  readonly templates = this.register(new TemplateStore(this.log));
   readonly db = this.register(new WorkspaceDb(this.log));
   readonly history = this.register(new TemplateHistory(this.db, this.templates));
   readonly generation: GenerationService;

@@ -21,6 +21,7 @@ export class TemplateDiagnostics extends Disposable {
     vscode.workspace.onDidOpenTextDocument((doc) => this.update(doc), this, this.subscriptions);
     vscode.workspace.onDidChangeTextDocument((e) => this.schedule(e.document), this, this.subscriptions);
     vscode.workspace.onDidCloseTextDocument((doc) => this.forget(doc), this, this.subscriptions);
+    templates.onDidChange(() => vscode.workspace.textDocuments.forEach((doc) => this.update(doc)), this, this.subscriptions);
     this.register({ dispose: () => this.timers.forEach((timer) => clearTimeout(timer)) });
     for (const doc of vscode.workspace.textDocuments) this.update(doc);
   }

@@ -1,12 +1,15 @@
 import * as vscode from 'vscode';
 import { limiterFor, prepareResume, runRecordedBatch, type BatchInput, type BatchOutcome } from '../core/generation/batch';
-import { resolveModel, type GenerationEngine, type ModelInfo } from '../core/generation/engine';
+import type { GenerationEngine, ModelInfo } from '../core/generation/engine';
 import type { Priority } from '../core/generation/priorityQueue';
 import type { RateLimiter } from '../core/generation/rateLimiter';
-import { SETTING_KEYS, mergeSettings, readSettings, type GenerationSettings } from '../core/generation/settings';
+import type { GenerationSettings } from '../core/generation/settings';
+import { failureSummary } from '../core/generation/failures';
+import { BatchProgress } from '../core/generation/progress';
+import { editorApiAddress, editorWorkspace } from './settings';
 import { BatchRepository, TemplateRepository } from '../core/store';
 import { autoValue } from '../core/analytics/templateTest';
-import { renderTemplate, type RawParameters, type VariableDecl } from '../core/template';
+import type { RawParameters, VariableDecl } from '../core/template';
 import { Disposable } from './disposable';
 import type { Log } from './log';
 import type { TemplateStore } from './templates';
@@ -21,7 +24,7 @@ const SECRET = 'promptloom.apiKey';
  */
 export class GenerationService extends Disposable {
   /** Batches in progress, with what the queue view shows of them. */
-  private readonly running = new Map<GenerationEngine, { title: string; count: number; done: number; failed: number; costUsd: number }>();
+  private readonly running = new Map<GenerationEngine, { title: string; progress: BatchProgress }>();
   /** One limiter per model, shared by all batches of this window: they share the account's limits. */
   private readonly limiters = new Map<string, RateLimiter>();
   private readonly status = this.register(vscode.window.createStatusBarItem('promptloom.limiter', vscode.StatusBarAlignment.Right, 100));
@@ -43,15 +46,7 @@ export class GenerationService extends Disposable {
 
   /** Settings from VS Code's configuration, as one typed object; bad values are logged and skipped. */
   settings(resource?: vscode.Uri): GenerationSettings {
-    const config = vscode.workspace.getConfiguration(undefined, resource);
-    const source: Record<string, unknown> = {};
-    for (const key of SETTING_KEYS) {
-      const value = config.get(`promptloom.${key}`);
-      if (value !== undefined && value !== null && value !== '') source[`promptloom.${key}`] = value;
-    }
-    const { settings, warnings } = readSettings(source);
-    for (const w of warnings) this.log.info(`settings: ${w}`);
-    return mergeSettings(settings);
+    return editorWorkspace(resource, this.log).settings;
   }
 
   async setApiKey(given?: string): Promise<boolean> {
@@ -100,30 +95,17 @@ export class GenerationService extends Disposable {
       if (choice === 'Set API Key') await vscode.commands.executeCommand('promptloom.setApiKey');
       return undefined;
     }
-    const settings = { ...this.settings(uri), ...(options.concurrency ? { concurrency: options.concurrency } : {}) };
-    const model = resolveModel(template.settings.model ?? settings.model, settings.models);
-    if (!model) throw new Error(`Unknown model "${template.settings.model ?? settings.model}": check promptloom.models.`);
+    const workspace = editorWorkspace(uri, this.log);
     const values = options.values ?? (await this.values(uri, template.variables, options.autoFill ?? false));
     if (!values) return undefined;
-    const rendered = renderTemplate(template, values);
-    if (!rendered.ok) throw new Error(`Invalid values: ${rendered.problems.map((p) => (p.variable ? `${p.variable} ${p.message}` : p.message)).join('; ')}`);
-
-    return this.execute(
-      {
-        store,
-        templatePath: path,
-        templateText: document.getText(),
-        template,
-        rendered: rendered.value,
-        settings,
-        model,
-        apiKey,
-        count: options.count,
-        ...(options.priority ? { priority: options.priority } : {}),
-        ...(options.purpose ? { purpose: options.purpose } : {}),
-      },
-      options.quiet ?? false,
-    );
+    const prepared = workspace.prepareBatch({ file: uri.fsPath, text: document.getText(), values, count: options.count, ...(options.priority ? { priority: options.priority } : {}), ...(options.purpose ? { purpose: options.purpose } : {}) });
+    if (!prepared.ok) {
+      if (prepared.reason === 'model') throw new Error(`${prepared.message[0]!.toUpperCase()}${prepared.message.slice(1)} (promptloom.models).`);
+      if (prepared.reason === 'template') throw new Error(`${template.settings.name} has errors: fix them first (see the Problems panel).`);
+      throw new Error(`Invalid values: ${prepared.problems.map((p) => (p.variable ? `${p.variable} ${p.message}` : p.message)).join('; ')}`);
+    }
+    const settings = options.concurrency ? { ...prepared.input.settings, concurrency: options.concurrency } : prepared.input.settings;
+    return this.execute({ ...prepared.input, settings, store, templatePath: path, apiKey }, options.quiet ?? false);
   }
 
   /** `Promptloom: Resume Batch`: finishes an interrupted batch (the one given, or one picked). */
@@ -159,18 +141,19 @@ export class GenerationService extends Disposable {
 
   /** Runs a recorded batch, with a cancellable progress notification unless `quiet`. */
   private execute(input: Omit<BatchInput, 'limiter' | 'started' | 'onAttempt' | 'baseURL'>, quiet: boolean): Promise<BatchOutcome> {
-    const baseURL = process.env.ANTHROPIC_BASE_URL ?? input.settings.apiBaseUrl;
+    // The user's address only (environment or user settings), checked before any request.
+    const baseURL = editorApiAddress();
     const limiter = this.limiter(input.settings, input.model);
     const title = `${input.template.settings.name} × ${input.count}`;
     let engine: GenerationEngine | undefined;
-    const run = (report?: (done: number, failed: number, cost: number) => void) =>
+    const run = (report?: (progress: BatchProgress) => void) =>
       runRecordedBatch({
         ...input,
         ...(baseURL ? { baseURL } : {}),
         limiter,
         started: (e) => {
           engine = e;
-          this.running.set(e, { title, count: input.count, done: 0, failed: 0, costUsd: 0 });
+          this.running.set(e, { title, progress: new BatchProgress(input.count) });
           this.updateRunning();
         },
         onAttempt: (a) => {
@@ -178,10 +161,8 @@ export class GenerationService extends Disposable {
           this.db.wrote();
           const entry = engine && this.running.get(engine);
           if (!entry) return;
-          if (a.status === 'succeeded') entry.done++;
-          else if (a.final) entry.failed++;
-          entry.costUsd += a.costUsd;
-          report?.(entry.done, entry.failed, entry.costUsd);
+          entry.progress.add(a);
+          report?.(entry.progress);
         },
       }).finally(() => {
         if (engine) this.running.delete(engine);
@@ -193,20 +174,39 @@ export class GenerationService extends Disposable {
       vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Generating ${title}`, cancellable: true }, async (progress, token) => {
         token.onCancellationRequested(() => engine?.cancel());
         let reported = 0;
-        const outcome = await run((done, failed, cost) => {
-          const finished = done + failed;
-          progress.report({ increment: ((finished - reported) / input.count) * 100, message: `${done} done, ${failed} failed, ${input.count - finished} queued · $${cost.toFixed(4)}` });
-          reported = finished;
+        const outcome = await run((p) => {
+          progress.report({ increment: (p.fraction - reported) * 100, message: `${p.done} done, ${p.failed} failed, ${p.queued} queued · $${p.costUsd.toFixed(4)}` });
+          reported = p.fraction;
         });
-        const s = outcome.summary;
-        const q = outcome.quality;
-        const quality = q.average !== null ? `, quality ${q.average.toFixed(1)}${q.flagged ? ` (${q.flagged} flagged for revision)` : ''}` : '';
-        const text = `${s.succeeded} of ${s.requested} conversations generated${quality}, ${s.inputTokens + s.outputTokens} tokens, $${s.costUsd.toFixed(4)}${s.stopReason && s.stopped !== 'cancelled' ? ` — stopped: ${s.stopReason}` : ''}`;
-        if (s.failed > 0 || s.stopped) void vscode.window.showWarningMessage(`Promptloom: ${text}`);
-        else void vscode.window.showInformationMessage(`Promptloom: ${text}`);
+        void this.announce(outcome);
         return outcome;
       }),
     );
+  }
+
+  /** The batch's end in one message, with what to do next: set the key, resume, or nothing. */
+  private async announce(outcome: BatchOutcome): Promise<void> {
+    const s = outcome.summary;
+    const q = outcome.quality;
+    const quality = q.average !== null ? `, quality ${q.average.toFixed(1)}${q.flagged ? ` (${q.flagged} flagged for revision)` : ''}` : '';
+    const failures = failureSummary(s.failures);
+    const aside = outcome.keptAside > 0 ? ` ${outcome.keptAside} could not be written to the database and were kept in .promptloom/unstored/ (imported on the next start).` : '';
+    const text = `${s.succeeded} of ${s.requested} conversations generated${quality}, ${s.inputTokens + s.outputTokens} tokens, $${s.costUsd.toFixed(4)}.${aside}${failures ? ` ${failures}.` : ''}`;
+    if (s.stopped === 'fatal') {
+      const fixes = s.fatal?.type === 'authentication' ? ['Set API Key'] : [];
+      this.log.info(`batch ${outcome.batchId} stopped: ${s.stopReason ?? ''}`);
+      const choice = await vscode.window.showErrorMessage(`Promptloom: ${s.stopReason ?? 'the batch stopped'}. ${text}`, ...fixes);
+      if (choice === 'Set API Key') await vscode.commands.executeCommand('promptloom.setApiKey');
+      return;
+    }
+    if (s.stopped === 'cancelled') {
+      const choice = await vscode.window.showWarningMessage(`Promptloom: cancelled, ${s.remaining} of ${s.requested} not generated. ${text}`, 'Resume');
+      if (choice === 'Resume') await vscode.commands.executeCommand('promptloom.resumeBatch', outcome.batchId);
+      return;
+    }
+    const stopped = s.stopReason ? ` Stopped: ${s.stopReason}.` : '';
+    if (s.failed > 0 || s.stopped || outcome.keptAside > 0) void vscode.window.showWarningMessage(`Promptloom: ${text}${stopped}`);
+    else void vscode.window.showInformationMessage(`Promptloom: ${text}`);
   }
 
   /** The queue view: running batches with their progress; pick one to cancel it. */
@@ -219,7 +219,7 @@ export class GenerationService extends Disposable {
     type Item = vscode.QuickPickItem & { engine?: GenerationEngine };
     const items: Item[] = [...this.running.entries()].map(([engine, b]) => ({
       label: `$(debug-stop) ${b.title}`,
-      description: `${b.done} done · ${b.failed} failed · ${b.count - b.done - b.failed} queued · $${b.costUsd.toFixed(4)}`,
+      description: `${b.progress.done} done · ${b.progress.failed} failed · ${b.progress.queued} queued · $${b.progress.costUsd.toFixed(4)}`,
       engine,
     }));
     if (items.length === 0) items.push({ label: 'No batch is running.' });

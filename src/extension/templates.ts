@@ -1,6 +1,8 @@
 import * as vscode from 'vscode';
 import { parseTemplate, type ParsedTemplate } from '../core/template';
 import { Disposable } from './disposable';
+import type { Log } from './log';
+import { editorWorkspace } from './settings';
 
 export const LANGUAGE_ID = 'promptloom';
 
@@ -10,17 +12,31 @@ export const LANGUAGE_ID = 'promptloom';
  */
 export class TemplateStore extends Disposable {
   private readonly cache = new Map<string, { version: number; parsed: ParsedTemplate }>();
+  private readonly changed = this.register(new vscode.EventEmitter<void>());
+  /** Fires when every template must be parsed again (the model table changed). */
+  readonly onDidChange = this.changed.event;
 
-  constructor() {
+  constructor(private readonly log?: Log) {
     super();
     vscode.workspace.onDidCloseTextDocument((doc) => this.cache.delete(doc.uri.toString()), this, this.subscriptions);
+    vscode.workspace.onDidChangeConfiguration(
+      (e) => {
+        // `model:` may name the model table's aliases: a new table changes what is valid.
+        if (!e.affectsConfiguration('promptloom.models')) return;
+        this.cache.clear();
+        this.changed.fire();
+      },
+      this,
+      this.subscriptions,
+    );
   }
 
   get(doc: vscode.TextDocument): ParsedTemplate {
     const key = doc.uri.toString();
     const hit = this.cache.get(key);
     if (hit && hit.version === doc.version) return hit.parsed;
-    const parsed = parseTemplate(doc.getText(), { fileName: doc.fileName });
+    // Parsed as the CLI parses it: the workspace's model aliases (the core's Workspace).
+    const parsed = parseTemplate(doc.getText(), editorWorkspace(doc.uri, this.log).parseOptions(doc.fileName));
     this.cache.set(key, { version: doc.version, parsed });
     return parsed;
   }

@@ -1,5 +1,6 @@
 import * as vscode from 'vscode';
-import { Store } from '../core/store';
+import { openWorkspaceStore } from '../core/workspace';
+import { type Store } from '../core/store';
 import { Disposable } from './disposable';
 import type { Log } from './log';
 
@@ -80,9 +81,9 @@ export class WorkspaceDb extends Disposable {
   private async open(): Promise<Store | undefined> {
     const folder = this.folder;
     if (!folder) return undefined;
-    const store = await Store.open(folder.uri.fsPath);
+    const { store, notices } = await openWorkspaceStore(folder.uri.fsPath);
     this.register({ dispose: () => store.close() });
-    for (const notice of store.notices) {
+    for (const notice of notices) {
       this.log.info(notice);
       void vscode.window.showWarningMessage(`Promptloom: ${notice}`);
     }

@@ -3,14 +3,16 @@
  * engine, and stores every attempt (log, conversation, turns, quality score) as it happens. Shared by the CLI
  * and the editor, so both record exactly the same way.
  */
-import { BatchRepository, GenerationRepository, TemplateRepository, type BatchRow, type Store } from '../store';
+import { BatchRepository, GenerationRepository, TemplateRepository, type BatchRow, type GenerationRecord, type Store } from '../store';
 import { flagReason, scoreConversation, toQualityResult, type QualityReport, type Tier } from '../quality';
 import { parseTemplate, renderTemplate, type ParsedTemplate, type Rendered } from '../template';
 import { createClient } from './claude';
 import { GenerationEngine, resolveModel, type Attempt, type BatchSummary, type ModelInfo } from './engine';
 import type { Priority } from './priorityQueue';
 import { RateLimiter } from './rateLimiter';
-import { mergeSettings, storedSettings, type GenerationSettings } from './settings';
+import { SETTINGS, mergeSettings, storedSettings, type GenerationSettings } from './settings';
+import { keepAside } from './unstored';
+import { randomUUID } from 'node:crypto';
 
 export interface BatchInput {
   readonly store: Store;
@@ -38,11 +40,24 @@ export interface BatchInput {
 
 export interface BatchOutcome {
   readonly summary: BatchSummary;
+  /** Paid answers the database would not take, kept in `.promptloom/unstored/` for the next open. */
+  readonly keptAside: number;
   readonly batchId: string;
   readonly conversations: string[];
   /** Mean quality of this run's conversations (null when none), and how many were flagged. */
   readonly quality: { readonly average: number | null; readonly flagged: number };
 }
+
+/**
+ * What a batch row keeps of its settings, to resume with: the settings table's values and nothing
+ * else (never an API address: where the key goes is the user's choice at each run).
+ */
+function batchSettings(settings: GenerationSettings): Record<string, unknown> {
+  return Object.fromEntries(SETTINGS.filter((s) => s.name !== 'models' && settings[s.name] !== undefined).map((s) => [s.name, settings[s.name]]));
+}
+
+/** Tries to store one record before keeping it aside (waits 50, 200, 800 ms between them). */
+const STORE_ATTEMPTS = 4;
 
 export function limiterFor(settings: GenerationSettings, model: ModelInfo, now = Date.now()): RateLimiter {
   return new RateLimiter(
@@ -94,7 +109,7 @@ export async function runRecordedBatch(input: BatchInput): Promise<BatchOutcome>
       requested: input.count,
       parameters: rendered.parameters,
       model: model.id,
-      settings: { ...settings, models: undefined, priority: input.priority ?? settings.priority, ...(input.purpose ? { purpose: input.purpose } : {}) },
+      settings: { ...batchSettings(settings), priority: input.priority ?? settings.priority, ...(input.purpose ? { purpose: input.purpose } : {}) },
     });
   }
   batches.setStatus(batch.id, 'running');
@@ -109,12 +124,37 @@ export async function runRecordedBatch(input: BatchInput): Promise<BatchOutcome>
     ...(template.settings.temperature !== undefined ? { temperature: template.settings.temperature } : {}),
     onError: settings.onError,
     ...(budgets.length > 0 ? { budgetUsd: Math.min(...budgets) } : {}),
+    ...(input.baseURL ? { address: input.baseURL } : {}),
   });
   input.started?.(engine, batch.id);
 
   const conversations: string[] = [];
   const scores: number[] = [];
   let flagged = 0;
+  let keptAside = 0;
+  /**
+   * Stores a record, trying again while the database is busy or the disk briefly full; if it
+   * still will not take it, a paid answer is kept in a side file that the next open imports.
+   * Only when even that fails does it throw (the engine then stops the batch and says so).
+   */
+  const keep = async (record: GenerationRecord): Promise<{ conversationId?: string; aside: boolean }> => {
+    let last: unknown;
+    for (let attempt = 0; attempt < STORE_ATTEMPTS; attempt++) {
+      try {
+        return { ...(await generations.record(record)), aside: false };
+      } catch (error) {
+        last = error;
+        await new Promise((r) => setTimeout(r, 50 * 4 ** attempt));
+      }
+    }
+    if (!record.conversation) return { aside: false }; // a failed attempt's log: nothing paid is lost
+    try {
+      keepAside(store.dir, record);
+    } catch (error) {
+      throw new Error(`${(last as Error).message}; keeping it aside failed too: ${(error as Error).message}`);
+    }
+    return { conversationId: record.conversationId!, aside: true };
+  };
   const items = Array.from({ length: input.count }, (_, i) => ({
     key: String(i),
     prompt: rendered.prompt,
@@ -123,13 +163,13 @@ export async function runRecordedBatch(input: BatchInput): Promise<BatchOutcome>
   }));
   let summary: BatchSummary;
   try {
-    summary = await engine.run(items, (a) => {
+    summary = await engine.run(items, async (a) => {
       // Scored as it arrives and stored with it; a low score marks it for revision at once. A
       // paid-for conversation is stored even if scoring it failed (it can be scored later).
       const quality = a.turns ? scoreSafely(a.turns, template.settings.tier) : undefined;
       const reason = quality && flagReason(quality, template.settings.qualityThreshold);
       // Recorded before the engine goes on: a generation that is not recorded did not happen.
-      const { conversationId } = generations.record({
+      const record: GenerationRecord = {
         templateId: row.id,
         versionId: version.id,
         batchId: batch.id,
@@ -144,6 +184,7 @@ export async function runRecordedBatch(input: BatchInput): Promise<BatchOutcome>
         durationMs: a.durationMs,
         ...(a.turns
           ? {
+              conversationId: randomUUID(),
               conversation: {
                 turns: a.turns,
                 ...(quality ? { quality: toQualityResult(quality) } : {}),
@@ -152,7 +193,9 @@ export async function runRecordedBatch(input: BatchInput): Promise<BatchOutcome>
               },
             }
           : {}),
-      });
+      };
+      const { conversationId, aside } = await keep(record);
+      if (aside) keptAside++;
       if (conversationId) conversations.push(conversationId);
       if (quality) scores.push(quality.overall);
       if (reason) flagged++;
@@ -167,7 +210,7 @@ export async function runRecordedBatch(input: BatchInput): Promise<BatchOutcome>
   const complete = stored.completed >= stored.requested;
   batches.setStatus(batch.id, summary.stopped === 'cancelled' ? 'cancelled' : complete ? 'completed' : 'failed');
   const average = scores.length ? Math.round((scores.reduce((x, y) => x + y, 0) / scores.length) * 10) / 10 : null;
-  return { summary, batchId: batch.id, conversations, quality: { average, flagged } };
+  return { summary, keptAside, batchId: batch.id, conversations, quality: { average, flagged } };
 }
 
 /** What resuming a stored batch needs: its template as it was, its values, its settings. */

@@ -153,7 +153,7 @@ export function toFailure(error: unknown): ClaudeFailure {
   const Anthropic = sdk();
   if (error instanceof Anthropic.APIUserAbortError) return new ClaudeFailure({ kind: 'cancelled' }, {}, 'cancelled');
   if (error instanceof Anthropic.APIConnectionTimeoutError) return new ClaudeFailure({ kind: 'timeout' }, {}, 'the request timed out');
-  if (error instanceof Anthropic.APIConnectionError) return new ClaudeFailure({ kind: 'connection' }, {}, 'the connection failed');
+  if (error instanceof Anthropic.APIConnectionError) return connectionFailure(error);
   if (error instanceof Anthropic.APIError) {
     const headers = headerRecord(error.headers as Headers | undefined);
     const body = error.error as { error?: { type?: unknown } } | undefined;
@@ -172,4 +172,23 @@ export function toFailure(error: unknown): ClaudeFailure {
   // A 200 whose body is not JSON (truncated) surfaces as a SyntaxError from the SDK.
   if (error instanceof SyntaxError) return new ClaudeFailure({ kind: 'unparseable', status: 200 }, {}, 'the answer was not complete JSON');
   return new ClaudeFailure({}, {}, error instanceof Error ? error.message : String(error));
+}
+
+/** Socket error codes that say nobody at the address will ever answer: retrying cannot help. */
+const REFUSED = new Set(['ECONNREFUSED']);
+const UNREACHABLE = new Set(['ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH']);
+
+/**
+ * A connection failure, told apart by the socket error code under the SDK's error (fetch wraps
+ * it in a TypeError): a refused connection or an unknown host stops the batch; a reset is retried.
+ */
+function connectionFailure(error: Error): ClaudeFailure {
+  for (let cause: unknown = error.cause, depth = 0; cause instanceof Error && depth < 5; cause = cause.cause, depth++) {
+    const code = (cause as NodeJS.ErrnoException).code;
+    if (code && REFUSED.has(code)) return new ClaudeFailure({ kind: 'refused' }, {}, 'the connection was refused');
+    if (code && UNREACHABLE.has(code)) return new ClaudeFailure({ kind: 'unreachable' }, {}, 'the host could not be found or reached');
+    // fetch refuses ports it considers unsafe before connecting; it says so only in words.
+    if (!code && cause.message === 'bad port') return new ClaudeFailure({ kind: 'bad_address' }, {}, 'the address uses a port that cannot be used for HTTP');
+  }
+  return new ClaudeFailure({ kind: 'connection' }, {}, 'the connection failed');
 }

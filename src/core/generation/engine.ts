@@ -10,6 +10,7 @@ import type Anthropic from '@anthropic-ai/sdk';
 import { ClaudeFailure, countInputTokens, generateConversation, type ClaudeRequest, type Turn } from './claude';
 import { PriorityQueue, type Priority } from './priorityQueue';
 import type { RateLimiter } from './rateLimiter';
+import { fatalMessage, type FailureCount } from './failures';
 import { classify, retryDelay, type ErrorType, type RetryPolicy } from './retry';
 
 export interface ModelInfo {
@@ -77,6 +78,8 @@ export interface EngineOptions {
   readonly onError: 'continue' | 'stop';
   /** Spending this batch may not cross, in US dollars. */
   readonly budgetUsd?: number;
+  /** The API address in use (for messages naming it); undefined for Anthropic's. */
+  readonly address?: string;
   readonly clock?: Clock;
   readonly random?: () => number;
   readonly queueCapacity?: number;
@@ -115,9 +118,17 @@ export interface BatchSummary {
   readonly outputTokens: number;
   readonly costUsd: number;
   readonly durationMs: number;
+  /** Items that ended without a conversation, by cause (requests cut off by a cancel are not failures). */
+  readonly failures: readonly FailureCount[];
+  /** Items a stop left undone (never sent, or cut off in flight): what a resume generates. */
+  readonly remaining: number;
+  /** Paid answers that `onAttempt` could not keep (it threw): the caller says so. */
+  readonly unstored: number;
   /** Why the batch ended early, if it did. */
-  readonly stopped?: 'budget' | 'error' | 'cancelled';
+  readonly stopped?: 'budget' | 'error' | 'fatal' | 'cancelled';
   readonly stopReason?: string;
+  /** The failure that stopped the batch at once (a rejected key, nothing at the address…). */
+  readonly fatal?: { readonly type: ErrorType; readonly status?: number };
 }
 
 interface Pending {
@@ -146,7 +157,12 @@ export class GenerationEngine {
     this.abort.abort();
   }
 
-  async run(items: readonly GenerationItem[], onAttempt: (attempt: Attempt) => void): Promise<BatchSummary> {
+  /**
+   * Runs the items. `onAttempt` stores each attempt and may be asynchronous (the engine waits for
+   * it); it runs outside the handling of API failures, so a failure to store an answer is never
+   * mistaken for a failed request (which would pay for the answer again).
+   */
+  async run(items: readonly GenerationItem[], onAttempt: (attempt: Attempt) => unknown): Promise<BatchSummary> {
     const o = this.options;
     const started = this.clock.now();
     const queue = new PriorityQueue<Pending>(o.queueCapacity ?? 10_000);
@@ -158,7 +174,9 @@ export class GenerationEngine {
       for (const wake of idle.splice(0)) wake();
     };
     this.onStop = nudge;
-    const totals = { succeeded: 0, failed: 0, attempts: 0, retries: 0, rateLimited: 0, inputTokens: 0, outputTokens: 0, costUsd: 0 };
+    const totals = { succeeded: 0, failed: 0, attempts: 0, retries: 0, rateLimited: 0, inputTokens: 0, outputTokens: 0, costUsd: 0, unstored: 0 };
+    const failures = new Map<string, { type: ErrorType; status?: number; count: number }>();
+    let fatal: BatchSummary['fatal'];
     let reserved = 0; // estimated cost of requests in flight
 
     const worker = async (): Promise<void> => {
@@ -200,16 +218,11 @@ export class GenerationEngine {
         totals.attempts++;
         if (pending.attempt > 1) totals.retries++;
 
+        let answer: Awaited<ReturnType<typeof generateConversation>>;
         try {
-          const answer = await generateConversation(o.client, request, this.abort.signal);
-          const now = this.clock.now();
-          o.limiter.observe(now, answer.headers, 200);
-          o.limiter.settle(now, sentAt, cost, { requests: 1, inputTokens: answer.inputTokens, outputTokens: answer.outputTokens });
-          const spent = costUsd(o.model, answer.inputTokens, answer.outputTokens);
-          Object.assign(totals, { inputTokens: totals.inputTokens + answer.inputTokens, outputTokens: totals.outputTokens + answer.outputTokens, costUsd: totals.costUsd + spent });
-          totals.succeeded++;
-          onAttempt({ key: pending.item.key, attempt: pending.attempt, status: 'succeeded', final: true, turns: answer.turns, inputTokens: answer.inputTokens, outputTokens: answer.outputTokens, costUsd: spent, durationMs: now - sentAt });
+          answer = await generateConversation(o.client, request, this.abort.signal);
         } catch (error) {
+          reserved -= pending.estimate ?? 0;
           const failure = error instanceof ClaudeFailure ? error : new ClaudeFailure({}, {}, String(error));
           const now = this.clock.now();
           // A request that reached the server counts against the limit whatever the answer.
@@ -219,7 +232,20 @@ export class GenerationEngine {
           const c = classify(failure.facts);
           if (c.type === 'rate_limit') totals.rateLimited++;
           const retry = c.retryable && pending.attempt < o.retry.maxAttempts && !this.stopped;
-          onAttempt({ key: pending.item.key, attempt: pending.attempt, status: 'failed', errorType: c.type, final: !retry, inputTokens: 0, outputTokens: 0, costUsd: 0, durationMs: now - sentAt });
+          if (c.fatal) {
+            fatal ??= { type: c.type, ...(c.status !== undefined ? { status: c.status } : {}) };
+            this.stop('fatal', fatalMessage(c.type, c.status, failure.facts.apiErrorType, { model: o.model.id, ...(o.address ? { address: o.address } : {}) }));
+            this.abort.abort();
+          }
+          if (!retry && c.type !== 'cancelled') {
+            totals.failed++;
+            const key = `${c.type}:${c.status ?? ''}`;
+            const entry = failures.get(key) ?? { type: c.type, ...(c.status !== undefined ? { status: c.status } : {}), count: 0 };
+            entry.count++;
+            failures.set(key, entry);
+            if (o.onError === 'stop') this.stop('error', `${pending.item.key} failed: ${failure.message}`);
+          }
+          await this.report(onAttempt, { key: pending.item.key, attempt: pending.attempt, status: 'failed', errorType: c.type, final: !retry, inputTokens: 0, outputTokens: 0, costUsd: 0, durationMs: now - sentAt });
           if (retry) {
             const delay = Math.max(c.retryAfterMs ?? 0, retryDelay(o.retry, pending.attempt, this.random));
             waitingRetries++;
@@ -228,12 +254,21 @@ export class GenerationEngine {
               if (!this.stopped) queue.push(pending, pending.item.priority ?? 'normal');
               nudge();
             });
-          } else if (c.type !== 'cancelled') {
-            totals.failed++;
-            if (o.onError === 'stop') this.stop('error', `${pending.item.key} failed: ${failure.message}`);
           }
-        } finally {
-          reserved -= pending.estimate ?? 0;
+          continue;
+        }
+        reserved -= pending.estimate ?? 0;
+        const now = this.clock.now();
+        o.limiter.observe(now, answer.headers, 200);
+        o.limiter.settle(now, sentAt, cost, { requests: 1, inputTokens: answer.inputTokens, outputTokens: answer.outputTokens });
+        const spent = costUsd(o.model, answer.inputTokens, answer.outputTokens);
+        Object.assign(totals, { inputTokens: totals.inputTokens + answer.inputTokens, outputTokens: totals.outputTokens + answer.outputTokens, costUsd: totals.costUsd + spent });
+        totals.succeeded++;
+        // Paid for: whatever happens while keeping it, it is never retried (never paid twice).
+        const kept = await this.report(onAttempt, { key: pending.item.key, attempt: pending.attempt, status: 'succeeded', final: true, turns: answer.turns, inputTokens: answer.inputTokens, outputTokens: answer.outputTokens, costUsd: spent, durationMs: now - sentAt });
+        if (!kept) {
+          totals.unstored++;
+          this.stop('error', `a paid answer could not be stored (${this.lastReportError ?? 'unknown reason'}); the batch stopped so that no more is spent`);
         }
       }
     };
@@ -243,6 +278,9 @@ export class GenerationEngine {
     return {
       requested: items.length,
       ...totals,
+      failures: [...failures.values()],
+      remaining: items.length - totals.succeeded - totals.failed,
+      ...(fatal ? { fatal } : {}),
       durationMs: this.clock.now() - started,
       ...(this.stopped ? { stopped: this.stopped } : {}),
       ...(this.stopReason ? { stopReason: this.stopReason } : {}),
@@ -250,6 +288,20 @@ export class GenerationEngine {
   }
 
   private onStop: () => void = () => undefined;
+
+  /** Hands an attempt to the caller; false when the caller could not keep it (it threw). */
+  private async report(onAttempt: (attempt: Attempt) => unknown, attempt: Attempt): Promise<boolean> {
+    try {
+      await onAttempt(attempt);
+      return true;
+    } catch (error) {
+      this.lastReportError = error instanceof Error ? error.message : String(error);
+      return false;
+    }
+  }
+
+  /** Why the caller last failed to keep an attempt. */
+  lastReportError: string | undefined;
 
   private stop(why: NonNullable<BatchSummary['stopped']>, reason: string): void {
     if (this.stopped) return;

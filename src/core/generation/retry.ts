@@ -48,6 +48,9 @@ export type ErrorType =
   | 'overloaded'
   | 'server_error'
   | 'connection'
+  | 'connection_refused'
+  | 'unreachable'
+  | 'bad_address'
   | 'timeout'
   | 'unparseable'
   | 'invalid_request'
@@ -62,6 +65,11 @@ export type ErrorType =
 export interface Classified {
   readonly type: ErrorType;
   readonly retryable: boolean;
+  /**
+   * Retrying this will not help any other item either (a rejected key, a wrong model, nothing
+   * listening at the address): the batch stops at once, whatever `onError` says.
+   */
+  readonly fatal?: boolean;
   /** What the server asked us to wait (retry-after), if anything. */
   readonly retryAfterMs?: number;
   readonly status?: number;
@@ -73,7 +81,7 @@ export interface FailureFacts {
   /** The API's `error.type` (rate_limit_error, overloaded_error, billing_error, …). */
   readonly apiErrorType?: string;
   readonly retryAfterSeconds?: number;
-  readonly kind?: 'connection' | 'timeout' | 'unparseable' | 'cancelled';
+  readonly kind?: 'connection' | 'refused' | 'unreachable' | 'bad_address' | 'timeout' | 'unparseable' | 'cancelled';
 }
 
 export function classify(f: FailureFacts): Classified {
@@ -82,16 +90,22 @@ export function classify(f: FailureFacts): Classified {
   if (f.kind === 'cancelled') return { type: 'cancelled', retryable: false };
   if (f.kind === 'timeout') return { type: 'timeout', retryable: true };
   if (f.kind === 'connection') return { type: 'connection', retryable: true };
+  if (f.kind === 'refused') return { type: 'connection_refused', retryable: false, fatal: true };
+  if (f.kind === 'unreachable') return { type: 'unreachable', retryable: false, fatal: true };
+  if (f.kind === 'bad_address') return { type: 'bad_address', retryable: false, fatal: true };
   if (f.kind === 'unparseable') return { type: 'unparseable', retryable: true, ...(f.status ? { status: f.status } : {}) };
   const status = f.status;
   if (status === undefined) return { type: 'unknown', retryable: false };
   if (status === 429) {
     // A spent budget (billing) is not a rate limit: waiting will not help.
-    if (f.apiErrorType !== undefined && f.apiErrorType !== 'rate_limit_error') return { type: 'spend_limit', retryable: false, status };
+    if (f.apiErrorType !== undefined && f.apiErrorType !== 'rate_limit_error') return { type: 'spend_limit', retryable: false, fatal: true, status };
     return withRetryAfter({ type: 'rate_limit', retryable: true, status });
   }
   if (status === 529 || f.apiErrorType === 'overloaded_error') return withRetryAfter({ type: 'overloaded', retryable: true, status });
   if (status >= 500 && status <= 504) return withRetryAfter({ type: 'server_error', retryable: true, status });
-  const fatal: Readonly<Record<number, ErrorType>> = { 400: 'invalid_request', 401: 'authentication', 403: 'permission', 404: 'not_found', 413: 'too_large' };
-  return { type: fatal[status] ?? 'unknown', retryable: false, status };
+  const final: Readonly<Record<number, ErrorType>> = { 400: 'invalid_request', 401: 'authentication', 403: 'permission', 404: 'not_found', 413: 'too_large' };
+  const type = final[status] ?? 'unknown';
+  // The key, its permissions and the model are the same for every item: one answer speaks for all.
+  const fatal = type === 'authentication' || type === 'permission' || type === 'not_found';
+  return { type, retryable: false, ...(fatal ? { fatal } : {}), status };
 }

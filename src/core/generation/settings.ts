@@ -1,7 +1,13 @@
 /**
  * Generation settings: one typed object, from defaults, then `promptloom.*` keys of
- * `.vscode/settings.json` (or VS Code's configuration), then command-line flags. Invalid values
- * are dropped with a warning naming the key, never half-used.
+ * `.vscode/settings.json` (or VS Code's configuration), then command-line flags. One table,
+ * `SETTINGS`, says for each setting its `settings.json` key, its command-line flag and the values
+ * it accepts (type and range), so the shells cannot disagree about what is valid. Invalid values
+ * are refused with a message naming the key or the flag, never half-used.
+ *
+ * The API address is deliberately not a setting of this table: it decides where the API key is
+ * sent, so it comes only from the user (see `apiAddress.ts`), never from a workspace file or
+ * from a batch stored in the database.
  */
 import type { Priority } from './priorityQueue';
 import { DEFAULT_MODELS, type ModelInfo } from './engine';
@@ -23,7 +29,6 @@ export interface GenerationSettings {
   readonly dailyBudgetUsd?: number;
   readonly priority: Priority;
   readonly maxTokens: number;
-  readonly apiBaseUrl?: string;
   readonly models: readonly ModelInfo[];
 }
 
@@ -43,70 +48,165 @@ export const DEFAULT_SETTINGS: GenerationSettings = {
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
-const positiveInt = (v: unknown) => (typeof v === 'number' && Number.isInteger(v) && v > 0 ? v : undefined);
-const positive = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) && v > 0 ? v : undefined);
-const oneOf = <T extends string>(values: readonly T[]) => (v: unknown) => (typeof v === 'string' && (values as readonly string[]).includes(v) ? (v as T) : undefined);
-const text = (v: unknown) => (typeof v === 'string' && v.trim() !== '' ? v.trim() : undefined);
+/** A value accepted, or why not ("a whole number from 1 to 64"). */
+export type Checked<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly expected: string };
 
-/** `settings.json` key (under `promptloom.`) → setting and the check its value must pass. */
-const KEYS: readonly [string, keyof GenerationSettings, (v: unknown) => unknown][] = [
-  ['model', 'model', text],
-  ['concurrency', 'concurrency', positiveInt],
-  ['limits.requestsPerWindow', 'requestsPerWindow', positiveInt],
-  ['limits.windowSeconds', 'windowSeconds', positive],
-  ['retry.strategy', 'retryStrategy', oneOf(['exponential', 'linear', 'fixed'] as const)],
-  ['retry.maxAttempts', 'maxAttempts', positiveInt],
-  ['retry.baseDelayMs', 'baseDelayMs', positiveInt],
-  ['retry.maxDelayMs', 'maxDelayMs', positiveInt],
-  ['timeoutMs', 'timeoutMs', positiveInt],
-  ['onError', 'onError', oneOf(['continue', 'stop'] as const)],
-  ['budget.batchUsd', 'budgetUsd', positive],
-  ['budget.dailyUsd', 'dailyBudgetUsd', positive],
-  ['priority', 'priority', oneOf(['high', 'normal', 'low'] as const)],
-  ['maxTokens', 'maxTokens', positiveInt],
-  ['apiBaseUrl', 'apiBaseUrl', text],
-  ['models', 'models', validModels],
-];
-
-function validModels(v: unknown): ModelInfo[] | undefined {
-  if (!Array.isArray(v) || v.length === 0) return undefined;
-  const models: ModelInfo[] = [];
-  for (const m of v) {
-    const o = m as Partial<ModelInfo>;
-    if (!text(o.id) || positive(o.inputPrice) === undefined || positive(o.outputPrice) === undefined) return undefined;
-    models.push({
-      id: o.id!,
-      ...(text(o.alias) ? { alias: o.alias! } : {}),
-      inputPrice: o.inputPrice!,
-      outputPrice: o.outputPrice!,
-      windowMs: positive(o.windowMs) ?? 60_000,
-      requestsPerWindow: positiveInt(o.requestsPerWindow) ?? 50,
-      ...(positiveInt(o.inputTokensPerWindow) ? { inputTokensPerWindow: o.inputTokensPerWindow! } : {}),
-      ...(positiveInt(o.outputTokensPerWindow) ? { outputTokensPerWindow: o.outputTokensPerWindow! } : {}),
-    });
-  }
-  return models;
+/** How a setting's value is read: from JSON (settings.json, a stored batch) and from a flag's text. */
+export interface SettingKind<T> {
+  readonly check: (v: unknown) => Checked<T>;
+  /** Command-line text to a value (numbers are parsed; anything else is passed as is). */
+  readonly parse: (text: string) => unknown;
+  /** The values a choice accepts, for `--help`. */
+  readonly choices?: readonly string[];
 }
 
+const fmt = (n: number) => n.toLocaleString('en-US');
+
+/** Whole numbers in [min, max]. Timers in Node hold at most 2^31 − 1 ms, so time settings stay far below. */
+export function wholeNumber(min: number, max: number): SettingKind<number> {
+  const expected = `a whole number from ${fmt(min)} to ${fmt(max)}`;
+  return {
+    check: (v) => (typeof v === 'number' && Number.isInteger(v) && v >= min && v <= max ? { ok: true, value: v } : { ok: false, expected }),
+    parse: (t) => (t.trim() === '' ? NaN : Number(t)),
+  };
+}
+
+/** Numbers in (0, max] (budgets, windows). */
+export function positiveNumber(max: number): SettingKind<number> {
+  const expected = `a number above 0 and at most ${fmt(max)}`;
+  return {
+    check: (v) => (typeof v === 'number' && Number.isFinite(v) && v > 0 && v <= max ? { ok: true, value: v } : { ok: false, expected }),
+    parse: (t) => (t.trim() === '' ? NaN : Number(t)),
+  };
+}
+
+export function oneOf<T extends string>(values: readonly T[]): SettingKind<T> {
+  const expected = `one of ${values.join(', ')}`;
+  return {
+    check: (v) => (typeof v === 'string' && (values as readonly string[]).includes(v) ? { ok: true, value: v as T } : { ok: false, expected }),
+    parse: (t) => t,
+    choices: values,
+  };
+}
+
+const text: SettingKind<string> = {
+  check: (v) => (typeof v === 'string' && v.trim() !== '' && v.length <= 200 ? { ok: true, value: v.trim() } : { ok: false, expected: 'a non-empty name' }),
+  parse: (t) => t,
+};
+
+/** Limits of the model table's numbers, shared with the table's own entries. */
+const WINDOW_MS = wholeNumber(1_000, 86_400_000);
+const REQUESTS = wholeNumber(1, 1_000_000);
+const TOKENS = wholeNumber(1, 1_000_000_000);
+const PRICE = positiveNumber(10_000);
+
+const models: SettingKind<readonly ModelInfo[]> = {
+  check: (v) => {
+    const expected = 'a list of models, each with an id, inputPrice and outputPrice (US dollars per million tokens, above 0 and at most 10,000), and optional alias, windowMs (1,000 to 86,400,000), requestsPerWindow (1 to 1,000,000), inputTokensPerWindow and outputTokensPerWindow';
+    if (!Array.isArray(v) || v.length === 0 || v.length > 100) return { ok: false, expected };
+    const out: ModelInfo[] = [];
+    for (const m of v) {
+      if (!m || typeof m !== 'object') return { ok: false, expected };
+      const o = m as Record<string, unknown>;
+      const id = text.check(o.id);
+      const alias = o.alias === undefined ? undefined : text.check(o.alias);
+      const input = PRICE.check(o.inputPrice);
+      const output = PRICE.check(o.outputPrice);
+      const windowMs = o.windowMs === undefined ? undefined : WINDOW_MS.check(o.windowMs);
+      const requests = o.requestsPerWindow === undefined ? undefined : REQUESTS.check(o.requestsPerWindow);
+      const inTokens = o.inputTokensPerWindow === undefined ? undefined : TOKENS.check(o.inputTokensPerWindow);
+      const outTokens = o.outputTokensPerWindow === undefined ? undefined : TOKENS.check(o.outputTokensPerWindow);
+      const parts = [id, alias, input, output, windowMs, requests, inTokens, outTokens];
+      if (parts.some((p) => p && !p.ok)) return { ok: false, expected };
+      const value = <T>(c: Checked<T> | undefined): T | undefined => (c && c.ok ? c.value : undefined);
+      out.push({
+        id: value(id)!,
+        ...(alias ? { alias: value(alias)! } : {}),
+        inputPrice: value(input)!,
+        outputPrice: value(output)!,
+        windowMs: value(windowMs) ?? 60_000,
+        requestsPerWindow: value(requests) ?? 50,
+        ...(inTokens ? { inputTokensPerWindow: value(inTokens)! } : {}),
+        ...(outTokens ? { outputTokensPerWindow: value(outTokens)! } : {}),
+      });
+    }
+    return { ok: true, value: out };
+  },
+  parse: () => NaN,
+};
+
+export interface SettingSpec {
+  /** `settings.json` key, under `promptloom.`. */
+  readonly key: string;
+  /** The field of `GenerationSettings`. */
+  readonly name: keyof GenerationSettings;
+  /** The command-line flag of `generate`, where there is one. */
+  readonly flag?: string;
+  /** The flag's line in `--help`. */
+  readonly help?: string;
+  readonly kind: SettingKind<unknown>;
+}
+
+/** Every generation setting: its key, its flag and what it accepts. */
+export const SETTINGS: readonly SettingSpec[] = [
+  { key: 'model', name: 'model', flag: '--model', help: 'model alias or id (wins over the template\'s model:)', kind: text },
+  { key: 'concurrency', name: 'concurrency', flag: '--concurrency', help: 'requests in flight at once', kind: wholeNumber(1, 64) },
+  { key: 'limits.requestsPerWindow', name: 'requestsPerWindow', flag: '--requests-per-window', help: 'request limit per window', kind: REQUESTS },
+  { key: 'limits.windowSeconds', name: 'windowSeconds', flag: '--window-seconds', help: 'length of the rate-limit window, in seconds', kind: positiveNumber(86_400) },
+  { key: 'retry.strategy', name: 'retryStrategy', flag: '--retry-strategy', help: 'how retry delays grow', kind: oneOf(['exponential', 'linear', 'fixed'] as const) },
+  { key: 'retry.maxAttempts', name: 'maxAttempts', flag: '--max-attempts', help: 'attempts per conversation, the first included', kind: wholeNumber(1, 100) },
+  { key: 'retry.baseDelayMs', name: 'baseDelayMs', flag: '--base-delay-ms', help: 'delay before the first retry', kind: wholeNumber(1, 3_600_000) },
+  { key: 'retry.maxDelayMs', name: 'maxDelayMs', flag: '--max-delay-ms', help: 'longest delay before a retry', kind: wholeNumber(1, 3_600_000) },
+  { key: 'timeoutMs', name: 'timeoutMs', flag: '--timeout-ms', help: 'timeout per request', kind: wholeNumber(1, 3_600_000) },
+  { key: 'onError', name: 'onError', flag: '--on-error', help: 'after a conversation fails for good', kind: oneOf(['continue', 'stop'] as const) },
+  { key: 'budget.batchUsd', name: 'budgetUsd', flag: '--budget-usd', help: 'spending this batch may not cross', kind: positiveNumber(1_000_000) },
+  { key: 'budget.dailyUsd', name: 'dailyBudgetUsd', kind: positiveNumber(1_000_000) },
+  { key: 'priority', name: 'priority', flag: '--priority', help: 'queue priority', kind: oneOf(['high', 'normal', 'low'] as const) },
+  { key: 'maxTokens', name: 'maxTokens', flag: '--max-tokens', help: 'largest answer per request, in tokens, when the template sets no max_tokens', kind: wholeNumber(1, 1_000_000) },
+  { key: 'models', name: 'models', kind: models },
+];
+
 /** The `promptloom.*` keys (without the prefix) that hold generation settings. */
-export const SETTING_KEYS: readonly string[] = KEYS.map(([key]) => key);
+export const SETTING_KEYS: readonly string[] = SETTINGS.map((s) => s.key);
+
+/** A setting by its flag (`--timeout-ms`). */
+export function settingByFlag(flag: string): SettingSpec | undefined {
+  return SETTINGS.find((s) => s.flag === flag);
+}
+
+/** One problem with one setting: which key, the value given (shortened) and what it must be. */
+export interface SettingProblem {
+  readonly key: string;
+  readonly message: string;
+}
+
+function describe(raw: unknown): string {
+  const shown = JSON.stringify(raw) ?? String(raw);
+  return shown.length > 60 ? `${shown.slice(0, 57)}…` : shown;
+}
 
 /**
  * Reads `promptloom.*` values from a settings object: flat keys (`"promptloom.retry.maxAttempts"`,
- * as settings.json writes them) or nested ones. Returns what was valid and a warning per bad key.
+ * as settings.json writes them) or nested ones. Returns what was valid and a problem per bad key.
  */
-export function readSettings(source: Readonly<Record<string, unknown>>): { settings: Partial<GenerationSettings>; warnings: string[] } {
+export function readSettings(source: Readonly<Record<string, unknown>>): { settings: Partial<GenerationSettings>; problems: SettingProblem[] } {
   const settings: Partial<Mutable<GenerationSettings>> = {};
-  const warnings: string[] = [];
-  for (const [key, name, check] of KEYS) {
+  const problems: SettingProblem[] = [];
+  for (const { key, name, kind } of SETTINGS) {
     const full = `promptloom.${key}`;
     const raw = Object.prototype.hasOwnProperty.call(source, full) ? source[full] : nested(source, full.split('.'));
     if (raw === undefined) continue;
-    const value = check(raw);
-    if (value === undefined) warnings.push(`ignored ${full}: ${JSON.stringify(raw)} is not a valid value`);
-    else (settings as Record<string, unknown>)[name] = value;
+    const checked = kind.check(raw);
+    if (checked.ok) (settings as Record<string, unknown>)[name] = checked.value;
+    else problems.push({ key: full, message: `${full}: ${describe(raw)} is not valid: expected ${checked.expected}` });
   }
-  return { settings, warnings };
+  return { settings, problems };
+}
+
+/** A flag's text as a setting's value, or why not (the message names the flag). */
+export function parseFlag(spec: SettingSpec, textValue: string): Checked<unknown> {
+  const checked = spec.kind.check(spec.kind.parse(textValue));
+  return checked.ok ? checked : { ok: false, expected: `${spec.flag} ${describe(textValue)} is not valid: expected ${checked.expected}` };
 }
 
 function nested(source: Readonly<Record<string, unknown>>, path: string[]): unknown {
@@ -118,12 +218,16 @@ function nested(source: Readonly<Record<string, unknown>>, path: string[]): unkn
   return at;
 }
 
-/** Settings as stored with a batch (typed names), checked again as they are read back. */
+/**
+ * Settings as stored with a batch (typed names), checked again as they are read back. Anything
+ * else a batch row holds (an API address stored by an older release, say) is ignored.
+ */
 export function storedSettings(stored: Readonly<Record<string, unknown>>): Partial<GenerationSettings> {
   const settings: Record<string, unknown> = {};
-  for (const [, name, check] of KEYS) {
-    const value = stored[name] === undefined ? undefined : check(stored[name]);
-    if (value !== undefined) settings[name] = value;
+  for (const { name, kind } of SETTINGS) {
+    if (stored[name] === undefined) continue;
+    const checked = kind.check(stored[name]);
+    if (checked.ok) settings[name] = checked.value;
   }
   return settings as Partial<GenerationSettings>;
 }

@@ -180,6 +180,11 @@ export interface GenerationRecord {
   readonly outputTokens: number;
   readonly costUsd: number;
   readonly durationMs: number;
+  /**
+   * The conversation's id, chosen before the first try to store it: storing the same record again
+   * (a retried write, a side file imported twice) then adds nothing.
+   */
+  readonly conversationId?: string;
   /** For a success: the conversation, its system prompt, and its score when already computed. */
   readonly conversation?: {
     readonly systemPrompt?: string;
@@ -203,8 +208,12 @@ export class GenerationRepository {
    */
   record(g: GenerationRecord): { logId: number; conversationId?: string } {
     const now = this.clock.now();
-    const conversationId = g.conversation ? this.newId() : undefined;
+    const conversationId = g.conversation ? (g.conversationId ?? this.newId()) : undefined;
     return this.store.write((tx) => {
+      if (conversationId && g.conversationId) {
+        const stored = tx.get('SELECT id FROM generation_logs WHERE conversation_id = ? LIMIT 1', [conversationId]);
+        if (stored) return { logId: Number(stored.id), conversationId };
+      }
       if (g.conversation && conversationId) {
         const c = g.conversation;
         tx.run(
@@ -409,9 +418,9 @@ export class BatchRepository {
     return r && toBatch(r);
   }
 
-  /** Batches that stopped before their count was reached (pending, running or failed), newest first. */
+  /** Batches that stopped before their count was reached (pending, running, failed or cancelled), newest first. */
   unfinished(): BatchRow[] {
-    return this.store.all(`${BATCH_SELECT} WHERE b.status IN ('pending', 'running', 'failed') ORDER BY b.created_at DESC`).map(toBatch).filter((b) => b.completed < b.requested);
+    return this.store.all(`${BATCH_SELECT} WHERE b.status IN ('pending', 'running', 'failed', 'cancelled') ORDER BY b.created_at DESC`).map(toBatch).filter((b) => b.completed < b.requested);
   }
 }
 

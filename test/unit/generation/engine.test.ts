@@ -1,6 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { createClient } from '../../../src/core/generation/claude';
 import { GenerationEngine, resolveModel, type Attempt, type EngineOptions, type GenerationItem } from '../../../src/core/generation/engine';
+import { failureSummary } from '../../../src/core/generation/failures';
 import { RateLimiter } from '../../../src/core/generation/rateLimiter';
 import { seededRandom } from '../../../src/core/generation/random';
 import { FakeMessagesApi, type FakeApiOptions } from '../../fixtures/fakeMessagesApi';
@@ -73,10 +74,16 @@ describe('generation engine (real SDK, fake Messages API over HTTP)', function (
   it('does not retry what cannot succeed: a bad key, a spent budget, a prose answer past the attempts', async () => {
     await withApi({}, async (api) => {
       const attempts: Attempt[] = [];
-      const summary = await engine(api, { apiKey: 'sk-wrong' }).run(items(2), (a) => attempts.push(a));
-      assert.equal(summary.failed, 2);
+      const summary = await engine(api, { apiKey: 'sk-wrong', concurrency: 1 }).run(items(5), (a) => attempts.push(a));
+      // A rejected key is rejected for every item: the batch stops at the first answer.
+      assert.equal(summary.stopped, 'fatal');
+      assert.match(summary.stopReason!, /the API key was rejected \(401 authentication_error\): set ANTHROPIC_API_KEY or run Promptloom: Set API Key/);
+      assert.deepEqual(summary.fatal, { type: 'authentication', status: 401 });
+      assert.equal(summary.failed, 1);
+      assert.equal(summary.remaining, 4);
       assert.equal(summary.retries, 0);
-      assert.deepEqual(attempts.map((a) => [a.errorType, a.final]), [['authentication', true], ['authentication', true]]);
+      assert.equal(api.stats.requests, 1, 'nothing more is sent');
+      assert.deepEqual(attempts.map((a) => [a.errorType, a.final]), [['authentication', true]]);
     });
     await withApi({}, async (api) => {
       api.script({ kind: 'status', status: 429, type: 'billing_error' });
@@ -155,6 +162,85 @@ describe('generation engine (real SDK, fake Messages API over HTTP)', function (
       assert.equal(summary.stopped, 'cancelled');
       assert.ok(summary.succeeded < 40);
       assert.ok(api.stats.requests <= summary.attempts);
+      // Requests cut off by the cancel are left for a resume: not failures.
+      assert.equal(summary.failed, 0);
+      assert.equal(summary.remaining, 40 - summary.succeeded);
+    });
+  });
+
+  it('stops at once, whatever on-error says, when no other item could succeed: 403, 404 model, nothing listening, an unusable port', async () => {
+    await withApi({}, async (api) => {
+      for (const [status, type, message] of [
+        [403, 'permission_error', /the API key may not do this \(403 permission_error\)/],
+        [404, 'not_found_error', /has no model claude-sonnet-5-5 \(404 not_found_error\): choose another model/],
+      ] as const) {
+        api.script({ kind: 'status', status, type });
+        const before = api.stats.requests;
+        const summary = await engine(api, { concurrency: 1, onError: 'continue' }).run(items(6), () => undefined);
+        assert.equal(summary.stopped, 'fatal', `${status}`);
+        assert.match(summary.stopReason!, message);
+        assert.equal(api.stats.requests - before, 1, `${status}: one request, not six`);
+        assert.deepEqual(summary.failures, [{ type: type === 'permission_error' ? 'permission' : 'not_found', status, count: 1 }]);
+      }
+    });
+    // A port nothing listens on: the server of a moment ago, stopped.
+    const closed = await FakeMessagesApi.start();
+    const url = closed.url;
+    await closed.stop();
+    for (const [address, type, message] of [
+      [url, 'connection_refused', new RegExp(`nothing answers at ${url.replace(/[.:/]/g, '\\$&')} \\(connection refused\\)`)],
+      ['http://127.0.0.1:6000', 'bad_address', /the API address http:\/\/127\.0\.0\.1:6000 cannot be used/],
+    ] as const) {
+      const attempts: Attempt[] = [];
+      const e = new GenerationEngine({
+        client: createClient({ apiKey: KEY, baseURL: address, timeoutMs: 5_000 }),
+        model: resolveModel('sonnet')!,
+        limiter: new RateLimiter({ windowMs: 60_000, requests: 1_000 }, Date.now()),
+        retry: { strategy: 'fixed', baseDelayMs: 10, maxDelayMs: 10, maxAttempts: 5 },
+        concurrency: 1,
+        maxTokens: 100,
+        onError: 'continue',
+        address,
+      });
+      const summary = await e.run(items(4), (a) => attempts.push(a));
+      assert.equal(summary.stopped, 'fatal', address);
+      assert.match(summary.stopReason!, message);
+      assert.equal(summary.attempts, 1, `${address}: tried once, not 4 items × 5 attempts`);
+      assert.deepEqual(attempts.map((a) => a.errorType), [type]);
+    }
+  });
+
+  it('counts final failures by cause for the summary', async () => {
+    await withApi({}, async (api) => {
+      api.script({ kind: 'status', status: 400, type: 'invalid_request_error' }, { kind: 'status', status: 529, type: 'overloaded_error' }, { kind: 'status', status: 529, type: 'overloaded_error' });
+      const summary = await engine(api, { concurrency: 1, retry: { strategy: 'fixed', baseDelayMs: 5, maxDelayMs: 5, maxAttempts: 1 } }).run(items(4), () => undefined);
+      assert.equal(summary.stopped, undefined);
+      assert.equal(summary.succeeded, 1);
+      assert.deepEqual(
+        [...summary.failures].sort((a, b) => a.type.localeCompare(b.type)),
+        [
+          { type: 'invalid_request', status: 400, count: 1 },
+          { type: 'overloaded', status: 529, count: 2 },
+        ],
+      );
+      assert.equal(failureSummary(summary.failures), '3 failed: 2 overloaded (529), 1 invalid request (400)');
+    });
+  });
+
+  it('a paid answer the caller fails to keep is never taken for a failed request: not retried, not paid twice, and the batch stops', async () => {
+    await withApi({}, async (api) => {
+      let calls = 0;
+      const summary = await engine(api, { concurrency: 1 }).run(items(3), (a) => {
+        calls++;
+        if (a.status === 'succeeded' && calls === 1) throw new Error('the workspace database is busy');
+      });
+      assert.equal(api.stats.accepted, 1, 'the answer was not requested again');
+      assert.equal(summary.succeeded, 1);
+      assert.equal(summary.failed, 0, 'a storage problem is not an API failure');
+      assert.equal(summary.unstored, 1);
+      assert.ok(summary.costUsd > 0, 'what was paid is counted');
+      assert.equal(summary.stopped, 'error');
+      assert.match(summary.stopReason!, /a paid answer could not be stored \(the workspace database is busy\)/);
     });
   });
 

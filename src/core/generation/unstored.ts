@@ -1,0 +1,83 @@
+/**
+ * Paid answers that could not be written to the database (it was busy, the disk was full…) are
+ * kept beside it, one file each in `.promptloom/unstored/`, and imported the next time the
+ * database opens. Each record carries its conversation id, so importing one twice (a crash
+ * between storing it and removing its file) adds nothing.
+ */
+import { randomUUID } from 'node:crypto';
+import { closeSync, constants, fsyncSync, fstatSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import { GenerationRepository, type GenerationRecord, type Store } from '../store';
+
+export const UNSTORED_DIR = 'unstored';
+
+/** Writes the record to a new file of its own (never through a link), synced before returning. */
+export function keepAside(promptloomDir: string, record: GenerationRecord): string {
+  const dir = join(promptloomDir, UNSTORED_DIR);
+  mkdirSync(dir, { recursive: true });
+  if (!lstatSync(dir).isDirectory()) throw new Error(`${dir} is not a folder`);
+  const path = join(dir, `${record.conversationId ?? randomUUID()}.json`);
+  const fd = openSync(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
+  try {
+    const bytes = Buffer.from(JSON.stringify(record));
+    let written = 0;
+    while (written < bytes.length) written += writeSync(fd, bytes, written, bytes.length - written);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  return path;
+}
+
+/** Most a kept record may weigh: a conversation is text, far below this. */
+const MAX_RECORD_BYTES = 64 * 1024 * 1024;
+
+/**
+ * Imports what was kept aside into the database. Returns how many records were imported and
+ * notices for files that could not be (left in place, named).
+ */
+export async function importKeptAside(store: Store): Promise<{ imported: number; notices: string[] }> {
+  const dir = join(store.dir, UNSTORED_DIR);
+  let names: string[];
+  try {
+    if (!lstatSync(dir).isDirectory()) return { imported: 0, notices: [`${dir} is not a folder: nothing imported from it`] };
+    names = readdirSync(dir).filter((n) => n.endsWith('.json')).sort();
+  } catch {
+    return { imported: 0, notices: [] };
+  }
+  const generations = new GenerationRepository(store);
+  const notices: string[] = [];
+  let imported = 0;
+  for (const name of names) {
+    const path = join(dir, name);
+    let record: GenerationRecord;
+    try {
+      record = readRecord(path);
+    } catch (error) {
+      notices.push(`could not import ${path}: ${(error as Error).message}`);
+      continue;
+    }
+    await generations.record(record);
+    unlinkSync(path);
+    imported++;
+  }
+  return { imported, notices };
+}
+
+function readRecord(path: string): GenerationRecord {
+  const fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  let text: string;
+  try {
+    const stat = fstatSync(fd);
+    if (!stat.isFile()) throw new Error('not a regular file');
+    if (stat.size > MAX_RECORD_BYTES) throw new Error('too large');
+    text = readFileSync(fd, 'utf8');
+  } finally {
+    closeSync(fd);
+  }
+  const record = JSON.parse(text) as GenerationRecord;
+  if (!record || typeof record !== 'object' || typeof record.templateId !== 'number' || typeof record.versionId !== 'number' || typeof record.model !== 'string') {
+    throw new Error('not a generation record');
+  }
+  return record;
+}

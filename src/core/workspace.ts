@@ -1,0 +1,118 @@
+/**
+ * One way to prepare work in a workspace, used by both shells (the CLI and the editor) so they
+ * cannot drift: the settings with their precedence, the model aliases templates may name, how a
+ * template is parsed, which model a batch uses, and a batch ready for the engine. The shells only
+ * gather their inputs (flags and `.vscode/settings.json`, or VS Code's configuration) and present
+ * the outcome.
+ */
+import { relative, resolve } from 'node:path';
+import type { BatchInput } from './generation/batch';
+import { importKeptAside } from './generation/unstored';
+import { Store, type StoreOptions } from './store';
+import { resolveModel, type ModelInfo } from './generation/engine';
+import type { Priority } from './generation/priorityQueue';
+import { mergeSettings, type GenerationSettings } from './generation/settings';
+import { parseTemplate, renderTemplate, type Diagnostic, type ParsedTemplate, type ParseOptions, type RawParameters, type RenderProblem } from './template';
+
+export class Workspace {
+  readonly settings: GenerationSettings;
+
+  /** `layers`: settings from the lowest precedence to the highest (workspace file, then flags). */
+  constructor(
+    readonly folder: string,
+    layers: readonly Partial<GenerationSettings>[] = [],
+  ) {
+    this.settings = mergeSettings(...layers);
+  }
+
+  /** The aliases `model:` may name: the model table's (the defaults' when settings add none). */
+  get modelAliases(): string[] {
+    return this.settings.models.flatMap((m) => (m.alias ? [m.alias] : []));
+  }
+
+  parseOptions(fileName: string): ParseOptions {
+    return { fileName, modelAliases: this.modelAliases };
+  }
+
+  parse(text: string, fileName: string): ParsedTemplate {
+    return parseTemplate(text, this.parseOptions(fileName));
+  }
+
+  /** A template's path as the database records it: relative to the workspace, with `/`. */
+  templatePath(file: string): string {
+    return relative(this.folder, resolve(this.folder, file)).split('\\').join('/');
+  }
+
+  /** The model of a batch: the one asked for (a flag), else the template's `model:`, else the setting. */
+  model(template: ParsedTemplate, asked?: string): { model: ModelInfo } | { problem: string } {
+    const name = asked ?? template.settings.model ?? this.settings.model;
+    const model = resolveModel(name, this.settings.models);
+    if (model) return { model };
+    return { problem: `unknown model "${name}": use an alias (${this.settings.models.map((m) => m.alias ?? m.id).join(', ')}) or a claude-… id` };
+  }
+
+  /**
+   * A batch ready for `runRecordedBatch`, but for what only the shell has (the store, the key,
+   * the address, callbacks); or what stands in its way.
+   */
+  prepareBatch(request: BatchRequest): PreparedBatch {
+    const template = this.parse(request.text, request.file);
+    if (template.hasErrors) return { ok: false, reason: 'template', diagnostics: template.diagnostics.filter((d) => d.severity === 'error') };
+    const chosen = this.model(template, request.model);
+    if ('problem' in chosen) return { ok: false, reason: 'model', message: chosen.problem };
+    const rendered = renderTemplate(template, request.values);
+    if (!rendered.ok) return { ok: false, reason: 'values', problems: rendered.problems };
+    return {
+      ok: true,
+      input: {
+        templatePath: this.templatePath(request.file),
+        templateText: request.text,
+        template,
+        rendered: rendered.value,
+        settings: this.settings,
+        model: chosen.model,
+        count: request.count,
+        ...(request.priority ? { priority: request.priority } : {}),
+        ...(request.purpose ? { purpose: request.purpose } : {}),
+      },
+    };
+  }
+}
+
+export interface BatchRequest {
+  /** The template file (absolute, or relative to the workspace folder). */
+  readonly file: string;
+  readonly text: string;
+  readonly values: RawParameters;
+  readonly count: number;
+  /** A model asked for explicitly (wins over the template's `model:`). */
+  readonly model?: string;
+  readonly priority?: Priority;
+  readonly purpose?: 'test';
+}
+
+/** What a shell adds to a prepared batch before running it. */
+export type ShellPart = 'store' | 'apiKey' | 'baseURL' | 'limiter' | 'started' | 'onAttempt' | 'resume';
+
+export type PreparedBatch =
+  | { readonly ok: true; readonly input: Omit<BatchInput, ShellPart> }
+  | { readonly ok: false; readonly reason: 'template'; readonly diagnostics: readonly Diagnostic[] }
+  | { readonly ok: false; readonly reason: 'model'; readonly message: string }
+  | { readonly ok: false; readonly reason: 'values'; readonly problems: readonly RenderProblem[] };
+
+/**
+ * Opens (creating if needed) a workspace's database the way both shells do: what a crash or a
+ * busy database left in `.promptloom/unstored/` is imported first, so it is never lost.
+ */
+export async function openWorkspaceStore(folder: string, options: StoreOptions = {}): Promise<{ store: Store; notices: string[] }> {
+  const store = await Store.open(folder, options);
+  const notices = [...store.notices];
+  try {
+    const { imported, notices: problems } = await importKeptAside(store);
+    if (imported > 0) notices.push(`imported ${imported} generation${imported === 1 ? '' : 's'} kept aside when the database could not take ${imported === 1 ? 'it' : 'them'}`);
+    notices.push(...problems);
+  } catch (error) {
+    notices.push(`could not import what was kept in .promptloom/unstored/ yet (${(error as Error).message}); it stays there for the next open`);
+  }
+  return { store, notices };
+}
