@@ -7,7 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import { closeSync, constants, fsyncSync, fstatSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { GenerationRepository, type GenerationRecord, type Store } from '../store';
+import { BatchRepository, GenerationRepository, type GenerationRecord, type Store } from '../store';
 
 export const UNSTORED_DIR = 'unstored';
 
@@ -48,6 +48,7 @@ export async function importKeptAside(store: Store): Promise<{ imported: number;
   const generations = new GenerationRepository(store);
   const notices: string[] = [];
   let imported = 0;
+  const batchIds = new Set<string>();
   for (const name of names) {
     const path = join(dir, name);
     let record: GenerationRecord;
@@ -60,6 +61,13 @@ export async function importKeptAside(store: Store): Promise<{ imported: number;
     await generations.record(record);
     unlinkSync(path);
     imported++;
+    if (record.batchId) batchIds.add(record.batchId);
+  }
+  // A batch that lacked only what was kept aside is complete now.
+  const batches = new BatchRepository(store);
+  for (const id of batchIds) {
+    const batch = batches.get(id);
+    if (batch && batch.status === 'failed' && batch.completed >= batch.requested) await batches.setStatus(id, 'completed');
   }
   return { imported, notices };
 }

@@ -1,0 +1,124 @@
+import { strict as assert } from 'node:assert';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runRecordedBatch } from '../../../src/core/generation/batch';
+import { keepAside } from '../../../src/core/generation/unstored';
+import { Workspace, openWorkspaceStore } from '../../../src/core/workspace';
+import { FakeMessagesApi } from '../../fixtures/fakeMessagesApi';
+
+const KEY = 'sk-test-fake-key';
+const TEMPLATE = '---\nname: Keep\ntier: template\n---\nWrite a conversation about bonds.\n';
+
+/**
+ * The database busy while an answer arrives: another live process holds the lock (its heartbeat
+ * kept fresh), longer than the writer will wait.
+ */
+function holdLock(dir: string): { release: () => void } {
+  const holder: ChildProcess = spawn('sleep', ['60']);
+  const path = join(dir, 'promptloom.lock');
+  writeFileSync(path, `${holder.pid}:busy-holder`);
+  const beat = setInterval(() => {
+    const now = new Date();
+    if (existsSync(path)) utimesSync(path, now, now);
+  }, 50);
+  return {
+    release: () => {
+      clearInterval(beat);
+      unlinkSync(path);
+      holder.kill();
+    },
+  };
+}
+
+describe('a paid answer is never lost', function () {
+  this.timeout(60_000);
+
+  it('when the database will not take it, it is kept aside, imported on the next open, once', async () => {
+    const folder = mkdtempSync(join(tmpdir(), 'promptloom-keep-'));
+    writeFileSync(join(folder, 't.prompt'), TEMPLATE);
+    const api = await FakeMessagesApi.start({ apiKey: KEY });
+    const { store } = await openWorkspaceStore(folder, { lockTimeoutMs: 200 });
+    try {
+      const prepared = new Workspace(folder, [{ concurrency: 1 }]).prepareBatch({ file: join(folder, 't.prompt'), text: TEMPLATE, values: new Map(), count: 4 });
+      assert.ok(prepared.ok);
+      let lock: { release: () => void } | undefined;
+      let successes = 0;
+      const outcome = await runRecordedBatch({
+        ...prepared.input,
+        store,
+        apiKey: KEY,
+        baseURL: api.url,
+        onAttempt: (a) => {
+          if (a.status !== 'succeeded') return;
+          successes++;
+          // After the first is stored, the database turns busy; once the second has been dealt with, free again.
+          if (successes === 1) lock = holdLock(store.dir);
+          if (successes === 2) lock!.release();
+        },
+      });
+      assert.equal(outcome.summary.succeeded, 4);
+      assert.equal(outcome.summary.failed, 0, 'a busy database is not an API failure');
+      assert.equal(api.stats.accepted, 4, 'nothing was paid for twice');
+      assert.equal(outcome.keptAside, 1);
+      const aside = readdirSync(join(store.dir, 'unstored'));
+      assert.equal(aside.length, 1);
+      assert.equal(Number(store.get('SELECT count(*) AS n FROM conversations')!.n), 3);
+      store.close();
+
+      const reopened = await openWorkspaceStore(folder);
+      try {
+        assert.ok(reopened.notices.some((n) => /imported 1 generation kept aside/.test(n)), reopened.notices.join('\n'));
+        assert.equal(Number(reopened.store.get('SELECT count(*) AS n FROM conversations WHERE batch_id = ?', [outcome.batchId])!.n), 4);
+        assert.equal(Number(reopened.store.get('SELECT count(*) AS n FROM turns WHERE conversation_id = ?', [aside[0]!.replace('.json', '')])!.n) > 0, true);
+        const cost = Number(reopened.store.get("SELECT sum(cost_usd) AS c FROM generation_logs WHERE status = 'succeeded'")!.c);
+        assert.ok(Math.abs(cost - outcome.summary.costUsd) < 1e-9, 'the daily budget sees every paid answer, once');
+        assert.deepEqual(readdirSync(join(store.dir, 'unstored')), []);
+        const batch = reopened.store.get('SELECT status FROM batches WHERE id = ?', [outcome.batchId])!;
+        assert.equal(batch.status, 'completed');
+      } finally {
+        reopened.store.close();
+      }
+    } finally {
+      await api.stop();
+    }
+  });
+
+  it('a record imported twice (a crash before its file was removed) is stored once', async () => {
+    const folder = mkdtempSync(join(tmpdir(), 'promptloom-keep-'));
+    writeFileSync(join(folder, 't.prompt'), TEMPLATE);
+    const api = await FakeMessagesApi.start({ apiKey: KEY });
+    const { store } = await openWorkspaceStore(folder);
+    try {
+      const prepared = new Workspace(folder).prepareBatch({ file: join(folder, 't.prompt'), text: TEMPLATE, values: new Map(), count: 1 });
+      assert.ok(prepared.ok);
+      const outcome = await runRecordedBatch({ ...prepared.input, store, apiKey: KEY, baseURL: api.url });
+      const id = outcome.conversations[0]!;
+      const log = store.get('SELECT * FROM generation_logs WHERE conversation_id = ?', [id])!;
+      // The same record as a side file, as if the crash came after storing it and before removing it.
+      keepAside(store.dir, {
+        conversationId: id,
+        templateId: Number(log.template_id),
+        versionId: Number(log.version_id),
+        batchId: outcome.batchId,
+        parameters: {},
+        model: String(log.model),
+        attempt: 1,
+        status: 'succeeded',
+        inputTokens: 1,
+        outputTokens: 1,
+        costUsd: 0.5,
+        durationMs: 1,
+        conversation: { turns: [{ role: 'user', content: 'hi' }] },
+      });
+      store.close();
+      const reopened = await openWorkspaceStore(folder);
+      assert.equal(Number(reopened.store.get('SELECT count(*) AS n FROM conversations')!.n), 1);
+      assert.equal(Number(reopened.store.get('SELECT count(*) AS n FROM generation_logs')!.n), 1);
+      reopened.store.close();
+    } finally {
+      await api.stop();
+    }
+  });
+});
