@@ -39,7 +39,7 @@ export function buildProgram(out: Output, setExit: (code: number) => void, readS
     .option('--workspace <dir>', 'the workspace whose .vscode/settings.json model table `model:` may name')
     .addOption(format())
     .action((paths: string[], options: { format: 'text' | 'json'; workspace?: string }) =>
-      setExit(runCheck(paths, { format: options.format, modelAliases: workspaceAliases(options.workspace, out) }, out)),
+      setExit(runCheck(paths, { format: options.format, ...workspaceAliases(options.workspace, out) }, out)),
     );
 
   program
@@ -51,7 +51,7 @@ export function buildProgram(out: Output, setExit: (code: number) => void, readS
     .option('--workspace <dir>', 'the workspace whose .vscode/settings.json model table `model:` may name')
     .addOption(format())
     .action((file: string, options: { param: string[]; params: string[]; format: 'text' | 'json'; workspace?: string }) =>
-      setExit(runRender(file, { ...options, modelAliases: workspaceAliases(options.workspace, out) }, out, readStdin)),
+      setExit(runRender(file, { ...options, ...workspaceAliases(options.workspace, out) }, out, readStdin)),
     );
 
   const generate = program
@@ -138,8 +138,8 @@ export function buildProgram(out: Output, setExit: (code: number) => void, readS
 }
 
 /** check and render know the model table's aliases of the workspace named, the defaults' otherwise. */
-function workspaceAliases(folder: string | undefined, out: Output): string[] | undefined {
-  return folder === undefined ? undefined : openWorkspace(workspaceFolder(folder), out).modelAliases;
+function workspaceAliases(folder: string | undefined, out: Output): { modelAliases?: string[] } {
+  return folder === undefined ? {} : { modelAliases: openWorkspace(workspaceFolder(folder), out).modelAliases };
 }
 
 /** The API address: only ever from the user (this flag or ANTHROPIC_BASE_URL), never a workspace file. */

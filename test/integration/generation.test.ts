@@ -84,4 +84,39 @@ describe('generation from the editor (fake Messages API over HTTP)', function ()
     assert.equal(store.get('SELECT status FROM batches WHERE id = ?', [outcome.batchId])!.status, 'cancelled');
     store.close();
   });
+
+  it('a model alias of promptloom.models is known to the diagnostics and to Generate, as in the CLI', async () => {
+    const config = vscode.workspace.getConfiguration('promptloom');
+    const aliasUri = workspaceFile('alias.prompt');
+    await vscode.workspace.fs.writeFile(aliasUri, new TextEncoder().encode('---\nname: Alias\nmodel: fast\n---\nWrite a conversation about bonds.\n'));
+    await config.update('models', [{ id: 'claude-haiku-5-5', alias: 'fast', inputPrice: 1, outputPrice: 5 }], vscode.ConfigurationTarget.Workspace);
+    try {
+      const doc = await vscode.workspace.openTextDocument(aliasUri);
+      await vscode.window.showTextDocument(doc);
+      await waitFor('the template checked with the workspace’s model table', () => (vscode.languages.getDiagnostics(aliasUri).some((d) => String((d.code as { value?: string } | undefined)?.value) === 'PL006') ? undefined : true));
+      assert.deepEqual(vscode.languages.getDiagnostics(aliasUri).filter((d) => d.severity === vscode.DiagnosticSeverity.Error), []);
+      const outcome = await vscode.commands.executeCommand<Outcome>('promptloom.generateBatch', aliasUri, { count: 1, values: {} });
+      assert.equal(outcome.summary.succeeded, 1);
+      const store = await Store.open(vscode.workspace.workspaceFolders![0]!.uri.fsPath);
+      assert.equal(store.get('SELECT model FROM batches WHERE id = ?', [outcome.batchId])!.model, 'claude-haiku-5-5');
+      store.close();
+    } finally {
+      await config.update('models', undefined, vscode.ConfigurationTarget.Workspace);
+    }
+    // Without the table's alias, the same template is wrong again: the diagnostics follow the setting.
+    await waitFor('PL006 back', () => (vscode.languages.getDiagnostics(aliasUri).some((d) => String((d.code as { value?: string } | undefined)?.value) === 'PL006') ? true : undefined));
+  });
+
+  it('a rejected key stops the batch at the first answer', async () => {
+    await vscode.commands.executeCommand('promptloom.setApiKey', 'sk-rejected-key');
+    try {
+      const outcome = await vscode.commands.executeCommand<Outcome & { summary: { fatal?: { type: string }; remaining: number } }>('promptloom.generateBatch', uri(), { count: 12, concurrency: 1, values: { persona: 'Near Retiree' } });
+      assert.equal(outcome.summary.stopped, 'fatal');
+      assert.equal(outcome.summary.fatal?.type, 'authentication');
+      assert.equal(outcome.summary.failed, 1);
+      assert.equal(outcome.summary.remaining, 11);
+    } finally {
+      await vscode.commands.executeCommand('promptloom.setApiKey', 'sk-integration-key');
+    }
+  });
 });

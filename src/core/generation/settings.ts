@@ -58,6 +58,8 @@ export interface SettingKind<T> {
   readonly parse: (text: string) => unknown;
   /** The values a choice accepts, for `--help`. */
   readonly choices?: readonly string[];
+  /** A number's bounds (package.json's configuration schema repeats them; a test keeps them equal). */
+  readonly range?: { readonly min: number; readonly max: number; readonly exclusiveMin?: boolean; readonly integer: boolean };
 }
 
 const fmt = (n: number) => n.toLocaleString('en-US');
@@ -68,6 +70,7 @@ export function wholeNumber(min: number, max: number): SettingKind<number> {
   return {
     check: (v) => (typeof v === 'number' && Number.isInteger(v) && v >= min && v <= max ? { ok: true, value: v } : { ok: false, expected }),
     parse: (t) => (t.trim() === '' ? NaN : Number(t)),
+    range: { min, max, integer: true },
   };
 }
 
@@ -77,6 +80,7 @@ export function positiveNumber(max: number): SettingKind<number> {
   return {
     check: (v) => (typeof v === 'number' && Number.isFinite(v) && v > 0 && v <= max ? { ok: true, value: v } : { ok: false, expected }),
     parse: (t) => (t.trim() === '' ? NaN : Number(t)),
+    range: { min: 0, max, exclusiveMin: true, integer: false },
   };
 }
 
