@@ -60,6 +60,19 @@ describe('generation from the editor (fake Messages API over HTTP)', function ()
     writer.close();
   });
 
+  it('a rejected key stops the batch at the first answer', async () => {
+    await vscode.commands.executeCommand('promptloom.setApiKey', 'sk-rejected-key');
+    try {
+      const outcome = await vscode.commands.executeCommand<Outcome & { summary: { fatal?: { type: string }; remaining: number } }>('promptloom.generateBatch', uri(), { count: 12, concurrency: 1, values: { persona: 'Near Retiree' } });
+      assert.equal(outcome.summary.stopped, 'fatal');
+      assert.equal(outcome.summary.fatal?.type, 'authentication');
+      assert.equal(outcome.summary.failed, 1);
+      assert.equal(outcome.summary.remaining, 11);
+    } finally {
+      await vscode.commands.executeCommand('promptloom.setApiKey', 'sk-integration-key');
+    }
+  });
+
   it('the queue view lists a running batch and cancels the one picked', async () => {
     // More than the default 50-per-minute limit lets through: the batch waits for room.
     const running = vscode.commands.executeCommand<Outcome>('promptloom.generateBatch', uri(), { count: 60, concurrency: 3, values: { persona: 'Near Retiree' } });
@@ -107,16 +120,5 @@ describe('generation from the editor (fake Messages API over HTTP)', function ()
     await waitFor('PL006 back', () => (vscode.languages.getDiagnostics(aliasUri).some((d) => String((d.code as { value?: string } | undefined)?.value) === 'PL006') ? true : undefined));
   });
 
-  it('a rejected key stops the batch at the first answer', async () => {
-    await vscode.commands.executeCommand('promptloom.setApiKey', 'sk-rejected-key');
-    try {
-      const outcome = await vscode.commands.executeCommand<Outcome & { summary: { fatal?: { type: string }; remaining: number } }>('promptloom.generateBatch', uri(), { count: 12, concurrency: 1, values: { persona: 'Near Retiree' } });
-      assert.equal(outcome.summary.stopped, 'fatal');
-      assert.equal(outcome.summary.fatal?.type, 'authentication');
-      assert.equal(outcome.summary.failed, 1);
-      assert.equal(outcome.summary.remaining, 11);
-    } finally {
-      await vscode.commands.executeCommand('promptloom.setApiKey', 'sk-integration-key');
-    }
-  });
+
 });
