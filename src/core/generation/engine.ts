@@ -301,7 +301,7 @@ export class GenerationEngine {
   }
 
   /** Why the caller last failed to keep an attempt. */
-  lastReportError: string | undefined;
+  private lastReportError: string | undefined;
 
   private stop(why: NonNullable<BatchSummary['stopped']>, reason: string): void {
     if (this.stopped) return;
