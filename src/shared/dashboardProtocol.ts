@@ -60,7 +60,7 @@ export interface DashboardData {
 }
 
 /** What to compare: two templates, or two versions (ids). */
-const compareRequest = oneOf('kind', {
+export const compareRequest = oneOf('kind', {
   templates: { a: rowId, b: rowId },
   versions: { template: rowId, a: rowId, b: rowId },
 });

@@ -6,8 +6,10 @@ import {
   type DashboardHostMessage,
   type DashboardState,
   type DashboardWebviewMessage,
+  compareRequest,
   dashboardWebviewMessage,
 } from '../../shared/dashboardProtocol';
+import { validate } from '../../shared/schema';
 import { Disposable } from '../disposable';
 import { receiveMessages, type Deliver, type MessageLog } from '../webviewMessages';
 import { webviewOptions, webviewPage } from '../webviewPage';
@@ -64,7 +66,8 @@ export class DashboardPanel extends Disposable {
   ) {
     super();
     DashboardPanel.current = this;
-    this.compareRequest = state?.compare;
+    // Saved by the page, so checked like its messages.
+    this.compareRequest = state?.compare && validate(compareRequest, state.compare).ok ? state.compare : undefined;
     panel.webview.html = webviewPage(panel.webview, deps.extensionUri, { name: 'dashboard', title: 'Promptloom analytics', loading: 'Computing the figures…', styles: ['dist/dashboard.css'], live: false });
     panel.iconPath = vscode.Uri.joinPath(deps.extensionUri, 'media', 'quality.svg');
     panel.onDidDispose(() => this.dispose(), this, this.subscriptions);

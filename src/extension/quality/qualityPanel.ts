@@ -12,6 +12,7 @@ import {
   type RecommendationView,
   qualityWebviewMessage,
 } from '../../shared/qualityProtocol';
+import { conversationId, validate } from '../../shared/schema';
 import { Disposable } from '../disposable';
 import { receiveMessages, type Deliver, type MessageLog } from '../webviewMessages';
 import { webviewOptions, webviewPage } from '../webviewPage';
@@ -51,7 +52,8 @@ export class QualityPanel extends Disposable {
   static revive(deps: QualityPanelDeps, panel: vscode.WebviewPanel, state: QualityState | undefined): void {
     panel.webview.options = webviewOptions(deps.extensionUri);
     const revived = new QualityPanel(deps, panel, true);
-    if (state?.id) void revived.load(state.id);
+    // Saved by the page, so checked like its messages.
+    if (state?.id && validate(conversationId, state.id).ok) void revived.load(state.id);
   }
 
   static disposeAll(): void {

@@ -138,6 +138,8 @@ export class TemplateTestPanel extends Disposable {
         break;
       case 'rerun': {
         const uri = this.uri ?? (this.result ? vscode.Uri.parse(this.result.uri) : undefined);
+        // After a reload the URI comes from the page's saved state: only a template of this workspace is run.
+        if (uri && !this.uri && !vscode.workspace.getWorkspaceFolder(uri)) throw new Error('the tested template is not in this workspace');
         if (uri) await testTemplate(this.deps, uri, this.result?.runs.length ?? DEFAULT_TEST_RUNS);
         break;
       }
