@@ -199,6 +199,7 @@ async function previewTemplate(ctx: Ctx, resource?: unknown): Promise<PreviewHan
     uri: document.uri,
     rendered: () => panel.lastRendered,
     setValues: (values) => panel.setValues(values),
+    deliver: (raw) => panel.deliver(raw),
     visible: () => !panel.isDisposed && panel.panel.visible,
   };
 }
@@ -207,6 +208,8 @@ export interface PreviewHandle {
   readonly uri: vscode.Uri;
   readonly rendered: () => PreviewPanel['lastRendered'];
   readonly setValues: PreviewPanel['setValues'];
+  /** Posts a message to the panel as its webview would: checked, then handled. */
+  readonly deliver: PreviewPanel['deliver'];
   readonly visible: () => boolean;
 }
 

@@ -36,12 +36,12 @@ export class Ctx extends Disposable {
 
   constructor(readonly extension: vscode.ExtensionContext) {
     super();
-    this.previewDeps = { extensionUri: extension.extensionUri, templates: this.templates, state: extension.workspaceState };
+    this.previewDeps = { extensionUri: extension.extensionUri, templates: this.templates, state: extension.workspaceState, log: this.log };
     this.generation = this.register(new GenerationService(extension.secrets, this.db, this.templates, extension.workspaceState, this.log));
     this.register(new TemplateDiagnostics(extension.extensionUri, this.templates));
     this.register(new LanguageFeatures(this.templates));
     this.conversations = this.register(new ConversationsView(this.db, extension.workspaceState));
-    this.qualityDeps = { extensionUri: extension.extensionUri, db: this.db, documents: this.conversationDocs, conversations: this.conversations };
+    this.qualityDeps = { extensionUri: extension.extensionUri, db: this.db, documents: this.conversationDocs, conversations: this.conversations, log: this.log };
     this.register(new TemplateQualityFeatures(extension.extensionUri, this.db, this.templates));
     this.register(
       vscode.window.registerWebviewPanelSerializer(QUALITY_VIEW_TYPE, {
@@ -49,14 +49,14 @@ export class Ctx extends Disposable {
       }),
     );
     this.register({ dispose: () => QualityPanel.disposeAll() });
-    this.dashboardDeps = { extensionUri: extension.extensionUri, db: this.db };
+    this.dashboardDeps = { extensionUri: extension.extensionUri, db: this.db, log: this.log };
     this.register(
       vscode.window.registerWebviewPanelSerializer(DASHBOARD_VIEW_TYPE, {
         deserializeWebviewPanel: async (panel, state: DashboardState | undefined) => DashboardPanel.revive(this.dashboardDeps, panel, state),
       }),
     );
     this.register({ dispose: () => DashboardPanel.disposeAll() });
-    this.testDeps = { extensionUri: extension.extensionUri, db: this.db, generation: this.generation, templates: this.templates, documents: this.conversationDocs };
+    this.testDeps = { extensionUri: extension.extensionUri, db: this.db, generation: this.generation, templates: this.templates, documents: this.conversationDocs, log: this.log };
     this.register(
       vscode.window.registerWebviewPanelSerializer(TEST_VIEW_TYPE, {
         deserializeWebviewPanel: async (panel, state: TestState | undefined) => TemplateTestPanel.revive(this.testDeps, panel, state),

@@ -2,6 +2,8 @@
  * The messages between the analytics dashboard's webview and the extension host: one union per
  * direction, shared by both sides.
  */
+import { oneOf, rowId, workspacePath, type Infer } from './schema';
+
 export const DASHBOARD_VIEW_TYPE = 'promptloom.dashboard';
 
 /** One template's row in the table (the `promptloom stats` figures and a few counts). */
@@ -58,7 +60,11 @@ export interface DashboardData {
 }
 
 /** What to compare: two templates, or two versions (ids). */
-export type CompareRequest = { readonly kind: 'templates'; readonly a: number; readonly b: number } | { readonly kind: 'versions'; readonly template: number; readonly a: number; readonly b: number };
+export const compareRequest = oneOf('kind', {
+  templates: { a: rowId, b: rowId },
+  versions: { template: rowId, a: rowId, b: rowId },
+});
+export type CompareRequest = Infer<typeof compareRequest>;
 
 export type DashboardHostMessage =
   | { readonly type: 'data'; readonly data: DashboardData }
@@ -66,13 +72,17 @@ export type DashboardHostMessage =
   | { readonly type: 'comparison'; readonly request: CompareRequest; readonly sides: readonly [SideView, SideView] }
   | { readonly type: 'empty'; readonly reason: string };
 
-export type DashboardWebviewMessage =
-  | { readonly type: 'ready' }
-  | { readonly type: 'versions'; readonly template: number }
-  | { readonly type: 'compare'; readonly request: CompareRequest }
-  | { readonly type: 'exportCsv' }
-  | { readonly type: 'open'; readonly file: string }
-  | { readonly type: 'conversations'; readonly file: string };
+export const dashboardWebviewMessage = oneOf('type', {
+  ready: {},
+  versions: { template: rowId },
+  compare: { request: compareRequest },
+  exportCsv: {},
+  // Template files, workspace-relative as the store names them.
+  open: { file: workspacePath },
+  conversations: { file: workspacePath },
+});
+
+export type DashboardWebviewMessage = Infer<typeof dashboardWebviewMessage>;
 
 export interface DashboardState {
   readonly sort?: { readonly key: string; readonly descending: boolean };

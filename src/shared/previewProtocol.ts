@@ -1,7 +1,9 @@
 /**
  * The messages between the preview panel's webview and the extension host: one union per
- * direction, shared by both sides so a change to either is a type error on the other.
+ * direction, shared by both sides so a change to either is a type error on the other. What the
+ * webview sends is declared as a schema, checked at run time by the host (see webviewMessages.ts).
  */
+import { boolean, oneOf, record, string, union, type Infer } from './schema';
 
 /** A variable as the preview form needs it. */
 export interface FieldView {
@@ -16,8 +18,17 @@ export interface FieldView {
   readonly maxLength?: number;
 }
 
+/** Variable names as templates declare them (see IDENTIFIER in core/template/issues.ts). */
+const variableName = string({ max: 128, pattern: /^[A-Za-z_][A-Za-z0-9_]*$/, what: 'a variable name', refine: (n) => (n === '__proto__' ? 'a reserved name' : undefined) });
+
+/** Form values: bounded in number and size (a long text field is still well under this). */
+export const MAX_FORM_VALUES = 200;
+export const MAX_FORM_VALUE_CHARS = 100_000;
+
+const formValues = record(variableName, union(string({ max: MAX_FORM_VALUE_CHARS }), boolean()), { max: MAX_FORM_VALUES });
+
 /** Values as the form holds them: text for text, number and dropdown fields; booleans for checkboxes. */
-export type FormValues = Readonly<Record<string, string | boolean>>;
+export type FormValues = Infer<typeof formValues>;
 
 export interface TemplateProblem {
   readonly line: number;
@@ -46,9 +57,12 @@ export type HostMessage =
     }
   | { readonly type: 'closed'; readonly reason: string };
 
-export type WebviewMessage =
-  | { readonly type: 'ready' }
-  | { readonly type: 'values'; readonly values: FormValues };
+export const webviewMessage = oneOf('type', {
+  ready: {},
+  values: { values: formValues },
+});
+
+export type WebviewMessage = Infer<typeof webviewMessage>;
 
 /** What the webview keeps across reloads (getState/setState). */
 export interface PreviewState {

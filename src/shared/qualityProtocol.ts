@@ -2,6 +2,8 @@
  * The messages between the quality breakdown panel's webview and the extension host: one union
  * per direction, shared by both sides.
  */
+import { conversationId, literal, number, oneOf, type Infer } from './schema';
+
 export const QUALITY_VIEW_TYPE = 'promptloom.quality';
 
 /** Score bands: red under 6, yellow under 8, green from 8. */
@@ -24,7 +26,8 @@ export interface RecommendationView {
   readonly turn?: number;
 }
 
-export type ReviewChoice = 'approved' | 'needs_revision' | 'rejected';
+const reviewChoice = literal('approved', 'needs_revision', 'rejected');
+export type ReviewChoice = Infer<typeof reviewChoice>;
 
 export interface QualityView {
   readonly id: string;
@@ -41,11 +44,17 @@ export interface QualityView {
 
 export type QualityHostMessage = { readonly type: 'show'; readonly view: QualityView } | { readonly type: 'empty'; readonly reason: string };
 
-export type QualityWebviewMessage =
-  | { readonly type: 'ready' }
+/** Turns are counted from 0; no conversation comes near this many. */
+export const MAX_TURN = 10_000;
+
+export const qualityWebviewMessage = oneOf('type', {
+  ready: {},
   // Both name the conversation the page showed, so a click never lands on a newer one.
-  | { readonly type: 'reveal'; readonly id: string; readonly turn: number }
-  | { readonly type: 'review'; readonly id: string; readonly status: ReviewChoice };
+  reveal: { id: conversationId, turn: number({ min: 0, max: MAX_TURN, integer: true }) },
+  review: { id: conversationId, status: reviewChoice },
+});
+
+export type QualityWebviewMessage = Infer<typeof qualityWebviewMessage>;
 
 /** What VS Code keeps across a reload, so the panel can show the same conversation again. */
 export interface QualityState {

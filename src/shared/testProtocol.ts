@@ -1,4 +1,6 @@
 /** The messages between the template test panel's webview and the extension host. */
+import { conversationId, oneOf, type Infer } from './schema';
+
 export const TEST_VIEW_TYPE = 'promptloom.templateTest';
 
 export interface TestRunView {
@@ -25,7 +27,13 @@ export interface TestResultView {
 
 export type TestHostMessage = { readonly type: 'result'; readonly result: TestResultView } | { readonly type: 'empty'; readonly reason: string };
 
-export type TestWebviewMessage = { readonly type: 'ready' } | { readonly type: 'open'; readonly conversationId: string } | { readonly type: 'rerun' };
+export const testWebviewMessage = oneOf('type', {
+  ready: {},
+  open: { conversationId },
+  rerun: {},
+});
+
+export type TestWebviewMessage = Infer<typeof testWebviewMessage>;
 
 export interface TestState {
   readonly result?: TestResultView;

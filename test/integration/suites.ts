@@ -8,3 +8,4 @@ import './delete.test';
 import './analytics.test';
 import './generation.test';
 import './quality.test';
+import './webviewMessages.test';

@@ -6,8 +6,12 @@ import {
   type DashboardHostMessage,
   type DashboardState,
   type DashboardWebviewMessage,
+  compareRequest,
+  dashboardWebviewMessage,
 } from '../../shared/dashboardProtocol';
+import { validate } from '../../shared/schema';
 import { Disposable } from '../disposable';
+import { receiveMessages, type Deliver, type MessageLog } from '../webviewMessages';
 import { webviewOptions, webviewPage } from '../webviewPage';
 import type { WorkspaceDb } from '../workspaceDb';
 import { comparison, dashboardData } from './dashboardData';
@@ -15,6 +19,7 @@ import { comparison, dashboardData } from './dashboardData';
 export interface DashboardDeps {
   readonly extensionUri: vscode.Uri;
   readonly db: WorkspaceDb;
+  readonly log: MessageLog;
 }
 
 /** New generations arrive in bursts during a batch: recompute at most this often. */
@@ -33,6 +38,8 @@ export class DashboardPanel extends Disposable {
   /** The last data sent, for tests. */
   lastData: Extract<DashboardHostMessage, { type: 'data' }>['data'] | undefined;
   lastComparison: Extract<DashboardHostMessage, { type: 'comparison' }> | undefined;
+  /** Receives a message as if the webview posted it: checked, then handled (tests use it). */
+  readonly deliver: Deliver;
 
   static show(deps: DashboardDeps): DashboardPanel {
     if (DashboardPanel.current) {
@@ -59,11 +66,12 @@ export class DashboardPanel extends Disposable {
   ) {
     super();
     DashboardPanel.current = this;
-    this.compareRequest = state?.compare;
+    // Saved by the page, so checked like its messages.
+    this.compareRequest = state?.compare && validate(compareRequest, state.compare).ok ? state.compare : undefined;
     panel.webview.html = webviewPage(panel.webview, deps.extensionUri, { name: 'dashboard', title: 'Promptloom analytics', loading: 'Computing the figures…', styles: ['dist/dashboard.css'], live: false });
     panel.iconPath = vscode.Uri.joinPath(deps.extensionUri, 'media', 'quality.svg');
     panel.onDidDispose(() => this.dispose(), this, this.subscriptions);
-    panel.webview.onDidReceiveMessage((m: DashboardWebviewMessage) => this.receive(m), this, this.subscriptions);
+    this.deliver = receiveMessages(panel.webview, { panel: 'Analytics dashboard', schema: dashboardWebviewMessage, log: deps.log, window: vscode.window, handle: (m) => this.receive(m) }, this.subscriptions);
     deps.db.onDidChange(() => this.schedule(), this, this.subscriptions);
     // A hidden panel is not recomputed; it catches up when shown again.
     panel.onDidChangeViewState(() => panel.visible && this.stale && this.schedule(), this, this.subscriptions);

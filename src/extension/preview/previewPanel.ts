@@ -1,8 +1,9 @@
 import * as vscode from 'vscode';
 import { renderTemplate, type ParsedTemplate, type VariableDecl } from '../../core/template';
-import { PREVIEW_VIEW_TYPE, type FieldView, type FormValues, type HostMessage, type PreviewState, type WebviewMessage } from '../../shared/previewProtocol';
+import { PREVIEW_VIEW_TYPE, webviewMessage, type FieldView, type FormValues, type HostMessage, type PreviewState, type WebviewMessage } from '../../shared/previewProtocol';
 import { Disposable } from '../disposable';
 import type { TemplateStore } from '../templates';
+import { receiveMessages, type Deliver, type MessageLog } from '../webviewMessages';
 import { webviewOptions, webviewPage } from '../webviewPage';
 
 /** Coalesces bursts of edits; one render costs ~1 ms for a 1,000-line template. */
@@ -46,6 +47,8 @@ export class PreviewPanel extends Disposable {
 
   /** The last message sent to the webview: what the panel shows. */
   lastRendered: Extract<HostMessage, { type: 'rendered' }> | undefined;
+  /** Receives a message as if the webview posted it: checked, then handled (tests use it). */
+  readonly deliver: Deliver;
 
   private constructor(
     private readonly deps: PreviewDeps,
@@ -62,7 +65,7 @@ export class PreviewPanel extends Disposable {
     else queueMicrotask(() => this.update());
     panel.iconPath = vscode.Uri.joinPath(deps.extensionUri, 'media', 'prompt-file.svg');
     panel.onDidDispose(() => this.dispose(), this, this.subscriptions);
-    panel.webview.onDidReceiveMessage((m: WebviewMessage) => this.receive(m), this, this.subscriptions);
+    this.deliver = receiveMessages(panel.webview, { panel: 'Preview', schema: webviewMessage, log: deps.log, window: vscode.window, handle: (m) => this.receive(m) }, this.subscriptions);
     vscode.workspace.onDidChangeTextDocument((e) => e.document === document && this.schedule(), this, this.subscriptions);
     vscode.workspace.onDidCloseTextDocument((d) => d === document && this.panel.dispose(), this, this.subscriptions);
     this.register({ dispose: () => clearTimeout(this.timer) });
@@ -118,6 +121,7 @@ export interface PreviewDeps {
   readonly templates: TemplateStore;
   /** Workspace state: remembers the values entered per template. */
   readonly state: vscode.Memento;
+  readonly log: MessageLog;
 }
 
 /**

@@ -10,8 +10,11 @@ import {
   type QualityView,
   type QualityWebviewMessage,
   type RecommendationView,
+  qualityWebviewMessage,
 } from '../../shared/qualityProtocol';
+import { conversationId, validate } from '../../shared/schema';
 import { Disposable } from '../disposable';
+import { receiveMessages, type Deliver, type MessageLog } from '../webviewMessages';
 import { webviewOptions, webviewPage } from '../webviewPage';
 import type { WorkspaceDb } from '../workspaceDb';
 import { loadConversation, type ConversationDocuments, type ScoredConversation } from './conversationDocuments';
@@ -23,6 +26,7 @@ export interface QualityPanelDeps {
   readonly db: WorkspaceDb;
   readonly documents: ConversationDocuments;
   readonly conversations: ConversationsView;
+  readonly log: MessageLog;
 }
 
 /**
@@ -33,6 +37,8 @@ export class QualityPanel extends Disposable {
   private static current: QualityPanel | undefined;
   /** The last view sent to the page, for tests. */
   lastView: QualityView | undefined;
+  /** Receives a message as if the webview posted it: checked, then handled (tests use it). */
+  readonly deliver: Deliver;
 
   static async show(deps: QualityPanelDeps, id: string): Promise<QualityPanel> {
     const panel =
@@ -46,7 +52,8 @@ export class QualityPanel extends Disposable {
   static revive(deps: QualityPanelDeps, panel: vscode.WebviewPanel, state: QualityState | undefined): void {
     panel.webview.options = webviewOptions(deps.extensionUri);
     const revived = new QualityPanel(deps, panel, true);
-    if (state?.id) void revived.load(state.id);
+    // Saved by the page, so checked like its messages.
+    if (state?.id && validate(conversationId, state.id).ok) void revived.load(state.id);
   }
 
   static disposeAll(): void {
@@ -69,7 +76,7 @@ export class QualityPanel extends Disposable {
     if (freshPage) panel.webview.html = webviewPage(panel.webview, deps.extensionUri, { name: 'quality', title: 'Promptloom quality', loading: 'Loading the conversation…', live: false });
     panel.iconPath = vscode.Uri.joinPath(deps.extensionUri, 'media', 'quality.svg');
     panel.onDidDispose(() => this.dispose(), this, this.subscriptions);
-    panel.webview.onDidReceiveMessage((m: QualityWebviewMessage) => this.receive(m), this, this.subscriptions);
+    this.deliver = receiveMessages(panel.webview, { panel: 'Quality panel', schema: qualityWebviewMessage, log: deps.log, window: vscode.window, handle: (m) => this.receive(m) }, this.subscriptions);
     // A review anywhere (tree, CodeLens, CLI) shows here at once.
     deps.db.onDidChange(() => this.id && void this.load(this.id), this, this.subscriptions);
     this.register({ dispose: () => QualityPanel.current === this && (QualityPanel.current = undefined) });

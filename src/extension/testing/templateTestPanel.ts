@@ -1,11 +1,12 @@
 import * as vscode from 'vscode';
 import { baselineFor, judgeTest, type TestRun } from '../../core/analytics';
 import { BatchRepository, GenerationRepository } from '../../core/store';
-import { TEST_VIEW_TYPE, type TestHostMessage, type TestResultView, type TestState, type TestWebviewMessage } from '../../shared/testProtocol';
+import { TEST_VIEW_TYPE, testWebviewMessage, type TestHostMessage, type TestResultView, type TestState, type TestWebviewMessage } from '../../shared/testProtocol';
 import { Disposable } from '../disposable';
 import type { GenerationService } from '../generation';
 import type { ConversationDocuments } from '../quality/conversationDocuments';
 import type { TemplateStore } from '../templates';
+import { receiveMessages, type Deliver, type MessageLog } from '../webviewMessages';
 import { webviewOptions, webviewPage } from '../webviewPage';
 import type { WorkspaceDb } from '../workspaceDb';
 
@@ -15,6 +16,7 @@ export interface TemplateTestDeps {
   readonly generation: GenerationService;
   readonly templates: TemplateStore;
   readonly documents: ConversationDocuments;
+  readonly log: MessageLog;
 }
 
 export const DEFAULT_TEST_RUNS = 3;
@@ -86,6 +88,8 @@ export class TemplateTestPanel extends Disposable {
   private ready = false;
   private result: TestResultView | undefined;
   private uri: vscode.Uri | undefined;
+  /** Receives a message as if the webview posted it: checked, then handled (tests use it). */
+  readonly deliver: Deliver;
 
   static show(deps: TemplateTestDeps, uri: vscode.Uri, result: TestResultView): void {
     const panel = TemplateTestPanel.current ?? new TemplateTestPanel(deps, vscode.window.createWebviewPanel(TEST_VIEW_TYPE, 'Template test', vscode.ViewColumn.Beside, webviewOptions(deps.extensionUri)));
@@ -115,7 +119,7 @@ export class TemplateTestPanel extends Disposable {
     panel.webview.html = webviewPage(panel.webview, deps.extensionUri, { name: 'test', title: 'Promptloom template test', loading: 'Running the test…', styles: ['quality.css'] });
     panel.iconPath = vscode.Uri.joinPath(deps.extensionUri, 'media', 'quality.svg');
     panel.onDidDispose(() => this.dispose(), this, this.subscriptions);
-    panel.webview.onDidReceiveMessage((m: TestWebviewMessage) => this.receive(m), this, this.subscriptions);
+    this.deliver = receiveMessages(panel.webview, { panel: 'Template test panel', schema: testWebviewMessage, log: deps.log, window: vscode.window, handle: (m) => this.receive(m) }, this.subscriptions);
     this.register({ dispose: () => TemplateTestPanel.current === this && (TemplateTestPanel.current = undefined) });
   }
 
@@ -134,6 +138,8 @@ export class TemplateTestPanel extends Disposable {
         break;
       case 'rerun': {
         const uri = this.uri ?? (this.result ? vscode.Uri.parse(this.result.uri) : undefined);
+        // After a reload the URI comes from the page's saved state: only a template of this workspace is run.
+        if (uri && !this.uri && !vscode.workspace.getWorkspaceFolder(uri)) throw new Error('the tested template is not in this workspace');
         if (uri) await testTemplate(this.deps, uri, this.result?.runs.length ?? DEFAULT_TEST_RUNS);
         break;
       }
