@@ -59,8 +59,8 @@ export class WorkspaceDb extends Disposable {
    * Catches up with other writers before a read (one stat when nothing changed), so a view never
    * shows rows older than the file watcher would have delivered.
    */
-  private current(store: Store | undefined): Store | undefined {
-    if (store && !this.isDisposed && store.refresh()) this.changed.fire();
+  private async current(store: Store | undefined): Promise<Store | undefined> {
+    if (store && !this.isDisposed && (await store.refresh())) this.changed.fire();
     return store;
   }
 
@@ -88,7 +88,13 @@ export class WorkspaceDb extends Disposable {
     }
     const watcher = this.register(vscode.workspace.createFileSystemWatcher(new vscode.RelativePattern(folder, '.promptloom/promptloom.journal')));
     const refresh = () => {
-      if (!this.isDisposed && store.refresh()) this.changed.fire();
+      if (this.isDisposed) return;
+      store.refresh().then(
+        (changed) => {
+          if (changed && !this.isDisposed) this.changed.fire();
+        },
+        (error: unknown) => this.log.error('reading what another process wrote failed', error),
+      );
     };
     watcher.onDidChange(refresh, this, this.subscriptions);
     watcher.onDidCreate(refresh, this, this.subscriptions);

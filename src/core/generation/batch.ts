@@ -86,9 +86,9 @@ export async function runRecordedBatch(input: BatchInput): Promise<BatchOutcome>
     version = { id: input.resume.versionId };
     batch = { id: input.resume.batchId };
   } else {
-    row = templates.ensure(input.templatePath, { name: template.settings.name, tier: template.settings.tier });
-    version = templates.recordVersion(row.id, input.templateText);
-    batch = batches.create({
+    row = await templates.ensure(input.templatePath, { name: template.settings.name, tier: template.settings.tier });
+    version = await templates.recordVersion(row.id, input.templateText);
+    batch = await batches.create({
       templateId: row.id,
       versionId: version.id,
       requested: input.count,
@@ -97,7 +97,7 @@ export async function runRecordedBatch(input: BatchInput): Promise<BatchOutcome>
       settings: { ...settings, models: undefined, priority: input.priority ?? settings.priority, ...(input.purpose ? { purpose: input.purpose } : {}) },
     });
   }
-  batches.setStatus(batch.id, 'running');
+  await batches.setStatus(batch.id, 'running');
 
   const engine = new GenerationEngine({
     client: createClient({ apiKey: input.apiKey, ...(input.baseURL ? { baseURL: input.baseURL } : {}), timeoutMs: settings.timeoutMs }),
@@ -123,13 +123,13 @@ export async function runRecordedBatch(input: BatchInput): Promise<BatchOutcome>
   }));
   let summary: BatchSummary;
   try {
-    summary = await engine.run(items, (a) => {
+    summary = await engine.run(items, async (a) => {
       // Scored as it arrives and stored with it; a low score marks it for revision at once. A
       // paid-for conversation is stored even if scoring it failed (it can be scored later).
       const quality = a.turns ? scoreSafely(a.turns, template.settings.tier) : undefined;
       const reason = quality && flagReason(quality, template.settings.qualityThreshold);
       // Recorded before the engine goes on: a generation that is not recorded did not happen.
-      const { conversationId } = generations.record({
+      const { conversationId } = await generations.record({
         templateId: row.id,
         versionId: version.id,
         batchId: batch.id,
@@ -159,13 +159,13 @@ export async function runRecordedBatch(input: BatchInput): Promise<BatchOutcome>
       input.onAttempt?.(a, conversationId);
     });
   } catch (error) {
-    batches.setStatus(batch.id, 'failed');
+    await batches.setStatus(batch.id, 'failed');
     throw error;
   }
   // Complete only when the batch's whole count is stored (a resumed batch counts what came before).
   const stored = batches.get(batch.id)!;
   const complete = stored.completed >= stored.requested;
-  batches.setStatus(batch.id, summary.stopped === 'cancelled' ? 'cancelled' : complete ? 'completed' : 'failed');
+  await batches.setStatus(batch.id, summary.stopped === 'cancelled' ? 'cancelled' : complete ? 'completed' : 'failed');
   const average = scores.length ? Math.round((scores.reduce((x, y) => x + y, 0) / scores.length) * 10) / 10 : null;
   return { summary, batchId: batch.id, conversations, quality: { average, flagged } };
 }

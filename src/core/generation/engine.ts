@@ -146,7 +146,7 @@ export class GenerationEngine {
     this.abort.abort();
   }
 
-  async run(items: readonly GenerationItem[], onAttempt: (attempt: Attempt) => void): Promise<BatchSummary> {
+  async run(items: readonly GenerationItem[], onAttempt: (attempt: Attempt) => unknown): Promise<BatchSummary> {
     const o = this.options;
     const started = this.clock.now();
     const queue = new PriorityQueue<Pending>(o.queueCapacity ?? 10_000);
@@ -208,7 +208,7 @@ export class GenerationEngine {
           const spent = costUsd(o.model, answer.inputTokens, answer.outputTokens);
           Object.assign(totals, { inputTokens: totals.inputTokens + answer.inputTokens, outputTokens: totals.outputTokens + answer.outputTokens, costUsd: totals.costUsd + spent });
           totals.succeeded++;
-          onAttempt({ key: pending.item.key, attempt: pending.attempt, status: 'succeeded', final: true, turns: answer.turns, inputTokens: answer.inputTokens, outputTokens: answer.outputTokens, costUsd: spent, durationMs: now - sentAt });
+          await onAttempt({ key: pending.item.key, attempt: pending.attempt, status: 'succeeded', final: true, turns: answer.turns, inputTokens: answer.inputTokens, outputTokens: answer.outputTokens, costUsd: spent, durationMs: now - sentAt });
         } catch (error) {
           const failure = error instanceof ClaudeFailure ? error : new ClaudeFailure({}, {}, String(error));
           const now = this.clock.now();
@@ -219,7 +219,7 @@ export class GenerationEngine {
           const c = classify(failure.facts);
           if (c.type === 'rate_limit') totals.rateLimited++;
           const retry = c.retryable && pending.attempt < o.retry.maxAttempts && !this.stopped;
-          onAttempt({ key: pending.item.key, attempt: pending.attempt, status: 'failed', errorType: c.type, final: !retry, inputTokens: 0, outputTokens: 0, costUsd: 0, durationMs: now - sentAt });
+          await onAttempt({ key: pending.item.key, attempt: pending.attempt, status: 'failed', errorType: c.type, final: !retry, inputTokens: 0, outputTokens: 0, costUsd: 0, durationMs: now - sentAt });
           if (retry) {
             const delay = Math.max(c.retryAfterMs ?? 0, retryDelay(o.retry, pending.attempt, this.random));
             waitingRetries++;
