@@ -6,7 +6,8 @@ import type { Log } from './log';
 /**
  * The workspace database, opened on first use (not at activation: loading SQLite's WebAssembly
  * takes tens of milliseconds). Watches the journal so rows written by the CLI or another window
- * show up here.
+ * show up here. In an untrusted workspace it is neither opened nor created: its `.promptloom/`
+ * came with the files; once trust is granted, views are told to look again (and open it).
  */
 export class WorkspaceDb extends Disposable {
   private opening: Promise<Store | undefined> | undefined;
@@ -16,6 +17,7 @@ export class WorkspaceDb extends Disposable {
 
   constructor(private readonly log: Log) {
     super();
+    vscode.workspace.onDidGrantWorkspaceTrust(() => this.changed.fire(), this, this.subscriptions);
   }
 
   /** The workspace folder holding the database: the first one, on disk. */
@@ -23,8 +25,9 @@ export class WorkspaceDb extends Disposable {
     return vscode.workspace.workspaceFolders?.find((f) => f.uri.scheme === 'file');
   }
 
-  /** The store, or undefined when no folder is open. Problems found on open are shown once. */
+  /** The store, or undefined when no folder is open or the workspace is not trusted. Problems found on open are shown once. */
   get(): Promise<Store | undefined> {
+    if (!vscode.workspace.isTrusted) return Promise.resolve(undefined);
     this.opening ??= this.open().catch((error: unknown) => {
       // Say why, and try again next time rather than staying without a database.
       this.opening = undefined;
@@ -40,6 +43,7 @@ export class WorkspaceDb extends Disposable {
    * `.promptloom/` in a workspace that never generated anything.
    */
   async getIfExists(): Promise<Store | undefined> {
+    if (!vscode.workspace.isTrusted) return undefined;
     if (this.opening) return this.current(await this.opening);
     const folder = this.folder;
     if (!folder) return undefined;
