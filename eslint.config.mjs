@@ -15,6 +15,16 @@ export default tseslint.config(
     },
   },
   {
+    // Store writes are asynchronous: a write nobody awaits can fail unseen or land after its reader.
+    files: ['src/**/*.ts', 'test/**/*.ts', 'bench/**/*.ts', 'scripts/**/*.ts'],
+    ignores: ['webview/**'],
+    languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
+    rules: {
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/no-misused-promises': 'error',
+    },
+  },
+  {
     // The pure core must never reach for the editor API.
     files: ['src/core/**/*.ts'],
     rules: {

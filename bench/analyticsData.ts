@@ -13,7 +13,7 @@ const START = Date.UTC(2026, 9, 1);
 
 export async function analyticsDatabase(scale: { templates: number; logs: number; days: number } = SCALE): Promise<Store> {
   const store = await Store.open(mkdtempSync(join(tmpdir(), 'promptloom-analytics-')));
-  store.write((tx) => {
+  await store.write((tx) => {
     tx.run(
       `WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?)
        INSERT INTO templates (id, path, name, tier, created_at)
@@ -53,6 +53,6 @@ export async function analyticsDatabase(scale: { templates: number; logs: number
     );
 
   });
-  store.checkpoint();
+  await store.checkpoint();
   return store;
 }

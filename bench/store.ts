@@ -26,10 +26,10 @@ export async function benchStore(): Promise<string[][]> {
     const dir = mkdtempSync(join(tmpdir(), 'promptloom-bench-'));
     const store = await Store.open(dir);
     const templates = new TemplateRepository(store);
-    const t = templates.ensure('bench.prompt', { name: 'Bench', tier: 'template' });
-    const v = templates.recordVersion(t.id, 'body');
+    const t = await templates.ensure('bench.prompt', { name: 'Bench', tier: 'template' });
+    const v = await templates.recordVersion(t.id, 'body');
     // Seed `size` generation logs with one small statement (a tiny journal frame), then fold it in.
-    store.write((tx) =>
+    await store.write((tx) =>
       tx.run(
         `WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?)
          INSERT INTO generation_logs (template_id, version_id, parameters, model, attempt, status, input_tokens, output_tokens, cost_usd, duration_ms, created_at)
@@ -37,12 +37,12 @@ export async function benchStore(): Promise<string[][]> {
         [size, t.id, v.id],
       ),
     );
-    store.checkpoint();
+    await store.checkpoint();
     const generations = new GenerationRepository(store);
     const durable: number[] = [];
     for (let i = 0; i < 100; i++) {
       const t0 = performance.now();
-      generations.record({
+      await generations.record({
         templateId: t.id,
         versionId: v.id,
         parameters: { persona: 'Anxious Investor' },

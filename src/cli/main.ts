@@ -13,6 +13,7 @@ import { runScore } from './score';
 import { REVIEW_ACTIONS, runReview, type ReviewAction } from './review';
 import type { Tier } from '../core/quality';
 import { SETTINGS, parseFlag, type GenerationSettings, type SettingSpec } from '../core/generation/settings';
+import { StoreAccessError, StoreBusyError } from '../core/store';
 
 /**
  * `promptloom`: the command-line twin of the extension. Builds the command table and maps every
@@ -194,6 +195,12 @@ export async function main(argv: readonly string[], out: Output = processOutput)
     if (error instanceof UserError) {
       out.error(error.message);
       return error.exitCode;
+    }
+    // The workspace database could not be used (a link refused, a read-only folder, another
+    // process holding it): the user's to fix, said in one line.
+    if (error instanceof StoreAccessError || error instanceof StoreBusyError) {
+      out.error(error.message);
+      return EXIT.usage;
     }
     const debug = argv.includes('--debug');
     out.error(`internal error: ${error instanceof Error ? error.message : String(error)}`);

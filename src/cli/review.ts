@@ -17,7 +17,7 @@ export async function runReview(id: string, action: ReviewAction, flags: { note?
   try {
     const generations = new GenerationRepository(store);
     const full = resolveId(generations, id.trim());
-    generations.review(full, STATUS[action], flags.note);
+    await generations.review(full, STATUS[action], flags.note);
     out.stdout(`conversation ${full}: ${STATUS[action].replace('_', ' ')}${flags.note ? ` (${flags.note})` : ''}\n`);
     return EXIT.ok;
   } finally {

@@ -113,7 +113,7 @@ export class GenerationService extends Disposable {
     if (!vscode.workspace.isTrusted) throw new Error('Generation is off in untrusted workspaces: trust the workspace to call the Claude API.');
     const store = await this.db.get();
     if (!store) throw new Error('Open the workspace folder that holds the batches.');
-    store.refresh();
+    await store.refresh();
     let id = batchId;
     if (!id) {
       const unfinished = new BatchRepository(store).unfinished();

@@ -31,7 +31,7 @@ export class TemplateHistory extends Disposable implements vscode.TextDocumentCo
     const repo = new TemplateRepository(store);
     for (const path of paths) {
       const template = repo.byPath(path);
-      if (template && template.deletedAt === null) repo.markDeleted(template.id);
+      if (template && template.deletedAt === null) await repo.markDeleted(template.id);
     }
   }
 
@@ -42,7 +42,7 @@ export class TemplateHistory extends Disposable implements vscode.TextDocumentCo
   async delete(uri: vscode.Uri, choose: (message: string, options: string[]) => Thenable<string | undefined> = ask): Promise<'deleted' | 'inactive' | 'cancelled'> {
     const path = this.db.relativePath(uri);
     const store = path ? await this.db.get() : undefined;
-    store?.refresh(); // conversations may have been written by the CLI a moment ago
+    await store?.refresh(); // conversations may have been written by the CLI a moment ago
     const repo = store ? new TemplateRepository(store) : undefined;
     const template = path && repo ? repo.byPath(path) : undefined;
     const usage = template && repo ? repo.usage(template.id) : { generations: 0, conversations: 0 };
@@ -54,18 +54,18 @@ export class TemplateHistory extends Disposable implements vscode.TextDocumentCo
         : `Delete ${name}?`;
     const choice = await choose(message, options);
     if (choice === 'Mark Inactive' && template && repo) {
-      repo.setActive(template.id, false);
+      await repo.setActive(template.id, false);
       return 'inactive';
     }
     if (choice !== 'Delete' && choice !== 'Delete Anyway') return 'cancelled';
     // Keep the last content in the history, then delete through a workspace edit: undoable, and
     // the trash is used where the platform has one.
     const doc = await vscode.workspace.openTextDocument(uri);
-    if (template && repo) repo.recordVersion(template.id, doc.getText());
+    if (template && repo) await repo.recordVersion(template.id, doc.getText());
     const edit = new vscode.WorkspaceEdit();
     edit.deleteFile(uri, { ignoreIfNotExists: true });
     if (!(await vscode.workspace.applyEdit(edit))) throw new Error(`${name} could not be deleted.`);
-    if (template && repo) repo.markDeleted(template.id);
+    if (template && repo) await repo.markDeleted(template.id);
     return 'deleted';
   }
 
@@ -77,15 +77,15 @@ export class TemplateHistory extends Disposable implements vscode.TextDocumentCo
     if (!path || !store) return undefined;
     const parsed = this.templates.get(doc);
     const repo = new TemplateRepository(store);
-    const template = repo.ensure(path, { name: parsed.settings.name, tier: parsed.settings.tier });
-    return repo.recordVersion(template.id, doc.getText()).id;
+    const template = await repo.ensure(path, { name: parsed.settings.name, tier: parsed.settings.tier });
+    return (await repo.recordVersion(template.id, doc.getText())).id;
   }
 
   async versions(uri: vscode.Uri): Promise<{ store: Store; templateId: number; versions: VersionSummary[] } | undefined> {
     const path = this.db.relativePath(uri);
     const store = path && (await this.db.get());
     if (!path || !store) return undefined;
-    store.refresh();
+    await store.refresh();
     const template = new TemplateRepository(store).byPath(path);
     return template && { store, templateId: template.id, versions: new TemplateRepository(store).versions(template.id) };
   }

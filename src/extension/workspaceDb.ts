@@ -7,7 +7,8 @@ import type { Log } from './log';
 /**
  * The workspace database, opened on first use (not at activation: loading SQLite's WebAssembly
  * takes tens of milliseconds). Watches the journal so rows written by the CLI or another window
- * show up here.
+ * show up here. In an untrusted workspace it is neither opened nor created: its `.promptloom/`
+ * came with the files; once trust is granted, views are told to look again (and open it).
  */
 export class WorkspaceDb extends Disposable {
   private opening: Promise<Store | undefined> | undefined;
@@ -17,6 +18,7 @@ export class WorkspaceDb extends Disposable {
 
   constructor(private readonly log: Log) {
     super();
+    vscode.workspace.onDidGrantWorkspaceTrust(() => this.changed.fire(), this, this.subscriptions);
   }
 
   /** The workspace folder holding the database: the first one, on disk. */
@@ -24,8 +26,9 @@ export class WorkspaceDb extends Disposable {
     return vscode.workspace.workspaceFolders?.find((f) => f.uri.scheme === 'file');
   }
 
-  /** The store, or undefined when no folder is open. Problems found on open are shown once. */
+  /** The store, or undefined when no folder is open or the workspace is not trusted. Problems found on open are shown once. */
   get(): Promise<Store | undefined> {
+    if (!vscode.workspace.isTrusted) return Promise.resolve(undefined);
     this.opening ??= this.open().catch((error: unknown) => {
       // Say why, and try again next time rather than staying without a database.
       this.opening = undefined;
@@ -41,6 +44,7 @@ export class WorkspaceDb extends Disposable {
    * `.promptloom/` in a workspace that never generated anything.
    */
   async getIfExists(): Promise<Store | undefined> {
+    if (!vscode.workspace.isTrusted) return undefined;
     if (this.opening) return this.current(await this.opening);
     const folder = this.folder;
     if (!folder) return undefined;
@@ -60,8 +64,8 @@ export class WorkspaceDb extends Disposable {
    * Catches up with other writers before a read (one stat when nothing changed), so a view never
    * shows rows older than the file watcher would have delivered.
    */
-  private current(store: Store | undefined): Store | undefined {
-    if (store && !this.isDisposed && store.refresh()) this.changed.fire();
+  private async current(store: Store | undefined): Promise<Store | undefined> {
+    if (store && !this.isDisposed && (await store.refresh())) this.changed.fire();
     return store;
   }
 
@@ -89,7 +93,13 @@ export class WorkspaceDb extends Disposable {
     }
     const watcher = this.register(vscode.workspace.createFileSystemWatcher(new vscode.RelativePattern(folder, '.promptloom/promptloom.journal')));
     const refresh = () => {
-      if (!this.isDisposed && store.refresh()) this.changed.fire();
+      if (this.isDisposed) return;
+      store.refresh().then(
+        (changed) => {
+          if (changed && !this.isDisposed) this.changed.fire();
+        },
+        (error: unknown) => this.log.error('reading what another process wrote failed', error),
+      );
     };
     watcher.onDidChange(refresh, this, this.subscriptions);
     watcher.onDidCreate(refresh, this, this.subscriptions);

@@ -55,7 +55,7 @@ describe('trust: where the API key goes', function () {
     const settings = String(store.get('SELECT settings FROM batches WHERE id = ?', [batchId])!.settings);
     assert.doesNotMatch(settings, /apiBaseUrl|127\.0\.0\.1/, 'the address is not kept with the batch');
     // A batch as an older release stored it (with an address), left unfinished.
-    store.write((tx) => tx.run("UPDATE batches SET requested = 3, status = 'failed', settings = ? WHERE id = ?", [JSON.stringify({ ...JSON.parse(settings), apiBaseUrl: evil.url }), batchId]));
+    await store.write((tx) => tx.run("UPDATE batches SET requested = 3, status = 'failed', settings = ? WHERE id = ?", [JSON.stringify({ ...JSON.parse(settings), apiBaseUrl: evil.url }), batchId]));
     store.close();
     const resumed = await run(['resume', '--format', 'json'], ws, { ANTHROPIC_API_KEY: KEY, ANTHROPIC_BASE_URL: api.url });
     assert.equal(resumed.code, 0, resumed.stderr);

@@ -20,22 +20,23 @@ async function seed(folder: string): Promise<void> {
     { path: 'quality.prompt', name: 'Quality fixture', tier: 'template', level: 5.4 },
     { path: 'history.prompt', name: 'History fixture', tier: 'template', level: 8.9 },
   ];
-  const rows = plan.map((p) => {
-    const t = templates.ensure(p.path, { name: p.name, tier: p.tier });
-    return { ...p, id: t.id, version: templates.recordVersion(t.id, `seed ${p.path}`).id };
-  });
+  const rows: ((typeof plan)[number] & { id: number; version: number })[] = [];
+  for (const p of plan) {
+    const t = await templates.ensure(p.path, { name: p.name, tier: p.tier });
+    rows.push({ ...p, id: t.id, version: (await templates.recordVersion(t.id, `seed ${p.path}`)).id });
+  }
   for (let day = 0; day < 14; day++) {
     for (const [i, t] of rows.entries()) {
       for (let k = 0; k < 2 + ((day + i) % 3); k++) {
         now = Date.now() - (14 - day) * DAY + (i * 4 + k) * 60_000;
         const failed = (day + k + i) % 9 === 0;
         const overall = Math.max(0, Math.min(10, Math.round((t.level + Math.sin(day + k + i) * 1.2 + (day - 7) * 0.05) * 10) / 10));
-        const { conversationId } = generations.record({
+        const { conversationId } = await generations.record({
           templateId: t.id, versionId: t.version, parameters: { persona: 'Near Retiree' }, model: 'claude-sonnet-5-5', attempt: 1,
           status: failed ? 'failed' : 'succeeded', ...(failed ? { errorType: 'overloaded' } : {}), inputTokens: 900, outputTokens: 2400, costUsd: 0.0387, durationMs: 14_000 + k * 900,
           ...(failed ? {} : { conversation: { turns: GOOD.turns, quality: { overall, breakdown: {}, recommendations: [] } } }),
         });
-        if (conversationId && (day + k) % 3 === 0) generations.review(conversationId, overall >= 7 ? 'approved' : 'rejected');
+        if (conversationId && (day + k) % 3 === 0) await generations.review(conversationId, overall >= 7 ? 'approved' : 'rejected');
       }
     }
   }

@@ -9,23 +9,23 @@ import { Workbench } from './workbench';
 async function seed(folder: string): Promise<void> {
   const store = await Store.open(folder);
   const templates = new TemplateRepository(store);
-  const t = templates.ensure('quality.prompt', { name: 'Quality fixture', tier: 'template' });
-  const v = templates.recordVersion(t.id, 'seeded');
+  const t = await templates.ensure('quality.prompt', { name: 'Quality fixture', tier: 'template' });
+  const v = await templates.recordVersion(t.id, 'seeded');
   const generations = new GenerationRepository(store);
-  const add = (c: Conversation, persona: string, review?: ReviewStatus) => {
+  const add = async (c: Conversation, persona: string, review?: ReviewStatus) => {
     const report = scoreConversation(c);
     const reason = flagReason(report, 0.8);
-    const { conversationId } = generations.record({
+    const { conversationId } = await generations.record({
       templateId: t.id, versionId: v.id, parameters: { persona }, model: 'claude-sonnet-5-5', attempt: 1, status: 'succeeded', inputTokens: 900, outputTokens: 2400, costUsd: 0.04, durationMs: 9000,
       conversation: { turns: c.turns, quality: toQualityResult(report), ...(reason ? { status: 'needs_revision' as const, statusReason: reason } : {}) },
     });
-    if (review) generations.review(conversationId!, review);
+    if (review) await generations.review(conversationId!, review);
   };
-  add(GOOD, 'Near Retiree', 'approved');
-  add(TRUNCATED, 'Anxious Investor');
-  add(REPETITIVE, 'Anxious Investor');
-  add(REPETITIVE, 'Near Retiree');
-  add(GOOD, 'Anxious Investor');
+  await add(GOOD, 'Near Retiree', 'approved');
+  await add(TRUNCATED, 'Anxious Investor');
+  await add(REPETITIVE, 'Anxious Investor');
+  await add(REPETITIVE, 'Near Retiree');
+  await add(GOOD, 'Anxious Investor');
   store.close();
 }
 

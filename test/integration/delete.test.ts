@@ -23,19 +23,19 @@ describe('deleting a template', () => {
     const version = templates.versions(template.id)[0]!;
     const generations = new GenerationRepository(cli);
     for (let i = 0; i < 2; i++) {
-      generations.record({ templateId: template.id, versionId: version.id, parameters: {}, model: 'm', attempt: 1, status: 'succeeded', inputTokens: 1, outputTokens: 1, costUsd: 0, durationMs: 1, conversation: { turns: [{ role: 'user', content: 'q' }] } });
+      await generations.record({ templateId: template.id, versionId: version.id, parameters: {}, model: 'm', attempt: 1, status: 'succeeded', inputTokens: 1, outputTokens: 1, costUsd: 0, durationMs: 1, conversation: { turns: [{ role: 'user', content: 'q' }] } });
     }
 
     const inactive = await vscode.commands.executeCommand('promptloom.deleteTemplate', uri, 'Mark Inactive');
     assert.equal(inactive, 'inactive');
     assert.ok(existsSync(uri.fsPath), 'the file stays');
-    cli.refresh();
+    await cli.refresh();
     assert.equal(templates.byPath('delete-me.prompt')!.active, false);
 
     const deleted = await vscode.commands.executeCommand('promptloom.deleteTemplate', uri, 'Delete Anyway');
     assert.equal(deleted, 'deleted');
     assert.ok(!existsSync(workspaceFile('delete-me.prompt').fsPath));
-    cli.refresh();
+    await cli.refresh();
     const after = templates.byPath('delete-me.prompt')!;
     assert.ok(after.deletedAt !== null, 'marked deleted');
     assert.equal(templates.versions(after.id).length, 1, 'its history stays (the saved content was its last version)');

@@ -46,15 +46,15 @@ describe('generation from the editor (fake Messages API over HTTP)', function ()
     const template = new TemplateRepository(writer).byPath('generate.prompt')!;
     const version = new TemplateRepository(writer).versions(template.id).pop()!;
     // A batch of 4 that stopped after one conversation (as after a crash).
-    const batch = new BatchRepository(writer).create({ templateId: template.id, versionId: version.id, requested: 4, parameters: { persona: 'Anxious Investor' }, model: 'claude-sonnet-5-5', settings: { concurrency: 2 } });
-    new BatchRepository(writer).setStatus(batch.id, 'running');
-    new GenerationRepository(writer).record({ templateId: template.id, versionId: version.id, batchId: batch.id, parameters: { persona: 'Anxious Investor' }, model: 'claude-sonnet-5-5', attempt: 1, status: 'succeeded', inputTokens: 1, outputTokens: 1, costUsd: 0, durationMs: 1, conversation: { turns: [{ role: 'user', content: 'q' }] } });
+    const batch = await new BatchRepository(writer).create({ templateId: template.id, versionId: version.id, requested: 4, parameters: { persona: 'Anxious Investor' }, model: 'claude-sonnet-5-5', settings: { concurrency: 2 } });
+    await new BatchRepository(writer).setStatus(batch.id, 'running');
+    await new GenerationRepository(writer).record({ templateId: template.id, versionId: version.id, batchId: batch.id, parameters: { persona: 'Anxious Investor' }, model: 'claude-sonnet-5-5', attempt: 1, status: 'succeeded', inputTokens: 1, outputTokens: 1, costUsd: 0, durationMs: 1, conversation: { turns: [{ role: 'user', content: 'q' }] } });
 
     const outcome = await vscode.commands.executeCommand<Outcome>('promptloom.resumeBatch', batch.id);
     assert.equal(outcome.batchId, batch.id);
     assert.equal(outcome.summary.requested, 3);
     assert.equal(outcome.summary.succeeded, 3);
-    writer.refresh();
+    await writer.refresh();
     assert.equal(Number(writer.get('SELECT count(*) AS n FROM conversations WHERE batch_id = ?', [batch.id])!.n), 4);
     assert.equal(writer.get('SELECT status FROM batches WHERE id = ?', [batch.id])!.status, 'completed');
     writer.close();

@@ -10,14 +10,14 @@ async function seed(templatePath: string, conversation: Conversation, n: number,
   const store = await Store.open(vscode.workspace.workspaceFolders![0]!.uri.fsPath);
   try {
     const templates = new TemplateRepository(store);
-    const t = templates.ensure(templatePath, { name: 'Quality fixture', tier: 'template' });
-    const v = templates.recordVersion(t.id, `seeded ${templatePath}`);
+    const t = await templates.ensure(templatePath, { name: 'Quality fixture', tier: 'template' });
+    const v = await templates.recordVersion(t.id, `seeded ${templatePath}`);
     const generations = new GenerationRepository(store);
     const ids: string[] = [];
     for (let i = 0; i < n; i++) {
       const report = scoreConversation(conversation, 'template');
       const reason = flagReason(report, threshold);
-      const { conversationId } = generations.record({
+      const { conversationId } = await generations.record({
         templateId: t.id, versionId: v.id, parameters: { persona: 'Near Retiree' }, model: 'claude-sonnet-5-5', attempt: 1, status: 'succeeded', inputTokens: 1, outputTokens: 1, costUsd: 0.001, durationMs: 5,
         conversation: { turns: conversation.turns, quality: toQualityResult(report), ...(reason ? { status: 'needs_revision' as const, statusReason: reason } : {}) },
       });

@@ -92,9 +92,9 @@ describe('webview messages are checked before a panel acts on them', function ()
     let id: string;
     try {
       const templates = new TemplateRepository(store);
-      const t = templates.ensure('messages.prompt', { name: 'Messages fixture', tier: 'template' });
-      const v = templates.recordVersion(t.id, 'messages fixture');
-      const { conversationId } = new GenerationRepository(store).record({
+      const t = await templates.ensure('messages.prompt', { name: 'Messages fixture', tier: 'template' });
+      const v = await templates.recordVersion(t.id, 'messages fixture');
+      const { conversationId } = await new GenerationRepository(store).record({
         templateId: t.id, versionId: v.id, parameters: {}, model: 'claude-sonnet-5-5', attempt: 1, status: 'succeeded', inputTokens: 1, outputTokens: 1, costUsd: 0.001, durationMs: 5,
         conversation: { turns: GOOD.turns, quality: toQualityResult(scoreConversation(GOOD, 'template')) },
       });

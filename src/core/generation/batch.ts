@@ -101,9 +101,9 @@ export async function runRecordedBatch(input: BatchInput): Promise<BatchOutcome>
     version = { id: input.resume.versionId };
     batch = { id: input.resume.batchId };
   } else {
-    row = templates.ensure(input.templatePath, { name: template.settings.name, tier: template.settings.tier });
-    version = templates.recordVersion(row.id, input.templateText);
-    batch = batches.create({
+    row = await templates.ensure(input.templatePath, { name: template.settings.name, tier: template.settings.tier });
+    version = await templates.recordVersion(row.id, input.templateText);
+    batch = await batches.create({
       templateId: row.id,
       versionId: version.id,
       requested: input.count,
@@ -112,7 +112,7 @@ export async function runRecordedBatch(input: BatchInput): Promise<BatchOutcome>
       settings: { ...batchSettings(settings), priority: input.priority ?? settings.priority, ...(input.purpose ? { purpose: input.purpose } : {}) },
     });
   }
-  batches.setStatus(batch.id, 'running');
+  await batches.setStatus(batch.id, 'running');
 
   const engine = new GenerationEngine({
     client: createClient({ apiKey: input.apiKey, ...(input.baseURL ? { baseURL: input.baseURL } : {}), timeoutMs: settings.timeoutMs }),
@@ -202,13 +202,13 @@ export async function runRecordedBatch(input: BatchInput): Promise<BatchOutcome>
       input.onAttempt?.(a, conversationId);
     });
   } catch (error) {
-    batches.setStatus(batch.id, 'failed');
+    await batches.setStatus(batch.id, 'failed');
     throw error;
   }
   // Complete only when the batch's whole count is stored (a resumed batch counts what came before).
   const stored = batches.get(batch.id)!;
   const complete = stored.completed >= stored.requested;
-  batches.setStatus(batch.id, summary.stopped === 'cancelled' ? 'cancelled' : complete ? 'completed' : 'failed');
+  await batches.setStatus(batch.id, summary.stopped === 'cancelled' ? 'cancelled' : complete ? 'completed' : 'failed');
   const average = scores.length ? Math.round((scores.reduce((x, y) => x + y, 0) / scores.length) * 10) / 10 : null;
   return { summary, keptAside, batchId: batch.id, conversations, quality: { average, flagged } };
 }

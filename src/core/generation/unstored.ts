@@ -5,27 +5,27 @@
  * between storing it and removing its file) adds nothing.
  */
 import { randomUUID } from 'node:crypto';
-import { closeSync, constants, fsyncSync, fstatSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { BatchRepository, GenerationRepository, type GenerationRecord, type Store } from '../store';
+import { createFile, ensureFolder, entryKind, readFile, remove, syncDirectory, syncFile, writeAll } from '../store/safeFiles';
 
 export const UNSTORED_DIR = 'unstored';
 
 /** Writes the record to a new file of its own (never through a link), synced before returning. */
 export function keepAside(promptloomDir: string, record: GenerationRecord): string {
   const dir = join(promptloomDir, UNSTORED_DIR);
-  mkdirSync(dir, { recursive: true });
-  if (!lstatSync(dir).isDirectory()) throw new Error(`${dir} is not a folder`);
+  ensureFolder(dir);
   const path = join(dir, `${record.conversationId ?? randomUUID()}.json`);
-  const fd = openSync(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
+  const fd = createFile(path);
+  if (fd === undefined) throw new Error(`${path} exists already`);
   try {
-    const bytes = Buffer.from(JSON.stringify(record));
-    let written = 0;
-    while (written < bytes.length) written += writeSync(fd, bytes, written, bytes.length - written);
-    fsyncSync(fd);
+    writeAll(fd, path, Buffer.from(JSON.stringify(record)), 0);
+    syncFile(fd, path);
   } finally {
     closeSync(fd);
   }
+  syncDirectory(path);
   return path;
 }
 
@@ -38,13 +38,10 @@ const MAX_RECORD_BYTES = 64 * 1024 * 1024;
  */
 export async function importKeptAside(store: Store): Promise<{ imported: number; notices: string[] }> {
   const dir = join(store.dir, UNSTORED_DIR);
-  let names: string[];
-  try {
-    if (!lstatSync(dir).isDirectory()) return { imported: 0, notices: [`${dir} is not a folder: nothing imported from it`] };
-    names = readdirSync(dir).filter((n) => n.endsWith('.json')).sort();
-  } catch {
-    return { imported: 0, notices: [] };
-  }
+  const kind = entryKind(dir);
+  if (kind === 'missing') return { imported: 0, notices: [] };
+  if (kind !== 'directory') return { imported: 0, notices: [`${dir} is not a folder: nothing imported from it`] };
+  const names = readdirSync(dir).filter((n) => n.endsWith('.json')).sort();
   const generations = new GenerationRepository(store);
   const notices: string[] = [];
   let imported = 0;
@@ -59,7 +56,7 @@ export async function importKeptAside(store: Store): Promise<{ imported: number;
       continue;
     }
     await generations.record(record);
-    unlinkSync(path);
+    remove(path);
     imported++;
     if (record.batchId) batchIds.add(record.batchId);
   }
@@ -73,17 +70,11 @@ export async function importKeptAside(store: Store): Promise<{ imported: number;
 }
 
 function readRecord(path: string): GenerationRecord {
-  const fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
-  let text: string;
-  try {
-    const stat = fstatSync(fd);
-    if (!stat.isFile()) throw new Error('not a regular file');
-    if (stat.size > MAX_RECORD_BYTES) throw new Error('too large');
-    text = readFileSync(fd, 'utf8');
-  } finally {
-    closeSync(fd);
-  }
-  const record = JSON.parse(text) as GenerationRecord;
+  // Regular files only, never through a link (readFile refuses both).
+  const bytes = readFile(path);
+  if (!bytes) throw new Error('it is gone');
+  if (bytes.length > MAX_RECORD_BYTES) throw new Error('too large');
+  const record = JSON.parse(bytes.toString('utf8')) as GenerationRecord;
   if (!record || typeof record !== 'object' || typeof record.templateId !== 'number' || typeof record.versionId !== 'number' || typeof record.model !== 'string') {
     throw new Error('not a generation record');
   }

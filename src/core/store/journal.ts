@@ -7,8 +7,9 @@
  * frame (short, or failing its CRC); reading stops there and the tail is cut off. The first
  * frame of a file is its header, naming the sequence number of the snapshot it follows.
  */
-import { closeSync, fstatSync, fsyncSync, openSync, readFileSync, readSync, renameSync, statSync, writeSync } from 'node:fs';
+import { closeSync, fstatSync, lstatSync, readSync } from 'node:fs';
 import { crc32 } from 'node:zlib';
+import { StoreAccessError, accessError, openFile, readFile, replaceFile, syncFile, writeAll } from './safeFiles';
 import type { SqlParam } from './types';
 
 const MAGIC = 0x31_4a_4c_50; // "PLJ1" read as little-endian u32
@@ -57,13 +58,8 @@ export interface ReadResult {
 
 /** Reads frames from `offset` to the end of the file (or to the first bad frame, or `limit` frames). */
 export function readFrames(path: string, offset: number, limit = Infinity): ReadResult {
-  let fd: number;
-  try {
-    fd = openSync(path, 'r');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { entries: [], end: 0, damagedTail: false };
-    throw error;
-  }
+  const fd = openFile(path, 'read');
+  if (fd === undefined) return { entries: [], end: 0, damagedTail: false };
   try {
     const size = fstatSync(fd).size;
     const entries: JournalEntry[] = [];
@@ -86,6 +82,8 @@ export function readFrames(path: string, offset: number, limit = Infinity): Read
       at += FRAME_HEADER + length;
     }
     return { entries, end: at, damagedTail: false };
+  } catch (error) {
+    throw accessError(error, path, 'read');
   } finally {
     closeSync(fd);
   }
@@ -94,15 +92,15 @@ export function readFrames(path: string, offset: number, limit = Infinity): Read
 /** Appends one frame and waits until it is on disk. */
 export function appendDurably(path: string, entry: JournalEntry, expectedSize: number): number {
   const frame = encodeFrame(entry);
-  const fd = openSync(path, 'r+');
+  const fd = openFile(path, 'update');
+  if (fd === undefined) throw new StoreAccessError(path, 'access', `cannot write ${path}: it was removed while Promptloom held the lock`);
   try {
     // The caller holds the lock and has read (and cut) the file to its end: anything else means
     // a writer outside the lock, whose bytes must not be overwritten.
     const size = fstatSync(fd).size;
     if (size !== expectedSize) throw new Error(`the journal changed under the lock (${size} bytes, expected ${expectedSize})`);
-    let written = 0;
-    while (written < frame.length) written += writeSync(fd, frame, written, frame.length - written, expectedSize + written);
-    fsyncSync(fd);
+    writeAll(fd, path, frame, expectedSize);
+    syncFile(fd, path);
     return expectedSize + frame.length;
   } finally {
     closeSync(fd);
@@ -111,50 +109,29 @@ export function appendDurably(path: string, entry: JournalEntry, expectedSize: n
 
 /** Writes a fresh journal holding only its header, atomically replacing any old one. */
 export function startJournal(path: string, baseSeq: number, journalId: string): number {
-  const tmp = `${path}.tmp`;
   const frame = encodeFrame({ kind: 'header', baseSeq, journalId });
-  const fd = openSync(tmp, 'w');
-  try {
-    writeSync(fd, frame);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(tmp, path);
-  syncDirectory(path);
+  replaceFile(path, frame);
   return frame.length;
 }
 
+/** The size of the file at `path` itself (a link is not followed: its size differs, so a reader looks and refuses it). */
 export function fileSize(path: string): number {
   try {
-    return statSync(path).size;
+    return lstatSync(path).size;
   } catch {
     return 0;
   }
 }
 
-/** fsync the folder holding `path`, so a rename in it survives a power cut. */
-export function syncDirectory(path: string): void {
-  const dir = path.slice(0, Math.max(path.lastIndexOf('/'), 0)) || '.';
-  let fd: number | undefined;
-  try {
-    fd = openSync(dir, 'r');
-    fsyncSync(fd);
-  } catch {
-    // Some file systems cannot fsync a directory; the rename itself is still atomic.
-  } finally {
-    if (fd !== undefined) closeSync(fd);
-  }
-}
-
 /** True when a frame marker appears after `from`: the bad bytes are damage, not a torn last write. */
 export function hasFrameAfter(path: string, from: number): boolean {
-  let data: Buffer;
+  let data: Buffer | undefined;
   try {
-    data = readFileSync(path);
+    data = readFile(path);
   } catch {
     return false;
   }
+  if (!data) return false;
   const marker = Buffer.alloc(4);
   marker.writeUInt32LE(MAGIC, 0);
   return data.indexOf(marker, from + 1) >= 0;

@@ -1,25 +1,55 @@
 /**
- * An inter-process write lock: a lock file created exclusively (O_EXCL) holding the owner's pid
- * and a random token. Every writer — the editor's windows, the CLI — takes it around one write
- * transaction, so their transactions are appended to the journal one after another. A lock
- * left by a process that died (kill -9) is recognised and taken over; a process only ever
- * removes a lock file carrying its own token.
+ * An inter-process write lock: a lock file created exclusively (O_EXCL, never through a link)
+ * holding the owner's pid, a random token and where that pid means something (host and pid
+ * namespace). Every writer — the editor's windows, the CLI — takes it around one write
+ * transaction, so their transactions are appended to the journal one after another.
+ *
+ * The file's mtime is the holder's heartbeat: set when the lock is taken and refreshed by the
+ * holder during long holds (replaying a long journal, writing a big snapshot). A lock stops
+ * counting as soon as its heartbeat is old, whatever its pid says: a pid can be reused after a
+ * reboot or name an unrelated process in another container. A lock whose pid is dead (kill -9)
+ * is taken over at once. Waiting for the lock never blocks the thread: it polls on timers.
+ * A process only ever removes a lock file carrying its own token.
  */
 import { randomBytes } from 'node:crypto';
-import { closeSync, linkSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, fstatSync, futimesSync, linkSync, readFileSync, readlinkSync, renameSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { accessError, createFile, openFile, readAll, readFile, remove, writeAll } from './safeFiles';
+
+export interface LockHolder {
+  readonly pid: number;
+  /** Its command line, when this system can tell (Linux /proc, same host and pid namespace). */
+  readonly command?: string;
+}
 
 export class StoreBusyError extends Error {
-  constructor(readonly path: string, waitedMs: number) {
-    super(`the workspace database is busy: another Promptloom process held ${path} for over ${Math.round(waitedMs / 1000)} s`);
+  constructor(
+    readonly path: string,
+    waitedMs: number,
+    readonly holder?: LockHolder,
+  ) {
+    const who = holder ? `process ${holder.pid}${holder.command ? ` (${holder.command})` : ''}` : 'another Promptloom process';
+    super(`the workspace database is busy: ${who} holds ${path}; gave up after waiting ${Math.round(waitedMs / 1000)} s`);
     this.name = 'StoreBusyError';
   }
 }
 
-const sleeper = new Int32Array(new SharedArrayBuffer(4));
-/** Blocks the thread briefly; writes are synchronous, so the wait for the lock is too. */
-function sleep(ms: number): void {
-  Atomics.wait(sleeper, 0, 0, ms);
-}
+/** A lock whose heartbeat is older than this is stale. Holders beat several times within it while they work. */
+export const LOCK_STALE_MS = 8_000;
+
+/** Where a pid means something: two processes with the same scope see the same pids. */
+const SCOPE = (() => {
+  let namespace = '';
+  try {
+    namespace = readlinkSync('/proc/self/ns/pid');
+  } catch {
+    // not Linux: the host alone
+  }
+  return `${hostname()} ${namespace}`.trim();
+})();
+
+/** Tokens of the locks this process holds (any FileLock object): a lock with our pid and another token is a leftover. */
+const heldTokens = new Set<string>();
 
 function alive(pid: number): boolean {
   try {
@@ -30,112 +60,173 @@ function alive(pid: number): boolean {
   }
 }
 
-/** A lock file that never got its content is stale once it is this old (writing it takes microseconds). */
-const UNWRITTEN_STALE_MS = 2_000;
+function commandOf(pid: number): string | undefined {
+  try {
+    const command = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ').trim();
+    return command.length > 200 ? `${command.slice(0, 197)}...` : command || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The lock file's content: "pid:token", then the scope on a second line (absent in older releases' locks). */
+function parse(content: string): { pid: number; token: string; scope: string } {
+  const [first = '', scope = SCOPE] = content.split('\n');
+  const pid = Number(first.split(':')[0]);
+  return { pid: Number.isInteger(pid) && pid > 0 ? pid : 0, token: first, scope };
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 export class FileLock {
-  private held = 0;
+  private fd: number | undefined;
   private token = '';
+  private lastBeat = 0;
+  /** How often the heartbeat touches the file: often enough that a holder that beats is never taken for gone. */
+  private readonly beatMs: number;
 
   constructor(
     readonly path: string,
     private readonly timeoutMs = 10_000,
-  ) {}
+    private readonly staleMs = LOCK_STALE_MS,
+  ) {
+    this.beatMs = staleMs / 8;
+  }
 
   get isHeld(): boolean {
-    return this.held > 0;
+    return this.fd !== undefined;
   }
 
-  /** Runs `fn` holding the lock (re-entrant within this object). */
-  with<T>(fn: () => T): T {
-    if (this.held > 0) {
-      this.held++;
-      try {
-        return fn();
-      } finally {
-        this.held--;
-      }
-    }
-    this.acquire();
-    this.held = 1;
-    try {
-      return fn();
-    } finally {
-      this.held = 0;
-      this.release();
-    }
-  }
-
-  private acquire(): void {
+  /** Waits (asynchronously) for the lock; a StoreBusyError naming the holder after the timeout. */
+  async acquire(): Promise<void> {
     const started = Date.now();
-    const token = `${process.pid}:${randomBytes(8).toString('hex')}`;
     let delay = 1;
     for (;;) {
-      try {
-        const fd = openSync(this.path, 'wx');
-        try {
-          writeSync(fd, token);
-        } finally {
-          closeSync(fd);
-        }
-        this.token = token;
-        return;
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-      }
-      this.breakIfStale();
-      if (Date.now() - started > this.timeoutMs) throw new StoreBusyError(this.path, Date.now() - started);
-      sleep(delay);
+      if (this.tryAcquire()) return;
+      if (Date.now() - started > this.timeoutMs) throw new StoreBusyError(this.path, Date.now() - started, this.holder());
+      await sleep(delay);
       delay = Math.min(delay * 2, 20);
     }
   }
 
-  /**
-   * Removes the lock file when its owner no longer runs: its pid is dead, or it is our own pid
-   * (all our locking is synchronous, so a lock with our pid that this object does not hold was
-   * left by an earlier process that had the same pid), or it never got its content.
-   */
-  private breakIfStale(): void {
-    let content: string;
-    let ageMs: number;
+  /** Takes the lock if it is free or stale, without waiting. */
+  tryAcquire(): boolean {
+    if (this.fd !== undefined) throw new Error('the lock is held already');
+    if (this.create()) return true;
+    return this.breakIfStale() && this.create();
+  }
+
+  /** Refreshes the heartbeat (cheap to call often: it touches the file at most every `beatMs`). */
+  beat(): void {
+    if (this.fd === undefined || Date.now() - this.lastBeat < this.beatMs) return;
+    this.lastBeat = Date.now();
     try {
-      content = readFileSync(this.path, 'utf8');
-      ageMs = Date.now() - statSync(this.path).mtimeMs;
+      const now = new Date();
+      futimesSync(this.fd, now, now);
     } catch {
-      return; // released meanwhile
+      // The beat only delays others' takeover; failing to beat is not failing the write.
     }
-    const owner = Number(content.split(':')[0]);
-    const unwritten = !Number.isInteger(owner) || owner <= 0;
-    const stale = unwritten ? ageMs > UNWRITTEN_STALE_MS : owner === process.pid || !alive(owner);
-    if (!stale) return;
+  }
+
+  /** Removes the lock file only if it is still ours. */
+  release(): void {
+    if (this.fd === undefined) return;
+    closeSync(this.fd);
+    this.fd = undefined;
+    heldTokens.delete(this.token);
+    try {
+      if (readFile(this.path)?.toString('utf8') === this.content()) remove(this.path);
+    } catch {
+      // gone, or replaced by a link: either way not ours to remove
+    }
+    this.token = '';
+  }
+
+  private content(): string {
+    return `${this.token}\n${SCOPE}`;
+  }
+
+  private create(): boolean {
+    const fd = createFile(this.path);
+    if (fd === undefined) return false;
+    this.token = `${process.pid}:${randomBytes(8).toString('hex')}`;
+    try {
+      writeAll(fd, this.path, Buffer.from(this.content()), 0);
+    } catch (error) {
+      closeSync(fd);
+      remove(this.path);
+      throw error;
+    }
+    this.fd = fd;
+    this.lastBeat = Date.now();
+    heldTokens.add(this.token);
+    return true;
+  }
+
+  /** The lock file's content and heartbeat age, or undefined when it is gone. */
+  private look(path = this.path): { content: string; ageMs: number } | undefined {
+    const fd = openFile(path, 'read');
+    if (fd === undefined) return undefined;
+    try {
+      const ageMs = Date.now() - fstatSync(fd).mtimeMs;
+      return { content: readAll(fd, path).toString('utf8'), ageMs };
+    } catch (error) {
+      throw accessError(error, path, 'read');
+    } finally {
+      closeSync(fd);
+    }
+  }
+
+  /** Who holds the lock, when the lock file says and the pid means something here. */
+  private holder(): LockHolder | undefined {
+    let seen: ReturnType<FileLock['look']>;
+    try {
+      seen = this.look();
+    } catch {
+      return undefined;
+    }
+    if (!seen) return undefined;
+    const { pid, scope } = parse(seen.content);
+    if (!pid) return undefined;
+    const command = scope === SCOPE ? commandOf(pid) : undefined;
+    return command ? { pid, command } : { pid };
+  }
+
+  private isStale(content: string, ageMs: number): boolean {
+    // Nobody refreshed it: its holder is gone (or frozen), whatever process has that pid now.
+    if (ageMs > this.staleMs) return true;
+    const { pid, token, scope } = parse(content);
+    if (!pid) return false; // being written this very moment
+    if (scope !== SCOPE) return false; // a pid of another host or container: only the heartbeat tells
+    if (pid === process.pid) return !heldTokens.has(token); // an earlier process that had our pid
+    return !alive(pid);
+  }
+
+  /** Removes the lock file when its owner no longer holds it. True when the lock may be free now. */
+  private breakIfStale(): boolean {
+    const seen = this.look();
+    if (!seen) return true; // released meanwhile
+    if (!this.isStale(seen.content, seen.ageMs)) return false;
     // Move it aside atomically, then make sure it is the stale lock we moved: two waiters may
     // see the same stale lock, and the slower must not remove the faster's new one.
     const aside = `${this.path}.stale-${process.pid}-${randomBytes(4).toString('hex')}`;
     try {
       renameSync(this.path, aside);
-    } catch {
-      return; // another waiter broke it first
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return true; // another waiter broke it first
+      throw accessError(error, this.path, 'move');
     }
+    let free = true;
     try {
-      if (readFileSync(aside, 'utf8') !== content) linkSync(aside, this.path); // a live lock: put it back
+      if (this.look(aside)?.content !== seen.content) {
+        free = false;
+        linkSync(aside, this.path); // a live lock: put it back
+      }
     } catch {
       // a new lock exists already: ours to wait for
     } finally {
-      try {
-        unlinkSync(aside);
-      } catch {
-        // already gone
-      }
+      remove(aside);
     }
-  }
-
-  /** Removes the lock file only if it is still ours. */
-  private release(): void {
-    try {
-      if (readFileSync(this.path, 'utf8') === this.token) unlinkSync(this.path);
-    } catch {
-      // already gone: nothing to release
-    }
-    this.token = '';
+    return free;
   }
 }

@@ -51,7 +51,7 @@ export class TemplateRepository {
   ) {}
 
   /** The template at `path` (workspace-relative), created or updated with its current name and tier. */
-  ensure(path: string, info: { name: string; tier: string }): TemplateRow {
+  ensure(path: string, info: { name: string; tier: string }): Promise<TemplateRow> {
     return this.store.write((tx) => ensureTemplate(tx, path, info, this.clock.now()));
   }
 
@@ -65,7 +65,7 @@ export class TemplateRepository {
   }
 
   /** Records `content` as a version of the template unless that exact content is recorded already. */
-  recordVersion(templateId: number, content: string): VersionRow {
+  recordVersion(templateId: number, content: string): Promise<VersionRow> {
     return this.store.write((tx) => recordVersion(tx, templateId, content, this.clock.now()));
   }
 
@@ -105,14 +105,14 @@ export class TemplateRepository {
     return { generations: Number(r.generations), conversations: Number(r.conversations) };
   }
 
-  setActive(templateId: number, active: boolean): void {
-    this.store.write((tx) => tx.run('UPDATE templates SET active = ? WHERE id = ?', [active ? 1 : 0, templateId]));
+  async setActive(templateId: number, active: boolean): Promise<void> {
+    await this.store.write((tx) => tx.run('UPDATE templates SET active = ? WHERE id = ?', [active ? 1 : 0, templateId]));
   }
 
   /** The file is gone: keep the template and its history, marked deleted. */
-  markDeleted(templateId: number): void {
+  async markDeleted(templateId: number): Promise<void> {
     const now = this.clock.now();
-    this.store.write((tx) => tx.run('UPDATE templates SET deleted_at = ?, active = 0 WHERE id = ?', [now, templateId]));
+    await this.store.write((tx) => tx.run('UPDATE templates SET deleted_at = ?, active = 0 WHERE id = ?', [now, templateId]));
   }
 }
 
@@ -206,7 +206,7 @@ export class GenerationRepository {
    * Stores an attempt in one durable transaction: the log row and, for a success, the
    * conversation, its turns and its score. Returns the conversation id, if any.
    */
-  record(g: GenerationRecord): { logId: number; conversationId?: string } {
+  record(g: GenerationRecord): Promise<{ logId: number; conversationId?: string }> {
     const now = this.clock.now();
     const conversationId = g.conversation ? (g.conversationId ?? this.newId()) : undefined;
     return this.store.write((tx) => {
@@ -318,7 +318,7 @@ export class GenerationRepository {
   }
 
   /** Records a review and sets the conversation's status; false when the id is unknown. */
-  review(conversationId: string, status: ReviewStatus, note?: string): boolean {
+  review(conversationId: string, status: ReviewStatus, note?: string): Promise<boolean> {
     const now = this.clock.now();
     return this.store.write((tx) => {
       if (!tx.get('SELECT 1 AS x FROM conversations WHERE id = ?', [conversationId])) return false;
@@ -388,10 +388,10 @@ export class BatchRepository {
     private readonly newId: () => string = randomUUID,
   ) {}
 
-  create(b: { templateId: number; versionId: number; requested: number; parameters: Record<string, unknown>; model: string; settings: Record<string, unknown> }): BatchRow {
+  async create(b: { templateId: number; versionId: number; requested: number; parameters: Record<string, unknown>; model: string; settings: Record<string, unknown> }): Promise<BatchRow> {
     const id = this.newId();
     const now = this.clock.now();
-    this.store.write((tx) =>
+    await this.store.write((tx) =>
       tx.run('INSERT INTO batches (id, template_id, version_id, requested, parameters, model, settings, status, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)', [
         id,
         b.templateId,
@@ -408,9 +408,9 @@ export class BatchRepository {
     return this.get(id)!;
   }
 
-  setStatus(id: string, status: BatchStatus): void {
+  async setStatus(id: string, status: BatchStatus): Promise<void> {
     const now = this.clock.now();
-    this.store.write((tx) => tx.run('UPDATE batches SET status = ?, updated_at = ? WHERE id = ?', [status, now, id]));
+    await this.store.write((tx) => tx.run('UPDATE batches SET status = ?, updated_at = ? WHERE id = ?', [status, now, id]));
   }
 
   get(id: string): BatchRow | undefined {

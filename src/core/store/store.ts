@@ -7,6 +7,10 @@
  *   write returns, so a finished write is durable in milliseconds whatever the database size;
  * - `promptloom.lock`: held by whichever process is writing.
  *
+ * That folder comes with the workspace (a cloned repository may hold one), so every file in it is
+ * reached through safeFiles: links are refused, never followed, and nothing is written before the
+ * files are found to be what they should be.
+ *
  * Opening loads the snapshot and replays the journal. Writers take the lock, first replay what
  * other processes appended, then run their transaction and append it: transactions are
  * serialised across processes, and replaying them in order gives every process the same data.
@@ -14,13 +18,17 @@
  * over the old one) and restarted. A crash at any instant leaves either a torn last frame (cut
  * off on the next open) or an unrenamed temporary file: nothing committed is lost, nothing is
  * corrupted.
+ *
+ * Writes are asynchronous only in waiting: within a process they are queued, the lock is waited
+ * for on timers (the editor's extension host must never be frozen by another process's write),
+ * then the transaction runs synchronously under the lock.
  */
-import { closeSync, copyFileSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, truncateSync, writeSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import type { Database, SqlJsStatic } from 'sql.js';
-import { appendDurably, fileSize, hasFrameAfter, readFrames, startJournal, syncDirectory, type JournalEntry, type Statement } from './journal';
+import { appendDurably, fileSize, hasFrameAfter, readFrames, startJournal, type JournalEntry, type Statement } from './journal';
 import { FileLock } from './lock';
+import { StoreAccessError, accessError, copyFile, ensureFolder, entryKind, readFile, refuseLink, rename, replaceFile, truncateFile } from './safeFiles';
 import { MIGRATIONS, type Migration } from './schema';
 import { loadSqlJs } from './sqljs';
 import type { Row, SqlParam } from './types';
@@ -32,6 +40,8 @@ export interface StoreOptions {
   readonly migrations?: readonly Migration[];
   /** How long a writer waits for another process's lock. */
   readonly lockTimeoutMs?: number;
+  /** How old a lock's heartbeat may get before the lock stops counting (tests shorten it). */
+  readonly lockStaleMs?: number;
 }
 
 export interface RunResult {
@@ -64,6 +74,8 @@ export class Store {
   private readonly lock: FileLock;
   private readonly checkpointBytes: number;
   private closed = false;
+  /** The end of this store's queue of locked operations: one at a time within the process. */
+  private queue: Promise<unknown> = Promise.resolve();
 
   private constructor(
     private readonly sql: SqlJsStatic,
@@ -73,23 +85,26 @@ export class Store {
     this.dir = join(workspace, '.promptloom');
     this.snapshotPath = join(this.dir, 'promptloom.db');
     this.journalPath = join(this.dir, 'promptloom.journal');
-    this.lock = new FileLock(join(this.dir, 'promptloom.lock'), options.lockTimeoutMs);
+    this.lock = new FileLock(join(this.dir, 'promptloom.lock'), options.lockTimeoutMs, options.lockStaleMs);
     this.checkpointBytes = options.checkpointBytes ?? 16 * 1024 * 1024;
   }
 
   /** Opens (creating if needed) the database of a workspace folder. */
   static async open(workspace: string, options: StoreOptions = {}): Promise<Store> {
     const store = new Store(await loadSqlJs(), workspace, options);
+    ensureFolder(store.dir);
+    // Refuse before touching anything: a link among our files (the lock, a leftover .tmp) would
+    // otherwise only be found after other files were written.
+    for (const path of [store.snapshotPath, store.journalPath, store.lock.path, `${store.snapshotPath}.tmp`, `${store.journalPath}.tmp`]) refuseLink(path);
     try {
-      mkdirSync(store.dir, { recursive: true });
+      await store.locked(() => {
+        store.loadSnapshot();
+        store.catchUp();
+      });
+      await store.migrate(options.migrations ?? MIGRATIONS);
     } catch (error) {
-      throw new Error(`cannot keep the workspace database in ${store.dir}: ${(error as NodeJS.ErrnoException).code === 'EEXIST' || (error as NodeJS.ErrnoException).code === 'ENOTDIR' ? 'a file of that name is in the way' : (error as Error).message}`);
+      throw accessError(error, store.dir, 'use the workspace database in');
     }
-    store.lock.with(() => {
-      store.loadSnapshot();
-      store.catchUp();
-    });
-    store.migrate(options.migrations ?? MIGRATIONS);
     return store;
   }
 
@@ -125,24 +140,25 @@ export class Store {
    * Applies what other processes appended since our last look. Returns true when anything
    * changed. Cheap when nothing did (one stat of the journal).
    */
-  refresh(): boolean {
+  async refresh(): Promise<boolean> {
     this.assertOpen();
     const before = this.seq;
     if (fileSize(this.journalPath) === this.journalEnd && this.currentJournalId() === this.journalId) return false;
     // Under the lock: what catch-up finds (a rotated or damaged journal) may need files moved.
-    this.lock.with(() => this.catchUp());
+    await this.locked(() => this.catchUp());
     return this.seq !== before;
   }
 
   // ---- writing ---------------------------------------------------------------------------------
 
   /**
-   * Runs `fn` as one transaction and makes it durable before returning: under the inter-process
-   * lock, after catching up with other writers. If `fn` throws, nothing is written.
+   * Runs `fn` as one transaction and makes it durable before resolving: under the inter-process
+   * lock, after catching up with other writers. If `fn` throws, nothing is written. `fn` itself
+   * is synchronous: statements after an await would escape the transaction.
    */
-  write<T>(fn: (tx: WriteTx) => T): T {
+  async write<T>(fn: (tx: WriteTx) => T): Promise<T> {
     this.assertOpen();
-    const result = this.lock.with(() => {
+    return this.locked(() => {
       this.catchUp();
       const statements: Statement[] = [];
       const tx: WriteTx = {
@@ -178,37 +194,39 @@ export class Store {
         }
         this.seq++;
       }
+      if (this.journalEnd > this.checkpointBytes) {
+        try {
+          this.foldJournal();
+        } catch {
+          // The write is durable in the journal already; folding it in can wait for the next one.
+        }
+      }
       return value;
     });
-    if (this.journalEnd > this.checkpointBytes) {
-      try {
-        this.checkpoint();
-      } catch {
-        // The write is durable in the journal already; folding it in can wait for the next one.
-      }
-    }
-    return result;
   }
 
   /** Folds the journal into a new snapshot and starts an empty journal. */
-  checkpoint(): void {
+  async checkpoint(): Promise<void> {
     this.assertOpen();
-    this.lock.with(() => {
-      this.catchUp();
-      this.writeSnapshot();
-      this.journalId = randomUUID();
-      this.journalEnd = startJournal(this.journalPath, this.seq, this.journalId);
-      this.journalHeaderBytes = this.journalEnd;
-    });
+    await this.locked(() => this.foldJournal());
   }
 
-  /** Folds what this process knows into the database file (best effort), then frees memory. */
+  /**
+   * Folds what this process knows into the database file (best effort), then frees memory.
+   * Never waits: when another process holds the lock, the journal keeps everything anyway.
+   */
   close(): void {
     if (this.closed) return;
     try {
-      if (this.journalEnd > this.journalHeaderBytes) this.checkpoint();
+      if (this.journalEnd > this.journalHeaderBytes && this.lock.tryAcquire()) {
+        try {
+          this.foldJournal();
+        } finally {
+          this.lock.release();
+        }
+      }
     } catch {
-      // Another process holds the lock or the disk is full: the journal keeps everything anyway.
+      // The lock file or the disk said no: the journal keeps everything anyway.
     }
     this.closed = true;
     this.db.close();
@@ -227,19 +245,57 @@ export class Store {
     if (this.closed) throw new Error('the workspace database is closed');
   }
 
+  /**
+   * Runs `fn` holding the inter-process lock, after this store's earlier locked operations. The
+   * wait for the lock is asynchronous; `fn` runs synchronously, so nothing else in this process
+   * can interleave with it.
+   */
+  private locked<T>(fn: () => T): Promise<T> {
+    const run = this.queue.then(async () => {
+      this.assertOpen();
+      await this.lock.acquire();
+      try {
+        return fn();
+      } finally {
+        this.lock.release();
+      }
+    });
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  /** Writes a new snapshot and restarts the journal. Under the lock. */
+  private foldJournal(): void {
+    this.catchUp();
+    this.writeSnapshot();
+    this.journalId = randomUUID();
+    this.journalEnd = startJournal(this.journalPath, this.seq, this.journalId);
+    this.journalHeaderBytes = this.journalEnd;
+  }
+
   /** Loads the snapshot, or starts empty; a damaged snapshot is moved aside and reported. */
   private loadSnapshot(): void {
     this.db?.close();
     this.seq = 0;
-    if (!existsSync(this.snapshotPath)) {
-      this.db = new this.sql.Database();
-      return;
-    }
     try {
-      const bytes = readFileSync(this.snapshotPath);
+      let bytes: Buffer | undefined;
+      try {
+        bytes = readFile(this.snapshotPath);
+      } catch (error) {
+        // A folder (say) where the file should be is damage, kept aside below; a link or a
+        // filesystem failure is the user's to fix, and nothing may be moved.
+        if (error instanceof StoreAccessError && error.problem === 'not-a-file') throw new Error(error.message);
+        throw new RefusedError(error);
+      }
+      if (!bytes) {
+        this.db = new this.sql.Database();
+        return;
+      }
+      this.lock.beat();
       if (bytes.subarray(0, 16).toString('latin1') !== SQLITE_HEADER) throw new Error('not an SQLite file');
       const db = new this.sql.Database(bytes);
       const check = db.exec('PRAGMA quick_check')[0]?.values[0]?.[0];
+      this.lock.beat();
       if (check !== 'ok') {
         db.close();
         throw new Error(String(check ?? 'integrity check failed'));
@@ -247,8 +303,9 @@ export class Store {
       this.db = db;
       this.seq = Number(this.get<{ value: string }>("SELECT value FROM meta WHERE key = 'seq'")?.value ?? 0);
     } catch (error) {
+      if (error instanceof RefusedError) throw error.cause;
       const aside = asideName(this.snapshotPath);
-      renameSync(this.snapshotPath, aside);
+      rename(this.snapshotPath, aside);
       this.notices.push(
         `The workspace database was damaged (${error instanceof Error ? error.message : String(error)}); it was kept as ${aside} and a fresh one was started.`,
       );
@@ -264,9 +321,9 @@ export class Store {
 
   /** Replays journal frames this process has not applied yet. Always called under the lock. */
   private catchUp(): void {
-    if (!existsSync(this.journalPath)) {
+    if (entryKind(this.journalPath) === 'missing') {
       this.journalId = randomUUID();
-      this.journalEnd = this.lockedStartJournal();
+      this.startJournal();
       return;
     }
     let read: ReturnType<typeof readFrames>;
@@ -275,7 +332,9 @@ export class Store {
       rotated = this.currentJournalId() !== this.journalId;
       read = readFrames(this.journalPath, rotated ? 0 : this.journalEnd);
     } catch (error) {
-      this.recoverJournal((error as Error).message);
+      // Only a journal that is not a file is damage to set aside; a link or an unreadable file is refused.
+      if (!(error instanceof StoreAccessError) || error.problem !== 'not-a-file') throw error;
+      this.recoverJournal(error.message);
       return;
     }
     let entries = read.entries;
@@ -299,7 +358,10 @@ export class Store {
       entries = entries.slice(1);
     }
     try {
-      for (const entry of entries) this.apply(entry);
+      for (const entry of entries) {
+        this.apply(entry);
+        this.lock.beat();
+      }
     } catch (error) {
       this.recoverJournal(error instanceof Error ? error.message : String(error));
       return;
@@ -309,13 +371,13 @@ export class Store {
       if (hasFrameAfter(this.journalPath, read.end)) {
         // Good frames after bad bytes: damage, not a torn write. Keep a copy before cutting.
         const aside = asideName(this.journalPath);
-        copyFileSync(this.journalPath, aside);
+        copyFile(this.journalPath, aside);
         this.notices.push(`The workspace journal was damaged after transaction ${this.seq}; later transactions could not be read. A copy was kept as ${aside}.`);
       } else {
         // A write was cut short by a crash (its caller never saw it succeed).
         this.notices.push('The last write before a crash was incomplete and was dropped; everything before it was kept.');
       }
-      truncateSync(this.journalPath, read.end);
+      truncateFile(this.journalPath, read.end);
     }
   }
 
@@ -336,42 +398,34 @@ export class Store {
   /** A journal that cannot belong to the snapshot is kept aside; the snapshot alone is used. */
   private recoverJournal(reason: string): void {
     const aside = asideName(this.journalPath);
-    renameSync(this.journalPath, aside);
+    rename(this.journalPath, aside);
     this.notices.push(`The workspace journal could not be used (${reason}); it was kept as ${aside}.`);
     // Memory may hold part of that journal: go back to the snapshot the new journal continues.
     this.loadSnapshot();
     this.journalId = randomUUID();
-    this.journalEnd = this.lockedStartJournal();
+    this.startJournal();
   }
 
-  private lockedStartJournal(): number {
-    this.journalHeaderBytes = this.lock.with(() => startJournal(this.journalPath, this.seq, this.journalId));
-    return this.journalHeaderBytes;
+  /** A fresh journal continuing the current sequence number. Under the lock. */
+  private startJournal(): void {
+    this.journalEnd = startJournal(this.journalPath, this.seq, this.journalId);
+    this.journalHeaderBytes = this.journalEnd;
   }
 
   private writeSnapshot(): void {
     this.db.run("INSERT OR REPLACE INTO meta (key, value) VALUES ('seq', ?)", [String(this.seq)]);
     const bytes = this.db.export();
-    const tmp = `${this.snapshotPath}.tmp`;
-    const fd = openSync(tmp, 'w');
-    try {
-      let written = 0;
-      while (written < bytes.length) written += writeSync(fd, bytes, written, bytes.length - written);
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    renameSync(tmp, this.snapshotPath);
-    syncDirectory(this.snapshotPath);
+    this.lock.beat();
+    replaceFile(this.snapshotPath, bytes, () => this.lock.beat());
   }
 
-  private migrate(migrations: readonly Migration[]): void {
+  private async migrate(migrations: readonly Migration[]): Promise<void> {
     const current = (): number => {
       const hasTable = this.get("SELECT 1 AS x FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'");
       return hasTable ? this.schemaVersion : 0;
     };
     if (migrations.every((m) => m.version <= current())) return;
-    this.write((tx) => {
+    await this.write((tx) => {
       // Re-read under the lock: another process may have migrated meanwhile.
       let version = current();
       if (version === 0) {
@@ -385,6 +439,13 @@ export class Store {
         version = migration.version;
       }
     });
+  }
+}
+
+/** Carries a refusal past the "damaged file" handling, which must not move anything for it. */
+class RefusedError extends Error {
+  constructor(override readonly cause: unknown) {
+    super('refused');
   }
 }
 

@@ -118,7 +118,8 @@ export class ConversationsView extends Disposable implements vscode.TreeDataProv
     const store = await this.db.get();
     if (!store || ids.length === 0) return 0;
     const generations = new GenerationRepository(store);
-    const done = ids.filter((id) => generations.review(id, status));
+    const done: string[] = [];
+    for (const id of ids) if (await generations.review(id, status)) done.push(id);
     this.db.wrote();
     vscode.window.setStatusBarMessage(`Promptloom: ${done.length} ${done.length === 1 ? 'conversation' : 'conversations'} ${statusWords(status)}`, 4000);
     return done.length;

@@ -16,24 +16,24 @@ async function fixture() {
   const store = await Store.open(mkdtempSync(join(tmpdir(), 'promptloom-stats-')));
   const c = clock();
   const templates = new TemplateRepository(store, c);
-  const a = templates.ensure('a.prompt', { name: 'Alpha', tier: 'scenario' });
-  templates.ensure('b.prompt', { name: '=Bravo, "quoted"', tier: 'template' });
-  const v = templates.recordVersion(a.id, 'body');
+  const a = await templates.ensure('a.prompt', { name: 'Alpha', tier: 'scenario' });
+  await templates.ensure('b.prompt', { name: '=Bravo, "quoted"', tier: 'template' });
+  const v = await templates.recordVersion(a.id, 'body');
   let n = 0;
   const generations = new GenerationRepository(store, c, () => `c${++n}`);
   const scores = [4, 4, 4, 4, 4, 8, 8, 8, 8, 8]; // the later five are better: improving
   for (const overall of scores) {
     c.tick();
-    generations.record({
+    await generations.record({
       templateId: a.id, versionId: v.id, parameters: {}, model: 'm', attempt: 1, status: 'succeeded', inputTokens: 100, outputTokens: 200, costUsd: 0.01, durationMs: 1000,
       conversation: { systemPrompt: 'S', turns: [{ role: 'user', content: 'q' }, { role: 'assistant', content: 'a' }], quality: { overall, breakdown: {}, recommendations: [] } },
     });
   }
-  generations.record({ templateId: a.id, versionId: v.id, parameters: {}, model: 'm', attempt: 1, status: 'failed', errorType: 'server_error', inputTokens: 0, outputTokens: 0, costUsd: 0, durationMs: 3000 });
-  generations.review('c1', 'approved');
-  generations.review('c2', 'rejected');
-  generations.review('c3', 'approved');
-  generations.review('c3', 'needs_revision'); // the latest review counts
+  await generations.record({ templateId: a.id, versionId: v.id, parameters: {}, model: 'm', attempt: 1, status: 'failed', errorType: 'server_error', inputTokens: 0, outputTokens: 0, costUsd: 0, durationMs: 3000 });
+  await generations.review('c1', 'approved');
+  await generations.review('c2', 'rejected');
+  await generations.review('c3', 'approved');
+  await generations.review('c3', 'needs_revision'); // the latest review counts
   return store;
 }
 
@@ -62,7 +62,7 @@ describe('analytics', () => {
     store.close();
   });
 
-  it('the trend rule: last 5 against the 5 before, ±0.5, stable with fewer than 10', () => {
+  it('the trend rule: last 5 against the 5 before, ±0.5, stable with fewer than 10', async () => {
     assert.equal(trendOf([8, 8, 8, 8, 8, 4, 4, 4, 4, 4]), 'improving');
     assert.equal(trendOf([4, 4, 4, 4, 4, 8, 8, 8, 8, 8]), 'declining');
     assert.equal(trendOf([6.4, 6, 6, 6, 6, 6, 6, 6, 6, 6]), 'stable');
@@ -74,23 +74,23 @@ describe('analytics', () => {
     const store = await Store.open(mkdtempSync(join(tmpdir(), 'promptloom-stats-')));
     const c = clock();
     const templates = new TemplateRepository(store, c);
-    const t = templates.ensure('v.prompt', { name: 'V', tier: 'template' });
-    const v1 = templates.recordVersion(t.id, 'one');
+    const t = await templates.ensure('v.prompt', { name: 'V', tier: 'template' });
+    const v1 = await templates.recordVersion(t.id, 'one');
     c.tick();
-    const v2 = templates.recordVersion(t.id, 'two');
+    const v2 = await templates.recordVersion(t.id, 'two');
     let n = 0;
     const generations = new GenerationRepository(store, c, () => `v${++n}`);
-    const add = (versionId: number, overall: number, cost: number) => {
+    const add = async (versionId: number, overall: number, cost: number) => {
       c.tick();
-      generations.record({
+      await generations.record({
         templateId: t.id, versionId, parameters: {}, model: 'm', attempt: 1, status: 'succeeded', inputTokens: 1, outputTokens: 1, costUsd: cost, durationMs: 10,
         conversation: { turns: [{ role: 'user', content: 'q' }], quality: { overall, breakdown: {}, recommendations: [] } },
       });
     };
-    add(v1.id, 4, 0.01);
-    add(v1.id, 6, 0.01);
-    add(v2.id, 9, 0.02);
-    generations.review('v3', 'approved');
+    await add(v1.id, 4, 0.01);
+    await add(v1.id, 6, 0.01);
+    await add(v2.id, 9, 0.02);
+    await generations.review('v3', 'approved');
     const rows = versionRows(store, t.id);
     assert.deepEqual(rows.map((r) => [r.number, r.id, r.usageCount, r.avgQuality, r.totalCostUsd, r.approvalRate, r.scored]), [
       [1, v1.id, 2, 5, 0.02, null, 2],
@@ -105,20 +105,20 @@ describe('analytics', () => {
     const store = await Store.open(mkdtempSync(join(tmpdir(), 'promptloom-stats-')));
     let now = Date.UTC(2026, 10, 24, 23, 30); // 23:30 UTC on the 24th
     const templates = new TemplateRepository(store, { now: () => now });
-    const t = templates.ensure('d.prompt', { name: 'D', tier: 'template' });
-    const v = templates.recordVersion(t.id, 'x');
+    const t = await templates.ensure('d.prompt', { name: 'D', tier: 'template' });
+    const v = await templates.recordVersion(t.id, 'x');
     let n = 0;
     const generations = new GenerationRepository(store, { now: () => now }, () => `d${++n}`);
-    const log = (status: 'succeeded' | 'failed', overall?: number) =>
-      generations.record({
+    const log = async (status: 'succeeded' | 'failed', overall?: number) =>
+      await generations.record({
         templateId: t.id, versionId: v.id, parameters: {}, model: 'm', attempt: 1, status, inputTokens: 1, outputTokens: 1, costUsd: 0.5, durationMs: 1,
         ...(overall !== undefined ? { conversation: { turns: [{ role: 'user', content: 'q' }], quality: { overall, breakdown: {}, recommendations: [] } } } : {}),
       });
-    log('succeeded', 6);
-    log('failed');
+    await log('succeeded', 6);
+    await log('failed');
     now += 60 * 60_000; // 00:30 UTC on the 25th
-    log('succeeded', 8);
-    log('succeeded', 10);
+    await log('succeeded', 8);
+    await log('succeeded', 10);
     const utc = (ms: number) => new Date(ms).toISOString().slice(0, 10);
     assert.deepEqual(dailySeries(store, { dayOf: utc }), [
       { day: '2026-11-24', generations: 2, failed: 1, conversations: 1, avgQuality: 6, costUsd: 1 },
@@ -133,7 +133,7 @@ describe('analytics', () => {
     store.close();
   });
 
-  it('local days follow daylight saving', () => {
+  it('local days follow daylight saving', async () => {
     const saved = process.env.TZ;
     process.env.TZ = 'Europe/Berlin';
     try {
@@ -145,7 +145,7 @@ describe('analytics', () => {
     }
   });
 
-  it('top performers per tier: by quality, then approval, among templates with enough scores', () => {
+  it('top performers per tier: by quality, then approval, among templates with enough scores', async () => {
     const row = (file: string, tier: string, avgQuality: number | null, scored: number, approvalRate: number | null) =>
       ({ name: file.replace('.prompt', ''), file, tier, avgQuality, scored, approvalRate }) as unknown as TemplateRow;
     const rows = [
@@ -187,7 +187,7 @@ describe('fine-tuning export', () => {
     store.close();
   });
 
-  it('writes openai, anthropic and sharegpt lines', () => {
+  it('writes openai, anthropic and sharegpt lines', async () => {
     const c = { id: 'x', system: 'Be kind.', turns: [{ role: 'user' as const, content: 'Hi' }, { role: 'assistant' as const, content: 'Hello' }] };
     assert.deepEqual(JSON.parse(toLine(c, 'openai')!), { messages: [{ role: 'system', content: 'Be kind.' }, { role: 'user', content: 'Hi' }, { role: 'assistant', content: 'Hello' }] });
     assert.deepEqual(JSON.parse(toLine(c, 'anthropic')!), { system: 'Be kind.', messages: [{ role: 'user', content: 'Hi' }, { role: 'assistant', content: 'Hello' }] });
@@ -196,7 +196,7 @@ describe('fine-tuning export', () => {
     assert.equal(toLine({ id: 'z', turns: [] }, 'openai'), undefined);
   });
 
-  it('anthropic lines strictly alternate, starting with the user', () => {
+  it('anthropic lines strictly alternate, starting with the user', async () => {
     const turns = [
       { role: 'assistant' as const, content: 'stray opener' },
       { role: 'user' as const, content: 'a' },

@@ -11,29 +11,29 @@ describe('template testing', () => {
     let now = 1_000;
     const clock = { now: () => (now += 1000) };
     const templates = new TemplateRepository(store, clock);
-    const t = templates.ensure('t.prompt', { name: 'T', tier: 'template' });
-    const v1 = templates.recordVersion(t.id, 'one');
+    const t = await templates.ensure('t.prompt', { name: 'T', tier: 'template' });
+    const v1 = await templates.recordVersion(t.id, 'one');
     const generations = new GenerationRepository(store, clock);
-    const add = (versionId: number, overall: number) =>
-      generations.record({
+    const add = async (versionId: number, overall: number) =>
+      await generations.record({
         templateId: t.id, versionId, parameters: {}, model: 'm', attempt: 1, status: 'succeeded', inputTokens: 1, outputTokens: 1, costUsd: 0, durationMs: 1,
         conversation: { turns: [{ role: 'user', content: 'q' }], quality: { overall, breakdown: {}, recommendations: [] } },
       });
     assert.equal(baselineFor(store, t.id, v1.id, now + 1), undefined, 'nothing scored yet');
-    add(v1.id, 6);
-    add(v1.id, 8);
-    const v2 = templates.recordVersion(t.id, 'two');
+    await add(v1.id, 6);
+    await add(v1.id, 8);
+    const v2 = await templates.recordVersion(t.id, 'two');
     const start = now + 1;
     assert.deepEqual(baselineFor(store, t.id, v2.id, start), { average: 7, conversations: 2, source: 'previous version' });
     // The test's own conversations (after `start`) never count towards its baseline.
     now += 10;
-    add(v2.id, 2);
+    await add(v2.id, 2);
     assert.deepEqual(baselineFor(store, t.id, v2.id, start), { average: 7, conversations: 2, source: 'previous version' });
     // Once the version has history of its own, the template's earlier conversations are the bar.
     assert.deepEqual(baselineFor(store, t.id, v2.id, now + 1), { average: 16 / 3, conversations: 3, source: 'earlier conversations' });
     // An earlier test's generations are never a later test's bar.
-    const test = new BatchRepository(store, clock).create({ templateId: t.id, versionId: v2.id, requested: 1, parameters: {}, model: 'm', settings: { purpose: 'test' } });
-    generations.record({
+    const test = await new BatchRepository(store, clock).create({ templateId: t.id, versionId: v2.id, requested: 1, parameters: {}, model: 'm', settings: { purpose: 'test' } });
+    await generations.record({
       templateId: t.id, versionId: v2.id, batchId: test.id, parameters: {}, model: 'm', attempt: 1, status: 'succeeded', inputTokens: 1, outputTokens: 1, costUsd: 0, durationMs: 1,
       conversation: { turns: [{ role: 'user', content: 'q' }], quality: { overall: 10, breakdown: {}, recommendations: [] } },
     });
@@ -41,7 +41,7 @@ describe('template testing', () => {
     store.close();
   });
 
-  it('judges runs against the threshold and the baseline, naming what failed', () => {
+  it('judges runs against the threshold and the baseline, naming what failed', async () => {
     const good = [8.5, 9, 8].map((overall, i) => ({ conversationId: `g${i}`, overall, structureValid: true }));
     const pass = judgeTest(good, 0.75, { average: 8.2, conversations: 10, source: 'earlier conversations' });
     assert.equal(pass.passed, true);
@@ -76,12 +76,12 @@ describe('template testing', () => {
     assert.equal(none.criteria.length, 4, 'no baseline, no baseline criterion');
   });
 
-  it('the trend counts an exact half-point change as stable', () => {
+  it('the trend counts an exact half-point change as stable', async () => {
     assert.equal(trendOf([8.1, 8.1, 8.1, 8.1, 8.1, 7.6, 7.6, 7.6, 7.6, 7.6]), 'stable');
     assert.equal(trendOf([8.2, 8.1, 8.1, 8.1, 8.1, 7.6, 7.6, 7.6, 7.6, 7.6]), 'improving');
   });
 
-  it('auto-fills realistic values for required variables, inside their range', () => {
+  it('auto-fills realistic values for required variables, inside their range', async () => {
     assert.equal(autoValue({ type: 'dropdown', options: ['Near Retiree', 'Anxious Investor'] }), 'Near Retiree');
     assert.equal(autoValue({ type: 'number', min: 0, max: 60 }), 30);
     assert.equal(autoValue({ type: 'number', min: 0.1, max: 0.4 }), 0.25);

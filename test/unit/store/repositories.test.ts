@@ -24,10 +24,10 @@ describe('repositories', () => {
   });
   afterEach(() => store.close());
 
-  it('templates: identified by workspace-relative path, name and tier kept current', () => {
+  it('templates: identified by workspace-relative path, name and tier kept current', async () => {
     const templates = new TemplateRepository(store, clock);
-    const a = templates.ensure('examples\\market.prompt', { name: 'Market', tier: 'scenario' });
-    const b = templates.ensure('./examples/market.prompt', { name: 'Market check-in', tier: 'edge_case' });
+    const a = await templates.ensure('examples\\market.prompt', { name: 'Market', tier: 'scenario' });
+    const b = await templates.ensure('./examples/market.prompt', { name: 'Market check-in', tier: 'edge_case' });
     assert.equal(a.id, b.id);
     assert.equal(b.path, 'examples/market.prompt');
     assert.equal(b.name, 'Market check-in');
@@ -35,13 +35,13 @@ describe('repositories', () => {
     assert.equal(templates.list().length, 1);
   });
 
-  it('versions: immutable, one per distinct content, in order', () => {
+  it('versions: immutable, one per distinct content, in order', async () => {
     const templates = new TemplateRepository(store, clock);
-    const t = templates.ensure('a.prompt', { name: 'A', tier: 'template' });
-    const v1 = templates.recordVersion(t.id, 'one');
+    const t = await templates.ensure('a.prompt', { name: 'A', tier: 'template' });
+    const v1 = await templates.recordVersion(t.id, 'one');
     clock.tick();
-    const again = templates.recordVersion(t.id, 'one');
-    const v2 = templates.recordVersion(t.id, 'two');
+    const again = await templates.recordVersion(t.id, 'one');
+    const v2 = await templates.recordVersion(t.id, 'two');
     assert.equal(again.id, v1.id, 'same content, same version');
     assert.notEqual(v2.id, v1.id);
     assert.equal(v1.contentHash, contentHash('one'));
@@ -49,13 +49,13 @@ describe('repositories', () => {
     assert.equal(templates.version(v1.id)!.content, 'one');
   });
 
-  it('a generation is stored in one transaction: log, conversation, turns, score', () => {
+  it('a generation is stored in one transaction: log, conversation, turns, score', async () => {
     const templates = new TemplateRepository(store, clock);
-    const t = templates.ensure('a.prompt', { name: 'A', tier: 'template' });
-    const v = templates.recordVersion(t.id, 'body');
+    const t = await templates.ensure('a.prompt', { name: 'A', tier: 'template' });
+    const v = await templates.recordVersion(t.id, 'body');
     const generations = new GenerationRepository(store, clock, ids('c'));
     const journalSeq = store.sequence;
-    const { conversationId } = generations.record({
+    const { conversationId } = await generations.record({
       templateId: t.id,
       versionId: v.id,
       parameters: { persona: 'Ann' },
@@ -77,7 +77,7 @@ describe('repositories', () => {
     });
     assert.equal(conversationId, 'c1');
     assert.equal(store.sequence, journalSeq + 1, 'one journal transaction');
-    generations.record({ templateId: t.id, versionId: v.id, parameters: {}, model: 'm', attempt: 1, status: 'failed', errorType: 'rate_limit', inputTokens: 0, outputTokens: 0, costUsd: 0, durationMs: 10 });
+    await generations.record({ templateId: t.id, versionId: v.id, parameters: {}, model: 'm', attempt: 1, status: 'failed', errorType: 'rate_limit', inputTokens: 0, outputTokens: 0, costUsd: 0, durationMs: 10 });
     const c = generations.conversation('c1')!;
     assert.deepEqual(c.turns.map((x) => x.role), ['user', 'assistant']);
     assert.equal(c.overall, 7.5);
@@ -87,44 +87,45 @@ describe('repositories', () => {
     assert.deepEqual([summary!.generations, summary!.conversations, summary!.avgQuality], [2, 1, 7.5]);
   });
 
-  it('reviews set the conversation status; unknown ids say so', () => {
+  it('reviews set the conversation status; unknown ids say so', async () => {
     const templates = new TemplateRepository(store, clock);
-    const t = templates.ensure('a.prompt', { name: 'A', tier: 'template' });
-    const v = templates.recordVersion(t.id, 'x');
+    const t = await templates.ensure('a.prompt', { name: 'A', tier: 'template' });
+    const v = await templates.recordVersion(t.id, 'x');
     const generations = new GenerationRepository(store, clock, ids('c'));
-    const { conversationId } = generations.record({ templateId: t.id, versionId: v.id, parameters: {}, model: 'm', attempt: 1, status: 'succeeded', inputTokens: 1, outputTokens: 1, costUsd: 0, durationMs: 1, conversation: { turns: [{ role: 'user', content: 'q' }] } });
-    assert.equal(generations.review(conversationId!, 'approved', 'good'), true);
+    const { conversationId } = await generations.record({ templateId: t.id, versionId: v.id, parameters: {}, model: 'm', attempt: 1, status: 'succeeded', inputTokens: 1, outputTokens: 1, costUsd: 0, durationMs: 1, conversation: { turns: [{ role: 'user', content: 'q' }] } });
+    assert.equal(await generations.review(conversationId!, 'approved', 'good'), true);
     assert.equal(generations.conversation(conversationId!)!.status, 'approved');
-    assert.equal(generations.review('nope', 'rejected'), false);
+    assert.equal(await generations.review('nope', 'rejected'), false);
     assert.equal(Number(store.get('SELECT count(*) AS n FROM reviews')!.n), 1);
   });
 
-  it('review queries: list with filters and sorts, details, per-template quality, short ids', () => {
+  it('review queries: list with filters and sorts, details, per-template quality, short ids', async () => {
     const templates = new TemplateRepository(store, clock);
-    const a = templates.ensure('a.prompt', { name: 'Alpha', tier: 'scenario' });
-    const b = templates.ensure('b.prompt', { name: 'Bravo', tier: 'template' });
-    const va = templates.recordVersion(a.id, 'a');
-    const vb = templates.recordVersion(b.id, 'b');
+    const a = await templates.ensure('a.prompt', { name: 'Alpha', tier: 'scenario' });
+    const b = await templates.ensure('b.prompt', { name: 'Bravo', tier: 'template' });
+    const va = await templates.recordVersion(a.id, 'a');
+    const vb = await templates.recordVersion(b.id, 'b');
     const generations = new GenerationRepository(store, clock, ids('conv-'));
-    const add = (t: { id: number }, v: { id: number }, overall: number | undefined) => {
+    const add = async (t: { id: number }, v: { id: number }, overall: number | undefined) => {
       clock.tick();
-      return generations.record({
+      const { conversationId } = await generations.record({
         templateId: t.id, versionId: v.id, parameters: { who: 'Ann' }, model: 'm', attempt: 1, status: 'succeeded', inputTokens: 1, outputTokens: 1, costUsd: 0, durationMs: 1,
         conversation: {
           turns: [{ role: 'user', content: 'q' }, { role: 'assistant', content: 'a' }],
           ...(overall !== undefined ? { quality: { overall, breakdown: { turnCount: { score: 3 } }, recommendations: [`fix ${overall}`] } } : {}),
         },
-      }).conversationId!;
+      });
+      return conversationId!;
     };
-    const [c1, c2, c3, c4] = [add(a, va, 8), add(a, va, 4), add(a, va, undefined), add(b, vb, 9)];
-    generations.record({ templateId: a.id, versionId: va.id, parameters: {}, model: 'm', attempt: 1, status: 'failed', inputTokens: 0, outputTokens: 0, costUsd: 0, durationMs: 1 });
+    const [c1, c2, c3, c4] = [await add(a, va, 8), await add(a, va, 4), await add(a, va, undefined), await add(b, vb, 9)];
+    await generations.record({ templateId: a.id, versionId: va.id, parameters: {}, model: 'm', attempt: 1, status: 'failed', inputTokens: 0, outputTokens: 0, costUsd: 0, durationMs: 1 });
 
     assert.deepEqual(generations.list().map((c) => c.id), [c4, c3, c2, c1], 'newest first');
     assert.deepEqual(generations.list({ sort: 'score' }).map((c) => c.id), [c2, c1, c4, c3], 'lowest score first, unscored last');
     assert.deepEqual(generations.list({ templatePath: 'a.prompt', minQuality: 5 }).map((c) => c.id), [c1]);
     assert.deepEqual(generations.list({ maxQuality: 8 }).map((c) => c.id), [c2, c1]);
-    generations.review(c2!, 'rejected', 'off topic');
-    generations.review(c1!, 'approved');
+    await generations.review(c2!, 'rejected', 'off topic');
+    await generations.review(c1!, 'approved');
     assert.deepEqual(generations.list({ status: 'rejected' }).map((c) => [c.id, c.statusReason]), [[c2, 'off topic']]);
     assert.deepEqual(generations.list({ limit: 1 }).map((c) => c.id), [c4]);
     const first = generations.list({ templatePath: 'b.prompt' })[0]!;
@@ -146,30 +147,30 @@ describe('repositories', () => {
     assert.deepEqual(generations.idsStartingWith("%'"), []);
   });
 
-  it('batches: progress counts stored conversations, unfinished ones are found for resume', () => {
+  it('batches: progress counts stored conversations, unfinished ones are found for resume', async () => {
     const templates = new TemplateRepository(store, clock);
-    const t = templates.ensure('a.prompt', { name: 'A', tier: 'template' });
-    const v = templates.recordVersion(t.id, 'x');
+    const t = await templates.ensure('a.prompt', { name: 'A', tier: 'template' });
+    const v = await templates.recordVersion(t.id, 'x');
     const batches = new BatchRepository(store, clock, ids('b'));
     const generations = new GenerationRepository(store, clock, ids('c'));
-    const batch = batches.create({ templateId: t.id, versionId: v.id, requested: 3, parameters: { a: 1 }, model: 'm', settings: { concurrency: 3 } });
-    batches.setStatus(batch.id, 'running');
+    const batch = await batches.create({ templateId: t.id, versionId: v.id, requested: 3, parameters: { a: 1 }, model: 'm', settings: { concurrency: 3 } });
+    await batches.setStatus(batch.id, 'running');
     for (let i = 0; i < 2; i++) {
-      generations.record({ templateId: t.id, versionId: v.id, batchId: batch.id, parameters: { a: 1 }, model: 'm', attempt: 1, status: 'succeeded', inputTokens: 1, outputTokens: 1, costUsd: 0, durationMs: 1, conversation: { turns: [{ role: 'user', content: 'q' }] } });
+      await generations.record({ templateId: t.id, versionId: v.id, batchId: batch.id, parameters: { a: 1 }, model: 'm', attempt: 1, status: 'succeeded', inputTokens: 1, outputTokens: 1, costUsd: 0, durationMs: 1, conversation: { turns: [{ role: 'user', content: 'q' }] } });
     }
-    generations.record({ templateId: t.id, versionId: v.id, batchId: batch.id, parameters: { a: 1 }, model: 'm', attempt: 1, status: 'failed', inputTokens: 0, outputTokens: 0, costUsd: 0, durationMs: 1 });
+    await generations.record({ templateId: t.id, versionId: v.id, batchId: batch.id, parameters: { a: 1 }, model: 'm', attempt: 1, status: 'failed', inputTokens: 0, outputTokens: 0, costUsd: 0, durationMs: 1 });
     const [unfinished] = batches.unfinished();
     assert.equal(unfinished!.id, batch.id);
     assert.deepEqual([unfinished!.completed, unfinished!.failedAttempts, unfinished!.requested], [2, 1, 3]);
     assert.deepEqual(unfinished!.parameters, { a: 1 });
-    batches.setStatus(batch.id, 'completed');
+    await batches.setStatus(batch.id, 'completed');
     assert.deepEqual(batches.unfinished(), []);
   });
 
-  it('hostile text is data: quotes, SQL and NUL bytes are stored as given', () => {
+  it('hostile text is data: quotes, SQL and NUL bytes are stored as given', async () => {
     const templates = new TemplateRepository(store, clock);
     const path = "x'); DROP TABLE templates; --\0.prompt";
-    const t = templates.ensure(path, { name: '"; DELETE FROM templates; --', tier: 'template' });
+    const t = await templates.ensure(path, { name: '"; DELETE FROM templates; --', tier: 'template' });
     assert.equal(templates.byPath(path)!.id, t.id);
     assert.equal(templates.list().length, 1);
   });

@@ -12,8 +12,8 @@ const WRITER = resolve(__dirname, '../../fixtures/store/writer.ts');
 const workspace = () => mkdtempSync(join(tmpdir(), 'promptloom-store-'));
 const count = (store: Store, table = 'templates') => Number(store.get<{ n: number }>(`SELECT count(*) AS n FROM ${table}`)!.n);
 
-function addTemplate(store: Store, path: string): void {
-  store.write((tx) => tx.run('INSERT INTO templates (path, name, tier, created_at) VALUES (?, ?, ?, ?)', [path, path, 'template', 1]));
+async function addTemplate(store: Store, path: string): Promise<void> {
+  await store.write((tx) => tx.run('INSERT INTO templates (path, name, tier, created_at) VALUES (?, ?, ?, ?)', [path, path, 'template', 1]));
 }
 
 /** Runs the writer fixture as a separate process. */
@@ -38,12 +38,12 @@ describe('workspace store', () => {
   it('a write is durable when it returns: a reopen sees it, before and after a checkpoint', async () => {
     const dir = workspace();
     let store = await Store.open(dir);
-    addTemplate(store, 'a.prompt');
+    await addTemplate(store, 'a.prompt');
     // No close: as if the process died right after the write returned.
     store = await Store.open(dir);
     assert.equal(count(store), 1);
-    store.checkpoint();
-    addTemplate(store, 'b.prompt');
+    await store.checkpoint();
+    await addTemplate(store, 'b.prompt');
     store.close();
     store = await Store.open(dir);
     assert.deepEqual(store.all('SELECT path FROM templates ORDER BY id').map((r) => r.path), ['a.prompt', 'b.prompt']);
@@ -55,7 +55,7 @@ describe('workspace store', () => {
     const dir = workspace();
     const store = await Store.open(dir);
     const journal = statSync(store.journalPath).size;
-    assert.throws(() =>
+    await assert.rejects(
       store.write((tx) => {
         tx.run('INSERT INTO templates (path, name, tier, created_at) VALUES (?, ?, ?, ?)', ['x', 'x', 'template', 1]);
         throw new Error('changed my mind');
@@ -69,7 +69,7 @@ describe('workspace store', () => {
   it('closing folds the journal into promptloom.db, a plain SQLite file', async () => {
     const dir = workspace();
     const store = await Store.open(dir);
-    addTemplate(store, 'a');
+    await addTemplate(store, 'a');
     store.close();
     const bytes = readFileSync(join(dir, '.promptloom', 'promptloom.db'));
     assert.equal(bytes.subarray(0, 16).toString('latin1'), 'SQLite format 3\0');
@@ -79,14 +79,14 @@ describe('workspace store', () => {
   it('a crash between writing the snapshot and restarting the journal loses and repeats nothing', async () => {
     const dir = workspace();
     const store = await Store.open(dir);
-    addTemplate(store, 'a');
-    addTemplate(store, 'b');
+    await addTemplate(store, 'a');
+    await addTemplate(store, 'b');
     // The first half of a checkpoint only, then the process dies.
     (store as unknown as { writeSnapshot(): void }).writeSnapshot();
     const other = await Store.open(dir);
     assert.deepEqual(other.notices, []);
     assert.deepEqual(other.all('SELECT path FROM templates ORDER BY id').map((r) => r.path), ['a', 'b']);
-    addTemplate(other, 'c');
+    await addTemplate(other, 'c');
     other.close();
     const again = await Store.open(dir);
     assert.equal(count(again), 3);
@@ -96,7 +96,7 @@ describe('workspace store', () => {
   it('checkpoints by itself when the journal grows, and stays consistent', async () => {
     const dir = workspace();
     const store = await Store.open(dir, { checkpointBytes: 2048 });
-    for (let i = 0; i < 60; i++) addTemplate(store, `t${i}`);
+    for (let i = 0; i < 60; i++) await addTemplate(store, `t${i}`);
     assert.ok(statSync(store.snapshotPath).size > 0, 'a snapshot was written');
     assert.ok(statSync(store.journalPath).size <= 2048 + 1024, 'the journal was restarted');
     store.close();
@@ -108,16 +108,16 @@ describe('workspace store', () => {
   it('drops a torn last write and keeps everything before it', async () => {
     const dir = workspace();
     let store = await Store.open(dir);
-    addTemplate(store, 'kept.prompt');
+    await addTemplate(store, 'kept.prompt');
     const good = statSync(store.journalPath).size;
-    addTemplate(store, 'torn.prompt');
+    await addTemplate(store, 'torn.prompt');
     // A crash: the process dies without closing (closing would fold the journal into the file).
     truncateSync(join(dir, '.promptloom', 'promptloom.journal'), statSync(join(dir, '.promptloom', 'promptloom.journal')).size - 7);
     store = await Store.open(dir);
     assert.deepEqual(store.all('SELECT path FROM templates').map((r) => r.path), ['kept.prompt']);
     assert.match(store.notices.join(), /incomplete and was dropped/);
     assert.equal(statSync(store.journalPath).size, good, 'the torn bytes were cut off');
-    addTemplate(store, 'after.prompt');
+    await addTemplate(store, 'after.prompt');
     store.close();
     store = await Store.open(dir);
     assert.deepEqual(store.all('SELECT path FROM templates ORDER BY id').map((r) => r.path), ['kept.prompt', 'after.prompt']);
@@ -127,12 +127,12 @@ describe('workspace store', () => {
   it('garbage appended to the journal is cut off too', async () => {
     const dir = workspace();
     let store = await Store.open(dir);
-    addTemplate(store, 'a');
+    await addTemplate(store, 'a');
     store.close();
     appendFileSync(join(dir, '.promptloom', 'promptloom.journal'), Buffer.from('PLJ1\xff\xff\xff\x7fgarbage', 'latin1'));
     store = await Store.open(dir);
     assert.equal(count(store), 1);
-    addTemplate(store, 'b');
+    await addTemplate(store, 'b');
     assert.equal(count(store), 2);
     store.close();
   });
@@ -141,7 +141,7 @@ describe('workspace store', () => {
     it('is kept aside, reported, and rebuilt from a journal that starts at the beginning', async () => {
       const dir = workspace();
       let store = await Store.open(dir);
-      addTemplate(store, 'a'); // and the process dies before any checkpoint
+      await addTemplate(store, 'a'); // and the process dies before any checkpoint
       writeFileSync(join(dir, '.promptloom', 'promptloom.db'), 'this is not SQLite at all');
       store = await Store.open(dir);
       assert.match(store.notices.join(), /damaged \(not an SQLite file\); it was kept as .*promptloom\.db\.damaged-\d+/);
@@ -153,9 +153,9 @@ describe('workspace store', () => {
     it('after a checkpoint: both files are kept aside and a fresh database starts, without crashing', async () => {
       const dir = workspace();
       let store = await Store.open(dir);
-      addTemplate(store, 'a');
-      store.checkpoint();
-      addTemplate(store, 'b');
+      await addTemplate(store, 'a');
+      await store.checkpoint();
+      await addTemplate(store, 'b');
       store.close();
       const db = join(dir, '.promptloom', 'promptloom.db');
       const bytes = readFileSync(db);
@@ -164,7 +164,7 @@ describe('workspace store', () => {
       store = await Store.open(dir);
       assert.ok(store.notices.length >= 1, 'reported');
       assert.equal(store.schemaVersion, SCHEMA_VERSION);
-      addTemplate(store, 'fresh');
+      await addTemplate(store, 'fresh');
       assert.equal(count(store), 1);
       store.close();
     });
@@ -174,9 +174,9 @@ describe('workspace store', () => {
     const dir = workspace();
     let store = await Store.open(dir, { migrations: MIGRATIONS.slice(0, 1) });
     assert.equal(store.schemaVersion, 1);
-    addTemplate(store, 'old.prompt');
+    await addTemplate(store, 'old.prompt');
     assert.throws(() => store.get('SELECT count(*) FROM conversations'), /no such table/);
-    store.checkpoint();
+    await store.checkpoint();
     store.close();
     store = await Store.open(dir);
     assert.equal(store.schemaVersion, SCHEMA_VERSION);
@@ -188,7 +188,7 @@ describe('workspace store', () => {
   it('migration 3 copies each conversation’s score and last review onto it', async () => {
     const dir = workspace();
     let store = await Store.open(dir, { migrations: MIGRATIONS.slice(0, 2) });
-    store.write((tx) => {
+    await store.write((tx) => {
       tx.run("INSERT INTO templates (id, path, name, tier, created_at) VALUES (1, 'a.prompt', 'A', 'template', 1)");
       tx.run("INSERT INTO template_versions (id, template_id, content_hash, content, created_at) VALUES (1, 1, 'h', 'x', 1)");
       for (const id of ['c1', 'c2']) tx.run("INSERT INTO conversations (id, template_id, version_id, parameters, created_at) VALUES (?, 1, 1, '{}', 1)", [id]);
@@ -202,7 +202,7 @@ describe('workspace store', () => {
       { id: 'c2', quality: null, reviewed_at: null },
     ]);
     // From now on triggers keep them in step, whoever writes the score or the review.
-    store.write((tx) => {
+    await store.write((tx) => {
       tx.run("INSERT INTO quality_scores (conversation_id, overall, breakdown, recommendations, created_at) VALUES ('c2', 4.5, '{}', '[]', 10)");
       tx.run("INSERT INTO reviews (conversation_id, status, created_at) VALUES ('c2', 'approved', 12), ('c1', 'rejected', 5)");
       tx.run("UPDATE quality_scores SET overall = 8 WHERE conversation_id = 'c1'");
@@ -217,8 +217,8 @@ describe('workspace store', () => {
   it('refuses values the journal cannot carry exactly, and asynchronous transactions', async () => {
     const store = await Store.open(workspace());
     const before = store.sequence;
-    assert.throws(() => store.write((tx) => tx.run('INSERT INTO templates (path, name, tier, created_at) VALUES (?, ?, ?, ?)', ['p', 'n', 'template', Infinity])), /finite numbers/);
-    assert.throws(() => store.write((async () => undefined) as never), /must be synchronous/);
+    await assert.rejects(store.write((tx) => tx.run('INSERT INTO templates (path, name, tier, created_at) VALUES (?, ?, ?, ?)', ['p', 'n', 'template', Infinity])), /finite numbers/);
+    await assert.rejects(store.write((async () => undefined) as never), /must be synchronous/);
     assert.equal(store.sequence, before);
     assert.equal(count(store), 0);
     store.close();
@@ -227,7 +227,7 @@ describe('workspace store', () => {
   it('damage in the middle of the journal is reported as damage, with a copy kept', async () => {
     const dir2 = workspace();
     const store = await Store.open(dir2);
-    for (const name of ['a', 'b', 'c', 'd']) addTemplate(store, name);
+    for (const name of ['a', 'b', 'c', 'd']) await addTemplate(store, name);
     const j2 = join(dir2, '.promptloom', 'promptloom.journal');
     const data = readFileSync(j2);
     const frames: number[] = [];
@@ -251,14 +251,14 @@ describe('workspace store', () => {
     mkdirSync(join(dbDir, '.promptloom', 'promptloom.db'), { recursive: true });
     let store = await Store.open(dbDir);
     assert.match(store.notices.join(), /damaged/);
-    addTemplate(store, 'ok');
+    await addTemplate(store, 'ok');
     store.close();
 
     const journalDir = workspace();
     mkdirSync(join(journalDir, '.promptloom', 'promptloom.journal'), { recursive: true });
     store = await Store.open(journalDir);
     assert.match(store.notices.join(), /journal could not be used/);
-    addTemplate(store, 'ok');
+    await addTemplate(store, 'ok');
     assert.equal(count(store), 1);
     store.close();
   });
@@ -267,15 +267,15 @@ describe('workspace store', () => {
     const dir = workspace();
     const a = await Store.open(dir);
     const b = await Store.open(dir);
-    addTemplate(a, 'a1');
-    a.checkpoint();
+    await addTemplate(a, 'a1');
+    await a.checkpoint();
     // A frame that fails on replay (as a buggy or older writer could leave).
     const journal = join(dir, '.promptloom', 'promptloom.journal');
     appendDurably(journal, { kind: 'tx', seq: a.sequence + 1, statements: [{ sql: 'INSERT INTO no_such_table VALUES (1)', params: [] }] }, statSync(journal).size);
-    b.refresh();
+    await b.refresh();
     assert.match(b.notices.join(), /journal could not be used/);
-    addTemplate(b, 'b1');
-    a.refresh();
+    await addTemplate(b, 'b1');
+    await a.refresh();
     assert.deepEqual(a.all('SELECT path FROM templates ORDER BY id').map((r) => r.path), ['a1', 'b1']);
     const c = await Store.open(dir);
     assert.deepEqual(c.all('SELECT path FROM templates ORDER BY id').map((r) => r.path), ['a1', 'b1']);
@@ -287,11 +287,11 @@ describe('workspace store', () => {
     const store = await Store.open(dir, { lockTimeoutMs: 3000 });
     const lock = join(dir, '.promptloom', 'promptloom.lock');
     writeFileSync(lock, `${process.pid}:leftover`);
-    addTemplate(store, 'a');
+    await addTemplate(store, 'a');
     writeFileSync(lock, '');
     const old = new Date(Date.now() - 10_000);
     utimesSync(lock, old, old);
-    addTemplate(store, 'b');
+    await addTemplate(store, 'b');
     assert.equal(count(store), 2);
     store.close();
   });
@@ -300,17 +300,17 @@ describe('workspace store', () => {
     const dir = workspace();
     const a = await Store.open(dir);
     const b = await Store.open(dir);
-    addTemplate(a, 'from-a');
+    await addTemplate(a, 'from-a');
     assert.equal(count(b), 0, 'not yet refreshed');
-    assert.equal(b.refresh(), true);
+    assert.equal(await b.refresh(), true);
     assert.equal(count(b), 1);
-    addTemplate(b, 'from-b'); // catches up with a first
-    assert.equal(a.refresh(), true);
+    await addTemplate(b, 'from-b'); // catches up with a first
+    assert.equal(await a.refresh(), true);
     assert.deepEqual(a.all('SELECT path FROM templates ORDER BY id').map((r) => r.path), ['from-a', 'from-b']);
-    assert.equal(a.refresh(), false, 'nothing new');
-    b.checkpoint();
-    addTemplate(b, 'after-checkpoint');
-    a.refresh();
+    assert.equal(await a.refresh(), false, 'nothing new');
+    await b.checkpoint();
+    await addTemplate(b, 'after-checkpoint');
+    await a.refresh();
     assert.equal(count(a), 3);
     a.close();
     b.close();
@@ -321,7 +321,7 @@ describe('workspace store', () => {
     const store = await Store.open(dir);
     const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' });
     writeFileSync(join(dir, '.promptloom', 'promptloom.lock'), dead.stdout);
-    addTemplate(store, 'a');
+    await addTemplate(store, 'a');
     assert.equal(count(store), 1);
     assert.ok(!existsSync(join(dir, '.promptloom', 'promptloom.lock')));
     store.close();
@@ -333,7 +333,7 @@ describe('workspace store', () => {
     const holder = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 10000)']);
     try {
       writeFileSync(join(dir, '.promptloom', 'promptloom.lock'), String(holder.pid));
-      assert.throws(() => addTemplate(store, 'a'), (e: unknown) => e instanceof StoreBusyError && /busy/.test(e.message));
+      await assert.rejects(addTemplate(store, 'a'), (e: unknown) => e instanceof StoreBusyError && /busy/.test(e.message));
     } finally {
       holder.kill('SIGKILL');
     }
@@ -381,7 +381,7 @@ describe('workspace store', () => {
       assert.ok(stored.size <= acknowledged.length + 1, 'at most the write in flight is extra');
       assert.equal(store.get<{ integrity_check: string }>('PRAGMA integrity_check')?.integrity_check, 'ok');
       assert.deepEqual(store.notices.filter((n) => /damaged|could not be used/.test(n)), [], 'no file was damaged');
-      addTemplate(store, 'after-crash');
+      await addTemplate(store, 'after-crash');
       store.close();
     }
   });

@@ -1,0 +1,122 @@
+import { strict as assert } from 'node:assert';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { StoreBusyError } from '../../../src/core/store/lock';
+import { Store } from '../../../src/core/store/store';
+
+const HOLDER = resolve(__dirname, '../../fixtures/store/lockHolder.ts');
+const workspace = () => mkdtempSync(join(tmpdir(), 'promptloom-lock-'));
+const count = (store: Store) => Number(store.get<{ n: number }>('SELECT count(*) AS n FROM templates')!.n);
+const add = (store: Store, path: string) => store.write((tx) => tx.run('INSERT INTO templates (path, name, tier, created_at) VALUES (?, ?, ?, ?)', [path, path, 'template', 1]));
+
+/** A real process holding the workspace's lock (and beating its heartbeat) until killed. */
+async function holder(dir: string, staleMs?: number): Promise<ChildProcess> {
+  const child = spawn(process.execPath, ['--require', 'tsx/cjs', HOLDER, dir, ...(staleMs ? [String(staleMs)] : [])], { stdio: ['ignore', 'pipe', 'inherit'] });
+  await new Promise<void>((held, failed) => {
+    child.stdout!.on('data', (chunk: Buffer) => chunk.toString().includes('held') && held());
+    child.on('exit', (code) => failed(new Error(`the lock holder exited with ${code}`)));
+  });
+  return child;
+}
+
+async function killed(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((done) => child.on('exit', done));
+  child.kill('SIGKILL');
+  await exited;
+}
+
+describe('the workspace lock', () => {
+  it('a leftover lock naming a live but unrelated process (a reused pid) stops counting once its heartbeat is old', async () => {
+    const dir = workspace();
+    const store = await Store.open(dir, { lockTimeoutMs: 2000 });
+    const unrelated = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60000)']);
+    try {
+      const lock = join(dir, '.promptloom', 'promptloom.lock');
+      writeFileSync(lock, `${unrelated.pid}:left-before-a-reboot`);
+      const minuteAgo = new Date(Date.now() - 60_000);
+      utimesSync(lock, minuteAgo, minuteAgo);
+      await add(store, 'a');
+      assert.equal(count(store), 1);
+      assert.ok(!existsSync(lock), 'the leftover was removed, and ours released');
+    } finally {
+      unrelated.kill('SIGKILL');
+      store.close();
+    }
+  });
+
+  it('a database really busy says which process holds it', async () => {
+    const dir = workspace();
+    const store = await Store.open(dir, { lockTimeoutMs: 300 });
+    const child = await holder(dir);
+    try {
+      await assert.rejects(add(store, 'a'), (error: unknown) => {
+        assert.ok(error instanceof StoreBusyError);
+        assert.match(error.message, new RegExp(`busy: process ${child.pid} \\(.*lockHolder\\.ts.*\\) holds .*promptloom\\.lock`));
+        return true;
+      });
+      assert.equal(count(store), 0);
+    } finally {
+      await killed(child);
+      store.close();
+    }
+  });
+
+  it('waiting for the lock does not block the thread, and the write goes through once the holder is gone', async () => {
+    const dir = workspace();
+    const store = await Store.open(dir);
+    const child = await holder(dir);
+    try {
+      let settled = false;
+      const writing = add(store, 'a').finally(() => (settled = true));
+      // Timers and I/O of this process run while the write waits (the extension host stays responsive).
+      await new Promise((r) => setTimeout(r, 50));
+      assert.equal(settled, false, 'still waiting for the other process');
+      await killed(child); // kill -9: its lock file stays behind, naming a dead pid
+      await writing;
+      assert.equal(count(store), 1);
+    } finally {
+      await killed(child);
+      store.close();
+    }
+  });
+
+  it('a holder that keeps beating is never taken for gone, however long it holds', async () => {
+    const dir = workspace();
+    // A short staleness, so the wait outlasts it several times over: only the heartbeat keeps the lock.
+    const store = await Store.open(dir, { lockTimeoutMs: 2500, lockStaleMs: 600 });
+    const child = await holder(dir, 600);
+    try {
+      await assert.rejects(add(store, 'a'), StoreBusyError);
+      assert.match(readFileSync(join(dir, '.promptloom', 'promptloom.lock'), 'utf8'), new RegExp(`^${child.pid}:`), 'the holder still has its lock');
+    } finally {
+      await killed(child);
+      store.close();
+    }
+  });
+
+  it('writes of one process to one store are queued, each in its own transaction, in order', async () => {
+    const store = await Store.open(workspace());
+    await Promise.all(['a', 'b', 'c', 'd'].map((path) => add(store, path)));
+    assert.deepEqual(store.all('SELECT path FROM templates ORDER BY id').map((r) => r.path), ['a', 'b', 'c', 'd']);
+    store.close();
+  });
+
+  it('close never waits for the lock: another process holding it leaves the journal to keep the writes', async () => {
+    const dir = workspace();
+    const store = await Store.open(dir);
+    await add(store, 'a');
+    const child = await holder(dir);
+    try {
+      store.close();
+      assert.match(readFileSync(join(dir, '.promptloom', 'promptloom.lock'), 'utf8'), new RegExp(`^${child.pid}:`));
+    } finally {
+      await killed(child);
+    }
+    const again = await Store.open(dir);
+    assert.equal(count(again), 1);
+    again.close();
+  });
+});
