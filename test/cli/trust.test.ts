@@ -4,14 +4,21 @@
  * processes.
  */
 import { strict as assert } from 'node:assert';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { symlinkSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { MAX_TEMPLATE_BYTES, readTextFile } from '../../src/cli/files';
-import { promptloom, workspace } from '../helpers/cli';
+import { neutralise } from '../../src/cli/output';
+import { FakeMessagesApi } from '../fixtures/fakeMessagesApi';
+import { CLI, promptloom, workspace } from '../helpers/cli';
 
 const GOOD = ['---', 'variables:', '  who: { type: dropdown, options: [Ann, Bob] }', '---', 'Hi <<who>>', ''].join('\n');
+/** What a terminal would act on (see neutralise): none of it may be printed raw. */
+// eslint-disable-next-line no-control-regex
+const UNSAFE = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]|\r(?!\n)/;
+const KEY = 'sk-test-fake-key';
+
 function mkfifo(path: string): void {
   execFileSync('mkfifo', [path]);
 }
@@ -25,6 +32,17 @@ function listen(path: string): Promise<Server> {
   });
 }
 
+/** Runs the built CLI asynchronously (for the fake API, which lives in this process). */
+function run(args: string[], cwd: string, env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((done) => {
+    const child = spawn(process.execPath, [CLI, ...args], { cwd, env: { PATH: process.env.PATH, ...env } as NodeJS.ProcessEnv });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    child.on('exit', (code) => done({ code, stdout, stderr }));
+  });
+}
 
 describe('issue 11: only regular files are read', () => {
   let ws: string;
@@ -103,5 +121,75 @@ describe('issue 11: only regular files are read', () => {
     assert.equal(readTextFile(exact, 100).length, 100);
     assert.throws(() => readTextFile(exact, 99), { message: `${exact} is 100 bytes; files over 99 bytes are not read` });
     assert.equal(MAX_TEMPLATE_BYTES, 16 * 1024 * 1024);
+  });
+});
+
+describe('issue 11: printed text cannot drive the terminal', () => {
+  it('neutralise escapes controls, DEL, C1 and bidi controls, and keeps tab, newline and CRLF', () => {
+    assert.equal(neutralise('a\tb\nc\r\nd'), 'a\tb\nc\r\nd');
+    assert.equal(neutralise('\x1b[2J\x07\x00\x7f'), '\\u001b[2J\\u0007\\u0000\\u007f');
+    assert.equal(neutralise('over\rwrite'), 'over\\u000dwrite');
+    assert.equal(neutralise('\x85\x9b2J\x9f'), '\\u0085\\u009b2J\\u009f');
+    assert.equal(neutralise('\u202a\u202e\u2066\u2069'), '\\u202a\\u202e\\u2066\\u2069');
+    assert.equal(neutralise('é ü — ✓ \u2065 \u202f'), 'é ü — ✓ \u2065 \u202f', 'other characters pass');
+    const value = { s: 'a\x1b[31m\x9b\u202e\r\\\x9bz\u2067', k: ['\x7f'] };
+    assert.deepEqual(JSON.parse(neutralise(JSON.stringify(value))), value, 'JSON parses to the same values');
+    assert.deepEqual(JSON.parse(neutralise(JSON.stringify(value, null, 2))), value);
+  });
+
+  it('check prints names and template text escaped, and its JSON still parses to them', () => {
+    const name = 'e\x1b]0;pwned\x07.prompt';
+    const key = 'temp\x1b[2J\x9b\u202erature';
+    const ws = workspace({ [name]: `---\n"${key.replace('\x1b', '\\e').replace('\x9b', '\\x9b')}": 1\n---\nHi\n` });
+    const text = promptloom(['check', '.', 'missing\x1b[5m.prompt'], { cwd: ws });
+    assert.equal(text.code, 2);
+    assert.doesNotMatch(text.stdout + text.stderr, UNSAFE);
+    assert.match(text.stdout, /^e\\u001b\]0;pwned\\u0007\.prompt:2:1 warning PL007 Unknown front-matter key `temp\\u001b\[2J\\u009b\\u202erature`\. Known: [^\n]*\n$/);
+    assert.match(text.stderr, /^promptloom: cannot read missing\\u001b\[5m\.prompt: no such file or folder$/m);
+
+    const json = promptloom(['check', '.', '--format', 'json'], { cwd: ws });
+    assert.equal(json.code, 0, json.stderr);
+    assert.doesNotMatch(json.stdout, UNSAFE);
+    const [report] = JSON.parse(json.stdout) as { file: string; diagnostics: { message: string }[] }[];
+    assert.equal(report!.file, name);
+    assert.ok(report!.diagnostics[0]!.message.startsWith(`Unknown front-matter key \`${key}\`. Known: `), report!.diagnostics[0]!.message);
+  });
+
+  it('render escapes a lone carriage return and controls in values, and keeps CRLF line ends', () => {
+    const ws = workspace({ 't.prompt': 'Hi <<who>>\r\nbye\r\n' });
+    const r = promptloom(['render', 't.prompt', '--param', 'who=\x1b[8m\rX\u202e'], { cwd: ws });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, 'Hi \\u001b[8m\\u000dX\\u202e\r\nbye\r\n');
+    const json = promptloom(['render', 't.prompt', '--param', 'who=\x1b[8m\rX\u202e', '--format', 'json'], { cwd: ws });
+    assert.doesNotMatch(json.stdout, UNSAFE);
+    assert.equal((JSON.parse(json.stdout) as { prompt: string }).prompt, 'Hi \x1b[8m\rX\u202e\r\nbye\r\n');
+  });
+
+  it('stats prints template names and files escaped, and its JSON still parses to them', async function () {
+    this.timeout(60_000);
+    const file = 'r\x1b[1m.prompt';
+    const templateName = 'red\x1b[31m\x9b2J\u202eevil';
+    const ws = workspace({ [file]: '---\nname: "red\\e[31m\\x9b2J\\u202Eevil"\n---\nWrite about bonds.\n' });
+    const api = await FakeMessagesApi.start({ apiKey: KEY });
+    try {
+      const generated = await run(['generate', file, '--format', 'json'], ws, { ANTHROPIC_API_KEY: KEY, ANTHROPIC_BASE_URL: api.url });
+      assert.equal(generated.code, 0, generated.stderr);
+    } finally {
+      await api.stop();
+    }
+    const text = await run(['stats'], ws, {});
+    assert.equal(text.code, 0, text.stderr);
+    assert.doesNotMatch(text.stdout + text.stderr, UNSAFE);
+    assert.match(text.stdout, /^r\\u001b\[1m\.prompt {2}red\\u001b\[31m\\u009b2J\\u202eevil \(template\)$/m);
+    const json = await run(['stats', '--format', 'json'], ws, {});
+    assert.doesNotMatch(json.stdout, UNSAFE);
+    const stats = JSON.parse(json.stdout) as { templates: { name: string; file: string }[] };
+    assert.deepEqual(
+      stats.templates.map((t) => [t.file, t.name]),
+      [[file, templateName]],
+    );
+    const csv = await run(['stats', '--format', 'csv'], ws, {});
+    assert.doesNotMatch(csv.stdout, UNSAFE);
+    assert.match(csv.stdout, /red\\u001b\[31m/);
   });
 });
