@@ -5,19 +5,25 @@
  */
 import { strict as assert } from 'node:assert';
 import { execFileSync, spawn } from 'node:child_process';
-import { symlinkSync, writeFileSync } from 'node:fs';
+import { closeSync, linkSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { MAX_TEMPLATE_BYTES, readTextFile } from '../../src/cli/files';
 import { neutralise } from '../../src/cli/output';
 import { FakeMessagesApi } from '../fixtures/fakeMessagesApi';
 import { CLI, promptloom, workspace } from '../helpers/cli';
 
+const EXAMPLES = resolve(__dirname, '../../examples');
 const GOOD = ['---', 'variables:', '  who: { type: dropdown, options: [Ann, Bob] }', '---', 'Hi <<who>>', ''].join('\n');
 /** What a terminal would act on (see neutralise): none of it may be printed raw. */
 // eslint-disable-next-line no-control-regex
 const UNSAFE = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]|\r(?!\n)/;
 const KEY = 'sk-test-fake-key';
+
+function assertNoStack(text: string): void {
+  assert.doesNotMatch(text, /\n\s+at .+:\d+:\d+/);
+  assert.doesNotMatch(text, /Error:/);
+}
 
 function mkfifo(path: string): void {
   execFileSync('mkfifo', [path]);
@@ -191,5 +197,101 @@ describe('issue 11: printed text cannot drive the terminal', () => {
     const csv = await run(['stats', '--format', 'csv'], ws, {});
     assert.doesNotMatch(csv.stdout, UNSAFE);
     assert.match(csv.stdout, /red\\u001b\[31m/);
+  });
+});
+
+describe('issue 11: export --out and standard output', function () {
+  this.timeout(60_000);
+  let ws: string;
+  let expected: string;
+  before(async () => {
+    ws = workspace({ 't.prompt': 'Write about <<topic>>.' });
+    const api = await FakeMessagesApi.start({ apiKey: KEY });
+    try {
+      const generated = await run(['generate', 't.prompt', '--param', 'topic=bonds', '--count', '2', '--format', 'json'], ws, { ANTHROPIC_API_KEY: KEY, ANTHROPIC_BASE_URL: api.url });
+      assert.equal(generated.code, 0, generated.stderr);
+    } finally {
+      await api.stop();
+    }
+    expected = promptloom(['export', '--status', 'all'], { cwd: ws }).stdout;
+    assert.equal(expected.trim().split('\n').length, 2);
+  });
+
+  it('refuses an existing file without --force, and with it replaces the file whole', () => {
+    const dir = join(ws, 'out');
+    mkdirSync(dir);
+    writeFileSync(join(dir, 'data.jsonl'), 'old\n');
+    linkSync(join(dir, 'data.jsonl'), join(dir, 'other-name.jsonl'));
+
+    const refused = promptloom(['export', '--status', 'all', '--out', 'out/data.jsonl'], { cwd: ws });
+    assert.equal(refused.code, 2);
+    assert.equal(refused.stderr, 'promptloom: out/data.jsonl already exists; pass --force to replace it\n');
+    assert.equal(readFileSync(join(dir, 'data.jsonl'), 'utf8'), 'old\n');
+
+    const forced = promptloom(['export', '--status', 'all', '--out', 'out/data.jsonl', '--force'], { cwd: ws });
+    assert.equal(forced.code, 0, forced.stderr);
+    assert.equal(readFileSync(join(dir, 'data.jsonl'), 'utf8'), expected);
+    // Renamed over, not rewritten in place: the other name of the old file still holds it.
+    assert.equal(readFileSync(join(dir, 'other-name.jsonl'), 'utf8'), 'old\n');
+    assert.deepEqual(readdirSync(dir).sort(), ['data.jsonl', 'other-name.jsonl'], 'no temporary file is left');
+
+    const fresh = promptloom(['export', '--status', 'all', '--out', 'out/new.jsonl'], { cwd: ws });
+    assert.equal(fresh.code, 0, fresh.stderr);
+    assert.equal(readFileSync(join(dir, 'new.jsonl'), 'utf8'), expected);
+    const folder = promptloom(['export', '--out', 'out', '--force'], { cwd: ws });
+    assert.equal(folder.code, 2);
+    assert.equal(folder.stderr, 'promptloom: cannot write out: it is a folder\n');
+    mkfifo(join(dir, 'pipe.jsonl'));
+    const pipe = promptloom(['export', '--out', 'out/pipe.jsonl', '--force'], { cwd: ws });
+    assert.equal(pipe.code, 2);
+    assert.equal(pipe.stderr, 'promptloom: cannot write out/pipe.jsonl: it is not a regular file (leave out --out to write to standard output)\n');
+    assert.ok(lstatSync(join(dir, 'pipe.jsonl')).isFIFO(), 'a FIFO is not replaced');
+    const nowhere = promptloom(['export', '--out', 'missing/x.jsonl'], { cwd: ws });
+    assert.equal(nowhere.code, 2);
+    assert.equal(nowhere.stderr, 'promptloom: cannot write missing/x.jsonl: no such file or folder\n');
+  });
+
+  it('never writes inside .promptloom/, even with --force, however the path gets there', () => {
+    const db = join(ws, '.promptloom', 'promptloom.db');
+    const before = readFileSync(db);
+    const listing = readdirSync(join(ws, '.promptloom')).sort();
+    symlinkSync('.promptloom', join(ws, 'history'));
+    symlinkSync(join('.promptloom', 'promptloom.db'), join(ws, 'innocent.jsonl'));
+    symlinkSync(join('history', 'new.jsonl'), join(ws, 'dangling.jsonl'));
+    const other = workspace({});
+    for (const [out, cwd, from] of [
+      ['.promptloom/promptloom.db', ws, ws],
+      ['.promptloom/new.jsonl', ws, ws],
+      ['nothing/../.promptloom/promptloom.db', ws, ws],
+      ['history/promptloom.db', ws, ws],
+      ['innocent.jsonl', ws, ws],
+      ['dangling.jsonl', ws, ws],
+      [db, other, ws],
+      [db, other, other], // another workspace's history
+    ] as const) {
+      const r = promptloom(['export', '--status', 'all', '--out', out, '--force', '--workspace', from], { cwd });
+      assert.equal(r.code, 2, `${out}: ${r.stderr}`);
+      assert.equal(r.stderr, `promptloom: refusing to write ${out}: it is inside .promptloom/, which holds the workspace’s history database\n`);
+    }
+    assert.deepEqual(readFileSync(db), before, 'the history is intact');
+    assert.deepEqual(readdirSync(join(ws, '.promptloom')).sort(), listing, 'nothing was added');
+    assert.equal(promptloom(['export', '--status', 'all'], { cwd: ws }).stdout, expected);
+  });
+
+  it('a failed write to standard output is one line and exit 2', () => {
+    const full = openSync('/dev/full', 'w');
+    try {
+      const exported = promptloom(['export', '--status', 'all'], { cwd: ws, stdoutFd: full });
+      assert.equal(exported.code, 2);
+      assert.equal(exported.stderr, 'promptloom: cannot write to standard output: no space left on device\n', 'and no claim it was exported');
+      const checked = promptloom(['check', EXAMPLES, '--format', 'json'], { stdoutFd: full });
+      assert.equal(checked.code, 2);
+      assert.equal(checked.stderr, 'promptloom: cannot write to standard output: no space left on device\n');
+      const help = promptloom(['--help'], { stdoutFd: full });
+      assert.equal(help.code, 2);
+      assertNoStack(help.stderr);
+    } finally {
+      closeSync(full);
+    }
   });
 });
