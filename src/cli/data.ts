@@ -1,6 +1,6 @@
 /** `promptloom stats` and `promptloom export`: read-only views of the workspace database. */
 import { randomBytes } from 'node:crypto';
-import { closeSync, fsyncSync, lstatSync, openSync, readlinkSync, realpathSync, renameSync, rmSync, statSync, writeFileSync, type Stats as FileStats } from 'node:fs';
+import { closeSync, fsyncSync, lstatSync, openSync, readlinkSync, realpathSync, renameSync, rmSync, writeFileSync, type Stats as FileStats } from 'node:fs';
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { computeStats, statsCsv, type Stats } from '../core/analytics';
 import { exportJsonl, type ExportFormat, type ExportStatus } from '../core/export';
@@ -59,7 +59,8 @@ export async function runExport(
 /**
  * Where `export --out` may write, resolved: never into a `.promptloom/` folder (the workspace
  * database and its journal), however the path gets there (`..`, a symbolic link to a folder on
- * the way, or the file itself a link), and over an existing file only with --force.
+ * the way, or the file itself a link); over an existing regular file only with --force, and
+ * never over a symbolic link, FIFO or device (renaming would replace it, not write to it).
  */
 export function exportTarget(out: string, workspace: string, force: boolean): string {
   if (out === '') throw new UserError('--out needs a file name');
@@ -80,10 +81,10 @@ export function exportTarget(out: string, workspace: string, force: boolean): st
   if (isInside(real, database) || dirname(real).split(sep).includes('.promptloom')) {
     throw new UserError(`refusing to write ${out}: it is inside .promptloom/, which holds the workspace’s history database`);
   }
+  // `--out /dev/stdout --force` must not replace the link /dev/stdout.
+  if (existing?.isSymbolicLink()) throw new UserError(`cannot write ${out}: it is a symbolic link; name the file itself`);
   if (existing?.isDirectory()) throw new UserError(`cannot write ${out}: it is a folder`);
-  // Renaming over /dev/stdout or a FIFO would replace it rather than write to it.
-  const special = existing && statIfExists(target);
-  if (special && !special.isFile() && !special.isDirectory()) throw new UserError(`cannot write ${out}: it is not a regular file (leave out --out to write to standard output)`);
+  if (existing && !existing.isFile()) throw new UserError(`cannot write ${out}: it is not a regular file (leave out --out to write to standard output)`);
   if (existing && !force) throw new UserError(`${out} already exists; pass --force to replace it`);
   return target;
 }
@@ -104,14 +105,6 @@ function realTarget(path: string): string {
     current = join(realIfExists(dirname(next)), basename(next));
   }
   throw Object.assign(new Error('too many symbolic links'), { code: 'ELOOP' });
-}
-
-function statIfExists(path: string): FileStats | undefined {
-  try {
-    return statSync(path);
-  } catch {
-    return undefined;
-  }
 }
 
 function realIfExists(path: string): string {

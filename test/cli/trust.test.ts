@@ -246,6 +246,11 @@ describe('issue 11: export --out and standard output', function () {
     assert.equal(pipe.code, 2);
     assert.equal(pipe.stderr, 'promptloom: cannot write out/pipe.jsonl: it is not a regular file (leave out --out to write to standard output)\n');
     assert.ok(lstatSync(join(dir, 'pipe.jsonl')).isFIFO(), 'a FIFO is not replaced');
+    symlinkSync('data.jsonl', join(dir, 'link.jsonl'));
+    const link = promptloom(['export', '--out', 'out/link.jsonl', '--force'], { cwd: ws });
+    assert.equal(link.code, 2);
+    assert.equal(link.stderr, 'promptloom: cannot write out/link.jsonl: it is a symbolic link; name the file itself\n');
+    assert.ok(lstatSync(join(dir, 'link.jsonl')).isSymbolicLink(), 'a link is not replaced');
     const nowhere = promptloom(['export', '--out', 'missing/x.jsonl'], { cwd: ws });
     assert.equal(nowhere.code, 2);
     assert.equal(nowhere.stderr, 'promptloom: cannot write missing/x.jsonl: no such file or folder\n');
