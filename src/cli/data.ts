@@ -6,7 +6,7 @@ import { computeStats, statsCsv, type Stats } from '../core/analytics';
 import { exportJsonl, type ExportFormat, type ExportStatus } from '../core/export';
 import { existingStore } from './database';
 import { EXIT, UserError } from './errors';
-import { reasonOf } from './files';
+import { reasonOf, workspaceFolder } from './files';
 import { writeFailure, type Output } from './output';
 
 const NO_STATS: Stats = { templates: [], totals: { conversations: 0, generations: 0, costUsd: 0 } };
@@ -38,7 +38,7 @@ export async function runExport(
   flags: { workspace?: string; status: ExportStatus; format: ExportFormat; template?: string; minQuality?: number; out?: string; force?: boolean },
   out: Output,
 ): Promise<number> {
-  const workspace = resolve(flags.workspace ?? '.');
+  const workspace = workspaceFolder(flags.workspace);
   const target = flags.out !== undefined ? exportTarget(flags.out, workspace, flags.force === true) : undefined;
   const { store } = await existingStore(workspace, out);
   if (!store) out.note(`promptloom: no workspace database in ${workspace} yet`);

@@ -145,3 +145,27 @@ export function reasonOf(error: unknown): string {
   const code = (error as NodeJS.ErrnoException | undefined)?.code;
   return (code && REASONS[code]) ?? (error instanceof Error ? error.message : String(error));
 }
+
+/**
+ * The workspace folder a command works in: `--workspace` resolved, or the current folder. Every
+ * command that takes --workspace checks it here first, so a typo is one clear line (exit 2) and
+ * never a folder created, or a file taken for a workspace.
+ */
+export function workspaceFolder(flag: string | undefined): string {
+  let folder: string;
+  try {
+    folder = resolve(flag ?? '.');
+  } catch {
+    throw new UserError('the current folder no longer exists');
+  }
+  let stat: Stats;
+  try {
+    stat = statSync(folder);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') throw new UserError(`workspace folder ${folder} does not exist`);
+    throw new UserError(`cannot use ${folder} as the workspace folder: ${reasonOf(error)}`);
+  }
+  if (!stat.isDirectory()) throw new UserError(`workspace ${folder} is a file, not a folder`);
+  return folder;
+}

@@ -11,7 +11,7 @@ import { Store } from '../core/store';
 import { parseTemplate, renderTemplate } from '../core/template';
 import { formatDiagnostic } from './check';
 import { EXIT, UserError } from './errors';
-import { readTextFile } from './files';
+import { readTextFile, workspaceFolder } from './files';
 import type { Output } from './output';
 import { collectValues } from './render';
 
@@ -29,7 +29,7 @@ export interface GenerateFlags {
 
 export async function runGenerate(file: string, flags: GenerateFlags, out: Output, env: NodeJS.ProcessEnv, readStdin: () => string, isTty: boolean): Promise<number> {
   if (flags.count > MAX_BATCH) throw new UserError(`--count ${flags.count} is more than a batch holds (${MAX_BATCH}); run several batches`);
-  const workspace = resolve(flags.workspace ?? '.');
+  const workspace = workspaceFolder(flags.workspace);
   const settings = mergeSettings(workspaceSettings(workspace, out), flags.settings);
   const apiKey = env.ANTHROPIC_API_KEY;
   if (!apiKey) throw new UserError('set ANTHROPIC_API_KEY to your Anthropic API key (it is read from the environment only)');

@@ -3,6 +3,7 @@ import { Argument, Command, CommanderError, InvalidArgumentError, Option } from 
 import { version } from '../../package.json';
 import { runCheck } from './check';
 import { EXIT, UserError } from './errors';
+import { workspaceFolder } from './files';
 import { processOutput, stdoutFailure, stdoutFailureReported, type Output } from './output';
 import { runRender } from './render';
 import { runGenerate } from './generate';
@@ -39,7 +40,7 @@ export function buildProgram(out: Output, setExit: (code: number) => void, readS
     .option('--workspace <dir>', 'the workspace whose .vscode/settings.json model table `model:` may name')
     .addOption(format())
     .action((paths: string[], options: { format: 'text' | 'json'; workspace?: string }) =>
-      setExit(runCheck(paths, { format: options.format, modelAliases: workspaceModelAliases(options.workspace, out) }, out)),
+      setExit(runCheck(paths, { format: options.format, modelAliases: workspaceModelAliases(optionalWorkspace(options.workspace), out) }, out)),
     );
 
   program
@@ -51,7 +52,7 @@ export function buildProgram(out: Output, setExit: (code: number) => void, readS
     .option('--workspace <dir>', 'the workspace whose .vscode/settings.json model table `model:` may name')
     .addOption(format())
     .action((file: string, options: { param: string[]; params: string[]; format: 'text' | 'json'; workspace?: string }) =>
-      setExit(runRender(file, { ...options, modelAliases: workspaceModelAliases(options.workspace, out) }, out, readStdin)),
+      setExit(runRender(file, { ...options, modelAliases: workspaceModelAliases(optionalWorkspace(options.workspace), out) }, out, readStdin)),
     );
 
   const generate = program
@@ -148,6 +149,11 @@ export function buildProgram(out: Output, setExit: (code: number) => void, readS
     .action(async (id: string, action: ReviewAction, o: { note?: string; workspace?: string }) => setExit(await runReview(id, action, o, out)));
 
   return program;
+}
+
+/** check and render read no workspace unless --workspace names one; then it must be a folder. */
+function optionalWorkspace(flag: string | undefined): string | undefined {
+  return flag === undefined ? undefined : workspaceFolder(flag);
 }
 
 function nonNegativeNumber(value: string): number {

@@ -2,11 +2,11 @@
  * `promptloom resume`: finishes an interrupted batch with its own template version, values,
  * model and settings, generating only the conversations still missing.
  */
-import { resolve } from 'node:path';
 import { prepareResume, runRecordedBatch } from '../core/generation/batch';
 import type { GenerationEngine } from '../core/generation/engine';
 import { Store } from '../core/store';
 import { EXIT, UserError } from './errors';
+import { workspaceFolder } from './files';
 import { printOutcome } from './generate';
 import { workspaceSettings } from './workspace';
 import type { Output } from './output';
@@ -14,7 +14,7 @@ import type { Output } from './output';
 export async function runResume(flags: { workspace?: string; batch?: string; format: 'text' | 'json' }, out: Output, env: NodeJS.ProcessEnv): Promise<number> {
   const apiKey = env.ANTHROPIC_API_KEY;
   if (!apiKey) throw new UserError('set ANTHROPIC_API_KEY to your Anthropic API key (it is read from the environment only)');
-  const workspace = resolve(flags.workspace ?? '.');
+  const workspace = workspaceFolder(flags.workspace);
   const store = await Store.open(workspace);
   try {
     let prepared: ReturnType<typeof prepareResume>;

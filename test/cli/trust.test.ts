@@ -5,7 +5,7 @@
  */
 import { strict as assert } from 'node:assert';
 import { execFileSync, spawn } from 'node:child_process';
-import { closeSync, linkSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, linkSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { join, resolve } from 'node:path';
 import { MAX_TEMPLATE_BYTES, readTextFile } from '../../src/cli/files';
@@ -298,5 +298,26 @@ describe('issue 11: export --out and standard output', function () {
     } finally {
       closeSync(full);
     }
+  });
+});
+
+describe('issue 11: --workspace must name an existing folder', () => {
+  it('every command that takes it refuses a file and a missing folder with one line, creating nothing', () => {
+    const ws = workspace({ 't.prompt': 'Hi', 'file.txt': 'not a folder' });
+    // The key lets generate and resume reach the workspace; nothing listens at the address.
+    const env = { ANTHROPIC_API_KEY: KEY, ANTHROPIC_BASE_URL: 'http://127.0.0.1:9' };
+    const commands = [['check', 't.prompt'], ['render', 't.prompt'], ['generate', 't.prompt'], ['resume'], ['stats'], ['export'], ['review', 'abcdef', 'approve']];
+    for (const command of commands) {
+      const onFile = promptloom([...command, '--workspace', 'file.txt'], { cwd: ws, env });
+      assert.equal(onFile.code, 2, `${command[0]}: ${onFile.stderr}`);
+      assert.equal(onFile.stderr, `promptloom: workspace ${join(ws, 'file.txt')} is a file, not a folder\n`, command[0]);
+      assert.equal(onFile.stdout, '');
+
+      const missing = promptloom([...command, '--workspace', 'typo/deeper'], { cwd: ws, env });
+      assert.equal(missing.code, 2, `${command[0]}: ${missing.stderr}`);
+      assert.equal(missing.stderr, `promptloom: workspace folder ${join(ws, 'typo', 'deeper')} does not exist\n`, command[0]);
+      assert.equal(existsSync(join(ws, 'typo')), false, `${command[0]} created nothing`);
+    }
+    assert.equal(existsSync(join(ws, '.promptloom')), false);
   });
 });
