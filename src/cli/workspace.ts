@@ -1,16 +1,19 @@
 /** The workspace a command works in: its `.vscode/settings.json` and its model aliases. */
-import { readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parse as parseJsonc } from 'jsonc-parser';
 import { mergeSettings, readSettings, type GenerationSettings } from '../core/generation/settings';
+import { readTextFile } from './files';
 import type { Output } from './output';
 
 /** `promptloom.*` settings of the workspace's `.vscode/settings.json` (JSON with comments). */
 export function workspaceSettings(workspace: string, out: Output): Partial<GenerationSettings> {
   let text: string;
+  const path = resolve(workspace, '.vscode', 'settings.json');
   try {
-    text = readFileSync(resolve(workspace, '.vscode', 'settings.json'), 'utf8');
-  } catch {
+    text = readTextFile(path); // a regular file only: a FIFO there would hang every command
+  } catch (error) {
+    if (existsSync(path)) out.note(`promptloom: ${(error as Error).message}; its settings are not used`);
     return {};
   }
   const parsed = parseJsonc(text, [], { allowTrailingComma: true }) as unknown;

@@ -119,6 +119,15 @@ describe('issue 11: only regular files are read', () => {
     assert.equal(promptloom(['render', 'good.prompt', '--params', '-'], { cwd: ws, input: '{"who": "Bob"}' }).stdout, 'Hi Bob\n');
   });
 
+  it('a workspace’s .vscode/settings.json that is a FIFO is not used, and nothing hangs', () => {
+    const folder = workspace({ 't.prompt': 'Hi' });
+    mkdirSync(join(folder, '.vscode'));
+    mkfifo(join(folder, '.vscode', 'settings.json'));
+    const r = promptloom(['check', 't.prompt', '--workspace', '.'], { cwd: folder });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /^promptloom: cannot read .*\/\.vscode\/settings\.json: a named pipe \(FIFO\), not a regular file; its settings are not used$/m);
+  });
+
   it('the size cap holds while reading, whatever size the system reports', () => {
     // /proc files report a size of 0 and hold more.
     assert.throws(() => readTextFile('/proc/self/status', 64), { message: '/proc/self/status is over 64 bytes; files over 64 bytes are not read' });
