@@ -1,7 +1,7 @@
-import { existsSync, statSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { Store } from '../core/store';
-import { UserError } from './errors';
+import { workspaceFolder } from './files';
 import type { Output } from './output';
 
 /**
@@ -10,14 +10,7 @@ import type { Output } from './output';
  * A workspace folder that does not exist is a usage error.
  */
 export async function existingStore(workspace: string | undefined, out: Output): Promise<{ store: Store | undefined; folder: string }> {
-  const folder = resolve(workspace ?? '.');
-  let isFolder = false;
-  try {
-    isFolder = statSync(folder).isDirectory();
-  } catch {
-    // reported below
-  }
-  if (!isFolder) throw new UserError(`${folder} is not a folder`);
+  const folder = workspaceFolder(workspace);
   const dir = join(folder, '.promptloom');
   if (!['promptloom.db', 'promptloom.journal'].some((f) => existsSync(join(dir, f)))) return { store: undefined, folder };
   const store = await Store.open(folder);

@@ -3,7 +3,7 @@ import { Argument, Command, CommanderError, InvalidArgumentError, Option } from 
 import { version } from '../../package.json';
 import { runCheck } from './check';
 import { EXIT, UserError } from './errors';
-import { processOutput, type Output } from './output';
+import { processOutput, stdoutFailure, stdoutFailureReported, type Output } from './output';
 import { runRender } from './render';
 import { runGenerate } from './generate';
 import { runResume } from './resume';
@@ -113,8 +113,9 @@ export function buildProgram(out: Output, setExit: (code: number) => void, readS
     .addOption(new Option('--format <format>', 'JSONL shape').choices(['openai', 'anthropic', 'sharegpt']).default('openai'))
     .option('--template <file>', 'only this template’s conversations')
     .option('--min-quality <x>', 'only conversations scoring at least this (0–10)', nonNegativeNumber)
-    .option('--out <file>', 'write to a file instead of standard output')
-    .action(async (o: { workspace?: string; status: 'approved' | 'all' | 'needs_revision' | 'rejected'; format: 'openai' | 'anthropic' | 'sharegpt'; template?: string; minQuality?: number; out?: string }) =>
+    .option('--out <file>', 'write to a file instead of standard output (never inside .promptloom/)')
+    .option('--force', 'let --out replace an existing file')
+    .action(async (o: { workspace?: string; status: 'approved' | 'all' | 'needs_revision' | 'rejected'; format: 'openai' | 'anthropic' | 'sharegpt'; template?: string; minQuality?: number; out?: string; force?: boolean }) =>
       setExit(await runExport(o, out)),
     );
 
@@ -211,10 +212,13 @@ export async function main(argv: readonly string[], out: Output = processOutput)
 }
 
 if (require.main === module) {
-  // A reader that closed the pipe early (`promptloom check . | head`) is not an error.
+  // A reader that closed the pipe early (`promptloom check . | head`) is not an error; any other
+  // failure to write the result (`> /dev/full`, a full disk, EIO) is one line and exit 2.
   process.stdout.on('error', (error: NodeJS.ErrnoException) => {
     if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
-    throw error;
+    if (stdoutFailureReported()) return; // the command stopped on it and main reports it
+    process.stderr.write(`promptloom: ${stdoutFailure(error).message}\n`);
+    process.exit(EXIT.usage);
   });
   void main(process.argv.slice(2)).then((code) => {
     process.exitCode = code;

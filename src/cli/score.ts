@@ -4,12 +4,12 @@
  * per line, in order, streaming (a file of any size is read a line at a time); `-` reads stdin,
  * taking it as one conversation when it parses whole and as JSONL otherwise.
  */
-import { createReadStream, statSync } from 'node:fs';
+import { createReadStream } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { conversationOf } from '../core/export';
 import { scoreConversation, toQualityResult, type QualityResult, type Tier } from '../core/quality';
 import { EXIT, UserError } from './errors';
-import { asUserError, readTextFile } from './files';
+import { asUserError, openRegularFile, readTextFile } from './files';
 import type { Output } from './output';
 
 /** One conversation file (or line) is read whole; nothing near this size is one conversation. */
@@ -30,13 +30,10 @@ export async function runScore(file: string, flags: ScoreFlags, out: Output, std
     return scoreLines(lines.map((t) => ({ text: t })), flags, out);
   }
   if (file.toLowerCase().endsWith('.jsonl')) {
+    // Regular files only (a FIFO or /dev/zero would never end); the stream closes the descriptor.
+    const fd = openRegularFile(file);
     try {
-      if (statSync(file).isDirectory()) throw new UserError(`${file} is a folder, not a file`);
-    } catch (error) {
-      throw asUserError(error, file);
-    }
-    try {
-      return await scoreLines(linesOf(createReadStream(file)), flags, out);
+      return await scoreLines(linesOf(createReadStream(file, { fd })), flags, out);
     } catch (error) {
       throw asUserError(error, file);
     }

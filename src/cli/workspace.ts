@@ -2,7 +2,7 @@
  * The workspace a command works in, assembled by the core's `Workspace` from what the CLI has:
  * the folder's `.vscode/settings.json` (JSON with comments) and the command's flags.
  */
-import { existsSync, statSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parse as parseJsonc } from 'jsonc-parser';
 import { ApiAddressError, resolveApiAddress } from '../core/generation/apiAddress';
@@ -10,6 +10,8 @@ import { readSettings, type GenerationSettings } from '../core/generation/settin
 import { Workspace } from '../core/workspace';
 import { UserError } from './errors';
 import { readTextFile } from './files';
+
+export { workspaceFolder } from './files';
 import type { Output } from './output';
 
 export interface WorkspaceOptions {
@@ -34,7 +36,15 @@ export function openWorkspace(folder: string | undefined, out: Output, options: 
 export function workspaceSettings(workspace: string, out: Output, strict = false): Partial<GenerationSettings> {
   const path = resolve(workspace, '.vscode', 'settings.json');
   if (!existsSync(path)) return {};
-  const text = readTextFile(path, MAX_SETTINGS_BYTES);
+  let text: string;
+  try {
+    text = readTextFile(path, MAX_SETTINGS_BYTES); // a regular file only: a FIFO there would hang every command
+  } catch (error) {
+    // Generation must not run on half its settings; checking only loses the model table's aliases.
+    if (strict) throw error;
+    out.note(`promptloom: ${(error as Error).message}; its settings are not used`);
+    return {};
+  }
   const parsed = parseJsonc(text, [], { allowTrailingComma: true }) as unknown;
   if (!parsed || typeof parsed !== 'object') return {};
   const source = parsed as Record<string, unknown>;
@@ -46,19 +56,6 @@ export function workspaceSettings(workspace: string, out: Output, strict = false
   if (strict && problems.length > 0) throw new UserError(`.vscode/settings.json: ${problems.map((p) => p.message).join('; ')}`);
   for (const p of problems) out.note(`promptloom: .vscode/settings.json: ignored ${p.message}`);
   return settings;
-}
-
-/** The workspace folder a command works in: it must exist (nothing creates it by mistake). */
-export function workspaceFolder(flag: string | undefined): string {
-  const folder = resolve(flag ?? '.');
-  let stat;
-  try {
-    stat = statSync(folder);
-  } catch {
-    throw new UserError(`${folder} does not exist: --workspace names the folder that holds your templates`);
-  }
-  if (!stat.isDirectory()) throw new UserError(`${folder} is not a folder: --workspace names the folder that holds your templates`);
-  return folder;
 }
 
 /** The API key: from the environment only (never a file, a flag or the database). */

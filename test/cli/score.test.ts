@@ -128,7 +128,7 @@ describe('commands that read the database leave none behind', () => {
 
     const missing = promptloom(['review', 'abcdef', 'approve', '--workspace', join(ws, 'typo', 'deeper')]);
     assert.equal(missing.code, 2);
-    assert.match(missing.stderr, /typo\/deeper is not a folder/);
+    assert.match(missing.stderr, /typo\/deeper does not exist/);
     assert.equal(existsSync(join(ws, 'typo')), false);
   });
 });

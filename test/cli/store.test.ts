@@ -63,6 +63,6 @@ describe('promptloom CLI and the workspace database', () => {
     const file = join(mkdtempSync(join(tmpdir(), 'promptloom-cli-store-')), 'not-a-folder');
     writeFileSync(file, 'x');
     const run = spawnSync(process.execPath, [CLI, 'resume', '--workspace', file], { encoding: 'utf8', env: { ...process.env, ANTHROPIC_API_KEY: 'sk-test' } });
-    assertOneLine({ code: run.status, stdout: run.stdout, stderr: run.stderr }, /^promptloom: .*not-a-folder is not a folder: --workspace names the folder that holds your templates$/m);
+    assertOneLine({ code: run.status, stdout: run.stdout, stderr: run.stderr }, /^promptloom: workspace .*not-a-folder is a file, not a folder$/m);
   });
 });

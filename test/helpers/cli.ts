@@ -12,14 +12,26 @@ export interface Run {
   readonly stderr: string;
 }
 
-export function promptloom(args: readonly string[], options: { cwd?: string; input?: string; nodeFlags?: readonly string[] } = {}): Run {
+export interface RunOptions {
+  readonly cwd?: string;
+  readonly input?: string;
+  readonly nodeFlags?: readonly string[];
+  /** Added to this process's environment. */
+  readonly env?: Readonly<Record<string, string>>;
+  /** A descriptor to give the CLI as its standard output instead of a pipe (stdout is then ''). */
+  readonly stdoutFd?: number;
+}
+
+export function promptloom(args: readonly string[], options: RunOptions = {}): Run {
   const result = spawnSync(process.execPath, [...(options.nodeFlags ?? []), CLI, ...args], {
     cwd: options.cwd,
     input: options.input ?? '',
     encoding: 'utf8',
     timeout: 30_000,
+    ...(options.env ? { env: { ...process.env, ...options.env } } : {}),
+    ...(options.stdoutFd !== undefined ? { stdio: ['pipe', options.stdoutFd, 'pipe'] } : {}),
   });
-  return { code: result.status, stdout: result.stdout, stderr: result.stderr };
+  return { code: result.status, stdout: result.stdout ?? '', stderr: result.stderr };
 }
 
 /** A fresh folder holding `files` (relative path → content). */
