@@ -48,6 +48,11 @@ export interface HostOptions {
    * the workbench's `extensionDevelopmentPath`, which the extension-host tests need.
    */
   readonly extension: 'installed' | 'development';
+  /**
+   * Workspace trust as VS Code decides it (the folder opens in Restricted Mode until trusted).
+   * Off by default: the tests run in a trusted workspace.
+   */
+  readonly workspaceTrust?: boolean;
 }
 
 export class VsCodeHost {
@@ -102,7 +107,7 @@ export class VsCodeHost {
         join(runDir, 'extensions'),
         '--disable-telemetry',
         '--disable-update-check',
-        '--disable-workspace-trust',
+        ...(options.workspaceTrust ? [] : ['--disable-workspace-trust']),
         '--disable-getting-started-override',
         options.folder,
       ],

@@ -1,6 +1,7 @@
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { Store } from '../core/store';
+import type { Store } from '../core/store';
+import { entryKind } from '../core/store/safeFiles';
+import { openWorkspaceStore } from '../core/workspace';
 import { workspaceFolder } from './files';
 import type { Output } from './output';
 
@@ -12,8 +13,9 @@ import type { Output } from './output';
 export async function existingStore(workspace: string | undefined, out: Output): Promise<{ store: Store | undefined; folder: string }> {
   const folder = workspaceFolder(workspace);
   const dir = join(folder, '.promptloom');
-  if (!['promptloom.db', 'promptloom.journal'].some((f) => existsSync(join(dir, f)))) return { store: undefined, folder };
-  const store = await Store.open(folder);
-  for (const notice of store.notices) out.note(`promptloom: ${notice}`);
+  // lstat, not stat: a link there is not "no database" but something Store.open refuses by name.
+  if (!['promptloom.db', 'promptloom.journal'].some((f) => entryKind(join(dir, f)) !== 'missing')) return { store: undefined, folder };
+  const { store, notices } = await openWorkspaceStore(folder);
+  for (const notice of notices) out.note(`promptloom: ${notice}`);
   return { store, folder };
 }

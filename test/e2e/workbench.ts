@@ -20,7 +20,7 @@ export class Workbench {
    * `prepare` runs on the copied workspace before VS Code starts (to seed its database, say);
    * `env` reaches the extension host (ANTHROPIC_BASE_URL of a fake API, say).
    */
-  static async open(name: string, prepare?: (folder: string) => Promise<void>, env?: Readonly<Record<string, string>>): Promise<Workbench> {
+  static async open(name: string, prepare?: (folder: string) => Promise<void>, env?: Readonly<Record<string, string>>, options: { untrusted?: boolean } = {}): Promise<Workbench> {
     ensureHost();
     const runDir = join(CACHE, `run-e2e-${name}`);
     rmSync(runDir, { recursive: true, force: true });
@@ -28,7 +28,16 @@ export class Workbench {
     cpSync(join(ROOT, 'test', 'fixtures', 'workspace'), folder, { recursive: true });
     mkdirSync(SCREENSHOTS, { recursive: true });
     await prepare?.(folder);
-    const host = await VsCodeHost.start({ port: await freePort(), folder, runDir, extension: 'installed', settings: { 'workbench.colorTheme': 'Default Dark Modern' }, ...(env ? { env } : {}) });
+    const host = await VsCodeHost.start({
+      port: await freePort(),
+      folder,
+      runDir,
+      extension: 'installed',
+      // Untrusted: VS Code's own trust decision, the folder opened in Restricted Mode without asking.
+      settings: { 'workbench.colorTheme': 'Default Dark Modern', ...(options.untrusted ? { 'security.workspace.trust.startupPrompt': 'never', 'security.workspace.trust.emptyWindow': false } : {}) },
+      ...(options.untrusted ? { workspaceTrust: true } : {}),
+      ...(env ? { env } : {}),
+    });
     const browser = await launchBrowser(runDir);
     const page = browser.pages()[0] ?? (await browser.newPage());
     await page.goto(host.url());
