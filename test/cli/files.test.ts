@@ -4,14 +4,14 @@
  * processes.
  */
 import { strict as assert } from 'node:assert';
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { closeSync, existsSync, linkSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { join, resolve } from 'node:path';
 import { MAX_TEMPLATE_BYTES, readTextFile } from '../../src/cli/files';
 import { neutralise } from '../../src/cli/output';
 import { FakeMessagesApi } from '../fixtures/fakeMessagesApi';
-import { CLI, promptloom, workspace } from '../helpers/cli';
+import { promptloom, runCli, workspace } from '../helpers/cli';
 
 const EXAMPLES = resolve(__dirname, '../../examples');
 const GOOD = ['---', 'variables:', '  who: { type: dropdown, options: [Ann, Bob] }', '---', 'Hi <<who>>', ''].join('\n');
@@ -38,17 +38,7 @@ function listen(path: string): Promise<Server> {
   });
 }
 
-/** Runs the built CLI asynchronously (for the fake API, which lives in this process). */
-function run(args: string[], cwd: string, env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((done) => {
-    const child = spawn(process.execPath, [CLI, ...args], { cwd, env: { PATH: process.env.PATH, ...env } as NodeJS.ProcessEnv });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    child.on('exit', (code) => done({ code, stdout, stderr }));
-  });
-}
+const run = runCli;
 
 describe('issue 11: only regular files are read', () => {
   let ws: string;

@@ -1,25 +1,14 @@
 import { strict as assert } from 'node:assert';
-import { spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Store } from '../../src/core/store';
 import { FakeMessagesApi } from '../fixtures/fakeMessagesApi';
-import { CLI, workspace } from '../helpers/cli';
+import { runCli, workspace } from '../helpers/cli';
 
 const KEY = 'sk-test-fake-key';
 const TEMPLATE = ['---', 'name: Check-in', 'tier: scenario', 'system: You write for <<persona>>.', 'variables:', '  persona: { type: dropdown, options: [Anxious Investor, Near Retiree] }', '---', 'Write a conversation with <<persona>>.', ''].join('\n');
 
-/** Runs the built CLI asynchronously (the fake API lives in this process). */
-function run(args: string[], cwd: string, env: Record<string, string | undefined>): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [CLI, ...args], { cwd, env: { PATH: process.env.PATH, ...env } as NodeJS.ProcessEnv });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    child.on('exit', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const run = runCli;
 
 describe('promptloom generate', function () {
   this.timeout(60_000);

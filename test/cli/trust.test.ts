@@ -1,8 +1,7 @@
 import { strict as assert } from 'node:assert';
-import { spawn } from 'node:child_process';
 import { Store } from '../../src/core/store';
 import { FakeMessagesApi } from '../fixtures/fakeMessagesApi';
-import { CLI, workspace } from '../helpers/cli';
+import { runCli, workspace } from '../helpers/cli';
 
 const KEY = 'sk-test-fake-key';
 const TEMPLATE = '---\nname: Trust\ntier: template\n---\nWrite a conversation about bonds.\n';
@@ -13,18 +12,7 @@ interface Result {
   stderr: string;
 }
 
-/** Runs the built CLI as a real process; `during` may act on it while it runs (send a signal). */
-function run(args: string[], cwd: string, env: Record<string, string | undefined>, during?: (child: ReturnType<typeof spawn>, stderr: () => string) => void): Promise<Result> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [CLI, ...args], { cwd, env: { PATH: process.env.PATH, ...env } as NodeJS.ProcessEnv });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    child.on('exit', (code) => resolve({ code, stdout, stderr }));
-    during?.(child, () => stderr);
-  });
-}
+const run = runCli;
 
 const lastJson = (r: Result) => JSON.parse(r.stdout.trim().split('\n').pop()!) as Record<string, unknown>;
 

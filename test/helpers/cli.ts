@@ -1,4 +1,4 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -43,4 +43,21 @@ export function workspace(files: Readonly<Record<string, string>>): string {
     writeFileSync(full, content);
   }
   return root;
+}
+
+/**
+ * Runs the built CLI asynchronously, so that a fake API living in this process can answer it.
+ * The environment is `env` alone (with PATH): nothing of the test runner's leaks in. `during`
+ * may act on the running process (send it a signal).
+ */
+export function runCli(args: readonly string[], cwd: string, env: Readonly<Record<string, string | undefined>>, during?: (child: ChildProcess) => void): Promise<Run> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [CLI, ...args], { cwd, env: { PATH: process.env.PATH, ...env } as NodeJS.ProcessEnv });
+    let stdout = '';
+    let stderr = '';
+    child.stdout!.on('data', (c: Buffer) => (stdout += c.toString()));
+    child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
+    child.on('exit', (code) => resolve({ code, stdout, stderr }));
+    during?.(child);
+  });
 }
