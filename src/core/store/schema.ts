@@ -133,6 +133,31 @@ export const MIGRATIONS: readonly Migration[] = [
       'CREATE INDEX conversations_scored ON conversations (template_id, created_at, quality)',
     ],
   },
+  {
+    version: 4,
+    description: 'datasets: value plans of batches, near-duplicate signatures and findings',
+    sql: [
+      // The plan a batch runs: JSON [{ "values": {...}, "count": n }]; NULL for a batch of one value set.
+      'ALTER TABLE batches ADD COLUMN plan TEXT',
+      // The closest earlier conversation of the same template, when at least the threshold alike.
+      'ALTER TABLE conversations ADD COLUMN near_duplicate_of TEXT',
+      'ALTER TABLE conversations ADD COLUMN similarity REAL',
+      // A MinHash signature per conversation (little-endian uint32s), and its LSH band buckets, so
+      // a new conversation is compared with the few earlier ones sharing a bucket, not with all.
+      `CREATE TABLE conversation_signatures (
+         conversation_id TEXT PRIMARY KEY REFERENCES conversations(id),
+         template_id INTEGER NOT NULL REFERENCES templates(id),
+         signature BLOB NOT NULL
+       )`,
+      `CREATE TABLE signature_buckets (
+         template_id INTEGER NOT NULL,
+         band INTEGER NOT NULL,
+         bucket INTEGER NOT NULL,
+         conversation_id TEXT NOT NULL REFERENCES conversations(id)
+       )`,
+      'CREATE INDEX signature_buckets_lookup ON signature_buckets (template_id, band, bucket)',
+    ],
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
