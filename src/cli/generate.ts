@@ -54,27 +54,56 @@ export async function runGenerate(file: string, flags: GenerateFlags, out: Outpu
     return EXIT.invalid;
   }
 
-  const { store, notices } = await openWorkspaceStore(folder);
+  const interrupt = new Interrupt(out);
   try {
-    for (const notice of notices) out.note(`promptloom: ${notice}`);
-    const outcome = await runInTerminal({ ...prepared.input, store, apiKey: key, ...(baseURL ? { baseURL } : {}) }, flags.format === 'text' && isTty);
-    printOutcome(outcome, flags.format, out);
-    return exitCode(outcome);
+    const { store, notices } = await openWorkspaceStore(folder);
+    try {
+      for (const notice of notices) out.note(`promptloom: ${notice}`);
+      const outcome = await runInTerminal({ ...prepared.input, store, apiKey: key, ...(baseURL ? { baseURL } : {}) }, flags.format === 'text' && isTty, interrupt);
+      printOutcome(outcome, flags.format, out);
+      return exitCode(outcome);
+    } finally {
+      store.close();
+    }
   } finally {
-    store.close();
+    interrupt.dispose();
   }
 }
 
-/** Runs a batch with a progress bar on a terminal, Ctrl+C cancelling it (a resume finishes it). */
-export async function runInTerminal(input: Omit<BatchInput, 'started' | 'onAttempt'>, tty: boolean): Promise<BatchOutcome> {
+/**
+ * Ctrl+C for the whole of a generating command, from its first moment: it cancels the batch (a
+ * resume finishes it), also while the database is still being opened or the batch set up; a
+ * second Ctrl+C does not kill the process while answers already paid for are being stored.
+ */
+export class Interrupt {
+  private engine: GenerationEngine | undefined;
+  private interrupted = false;
+  private readonly handler = () => {
+    if (this.interrupted) this.out.note('promptloom: cancelling: the answers in flight are being stored; this ends by itself');
+    this.interrupted = true;
+    this.engine?.cancel();
+  };
+
+  constructor(private readonly out: Output) {
+    process.on('SIGINT', this.handler);
+  }
+
+  started(engine: GenerationEngine): void {
+    this.engine = engine;
+    if (this.interrupted) engine.cancel();
+  }
+
+  dispose(): void {
+    process.off('SIGINT', this.handler);
+  }
+}
+
+/** Runs a batch with a progress bar on a terminal. */
+export async function runInTerminal(input: Omit<BatchInput, 'started' | 'onAttempt'>, tty: boolean, interrupt: Interrupt): Promise<BatchOutcome> {
   const progress = new ProgressBar(input.count, tty);
-  let engine: GenerationEngine | undefined;
-  const interrupt = () => engine?.cancel();
-  process.once('SIGINT', interrupt);
   try {
-    return await runRecordedBatch({ ...input, started: (e) => (engine = e), onAttempt: (a) => progress.update(a) });
+    return await runRecordedBatch({ ...input, started: (e) => interrupt.started(e), onAttempt: (a) => progress.update(a) });
   } finally {
-    process.off('SIGINT', interrupt);
     progress.done();
   }
 }

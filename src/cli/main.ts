@@ -139,9 +139,9 @@ export function buildProgram(out: Output, setExit: (code: number) => void, readS
   return program;
 }
 
-/** check and render know the model table's aliases of the workspace named, the defaults' otherwise. */
-function workspaceAliases(folder: string | undefined, out: Output): { modelAliases?: string[] } {
-  return folder === undefined ? {} : { modelAliases: openWorkspace(workspaceFolder(folder), out).modelAliases };
+/** check and render know the model table's aliases of the workspace (the current folder by default), as generate does. */
+function workspaceAliases(folder: string | undefined, out: Output): { modelAliases: string[] } {
+  return { modelAliases: openWorkspace(workspaceFolder(folder), out).modelAliases };
 }
 
 /** The API address: only ever from the user (this flag or ANTHROPIC_BASE_URL), never a workspace file. */

@@ -3,10 +3,9 @@
  * values, model and settings, generating only the conversations still missing. The API address is
  * the user's, as for `generate`; a batch never carries one.
  */
-import { prepareResume } from '../core/generation/batch';
 import { openWorkspaceStore } from '../core/workspace';
 import { EXIT, UserError } from './errors';
-import { exitCode, printOutcome, runInTerminal } from './generate';
+import { Interrupt, exitCode, printOutcome, runInTerminal } from './generate';
 import type { Output } from './output';
 import { apiAddress, apiKey, openWorkspace, workspaceFolder } from './workspace';
 
@@ -15,12 +14,16 @@ export async function runResume(flags: { workspace?: string; batch?: string; api
   const key = apiKey(env);
   const baseURL = apiAddress(flags.apiBaseUrl, env);
   const workspace = openWorkspace(folder, out);
-  const { store, notices } = await openWorkspaceStore(folder);
+  const interrupt = new Interrupt(out);
+  const { store, notices } = await openWorkspaceStore(folder).catch((error: unknown) => {
+    interrupt.dispose();
+    throw error;
+  });
   try {
     for (const notice of notices) out.note(`promptloom: ${notice}`);
-    let prepared: ReturnType<typeof prepareResume>;
+    let prepared: Awaited<ReturnType<typeof workspace.prepareResume>>;
     try {
-      prepared = prepareResume(store, flags.batch, workspace.settings.models);
+      prepared = await workspace.prepareResume(store, flags.batch);
     } catch (error) {
       throw new UserError((error as Error).message);
     }
@@ -31,10 +34,11 @@ export async function runResume(flags: { workspace?: string; batch?: string; api
     }
     const requested = Number(store.get('SELECT requested FROM batches WHERE id = ?', [prepared.resume!.batchId])!.requested);
     out.note(`resuming batch ${prepared.resume!.batchId}: ${prepared.count} of ${requested} conversations to go`);
-    const outcome = await runInTerminal({ ...prepared, apiKey: key, ...(baseURL ? { baseURL } : {}) }, flags.format === 'text' && Boolean(process.stderr.isTTY));
+    const outcome = await runInTerminal({ ...prepared, apiKey: key, ...(baseURL ? { baseURL } : {}) }, flags.format === 'text' && Boolean(process.stderr.isTTY), interrupt);
     printOutcome(outcome, flags.format, out);
     return exitCode(outcome);
   } finally {
     store.close();
+    interrupt.dispose();
   }
 }

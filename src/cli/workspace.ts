@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parse as parseJsonc } from 'jsonc-parser';
 import { ApiAddressError, resolveApiAddress } from '../core/generation/apiAddress';
-import { readSettings, type GenerationSettings } from '../core/generation/settings';
+import { readSettings, withPriceFloor, type GenerationSettings } from '../core/generation/settings';
 import { Workspace } from '../core/workspace';
 import { UserError } from './errors';
 import { readTextFile } from './files';
@@ -55,7 +55,10 @@ export function workspaceSettings(workspace: string, out: Output, strict = false
   const { settings, problems } = readSettings(source);
   if (strict && problems.length > 0) throw new UserError(`.vscode/settings.json: ${problems.map((p) => p.message).join('; ')}`);
   for (const p of problems) out.note(`promptloom: .vscode/settings.json: ignored ${p.message}`);
-  return settings;
+  if (!settings.models) return settings;
+  const { models, raised } = withPriceFloor(settings.models);
+  if (raised.length > 0) out.note(`promptloom: .vscode/settings.json prices ${raised.join(', ')} below the built-in model table; costs and budgets use the built-in prices`);
+  return { ...settings, models };
 }
 
 /** The API key: from the environment only (never a file, a flag or the database). */

@@ -6,12 +6,12 @@
  * the outcome.
  */
 import { relative, resolve } from 'node:path';
-import type { BatchInput } from './generation/batch';
+import { planResume, type BatchInput } from './generation/batch';
 import { importKeptAside } from './generation/unstored';
 import { Store, type StoreOptions } from './store';
 import { resolveModel, type ModelInfo } from './generation/engine';
 import type { Priority } from './generation/priorityQueue';
-import { mergeSettings, type GenerationSettings } from './generation/settings';
+import { mergeSettings, storedSettings, type GenerationSettings } from './generation/settings';
 import { parseTemplate, renderTemplate, type Diagnostic, type ParsedTemplate, type ParseOptions, type RawParameters, type RenderProblem } from './template';
 
 export class Workspace {
@@ -49,6 +49,36 @@ export class Workspace {
     const model = resolveModel(name, this.settings.models);
     if (model) return { model };
     return { problem: `unknown model "${name}": use an alias (${this.settings.models.map((m) => m.alias ?? m.id).join(', ')}) or a claude-… id` };
+  }
+
+  /**
+   * What finishing a stored batch needs: its template version parsed as any template of this
+   * workspace is (the model table's aliases), its values, its own settings priced by the current
+   * model table. Answers kept aside are imported first, so they are counted, never generated
+   * again. Undefined when nothing is left to do; throws a message for the user when the batch
+   * cannot run any more.
+   */
+  async prepareResume(store: Store, batchId?: string): Promise<Omit<BatchInput, Exclude<ShellPart, 'store' | 'resume'>> | undefined> {
+    await importKeptAside(store);
+    const plan = planResume(store, batchId);
+    if (!plan) return undefined;
+    const settings = mergeSettings(storedSettings(plan.batch.settings), { models: this.settings.models });
+    const model = resolveModel(plan.batch.model, settings.models);
+    if (!model) throw new Error(`the batch used model ${plan.batch.model}, which is not in the model table`);
+    const template = this.parse(plan.templateText, plan.templatePath);
+    const rendered = renderTemplate(template, plan.batch.parameters);
+    if (!rendered.ok) throw new Error(`the batch's stored template no longer renders: ${rendered.problems.map((p) => p.message).join('; ')}`);
+    return {
+      store,
+      templatePath: plan.templatePath,
+      templateText: plan.templateText,
+      template,
+      rendered: rendered.value,
+      settings,
+      model,
+      count: plan.remaining,
+      resume: { batchId: plan.batch.id, templateId: plan.batch.templateId, versionId: plan.batch.versionId },
+    };
   }
 
   /**

@@ -1,5 +1,5 @@
 import * as vscode from 'vscode';
-import { limiterFor, prepareResume, runRecordedBatch, type BatchInput, type BatchOutcome } from '../core/generation/batch';
+import { limiterFor, runRecordedBatch, type BatchInput, type BatchOutcome } from '../core/generation/batch';
 import type { GenerationEngine, ModelInfo } from '../core/generation/engine';
 import type { Priority } from '../core/generation/priorityQueue';
 import type { RateLimiter } from '../core/generation/rateLimiter';
@@ -131,7 +131,7 @@ export class GenerationService extends Disposable {
     }
     const apiKey = await this.apiKey();
     if (!apiKey) throw new Error('Promptloom needs an Anthropic API key: run Promptloom: Set API Key.');
-    const prepared = prepareResume(store, id, this.settings().models);
+    const prepared = await editorWorkspace(undefined, this.log).prepareResume(store, id);
     if (!prepared) {
       void vscode.window.showInformationMessage('That batch is complete: nothing to resume.');
       return undefined;

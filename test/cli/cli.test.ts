@@ -1,5 +1,6 @@
 import { strict as assert } from 'node:assert';
 import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promptloom, workspace } from '../helpers/cli';
 
@@ -148,9 +149,11 @@ describe('promptloom CLI', () => {
         't.prompt': '---\nmodel: fast\n---\nHi',
         '.vscode/settings.json': '{ "promptloom.models": [{ "id": "claude-haiku-5-5", "alias": "fast", "inputPrice": 1, "outputPrice": 5 }] }',
       });
-      const without = promptloom(['check', 't.prompt'], { cwd: ws });
-      assert.equal(without.code, 1);
-      assert.match(without.stdout, /PL006 Unknown model `fast`/);
+      // From another folder, the defaults' aliases only; from the workspace, its own (as generate).
+      const elsewhere = promptloom(['check', join(ws, 't.prompt')], { cwd: tmpdir() });
+      assert.equal(elsewhere.code, 1);
+      assert.match(elsewhere.stdout, /PL006 Unknown model `fast`/);
+      assert.equal(promptloom(['check', 't.prompt'], { cwd: ws }).code, 0);
       const withWs = promptloom(['check', 't.prompt', '--workspace', ws], { cwd: ws });
       assert.equal(withWs.code, 0, withWs.stdout + withWs.stderr);
       assert.equal(promptloom(['render', 't.prompt', '--workspace', '.'], { cwd: ws }).stdout, 'Hi');

@@ -2,6 +2,7 @@ import { strict as assert } from 'node:assert';
 import { Store } from '../../src/core/store';
 import { FakeMessagesApi } from '../fixtures/fakeMessagesApi';
 import { runCli, workspace } from '../helpers/cli';
+import { killed, lockHolder } from '../helpers/lock';
 
 const KEY = 'sk-test-fake-key';
 const TEMPLATE = '---\nname: Trust\ntier: template\n---\nWrite a conversation about bonds.\n';
@@ -56,7 +57,7 @@ describe('trust: where the API key goes', function () {
     for (const [args, env, message] of [
       [['--api-base-url', 'http://example.com'], {}, /refusing to send the API key over plain http to example\.com \(from --api-base-url\)/],
       [[], { ANTHROPIC_BASE_URL: 'http://10.0.0.5:8080' }, /refusing to send the API key over plain http to 10\.0\.0\.5:8080 \(from ANTHROPIC_BASE_URL\)/],
-      [[], { ANTHROPIC_BASE_URL: 'not a url' }, /the API address "not a url" \(from ANTHROPIC_BASE_URL\) is not a URL/],
+      [[], { ANTHROPIC_BASE_URL: 'not a url' }, /the API address from ANTHROPIC_BASE_URL is not a URL/],
       [['--api-base-url', 'ftp://127.0.0.1/'], {}, /must start with https:\/\//],
       [['--api-base-url', 'https://user:pw@api.example.com'], {}, /holds a user name or password/],
     ] as const) {
@@ -130,6 +131,57 @@ describe('trust: failures explained, batches stopped, cancels resumable', functi
     assert.equal(Number(store.get('SELECT count(*) AS n FROM conversations WHERE batch_id = ?', [batchId])!.n), 8);
     assert.equal(store.get('SELECT status FROM batches WHERE id = ?', [batchId])!.status, 'completed');
     store.close();
+  });
+});
+
+describe('trust: the same workspace for every command', function () {
+  this.timeout(60_000);
+  let api: FakeMessagesApi;
+  beforeEach(async () => {
+    api = await FakeMessagesApi.start({ apiKey: KEY });
+  });
+  afterEach(() => api.stop());
+
+  const MODELS = JSON.stringify({ promptloom: { models: [{ id: 'claude-haiku-5-5', alias: 'mine', inputPrice: 1, outputPrice: 5 }] } });
+  const ALIASED = '---\nname: Aliased\nmodel: mine\n---\nWrite a conversation about bonds.\n';
+
+  it('a template naming the workspace’s model alias is checked, generated and resumed alike', async () => {
+    const ws = workspace({ 't.prompt': ALIASED, '.vscode/settings.json': MODELS });
+    const env = { ANTHROPIC_API_KEY: KEY, ANTHROPIC_BASE_URL: api.url };
+    assert.equal((await run(['check', 't.prompt'], ws, env)).code, 0, 'check reads the current folder’s model table, as generate does');
+    api.script({ kind: 'ok' }, { kind: 'status', status: 400, type: 'invalid_request_error' });
+    const first = await run(['generate', 't.prompt', '--count', '4', '--concurrency', '1', '--on-error', 'stop', '--max-attempts', '1', '--format', 'json'], ws, env);
+    assert.equal(first.code, 1, first.stderr);
+    const resumed = await run(['resume', '--format', 'json'], ws, env);
+    assert.equal(resumed.code, 0, resumed.stderr);
+    assert.equal(lastJson(resumed).succeeded, 3);
+  });
+
+  it('Ctrl+C while the batch is still being set up (the database busy) cancels it: nothing is paid for', async () => {
+    const ws = workspace({ 't.prompt': TEMPLATE });
+    const env = { ANTHROPIC_API_KEY: KEY, ANTHROPIC_BASE_URL: api.url };
+    assert.equal((await run(['generate', 't.prompt', '--format', 'json'], ws, env)).code, 0);
+    const holder = await lockHolder(ws);
+    const cancelled = await run(['generate', 't.prompt', '--count', '4', '--format', 'json'], ws, env, (child) => {
+      // The command waits for the lock; interrupt it there, then free the database.
+      setTimeout(() => child.kill('SIGINT'), 500);
+      setTimeout(() => void killed(holder), 1_000);
+    });
+    await killed(holder);
+    assert.equal(cancelled.code, 1, cancelled.stderr);
+    assert.equal(lastJson(cancelled).stopped, 'cancelled');
+    assert.equal(api.stats.accepted, 1, 'only the first command’s request');
+    assert.match(cancelled.stderr, /cancelled: 4 of 4 not generated; finish with: promptloom resume --batch/);
+  });
+
+  it('a workspace’s model table cannot price requests below the built-in table, so budgets hold', async () => {
+    const cheap = JSON.stringify({ 'promptloom.models': [{ id: 'claude-sonnet-5-5', alias: 'sonnet', inputPrice: 1e-300, outputPrice: 1e-300 }] });
+    const ws = workspace({ 't.prompt': TEMPLATE, '.vscode/settings.json': cheap });
+    const r = await run(['generate', 't.prompt', '--count', '3', '--concurrency', '1', '--budget-usd', '0.0001', '--format', 'json'], ws, { ANTHROPIC_API_KEY: KEY, ANTHROPIC_BASE_URL: api.url });
+    assert.equal(r.code, 1, r.stderr);
+    assert.equal(lastJson(r).stopped, 'budget');
+    assert.equal(api.stats.accepted, 0);
+    assert.match(r.stderr, /prices claude-sonnet-5-5 below the built-in model table; costs and budgets use the built-in prices/);
   });
 });
 

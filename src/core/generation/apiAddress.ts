@@ -36,7 +36,8 @@ export function checkApiAddress(value: string, from: string): string {
   try {
     url = new URL(value);
   } catch {
-    throw new ApiAddressError(`the API address ${shown(value)} (from ${from}) is not a URL: give one such as https://api.anthropic.com`);
+    // Not echoed: a key pasted into the wrong variable must not reach the terminal or a log.
+    throw new ApiAddressError(`the API address from ${from} is not a URL: give one such as https://api.anthropic.com`);
   }
   if (url.username || url.password) throw new ApiAddressError(`the API address from ${from} holds a user name or password: give the address alone (the key is sent as a header)`);
   if (url.protocol === 'https:') return value;
@@ -46,19 +47,18 @@ export function checkApiAddress(value: string, from: string): string {
       `refusing to send the API key over plain http to ${url.host} (from ${from}): use https://, or http:// only to this machine (localhost, 127.0.0.1, [::1])`,
     );
   }
-  throw new ApiAddressError(`the API address ${shown(value)} (from ${from}) must start with https://`);
+  throw new ApiAddressError(`the API address from ${from} must start with https:// (it starts with ${url.protocol})`);
 }
 
-/** localhost, 127.0.0.0/8 and ::1: traffic that never leaves this machine. */
+/**
+ * localhost, 127.0.0.0/8 and ::1: traffic that never leaves this machine. Only the name
+ * `localhost` itself: a name under it goes through ordinary name lookup, which a resolver's
+ * search domains may send elsewhere.
+ */
 export function isLoopback(hostname: string): boolean {
   const host = hostname.replace(/^\[|\]$/g, '').toLowerCase();
-  if (host === 'localhost' || host.endsWith('.localhost')) return true;
+  if (host === 'localhost') return true;
   if (isIP(host) === 4) return host.startsWith('127.');
   if (isIP(host) === 6) return host === '::1' || host === '0:0:0:0:0:0:0:1';
   return false;
-}
-
-function shown(value: string): string {
-  const clean = value.replace(/[^\x20-\x7e]/g, '?');
-  return JSON.stringify(clean.length > 80 ? `${clean.slice(0, 77)}…` : clean);
 }

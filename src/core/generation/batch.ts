@@ -5,13 +5,13 @@
  */
 import { BatchRepository, GenerationRepository, TemplateRepository, type BatchRow, type GenerationRecord, type Store } from '../store';
 import { flagReason, scoreConversation, toQualityResult, type QualityReport, type Tier } from '../quality';
-import { parseTemplate, renderTemplate, type ParsedTemplate, type Rendered } from '../template';
+import type { ParsedTemplate, Rendered } from '../template';
 import { createClient } from './claude';
-import { GenerationEngine, resolveModel, type Attempt, type BatchSummary, type ModelInfo } from './engine';
+import { GenerationEngine, type Attempt, type BatchSummary, type ModelInfo } from './engine';
 import type { Priority } from './priorityQueue';
 import { RateLimiter } from './rateLimiter';
-import { SETTINGS, mergeSettings, storedSettings, type GenerationSettings } from './settings';
-import { keepAside } from './unstored';
+import { SETTINGS, type GenerationSettings } from './settings';
+import { importKeptAside, keepAside } from './unstored';
 import { randomUUID } from 'node:crypto';
 
 export interface BatchInput {
@@ -91,6 +91,9 @@ export async function runRecordedBatch(input: BatchInput): Promise<BatchOutcome>
   const templates = new TemplateRepository(store);
   const batches = new BatchRepository(store);
   const generations = new GenerationRepository(store);
+  // Answers kept aside earlier are paid for: they count against today's budget, and a resumed
+  // batch must see them stored before it decides what is still missing.
+  await importKeptAside(store);
   const daily = settings.dailyBudgetUsd !== undefined ? Math.max(0, settings.dailyBudgetUsd - spentToday(store)) : undefined;
   const budgets = [settings.budgetUsd, daily].filter((b): b is number => b !== undefined);
   let row: { id: number };
@@ -140,11 +143,11 @@ export async function runRecordedBatch(input: BatchInput): Promise<BatchOutcome>
   const keep = async (record: GenerationRecord): Promise<{ conversationId?: string; aside: boolean }> => {
     let last: unknown;
     for (let attempt = 0; attempt < STORE_ATTEMPTS; attempt++) {
+      if (attempt > 0) await new Promise((r) => setTimeout(r, 50 * 4 ** (attempt - 1)));
       try {
         return { ...(await generations.record(record)), aside: false };
       } catch (error) {
         last = error;
-        await new Promise((r) => setTimeout(r, 50 * 4 ** attempt));
       }
     }
     if (!record.conversation) return { aside: false }; // a failed attempt's log: nothing paid is lost
@@ -230,35 +233,4 @@ export function planResume(store: Store, batchId?: string): ResumePlan | undefin
   const version = templates.version(batch.versionId)!;
   const path = String(store.get('SELECT path FROM templates WHERE id = ?', [batch.templateId])!.path);
   return { batch, templatePath: path, templateText: version.content, remaining: batch.requested - batch.completed };
-}
-
-/**
- * Everything `runRecordedBatch` needs to finish a stored batch, or why it cannot:
- * `undefined` when nothing is left to do.
- */
-export function prepareResume(
-  store: Store,
-  batchId: string | undefined,
-  models: readonly ModelInfo[] | undefined,
-): Omit<BatchInput, 'apiKey' | 'baseURL' | 'limiter' | 'started' | 'onAttempt'> | undefined {
-  const plan = planResume(store, batchId);
-  if (!plan) return undefined;
-  // The batch's own settings, as it was started; the current model table prices it.
-  const settings = mergeSettings(storedSettings(plan.batch.settings), models ? { models } : {});
-  const model = resolveModel(plan.batch.model, settings.models);
-  if (!model) throw new Error(`the batch used model ${plan.batch.model}, which is not in the model table`);
-  const template = parseTemplate(plan.templateText, { fileName: plan.templatePath });
-  const rendered = renderTemplate(template, plan.batch.parameters);
-  if (!rendered.ok) throw new Error(`the batch's stored template no longer renders: ${rendered.problems.map((p) => p.message).join('; ')}`);
-  return {
-    store,
-    templatePath: plan.templatePath,
-    templateText: plan.templateText,
-    template,
-    rendered: rendered.value,
-    settings,
-    model,
-    count: plan.remaining,
-    resume: { batchId: plan.batch.id, templateId: plan.batch.templateId, versionId: plan.batch.versionId },
-  };
 }

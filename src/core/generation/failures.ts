@@ -63,7 +63,7 @@ export function fatalMessage(type: ErrorType, status: number | undefined, apiErr
     case 'spend_limit':
       return `the account cannot spend more now (${answered || '429'}): raise the spend limit or add credit in the Anthropic Console`;
     case 'connection_refused':
-      return `nothing answers at ${address} (connection refused): check the API address (--api-base-url, ANTHROPIC_BASE_URL or promptloom.apiBaseUrl) and that the server runs`;
+      return `nothing answers at ${address} (connection refused): check the API address and that the server runs`;
     case 'unreachable':
       return `the API at ${address} cannot be reached (host not found or unreachable): check the API address and the network`;
     case 'bad_address':

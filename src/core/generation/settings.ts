@@ -240,3 +240,21 @@ export function storedSettings(stored: Readonly<Record<string, unknown>>): Parti
 export function mergeSettings(...layers: Partial<GenerationSettings>[]): GenerationSettings {
   return Object.assign({}, DEFAULT_SETTINGS, ...layers) as GenerationSettings;
 }
+
+/**
+ * A model table read from a file that came with the workspace, with no price below the built-in
+ * table's (the same model's, or the cheapest model's for ids it does not know): a cloned
+ * repository must not be able to make budgets count its requests as free. Returns the table and
+ * the ids whose prices were raised.
+ */
+export function withPriceFloor(models: readonly ModelInfo[], builtIn: readonly ModelInfo[] = DEFAULT_MODELS): { models: ModelInfo[]; raised: string[] } {
+  const cheapest = { inputPrice: Math.min(...builtIn.map((m) => m.inputPrice)), outputPrice: Math.min(...builtIn.map((m) => m.outputPrice)) };
+  const raised: string[] = [];
+  const floored = models.map((m) => {
+    const floor = builtIn.find((b) => b.id === m.id) ?? cheapest;
+    if (m.inputPrice >= floor.inputPrice && m.outputPrice >= floor.outputPrice) return m;
+    raised.push(m.id);
+    return { ...m, inputPrice: Math.max(m.inputPrice, floor.inputPrice), outputPrice: Math.max(m.outputPrice, floor.outputPrice) };
+  });
+  return { models: floored, raised };
+}

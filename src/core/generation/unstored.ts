@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { closeSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { BatchRepository, GenerationRepository, type GenerationRecord, type Store } from '../store';
-import { createFile, ensureFolder, entryKind, readFile, remove, syncDirectory, syncFile, writeAll } from '../store/safeFiles';
+import { createFile, ensureFolder, entryKind, readFile, remove, rename, syncDirectory, syncFile, writeAll } from '../store/safeFiles';
 
 export const UNSTORED_DIR = 'unstored';
 
@@ -48,17 +48,17 @@ export async function importKeptAside(store: Store): Promise<{ imported: number;
   const batchIds = new Set<string>();
   for (const name of names) {
     const path = join(dir, name);
-    let record: GenerationRecord;
     try {
-      record = readRecord(path);
+      const record = readRecord(path);
+      await generations.record(record);
+      remove(path);
+      imported++;
+      if (record.batchId) batchIds.add(record.batchId);
     } catch (error) {
-      notices.push(`could not import ${path}: ${(error as Error).message}`);
-      continue;
+      // One bad file must not hold back the others, nor be tried again at every open.
+      const kept = setAside(dir, name);
+      notices.push(`could not import ${path} (${(error as Error).message})${kept ? `; it was moved to ${kept}` : ''}`);
     }
-    await generations.record(record);
-    remove(path);
-    imported++;
-    if (record.batchId) batchIds.add(record.batchId);
   }
   // A batch that lacked only what was kept aside is complete now.
   const batches = new BatchRepository(store);
@@ -69,14 +69,38 @@ export async function importKeptAside(store: Store): Promise<{ imported: number;
   return { imported, notices };
 }
 
+/** Moves a file that cannot be imported to `unstored/rejected/`, for a person to look at. */
+function setAside(dir: string, name: string): string | undefined {
+  try {
+    const rejected = join(dir, 'rejected');
+    ensureFolder(rejected);
+    const to = join(rejected, name);
+    rename(join(dir, name), to);
+    return to;
+  } catch {
+    return undefined;
+  }
+}
+
+const finite = (v: unknown): boolean => typeof v === 'number' && Number.isFinite(v);
+
 function readRecord(path: string): GenerationRecord {
   // Regular files only, never through a link (readFile refuses both).
   const bytes = readFile(path);
   if (!bytes) throw new Error('it is gone');
   if (bytes.length > MAX_RECORD_BYTES) throw new Error('too large');
   const record = JSON.parse(bytes.toString('utf8')) as GenerationRecord;
-  if (!record || typeof record !== 'object' || typeof record.templateId !== 'number' || typeof record.versionId !== 'number' || typeof record.model !== 'string') {
-    throw new Error('not a generation record');
-  }
+  const turns = record?.conversation?.turns as unknown;
+  const valid =
+    record &&
+    typeof record === 'object' &&
+    Number.isInteger(record.templateId) &&
+    Number.isInteger(record.versionId) &&
+    typeof record.model === 'string' &&
+    (record.status === 'succeeded' || record.status === 'failed') &&
+    [record.attempt, record.inputTokens, record.outputTokens, record.costUsd, record.durationMs].every(finite) &&
+    (record.conversation === undefined ||
+      (Array.isArray(turns) && turns.every((t: unknown) => typeof t === 'object' && t !== null && ((t as { role?: unknown }).role === 'user' || (t as { role?: unknown }).role === 'assistant') && typeof (t as { content?: unknown }).content === 'string')));
+  if (!valid) throw new Error('not a generation record');
   return record;
 }

@@ -68,12 +68,14 @@ describe('the settings table', () => {
 describe('the API address', () => {
   it('https anywhere; plain http only to this machine; nothing else', () => {
     assert.equal(checkApiAddress('https://gateway.example.com/anthropic', 'x'), 'https://gateway.example.com/anthropic');
-    for (const local of ['http://localhost:8080', 'http://127.0.0.1:9', 'http://127.8.9.10', 'http://[::1]:3000', 'http://api.localhost']) assert.equal(checkApiAddress(local, 'x'), local);
+    for (const local of ['http://localhost:8080', 'http://127.0.0.1:9', 'http://127.8.9.10', 'http://[::1]:3000']) assert.equal(checkApiAddress(local, 'x'), local);
     for (const [bad, message] of [
       ['http://example.com', /plain http to example\.com/],
       ['http://192.168.1.10:8080', /plain http/],
       ['http://[::2]/', /plain http/],
       ['http://127.0.0.1.evil.com', /plain http/],
+      ['http://api.localhost', /plain http/],
+      ['sk-ant-api03-secret', /is not a URL/],
       ['ftp://127.0.0.1', /must start with https/],
       ['file:///etc/passwd', /must start with https/],
       ['javascript:alert(1)', /must start with https/],
@@ -83,6 +85,8 @@ describe('the API address', () => {
     }
     assert.equal(isLoopback('LOCALHOST'), true);
     assert.equal(isLoopback('localhost.evil.com'), false);
+    // An address that is not a URL is not echoed (it may be a key pasted into the wrong place).
+    assert.throws(() => checkApiAddress('sk-ant-api03-secret', 'ANTHROPIC_BASE_URL'), (e: Error) => !e.message.includes('sk-ant'));
   });
 
   it('the first source given wins; none given means Anthropic’s', () => {

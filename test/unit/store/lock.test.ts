@@ -1,32 +1,17 @@
 import { strict as assert } from 'node:assert';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { StoreBusyError } from '../../../src/core/store/lock';
 import { Store } from '../../../src/core/store/store';
+import { killed, lockHolder } from '../../helpers/lock';
 
-const HOLDER = resolve(__dirname, '../../fixtures/store/lockHolder.ts');
 const workspace = () => mkdtempSync(join(tmpdir(), 'promptloom-lock-'));
 const count = (store: Store) => Number(store.get<{ n: number }>('SELECT count(*) AS n FROM templates')!.n);
 const add = (store: Store, path: string) => store.write((tx) => tx.run('INSERT INTO templates (path, name, tier, created_at) VALUES (?, ?, ?, ?)', [path, path, 'template', 1]));
 
-/** A real process holding the workspace's lock (and beating its heartbeat) until killed. */
-async function holder(dir: string, staleMs?: number): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ['--require', 'tsx/cjs', HOLDER, dir, ...(staleMs ? [String(staleMs)] : [])], { stdio: ['ignore', 'pipe', 'inherit'] });
-  await new Promise<void>((held, failed) => {
-    child.stdout!.on('data', (chunk: Buffer) => chunk.toString().includes('held') && held());
-    child.on('exit', (code) => failed(new Error(`the lock holder exited with ${code}`)));
-  });
-  return child;
-}
-
-async function killed(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise((done) => child.on('exit', done));
-  child.kill('SIGKILL');
-  await exited;
-}
+const holder = lockHolder;
 
 describe('the workspace lock', () => {
   it('a leftover lock naming a live but unrelated process (a reused pid) stops counting once its heartbeat is old', async () => {
