@@ -1,7 +1,7 @@
 import { parseTemplate, type Diagnostic } from '../core/template';
 import { EXIT } from './errors';
 import { asUserError, findTemplates, readTextFile } from './files';
-import type { Output } from './output';
+import { oneLine, type Output } from './output';
 
 export interface CheckOptions {
   readonly format: 'text' | 'json';
@@ -51,7 +51,7 @@ export function runCheck(paths: readonly string[], options: CheckOptions, out: O
 
 /** `file:line:col severity CODE message`, 1-based like a compiler's. */
 export function formatDiagnostic(file: string, d: Pick<Diagnostic, 'code' | 'severity' | 'message' | 'range'>): string {
-  return `${file}:${d.range.start.line + 1}:${d.range.start.character + 1} ${d.severity} ${d.code} ${d.message}`;
+  return `${oneLine(file)}:${d.range.start.line + 1}:${d.range.start.character + 1} ${d.severity} ${d.code} ${d.message}`;
 }
 
 function plural(n: number, word: string): string {

@@ -7,7 +7,7 @@ import { exportJsonl, type ExportFormat, type ExportStatus } from '../core/expor
 import { existingStore } from './database';
 import { EXIT, UserError } from './errors';
 import { reasonOf, workspaceFolder } from './files';
-import { writeFailure, type Output } from './output';
+import { oneLine, writeFailure, type Output } from './output';
 
 const NO_STATS: Stats = { templates: [], totals: { conversations: 0, generations: 0, costUsd: 0 } };
 
@@ -22,7 +22,7 @@ export async function runStats(flags: { workspace?: string; format: 'text' | 'js
       const fmt = (n: number | null, digits = 1) => (n === null ? '—' : n.toFixed(digits));
       for (const t of stats.templates) {
         out.stdout(
-          `${t.file}  ${t.name} (${t.tier})\n  ${t.usageCount} generations (${t.succeeded} ok, ${t.failed} failed) · quality ${fmt(t.avgQuality)} [${fmt(t.minQuality)}–${fmt(t.maxQuality)}] ${t.trend}` +
+          `${oneLine(t.file)}  ${oneLine(t.name)} (${t.tier})\n  ${t.usageCount} generations (${t.succeeded} ok, ${t.failed} failed) · quality ${fmt(t.avgQuality)} [${fmt(t.minQuality)}–${fmt(t.maxQuality)}] ${t.trend}` +
             ` · approved ${t.approvalRate === null ? '—' : `${Math.round(t.approvalRate * 100)}%`} · ${fmt(t.avgDurationMs, 0)} ms avg · $${t.totalCostUsd.toFixed(4)}\n`,
         );
       }

@@ -28,6 +28,14 @@ export function neutralise(text: string): string {
   return text.replace(UNSAFE, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
+/**
+ * A value printed inside a line of text output (a template's name, a file name): its own line
+ * breaks are shown as `\n`, so it cannot start a line that looks like another record.
+ */
+export function oneLine(text: string): string {
+  return text.replace(/\r?\n|\r/g, '\\n');
+}
+
 /** Why writing failed, in words (Node's messages carry the syscall and errno). */
 const WRITE_FAILURES: Readonly<Record<string, string>> = {
   ENOSPC: 'no space left on device',

@@ -9,7 +9,7 @@ import { closeSync, existsSync, linkSync, lstatSync, mkdirSync, openSync, readdi
 import { createServer, type Server } from 'node:net';
 import { join, resolve } from 'node:path';
 import { MAX_TEMPLATE_BYTES, readTextFile } from '../../src/cli/files';
-import { neutralise } from '../../src/cli/output';
+import { neutralise, oneLine } from '../../src/cli/output';
 import { FakeMessagesApi } from '../fixtures/fakeMessagesApi';
 import { promptloom, runCli, workspace } from '../helpers/cli';
 
@@ -140,6 +140,14 @@ describe('issue 11: printed text cannot drive the terminal', () => {
     const value = { s: 'a\x1b[31m\x9b\u202e\r\\\x9bz\u2067', k: ['\x7f'] };
     assert.deepEqual(JSON.parse(neutralise(JSON.stringify(value))), value, 'JSON parses to the same values');
     assert.deepEqual(JSON.parse(neutralise(JSON.stringify(value, null, 2))), value);
+  });
+
+  it('a value inside a line of text output cannot start another line', () => {
+    assert.equal(oneLine('Advisor\nt.prompt:1:1 error PL001 forged\r\nx\ry'), 'Advisor\\nt.prompt:1:1 error PL001 forged\\nx\\ny');
+    const ws = workspace({ 'a\nforged.prompt': '---\ntemprature: 1\n---\nHi\n' });
+    const run = promptloom(['check', '.'], { cwd: ws });
+    assert.equal(run.stdout.trim().split('\n').length, 1, run.stdout);
+    assert.match(run.stdout, /^\.\/a\\nforged\.prompt:2:1 |^a\\nforged\.prompt:2:1 /);
   });
 
   it('check prints names and template text escaped, and its JSON still parses to them', () => {
