@@ -66,14 +66,19 @@ export class Workspace {
     const model = resolveModel(plan.batch.model, settings.models);
     if (!model) throw new Error(`the batch used model ${plan.batch.model}, which is not in the model table`);
     const template = this.parse(plan.templateText, plan.templatePath);
-    const rendered = renderTemplate(template, plan.batch.parameters);
-    if (!rendered.ok) throw new Error(`the batch's stored template no longer renders: ${rendered.problems.map((p) => p.message).join('; ')}`);
+    const render = (values: Readonly<Record<string, unknown>>) => {
+      const rendered = renderTemplate(template, values);
+      if (!rendered.ok) throw new Error(`the batch's stored template no longer renders: ${rendered.problems.map((p) => p.message).join('; ')}`);
+      return rendered.value;
+    };
+    if (plan.remaining === 0) return undefined;
     return {
+      ...(plan.cells ? { cells: plan.cells.map((c) => ({ rendered: render(c.values), count: c.remaining })) } : {}),
       store,
       templatePath: plan.templatePath,
       templateText: plan.templateText,
       template,
-      rendered: rendered.value,
+      rendered: render(plan.batch.parameters),
       settings,
       model,
       count: plan.remaining,

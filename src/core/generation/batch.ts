@@ -25,7 +25,13 @@ export interface BatchInput {
   readonly model: ModelInfo;
   readonly apiKey: string;
   readonly baseURL?: string;
+  /** Conversations to generate: all of `rendered`, or with `cells` their total. */
   readonly count: number;
+  /**
+   * A value plan: each cell's values rendered, and how many conversations it gets. Without it,
+   * every conversation gets `rendered`.
+   */
+  readonly cells?: readonly BatchCell[];
   readonly priority?: Priority;
   /** Why the batch runs: a template test's generations are kept out of later tests' baselines. */
   readonly purpose?: 'test';
@@ -38,8 +44,22 @@ export interface BatchInput {
   readonly onAttempt?: (attempt: Attempt, conversationId: string | undefined) => void;
 }
 
+export interface BatchCell {
+  readonly rendered: Rendered;
+  readonly count: number;
+}
+
+/** One plan cell's outcome: its values, what it asked for in this run, what was generated. */
+export interface CellCoverage {
+  readonly values: Readonly<Record<string, unknown>>;
+  readonly requested: number;
+  readonly succeeded: number;
+}
+
 export interface BatchOutcome {
   readonly summary: BatchSummary;
+  /** Per plan cell (one cell for a batch of one value set). */
+  readonly coverage: readonly CellCoverage[];
   /** Paid answers the database would not take, kept in `.promptloom/unstored/` for the next open. */
   readonly keptAside: number;
   readonly batchId: string;
@@ -54,6 +74,14 @@ export interface BatchOutcome {
  */
 function batchSettings(settings: GenerationSettings): Record<string, unknown> {
   return Object.fromEntries(SETTINGS.filter((s) => s.name !== 'models' && settings[s.name] !== undefined).map((s) => [s.name, settings[s.name]]));
+}
+
+/**
+ * A value set as a key: canonical JSON (keys sorted), so stored conversations are counted per plan
+ * cell whatever order their values were written in.
+ */
+export function valuesKey(values: Readonly<Record<string, unknown>>): string {
+  return JSON.stringify(Object.fromEntries(Object.keys(values).sort().map((k) => [k, values[k]])));
 }
 
 /** Tries to store one record before keeping it aside (waits 50, 200, 800 ms between them). */
@@ -113,6 +141,7 @@ export async function runRecordedBatch(input: BatchInput): Promise<BatchOutcome>
       parameters: rendered.parameters,
       model: model.id,
       settings: { ...batchSettings(settings), priority: input.priority ?? settings.priority, ...(input.purpose ? { purpose: input.purpose } : {}) },
+      ...(input.cells ? { plan: input.cells.map((c) => ({ values: c.rendered.parameters, count: c.count })) } : {}),
     });
   }
   await batches.setStatus(batch.id, 'running');
@@ -158,15 +187,22 @@ export async function runRecordedBatch(input: BatchInput): Promise<BatchOutcome>
     }
     return { conversationId: record.conversationId!, aside: true };
   };
-  const items = Array.from({ length: input.count }, (_, i) => ({
-    key: String(i),
-    prompt: rendered.prompt,
-    priority: input.priority ?? settings.priority,
-    ...(rendered.system !== undefined ? { system: rendered.system } : {}),
-  }));
+  const cells = input.cells ?? [{ rendered, count: input.count }];
+  const succeededPerCell = cells.map(() => 0);
+  // Items are keyed `cell:index`, so each answer is stored with its own cell's values.
+  const items = cells.flatMap((cell, c) =>
+    Array.from({ length: cell.count }, (_, i) => ({
+      key: `${c}:${i}`,
+      prompt: cell.rendered.prompt,
+      priority: input.priority ?? settings.priority,
+      ...(cell.rendered.system !== undefined ? { system: cell.rendered.system } : {}),
+    })),
+  );
   let summary: BatchSummary;
   try {
     summary = await engine.run(items, async (a) => {
+      const c = Number(a.key.split(':')[0]);
+      const cell = cells[c]!.rendered;
       // Scored as it arrives and stored with it; a low score marks it for revision at once. A
       // paid-for conversation is stored even if scoring it failed (it can be scored later).
       const quality = a.turns ? scoreSafely(a.turns, template.settings.tier) : undefined;
@@ -176,7 +212,7 @@ export async function runRecordedBatch(input: BatchInput): Promise<BatchOutcome>
         templateId: row.id,
         versionId: version.id,
         batchId: batch.id,
-        parameters: rendered.parameters,
+        parameters: cell.parameters,
         model: model.id,
         attempt: a.attempt,
         status: a.status,
@@ -192,14 +228,17 @@ export async function runRecordedBatch(input: BatchInput): Promise<BatchOutcome>
                 turns: a.turns,
                 ...(quality ? { quality: toQualityResult(quality) } : {}),
                 ...(reason ? { status: 'needs_revision' as const, statusReason: reason } : {}),
-                ...(rendered.system !== undefined ? { systemPrompt: rendered.system } : {}),
+                ...(cell.system !== undefined ? { systemPrompt: cell.system } : {}),
               },
             }
           : {}),
       };
       const { conversationId, aside } = await keep(record);
       if (aside) keptAside++;
-      if (conversationId) conversations.push(conversationId);
+      if (conversationId) {
+        conversations.push(conversationId);
+        succeededPerCell[c]!++;
+      }
       if (quality) scores.push(quality.overall);
       if (reason) flagged++;
       input.onAttempt?.(a, conversationId);
@@ -213,7 +252,8 @@ export async function runRecordedBatch(input: BatchInput): Promise<BatchOutcome>
   const complete = stored.completed >= stored.requested;
   await batches.setStatus(batch.id, summary.stopped === 'cancelled' ? 'cancelled' : complete ? 'completed' : 'failed');
   const average = scores.length ? Math.round((scores.reduce((x, y) => x + y, 0) / scores.length) * 10) / 10 : null;
-  return { summary, keptAside, batchId: batch.id, conversations, quality: { average, flagged } };
+  const coverage = cells.map((cell, c) => ({ values: cell.rendered.parameters, requested: cell.count, succeeded: succeededPerCell[c]! }));
+  return { summary, coverage, keptAside, batchId: batch.id, conversations, quality: { average, flagged } };
 }
 
 /** What resuming a stored batch needs: its template as it was, its values, its settings. */
@@ -222,6 +262,8 @@ export interface ResumePlan {
   readonly templatePath: string;
   readonly templateText: string;
   readonly remaining: number;
+  /** For a batch with a value plan: what each cell still lacks (cells complete already left out). */
+  readonly cells?: readonly { readonly values: Record<string, unknown>; readonly remaining: number }[];
 }
 
 /** The batch to resume: the one named, or the newest unfinished one. Undefined when none. */
@@ -232,5 +274,20 @@ export function planResume(store: Store, batchId?: string): ResumePlan | undefin
   const templates = new TemplateRepository(store);
   const version = templates.version(batch.versionId)!;
   const path = String(store.get('SELECT path FROM templates WHERE id = ?', [batch.templateId])!.path);
-  return { batch, templatePath: path, templateText: version.content, remaining: batch.requested - batch.completed };
+  const base = { batch, templatePath: path, templateText: version.content, remaining: batch.requested - batch.completed };
+  if (!batch.plan) return base;
+  // What each cell has: its stored conversations, told apart by their values.
+  const stored = new Map<string, number>();
+  for (const row of store.all<{ parameters: string }>('SELECT parameters FROM conversations WHERE batch_id = ?', [batch.id])) {
+    const key = valuesKey(JSON.parse(row.parameters) as Record<string, unknown>);
+    stored.set(key, (stored.get(key) ?? 0) + 1);
+  }
+  const cells = batch.plan.flatMap((cell) => {
+    const key = valuesKey(cell.values);
+    const have = stored.get(key) ?? 0;
+    stored.set(key, Math.max(0, have - cell.count)); // two cells of the same values share what is stored
+    const remaining = Math.max(0, cell.count - have);
+    return remaining > 0 ? [{ values: cell.values, remaining }] : [];
+  });
+  return { ...base, cells, remaining: cells.reduce((n, c) => n + c.remaining, 0) };
 }

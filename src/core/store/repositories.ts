@@ -379,6 +379,8 @@ export interface BatchRow {
   /** Conversations stored for this batch: what a resume does not generate again. */
   readonly completed: number;
   readonly failedAttempts: number;
+  /** The value plan the batch runs (each cell's full values and count); undefined for one value set. */
+  readonly plan?: readonly { readonly values: Record<string, unknown>; readonly count: number }[];
 }
 
 export class BatchRepository {
@@ -388,11 +390,11 @@ export class BatchRepository {
     private readonly newId: () => string = randomUUID,
   ) {}
 
-  async create(b: { templateId: number; versionId: number; requested: number; parameters: Record<string, unknown>; model: string; settings: Record<string, unknown> }): Promise<BatchRow> {
+  async create(b: { templateId: number; versionId: number; requested: number; parameters: Record<string, unknown>; model: string; settings: Record<string, unknown>; plan?: BatchRow['plan'] }): Promise<BatchRow> {
     const id = this.newId();
     const now = this.clock.now();
     await this.store.write((tx) =>
-      tx.run('INSERT INTO batches (id, template_id, version_id, requested, parameters, model, settings, status, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)', [
+      tx.run('INSERT INTO batches (id, template_id, version_id, requested, parameters, model, settings, status, created_at, updated_at, plan) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)', [
         id,
         b.templateId,
         b.versionId,
@@ -403,6 +405,7 @@ export class BatchRepository {
         'pending',
         now,
         now,
+        b.plan ? JSON.stringify(b.plan) : null,
       ]),
     );
     return this.get(id)!;
@@ -443,6 +446,7 @@ function toBatch(r: Row): BatchRow {
     updatedAt: Number(r.updated_at),
     completed: Number(r.completed),
     failedAttempts: Number(r.failed_attempts),
+    ...(typeof r.plan === 'string' ? { plan: parseJson(r.plan, []) as NonNullable<BatchRow['plan']> } : {}),
   };
 }
 
