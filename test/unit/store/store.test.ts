@@ -370,7 +370,11 @@ describe('workspace store', () => {
         buffered = lines.pop()!;
         for (const line of lines) if (line.startsWith('ok ')) acknowledged.push(line.slice(3));
       });
-      await new Promise((r) => setTimeout(r, 700 + round * 250));
+      // Kill once the writer is going (however slowly the machine starts it), at a moment that
+      // differs each round: after a number of acknowledged writes, then a little later still.
+      const going = 20 + round * 40;
+      while (acknowledged.length < going && child.exitCode === null) await new Promise((r) => setTimeout(r, 10));
+      await new Promise((r) => setTimeout(r, (round * 37) % 60));
       child.kill('SIGKILL');
       await new Promise((done) => child.on('exit', done));
       assert.ok(acknowledged.length > 10, `the writer got going (round ${round})`);
