@@ -1,7 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { Store } from '../../src/core/store';
 import { FakeMessagesApi } from '../fixtures/fakeMessagesApi';
-import { runCli, workspace } from '../helpers/cli';
+import { handlesSigint, runCli, workspace } from '../helpers/cli';
 import { killed, lockHolder } from '../helpers/lock';
 
 const KEY = 'sk-test-fake-key';
@@ -164,8 +164,12 @@ describe('trust: the same workspace for every command', function () {
     const holder = await lockHolder(ws);
     const cancelled = await run(['generate', 't.prompt', '--count', '4', '--format', 'json'], ws, env, (child) => {
       // The command waits for the lock; interrupt it there, then free the database.
-      setTimeout(() => child.kill('SIGINT'), 500);
-      setTimeout(() => void killed(holder), 1_000);
+      void handlesSigint(child.pid!).then(async () => {
+        await new Promise((r) => setTimeout(r, 200));
+        child.kill('SIGINT');
+        await new Promise((r) => setTimeout(r, 300));
+        await killed(holder);
+      });
     });
     await killed(holder);
     assert.equal(cancelled.code, 1, cancelled.stderr);
