@@ -11,6 +11,7 @@ import { RateLimiter } from '../src/core/generation/rateLimiter';
 import { measure, type Sample } from './measure';
 import { timeShippedScorer } from './shipped';
 import { ANALYTICS_SCALE, benchAnalytics } from './analytics';
+import { benchPlan } from './plan';
 
 function fmt(us: number): string {
   return us >= 1000 ? `${(us / 1000).toFixed(2)} ms` : `${us.toFixed(2)} µs`;
@@ -122,6 +123,12 @@ const largeHbs = largeTemplate('handlebars');
   const { score, parse, characters } = timeShippedScorer();
   rows.push([`quality score, 16-turn conversation`, score, `JSON.parse of it (${characters} characters)`, parse, '< 50 µs']);
   rows.push(['', score, 'LLM-as-judge (e.g. promptfoo llm-rubric)', '1 API call: seconds, and cost', '']);
+}
+
+{
+  // Built before a batch starts (and for --dry-run): every cell is rendered to validate it.
+  const { ours, base, cells } = benchPlan();
+  rows.push([`plan of 10,000 over 4 variables (${cells} cells)`, ours, 'enumerate all, deal out, render each', base, '< 50 ms']);
 }
 
 const head = ['benchmark', 'promptloom median (p95)', 'baseline', 'baseline median (p95)', 'target'];

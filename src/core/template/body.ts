@@ -62,7 +62,7 @@ export function checkName(word: string): NameProblem | undefined {
   return { code: 'PL010', message: `Expressions such as \`${word}\` are not supported: name one variable.${hint}` };
 }
 
-export function parseBody(text: string, from: number, to: number, where: 'body' | 'system', map: SpanMap = identity): BodyParse {
+export function parseBody(text: string, from: number, to: number, where: VariableUse['in'], map: SpanMap = identity): BodyParse {
   const issues: Issue[] = [];
   const uses: VariableUse[] = [];
   const root: BodyNode[] = [];

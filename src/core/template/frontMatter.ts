@@ -27,6 +27,8 @@ export interface FrontMatterParse {
   readonly declared?: VariableDecl[];
   /** The system prompt's value and the source span of its YAML scalar. */
   readonly system?: { readonly value: string; readonly span: Span };
+  /** `training_system:`, likewise. */
+  readonly trainingSystem?: { readonly value: string; readonly span: Span };
   readonly issues: Issue[];
 }
 
@@ -255,6 +257,7 @@ class FrontMatterReader {
     const settings = { ...defaultSettings(fallbackName) } as { -readonly [K in keyof TemplateSettings]: TemplateSettings[K] };
     let declared: VariableDecl[] | undefined;
     let system: FrontMatterParse['system'];
+    let trainingSystem: FrontMatterParse['trainingSystem'];
     const contents = this.doc.contents as Value;
     if (contents === null || (isScalar(contents) && contents.value === null)) {
       return { keys: this.keys, settings };
@@ -288,6 +291,11 @@ class FrontMatterReader {
         case 'system': {
           const s = this.string(value, at, name);
           if (s !== undefined && valueSpan) system = { value: s, span: valueSpan };
+          break;
+        }
+        case 'training_system': {
+          const s = this.string(value, at, name);
+          if (s !== undefined && valueSpan) trainingSystem = { value: s, span: valueSpan };
           break;
         }
         case 'tier':
@@ -324,7 +332,13 @@ class FrontMatterReader {
           break;
       }
     }
-    return { keys: this.keys, settings, ...(declared ? { declared } : {}), ...(system ? { system } : {}) };
+    return {
+      keys: this.keys,
+      settings,
+      ...(declared ? { declared } : {}),
+      ...(system ? { system } : {}),
+      ...(trainingSystem ? { trainingSystem } : {}),
+    };
   }
 
   private variables(value: Value, at: Span): VariableDecl[] | undefined {
@@ -417,6 +431,7 @@ class FrontMatterReader {
         if (n !== undefined) decl.maxLength = n;
       }
     }
+    this.planSettings(name, type, decl, fields);
     const def = fields.get('default');
     if (def) {
       const raw = this.scalar(def.value);
@@ -437,6 +452,87 @@ class FrontMatterReader {
       }
     }
     return decl;
+  }
+
+  /**
+   * `values:` (numbers), `step:` (numbers) and `examples:` (text): what a value plan varies the
+   * variable over. Each listed value follows the variable's own rules (`min`/`max`, `max_length`).
+   */
+  private planSettings(
+    name: string,
+    type: VariableType,
+    decl: { -readonly [K in keyof VariableDecl]: VariableDecl[K] },
+    fields: ReadonlyMap<string, { value: Value; span: Span }>,
+  ): void {
+    const elsewhere: Record<VariableType, string> = {
+      text: 'a text variable varies over its `examples`',
+      number: 'a number variable varies over its `values` or a `step` spread',
+      dropdown: 'a dropdown varies over its `options`',
+      boolean: 'a boolean varies over true and false',
+    };
+    const values = fields.get('values');
+    if (values) {
+      if (type !== 'number') {
+        this.report('PL006', values.span, `\`values\` apply only to number variables, and \`${name}\` is ${type}: ${elsewhere[type]}.`);
+      } else {
+        const list = this.planList(name, decl, values, 'values');
+        if (list) decl.values = list.map(Number);
+      }
+    }
+    const step = fields.get('step');
+    if (step) {
+      if (type !== 'number') {
+        this.report('PL006', step.span, `\`step\` applies only to number variables, and \`${name}\` is ${type}: ${elsewhere[type]}.`);
+      } else {
+        const n = this.number(step.value, step.span, 'step', {});
+        if (n === undefined) return; // reported; `examples` cannot apply to a number either
+        if (n <= 0) {
+          this.report('PL006', step.span, `\`step\` must be above 0, not ${n}.`);
+        } else if (values) {
+          this.report('PL006', step.span, `\`step\` spreads \`min\`..\`max\` and is not used when \`values\` are listed: remove one of them.`);
+        } else if (decl.min === undefined || decl.max === undefined) {
+          this.report('PL006', step.span, `\`step\` spreads \`${name}\` from \`min\` to \`max\`: give both.`);
+        } else {
+          decl.step = n;
+        }
+      }
+    }
+    const examples = fields.get('examples');
+    if (examples) {
+      if (type !== 'text') {
+        this.report('PL006', examples.span, `\`examples\` apply only to text variables, and \`${name}\` is ${type}: ${elsewhere[type]}.`);
+      } else {
+        const list = this.planList(name, decl, examples, 'examples');
+        if (list) decl.examples = list.map(String);
+      }
+    }
+  }
+
+  /** A non-empty list whose items are valid values of the variable, without repeats. */
+  private planList(name: string, decl: VariableDecl, field: { value: Value; span: Span }, key: string): Scalar[] | undefined {
+    const items = this.scalarItems(field.value, field.span, key);
+    if (!items) return undefined;
+    if (items.length === 0) {
+      this.report('PL006', field.span, `\`${key}\` of \`${name}\` is empty: list at least one value, or remove it.`);
+      return undefined;
+    }
+    const seen = new Set<string>();
+    const list: Scalar[] = [];
+    for (const item of items) {
+      const coerced = coerceValue(decl, item.value);
+      if (!coerced.ok) {
+        this.report('PL006', item.span, `An item of \`${key}\` of \`${name}\` is invalid: ${coerced.reason}.`);
+        return undefined;
+      }
+      const id = String(coerced.value);
+      if (seen.has(id)) {
+        this.report('PL006', item.span, `${JSON.stringify(coerced.value)} is listed twice in \`${key}\`.`);
+        return undefined;
+      }
+      seen.add(id);
+      list.push(coerced.value);
+    }
+    return list;
   }
 
   // ---- helpers ----------------------------------------------------------------------------
@@ -569,15 +665,20 @@ class FrontMatterReader {
   }
 
   private scalarList(value: Value, at: Span, key: string): Scalar[] | undefined {
+    return this.scalarItems(value, at, key)?.map((item) => item.value);
+  }
+
+  /** A list of single values, each with where it stands. */
+  private scalarItems(value: Value, at: Span, key: string): { value: Scalar; span: Span }[] | undefined {
     if (!isSeq(value)) {
       this.report('PL006', at, `\`${key}\` must be a list, such as \`[a, b]\`.`);
       return undefined;
     }
-    const list: Scalar[] = [];
+    const list: { value: Scalar; span: Span }[] = [];
     for (const item of value.items as Value[]) {
       const node = this.deref(item);
       const v = this.scalar(node);
-      if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') list.push(v);
+      if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') list.push({ value: v, span: this.span(node) ?? at });
       else {
         this.report('PL006', this.span(node) ?? at, `Each item of \`${key}\` must be a single value.`);
         return undefined;

@@ -23,6 +23,7 @@ export const SEVERITY: Readonly<Record<DiagnosticCode, Severity>> = {
   PL010: 'error',
   PL011: 'warning',
   PL012: 'warning',
+  PL013: 'error',
 };
 
 export function issue(

@@ -73,6 +73,9 @@ export function describeVariable(decl: VariableDecl): string {
   if (decl.min !== undefined) facts.push(`min: ${decl.min}`);
   if (decl.max !== undefined) facts.push(`max: ${decl.max}`);
   if (decl.maxLength !== undefined) facts.push(`max length: ${decl.maxLength} characters`);
+  if (decl.values) facts.push(`values: ${decl.values.map((v) => `\`${v}\``).join(', ')}`);
+  if (decl.step !== undefined) facts.push(`step: ${decl.step}`);
+  if (decl.examples) facts.push(`examples: ${decl.examples.map((e) => `\`${e}\``).join(', ')}`);
   if (facts.length > 0) lines.push('', facts.map((f) => `- ${f}`).join('\n'));
   return lines.join('\n');
 }
@@ -254,7 +257,8 @@ export function completionsAt(t: ParsedTemplate, offset: number, options: Comple
   const before = text.slice(lineStart, offset);
   const fm = t.frontMatter;
   const inFrontMatter = fm !== undefined && offset > fm.region.start && offset <= fm.region.end;
-  const inSystem = t.system !== undefined && offset >= t.system.span.start && offset <= t.system.span.end;
+  const inScalar = (s: { readonly span: Span } | undefined) => s !== undefined && offset >= s.span.start && offset <= s.span.end;
+  const inSystem = inScalar(t.system) || inScalar(t.trainingSystem);
   if (inFrontMatter && !inSystem) return frontMatterCompletions(t, offset, lineStart, before, options);
   return tagCompletions(t, offset, before);
 }

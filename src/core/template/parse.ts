@@ -16,9 +16,11 @@ export interface ParsedTemplate {
   readonly variables: readonly VariableDecl[];
   readonly frontMatter?: { readonly region: Span; readonly keys: readonly KeyInfo[] };
   readonly body: { readonly nodes: readonly BodyNode[]; readonly span: Span };
-  /** The system prompt as parsed from its YAML value (spans relative to `value`). */
+  /** The system prompt as parsed from its YAML value (node spans are file spans, mapped back). */
   readonly system?: { readonly value: string; readonly nodes: readonly BodyNode[]; readonly span: Span };
-  /** Every variable reference, in the body and in `system:`, with file spans. */
+  /** `training_system:`, the system message of exported training data, parsed like `system`. */
+  readonly trainingSystem?: { readonly value: string; readonly nodes: readonly BodyNode[]; readonly span: Span };
+  /** Every variable reference, in the body, `system:` and `training_system:`, with file spans. */
   readonly uses: readonly VariableUse[];
   /** Sorted by position. */
   readonly diagnostics: readonly Diagnostic[];
@@ -48,16 +50,17 @@ export function parseTemplate(text: string, options: ParseOptions = {}): ParsedT
   append(issues, body.issues);
   const uses: VariableUse[] = [...body.uses];
 
-  let system: ParsedTemplate['system'];
-  if (fm.system) {
-    // Parse the YAML value, which is what renders; map its spans back to the scalar as written.
-    const { value, span } = fm.system;
+  // Parse a YAML value, which is what renders; map its spans back to the scalar as written.
+  const scalar = (found: { value: string; span: Span }, where: 'system' | 'training_system') => {
+    const { value, span } = found;
     const map = scalarSpanMap(value, text.slice(span.start, span.end), span);
-    const parsed = parseBody(value, 0, value.length, 'system', map);
+    const parsed = parseBody(value, 0, value.length, where, map);
     append(issues, parsed.issues);
     append(uses, parsed.uses);
-    system = { value, nodes: parsed.nodes, span };
-  }
+    return { value, nodes: parsed.nodes, span };
+  };
+  const system = fm.system ? scalar(fm.system, 'system') : undefined;
+  const trainingSystem = fm.trainingSystem ? scalar(fm.trainingSystem, 'training_system') : undefined;
 
   const variables = fm.declared ?? inferVariables(uses);
   if (fm.declared) append(issues, checkUses(fm.declared, uses));
@@ -83,6 +86,7 @@ export function parseTemplate(text: string, options: ParseOptions = {}): ParsedT
     ...(fm.region ? { frontMatter: { region: fm.region, keys: fm.keys } } : {}),
     body: { nodes: body.nodes, span: { start: fm.bodyStart, end: text.length } },
     ...(system ? { system } : {}),
+    ...(trainingSystem ? { trainingSystem } : {}),
     uses,
     diagnostics,
     hasErrors: diagnostics.some((d) => d.severity === 'error'),
@@ -129,7 +133,7 @@ function checkUses(declared: readonly VariableDecl[], uses: readonly VariableUse
   for (const decl of declared) {
     if (!used.has(decl.name)) {
       issues.push(
-        issue('PL003', decl.nameSpan, `Variable \`${decl.name}\` is declared but never used in the body or the system prompt.`, {
+        issue('PL003', decl.nameSpan, `Variable \`${decl.name}\` is declared but never used in the body or a system prompt.`, {
           name: decl.name,
         }),
       );

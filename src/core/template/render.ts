@@ -9,6 +9,8 @@ import { coerceValue, isTruthy } from './values';
  */
 export interface Rendered {
   readonly system?: string;
+  /** `training_system:` rendered with the same values: the system message of exported training data. */
+  readonly trainingSystem?: string;
   readonly prompt: string;
   /** The values used, after coercion and defaults, in declaration order. */
   readonly parameters: Record<string, Scalar>;
@@ -61,16 +63,21 @@ export function renderTemplate(template: ParsedTemplate, raw: RawParameters): Re
   const escape = ESCAPERS[template.settings.escape];
   let prompt: string;
   let system: string | undefined;
+  let trainingSystem: string | undefined;
   try {
     prompt = renderNodes(template.body.nodes, values, escape);
     if (template.system) system = renderNodes(template.system.nodes, values, escape);
+    if (template.trainingSystem) trainingSystem = renderNodes(template.trainingSystem.nodes, values, escape);
   } catch (error) {
     if (!(error instanceof OutputTooLarge)) throw error;
     return { ok: false, problems: [{ message: `the rendered prompt would be over ${MAX_RENDERED_CHARS / 1048576} MB` }] };
   }
   const parameters: Record<string, Scalar> = {};
   for (const [name, value] of values) parameters[name] = value; // names are identifiers, never `__proto__`
-  return { ok: true, value: { ...(system !== undefined ? { system } : {}), prompt, parameters } };
+  return {
+    ok: true,
+    value: { ...(system !== undefined ? { system } : {}), ...(trainingSystem !== undefined ? { trainingSystem } : {}), prompt, parameters },
+  };
 }
 
 /** No prompt is this long; a template inserting a big value thousands of times is a mistake. */

@@ -14,7 +14,9 @@ export const FRONT_MATTER_KEYS = {
   personas: 'Personas this template applies to (a list of names).',
   emotions: 'Emotions this template applies to (a list of names).',
   escape: 'How inserted values are escaped: `html` (default; `& < > " \'`), `xml` (`& < >`) or `none`. Template text is never escaped.',
-  system: 'The system prompt. May hold placeholders like the body.',
+  system: 'The system prompt of generation. May hold placeholders like the body. Never exported.',
+  training_system:
+    "The system message written to exported training data, rendered with each conversation's values. May hold placeholders like `system:`. Without it, exports carry no system message.",
   variables: 'The typed variables the template uses. Without this block every placeholder is a required text variable.',
 } as const satisfies Record<string, string>;
 
@@ -28,6 +30,9 @@ export const VARIABLE_KEYS = {
   min: 'Smallest value of a `number` variable.',
   max: 'Largest value of a `number` variable.',
   max_length: 'Longest value of a `text` variable, in characters.',
+  values: 'The numbers a value plan varies a `number` variable over (each within `min`..`max`). Without it, a plan spreads over `min`..`max` by `step`.',
+  step: 'Spacing of the spread a value plan varies a `number` variable over, from `min` to `max`. Default: 1.',
+  examples: 'Example texts a value plan varies a `text` variable over (each within `max_length`). Without them a text variable cannot be varied (PL013).',
 } as const satisfies Record<string, string>;
 
 export type VariableKey = keyof typeof VARIABLE_KEYS;

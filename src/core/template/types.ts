@@ -31,7 +31,8 @@ export type DiagnosticCode =
   | 'PL009'
   | 'PL010'
   | 'PL011'
-  | 'PL012';
+  | 'PL012'
+  | 'PL013';
 
 export interface Diagnostic {
   readonly code: DiagnosticCode;
@@ -63,6 +64,12 @@ export interface VariableDecl {
   readonly max?: number;
   readonly maxLength?: number;
   readonly help?: string;
+  /** `values:` of a number variable: the numbers a value plan varies it over. */
+  readonly values?: readonly number[];
+  /** `step:` of a number variable: the spacing of a plan's spread over `min`..`max` (default 1). */
+  readonly step?: number;
+  /** `examples:` of a text variable: the texts a value plan varies it over. */
+  readonly examples?: readonly string[];
   /** True when the file has no `variables:` block and this one was inferred from a placeholder. */
   readonly inferred: boolean;
   /** Where the variable is declared (its key in `variables:`), or its first use when inferred. */
@@ -145,7 +152,7 @@ export type BodyNode = TextNode | PlaceholderNode | InlineIfNode | BlockNode | C
 export interface VariableUse {
   readonly name: string;
   readonly span: Span;
-  readonly in: 'body' | 'system';
+  readonly in: 'body' | 'system' | 'training_system';
   /** `value` for `<<name>>`; `condition` for `#if`, `#unless` and inline `if`. */
   readonly role: 'value' | 'condition';
 }
