@@ -9,11 +9,15 @@ import type { GenerationEngine } from '../core/generation/engine';
 import { failureSummary } from '../core/generation/failures';
 import { BatchProgress } from '../core/generation/progress';
 import type { GenerationSettings } from '../core/generation/settings';
-import { openWorkspaceStore } from '../core/workspace';
+import { countInputTokens, createClient, type ClaudeRequest } from '../core/generation/claude';
+import { estimateBatch } from '../core/generation/estimate';
+import type { PlanProblem, Sampling } from '../core/plan';
+import { openWorkspaceStore, type BatchRequest } from '../core/workspace';
+import { existingStore as readOnlyStore } from './database';
 import { formatDiagnostic } from './check';
 import { EXIT, UserError } from './errors';
 import { readTextFile } from './files';
-import type { Output } from './output';
+import { oneLine, type Output } from './output';
 import { collectValues } from './render';
 import { apiAddress, apiKey, openWorkspace, workspaceFolder } from './workspace';
 
@@ -28,12 +32,19 @@ export interface GenerateFlags {
   readonly apiBaseUrl?: string;
   readonly format: 'text' | 'json';
   readonly settings: Partial<GenerationSettings>;
+  /** Variables to vary over their domains (`--vary a,b`), or all that have one (`--vary-all`). */
+  readonly vary?: readonly string[] | 'all';
+  readonly sample?: Sampling;
+  readonly seed?: number;
+  readonly valuesFile?: string;
+  readonly dryRun?: boolean;
 }
 
 export async function runGenerate(file: string, flags: GenerateFlags, out: Output, env: NodeJS.ProcessEnv, readStdin: () => string, isTty: boolean): Promise<number> {
-  if (flags.count > MAX_BATCH) throw new UserError(`--count ${flags.count} is more than a batch holds (${MAX_BATCH}); run several batches`);
   const folder = workspaceFolder(flags.workspace);
-  const key = apiKey(env);
+  const plan = planRequest(flags);
+  // A dry run sends nothing: it needs no key (with one, the API counts the input tokens).
+  const key = flags.dryRun ? env.ANTHROPIC_API_KEY : apiKey(env);
   const baseURL = apiAddress(flags.apiBaseUrl, env);
   // --model is asked for explicitly, so it wins over the template's model:; the rest are settings.
   const { model: askedModel, ...settingFlags } = flags.settings;
@@ -41,25 +52,30 @@ export async function runGenerate(file: string, flags: GenerateFlags, out: Outpu
 
   const text = readTextFile(file);
   const values = collectValues(flags.param, flags.params, readStdin);
-  const prepared = workspace.prepareBatch({ file: resolve(file), text, values, count: flags.count, ...(askedModel ? { model: askedModel } : {}) });
+  const prepared = workspace.prepareBatch({ file: resolve(file), text, values, count: flags.count, ...(plan ? { plan } : {}), ...(askedModel ? { model: askedModel } : {}) });
   if (!prepared.ok) {
     if (prepared.reason === 'model') throw new UserError(prepared.message);
     if (prepared.reason === 'template') {
       for (const d of prepared.diagnostics) out.note(formatDiagnostic(file, d));
       out.error(`cannot generate from ${file}: the template has errors`);
+    } else if (prepared.reason === 'plan') {
+      out.error(`cannot generate from ${file}: the plan cannot be made`);
+      for (const line of planProblemLines(prepared.problems, file)) out.note(line);
     } else {
       out.error(`cannot generate from ${file}: invalid values`);
       for (const p of prepared.problems) out.note(p.variable ? `  ${p.variable}: ${p.message}` : `  ${p.message}`);
     }
     return EXIT.invalid;
   }
+  if (prepared.input.count > MAX_BATCH) throw new UserError(`the batch would hold ${prepared.input.count} conversations, more than a batch holds (${MAX_BATCH}); run several batches`);
+  if (flags.dryRun) return dryRun(prepared.input, { folder, format: flags.format, ...(key ? { apiKey: key } : {}), ...(baseURL ? { baseURL } : {}) }, out);
 
   const interrupt = new Interrupt(out);
   try {
     const { store, notices } = await openWorkspaceStore(folder);
     try {
       for (const notice of notices) out.note(`promptloom: ${notice}`);
-      const outcome = await runInTerminal({ ...prepared.input, store, apiKey: key, ...(baseURL ? { baseURL } : {}) }, flags.format === 'text' && isTty, interrupt);
+      const outcome = await runInTerminal({ ...prepared.input, store, apiKey: key!, ...(baseURL ? { baseURL } : {}) }, flags.format === 'text' && isTty, interrupt);
       printOutcome(outcome, flags.format, out);
       return exitCode(outcome);
     } finally {
@@ -67,6 +83,96 @@ export async function runGenerate(file: string, flags: GenerateFlags, out: Outpu
     }
   } finally {
     interrupt.dispose();
+  }
+}
+
+/**
+ * Plan problems as lines: a diagnostic in compiler style; the same problem in many value sets
+ * (a required value not given) once, saying how many.
+ */
+function planProblemLines(problems: readonly PlanProblem[], file: string): string[] {
+  const lines: string[] = [];
+  const repeated = new Map<string, number>();
+  for (const p of problems) {
+    if (p.diagnostic) lines.push(formatDiagnostic(file, p.diagnostic));
+    else if (p.cell !== undefined && p.variable !== undefined) {
+      const what = p.message.slice(p.message.indexOf('): ') + 3);
+      const seen = repeated.get(what);
+      repeated.set(what, (seen ?? 0) + 1);
+      if (seen === undefined) lines.push(what);
+    } else lines.push(p.message);
+  }
+  return lines.map((line) => {
+    const n = repeated.get(line);
+    return `  ${line}${n && n > 1 ? ` (in ${n} value sets)` : ''}`;
+  });
+}
+
+/** The plan the flags ask for, checked for combinations that make no sense. */
+function planRequest(flags: GenerateFlags): BatchRequest['plan'] {
+  if (flags.valuesFile !== undefined) {
+    if (flags.vary) throw new UserError('--values-file gives every value set itself: use it without --vary or --vary-all');
+    if (flags.sample || flags.seed !== undefined) throw new UserError('--sample and --seed choose values to vary: a --values-file gives them');
+    const lower = flags.valuesFile.toLowerCase();
+    const kind = lower.endsWith('.csv') ? 'csv' : lower.endsWith('.jsonl') || lower.endsWith('.ndjson') ? 'jsonl' : undefined;
+    if (!kind) throw new UserError(`--values-file ${flags.valuesFile}: expected a .csv or .jsonl file`);
+    return { valuesFile: { text: readTextFile(flags.valuesFile, MAX_VALUES_FILE_BYTES), kind } };
+  }
+  if (!flags.vary) {
+    if (flags.sample || flags.seed !== undefined) throw new UserError('--sample and --seed need --vary NAME[,NAME...] or --vary-all');
+    return undefined;
+  }
+  return { vary: flags.vary, ...(flags.sample ? { sampling: flags.sample } : {}), ...(flags.seed !== undefined ? { seed: flags.seed } : {}) };
+}
+
+/** Most a values file may weigh (100,000 rows of short values). */
+const MAX_VALUES_FILE_BYTES = 64 * 1024 * 1024;
+
+/** `--dry-run`: the plan and what it would cost, without a Messages request. */
+async function dryRun(input: Omit<BatchInput, 'store' | 'apiKey' | 'baseURL' | 'limiter' | 'started' | 'onAttempt' | 'resume'>, options: { folder: string; format: 'text' | 'json'; apiKey?: string; baseURL?: string }, out: Output): Promise<number> {
+  const cells = input.cells ?? [{ rendered: input.rendered, count: input.count }];
+  const maxTokens = input.template.settings.maxTokens ?? input.settings.maxTokens;
+  const client = options.apiKey ? createClient({ apiKey: options.apiKey, ...(options.baseURL ? { baseURL: options.baseURL } : {}), timeoutMs: Math.min(input.settings.timeoutMs, 30_000) }) : undefined;
+  const estimate = await estimateBatch(cells, {
+    model: input.model,
+    maxTokens,
+    pastOutputTokens: await pastOutputTokens(options.folder, input.templatePath, out),
+    ...(client ? { countTokens: (request: ClaudeRequest) => countInputTokens(client, request) } : {}),
+  });
+  const plan = cells.map((c) => ({ values: c.rendered.parameters, count: c.count }));
+  if (options.format === 'json') {
+    out.stdout(JSON.stringify({ plan, conversations: input.count, estimate: { inputTokens: estimate.inputTokens, maxOutputTokens: estimate.maxOutputTokens, costUsd: estimate.costUsd } }) + '\n');
+    return EXIT.ok;
+  }
+  out.stdout(planTable(plan, input.cells ? Object.keys(plan[0]?.values ?? {}).filter((name) => new Set(plan.map((c) => JSON.stringify(c.values[name]))).size > 1) : []));
+  out.stdout(
+    `${input.count} conversation${input.count === 1 ? '' : 's'} with ${input.model.id}: ${estimate.inputTokens} input tokens (${estimate.counted === 'api' ? 'counted by the API' : 'estimated here'}), up to ${estimate.maxOutputTokens} output tokens\n` +
+      `estimated cost $${estimate.costUsd.low.toFixed(4)}–$${estimate.costUsd.high.toFixed(4)}` +
+      (estimate.pastOutputTokens === null ? ' (no earlier conversations of this template: the low end counts input only)' : ` (low: ${Math.round(estimate.pastOutputTokens)} output tokens each, as before; high: max_tokens each)`) +
+      '\nnothing was sent (--dry-run)\n',
+  );
+  return EXIT.ok;
+}
+
+/** The plan as a table: the varied values of each cell, and its count. */
+function planTable(plan: readonly { values: Readonly<Record<string, unknown>>; count: number }[], varied: readonly string[]): string {
+  const columns = varied.length > 0 ? varied : [];
+  const rows = plan.map((c) => [...columns.map((name) => oneLine(String(c.values[name]))), String(c.count)]);
+  const header = [...columns, 'count'];
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (cells: readonly string[]) => cells.map((cell, i) => (i === cells.length - 1 ? cell.padStart(widths[i]!) : cell.padEnd(widths[i]!))).join('  ').trimEnd() + '\n';
+  return line(header) + rows.map(line).join('');
+}
+
+/** Mean output tokens of the template's earlier successful generations (null without any, or without a database). */
+async function pastOutputTokens(folder: string, templatePath: string, out: Output): Promise<number | null> {
+  const { store } = await readOnlyStore(folder, out);
+  if (!store) return null;
+  try {
+    const row = store.get("SELECT avg(g.output_tokens) AS tokens FROM generation_logs g JOIN templates t ON t.id = g.template_id WHERE t.path = ? AND g.status = 'succeeded'", [templatePath]);
+    return row?.tokens === null || row?.tokens === undefined ? null : Number(row.tokens);
+  } finally {
+    store.close();
   }
 }
 
@@ -135,6 +241,7 @@ export function printOutcome(outcome: BatchOutcome, format: 'text' | 'json', out
     failures: summary.failures.map((f) => ({ type: f.type, ...(f.status !== undefined ? { status: f.status } : {}), count: f.count })),
     keptAside: outcome.keptAside,
     unstored: summary.unstored,
+    coverage: outcome.coverage.map((c) => ({ values: c.values, requested: c.requested, succeeded: c.succeeded })),
   };
   if (summary.stopReason && summary.stopped !== 'cancelled') out.error(summary.stopped === 'fatal' ? summary.stopReason : `the batch stopped: ${summary.stopReason}`);
   if (outcome.keptAside > 0) {
@@ -150,9 +257,19 @@ export function printOutcome(outcome: BatchOutcome, format: 'text' | 'json', out
         `${result.inputTokens} input + ${result.outputTokens} output tokens, $${result.costUsd.toFixed(4)}\n` +
         (outcome.quality.average !== null ? `quality ${outcome.quality.average.toFixed(1)} on average, ${outcome.quality.flagged} flagged for revision\n` : '') +
         `batch ${batchId}\n` +
+        coverageLine(outcome.coverage) +
         (failures ? `${failures}\n` : ''),
     );
   }
+}
+
+/** For a plan: how many cells got all they asked for, and which did not (the first few). */
+function coverageLine(coverage: BatchOutcome['coverage']): string {
+  if (coverage.length < 2) return '';
+  const short = coverage.filter((c) => c.succeeded < c.requested);
+  if (short.length === 0) return `plan: all ${coverage.length} value sets complete\n`;
+  const shown = short.slice(0, 3).map((c) => `${oneLine(JSON.stringify(c.values))} ${c.succeeded}/${c.requested}`);
+  return `plan: ${coverage.length - short.length} of ${coverage.length} value sets complete; short: ${shown.join(', ')}${short.length > 3 ? `, and ${short.length - 3} more` : ''}\n`;
 }
 
 /** A one-line progress bar on a terminal's stderr; silent elsewhere. */

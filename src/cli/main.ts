@@ -12,6 +12,7 @@ import { openWorkspace, workspaceFolder } from './workspace';
 import { runScore } from './score';
 import { REVIEW_ACTIONS, runReview, type ReviewAction } from './review';
 import type { Tier } from '../core/quality';
+import { SAMPLINGS, type Sampling } from '../core/plan';
 import { SETTINGS, parseFlag, type GenerationSettings, type SettingSpec } from '../core/generation/settings';
 import { StoreAccessError, StoreBusyError } from '../core/store';
 
@@ -63,11 +64,18 @@ export function buildProgram(out: Output, setExit: (code: number) => void, readS
     .option('--params <file>', 'a JSON file holding an object of values, - for standard input (repeatable)', collect, [])
     .option('--count <n>', 'how many conversations', positiveInt, 1)
     .option('--workspace <dir>', 'the workspace folder (database and .vscode/settings.json); default: the current folder')
-    .addOption(apiBaseUrl());
+    .addOption(apiBaseUrl())
+    .option('--vary <names>', 'vary these variables over their values (comma-separated): a dropdown’s options, true/false, a number’s values: or min..max by step:, a text’s examples:', names)
+    .option('--vary-all', 'vary every variable that has values to vary over')
+    .addOption(new Option('--sample <how>', 'how a plan spreads --count conversations: balanced (default), grid (every combination, --count each), random').choices(SAMPLINGS))
+    .option('--seed <n>', 'the seed of a plan (the same seed gives the same plan)', nonNegativeInt)
+    .option('--values-file <file>', 'a CSV or JSONL file: one value set per row, --count conversations each')
+    .option('--dry-run', 'print the plan and its estimated cost; send no Messages request');
   // The generation settings' flags come from the one settings table, with its ranges.
   for (const spec of SETTINGS) if (spec.flag) generate.addOption(settingOption(spec));
   generate.addOption(format());
   generate.action(async (file: string, o: Record<string, unknown>) => {
+    if (o.vary && o.varyAll) throw new UserError('--vary and --vary-all: choose one');
     const settings = Object.fromEntries(SETTINGS.filter((s) => s.flag && o[optionKey(s.flag)] !== undefined).map((s) => [s.name, o[optionKey(s.flag!)]])) as Partial<GenerationSettings>;
     setExit(
       await runGenerate(
@@ -78,6 +86,11 @@ export function buildProgram(out: Output, setExit: (code: number) => void, readS
           count: o.count as number,
           ...(o.workspace ? { workspace: o.workspace as string } : {}),
           ...(o.apiBaseUrl ? { apiBaseUrl: o.apiBaseUrl as string } : {}),
+          ...(o.vary ? { vary: o.vary as string[] } : o.varyAll ? { vary: 'all' as const } : {}),
+          ...(o.sample ? { sample: o.sample as Sampling } : {}),
+          ...(o.seed !== undefined ? { seed: o.seed as number } : {}),
+          ...(o.valuesFile ? { valuesFile: o.valuesFile as string } : {}),
+          ...(o.dryRun ? { dryRun: true } : {}),
           format: o.format as 'text' | 'json',
           settings,
         },
@@ -164,6 +177,19 @@ function settingOption(spec: SettingSpec): Option {
 /** commander's property name of a flag: `--timeout-ms` → `timeoutMs`. */
 function optionKey(flag: string): string {
   return flag.replace(/^--/, '').replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+}
+
+/** `a,b, c` → ['a', 'b', 'c']. */
+function names(value: string): string[] {
+  const list = value.split(',').map((n) => n.trim()).filter((n) => n !== '');
+  if (list.length === 0) throw new InvalidArgumentError('expected variable names, separated by commas');
+  return list;
+}
+
+function nonNegativeInt(value: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isSafeInteger(n) || n < 0) throw new InvalidArgumentError('expected a whole number, 0 or more');
+  return n;
 }
 
 function nonNegativeNumber(value: string): number {

@@ -6,13 +6,14 @@
  * the outcome.
  */
 import { relative, resolve } from 'node:path';
-import { planResume, type BatchInput } from './generation/batch';
+import { planResume, type BatchCell, type BatchInput } from './generation/batch';
+import { buildPlan, parseValuesFile, type PlanProblem, type Sampling, type ValuesFileKind } from './plan';
 import { importKeptAside } from './generation/unstored';
 import { Store, type StoreOptions } from './store';
 import { resolveModel, type ModelInfo } from './generation/engine';
 import type { Priority } from './generation/priorityQueue';
 import { mergeSettings, storedSettings, type GenerationSettings } from './generation/settings';
-import { parseTemplate, renderTemplate, type Diagnostic, type ParsedTemplate, type ParseOptions, type RawParameters, type RenderProblem } from './template';
+import { parseTemplate, renderTemplate, type Diagnostic, type ParsedTemplate, type ParseOptions, type RawParameters, type Rendered, type RenderProblem } from './template';
 
 export class Workspace {
   readonly settings: GenerationSettings;
@@ -95,7 +96,24 @@ export class Workspace {
     if (template.hasErrors) return { ok: false, reason: 'template', diagnostics: template.diagnostics.filter((d) => d.severity === 'error') };
     const chosen = this.model(template, request.model);
     if ('problem' in chosen) return { ok: false, reason: 'model', message: chosen.problem };
-    const rendered = renderTemplate(template, request.values);
+    let cells: BatchCell[] | undefined;
+    let count = request.count;
+    if (request.plan) {
+      const built =
+        'valuesFile' in request.plan
+          ? parseValuesFile(request.plan.valuesFile.text, request.plan.valuesFile.kind, template, request.count, request.values)
+          : buildPlan(template, { vary: request.plan.vary, count: request.count, given: request.values, ...(request.plan.sampling ? { sampling: request.plan.sampling } : {}), ...(request.plan.seed !== undefined ? { seed: request.plan.seed } : {}) });
+      if (!built.ok) return { ok: false, reason: 'plan', problems: built.problems };
+      // A plan that builds renders: each cell was rendered while it was checked.
+      const render = (values: Readonly<Record<string, unknown>>): Rendered => {
+        const result = renderTemplate(template, values);
+        if (!result.ok) throw new Error(`a plan cell does not render: ${result.problems.map((p) => p.message).join('; ')}`);
+        return result.value;
+      };
+      cells = built.plan.cells.map((cell) => ({ rendered: render(cell.values), count: cell.count }));
+      count = built.plan.conversations;
+    }
+    const rendered = cells ? { ok: true as const, value: cells[0]!.rendered } : renderTemplate(template, request.values);
     if (!rendered.ok) return { ok: false, reason: 'values', problems: rendered.problems };
     return {
       ok: true,
@@ -104,9 +122,10 @@ export class Workspace {
         templateText: request.text,
         template,
         rendered: rendered.value,
+        ...(cells ? { cells } : {}),
         settings: this.settings,
         model: chosen.model,
-        count: request.count,
+        count,
         ...(request.priority ? { priority: request.priority } : {}),
         ...(request.purpose ? { purpose: request.purpose } : {}),
       },
@@ -118,8 +137,12 @@ export interface BatchRequest {
   /** The template file (absolute, or relative to the workspace folder). */
   readonly file: string;
   readonly text: string;
+  /** Values of the variables a plan does not vary (or of all, without a plan). */
   readonly values: RawParameters;
+  /** Conversations in all; per combination for a `grid` plan; per row of a values file. */
   readonly count: number;
+  /** Vary values across the batch: chosen variables over their domains, or a values file's rows. */
+  readonly plan?: { readonly vary: readonly string[] | 'all'; readonly sampling?: Sampling; readonly seed?: number } | { readonly valuesFile: { readonly text: string; readonly kind: ValuesFileKind } };
   /** A model asked for explicitly (wins over the template's `model:`). */
   readonly model?: string;
   readonly priority?: Priority;
@@ -133,7 +156,8 @@ export type PreparedBatch =
   | { readonly ok: true; readonly input: Omit<BatchInput, ShellPart> }
   | { readonly ok: false; readonly reason: 'template'; readonly diagnostics: readonly Diagnostic[] }
   | { readonly ok: false; readonly reason: 'model'; readonly message: string }
-  | { readonly ok: false; readonly reason: 'values'; readonly problems: readonly RenderProblem[] };
+  | { readonly ok: false; readonly reason: 'values'; readonly problems: readonly RenderProblem[] }
+  | { readonly ok: false; readonly reason: 'plan'; readonly problems: readonly PlanProblem[] };
 
 /**
  * Opens (creating if needed) a workspace's database the way both shells do: what a crash or a

@@ -12,6 +12,7 @@ import type { Priority } from './priorityQueue';
 import { RateLimiter } from './rateLimiter';
 import { SETTINGS, type GenerationSettings } from './settings';
 import { importKeptAside, keepAside } from './unstored';
+import { planKey } from '../plan';
 import { randomUUID } from 'node:crypto';
 
 export interface BatchInput {
@@ -74,14 +75,6 @@ export interface BatchOutcome {
  */
 function batchSettings(settings: GenerationSettings): Record<string, unknown> {
   return Object.fromEntries(SETTINGS.filter((s) => s.name !== 'models' && settings[s.name] !== undefined).map((s) => [s.name, settings[s.name]]));
-}
-
-/**
- * A value set as a key: canonical JSON (keys sorted), so stored conversations are counted per plan
- * cell whatever order their values were written in.
- */
-export function valuesKey(values: Readonly<Record<string, unknown>>): string {
-  return JSON.stringify(Object.fromEntries(Object.keys(values).sort().map((k) => [k, values[k]])));
 }
 
 /** Tries to store one record before keeping it aside (waits 50, 200, 800 ms between them). */
@@ -279,11 +272,11 @@ export function planResume(store: Store, batchId?: string): ResumePlan | undefin
   // What each cell has: its stored conversations, told apart by their values.
   const stored = new Map<string, number>();
   for (const row of store.all<{ parameters: string }>('SELECT parameters FROM conversations WHERE batch_id = ?', [batch.id])) {
-    const key = valuesKey(JSON.parse(row.parameters) as Record<string, unknown>);
+    const key = planKey(JSON.parse(row.parameters) as Record<string, unknown>);
     stored.set(key, (stored.get(key) ?? 0) + 1);
   }
   const cells = batch.plan.flatMap((cell) => {
-    const key = valuesKey(cell.values);
+    const key = planKey(cell.values);
     const have = stored.get(key) ?? 0;
     stored.set(key, Math.max(0, have - cell.count)); // two cells of the same values share what is stored
     const remaining = Math.max(0, cell.count - have);

@@ -1,0 +1,62 @@
+/**
+ * What a batch will cost before it is sent: input tokens counted per distinct prompt (by the API's
+ * count_tokens when it is reachable, else estimated here), output between what the template's
+ * past conversations took (low) and `max_tokens` for every conversation (high).
+ */
+import type { BatchCell } from './batch';
+import type { ClaudeRequest } from './claude';
+import { costUsd, type ModelInfo } from './engine';
+
+export interface Estimate {
+  readonly inputTokens: number;
+  readonly maxOutputTokens: number;
+  readonly costUsd: { readonly low: number; readonly high: number };
+  /** How the input tokens were counted. */
+  readonly counted: 'api' | 'local';
+  /** Mean output tokens of the template's earlier conversations, when there are any. */
+  readonly pastOutputTokens: number | null;
+}
+
+/** A local guess when the API cannot count: generous, like the engine's own fallback. */
+export function localInputTokens(request: Pick<ClaudeRequest, 'system' | 'prompt'>): number {
+  return Math.ceil(((request.system?.length ?? 0) + request.prompt.length) / 3) + 500;
+}
+
+export async function estimateBatch(
+  cells: readonly BatchCell[],
+  options: { model: ModelInfo; maxTokens: number; pastOutputTokens: number | null; countTokens?: (request: ClaudeRequest) => Promise<number> },
+): Promise<Estimate> {
+  // One count per distinct prompt: a plan of 10,000 over 12 value sets costs 12 calls.
+  const tokensOf = new Map<string, number>();
+  let counted: Estimate['counted'] = options.countTokens ? 'api' : 'local';
+  let inputTokens = 0;
+  let conversations = 0;
+  for (const cell of cells) {
+    const request: ClaudeRequest = { model: options.model.id, prompt: cell.rendered.prompt, maxTokens: options.maxTokens, ...(cell.rendered.system !== undefined ? { system: cell.rendered.system } : {}) };
+    const key = JSON.stringify([request.system ?? null, request.prompt]);
+    let tokens = tokensOf.get(key);
+    if (tokens === undefined) {
+      tokens = localInputTokens(request);
+      if (counted === 'api') {
+        try {
+          tokens = await options.countTokens!(request);
+        } catch {
+          counted = 'local'; // offline or refused: the rest are estimated here too
+        }
+      }
+      tokensOf.set(key, tokens);
+    }
+    inputTokens += tokens * cell.count;
+    conversations += cell.count;
+  }
+  const maxOutputTokens = conversations * options.maxTokens;
+  const lowOutput = options.pastOutputTokens === null ? 0 : Math.min(options.maxTokens, Math.round(options.pastOutputTokens)) * conversations;
+  const round = (x: number) => Number(x.toFixed(6));
+  return {
+    inputTokens,
+    maxOutputTokens,
+    costUsd: { low: round(costUsd(options.model, inputTokens, lowOutput)), high: round(costUsd(options.model, inputTokens, maxOutputTokens)) },
+    counted,
+    pastOutputTokens: options.pastOutputTokens,
+  };
+}
