@@ -10,7 +10,7 @@ import { failureSummary } from '../core/generation/failures';
 import { BatchProgress } from '../core/generation/progress';
 import type { GenerationSettings } from '../core/generation/settings';
 import { countInputTokens, createClient, type ClaudeRequest } from '../core/generation/claude';
-import { estimateBatch } from '../core/generation/estimate';
+import { estimateBatch, pastOutputTokens } from '../core/generation/estimate';
 import type { PlanProblem, Sampling } from '../core/plan';
 import { openWorkspaceStore, type BatchRequest } from '../core/workspace';
 import { existingStore as readOnlyStore } from './database';
@@ -136,7 +136,7 @@ async function dryRun(input: Omit<BatchInput, 'store' | 'apiKey' | 'baseURL' | '
   const estimate = await estimateBatch(cells, {
     model: input.model,
     maxTokens,
-    pastOutputTokens: await pastOutputTokens(options.folder, input.templatePath, out),
+    pastOutputTokens: await storedOutputTokens(options.folder, input.templatePath, out),
     ...(client ? { countTokens: (request: ClaudeRequest) => countInputTokens(client, request) } : {}),
   });
   const plan = cells.map((c) => ({ values: c.rendered.parameters, count: c.count }));
@@ -165,12 +165,11 @@ function planTable(plan: readonly { values: Readonly<Record<string, unknown>>; c
 }
 
 /** Mean output tokens of the template's earlier successful generations (null without any, or without a database). */
-async function pastOutputTokens(folder: string, templatePath: string, out: Output): Promise<number | null> {
+async function storedOutputTokens(folder: string, templatePath: string, out: Output): Promise<number | null> {
   const { store } = await readOnlyStore(folder, out);
   if (!store) return null;
   try {
-    const row = store.get("SELECT avg(g.output_tokens) AS tokens FROM generation_logs g JOIN templates t ON t.id = g.template_id WHERE t.path = ? AND g.status = 'succeeded'", [templatePath]);
-    return row?.tokens === null || row?.tokens === undefined ? null : Number(row.tokens);
+    return pastOutputTokens(store, templatePath);
   } finally {
     store.close();
   }

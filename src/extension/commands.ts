@@ -1,4 +1,6 @@
 import * as vscode from 'vscode';
+import type { Sampling } from '../core/plan';
+import { askBatch } from './batchPlanner';
 import type { Ctx } from './ctx';
 import { GenerationRepository, type ReviewStatus } from '../core/store';
 import { DashboardPanel } from './dashboard/dashboardPanel';
@@ -61,8 +63,10 @@ export const COMMANDS: Readonly<Record<CommandId, Handler>> = {
   [CommandId.GenerateBatch]: async (ctx, resource, given) => {
     const uri = await templateUri(resource, 'generate a batch');
     if (!uri) return undefined;
-    const options = (given as BatchOptions | undefined) ?? (await askBatchOptions(ctx.generation.settings(uri).concurrency));
-    return options && ctx.generation.run(uri, options);
+    if (given) return ctx.generation.run(uri, given as BatchOptions);
+    const document = await vscode.workspace.openTextDocument(uri);
+    const choice = await askBatch(ctx.templates.get(document), ctx.generation.settings(uri).concurrency);
+    return choice && ctx.generation.run(uri, { ...choice, confirm: true });
   },
   [CommandId.CancelBatch]: (ctx) => {
     const n = ctx.generation.cancelAll();
@@ -213,22 +217,13 @@ export interface PreviewHandle {
   readonly visible: () => boolean;
 }
 
+/** What Generate Batch takes from a caller that does not ask (tests, other extensions). */
 interface BatchOptions {
   count: number;
   priority?: 'high' | 'normal' | 'low';
   concurrency?: number;
   values?: Record<string, unknown>;
   quiet?: boolean;
+  plan?: { vary: string[] | 'all'; sampling?: Sampling; seed?: number };
 }
 
-async function askBatchOptions(concurrency: number): Promise<BatchOptions | undefined> {
-  const whole = (min: number) => (v: string) => (/^\d+$/.test(v.trim()) && Number(v) >= min ? undefined : `A whole number, ${min} or more.`);
-  const count = await vscode.window.showInputBox({ title: 'Generate batch (1/3)', prompt: 'How many conversations?', value: '10', validateInput: whole(1) });
-  if (!count) return undefined;
-  const picked = await vscode.window.showQuickPick(['normal', 'high', 'low'], { title: 'Generate batch (2/3): priority in the queue' });
-  if (!picked) return undefined;
-  const priority = picked as BatchOptions['priority'];
-  const parallel = await vscode.window.showInputBox({ title: 'Generate batch (3/3)', prompt: 'Requests in flight at once', value: String(concurrency), validateInput: whole(1) });
-  if (!parallel) return undefined;
-  return { count: Number(count), ...(priority ? { priority } : {}), concurrency: Number(parallel) };
-}

@@ -7,6 +7,11 @@ import type { GenerationSettings } from '../core/generation/settings';
 import { failureSummary } from '../core/generation/failures';
 import { BatchProgress } from '../core/generation/progress';
 import { editorApiAddress, editorWorkspace } from './settings';
+import { confirmBatch } from './batchPlanner';
+import { countInputTokens, createClient } from '../core/generation/claude';
+import { estimateBatch, pastOutputTokens, type Estimate } from '../core/generation/estimate';
+import type { Sampling } from '../core/plan';
+import type { Store } from '../core/store';
 import { BatchRepository, TemplateRepository } from '../core/store';
 import { autoValue } from '../core/analytics/templateTest';
 import type { RawParameters, VariableDecl } from '../core/template';
@@ -80,7 +85,19 @@ export class GenerationService extends Disposable {
    */
   async run(
     uri: vscode.Uri,
-    options: { count: number; priority?: Priority; concurrency?: number; values?: RawParameters; quiet?: boolean; autoFill?: boolean; purpose?: 'test' },
+    options: {
+      count: number;
+      priority?: Priority;
+      concurrency?: number;
+      values?: RawParameters;
+      quiet?: boolean;
+      autoFill?: boolean;
+      purpose?: 'test';
+      /** Vary these variables over their values (a value plan). */
+      plan?: { vary: readonly string[] | 'all'; sampling?: Sampling; seed?: number };
+      /** Show the value sets and the estimated cost, and go on only when the person agrees. */
+      confirm?: boolean;
+    },
   ): Promise<BatchOutcome | undefined> {
     if (!vscode.workspace.isTrusted) throw new Error('Generation is off in untrusted workspaces: trust the workspace to call the Claude API.');
     const document = await vscode.workspace.openTextDocument(uri);
@@ -96,16 +113,40 @@ export class GenerationService extends Disposable {
       return undefined;
     }
     const workspace = editorWorkspace(uri, this.log);
-    const values = options.values ?? (await this.values(uri, template.variables, options.autoFill ?? false));
+    // Varied variables take their plan's values: only the others are asked for.
+    const varied = new Set(options.plan ? (options.plan.vary === 'all' ? template.variables.map((v) => v.name) : options.plan.vary) : []);
+    const values = options.values ?? (await this.values(uri, template.variables.filter((v) => !varied.has(v.name)), options.autoFill ?? false));
     if (!values) return undefined;
-    const prepared = workspace.prepareBatch({ file: uri.fsPath, text: document.getText(), values, count: options.count, ...(options.priority ? { priority: options.priority } : {}), ...(options.purpose ? { purpose: options.purpose } : {}) });
+    const prepared = workspace.prepareBatch({
+      file: uri.fsPath,
+      text: document.getText(),
+      values,
+      count: options.count,
+      ...(options.plan ? { plan: options.plan } : {}),
+      ...(options.priority ? { priority: options.priority } : {}),
+      ...(options.purpose ? { purpose: options.purpose } : {}),
+    });
     if (!prepared.ok) {
       if (prepared.reason === 'model') throw new Error(`${prepared.message[0]!.toUpperCase()}${prepared.message.slice(1)} (promptloom.models).`);
       if (prepared.reason === 'template') throw new Error(`${template.settings.name} has errors: fix them first (see the Problems panel).`);
+      if (prepared.reason === 'plan') throw new Error(`The plan cannot be made: ${[...new Set(prepared.problems.map((p) => p.message))].slice(0, 3).join(' ')}`);
       throw new Error(`Invalid values: ${prepared.problems.map((p) => (p.variable ? `${p.variable} ${p.message}` : p.message)).join('; ')}`);
     }
+    if (options.confirm && !(await confirmBatch(prepared.input, await this.estimate(prepared.input, store, apiKey)))) return undefined;
     const settings = options.concurrency ? { ...prepared.input.settings, concurrency: options.concurrency } : prepared.input.settings;
     return this.execute({ ...prepared.input, settings, store, templatePath: path, apiKey }, options.quiet ?? false);
+  }
+
+  /** The cost of a prepared batch, counted by the API when it answers, estimated here otherwise. */
+  private async estimate(input: Omit<BatchInput, 'store' | 'apiKey' | 'baseURL' | 'limiter' | 'started' | 'onAttempt' | 'resume'>, store: Store, apiKey: string): Promise<Estimate> {
+    const baseURL = editorApiAddress();
+    const client = createClient({ apiKey, ...(baseURL ? { baseURL } : {}), timeoutMs: Math.min(input.settings.timeoutMs, 30_000) });
+    return estimateBatch(input.cells ?? [{ rendered: input.rendered, count: input.count }], {
+      model: input.model,
+      maxTokens: input.template.settings.maxTokens ?? input.settings.maxTokens,
+      pastOutputTokens: pastOutputTokens(store, input.templatePath),
+      countTokens: (request) => countInputTokens(client, request),
+    });
   }
 
   /** `Promptloom: Resume Batch`: finishes an interrupted batch (the one given, or one picked). */
@@ -153,7 +194,7 @@ export class GenerationService extends Disposable {
         limiter,
         started: (e) => {
           engine = e;
-          this.running.set(e, { title, progress: new BatchProgress(input.count) });
+          this.running.set(e, { title, progress: new BatchProgress(input.count, input.cells?.map((c) => c.count)) });
           this.updateRunning();
         },
         onAttempt: (a) => {
@@ -175,7 +216,8 @@ export class GenerationService extends Disposable {
         token.onCancellationRequested(() => engine?.cancel());
         let reported = 0;
         const outcome = await run((p) => {
-          progress.report({ increment: (p.fraction - reported) * 100, message: `${p.done} done, ${p.failed} failed, ${p.queued} queued · $${p.costUsd.toFixed(4)}` });
+          const cells = p.cells.total > 1 ? ` · ${p.cells.complete} of ${p.cells.total} value sets complete` : '';
+          progress.report({ increment: (p.fraction - reported) * 100, message: `${p.done} done, ${p.failed} failed, ${p.queued} queued${cells} · $${p.costUsd.toFixed(4)}` });
           reported = p.fraction;
         });
         void this.announce(outcome);

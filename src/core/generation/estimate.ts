@@ -3,6 +3,7 @@
  * count_tokens when it is reachable, else estimated here), output between what the template's
  * past conversations took (low) and `max_tokens` for every conversation (high).
  */
+import type { Store } from '../store';
 import type { BatchCell } from './batch';
 import type { ClaudeRequest } from './claude';
 import { costUsd, type ModelInfo } from './engine';
@@ -59,4 +60,10 @@ export async function estimateBatch(
     counted,
     pastOutputTokens: options.pastOutputTokens,
   };
+}
+
+/** Mean output tokens of a template's earlier successful generations; null when there are none. */
+export function pastOutputTokens(store: Store, templatePath: string): number | null {
+  const row = store.get("SELECT avg(g.output_tokens) AS tokens FROM generation_logs g JOIN templates t ON t.id = g.template_id WHERE t.path = ? AND g.status = 'succeeded'", [templatePath]);
+  return row?.tokens === null || row?.tokens === undefined ? null : Number(row.tokens);
 }

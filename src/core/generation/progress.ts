@@ -6,13 +6,30 @@ export class BatchProgress {
   failed = 0;
   costUsd = 0;
 
-  constructor(readonly total: number) {}
+  /** Conversations each plan cell has got so far (attempt keys are `cell:index`). */
+  private readonly perCell: number[];
 
-  add(a: Pick<Attempt, 'status' | 'final' | 'costUsd' | 'errorType'>): void {
-    if (a.status === 'succeeded') this.done++;
+  constructor(
+    readonly total: number,
+    private readonly cellCounts: readonly number[] = [total],
+  ) {
+    this.perCell = cellCounts.map(() => 0);
+  }
+
+  add(a: Pick<Attempt, 'status' | 'final' | 'costUsd' | 'errorType'> & { key?: string }): void {
+    if (a.status === 'succeeded') {
+      this.done++;
+      const cell = Number(a.key?.split(':')[0]);
+      if (Number.isInteger(cell) && cell >= 0 && cell < this.perCell.length) this.perCell[cell]!++;
+    }
     // A request cut off by a cancel is left for a resume, not failed.
     else if (a.final && a.errorType !== 'cancelled') this.failed++;
     this.costUsd += a.costUsd;
+  }
+
+  /** Plan cells that have all their conversations, and how many cells there are. */
+  get cells(): { readonly complete: number; readonly total: number } {
+    return { complete: this.perCell.filter((n, i) => n >= this.cellCounts[i]!).length, total: this.cellCounts.length };
   }
 
   get queued(): number {
