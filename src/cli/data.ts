@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { closeSync, fsyncSync, lstatSync, openSync, readlinkSync, realpathSync, renameSync, rmSync, writeFileSync, type Stats as FileStats } from 'node:fs';
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { computeStats, statsCsv, type Stats } from '../core/analytics';
-import { exportJsonl, type ExportFormat, type ExportStatus } from '../core/export';
+import { DEFAULT_SPLIT_SEED, ExportError, datasetFileNames, exportDataset, type DatasetExport, type ExportFormat, type ExportStatus } from '../core/export';
 import { existingStore } from './database';
 import { EXIT, UserError } from './errors';
 import { reasonOf, workspaceFolder } from './files';
@@ -34,26 +34,88 @@ export async function runStats(flags: { workspace?: string; format: 'text' | 'js
   }
 }
 
-export async function runExport(
-  flags: { workspace?: string; status: ExportStatus; format: ExportFormat; template?: string; minQuality?: number; out?: string; force?: boolean },
-  out: Output,
-): Promise<number> {
+export interface ExportFlags {
+  workspace?: string;
+  status: ExportStatus;
+  format: ExportFormat;
+  template?: string;
+  minQuality?: number;
+  out?: string;
+  force?: boolean;
+  dedup?: boolean;
+  /** The train share, as typed (checked here, so a bad one is one line). */
+  split?: string;
+  seed?: string;
+  card?: boolean;
+}
+
+export async function runExport(flags: ExportFlags, out: Output): Promise<number> {
+  const dataset = datasetRequest(flags);
   const workspace = workspaceFolder(flags.workspace);
-  const target = flags.out !== undefined ? exportTarget(flags.out, workspace, flags.force === true) : undefined;
+  // Every file is checked (never into .promptloom/, not over a file without --force…) before any is written.
+  const names = flags.out !== undefined ? datasetFileNames(flags.out) : undefined;
+  const files: { key: 'all' | 'train' | 'validation' | 'card'; shown: string; target: string }[] = [];
+  if (flags.out !== undefined && names) {
+    const wanted: ['all' | 'train' | 'validation' | 'card', string][] = dataset.split ? [['train', names.train], ['validation', names.validation]] : [['all', flags.out]];
+    if (flags.card) wanted.push(['card', names.card]);
+    for (const [key, shown] of wanted) files.push({ key, shown, target: exportTarget(shown, workspace, flags.force === true) });
+  }
   const { store } = await existingStore(workspace, out);
-  if (!store) out.note(`promptloom: no workspace database in ${workspace} yet`);
+  if (!store) {
+    if (dataset.split || flags.card) throw new UserError(`no workspace database in ${workspace} yet: nothing to export`, EXIT.invalid);
+    out.note(`promptloom: no workspace database in ${workspace} yet`);
+  }
   try {
     // --template is a file: as given on the command line, relative to where it runs.
     const template = flags.template !== undefined ? relative(workspace, resolve(flags.template)).split('\\').join('/') : undefined;
     const filters = { status: flags.status, ...(template !== undefined ? { template } : {}), ...(flags.minQuality !== undefined ? { minQuality: flags.minQuality } : {}) };
-    const { text, count } = store ? exportJsonl(store, filters, flags.format) : { text: '', count: 0 };
-    if (target !== undefined) writeReplacing(target, text, flags.out!);
-    else out.stdout(text);
-    out.note(`exported ${count} conversation${count === 1 ? '' : 's'} (${flags.format}, status ${flags.status})`);
+    let result: DatasetExport;
+    try {
+      result = store
+        ? exportDataset(store, filters, flags.format, {
+            ...dataset,
+            card: flags.card === true,
+            names: { ...(flags.out !== undefined ? { all: basename(flags.out) } : {}), ...(names ? { train: basename(names.train), validation: basename(names.validation) } : {}) },
+          })
+        : { all: { text: '', count: 0 }, selected: 0, removed: [] };
+    } catch (error) {
+      if (error instanceof ExportError) throw new UserError(error.message, EXIT.invalid);
+      throw error;
+    }
+    const written: string[] = [];
+    for (const f of files) {
+      const content = f.key === 'card' ? result.card! : result[f.key]!.text;
+      writeReplacing(f.target, content, f.shown);
+      written.push(f.key === 'card' ? `the card to ${f.shown}` : `${result[f.key]!.count} to ${f.shown}`);
+    }
+    if (flags.out === undefined) out.stdout(result.all!.text);
+    const count = (result.all?.count ?? 0) + (result.train?.count ?? 0) + (result.validation?.count ?? 0);
+    const removed = dataset.dedup ? `; ${result.removed.length} near-duplicate${result.removed.length === 1 ? '' : 's'} left out (--dedup)` : '';
+    out.note(`exported ${count} conversation${count === 1 ? '' : 's'} (${flags.format}, status ${flags.status})${written.length ? `: ${written.join(', ')}` : ''}${removed}`);
     return EXIT.ok;
   } finally {
     store?.close();
   }
+}
+
+/** The dataset flags, checked: bad usage is one line and exit 2, before anything is opened. */
+function datasetRequest(flags: ExportFlags): { dedup?: boolean; split?: { ratio: number; seed: number } } {
+  if (flags.split === undefined) {
+    if (flags.seed !== undefined) throw new UserError('--seed only applies with --split');
+    if (flags.card && flags.out === undefined) throw new UserError('--card needs --out: the card is written beside that file');
+    return flags.dedup ? { dedup: true } : {};
+  }
+  const ratio = Number(flags.split);
+  if (flags.split.trim() === '' || !Number.isFinite(ratio) || ratio <= 0 || ratio >= 1) {
+    throw new UserError(`--split takes the train share, a number between 0 and 1 exclusive (such as 0.9), not ${JSON.stringify(flags.split)}`);
+  }
+  if (flags.out === undefined) throw new UserError('--split needs --out: the train and validation files are named after it');
+  let seed = DEFAULT_SPLIT_SEED;
+  if (flags.seed !== undefined) {
+    seed = Number(flags.seed);
+    if (!/^\d+$/.test(flags.seed.trim()) || !Number.isSafeInteger(seed) || seed > 0xffffffff) throw new UserError(`--seed takes a whole number from 0 to 4294967295, not ${JSON.stringify(flags.seed)}`);
+  }
+  return { ...(flags.dedup ? { dedup: true } : {}), split: { ratio, seed } };
 }
 
 /**

@@ -7,7 +7,8 @@ import { processOutput, stdoutFailure, stdoutFailureReported, type Output } from
 import { runRender } from './render';
 import { runGenerate } from './generate';
 import { runResume } from './resume';
-import { runExport, runStats } from './data';
+import { runExport, runStats, type ExportFlags } from './data';
+import { runConversations, type ConversationsStatus } from './conversations';
 import { openWorkspace, workspaceFolder } from './workspace';
 import { runScore } from './score';
 import { REVIEW_ACTIONS, runReview, type ReviewAction } from './review';
@@ -120,17 +121,28 @@ export function buildProgram(out: Output, setExit: (code: number) => void, readS
 
   program
     .command('export')
-    .description('conversations as fine-tuning JSONL, one per line')
+    .description('conversations as fine-tuning JSONL, one per line; with --split, --card: a dataset')
     .option('--workspace <dir>', 'the workspace folder; default: the current folder')
     .addOption(new Option('--status <status>', 'which conversations').choices(['approved', 'all', 'needs_revision', 'rejected']).default('approved'))
     .addOption(new Option('--format <format>', 'JSONL shape').choices(['openai', 'anthropic', 'sharegpt']).default('openai'))
     .option('--template <file>', 'only this template’s conversations')
     .option('--min-quality <x>', 'only conversations scoring at least this (0–10)', nonNegativeNumber)
     .option('--out <file>', 'write to a file instead of standard output (never inside .promptloom/)')
-    .option('--force', 'let --out replace an existing file')
-    .action(async (o: { workspace?: string; status: 'approved' | 'all' | 'needs_revision' | 'rejected'; format: 'openai' | 'anthropic' | 'sharegpt'; template?: string; minQuality?: number; out?: string; force?: boolean }) =>
-      setExit(await runExport(o, out)),
-    );
+    .option('--force', 'let --out replace existing files')
+    .option('--dedup', 'one conversation per near-duplicate group: the best scored, ties by earliest')
+    .option('--split <ratio>', 'train share, between 0 and 1 (such as 0.9): writes NAME.train.EXT and NAME.validation.EXT for --out NAME.EXT, stratified by values; needs --out')
+    .option('--seed <n>', 'seed of --split (default 1): the same seed gives the same split')
+    .option('--card', 'also write the dataset card NAME.card.md beside --out')
+    .action(async (o: ExportFlags) => setExit(await runExport(o, out)));
+
+  program
+    .command('conversations')
+    .description('the stored conversations: id, template, version, values, quality, status, near-duplicate link')
+    .option('--workspace <dir>', 'the workspace folder; default: the current folder')
+    .option('--template <file>', 'only this template’s conversations')
+    .addOption(new Option('--status <status>', 'which conversations').choices(['pending', 'approved', 'needs_revision', 'rejected', 'all']).default('all'))
+    .addOption(new Option('--format <format>', 'output format').choices(['text', 'json', 'csv']).default('text'))
+    .action(async (o: { workspace?: string; template?: string; status: ConversationsStatus; format: 'text' | 'json' | 'csv' }) => setExit(await runConversations(o, out)));
 
   program
     .command('score')

@@ -216,6 +216,9 @@ describe('promptloom stats and export', function () {
         assert.equal(lines.length, 3, format);
         const key = { openai: 'messages', anthropic: 'messages', sharegpt: 'conversations' }[format]!;
         assert.ok(Array.isArray(lines[0]![key]), format);
+        // The generation system prompt is never exported; without training_system: there is no system message.
+        assert.doesNotMatch(all.stdout, /You write for|"system"/, format);
+        assert.ok(lines.every((l) => !('system' in l)), format);
       }
       const file = join(ws, 'out.jsonl');
       await run(['export', '--status', 'all', '--out', file, '--template', 't.prompt'], ws, {});

@@ -3,7 +3,15 @@
  * read. Pure over rows; the CLI and the editor only choose the filters and where lines go.
  */
 import type { Store } from '../store';
-import type { SqlParam } from '../store/types';
+import { cardFigures, renderCard, type CardFigures } from './card';
+import { dedup, nearDuplicateGroups, splitRows } from './dataset';
+import { conversationRows, modelsOf, nearDuplicateLinks, normalise, turnsOf, type ConversationRow, type RowFilter } from './rows';
+import { trainingSystemRenderer } from './trainingSystem';
+
+export * from './rows';
+export * from './dataset';
+export * from './card';
+export { renderTrainingSystem, type TrainingSystem } from './trainingSystem';
 
 export type ExportFormat = 'openai' | 'anthropic' | 'sharegpt';
 export type ExportStatus = 'approved' | 'all' | 'needs_revision' | 'rejected';
@@ -22,39 +30,44 @@ interface Turn {
 
 export interface ExportedConversation {
   readonly id: string;
+  /** The training system message (`training_system:` rendered); absent when the template has none. */
   readonly system?: string;
   readonly turns: readonly Turn[];
 }
 
-/** The conversations matching the filters, oldest first, with their turns. */
+/** Why an export cannot be written: one line for the user (the CLI's exit 1). */
+export class ExportError extends Error {
+  override readonly name = 'ExportError';
+}
+
+/**
+ * The conversations matching the filters, oldest first, with their turns and the system message
+ * an export writes: the template's `training_system:` rendered with the conversation's values
+ * (see trainingSystem.ts), never the generation system prompt. Throws ExportError when a
+ * `training_system:` cannot be rendered for a conversation.
+ */
 export function selectConversations(store: Store, filters: ExportFilters): ExportedConversation[] {
-  const where: string[] = [];
-  const params: SqlParam[] = [];
-  if (filters.status !== 'all') {
-    where.push('c.status = ?');
-    params.push(filters.status);
-  }
-  if (filters.template !== undefined) {
-    where.push('t.path = ?');
-    params.push(filters.template.replace(/\\/g, '/').replace(/^\.\//, ''));
-  }
-  if (filters.minQuality !== undefined) {
-    where.push('q.overall >= ?');
-    params.push(filters.minQuality);
-  }
-  const rows = store.all(
-    `SELECT c.id, c.system_prompt FROM conversations c
-       JOIN templates t ON t.id = c.template_id
-       LEFT JOIN quality_scores q ON q.conversation_id = c.id
-     ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
-     ORDER BY c.created_at, c.id`,
-    params,
-  );
-  return rows.map((r) => ({
-    id: String(r.id),
-    ...(r.system_prompt !== null ? { system: String(r.system_prompt) } : {}),
-    turns: store.all('SELECT role, content FROM turns WHERE conversation_id = ? ORDER BY position', [String(r.id)]).map((t) => ({ role: t.role as Turn['role'], content: String(t.content) })),
-  }));
+  return withContent(store, conversationRows(store, rowFilter(filters)));
+}
+
+/** What the filters select, as a row filter. */
+export function rowFilter(filters: ExportFilters): RowFilter {
+  return {
+    ...(filters.status !== 'all' ? { status: filters.status } : {}),
+    ...(filters.template !== undefined ? { template: filters.template } : {}),
+    ...(filters.minQuality !== undefined ? { minQuality: filters.minQuality } : {}),
+  };
+}
+
+/** Rows with their turns and their rendered training system message. */
+export function withContent<T extends ConversationRow>(store: Store, rows: readonly T[]): (T & ExportedConversation)[] {
+  const render = trainingSystemRenderer();
+  const versionText = (id: number) => () => String(store.get('SELECT content FROM template_versions WHERE id = ?', [id])?.content ?? '');
+  return rows.map((row) => {
+    const system = render(row.versionId, versionText(row.versionId), row.values);
+    if (!system.ok) throw new ExportError(`conversation ${row.id.slice(0, 8)} (${row.template}, version ${row.version}): ${system.problem}`);
+    return { ...row, ...(system.system !== undefined ? { system: system.system } : {}), turns: turnsOf(store, row.id) };
+  });
 }
 
 /** One JSONL line for a conversation, or undefined when it has nothing a trainer could use. */
@@ -129,4 +142,73 @@ export function exportJsonl(store: Store, filters: ExportFilters, format: Export
     .map((c) => toLine(c, format))
     .filter((l): l is string => l !== undefined);
   return { text: lines.length > 0 ? lines.join('\n') + '\n' : '', count: lines.length };
+}
+
+export interface DatasetOptions {
+  /** One conversation per near-duplicate group: the best scored, ties by earliest. */
+  readonly dedup?: boolean;
+  /** Train/validation split: the train share (0 < ratio < 1) and the seed. */
+  readonly split?: { readonly ratio: number; readonly seed: number };
+  /** Write the dataset card; `names` are the files it names. */
+  readonly card?: boolean;
+  /** The file names the card mentions (standard output when `all` is absent). */
+  readonly names?: { readonly all?: string; readonly train?: string; readonly validation?: string };
+}
+
+export interface DatasetFile {
+  readonly text: string;
+  readonly count: number;
+}
+
+export interface DatasetExport {
+  /** Without a split: the one file. */
+  readonly all?: DatasetFile;
+  readonly train?: DatasetFile;
+  readonly validation?: DatasetFile;
+  /** Conversations matching the filters that have a line in this format, before deduplication. */
+  readonly selected: number;
+  /** Ids left out by --dedup, oldest first. */
+  readonly removed: readonly string[];
+  readonly card?: string;
+  readonly figures?: CardFigures;
+}
+
+/**
+ * The export as a dataset: the conversations matching the filters that make a line in `format`,
+ * deduplicated, split and described as asked. Throws ExportError (training_system that does not
+ * render) and RangeError (a split ratio outside (0, 1)).
+ */
+export function exportDataset(store: Store, filters: ExportFilters, format: ExportFormat, options: DatasetOptions = {}): DatasetExport {
+  const lined = withContent(store, conversationRows(store, rowFilter(filters)))
+    .map((c) => ({ row: c, line: toLine(c, format) }))
+    .filter((x): x is { row: ConversationRow & ExportedConversation; line: string } => x.line !== undefined);
+  const lineOf = new Map(lined.map((x) => [x.row.id, x.line]));
+  const groupOf = nearDuplicateGroups(nearDuplicateLinks(store));
+  const selected = lined.map((x) => x.row);
+  const { kept, removed } = options.dedup ? dedup(selected, groupOf) : { kept: selected, removed: [] };
+  const file = (rows: readonly ConversationRow[]): DatasetFile => ({ text: rows.map((r) => lineOf.get(r.id)! + '\n').join(''), count: rows.length });
+  const split = options.split ? splitRows(kept, options.split.ratio, options.split.seed, groupOf) : undefined;
+  let figures: CardFigures | undefined;
+  if (options.card) {
+    figures = cardFigures(store, {
+      format,
+      filters: { status: filters.status, template: filters.template !== undefined ? normalise(filters.template) : null, minQuality: filters.minQuality ?? null },
+      dedup: options.dedup === true,
+      selected: selected.length,
+      exported: kept,
+      removed: removed.length,
+      groupOf,
+      models: modelsOf(store),
+      split:
+        split && options.split
+          ? { ...options.split, ...split, trainFile: options.names?.train ?? 'train', validationFile: options.names?.validation ?? 'validation' }
+          : { file: options.names?.all ?? null },
+    });
+  }
+  return {
+    ...(split ? { train: file(split.train), validation: file(split.validation) } : { all: file(kept) }),
+    selected: selected.length,
+    removed: removed.map((r) => r.id),
+    ...(figures ? { figures, card: renderCard(figures) } : {}),
+  };
 }

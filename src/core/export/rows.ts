@@ -1,0 +1,116 @@
+/**
+ * Conversation rows as the dataset functions see them: what each stored conversation is (template,
+ * version, values, status, score, near-duplicate link, model), read in a few scans of the tables.
+ */
+import type { Store } from '../store';
+import type { ConversationStatus } from '../store/repositories';
+import type { Row, SqlParam } from '../store/types';
+
+export interface ConversationRow {
+  readonly id: string;
+  readonly templateId: number;
+  /** Workspace-relative path of the template, with `/`. */
+  readonly template: string;
+  readonly templateName: string;
+  readonly versionId: number;
+  /** The version's ordinal within its template: 1 for the first recorded, then 2, 3… (by time recorded). */
+  readonly version: number;
+  readonly batchId: string | null;
+  readonly values: Record<string, unknown>;
+  readonly status: ConversationStatus;
+  readonly quality: number | null;
+  /** Milliseconds since the epoch. */
+  readonly createdAt: number;
+  readonly nearDuplicateOf: string | null;
+  readonly similarity: number | null;
+}
+
+export interface RowFilter {
+  /** A status, or undefined for every status. */
+  readonly status?: ConversationStatus;
+  /** Workspace-relative template path. */
+  readonly template?: string;
+  readonly minQuality?: number;
+}
+
+/** Conversations matching the filter, oldest first (ties by id). */
+export function conversationRows(store: Store, filter: RowFilter = {}): ConversationRow[] {
+  const where: string[] = [];
+  const params: SqlParam[] = [];
+  if (filter.status !== undefined) {
+    where.push('c.status = ?');
+    params.push(filter.status);
+  }
+  if (filter.template !== undefined) {
+    where.push('t.path = ?');
+    params.push(normalise(filter.template));
+  }
+  if (filter.minQuality !== undefined) {
+    where.push('c.quality >= ?');
+    params.push(filter.minQuality);
+  }
+  return store
+    .all(
+      `WITH v AS (SELECT id, row_number() OVER (PARTITION BY template_id ORDER BY created_at, id) AS ordinal FROM template_versions)
+       SELECT c.id, c.template_id, t.path, t.name, c.version_id, v.ordinal, c.batch_id, c.parameters, c.status, c.quality, c.created_at,
+              c.near_duplicate_of, c.similarity
+         FROM conversations c JOIN templates t ON t.id = c.template_id JOIN v ON v.id = c.version_id
+        ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+        ORDER BY c.created_at, c.id`,
+      params,
+    )
+    .map(toRow);
+}
+
+function toRow(r: Row): ConversationRow {
+  return {
+    id: String(r.id),
+    templateId: Number(r.template_id),
+    template: String(r.path),
+    templateName: String(r.name),
+    versionId: Number(r.version_id),
+    version: Number(r.ordinal),
+    batchId: r.batch_id === null ? null : String(r.batch_id),
+    values: parseValues(r.parameters),
+    status: r.status as ConversationStatus,
+    quality: r.quality === null ? null : Number(r.quality),
+    createdAt: Number(r.created_at),
+    nearDuplicateOf: r.near_duplicate_of === null ? null : String(r.near_duplicate_of),
+    similarity: r.similarity === null ? null : Number(r.similarity),
+  };
+}
+
+/** Every near-duplicate link in the database (conversation → the earlier one it resembles). */
+export function nearDuplicateLinks(store: Store): { id: string; nearDuplicateOf: string }[] {
+  return store.all('SELECT id, near_duplicate_of FROM conversations WHERE near_duplicate_of IS NOT NULL').map((r) => ({ id: String(r.id), nearDuplicateOf: String(r.near_duplicate_of) }));
+}
+
+/** The model that wrote each conversation: its successful generation's, else its batch's. */
+export function modelsOf(store: Store): Map<string, string> {
+  const models = new Map<string, string>();
+  for (const r of store.all("SELECT c.id, b.model FROM conversations c JOIN batches b ON b.id = c.batch_id")) models.set(String(r.id), String(r.model));
+  for (const r of store.all("SELECT conversation_id, model FROM generation_logs WHERE conversation_id IS NOT NULL AND status = 'succeeded' ORDER BY id DESC")) {
+    models.set(String(r.conversation_id), String(r.model));
+  }
+  return models;
+}
+
+export function turnsOf(store: Store, conversationId: string): { role: 'user' | 'assistant'; content: string }[] {
+  return store
+    .all('SELECT role, content FROM turns WHERE conversation_id = ? ORDER BY position', [conversationId])
+    .map((t) => ({ role: t.role as 'user' | 'assistant', content: String(t.content) }));
+}
+
+export function normalise(path: string): string {
+  return path.replace(/\\/g, '/').replace(/^\.\//, '');
+}
+
+function parseValues(value: unknown): Record<string, unknown> {
+  if (typeof value !== 'string') return {};
+  try {
+    const parsed = JSON.parse(value) as unknown;
+    return typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed) ? (parsed as Record<string, unknown>) : {};
+  } catch {
+    return {};
+  }
+}
