@@ -41,6 +41,8 @@ export interface GenerateFlags {
 }
 
 export async function runGenerate(file: string, flags: GenerateFlags, out: Output, env: NodeJS.ProcessEnv, readStdin: () => string, isTty: boolean): Promise<number> {
+  // A plan holds at least --count conversations: refuse the impossible before anything is read.
+  if (flags.count > MAX_BATCH) throw new UserError(`--count ${flags.count} is more than a batch holds (${MAX_BATCH}); run several batches`);
   const folder = workspaceFolder(flags.workspace);
   const plan = planRequest(flags);
   // A dry run sends nothing: it needs no key (with one, the API counts the input tokens).
