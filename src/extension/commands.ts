@@ -29,6 +29,7 @@ export const enum CommandId {
   MarkNeedsRevision = 'promptloom.markNeedsRevision',
   RejectConversation = 'promptloom.rejectConversation',
   FilterConversations = 'promptloom.filterConversations',
+  GroupConversations = 'promptloom.groupConversations',
   ClearConversationFilter = 'promptloom.clearConversationFilter',
   SortConversationsByScore = 'promptloom.sortConversationsByScore',
   SortConversationsByTime = 'promptloom.sortConversationsByTime',
@@ -101,6 +102,14 @@ export const COMMANDS: Readonly<Record<CommandId, Handler>> = {
     if (given && typeof given === 'object') await ctx.conversations.setFilter({ sort: ctx.conversations.currentFilter().sort, ...(given as Partial<ViewFilter>) });
     else await ctx.conversations.chooseFilter();
     return ctx.conversations.listing();
+  },
+  // A variable given as an argument (tests) skips the question; '' ends the grouping.
+  [CommandId.GroupConversations]: async (ctx, given) => {
+    if (typeof given === 'string') {
+      const { groupBy: _old, ...rest } = ctx.conversations.currentFilter();
+      await ctx.conversations.setFilter({ ...rest, ...(given ? { groupBy: given } : {}) });
+    } else await ctx.conversations.chooseGrouping();
+    return ctx.conversations.getChildren();
   },
   [CommandId.ClearConversationFilter]: (ctx) => ctx.conversations.setFilter({ sort: ctx.conversations.currentFilter().sort }),
   [CommandId.SortConversationsByScore]: (ctx) => ctx.conversations.setFilter({ ...ctx.conversations.currentFilter(), sort: 'score' }),

@@ -97,9 +97,52 @@ describe('template testing, the dashboard and export', function () {
     assert.ok(written && written.count > 0);
     const lines = new TextDecoder().decode(await vscode.workspace.fs.readFile(target)).trim().split('\n').map((l) => JSON.parse(l) as { system?: string; messages: { role: string }[] });
     assert.equal(lines.length, written.count);
-    assert.ok(lines.some((l) => l.system === 'You write conversations with Near Retiree.'));
+    assert.ok(lines.every((l) => l.system === undefined), 'the generation system prompt is never exported (the template has no training_system:)');
     for (const line of lines) line.messages.forEach((m, i) => assert.equal(m.role, i % 2 === 0 ? 'user' : 'assistant'));
     // Nothing approved in strict.prompt: nothing is written, and the command says so.
     assert.equal(await vscode.commands.executeCommand('promptloom.exportTrainingData', { format: 'openai', status: 'approved', template: 'strict.prompt', target: workspaceFile('none.jsonl') }), undefined);
+  });
+
+  it('a value plan from Generate Batch, then Export Training Data as a dataset: split, card, the training system message', async () => {
+    const uri = workspaceFile('dataset.prompt');
+    const text = [
+      '---',
+      'name: Dataset fixture',
+      'personas: [Anxious Investor, Near Retiree]',
+      'system: You write conversations between an advisor and <<persona>>.',
+      'training_system: You are a calm financial advisor speaking with <<persona>>.',
+      'variables:',
+      '  persona: { type: text }',
+      '  channel: { type: dropdown, options: [phone, chat] }',
+      '---',
+      'Write a conversation with <<persona>> over <<channel>>.',
+      '',
+    ].join('\n');
+    await vscode.workspace.fs.writeFile(uri, new TextEncoder().encode(text));
+    const outcome = await vscode.commands.executeCommand<{ batchId: string; coverage: { values: Record<string, unknown>; requested: number; succeeded: number }[] }>('promptloom.generateBatch', uri, {
+      count: 8,
+      values: {},
+      plan: { vary: ['persona', 'channel'] },
+    });
+    assert.equal(outcome.coverage.length, 4);
+    for (const cell of outcome.coverage) assert.deepEqual([cell.requested, cell.succeeded], [2, 2], JSON.stringify(cell.values));
+
+    const target = workspaceFile('dataset.jsonl');
+    const written = await vscode.commands.executeCommand<{ count: number }>('promptloom.exportTrainingData', { format: 'openai', status: 'all', template: 'dataset.prompt', target, split: { ratio: 0.5 }, card: true });
+    assert.equal(written.count, 8);
+    const read = async (name: string) => new TextDecoder().decode(await vscode.workspace.fs.readFile(workspaceFile(name)));
+    const train = (await read('dataset.train.jsonl')).trim().split('\n').map((l) => JSON.parse(l) as { messages: { role: string; content: string }[] });
+    const validation = (await read('dataset.validation.jsonl')).trim().split('\n');
+    assert.equal(train.length + validation.length, 8);
+    assert.ok(train.length >= 3 && train.length <= 5, `about half in train: ${train.length}`);
+    for (const line of train) assert.match(line.messages[0]!.content, /^You are a calm financial advisor speaking with (Anxious Investor|Near Retiree)\.$/);
+    assert.match(await read('dataset.card.md'), /Dataset fixture/);
+
+    // The Conversations view groups the plan's conversations by a varied value.
+    await vscode.commands.executeCommand('promptloom.filterConversations', { templatePath: 'dataset.prompt' });
+    const groups = await vscode.commands.executeCommand<{ kind: string; value: string; conversations: unknown[] }[]>('promptloom.groupConversations', 'channel');
+    assert.deepEqual(groups.map((g) => [g.kind, g.value, g.conversations.length]).sort(), [['group', 'chat', 4], ['group', 'phone', 4]]);
+    await vscode.commands.executeCommand('promptloom.groupConversations', '');
+    await vscode.commands.executeCommand('promptloom.clearConversationFilter');
   });
 });

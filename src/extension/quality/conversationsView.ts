@@ -13,7 +13,21 @@ export interface ViewFilter {
   readonly minQuality?: number;
   readonly maxQuality?: number;
   readonly sort: 'time' | 'score';
+  /** Group the list by the value of this variable (a plan's varied value, say). */
+  readonly groupBy?: string;
 }
+
+/** A group of the list: the conversations whose `groupBy` variable has this value. */
+export interface ConversationGroup {
+  readonly kind: 'group';
+  readonly variable: string;
+  readonly value: string;
+  readonly conversations: readonly ConversationSummary[];
+}
+
+type Node = ConversationSummary | ConversationGroup;
+
+const isGroup = (n: Node): n is ConversationGroup => (n as ConversationGroup).kind === 'group';
 
 const FILTER_KEY = 'promptloom.conversations.filter';
 const REFRESH_DELAY_MS = 200;
@@ -30,10 +44,10 @@ const STATUS_ICONS: Readonly<Record<ConversationStatus, vscode.ThemeIcon>> = {
  * range, sorted by time or by score, with review actions (buttons, context menu, keys a/n/r)
  * that work on the whole selection.
  */
-export class ConversationsView extends Disposable implements vscode.TreeDataProvider<ConversationSummary> {
+export class ConversationsView extends Disposable implements vscode.TreeDataProvider<Node> {
   private readonly changed = this.register(new vscode.EventEmitter<void>());
   readonly onDidChangeTreeData = this.changed.event;
-  readonly view: vscode.TreeView<ConversationSummary>;
+  readonly view: vscode.TreeView<Node>;
   private filter: ViewFilter;
   private timer: NodeJS.Timeout | undefined;
   /** What the view last showed, for tests and for commands run from the palette. */
@@ -57,9 +71,10 @@ export class ConversationsView extends Disposable implements vscode.TreeDataProv
     this.timer = setTimeout(() => this.changed.fire(), REFRESH_DELAY_MS);
   }
 
-  /** The conversations the view shows now (read afresh). */
+  /** The conversations the view shows now (read afresh), groups opened. */
   async listing(): Promise<ConversationSummary[]> {
-    return this.getChildren();
+    const top = await this.getChildren();
+    return top.flatMap((n) => (isGroup(n) ? [...n.conversations] : [n]));
   }
 
   currentFilter(): ViewFilter {
@@ -73,20 +88,44 @@ export class ConversationsView extends Disposable implements vscode.TreeDataProv
     this.changed.fire();
   }
 
-  async getChildren(element?: ConversationSummary): Promise<ConversationSummary[]> {
-    if (element) return [];
+  async getChildren(element?: Node): Promise<Node[]> {
+    if (element) return isGroup(element) ? [...element.conversations] : [];
     const store = await this.db.getIfExists();
-    const { sort, ...where } = this.filter;
+    const { sort, groupBy, ...where } = this.filter;
     this.shown = store ? new GenerationRepository(store).list({ ...where, sort }) : [];
-    return [...this.shown];
+    if (!groupBy) return [...this.shown];
+    // Groups in the order their first conversation comes (the sort's order); no value last.
+    const groups = new Map<string, ConversationSummary[]>();
+    for (const c of this.shown) {
+      const value = Object.prototype.hasOwnProperty.call(c.parameters, groupBy) ? String(c.parameters[groupBy]) : '(no value)';
+      groups.set(value, [...(groups.get(value) ?? []), c]);
+    }
+    return [...groups].map(([value, conversations]) => ({ kind: 'group', variable: groupBy, value, conversations }));
   }
 
-  getTreeItem(c: ConversationSummary): vscode.TreeItem {
+  /** The variables of the conversations listed, to group by. */
+  variables(): string[] {
+    return [...new Set(this.shown.flatMap((c) => Object.keys(c.parameters)))].sort();
+  }
+
+  getTreeItem(node: Node): vscode.TreeItem {
+    if (isGroup(node)) {
+      const scored = node.conversations.filter((c) => c.overall !== null);
+      const average = scored.length ? (scored.reduce((n, c) => n + c.overall!, 0) / scored.length).toFixed(1) : '—';
+      const approved = node.conversations.filter((c) => c.status === 'approved').length;
+      const item = new vscode.TreeItem(`${node.variable} = ${node.value}`, vscode.TreeItemCollapsibleState.Expanded);
+      item.id = `group:${node.variable}:${node.value}`;
+      item.description = `${node.conversations.length} · ${approved} approved · quality ${average}`;
+      item.iconPath = new vscode.ThemeIcon('symbol-enum-member');
+      item.contextValue = 'conversationGroup';
+      return item;
+    }
+    const c = node;
     const score = c.overall === null ? '—' : c.overall.toFixed(1);
     const values = Object.values(c.parameters).map(String).filter((v) => v.length <= 40);
     const item = new vscode.TreeItem(`${score}  ${values.length ? values.join(' · ') : c.templateName}`);
     item.id = c.id;
-    item.description = `${statusWords(c.status)} · ${c.templateName} · ${ago(c.createdAt)}`;
+    item.description = `${c.id.slice(0, 8)} · ${statusWords(c.status)} · ${c.templateName} · ${ago(c.createdAt)}`;
     item.iconPath = STATUS_ICONS[c.status];
     item.contextValue = `conversation.${c.status}`;
     // Focus stays in the list, so a reviewer can read the transcript and press a, n or r.
@@ -109,9 +148,22 @@ export class ConversationsView extends Disposable implements vscode.TreeDataProv
     return [];
   }
 
-  /** What is selected in the view (its keyboard shortcuts act on this). */
+  /** What is selected in the view (its keyboard shortcuts act on this); a group is not a conversation. */
   selected(): string[] {
-    return this.view.selection.map((c) => c.id);
+    return this.view.selection.filter(isSummary).map((c) => c.id);
+  }
+
+  /** Asks which variable to group the list by (or none). */
+  async chooseGrouping(): Promise<void> {
+    await this.getChildren();
+    const variables = this.variables();
+    type Item = vscode.QuickPickItem & { value?: string };
+    const picked = await vscode.window.showQuickPick<Item>([{ label: 'No grouping' }, ...variables.map((v) => ({ label: v, value: v, ...(v === this.filter.groupBy ? { description: 'current' } : {}) }))], {
+      title: 'Group conversations by the value of',
+    });
+    if (!picked) return;
+    const { groupBy: _old, ...rest } = this.filter;
+    await this.setFilter({ ...rest, ...(picked.value ? { groupBy: picked.value } : {}) });
   }
 
   async review(ids: readonly string[], status: ReviewStatus): Promise<number> {
@@ -159,7 +211,7 @@ export class ConversationsView extends Disposable implements vscode.TreeDataProv
   }
 
   private isFiltered(): boolean {
-    const { sort: _sort, ...where } = this.filter;
+    const { sort: _sort, groupBy: _groupBy, ...where } = this.filter;
     return Object.keys(where).length > 0;
   }
 
@@ -171,6 +223,7 @@ export class ConversationsView extends Disposable implements vscode.TreeDataProv
       f.status && statusWords(f.status),
       f.minQuality !== undefined || f.maxQuality !== undefined ? `quality ${f.minQuality ?? 0}–${f.maxQuality ?? 10}` : undefined,
       f.sort === 'score' ? 'lowest score first' : undefined,
+      f.groupBy ? `by ${f.groupBy}` : undefined,
     ].filter((p): p is string => p !== undefined);
     this.view.description = parts.join(' · ');
     void vscode.commands.executeCommand('setContext', 'promptloom.conversationsFiltered', this.isFiltered());
@@ -179,7 +232,7 @@ export class ConversationsView extends Disposable implements vscode.TreeDataProv
 }
 
 function isSummary(x: unknown): x is ConversationSummary {
-  return typeof x === 'object' && x !== null && typeof (x as ConversationSummary).id === 'string' && 'status' in x;
+  return typeof x === 'object' && x !== null && (x as ConversationGroup).kind !== 'group' && typeof (x as ConversationSummary).id === 'string' && 'status' in x;
 }
 
 /** "0-6", "5 – 8", "" → bounds; undefined when malformed. */
