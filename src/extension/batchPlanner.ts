@@ -85,7 +85,8 @@ export async function confirmBatch(input: Pick<BatchInput, 'cells' | 'rendered' 
   const varied = cells.length > 1 ? Object.keys(cells[0]!.rendered.parameters).filter((name) => new Set(cells.map((c) => JSON.stringify(c.rendered.parameters[name]))).size > 1) : [];
   const shown = cells.slice(0, 12).map((c) => `${c.count} × ${varied.length > 0 ? varied.map((name) => `${name} ${String(c.rendered.parameters[name])}`).join(', ') : 'the form’s values'}`);
   const more = cells.length > shown.length ? [`… and ${cells.length - shown.length} more value sets`] : [];
-  const cost = `Estimated cost $${estimate.costUsd.low.toFixed(2)}–$${estimate.costUsd.high.toFixed(2)} with ${input.model.id} (${estimate.inputTokens.toLocaleString('en-US')} input tokens${estimate.counted === 'api' ? '' : ', estimated'}; up to ${estimate.maxOutputTokens.toLocaleString('en-US')} output tokens${estimate.pastOutputTokens === null ? '' : `, about ${Math.round(estimate.pastOutputTokens)} each as before`}).`;
+  const usd = (x: number) => `$${x < 0.1 ? x.toFixed(4) : x.toFixed(2)}`;
+  const cost = `Estimated cost ${usd(estimate.costUsd.low)}–${usd(estimate.costUsd.high)} with ${input.model.id} (${estimate.inputTokens.toLocaleString('en-US')} input tokens${estimate.counted === 'api' ? '' : ', estimated'}; up to ${estimate.maxOutputTokens.toLocaleString('en-US')} output tokens${estimate.pastOutputTokens === null ? '' : `, about ${Math.round(estimate.pastOutputTokens)} each as before`}).`;
   const choice = await vscode.window.showInformationMessage(
     `Generate ${input.count} conversation${input.count === 1 ? '' : 's'} in ${cells.length} value set${cells.length === 1 ? '' : 's'}?`,
     { modal: true, detail: [...shown, ...more, '', cost].join('\n') },
