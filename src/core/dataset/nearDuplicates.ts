@@ -64,10 +64,13 @@ export function nearestConversation(db: Reader, templateId: number, sig: Signatu
   return best && { id: best.id, similarity: best.similarity };
 }
 
-/** Stores a conversation's signature and its band buckets (inside the caller's transaction). */
+/**
+ * Stores a conversation's signature and its band buckets (inside the caller's transaction), for a
+ * conversation that has none: buckets are only ever written with their signature, whose primary
+ * key refuses a second one (buckets have no index by conversation, so none is searched for).
+ */
 export function storeSignature(tx: WriteTx, conversationId: string, templateId: number, sig: Signature): void {
-  tx.run('INSERT OR REPLACE INTO conversation_signatures (conversation_id, template_id, signature) VALUES (?, ?, ?)', [conversationId, templateId, signatureBytes(sig)]);
-  tx.run('DELETE FROM signature_buckets WHERE conversation_id = ?', [conversationId]);
+  tx.run('INSERT INTO conversation_signatures (conversation_id, template_id, signature) VALUES (?, ?, ?)', [conversationId, templateId, signatureBytes(sig)]);
   const buckets = bandBuckets(sig);
   // One statement for all bands: a single journaled statement instead of BANDS.
   tx.run(
