@@ -12,6 +12,7 @@ import { measure, type Sample } from './measure';
 import { timeShippedScorer } from './shipped';
 import { ANALYTICS_SCALE, benchAnalytics } from './analytics';
 import { benchPlan } from './plan';
+import { DEDUP_SCALE, benchDedup } from './dedup';
 
 function fmt(us: number): string {
   return us >= 1000 ? `${(us / 1000).toFixed(2)} ms` : `${us.toFixed(2)} µs`;
@@ -149,6 +150,9 @@ void (async () => {
 
   console.log(`\nAnalytics at scale: ${ANALYTICS_SCALE}`);
   printTable(['query', 'promptloom median', 'baseline', 'baseline median', 'target'], await benchAnalytics());
+
+  console.log(`\nNear-duplicates: ${DEDUP_SCALE}`);
+  printTable(['benchmark', 'promptloom', 'baseline', 'target'], await benchDedup());
 
   console.log(`\nGeneration: 200 requests against the fake Messages API limited to 20 per 1 s window (8 workers)`);
   printTable(['run', 'completion', '429s received', 'items lost', 'share of allowed rate used'], await benchEngine());

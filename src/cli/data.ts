@@ -4,10 +4,13 @@ import { closeSync, fsyncSync, lstatSync, openSync, readlinkSync, realpathSync, 
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { computeStats, statsCsv, type Stats } from '../core/analytics';
 import { DEFAULT_SPLIT_SEED, ExportError, datasetFileNames, exportDataset, type DatasetExport, type ExportFormat, type ExportStatus } from '../core/export';
+import { backfillSignatures } from '../core/dataset';
+import type { Store } from '../core/store';
 import { existingStore } from './database';
 import { EXIT, UserError } from './errors';
 import { reasonOf, workspaceFolder } from './files';
 import { oneLine, writeFailure, type Output } from './output';
+import { workspaceSettings } from './workspace';
 
 const NO_STATS: Stats = { templates: [], totals: { conversations: 0, generations: 0, costUsd: 0 } };
 
@@ -15,6 +18,7 @@ export async function runStats(flags: { workspace?: string; format: 'text' | 'js
   const { store, folder } = await existingStore(flags.workspace, out);
   if (!store) out.note(`promptloom: no workspace database in ${folder} yet`);
   try {
+    if (store) await signMissing(store, folder);
     const stats = store ? computeStats(store) : NO_STATS;
     if (flags.format === 'json') out.stdout(JSON.stringify(stats, null, 2) + '\n');
     else if (flags.format === 'csv') out.stdout(statsCsv(stats));
@@ -31,6 +35,21 @@ export async function runStats(flags: { workspace?: string; format: 'text' | 'js
     return EXIT.ok;
   } finally {
     store?.close();
+  }
+}
+
+/**
+ * Conversations stored before signatures existed get theirs (and their near-duplicate links) now,
+ * so diversity covers them. Best effort: a database another process keeps busy, or a folder that
+ * cannot be written, leaves them out of diversity rather than failing the command.
+ */
+async function signMissing(store: Store, folder: string): Promise<void> {
+  const quiet: Output = { stdout: () => undefined, error: () => undefined, note: () => undefined };
+  try {
+    const threshold = workspaceSettings(folder, quiet).nearDuplicateThreshold;
+    await backfillSignatures(store, undefined, threshold !== undefined ? { threshold } : {});
+  } catch {
+    // Stats read what is there.
   }
 }
 

@@ -6,6 +6,7 @@
  * the 5 before them; a rise of more than 0.5 points is `improving`, a fall of more than 0.5 is
  * `declining`, anything else (or fewer than 10 scored conversations) is `stable`.
  */
+import { diversityByTemplate } from '../dataset/nearDuplicates';
 import type { Store } from '../store';
 
 export type Trend = 'improving' | 'stable' | 'declining';
@@ -27,6 +28,13 @@ export interface TemplateStats {
   readonly avgCostUsd: number | null;
   readonly totalCostUsd: number;
   readonly trend: Trend;
+  /**
+   * 1 − the mean nearest-neighbour similarity of the template's conversations, from their MinHash
+   * signatures (docs/datasets.md); null with fewer than two signed conversations.
+   */
+  readonly diversity: number | null;
+  /** Conversations found to be near-duplicates of an earlier one of the template. */
+  readonly nearDuplicates: number;
 }
 
 /** The same, with what the dashboard also needs: counts behind the rates, and the id. */
@@ -75,7 +83,8 @@ function aggregate(store: Store, group: Group, templateId?: number, recentCount 
   const quality = byKey(
     store.all(
       `SELECT ${group} AS k, count(*) AS conversations, count(quality) AS scored, avg(quality) AS avg_q, min(quality) AS min_q, max(quality) AS max_q,
-              total(status = 'approved' AND reviewed_at IS NOT NULL) AS approved, count(reviewed_at) AS reviewed
+              total(status = 'approved' AND reviewed_at IS NOT NULL) AS approved, count(reviewed_at) AS reviewed,
+              count(near_duplicate_of) AS near_dups
          FROM conversations ${only} GROUP BY ${group}`,
     ),
   );
@@ -115,12 +124,14 @@ function figures(key: number, a: ReturnType<typeof aggregate>) {
     scored: Number(q?.scored ?? 0),
     reviewed,
     lastActivity: num(l?.last),
+    nearDuplicates: Number(q?.near_dups ?? 0),
   };
 }
 
 /** Every template's figures, by path. */
 export function templateRows(store: Store): TemplateRow[] {
   const a = aggregate(store, 'template_id');
+  const diversity = diversityByTemplate(store);
   return store.all('SELECT id, path, name, tier, active FROM templates ORDER BY path').map((t) => {
     const f = figures(Number(t.id), a);
     return {
@@ -138,6 +149,8 @@ export function templateRows(store: Store): TemplateRow[] {
       avgCostUsd: f.avgCostUsd,
       totalCostUsd: f.totalCostUsd,
       trend: f.trend,
+      diversity: diversity.get(Number(t.id)) ?? null,
+      nearDuplicates: f.nearDuplicates,
       id: Number(t.id),
       active: Number(t.active) === 1,
       conversations: f.conversations,
@@ -180,7 +193,7 @@ export function templateQuality(store: Store, templatePath: string, recent = TRE
   };
 }
 
-export interface VersionRow extends Omit<TemplateRow, 'name' | 'file' | 'tier' | 'active'> {
+export interface VersionRow extends Omit<TemplateRow, 'name' | 'file' | 'tier' | 'active' | 'diversity' | 'nearDuplicates'> {
   /** 1 for the template's first version. */
   readonly number: number;
   readonly createdAt: number;
@@ -190,7 +203,7 @@ export interface VersionRow extends Omit<TemplateRow, 'name' | 'file' | 'tier' |
 export function versionRows(store: Store, templateId: number): VersionRow[] {
   const a = aggregate(store, 'version_id', templateId);
   return store.all('SELECT id, created_at FROM template_versions WHERE template_id = ? ORDER BY created_at, id', [templateId]).map((v, i) => {
-    const { conversations, scored, reviewed, lastActivity, ...f } = figures(Number(v.id), a);
+    const { conversations, scored, reviewed, lastActivity, nearDuplicates: _nearDuplicates, ...f } = figures(Number(v.id), a);
     return { ...f, id: Number(v.id), number: i + 1, createdAt: Number(v.created_at), conversations, scored, reviewed, lastActivity };
   });
 }
@@ -214,6 +227,8 @@ export function totalsOf(store: Store): Stats['totals'] {
 export const STATS_COLUMNS: readonly (keyof TemplateStats)[] = [
   'name', 'file', 'tier', 'usageCount', 'succeeded', 'failed', 'avgQuality', 'minQuality', 'maxQuality',
   'approvalRate', 'avgDurationMs', 'avgCostUsd', 'totalCostUsd', 'trend',
+  // Added with the dataset layer: at the end, so older readers of the CSV keep their columns.
+  'diversity', 'nearDuplicates',
 ];
 
 /** CSV with a header row of the JSON names; fields quoted where needed. */

@@ -162,7 +162,7 @@ export async function runRecordedBatch(input: BatchInput): Promise<BatchOutcome>
    * still will not take it, a paid answer is kept in a side file that the next open imports.
    * Only when even that fails does it throw (the engine then stops the batch and says so).
    */
-  const keep = async (record: GenerationRecord): Promise<{ conversationId?: string; aside: boolean }> => {
+  const keep = async (record: GenerationRecord): Promise<{ conversationId?: string; nearDuplicateOf?: { id: string }; aside: boolean }> => {
     let last: unknown;
     for (let attempt = 0; attempt < STORE_ATTEMPTS; attempt++) {
       if (attempt > 0) await new Promise((r) => setTimeout(r, 50 * 4 ** (attempt - 1)));
@@ -223,17 +223,19 @@ export async function runRecordedBatch(input: BatchInput): Promise<BatchOutcome>
                 ...(reason ? { status: 'needs_revision' as const, statusReason: reason } : {}),
                 ...(cell.system !== undefined ? { systemPrompt: cell.system } : {}),
               },
+              // Compared with the template's earlier conversations as it is stored (same transaction).
+              nearDuplicates: { threshold: settings.nearDuplicateThreshold },
             }
           : {}),
       };
-      const { conversationId, aside } = await keep(record);
+      const { conversationId, nearDuplicateOf, aside } = await keep(record);
       if (aside) keptAside++;
       if (conversationId) {
         conversations.push(conversationId);
         succeededPerCell[c]!++;
       }
       if (quality) scores.push(quality.overall);
-      if (reason) flagged++;
+      if (reason || nearDuplicateOf) flagged++;
       input.onAttempt?.(a, conversationId);
     });
   } catch (error) {

@@ -30,6 +30,8 @@ export interface GenerationSettings {
   readonly priority: Priority;
   readonly maxTokens: number;
   readonly models: readonly ModelInfo[];
+  /** From this estimated similarity to an earlier conversation of the template, a new one is a near-duplicate. */
+  readonly nearDuplicateThreshold: number;
 }
 
 export const DEFAULT_SETTINGS: GenerationSettings = {
@@ -44,6 +46,7 @@ export const DEFAULT_SETTINGS: GenerationSettings = {
   priority: 'normal',
   maxTokens: 4096,
   models: DEFAULT_MODELS,
+  nearDuplicateThreshold: 0.8,
 };
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
@@ -81,6 +84,16 @@ export function positiveNumber(max: number): SettingKind<number> {
     check: (v) => (typeof v === 'number' && Number.isFinite(v) && v > 0 && v <= max ? { ok: true, value: v } : { ok: false, expected }),
     parse: (t) => (t.trim() === '' ? NaN : Number(t)),
     range: { min: 0, max, exclusiveMin: true, integer: false },
+  };
+}
+
+/** Numbers in [min, max] (fractions such as similarity thresholds). */
+export function fractionIn(min: number, max: number): SettingKind<number> {
+  const expected = `a number from ${fmt(min)} to ${fmt(max)}`;
+  return {
+    check: (v) => (typeof v === 'number' && Number.isFinite(v) && v >= min && v <= max ? { ok: true, value: v } : { ok: false, expected }),
+    parse: (t) => (t.trim() === '' ? NaN : Number(t)),
+    range: { min, max, integer: false },
   };
 }
 
@@ -168,6 +181,7 @@ export const SETTINGS: readonly SettingSpec[] = [
   { key: 'priority', name: 'priority', flag: '--priority', help: 'queue priority', kind: oneOf(['high', 'normal', 'low'] as const) },
   { key: 'maxTokens', name: 'maxTokens', flag: '--max-tokens', help: 'largest answer per request, in tokens, when the template sets no max_tokens', kind: wholeNumber(1, 1_000_000) },
   { key: 'models', name: 'models', kind: models },
+  { key: 'quality.nearDuplicateThreshold', name: 'nearDuplicateThreshold', kind: fractionIn(0.5, 1) },
 ];
 
 /** The `promptloom.*` keys (without the prefix) that hold generation settings. */

@@ -4,6 +4,8 @@
  * and the journal replays exactly.
  */
 import { createHash, randomUUID } from 'node:crypto';
+import { appendReason, nearDuplicateReason, nearestConversation, storeSignature } from '../dataset/nearDuplicates';
+import { signatureOf } from '../dataset/minhash';
 import type { Store, WriteTx } from './store';
 import type { Row } from './types';
 
@@ -193,6 +195,19 @@ export interface GenerationRecord {
     readonly status?: ConversationStatus;
     readonly statusReason?: string;
   };
+  /**
+   * Compare the conversation with the earlier ones of its template (docs/datasets.md): at or above
+   * `threshold` it is marked a near-duplicate and flagged for revision. Its signature is stored
+   * either way.
+   */
+  readonly nearDuplicates?: { readonly threshold: number };
+}
+
+/** What `record` stored: the log row, the conversation, and the near-duplicate it found, if any. */
+export interface RecordOutcome {
+  readonly logId: number;
+  readonly conversationId?: string;
+  readonly nearDuplicateOf?: { readonly id: string; readonly similarity: number };
 }
 
 export class GenerationRepository {
@@ -204,22 +219,38 @@ export class GenerationRepository {
 
   /**
    * Stores an attempt in one durable transaction: the log row and, for a success, the
-   * conversation, its turns and its score. Returns the conversation id, if any.
+   * conversation, its turns, its score, its MinHash signature and LSH buckets, and (when asked)
+   * the near-duplicate finding. Returns the conversation id, if any.
    */
-  record(g: GenerationRecord): Promise<{ logId: number; conversationId?: string }> {
+  record(g: GenerationRecord): Promise<RecordOutcome> {
     const now = this.clock.now();
     const conversationId = g.conversation ? (g.conversationId ?? this.newId()) : undefined;
-    return this.store.write((tx) => {
+    // Computed before taking the lock: the transaction only looks up and writes.
+    const signature = g.conversation ? signatureOf(g.conversation.turns) : undefined;
+    return this.store.write((tx): RecordOutcome => {
       if (conversationId && g.conversationId) {
         const stored = tx.get('SELECT id FROM generation_logs WHERE conversation_id = ? LIMIT 1', [conversationId]);
         if (stored) return { logId: Number(stored.id), conversationId };
       }
+      let nearDuplicateOf: RecordOutcome['nearDuplicateOf'];
       if (g.conversation && conversationId) {
         const c = g.conversation;
+        let status = c.status ?? 'pending';
+        let reason = c.statusReason ?? null;
+        if (g.nearDuplicates && signature) {
+          // Looked up before this conversation's own rows exist: every candidate is an earlier one.
+          const nearest = nearestConversation(tx, g.templateId, signature);
+          if (nearest && nearest.similarity >= g.nearDuplicates.threshold) {
+            nearDuplicateOf = nearest;
+            if (status !== 'rejected') status = 'needs_revision';
+            reason = appendReason(reason, nearDuplicateReason(nearest.id, nearest.similarity));
+          }
+        }
         tx.run(
-          'INSERT INTO conversations (id, template_id, version_id, batch_id, parameters, system_prompt, status, status_reason, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
-          [conversationId, g.templateId, g.versionId, g.batchId ?? null, JSON.stringify(g.parameters), c.systemPrompt ?? null, c.status ?? 'pending', c.statusReason ?? null, now],
+          'INSERT INTO conversations (id, template_id, version_id, batch_id, parameters, system_prompt, status, status_reason, created_at, near_duplicate_of, similarity) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+          [conversationId, g.templateId, g.versionId, g.batchId ?? null, JSON.stringify(g.parameters), c.systemPrompt ?? null, status, reason, now, nearDuplicateOf?.id ?? null, nearDuplicateOf?.similarity ?? null],
         );
+        storeSignature(tx, conversationId, g.templateId, signature!);
         c.turns.forEach((turn, position) =>
           tx.run('INSERT INTO turns (conversation_id, position, role, content) VALUES (?, ?, ?, ?)', [conversationId, position, turn.role, turn.content]),
         );
@@ -239,7 +270,7 @@ export class GenerationRepository {
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
         [g.templateId, g.versionId, g.batchId ?? null, conversationId ?? null, JSON.stringify(g.parameters), g.model, g.attempt, g.status, g.errorType ?? null, g.inputTokens, g.outputTokens, g.costUsd, g.durationMs, now],
       );
-      return conversationId ? { logId: lastInsertRowid, conversationId } : { logId: lastInsertRowid };
+      return conversationId ? { logId: lastInsertRowid, conversationId, ...(nearDuplicateOf ? { nearDuplicateOf } : {}) } : { logId: lastInsertRowid };
     });
   }
 
@@ -252,7 +283,7 @@ export class GenerationRepository {
   /** A conversation with what the editor shows beside it: score, template, reason for its status. */
   details(id: string): ConversationDetails | undefined {
     const c = this.store.get(
-      `SELECT c.id, c.status, c.status_reason, c.parameters, c.created_at, t.path, t.name, t.tier, q.overall, q.breakdown, q.recommendations
+      `SELECT c.id, c.status, c.status_reason, c.parameters, c.created_at, c.near_duplicate_of, c.similarity, t.path, t.name, t.tier, q.overall, q.breakdown, q.recommendations
          FROM conversations c JOIN templates t ON t.id = c.template_id LEFT JOIN quality_scores q ON q.conversation_id = c.id
         WHERE c.id = ?`,
       [id],
@@ -261,6 +292,8 @@ export class GenerationRepository {
     return {
       ...conversationHead(c),
       tier: String(c.tier),
+      nearDuplicateOf: c.near_duplicate_of === null || c.near_duplicate_of === undefined ? null : String(c.near_duplicate_of),
+      similarity: c.similarity === null || c.similarity === undefined ? null : Number(c.similarity),
       turns: this.turnsOf(id),
       quality:
         c.overall === null
@@ -338,6 +371,9 @@ export interface ConversationDetails {
   readonly templatePath: string;
   readonly templateName: string;
   readonly tier: string;
+  /** The earlier conversation of the template this one nearly repeats, and how alike (0..1). */
+  readonly nearDuplicateOf: string | null;
+  readonly similarity: number | null;
   readonly turns: Turn[];
   readonly quality: QualityRecord | null;
 }

@@ -3,7 +3,7 @@ import { LENGTH_TARGETS, TIERS, isTier, scoreConversation, toQualityResult, type
 import { GenerationRepository, type ConversationDetails } from '../../core/store';
 import { Disposable } from '../disposable';
 import type { WorkspaceDb } from '../workspaceDb';
-import { transcript } from './transcript';
+import { nearDuplicateFinding, transcript } from './transcript';
 
 export const CONVERSATION_SCHEME = 'promptloom-conversation';
 
@@ -107,9 +107,7 @@ export class ConversationDocuments extends Disposable implements vscode.TextDocu
       void vscode.window.showWarningMessage(`Promptloom: conversation ${id} is not in the workspace database.`);
       return undefined;
     }
-    // The tab shows the template's name and a short id; the full id travels in the query.
-    const name = `${loaded.details.templateName.replace(/[\\/]/g, '-')} ${id.slice(0, 8)}.md`;
-    const uri = vscode.Uri.from({ scheme: CONVERSATION_SCHEME, path: `/${name}`, query: new URLSearchParams({ id }).toString() });
+    const uri = conversationUri(id, loaded.details.templateName);
     const doc = await vscode.workspace.openTextDocument(uri);
     // Beside the editor in use; in the first group when none is open (no empty group left behind).
     const viewColumn = vscode.window.activeTextEditor ? vscode.ViewColumn.Beside : vscode.ViewColumn.One;
@@ -146,6 +144,16 @@ export class ConversationDocuments extends Disposable implements vscode.TextDocu
       d.code = f.part;
       return [d];
     });
+    // Not a scorer finding: found against the template's other conversations when it was stored.
+    const duplicate = nearDuplicateFinding(loaded.details);
+    const first = duplicate && shown.turns[duplicate.turn];
+    if (duplicate && first) {
+      const d = new vscode.Diagnostic(new vscode.Range(first.first, 0, first.last, Number.MAX_SAFE_INTEGER), duplicate.message, vscode.DiagnosticSeverity.Warning);
+      d.source = 'promptloom quality';
+      // The code links to the other conversation's transcript (opened by this provider).
+      d.code = { value: 'near-duplicate', target: conversationUri(duplicate.otherId, loaded.details.templateName) };
+      diagnostics.push(d);
+    }
     this.rendered.set(uri.toString(), { text: shown.text, diagnostics });
     // Already showing this text (nothing to apply): the findings can go on now.
     const open = vscode.workspace.textDocuments.find((d) => d.uri.toString() === uri.toString());
@@ -171,6 +179,12 @@ export class ConversationDocuments extends Disposable implements vscode.TextDocu
       lens('$(close) Reject', 'promptloom.rejectConversation', 'Reject this conversation'),
     ];
   }
+}
+
+/** A transcript's address: the tab shows the template's name and a short id; the full id travels in the query. */
+function conversationUri(id: string, templateName: string): vscode.Uri {
+  const name = `${templateName.replace(/[\\/]/g, '-')} ${id.slice(0, 8)}.md`;
+  return vscode.Uri.from({ scheme: CONVERSATION_SCHEME, path: `/${name}`, query: new URLSearchParams({ id }).toString() });
 }
 
 // Broken structure breaks training; the other findings are judgement calls.

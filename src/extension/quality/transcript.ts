@@ -1,4 +1,5 @@
 import type { QualityResult } from '../../core/quality';
+import { nearDuplicateReason } from '../../core/dataset/nearDuplicates';
 import type { ConversationDetails } from '../../core/store';
 
 /** A readable Markdown transcript, and where each turn's text sits in it (0-based lines). */
@@ -40,4 +41,16 @@ export function transcript(c: ConversationDetails, quality: QualityResult): Tran
 
 function oneLine(text: string): string {
   return text.replace(/\s+/g, ' ').trim();
+}
+
+/** The near-duplicate finding, shown on the first turn: the message, and the other conversation to link to. */
+export interface NearDuplicateFinding {
+  readonly turn: 0;
+  readonly message: string;
+  readonly otherId: string;
+}
+
+export function nearDuplicateFinding(c: Pick<ConversationDetails, 'nearDuplicateOf' | 'similarity'>): NearDuplicateFinding | undefined {
+  if (c.nearDuplicateOf === null || c.similarity === null) return undefined;
+  return { turn: 0, message: nearDuplicateReason(c.nearDuplicateOf, c.similarity), otherId: c.nearDuplicateOf };
 }

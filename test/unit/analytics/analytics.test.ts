@@ -48,10 +48,13 @@ describe('analytics', () => {
         name: 'Alpha', file: 'a.prompt', tier: 'scenario', usageCount: 11, succeeded: 10, failed: 1,
         avgQuality: 6, minQuality: 4, maxQuality: 8, approvalRate: 1 / 3, avgDurationMs: (10 * 1000 + 3000) / 11,
         avgCostUsd: 0.1 / 11, totalCostUsd: 0.1, trend: 'improving',
+        // Ten identical conversations: each one's nearest neighbour is a copy. Stored without the
+        // near-duplicate check (no threshold given), so none is marked.
+        diversity: 0, nearDuplicates: 0,
       },
     );
     const b = stats.templates.find((t) => t.file === 'b.prompt')!;
-    assert.deepEqual([b.usageCount, b.avgQuality, b.approvalRate, b.avgCostUsd, b.totalCostUsd, b.trend], [0, null, null, null, 0, 'stable']);
+    assert.deepEqual([b.usageCount, b.avgQuality, b.approvalRate, b.avgCostUsd, b.totalCostUsd, b.trend, b.diversity, b.nearDuplicates], [0, null, null, null, 0, 'stable', null, 0]);
     assert.deepEqual(stats.totals, { conversations: 10, generations: 11, costUsd: 0.1 });
     store.close();
   });
@@ -171,7 +174,7 @@ describe('analytics', () => {
     const csv = statsCsv(computeStats(store)).trim().split('\n');
     assert.equal(csv[0], STATS_COLUMNS.join(','));
     assert.equal(csv.length, 3);
-    assert.match(csv[2]!, /^"'=Bravo, ""quoted""",b\.prompt,template,0,0,0,,,,,,,0,stable$/);
+    assert.match(csv[2]!, /^"'=Bravo, ""quoted""",b\.prompt,template,0,0,0,,,,,,,0,stable,,0$/);
     store.close();
   });
 });
