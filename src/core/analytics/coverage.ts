@@ -13,8 +13,10 @@
  *   batch (or none) they came from. `values` are a cell's full values in the newest plan that has
  *   it: what a fill plan renders with.
  * - **Target** (`gaps`): the number of approved conversations every cell should have. Default: the
- *   highest approved count among the cells, or the highest `requested` when that is higher, so an
- *   evenly planned dataset is complete when every cell has all it asked for approved.
+ *   highest approved count among the cells, or `planned` (the most conversations one plan asked
+ *   for one cell) when that is higher: an evenly planned dataset is complete when every cell has
+ *   what one plan asked per cell approved. Not the summed `requested`: a fill plan asks again for
+ *   what a cell lacks, and that must not raise the target it is filling to.
  * - **Gap**: a cell whose approved count is under the target; it `lacks` target − approved.
  *
  * Pure over the store: reads, never writes.
@@ -42,6 +44,8 @@ export interface Coverage {
   readonly domains: readonly (readonly unknown[])[];
   /** One per distinct combination, in the order the plans list them (newest plan first). */
   readonly cells: readonly CoverageCell[];
+  /** The most conversations a single plan asked for a single cell (0 without plans). */
+  readonly planned: number;
 }
 
 export interface Gap {
@@ -100,8 +104,10 @@ export function coverage(store: Store, templateId: number): Coverage {
   }
   const cells = new Map<string, Building>();
   const domains = varied.map(() => new Map<string, unknown>());
+  let planned = 0;
   for (const plan of plans) {
     for (const cell of plan) {
+      planned = Math.max(planned, cell.count);
       const combination = combinationOf(cell.values);
       const key = keyOf(combination);
       const known = cells.get(key);
@@ -130,6 +136,7 @@ export function coverage(store: Store, templateId: number): Coverage {
     varied,
     domains: domains.map((d) => [...d.values()]),
     cells: [...cells.values()],
+    planned,
   };
 }
 
@@ -138,7 +145,7 @@ export function coverage(store: Store, templateId: number): Coverage {
  * what each lacks, least covered first.
  */
 export function gaps(of: Coverage, target?: number): Gaps {
-  const highest = of.cells.reduce((n, c) => Math.max(n, c.approved, c.requested), 0);
+  const highest = of.cells.reduce((n, c) => Math.max(n, c.approved), of.planned);
   const goal = target ?? highest;
   if (!Number.isInteger(goal) || goal < 0) throw new RangeError(`the coverage target must be a whole number, at least 0, not ${String(goal)}`);
   const found = of.cells

@@ -50,7 +50,7 @@ describe('coverage of value plans', () => {
     ]);
     // A newer plan on version 2, which added `tone` (one value: not varied).
     await batch(t.id, v2, [
-      { values: cell('A', 'phone', { tone: 'calm' }), count: 3 },
+      { values: cell('A', 'phone', { tone: 'calm' }), count: 4 },
       { values: cell('C', 'chat', { tone: 'calm' }), count: 1 },
     ]);
     await conversations(t.id, v1, cell('A', 'phone'), 2, 'approved', old.id);
@@ -74,7 +74,7 @@ describe('coverage of value plans', () => {
     assert.deepEqual(
       c.cells.map((x) => [x.combination.join('/'), x.requested, x.approved, x.total]),
       [
-        ['A/phone', 5, 3, 4],
+        ['A/phone', 6, 3, 4],
         ['C/chat', 1, 0, 0],
         ['A/chat', 2, 1, 2],
         ['B/phone', 2, 1, 1],
@@ -85,11 +85,13 @@ describe('coverage of value plans', () => {
     assert.deepEqual(c.cells[0]!.values, cell('A', 'phone', { tone: 'calm' }));
     assert.deepEqual(c.cells[2]!.values, cell('A', 'chat'));
 
-    // Default target: the highest request (5) beats the highest approved count (3).
+    // Default target: the most one plan asked for one cell (4) beats the highest approved count
+    // (3); the summed requests of a cell (6 for A/phone) are not a target.
+    assert.equal(c.planned, 4);
     const all = gaps(c);
-    assert.equal(all.target, 5);
-    assert.deepEqual(all.gaps.map((g) => [g.cell.combination.join('/'), g.lacks]), [['C/chat', 5], ['A/chat', 4], ['B/phone', 4], ['B/chat', 3], ['A/phone', 2]]);
-    assert.equal(all.lacking, 18);
+    assert.equal(all.target, 4);
+    assert.deepEqual(all.gaps.map((g) => [g.cell.combination.join('/'), g.lacks]), [['C/chat', 4], ['A/chat', 3], ['B/phone', 3], ['B/chat', 2], ['A/phone', 1]]);
+    assert.equal(all.lacking, 13);
 
     // An explicit target: only the cells under it, and the fill plan with their full values.
     const two = gaps(c, 2);
@@ -124,10 +126,16 @@ describe('coverage of value plans', () => {
     assert.deepEqual(c.cells.map((x) => [x.combination[0], x.approved]), [[30, 3], [40, 1], [50, 0]]);
     const g = gaps(c);
     assert.equal(g.target, 3);
-    assert.deepEqual(fillPlan(g), [
+    const fill = fillPlan(g);
+    assert.deepEqual(fill, [
       { values: { age: 50, vip: false }, count: 3 },
       { values: { age: 40, vip: false }, count: 2 },
     ]);
+    // Running the fill plan asks for more, but does not move the target it fills to.
+    await batch(t.id, v, fill);
+    const after = coverage(store, t.id);
+    assert.deepEqual(after.cells.map((x) => [x.combination[0], x.requested]), [[50, 4], [40, 3], [30, 1]]);
+    assert.equal(gaps(after).target, 3);
     store.close();
   });
 
@@ -152,7 +160,7 @@ describe('coverage of value plans', () => {
     const single = await template('single.prompt');
     await conversations(single.id, await single.version('s'), { persona: 'A' }, 2, 'approved');
     const none = coverage(store, single.id);
-    assert.deepEqual([none.varied, none.cells], [[], []]);
+    assert.deepEqual([none.varied, none.cells, none.planned], [[], [], 0]);
     assert.deepEqual(gaps(none), { target: 0, gaps: [], lacking: 0 });
     store.close();
   });
