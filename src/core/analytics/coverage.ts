@@ -40,9 +40,9 @@ export interface Coverage {
   readonly templateId: number;
   /** The varied variables (see the definitions above); empty when no plan varied anything. */
   readonly varied: readonly string[];
-  /** Per varied variable, its values in order of first appearance (newest plan first). */
+  /** Per varied variable, its values in order of first appearance (oldest plan first), null last. */
   readonly domains: readonly (readonly unknown[])[];
-  /** One per distinct combination, in the order the plans list them (newest plan first). */
+  /** One per distinct combination, in the order the plans list them (oldest plan first). */
   readonly cells: readonly CoverageCell[];
   /** The most conversations a single plan asked for a single cell (0 without plans). */
   readonly planned: number;
@@ -105,14 +105,18 @@ export function coverage(store: Store, templateId: number): Coverage {
   const cells = new Map<string, Building>();
   const domains = varied.map(() => new Map<string, unknown>());
   let planned = 0;
-  for (const plan of plans) {
+  // Oldest plan first, so cells and values keep their places as new plans (a fill plan) arrive;
+  // a newer plan's full values replace an older one's.
+  for (const plan of [...plans].reverse()) {
     for (const cell of plan) {
       planned = Math.max(planned, cell.count);
       const combination = combinationOf(cell.values);
       const key = keyOf(combination);
       const known = cells.get(key);
-      if (known) known.requested += cell.count;
-      else cells.set(key, { combination, values: cell.values, requested: cell.count, approved: 0, total: 0 });
+      if (known) {
+        known.requested += cell.count;
+        known.values = cell.values;
+      } else cells.set(key, { combination, values: cell.values, requested: cell.count, approved: 0, total: 0 });
       combination.forEach((value, i) => {
         const k = canonical(value);
         if (!domains[i]!.has(k)) domains[i]!.set(k, value);
@@ -134,7 +138,8 @@ export function coverage(store: Store, templateId: number): Coverage {
   return {
     templateId,
     varied,
-    domains: domains.map((d) => [...d.values()]),
+    // No value (a plan from before the variable existed) comes last.
+    domains: domains.map((d) => [...[...d.values()].filter((v) => v !== null), ...(d.has('null') ? [null] : [])]),
     cells: [...cells.values()],
     planned,
   };

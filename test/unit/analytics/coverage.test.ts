@@ -70,20 +70,21 @@ describe('coverage of value plans', () => {
 
     const c = coverage(store, t.id);
     assert.deepEqual(c.varied, ['persona', 'channel']);
-    assert.deepEqual(c.domains, [['A', 'C', 'B'], ['phone', 'chat']]);
+    // Values and cells in the order the plans gave them, oldest plan first.
+    assert.deepEqual(c.domains, [['A', 'B', 'C'], ['phone', 'chat']]);
     assert.deepEqual(
       c.cells.map((x) => [x.combination.join('/'), x.requested, x.approved, x.total]),
       [
         ['A/phone', 6, 3, 4],
-        ['C/chat', 1, 0, 0],
         ['A/chat', 2, 1, 2],
         ['B/phone', 2, 1, 1],
         ['B/chat', 2, 2, 3],
+        ['C/chat', 1, 0, 0],
       ],
     );
     // The newest plan's values, `tone` included, for the cells it has; the older plan's otherwise.
     assert.deepEqual(c.cells[0]!.values, cell('A', 'phone', { tone: 'calm' }));
-    assert.deepEqual(c.cells[2]!.values, cell('A', 'chat'));
+    assert.deepEqual(c.cells[1]!.values, cell('A', 'chat'));
 
     // Default target: the most one plan asked for one cell (4) beats the highest approved count
     // (3); the summed requests of a cell (6 for A/phone) are not a target.
@@ -134,7 +135,7 @@ describe('coverage of value plans', () => {
     // Running the fill plan asks for more, but does not move the target it fills to.
     await batch(t.id, v, fill);
     const after = coverage(store, t.id);
-    assert.deepEqual(after.cells.map((x) => [x.combination[0], x.requested]), [[50, 4], [40, 3], [30, 1]]);
+    assert.deepEqual(after.cells.map((x) => [x.combination[0], x.requested]), [[30, 1], [40, 3], [50, 4]]);
     assert.equal(gaps(after).target, 3);
     store.close();
   });
@@ -150,11 +151,12 @@ describe('coverage of value plans', () => {
     const c = coverage(store, t.id);
     assert.deepEqual(c.varied, ['persona', 'channel']);
     assert.deepEqual(c.cells.map((x) => [x.combination, x.requested, x.approved]), [
-      [['A', 'phone'], 1, 0],
-      [['A', 'chat'], 1, 0],
       [['A', null], 1, 0],
       [['B', null], 1, 1],
+      [['A', 'phone'], 1, 0],
+      [['A', 'chat'], 1, 0],
     ]);
+    assert.deepEqual(c.domains, [['A', 'B'], ['phone', 'chat', null]]);
 
     // Batches of one value set have no plan: nothing varies, nothing to fill.
     const single = await template('single.prompt');
