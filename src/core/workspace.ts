@@ -7,7 +7,7 @@
  */
 import { relative, resolve } from 'node:path';
 import { planResume, type BatchCell, type BatchInput } from './generation/batch';
-import { buildPlan, parseValuesFile, type PlanProblem, type Sampling, type ValuesFileKind } from './plan';
+import { buildPlan, explicitPlan, parseValuesFile, type ExplicitCell, type PlanProblem, type Sampling, type ValuesFileKind } from './plan';
 import { importKeptAside } from './generation/unstored';
 import { Store, type StoreOptions } from './store';
 import { resolveModel, type ModelInfo } from './generation/engine';
@@ -102,7 +102,9 @@ export class Workspace {
       const built =
         'valuesFile' in request.plan
           ? parseValuesFile(request.plan.valuesFile.text, request.plan.valuesFile.kind, template, request.count, request.values)
-          : buildPlan(template, { vary: request.plan.vary, count: request.count, given: request.values, ...(request.plan.sampling ? { sampling: request.plan.sampling } : {}), ...(request.plan.seed !== undefined ? { seed: request.plan.seed } : {}) });
+          : 'cells' in request.plan
+            ? explicitPlan(template, request.plan.cells, request.values)
+            : buildPlan(template, { vary: request.plan.vary, count: request.count, given: request.values, ...(request.plan.sampling ? { sampling: request.plan.sampling } : {}), ...(request.plan.seed !== undefined ? { seed: request.plan.seed } : {}) });
       if (!built.ok) return { ok: false, reason: 'plan', problems: built.problems };
       // A plan that builds renders: each cell was rendered while it was checked.
       const render = (values: Readonly<Record<string, unknown>>): Rendered => {
@@ -139,10 +141,16 @@ export interface BatchRequest {
   readonly text: string;
   /** Values of the variables a plan does not vary (or of all, without a plan). */
   readonly values: RawParameters;
-  /** Conversations in all; per combination for a `grid` plan; per row of a values file. */
+  /** Conversations in all; per combination for a `grid` plan; per row of a values file; not used with explicit cells (each has its count). */
   readonly count: number;
-  /** Vary values across the batch: chosen variables over their domains, or a values file's rows. */
-  readonly plan?: { readonly vary: readonly string[] | 'all'; readonly sampling?: Sampling; readonly seed?: number } | { readonly valuesFile: { readonly text: string; readonly kind: ValuesFileKind } };
+  /**
+   * Vary values across the batch: chosen variables over their domains, a values file's rows, or
+   * explicit value sets with their counts (a coverage fill plan), each render-checked.
+   */
+  readonly plan?:
+    | { readonly vary: readonly string[] | 'all'; readonly sampling?: Sampling; readonly seed?: number }
+    | { readonly valuesFile: { readonly text: string; readonly kind: ValuesFileKind } }
+    | { readonly cells: readonly ExplicitCell[] };
   /** A model asked for explicitly (wins over the template's `model:`). */
   readonly model?: string;
   readonly priority?: Priority;

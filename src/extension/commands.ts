@@ -1,5 +1,5 @@
 import * as vscode from 'vscode';
-import type { Sampling } from '../core/plan';
+import type { ExplicitCell, Sampling } from '../core/plan';
 import { askBatch } from './batchPlanner';
 import type { Ctx } from './ctx';
 import { GenerationRepository, type ReviewStatus } from '../core/store';
@@ -233,6 +233,9 @@ interface BatchOptions {
   concurrency?: number;
   values?: Record<string, unknown>;
   quiet?: boolean;
-  plan?: { vary: string[] | 'all'; sampling?: Sampling; seed?: number };
+  /** Vary chosen variables, or explicit value sets with their counts (`count` is then their sum). */
+  plan?: { vary: string[] | 'all'; sampling?: Sampling; seed?: number } | { cells: ExplicitCell[] };
+  /** Show the value sets and the estimated cost, and go on only when the person agrees. */
+  confirm?: boolean;
 }
 

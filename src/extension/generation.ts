@@ -10,7 +10,7 @@ import { editorApiAddress, editorWorkspace } from './settings';
 import { confirmBatch } from './batchPlanner';
 import { countInputTokens, createClient } from '../core/generation/claude';
 import { estimateBatch, pastOutputTokens, type Estimate } from '../core/generation/estimate';
-import type { Sampling } from '../core/plan';
+import type { ExplicitCell, Sampling } from '../core/plan';
 import type { Store } from '../core/store';
 import { BatchRepository, TemplateRepository } from '../core/store';
 import { autoValue } from '../core/analytics/templateTest';
@@ -93,8 +93,8 @@ export class GenerationService extends Disposable {
       quiet?: boolean;
       autoFill?: boolean;
       purpose?: 'test';
-      /** Vary these variables over their values (a value plan). */
-      plan?: { vary: readonly string[] | 'all'; sampling?: Sampling; seed?: number };
+      /** Vary these variables over their values (a value plan), or explicit value sets with their counts. */
+      plan?: { vary: readonly string[] | 'all'; sampling?: Sampling; seed?: number } | { cells: readonly ExplicitCell[] };
       /** Show the value sets and the estimated cost, and go on only when the person agrees. */
       confirm?: boolean;
     },
@@ -113,9 +113,11 @@ export class GenerationService extends Disposable {
       return undefined;
     }
     const workspace = editorWorkspace(uri, this.log);
-    // Varied variables take their plan's values: only the others are asked for.
-    const varied = new Set(options.plan ? (options.plan.vary === 'all' ? template.variables.map((v) => v.name) : options.plan.vary) : []);
-    const values = options.values ?? (await this.values(uri, template.variables.filter((v) => !varied.has(v.name)), options.autoFill ?? false));
+    // Varied variables take their plan's values: only the others are asked for. Explicit value
+    // sets carry their own values: nothing is asked.
+    const plan = options.plan;
+    const varied = new Set(plan ? ('cells' in plan || plan.vary === 'all' ? template.variables.map((v) => v.name) : plan.vary) : []);
+    const values = options.values ?? (plan && 'cells' in plan ? {} : await this.values(uri, template.variables.filter((v) => !varied.has(v.name)), options.autoFill ?? false));
     if (!values) return undefined;
     const prepared = workspace.prepareBatch({
       file: uri.fsPath,

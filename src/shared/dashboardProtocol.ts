@@ -48,8 +48,40 @@ export interface SideView {
   readonly series: readonly DayView[];
 }
 
+/**
+ * One template's coverage (see src/core/analytics/coverage.ts for the definitions): its varied
+ * variables with their values as shown, and per combination of them the counts.
+ */
+export interface CoverageView {
+  readonly template: number;
+  readonly name: string;
+  readonly file: string;
+  /** The varied variables, in order; at least one. */
+  readonly varied: readonly string[];
+  /** Per varied variable, its values as text (`—` for none), in order. */
+  readonly domains: readonly (readonly string[])[];
+  readonly cells: readonly CoverageCellView[];
+  /** Approved conversations every combination should have. */
+  readonly target: number;
+  /** Combinations under the target, and the approved conversations they lack in all. */
+  readonly gapCells: number;
+  readonly lacking: number;
+}
+
+export interface CoverageCellView {
+  /** Per varied variable, the index of this combination's value in `domains`. */
+  readonly at: readonly number[];
+  readonly requested: number;
+  readonly approved: number;
+  readonly total: number;
+  /** target − approved, or 0. */
+  readonly lacks: number;
+}
+
 export interface DashboardData {
   readonly templates: readonly TemplateView[];
+  /** Templates whose value plans varied something, by name. */
+  readonly coverage: readonly CoverageView[];
   readonly totals: { readonly conversations: number; readonly generations: number; readonly costUsd: number };
   /** All templates together, per day. */
   readonly series: readonly DayView[];
@@ -80,6 +112,8 @@ export const dashboardWebviewMessage = oneOf('type', {
   // Template files, workspace-relative as the store names them.
   open: { file: workspacePath },
   conversations: { file: workspacePath },
+  // Generate what a template's coverage gaps lack (after the confirmation of value sets and cost).
+  fillGaps: { template: rowId },
 });
 
 export type DashboardWebviewMessage = Infer<typeof dashboardWebviewMessage>;

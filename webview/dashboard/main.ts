@@ -8,6 +8,7 @@ import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
 import type {
   CompareRequest,
+  CoverageView,
   DashboardData,
   DashboardHostMessage,
   DashboardState,
@@ -95,9 +96,17 @@ function render(d: DashboardData): void {
     compare = el('section', { 'aria-labelledby': 'compare-heading', id: 'compare' });
     compare.append(el('h2', { id: 'compare-heading' }, 'Compare'), compareForm(d.templates), el('div', { id: 'comparison' }));
   }
-  const focusedSort = (document.activeElement as HTMLElement | null)?.dataset?.sort;
-  app.replaceChildren(header, charts_, top, compare, table);
+  const coverageSection = el('section', { 'aria-labelledby': 'coverage-heading', id: 'coverage-section' });
+  coverageSection.append(el('h2', { id: 'coverage-heading' }, 'Coverage'));
+  if (d.coverage.length === 0) coverageSection.append(el('p', { class: 'status' }, 'Coverage appears once a batch varies values (Generate Batch… with a value plan).'));
+  else for (const c of d.coverage) coverageSection.append(coverageBlock(c));
+
+  const focused = (document.activeElement as HTMLElement | null)?.dataset;
+  const focusedSort = focused?.sort;
+  const focusedFill = focused?.fill;
+  app.replaceChildren(header, charts_, top, coverageSection, compare, table);
   if (focusedSort) table.querySelector<HTMLElement>(`[data-sort="${focusedSort}"]`)?.focus();
+  if (focusedFill) coverageSection.querySelector<HTMLElement>(`[data-fill="${focusedFill}"]`)?.focus();
   drawCharts();
   const comparisonChart = document.querySelector<HTMLElement>('#compare-chart');
   if (comparisonChart && lastSides) showComparison(lastSides);
@@ -240,6 +249,153 @@ function templateTable(templates: readonly TemplateView[]): HTMLElement {
   thead.append(head);
   table.append(thead, body);
   return table;
+}
+
+/** How full a combination is, in five steps: a class for its colour and a word for its title. */
+function fullness(approved: number, target: number): { level: string; word: string } {
+  if (target === 0 || approved >= target) return { level: 'full', word: 'at target' };
+  if (approved === 0) return { level: 'empty', word: 'none approved' };
+  const ratio = approved / target;
+  return ratio < 1 / 3 ? { level: 'low', word: 'under a third' } : ratio < 2 / 3 ? { level: 'mid', word: 'under two thirds' } : { level: 'high', word: 'nearly there' };
+}
+
+const plural = (n: number, one: string, many = `${one}s`) => `${fmt.count(n)} ${n === 1 ? one : many}`;
+
+/**
+ * One template's coverage: a row per value for one varied variable, a heatmap table for two
+ * (rows: the first variable's values, columns: the second's), the least covered combinations
+ * for more; and Fill gaps. Every count is text; colour only repeats it.
+ */
+function coverageBlock(c: CoverageView): HTMLElement {
+  const block = el('article', { class: 'coverage', 'data-template': String(c.template), 'aria-labelledby': `coverage-${c.template}` });
+  const head = el('header', { class: 'coverage-head' });
+  const title = el('div');
+  const name = el('h3', { id: `coverage-${c.template}` });
+  const open = el('button', { type: 'button', class: 'link', title: c.file }, c.name);
+  open.addEventListener('click', () => vscode.postMessage({ type: 'open', file: c.file }));
+  name.append(open);
+  const combinations = c.cells.length;
+  const summary =
+    c.gapCells === 0
+      ? `${c.varied.join(' × ')}: all ${plural(combinations, 'value set')} have ${fmt.count(c.target)} approved`
+      : `${c.varied.join(' × ')}: ${fmt.count(c.gapCells)} of ${plural(combinations, 'value set')} under ${fmt.count(c.target)} approved, ${plural(c.lacking, 'conversation')} lacking`;
+  title.append(name, el('p', { class: 'status' }, summary));
+  const fill = el('vscode-button', { 'data-fill': String(c.template), ...(c.gapCells === 0 ? { disabled: '' } : {}), title: c.gapCells === 0 ? 'No gaps' : `Generate ${plural(c.lacking, 'conversation')} for the ${plural(c.gapCells, 'value set')} under the target (you confirm the value sets and cost first)` }, 'Fill gaps…');
+  fill.addEventListener('click', () => c.gapCells > 0 && vscode.postMessage({ type: 'fillGaps', template: c.template }));
+  head.append(title, fill);
+  block.append(head);
+  if (c.varied.length === 1) block.append(coverageBars(c));
+  else if (c.varied.length === 2) block.append(coverageHeatmap(c));
+  else block.append(leastCovered(c));
+  return block;
+}
+
+/** One varied variable: a row per value, its approved count as text and as a bar against the target. */
+function coverageBars(c: CoverageView): HTMLElement {
+  const table = el('table', { class: 'coverage-bars' });
+  table.append(el('caption', {}, `Approved conversations per ${c.varied[0]!} value, against a target of ${fmt.count(c.target)}`));
+  const thead = el('thead');
+  const hr = el('tr');
+  hr.append(el('th', { scope: 'col' }, c.varied[0]!), el('th', { scope: 'col', class: 'num' }, 'Approved'), el('th', { scope: 'col', class: 'num' }, 'Requested'), el('th', { scope: 'col', class: 'num' }, 'Lacking'), el('th', { scope: 'col' }, 'Coverage'));
+  thead.append(hr);
+  const body = el('tbody');
+  for (const cell of c.cells) {
+    const { level, word } = fullness(cell.approved, c.target);
+    const tr = el('tr');
+    const track = el('div', { class: 'bar-track', 'aria-hidden': 'true' });
+    const bar = el('div', { class: `bar ${level}` });
+    bar.style.width = `${c.target === 0 ? 100 : Math.min(100, (cell.approved / c.target) * 100)}%`;
+    track.append(bar);
+    const barCell = el('td', { class: 'bar-cell', title: word });
+    barCell.append(track);
+    tr.append(
+      el('th', { scope: 'row' }, c.domains[0]![cell.at[0]!]!),
+      el('td', { class: 'num' }, fmt.count(cell.approved)),
+      el('td', { class: 'num' }, fmt.count(cell.requested)),
+      el('td', { class: `num${cell.lacks > 0 ? ' lacks' : ''}` }, cell.lacks > 0 ? fmt.count(cell.lacks) : '—'),
+      barCell,
+    );
+    body.append(tr);
+  }
+  table.append(thead, body);
+  return table;
+}
+
+/** Two varied variables: a table, a row per value of the first and a column per value of the second. */
+function coverageHeatmap(c: CoverageView): HTMLElement {
+  const [rows, columns] = [c.domains[0]!, c.domains[1]!];
+  const byAt = new Map(c.cells.map((cell) => [`${cell.at[0]},${cell.at[1]}`, cell]));
+  const wrap = el('div', { class: 'heatmap-wrap' });
+  const table = el('table', { class: 'heatmap' });
+  table.append(el('caption', {}, `Approved / requested conversations per ${c.varied[0]!} (rows) and ${c.varied[1]!} (columns); target ${fmt.count(c.target)} approved each`));
+  const thead = el('thead');
+  const hr = el('tr');
+  hr.append(el('th', { scope: 'col', class: 'corner' }, `${c.varied[0]!} ↓ · ${c.varied[1]!} →`));
+  for (const column of columns) hr.append(el('th', { scope: 'col' }, column));
+  thead.append(hr);
+  const body = el('tbody');
+  rows.forEach((row, r) => {
+    const tr = el('tr');
+    tr.append(el('th', { scope: 'row' }, row));
+    columns.forEach((column, k) => {
+      const cell = byAt.get(`${r},${k}`);
+      if (!cell) {
+        tr.append(el('td', { class: 'heat unplanned', title: `${row} × ${column}: never planned` }, '—'));
+        return;
+      }
+      const { level, word } = fullness(cell.approved, c.target);
+      const td = el('td', { class: `heat ${level}`, title: `${row} × ${column}: ${fmt.count(cell.approved)} approved of ${fmt.count(cell.requested)} requested, ${fmt.count(cell.total)} generated; ${word}` });
+      td.append(el('span', { class: 'counts' }, `${fmt.count(cell.approved)} / ${fmt.count(cell.requested)}`));
+      if (cell.lacks > 0) td.append(el('span', { class: 'lacks' }, `needs ${fmt.count(cell.lacks)}`));
+      tr.append(td);
+    });
+    body.append(tr);
+  });
+  table.append(thead, body);
+  wrap.append(table, coverageLegend(c.target));
+  return wrap;
+}
+
+/** More than two varied variables: the least covered combinations, as a table. */
+function leastCovered(c: CoverageView, shown = 10): HTMLElement {
+  const sorted = [...c.cells].sort((a, b) => b.lacks - a.lacks || a.approved - b.approved);
+  const table = el('table', { class: 'least-covered' });
+  table.append(el('caption', {}, `The ${Math.min(shown, sorted.length)} least covered of ${plural(sorted.length, 'combination')}; target ${fmt.count(c.target)} approved each`));
+  const thead = el('thead');
+  const hr = el('tr');
+  for (const name of c.varied) hr.append(el('th', { scope: 'col' }, name));
+  hr.append(el('th', { scope: 'col', class: 'num' }, 'Approved'), el('th', { scope: 'col', class: 'num' }, 'Requested'), el('th', { scope: 'col', class: 'num' }, 'Lacking'));
+  thead.append(hr);
+  const body = el('tbody');
+  for (const cell of sorted.slice(0, shown)) {
+    const tr = el('tr');
+    cell.at.forEach((index, i) => tr.append(el('td', {}, c.domains[i]![index]!)));
+    tr.append(
+      el('td', { class: `num heat ${fullness(cell.approved, c.target).level}` }, fmt.count(cell.approved)),
+      el('td', { class: 'num' }, fmt.count(cell.requested)),
+      el('td', { class: `num${cell.lacks > 0 ? ' lacks' : ''}` }, cell.lacks > 0 ? fmt.count(cell.lacks) : '—'),
+    );
+    body.append(tr);
+  }
+  table.append(thead, body);
+  return table;
+}
+
+function coverageLegend(target: number): HTMLElement {
+  const legend = el('ul', { class: 'coverage-legend', 'aria-label': 'Colour key' });
+  const steps: [string, string][] = [
+    ['empty', 'none approved'],
+    ['low', 'under ⅓'],
+    ['mid', 'under ⅔'],
+    ['high', `under ${fmt.count(target)}`],
+    ['full', 'at target'],
+  ];
+  for (const [level, text] of steps) {
+    const li = el('li');
+    li.append(el('span', { class: `swatch heat ${level}`, 'aria-hidden': 'true' }), document.createTextNode(text));
+    legend.append(li);
+  }
+  return legend;
 }
 
 function compareForm(templates: readonly TemplateView[]): HTMLElement {

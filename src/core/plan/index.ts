@@ -4,3 +4,4 @@ export { domainOf, variableDomains, spread, type Domain, type DomainResult, type
 export { buildPlan, type PlanOptions } from './build';
 export { parseValuesFile, type ValuesFileKind } from './valuesFile';
 export { planKey, remainingPlan } from './key';
+export { explicitPlan, type ExplicitCell } from './explicit';

@@ -1,12 +1,17 @@
 import { dailySeries, templateRows, topPerformers, totalsOf, versionRows, type TemplateRow, type VersionRow } from '../../core/analytics';
+import { coverage, gaps } from '../../core/analytics/coverage';
 import type { Store } from '../../core/store';
-import type { CompareRequest, DashboardData, DayView, SideView, TemplateView } from '../../shared/dashboardProtocol';
+import type { CompareRequest, CoverageView, DashboardData, DayView, SideView, TemplateView } from '../../shared/dashboardProtocol';
 
 export function dashboardData(store: Store): DashboardData {
   const started = performance.now();
   const rows = templateRows(store);
   return {
     templates: rows.map(templateView),
+    coverage: rows
+      .map((r) => coverageView(store, r))
+      .filter((c): c is CoverageView => c !== undefined)
+      .sort((a, b) => a.name.localeCompare(b.name) || a.file.localeCompare(b.file)),
     totals: totalsOf(store),
     series: dailySeries(store),
     recommendations: topPerformers(rows).map((r) => ({ tier: r.tier, text: r.text, files: r.top.map((t) => t.template.file) })),
@@ -59,5 +64,30 @@ function figuresOf(r: TemplateRow | VersionRow): SideView['figures'] {
     avgCostUsd: r.avgCostUsd,
     totalCostUsd: r.totalCostUsd,
     trend: r.trend,
+  };
+}
+
+/** A template's coverage as the page shows it; undefined when its plans varied nothing. */
+export function coverageView(store: Store, template: Pick<TemplateRow, 'id' | 'name' | 'file'>): CoverageView | undefined {
+  const of = coverage(store, template.id);
+  if (of.varied.length === 0) return undefined;
+  const found = gaps(of);
+  const keys = of.domains.map((values) => values.map((v) => JSON.stringify(v ?? null)));
+  return {
+    template: template.id,
+    name: template.name,
+    file: template.file,
+    varied: of.varied,
+    domains: of.domains.map((values) => values.map((v) => (v === null || v === undefined ? '—' : String(v)))),
+    cells: of.cells.map((c) => ({
+      at: c.combination.map((v, i) => keys[i]!.indexOf(JSON.stringify(v ?? null))),
+      requested: c.requested,
+      approved: c.approved,
+      total: c.total,
+      lacks: Math.max(0, found.target - c.approved),
+    })),
+    target: found.target,
+    gapCells: found.gaps.length,
+    lacking: found.lacking,
   };
 }

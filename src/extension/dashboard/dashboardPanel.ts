@@ -1,5 +1,8 @@
 import * as vscode from 'vscode';
 import { computeStats, statsCsv, versionRows } from '../../core/analytics';
+import { coverage, fillPlan, gaps } from '../../core/analytics/coverage';
+import { TemplateRepository } from '../../core/store';
+import type { GenerationService } from '../generation';
 import {
   DASHBOARD_VIEW_TYPE,
   type CompareRequest,
@@ -20,6 +23,16 @@ export interface DashboardDeps {
   readonly extensionUri: vscode.Uri;
   readonly db: WorkspaceDb;
   readonly log: MessageLog;
+  /** Runs a batch (Fill gaps): with `confirm`, only after the person agrees to its value sets and cost. */
+  readonly generation: Pick<GenerationService, 'run'>;
+}
+
+/** A template's fill plan: its file and the value sets its coverage gaps lack. */
+export interface FillRequest {
+  readonly template: number;
+  readonly file: string;
+  readonly count: number;
+  readonly cells: readonly { readonly values: Readonly<Record<string, unknown>>; readonly count: number }[];
 }
 
 /** New generations arrive in bursts during a batch: recompute at most this often. */
@@ -38,6 +51,8 @@ export class DashboardPanel extends Disposable {
   /** The last data sent, for tests. */
   lastData: Extract<DashboardHostMessage, { type: 'data' }>['data'] | undefined;
   lastComparison: Extract<DashboardHostMessage, { type: 'comparison' }> | undefined;
+  /** The last fill plan handed to Generate Batch, for tests. */
+  lastFill: FillRequest | undefined;
   /** Receives a message as if the webview posted it: checked, then handled (tests use it). */
   readonly deliver: Deliver;
 
@@ -137,6 +152,9 @@ export class DashboardPanel extends Disposable {
       case 'exportCsv':
         await this.exportCsv();
         break;
+      case 'fillGaps':
+        await this.fillGaps(message.template);
+        break;
       case 'open':
       case 'conversations': {
         const folder = this.deps.db.folder;
@@ -147,6 +165,35 @@ export class DashboardPanel extends Disposable {
         break;
       }
     }
+  }
+
+  /**
+   * What Fill gaps would generate for a template: each combination under the target, with the
+   * full values of the newest plan that has it and the approved conversations it lacks.
+   * Undefined for a template the database does not know.
+   */
+  async fillRequest(templateId: number): Promise<FillRequest | undefined> {
+    const store = await this.deps.db.getIfExists();
+    const template = store && new TemplateRepository(store).list().find((t) => t.id === templateId);
+    if (!store || !template) return undefined;
+    const found = gaps(coverage(store, templateId));
+    return { template: templateId, file: template.path, count: found.lacking, cells: fillPlan(found) };
+  }
+
+  /**
+   * Fill gaps: Generate Batch with the fill plan as explicit value sets, through its confirmation
+   * (the value sets and the estimated cost) before anything is spent.
+   */
+  async fillGaps(templateId: number): Promise<void> {
+    const request = await this.fillRequest(templateId);
+    const folder = this.deps.db.folder;
+    if (!request || !folder) throw new Error('that template is not in this workspace’s database');
+    if (request.cells.length === 0) {
+      void vscode.window.showInformationMessage(`Promptloom: every value set of ${request.file} has its approved conversations: no gaps to fill.`);
+      return;
+    }
+    this.lastFill = request;
+    await this.deps.generation.run(vscode.Uri.joinPath(folder.uri, request.file), { count: request.count, plan: { cells: request.cells }, confirm: true });
   }
 
   /** The `promptloom stats --format csv` table, saved where the user says. */

@@ -113,9 +113,13 @@ describe('webview messages', () => {
       { type: 'open', file: 'support.prompt' },
       { type: 'open', file: 'prompts/tier 1/support..v2.prompt' },
       { type: 'conversations', file: 'prompts/support.prompt' },
+      { type: 'fillGaps', template: 7 },
     ]);
     rejectsNonMessages(dashboardWebviewMessage);
     rejects(dashboardWebviewMessage, [
+      ['fillGaps without a template', { type: 'fillGaps' }, /missing template/],
+      ['fillGaps with a file instead of an id', { type: 'fillGaps', template: 'a.prompt' }, /\.template: expected a finite number, got "a\.prompt"/],
+      ['fillGaps with its own plan', { type: 'fillGaps', template: 1, cells: [{ values: {}, count: 1000 }] }, /unexpected key "cells"/],
       ['versions without a template', { type: 'versions' }, /missing template/],
       ['versions with NaN (an empty select)', { type: 'versions', template: NaN }, /\.template: expected a finite number, got NaN/],
       ['versions with id 0', { type: 'versions', template: 0 }, /\.template: 0 is outside 1\.\./],
