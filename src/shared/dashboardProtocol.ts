@@ -24,6 +24,10 @@ export interface TemplateView {
   readonly avgCostUsd: number | null;
   readonly totalCostUsd: number;
   readonly trend: 'improving' | 'stable' | 'declining';
+  /** 1 − mean nearest-neighbour similarity (docs/datasets.md); null under 2 signed conversations. */
+  readonly diversity: number | null;
+  /** Conversations marked as near-duplicates of an earlier one. */
+  readonly nearDuplicates: number;
 }
 
 export interface DayView {
@@ -44,7 +48,7 @@ export interface VersionView {
 /** One side of a comparison: a template or one of its versions. */
 export interface SideView {
   readonly label: string;
-  readonly figures: Omit<TemplateView, 'id' | 'name' | 'file' | 'tier'>;
+  readonly figures: Omit<TemplateView, 'id' | 'name' | 'file' | 'tier' | 'diversity' | 'nearDuplicates'>;
   readonly series: readonly DayView[];
 }
 

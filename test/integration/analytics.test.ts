@@ -2,6 +2,8 @@ import { strict as assert } from 'node:assert';
 import * as vscode from 'vscode';
 import type { TestResultView } from '../../src/shared/testProtocol';
 import type { DashboardData, SideView } from '../../src/shared/dashboardProtocol';
+import { computeStats } from '../../src/core/analytics';
+import { Store } from '../../src/core/store';
 import { waitFor, workspaceFile } from './helpers';
 
 interface Dashboard {
@@ -57,6 +59,14 @@ describe('template testing, the dashboard and export', function () {
     for (const f of ['generate.prompt', 'strict.prompt']) assert.ok(files.includes(f), `${f} in ${files.join(', ')}`);
     const generate = data.templates.find((t) => t.file === 'generate.prompt')!;
     assert.ok(generate.usageCount >= 2 && generate.avgQuality !== null);
+    // Diversity and near-duplicates, as stats reports them, for every template.
+    const store = await Store.open(vscode.workspace.workspaceFolders![0]!.uri.fsPath);
+    const stats = computeStats(store);
+    store.close();
+    for (const t of data.templates) {
+      const row = stats.templates.find((r) => r.file === t.file)!;
+      assert.deepEqual([t.diversity, t.nearDuplicates], [row.diversity, row.nearDuplicates], t.file);
+    }
     assert.equal(data.series.reduce((n, p) => n + p.generations, 0), data.totals.generations);
     assert.match(data.series.at(-1)!.day, /^\d{4}-\d{2}-\d{2}$/);
 

@@ -53,6 +53,8 @@ const COLUMNS: readonly { key: keyof TemplateView; label: string; show: (t: Temp
   { key: 'avgCostUsd', label: 'Avg cost', show: (t) => fmt.money(t.avgCostUsd), numeric: true },
   { key: 'totalCostUsd', label: 'Total cost', show: (t) => fmt.money(t.totalCostUsd), numeric: true },
   { key: 'trend', label: 'Trend', show: (t) => t.trend, numeric: true },
+  { key: 'diversity', label: 'Diversity', show: (t) => (t.diversity === null ? '—' : t.diversity.toFixed(2)), numeric: true },
+  { key: 'nearDuplicates', label: 'Near-dups', show: (t) => fmt.count(t.nearDuplicates), numeric: true },
 ];
 
 function render(d: DashboardData): void {

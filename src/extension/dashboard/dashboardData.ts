@@ -47,7 +47,7 @@ function series(store: Store, where: { templateId?: number; versionId?: number }
 }
 
 function templateView(r: TemplateRow): TemplateView {
-  return { id: r.id, name: r.name, file: r.file, tier: r.tier, ...figuresOf(r) };
+  return { id: r.id, name: r.name, file: r.file, tier: r.tier, ...figuresOf(r), diversity: r.diversity, nearDuplicates: r.nearDuplicates };
 }
 
 function figuresOf(r: TemplateRow | VersionRow): SideView['figures'] {
