@@ -52,7 +52,7 @@ describe('Quality review in the VS Code workbench (headless Chromium)', () => {
     await rows().nth(4).waitFor({ timeout: 30_000 });
     const texts = await rows().allInnerTexts();
     assert.equal(texts.length, 5);
-    assert.match(texts[0]!, /^10\.0\s+Anxious Investor\s*pending review · Quality fixture/);
+    assert.match(texts[0]!, /^10\.0\s+Anxious Investor\s*[0-9a-f]{8} · pending review · Quality fixture/);
     assert.match(texts[4]!, /approved/);
     assert.equal((await rows().allInnerTexts()).filter((t) => /needs revision/.test(t)).length, 3);
     const label = await rows().first().getAttribute('aria-label');
