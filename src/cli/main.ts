@@ -14,7 +14,9 @@ import { runScore } from './score';
 import { REVIEW_ACTIONS, runReview, type ReviewAction } from './review';
 import type { Tier } from '../core/quality';
 import { SAMPLINGS, type Sampling } from '../core/plan';
-import { SETTINGS, parseFlag, type GenerationSettings, type SettingSpec } from '../core/generation/settings';
+import { SETTINGS, parseFlag, settingByFlag, type GenerationSettings, type SettingSpec } from '../core/generation/settings';
+import type { RetryStrategyName } from '../core/generation/retry';
+import { runSimulateRetries } from './simulate';
 import { StoreAccessError, StoreBusyError } from '../core/store';
 
 /**
@@ -144,6 +146,24 @@ export function buildProgram(out: Output, setExit: (code: number) => void, readS
     .addOption(new Option('--format <format>', 'output format').choices(['text', 'json', 'csv']).default('text'))
     .action(async (o: { workspace?: string; template?: string; status: ConversationsStatus; format: 'text' | 'json' | 'csv' }) => setExit(await runConversations(o, out)));
 
+  const simulate = program
+    .command('simulate-retries')
+    .description('what a retry strategy does, on a simulated clock with the engine’s own code: one run’s attempts, or --runs N’s distribution')
+    .option('--workspace <dir>', 'the workspace whose settings give the defaults; default: the current folder');
+  // The strategy's flags are the settings table's, with its ranges.
+  for (const flag of ['--retry-strategy', '--max-attempts', '--base-delay-ms', '--max-delay-ms']) {
+    const option = settingOption(settingByFlag(flag)!);
+    simulate.addOption(flag === '--retry-strategy' ? new Option('--strategy <value>', option.description).choices(settingByFlag(flag)!.kind.choices!) : option);
+  }
+  simulate
+    .option('--failure-rate <x>', 'the share of attempts that fail, 0 to 1', rate, 0.3)
+    .option('--runs <n>', 'simulate this many runs and print their distribution', positiveInt)
+    .option('--seed <n>', 'the seed of the simulated failures and jitter', nonNegativeInt, 1)
+    .addOption(format())
+    .action((o: { workspace?: string; strategy?: RetryStrategyName; maxAttempts?: number; baseDelayMs?: number; maxDelayMs?: number; failureRate: number; runs?: number; seed: number; format: 'text' | 'json' }) =>
+      setExit(runSimulateRetries(o, out)),
+    );
+
   program
     .command('score')
     .description('score conversations: a .json file holds one, a .jsonl file one per line; - reads standard input')
@@ -196,6 +216,12 @@ function names(value: string): string[] {
   const list = value.split(',').map((n) => n.trim()).filter((n) => n !== '');
   if (list.length === 0) throw new InvalidArgumentError('expected variable names, separated by commas');
   return list;
+}
+
+function rate(value: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n) || n < 0 || n > 1) throw new InvalidArgumentError('expected a number from 0 to 1');
+  return n;
 }
 
 function nonNegativeInt(value: string): number {
