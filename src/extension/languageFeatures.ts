@@ -125,6 +125,7 @@ function toCompletionItem(t: ParsedTemplate, c: Completion): vscode.CompletionIt
   if (c.detail) item.detail = c.detail;
   if (c.documentation) item.documentation = new vscode.MarkdownString(c.documentation);
   if (c.insertText) item.insertText = c.insertText.includes('$') ? new vscode.SnippetString(c.insertText) : c.insertText;
+  if (c.sortText) item.sortText = c.sortText;
   return item;
 }
 

@@ -37,4 +37,23 @@ describe('diagnostics in the editor', () => {
     await editor.edit((e) => e.insert(doc.positionAt(doc.getText().length), '>>'));
     await waitFor('no diagnostics', () => (promptloomDiagnostics(doc.uri).length === 0 ? true : undefined));
   });
+
+  it('a tag being typed (<<>> closed by the editor) is not reported until the cursor leaves it', async () => {
+    const doc = await vscode.workspace.openTextDocument({ language: 'promptloom', content: '{{x}} Hello ' });
+    const editor = await vscode.window.showTextDocument(doc);
+    const codes = () => promptloomDiagnostics(doc.uri).map((d) => `${(d.code as { value: string }).value} ${d.message}`);
+    await waitFor('PL009 for x', () => (codes().some((c) => c.startsWith('PL009') && c.includes('<<x>>')) ? true : undefined));
+    // One edit, as typing does: a changed problem elsewhere (to know the diagnostics were redone) and `<<>>`.
+    await editor.edit((e) => {
+      e.replace(new vscode.Range(0, 2, 0, 3), 'y');
+      e.insert(doc.positionAt(doc.getText().length), '<<>>');
+    });
+    const inside = doc.positionAt(doc.getText().length - 2);
+    editor.selection = new vscode.Selection(inside, inside);
+    await waitFor('PL009 for y', () => (codes().some((c) => c.startsWith('PL009') && c.includes('<<y>>')) ? true : undefined));
+    assert.deepEqual(codes().filter((c) => c.startsWith('PL010') || c.startsWith('PL001')), [], 'nothing on the tag being written');
+    // Leaving the tag empty and moving on reports it.
+    editor.selection = new vscode.Selection(new vscode.Position(0, 0), new vscode.Position(0, 0));
+    await waitFor('PL010 once the cursor left', () => (codes().some((c) => c.startsWith('PL010')) ? true : undefined));
+  });
 });

@@ -152,7 +152,8 @@ export function parseBody(text: string, from: number, to: number, where: Variabl
   // Whatever is still open at the end was never closed.
   while (stack.length > 0) {
     const frame = pop();
-    report('PL004', frame.openSpan.start, frame.openSpan.end, `\`${openTag(frame)}\` is never closed: add \`<</${frame.keyword}>>\`.`);
+    // In the body, a quick fix can close it where the body ends (in `system:` the YAML quoting varies).
+    report('PL004', frame.openSpan.start, frame.openSpan.end, `\`${openTag(frame)}\` is never closed: add \`<</${frame.keyword}>>\`.`, where === 'body' ? { close: `<</${frame.keyword}>>`, at: String(to) } : undefined);
     closeFrame(frame, undefined, to);
   }
   return { nodes: root, uses, issues };
@@ -266,7 +267,7 @@ export function parseBody(text: string, from: number, to: number, where: Variabl
         return;
       }
       // The wrong tag still ends the innermost block: one error, not a cascade to the end of the file.
-      report('PL004', start, end, `\`<</${keyword}>>\` does not match the open \`${openTag(top)}\`: expected \`<</${top.keyword}>>\`.`);
+      report('PL004', start, end, `\`<</${keyword}>>\` does not match the open \`${openTag(top)}\`: expected \`<</${top.keyword}>>\`.`, { replace: `<</${top.keyword}>>` });
       closeFrame(pop(), closeSpan, closeSpan.end);
       return;
     }

@@ -46,7 +46,8 @@ export function hoverAt(t: ParsedTemplate, offset: number): { markdown: string; 
   const target = targetAt(t, offset);
   if (!target) return undefined;
   if (target.kind === 'variable') {
-    if (!target.decl) return { markdown: `**${target.name}**: not declared in \`variables:\``, span: target.span };
+    // A code span, not bold: a name such as `__init__` would otherwise render as emphasis.
+    if (!target.decl) return { markdown: `\`${target.name}\` is not declared in \`variables:\`. Declare it there (a quick fix does), or correct the name.`, span: target.span };
     return { markdown: describeVariable(target.decl), span: target.span };
   }
   const { path } = target.key;
@@ -145,6 +146,16 @@ export function fixesFor(t: ParsedTemplate, d: Diagnostic): Fix[] {
       const declare = name ? declareVariable(t, name) : undefined;
       if (declare) fixes.push({ title: `Declare '${name}' in variables:`, edits: [declare], preferred: !d.data?.suggestion });
       return fixes;
+    }
+    case 'PL004': {
+      if (d.data?.replace) return [{ title: `Change to ${d.data.replace}`, edits: [{ span, newText: d.data.replace }], preferred: true }];
+      const close = d.data?.close;
+      const at = Number(d.data?.at);
+      if (!close || !Number.isInteger(at) || at < 0 || at > t.text.length) return [];
+      // At the end of the body, on a line of its own.
+      const eol = /\r\n/.test(t.text) ? '\r\n' : '\n';
+      const atLineStart = at === 0 || t.text[at - 1] === '\n';
+      return [{ title: `Close with ${close} at the end`, edits: [{ span: { start: at, end: at }, newText: atLineStart ? `${close}${eol}` : `${eol}${close}` }], preferred: true }];
     }
     default:
       return [];
@@ -245,6 +256,8 @@ export interface Completion {
   readonly insertText?: string;
   /** The text the completion replaces (the partial word before the cursor). */
   readonly replace: Span;
+  /** Where it stands in the list (editors sort by label otherwise). */
+  readonly sortText?: string;
 }
 
 export interface CompletionOptions {
@@ -281,7 +294,11 @@ function tagCompletions(t: ParsedTemplate, offset: number, before: string): Comp
       replace,
     }));
   }
-  if (/<<#\s*(if|unless)\s+[A-Za-z0-9_]*$/.test(before) || /<<\s*if\s+[A-Za-z0-9_]*$/.test(before)) return variables();
+  if (/<<#\s*(if|unless)\s+[A-Za-z0-9_]*$/.test(before) || /<<\s*if\s+[A-Za-z0-9_]*$/.test(before)) {
+    // A condition is most often a boolean, then an optional value (shown when given); then the rest.
+    const rank = (v: VariableDecl) => (v.type === 'boolean' ? 0 : v.required ? 2 : 1);
+    return variables().map((c, i) => ({ ...c, sortText: `${rank(t.variables[i]!)}${String(i).padStart(4, '0')}` }));
+  }
   if (/<<\s*[A-Za-z0-9_]*$/.test(before) && !/\\<<\s*[A-Za-z0-9_]*$/.test(before)) {
     const keywords: Completion[] = [
       { label: 'if', kind: 'keyword', detail: 'inline if: <<if name "yes" "no">>', insertText: 'if $1 "$2" "$3">>$0', replace },

@@ -103,6 +103,19 @@ describe('language features (pure)', () => {
     assert.deepEqual(nested[nested.length - 1]!.children.map((c) => c.name), ['#unless b', '#if c']);
   });
 
+  it('completion after <<#if lists booleans, then optional variables, then the rest', () => {
+    const t = parse('---', 'variables:', '  topic: { type: text }', '  note: { type: text, default: none }', '  vip: { type: boolean }', '---', 'x <<#if ');
+    const items = completionsAt(t, t.text.length);
+    const order = [...items].sort((a, b) => (a.sortText ?? '').localeCompare(b.sortText ?? '')).map((c) => c.label);
+    assert.deepEqual(order, ['vip', 'note', 'topic']);
+  });
+
+  it('the hover on an undeclared variable names it in code, whatever its characters', () => {
+    const t = parse('---', 'variables:', '  a: {}', '---', '<<a>> <<__init__>>');
+    const hover = hoverAt(t, t.text.indexOf('__init__') + 2)!;
+    assert.equal(hover.markdown, '`__init__` is not declared in `variables:`. Declare it there (a quick fix does), or correct the name.');
+  });
+
   describe('quick fixes', () => {
     it('PL009 converts {{x}} to <<x>>', () => {
       const bad = parse('---', 'variables:', '  x: {}', '---', 'Hi {{ x }}');
@@ -127,6 +140,24 @@ describe('language features (pure)', () => {
       const fixed = parse(apply(bad.text, declare[0]!.edits));
       assert.deepEqual(fixed.variables.map((v) => v.name), ['persona', 'years', 'budget']);
       assert.deepEqual(fixed.diagnostics.map((d) => d.code), ['PL002'], 'only yeers is left');
+    });
+
+    it('PL004 closes a block left open at the end of the body, and corrects a mismatched closing tag', () => {
+      const open = parse('---', 'variables:', '  vip: { type: boolean }', '---', '<<#if vip>>', 'Premium client.', '');
+      const never = open.diagnostics.find((d) => d.code === 'PL004')!;
+      const [fix] = fixesFor(open, never);
+      assert.equal(fix!.title, 'Close with <</if>> at the end');
+      const closed = parse(apply(open.text, fix!.edits));
+      assert.deepEqual(closed.diagnostics, [], closed.text);
+      assert.ok(closed.text.endsWith('Premium client.\n<</if>>\n'), JSON.stringify(closed.text));
+      // No final newline: the tag goes on a line of its own all the same.
+      const bare = parse('---', 'variables:', '  vip: { type: boolean }', '---', 'A <<#if vip>>B');
+      const closedBare = parse(apply(bare.text, fixesFor(bare, bare.diagnostics.find((d) => d.code === 'PL004')!)[0]!.edits));
+      assert.deepEqual(closedBare.diagnostics, []);
+      const wrong = parse('---', 'variables:', '  vip: { type: boolean }', '---', '<<#if vip>>x<</unless>>');
+      const [change] = fixesFor(wrong, wrong.diagnostics.find((d) => d.code === 'PL004')!);
+      assert.equal(change!.title, 'Change to <</if>>');
+      assert.deepEqual(parse(apply(wrong.text, change!.edits)).diagnostics, []);
     });
 
     it('PL002 declare works with CRLF and an empty variables block', () => {
