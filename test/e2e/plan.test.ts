@@ -87,4 +87,17 @@ describe('a value plan in the workbench (headless Chromium)', () => {
     await wb.page.locator('.notifications-toasts', { hasText: '12 of 12 conversations generated' }).waitFor({ timeout: 60_000 });
     assert.equal(api.stats.accepted, 12);
   });
+
+  it('the settings show no error on their defaults', async () => {
+    await wb.runCommand('Preferences: Open Settings (UI)');
+    const search = wb.page.locator('.settings-editor .suggest-input-container .monaco-editor textarea, .settings-editor .search-container textarea').first();
+    await search.waitFor();
+    await search.fill('promptloom');
+    await wb.page.locator('.settings-editor .setting-item-title', { hasText: 'Requests Per Window' }).first().waitFor();
+    // Every Promptloom setting rendered, none with a validation message.
+    await wb.page.waitForFunction(() => document.querySelectorAll('.settings-editor .setting-item-contents').length > 5);
+    const errors = (await wb.page.locator('.settings-editor .setting-item-validation-message').allInnerTexts()).filter((text) => text.trim() !== '');
+    await wb.screenshot('settings-defaults');
+    assert.deepEqual(errors, []);
+  });
 });

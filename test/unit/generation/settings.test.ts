@@ -6,7 +6,7 @@ import { SETTINGS, parseFlag, readSettings, settingByFlag, storedSettings } from
 import { Workspace } from '../../../src/core/workspace';
 
 interface SchemaProperty {
-  type?: string;
+  type?: string | string[];
   enum?: string[];
   minimum?: number;
   exclusiveMinimum?: number;
@@ -22,7 +22,11 @@ describe('the settings table', () => {
       assert.ok(p, `promptloom.${spec.key} is contributed`);
       const range = spec.kind.range;
       if (range) {
-        assert.equal(p.type, range.integer ? 'integer' : 'number', spec.key);
+        // A setting without a default may be null (empty), so the Settings UI shows no error out of the box.
+        const types = ([] as string[]).concat(p.type ?? []);
+        assert.ok(types.includes(range.integer ? 'integer' : 'number'), spec.key);
+        assert.ok('default' in p, `${spec.key} has a default`);
+        if ((p as { default?: unknown }).default === null) assert.ok(types.includes('null'), `${spec.key}: a null default needs a nullable type`);
         assert.equal(p.maximum, range.max, `${spec.key} maximum`);
         if (range.exclusiveMin) assert.equal(p.exclusiveMinimum, range.min, `${spec.key} exclusiveMinimum`);
         else assert.equal(p.minimum, range.min, `${spec.key} minimum`);
