@@ -60,6 +60,11 @@ describe('quality in the editor', function () {
     assert.ok(repeats.every((d) => d.severity === vscode.DiagnosticSeverity.Warning && d.source === 'promptloom quality'));
     const confused = diagnostics.find((d) => d.message === "the user's reply in turn 5 signals confusion")!;
     assert.match(doc.lineAt(confused.range.start.line).text, /^\*\*Assistant \(turn 4\):\*\*/);
+    // Closing the transcript takes its findings out of the Problems panel; opening it brings them back.
+    await vscode.commands.executeCommand('workbench.action.closeActiveEditor');
+    await waitFor('no findings once closed', () => (vscode.languages.getDiagnostics(doc.uri).length === 0 ? true : undefined));
+    await vscode.commands.executeCommand('promptloom.openConversation', poor);
+    await waitFor('findings again', () => (vscode.languages.getDiagnostics(doc.uri).length === diagnostics.length ? true : undefined));
   });
 
   it('offers the breakdown and review as CodeLenses on the transcript, and a review updates it', async () => {

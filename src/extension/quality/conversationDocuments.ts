@@ -84,6 +84,26 @@ export class ConversationDocuments extends Disposable implements vscode.TextDocu
       this,
       this.subscriptions,
     );
+    // VS Code keeps a closed editor's document (and so its diagnostics) for minutes: a transcript's
+    // findings leave the Problems panel as soon as no tab shows it any more.
+    vscode.window.tabGroups.onDidChangeTabs(
+      (e) => {
+        const open = new Set(vscode.window.tabGroups.all.flatMap((g) => g.tabs).flatMap((t) => (t.input instanceof vscode.TabInputText ? [t.input.uri.toString()] : [])));
+        for (const tab of e.closed) {
+          if (!(tab.input instanceof vscode.TabInputText) || tab.input.uri.scheme !== CONVERSATION_SCHEME) continue;
+          if (!open.has(tab.input.uri.toString())) this.diagnostics.delete(tab.input.uri);
+        }
+        // Opened again while VS Code still held its document: no open event comes, so show them here.
+        for (const tab of e.opened) {
+          if (!(tab.input instanceof vscode.TabInputText) || tab.input.uri.scheme !== CONVERSATION_SCHEME) continue;
+          const uri = tab.input.uri.toString();
+          const doc = vscode.workspace.textDocuments.find((d) => d.uri.toString() === uri);
+          if (doc) this.showFindings(doc);
+        }
+      },
+      this,
+      this.subscriptions,
+    );
     db.onDidChange(
       () => {
         for (const doc of vscode.workspace.textDocuments) if (doc.uri.scheme === CONVERSATION_SCHEME) this.changed.fire(doc.uri);
