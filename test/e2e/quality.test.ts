@@ -96,6 +96,9 @@ describe('Quality review in the VS Code workbench (headless Chromium)', () => {
     assert.match((await confidence.getAttribute('aria-label')) ?? '', /^Confidence, weight 20 percent: low/);
     assert.ok(await confidence.evaluate((n) => n.classList.contains('band-low')));
     assert.ok(await frame.locator('[data-part="structure"]').evaluate((n) => n.classList.contains('band-good')));
+    // The header names the threshold as a threshold, not as a verdict.
+    assert.match(await frame.locator('.band-word').innerText(), /· flag threshold \d+\.\d ·/);
+    assert.doesNotMatch(await frame.locator('.band-word').innerText(), /flagged below/);
     // Red, yellow and green come from the theme's chart colours and differ.
     const fills = await frame.locator('.part .fill').evaluateAll((nodes) => nodes.map((n) => getComputedStyle(n).backgroundColor));
     assert.notEqual(fills[3], fills[2]);

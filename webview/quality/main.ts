@@ -23,7 +23,7 @@ function show(view: QualityView): void {
   vscode.setState({ id: view.id });
   const heading = el('h1', {}, view.title);
   const overall = el('div', { class: `overall band-${view.band}`, role: 'group', 'aria-label': `Overall quality ${view.overall.toFixed(1)} of 10, ${BAND_WORDS[view.band]}` });
-  overall.append(el('span', { class: 'score', id: 'overall' }, view.overall.toFixed(1)), el('span', { class: 'band-word' }, `/ 10 · ${BAND_WORDS[view.band]} · flagged below ${view.threshold.toFixed(1)} · ${view.status}`));
+  overall.append(el('span', { class: 'score', id: 'overall' }, view.overall.toFixed(1)), el('span', { class: 'band-word' }, `/ 10 · ${BAND_WORDS[view.band]} · flag threshold ${view.threshold.toFixed(1)} · ${view.status}`));
   const children: Node[] = [heading, overall];
   if (view.statusReason) children.push(el('p', { class: 'reason' }, view.statusReason));
 
