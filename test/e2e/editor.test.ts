@@ -84,8 +84,10 @@ describe('Promptloom in the VS Code workbench (headless Chromium)', () => {
 
     // Paste values as JSON, then type one more into its field.
     await frame.locator('details.json summary').click();
-    await frame.locator('#json textarea').fill('{"persona": "Anxious Investor", "years": 7}');
+    await frame.locator('#json textarea').fill('{"persona": "Anxious Investor", "years": 7, "yeers": 8}');
     await frame.locator('#apply-json').click();
+    // A key the template does not have is reported, not silently dropped.
+    await frame.locator('#json-note', { hasText: 'Not variables of this template, not used: yeers.' }).waitFor({ timeout: 5_000 });
     await frame.locator('#field-amount input').fill('$250,000 in a 401(k)');
     const prompt = frame.locator('#prompt');
     await prompt.filter({ hasText: '$250,000 in a 401(k) invested' }).waitFor();

@@ -147,18 +147,31 @@ function jsonBox(): HTMLElement {
   const area = el('vscode-textarea', { id: 'json', rows: '5', placeholder: '{"persona": "Anxious Investor"}', 'aria-label': 'Values as one JSON object' });
   const apply = el('vscode-button', { id: 'apply-json' }, 'Apply');
   const error = el('p', { class: 'field-error', id: 'json-error', role: 'alert' });
+  const note = el('p', { class: 'json-note', id: 'json-note', role: 'status' });
   apply.addEventListener('click', () => {
     const parsed = parseValues(area.value);
     if (typeof parsed === 'string') {
       error.textContent = parsed;
+      note.textContent = '';
       return;
     }
     error.textContent = '';
+    // Say what the paste did beyond filling fields: keys the template does not have are not used,
+    // and fields that had a value but are not in the paste are emptied.
+    const unknown = Object.keys(parsed).filter((name) => !controls.has(name));
+    const reset = [...controls.keys()].filter((name) => values[name] !== undefined && values[name] !== '' && !(name in parsed));
+    for (const name of unknown) delete parsed[name];
+    note.textContent = [
+      unknown.length > 0 ? `Not variables of this template, not used: ${unknown.join(', ')}.` : '',
+      reset.length > 0 ? `Emptied, not in the pasted values: ${reset.join(', ')}.` : '',
+    ]
+      .filter((line) => line !== '')
+      .join(' ');
     values = parsed;
     refreshControls();
     send();
   });
-  box.append(area, apply, error);
+  box.append(area, apply, error, note);
   return box;
 }
 
