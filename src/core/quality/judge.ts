@@ -6,8 +6,8 @@
  * (src/core/generation/judgeClient.ts).
  *
  * Combination rule: the judge's part scores 0.5 × overall (1–10) + mean of the six criteria
- * (1–5), so 1.5–10, held at most at 5 when any criterion is 1 (a clear failure of one criterion
- * fails the conversation). The conversation's overall is min(scorer's overall, judge's part):
+ * (1–5), so 1.5–10, held at most at 5 when the judge's overall is 5 or less ("do not train on
+ * it") or any criterion is 1 (a clear failure of one criterion fails the conversation). The conversation's overall is min(scorer's overall, judge's part):
  * the two are gates for different defects (the scorer sees form, residue, repetition, garbage;
  * the judge sees meaning: an answer to another question, an invented fact, a contradiction), and
  * a conversation is only as good as its worse reading, so either can fail it. A blend would let
@@ -115,11 +115,18 @@ export function readGrade(input: unknown, turnCount: number): JudgeGrade | undef
   return { criteria, overall, turnsAtFault, reason: oneLine(typeof o.reason === 'string' ? o.reason : '') };
 }
 
-/** The judge's part of the score: 0.5 × overall + mean criterion, at most 5 when a criterion is 1. */
+/** Up to here, the judge's part stays below the default flag threshold (6). */
+export const JUDGE_FAIL_CAP = 5;
+
+/**
+ * The judge's part of the score: 0.5 × overall + mean criterion (1.5–10), at most 5 when the
+ * judge says not to train on it (overall 5 or less) or a criterion is 1.
+ */
 export function judgeScore(g: Pick<JudgeGrade, 'criteria' | 'overall'>): number {
   const values = JUDGE_CRITERIA.map((c) => g.criteria[c]);
   const score = 0.5 * g.overall + values.reduce((a, b) => a + b, 0) / values.length;
-  return round1(Math.min(values.some((v) => v <= 1) ? 5 : 10, score));
+  const fails = g.overall <= 5 || values.some((v) => v <= 1);
+  return round1(Math.min(fails ? JUDGE_FAIL_CAP : 10, score));
 }
 
 export function judgePart(g: JudgeGrade, model: string, costUsd: number): JudgePart {
