@@ -60,7 +60,7 @@ describe('the judge, through the real SDK against the fake Messages API', functi
       assert.doesNotMatch(system[0]!.text, /portfolio/, 'the conversation is not in the cached prefix');
     }
     const [clean, corrupted] = outcomes;
-    assert.ok(clean!.ok && corrupted!.ok);
+    if (!clean?.ok || !corrupted?.ok) return assert.fail('both graded');
     assert.ok(corrupted.part.score < 6 && clean.part.score > 8, `${clean.part.score} vs ${corrupted.part.score}`);
     assert.deepEqual(corrupted.part.turnsAtFault.map((f) => f.turn), [4, 12]);
     const findings = withJudge(scoreConversation(CORRUPTED), corrupted.part).findings.filter((f) => f.part === 'judge');
