@@ -68,3 +68,26 @@ describe('promptloom score --judge', function () {
     assert.match(run.stderr, /the judge could not grade 1 conversation/);
   });
 });
+
+describe('promptloom generate with promptloom.quality.judge on', function () {
+  this.timeout(60_000);
+
+  it('judges each stored conversation, stores the combined score, and reports judge cost apart', async () => {
+    const api = await FakeMessagesApi.start({ apiKey: KEY });
+    try {
+      const ws = workspace({ 't.prompt': '---\nname: Judged\n---\nWrite a conversation about bonds.\n', '.vscode/settings.json': '{ "promptloom.quality.judge": "on" }' });
+      api.script({ kind: 'ok' }, { kind: 'poor' });
+      const run = await runCli(['generate', 't.prompt', '--count', '2', '--concurrency', '1', '--format', 'json'], ws, { ANTHROPIC_API_KEY: KEY, ANTHROPIC_BASE_URL: api.url });
+      assert.equal(run.code, 0, run.stderr);
+      const summary = JSON.parse(run.stdout.trim().split('\n').pop()!) as { costUsd: number; judge: { model: string; judged: number; notJudged: number; costUsd: number } };
+      assert.deepEqual({ ...summary.judge, costUsd: summary.judge.costUsd > 0 }, { model: 'claude-haiku-5-5', judged: 2, notJudged: 0, costUsd: true });
+      assert.equal(api.stats.judgeRequests.length, 2);
+      const stats = await runCli(['stats', '--format', 'json'], ws, {});
+      const totals = (JSON.parse(stats.stdout) as { totals: { generations: number; costUsd: number } }).totals;
+      assert.equal(totals.generations, 2, 'judge calls are not generations');
+      assert.ok(Math.abs(totals.costUsd - summary.costUsd) < 1e-9);
+    } finally {
+      await api.stop();
+    }
+  });
+});
