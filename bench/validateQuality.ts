@@ -13,8 +13,24 @@ import { resolve } from 'node:path';
 import { WEIGHTS, scoreConversation } from '../src/core/quality';
 import { seededRandom } from '../src/core/generation/random';
 import { pairwiseAccuracy, spearman } from './rankAgreement';
+import { prepareJudgeRun, type JudgeRun } from './judgeAgreement';
 
-const file = resolve(process.argv[2] ?? resolve(__dirname, '../../shared/data/dstc9/dstc9_dialogs.jsonl'));
+// Arguments: [dialogs.jsonl] [--judge] [--limit n] [--judge-model m]
+const args = process.argv.slice(2);
+const flag = (name: string) => {
+  const i = args.indexOf(name);
+  return i >= 0 ? args.splice(i, 2)[1] : undefined;
+};
+const judgeFlag = args.indexOf('--judge');
+if (judgeFlag >= 0) args.splice(judgeFlag, 1);
+const limitText = flag('--limit');
+const judgeModel = flag('--judge-model');
+const limit = limitText === undefined ? 200 : Number(limitText);
+if (!Number.isInteger(limit) || limit < 1) {
+  console.error(`--limit ${limitText}: expected a whole number above 0`);
+  process.exit(2);
+}
+const file = resolve(args[0] ?? resolve(__dirname, '../../shared/data/dstc9/dstc9_dialogs.jsonl'));
 if (!existsSync(file)) {
   console.error(`no rated dialogues at ${file}; pass the path of a JSONL file`);
   process.exit(2);
@@ -23,6 +39,18 @@ const rows = readFileSync(file, 'utf8')
   .split('\n')
   .filter((l) => l.trim() !== '')
   .map((l) => JSON.parse(l) as { overall: number; system?: string; turns: unknown });
+
+// The judge is paid: its estimated cost comes first, before any call.
+let judgeRun: JudgeRun | undefined;
+if (judgeFlag >= 0) {
+  try {
+    judgeRun = prepareJudgeRun(rows, limit, process.env, (line) => console.log(line), judgeModel);
+  } catch (error) {
+    console.error((error as Error).message);
+    process.exit(2);
+  }
+  console.log(`the judge (${judgeRun.model}) will grade up to ${Math.min(limit, rows.length)} dialogues: estimated cost $${judgeRun.estimateUsd.toFixed(4)}\n`);
+}
 
 const ratings = rows.map((r) => r.overall);
 const reports = rows.map((r) => scoreConversation({ turns: r.turns }));
@@ -80,3 +108,9 @@ if (systems.length > 1) {
     console.log(`within-system ρ of ${name}: mean ${mean.toFixed(3)}, range ${Math.min(...within).toFixed(2)} to ${Math.max(...within).toFixed(2)} over ${systems.length} systems`);
   }
 }
+
+if (judgeRun)
+  judgeRun.run().catch((error: unknown) => {
+    console.error(error instanceof Error ? error.message : String(error));
+    process.exitCode = 1;
+  });

@@ -243,6 +243,8 @@ export function printOutcome(outcome: BatchOutcome, format: 'text' | 'json', out
     keptAside: outcome.keptAside,
     unstored: summary.unstored,
     coverage: outcome.coverage.map((c) => ({ values: c.values, requested: c.requested, succeeded: c.succeeded })),
+    // With promptloom.quality.judge on: the judge's grades and their cost (not in costUsd above).
+    ...(outcome.judge ? { judge: { model: outcome.judge.model, judged: outcome.judge.judged.length, notJudged: outcome.judge.notJudged, costUsd: outcome.judge.costUsd } } : {}),
   };
   if (summary.stopReason && summary.stopped !== 'cancelled') out.error(summary.stopped === 'fatal' ? summary.stopReason : `the batch stopped: ${summary.stopReason}`);
   if (outcome.keptAside > 0) {
@@ -257,6 +259,7 @@ export function printOutcome(outcome: BatchOutcome, format: 'text' | 'json', out
         ` in ${(result.durationMs / 1000).toFixed(1)} s: ${result.attempts} requests (${result.retries} retries), ` +
         `${result.inputTokens} input + ${result.outputTokens} output tokens, $${result.costUsd.toFixed(4)}\n` +
         (outcome.quality.average !== null ? `quality ${outcome.quality.average.toFixed(1)} on average, ${outcome.quality.flagged} flagged for revision\n` : '') +
+        (outcome.judge ? `judge ${outcome.judge.model}: ${outcome.judge.judged.length} graded${outcome.judge.notJudged ? `, ${outcome.judge.notJudged} not graded (scorer's score kept)` : ''}, $${outcome.judge.costUsd.toFixed(4)}\n` : '') +
         `batch ${batchId}\n` +
         coverageLine(outcome.coverage) +
         (failures ? `${failures}\n` : ''),

@@ -170,7 +170,13 @@ export function buildProgram(out: Output, setExit: (code: number) => void, readS
     .argument('<file>', 'a .json or .jsonl file, or - for standard input')
     .addOption(new Option('--tier <tier>', 'the length targets to score against').choices(['template', 'scenario', 'edge_case']).default('template'))
     .addOption(format())
-    .action(async (file: string, o: { tier: Tier; format: 'text' | 'json' }) => setExit(await runScore(file, o, out, () => process.stdin)));
+    .option('--judge', 'Claude grades each conversation too (paid: one call each; needs ANTHROPIC_API_KEY); the grade enters the score')
+    .option('--judge-model <model>', 'the judge’s model; default: promptloom.quality.judgeModel, else the cheapest model of the table')
+    .addOption(apiBaseUrl())
+    .option('--workspace <dir>', 'the workspace whose .vscode/settings.json gives the model table, retries and limits (with --judge)')
+    .action(async (file: string, o: { tier: Tier; format: 'text' | 'json'; judge?: boolean; judgeModel?: string; apiBaseUrl?: string; workspace?: string }) =>
+      setExit(await runScore(file, o, out, () => process.stdin, process.env)),
+    );
 
   program
     .command('review')

@@ -11,6 +11,7 @@ import { scoreConversation, toQualityResult, type QualityResult, type Tier } fro
 import { EXIT, UserError } from './errors';
 import { asUserError, openRegularFile, readTextFile } from './files';
 import type { Output } from './output';
+import { judgeScoring, type JudgeScoring } from './scoreJudge';
 
 /** One conversation file (or line) is read whole; nothing near this size is one conversation. */
 const MAX_CONVERSATION_BYTES = 64 * 1024 * 1024;
@@ -18,9 +19,16 @@ const MAX_CONVERSATION_BYTES = 64 * 1024 * 1024;
 export interface ScoreFlags {
   readonly tier: Tier;
   readonly format: 'text' | 'json';
+  /** Claude grades each conversation too (paid; see scoreJudge.ts). */
+  readonly judge?: boolean;
+  readonly judgeModel?: string;
+  readonly apiBaseUrl?: string;
+  readonly workspace?: string;
 }
 
-export async function runScore(file: string, flags: ScoreFlags, out: Output, stdin: () => Readable): Promise<number> {
+export async function runScore(file: string, flags: ScoreFlags, out: Output, stdin: () => Readable, env: NodeJS.ProcessEnv = {}): Promise<number> {
+  // Checked before anything is read: without --judge no API call is ever made.
+  if (flags.judge) return runJudged(file, flags, out, stdin, judgeScoring(flags, env, out));
   if (file === '-') {
     const text = await readAll(stdin());
     const whole = tryParse(text);
@@ -98,6 +106,89 @@ async function scoreLines(lines: AsyncIterable<Line> | Iterable<Line>, flags: Sc
   }
   if (bad > 0) out.error(`${bad} ${bad === 1 ? 'line holds' : 'lines hold'} no conversation`);
   return bad > 0 ? EXIT.invalid : EXIT.ok;
+}
+
+/**
+ * With --judge: the conversations are read, scored, then judged together (through the engine:
+ * concurrency, rate limits, retries), and printed in input order with the judge's part.
+ */
+async function runJudged(file: string, flags: ScoreFlags, out: Output, stdin: () => Readable, judging: JudgeScoring): Promise<number> {
+  const items: ({ value: Record<string, unknown> } | { error: string })[] = [];
+  let single = false;
+  const take = (value: unknown) => {
+    if (!isObject(value)) items.push({ error: 'not a conversation: expected an object with "turns"' });
+    else items.push({ value });
+  };
+  const readLines = async (lines: AsyncIterable<Line> | Iterable<Line>) => {
+    for await (const { text: line, tooLong } of lines) {
+      if (tooLong) items.push({ error: `over ${MAX_CONVERSATION_BYTES / 1048576} MB; not read` });
+      else if (line.trim() === '') items.push({ error: 'empty; each line holds one conversation' });
+      else {
+        const parsed = tryParse(line);
+        if (parsed.ok) take(parsed.value);
+        else items.push({ error: `not JSON (${parsed.error})` });
+      }
+    }
+  };
+  if (file === '-') {
+    const text = await readAll(stdin());
+    const whole = tryParse(text);
+    if (whole.ok && !Array.isArray(whole.value)) {
+      single = true;
+      take(whole.value);
+    } else {
+      const lines = text.split(/\r?\n/);
+      if (lines[lines.length - 1] === '') lines.pop();
+      await readLines(lines.map((t) => ({ text: t })));
+    }
+  } else if (file.toLowerCase().endsWith('.jsonl')) {
+    const fd = openRegularFile(file);
+    try {
+      await readLines(linesOf(createReadStream(file, { fd })));
+    } catch (error) {
+      throw asUserError(error, file);
+    }
+  } else {
+    const parsed = tryParse(readTextFile(file, MAX_CONVERSATION_BYTES));
+    if (!parsed.ok) {
+      out.error(`${file}: not JSON (${parsed.error}); a .jsonl file holds one conversation per line`);
+      return EXIT.invalid;
+    }
+    if (Array.isArray(parsed.value)) {
+      out.error('the file holds a JSON array; put one conversation per line in a .jsonl file to score many');
+      return EXIT.invalid;
+    }
+    single = true;
+    take(parsed.value);
+  }
+  if (single && 'error' in items[0]!) {
+    out.error('the file holds no conversation: expected an object with "turns"');
+    return EXIT.invalid;
+  }
+  const conversations = items.map((i) => ('value' in i ? conversationOf(i.value) : undefined));
+  const reports = conversations.map((c) => (c ? scoreConversation(c, flags.tier) : undefined));
+  const judged = await judging.judge(conversations.map((c, i) => (c && reports[i] ? { index: i, conversation: c, report: reports[i] } : undefined)));
+  let bad = 0;
+  let unjudged = 0;
+  items.forEach((item, i) => {
+    const line = i + 1;
+    if ('error' in item) {
+      bad++;
+      const error = `line ${line}: ${item.error}`;
+      out.stdout(flags.format === 'json' ? JSON.stringify({ line, error }) + '\n' : `${error}\n`);
+      return;
+    }
+    const j = judged[i]!;
+    if (!j.ok) unjudged++;
+    const result = j.ok ? j.result : toQualityResult(reports[i]!);
+    const judge = j.ok ? j.judge : null;
+    if (flags.format === 'json') out.stdout(JSON.stringify({ ...result, judge }) + '\n');
+    else if (single) out.stdout(detailed(result) + (judge ? `  judge ${judge.score.toFixed(1).padStart(10)}  ${judge.model}: ${judge.reason} ($${judge.costUsd.toFixed(4)})\n` : `  judge: not graded (${j.ok ? '' : j.message})\n`));
+    else out.stdout(`line ${line}: ${oneLine(result)}${judge ? ` · judge ${judge.score.toFixed(1)}` : ' · not judged'}\n`);
+  });
+  if (bad > 0) out.error(`${bad} ${bad === 1 ? 'line holds' : 'lines hold'} no conversation`);
+  if (unjudged > 0) out.error(`the judge could not grade ${unjudged} ${unjudged === 1 ? 'conversation' : 'conversations'}${judging.stopReason() ? `: ${judging.stopReason()}` : ''}; "judge" is null there`);
+  return bad > 0 || unjudged > 0 ? EXIT.invalid : EXIT.ok;
 }
 
 function oneLine(r: QualityResult): string {

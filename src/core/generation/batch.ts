@@ -10,7 +10,9 @@ import { createClient } from './claude';
 import { GenerationEngine, type Attempt, type BatchSummary, type ModelInfo } from './engine';
 import type { Priority } from './priorityQueue';
 import { RateLimiter } from './rateLimiter';
-import { SETTINGS, type GenerationSettings } from './settings';
+import { SETTINGS, judgeModelOf, type GenerationSettings } from './settings';
+import { judgeAfterBatch, type BatchJudgement } from './judgeBatch';
+import { judgeSpentSince } from '../store/judgeCalls';
 import { importKeptAside, keepAside } from './unstored';
 import { planKey } from '../plan';
 import { randomUUID } from 'node:crypto';
@@ -67,6 +69,8 @@ export interface BatchOutcome {
   readonly conversations: string[];
   /** Mean quality of this run's conversations (null when none), and how many were flagged. */
   readonly quality: { readonly average: number | null; readonly flagged: number };
+  /** With `promptloom.quality.judge` on: what the judge graded and what it cost (judge cost, not in `summary`). */
+  readonly judge?: BatchJudgement;
 }
 
 /**
@@ -92,11 +96,12 @@ export function limiterFor(settings: GenerationSettings, model: ModelInfo, now =
   );
 }
 
-/** Dollars spent on generations in this workspace since local midnight. */
+/** Dollars spent on generations and judge calls in this workspace since local midnight. */
 export function spentToday(store: Store, now = new Date()): number {
   const midnight = new Date(now);
   midnight.setHours(0, 0, 0, 0);
-  return Number(store.get('SELECT coalesce(sum(cost_usd), 0) AS spent FROM generation_logs WHERE created_at >= ?', [midnight.getTime()])!.spent);
+  const generations = Number(store.get('SELECT coalesce(sum(cost_usd), 0) AS spent FROM generation_logs WHERE created_at >= ?', [midnight.getTime()])!.spent);
+  return generations + judgeSpentSince(store, midnight.getTime()); // the judge's calls are paid too
 }
 
 function scoreSafely(turns: NonNullable<Attempt['turns']>, tier: Tier): QualityReport | undefined {
@@ -154,8 +159,10 @@ export async function runRecordedBatch(input: BatchInput): Promise<BatchOutcome>
   input.started?.(engine, batch.id);
 
   const conversations: string[] = [];
-  const scores: number[] = [];
-  let flagged = 0;
+  const scores = new Map<string, number>();
+  const flaggedIds = new Set<string>();
+  // What the judge grades once the batch is generated (stored conversations only).
+  const toJudge: { conversationId: string; turns: NonNullable<Attempt['turns']>; report: QualityReport }[] = [];
   let keptAside = 0;
   /**
    * Stores a record, trying again while the database is busy or the disk briefly full; if it
@@ -234,8 +241,9 @@ export async function runRecordedBatch(input: BatchInput): Promise<BatchOutcome>
         conversations.push(conversationId);
         succeededPerCell[c]!++;
       }
-      if (quality) scores.push(quality.overall);
-      if (reason || nearDuplicateOf) flagged++;
+      if (quality && conversationId) scores.set(conversationId, quality.overall);
+      if ((reason || nearDuplicateOf) && conversationId) flaggedIds.add(conversationId);
+      if (quality && conversationId && !aside && a.turns) toJudge.push({ conversationId, turns: a.turns, report: quality });
       input.onAttempt?.(a, conversationId);
     });
   } catch (error) {
@@ -246,9 +254,33 @@ export async function runRecordedBatch(input: BatchInput): Promise<BatchOutcome>
   const stored = batches.get(batch.id)!;
   const complete = stored.completed >= stored.requested;
   await batches.setStatus(batch.id, summary.stopped === 'cancelled' ? 'cancelled' : complete ? 'completed' : 'failed');
-  const average = scores.length ? Math.round((scores.reduce((x, y) => x + y, 0) / scores.length) * 10) / 10 : null;
+  // The judge (opt-in): after the batch, each stored conversation graded and its score updated.
+  // Never before storing: a paid conversation is kept whatever becomes of its grade.
+  let judge: BatchJudgement | undefined;
+  const judgeModel = settings.judge === 'on' ? judgeModelOf(settings) : undefined;
+  if (judgeModel && toJudge.length > 0 && summary.stopped !== 'cancelled' && summary.stopped !== 'fatal') {
+    const left = budgets.length > 0 ? Math.max(0, Math.min(...budgets) - summary.costUsd) : undefined;
+    judge = await judgeAfterBatch({
+      store,
+      batchId: batch.id,
+      conversations: toJudge,
+      qualityThreshold: template.settings.qualityThreshold,
+      settings,
+      model: judgeModel,
+      apiKey: input.apiKey,
+      ...(input.baseURL ? { baseURL: input.baseURL } : {}),
+      ...(left !== undefined ? { budgetUsd: left } : {}),
+      signal: engine.signal,
+    });
+    for (const j of judge.judged) {
+      scores.set(j.conversationId, j.overall);
+      if (j.flagged) flaggedIds.add(j.conversationId);
+    }
+  }
+  const values = [...scores.values()];
+  const average = values.length ? Math.round((values.reduce((x, y) => x + y, 0) / values.length) * 10) / 10 : null;
   const coverage = cells.map((cell, c) => ({ values: cell.rendered.parameters, requested: cell.count, succeeded: succeededPerCell[c]! }));
-  return { summary, coverage, keptAside, batchId: batch.id, conversations, quality: { average, flagged } };
+  return { summary, coverage, keptAside, batchId: batch.id, conversations, quality: { average, flagged: flaggedIds.size }, ...(judge ? { judge } : {}) };
 }
 
 /** What resuming a stored batch needs: its template as it was, its values, its settings. */

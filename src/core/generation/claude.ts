@@ -25,6 +25,11 @@ export interface ClaudeAnswer {
   readonly inputTokens: number;
   readonly outputTokens: number;
   readonly headers: Record<string, string>;
+  /** Tokens written to and read from the prompt cache (priced apart: see `answerCost`). */
+  readonly cacheCreationInputTokens?: number;
+  readonly cacheReadInputTokens?: number;
+  /** What a call other than a generation returns (the judge's grade), handed on to `onAttempt`. */
+  readonly output?: unknown;
 }
 
 export class ClaudeFailure extends Error {
@@ -139,7 +144,7 @@ function validTurns(input: unknown): Turn[] | undefined {
   return out;
 }
 
-function headerRecord(headers: Headers | undefined): Record<string, string> {
+export function headerRecord(headers: Headers | undefined): Record<string, string> {
   const out: Record<string, string> = {};
   headers?.forEach((value, key) => {
     out[key.toLowerCase()] = value;

@@ -7,7 +7,7 @@
  */
 import { setMaxListeners } from 'node:events';
 import type Anthropic from '@anthropic-ai/sdk';
-import { ClaudeFailure, countInputTokens, generateConversation, type ClaudeRequest, type Turn } from './claude';
+import { ClaudeFailure, countInputTokens, generateConversation, type ClaudeAnswer, type ClaudeRequest, type Turn } from './claude';
 import { PriorityQueue, type Priority } from './priorityQueue';
 import type { RateLimiter } from './rateLimiter';
 import { fatalMessage, type FailureCount } from './failures';
@@ -48,6 +48,28 @@ export function costUsd(model: ModelInfo, inputTokens: number, outputTokens: num
   return (inputTokens * model.inputPrice + outputTokens * model.outputPrice) / 1_000_000;
 }
 
+/** Prompt-cache writes cost 1.25 times the input price, reads 0.1 times (Anthropic's list multipliers). */
+export const CACHE_WRITE_MULTIPLIER = 1.25;
+export const CACHE_READ_MULTIPLIER = 0.1;
+
+/** What an answer cost, its prompt-cache tokens included. */
+export function answerCost(model: ModelInfo, answer: Pick<ClaudeAnswer, 'inputTokens' | 'outputTokens' | 'cacheCreationInputTokens' | 'cacheReadInputTokens'>): number {
+  const cached = (answer.cacheCreationInputTokens ?? 0) * CACHE_WRITE_MULTIPLIER + (answer.cacheReadInputTokens ?? 0) * CACHE_READ_MULTIPLIER;
+  return costUsd(model, answer.inputTokens + cached, answer.outputTokens);
+}
+
+/**
+ * The request an engine sends for each item. Generation's by default; the judge passes its own
+ * (a rubric call), and gets everything else of the engine: rate limits, retries, budget, cancel.
+ */
+export interface EngineCall {
+  send(client: Anthropic, request: ClaudeRequest, signal?: AbortSignal): Promise<ClaudeAnswer>;
+  /** Input tokens of a request, for the budget's pre-flight estimate. */
+  countTokens(client: Anthropic, request: ClaudeRequest): Promise<number>;
+}
+
+export const GENERATION_CALL: EngineCall = { send: generateConversation, countTokens: countInputTokens };
+
 export interface Clock {
   now(): number;
   sleep(ms: number, signal?: AbortSignal): Promise<void>;
@@ -83,6 +105,8 @@ export interface EngineOptions {
   readonly clock?: Clock;
   readonly random?: () => number;
   readonly queueCapacity?: number;
+  /** What is sent per item: generation's call unless given (the judge's rubric call). */
+  readonly call?: EngineCall;
 }
 
 export interface GenerationItem {
@@ -101,6 +125,10 @@ export interface Attempt {
   /** True when this failure ends the item (no retry follows). */
   readonly final: boolean;
   readonly turns?: Turn[];
+  /** The call's own result, for a call other than generation's (the judge's grade). */
+  readonly output?: unknown;
+  readonly cacheCreationInputTokens?: number;
+  readonly cacheReadInputTokens?: number;
   readonly inputTokens: number;
   readonly outputTokens: number;
   readonly costUsd: number;
@@ -149,6 +177,11 @@ export class GenerationEngine {
     setMaxListeners(0, this.abort.signal);
     this.clock = options.clock ?? realClock;
     this.random = options.random ?? Math.random;
+  }
+
+  /** Aborted when the batch is cancelled or stopped by a fatal failure (work that follows it listens). */
+  get signal(): AbortSignal {
+    return this.abort.signal;
   }
 
   /** Stops the batch: nothing new starts, requests in flight are aborted. */
@@ -218,9 +251,9 @@ export class GenerationEngine {
         totals.attempts++;
         if (pending.attempt > 1) totals.retries++;
 
-        let answer: Awaited<ReturnType<typeof generateConversation>>;
+        let answer: ClaudeAnswer;
         try {
-          answer = await generateConversation(o.client, request, this.abort.signal);
+          answer = await (o.call ?? GENERATION_CALL).send(o.client, request, this.abort.signal);
         } catch (error) {
           reserved -= pending.estimate ?? 0;
           const failure = error instanceof ClaudeFailure ? error : new ClaudeFailure({}, {}, String(error));
@@ -261,11 +294,16 @@ export class GenerationEngine {
         const now = this.clock.now();
         o.limiter.observe(now, answer.headers, 200);
         o.limiter.settle(now, sentAt, cost, { requests: 1, inputTokens: answer.inputTokens, outputTokens: answer.outputTokens });
-        const spent = costUsd(o.model, answer.inputTokens, answer.outputTokens);
+        const spent = answerCost(o.model, answer);
         Object.assign(totals, { inputTokens: totals.inputTokens + answer.inputTokens, outputTokens: totals.outputTokens + answer.outputTokens, costUsd: totals.costUsd + spent });
         totals.succeeded++;
         // Paid for: whatever happens while keeping it, it is never retried (never paid twice).
-        const kept = await this.report(onAttempt, { key: pending.item.key, attempt: pending.attempt, status: 'succeeded', final: true, turns: answer.turns, inputTokens: answer.inputTokens, outputTokens: answer.outputTokens, costUsd: spent, durationMs: now - sentAt });
+        const cache = {
+          ...(answer.cacheCreationInputTokens !== undefined ? { cacheCreationInputTokens: answer.cacheCreationInputTokens } : {}),
+          ...(answer.cacheReadInputTokens !== undefined ? { cacheReadInputTokens: answer.cacheReadInputTokens } : {}),
+          ...(answer.output !== undefined ? { output: answer.output } : {}),
+        };
+        const kept = await this.report(onAttempt, { key: pending.item.key, attempt: pending.attempt, status: 'succeeded', final: true, turns: answer.turns, ...cache, inputTokens: answer.inputTokens, outputTokens: answer.outputTokens, costUsd: spent, durationMs: now - sentAt });
         if (!kept) {
           totals.unstored++;
           this.stop('error', `a paid answer could not be stored (${this.lastReportError ?? 'unknown reason'}); the batch stopped so that no more is spent`);
@@ -312,7 +350,7 @@ export class GenerationEngine {
 
   private async inputTokens(request: ClaudeRequest): Promise<number> {
     try {
-      return await countInputTokens(this.options.client, request);
+      return await (this.options.call ?? GENERATION_CALL).countTokens(this.options.client, request);
     } catch {
       // Counting is an estimate's helper: if it fails, a generous character-based guess will do.
       return Math.ceil(((request.system?.length ?? 0) + request.prompt.length) / 3) + 500;

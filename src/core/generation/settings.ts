@@ -10,7 +10,7 @@
  * from a batch stored in the database.
  */
 import type { Priority } from './priorityQueue';
-import { DEFAULT_MODELS, type ModelInfo } from './engine';
+import { DEFAULT_MODELS, resolveModel, type ModelInfo } from './engine';
 import type { RetryStrategyName } from './retry';
 
 export interface GenerationSettings {
@@ -32,6 +32,10 @@ export interface GenerationSettings {
   readonly models: readonly ModelInfo[];
   /** From this estimated similarity to an earlier conversation of the template, a new one is a near-duplicate. */
   readonly nearDuplicateThreshold: number;
+  /** Claude grades each new conversation as well (paid, opt-in): see src/core/quality/judge.ts. */
+  readonly judge: 'off' | 'on';
+  /** The judge's model; unset: the cheapest model of the table (see `judgeModelOf`). */
+  readonly judgeModel?: string;
 }
 
 export const DEFAULT_SETTINGS: GenerationSettings = {
@@ -47,6 +51,7 @@ export const DEFAULT_SETTINGS: GenerationSettings = {
   maxTokens: 4096,
   models: DEFAULT_MODELS,
   nearDuplicateThreshold: 0.8,
+  judge: 'off',
 };
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
@@ -182,6 +187,8 @@ export const SETTINGS: readonly SettingSpec[] = [
   { key: 'maxTokens', name: 'maxTokens', flag: '--max-tokens', help: 'largest answer per request, in tokens, when the template sets no max_tokens', kind: wholeNumber(1, 1_000_000) },
   { key: 'models', name: 'models', kind: models },
   { key: 'quality.nearDuplicateThreshold', name: 'nearDuplicateThreshold', kind: fractionIn(0.5, 1) },
+  { key: 'quality.judge', name: 'judge', kind: oneOf(['off', 'on'] as const) },
+  { key: 'quality.judgeModel', name: 'judgeModel', kind: text },
 ];
 
 /** The `promptloom.*` keys (without the prefix) that hold generation settings. */
@@ -271,4 +278,14 @@ export function withPriceFloor(models: readonly ModelInfo[], builtIn: readonly M
     return { ...m, inputPrice: Math.max(m.inputPrice, floor.inputPrice), outputPrice: Math.max(m.outputPrice, floor.outputPrice) };
   });
   return { models: floored, raised };
+}
+
+/**
+ * The judge's model: the `judgeModel` setting (an alias or id of the table, or a claude-… id), else
+ * the cheapest model of the table (lowest input plus output price per million tokens).
+ */
+export function judgeModelOf(settings: Pick<GenerationSettings, 'judgeModel' | 'models'>): ModelInfo | undefined {
+  if (settings.judgeModel !== undefined) return resolveModel(settings.judgeModel, settings.models);
+  const table = settings.models.length > 0 ? settings.models : DEFAULT_MODELS;
+  return [...table].sort((a, b) => a.inputPrice + a.outputPrice - (b.inputPrice + b.outputPrice))[0];
 }

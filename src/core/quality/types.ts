@@ -1,3 +1,5 @@
+import type { JudgePart } from './judge';
+
 export type Tier = 'template' | 'scenario' | 'edge_case';
 export const TIERS: readonly Tier[] = ['template', 'scenario', 'edge_case'];
 
@@ -31,6 +33,8 @@ export interface QualityResult {
     };
     readonly structure: { readonly score: number; readonly valid: boolean; readonly issues: string[] };
     readonly confidence: { readonly score: number; readonly level: ConfidenceLevel };
+    /** Hook for the judge (judge.ts): its part, present only when Claude graded the conversation. */
+    readonly judge?: JudgePart;
   };
   readonly recommendations: string[];
 }

@@ -158,6 +158,33 @@ export const MIGRATIONS: readonly Migration[] = [
       'CREATE INDEX signature_buckets_lookup ON signature_buckets (template_id, band, bucket)',
     ],
   },
+  {
+    version: 5,
+    description: 'judge calls: what Claude grading conversations cost, apart from generations',
+    sql: [
+      // One row per judge attempt. Kept out of generation_logs on purpose: stats, export cards and
+      // version histories count generations there, and a grade is not a generation. Budgets add
+      // both (spentToday).
+      `CREATE TABLE judge_calls (
+         id INTEGER PRIMARY KEY,
+         conversation_id TEXT REFERENCES conversations(id),
+         batch_id TEXT REFERENCES batches(id),
+         model TEXT NOT NULL,
+         attempt INTEGER NOT NULL,
+         status TEXT NOT NULL CHECK (status IN ('succeeded', 'failed')),
+         error_type TEXT,
+         input_tokens INTEGER NOT NULL DEFAULT 0,
+         output_tokens INTEGER NOT NULL DEFAULT 0,
+         cache_creation_input_tokens INTEGER NOT NULL DEFAULT 0,
+         cache_read_input_tokens INTEGER NOT NULL DEFAULT 0,
+         cost_usd REAL NOT NULL DEFAULT 0,
+         duration_ms INTEGER NOT NULL DEFAULT 0,
+         created_at INTEGER NOT NULL
+       )`,
+      'CREATE INDEX judge_calls_by_conversation ON judge_calls (conversation_id)',
+      'CREATE INDEX judge_calls_by_time ON judge_calls (created_at)',
+    ],
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

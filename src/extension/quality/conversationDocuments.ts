@@ -3,6 +3,7 @@ import { LENGTH_TARGETS, TIERS, isTier, scoreConversation, toQualityResult, type
 import { GenerationRepository, type ConversationDetails } from '../../core/store';
 import { Disposable } from '../disposable';
 import type { WorkspaceDb } from '../workspaceDb';
+import { judgeFindings, storedJudgePart } from '../../core/quality/judge';
 import { nearDuplicateFinding, transcript } from './transcript';
 
 export const CONVERSATION_SCHEME = 'promptloom-conversation';
@@ -156,7 +157,9 @@ export class ConversationDocuments extends Disposable implements vscode.TextDocu
       return text;
     }
     const shown = transcript(loaded.details, loaded.result);
-    const diagnostics = loaded.report.findings.flatMap((f) => {
+    // The judge's turns at fault are stored with its part of the score (never recomputed: a grade is paid for).
+    const findings = [...loaded.report.findings, ...judgeFindings(storedJudgePart(loaded.result))];
+    const diagnostics = findings.flatMap((f) => {
       const lines = shown.turns[f.turn];
       if (!lines) return [];
       const d = new vscode.Diagnostic(new vscode.Range(lines.first, 0, lines.last, Number.MAX_SAFE_INTEGER), f.message, SEVERITY[f.part]);
@@ -213,4 +216,5 @@ const SEVERITY: Readonly<Record<string, vscode.DiagnosticSeverity>> = {
   confidence: vscode.DiagnosticSeverity.Warning,
   length: vscode.DiagnosticSeverity.Information,
   turnCount: vscode.DiagnosticSeverity.Information,
+  judge: vscode.DiagnosticSeverity.Warning,
 };

@@ -21,7 +21,7 @@ export function transcript(c: ConversationDetails, quality: QualityResult): Tran
     `# ${c.templateName} · conversation ${c.id.slice(0, 8)}`,
     '',
     `Template: ${c.templatePath} (${c.tier}) · ${new Date(c.createdAt).toLocaleString()} · ${statusWords(c.status)}`,
-    `Quality: ${quality.overall.toFixed(1)} / 10 — turn count ${b.turnCount.score} · length ${b.length.score} · structure ${b.structure.score} · confidence ${b.confidence.score} (${b.confidence.level})`,
+    `Quality: ${quality.overall.toFixed(1)} / 10 — turn count ${b.turnCount.score} · length ${b.length.score} · structure ${b.structure.score} · confidence ${b.confidence.score} (${b.confidence.level})${b.judge ? ` · judge ${b.judge.score} (${b.judge.model})` : ''}`,
   ];
   if (c.statusReason) lines.push(`Reason: ${oneLine(c.statusReason)}`);
   const values = Object.entries(c.parameters);
