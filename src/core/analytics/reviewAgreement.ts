@@ -113,3 +113,55 @@ export function currentThreshold(store: Store, templateId: number): number {
   const v = store.get('SELECT content FROM template_versions WHERE template_id = ? ORDER BY created_at DESC, id DESC LIMIT 1', [templateId]);
   return flagThreshold(v ? parseTemplate(String(v.content)).settings.qualityThreshold : undefined);
 }
+
+/** A text edit on a template: replace `[start, end)` with `text`. */
+export interface TextEdit {
+  readonly start: number;
+  readonly end: number;
+  readonly text: string;
+}
+
+/** `quality_threshold`'s value for a flag threshold in points: 7.5 → `0.75`. */
+export function qualityThresholdValue(threshold: number): string {
+  return String(tenths(threshold) / 100);
+}
+
+/**
+ * The edit that sets a template's `quality_threshold` to `threshold` / 10, touching nothing else:
+ * the value of an existing top-level `quality_threshold:` line is replaced; without one, a line is
+ * added at the end of the front matter; without front matter, one is added at the top. Undefined
+ * when the front matter is never closed.
+ */
+export function qualityThresholdEdit(text: string, threshold: number): TextEdit | undefined {
+  const value = qualityThresholdValue(threshold);
+  const eol = /\r\n/.test(text) ? '\r\n' : '\n';
+  const fm = parseTemplate(text).frontMatter;
+  if (!fm) {
+    const at = text.startsWith('\uFEFF') ? 1 : 0;
+    return { start: at, end: at, text: `---${eol}quality_threshold: ${value}${eol}---${eol}` };
+  }
+  const key = fm.keys.find((k) => k.path.length === 1 && k.path[0] === 'quality_threshold');
+  const lineStart = (i: number) => Math.max(text.lastIndexOf('\n', i - 1), text.lastIndexOf('\r', i - 1)) + 1;
+  const lineEnd = (i: number) => {
+    const m = /[\r\n]/.exec(text.slice(i));
+    return m ? i + m.index : text.length;
+  };
+  if (key) {
+    const end = lineEnd(key.keySpan.start);
+    if (key.valueSpan && key.valueSpan.start < end && key.valueSpan.end <= end) return { start: key.valueSpan.start, end: key.valueSpan.end, text: value };
+    // No value on the key's line: the whole line.
+    return { start: lineStart(key.keySpan.start), end, text: `quality_threshold: ${value}` };
+  }
+  // The closing `---` is the region's last line.
+  const close = lineStart(fm.region.end);
+  if (close === lineStart(fm.region.start) || !/^---[ \t]*$/.test(text.slice(close, lineEnd(close)))) return undefined;
+  return { start: close, end: close, text: `quality_threshold: ${value}${eol}` };
+}
+
+/**
+ * The flag threshold a template's text gives: from its `quality_threshold`, or, with
+ * `suggested`, from that threshold written as its `quality_threshold` (6 at the least).
+ */
+export function flagThresholdOf(text: string, suggested?: number): number {
+  return flagThreshold(suggested === undefined ? parseTemplate(text).settings.qualityThreshold : tenths(suggested) / 100);
+}

@@ -2,7 +2,7 @@ import { strict as assert } from 'node:assert';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { STATS_COLUMNS, STATS_CSV_COLUMNS, computeStats, reviewAgreement, reviewAgreementByTemplate, statsCsv, type ReviewedScore } from '../../../src/core/analytics';
+import { STATS_COLUMNS, STATS_CSV_COLUMNS, computeStats, qualityThresholdEdit, reviewAgreement, reviewAgreementByTemplate, statsCsv, type ReviewedScore } from '../../../src/core/analytics';
 import { GenerationRepository, Store, TemplateRepository, type Clock } from '../../../src/core/store';
 
 const rows = (approved: readonly number[], rejected: readonly number[]): ReviewedScore[] => [
@@ -132,5 +132,30 @@ describe('review agreement in stats', () => {
     assert.deepEqual(STATS_COLUMNS, keys);
     assert.deepEqual(Object.keys(JSON.parse(JSON.stringify(computeStats(store))).templates[0]), keys);
     store.close();
+  });
+});
+
+describe('Use suggested threshold: the front-matter edit', () => {
+  const apply = (text: string, threshold: number) => {
+    const e = qualityThresholdEdit(text, threshold);
+    return e && text.slice(0, e.start) + e.text + text.slice(e.end);
+  };
+
+  it('replaces the value of an existing quality_threshold line, keeping its comment', () => {
+    assert.equal(apply('---\nname: X\nquality_threshold: 0.6 # bar\ntier: template\n---\nBody\n', 7.5), '---\nname: X\nquality_threshold: 0.75 # bar\ntier: template\n---\nBody\n');
+    assert.equal(apply('---\nname: X\nquality_threshold:\n---\nB\n', 10), '---\nname: X\nquality_threshold: 1\n---\nB\n');
+  });
+
+  it('adds a line at the end of the front matter (not a variable of that name), keeping CRLF', () => {
+    assert.equal(apply('---\r\nname: X\r\n---\r\nBody\r\n', 6.3), '---\r\nname: X\r\nquality_threshold: 0.63\r\n---\r\nBody\r\n');
+    assert.equal(
+      apply('---\nvariables:\n  quality_threshold: { type: text }\n---\nB', 8),
+      '---\nvariables:\n  quality_threshold: { type: text }\nquality_threshold: 0.8\n---\nB',
+    );
+  });
+
+  it('adds front matter to a template without; nothing for front matter never closed', () => {
+    assert.equal(apply('Body only\n', 7), '---\nquality_threshold: 0.7\n---\nBody only\n');
+    assert.equal(apply('---\nname: X\n', 7), undefined);
   });
 });
