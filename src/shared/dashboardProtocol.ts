@@ -28,6 +28,20 @@ export interface TemplateView {
   readonly diversity: number | null;
   /** Conversations marked as near-duplicates of an earlier one. */
   readonly nearDuplicates: number;
+  /** How well the score predicts the reviewers' decisions; null under 20 reviewed conversations. */
+  readonly reviewAgreement: ReviewAgreementView | null;
+}
+
+/** docs/quality.md, "Learning from the reviewers". */
+export interface ReviewAgreementView {
+  readonly reviewed: number;
+  /** Null when every review made the same decision. */
+  readonly auc: number | null;
+  /** At `threshold`, the template's current flag threshold (0–10). */
+  readonly accuracy: number;
+  readonly threshold: number;
+  /** 0–10 in tenths; "Use suggested threshold" writes it / 10 as `quality_threshold`. */
+  readonly suggestedThreshold: number;
 }
 
 export interface DayView {
@@ -48,7 +62,7 @@ export interface VersionView {
 /** One side of a comparison: a template or one of its versions. */
 export interface SideView {
   readonly label: string;
-  readonly figures: Omit<TemplateView, 'id' | 'name' | 'file' | 'tier' | 'diversity' | 'nearDuplicates'>;
+  readonly figures: Omit<TemplateView, 'id' | 'name' | 'file' | 'tier' | 'diversity' | 'nearDuplicates' | 'reviewAgreement'>;
   readonly series: readonly DayView[];
 }
 
@@ -118,6 +132,8 @@ export const dashboardWebviewMessage = oneOf('type', {
   conversations: { file: workspacePath },
   // Generate what a template's coverage gaps lack (after the confirmation of value sets and cost).
   fillGaps: { template: rowId },
+  // Write the suggested threshold (computed again by the host) into the template's front matter.
+  useSuggestedThreshold: { file: workspacePath },
 });
 
 export type DashboardWebviewMessage = Infer<typeof dashboardWebviewMessage>;

@@ -7,6 +7,7 @@ import './delete.test';
 // Before the generation suite, whose queue tests use up the rate limit for a minute.
 import './analytics.test';
 import './coverage.test';
+import './agreement.test';
 import './generation.test';
 import './quality.test';
 import './webviewMessages.test';

@@ -103,18 +103,77 @@ function render(d: DashboardData): void {
   if (d.coverage.length === 0) coverageSection.append(el('p', { class: 'status' }, 'Coverage appears once a batch varies values (Generate Batch… with a value plan).'));
   else for (const c of d.coverage) coverageSection.append(coverageBlock(c));
 
+  const agreementSection = agreementBlock(d.templates);
+
   const focused = (document.activeElement as HTMLElement | null)?.dataset;
   const focusedSort = focused?.sort;
   const focusedFill = focused?.fill;
-  app.replaceChildren(header, charts_, top, coverageSection, compare, table);
+  const focusedThreshold = focused?.threshold;
+  app.replaceChildren(header, charts_, top, coverageSection, agreementSection, compare, table);
   if (focusedSort) table.querySelector<HTMLElement>(`[data-sort="${focusedSort}"]`)?.focus();
   if (focusedFill) coverageSection.querySelector<HTMLElement>(`[data-fill="${focusedFill}"]`)?.focus();
+  if (focusedThreshold) agreementSection.querySelector<HTMLElement>(`[data-threshold="${CSS.escape(focusedThreshold)}"]`)?.focus();
   drawCharts();
   const comparisonChart = document.querySelector<HTMLElement>('#compare-chart');
   if (comparisonChart && lastSides) showComparison(lastSides);
 }
 
 let lastSides: readonly [SideView, SideView] | undefined;
+
+/**
+ * Learning from the reviewers: per template with 20 reviewed conversations, how well its score
+ * predicts the reviews (AUC, accuracy at its flag threshold) and the threshold that agrees best,
+ * with a button writing it into the template (docs/quality.md).
+ */
+function agreementBlock(templates: readonly TemplateView[]): HTMLElement {
+  const section = el('section', { 'aria-labelledby': 'agreement-heading', id: 'agreement-section' });
+  section.append(el('h2', { id: 'agreement-heading' }, 'Learning from the reviewers'));
+  const known = templates.filter((t) => t.reviewAgreement !== null);
+  if (known.length === 0) {
+    section.append(el('p', { class: 'status' }, 'A template’s agreement with its reviewers appears once 20 of its scored conversations are reviewed.'));
+    return section;
+  }
+  const table = el('table', { class: 'agreement' });
+  table.append(el('caption', {}, 'How well the score predicts approved against rejected or needs revision (latest review of each conversation)'));
+  const hr = el('tr');
+  for (const [label, num] of [['Template', false], ['Reviewed', true], ['AUC', true], ['Accuracy', true], ['Flag threshold', true], ['Suggested', true], ['', false]] as const) {
+    hr.append(el('th', { scope: 'col', ...(num ? { class: 'num' } : {}) }, label));
+  }
+  const thead = el('thead');
+  thead.append(hr);
+  const body = el('tbody');
+  for (const t of known) {
+    const a = t.reviewAgreement!;
+    const effective = Math.max(6, a.suggestedThreshold);
+    const same = Math.round(effective * 10) === Math.round(a.threshold * 10);
+    const tr = el('tr', { 'data-file': t.file });
+    const name = el('th', { scope: 'row' });
+    const open = el('button', { type: 'button', class: 'link', title: t.file }, t.name);
+    open.addEventListener('click', () => vscode.postMessage({ type: 'open', file: t.file }));
+    name.append(open);
+    const use = el(
+      'vscode-button',
+      { 'data-threshold': t.file, secondary: '', ...(same ? { disabled: '' } : {}), title: same ? 'The template already flags at this threshold' : `Write quality_threshold: ${a.suggestedThreshold / 10} into ${t.file}` },
+      'Use suggested threshold',
+    );
+    use.addEventListener('click', () => !same && vscode.postMessage({ type: 'useSuggestedThreshold', file: t.file }));
+    const action = el('td');
+    action.append(use);
+    tr.append(
+      name,
+      el('td', { class: 'num' }, fmt.count(a.reviewed)),
+      el('td', { class: 'num', title: a.auc === null ? 'Every review made the same decision' : 'The chance an approved conversation scores above a rejected one' }, a.auc === null ? '—' : a.auc.toFixed(2)),
+      el('td', { class: 'num' }, fmt.percent(a.accuracy)),
+      el('td', { class: 'num' }, a.threshold.toFixed(1)),
+      el('td', { class: 'num', ...(a.suggestedThreshold < 6 ? { title: 'Below the floor of 6: the template would flag at 6' } : {}) }, a.suggestedThreshold.toFixed(1)),
+      action,
+    );
+    body.append(tr);
+  }
+  table.append(thead, body);
+  section.append(table);
+  return section;
+}
 
 /** A titled chart area; drawn once the page is laid out (uPlot needs a width). */
 function chartBlock(id: string, title: string, series: readonly DayView[], kind: 'quality' | 'volume' | 'compare', sides?: readonly SideView[]): HTMLElement {

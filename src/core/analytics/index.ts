@@ -2,3 +2,4 @@ export * from './templates';
 export * from './series';
 export * from './top';
 export * from './templateTest';
+export * from './reviewAgreement';

@@ -8,6 +8,7 @@
  */
 import { diversityByTemplate } from '../dataset/nearDuplicates';
 import type { Store } from '../store';
+import { reviewAgreementByTemplate, type ReviewAgreement } from './reviewAgreement';
 
 export type Trend = 'improving' | 'stable' | 'declining';
 
@@ -35,6 +36,11 @@ export interface TemplateStats {
   readonly diversity: number | null;
   /** Conversations found to be near-duplicates of an earlier one of the template. */
   readonly nearDuplicates: number;
+  /**
+   * How well the score predicts the reviewers' decisions (./reviewAgreement.ts, docs/quality.md);
+   * null with fewer than 20 reviewed, scored conversations.
+   */
+  readonly reviewAgreement: ReviewAgreement | null;
 }
 
 /** The same, with what the dashboard also needs: counts behind the rates, and the id. */
@@ -132,6 +138,7 @@ function figures(key: number, a: ReturnType<typeof aggregate>) {
 export function templateRows(store: Store): TemplateRow[] {
   const a = aggregate(store, 'template_id');
   const diversity = diversityByTemplate(store);
+  const agreement = reviewAgreementByTemplate(store);
   return store.all('SELECT id, path, name, tier, active FROM templates ORDER BY path').map((t) => {
     const f = figures(Number(t.id), a);
     return {
@@ -151,6 +158,7 @@ export function templateRows(store: Store): TemplateRow[] {
       trend: f.trend,
       diversity: diversity.get(Number(t.id)) ?? null,
       nearDuplicates: f.nearDuplicates,
+      reviewAgreement: agreement.get(Number(t.id)) ?? null,
       id: Number(t.id),
       active: Number(t.active) === 1,
       conversations: f.conversations,
@@ -193,7 +201,7 @@ export function templateQuality(store: Store, templatePath: string, recent = TRE
   };
 }
 
-export interface VersionRow extends Omit<TemplateRow, 'name' | 'file' | 'tier' | 'active' | 'diversity' | 'nearDuplicates'> {
+export interface VersionRow extends Omit<TemplateRow, 'name' | 'file' | 'tier' | 'active' | 'diversity' | 'nearDuplicates' | 'reviewAgreement'> {
   /** 1 for the template's first version. */
   readonly number: number;
   readonly createdAt: number;
@@ -229,7 +237,20 @@ export const STATS_COLUMNS: readonly (keyof TemplateStats)[] = [
   'approvalRate', 'avgDurationMs', 'avgCostUsd', 'totalCostUsd', 'trend',
   // Added with the dataset layer: at the end, so older readers of the CSV keep their columns.
   'diversity', 'nearDuplicates',
+  // Added with the reviewers' agreement: an object in JSON, flat columns in CSV (STATS_CSV_COLUMNS).
+  'reviewAgreement',
 ];
+
+/** The CSV's columns: STATS_COLUMNS with `reviewAgreement` spread into one column per figure. */
+export const STATS_CSV_COLUMNS: readonly string[] = [
+  ...STATS_COLUMNS.filter((c) => c !== 'reviewAgreement'),
+  'reviewAgreementReviewed', 'reviewAgreementAuc', 'reviewAgreementAccuracy', 'reviewAgreementSuggestedThreshold',
+];
+
+function csvValues(t: TemplateStats): unknown[] {
+  const a = t.reviewAgreement;
+  return [...STATS_COLUMNS.filter((c) => c !== 'reviewAgreement').map((c) => t[c]), a?.reviewed, a?.auc, a?.accuracy, a?.suggestedThreshold];
+}
 
 /** CSV with a header row of the JSON names; fields quoted where needed. */
 export function statsCsv(stats: Stats): string {
@@ -239,5 +260,5 @@ export function statsCsv(stats: Stats): string {
     if (typeof v === 'string' && /^[=+\-@]/.test(s)) s = `'${s}`;
     return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
   };
-  return [STATS_COLUMNS.join(','), ...stats.templates.map((t) => STATS_COLUMNS.map((c) => cell(t[c])).join(','))].join('\n') + '\n';
+  return [STATS_CSV_COLUMNS.join(','), ...stats.templates.map((t) => csvValues(t).map(cell).join(','))].join('\n') + '\n';
 }

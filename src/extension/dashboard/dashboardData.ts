@@ -1,4 +1,4 @@
-import { dailySeries, templateRows, topPerformers, totalsOf, versionRows, type TemplateRow, type VersionRow } from '../../core/analytics';
+import { currentThreshold, dailySeries, templateRows, topPerformers, totalsOf, versionRows, type TemplateRow, type VersionRow } from '../../core/analytics';
 import { coverage, gaps } from '../../core/analytics/coverage';
 import type { Store } from '../../core/store';
 import type { CompareRequest, CoverageView, DashboardData, DayView, SideView, TemplateView } from '../../shared/dashboardProtocol';
@@ -7,7 +7,7 @@ export function dashboardData(store: Store): DashboardData {
   const started = performance.now();
   const rows = templateRows(store);
   return {
-    templates: rows.map(templateView),
+    templates: rows.map((r) => templateView(r, store)),
     coverage: rows
       .map((r) => coverageView(store, r))
       .filter((c): c is CoverageView => c !== undefined)
@@ -23,11 +23,11 @@ export function dashboardData(store: Store): DashboardData {
 /** Two sides to compare; `rows` are the dashboard's figures when already computed. */
 export function comparison(store: Store, request: CompareRequest, rows?: readonly TemplateView[]): [SideView, SideView] | undefined {
   if (request.kind === 'templates') {
-    const known = rows ?? templateRows(store).map(templateView);
+    const known = rows ?? templateRows(store).map((r) => templateView(r, store));
     const side = (id: number): SideView | undefined => {
       const row = known.find((r) => r.id === id);
       if (!row) return undefined;
-      const { id: _id, name, file, tier: _tier, ...figures } = row;
+      const { id: _id, name, file, tier: _tier, reviewAgreement: _agreement, ...figures } = row;
       return { label: `${name} (${file})`, figures, series: series(store, { templateId: id }) };
     };
     const [a, b] = [side(request.a), side(request.b)];
@@ -46,8 +46,12 @@ function series(store: Store, where: { templateId?: number; versionId?: number }
   return dailySeries(store, where);
 }
 
-function templateView(r: TemplateRow): TemplateView {
-  return { id: r.id, name: r.name, file: r.file, tier: r.tier, ...figuresOf(r), diversity: r.diversity, nearDuplicates: r.nearDuplicates };
+function templateView(r: TemplateRow, store: Store): TemplateView {
+  const a = r.reviewAgreement;
+  return {
+    id: r.id, name: r.name, file: r.file, tier: r.tier, ...figuresOf(r), diversity: r.diversity, nearDuplicates: r.nearDuplicates,
+    reviewAgreement: a && { reviewed: a.reviewed, auc: a.auc, accuracy: a.accuracy, threshold: currentThreshold(store, r.id), suggestedThreshold: a.suggestedThreshold },
+  };
 }
 
 function figuresOf(r: TemplateRow | VersionRow): SideView['figures'] {

@@ -1,5 +1,5 @@
 import * as vscode from 'vscode';
-import { computeStats, statsCsv, versionRows } from '../../core/analytics';
+import { computeStats, flagThresholdOf, qualityThresholdEdit, qualityThresholdValue, reviewAgreementByTemplate, statsCsv, versionRows } from '../../core/analytics';
 import { coverage, fillPlan, gaps } from '../../core/analytics/coverage';
 import { TemplateRepository } from '../../core/store';
 import type { GenerationService } from '../generation';
@@ -155,6 +155,9 @@ export class DashboardPanel extends Disposable {
       case 'fillGaps':
         await this.fillGaps(message.template);
         break;
+      case 'useSuggestedThreshold':
+        await this.useSuggestedThreshold(message.file);
+        break;
       case 'open':
       case 'conversations': {
         const folder = this.deps.db.folder;
@@ -194,6 +197,40 @@ export class DashboardPanel extends Disposable {
     }
     this.lastFill = request;
     await this.deps.generation.run(vscode.Uri.joinPath(folder.uri, request.file), { count: request.count, plan: { cells: request.cells }, confirm: true });
+  }
+
+  /**
+   * Use suggested threshold: sets the template's `quality_threshold` to the threshold that agrees
+   * best with its reviews (computed here again, never taken from the page), as one undoable edit
+   * of its document that changes nothing else. The document is saved unless it already had
+   * unsaved changes. Returns the value written, or undefined when there was nothing to write.
+   */
+  async useSuggestedThreshold(file: string): Promise<string | undefined> {
+    const store = await this.deps.db.getIfExists();
+    const folder = this.deps.db.folder;
+    const template = store && new TemplateRepository(store).list().find((t) => t.path === file);
+    if (!store || !folder || !template) throw new Error('that template is not in this workspace’s database');
+    const agreement = reviewAgreementByTemplate(store).get(template.id);
+    if (!agreement) throw new Error(`${file} has fewer than 20 reviewed conversations: there is no suggested threshold yet`);
+    const uri = vscode.Uri.joinPath(folder.uri, file);
+    const document = await vscode.workspace.openTextDocument(uri);
+    const text = document.getText();
+    if (flagThresholdOf(text) === flagThresholdOf(text, agreement.suggestedThreshold)) {
+      void vscode.window.showInformationMessage(`Promptloom: ${file} already flags at the suggested threshold.`);
+      return undefined;
+    }
+    const change = qualityThresholdEdit(text, agreement.suggestedThreshold);
+    if (!change) throw new Error(`${file}: its front matter is never closed; close it with a line \`---\` first`);
+    const wasDirty = document.isDirty;
+    const edit = new vscode.WorkspaceEdit();
+    edit.replace(uri, new vscode.Range(document.positionAt(change.start), document.positionAt(change.end)), change.text);
+    if (!(await vscode.workspace.applyEdit(edit))) throw new Error(`${file} could not be edited`);
+    if (!wasDirty) await document.save();
+    // Shown, so the change can be seen and undone.
+    await vscode.window.showTextDocument(document, { viewColumn: vscode.ViewColumn.Beside, preview: false });
+    const value = qualityThresholdValue(agreement.suggestedThreshold);
+    void vscode.window.showInformationMessage(`Promptloom: ${file} now has quality_threshold: ${value} (flags below ${Math.max(6, agreement.suggestedThreshold).toFixed(1)}).`);
+    return value;
   }
 
   /** The `promptloom stats --format csv` table, saved where the user says. */

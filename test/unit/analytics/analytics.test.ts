@@ -51,6 +51,8 @@ describe('analytics', () => {
         // Ten identical conversations: each one's nearest neighbour is a copy. Stored without the
         // near-duplicate check (no threshold given), so none is marked.
         diversity: 0, nearDuplicates: 0,
+        // Three reviewed: under the 20 the agreement needs.
+        reviewAgreement: null,
       },
     );
     const b = stats.templates.find((t) => t.file === 'b.prompt')!;
@@ -172,9 +174,10 @@ describe('analytics', () => {
   it('CSV: one header row with the JSON names, quoting, no formulas', async () => {
     const store = await fixture();
     const csv = statsCsv(computeStats(store)).trim().split('\n');
-    assert.equal(csv[0], STATS_COLUMNS.join(','));
+    // The JSON names, with reviewAgreement as one column per figure.
+    assert.equal(csv[0], [...STATS_COLUMNS.slice(0, -1), 'reviewAgreementReviewed', 'reviewAgreementAuc', 'reviewAgreementAccuracy', 'reviewAgreementSuggestedThreshold'].join(','));
     assert.equal(csv.length, 3);
-    assert.match(csv[2]!, /^"'=Bravo, ""quoted""",b\.prompt,template,0,0,0,,,,,,,0,stable,,0$/);
+    assert.match(csv[2]!, /^"'=Bravo, ""quoted""",b\.prompt,template,0,0,0,,,,,,,0,stable,,0,,,,$/);
     store.close();
   });
 });

@@ -177,13 +177,15 @@ describe('diversity and backfill', () => {
 
     const stats = computeStats(store);
     const row = stats.templates.find((t) => t.file === 'a.prompt')!;
-    assert.deepEqual(Object.keys(row).slice(-2), ['diversity', 'nearDuplicates']);
+    // Right after trend; later additions (reviewAgreement) come after them.
+    assert.deepEqual(Object.keys(row).slice(13, 16), ['trend', 'diversity', 'nearDuplicates']);
     assert.deepEqual([row.diversity, row.nearDuplicates], [0.5, 1]);
-    assert.deepEqual(STATS_COLUMNS.slice(-2), ['diversity', 'nearDuplicates']);
+    assert.deepEqual(STATS_COLUMNS.slice(13, 16), ['trend', 'diversity', 'nearDuplicates']);
     const csv = statsCsv(stats).trim().split('\n');
-    assert.match(csv[0]!, /,trend,diversity,nearDuplicates$/);
-    assert.match(csv.find((l) => l.startsWith('a.prompt'))!, /,0\.5,1$/);
-    assert.match(csv.find((l) => l.startsWith('c.prompt'))!, /,,0$/);
+    assert.match(csv[0]!, /,trend,diversity,nearDuplicates,reviewAgreementReviewed,/);
+    // The agreement's four columns are empty: nothing was reviewed.
+    assert.match(csv.find((l) => l.startsWith('a.prompt'))!, /,0\.5,1,,,,$/);
+    assert.match(csv.find((l) => l.startsWith('c.prompt'))!, /,,0,,,,$/);
     store.close();
   });
 

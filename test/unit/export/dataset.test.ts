@@ -90,7 +90,8 @@ describe('dataset: split', () => {
     fc.assert(
       fc.property(arbitraryRows, ({ rows, ratio, seed }) => {
         const { train } = splitRows(rows, ratio, seed, (id) => id);
-        assert.equal(train.length, Math.round(rows.length * ratio));
+        // As splitRows rounds: N × ratio a hair under .5 from floating point (0.95 × 30) rounds up.
+        assert.equal(train.length, Math.round(rows.length * ratio + 1e-9));
         const sizes = new Map<string, number>();
         const trained = new Map<string, number>();
         for (const r of rows) sizes.set(stratumOf(r), (sizes.get(stratumOf(r)) ?? 0) + 1);

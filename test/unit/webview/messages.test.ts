@@ -114,10 +114,14 @@ describe('webview messages', () => {
       { type: 'open', file: 'prompts/tier 1/support..v2.prompt' },
       { type: 'conversations', file: 'prompts/support.prompt' },
       { type: 'fillGaps', template: 7 },
+      { type: 'useSuggestedThreshold', file: 'prompts/support.prompt' },
     ]);
     rejectsNonMessages(dashboardWebviewMessage);
     rejects(dashboardWebviewMessage, [
       ['fillGaps without a template', { type: 'fillGaps' }, /missing template/],
+      ['useSuggestedThreshold without a file', { type: 'useSuggestedThreshold' }, /missing file/],
+      ['useSuggestedThreshold outside the workspace', { type: 'useSuggestedThreshold', file: '../a.prompt' }, /not a path inside the workspace/],
+      ['useSuggestedThreshold with its own threshold', { type: 'useSuggestedThreshold', file: 'a.prompt', threshold: 0.1 }, /unexpected key "threshold"/],
       ['fillGaps with a file instead of an id', { type: 'fillGaps', template: 'a.prompt' }, /\.template: expected a finite number, got "a\.prompt"/],
       ['fillGaps with its own plan', { type: 'fillGaps', template: 1, cells: [{ values: {}, count: 1000 }] }, /unexpected key "cells"/],
       ['versions without a template', { type: 'versions' }, /missing template/],
