@@ -36,7 +36,7 @@ async function seed(folder: string): Promise<void> {
           status: failed ? 'failed' : 'succeeded', ...(failed ? { errorType: 'overloaded' } : {}), inputTokens: 900, outputTokens: 2400, costUsd: 0.0387, durationMs: 14_000 + k * 900,
           ...(failed ? {} : { conversation: { turns: GOOD.turns, quality: { overall, breakdown: {}, recommendations: [] } } }),
         });
-        if (conversationId && (day + k) % 3 === 0) await generations.review(conversationId, overall >= 7 ? 'approved' : 'rejected');
+        if (conversationId && (day + k) % 3 !== 1) await generations.review(conversationId, overall >= 7 ? 'approved' : 'rejected');
       }
     }
   }
@@ -85,6 +85,18 @@ describe('Analytics dashboard and template tests in the VS Code workbench (headl
     assert.equal(await firstName(), 'Generation fixture');
     await frame.locator('th button[data-sort="avgQuality"]').click();
     await frame.locator('th[aria-sort="descending"] button[data-sort="avgQuality"]').waitFor();
+  });
+
+  it('shows how well each template’s score agrees with its reviewers, with a suggested threshold', async () => {
+    const frame = await wb.webviewFrame('#agreement-section');
+    const table = frame.locator('#agreement-section table');
+    await table.waitFor();
+    const text = await table.innerText();
+    assert.match(text, /Market volatility check-in/);
+    assert.match(await table.locator('thead').innerText(), /AUC/);
+    await table.scrollIntoViewIfNeeded();
+    await wb.page.waitForTimeout(300);
+    await wb.screenshot('dashboard-agreement');
   });
 
   it('compares two templates side by side', async () => {
