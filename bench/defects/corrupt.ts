@@ -39,7 +39,7 @@ export function corrupt(kind: DefectKind, c: CleanConversation, all: readonly Cl
     case 'truncated': {
       // The last answer stops mid-sentence, at a word that does not end a sentence.
       const words = turns[last]!.content.split(' ');
-      const cuts = words.map((w, i) => i).filter((i) => i >= words.length * 0.35 && i <= words.length * 0.85 && /[A-Za-z0-9]$/.test(words[i]!));
+      const cuts = words.map((_, i) => i).filter((i) => i >= words.length * 0.35 && i <= words.length * 0.85 && /[A-Za-z0-9]$/.test(words[i]!));
       const cut = pick(random, cuts);
       turns[last]!.content = words.slice(0, cut + 1).join(' ');
       return turns;
