@@ -19,7 +19,8 @@ describe('promptloom score', () => {
     assert.equal(text.code, 0);
     assert.match(text.stdout, /^quality \d\.\d \/ 10\n {2}turn count +10\.0 {2}8 turns; target 8–16\n/);
     assert.match(text.stdout, /confidence +\d\.\d {2}low/);
-    assert.match(text.stdout, /recommendations:\n {2}- turns 2, 4, 6: vary the wording/);
+    // The repeated answer is a defect, and the defect comes first.
+    assert.match(text.stdout, /recommendations:\n {2}- turn 4 \(assistant\) nearly repeats turn 2; regenerate the repeated turns\n {2}- turns 2, 4, 6: vary the wording/);
   });
 
   it('scores a .jsonl file line by line, in order, against the chosen tier', () => {

@@ -1,3 +1,4 @@
+import { DEFECT_COST, DEFECT_FIX, defectMessage, findDefects, type Defect } from './defects';
 import { round1, wordNumber, type Scanned } from './text';
 import type { ConfidenceLevel, Finding, ScoredTurn } from './types';
 
@@ -73,7 +74,8 @@ export function scoreConfidence(turns: readonly ScoredTurn[], scanned: readonly 
   // Each 4-word phrase (told apart by speaker) and the last turn (position) it was said in.
   const said = PHRASES.reset(scanned.reduce((n, s) => n + s.words.length, 0));
   // Whole turns already said, as numbers made from their words (told apart by speaker).
-  const earlierTurns = new Set<number>();
+  const earlierTurns = new Map<number, number>();
+  const defects: Defect[] = [];
 
   for (let i = 0; i < turns.length; i++) {
     const turn = turns[i]!;
@@ -94,17 +96,28 @@ export function scoreConfidence(turns: readonly ScoredTurn[], scanned: readonly 
     let distinct = 0;
     let within = 0;
     let reused = 0;
+    let source = -1;
     for (let at = 0; at + 4 <= toks.length; at++) {
       const where = said.see(gramKey(toks, at, 4) ^ speaker, i);
       if (where === i) within++;
       else {
         distinct++;
-        if (where >= 0) reused++;
+        if (where >= 0) {
+          reused++;
+          if (source < 0) source = where;
+        }
       }
     }
     const whole = gramKey(toks, 0, toks.length) ^ speaker;
-    if (earlierTurns.has(whole) || within > Math.floor(toks.length / 80) || (distinct >= 3 && reused / distinct >= 0.3)) flag('repetition', i);
-    earlierTurns.add(whole);
+    const same = earlierTurns.get(whole);
+    if (same !== undefined || within > Math.floor(toks.length / 80) || (distinct >= 3 && reused / distinct >= 0.3)) flag('repetition', i);
+    if (same === undefined) earlierTurns.set(whole, i);
+    // A defect: a turn of some length said again (outright or nearly), or one that says itself twice.
+    if (toks.length >= 8) {
+      if (same !== undefined) defects.push({ kind: 'repeated', position: i, what: `repeats turn ${turns[same]!.index + 1} word for word` });
+      else if (distinct >= 6 && reused / distinct >= 0.5) defects.push({ kind: 'repeated', position: i, what: `nearly repeats ${source >= 0 ? `turn ${turns[source]!.index + 1}` : 'an earlier turn'}` });
+      else if (within >= 6 && within / (within + distinct) >= 0.3) defects.push({ kind: 'repeated', position: i, what: 'repeats itself within the turn' });
+    }
 
     if (turn.role === 'assistant' && previous?.role === 'user') {
       const topics = new Set<number>();
@@ -145,6 +158,7 @@ export function scoreConfidence(turns: readonly ScoredTurn[], scanned: readonly 
   }
 
   PHRASES.release();
+  defects.push(...findDefects(turns, scanned));
   const shares: Record<string, number> = {};
   for (const name of CHECK_NAMES) {
     const positions = flagged[name];
@@ -162,11 +176,22 @@ export function scoreConfidence(turns: readonly ScoredTurn[], scanned: readonly 
     fired.push({ name, cost: c, positions });
   }
   fired.sort((a, b) => b.cost - a.cost);
+  // Each kind of defect costs DEFECT_COST once, however many turns have it: one is enough to fail.
+  const defectKinds = new Set(defects.map((d) => d.kind));
+  cost += DEFECT_COST * defectKinds.size;
   const score = round1(Math.max(0, 10 - cost));
-  const findings: Finding[] = fired
-    .flatMap(({ name, positions }) => positions.map((p) => ({ turn: turns[p]!.index, part: 'confidence' as const, message: describe(name, p, turns) })))
-    .sort((a, b) => a.turn - b.turn);
-  const advice = fired.map(({ name, positions }) => `${where(positions.map((p) => turns[p]!.index))}: ${CHECKS[name].advice}`);
+  const findings: Finding[] = [
+    ...defects.map((d) => ({ turn: turns[d.position]!.index, part: 'confidence' as const, message: defectMessage(d, turns) })),
+    ...fired.flatMap(({ name, positions }) => positions.map((p) => ({ turn: turns[p]!.index, part: 'confidence' as const, message: describe(name, p, turns) }))),
+  ].sort((a, b) => a.turn - b.turn);
+  // Defects first, one line per kind (its first turn), then the checks, costliest first.
+  const advice = [
+    ...[...defectKinds].map((kind) => {
+      const first = defects.filter((d) => d.kind === kind).sort((a, b) => a.position - b.position)[0]!;
+      return `${defectMessage(first, turns)}; ${DEFECT_FIX[kind]}`;
+    }),
+    ...fired.map(({ name, positions }) => `${where(positions.map((p) => turns[p]!.index))}: ${CHECKS[name].advice}`),
+  ];
   return { score, level: score >= HIGH_CONFIDENCE ? 'high' : score >= 5 ? 'medium' : 'low', findings, advice, shares };
 }
 

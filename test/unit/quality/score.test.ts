@@ -33,7 +33,9 @@ describe('quality score', () => {
     for (const turn of [1, 3, 5]) assert.ok(findingsAt(r, turn, 'confidence').some((m) => m.includes('repeats wording')), `turn ${turn + 1}`);
     assert.ok(findingsAt(r, 3, 'confidence').includes("the user's reply in turn 5 signals confusion"));
     assert.ok(findingsAt(r, 7, 'confidence').includes('does not take up anything from turn 7 (user)'));
-    assert.match(r.recommendations[0]!, /^turns 2, 4, 6: vary the wording/);
+    // The repeated answers are a defect now, and the defect comes first.
+    assert.match(r.recommendations[0]!, /^turn 4 \(assistant\) nearly repeats turn 2/);
+    assert.ok(r.recommendations.some((x) => /^turns 2, 4, 6: vary the wording/.test(x)));
   });
 
   it('names each structural problem with the turn it is on, counting unreadable turns', () => {
@@ -54,7 +56,7 @@ describe('quality score', () => {
 
   it('flags a conversation whose last answer is cut off mid-sentence', () => {
     const r = scoreConversation(TRUNCATED);
-    assert.deepEqual(findingsAt(r, 11, 'confidence'), ['looks cut off mid-sentence']);
+    assert.deepEqual(findingsAt(r, 11, 'confidence'), ['turn 12 (assistant) is cut off mid-sentence: “…worth reviewing the”', 'looks cut off mid-sentence']);
     assert.ok(r.overall < scoreConversation(GOOD).overall);
     assert.ok(flagReason(r, undefined), `overall ${r.overall} passed the default threshold of 6`);
     assert.match(r.recommendations.join('\n'), /turn 12: finish the sentence/);
@@ -112,8 +114,9 @@ describe('quality score', () => {
   });
 
   it('puts first the recommendation that wins back the most points', () => {
-    // Six good turns with a garbled answer: the confidence fix is worth more than the turn count.
-    const turns = GOOD.turns.slice(0, 6).map((t, i) => (i === 3 ? { ...t, content: ', S. ,,. Just saying : I ;; .. ?? !!' } : t));
+    // Six good turns (ending on the close) with a garbled answer: the confidence fix is worth more
+    // than the turn count.
+    const turns = [...GOOD.turns.slice(0, 4), ...GOOD.turns.slice(10)].map((t, i) => (i === 3 ? { ...t, content: ', S. ,,. Just saying : I ;; .. ?? !!' } : t));
     const r = scoreConversation({ turns });
     assert.equal(r.breakdown.turnCount.score, 7);
     assert.match(r.recommendations[0]!, /garbled/);
@@ -171,6 +174,6 @@ describe('auto-flag', () => {
     assert.equal(flagReason(good, 0.75), undefined);
     const bad = scoreConversation(REPETITIVE);
     const reason = flagReason(bad, undefined)!;
-    assert.match(reason, new RegExp(`^scored ${bad.overall.toFixed(1)}, below 6: turns 2, 4, 6: vary the wording`));
+    assert.match(reason, new RegExp(`^scored ${bad.overall.toFixed(1)}, below 6: turn 4 \\(assistant\\) nearly repeats turn 2`));
   });
 });
