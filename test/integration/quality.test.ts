@@ -47,7 +47,8 @@ describe('quality in the editor', function () {
     assert.equal(doc.uri.scheme, 'promptloom-conversation');
     assert.match(doc.getText(), /^# Quality fixture · conversation /);
     assert.match(doc.getText(), /^Quality: \d\.\d \/ 10 — turn count 10 · length [\d.]+ · structure 10 · confidence [\d.]+ \(low\)$/m);
-    assert.match(doc.getText(), /^Reason: scored \d\.\d, below 6: turns 2, 4, 6: vary the wording/m);
+    // A defect (a near-repeated answer) comes first in the reason: it is what fails the conversation.
+    assert.match(doc.getText(), /^Reason: scored \d\.\d, below 6: turn 4 \(assistant\) nearly repeats turn 2/m);
     const diagnostics = await waitFor('quality diagnostics', () => {
       const d = vscode.languages.getDiagnostics(doc.uri);
       return d.length > 0 ? d : undefined;
@@ -118,7 +119,9 @@ describe('quality in the editor', function () {
     assert.equal(view.band, 'low');
     assert.deepEqual(view.parts.map((p) => p.key), ['turnCount', 'length', 'structure', 'confidence']);
     assert.deepEqual(view.parts.map((p) => p.band), view.parts.map((p) => (p.score < 6 ? 'low' : p.score < 8 ? 'fair' : 'good')));
-    assert.deepEqual(view.recommendations[0], { text: stored.recommendations[0], turn: 1 });
+    // The first recommendation is the defect, and it opens its turn (turn 4, index 3).
+    assert.deepEqual(view.recommendations[0], { text: stored.recommendations[0], turn: 3 });
+    assert.match(stored.recommendations[0]!, /^turn 4 \(assistant\) nearly repeats turn 2/);
   });
 
   it('lists conversations in the Conversations view, filters and sorts them, and reviews a selection', async () => {
