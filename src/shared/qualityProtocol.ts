@@ -10,10 +10,10 @@ export const QUALITY_VIEW_TYPE = 'promptloom.quality';
 export type Band = 'low' | 'fair' | 'good';
 
 export interface PartView {
-  readonly key: 'turnCount' | 'length' | 'structure' | 'confidence';
+  readonly key: 'turnCount' | 'length' | 'structure' | 'confidence' | 'judge';
   readonly label: string;
   readonly score: number;
-  /** Its weight in the overall score, 0..1. */
+  /** Its weight in the overall score, 0..1; 0 for the judge, which caps the score instead. */
   readonly weight: number;
   readonly band: Band;
   /** What was measured, in words ("12 turns; target 8–16"). */

@@ -124,6 +124,32 @@ describe('quality in the editor', function () {
     assert.match(stored.recommendations[0]!, /^turn 4 \(assistant\) nearly repeats turn 2/);
   });
 
+  it('shows the judge’s part in the breakdown when Claude graded the conversation', async () => {
+    const store = await Store.open(vscode.workspace.workspaceFolders![0]!.uri.fsPath);
+    let id: string;
+    try {
+      const templates = new TemplateRepository(store);
+      const t = await templates.ensure('judged.prompt', { name: 'Judged fixture', tier: 'template' });
+      const v = await templates.recordVersion(t.id, 'judged fixture');
+      const scored = toQualityResult(scoreConversation(GOOD, 'template'));
+      const judge = { score: 4.5, overall: 4, criteria: { answersQuestion: 2, consistency: 4, specificity: 3, staysInRole: 5, noRepetition: 5, naturalClose: 4 }, turnsAtFault: [{ turn: 4, reason: 'answers another question' }], reason: 'turn 4 does not answer the question asked', model: 'claude-haiku-5-5', costUsd: 0.001 };
+      const { conversationId } = await new GenerationRepository(store).record({
+        templateId: t.id, versionId: v.id, parameters: {}, model: 'claude-sonnet-5-5', attempt: 1, status: 'succeeded', inputTokens: 1, outputTokens: 1, costUsd: 0.001, durationMs: 5,
+        conversation: { turns: GOOD.turns, quality: { overall: 4.5, breakdown: { ...(scored.breakdown as object), judge }, recommendations: ['the judge: turn 4 does not answer the question asked', ...scored.recommendations] } },
+      });
+      id = conversationId!;
+    } finally {
+      store.close();
+    }
+    const panel = await vscode.commands.executeCommand<{ lastView?: { id: string; overall: number; parts: { key: string; score: number; band: string; weight: number; detail: string }[] } }>('promptloom.showQualityBreakdown', id);
+    const view = await waitFor('the judged view', () => (panel?.lastView?.id === id ? panel.lastView : undefined));
+    assert.equal(view.overall, 4.5);
+    assert.deepEqual(view.parts.map((p) => p.key), ['turnCount', 'length', 'structure', 'confidence', 'judge']);
+    const part = view.parts.at(-1)!;
+    assert.deepEqual([part.score, part.band, part.weight], [4.5, 'low', 0]);
+    assert.match(part.detail, /^claude-haiku-5-5, 4\/10: turn 4 does not answer the question asked$/);
+  });
+
   it('lists conversations in the Conversations view, filters and sorts them, and reviews a selection', async () => {
     const ids = await seed('listed.prompt', REPETITIVE, 2);
     const good = await seed('listed.prompt', GOOD, 2);

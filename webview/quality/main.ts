@@ -39,7 +39,7 @@ function show(view: QualityView): void {
       'aria-valuemax': '10',
       'aria-valuenow': String(p.score),
       'aria-valuetext': `${p.score.toFixed(1)} of 10, ${BAND_WORDS[band]}`,
-      'aria-label': `${p.label}, weight ${Math.round(p.weight * 100)} percent: ${p.detail}`,
+      'aria-label': `${p.label}, ${p.key === 'judge' ? 'caps the overall score' : `weight ${Math.round(p.weight * 100)} percent`}: ${p.detail}`,
       'data-part': p.key,
       'data-key': `part-${p.key}`,
       'data-nav': '',
@@ -48,7 +48,7 @@ function show(view: QualityView): void {
     const fill = el('div', { class: 'fill' });
     fill.style.width = `${Math.max(0, Math.min(10, p.score)) * 10}%`;
     track.append(fill);
-    item.append(el('span', { class: 'label' }, `${p.label} (${Math.round(p.weight * 100)}%)`), track, el('span', { class: 'value' }, `${p.score.toFixed(1)} ${BAND_WORDS[band]}`), el('span', { class: 'detail' }, p.detail));
+    item.append(el('span', { class: 'label' }, p.key === 'judge' ? `${p.label} (caps the score)` : `${p.label} (${Math.round(p.weight * 100)}%)`), track, el('span', { class: 'value' }, `${p.score.toFixed(1)} ${BAND_WORDS[band]}`), el('span', { class: 'detail' }, p.detail));
     parts.append(item);
   }
   children.push(parts);

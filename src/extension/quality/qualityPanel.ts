@@ -17,6 +17,7 @@ import { Disposable } from '../disposable';
 import { receiveMessages, type Deliver, type MessageLog } from '../webviewMessages';
 import { webviewOptions, webviewPage } from '../webviewPage';
 import type { WorkspaceDb } from '../workspaceDb';
+import { storedJudgePart } from '../../core/quality/judge';
 import { loadConversation, type ConversationDocuments, type ScoredConversation } from './conversationDocuments';
 import type { ConversationsView } from './conversationsView';
 import { statusWords } from './transcript';
@@ -149,13 +150,16 @@ async function thresholdOf(db: WorkspaceDb, templatePath: string): Promise<numbe
 
 function partsOf(r: QualityResult, tier: keyof typeof LENGTH_TARGETS): PartView[] {
   const b = r.breakdown;
+  const judge = storedJudgePart(r);
   const { user, assistant } = b.length.target ?? LENGTH_TARGETS[tier];
-  const part = (key: PartView['key'], label: string, score: number, detail: string): PartView => ({ key, label, score, weight: WEIGHTS[key], band: bandOf(score), detail });
+  const part = (key: keyof typeof WEIGHTS, label: string, score: number, detail: string): PartView => ({ key, label, score, weight: WEIGHTS[key], band: bandOf(score), detail });
   return [
     part('turnCount', 'Turn count', b.turnCount.score, `${b.turnCount.actual} turns; target ${b.turnCount.target.min}–${b.turnCount.target.max}`),
     part('length', 'Length', b.length.score, `${b.length.actual.user} words per user turn (${user.min}–${user.max}), ${b.length.actual.assistant} per answer (${assistant.min}–${assistant.max})`),
     part('structure', 'Structure', b.structure.score, b.structure.valid ? 'valid: roles alternate from the user, no empty turns' : b.structure.issues.join('; ')),
     part('confidence', 'Confidence', b.confidence.score, `${b.confidence.level}: coherence and naturalness`),
+    // Claude's grade, when the judge is on: not weighted in, it caps the overall (the lower wins).
+    ...(judge ? [{ key: 'judge' as const, label: 'Judge', score: judge.score, weight: 0, band: bandOf(judge.score), detail: `${judge.model}, ${judge.overall}/10: ${judge.reason}` }] : []),
   ];
 }
 
