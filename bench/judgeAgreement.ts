@@ -5,7 +5,7 @@
  * the scorer's on the same sample. Paid: the estimated cost is printed before any call.
  */
 import { resolveApiAddress } from '../src/core/generation/apiAddress';
-import { limiterFor } from '../src/core/generation/batch';
+import { limiterFor } from '../src/core/generation/rateLimiter';
 import { createClient, type Turn } from '../src/core/generation/claude';
 import { estimateJudgeCost, judgeConversations } from '../src/core/generation/judgeClient';
 import { DEFAULT_SETTINGS, judgeModelOf } from '../src/core/generation/settings';

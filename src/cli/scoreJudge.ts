@@ -6,7 +6,7 @@
  * through the generation engine (rate limits, retries from the workspace's settings).
  */
 import { createClient } from '../core/generation/claude';
-import { limiterFor } from '../core/generation/batch';
+import { limiterFor } from '../core/generation/rateLimiter';
 import { judgeConversations } from '../core/generation/judgeClient';
 import { judgeModelOf } from '../core/generation/settings';
 import { toQualityResult, type QualityReport, type QualityResult } from '../core/quality';

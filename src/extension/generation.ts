@@ -1,5 +1,6 @@
 import * as vscode from 'vscode';
-import { limiterFor, runRecordedBatch, type BatchInput, type BatchOutcome } from '../core/generation/batch';
+import { runRecordedBatch, type BatchInput, type BatchOutcome } from '../core/generation/batch';
+import { limiterFor } from '../core/generation/rateLimiter';
 import type { GenerationEngine, ModelInfo } from '../core/generation/engine';
 import type { Priority } from '../core/generation/priorityQueue';
 import type { RateLimiter } from '../core/generation/rateLimiter';

@@ -9,7 +9,7 @@ import type { ParsedTemplate, Rendered } from '../template';
 import { createClient } from './claude';
 import { GenerationEngine, type Attempt, type BatchSummary, type ModelInfo } from './engine';
 import type { Priority } from './priorityQueue';
-import { RateLimiter } from './rateLimiter';
+import { limiterFor, type RateLimiter } from './rateLimiter';
 import { SETTINGS, judgeModelOf, type GenerationSettings } from './settings';
 import { judgeAfterBatch, type BatchJudgement } from './judgeBatch';
 import { judgeSpentSince } from '../store/judgeCalls';
@@ -83,18 +83,6 @@ function batchSettings(settings: GenerationSettings): Record<string, unknown> {
 
 /** Tries to store one record before keeping it aside (waits 50, 200, 800 ms between them). */
 const STORE_ATTEMPTS = 4;
-
-export function limiterFor(settings: GenerationSettings, model: ModelInfo, now = Date.now()): RateLimiter {
-  return new RateLimiter(
-    {
-      windowMs: settings.windowSeconds !== undefined ? settings.windowSeconds * 1000 : model.windowMs,
-      requests: settings.requestsPerWindow ?? model.requestsPerWindow,
-      ...(model.inputTokensPerWindow ? { inputTokens: model.inputTokensPerWindow } : {}),
-      ...(model.outputTokensPerWindow ? { outputTokens: model.outputTokensPerWindow } : {}),
-    },
-    now,
-  );
-}
 
 /** Dollars spent on generations and judge calls in this workspace since local midnight. */
 export function spentToday(store: Store, now = new Date()): number {

@@ -13,7 +13,7 @@ import { createClient, type Turn } from './claude';
 import type { ModelInfo } from './engine';
 import { judgeConversations } from './judgeClient';
 import type { GenerationSettings } from './settings';
-import { limiterFor } from './batch';
+import { limiterFor } from './rateLimiter';
 
 export interface BatchJudgement {
   readonly model: string;

@@ -12,6 +12,8 @@
  * and a 429's `retry-after` pauses everything for the time the server names.
  */
 
+import type { ModelInfo } from './engine';
+import type { GenerationSettings } from './settings';
 export interface Limits {
   readonly windowMs: number;
   readonly requests: number;
@@ -221,4 +223,17 @@ function numberHeader(value: string | undefined): number | undefined {
   if (value === undefined || value.trim() === '') return undefined;
   const n = Number(value);
   return Number.isFinite(n) ? n : undefined;
+}
+
+/** The limiter for a model: its table's limits, or the settings' when they override them. */
+export function limiterFor(settings: GenerationSettings, model: ModelInfo, now = Date.now()): RateLimiter {
+  return new RateLimiter(
+    {
+      windowMs: settings.windowSeconds !== undefined ? settings.windowSeconds * 1000 : model.windowMs,
+      requests: settings.requestsPerWindow ?? model.requestsPerWindow,
+      ...(model.inputTokensPerWindow ? { inputTokens: model.inputTokensPerWindow } : {}),
+      ...(model.outputTokensPerWindow ? { outputTokens: model.outputTokensPerWindow } : {}),
+    },
+    now,
+  );
 }
