@@ -243,6 +243,11 @@ export function printOutcome(outcome: BatchOutcome, format: 'text' | 'json', out
     keptAside: outcome.keptAside,
     unstored: summary.unstored,
     coverage: outcome.coverage.map((c) => ({ values: c.values, requested: c.requested, succeeded: c.succeeded })),
+    // Prompt caching: tokens written to and read from the cache, and the saving against the same
+    // requests uncached (costUsd above is what was paid, caching included).
+    cacheWriteTokens: summary.cacheWriteTokens,
+    cacheReadTokens: summary.cacheReadTokens,
+    savedUsd: Number(summary.savedUsd.toFixed(6)),
     // With promptloom.quality.judge on: the judge's grades and their cost (not in costUsd above).
     ...(outcome.judge ? { judge: { model: outcome.judge.model, judged: outcome.judge.judged.length, notJudged: outcome.judge.notJudged, costUsd: outcome.judge.costUsd } } : {}),
   };
@@ -258,6 +263,9 @@ export function printOutcome(outcome: BatchOutcome, format: 'text' | 'json', out
       `${result.succeeded} of ${result.requested} conversations generated${summary.stopped === 'cancelled' ? ' (cancelled)' : ''}` +
         ` in ${(result.durationMs / 1000).toFixed(1)} s: ${result.attempts} requests (${result.retries} retries), ` +
         `${result.inputTokens} input + ${result.outputTokens} output tokens, $${result.costUsd.toFixed(4)}\n` +
+        (result.cacheWriteTokens + result.cacheReadTokens > 0
+          ? `prompt cache: ${result.cacheWriteTokens} tokens written, ${result.cacheReadTokens} read, $${result.savedUsd.toFixed(4)} saved\n`
+          : '') +
         (outcome.quality.average !== null ? `quality ${outcome.quality.average.toFixed(1)} on average, ${outcome.quality.flagged} flagged for revision\n` : '') +
         (outcome.judge ? `judge ${outcome.judge.model}: ${outcome.judge.judged.length} graded${outcome.judge.notJudged ? `, ${outcome.judge.notJudged} not graded (scorer's score kept)` : ''}, $${outcome.judge.costUsd.toFixed(4)}\n` : '') +
         `batch ${batchId}\n` +

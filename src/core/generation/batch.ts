@@ -209,6 +209,9 @@ export async function runRecordedBatch(input: BatchInput): Promise<BatchOutcome>
         outputTokens: a.outputTokens,
         costUsd: a.costUsd,
         durationMs: a.durationMs,
+        ...(a.cacheCreationInputTokens ? { cacheCreationInputTokens: a.cacheCreationInputTokens } : {}),
+        ...(a.cacheReadInputTokens ? { cacheReadInputTokens: a.cacheReadInputTokens } : {}),
+        ...(a.savedUsd ? { savedUsd: a.savedUsd } : {}),
         ...(a.turns
           ? {
               conversationId: randomUUID(),

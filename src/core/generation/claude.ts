@@ -18,6 +18,8 @@ export interface ClaudeRequest {
   readonly prompt: string;
   readonly maxTokens: number;
   readonly temperature?: number;
+  /** Mark the shared prefix (tool and system prompt) for the prompt cache (see promptCache.ts). */
+  readonly cachePrefix?: boolean;
 }
 
 export interface ClaudeAnswer {
@@ -62,6 +64,29 @@ const RECORD_TOOL = {
   },
 };
 
+/** The tool definition's size, for the length of the prefix that caching would cover. */
+export const RECORD_TOOL_CHARS = JSON.stringify(RECORD_TOOL).length;
+
+const CACHED = { type: 'ephemeral' as const };
+
+/**
+ * The Messages API parameters of a generation request: the same for a direct call and a Message
+ * Batches request. With `cachePrefix`, one cache breakpoint closes the prefix: on the system
+ * prompt (which covers the tool before it), or on the tool when there is no system prompt.
+ */
+export function messageParams(request: ClaudeRequest): Anthropic.MessageCreateParamsNonStreaming {
+  const cache = request.cachePrefix === true;
+  return {
+    model: request.model,
+    max_tokens: request.maxTokens,
+    ...(request.temperature !== undefined ? { temperature: request.temperature } : {}),
+    ...(request.system !== undefined ? { system: cache ? [{ type: 'text' as const, text: request.system, cache_control: CACHED }] : request.system } : {}),
+    messages: [{ role: 'user', content: request.prompt }],
+    tools: [cache && request.system === undefined ? { ...RECORD_TOOL, cache_control: CACHED } : RECORD_TOOL],
+    tool_choice: { type: 'tool', name: RECORD_TOOL.name },
+  };
+}
+
 /** The SDK, loaded on first use so that merely opening the editor does not load it. */
 function sdk(): typeof Anthropic {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -77,20 +102,7 @@ export async function generateConversation(client: Anthropic, request: ClaudeReq
   let data: Anthropic.Message;
   let headers: Record<string, string>;
   try {
-    const result = await client.messages
-      .create(
-        {
-          model: request.model,
-          max_tokens: request.maxTokens,
-          ...(request.temperature !== undefined ? { temperature: request.temperature } : {}),
-          ...(request.system !== undefined ? { system: request.system } : {}),
-          messages: [{ role: 'user', content: request.prompt }],
-          tools: [RECORD_TOOL],
-          tool_choice: { type: 'tool', name: RECORD_TOOL.name },
-        },
-        signal ? { signal } : {},
-      )
-      .withResponse();
+    const result = await client.messages.create(messageParams(request), signal ? { signal } : {}).withResponse();
     data = result.data;
     headers = headerRecord(result.response.headers);
   } catch (error) {
@@ -98,7 +110,15 @@ export async function generateConversation(client: Anthropic, request: ClaudeReq
   }
   const turns = extractTurns(data);
   if (!turns) throw new ClaudeFailure({ kind: 'unparseable', status: 200 }, headers, 'the answer held no conversation (no record_conversation call, no JSON turns)');
-  return { turns, inputTokens: data.usage.input_tokens, outputTokens: data.usage.output_tokens, headers };
+  return {
+    turns,
+    inputTokens: data.usage.input_tokens,
+    outputTokens: data.usage.output_tokens,
+    // Cached prefix tokens are counted apart from input_tokens, and priced apart (answerCost).
+    ...(data.usage.cache_creation_input_tokens ? { cacheCreationInputTokens: data.usage.cache_creation_input_tokens } : {}),
+    ...(data.usage.cache_read_input_tokens ? { cacheReadInputTokens: data.usage.cache_read_input_tokens } : {}),
+    headers,
+  };
 }
 
 /** Input tokens of a request, for the pre-flight cost estimate. */

@@ -7,11 +7,14 @@
  */
 import { setMaxListeners } from 'node:events';
 import type Anthropic from '@anthropic-ai/sdk';
-import { ClaudeFailure, countInputTokens, generateConversation, type ClaudeAnswer, type ClaudeRequest, type Turn } from './claude';
+import { ClaudeFailure, RECORD_TOOL_CHARS, countInputTokens, generateConversation, type ClaudeAnswer, type ClaudeRequest, type Turn } from './claude';
 import { PriorityQueue, type Priority } from './priorityQueue';
 import type { RateLimiter } from './rateLimiter';
 import { fatalMessage, type FailureCount } from './failures';
 import { classify, retryDelay, type ErrorType, type RetryPolicy } from './retry';
+import { CACHE_READ_MULTIPLIER, CACHE_WRITE_MULTIPLIER, cacheSavingUsd, cachesPrefix } from './promptCache';
+
+export { CACHE_READ_MULTIPLIER, CACHE_WRITE_MULTIPLIER } from './promptCache';
 
 export interface ModelInfo {
   readonly id: string;
@@ -23,17 +26,20 @@ export interface ModelInfo {
   readonly requestsPerWindow: number;
   readonly inputTokensPerWindow?: number;
   readonly outputTokensPerWindow?: number;
+  /** The shortest prefix (tools and system) the API caches for this model, in tokens. */
+  readonly minCacheableTokens?: number;
 }
 
 /**
  * Defaults of the model table (settings override them): the current Claude models. The SDK in
  * use (1.14) marks the 4.5 Sonnet and Opus deprecated. Prices are per million tokens, set to the
- * tiers' list prices; check them against your account and set them in settings.
+ * tiers' list prices; check them against your account and set them in settings. The minimum
+ * cacheable prefix follows Anthropic's prompt-caching table (Haiku needs the longer one).
  */
 export const DEFAULT_MODELS: readonly ModelInfo[] = [
-  { id: 'claude-sonnet-5-5', alias: 'sonnet', inputPrice: 3, outputPrice: 15, windowMs: 60_000, requestsPerWindow: 50 },
-  { id: 'claude-opus-5-5', alias: 'opus', inputPrice: 5, outputPrice: 25, windowMs: 60_000, requestsPerWindow: 50 },
-  { id: 'claude-haiku-5-5', alias: 'haiku', inputPrice: 1, outputPrice: 5, windowMs: 60_000, requestsPerWindow: 50 },
+  { id: 'claude-sonnet-5-5', alias: 'sonnet', inputPrice: 3, outputPrice: 15, windowMs: 60_000, requestsPerWindow: 50, minCacheableTokens: 1024 },
+  { id: 'claude-opus-5-5', alias: 'opus', inputPrice: 5, outputPrice: 25, windowMs: 60_000, requestsPerWindow: 50, minCacheableTokens: 1024 },
+  { id: 'claude-haiku-5-5', alias: 'haiku', inputPrice: 1, outputPrice: 5, windowMs: 60_000, requestsPerWindow: 50, minCacheableTokens: 2048 },
 ];
 
 /** A model by alias or id; an unknown `claude-…` id gets the first model's limits and prices. */
@@ -47,10 +53,6 @@ export function resolveModel(name: string, models: readonly ModelInfo[] = DEFAUL
 export function costUsd(model: ModelInfo, inputTokens: number, outputTokens: number): number {
   return (inputTokens * model.inputPrice + outputTokens * model.outputPrice) / 1_000_000;
 }
-
-/** Prompt-cache writes cost 1.25 times the input price, reads 0.1 times (Anthropic's list multipliers). */
-export const CACHE_WRITE_MULTIPLIER = 1.25;
-export const CACHE_READ_MULTIPLIER = 0.1;
 
 /** What an answer cost, its prompt-cache tokens included. */
 export function answerCost(model: ModelInfo, answer: Pick<ClaudeAnswer, 'inputTokens' | 'outputTokens' | 'cacheCreationInputTokens' | 'cacheReadInputTokens'>): number {
@@ -66,9 +68,15 @@ export interface EngineCall {
   send(client: Anthropic, request: ClaudeRequest, signal?: AbortSignal): Promise<ClaudeAnswer>;
   /** Input tokens of a request, for the budget's pre-flight estimate. */
   countTokens(client: Anthropic, request: ClaudeRequest): Promise<number>;
+  /** Whether requests with this system prompt mark their shared prefix for the prompt cache. */
+  cachesPrefix?(model: ModelInfo, system: string | undefined): boolean;
 }
 
-export const GENERATION_CALL: EngineCall = { send: generateConversation, countTokens: countInputTokens };
+export const GENERATION_CALL: EngineCall = {
+  send: generateConversation,
+  countTokens: countInputTokens,
+  cachesPrefix: (model, system) => cachesPrefix(model, RECORD_TOOL_CHARS, system),
+};
 
 export interface Clock {
   now(): number;
@@ -129,6 +137,8 @@ export interface Attempt {
   readonly output?: unknown;
   readonly cacheCreationInputTokens?: number;
   readonly cacheReadInputTokens?: number;
+  /** What the prompt cache saved on this answer against the same request uncached (negative for a write). */
+  readonly savedUsd?: number;
   readonly inputTokens: number;
   readonly outputTokens: number;
   readonly costUsd: number;
@@ -145,6 +155,10 @@ export interface BatchSummary {
   readonly inputTokens: number;
   readonly outputTokens: number;
   readonly costUsd: number;
+  /** Prompt-cache tokens written and read, and what caching saved against the same requests uncached. */
+  readonly cacheWriteTokens: number;
+  readonly cacheReadTokens: number;
+  readonly savedUsd: number;
   readonly durationMs: number;
   /** Items that ended without a conversation, by cause (requests cut off by a cancel are not failures). */
   readonly failures: readonly FailureCount[];
@@ -207,7 +221,11 @@ export class GenerationEngine {
       for (const wake of idle.splice(0)) wake();
     };
     this.onStop = nudge;
-    const totals = { succeeded: 0, failed: 0, attempts: 0, retries: 0, rateLimited: 0, inputTokens: 0, outputTokens: 0, costUsd: 0, unstored: 0 };
+    const totals = { succeeded: 0, failed: 0, attempts: 0, retries: 0, rateLimited: 0, inputTokens: 0, outputTokens: 0, costUsd: 0, cacheWriteTokens: 0, cacheReadTokens: 0, savedUsd: 0, unstored: 0 };
+    // Prompt caching: the first request of each cached prefix goes alone, so that the cache holds
+    // the prefix before the others are sent and they read it (sent together, each would write it).
+    const warmPrefixes = new Set<string | undefined>();
+    const warming = new Map<string | undefined, Promise<void>>();
     const failures = new Map<string, { type: ErrorType; status?: number; count: number }>();
     let fatal: BatchSummary['fatal'];
     let reserved = 0; // estimated cost of requests in flight
@@ -222,12 +240,28 @@ export class GenerationEngine {
           continue;
         }
         pending.attempt++;
+        const system = pending.item.system;
+        const cachePrefix = (o.call ?? GENERATION_CALL).cachesPrefix?.(o.model, system) ?? false;
         const request: ClaudeRequest = {
           model: o.model.id,
           prompt: pending.item.prompt,
           maxTokens: o.maxTokens,
-          ...(pending.item.system !== undefined ? { system: pending.item.system } : {}),
+          ...(system !== undefined ? { system } : {}),
           ...(o.temperature !== undefined ? { temperature: o.temperature } : {}),
+          ...(cachePrefix ? { cachePrefix } : {}),
+        };
+        // Another worker is writing this prefix to the cache: wait for its answer, then read it.
+        while (cachePrefix && warming.has(system) && !this.stopped) await warming.get(system);
+        if (this.stopped) return;
+        let warmed: (() => void) | undefined;
+        if (cachePrefix && !warmPrefixes.has(system)) {
+          warming.set(system, new Promise<void>((resolve) => (warmed = resolve)));
+        }
+        const doneWarming = (ok: boolean) => {
+          if (!warmed) return;
+          if (ok) warmPrefixes.add(system);
+          warming.delete(system);
+          warmed();
         };
 
         // Budget: never start what could take spending past it (worst case: max_tokens out).
@@ -235,6 +269,7 @@ export class GenerationEngine {
           pending.estimate ??= costUsd(o.model, await this.inputTokens(request), o.maxTokens);
           if (totals.costUsd + reserved + pending.estimate > o.budgetUsd) {
             this.stop('budget', `the next request could cost up to $${pending.estimate.toFixed(4)}, which would cross the budget of $${o.budgetUsd.toFixed(2)} ($${totals.costUsd.toFixed(4)} spent)`);
+            doneWarming(false);
             return;
           }
         }
@@ -244,7 +279,10 @@ export class GenerationEngine {
         for (let wait = o.limiter.waitFor(this.clock.now(), cost); wait > 0 && !this.stopped; wait = o.limiter.waitFor(this.clock.now(), cost)) {
           await this.clock.sleep(wait, this.abort.signal);
         }
-        if (this.stopped) return;
+        if (this.stopped) {
+          doneWarming(false);
+          return;
+        }
         const sentAt = this.clock.now();
         o.limiter.record(sentAt, cost);
         reserved += pending.estimate ?? 0;
@@ -255,6 +293,7 @@ export class GenerationEngine {
         try {
           answer = await (o.call ?? GENERATION_CALL).send(o.client, request, this.abort.signal);
         } catch (error) {
+          doneWarming(false);
           reserved -= pending.estimate ?? 0;
           const failure = error instanceof ClaudeFailure ? error : new ClaudeFailure({}, {}, String(error));
           const now = this.clock.now();
@@ -290,18 +329,28 @@ export class GenerationEngine {
           }
           continue;
         }
+        doneWarming(true);
         reserved -= pending.estimate ?? 0;
         const now = this.clock.now();
         o.limiter.observe(now, answer.headers, 200);
         o.limiter.settle(now, sentAt, cost, { requests: 1, inputTokens: answer.inputTokens, outputTokens: answer.outputTokens });
         const spent = answerCost(o.model, answer);
-        Object.assign(totals, { inputTokens: totals.inputTokens + answer.inputTokens, outputTokens: totals.outputTokens + answer.outputTokens, costUsd: totals.costUsd + spent });
+        const savedUsd = cacheSavingUsd(o.model, answer);
+        Object.assign(totals, {
+          inputTokens: totals.inputTokens + answer.inputTokens,
+          outputTokens: totals.outputTokens + answer.outputTokens,
+          costUsd: totals.costUsd + spent,
+          cacheWriteTokens: totals.cacheWriteTokens + (answer.cacheCreationInputTokens ?? 0),
+          cacheReadTokens: totals.cacheReadTokens + (answer.cacheReadInputTokens ?? 0),
+          savedUsd: totals.savedUsd + savedUsd,
+        });
         totals.succeeded++;
         // Paid for: whatever happens while keeping it, it is never retried (never paid twice).
         const cache = {
           ...(answer.cacheCreationInputTokens !== undefined ? { cacheCreationInputTokens: answer.cacheCreationInputTokens } : {}),
           ...(answer.cacheReadInputTokens !== undefined ? { cacheReadInputTokens: answer.cacheReadInputTokens } : {}),
           ...(answer.output !== undefined ? { output: answer.output } : {}),
+          ...(savedUsd !== 0 ? { savedUsd } : {}),
         };
         const kept = await this.report(onAttempt, { key: pending.item.key, attempt: pending.attempt, status: 'succeeded', final: true, turns: answer.turns, ...cache, inputTokens: answer.inputTokens, outputTokens: answer.outputTokens, costUsd: spent, durationMs: now - sentAt });
         if (!kept) {

@@ -124,7 +124,7 @@ const PRICE = positiveNumber(10_000);
 
 const models: SettingKind<readonly ModelInfo[]> = {
   check: (v) => {
-    const expected = 'a list of models, each with an id, inputPrice and outputPrice (US dollars per million tokens, above 0 and at most 10,000), and optional alias, windowMs (1,000 to 86,400,000), requestsPerWindow (1 to 1,000,000), inputTokensPerWindow and outputTokensPerWindow';
+    const expected = 'a list of models, each with an id, inputPrice and outputPrice (US dollars per million tokens, above 0 and at most 10,000), and optional alias, windowMs (1,000 to 86,400,000), requestsPerWindow (1 to 1,000,000), inputTokensPerWindow, outputTokensPerWindow and minCacheableTokens';
     if (!Array.isArray(v) || v.length === 0 || v.length > 100) return { ok: false, expected };
     const out: ModelInfo[] = [];
     for (const m of v) {
@@ -138,7 +138,8 @@ const models: SettingKind<readonly ModelInfo[]> = {
       const requests = o.requestsPerWindow === undefined ? undefined : REQUESTS.check(o.requestsPerWindow);
       const inTokens = o.inputTokensPerWindow === undefined ? undefined : TOKENS.check(o.inputTokensPerWindow);
       const outTokens = o.outputTokensPerWindow === undefined ? undefined : TOKENS.check(o.outputTokensPerWindow);
-      const parts = [id, alias, input, output, windowMs, requests, inTokens, outTokens];
+      const minCache = o.minCacheableTokens === undefined ? undefined : TOKENS.check(o.minCacheableTokens);
+      const parts = [id, alias, input, output, windowMs, requests, inTokens, outTokens, minCache];
       if (parts.some((p) => p && !p.ok)) return { ok: false, expected };
       const value = <T>(c: Checked<T> | undefined): T | undefined => (c && c.ok ? c.value : undefined);
       out.push({
@@ -150,12 +151,19 @@ const models: SettingKind<readonly ModelInfo[]> = {
         requestsPerWindow: value(requests) ?? 50,
         ...(inTokens ? { inputTokensPerWindow: value(inTokens)! } : {}),
         ...(outTokens ? { outputTokensPerWindow: value(outTokens)! } : {}),
+        // A model of the table keeps its built-in minimum unless the entry names one.
+        ...(minCache ? { minCacheableTokens: value(minCache)! } : builtInMinimum(value(id)!)),
       });
     }
     return { ok: true, value: out };
   },
   parse: () => NaN,
 };
+
+function builtInMinimum(id: string): { minCacheableTokens?: number } {
+  const known = DEFAULT_MODELS.find((m) => m.id === id)?.minCacheableTokens;
+  return known !== undefined ? { minCacheableTokens: known } : {};
+}
 
 export interface SettingSpec {
   /** `settings.json` key, under `promptloom.`. */

@@ -182,6 +182,10 @@ export interface GenerationRecord {
   readonly outputTokens: number;
   readonly costUsd: number;
   readonly durationMs: number;
+  /** Prompt-cache tokens written and read, and what caching saved (see promptCache.ts). */
+  readonly cacheCreationInputTokens?: number;
+  readonly cacheReadInputTokens?: number;
+  readonly savedUsd?: number;
   /**
    * The conversation's id, chosen before the first try to store it: storing the same record again
    * (a retried write, a side file imported twice) then adds nothing.
@@ -266,9 +270,13 @@ export class GenerationRepository {
       }
       const { lastInsertRowid } = tx.run(
         `INSERT INTO generation_logs (template_id, version_id, batch_id, conversation_id, parameters, model, attempt, status, error_type,
-                                      input_tokens, output_tokens, cost_usd, duration_ms, created_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-        [g.templateId, g.versionId, g.batchId ?? null, conversationId ?? null, JSON.stringify(g.parameters), g.model, g.attempt, g.status, g.errorType ?? null, g.inputTokens, g.outputTokens, g.costUsd, g.durationMs, now],
+                                      input_tokens, output_tokens, cost_usd, duration_ms, created_at,
+                                      cache_creation_input_tokens, cache_read_input_tokens, saved_usd)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        [
+          ...[g.templateId, g.versionId, g.batchId ?? null, conversationId ?? null, JSON.stringify(g.parameters), g.model, g.attempt, g.status, g.errorType ?? null],
+          ...[g.inputTokens, g.outputTokens, g.costUsd, g.durationMs, now, g.cacheCreationInputTokens ?? 0, g.cacheReadInputTokens ?? 0, g.savedUsd ?? 0],
+        ],
       );
       return conversationId ? { logId: lastInsertRowid, conversationId, ...(nearDuplicateOf ? { nearDuplicateOf } : {}) } : { logId: lastInsertRowid };
     });

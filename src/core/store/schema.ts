@@ -185,6 +185,17 @@ export const MIGRATIONS: readonly Migration[] = [
       'CREATE INDEX judge_calls_by_time ON judge_calls (created_at)',
     ],
   },
+  {
+    version: 6,
+    description: 'prompt caching: cache tokens of each generation and what caching saved',
+    sql: [
+      // Cached prefix tokens are billed apart from input_tokens (writes 1.25×, reads 0.1×); the
+      // saving is kept as computed at the prices of the day, so later price edits do not rewrite it.
+      'ALTER TABLE generation_logs ADD COLUMN cache_creation_input_tokens INTEGER NOT NULL DEFAULT 0',
+      'ALTER TABLE generation_logs ADD COLUMN cache_read_input_tokens INTEGER NOT NULL DEFAULT 0',
+      'ALTER TABLE generation_logs ADD COLUMN saved_usd REAL NOT NULL DEFAULT 0',
+    ],
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
