@@ -10,7 +10,7 @@ import { failureSummary } from '../core/generation/failures';
 import { BatchProgress } from '../core/generation/progress';
 import type { GenerationSettings } from '../core/generation/settings';
 import { countInputTokens, createClient, type ClaudeRequest } from '../core/generation/claude';
-import { estimateBatch, pastOutputTokens } from '../core/generation/estimate';
+import { cacheLine, estimateBatch, pastOutputTokens } from '../core/generation/estimate';
 import type { PlanProblem, Sampling } from '../core/plan';
 import { openWorkspaceStore, type BatchRequest } from '../core/workspace';
 import { existingStore as readOnlyStore } from './database';
@@ -143,7 +143,7 @@ async function dryRun(input: Omit<BatchInput, 'store' | 'apiKey' | 'baseURL' | '
   });
   const plan = cells.map((c) => ({ values: c.rendered.parameters, count: c.count }));
   if (options.format === 'json') {
-    out.stdout(JSON.stringify({ plan, conversations: input.count, estimate: { inputTokens: estimate.inputTokens, maxOutputTokens: estimate.maxOutputTokens, costUsd: estimate.costUsd } }) + '\n');
+    out.stdout(JSON.stringify({ plan, conversations: input.count, estimate: { inputTokens: estimate.inputTokens, maxOutputTokens: estimate.maxOutputTokens, costUsd: estimate.costUsd, cache: estimate.cache } }) + '\n');
     return EXIT.ok;
   }
   out.stdout(planTable(plan, input.cells ? Object.keys(plan[0]?.values ?? {}).filter((name) => new Set(plan.map((c) => JSON.stringify(c.values[name]))).size > 1) : []));
@@ -151,6 +151,7 @@ async function dryRun(input: Omit<BatchInput, 'store' | 'apiKey' | 'baseURL' | '
     `${input.count} conversation${input.count === 1 ? '' : 's'} with ${input.model.id}: ${estimate.inputTokens} input tokens (${estimate.counted === 'api' ? 'counted by the API' : 'estimated here'}), up to ${estimate.maxOutputTokens} output tokens\n` +
       `estimated cost $${estimate.costUsd.low.toFixed(4)}–$${estimate.costUsd.high.toFixed(4)}` +
       (estimate.pastOutputTokens === null ? ' (no earlier conversations of this template: the low end counts input only)' : ` (low: ${Math.round(estimate.pastOutputTokens)} output tokens each, as before; high: max_tokens each)`) +
+      `\n${cacheLine(estimate)}` +
       '\nnothing was sent (--dry-run)\n',
   );
   return EXIT.ok;

@@ -30,6 +30,8 @@ export interface TemplateView {
   readonly nearDuplicates: number;
   /** How well the score predicts the reviewers' decisions; null under 20 reviewed conversations. */
   readonly reviewAgreement: ReviewAgreementView | null;
+  /** What prompt caching saved on the template's generations, in US dollars. */
+  readonly savedUsd: number;
 }
 
 /** docs/quality.md, "Learning from the reviewers". */
@@ -62,7 +64,7 @@ export interface VersionView {
 /** One side of a comparison: a template or one of its versions. */
 export interface SideView {
   readonly label: string;
-  readonly figures: Omit<TemplateView, 'id' | 'name' | 'file' | 'tier' | 'diversity' | 'nearDuplicates' | 'reviewAgreement'>;
+  readonly figures: Omit<TemplateView, 'id' | 'name' | 'file' | 'tier' | 'diversity' | 'nearDuplicates' | 'reviewAgreement' | 'savedUsd'>;
   readonly series: readonly DayView[];
 }
 

@@ -52,7 +52,7 @@ describe('promptloom generate with a value plan', function () {
     assert.equal(r.code, 0, r.stderr);
     const dry = lastJson(r.stdout) as { plan: { values: Record<string, unknown>; count: number }[]; conversations: number; estimate: { inputTokens: number; maxOutputTokens: number; costUsd: { low: number; high: number } } };
     assert.deepEqual(Object.keys(dry), ['plan', 'conversations', 'estimate']);
-    assert.deepEqual(Object.keys(dry.estimate), ['inputTokens', 'maxOutputTokens', 'costUsd']);
+    assert.deepEqual(Object.keys(dry.estimate), ['inputTokens', 'maxOutputTokens', 'costUsd', 'cache']);
     assert.equal(dry.conversations, 12);
     assert.equal(dry.plan.length, 6, '3 personas × 2 channels');
     for (const cell of dry.plan) assert.equal(cell.count, 2, 'balanced: 12 over 6 combinations');

@@ -79,6 +79,22 @@ describe('prompt caching', function () {
     assert.ok(Math.abs(summary.costUsd - answerCost(SONNET, summary)) < 1e-6);
   });
 
+  it('the dry run prices the batch with caching, and says when the prefix is too short to cache', async () => {
+    const ws = workspace({ 't.prompt': template(LONG_SYSTEM), 'short.prompt': template('Be brief.') });
+    const env = { ANTHROPIC_API_KEY: KEY, ANTHROPIC_BASE_URL: api.url };
+    const dry = await runCli(['generate', 't.prompt', '--param', 'topic=bonds', '--count', '10', '--model', 'sonnet', '--dry-run', '--format', 'json'], ws, env);
+    assert.equal(dry.code, 0, dry.stderr);
+    const { estimate } = JSON.parse(dry.stdout.trim().split('\n').pop()!) as { estimate: { inputTokens: number; maxOutputTokens: number; costUsd: { high: number }; cache: { prefixTokens: number; writeTokens: number; readTokens: number; savedUsd: number } } };
+    assert.equal(estimate.cache.writeTokens, estimate.cache.prefixTokens, 'written once');
+    assert.equal(estimate.cache.readTokens, estimate.cache.prefixTokens * 9, 'read by the nine after it');
+    const uncached = (estimate.inputTokens * SONNET.inputPrice + estimate.maxOutputTokens * SONNET.outputPrice) / 1e6;
+    assert.ok(Math.abs(estimate.costUsd.high + estimate.cache.savedUsd - uncached) < 1e-5, 'the estimate is the uncached price less the saving');
+    assert.equal(api.stats.requests, 0, 'nothing was sent');
+
+    const text = await runCli(['generate', 'short.prompt', '--param', 'topic=bonds', '--count', '10', '--dry-run'], ws, env);
+    assert.match(text.stdout, /prompt caching: off, the shared prefix \(\d+ tokens\) is under the model's minimum of 1024/);
+  });
+
   it('a model whose minimum the prefix does not reach leaves it unmarked (haiku needs 2,048 tokens)', async () => {
     const ws = workspace({ 't.prompt': template(LONG_SYSTEM) });
     const result = await runCli(['generate', 't.prompt', '--param', 'topic=bonds', '--count', '2', '--model', 'haiku', '--format', 'json'], ws, { ANTHROPIC_API_KEY: KEY, ANTHROPIC_BASE_URL: api.url });

@@ -52,6 +52,7 @@ const COLUMNS: readonly { key: keyof TemplateView; label: string; show: (t: Temp
   { key: 'avgDurationMs', label: 'Avg time', show: (t) => fmt.seconds(t.avgDurationMs), numeric: true },
   { key: 'avgCostUsd', label: 'Avg cost', show: (t) => fmt.money(t.avgCostUsd), numeric: true },
   { key: 'totalCostUsd', label: 'Total cost', show: (t) => fmt.money(t.totalCostUsd), numeric: true },
+  { key: 'savedUsd', label: 'Cache saved', show: (t) => fmt.money(t.savedUsd), numeric: true },
   { key: 'trend', label: 'Trend', show: (t) => t.trend, numeric: true },
   { key: 'diversity', label: 'Diversity', show: (t) => (t.diversity === null ? '—' : t.diversity.toFixed(2)), numeric: true },
   { key: 'nearDuplicates', label: 'Near-dups', show: (t) => fmt.count(t.nearDuplicates), numeric: true },

@@ -41,6 +41,8 @@ export interface TemplateStats {
    * null with fewer than 20 reviewed, scored conversations.
    */
   readonly reviewAgreement: ReviewAgreement | null;
+  /** What prompt caching saved on the template's generations, in US dollars (docs/generation.md). */
+  readonly savedUsd: number;
 }
 
 /** The same, with what the dashboard also needs: counts behind the rates, and the id. */
@@ -82,7 +84,8 @@ function aggregate(store: Store, group: Group, templateId?: number, recentCount 
   const logs = byKey(
     store.all(
       `SELECT ${group} AS k, count(*) AS usage, total(status = 'succeeded') AS ok, total(status = 'failed') AS bad,
-              avg(duration_ms) AS dur, avg(cost_usd) AS avg_cost, total(cost_usd) AS cost, max(created_at) AS last
+              avg(duration_ms) AS dur, avg(cost_usd) AS avg_cost, total(cost_usd) AS cost, max(created_at) AS last,
+              total(saved_usd) AS saved
          FROM generation_logs ${only} GROUP BY ${group}`,
     ),
   );
@@ -125,6 +128,7 @@ function figures(key: number, a: ReturnType<typeof aggregate>) {
     avgDurationMs: num(l?.dur),
     avgCostUsd: num(l?.avg_cost),
     totalCostUsd: Number(l?.cost ?? 0),
+    savedUsd: Number(l?.saved ?? 0),
     trend: trendOf(a.recent.get(key) ?? []),
     conversations: Number(q?.conversations ?? 0),
     scored: Number(q?.scored ?? 0),
@@ -159,6 +163,7 @@ export function templateRows(store: Store): TemplateRow[] {
       diversity: diversity.get(Number(t.id)) ?? null,
       nearDuplicates: f.nearDuplicates,
       reviewAgreement: agreement.get(Number(t.id)) ?? null,
+      savedUsd: f.savedUsd,
       id: Number(t.id),
       active: Number(t.active) === 1,
       conversations: f.conversations,
@@ -201,7 +206,7 @@ export function templateQuality(store: Store, templatePath: string, recent = TRE
   };
 }
 
-export interface VersionRow extends Omit<TemplateRow, 'name' | 'file' | 'tier' | 'active' | 'diversity' | 'nearDuplicates' | 'reviewAgreement'> {
+export interface VersionRow extends Omit<TemplateRow, 'name' | 'file' | 'tier' | 'active' | 'diversity' | 'nearDuplicates' | 'reviewAgreement' | 'savedUsd'> {
   /** 1 for the template's first version. */
   readonly number: number;
   readonly createdAt: number;
@@ -211,7 +216,7 @@ export interface VersionRow extends Omit<TemplateRow, 'name' | 'file' | 'tier' |
 export function versionRows(store: Store, templateId: number): VersionRow[] {
   const a = aggregate(store, 'version_id', templateId);
   return store.all('SELECT id, created_at FROM template_versions WHERE template_id = ? ORDER BY created_at, id', [templateId]).map((v, i) => {
-    const { conversations, scored, reviewed, lastActivity, nearDuplicates: _nearDuplicates, ...f } = figures(Number(v.id), a);
+    const { conversations, scored, reviewed, lastActivity, nearDuplicates: _nearDuplicates, savedUsd: _savedUsd, ...f } = figures(Number(v.id), a);
     return { ...f, id: Number(v.id), number: i + 1, createdAt: Number(v.created_at), conversations, scored, reviewed, lastActivity };
   });
 }
@@ -239,17 +244,18 @@ export const STATS_COLUMNS: readonly (keyof TemplateStats)[] = [
   'diversity', 'nearDuplicates',
   // Added with the reviewers' agreement: an object in JSON, flat columns in CSV (STATS_CSV_COLUMNS).
   'reviewAgreement',
+  // Added with prompt caching.
+  'savedUsd',
 ];
 
-/** The CSV's columns: STATS_COLUMNS with `reviewAgreement` spread into one column per figure. */
-export const STATS_CSV_COLUMNS: readonly string[] = [
-  ...STATS_COLUMNS.filter((c) => c !== 'reviewAgreement'),
-  'reviewAgreementReviewed', 'reviewAgreementAuc', 'reviewAgreementAccuracy', 'reviewAgreementSuggestedThreshold',
-];
+const AGREEMENT_CSV_COLUMNS = ['reviewAgreementReviewed', 'reviewAgreementAuc', 'reviewAgreementAccuracy', 'reviewAgreementSuggestedThreshold'];
+
+/** The CSV's columns: STATS_COLUMNS in order, with `reviewAgreement` spread into one column per figure. */
+export const STATS_CSV_COLUMNS: readonly string[] = STATS_COLUMNS.flatMap((c) => (c === 'reviewAgreement' ? AGREEMENT_CSV_COLUMNS : [c]));
 
 function csvValues(t: TemplateStats): unknown[] {
   const a = t.reviewAgreement;
-  return [...STATS_COLUMNS.filter((c) => c !== 'reviewAgreement').map((c) => t[c]), a?.reviewed, a?.auc, a?.accuracy, a?.suggestedThreshold];
+  return STATS_COLUMNS.flatMap((c) => (c === 'reviewAgreement' ? [a?.reviewed, a?.auc, a?.accuracy, a?.suggestedThreshold] : [t[c]]));
 }
 
 /** CSV with a header row of the JSON names; fields quoted where needed. */

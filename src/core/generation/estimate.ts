@@ -5,8 +5,9 @@
  */
 import type { Store } from '../store';
 import type { BatchCell } from './batch';
-import type { ClaudeRequest } from './claude';
+import { RECORD_TOOL_CHARS, type ClaudeRequest } from './claude';
 import { costUsd, type ModelInfo } from './engine';
+import { CACHE_READ_MULTIPLIER, CACHE_WRITE_MULTIPLIER, cacheSavingUsd, cachesPrefix, minCacheableTokens, prefixTokens } from './promptCache';
 
 export interface Estimate {
   readonly inputTokens: number;
@@ -16,6 +17,19 @@ export interface Estimate {
   readonly counted: 'api' | 'local';
   /** Mean output tokens of the template's earlier conversations, when there are any. */
   readonly pastOutputTokens: number | null;
+  /** Prompt caching, included in `costUsd` (see promptCache.ts). */
+  readonly cache: CacheEstimate;
+}
+
+export interface CacheEstimate {
+  /** The longest shared prefix (tool and system prompt) of the batch, and the model's minimum. */
+  readonly prefixTokens: number;
+  readonly minCacheableTokens: number;
+  /** Prefix tokens written once per distinct system prompt, and read by every other request. */
+  readonly writeTokens: number;
+  readonly readTokens: number;
+  /** Against the same requests uncached. */
+  readonly savedUsd: number;
 }
 
 /** A local guess when the API cannot count: generous, like the engine's own fallback. */
@@ -32,6 +46,23 @@ export async function estimateBatch(
   let counted: Estimate['counted'] = options.countTokens ? 'api' : 'local';
   let inputTokens = 0;
   let conversations = 0;
+  // Prompt caching: per distinct system prompt, the first request writes the prefix, the rest read it.
+  const prefixes = new Map<string | undefined, { tokens: number; requests: number }>();
+  let longestPrefix = 0;
+  for (const cell of cells) {
+    const tokens = prefixTokens(RECORD_TOOL_CHARS, cell.rendered.system);
+    longestPrefix = Math.max(longestPrefix, tokens);
+    if (!cachesPrefix(options.model, RECORD_TOOL_CHARS, cell.rendered.system)) continue;
+    const p = prefixes.get(cell.rendered.system) ?? { tokens, requests: 0 };
+    p.requests += cell.count;
+    prefixes.set(cell.rendered.system, p);
+  }
+  let writeTokens = 0;
+  let readTokens = 0;
+  for (const p of prefixes.values()) {
+    writeTokens += p.tokens;
+    readTokens += p.tokens * (p.requests - 1);
+  }
   for (const cell of cells) {
     const request: ClaudeRequest = { model: options.model.id, prompt: cell.rendered.prompt, maxTokens: options.maxTokens, ...(cell.rendered.system !== undefined ? { system: cell.rendered.system } : {}) };
     const key = JSON.stringify([request.system ?? null, request.prompt]);
@@ -53,13 +84,29 @@ export async function estimateBatch(
   const maxOutputTokens = conversations * options.maxTokens;
   const lowOutput = options.pastOutputTokens === null ? 0 : Math.min(options.maxTokens, Math.round(options.pastOutputTokens)) * conversations;
   const round = (x: number) => Number(x.toFixed(6));
+  // Cached tokens are priced apart: the input counted above includes them at the full price.
+  const cachedInput = Math.max(0, inputTokens - writeTokens - readTokens) + writeTokens * CACHE_WRITE_MULTIPLIER + readTokens * CACHE_READ_MULTIPLIER;
   return {
     inputTokens,
     maxOutputTokens,
-    costUsd: { low: round(costUsd(options.model, inputTokens, lowOutput)), high: round(costUsd(options.model, inputTokens, maxOutputTokens)) },
+    costUsd: { low: round(costUsd(options.model, cachedInput, lowOutput)), high: round(costUsd(options.model, cachedInput, maxOutputTokens)) },
     counted,
     pastOutputTokens: options.pastOutputTokens,
+    cache: {
+      prefixTokens: longestPrefix,
+      minCacheableTokens: minCacheableTokens(options.model),
+      writeTokens,
+      readTokens,
+      savedUsd: round(cacheSavingUsd(options.model, { cacheCreationInputTokens: writeTokens, cacheReadInputTokens: readTokens })),
+    },
   };
+}
+
+/** The estimate's line about prompt caching, for the dry run and the editor's confirmation. */
+export function cacheLine(estimate: Pick<Estimate, 'cache'>): string {
+  const c = estimate.cache;
+  if (c.writeTokens > 0) return `prompt caching: a ${c.prefixTokens}-token prefix written once, read by the other requests (saves about $${c.savedUsd.toFixed(4)})`;
+  return `prompt caching: off, the shared prefix (${c.prefixTokens} tokens) is under the model's minimum of ${c.minCacheableTokens}; stable instructions in system: make it longer`;
 }
 
 /** Mean output tokens of a template's earlier successful generations; null when there are none. */

@@ -51,6 +51,7 @@ function templateView(r: TemplateRow, store: Store): TemplateView {
   return {
     id: r.id, name: r.name, file: r.file, tier: r.tier, ...figuresOf(r), diversity: r.diversity, nearDuplicates: r.nearDuplicates,
     reviewAgreement: a && { reviewed: a.reviewed, auc: a.auc, accuracy: a.accuracy, threshold: currentThreshold(store, r.id), suggestedThreshold: a.suggestedThreshold },
+    savedUsd: r.savedUsd,
   };
 }
 

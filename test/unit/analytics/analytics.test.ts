@@ -53,6 +53,8 @@ describe('analytics', () => {
         diversity: 0, nearDuplicates: 0,
         // Three reviewed: under the 20 the agreement needs.
         reviewAgreement: null,
+        // Generated without prompt caching.
+        savedUsd: 0,
       },
     );
     const b = stats.templates.find((t) => t.file === 'b.prompt')!;
@@ -175,9 +177,9 @@ describe('analytics', () => {
     const store = await fixture();
     const csv = statsCsv(computeStats(store)).trim().split('\n');
     // The JSON names, with reviewAgreement as one column per figure.
-    assert.equal(csv[0], [...STATS_COLUMNS.slice(0, -1), 'reviewAgreementReviewed', 'reviewAgreementAuc', 'reviewAgreementAccuracy', 'reviewAgreementSuggestedThreshold'].join(','));
+    assert.equal(csv[0], [...STATS_COLUMNS.slice(0, -2), 'reviewAgreementReviewed', 'reviewAgreementAuc', 'reviewAgreementAccuracy', 'reviewAgreementSuggestedThreshold', 'savedUsd'].join(','));
     assert.equal(csv.length, 3);
-    assert.match(csv[2]!, /^"'=Bravo, ""quoted""",b\.prompt,template,0,0,0,,,,,,,0,stable,,0,,,,$/);
+    assert.match(csv[2]!, /^"'=Bravo, ""quoted""",b\.prompt,template,0,0,0,,,,,,,0,stable,,0,,,,,0$/);
     store.close();
   });
 });
