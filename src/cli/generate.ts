@@ -13,7 +13,7 @@ import { countInputTokens, createClient, type ClaudeRequest } from '../core/gene
 import { cacheLine, estimateBatch, pastOutputTokens } from '../core/generation/estimate';
 import type { PlanProblem, Sampling } from '../core/plan';
 import { openWorkspaceStore, type BatchRequest } from '../core/workspace';
-import { existingStore as readOnlyStore } from './database';
+import { cliStoreOptions, existingStore as readOnlyStore } from './database';
 import { formatDiagnostic } from './check';
 import { EXIT, UserError } from './errors';
 import { readTextFile } from './files';
@@ -74,7 +74,7 @@ export async function runGenerate(file: string, flags: GenerateFlags, out: Outpu
 
   const interrupt = new Interrupt(out);
   try {
-    const { store, notices } = await openWorkspaceStore(folder);
+    const { store, notices } = await openWorkspaceStore(folder, cliStoreOptions(out));
     try {
       for (const notice of notices) out.note(`promptloom: ${notice}`);
       const outcome = await runInTerminal({ ...prepared.input, store, apiKey: key!, ...(baseURL ? { baseURL } : {}) }, flags.format === 'text' && isTty, interrupt);

@@ -4,6 +4,7 @@
  * the user's, as for `generate`; a batch never carries one.
  */
 import { openWorkspaceStore } from '../core/workspace';
+import { cliStoreOptions } from './database';
 import { EXIT, UserError } from './errors';
 import { Interrupt, exitCode, printOutcome, runInTerminal } from './generate';
 import type { Output } from './output';
@@ -15,7 +16,7 @@ export async function runResume(flags: { workspace?: string; batch?: string; api
   const baseURL = apiAddress(flags.apiBaseUrl, env);
   const workspace = openWorkspace(folder, out);
   const interrupt = new Interrupt(out);
-  const { store, notices } = await openWorkspaceStore(folder).catch((error: unknown) => {
+  const { store, notices } = await openWorkspaceStore(folder, cliStoreOptions(out)).catch((error: unknown) => {
     interrupt.dispose();
     throw error;
   });

@@ -1,7 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { Store } from '../../src/core/store';
 import { FakeMessagesApi } from '../fixtures/fakeMessagesApi';
-import { handlesSigint, runCli, workspace } from '../helpers/cli';
+import { runCli, workspace } from '../helpers/cli';
 import { killed, lockHolder } from '../helpers/lock';
 
 const KEY = 'sk-test-fake-key';
@@ -163,12 +163,14 @@ describe('trust: the same workspace for every command', function () {
     assert.equal((await run(['generate', 't.prompt', '--format', 'json'], ws, env)).code, 0);
     const holder = await lockHolder(ws);
     const cancelled = await run(['generate', 't.prompt', '--count', '4', '--format', 'json'], ws, env, (child) => {
-      // The command waits for the lock; interrupt it there, then free the database.
-      void handlesSigint(child.pid!).then(async () => {
-        await new Promise((r) => setTimeout(r, 200));
+      // The command says it waits for the lock; interrupt it there, then free the database.
+      let said = '';
+      child.stderr!.on('data', (chunk: Buffer) => {
+        if (said.includes('waiting for the workspace database')) return;
+        said += chunk.toString();
+        if (!said.includes('waiting for the workspace database')) return;
         child.kill('SIGINT');
-        await new Promise((r) => setTimeout(r, 300));
-        await killed(holder);
+        void new Promise((r) => setTimeout(r, 300)).then(() => killed(holder));
       });
     });
     await killed(holder);
@@ -176,6 +178,7 @@ describe('trust: the same workspace for every command', function () {
     assert.equal(lastJson(cancelled).stopped, 'cancelled');
     assert.equal(api.stats.accepted, 1, 'only the first command’s request');
     assert.match(cancelled.stderr, /cancelled: 4 of 4 not generated; finish with: promptloom resume --batch/);
+    assert.match(cancelled.stderr, /promptloom: waiting for the workspace database: process \d+ \(.*lockHolder.*\) holds it/, 'the wait is said, with who holds the lock');
   });
 
   it('a workspace’s model table cannot price requests below the built-in table, so budgets hold', async () => {

@@ -1,5 +1,5 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 
@@ -60,17 +60,4 @@ export function runCli(args: readonly string[], cwd: string, env: Readonly<Recor
     child.on('exit', (code) => resolve({ code, stdout, stderr }));
     during?.(child);
   });
-}
-
-/**
- * Resolves once the process handles SIGINT itself (Linux: the SigCgt mask in /proc), so a test
- * interrupts the command, not the Node.js start-up before its handler exists.
- */
-export async function handlesSigint(pid: number): Promise<void> {
-  for (;;) {
-    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-    const caught = /^SigCgt:\s*([0-9a-f]+)$/m.exec(status)?.[1];
-    if (caught && (BigInt(`0x${caught}`) & 2n) !== 0n) return; // bit 1: signal 2, SIGINT
-    await new Promise((r) => setTimeout(r, 10));
-  }
 }

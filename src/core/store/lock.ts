@@ -28,11 +28,19 @@ export class StoreBusyError extends Error {
     waitedMs: number,
     readonly holder?: LockHolder,
   ) {
-    const who = holder ? `process ${holder.pid}${holder.command ? ` (${holder.command})` : ''}` : 'another Promptloom process';
+    const who = describeHolder(holder);
     super(`the workspace database is busy: ${who} holds ${path}; gave up after waiting ${Math.round(waitedMs / 1000)} s`);
     this.name = 'StoreBusyError';
   }
 }
+
+/** The holder in words, for messages. */
+export function describeHolder(holder: LockHolder | undefined): string {
+  return holder ? `process ${holder.pid}${holder.command ? ` (${holder.command})` : ''}` : 'another Promptloom process';
+}
+
+/** How long a wait for the lock goes unmentioned: longer, and `onWait` says who holds it. */
+export const LOCK_WAIT_NOTICE_MS = 500;
 
 /** A lock whose heartbeat is older than this is stale. Holders beat several times within it while they work. */
 export const LOCK_STALE_MS = 8_000;
@@ -89,6 +97,8 @@ export class FileLock {
     readonly path: string,
     private readonly timeoutMs = 10_000,
     private readonly staleMs = LOCK_STALE_MS,
+    /** Told once per wait that outlasts LOCK_WAIT_NOTICE_MS, so a person knows why nothing happens. */
+    private readonly onWait?: (holder: string) => void,
   ) {
     this.beatMs = staleMs / 8;
   }
@@ -101,9 +111,14 @@ export class FileLock {
   async acquire(): Promise<void> {
     const started = Date.now();
     let delay = 1;
+    let told = false;
     for (;;) {
       if (this.tryAcquire()) return;
       if (Date.now() - started > this.timeoutMs) throw new StoreBusyError(this.path, Date.now() - started, this.holder());
+      if (!told && this.onWait && Date.now() - started > LOCK_WAIT_NOTICE_MS) {
+        told = true;
+        this.onWait(describeHolder(this.holder()));
+      }
       await sleep(delay);
       delay = Math.min(delay * 2, 20);
     }

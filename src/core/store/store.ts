@@ -42,6 +42,8 @@ export interface StoreOptions {
   readonly lockTimeoutMs?: number;
   /** How old a lock's heartbeat may get before the lock stops counting (tests shorten it). */
   readonly lockStaleMs?: number;
+  /** Told when a wait for another process's lock lasts (see LOCK_WAIT_NOTICE_MS), with who holds it. */
+  readonly onLockWait?: (holder: string) => void;
 }
 
 export interface RunResult {
@@ -85,7 +87,7 @@ export class Store {
     this.dir = join(workspace, '.promptloom');
     this.snapshotPath = join(this.dir, 'promptloom.db');
     this.journalPath = join(this.dir, 'promptloom.journal');
-    this.lock = new FileLock(join(this.dir, 'promptloom.lock'), options.lockTimeoutMs, options.lockStaleMs);
+    this.lock = new FileLock(join(this.dir, 'promptloom.lock'), options.lockTimeoutMs, options.lockStaleMs, options.onLockWait);
     this.checkpointBytes = options.checkpointBytes ?? 16 * 1024 * 1024;
   }
 
