@@ -34,6 +34,9 @@ function byId(id: string): HTMLElement {
 }
 
 function send(): void {
+  // What "Fill sample values" filled is old news once the values change again.
+  const fillNote = document.getElementById('fill-note');
+  if (fillNote) fillNote.textContent = '';
   vscode.postMessage({ type: 'values', values: { ...values } });
 }
 
