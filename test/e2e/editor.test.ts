@@ -157,7 +157,11 @@ describe('Promptloom in the VS Code workbench (headless Chromium)', () => {
     assert.equal(await frame.locator('#field-amount input').inputValue(), '$250,000 in a 401(k)');
   });
 
-  it('reads well in light and high-contrast themes', async () => {
+  it('reads well in light and high-contrast themes, missing-value chips included', async () => {
+    // Empty one field, so the pictures show a chip too.
+    const first = await wb.webviewFrame('#prompt');
+    await first.locator('#field-amount input').fill('');
+    await first.locator('#prompt .missing[data-variable="amount"]').waitFor();
     for (const [theme, kind, bodyClass, name] of [
       ['Light Modern', 'vs', 'vscode-light', 'preview-light'],
       ['Dark High Contrast', 'hc-black', 'vscode-high-contrast', 'preview-high-contrast'],
@@ -168,6 +172,10 @@ describe('Promptloom in the VS Code workbench (headless Chromium)', () => {
       await frame.waitForFunction((c) => document.body.classList.contains(c), bodyClass);
       const colours = await frame.locator('#prompt').evaluate((node) => ({ fg: getComputedStyle(node).color, bg: getComputedStyle(document.body).backgroundColor }));
       assert.notEqual(colours.fg, colours.bg);
+      const chip = await frame.locator('#prompt .missing').evaluate((node) => ({ fg: getComputedStyle(node).color, bg: getComputedStyle(node).backgroundColor, border: getComputedStyle(node).borderTopColor }));
+      assert.notEqual(chip.fg, chip.bg, `${theme}: the chip's text shows on its background`);
+      assert.notEqual(chip.border, colours.bg, `${theme}: the chip's border shows on the page`);
+      await frame.locator('#prompt').scrollIntoViewIfNeeded(); // the picture shows the chip
       await wb.page.waitForTimeout(300); // let the theme transition finish before the picture
       await wb.screenshot(name);
     }
