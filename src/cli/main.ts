@@ -53,9 +53,10 @@ export function buildProgram(out: Output, setExit: (code: number) => void, readS
     .argument('<file>', 'the .prompt file')
     .option('--param <name=value>', 'a parameter value (repeatable; wins over --params)', collect, [])
     .option('--params <file>', 'a JSON file holding an object of values, - for standard input (repeatable)', collect, [])
+    .option('--sample', 'fill each missing required value with a sample: its first example, default, first option, mid-range number, the "e.g." of its help, or its name in words (given values win)')
     .option('--workspace <dir>', 'the workspace whose .vscode/settings.json model table `model:` may name')
     .addOption(format())
-    .action((file: string, options: { param: string[]; params: string[]; format: 'text' | 'json'; workspace?: string }) =>
+    .action((file: string, options: { param: string[]; params: string[]; sample?: boolean; format: 'text' | 'json'; workspace?: string }) =>
       setExit(runRender(file, { ...options, ...workspaceAliases(options.workspace, out) }, out, readStdin)),
     );
 

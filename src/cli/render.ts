@@ -1,4 +1,4 @@
-import { parseTemplate, renderTemplate } from '../core/template';
+import { parseTemplate, renderTemplate, sampleMissing } from '../core/template';
 import { formatDiagnostic } from './check';
 import { EXIT, UserError } from './errors';
 import { readTextFile } from './files';
@@ -9,6 +9,8 @@ export interface RenderOptions {
   /** JSON files of values, merged in order (later files win). */
   readonly params: readonly string[];
   readonly format: 'text' | 'json';
+  /** Fill each required value still missing with a sample (core/template/sampleValues.ts); given values win. */
+  readonly sample?: boolean;
   readonly modelAliases?: readonly string[];
 }
 
@@ -24,6 +26,12 @@ export function runRender(file: string, options: RenderOptions, out: Output, rea
     for (const d of template.diagnostics) if (d.severity === 'error') out.note(formatDiagnostic(file, d));
     out.error(`cannot render ${file}: the template has errors (run promptloom check ${file})`);
     return EXIT.invalid;
+  }
+  if (options.sample) {
+    const samples = sampleMissing(template.variables, values, template.settings);
+    for (const [name, sample] of samples) values.set(name, sample.value);
+    // On stderr, so standard output stays the prompt (or the JSON) alone.
+    if (samples.size > 0) out.note(`sample values: ${[...samples].map(([name, s]) => `${name}=${JSON.stringify(s.value)}`).join(', ')}`);
   }
   const result = renderTemplate(template, values);
   if (!result.ok) {

@@ -14,8 +14,7 @@ import { estimateBatch, pastOutputTokens, type Estimate } from '../core/generati
 import type { ExplicitCell, Sampling } from '../core/plan';
 import type { Store } from '../core/store';
 import { BatchRepository, TemplateRepository } from '../core/store';
-import { autoValue } from '../core/analytics/templateTest';
-import type { RawParameters, VariableDecl } from '../core/template';
+import { sampleMissing, type RawParameters, type SampleLists, type VariableDecl } from '../core/template';
 import { Disposable } from './disposable';
 import type { Log } from './log';
 import type { TemplateStore } from './templates';
@@ -92,6 +91,7 @@ export class GenerationService extends Disposable {
       concurrency?: number;
       values?: RawParameters;
       quiet?: boolean;
+      /** Fill missing required values with samples (the preview's "Fill sample values" rule) instead of asking. */
       autoFill?: boolean;
       purpose?: 'test';
       /** Vary these variables over their values (a value plan), or explicit value sets with their counts. */
@@ -118,7 +118,7 @@ export class GenerationService extends Disposable {
     // sets carry their own values: nothing is asked.
     const plan = options.plan;
     const varied = new Set(plan ? ('cells' in plan || plan.vary === 'all' ? template.variables.map((v) => v.name) : plan.vary) : []);
-    const values = options.values ?? (plan && 'cells' in plan ? {} : await this.values(uri, template.variables.filter((v) => !varied.has(v.name)), options.autoFill ?? false));
+    const values = options.values ?? (plan && 'cells' in plan ? {} : await this.values(uri, template.variables.filter((v) => !varied.has(v.name)), options.autoFill ? template.settings : undefined));
     if (!values) return undefined;
     const prepared = workspace.prepareBatch({
       file: uri.fsPath,
@@ -282,21 +282,19 @@ export class GenerationService extends Disposable {
     return limiter;
   }
 
-  /** Values from the preview form, asking for whatever required value is still missing. */
   /**
-   * Values from the preview form; a missing required one is asked for, or with `autoFill` (template
-   * tests) filled with a realistic stand-in when there is one (first option, mid-range number).
+   * Values from the preview form; a missing required one is asked for, or with `samples` (template
+   * tests) filled by the sample rule the preview's "Fill sample values" uses (sampleValues.ts).
    */
-  private async values(uri: vscode.Uri, variables: readonly VariableDecl[], autoFill: boolean): Promise<RawParameters | undefined> {
+  private async values(uri: vscode.Uri, variables: readonly VariableDecl[], samples: SampleLists | undefined): Promise<RawParameters | undefined> {
     const form = this.state.get<Record<string, string | boolean>>(`promptloom.preview.values:${uri.toString()}`) ?? {};
     const values = new Map<string, unknown>(Object.entries(form).filter(([, v]) => v !== ''));
+    if (samples) {
+      for (const [name, sample] of sampleMissing(variables, values, samples)) values.set(name, sample.value);
+      return values;
+    }
     for (const v of variables) {
       if (!v.required || values.has(v.name)) continue;
-      const auto = autoFill ? autoValue(v) : undefined;
-      if (auto !== undefined) {
-        values.set(v.name, auto);
-        continue;
-      }
       const value = v.options
         ? await vscode.window.showQuickPick(v.options.map(String), { title: `Value of ${v.name}` })
         : await vscode.window.showInputBox({ title: `Value of ${v.name}`, ignoreFocusOut: true });

@@ -36,6 +36,15 @@ export interface TemplateProblem {
   readonly message: string;
 }
 
+/** A piece of the draft prompt: text as it would be sent, or where a missing or invalid value goes. */
+export type PreviewSegment = { readonly kind: 'text'; readonly text: string } | { readonly kind: 'missing'; readonly variable: string };
+
+/** A value "Fill sample values" put in a field, and which step of the sample rule gave it. */
+export interface FilledValue {
+  readonly name: string;
+  readonly from: 'example' | 'default' | 'option' | 'range' | 'help' | 'name';
+}
+
 export type HostMessage =
   | {
       readonly type: 'template';
@@ -46,8 +55,11 @@ export type HostMessage =
     }
   | {
       readonly type: 'rendered';
+      /** The system prompt and prompt as they would be sent: only when every value is right. */
       readonly system?: string;
       readonly prompt?: string;
+      /** What the panel shows: the prompt so far, missing values marked in place (absent when the template has errors). */
+      readonly draft?: { readonly system?: readonly PreviewSegment[]; readonly prompt: readonly PreviewSegment[] };
       /** Problems with values, by variable. */
       readonly fieldErrors: Readonly<Record<string, string>>;
       /** Problems of the template itself, or with values it does not declare. */
@@ -55,11 +67,15 @@ export type HostMessage =
       readonly templateErrors: readonly TemplateProblem[];
       readonly renderMs: number;
     }
+  /** The form's values after "Fill sample values", with what was filled. */
+  | { readonly type: 'values'; readonly values: FormValues; readonly filled: readonly FilledValue[] }
   | { readonly type: 'closed'; readonly reason: string };
 
 export const webviewMessage = oneOf('type', {
   ready: {},
   values: { values: formValues },
+  /** Fill each required value still empty by the sample rule (core/template/sampleValues.ts). */
+  fillSamples: {},
 });
 
 export type WebviewMessage = Infer<typeof webviewMessage>;

@@ -82,14 +82,42 @@ describe('Promptloom in the VS Code workbench (headless Chromium)', () => {
     // …and the empty required dropdown says so, rather than showing a first option it does not hold.
     await frame.locator('#field-persona', { hasText: '(choose one)' }).waitFor({ timeout: 5_000 });
 
+    // The prompt shows at once: defaults applied, each missing value a marked chip in its place.
+    const prompt = frame.locator('#prompt');
+    await prompt.locator('.missing[data-variable="amount"]').waitFor();
+    assert.equal(await prompt.textContent(), 'persona has amount invested, 10 years from retirement.\nDo not discuss taxes.\n');
+    assert.equal(await frame.locator('#system').textContent(), 'You advise persona calmly.');
+    assert.equal(await frame.locator('#system .missing[data-variable="persona"]').count(), 1, 'the system prompt marks it too');
+    // A chip stands apart from the text around it: its own border and background.
+    const chip = await prompt.locator('.missing[data-variable="persona"]').evaluate((node) => {
+      const style = getComputedStyle(node);
+      return { border: style.borderTopStyle, background: style.backgroundColor, pre: getComputedStyle(node.parentElement!).backgroundColor };
+    });
+    assert.equal(chip.border, 'dashed');
+    assert.notEqual(chip.background, chip.pre);
+    assert.match((await frame.locator('#status').textContent()) ?? '', /^2 values are missing or invalid/);
+    await wb.screenshot('preview-placeholders');
+
+    // "Fill sample values": persona takes its first option, amount (no examples, no help) its name.
+    await frame.locator('#fill-samples').click();
+    await frame.locator('#fill-note', { hasText: 'Filled with samples: persona (its first option), amount (its name).' }).waitFor({ timeout: 5_000 });
+    await prompt.filter({ hasText: 'Anxious Investor has amount invested' }).waitFor();
+    assert.equal(await prompt.textContent(), 'Anxious Investor has amount invested, 10 years from retirement.\nDo not discuss taxes.\n');
+    assert.equal(await prompt.locator('.missing').count(), 0);
+    assert.equal(await frame.locator('#field-amount input').inputValue(), 'amount');
+    assert.match((await frame.locator('#status').textContent()) ?? '', /^Rendered in \d+\.\d ms$/);
+    await wb.screenshot('preview-filled');
+
     // Paste values as JSON, then type one more into its field.
     await frame.locator('details.json summary').click();
     await frame.locator('#json textarea').fill('{"persona": "Anxious Investor", "years": 7, "yeers": 8}');
     await frame.locator('#apply-json').click();
-    // A key the template does not have is reported, not silently dropped.
+    // A key the template does not have is reported, not silently dropped; and so is the field the
+    // paste emptied (amount had its sample).
     await frame.locator('#json-note', { hasText: 'Not variables of this template, not used: yeers.' }).waitFor({ timeout: 5_000 });
+    assert.equal(await frame.locator('#json-note').textContent(), 'Not variables of this template, not used: yeers. Emptied, not in the pasted values: amount.');
+    await prompt.locator('.missing[data-variable="amount"]').waitFor();
     await frame.locator('#field-amount input').fill('$250,000 in a 401(k)');
-    const prompt = frame.locator('#prompt');
     await prompt.filter({ hasText: '$250,000 in a 401(k) invested' }).waitFor();
     assert.equal(
       await prompt.textContent(),
@@ -111,7 +139,9 @@ describe('Promptloom in the VS Code workbench (headless Chromium)', () => {
     const error = frame.locator('#field-years-error');
     await error.filter({ hasText: 'above the maximum 60' }).waitFor();
     assert.equal(await error.textContent(), 'years 75 is above the maximum 60');
-    assert.equal(await frame.locator('#prompt').textContent(), '');
+    // The prompt stays, the invalid value marked in its place.
+    await frame.locator('#prompt .missing[data-variable="years"]').waitFor();
+    assert.match((await frame.locator('#prompt').textContent()) ?? '', /^Anxious Investor has \$250,000 in a 401\(k\) invested, years years from retirement\./);
     await frame.locator('#field-years input').fill('7');
     await frame.locator('#prompt', { hasText: '7 years' }).waitFor();
   });
@@ -127,7 +157,11 @@ describe('Promptloom in the VS Code workbench (headless Chromium)', () => {
     assert.equal(await frame.locator('#field-amount input').inputValue(), '$250,000 in a 401(k)');
   });
 
-  it('reads well in light and high-contrast themes', async () => {
+  it('reads well in light and high-contrast themes, missing-value chips included', async () => {
+    // Empty one field, so the pictures show a chip too.
+    const first = await wb.webviewFrame('#prompt');
+    await first.locator('#field-amount input').fill('');
+    await first.locator('#prompt .missing[data-variable="amount"]').waitFor();
     for (const [theme, kind, bodyClass, name] of [
       ['Light Modern', 'vs', 'vscode-light', 'preview-light'],
       ['Dark High Contrast', 'hc-black', 'vscode-high-contrast', 'preview-high-contrast'],
@@ -138,6 +172,10 @@ describe('Promptloom in the VS Code workbench (headless Chromium)', () => {
       await frame.waitForFunction((c) => document.body.classList.contains(c), bodyClass);
       const colours = await frame.locator('#prompt').evaluate((node) => ({ fg: getComputedStyle(node).color, bg: getComputedStyle(document.body).backgroundColor }));
       assert.notEqual(colours.fg, colours.bg);
+      const chip = await frame.locator('#prompt .missing').evaluate((node) => ({ fg: getComputedStyle(node).color, bg: getComputedStyle(node).backgroundColor, border: getComputedStyle(node).borderTopColor }));
+      assert.notEqual(chip.fg, chip.bg, `${theme}: the chip's text shows on its background`);
+      assert.notEqual(chip.border, colours.bg, `${theme}: the chip's border shows on the page`);
+      await frame.locator('#prompt').scrollIntoViewIfNeeded(); // the picture shows the chip
       await wb.page.waitForTimeout(300); // let the theme transition finish before the picture
       await wb.screenshot(name);
     }

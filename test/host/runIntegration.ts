@@ -1,7 +1,8 @@
 /**
  * `npm run test:integration`: runs the mocha suites of test/integration inside the extension
  * host of a real VS Code (code-server), opened by headless Chromium on a copy of the fixture
- * workspace, and prints their report. Exit code 0 only when every suite passed there.
+ * workspace, and prints their report. Exit code 0 only when every suite passed there. An argument
+ * runs only the tests whose titles match it (mocha's grep), e.g. `runIntegration.ts "live preview"`.
  */
 import { cpSync, existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -28,7 +29,7 @@ async function main(): Promise<number> {
     folder,
     runDir,
     extension: 'development',
-    env: { PROMPTLOOM_TEST_REPORT: report, ANTHROPIC_BASE_URL: api.url },
+    env: { PROMPTLOOM_TEST_REPORT: report, ANTHROPIC_BASE_URL: api.url, ...(process.argv[2] ? { PROMPTLOOM_TEST_GREP: process.argv[2] } : {}) },
   });
   const browser = await launchBrowser(runDir);
   try {

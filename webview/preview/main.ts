@@ -11,7 +11,7 @@ import '@vscode-elements/elements/dist/vscode-option/index.js';
 import '@vscode-elements/elements/dist/vscode-single-select/index.js';
 import '@vscode-elements/elements/dist/vscode-textarea/index.js';
 import '@vscode-elements/elements/dist/vscode-textfield/index.js';
-import type { FieldView, HostMessage, PreviewState, WebviewMessage } from '../../src/shared/previewProtocol';
+import type { FieldView, FilledValue, HostMessage, PreviewSegment, PreviewState, WebviewMessage } from '../../src/shared/previewProtocol';
 import { el, vsCodeApi } from '../shared/dom';
 
 /** One form control, whatever element shows it. */
@@ -34,6 +34,9 @@ function byId(id: string): HTMLElement {
 }
 
 function send(): void {
+  // What "Fill sample values" filled is old news once the values change again.
+  const fillNote = document.getElementById('fill-note');
+  if (fillNote) fillNote.textContent = '';
   vscode.postMessage({ type: 'values', values: { ...values } });
 }
 
@@ -49,6 +52,11 @@ window.addEventListener('message', (event: MessageEvent<HostMessage>) => {
     case 'rendered':
       show(message);
       break;
+    case 'values':
+      values = { ...message.values };
+      refreshControls();
+      byId('fill-note').textContent = filledNote(message.filled);
+      break;
     case 'closed':
       app.replaceChildren(el('p', { class: 'status' }, message.reason));
       break;
@@ -62,6 +70,7 @@ function build(title: string): void {
   form.addEventListener('submit', (e) => e.preventDefault());
   form.append(el('h2', { id: 'values-heading' }, 'Values'));
   if (fields.length === 0) form.append(el('p', { class: 'hint' }, 'This template has no variables.'));
+  else form.append(fillButton());
   for (const field of fields) form.append(fieldRow(field));
   form.append(jsonBox());
 
@@ -140,6 +149,29 @@ function makeControl(field: FieldView, id: string): Control {
   }
 }
 
+/** Fills every required field still empty with a sample; the host applies the rule (core). */
+function fillButton(): HTMLElement {
+  const row = el('div', { class: 'fill' });
+  const button = el('vscode-button', { id: 'fill-samples', secondary: '', title: 'Each empty required field gets its first example, default, first option, mid-range number, the "e.g." of its help, or its name in words' }, 'Fill sample values');
+  button.addEventListener('click', () => vscode.postMessage({ type: 'fillSamples' }));
+  row.append(button, el('p', { class: 'json-note', id: 'fill-note', role: 'status' }));
+  return row;
+}
+
+const SAMPLE_SOURCES: Readonly<Record<FilledValue['from'], string>> = {
+  example: 'its first example',
+  default: 'its default',
+  option: 'its first option',
+  range: 'the middle of its range',
+  help: 'the example in its help',
+  name: 'its name',
+};
+
+function filledNote(filled: readonly FilledValue[]): string {
+  if (filled.length === 0) return 'Nothing to fill: every required field has a value.';
+  return `Filled with samples: ${filled.map((f) => `${f.name} (${SAMPLE_SOURCES[f.from]})`).join(', ')}.`;
+}
+
 /** All values at once, as one JSON object: handy for values kept in a file. */
 function jsonBox(): HTMLElement {
   const box = el('details', { class: 'json' });
@@ -216,18 +248,32 @@ function show(message: Extract<HostMessage, { type: 'rendered' }>): void {
     controls.get(name)?.setInvalid(text !== '');
   }
   const system = byId('system');
-  const hasSystem = message.system !== undefined;
+  const hasSystem = message.draft?.system !== undefined;
   system.hidden = !hasSystem;
   byId('system-heading').hidden = !hasSystem;
-  system.textContent = message.system ?? '';
-  byId('prompt').textContent = message.prompt ?? '';
-  const fieldProblems = Object.keys(message.fieldErrors).length;
+  system.replaceChildren(...segments(message.draft?.system ?? []));
+  byId('prompt').replaceChildren(...segments(message.draft?.prompt ?? []));
+  const toFill = Object.keys(message.fieldErrors).length;
   byId('status').textContent =
     message.prompt !== undefined
       ? `Rendered in ${message.renderMs.toFixed(1)} ms`
       : message.templateErrors.length > 0
         ? 'Fix the template to see the prompt.'
-        : `Fix ${fieldProblems === 1 ? 'the value' : `${fieldProblems} values`} marked below to see the prompt.`;
+        : toFill > 0
+          ? `${toFill === 1 ? 'One value is' : `${toFill} values are`} missing or invalid: marked in the prompt and on ${toFill === 1 ? 'its field' : 'their fields'}.`
+          : 'The prompt cannot be rendered: see the problems below.';
+}
+
+/**
+ * The draft as nodes: text as text nodes, each missing value a marked chip with its name. Built
+ * with textContent only, so a value holding markup shows as the characters it is.
+ */
+function segments(parts: readonly PreviewSegment[]): Node[] {
+  return parts.map((part) =>
+    part.kind === 'text'
+      ? document.createTextNode(part.text)
+      : el('span', { class: 'missing', 'data-variable': part.variable, title: `${part.variable}: no valid value yet`, 'aria-label': `missing value ${part.variable}` }, part.variable),
+  );
 }
 
 // Tell the host we are listening; it answers with the template and a first render.

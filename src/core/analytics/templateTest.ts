@@ -3,7 +3,6 @@
  * template's threshold and against its baseline (what it achieved before).
  */
 import { flagThreshold } from '../quality';
-import type { VariableDecl } from '../template';
 import type { Store } from '../store';
 import { TREND_THRESHOLD } from './templates';
 
@@ -110,27 +109,4 @@ export function judgeTest(runs: readonly TestRun[], qualityThreshold: number | u
     ...(deviation !== undefined ? { deviation } : {}),
     criteria,
   };
-}
-
-/**
- * A realistic value for a required variable the user left empty, so a test can run without
- * questions: the first option, the middle of a number's range, false. Free text has no honest
- * stand-in (undefined): the editor asks for it.
- */
-export function autoValue(v: Pick<VariableDecl, 'type' | 'options' | 'min' | 'max'>): string | number | boolean | undefined {
-  if (v.options && v.options.length > 0) return v.options[0]!;
-  switch (v.type) {
-    case 'number':
-      // The middle of the range; a whole number when the range allows one.
-      if (v.min !== undefined && v.max !== undefined) {
-        const middle = (v.min + v.max) / 2;
-        const whole = Math.round(middle);
-        return whole >= v.min && whole <= v.max ? whole : middle;
-      }
-      return v.min ?? v.max ?? 1;
-    case 'boolean':
-      return false;
-    default:
-      return undefined;
-  }
 }

@@ -26,13 +26,13 @@ export const VARIABLE_KEYS = {
   type: 'Kind of value: `text` (default), `number`, `dropdown` or `boolean`.',
   options: 'The values a `dropdown` variable may take.',
   default: 'Value used when none is given. A variable with a default is optional; without one it is required.',
-  help: 'A sentence shown beside the field in the preview form.',
+  help: 'A sentence shown beside the field in the preview form. An "e.g. …" in it can give the sample value of Fill sample values.',
   min: 'Smallest value of a `number` variable.',
   max: 'Largest value of a `number` variable.',
   max_length: 'Longest value of a `text` variable, in characters.',
   values: 'The numbers a value plan varies a `number` variable over (each within `min`..`max`). Without it, a plan spreads over `min`..`max` by `step`.',
   step: 'Spacing of the spread a value plan varies a `number` variable over, from `min` to `max`. Default: 1.',
-  examples: 'Example texts a value plan varies a `text` variable over (each within `max_length`). Without them a text variable cannot be varied (PL013).',
+  examples: 'Example texts a value plan varies a `text` variable over (each within `max_length`). Without them a text variable cannot be varied (PL013). The first is its sample value (Fill sample values, `render --sample`).',
 } as const satisfies Record<string, string>;
 
 export type VariableKey = keyof typeof VARIABLE_KEYS;

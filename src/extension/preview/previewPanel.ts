@@ -1,5 +1,5 @@
 import * as vscode from 'vscode';
-import { renderTemplate, type ParsedTemplate, type VariableDecl } from '../../core/template';
+import { renderTemplate, renderWithPlaceholders, sampleMissing, type ParsedTemplate, type VariableDecl } from '../../core/template';
 import { PREVIEW_VIEW_TYPE, webviewMessage, type FieldView, type FormValues, type HostMessage, type PreviewState, type WebviewMessage } from '../../shared/previewProtocol';
 import { Disposable } from '../disposable';
 import type { TemplateStore } from '../templates';
@@ -84,11 +84,30 @@ export class PreviewPanel extends Disposable {
         this.update();
         break;
       case 'values':
-        this.values = message.values;
-        await this.deps.state.update(valuesKey(this.document.uri), message.values);
+        await this.remember(message.values);
         this.update();
         break;
+      case 'fillSamples':
+        await this.fillSamples();
+        break;
     }
+  }
+
+  /** Puts a sample in each required field still empty, by the one sample rule of core. */
+  private async fillSamples(): Promise<void> {
+    const template = this.deps.templates.get(this.document);
+    const samples = sampleMissing(template.variables, new Map(Object.entries(this.values)), template.settings);
+    const values: Record<string, string | boolean> = { ...this.values };
+    // The form holds text for text, number and dropdown fields, and booleans for checkboxes.
+    for (const [name, sample] of samples) values[name] = typeof sample.value === 'boolean' ? sample.value : String(sample.value);
+    await this.remember(values);
+    this.post({ type: 'values', values, filled: [...samples].map(([name, sample]) => ({ name, from: sample.from })) });
+    this.update();
+  }
+
+  private async remember(values: FormValues): Promise<void> {
+    this.values = values;
+    await this.deps.state.update(valuesKey(this.document.uri), values);
   }
 
   private schedule(): void {
@@ -150,22 +169,27 @@ function renderMessage(template: ParsedTemplate, values: FormValues, started: nu
   // Values for variables the template no longer has are kept in the form's memory but not sent.
   const declared = new Set(template.variables.map((v) => v.name));
   const given = new Map(Object.entries(values).filter(([name, value]) => declared.has(name) && value !== ''));
-  const result = renderTemplate(template, given);
+  const result = renderWithPlaceholders(template, given);
   if (!result.ok) {
-    const fieldErrors: Record<string, string> = {};
-    const problems: string[] = [];
-    for (const p of result.problems) {
-      if (p.variable && declared.has(p.variable)) fieldErrors[p.variable] = p.message;
-      else problems.push(p.variable ? `${p.variable}: ${p.message}` : p.message);
-    }
-    return { type: 'rendered', fieldErrors, problems, templateErrors: [], renderMs: performance.now() - started };
+    // Only a prompt over the size limit gets here: the template has no errors.
+    return { type: 'rendered', fieldErrors: {}, problems: result.problems.map((p) => p.message), templateErrors: [], renderMs: performance.now() - started };
   }
+  const draft = result.value;
+  const fieldErrors: Record<string, string> = {};
+  const problems: string[] = [];
+  for (const p of draft.problems) {
+    if (p.variable && declared.has(p.variable)) fieldErrors[p.variable] = p.message;
+    else problems.push(p.variable ? `${p.variable}: ${p.message}` : p.message);
+  }
+  // Complete: the real render, so what the panel calls the prompt is exactly what is sent.
+  const complete = draft.problems.length === 0 ? renderTemplate(template, given) : undefined;
   return {
     type: 'rendered',
-    ...(result.value.system !== undefined ? { system: result.value.system } : {}),
-    prompt: result.value.prompt,
-    fieldErrors: {},
-    problems: [],
+    ...(complete?.ok && complete.value.system !== undefined ? { system: complete.value.system } : {}),
+    ...(complete?.ok ? { prompt: complete.value.prompt } : {}),
+    draft: { ...(draft.system ? { system: draft.system } : {}), prompt: draft.prompt },
+    fieldErrors,
+    problems,
     templateErrors: [],
     renderMs: performance.now() - started,
   };

@@ -2,7 +2,7 @@ import { strict as assert } from 'node:assert';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { autoValue, baselineFor, judgeTest, trendOf } from '../../../src/core/analytics';
+import { baselineFor, judgeTest, trendOf } from '../../../src/core/analytics';
 import { BatchRepository, GenerationRepository, Store, TemplateRepository } from '../../../src/core/store';
 
 describe('template testing', () => {
@@ -79,14 +79,5 @@ describe('template testing', () => {
   it('the trend counts an exact half-point change as stable', async () => {
     assert.equal(trendOf([8.1, 8.1, 8.1, 8.1, 8.1, 7.6, 7.6, 7.6, 7.6, 7.6]), 'stable');
     assert.equal(trendOf([8.2, 8.1, 8.1, 8.1, 8.1, 7.6, 7.6, 7.6, 7.6, 7.6]), 'improving');
-  });
-
-  it('auto-fills realistic values for required variables, inside their range', async () => {
-    assert.equal(autoValue({ type: 'dropdown', options: ['Near Retiree', 'Anxious Investor'] }), 'Near Retiree');
-    assert.equal(autoValue({ type: 'number', min: 0, max: 60 }), 30);
-    assert.equal(autoValue({ type: 'number', min: 0.1, max: 0.4 }), 0.25);
-    assert.equal(autoValue({ type: 'number', min: 3 }), 3);
-    assert.equal(autoValue({ type: 'boolean' }), false);
-    assert.equal(autoValue({ type: 'text' }), undefined, 'free text has no honest stand-in');
   });
 });

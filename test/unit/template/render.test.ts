@@ -1,5 +1,5 @@
 import { strict as assert } from 'node:assert';
-import { renderTemplate, type RenderResult } from '../../../src/core/template';
+import { renderTemplate, renderWithPlaceholders, type RenderResult } from '../../../src/core/template';
 import { parse } from '../../helpers/template';
 
 const MARKET = [
@@ -193,5 +193,58 @@ describe('render', () => {
     const t = parse('---', 'system: |', '  Line one <<a>>.', '  Line two.', '---', 'B');
     const v = ok(renderTemplate(t, { a: 'A' }));
     assert.equal(v.system, 'Line one A.\nLine two.\n');
+  });
+});
+
+describe('render with placeholders (the preview’s draft)', () => {
+  const draft = (t: ReturnType<typeof parse>, values: Record<string, unknown>) => {
+    const r = renderWithPlaceholders(t, values);
+    assert.ok(r.ok, JSON.stringify(r));
+    return r.value;
+  };
+
+  it('marks each missing required value where it goes, with defaults applied and the system prompt too', () => {
+    const t = parse(...MARKET);
+    const d = draft(t, {});
+    assert.deepEqual(d.system, [{ kind: 'text', text: 'You are a careful financial advisor speaking with ' }, { kind: 'missing', variable: 'persona' }, { kind: 'text', text: '.' }]);
+    const prompt = d.prompt.map((s) => (s.kind === 'text' ? s.text : `[${s.variable}]`)).join('');
+    assert.match(prompt, /\[persona\]/);
+    assert.match(prompt, /\[investment_amount\]/);
+    assert.match(prompt, /10 years/, 'the default is applied');
+    assert.deepEqual(d.problems.map((p) => p.variable).sort(), ['investment_amount', 'persona']);
+  });
+
+  it('marks an invalid value like a missing one, and says why', () => {
+    const d = draft(parse('---', 'variables:', '  n: { type: number, max: 5 }', '---', 'n is <<n>>.'), { n: '9' });
+    assert.deepEqual(d.prompt, [{ kind: 'text', text: 'n is ' }, { kind: 'missing', variable: 'n' }, { kind: 'text', text: '.' }]);
+    assert.deepEqual(d.problems, [{ variable: 'n', message: '9 is above the maximum 5' }]);
+  });
+
+  it('is one text segment, equal to the real render, once every value is right', () => {
+    const t = parse(...MARKET);
+    const values = { persona: 'Anxious Investor', investment_amount: '<b>&', years_to_retirement: 3 };
+    const d = draft(t, values);
+    assert.equal(d.prompt.length, 1);
+    assert.deepEqual(d.prompt[0], { kind: 'text', text: ok(renderTemplate(t, values)).prompt });
+    assert.deepEqual(d.problems, []);
+  });
+
+  it('an optional value without a default renders empty, as in the real render; a condition on a missing value is false', () => {
+    const t = parse('Hi <<#if vip>>VIP <<name>><<else>>guest<</if>>, <<#unless extra>>no extra<</unless>>');
+    // Inferred: `name` is required (inserted), `vip` and `extra` optional (only tested).
+    const d = draft(t, {});
+    assert.deepEqual(d.prompt, [{ kind: 'text', text: 'Hi guest, no extra' }]);
+    assert.deepEqual(d.problems.map((p) => p.variable), ['name']);
+  });
+
+  it('reports names the template lacks without failing', () => {
+    const d = draft(parse('Hi <<name>>'), { name: 'Ada', nmae: 'x' });
+    assert.deepEqual(d.prompt, [{ kind: 'text', text: 'Hi Ada' }]);
+    assert.match(d.problems[0]!.message, /not a variable of this template/);
+  });
+
+  it('fails like renderTemplate when the template has errors', () => {
+    const r = renderWithPlaceholders(parse('Hi <<name'), {});
+    assert.equal(r.ok, false);
   });
 });

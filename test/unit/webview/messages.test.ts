@@ -54,6 +54,7 @@ describe('webview messages', () => {
       { type: 'values', values: {} },
       { type: 'values', values: { persona: 'Near Retiree', turns: '8', formal: true, _x9: '' } },
       { type: 'values', values: { text: long(MAX_FORM_VALUE_CHARS) } },
+      { type: 'fillSamples' },
     ]);
     rejectsNonMessages(previewWebviewMessage);
     rejects(previewWebviewMessage, [
@@ -68,6 +69,7 @@ describe('webview messages', () => {
       ['an extra-long key', { type: 'values', values: { [long(129)]: 'x' } }, /values key: longer than 128 characters/],
       ['a __proto__ key', { type: 'values', values: JSON.parse('{"__proto__": "x"}') }, /values key: a reserved name/],
       ['an extra key', { type: 'values', values: {}, uri: 'file:///etc/passwd' }, /unexpected key "uri"/],
+      ['values smuggled into fillSamples', { type: 'fillSamples', values: { persona: 'x' } }, /^message \(fillSamples\): unexpected key "values"$/],
     ]);
   });
 
