@@ -62,9 +62,10 @@ export interface TeamStatus {
 }
 
 export async function teamStatus(client: Queryable): Promise<TeamStatus> {
-  const { rows } = await client.query<{ member: string; server: string; schema: string | null; role: boolean }>(
+  const { rows } = await client.query<{ member: string; server: string; schema: boolean; role: boolean }>(
     `SELECT current_user AS member, current_setting('server_version') AS server,
-            to_regclass('${TEAM_SCHEMA}.schema_version')::text AS schema,
+            EXISTS (SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                     WHERE n.nspname = '${TEAM_SCHEMA}' AND c.relname = 'schema_version') AS schema,
             EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '${MEMBER_ROLE}') AS role`,
   );
   const row = rows[0]!;
