@@ -16,6 +16,12 @@ import { Client } from 'pg';
 /** The bootstrap superuser of the test cluster. */
 const SUPERUSER = 'promptloom_test_admin';
 
+/** Servers not yet disposed: stopped when the test process exits without its after() hooks. */
+const live = new Set<PostgresServer>();
+process.on('exit', () => {
+  for (const server of live) server.dispose();
+});
+
 export class PostgresServer {
   readonly host = '127.0.0.1';
   private running = false;
@@ -46,6 +52,7 @@ export class PostgresServer {
         `port = ${server.port}\nlisten_addresses = '127.0.0.1'\nunix_socket_directories = '${root}'\nfsync = off\nfull_page_writes = off\nsynchronous_commit = off\n`,
       );
       if (runAs) chownSync(join(server.dataDir, 'postgresql.auto.conf'), runAs.uid, runAs.gid);
+      live.add(server);
       server.startServer();
       return server;
     } catch (error) {
@@ -87,6 +94,7 @@ export class PostgresServer {
 
   /** Stops the server and removes its folder; safe to call twice. */
   dispose(): void {
+    live.delete(this);
     try {
       if (this.running) this.stopServer();
     } finally {

@@ -139,4 +139,14 @@ describe('team database (PostgreSQL): db push', function () {
     const conversations = await alice.query("SELECT 1 FROM conversations c JOIN prompt_templates t ON t.id = c.template_id WHERE t.path = 'shared-name.prompt'");
     assert.equal(conversations.rowCount, 6);
   });
+
+  it('what was pushed is still there after the server restarts', async () => {
+    const dir = await fillWorkspace({ path: 'restart.prompt' });
+    await push(dir, alice);
+    server.restart();
+    await alice.end().catch(() => undefined); // its session ended with the server
+    alice = await connectTeamDatabase(server.url('alice', 'a', 'team'));
+    assert.deepEqual(await teamContents(alice, 'restart.prompt'), await contentsOf(dir));
+    assert.deepEqual(await push(dir, alice), NOTHING);
+  });
 });
