@@ -93,6 +93,23 @@ describe('team database (PostgreSQL): db push', function () {
     ]);
     const authors = await alice.query<{ created_by: string }>("SELECT DISTINCT g.created_by FROM generation_logs g JOIN prompt_templates t ON t.id = g.template_id WHERE t.path = 'twice.prompt'");
     assert.deepEqual(authors.rows, [{ created_by: 'alice' }]);
+    // Near-duplicate signatures come along, byte for byte, so the team's checks find these.
+    const store = await Store.open(dir);
+    try {
+      const localSignatures = store.all('SELECT conversation_id, signature FROM conversation_signatures ORDER BY conversation_id');
+      const teamSignatures = await alice.query<{ conversation_id: string; signature: Buffer }>('SELECT conversation_id, signature FROM conversation_signatures WHERE conversation_id = ANY($1) ORDER BY conversation_id', [
+        localSignatures.map((r) => r.conversation_id),
+      ]);
+      assert.equal(teamSignatures.rows.length, local.conversations);
+      assert.deepEqual(
+        teamSignatures.rows.map((r) => [r.conversation_id, r.signature.toString('hex')]),
+        localSignatures.map((r) => [r.conversation_id, Buffer.from(r.signature as Uint8Array).toString('hex')]),
+      );
+      const buckets = await alice.query('SELECT 1 FROM signature_buckets WHERE conversation_id = ANY($1)', [localSignatures.map((r) => r.conversation_id)]);
+      assert.equal(buckets.rowCount, Number(store.get('SELECT count(*) AS n FROM signature_buckets')!.n));
+    } finally {
+      store.close();
+    }
   });
 
   it('a push adds only what the workspace gained since the last one', async () => {
