@@ -135,5 +135,10 @@ describe('promptloom db (a real PostgreSQL)', function () {
     assertOneLine(bare, /^promptloom: the team database has no Promptloom schema: its owner runs promptloom db init first$/, ALICE_PASSWORD);
     const dave = run(['db', 'push', '--workspace', dir, '--database-url', server.url('dave', 'dave-pw-123', 'team')]);
     assertOneLine(dave, /^promptloom: dave is not a member of promptloom_member: an admin runs GRANT promptloom_member TO dave;$/, 'dave-pw-123');
+    // db init by a role without the rights it needs: what to ask the admin for, and nothing made.
+    const init = run(['db', 'init', '--database-url', server.url('alice', ALICE_PASSWORD, 'bare')]);
+    assertOneLine(init, /^promptloom: creating the schema promptloom needs CREATE on the database \(an admin runs: GRANT CREATE ON DATABASE <db> TO <owner>\)$/, ALICE_PASSWORD);
+    const status = run(['db', 'status', '--database-url', server.url('alice', ALICE_PASSWORD, 'bare'), '--format', 'json']);
+    assert.equal(JSON.parse(status.stdout).schemaVersion, 0);
   });
 });
