@@ -116,6 +116,7 @@ const LABELS: Readonly<Record<keyof PushCounts, string>> = {
   turns: 'turns',
   scores: 'scores',
   generationLogs: 'generation logs',
+  judgeCalls: 'judge calls',
   reviews: 'reviews',
 };
 

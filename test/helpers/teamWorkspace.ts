@@ -6,6 +6,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BatchRepository, GenerationRepository, Store, TemplateRepository, type Clock } from '../../src/core/store';
+import { JudgeRepository } from '../../src/core/store/judgeCalls';
 
 export interface WorkspaceContents {
   readonly templates: number;
@@ -15,6 +16,7 @@ export interface WorkspaceContents {
   readonly turns: number;
   readonly scores: number;
   readonly generationLogs: number;
+  readonly judgeCalls: number;
   readonly reviews: number;
 }
 
@@ -26,8 +28,8 @@ function steppingClock(start: number): Clock {
 
 /**
  * Adds to the workspace at `dir` (created when omitted) one template with two versions, a batch
- * of `conversations` conversations (each with two turns and a score), one failed attempt, and a
- * review of the first conversation. Returns the folder and what it now holds in all.
+ * of `conversations` conversations (each with two turns and a score), one failed attempt, a
+ * review of the first conversation and a judge call grading the last. Returns the folder and what it now holds in all.
  */
 export async function fillWorkspace(options: { dir?: string; path?: string; conversations?: number; start?: number } = {}): Promise<string> {
   const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'promptloom-team-'));
@@ -66,6 +68,7 @@ export async function fillWorkspace(options: { dir?: string; path?: string; conv
     }
     await generations.record({ templateId: template.id, versionId: version.id, batchId: batch.id, parameters: { tone: 'calm' }, model: 'claude-x', attempt: 1, status: 'failed', errorType: 'overloaded', inputTokens: 0, outputTokens: 0, costUsd: 0, durationMs: 3 });
     await generations.review(ids[0]!, 'approved', 'clear and kind');
+    await new JudgeRepository(store, clock).recordCall({ conversationId: ids[ids.length - 1]!, batchId: batch.id, model: 'claude-judge', attempt: 1, status: 'succeeded', inputTokens: 50, outputTokens: 10, costUsd: 0.002, durationMs: 4 });
   } finally {
     store.close();
   }
@@ -85,6 +88,7 @@ export async function contentsOf(dir: string): Promise<WorkspaceContents> {
       turns: count('turns'),
       scores: count('quality_scores'),
       generationLogs: count('generation_logs'),
+      judgeCalls: count('judge_calls'),
       reviews: count('reviews'),
     };
   } finally {

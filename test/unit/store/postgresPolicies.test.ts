@@ -123,6 +123,10 @@ describe('team database (PostgreSQL): schema and row-level security', function (
     const own = async (as: Client) => (await as.query<{ created_by: string; parameters: unknown }>('SELECT created_by, parameters FROM generation_logs WHERE template_id = $1', [bobs.id])).rows;
     assert.deepEqual(await own(alice), [{ created_by: 'alice', parameters: { mine: true } }]);
     assert.deepEqual(await own(bob), [{ created_by: 'bob', parameters: { secret: 'payload' } }]);
+    // Judge calls (what grading cost) likewise.
+    await bob.query("INSERT INTO judge_calls (model, attempt, status, cost_usd, created_at) VALUES ('judge', 1, 'succeeded', 0.3, 1)");
+    assert.equal((await alice.query('SELECT 1 FROM judge_calls').then((r) => r.rowCount)), 0);
+    assert.equal((await bob.query('SELECT 1 FROM judge_calls').then((r) => r.rowCount)), 1);
     // Nor may alice change or remove bob's rows (no such right at all).
     await refused(alice.query('UPDATE generation_logs SET cost_usd = 0'), /permission denied/);
     await refused(alice.query('DELETE FROM generation_logs'), /permission denied/);

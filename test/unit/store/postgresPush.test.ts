@@ -11,7 +11,7 @@ import { initTeamDatabase } from '../../../src/core/store/postgres/setup';
 import { startPostgres, type PostgresServer } from '../../helpers/postgres';
 import { contentsOf, fillWorkspace, type WorkspaceContents } from '../../helpers/teamWorkspace';
 
-const NOTHING: PushCounts = { templates: 0, versions: 0, batches: 0, conversations: 0, turns: 0, scores: 0, generationLogs: 0, reviews: 0 };
+const NOTHING: PushCounts = { templates: 0, versions: 0, batches: 0, conversations: 0, turns: 0, scores: 0, generationLogs: 0, judgeCalls: 0, reviews: 0 };
 
 describe('team database (PostgreSQL): db push', function () {
   this.timeout(60_000);
@@ -54,6 +54,7 @@ describe('team database (PostgreSQL): db push', function () {
               (SELECT count(*) FROM turns u JOIN conversations c ON c.id = u.conversation_id WHERE c.template_id = x.id) AS turns,
               (SELECT count(*) FROM quality_scores q JOIN conversations c ON c.id = q.conversation_id WHERE c.template_id = x.id) AS scores,
               (SELECT count(*) FROM generation_logs g WHERE g.template_id = x.id) AS generation_logs,
+              (SELECT count(*) FROM judge_calls j JOIN conversations c ON c.id = j.conversation_id WHERE c.template_id = x.id) AS judge_calls,
               (SELECT count(*) FROM reviews r JOIN conversations c ON c.id = r.conversation_id WHERE c.template_id = x.id) AS reviews
          FROM prompt_templates x WHERE x.created_by = current_user AND x.path = $1`,
       [path],
@@ -67,6 +68,7 @@ describe('team database (PostgreSQL): db push', function () {
       turns: Number(r.turns),
       scores: Number(r.scores),
       generationLogs: Number(r.generation_logs),
+      judgeCalls: Number(r.judge_calls),
       reviews: Number(r.reviews),
     };
   }
@@ -118,7 +120,7 @@ describe('team database (PostgreSQL): db push', function () {
     await fillWorkspace({ dir, path: 'grows.prompt', conversations: 1, start: 1_800_000_000_000 });
     const added = await push(dir, alice);
     // The same template; one new version, batch, conversation, two logs (one failed), one review.
-    assert.deepEqual(added, { templates: 0, versions: 1, batches: 1, conversations: 1, turns: 2, scores: 1, generationLogs: 2, reviews: 1 });
+    assert.deepEqual(added, { templates: 0, versions: 1, batches: 1, conversations: 1, turns: 2, scores: 1, generationLogs: 2, judgeCalls: 1, reviews: 1 });
     assert.deepEqual(await teamContents(alice, 'grows.prompt'), await contentsOf(dir));
   });
 

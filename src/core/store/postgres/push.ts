@@ -6,7 +6,7 @@
  * finished chunks committed) goes on where it stopped when run again.
  * - templates: (created_by, path), the member's own; versions: (template, content hash);
  * - batches and conversations: their UUIDs; turns, scores, signatures: their conversation;
- * - generation logs and reviews, whose workspace id is a local integer: `push_key`, a hash of the
+ * - generation logs, judge calls and reviews, whose workspace id is a local integer: `push_key`, a hash of the
  *   local id with the row's content (conversation and batch UUIDs, times, ...). Another workspace's
  *   row 7 has other content and so another key; a copy of this workspace pushed from elsewhere
  *   has the same keys, and adds nothing either.
@@ -24,6 +24,7 @@ export interface PushCounts {
   turns: number;
   scores: number;
   generationLogs: number;
+  judgeCalls: number;
   reviews: number;
 }
 
@@ -35,7 +36,7 @@ export interface PushOptions {
 /** Reads the workspace database; writes the team database through `client`. Returns what was added. */
 export async function pushWorkspace(store: Store, client: Queryable, options: PushOptions = {}): Promise<PushCounts> {
   const chunkSize = options.chunkSize ?? 500;
-  const added: PushCounts = { templates: 0, versions: 0, batches: 0, conversations: 0, turns: 0, scores: 0, generationLogs: 0, reviews: 0 };
+  const added: PushCounts = { templates: 0, versions: 0, batches: 0, conversations: 0, turns: 0, scores: 0, generationLogs: 0, judgeCalls: 0, reviews: 0 };
 
   // Templates and versions first, in one transaction: everything else refers to them by id.
   const { templateIds, versionIds } = await inTransaction(client, async () => {
@@ -122,6 +123,31 @@ export async function pushWorkspace(store: Store, client: Queryable, options: Pu
         g.duration_ms,
         g.created_at,
         pushKey('generation_logs', g),
+      ]),
+      'ON CONFLICT (push_key) DO NOTHING',
+    );
+  }
+
+  // What grading cost: the author's alone, like generation logs (budgets add both).
+  for (const rows of chunks(store.all('SELECT * FROM judge_calls ORDER BY id'), chunkSize)) {
+    added.judgeCalls += await insertRows(
+      client,
+      'judge_calls (conversation_id, batch_id, model, attempt, status, error_type, input_tokens, output_tokens, cache_creation_input_tokens, cache_read_input_tokens, cost_usd, duration_ms, created_at, push_key)',
+      rows.map((j) => [
+        j.conversation_id,
+        j.batch_id,
+        j.model,
+        j.attempt,
+        j.status,
+        j.error_type,
+        j.input_tokens,
+        j.output_tokens,
+        j.cache_creation_input_tokens,
+        j.cache_read_input_tokens,
+        j.cost_usd,
+        j.duration_ms,
+        j.created_at,
+        pushKey('judge_calls', j),
       ]),
       'ON CONFLICT (push_key) DO NOTHING',
     );
