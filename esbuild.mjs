@@ -29,7 +29,8 @@ const builds = [
     // Stamped first thing, so the activation figure includes loading the bundle itself.
     banner: { js: 'var __promptloomLoadStart = performance.now();' },
   },
-  { ...common, entryPoints: ['src/cli/main.ts'], outfile: 'dist/cli.js', banner: { js: '#!/usr/bin/env node' } },
+  // pg's optional native binding (pg-native) is loaded only if asked for (`pg.native`), never by us.
+  { ...common, entryPoints: ['src/cli/main.ts'], outfile: 'dist/cli.js', banner: { js: '#!/usr/bin/env node' }, external: ['pg-native'] },
   // Webview scripts: browser code, one self-contained file per panel.
   { ...common, platform: 'browser', format: 'iife', target: 'es2022', entryPoints: ['webview/preview/main.ts'], outfile: 'media/dist/preview.js' },
   { ...common, platform: 'browser', format: 'iife', target: 'es2022', entryPoints: ['webview/quality/main.ts'], outfile: 'media/dist/quality.js' },

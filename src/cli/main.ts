@@ -17,6 +17,7 @@ import { SAMPLINGS, type Sampling } from '../core/plan';
 import { SETTINGS, parseFlag, settingByFlag, type GenerationSettings, type SettingSpec } from '../core/generation/settings';
 import type { RetryStrategyName } from '../core/generation/retry';
 import { runSimulateRetries } from './simulate';
+import { DATABASE_URL_ENV, runDbInit, runDbPush, runDbStatus } from './db';
 import { StoreAccessError, StoreBusyError } from '../core/store';
 
 /**
@@ -187,6 +188,26 @@ export function buildProgram(out: Output, setExit: (code: number) => void, readS
     .option('--note <text>', 'why, kept with the review')
     .option('--workspace <dir>', 'the workspace folder; default: the current folder')
     .action(async (id: string, action: ReviewAction, o: { note?: string; workspace?: string }) => setExit(await runReview(id, action, o, out)));
+
+  // The team database (PostgreSQL). Its URL holds a password: only ever from this flag or the environment.
+  const db = program.command('db').description('the store: the workspace database, or a team’s PostgreSQL (init, status, push)');
+  const databaseUrl = () => new Option('--database-url <url>', `the team database, postgresql://USER:PASSWORD@HOST:PORT/DATABASE; default: ${DATABASE_URL_ENV}`);
+  db.command('init')
+    .description('create or update the team schema, its policies and the role promptloom_member (run by the owner; safe to run again)')
+    .addOption(databaseUrl())
+    .action(async (o: { databaseUrl?: string }) => setExit(await runDbInit(o, out, process.env)));
+  db.command('status')
+    .description('which store is in use (the workspace database, or PostgreSQL with --database-url), its schema version and the member')
+    .option('--workspace <dir>', 'the workspace folder; default: the current folder')
+    .addOption(databaseUrl())
+    .addOption(format())
+    .action(async (o: { workspace?: string; databaseUrl?: string; format: 'text' | 'json' }) => setExit(await runDbStatus(o, out, process.env)));
+  db.command('push')
+    .description('copy the workspace database into the team database, as its member (pushing again adds nothing)')
+    .option('--workspace <dir>', 'the workspace folder; default: the current folder')
+    .addOption(databaseUrl())
+    .addOption(format())
+    .action(async (o: { workspace?: string; databaseUrl?: string; format: 'text' | 'json' }) => setExit(await runDbPush(o, out, process.env)));
 
   return program;
 }

@@ -1,0 +1,129 @@
+/**
+ * Connecting to the team database. The URL carries the member's password, so nothing built here
+ * ever repeats the URL: errors say what failed in words, and any text that could hold the password
+ * (a driver message quoting its input) has it blotted out first.
+ */
+import { Client } from 'pg';
+import { TEAM_SCHEMA } from './migrations';
+
+/** The team database could not be used: one line for the user, free of the password. */
+export class TeamDatabaseError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'TeamDatabaseError';
+  }
+}
+
+/** What a team-store function needs of a connection: pg's Client, or a pool's client. */
+export interface Queryable {
+  query<R extends Record<string, unknown> = Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<{ rows: R[]; rowCount: number | null }>;
+}
+
+/** PostgreSQL's SQLSTATEs worth their own words. */
+const REASONS: Readonly<Record<string, string>> = {
+  '28P01': 'password authentication failed',
+  '28000': 'the server refused this role (check the user name and pg_hba.conf)',
+  '3D000': 'the database does not exist',
+  '42501': 'permission denied',
+  '57P03': 'the server is starting up or shutting down',
+  '53300': 'too many connections',
+};
+
+const NETWORK: Readonly<Record<string, string>> = {
+  ECONNREFUSED: 'connection refused (is PostgreSQL running there?)',
+  ENOTFOUND: 'host not found',
+  EAI_AGAIN: 'host not found',
+  ETIMEDOUT: 'the connection timed out',
+  ECONNRESET: 'the connection was reset',
+  EHOSTUNREACH: 'host unreachable',
+};
+
+/** The parts of a URL worth naming in a message: user, host, port and database, never the password. */
+export function describeUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    const user = u.username ? `${decodeURIComponent(u.username)}@` : '';
+    return `${user}${u.hostname}${u.port ? `:${u.port}` : ''}${u.pathname.length > 1 ? u.pathname : ''}`;
+  } catch {
+    return 'the database URL';
+  }
+}
+
+/** Checks the URL's shape before any driver sees it (a driver's parse error may quote it whole). */
+export function checkDatabaseUrl(url: string): void {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new TeamDatabaseError('the database URL is not a URL: expected postgresql://USER:PASSWORD@HOST:PORT/DATABASE');
+  }
+  if (parsed.protocol !== 'postgresql:' && parsed.protocol !== 'postgres:') {
+    throw new TeamDatabaseError(`the database URL must start with postgresql:// (not ${parsed.protocol}//)`);
+  }
+  if (!parsed.hostname) throw new TeamDatabaseError('the database URL names no host: expected postgresql://USER:PASSWORD@HOST:PORT/DATABASE');
+}
+
+/** Every form the URL's password could take in a message, blotted out. */
+export function withoutSecret(text: string, url: string): string {
+  let secret = '';
+  try {
+    secret = new URL(url).password;
+  } catch {
+    // Not a URL: nothing was parsed out of it, but the whole of it may still be quoted.
+  }
+  let out = text.split(url).join('<database URL>');
+  for (const form of new Set([secret, safeDecode(secret)])) if (form) out = out.split(form).join('***');
+  return out;
+}
+
+function safeDecode(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
+}
+
+/** Why `error` happened, in one line without the password. */
+export function teamErrorMessage(error: unknown, url: string): string {
+  const e = error as { code?: string; message?: string } | undefined;
+  const reason = (e?.code && (REASONS[e.code] ?? NETWORK[e.code])) ?? e?.message ?? String(error);
+  return withoutSecret(`${describeUrl(url)}: ${reason}`.replace(/\s*\n[\s\S]*$/, ''), url);
+}
+
+/**
+ * A connection to the team database whose tables are found without qualifying them (search_path
+ * is the team schema). Fails with a TeamDatabaseError.
+ */
+export async function connectTeamDatabase(url: string, options: { connectTimeoutMs?: number } = {}): Promise<Client> {
+  checkDatabaseUrl(url);
+  const client = new Client({
+    connectionString: url,
+    connectionTimeoutMillis: options.connectTimeoutMs ?? 10_000,
+    application_name: 'promptloom',
+    options: `-c search_path=${TEAM_SCHEMA}`,
+  });
+  // A connection lost later (the server restarted) surfaces on the next query; without a listener
+  // the 'error' event would end the process with the driver's message.
+  client.on('error', () => undefined);
+  try {
+    await client.connect();
+  } catch (error) {
+    await client.end().catch(() => undefined);
+    throw new TeamDatabaseError(teamErrorMessage(error, url));
+  }
+  return client;
+}
+
+/** Runs `work` in one transaction: committed when it returns, rolled back when it throws. */
+export async function inTransaction<T>(client: Queryable, work: () => Promise<T>): Promise<T> {
+  await client.query('BEGIN');
+  try {
+    const result = await work();
+    await client.query('COMMIT');
+    return result;
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw error;
+  }
+}

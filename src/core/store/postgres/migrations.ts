@@ -1,0 +1,276 @@
+/**
+ * The team database's schema (PostgreSQL 14+), as numbered migrations in the schema `promptloom`,
+ * versioned apart from the workspace database's (its own `schema_version` table). Released
+ * migrations never change: add a new one.
+ *
+ * Columns mirror the workspace schema (../schema.ts) so one repository can serve both: times are
+ * milliseconds since the epoch from the injected clock, ids of conversations and batches are the
+ * same UUIDs. What the team adds:
+ * - `created_by`: set by the server (DEFAULT current_user); policies refuse any other value, and
+ *   a trigger keeps it from being changed on shared rows, so no client can claim another author;
+ * - `push_key` on rows whose workspace id is only a local integer (logs, reviews, judge calls):
+ *   a hash of the local row, so `db push` adds each row once however often it runs;
+ * - row-level security, FORCEd so the owner too is a member like the others, except on the cost
+ *   tables (generation_logs, judge_calls): the owner reads all of those only so the
+ *   template_analytics view, which runs with its owner's rights, can aggregate them.
+ *
+ * Every policy is for the group role `promptloom_member` (see README: setting up a team).
+ */
+export interface PgMigration {
+  readonly version: number;
+  readonly description: string;
+  readonly sql: readonly string[];
+}
+
+export const TEAM_SCHEMA = 'promptloom';
+export const MEMBER_ROLE = 'promptloom_member';
+
+export const PG_MIGRATIONS: readonly PgMigration[] = [
+  {
+    version: 1,
+    description: 'templates, versions, batches, generation logs, conversations, turns, scores, reviews; row-level security',
+    sql: [
+      // Whoever writes a shared row (a review changes a conversation's status, a resume a
+      // batch's), its author stays who created it.
+      `CREATE FUNCTION keep_author() RETURNS trigger LANGUAGE plpgsql AS $$
+       BEGIN
+         IF NEW.created_by IS DISTINCT FROM OLD.created_by THEN
+           RAISE EXCEPTION 'created_by is set by the server and never changes' USING ERRCODE = 'insufficient_privilege';
+         END IF;
+         RETURN NEW;
+       END $$`,
+
+      `CREATE TABLE prompt_templates (
+         id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+         path TEXT NOT NULL,                    -- workspace-relative, with / separators
+         name TEXT NOT NULL,
+         tier TEXT NOT NULL,
+         is_active BOOLEAN NOT NULL DEFAULT true,
+         version INTEGER NOT NULL DEFAULT 0,    -- the number of its newest version
+         deleted_at BIGINT,
+         created_at BIGINT NOT NULL,
+         created_by TEXT NOT NULL DEFAULT current_user,
+         UNIQUE (created_by, path)              -- each member has their own a.prompt
+       )`,
+      `CREATE TABLE template_versions (
+         id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+         template_id BIGINT NOT NULL REFERENCES prompt_templates(id),
+         version INTEGER NOT NULL,              -- 1, 2, … per template, set by the trigger below
+         content_hash TEXT NOT NULL,
+         content TEXT NOT NULL,
+         created_at BIGINT NOT NULL,
+         created_by TEXT NOT NULL DEFAULT current_user,
+         UNIQUE (template_id, content_hash),
+         UNIQUE (template_id, version)
+       )`,
+      // The next version number under the template's row lock, so two writers cannot take the same.
+      `CREATE FUNCTION number_version() RETURNS trigger LANGUAGE plpgsql AS $$
+       DECLARE latest INTEGER;
+       BEGIN
+         SELECT version INTO latest FROM prompt_templates WHERE id = NEW.template_id FOR UPDATE;
+         -- Content recorded already: the insert is about to conflict (ON CONFLICT DO NOTHING),
+         -- and must not have counted a version.
+         SELECT version INTO NEW.version FROM template_versions WHERE template_id = NEW.template_id AND content_hash = NEW.content_hash;
+         IF FOUND THEN RETURN NEW; END IF;
+         NEW.version := coalesce(latest, 0) + 1;
+         UPDATE prompt_templates SET version = NEW.version WHERE id = NEW.template_id;
+         RETURN NEW;
+       END $$`,
+      'CREATE TRIGGER template_versions_number BEFORE INSERT ON template_versions FOR EACH ROW EXECUTE FUNCTION number_version()',
+
+      `CREATE TABLE batches (
+         id TEXT PRIMARY KEY,
+         template_id BIGINT NOT NULL REFERENCES prompt_templates(id),
+         version_id BIGINT NOT NULL REFERENCES template_versions(id),
+         requested INTEGER NOT NULL,
+         parameters JSONB NOT NULL,
+         model TEXT NOT NULL,
+         settings JSONB NOT NULL,
+         status TEXT NOT NULL CHECK (status IN ('pending', 'running', 'completed', 'failed', 'cancelled')),
+         plan JSONB,
+         created_at BIGINT NOT NULL,
+         updated_at BIGINT NOT NULL,
+         created_by TEXT NOT NULL DEFAULT current_user
+       )`,
+      `CREATE TABLE conversations (
+         id TEXT PRIMARY KEY,
+         template_id BIGINT NOT NULL REFERENCES prompt_templates(id),
+         version_id BIGINT NOT NULL REFERENCES template_versions(id),
+         batch_id TEXT REFERENCES batches(id),
+         parameters JSONB NOT NULL,
+         system_prompt TEXT,
+         status TEXT NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'approved', 'rejected', 'needs_revision')),
+         status_reason TEXT,
+         quality DOUBLE PRECISION,              -- copy of quality_scores.overall, kept by a trigger
+         reviewed_at BIGINT,                    -- newest review's time, kept by a trigger
+         near_duplicate_of TEXT,
+         similarity DOUBLE PRECISION,
+         created_at BIGINT NOT NULL,
+         created_by TEXT NOT NULL DEFAULT current_user
+       )`,
+      `CREATE TABLE turns (
+         conversation_id TEXT NOT NULL REFERENCES conversations(id),
+         position INTEGER NOT NULL,
+         role TEXT NOT NULL CHECK (role IN ('user', 'assistant')),
+         content TEXT NOT NULL,
+         PRIMARY KEY (conversation_id, position)
+       )`,
+      `CREATE TABLE quality_scores (
+         conversation_id TEXT PRIMARY KEY REFERENCES conversations(id),
+         overall DOUBLE PRECISION NOT NULL,
+         breakdown JSONB NOT NULL,
+         recommendations JSONB NOT NULL,
+         created_at BIGINT NOT NULL
+       )`,
+      `CREATE TABLE conversation_signatures (
+         conversation_id TEXT PRIMARY KEY REFERENCES conversations(id),
+         template_id BIGINT NOT NULL REFERENCES prompt_templates(id),
+         signature BYTEA NOT NULL
+       )`,
+      `CREATE TABLE signature_buckets (
+         template_id BIGINT NOT NULL,
+         band INTEGER NOT NULL,
+         bucket BIGINT NOT NULL,
+         conversation_id TEXT NOT NULL REFERENCES conversations(id)
+       )`,
+      `CREATE TABLE reviews (
+         id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+         conversation_id TEXT NOT NULL REFERENCES conversations(id),
+         status TEXT NOT NULL CHECK (status IN ('approved', 'rejected', 'needs_revision')),
+         note TEXT,
+         created_at BIGINT NOT NULL,
+         created_by TEXT NOT NULL DEFAULT current_user,
+         push_key TEXT UNIQUE
+       )`,
+      `CREATE TABLE generation_logs (
+         id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+         template_id BIGINT NOT NULL REFERENCES prompt_templates(id),
+         version_id BIGINT NOT NULL REFERENCES template_versions(id),
+         batch_id TEXT REFERENCES batches(id),
+         conversation_id TEXT,
+         parameters JSONB NOT NULL,             -- the request's values: the author's only
+         model TEXT NOT NULL,
+         attempt INTEGER NOT NULL,
+         status TEXT NOT NULL CHECK (status IN ('succeeded', 'failed')),
+         error_type TEXT,
+         input_tokens BIGINT NOT NULL DEFAULT 0,
+         output_tokens BIGINT NOT NULL DEFAULT 0,
+         cost_usd DOUBLE PRECISION NOT NULL DEFAULT 0,
+         duration_ms BIGINT NOT NULL DEFAULT 0,
+         created_at BIGINT NOT NULL,
+         created_by TEXT NOT NULL DEFAULT current_user,
+         push_key TEXT UNIQUE
+       )`,
+      `CREATE TABLE judge_calls (
+         id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+         conversation_id TEXT REFERENCES conversations(id),
+         batch_id TEXT REFERENCES batches(id),
+         model TEXT NOT NULL,
+         attempt INTEGER NOT NULL,
+         status TEXT NOT NULL CHECK (status IN ('succeeded', 'failed')),
+         error_type TEXT,
+         input_tokens BIGINT NOT NULL DEFAULT 0,
+         output_tokens BIGINT NOT NULL DEFAULT 0,
+         cache_creation_input_tokens BIGINT NOT NULL DEFAULT 0,
+         cache_read_input_tokens BIGINT NOT NULL DEFAULT 0,
+         cost_usd DOUBLE PRECISION NOT NULL DEFAULT 0,
+         duration_ms BIGINT NOT NULL DEFAULT 0,
+         created_at BIGINT NOT NULL,
+         created_by TEXT NOT NULL DEFAULT current_user,
+         push_key TEXT UNIQUE
+       )`,
+      'CREATE INDEX generation_logs_by_template ON generation_logs (template_id, created_at)',
+      'CREATE INDEX generation_logs_by_batch ON generation_logs (batch_id)',
+      'CREATE INDEX generation_logs_by_author ON generation_logs (created_by, created_at)',
+      'CREATE INDEX template_versions_by_template ON template_versions (template_id, created_at)',
+      'CREATE INDEX conversations_by_template ON conversations (template_id, created_at)',
+      'CREATE INDEX conversations_by_batch ON conversations (batch_id)',
+      'CREATE INDEX conversations_scored ON conversations (template_id, created_at, quality)',
+      'CREATE INDEX reviews_by_conversation ON reviews (conversation_id, created_at)',
+      'CREATE INDEX signature_buckets_lookup ON signature_buckets (template_id, band, bucket)',
+      'CREATE INDEX judge_calls_by_conversation ON judge_calls (conversation_id)',
+
+      // The score and last review copied onto the conversation, as in the workspace database.
+      `CREATE FUNCTION copy_quality() RETURNS trigger LANGUAGE plpgsql AS $$
+       BEGIN
+         UPDATE conversations SET quality = NEW.overall WHERE id = NEW.conversation_id;
+         RETURN NEW;
+       END $$`,
+      'CREATE TRIGGER conversations_quality AFTER INSERT OR UPDATE OF overall ON quality_scores FOR EACH ROW EXECUTE FUNCTION copy_quality()',
+      `CREATE FUNCTION copy_reviewed_at() RETURNS trigger LANGUAGE plpgsql AS $$
+       BEGIN
+         UPDATE conversations SET reviewed_at = greatest(coalesce(reviewed_at, NEW.created_at), NEW.created_at) WHERE id = NEW.conversation_id;
+         RETURN NEW;
+       END $$`,
+      'CREATE TRIGGER conversations_reviewed AFTER INSERT ON reviews FOR EACH ROW EXECUTE FUNCTION copy_reviewed_at()',
+      ...['prompt_templates', 'batches', 'conversations'].map((t) => `CREATE TRIGGER ${t}_keep_author BEFORE UPDATE ON ${t} FOR EACH ROW EXECUTE FUNCTION keep_author()`),
+
+      // ---- row-level security ----------------------------------------------------------------
+      ...['prompt_templates', 'template_versions', 'batches', 'conversations', 'turns', 'quality_scores', 'conversation_signatures', 'signature_buckets', 'reviews'].flatMap((t) => [
+        `ALTER TABLE ${t} ENABLE ROW LEVEL SECURITY`,
+        `ALTER TABLE ${t} FORCE ROW LEVEL SECURITY`,
+      ]),
+      // Not forced: the owner reads every cost row, for the analytics view alone (see above).
+      'ALTER TABLE generation_logs ENABLE ROW LEVEL SECURITY',
+      'ALTER TABLE judge_calls ENABLE ROW LEVEL SECURITY',
+
+      // Templates: a member reads the active ones and their own, and writes only their own.
+      `CREATE POLICY templates_read ON prompt_templates FOR SELECT TO ${MEMBER_ROLE} USING (is_active OR created_by = current_user)`,
+      `CREATE POLICY templates_insert ON prompt_templates FOR INSERT TO ${MEMBER_ROLE} WITH CHECK (created_by = current_user)`,
+      `CREATE POLICY templates_update ON prompt_templates FOR UPDATE TO ${MEMBER_ROLE} USING (created_by = current_user) WITH CHECK (created_by = current_user)`,
+      `CREATE POLICY templates_delete ON prompt_templates FOR DELETE TO ${MEMBER_ROLE} USING (created_by = current_user)`,
+      // Versions: visible with their template (its own policy applies inside EXISTS), written by its author.
+      `CREATE POLICY versions_read ON template_versions FOR SELECT TO ${MEMBER_ROLE} USING (EXISTS (SELECT 1 FROM prompt_templates t WHERE t.id = template_id))`,
+      `CREATE POLICY versions_insert ON template_versions FOR INSERT TO ${MEMBER_ROLE}
+         WITH CHECK (created_by = current_user AND EXISTS (SELECT 1 FROM prompt_templates t WHERE t.id = template_id AND t.created_by = current_user))`,
+
+      // Generation logs and judge calls (request payloads, costs): their author's alone.
+      ...['generation_logs', 'judge_calls'].flatMap((t) => [
+        `CREATE POLICY ${t}_read ON ${t} FOR SELECT TO ${MEMBER_ROLE} USING (created_by = current_user)`,
+        `CREATE POLICY ${t}_insert ON ${t} FOR INSERT TO ${MEMBER_ROLE} WITH CHECK (created_by = current_user)`,
+      ]),
+
+      // Batches, conversations and reviews are team work: everyone reads them and may move a
+      // conversation's status or resume a batch; rows are created in one's own name.
+      ...['batches', 'conversations', 'reviews'].flatMap((t) => [
+        `CREATE POLICY ${t}_read ON ${t} FOR SELECT TO ${MEMBER_ROLE} USING (true)`,
+        `CREATE POLICY ${t}_insert ON ${t} FOR INSERT TO ${MEMBER_ROLE} WITH CHECK (created_by = current_user)`,
+      ]),
+      ...['batches', 'conversations'].map((t) => `CREATE POLICY ${t}_update ON ${t} FOR UPDATE TO ${MEMBER_ROLE} USING (true) WITH CHECK (true)`),
+      // A conversation's parts: read by all, added by the conversation's author.
+      ...['turns', 'quality_scores', 'conversation_signatures', 'signature_buckets'].flatMap((t) => [
+        `CREATE POLICY ${t}_read ON ${t} FOR SELECT TO ${MEMBER_ROLE} USING (true)`,
+        `CREATE POLICY ${t}_insert ON ${t} FOR INSERT TO ${MEMBER_ROLE}
+           WITH CHECK (EXISTS (SELECT 1 FROM conversations c WHERE c.id = conversation_id AND c.created_by = current_user))`,
+      ]),
+
+      // Team analytics: per template the caller can see, aggregates of everyone's logs and never
+      // a log row. A view runs with its owner's rights (who reads all logs) while current_user
+      // stays the caller; security_barrier keeps a caller's own functions in WHERE from being
+      // pushed below the aggregation, where they would see the rows.
+      `CREATE VIEW template_analytics WITH (security_barrier) AS
+         SELECT t.id AS template_id, t.path, t.name, t.created_by, t.is_active, t.version,
+                count(g.id) AS generations,
+                count(g.id) FILTER (WHERE g.status = 'succeeded') AS succeeded,
+                count(g.id) FILTER (WHERE g.status = 'failed') AS failed,
+                coalesce(sum(g.input_tokens), 0) AS input_tokens,
+                coalesce(sum(g.output_tokens), 0) AS output_tokens,
+                coalesce(sum(g.cost_usd), 0) AS cost_usd,
+                avg(g.duration_ms) AS avg_duration_ms,
+                count(DISTINCT g.created_by) AS authors,
+                max(g.created_at) AS last_generation_at
+           FROM prompt_templates t LEFT JOIN generation_logs g ON g.template_id = t.id
+          WHERE t.is_active OR t.created_by = current_user
+          GROUP BY t.id`,
+
+      // ---- what members may do at all (the policies above then pick the rows) ----------------
+      `GRANT USAGE ON SCHEMA ${TEAM_SCHEMA} TO ${MEMBER_ROLE}`,
+      `GRANT SELECT, INSERT, UPDATE, DELETE ON prompt_templates TO ${MEMBER_ROLE}`,
+      `GRANT SELECT, INSERT ON template_versions, generation_logs, judge_calls, reviews, turns, quality_scores, conversation_signatures, signature_buckets TO ${MEMBER_ROLE}`,
+      `GRANT SELECT, INSERT, UPDATE ON batches, conversations TO ${MEMBER_ROLE}`,
+      `GRANT SELECT ON template_analytics, schema_version TO ${MEMBER_ROLE}`,
+    ],
+  },
+];
+
+export const TEAM_SCHEMA_VERSION = PG_MIGRATIONS[PG_MIGRATIONS.length - 1]!.version;

@@ -1,0 +1,171 @@
+/**
+ * `db push` in the core: a workspace database copied into a real PostgreSQL team database, once
+ * however often it runs, resumable after a cut, each member's rows in their own name.
+ */
+import { strict as assert } from 'node:assert';
+import type { Client } from 'pg';
+import { Store } from '../../../src/core/store';
+import { connectTeamDatabase, type Queryable } from '../../../src/core/store/postgres/connection';
+import { pushWorkspace, type PushCounts } from '../../../src/core/store/postgres/push';
+import { initTeamDatabase } from '../../../src/core/store/postgres/setup';
+import { startPostgres, type PostgresServer } from '../../helpers/postgres';
+import { contentsOf, fillWorkspace, type WorkspaceContents } from '../../helpers/teamWorkspace';
+
+const NOTHING: PushCounts = { templates: 0, versions: 0, batches: 0, conversations: 0, turns: 0, scores: 0, generationLogs: 0, judgeCalls: 0, reviews: 0 };
+
+describe('team database (PostgreSQL): db push', function () {
+  this.timeout(60_000);
+  let server: PostgresServer;
+  let alice: Client;
+  let bob: Client;
+
+  before(async () => {
+    server = await startPostgres();
+    await server.admin(["CREATE ROLE team_owner LOGIN CREATEROLE PASSWORD 'owner-secret'", 'CREATE DATABASE team OWNER team_owner', "CREATE ROLE alice LOGIN PASSWORD 'a'", "CREATE ROLE bob LOGIN PASSWORD 'b'"]);
+    const owner = await connectTeamDatabase(server.url('team_owner', 'owner-secret', 'team'));
+    await initTeamDatabase(owner);
+    await owner.end();
+    await server.admin(['GRANT promptloom_member TO alice, bob']);
+    alice = await connectTeamDatabase(server.url('alice', 'a', 'team'));
+    bob = await connectTeamDatabase(server.url('bob', 'b', 'team'));
+  });
+
+  after(async () => {
+    for (const client of [alice, bob]) await client?.end().catch(() => undefined);
+    server?.dispose();
+  });
+
+  async function push(dir: string, client: Queryable, chunkSize?: number): Promise<PushCounts> {
+    const store = await Store.open(dir);
+    try {
+      return await pushWorkspace(store, client, chunkSize ? { chunkSize } : {});
+    } finally {
+      store.close();
+    }
+  }
+
+  /** What the team database holds under the template `path` of `as`, counted like a workspace. */
+  async function teamContents(as: Client, path: string): Promise<WorkspaceContents> {
+    const { rows } = await as.query<Record<string, string>>(
+      `SELECT (SELECT count(*) FROM prompt_templates t WHERE t.id = x.id) AS templates,
+              (SELECT count(*) FROM template_versions v WHERE v.template_id = x.id) AS versions,
+              (SELECT count(*) FROM batches b WHERE b.template_id = x.id) AS batches,
+              (SELECT count(*) FROM conversations c WHERE c.template_id = x.id) AS conversations,
+              (SELECT count(*) FROM turns u JOIN conversations c ON c.id = u.conversation_id WHERE c.template_id = x.id) AS turns,
+              (SELECT count(*) FROM quality_scores q JOIN conversations c ON c.id = q.conversation_id WHERE c.template_id = x.id) AS scores,
+              (SELECT count(*) FROM generation_logs g WHERE g.template_id = x.id) AS generation_logs,
+              (SELECT count(*) FROM judge_calls j JOIN conversations c ON c.id = j.conversation_id WHERE c.template_id = x.id) AS judge_calls,
+              (SELECT count(*) FROM reviews r JOIN conversations c ON c.id = r.conversation_id WHERE c.template_id = x.id) AS reviews
+         FROM prompt_templates x WHERE x.created_by = current_user AND x.path = $1`,
+      [path],
+    );
+    const r = rows[0]!;
+    return {
+      templates: Number(r.templates),
+      versions: Number(r.versions),
+      batches: Number(r.batches),
+      conversations: Number(r.conversations),
+      turns: Number(r.turns),
+      scores: Number(r.scores),
+      generationLogs: Number(r.generation_logs),
+      judgeCalls: Number(r.judge_calls),
+      reviews: Number(r.reviews),
+    };
+  }
+
+  it('copies everything once: pushing again adds nothing; rows are in the member’s name', async () => {
+    const dir = await fillWorkspace({ path: 'twice.prompt' });
+    const local = await contentsOf(dir);
+    assert.deepEqual(await push(dir, alice), local);
+    assert.deepEqual(await teamContents(alice, 'twice.prompt'), local);
+    assert.deepEqual(await push(dir, alice), NOTHING);
+    assert.deepEqual(await teamContents(alice, 'twice.prompt'), local);
+
+    // What was copied is what the workspace held: version numbers, scores copied onto the
+    // conversation, the review's status, the author of every row.
+    const t = await alice.query<{ version: number; created_by: string }>("SELECT version, created_by FROM prompt_templates WHERE path = 'twice.prompt'");
+    assert.deepEqual(t.rows, [{ version: 2, created_by: 'alice' }]);
+    const c = await alice.query<{ status: string; quality: number; reviewed_at: string | null }>(
+      "SELECT c.status, c.quality, c.reviewed_at FROM conversations c JOIN prompt_templates t ON t.id = c.template_id WHERE t.path = 'twice.prompt' ORDER BY c.quality",
+    );
+    assert.deepEqual(c.rows.map((r) => [r.status, r.quality, r.reviewed_at !== null]), [
+      ['approved', 7, true],
+      ['pending', 7.1, false],
+      ['pending', 7.2, false],
+    ]);
+    const authors = await alice.query<{ created_by: string }>("SELECT DISTINCT g.created_by FROM generation_logs g JOIN prompt_templates t ON t.id = g.template_id WHERE t.path = 'twice.prompt'");
+    assert.deepEqual(authors.rows, [{ created_by: 'alice' }]);
+    // Near-duplicate signatures come along, byte for byte, so the team's checks find these.
+    const store = await Store.open(dir);
+    try {
+      const localSignatures = store.all('SELECT conversation_id, signature FROM conversation_signatures ORDER BY conversation_id');
+      const teamSignatures = await alice.query<{ conversation_id: string; signature: Buffer }>('SELECT conversation_id, signature FROM conversation_signatures WHERE conversation_id = ANY($1) ORDER BY conversation_id', [
+        localSignatures.map((r) => r.conversation_id),
+      ]);
+      assert.equal(teamSignatures.rows.length, local.conversations);
+      assert.deepEqual(
+        teamSignatures.rows.map((r) => [r.conversation_id, r.signature.toString('hex')]),
+        localSignatures.map((r) => [r.conversation_id, Buffer.from(r.signature as Uint8Array).toString('hex')]),
+      );
+      const buckets = await alice.query('SELECT 1 FROM signature_buckets WHERE conversation_id = ANY($1)', [localSignatures.map((r) => r.conversation_id)]);
+      assert.equal(buckets.rowCount, Number(store.get('SELECT count(*) AS n FROM signature_buckets')!.n));
+    } finally {
+      store.close();
+    }
+  });
+
+  it('a push adds only what the workspace gained since the last one', async () => {
+    const dir = await fillWorkspace({ path: 'grows.prompt', conversations: 2 });
+    await push(dir, alice);
+    await fillWorkspace({ dir, path: 'grows.prompt', conversations: 1, start: 1_800_000_000_000 });
+    const added = await push(dir, alice);
+    // The same template; one new version, batch, conversation, two logs (one failed), one review.
+    assert.deepEqual(added, { templates: 0, versions: 1, batches: 1, conversations: 1, turns: 2, scores: 1, generationLogs: 2, judgeCalls: 1, reviews: 1 });
+    assert.deepEqual(await teamContents(alice, 'grows.prompt'), await contentsOf(dir));
+  });
+
+  it('a push cut off half-way is finished by the next, with nothing twice', async () => {
+    const dir = await fillWorkspace({ path: 'cut.prompt', conversations: 6 });
+    const local = await contentsOf(dir);
+    // The connection fails as the 4th conversation is sent: after the templates, the batch and
+    // three conversations were committed, in the middle of the rest.
+    let conversations = 0;
+    const failing: Queryable = {
+      query: (sql, params) => {
+        if (sql.startsWith('INSERT INTO conversations') && ++conversations === 4) return Promise.reject(new Error('connection lost'));
+        return alice.query(sql, params as unknown[]);
+      },
+    };
+    await assert.rejects(push(dir, failing, 1), /connection lost/);
+    const partial = await teamContents(alice, 'cut.prompt');
+    assert.equal(partial.conversations, 3, `cut half-way: ${JSON.stringify(partial)}`);
+    assert.equal(partial.generationLogs, 0);
+    const rest = await push(dir, alice, 1);
+    assert.equal(rest.conversations, local.conversations - partial.conversations);
+    assert.deepEqual(await teamContents(alice, 'cut.prompt'), local);
+  });
+
+  it('two members pushing the same template path each get their own; logs stay their author’s', async () => {
+    const alices = await fillWorkspace({ path: 'shared-name.prompt' });
+    const bobs = await fillWorkspace({ path: 'shared-name.prompt', start: 1_750_000_000_000 });
+    await push(alices, alice);
+    await push(bobs, bob);
+    const seen = await alice.query<{ created_by: string }>("SELECT created_by FROM prompt_templates WHERE path = 'shared-name.prompt' ORDER BY created_by");
+    assert.deepEqual(seen.rows, [{ created_by: 'alice' }, { created_by: 'bob' }]);
+    const logs = await alice.query<{ created_by: string }>("SELECT DISTINCT g.created_by FROM generation_logs g JOIN prompt_templates t ON t.id = g.template_id WHERE t.path = 'shared-name.prompt'");
+    assert.deepEqual(logs.rows, [{ created_by: 'alice' }]);
+    // Bob's conversations are team work: alice reads all of them.
+    const conversations = await alice.query("SELECT 1 FROM conversations c JOIN prompt_templates t ON t.id = c.template_id WHERE t.path = 'shared-name.prompt'");
+    assert.equal(conversations.rowCount, 6);
+  });
+
+  it('what was pushed is still there after the server restarts', async () => {
+    const dir = await fillWorkspace({ path: 'restart.prompt' });
+    await push(dir, alice);
+    server.restart();
+    await alice.end().catch(() => undefined); // its session ended with the server
+    alice = await connectTeamDatabase(server.url('alice', 'a', 'team'));
+    assert.deepEqual(await teamContents(alice, 'restart.prompt'), await contentsOf(dir));
+    assert.deepEqual(await push(dir, alice), NOTHING);
+  });
+});
