@@ -20,6 +20,8 @@ export interface TemplateStats {
   readonly usageCount: number;
   readonly succeeded: number;
   readonly failed: number;
+  /** Requests cut off by a cancel: neither succeeded nor failed, left for a resume. */
+  readonly cancelled: number;
   readonly avgQuality: number | null;
   readonly minQuality: number | null;
   readonly maxQuality: number | null;
@@ -81,7 +83,7 @@ function aggregate(store: Store, group: Group, templateId?: number, recentCount 
   const byKey = (rows: Record<string, unknown>[]) => new Map(rows.map((r) => [Number(r.k), r]));
   const logs = byKey(
     store.all(
-      `SELECT ${group} AS k, count(*) AS usage, total(status = 'succeeded') AS ok, total(status = 'failed') AS bad,
+      `SELECT ${group} AS k, count(*) AS usage, total(status = 'succeeded') AS ok, total(status = 'failed') AS bad, total(status = 'cancelled') AS cancelled,
               avg(duration_ms) AS dur, avg(cost_usd) AS avg_cost, total(cost_usd) AS cost, max(created_at) AS last
          FROM generation_logs ${only} GROUP BY ${group}`,
     ),
@@ -118,6 +120,7 @@ function figures(key: number, a: ReturnType<typeof aggregate>) {
     usageCount: Number(l?.usage ?? 0),
     succeeded: Number(l?.ok ?? 0),
     failed: Number(l?.bad ?? 0),
+    cancelled: Number(l?.cancelled ?? 0),
     avgQuality: num(q?.avg_q),
     minQuality: num(q?.min_q),
     maxQuality: num(q?.max_q),
@@ -148,6 +151,7 @@ export function templateRows(store: Store): TemplateRow[] {
       usageCount: f.usageCount,
       succeeded: f.succeeded,
       failed: f.failed,
+      cancelled: f.cancelled,
       avgQuality: f.avgQuality,
       minQuality: f.minQuality,
       maxQuality: f.maxQuality,
@@ -233,7 +237,7 @@ export function totalsOf(store: Store): Stats['totals'] {
 }
 
 export const STATS_COLUMNS: readonly (keyof TemplateStats)[] = [
-  'name', 'file', 'tier', 'usageCount', 'succeeded', 'failed', 'avgQuality', 'minQuality', 'maxQuality',
+  'name', 'file', 'tier', 'usageCount', 'succeeded', 'failed', 'cancelled', 'avgQuality', 'minQuality', 'maxQuality',
   'approvalRate', 'avgDurationMs', 'avgCostUsd', 'totalCostUsd', 'trend',
   // Added with the dataset layer: at the end, so older readers of the CSV keep their columns.
   'diversity', 'nearDuplicates',
@@ -241,15 +245,20 @@ export const STATS_COLUMNS: readonly (keyof TemplateStats)[] = [
   'reviewAgreement',
 ];
 
-/** The CSV's columns: STATS_COLUMNS with `reviewAgreement` spread into one column per figure. */
+/**
+ * The CSV's columns: STATS_COLUMNS with `reviewAgreement` spread into one column per figure, and
+ * `cancelled` last (in JSON it sits beside `failed`; in CSV older readers keep their column numbers).
+ */
+const CSV_FIGURES = STATS_COLUMNS.filter((c) => c !== 'reviewAgreement' && c !== 'cancelled');
 export const STATS_CSV_COLUMNS: readonly string[] = [
-  ...STATS_COLUMNS.filter((c) => c !== 'reviewAgreement'),
+  ...CSV_FIGURES,
   'reviewAgreementReviewed', 'reviewAgreementAuc', 'reviewAgreementAccuracy', 'reviewAgreementSuggestedThreshold',
+  'cancelled',
 ];
 
 function csvValues(t: TemplateStats): unknown[] {
   const a = t.reviewAgreement;
-  return [...STATS_COLUMNS.filter((c) => c !== 'reviewAgreement').map((c) => t[c]), a?.reviewed, a?.auc, a?.accuracy, a?.suggestedThreshold];
+  return [...CSV_FIGURES.map((c) => t[c]), a?.reviewed, a?.auc, a?.accuracy, a?.suggestedThreshold, t.cancelled];
 }
 
 /** CSV with a header row of the JSON names; fields quoted where needed. */

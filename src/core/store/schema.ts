@@ -185,6 +185,43 @@ export const MIGRATIONS: readonly Migration[] = [
       'CREATE INDEX judge_calls_by_time ON judge_calls (created_at)',
     ],
   },
+  {
+    // 8, not 6: other branches took 6 and 7 at the same time; the runner applies every migration
+    // a database lacks, whatever its number, so the order they land in does not matter.
+    version: 8,
+    description: 'generation logs: a request cut off by a cancel is recorded as cancelled, not failed',
+    sql: [
+      // SQLite cannot change a CHECK constraint in place: the table is rebuilt with its rows and
+      // indexes. The columns are those of migration 1; a migration that adds a column to
+      // generation_logs must run after this one or be listed here.
+      `CREATE TABLE generation_logs_v8 (
+         id INTEGER PRIMARY KEY,
+         template_id INTEGER NOT NULL REFERENCES templates(id),
+         version_id INTEGER NOT NULL REFERENCES template_versions(id),
+         batch_id TEXT REFERENCES batches(id),
+         conversation_id TEXT,
+         parameters TEXT NOT NULL,
+         model TEXT NOT NULL,
+         attempt INTEGER NOT NULL,
+         status TEXT NOT NULL CHECK (status IN ('succeeded', 'failed', 'cancelled')),
+         error_type TEXT,
+         input_tokens INTEGER NOT NULL DEFAULT 0,
+         output_tokens INTEGER NOT NULL DEFAULT 0,
+         cost_usd REAL NOT NULL DEFAULT 0,
+         duration_ms INTEGER NOT NULL DEFAULT 0,
+         created_at INTEGER NOT NULL
+       )`,
+      `INSERT INTO generation_logs_v8 (id, template_id, version_id, batch_id, conversation_id, parameters, model, attempt, status, error_type, input_tokens, output_tokens, cost_usd, duration_ms, created_at)
+         SELECT id, template_id, version_id, batch_id, conversation_id, parameters, model, attempt,
+                CASE WHEN status = 'failed' AND error_type = 'cancelled' THEN 'cancelled' ELSE status END,
+                error_type, input_tokens, output_tokens, cost_usd, duration_ms, created_at
+           FROM generation_logs`,
+      'DROP TABLE generation_logs',
+      'ALTER TABLE generation_logs_v8 RENAME TO generation_logs',
+      'CREATE INDEX generation_logs_by_template ON generation_logs (template_id, created_at)',
+      'CREATE INDEX generation_logs_by_batch ON generation_logs (batch_id)',
+    ],
+  },
 ];
 
-export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
+export const SCHEMA_VERSION = Math.max(...MIGRATIONS.map((m) => m.version));
