@@ -28,7 +28,7 @@ async function main(): Promise<number> {
     folder,
     runDir,
     extension: 'development',
-    env: { PROMPTLOOM_TEST_REPORT: report, ANTHROPIC_BASE_URL: api.url },
+    env: { PROMPTLOOM_TEST_REPORT: report, ANTHROPIC_BASE_URL: api.url, ...(process.env.PROMPTLOOM_TEST_GREP ? { PROMPTLOOM_TEST_GREP: process.env.PROMPTLOOM_TEST_GREP } : {}) },
   });
   const browser = await launchBrowser(runDir);
   try {
