@@ -200,7 +200,7 @@ describe('promptloom stats and export', function () {
       const stats = await run(['stats', '--format', 'json'], ws, {});
       assert.equal(stats.code, 0, stats.stderr);
       const parsed = JSON.parse(stats.stdout) as { templates: Record<string, unknown>[]; totals: Record<string, number> };
-      assert.deepEqual(Object.keys(parsed.templates[0]!), ['name', 'file', 'tier', 'usageCount', 'succeeded', 'failed', 'cancelled', 'avgQuality', 'minQuality', 'maxQuality', 'approvalRate', 'avgDurationMs', 'avgCostUsd', 'totalCostUsd', 'trend', 'diversity', 'nearDuplicates', 'reviewAgreement']);
+      assert.deepEqual(Object.keys(parsed.templates[0]!), ['name', 'file', 'tier', 'usageCount', 'succeeded', 'failed', 'avgQuality', 'minQuality', 'maxQuality', 'approvalRate', 'avgDurationMs', 'avgCostUsd', 'totalCostUsd', 'trend', 'diversity', 'nearDuplicates', 'reviewAgreement', 'cancelled']);
       assert.deepEqual([parsed.templates[0]!.file, parsed.templates[0]!.succeeded, parsed.templates[0]!.cancelled], ['t.prompt', 3, 0]);
       assert.equal(parsed.totals.conversations, 3);
       const csv = await run(['stats', '--format', 'csv', '--workspace', ws], '/', {});

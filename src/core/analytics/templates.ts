@@ -237,18 +237,17 @@ export function totalsOf(store: Store): Stats['totals'] {
 }
 
 export const STATS_COLUMNS: readonly (keyof TemplateStats)[] = [
-  'name', 'file', 'tier', 'usageCount', 'succeeded', 'failed', 'cancelled', 'avgQuality', 'minQuality', 'maxQuality',
+  'name', 'file', 'tier', 'usageCount', 'succeeded', 'failed', 'avgQuality', 'minQuality', 'maxQuality',
   'approvalRate', 'avgDurationMs', 'avgCostUsd', 'totalCostUsd', 'trend',
   // Added with the dataset layer: at the end, so older readers of the CSV keep their columns.
   'diversity', 'nearDuplicates',
   // Added with the reviewers' agreement: an object in JSON, flat columns in CSV (STATS_CSV_COLUMNS).
   'reviewAgreement',
+  // Requests cut off by a cancel, apart from `failed`: last, so every earlier key keeps its place.
+  'cancelled',
 ];
 
-/**
- * The CSV's columns: STATS_COLUMNS with `reviewAgreement` spread into one column per figure, and
- * `cancelled` last (in JSON it sits beside `failed`; in CSV older readers keep their column numbers).
- */
+/** The CSV's columns: STATS_COLUMNS with `reviewAgreement` spread into one column per figure (in its place). */
 const CSV_FIGURES = STATS_COLUMNS.filter((c) => c !== 'reviewAgreement' && c !== 'cancelled');
 export const STATS_CSV_COLUMNS: readonly string[] = [
   ...CSV_FIGURES,

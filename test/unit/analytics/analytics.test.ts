@@ -60,8 +60,8 @@ describe('analytics', () => {
     const b = stats.templates.find((t) => t.file === 'b.prompt')!;
     assert.deepEqual([b.usageCount, b.avgQuality, b.approvalRate, b.avgCostUsd, b.totalCostUsd, b.trend, b.diversity, b.nearDuplicates], [0, null, null, null, 0, 'stable', null, 0]);
     assert.deepEqual(stats.totals, { conversations: 10, generations: 12, costUsd: 0.1 });
-    // In JSON, `cancelled` sits beside `failed`.
-    assert.deepEqual(Object.keys(a).slice(4, 7), ['succeeded', 'failed', 'cancelled']);
+    // In JSON, `cancelled` comes after the keys that were there before it.
+    assert.equal(Object.keys(a).at(-1), 'cancelled');
     store.close();
   });
 
