@@ -121,7 +121,7 @@ describe('Batches and the dashboard in the VS Code workbench (headless Chromium)
 
     // Once the first answers are in, the progress says how long the rest should take.
     const progress = toast('Generating Generation fixture × 8');
-    await progress.filter({ hasText: /2 done, 0 failed, 6 queued · \$\d+\.\d+ · about \d+ s left/ }).waitFor({ timeout: 60_000 });
+    await progress.filter({ hasText: /2 done, 0 failed, 6 queued · \$\d+\.\d+ · about \d+ (s|min)( \d+ s)? left/ }).waitFor({ timeout: 60_000 });
     await wb.screenshot('batch-progress-eta');
     await progress.hover();
     await progress.locator('.monaco-button, .action-label', { hasText: 'Cancel' }).first().click();
