@@ -6,7 +6,7 @@
  */
 import * as vscode from 'vscode';
 import type { BatchInput } from '../core/generation/batch';
-import type { Estimate } from '../core/generation/estimate';
+import { formatDuration, type DurationEstimate, type Estimate } from '../core/generation/estimate';
 import { SAMPLINGS, variableDomains, type Sampling } from '../core/plan';
 import type { ParsedTemplate } from '../core/template';
 
@@ -79,8 +79,18 @@ export async function askBatch(template: ParsedTemplate, concurrency: number): P
   };
 }
 
-/** The prepared batch's value sets and cost; true when the person says go. */
-export async function confirmBatch(input: Pick<BatchInput, 'cells' | 'rendered' | 'count' | 'model'>, estimate: Estimate): Promise<boolean> {
+/** What the time estimate was worked out from, to say beside it. */
+export type DurationBasis = DurationEstimate & { readonly requestsPerWindow: number; readonly windowMs: number; readonly concurrency: number; readonly pastDurationMs: number | null };
+
+/** The time line of the confirmation: how long, at which rate, and what holds it back. */
+export function durationLine(d: DurationBasis): string {
+  const rate = `${d.requestsPerWindow.toLocaleString('en-US')} requests per ${formatDuration(d.windowMs / 1000)}`;
+  const each = d.pastDurationMs === null ? '' : `, about ${(d.pastDurationMs / 1000).toFixed(1)} s each as before`;
+  return `Estimated time about ${formatDuration(d.seconds)} at ${rate} (${d.concurrency} in flight${each}; ${d.limitedBy === 'rate' ? 'the rate limit' : 'requests in flight'} set the pace).`;
+}
+
+/** The prepared batch's value sets, cost and time; true when the person says go. */
+export async function confirmBatch(input: Pick<BatchInput, 'cells' | 'rendered' | 'count' | 'model'>, estimate: Estimate, duration?: DurationBasis): Promise<boolean> {
   const cells = input.cells ?? [{ rendered: input.rendered, count: input.count }];
   const varied = cells.length > 1 ? Object.keys(cells[0]!.rendered.parameters).filter((name) => new Set(cells.map((c) => JSON.stringify(c.rendered.parameters[name]))).size > 1) : [];
   const shown = cells.slice(0, 12).map((c) => `${c.count} × ${varied.length > 0 ? varied.map((name) => `${name} ${String(c.rendered.parameters[name])}`).join(', ') : 'the form’s values'}`);
@@ -89,7 +99,7 @@ export async function confirmBatch(input: Pick<BatchInput, 'cells' | 'rendered' 
   const cost = `Estimated cost ${usd(estimate.costUsd.low)}–${usd(estimate.costUsd.high)} with ${input.model.id} (${estimate.inputTokens.toLocaleString('en-US')} input tokens${estimate.counted === 'api' ? '' : ', estimated'}; up to ${estimate.maxOutputTokens.toLocaleString('en-US')} output tokens${estimate.pastOutputTokens === null ? '' : `, about ${Math.round(estimate.pastOutputTokens)} each as before`}).`;
   const choice = await vscode.window.showInformationMessage(
     `Generate ${input.count} conversation${input.count === 1 ? '' : 's'} in ${cells.length} value set${cells.length === 1 ? '' : 's'}?`,
-    { modal: true, detail: [...shown, ...more, '', cost].join('\n') },
+    { modal: true, detail: [...shown, ...more, '', cost, ...(duration ? [durationLine(duration)] : [])].join('\n') },
     'Generate',
   );
   return choice === 'Generate';

@@ -8,9 +8,9 @@ import type { GenerationSettings } from '../core/generation/settings';
 import { failureSummary } from '../core/generation/failures';
 import { BatchProgress } from '../core/generation/progress';
 import { editorApiAddress, editorWorkspace } from './settings';
-import { confirmBatch } from './batchPlanner';
+import { confirmBatch, type DurationBasis } from './batchPlanner';
 import { countInputTokens, createClient } from '../core/generation/claude';
-import { estimateBatch, pastOutputTokens, type Estimate } from '../core/generation/estimate';
+import { estimateBatch, estimateDuration, formatDuration, pastDurationMs, pastOutputTokens, type Estimate } from '../core/generation/estimate';
 import type { ExplicitCell, Sampling } from '../core/plan';
 import type { Store } from '../core/store';
 import { BatchRepository, TemplateRepository } from '../core/store';
@@ -135,8 +135,8 @@ export class GenerationService extends Disposable {
       if (prepared.reason === 'plan') throw new Error(`The plan cannot be made: ${[...new Set(prepared.problems.map((p) => p.message))].slice(0, 3).join(' ')}`);
       throw new Error(`Invalid values: ${prepared.problems.map((p) => (p.variable ? `${p.variable} ${p.message}` : p.message)).join('; ')}`);
     }
-    if (options.confirm && !(await confirmBatch(prepared.input, await this.estimate(prepared.input, store, apiKey)))) return undefined;
     const settings = options.concurrency ? { ...prepared.input.settings, concurrency: options.concurrency } : prepared.input.settings;
+    if (options.confirm && !(await confirmBatch(prepared.input, await this.estimate(prepared.input, store, apiKey), this.duration({ ...prepared.input, settings }, store)))) return undefined;
     return this.execute({ ...prepared.input, settings, store, templatePath: path, apiKey }, options.quiet ?? false);
   }
 
@@ -150,6 +150,13 @@ export class GenerationService extends Disposable {
       pastOutputTokens: pastOutputTokens(store, input.templatePath),
       countTokens: (request) => countInputTokens(client, request),
     });
+  }
+
+  /** How long the batch should take at the rate this window's limiter knows (learned or configured). */
+  private duration(input: Pick<BatchInput, 'settings' | 'model' | 'count' | 'templatePath'>, store: Store): DurationBasis {
+    const known = { requestsPerWindow: this.limiter(input.settings, input.model).currentLimits().requests, windowMs: input.settings.windowSeconds !== undefined ? input.settings.windowSeconds * 1000 : input.model.windowMs };
+    const past = pastDurationMs(store, input.templatePath);
+    return { ...estimateDuration({ requests: input.count, ...known, concurrency: input.settings.concurrency, pastDurationMs: past }), ...known, concurrency: input.settings.concurrency, pastDurationMs: past };
   }
 
   /** `Promptloom: Resume Batch`: finishes an interrupted batch (the one given, or one picked). */
@@ -197,7 +204,7 @@ export class GenerationService extends Disposable {
         limiter,
         started: (e) => {
           engine = e;
-          this.running.set(e, { title, progress: new BatchProgress(input.count, input.cells?.map((c) => c.count)) });
+          this.running.set(e, { title, progress: new BatchProgress(input.count, input.cells?.map((c) => c.count), Date.now()) });
           this.updateRunning();
         },
         onAttempt: (a) => {
@@ -220,7 +227,9 @@ export class GenerationService extends Disposable {
         let reported = 0;
         const outcome = await run((p) => {
           const cells = p.cells.total > 1 ? ` · ${p.cells.complete} of ${p.cells.total} value sets complete` : '';
-          progress.report({ increment: (p.fraction - reported) * 100, message: `${p.done} done, ${p.failed} failed, ${p.queued} queued${cells} · $${p.costUsd.toFixed(4)}` });
+          const eta = p.etaMs();
+          const left = eta === null || p.queued === 0 ? '' : ` · about ${formatDuration(eta / 1000)} left`;
+          progress.report({ increment: (p.fraction - reported) * 100, message: `${p.done} done, ${p.failed} failed, ${p.queued} queued${cells} · $${p.costUsd.toFixed(4)}${left}` });
           reported = p.fraction;
         });
         void this.announce(outcome);

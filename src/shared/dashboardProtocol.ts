@@ -15,6 +15,8 @@ export interface TemplateView {
   readonly usageCount: number;
   readonly succeeded: number;
   readonly failed: number;
+  /** Requests cut off by a cancel: neither succeeded nor failed. */
+  readonly cancelled: number;
   readonly conversations: number;
   readonly avgQuality: number | null;
   readonly minQuality: number | null;
@@ -46,13 +48,24 @@ export interface ReviewAgreementView {
   readonly suggestedThreshold: number;
 }
 
+/** One period of a series: a day (YYYY-MM-DD) or, for data spanning under two days, an hour (YYYY-MM-DDTHH:00). */
 export interface DayView {
   readonly day: string;
   readonly generations: number;
   readonly failed: number;
+  readonly cancelled: number;
   readonly conversations: number;
   readonly avgQuality: number | null;
   readonly costUsd: number;
+}
+
+/** A chart's time axis, computed by the host from the data (src/core/analytics/series.ts, timeAxis). */
+export interface AxisView {
+  readonly unit: 'day' | 'hour';
+  /** Seconds: the periods' local wall-clock times read as UTC (the page draws them in UTC). */
+  readonly min: number;
+  readonly max: number;
+  readonly ticks: readonly { readonly at: number; readonly label: string }[];
 }
 
 export interface VersionView {
@@ -103,8 +116,9 @@ export interface DashboardData {
   /** Templates whose value plans varied something, by name. */
   readonly coverage: readonly CoverageView[];
   readonly totals: { readonly conversations: number; readonly generations: number; readonly costUsd: number };
-  /** All templates together, per day. */
+  /** All templates together, per day (per hour when the data spans under two days). */
   readonly series: readonly DayView[];
+  readonly axis: AxisView;
   readonly recommendations: readonly { readonly tier: string; readonly text: string; readonly files: readonly string[] }[];
   /** When the figures were computed (ms since the epoch). */
   readonly computedAt: number;
@@ -121,7 +135,7 @@ export type CompareRequest = Infer<typeof compareRequest>;
 export type DashboardHostMessage =
   | { readonly type: 'data'; readonly data: DashboardData }
   | { readonly type: 'versions'; readonly template: number; readonly versions: readonly VersionView[] }
-  | { readonly type: 'comparison'; readonly request: CompareRequest; readonly sides: readonly [SideView, SideView] }
+  | { readonly type: 'comparison'; readonly request: CompareRequest; readonly sides: readonly [SideView, SideView]; readonly axis: AxisView }
   | { readonly type: 'empty'; readonly reason: string };
 
 export const dashboardWebviewMessage = oneOf('type', {

@@ -200,8 +200,8 @@ describe('promptloom stats and export', function () {
       const stats = await run(['stats', '--format', 'json'], ws, {});
       assert.equal(stats.code, 0, stats.stderr);
       const parsed = JSON.parse(stats.stdout) as { templates: Record<string, unknown>[]; totals: Record<string, number> };
-      assert.deepEqual(Object.keys(parsed.templates[0]!), ['name', 'file', 'tier', 'usageCount', 'succeeded', 'failed', 'avgQuality', 'minQuality', 'maxQuality', 'approvalRate', 'avgDurationMs', 'avgCostUsd', 'totalCostUsd', 'trend', 'diversity', 'nearDuplicates', 'reviewAgreement', 'savedUsd']);
-      assert.deepEqual([parsed.templates[0]!.file, parsed.templates[0]!.succeeded], ['t.prompt', 3]);
+      assert.deepEqual(Object.keys(parsed.templates[0]!), ['name', 'file', 'tier', 'usageCount', 'succeeded', 'failed', 'avgQuality', 'minQuality', 'maxQuality', 'approvalRate', 'avgDurationMs', 'avgCostUsd', 'totalCostUsd', 'trend', 'diversity', 'nearDuplicates', 'reviewAgreement', 'savedUsd', 'cancelled']);
+      assert.deepEqual([parsed.templates[0]!.file, parsed.templates[0]!.succeeded, parsed.templates[0]!.cancelled], ['t.prompt', 3, 0]);
       assert.equal(parsed.totals.conversations, 3);
       const csv = await run(['stats', '--format', 'csv', '--workspace', ws], '/', {});
       assert.match(csv.stdout.split('\n')[0]!, /^name,file,tier,usageCount,/);
@@ -225,6 +225,36 @@ describe('promptloom stats and export', function () {
       assert.equal(readFileSync(file, 'utf8').trim().split('\n').length, 3);
       const bad = await run(['export', '--min-quality', 'lots'], ws, {});
       assert.equal(bad.code, 2);
+    } finally {
+      await api.stop();
+    }
+  });
+
+  it('requests cut off by Ctrl+C are counted as cancelled, not failed (JSON, text and CSV)', async () => {
+    // Answers that take a minute: the requests are still in flight when the batch is cancelled.
+    const api = await FakeMessagesApi.start({ apiKey: KEY, latencyMs: 60_000 });
+    try {
+      const ws = workspace({ 't.prompt': TEMPLATE });
+      const env = { ANTHROPIC_API_KEY: KEY, ANTHROPIC_BASE_URL: api.url };
+      const cancelled = await run(['generate', 't.prompt', '--param', 'persona=Near Retiree', '--count', '5', '--concurrency', '2', '--format', 'json'], ws, env, (child) => {
+        void (async () => {
+          // Two requests in flight (the server has them: the command's handler exists), then Ctrl+C.
+          while (api.stats.accepted < 2) await new Promise((r) => setTimeout(r, 20));
+          child.kill('SIGINT');
+        })();
+      });
+      const summary = JSON.parse(cancelled.stdout.trim().split('\n').pop()!) as { stopped: string; failed: number; remaining: number; batchId: string };
+      assert.deepEqual([summary.stopped, summary.failed, summary.remaining], ['cancelled', 0, 5], cancelled.stderr);
+
+      const stats = await run(['stats', '--format', 'json'], ws, {});
+      assert.equal(stats.code, 0, stats.stderr);
+      const t = (JSON.parse(stats.stdout) as { templates: Record<string, unknown>[] }).templates[0]!;
+      assert.deepEqual({ usageCount: t.usageCount, succeeded: t.succeeded, failed: t.failed, cancelled: t.cancelled }, { usageCount: 2, succeeded: 0, failed: 0, cancelled: 2 });
+      const text = await run(['stats'], ws, {});
+      assert.match(text.stdout, /2 generations \(0 ok, 0 failed, 2 cancelled\)/);
+      const csv = (await run(['stats', '--format', 'csv'], ws, {})).stdout.trim().split('\n');
+      assert.equal(csv[0]!.split(',').at(-1), 'cancelled');
+      assert.equal(csv[1]!.split(',').at(-1), '2');
     } finally {
       await api.stop();
     }

@@ -66,7 +66,7 @@ describe('Analytics dashboard and template tests in the VS Code workbench (headl
     // uPlot draws on canvas: one per chart, with a summary for screen readers.
     await frame.locator('#quality-chart canvas').waitFor();
     await frame.locator('#volume-chart canvas').waitFor();
-    assert.match((await frame.locator('#quality-chart').getAttribute('aria-label')) ?? '', /^Average quality per day over 14 days; latest \d\.\d on \d{4}-\d\d-\d\d$/);
+    assert.match((await frame.locator('#quality-chart').getAttribute('aria-label')) ?? '', /^Average quality per day over 14 days; latest \d\.\d on \d{4}-\d\d-\d\d; time axis [A-Z][a-z]{2} \d{1,2} to [A-Z][a-z]{2} \d{1,2}$/);
     const top = await frame.locator('.recommendations').innerText();
     assert.match(top, /History fixture leads the template tier: 8\.\d average/);
     assert.match(top, /Market volatility check-in leads the scenario tier/);

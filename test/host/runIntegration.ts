@@ -2,7 +2,8 @@
  * `npm run test:integration`: runs the mocha suites of test/integration inside the extension
  * host of a real VS Code (code-server), opened by headless Chromium on a copy of the fixture
  * workspace, and prints their report. Exit code 0 only when every suite passed there. An argument
- * runs only the tests whose titles match it (mocha's grep), e.g. `runIntegration.ts "live preview"`.
+ * runs only the tests whose titles match it (mocha's grep), e.g. `runIntegration.ts "live preview"`,
+ * as does PROMPTLOOM_TEST_GREP.
  */
 import { cpSync, existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -19,6 +20,7 @@ async function main(): Promise<number> {
   const folder = join(runDir, 'workspace');
   cpSync(join(ROOT, 'test', 'fixtures', 'workspace'), folder, { recursive: true });
   const report = join(runDir, 'report.txt');
+  const grep = process.argv[2] ?? process.env.PROMPTLOOM_TEST_GREP;
   const tests = join(ROOT, 'dist', 'test', 'integration.js');
   if (!existsSync(tests)) throw new Error(`${tests} is missing: run npm run build first`);
 
@@ -29,7 +31,7 @@ async function main(): Promise<number> {
     folder,
     runDir,
     extension: 'development',
-    env: { PROMPTLOOM_TEST_REPORT: report, ANTHROPIC_BASE_URL: api.url, ...(process.argv[2] ? { PROMPTLOOM_TEST_GREP: process.argv[2] } : {}) },
+    env: { PROMPTLOOM_TEST_REPORT: report, ANTHROPIC_BASE_URL: api.url, ...(grep ? { PROMPTLOOM_TEST_GREP: grep } : {}) },
   });
   const browser = await launchBrowser(runDir);
   try {

@@ -68,7 +68,10 @@ describe('template testing, the dashboard and export', function () {
       assert.deepEqual([t.diversity, t.nearDuplicates], [row.diversity, row.nearDuplicates], t.file);
     }
     assert.equal(data.series.reduce((n, p) => n + p.generations, 0), data.totals.generations);
-    assert.match(data.series.at(-1)!.day, /^\d{4}-\d{2}-\d{2}$/);
+    // Periods of a day, or of an hour when the data spans under two days (as here, all made today),
+    // on an axis drawn from the data.
+    assert.match(data.series.at(-1)!.day, data.axis.unit === 'hour' ? /^\d{4}-\d{2}-\d{2}T\d{2}:00$/ : /^\d{4}-\d{2}-\d{2}$/);
+    assert.ok(data.axis.max - data.axis.min < (data.axis.unit === 'hour' ? 3 * 86_400 : Infinity), JSON.stringify(data.axis));
 
     const strict = data.templates.find((t) => t.file === 'strict.prompt')!;
     await panel.compare({ kind: 'templates', a: generate.id, b: strict.id });
@@ -79,7 +82,7 @@ describe('template testing, the dashboard and export', function () {
     const target = workspaceFile('stats-export.csv');
     await panel.exportCsv(target);
     const csv = new TextDecoder().decode(await vscode.workspace.fs.readFile(target)).trim().split('\n');
-    assert.equal(csv[0], 'name,file,tier,usageCount,succeeded,failed,avgQuality,minQuality,maxQuality,approvalRate,avgDurationMs,avgCostUsd,totalCostUsd,trend,diversity,nearDuplicates,reviewAgreementReviewed,reviewAgreementAuc,reviewAgreementAccuracy,reviewAgreementSuggestedThreshold,savedUsd');
+    assert.equal(csv[0], 'name,file,tier,usageCount,succeeded,failed,avgQuality,minQuality,maxQuality,approvalRate,avgDurationMs,avgCostUsd,totalCostUsd,trend,diversity,nearDuplicates,reviewAgreementReviewed,reviewAgreementAuc,reviewAgreementAccuracy,reviewAgreementSuggestedThreshold,savedUsd,cancelled');
     assert.equal(csv.length, data.templates.length + 1);
   });
 

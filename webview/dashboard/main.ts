@@ -7,6 +7,7 @@ import '@vscode-elements/elements/dist/vscode-button/index.js';
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
 import type {
+  AxisView,
   CompareRequest,
   CoverageView,
   DashboardData,
@@ -45,6 +46,7 @@ const COLUMNS: readonly { key: keyof TemplateView; label: string; show: (t: Temp
   { key: 'tier', label: 'Tier', show: (t) => t.tier, numeric: false },
   { key: 'usageCount', label: 'Runs', show: (t) => fmt.count(t.usageCount), numeric: true },
   { key: 'failed', label: 'Failed', show: (t) => fmt.count(t.failed), numeric: true },
+  { key: 'cancelled', label: 'Cancelled', show: (t) => fmt.count(t.cancelled), numeric: true },
   { key: 'avgQuality', label: 'Avg quality', show: (t) => fmt.quality(t.avgQuality), numeric: true },
   { key: 'minQuality', label: 'Min', show: (t) => fmt.quality(t.minQuality), numeric: true },
   { key: 'maxQuality', label: 'Max', show: (t) => fmt.quality(t.maxQuality), numeric: true },
@@ -72,7 +74,7 @@ function render(d: DashboardData): void {
   header.append(title, exportButton);
 
   const charts_ = el('section', { class: 'charts' });
-  charts_.append(chartBlock('quality-chart', 'Quality over time', d.series, 'quality'), chartBlock('volume-chart', 'Volume over time', d.series, 'volume'));
+  charts_.append(chartBlock('quality-chart', 'Quality over time', d.series, d.axis, 'quality'), chartBlock('volume-chart', 'Volume over time', d.series, d.axis, 'volume'));
 
   const top = el('section', { 'aria-labelledby': 'top-heading' });
   top.append(el('h2', { id: 'top-heading' }, 'Top performers'));
@@ -116,10 +118,10 @@ function render(d: DashboardData): void {
   if (focusedThreshold) agreementSection.querySelector<HTMLElement>(`[data-threshold="${CSS.escape(focusedThreshold)}"]`)?.focus();
   drawCharts();
   const comparisonChart = document.querySelector<HTMLElement>('#compare-chart');
-  if (comparisonChart && lastSides) showComparison(lastSides);
+  if (comparisonChart && lastSides) showComparison(lastSides.sides, lastSides.axis);
 }
 
-let lastSides: readonly [SideView, SideView] | undefined;
+let lastSides: { sides: readonly [SideView, SideView]; axis: AxisView } | undefined;
 
 /**
  * Learning from the reviewers: per template with 20 reviewed conversations, how well its score
@@ -177,43 +179,49 @@ function agreementBlock(templates: readonly TemplateView[]): HTMLElement {
 }
 
 /** A titled chart area; drawn once the page is laid out (uPlot needs a width). */
-function chartBlock(id: string, title: string, series: readonly DayView[], kind: 'quality' | 'volume' | 'compare', sides?: readonly SideView[]): HTMLElement {
+function chartBlock(id: string, title: string, series: readonly DayView[], axis: AxisView, kind: 'quality' | 'volume' | 'compare', sides?: readonly SideView[]): HTMLElement {
   const block = el('figure', { class: 'chart' });
   const latest = series.filter((p) => p.avgQuality !== null).at(-1);
+  const per = axis.unit;
+  const periods = `${series.length} ${per}${series.length === 1 ? '' : 's'}`;
+  const span = axis.ticks.length > 0 ? `; time axis ${axis.ticks[0]!.label} to ${axis.ticks.at(-1)!.label}` : '';
   const summary =
     kind === 'quality'
-      ? `Average quality per day over ${series.length} days${latest ? `; latest ${latest.avgQuality!.toFixed(1)} on ${latest.day}` : ''}`
+      ? `Average quality per ${per} over ${periods}${latest ? `; latest ${latest.avgQuality!.toFixed(1)} on ${latest.day}` : ''}${span}`
       : kind === 'volume'
-        ? `Generations per day over ${series.length} days, ${series.reduce((n, p) => n + p.generations, 0)} in all, ${series.reduce((n, p) => n + p.failed, 0)} failed`
-        : `Average quality per day: ${sides?.map((s) => s.label).join(' against ')}`;
-  const holder = el('div', { id, class: 'plot', role: 'img', 'aria-label': summary });
+        ? `Generations per ${per} over ${periods}, ${series.reduce((n, p) => n + p.generations, 0)} in all, ${series.reduce((n, p) => n + p.failed, 0)} failed, ${series.reduce((n, p) => n + p.cancelled, 0)} cancelled${span}`
+        : `Average quality per ${per}: ${sides?.map((s) => s.label).join(' against ')}${span}`;
+  // The ticks as text too: the canvas is not readable, and tests check what the axis shows.
+  const holder = el('div', { id, class: 'plot', role: 'img', 'aria-label': summary, 'data-axis-unit': axis.unit, 'data-axis-ticks': axis.ticks.map((t) => t.label).join('|') });
   block.append(el('figcaption', {}, title), holder);
-  pending.push({ holder, series, kind, ...(sides ? { sides } : {}) });
+  pending.push({ holder, series, axis, kind, ...(sides ? { sides } : {}) });
   return block;
 }
 
-const pending: { holder: HTMLElement; series: readonly DayView[]; kind: 'quality' | 'volume' | 'compare'; sides?: readonly SideView[] }[] = [];
+const pending: { holder: HTMLElement; series: readonly DayView[]; axis: AxisView; kind: 'quality' | 'volume' | 'compare'; sides?: readonly SideView[] }[] = [];
 
 function colour(name: string, fallback: string): string {
   return getComputedStyle(document.body).getPropertyValue(name).trim() || fallback;
 }
 
-/** Half a day either side of the data, so the first and last days are drawn whole. */
-const padded = (_u: uPlot, min: number, max: number): uPlot.Range.MinMax => [min - 43_200, max + 43_200];
-
-const secondsOf = (day: string) => Date.UTC(Number(day.slice(0, 4)), Number(day.slice(5, 7)) - 1, Number(day.slice(8, 10))) / 1000;
+/** A period's start (YYYY-MM-DD or YYYY-MM-DDTHH:00) as the axis counts it: its local time read as UTC (as core's periodSeconds). */
+const secondsOf = (period: string) =>
+  Date.UTC(Number(period.slice(0, 4)), Number(period.slice(5, 7)) - 1, Number(period.slice(8, 10)), period.length > 10 ? Number(period.slice(11, 13)) : 0) / 1000;
 
 function drawCharts(): void {
   const fg = colour('--vscode-foreground', '#ccc');
   const grid = colour('--vscode-panel-border', 'rgba(128,128,128,0.3)');
   const axis = (label: string): uPlot.Axis => ({ stroke: fg, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid, width: 1 }, label, labelSize: 18, font: '11px sans-serif', labelFont: '11px sans-serif' });
-  for (const { holder, series, kind, sides } of pending.splice(0)) {
+  for (const { holder, series, axis: time, kind, sides } of pending.splice(0)) {
+    // The time axis spans the data (the host computes it): its range and ticks as given, never
+    // uPlot's own guess, which stretched one day of data over years.
+    const x = { time: true, range: (): uPlot.Range.MinMax => [time.min, time.max] };
+    const timeAxis: uPlot.Axis = { ...axis(''), splits: () => time.ticks.map((t) => t.at), values: () => time.ticks.map((t) => t.label) };
     const width = Math.max(280, holder.clientWidth || 480);
     const common = {
       width,
       height: 220,
-      // Half a day either side, so the first and last days' bars and points are drawn whole.
-      // Days are calendar days: show them as such whatever the time zone.
+      // Periods are local calendar days and hours, given as UTC: show them as such whatever the time zone.
       tzDate: (ts: number) => uPlot.tzDate(new Date(ts * 1000), 'Etc/UTC'),
       legend: { live: false },
       cursor: { drag: { x: false, y: false } },
@@ -225,8 +233,8 @@ function drawCharts(): void {
       chart = new uPlot(
         {
           ...common,
-          scales: { x: { time: true, range: padded }, y: { range: [0, 10] } },
-          axes: [axis(''), axis('quality')],
+          scales: { x, y: { range: [0, 10] } },
+          axes: [timeAxis, axis('quality')],
           series: [{}, { label: sides[0]!.label, stroke: colour('--vscode-charts-blue', '#3794ff'), width: 2, spanGaps: true }, { label: sides[1]!.label, stroke: colour('--vscode-charts-orange', '#d18616'), width: 2, spanGaps: true }],
         },
         [days.map(secondsOf), line(sides[0]!), line(sides[1]!)],
@@ -236,8 +244,8 @@ function drawCharts(): void {
       chart = new uPlot(
         {
           ...common,
-          scales: { x: { time: true, range: padded }, y: { range: [0, 10] } },
-          axes: [axis(''), axis('avg quality')],
+          scales: { x, y: { range: [0, 10] } },
+          axes: [timeAxis, axis('avg quality')],
           series: [{}, { label: 'Average quality', stroke: colour('--vscode-charts-green', '#89d185'), width: 2, spanGaps: true, points: { show: series.length < 40 } }],
         },
         [series.map((p) => secondsOf(p.day)), series.map((p) => p.avgQuality)],
@@ -248,15 +256,16 @@ function drawCharts(): void {
       chart = new uPlot(
         {
           ...common,
-          scales: { x: { time: true, range: padded } },
-          axes: [axis(''), axis('per day')],
+          scales: { x },
+          axes: [timeAxis, axis(`per ${time.unit}`)],
           series: [
             {},
             { label: 'Generations', stroke: colour('--vscode-charts-blue', '#3794ff'), fill: colour('--vscode-charts-blue', '#3794ff'), paths: bars, points: { show: false } },
             { label: 'Failed', stroke: colour('--vscode-charts-red', '#f14c4c'), fill: colour('--vscode-charts-red', '#f14c4c'), paths: bars, points: { show: false } },
+            { label: 'Cancelled', stroke: colour('--vscode-charts-yellow', '#cca700'), fill: colour('--vscode-charts-yellow', '#cca700'), paths: bars, points: { show: false } },
           ],
         },
-        [series.map((p) => secondsOf(p.day)), series.map((p) => p.generations), series.map((p) => p.failed)],
+        [series.map((p) => secondsOf(p.day)), series.map((p) => p.generations), series.map((p) => p.failed), series.map((p) => p.cancelled)],
         holder,
       );
     }
@@ -460,6 +469,18 @@ function coverageLegend(target: number): HTMLElement {
   return legend;
 }
 
+/**
+ * What Compare starts with: the last comparison when both its templates still exist and differ;
+ * else the two templates with the most runs (two different ones, never the same twice).
+ */
+function compareDefaults(templates: readonly TemplateView[], prior: CompareRequest | undefined): { a?: string; b?: string } {
+  const known = new Set(templates.map((t) => t.id));
+  if (prior?.kind === 'templates' && prior.a !== prior.b && known.has(prior.a) && known.has(prior.b)) return { a: String(prior.a), b: String(prior.b) };
+  const byRuns = [...templates].sort((x, y) => y.usageCount - x.usageCount || x.name.localeCompare(y.name)).map((t) => String(t.id));
+  const a = prior?.kind === 'versions' && known.has(prior.template) ? String(prior.template) : byRuns[0];
+  return { ...(a !== undefined ? { a } : {}), ...(byRuns.find((id) => id !== a) !== undefined ? { b: byRuns.find((id) => id !== a)! } : {}) };
+}
+
 function compareForm(templates: readonly TemplateView[]): HTMLElement {
   const form = el('form', { class: 'compare-form' });
   const select = (id: string, label: string, options: readonly { value: string; text: string }[], selected?: string) => {
@@ -477,9 +498,9 @@ function compareForm(templates: readonly TemplateView[]): HTMLElement {
     { value: 'versions', text: 'two versions of a template' },
   ], state.compare?.kind);
   const byQuality = [...templates].sort((a, b) => (b.avgQuality ?? -1) - (a.avgQuality ?? -1)).map((t) => ({ value: String(t.id), text: `${t.name} (${fmt.quality(t.avgQuality)})` }));
-  const prior = state.compare;
-  const first = select('compare-a', 'A', byQuality, prior?.kind === 'templates' ? String(prior.a) : prior?.kind === 'versions' ? String(prior.template) : byQuality[0]?.value);
-  const second = select('compare-b', 'B', byQuality, prior?.kind === 'templates' ? String(prior.b) : byQuality[1]?.value);
+  const { a, b } = compareDefaults(templates, state.compare);
+  const first = select('compare-a', 'A', byQuality, a);
+  const second = select('compare-b', 'B', byQuality, b);
   const go = el('vscode-button', { id: 'compare-go' }, 'Compare');
   const versionsHolder = el('span', { class: 'versions' });
   const update = () => {
@@ -538,13 +559,14 @@ function showVersions(template: number, versions: readonly VersionView[]): void 
   holder.replaceChildren(...make('version-a', 'A', a), ...make('version-b', 'B', b));
 }
 
-function showComparison(sides: readonly [SideView, SideView]): void {
-  lastSides = sides;
+function showComparison(sides: readonly [SideView, SideView], axis: AxisView): void {
+  lastSides = { sides, axis };
   const holder = document.getElementById('comparison');
   if (!holder) return;
   const rows: [string, (f: SideView['figures']) => string][] = [
     ['Runs', (f) => fmt.count(f.usageCount)],
     ['Failed', (f) => fmt.count(f.failed)],
+    ['Cancelled', (f) => fmt.count(f.cancelled)],
     ['Conversations', (f) => fmt.count(f.conversations)],
     ['Avg quality', (f) => fmt.quality(f.avgQuality)],
     ['Min – max', (f) => `${fmt.quality(f.minQuality)} – ${fmt.quality(f.maxQuality)}`],
@@ -566,7 +588,7 @@ function showComparison(sides: readonly [SideView, SideView]): void {
     body.append(tr);
   }
   table.append(thead, body);
-  holder.replaceChildren(table, chartBlock('compare-chart', 'Quality over time, side by side', [], 'compare', sides));
+  holder.replaceChildren(table, chartBlock('compare-chart', 'Quality over time, side by side', [], axis, 'compare', sides));
   drawCharts();
 }
 
@@ -580,7 +602,7 @@ window.addEventListener('message', (event: MessageEvent<DashboardHostMessage>) =
       showVersions(message.template, message.versions);
       break;
     case 'comparison':
-      if (data) showComparison(message.sides);
+      if (data) showComparison(message.sides, message.axis);
       break;
     case 'empty':
       app.replaceChildren(el('p', { class: 'status' }, message.reason));

@@ -1,11 +1,13 @@
 import type { Store } from '../store';
 
-/** One day of activity, for charts over time. */
+/** One period (a day, or an hour: see SeriesOptions.unit) of activity, for charts over time. */
 export interface DayPoint {
-  /** Local calendar day, YYYY-MM-DD. */
+  /** The period's local start: the calendar day, YYYY-MM-DD, or with hours YYYY-MM-DDTHH:00. */
   readonly day: string;
   readonly generations: number;
   readonly failed: number;
+  /** Requests cut off by a cancel (counted in `generations`, apart from `failed`). */
+  readonly cancelled: number;
   readonly conversations: number;
   readonly avgQuality: number | null;
   readonly costUsd: number;
@@ -18,7 +20,11 @@ export interface SeriesOptions {
   readonly versionId?: number;
   /** The calendar day a moment falls on (YYYY-MM-DD); the local day by default. */
   readonly dayOf?: (ms: number) => string;
+  /** Periods of a day (the default) or of an hour (for data spanning under two days). */
+  readonly unit?: SeriesUnit;
 }
+
+export type SeriesUnit = 'day' | 'hour';
 
 /** Rows are grouped in quarter hours, then into days in JavaScript: daylight saving and
  * half-hour time zones move day boundaries, which one fixed offset in SQL would get wrong. */
@@ -29,12 +35,17 @@ export function localDay(ms: number): string {
   return `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, '0')}-${String(d.getDate()).padStart(2, '0')}`;
 }
 
+/** The local hour a moment falls in, YYYY-MM-DDTHH:00. */
+export function localHour(ms: number): string {
+  return `${localDay(ms)}T${String(new Date(ms).getHours()).padStart(2, '0')}:00`;
+}
+
 /**
  * Generations, failures, conversations, mean quality and cost per calendar day, oldest first;
  * days without activity are left out (charts draw the gap).
  */
 export function dailySeries(store: Store, options: SeriesOptions = {}): DayPoint[] {
-  const dayOf = options.dayOf ?? localDay;
+  const dayOf = options.dayOf ?? (options.unit === 'hour' ? localHour : localDay);
   const where: string[] = [];
   const params: number[] = [];
   if (options.templateId !== undefined) {
@@ -47,19 +58,20 @@ export function dailySeries(store: Store, options: SeriesOptions = {}): DayPoint
   }
   const filter = where.length ? `WHERE ${where.join(' AND ')}` : '';
   const bucket = `CAST(created_at / ${BUCKET_MS} AS INTEGER)`;
-  const logs = store.all(`SELECT ${bucket} AS b, count(*) AS n, total(status = 'failed') AS failed, total(cost_usd) AS cost FROM generation_logs ${filter} GROUP BY b`, params);
+  const logs = store.all(`SELECT ${bucket} AS b, count(*) AS n, total(status = 'failed') AS failed, total(status = 'cancelled') AS cancelled, total(cost_usd) AS cost FROM generation_logs ${filter} GROUP BY b`, params);
   const conversations = store.all(`SELECT ${bucket} AS b, count(*) AS n, count(quality) AS scored, total(quality) AS quality FROM conversations ${filter} GROUP BY b`, params);
-  const days = new Map<string, { generations: number; failed: number; conversations: number; scored: number; quality: number; costUsd: number }>();
+  const days = new Map<string, { generations: number; failed: number; cancelled: number; conversations: number; scored: number; quality: number; costUsd: number }>();
   const at = (b: number) => {
     const day = dayOf(b * BUCKET_MS);
     let point = days.get(day);
-    if (!point) days.set(day, (point = { generations: 0, failed: 0, conversations: 0, scored: 0, quality: 0, costUsd: 0 }));
+    if (!point) days.set(day, (point = { generations: 0, failed: 0, cancelled: 0, conversations: 0, scored: 0, quality: 0, costUsd: 0 }));
     return point;
   };
   for (const r of logs) {
     const p = at(Number(r.b));
     p.generations += Number(r.n);
     p.failed += Number(r.failed);
+    p.cancelled += Number(r.cancelled);
     p.costUsd += Number(r.cost);
   }
   for (const r of conversations) {
@@ -70,5 +82,61 @@ export function dailySeries(store: Store, options: SeriesOptions = {}): DayPoint
   }
   return [...days.entries()]
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-    .map(([day, p]) => ({ day, generations: p.generations, failed: p.failed, conversations: p.conversations, avgQuality: p.scored ? p.quality / p.scored : null, costUsd: p.costUsd }));
+    .map(([day, p]) => ({ day, generations: p.generations, failed: p.failed, cancelled: p.cancelled, conversations: p.conversations, avgQuality: p.scored ? p.quality / p.scored : null, costUsd: p.costUsd }));
+}
+
+/** Spans shorter than this are drawn hour by hour: a day or two of data would be one or two points. */
+export const HOURLY_BELOW_MS = 2 * 86_400_000;
+
+/** Hours when the workspace's generations span under two days (or there are none yet), else days. */
+export function seriesUnit(store: Store): SeriesUnit {
+  const r = store.get('SELECT min(created_at) AS first, max(created_at) AS last FROM generation_logs');
+  if (r?.first === null || r?.first === undefined) return 'hour';
+  return Number(r.last) - Number(r.first) < HOURLY_BELOW_MS ? 'hour' : 'day';
+}
+
+/** A chart's time axis: its range and ticks, in seconds of the periods' local times read as UTC. */
+export interface TimeAxis {
+  readonly unit: SeriesUnit;
+  readonly min: number;
+  readonly max: number;
+  readonly ticks: readonly { readonly at: number; readonly label: string }[];
+}
+
+const HOUR_S = 3600;
+const DAY_S = 86_400;
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+
+/** A period's start (YYYY-MM-DD or YYYY-MM-DDTHH:00), its local wall-clock time read as UTC, in seconds. */
+export function periodSeconds(period: string): number {
+  return Date.UTC(Number(period.slice(0, 4)), Number(period.slice(5, 7)) - 1, Number(period.slice(8, 10)), period.length > 10 ? Number(period.slice(11, 13)) : 0) / 1000;
+}
+
+/**
+ * The time axis of a chart of periods: from the first to the last (never a fixed span), padded
+ * by half a period so both ends are drawn whole; hours get hour ticks (every 1–4 h, so at most
+ * about a dozen), days get day ticks (every n days, the same limit). No periods: today, by hour.
+ */
+export function timeAxis(periods: readonly string[], unit: SeriesUnit, today: string = localDay(Date.now())): TimeAxis {
+  const starts = periods.map(periodSeconds).sort((a, b) => a - b);
+  const period = unit === 'hour' ? HOUR_S : DAY_S;
+  let min = starts.length > 0 ? starts[0]! - period / 2 : periodSeconds(today);
+  let max = starts.length > 0 ? starts.at(-1)! + period / 2 : periodSeconds(today) + DAY_S;
+  // A few hours at least, centred on the data: one busy hour is not drawn as the whole axis.
+  const least = unit === 'hour' ? 6 * HOUR_S : 2 * DAY_S;
+  if (max - min < least) {
+    const centre = (min + max) / 2;
+    [min, max] = [centre - least / 2, centre + least / 2];
+  }
+  const span = max - min;
+  const step = unit === 'hour' ? ([1, 2, 3, 4, 6, 12].find((h) => span / (h * HOUR_S) <= 12) ?? 24) * HOUR_S : Math.max(1, Math.ceil(span / DAY_S / 12)) * DAY_S;
+  const ticks: { at: number; label: string }[] = [];
+  for (let at = Math.ceil(min / step) * step; at <= max; at += step) {
+    const d = new Date(at * 1000);
+    const date = `${MONTHS[d.getUTCMonth()]} ${d.getUTCDate()}`;
+    // Hour ticks say the hour, and the date where a day starts (or on the first tick).
+    const label = unit === 'day' ? date : d.getUTCHours() === 0 || ticks.length === 0 ? `${date} ${String(d.getUTCHours()).padStart(2, '0')}:00` : `${String(d.getUTCHours()).padStart(2, '0')}:00`;
+    ticks.push({ at, label });
+  }
+  return { unit, min, max, ticks };
 }

@@ -20,6 +20,8 @@ export interface TemplateStats {
   readonly usageCount: number;
   readonly succeeded: number;
   readonly failed: number;
+  /** Requests cut off by a cancel: neither succeeded nor failed, left for a resume. */
+  readonly cancelled: number;
   readonly avgQuality: number | null;
   readonly minQuality: number | null;
   readonly maxQuality: number | null;
@@ -84,7 +86,7 @@ function aggregate(store: Store, group: Group, templateId?: number, recentCount 
   const logs = byKey(
     store.all(
       `SELECT ${group} AS k, count(*) AS usage, total(status = 'succeeded') AS ok, total(status = 'failed') AS bad,
-              avg(duration_ms) AS dur, avg(cost_usd) AS avg_cost, total(cost_usd) AS cost, max(created_at) AS last,
+              avg(duration_ms) AS dur, avg(cost_usd) AS avg_cost, total(cost_usd) AS cost, max(created_at) AS last, total(status = 'cancelled') AS cancelled,
               total(saved_usd) AS saved
          FROM generation_logs ${only} GROUP BY ${group}`,
     ),
@@ -121,6 +123,7 @@ function figures(key: number, a: ReturnType<typeof aggregate>) {
     usageCount: Number(l?.usage ?? 0),
     succeeded: Number(l?.ok ?? 0),
     failed: Number(l?.bad ?? 0),
+    cancelled: Number(l?.cancelled ?? 0),
     avgQuality: num(q?.avg_q),
     minQuality: num(q?.min_q),
     maxQuality: num(q?.max_q),
@@ -152,6 +155,7 @@ export function templateRows(store: Store): TemplateRow[] {
       usageCount: f.usageCount,
       succeeded: f.succeeded,
       failed: f.failed,
+      cancelled: f.cancelled,
       avgQuality: f.avgQuality,
       minQuality: f.minQuality,
       maxQuality: f.maxQuality,
@@ -246,6 +250,8 @@ export const STATS_COLUMNS: readonly (keyof TemplateStats)[] = [
   'reviewAgreement',
   // Added with prompt caching.
   'savedUsd',
+  // Requests cut off by a cancel, apart from `failed`: last, so every earlier key keeps its place.
+  'cancelled',
 ];
 
 const AGREEMENT_CSV_COLUMNS = ['reviewAgreementReviewed', 'reviewAgreementAuc', 'reviewAgreementAccuracy', 'reviewAgreementSuggestedThreshold'];

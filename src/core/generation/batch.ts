@@ -203,7 +203,9 @@ export async function runRecordedBatch(input: BatchInput): Promise<BatchOutcome>
         parameters: cell.parameters,
         model: model.id,
         attempt: a.attempt,
-        status: a.status,
+        // A request cut off by a cancel is recorded as such: stats and the dashboard count it
+        // apart from failures, and a resume generates it.
+        status: a.status === 'failed' && a.errorType === 'cancelled' ? 'cancelled' : a.status,
         ...(a.errorType ? { errorType: a.errorType } : {}),
         inputTokens: a.inputTokens,
         outputTokens: a.outputTokens,

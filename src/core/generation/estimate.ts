@@ -114,3 +114,36 @@ export function pastOutputTokens(store: Store, templatePath: string): number | n
   const row = store.get("SELECT avg(g.output_tokens) AS tokens FROM generation_logs g JOIN templates t ON t.id = g.template_id WHERE t.path = ? AND g.status = 'succeeded'", [templatePath]);
   return row?.tokens === null || row?.tokens === undefined ? null : Number(row.tokens);
 }
+
+/** How long a batch should take, and what holds it back. */
+export interface DurationEstimate {
+  readonly seconds: number;
+  /** `rate`: the requests allowed per window; `concurrency`: requests in flight × how long each took before. */
+  readonly limitedBy: 'rate' | 'concurrency';
+}
+
+/**
+ * The time a batch takes at the known rate: requests ÷ the allowed rate (the configured limit, or
+ * the lower one the limiter learned from the API), and never less than the requests in flight
+ * allow when the template's past requests say how long one takes (requests × duration ÷ concurrency).
+ */
+export function estimateDuration(o: { requests: number; requestsPerWindow: number; windowMs: number; concurrency: number; pastDurationMs: number | null }): DurationEstimate {
+  const byRate = o.requestsPerWindow > 0 && o.windowMs > 0 ? o.requests / (o.requestsPerWindow / (o.windowMs / 1000)) : 0;
+  const byConcurrency = o.pastDurationMs === null ? 0 : (o.requests * (o.pastDurationMs / 1000)) / Math.max(1, o.concurrency);
+  return byConcurrency > byRate ? { seconds: byConcurrency, limitedBy: 'concurrency' } : { seconds: byRate, limitedBy: 'rate' };
+}
+
+/** Mean duration of a template's earlier successful requests, in ms; null when there are none. */
+export function pastDurationMs(store: Store, templatePath: string): number | null {
+  const row = store.get("SELECT avg(g.duration_ms) AS ms FROM generation_logs g JOIN templates t ON t.id = g.template_id WHERE t.path = ? AND g.status = 'succeeded'", [templatePath]);
+  return row?.ms === null || row?.ms === undefined ? null : Number(row.ms);
+}
+
+/** A duration as people say it: "40 s", "3 min 20 s", "2 h 5 min". */
+export function formatDuration(seconds: number): string {
+  const s = Math.max(1, Math.round(seconds));
+  if (s < 60) return `${s} s`;
+  if (s < 3600) return `${Math.floor(s / 60)} min${s % 60 ? ` ${s % 60} s` : ''}`;
+  const minutes = Math.round(s / 60);
+  return `${Math.floor(minutes / 60)} h${minutes % 60 ? ` ${minutes % 60} min` : ''}`;
+}

@@ -12,6 +12,8 @@ export class BatchProgress {
   constructor(
     readonly total: number,
     private readonly cellCounts: readonly number[] = [total],
+    /** When the batch started (ms), for the ETA. */
+    private readonly startedAt = Date.now(),
   ) {
     this.perCell = cellCounts.map(() => 0);
   }
@@ -34,6 +36,17 @@ export class BatchProgress {
 
   get queued(): number {
     return Math.max(0, this.total - this.done - this.failed);
+  }
+
+  /**
+   * Milliseconds left at the completion rate seen so far (finished ÷ time since the start, so a
+   * batch held back by the rate limit sees its ETA grow); null until something has finished.
+   */
+  etaMs(now = Date.now()): number | null {
+    const finished = this.done + this.failed;
+    if (this.queued === 0) return 0;
+    if (finished === 0 || now <= this.startedAt) return null;
+    return (this.queued * (now - this.startedAt)) / finished;
   }
 
   get fraction(): number {

@@ -176,7 +176,8 @@ export interface GenerationRecord {
   readonly parameters: Readonly<Record<string, unknown>>;
   readonly model: string;
   readonly attempt: number;
-  readonly status: 'succeeded' | 'failed';
+  /** `cancelled`: the request was cut off by a cancel (left for a resume; not a failure). */
+  readonly status: 'succeeded' | 'failed' | 'cancelled';
   readonly errorType?: string;
   readonly inputTokens: number;
   readonly outputTokens: number;

@@ -196,6 +196,48 @@ export const MIGRATIONS: readonly Migration[] = [
       'ALTER TABLE generation_logs ADD COLUMN saved_usd REAL NOT NULL DEFAULT 0',
     ],
   },
+  {
+    // After 6 (prompt caching) and 7 (Message Batches): it rebuilds generation_logs and keeps the
+    // columns they added. The runner applies every migration a database lacks, in version order.
+    version: 8,
+    description: 'generation logs: a request cut off by a cancel is recorded as cancelled, not failed',
+    sql: [
+      // SQLite cannot change a CHECK constraint in place: the table is rebuilt with its rows and
+      // indexes. The columns are those of migrations 1 and 6 (prompt caching); a migration that
+      // adds a column to generation_logs must come after this one or be listed here.
+      `CREATE TABLE generation_logs_v8 (
+         id INTEGER PRIMARY KEY,
+         template_id INTEGER NOT NULL REFERENCES templates(id),
+         version_id INTEGER NOT NULL REFERENCES template_versions(id),
+         batch_id TEXT REFERENCES batches(id),
+         conversation_id TEXT,
+         parameters TEXT NOT NULL,
+         model TEXT NOT NULL,
+         attempt INTEGER NOT NULL,
+         status TEXT NOT NULL CHECK (status IN ('succeeded', 'failed', 'cancelled')),
+         error_type TEXT,
+         input_tokens INTEGER NOT NULL DEFAULT 0,
+         output_tokens INTEGER NOT NULL DEFAULT 0,
+         cost_usd REAL NOT NULL DEFAULT 0,
+         duration_ms INTEGER NOT NULL DEFAULT 0,
+         created_at INTEGER NOT NULL,
+         cache_creation_input_tokens INTEGER NOT NULL DEFAULT 0,
+         cache_read_input_tokens INTEGER NOT NULL DEFAULT 0,
+         saved_usd REAL NOT NULL DEFAULT 0
+       )`,
+      `INSERT INTO generation_logs_v8 (id, template_id, version_id, batch_id, conversation_id, parameters, model, attempt, status, error_type, input_tokens, output_tokens, cost_usd, duration_ms, created_at,
+                                       cache_creation_input_tokens, cache_read_input_tokens, saved_usd)
+         SELECT id, template_id, version_id, batch_id, conversation_id, parameters, model, attempt,
+                CASE WHEN status = 'failed' AND error_type = 'cancelled' THEN 'cancelled' ELSE status END,
+                error_type, input_tokens, output_tokens, cost_usd, duration_ms, created_at,
+                cache_creation_input_tokens, cache_read_input_tokens, saved_usd
+           FROM generation_logs`,
+      'DROP TABLE generation_logs',
+      'ALTER TABLE generation_logs_v8 RENAME TO generation_logs',
+      'CREATE INDEX generation_logs_by_template ON generation_logs (template_id, created_at)',
+      'CREATE INDEX generation_logs_by_batch ON generation_logs (batch_id)',
+    ],
+  },
 ];
 
-export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
+export const SCHEMA_VERSION = Math.max(...MIGRATIONS.map((m) => m.version));

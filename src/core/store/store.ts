@@ -426,19 +426,24 @@ export class Store {
       const hasTable = this.get("SELECT 1 AS x FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'");
       return hasTable ? this.schemaVersion : 0;
     };
-    if (migrations.every((m) => m.version <= current())) return;
+    // Every migration the database has not recorded, not only those above its highest: numbers
+    // taken by parallel branches can land out of order (8 before 6), and none may be skipped.
+    const applied = (): Set<number> =>
+      current() === 0 ? new Set() : new Set(this.all<{ version: number }>('SELECT version FROM schema_version').map((r) => Number(r.version)));
+    const missing = (): Migration[] => {
+      const have = applied();
+      return [...migrations].sort((a, b) => a.version - b.version).filter((m) => !have.has(m.version));
+    };
+    if (missing().length === 0) return;
     await this.write((tx) => {
       // Re-read under the lock: another process may have migrated meanwhile.
-      let version = current();
-      if (version === 0) {
+      if (current() === 0) {
         tx.run('CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)');
         tx.run('CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)');
       }
-      for (const migration of migrations) {
-        if (migration.version <= version) continue;
+      for (const migration of missing()) {
         for (const sql of migration.sql) tx.run(sql);
         tx.run('INSERT INTO schema_version (version, applied_at) VALUES (?, ?)', [migration.version, Date.now()]);
-        version = migration.version;
       }
     });
   }

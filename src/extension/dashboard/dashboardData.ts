@@ -1,11 +1,13 @@
-import { currentThreshold, dailySeries, templateRows, topPerformers, totalsOf, versionRows, type TemplateRow, type VersionRow } from '../../core/analytics';
+import { currentThreshold, dailySeries, seriesUnit, templateRows, timeAxis, topPerformers, totalsOf, versionRows, type SeriesUnit, type TemplateRow, type VersionRow } from '../../core/analytics';
 import { coverage, gaps } from '../../core/analytics/coverage';
 import type { Store } from '../../core/store';
-import type { CompareRequest, CoverageView, DashboardData, DayView, SideView, TemplateView } from '../../shared/dashboardProtocol';
+import type { AxisView, CompareRequest, CoverageView, DashboardData, DayView, SideView, TemplateView } from '../../shared/dashboardProtocol';
 
 export function dashboardData(store: Store): DashboardData {
   const started = performance.now();
   const rows = templateRows(store);
+  const unit = seriesUnit(store);
+  const all = dailySeries(store, { unit });
   return {
     templates: rows.map((r) => templateView(r, store)),
     coverage: rows
@@ -13,22 +15,30 @@ export function dashboardData(store: Store): DashboardData {
       .filter((c): c is CoverageView => c !== undefined)
       .sort((a, b) => a.name.localeCompare(b.name) || a.file.localeCompare(b.file)),
     totals: totalsOf(store),
-    series: dailySeries(store),
+    series: all,
+    axis: timeAxis(all.map((p) => p.day), unit),
     recommendations: topPerformers(rows).map((r) => ({ tier: r.tier, text: r.text, files: r.top.map((t) => t.template.file) })),
     computedAt: Date.now(),
     computeMs: performance.now() - started,
   };
 }
 
+/** The time axis both sides of a comparison share: their periods together. */
+export function comparisonAxis(store: Store, sides: readonly [SideView, SideView]): AxisView {
+  return timeAxis(sides.flatMap((s) => s.series.map((p) => p.day)), seriesUnit(store));
+}
+
 /** Two sides to compare; `rows` are the dashboard's figures when already computed. */
 export function comparison(store: Store, request: CompareRequest, rows?: readonly TemplateView[]): [SideView, SideView] | undefined {
+  // In the same periods as the dashboard's own charts (hours when the data spans under two days).
+  const unit = seriesUnit(store);
   if (request.kind === 'templates') {
     const known = rows ?? templateRows(store).map((r) => templateView(r, store));
     const side = (id: number): SideView | undefined => {
       const row = known.find((r) => r.id === id);
       if (!row) return undefined;
       const { id: _id, name, file, tier: _tier, reviewAgreement: _agreement, ...figures } = row;
-      return { label: `${name} (${file})`, figures, series: series(store, { templateId: id }) };
+      return { label: `${name} (${file})`, figures, series: series(store, { templateId: id }, unit) };
     };
     const [a, b] = [side(request.a), side(request.b)];
     return a && b ? [a, b] : undefined;
@@ -36,14 +46,14 @@ export function comparison(store: Store, request: CompareRequest, rows?: readonl
   const versions = versionRows(store, request.template);
   const side = (id: number): SideView | undefined => {
     const v = versions.find((x) => x.id === id);
-    return v && { label: `version ${v.number} (${new Date(v.createdAt).toLocaleDateString()})`, figures: figuresOf(v), series: series(store, { versionId: id }) };
+    return v && { label: `version ${v.number} (${new Date(v.createdAt).toLocaleDateString()})`, figures: figuresOf(v), series: series(store, { versionId: id }, unit) };
   };
   const [a, b] = [side(request.a), side(request.b)];
   return a && b ? [a, b] : undefined;
 }
 
-function series(store: Store, where: { templateId?: number; versionId?: number }): DayView[] {
-  return dailySeries(store, where);
+function series(store: Store, where: { templateId?: number; versionId?: number }, unit: SeriesUnit): DayView[] {
+  return dailySeries(store, { ...where, unit });
 }
 
 function templateView(r: TemplateRow, store: Store): TemplateView {
@@ -60,6 +70,7 @@ function figuresOf(r: TemplateRow | VersionRow): SideView['figures'] {
     usageCount: r.usageCount,
     succeeded: r.succeeded,
     failed: r.failed,
+    cancelled: r.cancelled,
     conversations: r.conversations,
     avgQuality: r.avgQuality,
     minQuality: r.minQuality,

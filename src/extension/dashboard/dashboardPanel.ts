@@ -17,7 +17,7 @@ import { Disposable } from '../disposable';
 import { receiveMessages, type Deliver, type MessageLog } from '../webviewMessages';
 import { webviewOptions, webviewPage } from '../webviewPage';
 import type { WorkspaceDb } from '../workspaceDb';
-import { comparison, dashboardData } from './dashboardData';
+import { comparison, comparisonAxis, dashboardData } from './dashboardData';
 
 export interface DashboardDeps {
   readonly extensionUri: vscode.Uri;
@@ -130,7 +130,7 @@ export class DashboardPanel extends Disposable {
     const sides = store && comparison(store, request, data?.templates);
     if (!sides) return;
     this.compareRequest = request;
-    this.lastComparison = { type: 'comparison', request, sides };
+    this.lastComparison = { type: 'comparison', request, sides, axis: comparisonAxis(store, sides) };
     this.post(this.lastComparison);
   }
 

@@ -30,6 +30,8 @@ async function fixture() {
     });
   }
   await generations.record({ templateId: a.id, versionId: v.id, parameters: {}, model: 'm', attempt: 1, status: 'failed', errorType: 'server_error', inputTokens: 0, outputTokens: 0, costUsd: 0, durationMs: 3000 });
+  // A request cut off by a cancel: an attempt, but neither a success nor a failure.
+  await generations.record({ templateId: a.id, versionId: v.id, parameters: {}, model: 'm', attempt: 1, status: 'cancelled', errorType: 'cancelled', inputTokens: 0, outputTokens: 0, costUsd: 0, durationMs: 500 });
   await generations.review('c1', 'approved');
   await generations.review('c2', 'rejected');
   await generations.review('c3', 'approved');
@@ -45,9 +47,9 @@ describe('analytics', () => {
     assert.deepEqual(
       { ...a },
       {
-        name: 'Alpha', file: 'a.prompt', tier: 'scenario', usageCount: 11, succeeded: 10, failed: 1,
-        avgQuality: 6, minQuality: 4, maxQuality: 8, approvalRate: 1 / 3, avgDurationMs: (10 * 1000 + 3000) / 11,
-        avgCostUsd: 0.1 / 11, totalCostUsd: 0.1, trend: 'improving',
+        name: 'Alpha', file: 'a.prompt', tier: 'scenario', usageCount: 12, succeeded: 10, failed: 1, cancelled: 1,
+        avgQuality: 6, minQuality: 4, maxQuality: 8, approvalRate: 1 / 3, avgDurationMs: (10 * 1000 + 3000 + 500) / 12,
+        avgCostUsd: 0.1 / 12, totalCostUsd: 0.1, trend: 'improving',
         // Ten identical conversations: each one's nearest neighbour is a copy. Stored without the
         // near-duplicate check (no threshold given), so none is marked.
         diversity: 0, nearDuplicates: 0,
@@ -59,7 +61,9 @@ describe('analytics', () => {
     );
     const b = stats.templates.find((t) => t.file === 'b.prompt')!;
     assert.deepEqual([b.usageCount, b.avgQuality, b.approvalRate, b.avgCostUsd, b.totalCostUsd, b.trend, b.diversity, b.nearDuplicates], [0, null, null, null, 0, 'stable', null, 0]);
-    assert.deepEqual(stats.totals, { conversations: 10, generations: 11, costUsd: 0.1 });
+    assert.deepEqual(stats.totals, { conversations: 10, generations: 12, costUsd: 0.1 });
+    // In JSON, `cancelled` comes after the keys that were there before it.
+    assert.equal(Object.keys(a).at(-1), 'cancelled');
     store.close();
   });
 
@@ -128,8 +132,8 @@ describe('analytics', () => {
     await log('succeeded', 10);
     const utc = (ms: number) => new Date(ms).toISOString().slice(0, 10);
     assert.deepEqual(dailySeries(store, { dayOf: utc }), [
-      { day: '2026-11-24', generations: 2, failed: 1, conversations: 1, avgQuality: 6, costUsd: 1 },
-      { day: '2026-11-25', generations: 2, failed: 0, conversations: 2, avgQuality: 9, costUsd: 1 },
+      { day: '2026-11-24', generations: 2, failed: 1, cancelled: 0, conversations: 1, avgQuality: 6, costUsd: 1 },
+      { day: '2026-11-25', generations: 2, failed: 0, cancelled: 0, conversations: 2, avgQuality: 9, costUsd: 1 },
     ]);
     // Two hours east of UTC, all four fall on the 25th.
     const east = (ms: number) => utc(ms + 2 * 3_600_000);
@@ -176,10 +180,11 @@ describe('analytics', () => {
   it('CSV: one header row with the JSON names, quoting, no formulas', async () => {
     const store = await fixture();
     const csv = statsCsv(computeStats(store)).trim().split('\n');
-    // The JSON names, with reviewAgreement as one column per figure.
-    assert.equal(csv[0], [...STATS_COLUMNS.slice(0, -2), 'reviewAgreementReviewed', 'reviewAgreementAuc', 'reviewAgreementAccuracy', 'reviewAgreementSuggestedThreshold', 'savedUsd'].join(','));
+    // The JSON names, with reviewAgreement as one column per figure (in its place).
+    assert.equal(csv[0], STATS_COLUMNS.flatMap((c) => (c === 'reviewAgreement' ? ['reviewAgreementReviewed', 'reviewAgreementAuc', 'reviewAgreementAccuracy', 'reviewAgreementSuggestedThreshold'] : [c])).join(','));
     assert.equal(csv.length, 3);
-    assert.match(csv[2]!, /^"'=Bravo, ""quoted""",b\.prompt,template,0,0,0,,,,,,,0,stable,,0,,,,,0$/);
+    assert.match(csv[1]!, /^Alpha,a\.prompt,scenario,12,10,1,6,.*,0,1$/);
+    assert.match(csv[2]!, /^"'=Bravo, ""quoted""",b\.prompt,template,0,0,0,,,,,,,0,stable,,0,,,,,0,0$/);
     store.close();
   });
 });

@@ -185,6 +185,49 @@ describe('workspace store', () => {
     store.close();
   });
 
+  it('migration 8: a log of a request cut off by a cancel becomes `cancelled`; new ones can be recorded so', async () => {
+    const dir = workspace();
+    let store = await Store.open(dir, { migrations: MIGRATIONS.filter((m) => m.version <= 5) });
+    const insert = "INSERT INTO generation_logs (template_id, version_id, parameters, model, attempt, status, error_type, created_at) VALUES (1, 1, '{}', 'm', 1, ?, ?, 1)";
+    await store.write((tx) => {
+      tx.run("INSERT INTO templates (id, path, name, tier, created_at) VALUES (1, 'a.prompt', 'A', 'template', 1)");
+      tx.run("INSERT INTO template_versions (id, template_id, content_hash, content, created_at) VALUES (1, 1, 'h', 'x', 1)");
+      tx.run(insert, ['failed', 'cancelled']);
+      tx.run(insert, ['failed', 'overloaded']);
+      tx.run(insert, ['succeeded', null]);
+    });
+    await assert.rejects(store.write((tx) => tx.run(insert, ['cancelled', 'cancelled'])), /CHECK constraint/);
+    store.close();
+    store = await Store.open(dir);
+    assert.deepEqual(store.all('SELECT status, error_type FROM generation_logs ORDER BY id'), [
+      { status: 'cancelled', error_type: 'cancelled' },
+      { status: 'failed', error_type: 'overloaded' },
+      { status: 'succeeded', error_type: null },
+    ]);
+    await store.write((tx) => tx.run(insert, ['cancelled', 'cancelled']));
+    await assert.rejects(store.write((tx) => tx.run(insert, ['lost', null])), /CHECK constraint/);
+    // The indexes came back with the table.
+    assert.deepEqual(store.all("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'generation_logs' ORDER BY name").map((r) => r.name), ['generation_logs_by_batch', 'generation_logs_by_template']);
+    store.close();
+  });
+
+  it('applies every migration a database lacks, even one numbered below the highest it has', async () => {
+    const dir = workspace();
+    // As when a branch's migration 8 landed before another branch's 6: the database has 8, not 6.
+    const late = { version: 6, description: 'a migration merged later', sql: ['CREATE TABLE merged_later (x INTEGER)'] };
+    let store = await Store.open(dir, { migrations: MIGRATIONS.filter((m) => m.version !== 6) });
+    assert.throws(() => store.get('SELECT count(*) FROM merged_later'), /no such table/);
+    store.close();
+    store = await Store.open(dir, { migrations: [...MIGRATIONS.filter((m) => m.version !== 6), late] });
+    assert.equal(Number(store.get('SELECT count(*) AS n FROM merged_later')!.n), 0);
+    assert.ok(store.all('SELECT version FROM schema_version').some((r) => r.version === 6));
+    store.close();
+    // Opened again: nothing is applied twice.
+    store = await Store.open(dir, { migrations: [...MIGRATIONS.filter((m) => m.version !== 6), late] });
+    assert.equal(Number(store.get('SELECT count(*) AS n FROM schema_version WHERE version = 6')!.n), 1);
+    store.close();
+  });
+
   it('migration 3 copies each conversation’s score and last review onto it', async () => {
     const dir = workspace();
     let store = await Store.open(dir, { migrations: MIGRATIONS.slice(0, 2) });
