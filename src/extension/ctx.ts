@@ -49,6 +49,15 @@ export class Ctx extends Disposable {
       }),
     );
     this.register({ dispose: () => QualityPanel.disposeAll() });
+    // The breakdown follows the list's selection (a click, a verdict moving on), without focus.
+    this.conversations.view.onDidChangeSelection(
+      (e) => {
+        const ids = this.conversations.selected();
+        if (ids.length === 1 && e.selection.length === 1) void QualityPanel.follow(ids[0]!);
+      },
+      this,
+      this.subscriptions,
+    );
     this.dashboardDeps = { extensionUri: extension.extensionUri, db: this.db, log: this.log, generation: this.generation };
     this.register(
       vscode.window.registerWebviewPanelSerializer(DASHBOARD_VIEW_TYPE, {

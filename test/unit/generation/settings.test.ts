@@ -2,7 +2,7 @@ import { strict as assert } from 'node:assert';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { checkApiAddress, isLoopback, resolveApiAddress } from '../../../src/core/generation/apiAddress';
-import { SETTINGS, parseFlag, readSettings, settingByFlag, storedSettings } from '../../../src/core/generation/settings';
+import { DEFAULT_SETTINGS, SETTINGS, parseFlag, readSettings, settingByFlag, storedSettings, yesNo } from '../../../src/core/generation/settings';
 import { Workspace } from '../../../src/core/workspace';
 
 interface SchemaProperty {
@@ -32,6 +32,10 @@ describe('the settings table', () => {
         else assert.equal(p.minimum, range.min, `${spec.key} minimum`);
       }
       if (spec.kind.choices) assert.deepEqual(p.enum, spec.kind.choices, spec.key);
+      if (spec.kind === yesNo) {
+        assert.equal(p.type, 'boolean', spec.key);
+        assert.equal((p as { default?: unknown }).default, DEFAULT_SETTINGS[spec.name], `${spec.key} default`);
+      }
     }
   });
 
