@@ -11,6 +11,7 @@ import { PreviewPanel } from './preview/previewPanel';
 import { ConversationDocuments } from './quality/conversationDocuments';
 import { CONVERSATIONS_VIEW, ConversationsView, type ViewFilter } from './quality/conversationsView';
 import { QualityPanel } from './quality/qualityPanel';
+import { RetrySimulationPanel } from './retry/retrySimulationPanel';
 import { editorSettings } from './settings';
 import { isTemplate } from './templates';
 
@@ -40,6 +41,7 @@ export const enum CommandId {
   ShowDashboard = 'promptloom.showDashboard',
   TestTemplate = 'promptloom.testTemplate',
   ExportTrainingData = 'promptloom.exportTrainingData',
+  SimulateRetryStrategy = 'promptloom.simulateRetryStrategy',
   // Internal (hidden from the palette): the steps of the history flow, callable with arguments.
   TemplateVersions = 'promptloom.internal.templateVersions',
   CompareTemplateVersions = 'promptloom.internal.compareTemplateVersions',
@@ -139,6 +141,7 @@ export const COMMANDS: Readonly<Record<CommandId, Handler>> = {
   },
   // A full request as the argument (tests, other extensions) skips the questions and the dialog.
   [CommandId.ExportTrainingData]: (ctx, request) => exportTrainingData(ctx.db, request && typeof request === 'object' ? (request as ExportRequest) : undefined),
+  [CommandId.SimulateRetryStrategy]: (ctx) => RetrySimulationPanel.show(ctx.retryDeps),
   [CommandId.TemplateVersions]: async (ctx, resource) => (await ctx.history.versions(resource as vscode.Uri))?.versions ?? [],
   [CommandId.CompareTemplateVersions]: (ctx, resource, a, b) => ctx.history.compare(resource as vscode.Uri, a as number, b as number | undefined),
   [CommandId.RestoreTemplateVersion]: (ctx, resource, id) => ctx.history.restore(resource as vscode.Uri, id as number),
