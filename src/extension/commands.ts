@@ -156,6 +156,8 @@ function conversationIds(ctx: Ctx, args: readonly unknown[]): string[] {
   const fromView = ctx.conversations.targets(args);
   if (fromView.length > 0) return fromView;
   const [first] = args;
+  // The keys' argument as package.json wrote it: a VS Code that does not resolve it to the focused row.
+  if (isUnresolvedTreeArgument(first)) return ctx.conversations.selected();
   if (typeof first === 'string') return [first];
   if (first instanceof vscode.Uri) {
     const id = ConversationDocuments.idOf(first);
@@ -163,6 +165,10 @@ function conversationIds(ctx: Ctx, args: readonly unknown[]): string[] {
   }
   const active = vscode.window.activeTextEditor && ConversationDocuments.idOf(vscode.window.activeTextEditor.document.uri);
   return active ? [active] : [];
+}
+
+function isUnresolvedTreeArgument(x: unknown): boolean {
+  return typeof x === 'object' && x !== null && (x as { $treeViewId?: unknown }).$treeViewId === CONVERSATIONS_VIEW;
 }
 
 function conversationOf(ctx: Ctx, args: readonly unknown[]): string | undefined {

@@ -93,7 +93,8 @@ function buildForm(l: PolicyLimits): Form {
   const note = el('p', { class: 'note', id: 'source' });
   const section = el('section', { 'aria-labelledby': 'settings-heading' });
   section.append(el('h2', { id: 'settings-heading' }, 'Strategy'), fieldset, note, rateRow, buttons, problem);
-  app.replaceChildren(el('h1', {}, 'Retry simulation'), section, el('section', { id: 'results', 'aria-live': 'polite' }));
+  // One short line is announced per change; the results themselves are redrawn silently.
+  app.replaceChildren(el('h1', {}, 'Retry simulation'), section, el('p', { id: 'announce', role: 'status', class: 'visually-hidden' }), el('section', { id: 'results' }));
 
   const f: Form = { strategy, maxAttempts: attempts.input, baseDelayMs: base.input, maxDelayMs: max.input, failureRate, failureRateShown, problem };
   for (const input of [strategy, attempts.input, base.input, max.input]) input.addEventListener('input', () => ask());
@@ -244,6 +245,7 @@ function showResult(message: Extract<RetryHostMessage, { type: 'result' }>): voi
     chartFigure,
   );
   histogram(d, holder);
+  document.getElementById('announce')!.textContent = `${percent(d.successRate)} succeed${t.p50 === null ? '' : `, median time to success ${seconds(t.p50)}`}.`;
 }
 
 window.addEventListener('message', (event: MessageEvent<RetryHostMessage>) => {
