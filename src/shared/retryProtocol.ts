@@ -38,17 +38,23 @@ export const LIMITS: PolicyLimits = {
 
 const range = (r: { min: number; max: number }) => number({ ...r, integer: true });
 
+const policy = {
+  strategy: literal(...LIMITS.strategies),
+  maxAttempts: range(LIMITS.maxAttempts),
+  baseDelayMs: range(LIMITS.baseDelayMs),
+  maxDelayMs: range(LIMITS.maxDelayMs),
+};
+
 export const retryWebviewMessage = oneOf('type', {
   ready: {},
   simulate: {
-    strategy: literal(...LIMITS.strategies),
-    maxAttempts: range(LIMITS.maxAttempts),
-    baseDelayMs: range(LIMITS.baseDelayMs),
-    maxDelayMs: range(LIMITS.maxDelayMs),
+    ...policy,
     failureRate: number({ min: 0, max: 1 }),
     // A different draw of the same settings ("Draw again").
     seed: number({ min: 0, max: 2 ** 31 - 1, integer: true }),
   },
+  // Keep the fields as the workspace's retry settings (promptloom.retry.* in .vscode/settings.json).
+  save: policy,
 });
 
 export type RetryWebviewMessage = Infer<typeof retryWebviewMessage>;

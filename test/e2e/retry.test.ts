@@ -1,6 +1,6 @@
 /// <reference lib="dom" />
 import { strict as assert } from 'node:assert';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Frame } from 'playwright-core';
 import { Workbench } from './workbench';
@@ -48,11 +48,12 @@ describe('Simulate Retry Strategy in the VS Code workbench (headless Chromium)',
   });
 
   it('moving the failure-rate slider changes the figures; the waits are the linear strategy’s', async () => {
-    const before = { rate: await figure('success-rate').innerText(), p95: await figure('p95').innerText(), chart: await frame.locator('#histogram').getAttribute('aria-label') };
+    const before = { p95: await figure('p95').innerText(), chart: await frame.locator('#histogram').getAttribute('aria-label') };
     await frame.locator('#failure-rate').focus();
     for (let i = 0; i < 40; i++) await wb.page.keyboard.press('ArrowRight');
     await frame.locator('#failure-rate-shown', { hasText: '70%' }).waitFor();
-    await frame.waitForFunction((old) => document.querySelector('[data-figure="success-rate"] dd')?.textContent !== old, before.rate);
+    // The figures drawn are the answer to 70% (answers to the steps on the way are not drawn).
+    await frame.locator('#results[data-failure-rate="0.7"]').waitFor({ timeout: 15_000 });
     // 1 − 0.7⁴ ≈ 76%; more attempts on average and longer waits than at 30%.
     const rate = percentOf(await figure('success-rate').innerText());
     assert.ok(Math.abs(rate - 76) < 5, String(rate));
@@ -75,7 +76,7 @@ describe('Simulate Retry Strategy in the VS Code workbench (headless Chromium)',
     const before = percentOf(await figure('success-rate').innerText());
     await frame.locator('#max-attempts').fill('8');
     await frame.locator('#source', { hasText: 'simulation only' }).waitFor();
-    await frame.waitForFunction((old) => document.querySelector('[data-figure="success-rate"] dd')?.textContent !== old, `${before.toFixed(1)}%`);
+    await frame.locator('#results[data-max-attempts="8"]').waitFor({ timeout: 15_000 });
     // 1 − 0.7⁸ ≈ 94%.
     const rate = percentOf(await figure('success-rate').innerText());
     assert.ok(rate > before && Math.abs(rate - 94.2) < 3, `${before} → ${rate}`);
@@ -83,5 +84,17 @@ describe('Simulate Retry Strategy in the VS Code workbench (headless Chromium)',
     assert.match(await frame.locator('.problem').innerText(), /Max attempts: a whole number from 1 to 100/);
     await frame.locator('#reset').click();
     assert.equal(await frame.locator('#max-attempts').inputValue(), '4');
+    assert.match(await frame.locator('.problem').innerText(), /^$/);
+  });
+
+  it('saves the fields as the workspace’s retry settings', async () => {
+    await frame.locator('#max-attempts').fill('6');
+    await frame.locator('#source', { hasText: 'simulation only' }).waitFor();
+    await frame.locator('#save').click();
+    // The panel hears the change: the fields are the settings again.
+    await frame.locator('#source', { hasText: 'workspace’s retry settings' }).waitFor({ timeout: 15_000 });
+    const saved = JSON.parse(readFileSync(join(wb.folder, '.vscode', 'settings.json'), 'utf8')) as Record<string, unknown>;
+    assert.equal(saved['promptloom.retry.maxAttempts'], 6);
+    assert.equal(saved['promptloom.retry.strategy'], 'linear');
   });
 });

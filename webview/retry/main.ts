@@ -84,8 +84,13 @@ function buildForm(l: PolicyLimits): Form {
     saveState({ seed: ((state.seed ?? 1) + 1) % 2 ** 31 });
     ask();
   });
+  const save = el('vscode-button', { id: 'save', secondary: '' }, 'Save as the settings');
+  save.addEventListener('click', () => {
+    const policy = form && edited(form);
+    if (policy && typeof policy !== 'string') vscode.postMessage({ type: 'save', ...policy });
+  });
   const buttons = el('div', { class: 'buttons' });
-  buttons.append(reset, again);
+  buttons.append(reset, save, again);
 
   const problem = el('p', { class: 'problem', role: 'alert' });
   const fieldset = el('fieldset', { class: 'policy' });
@@ -139,7 +144,7 @@ function ask(): void {
   savePolicy(fromSettings ? undefined : policy);
   document.getElementById('source')!.textContent = fromSettings
     ? 'These are the workspace’s retry settings (promptloom.retry.*).'
-    : 'Edited here for the simulation only; the settings are unchanged.';
+    : 'Edited here for the simulation only; the settings are unchanged until you save them.';
   asked = { type: 'simulate', ...policy, failureRate: rate, seed: state.seed ?? 1 };
   vscode.postMessage(asked);
 }
@@ -234,8 +239,10 @@ function showResult(message: Extract<RetryHostMessage, { type: 'result' }>): voi
   );
   const chartFigure = el('figure', { class: 'chart' });
   chartFigure.append(el('figcaption', {}, 'Time to success (runs that succeeded)'), holder);
-  // Which draw is shown (Draw again changes it), for people comparing draws and for tests.
+  // Which request is drawn (Draw again changes the seed), for tests to wait on.
   results.dataset.seed = String(message.request.seed);
+  results.dataset.failureRate = String(message.request.failureRate);
+  results.dataset.maxAttempts = String(message.request.maxAttempts);
   results.replaceChildren(
     el('h2', {}, 'One run'),
     el('p', { id: 'run-summary' }, runSummary(message.run)),

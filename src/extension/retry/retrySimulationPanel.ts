@@ -20,6 +20,19 @@ export function retryPolicy(log?: Log): PolicyView {
 }
 
 /**
+ * Writes a policy as the workspace's `promptloom.retry.*` settings (already checked against the
+ * settings table's ranges by the message schema). The panel hears the change and shows it.
+ */
+async function saveRetryPolicy(p: PolicyView): Promise<void> {
+  const config = vscode.workspace.getConfiguration('promptloom');
+  const target = vscode.ConfigurationTarget.Workspace;
+  await config.update('retry.strategy', p.strategy, target);
+  await config.update('retry.maxAttempts', p.maxAttempts, target);
+  await config.update('retry.baseDelayMs', p.baseDelayMs, target);
+  await config.update('retry.maxDelayMs', p.maxDelayMs, target);
+}
+
+/**
  * Simulate Retry Strategy: the retry settings (editable here, for the simulation only), a failure
  * rate slider, one run's attempts and waits, and the distribution over many runs. One panel.
  */
@@ -72,7 +85,7 @@ export class RetrySimulationPanel extends Disposable {
     if (this.ready) void this.panel.webview.postMessage(message);
   }
 
-  private receive(message: RetryWebviewMessage): void {
+  private async receive(message: RetryWebviewMessage): Promise<void> {
     switch (message.type) {
       case 'ready':
         this.ready = true;
@@ -81,6 +94,10 @@ export class RetrySimulationPanel extends Disposable {
       case 'simulate':
         this.lastResult = simulationResult(message);
         this.post(this.lastResult);
+        break;
+      case 'save':
+        await saveRetryPolicy(message);
+        void vscode.window.showInformationMessage('Promptloom: retry settings saved in the workspace settings.');
         break;
     }
   }

@@ -34,5 +34,10 @@ describe('the retry simulation panel’s figures', () => {
     assert.equal(validate(retryWebviewMessage, { ...request(0.3), maxAttempts: 2.5 }).ok, false);
     assert.equal(validate(retryWebviewMessage, { ...request(0.3), strategy: 'random' }).ok, false);
     assert.equal(validate(retryWebviewMessage, { ...request(0.3), baseDelayMs: 3_600_001 }).ok, false);
+    // Saving takes the four settings and nothing else.
+    const save = { type: 'save', strategy: 'fixed', maxAttempts: 5, baseDelayMs: 250, maxDelayMs: 1000 };
+    assert.equal(validate(retryWebviewMessage, save).ok, true);
+    assert.equal(validate(retryWebviewMessage, { ...save, maxAttempts: 101 }).ok, false);
+    assert.equal(validate(retryWebviewMessage, { ...save, apiBaseUrl: 'https://evil.example' }).ok, false);
   });
 });
