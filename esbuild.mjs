@@ -37,6 +37,8 @@ const builds = [
   // The dashboard also gets uPlot's stylesheet, emitted beside it as media/dist/dashboard.css.
   { ...common, platform: 'browser', format: 'iife', target: 'es2022', entryPoints: ['webview/dashboard/main.ts'], outfile: 'media/dist/dashboard.js' },
   { ...common, platform: 'browser', format: 'iife', target: 'es2022', entryPoints: ['webview/test/main.ts'], outfile: 'media/dist/test.js' },
+  // The retry simulation also gets uPlot's stylesheet, as media/dist/retry.css.
+  { ...common, platform: 'browser', format: 'iife', target: 'es2022', entryPoints: ['webview/retry/main.ts'], outfile: 'media/dist/retry.js' },
   // Integration suites, loaded by the real extension host; mocha comes from node_modules there.
   { ...common, entryPoints: ['test/integration/index.ts'], outfile: 'dist/test/integration.js', external: ['vscode', 'mocha'] },
 ];

@@ -2,14 +2,17 @@ import * as vscode from 'vscode';
 import type { ExplicitCell, Sampling } from '../core/plan';
 import { askBatch } from './batchPlanner';
 import type { Ctx } from './ctx';
+import { DEFAULT_SETTINGS } from '../core/generation/settings';
 import { GenerationRepository, type ReviewStatus } from '../core/store';
 import { DashboardPanel } from './dashboard/dashboardPanel';
 import { exportTrainingData, type ExportRequest } from './exportData';
 import { testTemplate } from './testing/templateTestPanel';
 import { PreviewPanel } from './preview/previewPanel';
 import { ConversationDocuments } from './quality/conversationDocuments';
-import { CONVERSATIONS_VIEW, type ViewFilter } from './quality/conversationsView';
+import { CONVERSATIONS_VIEW, ConversationsView, type ViewFilter } from './quality/conversationsView';
 import { QualityPanel } from './quality/qualityPanel';
+import { RetrySimulationPanel } from './retry/retrySimulationPanel';
+import { editorSettings } from './settings';
 import { isTemplate } from './templates';
 
 /** Every command id, in one place; `package.json` contributes the same ids. */
@@ -38,6 +41,7 @@ export const enum CommandId {
   ShowDashboard = 'promptloom.showDashboard',
   TestTemplate = 'promptloom.testTemplate',
   ExportTrainingData = 'promptloom.exportTrainingData',
+  SimulateRetryStrategy = 'promptloom.simulateRetryStrategy',
   // Internal (hidden from the palette): the steps of the history flow, callable with arguments.
   TemplateVersions = 'promptloom.internal.templateVersions',
   CompareTemplateVersions = 'promptloom.internal.compareTemplateVersions',
@@ -92,7 +96,12 @@ export const COMMANDS: Readonly<Record<CommandId, Handler>> = {
   },
   [CommandId.ShowQualityBreakdown]: async (ctx, ...args) => {
     const id = conversationOf(ctx, args) ?? (await pickConversation(ctx));
-    return id && QualityPanel.show(ctx.qualityDeps, id);
+    if (!id) return undefined;
+    // From the list (q, the menu), focus stays there so the next key reviews; the selection
+    // moves to the row shown, which the panel then follows.
+    const fromView = ConversationsView.fromView(args);
+    if (fromView) await ctx.conversations.select(id);
+    return QualityPanel.show(ctx.qualityDeps, id, { preserveFocus: fromView });
   },
   [CommandId.ApproveConversation]: (ctx, ...args) => review(ctx, args, 'approved'),
   [CommandId.MarkNeedsRevision]: (ctx, ...args) => review(ctx, args, 'needs_revision'),
@@ -132,33 +141,34 @@ export const COMMANDS: Readonly<Record<CommandId, Handler>> = {
   },
   // A full request as the argument (tests, other extensions) skips the questions and the dialog.
   [CommandId.ExportTrainingData]: (ctx, request) => exportTrainingData(ctx.db, request && typeof request === 'object' ? (request as ExportRequest) : undefined),
+  [CommandId.SimulateRetryStrategy]: (ctx) => RetrySimulationPanel.show(ctx.retryDeps),
   [CommandId.TemplateVersions]: async (ctx, resource) => (await ctx.history.versions(resource as vscode.Uri))?.versions ?? [],
   [CommandId.CompareTemplateVersions]: (ctx, resource, a, b) => ctx.history.compare(resource as vscode.Uri, a as number, b as number | undefined),
   [CommandId.RestoreTemplateVersion]: (ctx, resource, id) => ctx.history.restore(resource as vscode.Uri, id as number),
 };
 
 /**
- * The conversations a review command is about, most explicit first: the clicked tree items (with
- * the selection), an id (CodeLens, panel), a transcript's URI (editor title), the selection when
- * the view's own keys ran it, and otherwise (the palette) the transcript in the active editor.
+ * The conversations a review command is about, most explicit first: the view's rows (the clicked
+ * or focused row, with the selection), an id (CodeLens, panel), a transcript's URI (editor title),
+ * and otherwise (the palette) the transcript in the active editor.
  */
 function conversationIds(ctx: Ctx, args: readonly unknown[]): string[] {
   const fromView = ctx.conversations.targets(args);
   if (fromView.length > 0) return fromView;
   const [first] = args;
+  // The keys' argument as package.json wrote it: a VS Code that does not resolve it to the focused row.
+  if (isUnresolvedTreeArgument(first)) return ctx.conversations.selected();
   if (typeof first === 'string') return [first];
   if (first instanceof vscode.Uri) {
     const id = ConversationDocuments.idOf(first);
     return id ? [id] : [];
   }
-  if (isFromView(first)) return ctx.conversations.selected();
   const active = vscode.window.activeTextEditor && ConversationDocuments.idOf(vscode.window.activeTextEditor.document.uri);
   return active ? [active] : [];
 }
 
-/** The Conversations view's keybindings pass `{ "from": "view" }` (see package.json). */
-function isFromView(x: unknown): boolean {
-  return typeof x === 'object' && x !== null && (x as { from?: unknown }).from === 'view';
+function isUnresolvedTreeArgument(x: unknown): boolean {
+  return typeof x === 'object' && x !== null && (x as { $treeViewId?: unknown }).$treeViewId === CONVERSATIONS_VIEW;
 }
 
 function conversationOf(ctx: Ctx, args: readonly unknown[]): string | undefined {
@@ -171,7 +181,15 @@ async function review(ctx: Ctx, args: readonly unknown[], status: ReviewStatus):
     void vscode.window.showInformationMessage('Select conversations in the Conversations view, or open one, to review it.');
     return 0;
   }
-  return ctx.conversations.review(ids, status);
+  const done = await ctx.conversations.review(ids, status);
+  // A verdict given in the list moves the selection on; from a transcript or the panel it stays.
+  if (ConversationsView.fromView(args)) {
+    const toNext = editorSettings(undefined, ctx.log).advanceAfterVerdict ?? DEFAULT_SETTINGS.advanceAfterVerdict;
+    const next = await ctx.conversations.advance(ids, toNext);
+    // The transcript follows the selection when one is showing (the breakdown follows by itself).
+    if (next && !ids.includes(next) && ctx.conversationDocs.isShowingTranscript()) await ctx.conversationDocs.open(next, { preserveFocus: true });
+  }
+  return done;
 }
 
 async function pickConversation(ctx: Ctx): Promise<string | undefined> {

@@ -16,6 +16,8 @@ import { PreviewPanel, type PreviewDeps } from './preview/previewPanel';
 import { ConversationDocuments } from './quality/conversationDocuments';
 import { ConversationsView } from './quality/conversationsView';
 import { QualityPanel, type QualityPanelDeps } from './quality/qualityPanel';
+import { RetrySimulationPanel, type RetrySimulationDeps } from './retry/retrySimulationPanel';
+import { RETRY_VIEW_TYPE } from '../shared/retryProtocol';
 import { TemplateQualityFeatures } from './quality/templateQuality';
 import { TemplateStore } from './templates';
 import { WorkspaceDb } from './workspaceDb';
@@ -33,6 +35,7 @@ export class Ctx extends Disposable {
   readonly qualityDeps: QualityPanelDeps;
   readonly dashboardDeps: DashboardDeps;
   readonly testDeps: TemplateTestDeps;
+  readonly retryDeps: RetrySimulationDeps;
 
   constructor(readonly extension: vscode.ExtensionContext) {
     super();
@@ -49,6 +52,15 @@ export class Ctx extends Disposable {
       }),
     );
     this.register({ dispose: () => QualityPanel.disposeAll() });
+    // The breakdown follows the list's selection (a click, a verdict moving on), without focus.
+    this.conversations.view.onDidChangeSelection(
+      (e) => {
+        const ids = this.conversations.selected();
+        if (ids.length === 1 && e.selection.length === 1) void QualityPanel.follow(ids[0]!);
+      },
+      this,
+      this.subscriptions,
+    );
     this.dashboardDeps = { extensionUri: extension.extensionUri, db: this.db, log: this.log, generation: this.generation };
     this.register(
       vscode.window.registerWebviewPanelSerializer(DASHBOARD_VIEW_TYPE, {
@@ -56,6 +68,9 @@ export class Ctx extends Disposable {
       }),
     );
     this.register({ dispose: () => DashboardPanel.disposeAll() });
+    this.retryDeps = { extensionUri: extension.extensionUri, log: this.log };
+    this.register(vscode.window.registerWebviewPanelSerializer(RETRY_VIEW_TYPE, { deserializeWebviewPanel: async (panel) => RetrySimulationPanel.revive(this.retryDeps, panel) }));
+    this.register({ dispose: () => RetrySimulationPanel.disposeAll() });
     this.testDeps = { extensionUri: extension.extensionUri, db: this.db, generation: this.generation, templates: this.templates, documents: this.conversationDocs, log: this.log };
     this.register(
       vscode.window.registerWebviewPanelSerializer(TEST_VIEW_TYPE, {

@@ -70,8 +70,9 @@ describe('Quality review in the VS Code workbench (headless Chromium)', () => {
     await wb.screenshot('conversation-transcript');
   });
 
-  it('reviews from the keyboard: r rejects the focused conversation; the transcript follows', async () => {
-    await wb.page.keyboard.press('r');
+  it('rejecting from the transcript re-renders it, its findings still on the turns', async () => {
+    // A verdict given in the transcript keeps it open (only verdicts in the list move on).
+    await wb.page.locator('.codelens-decoration a', { hasText: 'Reject' }).click();
     await rows().filter({ hasText: 'Near Retiree' }).filter({ hasText: 'rejected' }).waitFor({ timeout: 15_000 });
     // The transcript re-renders without its "Reason:" line; the squiggles stay on the turns'
     // text, not on the blank lines the turns moved away from.
@@ -121,6 +122,48 @@ describe('Quality review in the VS Code workbench (headless Chromium)', () => {
     // The page was redrawn; focus stayed on the button, and the change was announced.
     assert.equal(await frame.evaluate(() => (document.activeElement as HTMLElement | null)?.dataset.key), 'review-approved');
     assert.equal(await frame.locator('[role="status"]').textContent(), 'Now approved');
+  });
+
+  it('reviews the focused row from the keyboard, moves on after a verdict, and the breakdown follows without taking focus', async () => {
+    // Newest first: 0 good (pending), 1 approved, 2 and 3 flagged by the scorer, 4 approved.
+    const ids = (await rows().allInnerTexts()).map((t) => /([0-9a-f]{8}) · /.exec(t)?.[1] ?? '');
+    assert.equal(new Set(ids).size, 5, `five distinct short ids in ${ids.join(', ')}`);
+    const row = (i: number) => rows().filter({ hasText: ids[i]! });
+    const rowHas = (i: number, cls: string) => wb.page.waitForFunction(([id, c]) => Array.from(document.querySelectorAll('.pane-body .monaco-list-row')).some((r) => r.textContent!.includes(id!) && r.classList.contains(c!)), [ids[i], cls] as const, { timeout: 15_000 });
+    const listHasFocus = () => wb.page.evaluate(() => !!document.activeElement?.closest('.pane-body .monaco-list'));
+    const panelShows = async (i: number) => {
+      const frame = await wb.webviewFrame('.parts');
+      await frame.locator('h1', { hasText: ids[i]! }).waitFor({ timeout: 15_000 });
+    };
+    // The list catches up with the approval given in the panel.
+    await row(1).filter({ hasText: 'approved' }).waitFor({ timeout: 15_000 });
+    assert.match(await row(2).innerText(), /needs revision/);
+    assert.match(await row(3).innerText(), /needs revision/);
+
+    await row(0).click();
+    await rowHas(0, 'selected');
+    // q: the breakdown of the focused row, the keyboard left in the list.
+    await wb.page.keyboard.press('q');
+    await panelShows(0);
+    assert.ok(await listHasFocus(), 'q leaves the focus in the list');
+    // a approves it (the key after q still works); the next row awaiting a verdict (2) is selected
+    // and the breakdown follows it.
+    await wb.page.keyboard.press('a');
+    await row(0).filter({ hasText: 'approved' }).waitFor({ timeout: 15_000 });
+    await rowHas(2, 'selected');
+    await panelShows(2);
+    // ↓ moves the focus only; r rejects the focused row (3), not the selected one (2).
+    await wb.page.keyboard.press('ArrowDown');
+    await rowHas(3, 'focused');
+    await wb.page.keyboard.press('r');
+    await row(3).filter({ hasText: 'rejected' }).waitFor({ timeout: 15_000 });
+    // Nothing awaits below 3: back up to 2, skipped by the ↓.
+    await rowHas(2, 'selected');
+    assert.match(await row(2).innerText(), /needs revision/, 'row 2 was not reviewed');
+    assert.match(await row(0).innerText(), /approved/);
+    assert.ok(await listHasFocus(), 'the focus is still in the list');
+    await panelShows(2);
+    await wb.screenshot('review-keyboard');
   });
 
   it('shows the template’s runs, quality and approvals as a CodeLens, and PL011 below its threshold', async () => {

@@ -171,6 +171,30 @@ describe('quality in the editor', function () {
     await vscode.commands.executeCommand('promptloom.sortConversationsByTime');
   });
 
+  it('a verdict from the list moves the selection (the breakdown follows) to the next one awaiting a verdict; with the setting off it stays on the row reviewed', async () => {
+    await seed('advance.prompt', REPETITIVE, 4);
+    // Newest first, all four flagged by the scorer: L0, L1, L2, L3.
+    const listed = await vscode.commands.executeCommand<ConversationSummary[]>('promptloom.filterConversations', { templatePath: 'advance.prompt' });
+    assert.equal(listed.length, 4);
+    const [l0, l1, l2] = listed as [ConversationSummary, ConversationSummary, ConversationSummary];
+    await vscode.commands.executeCommand('promptloom.conversations.focus');
+    // As the q key passes it: the focused row alone.
+    const panel = await vscode.commands.executeCommand<{ lastView?: { id: string } }>('promptloom.showQualityBreakdown', l0);
+    await waitFor('the breakdown of L0', () => (panel?.lastView?.id === l0.id ? true : undefined));
+    const config = vscode.workspace.getConfiguration('promptloom');
+    try {
+      assert.equal(await vscode.commands.executeCommand('promptloom.approveConversation', l0), 1);
+      await waitFor('the breakdown following the selection to L1', () => (panel?.lastView?.id === l1.id ? true : undefined));
+      await config.update('review.advanceAfterVerdict', false, vscode.ConfigurationTarget.Workspace);
+      // Off: a verdict on L2 (↓ then r) selects L2 itself, not L3 after it.
+      assert.equal(await vscode.commands.executeCommand('promptloom.rejectConversation', l2), 1);
+      await waitFor('the breakdown following the selection to L2', () => (panel?.lastView?.id === l2.id ? true : undefined));
+    } finally {
+      await config.update('review.advanceAfterVerdict', undefined, vscode.ConfigurationTarget.Workspace);
+      await vscode.commands.executeCommand('promptloom.clearConversationFilter');
+    }
+  });
+
   it('PL011 and a CodeLens on the template report how its conversations do, and follow new ones', async () => {
     const editor = await open('quality.prompt');
     const uri = editor.document.uri;

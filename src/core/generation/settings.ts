@@ -36,6 +36,8 @@ export interface GenerationSettings {
   readonly judge: 'off' | 'on';
   /** The judge's model; unset: the cheapest model of the table (see `judgeModelOf`). */
   readonly judgeModel?: string;
+  /** Editor only: after a verdict in the Conversations view, the next conversation awaiting one is selected. */
+  readonly advanceAfterVerdict: boolean;
 }
 
 export const DEFAULT_SETTINGS: GenerationSettings = {
@@ -52,6 +54,7 @@ export const DEFAULT_SETTINGS: GenerationSettings = {
   models: DEFAULT_MODELS,
   nearDuplicateThreshold: 0.8,
   judge: 'off',
+  advanceAfterVerdict: true,
 };
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
@@ -110,6 +113,12 @@ export function oneOf<T extends string>(values: readonly T[]): SettingKind<T> {
     choices: values,
   };
 }
+
+/** true or false (package.json declares it `boolean`; a test keeps them equal). */
+export const yesNo: SettingKind<boolean> = {
+  check: (v) => (typeof v === 'boolean' ? { ok: true, value: v } : { ok: false, expected: 'true or false' }),
+  parse: (t) => (t === 'true' ? true : t === 'false' ? false : t),
+};
 
 const text: SettingKind<string> = {
   check: (v) => (typeof v === 'string' && v.trim() !== '' && v.length <= 200 ? { ok: true, value: v.trim() } : { ok: false, expected: 'a non-empty name' }),
@@ -197,6 +206,7 @@ export const SETTINGS: readonly SettingSpec[] = [
   { key: 'quality.nearDuplicateThreshold', name: 'nearDuplicateThreshold', kind: fractionIn(0.5, 1) },
   { key: 'quality.judge', name: 'judge', kind: oneOf(['off', 'on'] as const) },
   { key: 'quality.judgeModel', name: 'judgeModel', kind: text },
+  { key: 'review.advanceAfterVerdict', name: 'advanceAfterVerdict', kind: yesNo },
 ];
 
 /** The `promptloom.*` keys (without the prefix) that hold generation settings. */

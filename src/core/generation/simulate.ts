@@ -36,27 +36,58 @@ export interface SimulationSummary {
   readonly timeToSuccessMs: { readonly p50: number | null; readonly p95: number | null; readonly max: number | null };
 }
 
-export function simulateMany(policy: RetryPolicy, failureRate: number, runs: number, random: () => number): SimulationSummary {
-  let succeeded = 0;
-  let attemptsTotal = 0;
-  let attemptsMax = 0;
-  const times: number[] = [];
+/** One run's result, as the distribution needs it. */
+export interface RunOutcome {
+  readonly attempts: number;
+  /** Simulated time from the first attempt to the success (the waits); null when every attempt failed. */
+  readonly timeToSuccessMs: number | null;
+}
+
+/** `runs` runs in a row from one random stream (the same draws `simulateMany` makes). */
+export function simulateRuns(policy: RetryPolicy, failureRate: number, runs: number, random: () => number): RunOutcome[] {
+  const outcomes: RunOutcome[] = [];
   for (let i = 0; i < runs; i++) {
     const run = simulateRun(policy, failureRate, random);
-    attemptsTotal += run.length;
-    attemptsMax = Math.max(attemptsMax, run.length);
-    if (run.at(-1)?.outcome === 'succeeded') {
-      succeeded++;
-      times.push(run.reduce((t, a) => t + (a.delayMs ?? 0), 0));
-    }
+    outcomes.push({ attempts: run.length, timeToSuccessMs: run.at(-1)?.outcome === 'succeeded' ? run.reduce((t, a) => t + (a.delayMs ?? 0), 0) : null });
   }
-  times.sort((a, b) => a - b);
+  return outcomes;
+}
+
+export function summarize(outcomes: readonly RunOutcome[]): SimulationSummary {
+  const runs = outcomes.length;
+  const times = outcomes.flatMap((o) => (o.timeToSuccessMs === null ? [] : [o.timeToSuccessMs])).sort((a, b) => a - b);
   // Nearest rank: the smallest time at or above the share asked for.
   const rank = (q: number) => (times.length === 0 ? null : times[Math.min(times.length - 1, Math.ceil(q * times.length) - 1)]!);
   return {
     runs,
-    successRate: runs === 0 ? 0 : succeeded / runs,
-    attempts: { mean: runs === 0 ? 0 : attemptsTotal / runs, max: attemptsMax },
+    successRate: runs === 0 ? 0 : times.length / runs,
+    attempts: { mean: runs === 0 ? 0 : outcomes.reduce((n, o) => n + o.attempts, 0) / runs, max: outcomes.reduce((m, o) => Math.max(m, o.attempts), 0) },
     timeToSuccessMs: { p50: rank(0.5), p95: rank(0.95), max: times.length === 0 ? null : times[times.length - 1]! },
   };
+}
+
+export function simulateMany(policy: RetryPolicy, failureRate: number, runs: number, random: () => number): SimulationSummary {
+  return summarize(simulateRuns(policy, failureRate, runs, random));
+}
+
+export interface HistogramBin {
+  /** Times from `fromMs` (included) to `toMs` (excluded; included for the last bin). */
+  readonly fromMs: number;
+  readonly toMs: number;
+  readonly count: number;
+}
+
+/**
+ * The times to success in `bins` equal bins from 0 to the longest (one bin of width 1 ms when all
+ * are 0). Runs that never succeeded are not in it: the success rate tells them.
+ */
+export function timeToSuccessHistogram(outcomes: readonly RunOutcome[], bins: number): HistogramBin[] {
+  const times = outcomes.flatMap((o) => (o.timeToSuccessMs === null ? [] : [o.timeToSuccessMs]));
+  if (times.length === 0) return [];
+  const max = Math.max(...times);
+  const n = max === 0 ? 1 : Math.max(1, Math.floor(bins));
+  const width = max === 0 ? 1 : max / n;
+  const counts = new Array<number>(n).fill(0);
+  for (const t of times) counts[Math.min(n - 1, Math.floor(t / width))]!++;
+  return counts.map((count, i) => ({ fromMs: i * width, toMs: (i + 1) * width, count }));
 }

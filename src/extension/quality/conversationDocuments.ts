@@ -135,6 +135,11 @@ export class ConversationDocuments extends Disposable implements vscode.TextDocu
     return vscode.window.showTextDocument(doc, { preview: true, viewColumn, preserveFocus: options.preserveFocus ?? false });
   }
 
+  /** True when a transcript is on screen (the active tab of some editor group). */
+  isShowingTranscript(): boolean {
+    return vscode.window.tabGroups.all.some((g) => g.activeTab?.input instanceof vscode.TabInputText && g.activeTab.input.uri.scheme === CONVERSATION_SCHEME);
+  }
+
   /** Reveals a turn in an open (or newly opened) transcript. */
   async revealTurn(id: string, turn: number): Promise<void> {
     const editor = vscode.window.visibleTextEditors.find((e) => ConversationDocuments.idOf(e.document.uri) === id) ?? (await this.open(id));

@@ -1,5 +1,6 @@
 import * as vscode from 'vscode';
 import { GenerationRepository, TemplateRepository, type ConversationStatus, type ConversationSummary, type ReviewStatus } from '../../core/store';
+import { nextToReview } from '../../core/quality/reviewQueue';
 import { Disposable } from '../disposable';
 import type { WorkspaceDb } from '../workspaceDb';
 import { statusWords } from './transcript';
@@ -41,8 +42,9 @@ const STATUS_ICONS: Readonly<Record<ConversationStatus, vscode.ThemeIcon>> = {
 
 /**
  * The Conversations view: every stored conversation, filtered by template, status and quality
- * range, sorted by time or by score, with review actions (buttons, context menu, keys a/n/r)
- * that work on the whole selection.
+ * range, sorted by time or by score, with review actions (buttons, context menu, keys a/n/r/q).
+ * Buttons and menus act on the clicked row with the selection; keys on the focused row (see
+ * `targets`). After a verdict given here the next conversation awaiting one is selected.
  */
 export class ConversationsView extends Disposable implements vscode.TreeDataProvider<Node> {
   private readonly changed = this.register(new vscode.EventEmitter<void>());
@@ -97,7 +99,7 @@ export class ConversationsView extends Disposable implements vscode.TreeDataProv
     // Groups in the order their first conversation comes (the sort's order); no value last.
     const groups = new Map<string, ConversationSummary[]>();
     for (const c of this.shown) {
-      const value = Object.prototype.hasOwnProperty.call(c.parameters, groupBy) ? String(c.parameters[groupBy]) : '(no value)';
+      const value = groupValue(c, groupBy);
       groups.set(value, [...(groups.get(value) ?? []), c]);
     }
     return [...groups].map(([value, conversations]) => ({ kind: 'group', variable: groupBy, value, conversations }));
@@ -140,17 +142,60 @@ export class ConversationsView extends Disposable implements vscode.TreeDataProv
     return item;
   }
 
-  /** The conversations a command from this view is about: the clicked ones with the selection. */
+  /**
+   * The conversations a command from this view is about. A button or menu passes the clicked row
+   * and the selection. A key passes only the focused row (package.json's keybindings ask VS Code
+   * for it with `$focusedTreeItem`, its own argument for tree views, because ↓ moves the focus
+   * but not the selection): the selection when the focused row is part of it, else that row.
+   */
   targets(args: readonly unknown[]): string[] {
     const [first, many] = args;
     if (Array.isArray(many) && many.length > 0) return many.filter(isSummary).map((c) => c.id);
-    if (isSummary(first)) return [first.id];
-    return [];
+    if (!isSummary(first)) return [];
+    const selected = this.selected();
+    return selected.length > 1 && selected.includes(first.id) ? selected : [first.id];
   }
 
-  /** What is selected in the view (its keyboard shortcuts act on this); a group is not a conversation. */
+  /** True when a command's arguments come from this view's rows (a key, a button, a menu). */
+  static fromView(args: readonly unknown[]): boolean {
+    return isSummary(args[0]);
+  }
+
+  /** What is selected in the view; a group is not a conversation. */
   selected(): string[] {
     return this.view.selection.filter(isSummary).map((c) => c.id);
+  }
+
+  /**
+   * Selects a conversation (and moves the keyboard focus to it) without taking focus from the
+   * list; false when the view does not list it.
+   */
+  async select(id: string): Promise<boolean> {
+    const listing = await this.listing();
+    const row = listing.find((c) => c.id === id);
+    if (!row || !this.view.visible) return false;
+    await this.view.reveal(row, { select: true, focus: true });
+    return true;
+  }
+
+  /**
+   * After verdicts given in this view: selects the next conversation awaiting one (the setting
+   * `promptloom.review.advanceAfterVerdict`), or else the one reviewed, so the selection (which the
+   * transcript and the breakdown follow) is where the keys acted. Returns the id selected.
+   */
+  async advance(reviewed: readonly string[], toNext: boolean): Promise<string | undefined> {
+    const listing = await this.listing();
+    const next = toNext ? nextToReview(listing, reviewed) : undefined;
+    const target = next?.id ?? (reviewed.length === 1 ? reviewed[0] : undefined);
+    return target && (await this.select(target)) ? target : undefined;
+  }
+
+  /** A row's parent: its group when the list is grouped (VS Code needs it to reveal a row). */
+  getParent(node: Node): Node | undefined {
+    const { groupBy } = this.filter;
+    if (isGroup(node) || !groupBy) return undefined;
+    const value = groupValue(node, groupBy);
+    return { kind: 'group', variable: groupBy, value, conversations: this.shown.filter((c) => groupValue(c, groupBy) === value) };
   }
 
   /** Asks which variable to group the list by (or none). */
@@ -229,6 +274,11 @@ export class ConversationsView extends Disposable implements vscode.TreeDataProv
     void vscode.commands.executeCommand('setContext', 'promptloom.conversationsFiltered', this.isFiltered());
     void vscode.commands.executeCommand('setContext', 'promptloom.conversationsByScore', f.sort === 'score');
   }
+}
+
+/** The group a conversation falls in: its value of the variable, or "(no value)". */
+function groupValue(c: ConversationSummary, variable: string): string {
+  return Object.prototype.hasOwnProperty.call(c.parameters, variable) ? String(c.parameters[variable]) : '(no value)';
 }
 
 function isSummary(x: unknown): x is ConversationSummary {

@@ -41,13 +41,21 @@ export class QualityPanel extends Disposable {
   /** Receives a message as if the webview posted it: checked, then handled (tests use it). */
   readonly deliver: Deliver;
 
-  static async show(deps: QualityPanelDeps, id: string): Promise<QualityPanel> {
+  /** Shows a conversation's breakdown; `preserveFocus` leaves the keyboard where it is (the list). */
+  static async show(deps: QualityPanelDeps, id: string, options: { preserveFocus?: boolean } = {}): Promise<QualityPanel> {
+    const preserveFocus = options.preserveFocus ?? false;
     const panel =
       QualityPanel.current ??
-      new QualityPanel(deps, vscode.window.createWebviewPanel(QUALITY_VIEW_TYPE, 'Quality', { viewColumn: vscode.ViewColumn.Beside, preserveFocus: false }, webviewOptions(deps.extensionUri)), true);
-    panel.panel.reveal(undefined, false);
+      new QualityPanel(deps, vscode.window.createWebviewPanel(QUALITY_VIEW_TYPE, 'Quality', { viewColumn: vscode.ViewColumn.Beside, preserveFocus }, webviewOptions(deps.extensionUri)), true);
+    panel.panel.reveal(undefined, preserveFocus);
     await panel.load(id);
     return panel;
+  }
+
+  /** An open panel shows this conversation instead (the list's selection moved); focus stays put. */
+  static async follow(id: string): Promise<void> {
+    const panel = QualityPanel.current;
+    if (panel && panel.id !== id) await panel.load(id);
   }
 
   static revive(deps: QualityPanelDeps, panel: vscode.WebviewPanel, state: QualityState | undefined): void {

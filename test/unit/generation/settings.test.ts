@@ -2,8 +2,9 @@ import { strict as assert } from 'node:assert';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { checkApiAddress, isLoopback, resolveApiAddress } from '../../../src/core/generation/apiAddress';
-import { SETTINGS, parseFlag, readSettings, settingByFlag, storedSettings } from '../../../src/core/generation/settings';
+import { DEFAULT_SETTINGS, SETTINGS, parseFlag, readSettings, settingByFlag, storedSettings, yesNo } from '../../../src/core/generation/settings';
 import { Workspace } from '../../../src/core/workspace';
+import { LIMITS } from '../../../src/shared/retryProtocol';
 
 interface SchemaProperty {
   type?: string | string[];
@@ -32,6 +33,10 @@ describe('the settings table', () => {
         else assert.equal(p.minimum, range.min, `${spec.key} minimum`);
       }
       if (spec.kind.choices) assert.deepEqual(p.enum, spec.kind.choices, spec.key);
+      if (spec.kind === yesNo) {
+        assert.equal(p.type, 'boolean', spec.key);
+        assert.equal((p as { default?: unknown }).default, DEFAULT_SETTINGS[spec.name], `${spec.key} default`);
+      }
     }
   });
 
@@ -117,5 +122,16 @@ describe('the workspace both shells prepare batches with', () => {
     assert.equal(!missing.ok && missing.reason, 'values');
     const unknown = ws.prepareBatch({ file: '/w/t.prompt', text, values: new Map([['topic', 'x']]), count: 1, model: 'gpt-4o' });
     assert.match(!unknown.ok && unknown.reason === 'model' ? unknown.message : '', /unknown model "gpt-4o"/);
+  });
+});
+
+describe('the retry simulation panel’s bounds', () => {
+  it('are the settings table’s', () => {
+    const spec = (key: string) => SETTINGS.find((s) => s.key === key)!.kind;
+    assert.deepEqual(LIMITS.strategies, spec('retry.strategy').choices);
+    for (const [field, key] of [['maxAttempts', 'retry.maxAttempts'], ['baseDelayMs', 'retry.baseDelayMs'], ['maxDelayMs', 'retry.maxDelayMs']] as const) {
+      const r = spec(key).range!;
+      assert.deepEqual(LIMITS[field], { min: r.min, max: r.max }, key);
+    }
   });
 });

@@ -1,7 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { seededRandom } from '../../../src/core/generation/random';
 import { retryDelay, type RetryPolicy } from '../../../src/core/generation/retry';
-import { simulateMany, simulateRun } from '../../../src/core/generation/simulate';
+import { simulateMany, simulateRun, simulateRuns, summarize, timeToSuccessHistogram } from '../../../src/core/generation/simulate';
 
 const policy = (strategy: RetryPolicy['strategy'], maxAttempts = 4): RetryPolicy => ({ strategy, maxAttempts, baseDelayMs: 1000, maxDelayMs: 5000 });
 
@@ -44,5 +44,20 @@ describe('retry simulation', () => {
     const none = simulateMany(policy('fixed', 2), 1, 10, seededRandom(1));
     assert.deepEqual(none.timeToSuccessMs, { p50: null, p95: null, max: null });
     assert.equal(none.successRate, 0);
+  });
+
+  it('the runs behind the summary, and their times to success in equal bins', () => {
+    const outcomes = simulateRuns(policy('linear', 4), 0.6, 2000, seededRandom(5));
+    // The same draws as simulateMany: one stream, one summary.
+    assert.deepEqual(summarize(outcomes), simulateMany(policy('linear', 4), 0.6, 2000, seededRandom(5)));
+    const bins = timeToSuccessHistogram(outcomes, 6);
+    assert.equal(bins.length, 6);
+    assert.equal(bins.reduce((n, b) => n + b.count, 0), outcomes.filter((o) => o.timeToSuccessMs !== null).length);
+    // Linear waits of 1, 2, 3 s: successes after 0, 1, 3 or 6 s; the longest closes the last bin.
+    assert.equal(bins.at(-1)!.toMs, 6000);
+    assert.equal(bins[0]!.count, outcomes.filter((o) => o.timeToSuccessMs === 0).length);
+    assert.equal(bins.at(-1)!.count, outcomes.filter((o) => o.timeToSuccessMs === 6000).length);
+    assert.deepEqual(timeToSuccessHistogram([{ attempts: 1, timeToSuccessMs: 0 }], 10), [{ fromMs: 0, toMs: 1, count: 1 }]);
+    assert.deepEqual(timeToSuccessHistogram([{ attempts: 2, timeToSuccessMs: null }], 10), []);
   });
 });
