@@ -117,8 +117,8 @@ describe('review agreement in stats', () => {
     const csv = statsCsv(stats).trim().split('\n');
     assert.equal(csv[0], STATS_CSV_COLUMNS.join(','));
     assert.match(csv[0]!, /,trend,diversity,nearDuplicates,reviewAgreementReviewed,reviewAgreementAuc,reviewAgreementAccuracy,reviewAgreementSuggestedThreshold,savedUsd,cancelled$/);
-    assert.match(csv.find((l) => l.startsWith('T,'))!, /,20,1,1,7\.5,0$/);
-    assert.match(csv.find((l) => l.startsWith('U,'))!, /,,,,,0$/);
+    assert.match(csv.find((l) => l.startsWith('T,'))!, /,20,1,1,7\.5,0,0$/);
+    assert.match(csv.find((l) => l.startsWith('U,'))!, /,,,,,0,0$/);
     store.close();
   });
 

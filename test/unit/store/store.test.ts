@@ -213,18 +213,42 @@ describe('workspace store', () => {
 
   it('applies every migration a database lacks, even one numbered below the highest it has', async () => {
     const dir = workspace();
-    // As when a branch's migration 8 landed before another branch's 6: the database has 8, not 6.
-    const late = { version: 6, description: 'a migration merged later', sql: ['CREATE TABLE merged_later (x INTEGER)'] };
-    let store = await Store.open(dir, { migrations: MIGRATIONS.filter((m) => m.version !== 6) });
+    // As when one branch's migration 9 landed before another branch's 7: the database has 9, not 7.
+    const base = [...MIGRATIONS.filter((m) => m.version <= 5), { version: 9, description: 'a migration merged first', sql: ['CREATE TABLE merged_first (x INTEGER)'] }];
+    const late = { version: 7, description: 'a migration merged later', sql: ['CREATE TABLE merged_later (x INTEGER)'] };
+    let store = await Store.open(dir, { migrations: base });
     assert.throws(() => store.get('SELECT count(*) FROM merged_later'), /no such table/);
     store.close();
-    store = await Store.open(dir, { migrations: [...MIGRATIONS.filter((m) => m.version !== 6), late] });
+    store = await Store.open(dir, { migrations: [...base, late] });
     assert.equal(Number(store.get('SELECT count(*) AS n FROM merged_later')!.n), 0);
-    assert.ok(store.all('SELECT version FROM schema_version').some((r) => r.version === 6));
+    assert.ok(store.all('SELECT version FROM schema_version').some((r) => r.version === 7));
     store.close();
     // Opened again: nothing is applied twice.
-    store = await Store.open(dir, { migrations: [...MIGRATIONS.filter((m) => m.version !== 6), late] });
-    assert.equal(Number(store.get('SELECT count(*) AS n FROM schema_version WHERE version = 6')!.n), 1);
+    store = await Store.open(dir, { migrations: [...base, late] });
+    assert.equal(Number(store.get('SELECT count(*) AS n FROM schema_version WHERE version = 7')!.n), 1);
+    store.close();
+  });
+
+  it('migration 8 rebuilds generation_logs keeping every column and index, and marks old cancelled attempts', async () => {
+    const dir = workspace();
+    let store = await Store.open(dir, { migrations: MIGRATIONS.filter((m) => m.version < 8) });
+    const columns = () => store.all("SELECT name FROM pragma_table_info('generation_logs') ORDER BY cid").map((r) => String(r.name));
+    const indexes = () => store.all("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'generation_logs' ORDER BY name").map((r) => String(r.name));
+    const before = { columns: columns(), indexes: indexes() };
+    await store.write((tx) => {
+      tx.run("INSERT INTO templates (id, path, name, tier, created_at) VALUES (1, 'a.prompt', 'A', 'template', 1)");
+      tx.run("INSERT INTO template_versions (id, template_id, content_hash, content, created_at) VALUES (1, 1, 'h', 'x', 1)");
+      tx.run(`INSERT INTO generation_logs (template_id, version_id, parameters, model, attempt, status, error_type, created_at, cache_read_input_tokens, saved_usd)
+              VALUES (1, 1, '{}', 'm', 1, 'failed', 'cancelled', 1, 0, 0), (1, 1, '{}', 'm', 1, 'succeeded', NULL, 2, 1500, 0.004)`);
+    });
+    store.close();
+    store = await Store.open(dir);
+    assert.deepEqual(columns(), before.columns);
+    assert.deepEqual(indexes(), before.indexes);
+    assert.deepEqual(store.all('SELECT status, cache_read_input_tokens AS r, saved_usd AS s FROM generation_logs ORDER BY created_at'), [
+      { status: 'cancelled', r: 0, s: 0 },
+      { status: 'succeeded', r: 1500, s: 0.004 },
+    ]);
     store.close();
   });
 
