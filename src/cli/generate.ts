@@ -10,7 +10,7 @@ import { failureSummary } from '../core/generation/failures';
 import { BatchProgress } from '../core/generation/progress';
 import type { GenerationSettings } from '../core/generation/settings';
 import { countInputTokens, createClient, type ClaudeRequest } from '../core/generation/claude';
-import { cacheLine, estimateBatch, pastOutputTokens } from '../core/generation/estimate';
+import { cacheLine, estimateBatch, formatDuration, pastOutputTokens } from '../core/generation/estimate';
 import type { PlanProblem, Sampling } from '../core/plan';
 import { openWorkspaceStore, type BatchRequest } from '../core/workspace';
 import { cliStoreOptions, existingStore as readOnlyStore } from './database';
@@ -302,7 +302,10 @@ class ProgressBar {
     const width = 30;
     const filled = Math.round(this.counts.fraction * width);
     const c = this.counts;
-    process.stderr.write(`\r[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${c.done}/${c.total} done, ${c.failed} failed, $${c.costUsd.toFixed(4)}`);
+    const eta = c.queued > 0 ? c.etaMs() : null;
+    const left = eta === null ? '' : `, about ${formatDuration(eta / 1000)} left`;
+    // \x1b[K clears what a longer line left behind (the ETA shrinks as the batch goes on).
+    process.stderr.write(`\r[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${c.done}/${c.total} done, ${c.failed} failed, $${c.costUsd.toFixed(4)}${left}\x1b[K`);
   }
 
   done(): void {

@@ -6,7 +6,7 @@
  */
 import * as vscode from 'vscode';
 import type { BatchInput } from '../core/generation/batch';
-import { formatDuration, type DurationEstimate, type Estimate } from '../core/generation/estimate';
+import { cacheLine, formatDuration, type DurationEstimate, type Estimate } from '../core/generation/estimate';
 import { SAMPLINGS, variableDomains, type Sampling } from '../core/plan';
 import type { ParsedTemplate } from '../core/template';
 
@@ -99,7 +99,7 @@ export async function confirmBatch(input: Pick<BatchInput, 'cells' | 'rendered' 
   const cost = `Estimated cost ${usd(estimate.costUsd.low)}–${usd(estimate.costUsd.high)} with ${input.model.id} (${estimate.inputTokens.toLocaleString('en-US')} input tokens${estimate.counted === 'api' ? '' : ', estimated'}; up to ${estimate.maxOutputTokens.toLocaleString('en-US')} output tokens${estimate.pastOutputTokens === null ? '' : `, about ${Math.round(estimate.pastOutputTokens)} each as before`}).`;
   const choice = await vscode.window.showInformationMessage(
     `Generate ${input.count} conversation${input.count === 1 ? '' : 's'} in ${cells.length} value set${cells.length === 1 ? '' : 's'}?`,
-    { modal: true, detail: [...shown, ...more, '', cost, ...(duration ? [durationLine(duration)] : [])].join('\n') },
+    { modal: true, detail: [...shown, ...more, '', cost, `${cacheLine(estimate)}.`, ...(duration ? [durationLine(duration)] : [])].join('\n') },
     'Generate',
   );
   return choice === 'Generate';

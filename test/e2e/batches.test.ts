@@ -113,6 +113,8 @@ describe('Batches and the dashboard in the VS Code workbench (headless Chromium)
     const text = await dialog.innerText();
     assert.match(text, /Generate 8 conversations in 1 value set\?/);
     assert.match(text, /Estimated cost \$\d+\.\d+–\$\d+\.\d+ with claude-sonnet-5-5/);
+    // The fixture's system prompt is a line: too short for the prompt cache, and the dialog says so.
+    assert.match(text, /prompt caching: off, the shared prefix \(\d+ tokens\) is under the model's minimum of 1024/);
     // No earlier runs of this template: the time is the rate limit's (8 at 50 per minute).
     assert.match(text, /Estimated time about 10 s at 50 requests per 1 min \(2 in flight; the rate limit set the pace\)\./);
     assert.equal(api.stats.requests, 0, 'nothing is spent before the confirmation');
