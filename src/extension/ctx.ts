@@ -18,6 +18,7 @@ import { ConversationsView } from './quality/conversationsView';
 import { QualityPanel, type QualityPanelDeps } from './quality/qualityPanel';
 import { TemplateQualityFeatures } from './quality/templateQuality';
 import { TemplateStore } from './templates';
+import { TemplatesView } from './templatesView';
 import { WorkspaceDb } from './workspaceDb';
 
 /** The one context object: builds and owns everything that lives as long as the extension. */
@@ -30,6 +31,7 @@ export class Ctx extends Disposable {
   readonly previewDeps: PreviewDeps;
   readonly conversationDocs = this.register(new ConversationDocuments(this.db));
   readonly conversations: ConversationsView;
+  readonly templatesView: TemplatesView;
   readonly qualityDeps: QualityPanelDeps;
   readonly dashboardDeps: DashboardDeps;
   readonly testDeps: TemplateTestDeps;
@@ -41,6 +43,7 @@ export class Ctx extends Disposable {
     this.register(new TemplateDiagnostics(extension.extensionUri, this.templates));
     this.register(new LanguageFeatures(this.templates));
     this.conversations = this.register(new ConversationsView(this.db, extension.workspaceState));
+    this.templatesView = this.register(new TemplatesView(this.db, extension.workspaceState, this.log));
     this.qualityDeps = { extensionUri: extension.extensionUri, db: this.db, documents: this.conversationDocs, conversations: this.conversations, log: this.log };
     this.register(new TemplateQualityFeatures(extension.extensionUri, this.db, this.templates));
     this.register(
