@@ -157,14 +157,17 @@ export const COMMANDS: Readonly<Record<CommandId, Handler>> = {
   [CommandId.FilterTemplates]: async (ctx, given) => {
     if (given && typeof given === 'object') await ctx.templatesView.setState({ ...ctx.templatesView.current(), filter: given as TemplateFilter });
     else await ctx.templatesView.chooseFilter();
-    return ctx.templatesView.listing();
+    return ctx.templatesView.shownRows();
   },
   [CommandId.ClearTemplateFilter]: (ctx) => sortOrFilter(ctx, { filter: {} }),
   [CommandId.SortTemplatesByName]: (ctx) => sortOrFilter(ctx, { sort: 'name' }),
   [CommandId.SortTemplatesByUsage]: (ctx) => sortOrFilter(ctx, { sort: 'usage' }),
   [CommandId.SortTemplatesByRating]: (ctx) => sortOrFilter(ctx, { sort: 'rating' }),
   [CommandId.SortTemplatesByModified]: (ctx) => sortOrFilter(ctx, { sort: 'modified' }),
-  [CommandId.RefreshTemplates]: (ctx) => ctx.templatesView.listing().finally(() => ctx.templatesView.refresh()),
+  [CommandId.RefreshTemplates]: (ctx) => {
+    ctx.templatesView.rescan();
+    return ctx.templatesView.shownRows();
+  },
   [CommandId.TemplateVersions]: async (ctx, resource) => (await ctx.history.versions(resource as vscode.Uri))?.versions ?? [],
   [CommandId.CompareTemplateVersions]: (ctx, resource, a, b) => ctx.history.compare(resource as vscode.Uri, a as number, b as number | undefined),
   [CommandId.RestoreTemplateVersion]: (ctx, resource, id) => ctx.history.restore(resource as vscode.Uri, id as number),
@@ -230,7 +233,7 @@ async function markActive(ctx: Ctx, resource: unknown, active: boolean): Promise
 /** Changes the Templates view's sort or filter (remembered), and returns what it then lists. */
 async function sortOrFilter(ctx: Ctx, change: { sort?: TemplateSort; filter?: TemplateFilter }) {
   await ctx.templatesView.setState({ ...ctx.templatesView.current(), ...change });
-  return ctx.templatesView.listing();
+  return ctx.templatesView.shownRows();
 }
 
 /** The template a command is about: the one given, or the active editor's; says why when none. */

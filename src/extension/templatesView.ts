@@ -8,6 +8,19 @@ import type { WorkspaceDb } from './workspaceDb';
 
 export const TEMPLATES_VIEW = 'promptloom.templates';
 
+/** One row as the view shows it: the entry and its item's words (what commands return to scripts and tests). */
+export interface TemplateRowShown extends TemplateEntry {
+  readonly label: string;
+  readonly description: string;
+  readonly contextValue: string;
+}
+
+/** The view's rows, read afresh, with its description (the sort and the filter). */
+export interface TemplatesShown {
+  readonly description: string;
+  readonly rows: readonly TemplateRowShown[];
+}
+
 /** What the view shows: kept per workspace. */
 export interface TemplatesViewState {
   readonly sort: TemplateSort;
@@ -101,6 +114,15 @@ export class TemplatesView extends Disposable implements vscode.TreeDataProvider
     return this.shown;
   }
 
+  async shownRows(): Promise<TemplatesShown> {
+    const uris = await this.getChildren();
+    const rows = uris.map((uri) => {
+      const item = this.getTreeItem(uri);
+      return { ...this.entries.get(uri.toString())!, label: String(item.label), description: String(item.description ?? ''), contextValue: item.contextValue ?? '' };
+    });
+    return { description: this.view.description ?? '', rows };
+  }
+
   async getChildren(element?: vscode.Uri): Promise<vscode.Uri[]> {
     if (element) return [];
     const entries = await this.listing();
@@ -160,7 +182,8 @@ export class TemplatesView extends Disposable implements vscode.TreeDataProvider
     void vscode.commands.executeCommand('setContext', 'promptloom.templatesSort', this.state.sort);
   }
 
-  private rescan(): void {
+  /** Finds the files again (Refresh: a watcher can miss files its excludes hide). */
+  rescan(): void {
     this.files.clear();
     this.scanning = undefined;
     this.refresh();
