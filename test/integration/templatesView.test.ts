@@ -4,6 +4,7 @@ import * as vscode from 'vscode';
 import { templateRows } from '../../src/core/analytics';
 import { Store } from '../../src/core/store';
 import type { TemplatesShown, TemplateRowShown } from '../../src/extension/templatesView';
+import type { DashboardData } from '../../src/shared/dashboardProtocol';
 import { waitFor, workspaceFile } from './helpers';
 
 // Written by the test (so the view's file watcher has to find them), removed after it.
@@ -59,6 +60,22 @@ describe('the Templates view', function () {
     });
     assert.deepEqual(generated.figures, { runs: stats.usageCount, conversations: 2, avgQuality: stats.avgQuality, approvalRate: 0.5 });
     assert.equal(generated.description, `scenario · ${stats.usageCount} runs · quality ${stats.avgQuality!.toFixed(1)} · 50% approved`);
+  });
+
+  it('the dashboard lists the workspace templates never generated from, after those with figures', async () => {
+    const panel = (await run<{ lastData?: DashboardData; refresh(): Promise<void> }>('promptloom.showDashboard'))!;
+    const data = await waitFor('dashboard data with Alpha generated', async () => {
+      await panel.refresh();
+      return panel.lastData?.templates.some((t) => t.file === 'tview-alpha.prompt') ? panel.lastData : undefined;
+    });
+    const unrun = data.unrun!.map((t) => t.file);
+    assert.ok(unrun.includes('tview-bravo.prompt'), unrun.join(', '));
+    assert.ok(!unrun.includes('tview-alpha.prompt'));
+    const listed = new Set([...data.templates.map((t) => t.file), ...unrun]);
+    const files = (await vscode.workspace.findFiles('**/*.prompt')).map((u) => vscode.workspace.asRelativePath(u, false));
+    assert.deepEqual(files.filter((f) => !listed.has(f)), [], 'every template file is listed');
+    assert.deepEqual(data.unrun!.find((t) => t.file === 'tview-bravo.prompt'), { name: 'TView Bravo', file: 'tview-bravo.prompt', tier: 'template' });
+    await vscode.commands.executeCommand('workbench.action.closeActiveEditor');
   });
 
   it('sorts by usage, rating and last modified, remembering the choice in its description', async () => {
