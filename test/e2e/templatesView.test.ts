@@ -72,7 +72,7 @@ describe('The Templates view in the VS Code workbench (headless Chromium)', () =
     // Wide enough to read every figure: drag the sidebar's edge.
     const edge = await wb.page.evaluate(() => {
       const right = document.querySelector('.part.sidebar')!.getBoundingClientRect().right;
-      const sash = [...document.querySelectorAll('.monaco-sash.vertical')].map((e) => e.getBoundingClientRect()).find((r) => Math.abs(r.left + r.width / 2 - right) < 4 && r.height > 200);
+      const sash = Array.from(document.querySelectorAll('.monaco-sash.vertical')).map((e) => e.getBoundingClientRect()).find((r) => Math.abs(r.left + r.width / 2 - right) < 4 && r.height > 200);
       return sash && { x: sash.left + sash.width / 2, y: sash.top + sash.height / 2 };
     });
     assert.ok(edge, 'the sidebar has an edge to drag');
