@@ -94,4 +94,17 @@ describe('The Templates view in the VS Code workbench (headless Chromium)', () =
     assert.deepEqual(await rows().locator('.label-name').allInnerTexts(), ['Strict fixture']);
     await wb.screenshot('templates-view-filtered');
   });
+
+  it('asks before generating from an inactive template (its row’s Run Test Generation button), and Cancel generates nothing', async () => {
+    const strict = row('Strict fixture');
+    await strict.hover();
+    await strict.locator('.action-label[aria-label="Run Test Generation"]').click();
+    const dialog = wb.page.locator('.monaco-dialog-box');
+    await dialog.filter({ hasText: 'Strict fixture is marked inactive. Generate anyway?' }).waitFor();
+    await wb.screenshot('templates-view-inactive-dialog');
+    await dialog.locator('.monaco-button', { hasText: 'Cancel' }).click();
+    await dialog.waitFor({ state: 'detached' });
+    // Nothing was asked for next (values, a key): the generation never started.
+    assert.equal(await wb.page.locator('.quick-input-widget').filter({ visible: true }).count(), 0);
+  });
 });
