@@ -52,7 +52,7 @@ export class Ctx extends Disposable {
       }),
     );
     this.register({ dispose: () => QualityPanel.disposeAll() });
-    this.dashboardDeps = { extensionUri: extension.extensionUri, db: this.db, log: this.log, generation: this.generation, templateFiles: () => this.templatesView.templateFiles() };
+    this.dashboardDeps = { extensionUri: extension.extensionUri, db: this.db, log: this.log, generation: this.generation, templateFiles: () => this.templatesView.templateFiles(), onDidChangeTemplateFiles: this.templatesView.onDidChangeFiles };
     this.register(
       vscode.window.registerWebviewPanelSerializer(DASHBOARD_VIEW_TYPE, {
         deserializeWebviewPanel: async (panel, state: DashboardState | undefined) => DashboardPanel.revive(this.dashboardDeps, panel, state),

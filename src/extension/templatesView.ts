@@ -45,6 +45,9 @@ const SORT_WORDS: Readonly<Record<TemplateSort, string>> = { name: 'by name', us
 export class TemplatesView extends Disposable implements vscode.TreeDataProvider<vscode.Uri> {
   private readonly changed = this.register(new vscode.EventEmitter<void>());
   readonly onDidChangeTreeData = this.changed.event;
+  private readonly filesChanged = this.register(new vscode.EventEmitter<void>());
+  /** Fires when a template file was added, changed or removed (the dashboard lists them too). */
+  readonly onDidChangeFiles = this.filesChanged.event;
   readonly view: vscode.TreeView<vscode.Uri>;
   private state: TemplatesViewState;
   /** Every template file known, by URI. */
@@ -197,12 +200,18 @@ export class TemplatesView extends Disposable implements vscode.TreeDataProvider
   private async reread(uri: vscode.Uri): Promise<void> {
     if (!uri.path.endsWith('.prompt') || /\/(node_modules|\.git|\.promptloom)\//.test(uri.path)) return;
     if (uri.scheme !== 'file' && uri.scheme !== 'vscode-remote') return;
+    const before = this.files.get(uri.toString())?.file;
     await this.read(uri);
     this.refresh();
+    // Listeners care about what a template is (a new one, its name, tier, state), not each keystroke.
+    const after = this.files.get(uri.toString())?.file;
+    if (before?.name !== after?.name || before?.tier !== after?.tier || before?.active !== after?.active) this.filesChanged.fire();
   }
 
   private forget(uri: vscode.Uri): void {
-    if (this.files.delete(uri.toString())) this.refresh();
+    if (!this.files.delete(uri.toString())) return;
+    this.refresh();
+    this.filesChanged.fire();
   }
 
   /**
@@ -215,7 +224,9 @@ export class TemplatesView extends Disposable implements vscode.TreeDataProvider
       const open = vscode.workspace.textDocuments.find((d) => d.uri.toString() === uri.toString());
       const text = open ? open.getText() : new TextDecoder().decode(await vscode.workspace.fs.readFile(uri));
       const parsed = parseTemplate(text, { fileName: uri.path });
-      const path = this.db.relativePath(uri) ?? vscode.workspace.asRelativePath(uri, false);
+      // The database's key for files of its folder; other folders' files (multi-root) are named
+      // with their folder, so they neither collide with nor borrow the database's figures.
+      const path = this.db.relativePath(uri) ?? vscode.workspace.asRelativePath(uri, true);
       this.files.set(uri.toString(), { uri, file: { path, name: parsed.settings.name, tier: parsed.settings.tier, active: parsed.settings.active, modifiedAt: stat.mtime } });
     } catch (error) {
       // Deleted between the event and the read, or unreadable: not a template to list.

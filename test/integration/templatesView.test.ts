@@ -75,6 +75,17 @@ describe('the Templates view', function () {
     const files = (await vscode.workspace.findFiles('**/*.prompt')).map((u) => vscode.workspace.asRelativePath(u, false));
     assert.deepEqual(files.filter((f) => !listed.has(f)), [], 'every template file is listed');
     assert.deepEqual(data.unrun!.find((t) => t.file === 'tview-bravo.prompt'), { name: 'TView Bravo', file: 'tview-bravo.prompt', tier: 'template' });
+
+    // A template file added while the dashboard is open shows up there by itself.
+    const charlie = workspaceFile('tview-charlie.prompt');
+    await vscode.workspace.fs.writeFile(charlie, new TextEncoder().encode('---\nname: TView Charlie\ntier: edge_case\n---\nWrite about fees.\n'));
+    try {
+      const added = await waitFor('Charlie on the dashboard', () => panel.lastData?.unrun?.find((t) => t.file === 'tview-charlie.prompt'));
+      assert.deepEqual(added, { name: 'TView Charlie', file: 'tview-charlie.prompt', tier: 'edge_case' });
+    } finally {
+      await vscode.workspace.fs.delete(charlie, { useTrash: false });
+    }
+    await waitFor('Charlie gone', () => (panel.lastData?.unrun?.some((t) => t.file === 'tview-charlie.prompt') ? undefined : true));
     await vscode.commands.executeCommand('workbench.action.closeActiveEditor');
   });
 

@@ -27,6 +27,8 @@ export interface DashboardDeps {
   readonly generation: Pick<GenerationService, 'run'>;
   /** The workspace's template files (the Templates view's), so never-generated ones are listed too. */
   readonly templateFiles?: () => Promise<TemplateFile[]>;
+  /** Fires when those files change. */
+  readonly onDidChangeTemplateFiles?: vscode.Event<void>;
 }
 
 /** A template's fill plan: its file and the value sets its coverage gaps lack. */
@@ -90,6 +92,7 @@ export class DashboardPanel extends Disposable {
     panel.onDidDispose(() => this.dispose(), this, this.subscriptions);
     this.deliver = receiveMessages(panel.webview, { panel: 'Analytics dashboard', schema: dashboardWebviewMessage, log: deps.log, window: vscode.window, handle: (m) => this.receive(m) }, this.subscriptions);
     deps.db.onDidChange(() => this.schedule(), this, this.subscriptions);
+    deps.onDidChangeTemplateFiles?.(() => this.schedule(), this, this.subscriptions);
     // A hidden panel is not recomputed; it catches up when shown again.
     panel.onDidChangeViewState(() => panel.visible && this.stale && this.schedule(), this, this.subscriptions);
     this.register({ dispose: () => clearTimeout(this.timer) });
