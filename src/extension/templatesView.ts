@@ -32,6 +32,9 @@ const REFRESH_DELAY_MS = 200;
 const GLOB = '**/*.prompt';
 const EXCLUDE = '{**/node_modules/**,**/.git/**,**/.promptloom/**}';
 
+/** As the CLI reads templates: a bigger file is not a template anyone wrote. */
+const MAX_TEMPLATE_BYTES = 16 * 1024 * 1024;
+
 const SORT_WORDS: Readonly<Record<TemplateSort, string>> = { name: 'by name', usage: 'by usage', rating: 'by rating', modified: 'by last modified' };
 
 /**
@@ -221,6 +224,13 @@ export class TemplatesView extends Disposable implements vscode.TreeDataProvider
   private async read(uri: vscode.Uri): Promise<void> {
     try {
       const stat = await vscode.workspace.fs.stat(uri);
+      // Files of a cloned repository are data: a `.prompt` that is a FIFO, a device or a link to
+      // one (reading would never end) or a huge file is not read, and not listed.
+      if (!(stat.type & vscode.FileType.File) || stat.size > MAX_TEMPLATE_BYTES) {
+        this.files.delete(uri.toString());
+        this.log.info(`templates view: ${uri.path} is not a regular file of at most ${MAX_TEMPLATE_BYTES / 1024 / 1024} MB; not listed`);
+        return;
+      }
       const open = vscode.workspace.textDocuments.find((d) => d.uri.toString() === uri.toString());
       const text = open ? open.getText() : new TextDecoder().decode(await vscode.workspace.fs.readFile(uri));
       const parsed = parseTemplate(text, { fileName: uri.path });

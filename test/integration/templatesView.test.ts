@@ -1,5 +1,6 @@
 import { strict as assert } from 'node:assert';
-import { readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { readFileSync, rmSync, symlinkSync } from 'node:fs';
 import * as vscode from 'vscode';
 import { templateRows } from '../../src/core/analytics';
 import { Store } from '../../src/core/store';
@@ -125,6 +126,26 @@ describe('the Templates view', function () {
     assert.deepEqual(inactive.rows.map((r) => r.path), all.rows.filter((r) => !r.active).map((r) => r.path));
     assert.match(inactive.description, /^filtered: inactive · /);
     assert.doesNotMatch((await run<TemplatesShown>('promptloom.clearTemplateFilter'))!.description, /filtered/);
+  });
+
+  it('neither reads nor lists a .prompt that is a FIFO or a link to a device (a cloned repository’s files are data)', async () => {
+    const fifo = workspaceFile('tview-fifo.prompt');
+    const device = workspaceFile('tview-zero.prompt');
+    const sentinel = workspaceFile('tview-sentinel.prompt');
+    execFileSync('mkfifo', [fifo.fsPath]);
+    symlinkSync('/dev/zero', device.fsPath);
+    try {
+      await vscode.workspace.fs.writeFile(sentinel, new TextEncoder().encode('Written after the others.\n'));
+      // Refresh finds every file again and reads them all: a read that never ends would hang it.
+      const shown = await waitFor('the sentinel', async () => {
+        const s = await rows();
+        return row(s, 'tview-sentinel.prompt') ? s : undefined;
+      });
+      assert.equal(row(shown, 'tview-fifo.prompt'), undefined);
+      assert.equal(row(shown, 'tview-zero.prompt'), undefined);
+    } finally {
+      for (const uri of [fifo, device, sentinel]) rmSync(uri.fsPath, { force: true });
+    }
   });
 
   it('Mark Inactive writes `active: false` into the front matter, keeping the rest; generating then asks; Mark Active restores the file', async () => {
