@@ -63,6 +63,20 @@ describe('The Templates view in the VS Code workbench (headless Chromium)', () =
     assert.equal(await pane().locator('.monaco-list-row[aria-label^="Strict fixture, scenario, inactive"]').count(), 1);
   });
 
+  it('offers a template’s actions in its context menu: open, preview, test, generate, history, mark inactive', async () => {
+    await row('Generation fixture').click({ button: 'right' });
+    const menu = wb.page.locator('.context-view .monaco-menu');
+    await menu.locator('.action-label', { hasText: 'Mark Template Inactive' }).waitFor();
+    const items = (await menu.locator('.action-label').allInnerTexts()).map((t) => t.trim()).filter((t) => t !== '');
+    for (const expected of ['Open Template', 'Preview Template', 'Test Template', 'Run Test Generation', 'Generate Batch…', 'Show Template History', 'Show Template Conversations', 'Mark Template Inactive']) {
+      assert.ok(items.includes(expected), `${expected} in ${items.join(', ')}`);
+    }
+    assert.ok(!items.includes('Mark Template Active'), 'an active template is not offered Mark Active');
+    await wb.screenshot('templates-view-context-menu');
+    await wb.page.keyboard.press('Escape');
+    await menu.waitFor({ state: 'detached' });
+  });
+
   it('sorts by rating from the view’s menu, saying so in its description, and filters to the inactive ones', async () => {
     await wb.runCommand('Promptloom: Sort Templates by Rating (Best Average Quality First)');
     await pane().locator('.pane-header', { hasText: 'by rating' }).waitFor();
