@@ -69,6 +69,8 @@ export async function runGenerate(file: string, flags: GenerateFlags, out: Outpu
     }
     return EXIT.invalid;
   }
+  // Inactive is the author's "out of rotation", not a lock: a script that names the file means it.
+  if (!prepared.input.template.settings.active) out.note(`promptloom: warning: ${file} is marked inactive (active: false); generating anyway`);
   if (prepared.input.count > MAX_BATCH) throw new UserError(`the batch would hold ${prepared.input.count} conversations, more than a batch holds (${MAX_BATCH}); run several batches`);
   if (flags.dryRun) return dryRun(prepared.input, { folder, format: flags.format, ...(key ? { apiKey: key } : {}), ...(baseURL ? { baseURL } : {}) }, out);
 

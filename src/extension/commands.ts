@@ -13,7 +13,9 @@ import { CONVERSATIONS_VIEW, ConversationsView, type ViewFilter } from './qualit
 import { QualityPanel } from './quality/qualityPanel';
 import { RetrySimulationPanel } from './retry/retrySimulationPanel';
 import { editorSettings } from './settings';
+import { confirmGenerateInactive, setTemplateActive, type IfInactive } from './templateActive';
 import { isTemplate } from './templates';
+import type { TemplateFilter, TemplateSort } from '../core/analytics';
 
 /** Every command id, in one place; `package.json` contributes the same ids. */
 export const enum CommandId {
@@ -42,6 +44,16 @@ export const enum CommandId {
   TestTemplate = 'promptloom.testTemplate',
   ExportTrainingData = 'promptloom.exportTrainingData',
   SimulateRetryStrategy = 'promptloom.simulateRetryStrategy',
+  OpenTemplate = 'promptloom.openTemplate',
+  MarkTemplateActive = 'promptloom.markTemplateActive',
+  MarkTemplateInactive = 'promptloom.markTemplateInactive',
+  FilterTemplates = 'promptloom.filterTemplates',
+  ClearTemplateFilter = 'promptloom.clearTemplateFilter',
+  SortTemplatesByName = 'promptloom.sortTemplatesByName',
+  SortTemplatesByUsage = 'promptloom.sortTemplatesByUsage',
+  SortTemplatesByRating = 'promptloom.sortTemplatesByRating',
+  SortTemplatesByModified = 'promptloom.sortTemplatesByModified',
+  RefreshTemplates = 'promptloom.refreshTemplates',
   // Internal (hidden from the palette): the steps of the history flow, callable with arguments.
   TemplateVersions = 'promptloom.internal.templateVersions',
   CompareTemplateVersions = 'promptloom.internal.compareTemplateVersions',
@@ -59,7 +71,7 @@ export const COMMANDS: Readonly<Record<CommandId, Handler>> = {
   },
   [CommandId.RunTestGeneration]: async (ctx, resource, values) => {
     const uri = await templateUri(resource, 'run a test generation');
-    if (!uri) return undefined;
+    if (!uri || !(await confirmGenerateInactive(ctx.templates, uri))) return undefined;
     const outcome = await ctx.generation.run(uri, { count: 1, ...(values && typeof values === 'object' ? { values: values as Record<string, unknown> } : {}) });
     const id = outcome?.conversations[0];
     if (id) await ctx.conversationDocs.open(id);
@@ -67,8 +79,11 @@ export const COMMANDS: Readonly<Record<CommandId, Handler>> = {
   },
   [CommandId.GenerateBatch]: async (ctx, resource, given) => {
     const uri = await templateUri(resource, 'generate a batch');
-    if (!uri) return undefined;
-    if (given) return ctx.generation.run(uri, given as BatchOptions);
+    if (!uri || !(await confirmGenerateInactive(ctx.templates, uri, (given as BatchOptions | undefined)?.ifInactive))) return undefined;
+    if (given) {
+      const { ifInactive: _answer, ...options } = given as BatchOptions;
+      return ctx.generation.run(uri, options);
+    }
     const document = await vscode.workspace.openTextDocument(uri);
     const choice = await askBatch(ctx.templates.get(document), ctx.generation.settings(uri).concurrency);
     return choice && ctx.generation.run(uri, { ...choice, confirm: true });
@@ -142,6 +157,27 @@ export const COMMANDS: Readonly<Record<CommandId, Handler>> = {
   // A full request as the argument (tests, other extensions) skips the questions and the dialog.
   [CommandId.ExportTrainingData]: (ctx, request) => exportTrainingData(ctx.db, request && typeof request === 'object' ? (request as ExportRequest) : undefined),
   [CommandId.SimulateRetryStrategy]: (ctx) => RetrySimulationPanel.show(ctx.retryDeps),
+  [CommandId.OpenTemplate]: async (_ctx, resource) => {
+    const uri = await templateUri(resource, 'open it');
+    return uri && vscode.window.showTextDocument(uri, { preview: false });
+  },
+  [CommandId.MarkTemplateActive]: (ctx, resource) => markActive(ctx, resource, true),
+  [CommandId.MarkTemplateInactive]: (ctx, resource) => markActive(ctx, resource, false),
+  // A filter given as an argument (tests, other extensions) skips the questions.
+  [CommandId.FilterTemplates]: async (ctx, given) => {
+    if (given && typeof given === 'object') await ctx.templatesView.setState({ ...ctx.templatesView.current(), filter: given as TemplateFilter });
+    else await ctx.templatesView.chooseFilter();
+    return ctx.templatesView.shownRows();
+  },
+  [CommandId.ClearTemplateFilter]: (ctx) => sortOrFilter(ctx, { filter: {} }),
+  [CommandId.SortTemplatesByName]: (ctx) => sortOrFilter(ctx, { sort: 'name' }),
+  [CommandId.SortTemplatesByUsage]: (ctx) => sortOrFilter(ctx, { sort: 'usage' }),
+  [CommandId.SortTemplatesByRating]: (ctx) => sortOrFilter(ctx, { sort: 'rating' }),
+  [CommandId.SortTemplatesByModified]: (ctx) => sortOrFilter(ctx, { sort: 'modified' }),
+  [CommandId.RefreshTemplates]: (ctx) => {
+    ctx.templatesView.rescan();
+    return ctx.templatesView.shownRows();
+  },
   [CommandId.TemplateVersions]: async (ctx, resource) => (await ctx.history.versions(resource as vscode.Uri))?.versions ?? [],
   [CommandId.CompareTemplateVersions]: (ctx, resource, a, b) => ctx.history.compare(resource as vscode.Uri, a as number, b as number | undefined),
   [CommandId.RestoreTemplateVersion]: (ctx, resource, id) => ctx.history.restore(resource as vscode.Uri, id as number),
@@ -206,6 +242,18 @@ async function pickConversation(ctx: Ctx): Promise<string | undefined> {
   return picked?.id;
 }
 
+/** Mark Active / Mark Inactive: the front matter's `active:`, written into the file. */
+async function markActive(ctx: Ctx, resource: unknown, active: boolean): Promise<boolean> {
+  const uri = await templateUri(resource, `mark it ${active ? 'active' : 'inactive'}`);
+  return uri ? setTemplateActive(ctx.templates, uri, active) : false;
+}
+
+/** Changes the Templates view's sort or filter (remembered), and returns what it then lists. */
+async function sortOrFilter(ctx: Ctx, change: { sort?: TemplateSort; filter?: TemplateFilter }) {
+  await ctx.templatesView.setState({ ...ctx.templatesView.current(), ...change });
+  return ctx.templatesView.shownRows();
+}
+
 /** The template a command is about: the one given, or the active editor's; says why when none. */
 async function templateUri(resource: unknown, purpose: string): Promise<vscode.Uri | undefined> {
   const uri = resource instanceof vscode.Uri ? resource : vscode.window.activeTextEditor?.document.uri;
@@ -255,5 +303,7 @@ interface BatchOptions {
   plan?: { vary: string[] | 'all'; sampling?: Sampling; seed?: number } | { cells: ExplicitCell[] };
   /** Show the value sets and the estimated cost, and go on only when the person agrees. */
   confirm?: boolean;
+  /** The answer when the template is marked inactive (instead of asking). */
+  ifInactive?: IfInactive;
 }
 

@@ -20,6 +20,7 @@ import { RetrySimulationPanel, type RetrySimulationDeps } from './retry/retrySim
 import { RETRY_VIEW_TYPE } from '../shared/retryProtocol';
 import { TemplateQualityFeatures } from './quality/templateQuality';
 import { TemplateStore } from './templates';
+import { TemplatesView } from './templatesView';
 import { WorkspaceDb } from './workspaceDb';
 
 /** The one context object: builds and owns everything that lives as long as the extension. */
@@ -32,6 +33,7 @@ export class Ctx extends Disposable {
   readonly previewDeps: PreviewDeps;
   readonly conversationDocs = this.register(new ConversationDocuments(this.db));
   readonly conversations: ConversationsView;
+  readonly templatesView: TemplatesView;
   readonly qualityDeps: QualityPanelDeps;
   readonly dashboardDeps: DashboardDeps;
   readonly testDeps: TemplateTestDeps;
@@ -44,6 +46,7 @@ export class Ctx extends Disposable {
     this.register(new TemplateDiagnostics(extension.extensionUri, this.templates));
     this.register(new LanguageFeatures(this.templates));
     this.conversations = this.register(new ConversationsView(this.db, extension.workspaceState));
+    this.templatesView = this.register(new TemplatesView(this.db, extension.workspaceState, this.log));
     this.qualityDeps = { extensionUri: extension.extensionUri, db: this.db, documents: this.conversationDocs, conversations: this.conversations, log: this.log };
     this.register(new TemplateQualityFeatures(extension.extensionUri, this.db, this.templates));
     this.register(
@@ -61,7 +64,7 @@ export class Ctx extends Disposable {
       this,
       this.subscriptions,
     );
-    this.dashboardDeps = { extensionUri: extension.extensionUri, db: this.db, log: this.log, generation: this.generation };
+    this.dashboardDeps = { extensionUri: extension.extensionUri, db: this.db, log: this.log, generation: this.generation, templateFiles: () => this.templatesView.templateFiles(), onDidChangeTemplateFiles: this.templatesView.onDidChangeFiles };
     this.register(
       vscode.window.registerWebviewPanelSerializer(DASHBOARD_VIEW_TYPE, {
         deserializeWebviewPanel: async (panel, state: DashboardState | undefined) => DashboardPanel.revive(this.dashboardDeps, panel, state),

@@ -1,6 +1,7 @@
 import * as vscode from 'vscode';
 import { TemplateRepository, contentHash, type Store, type VersionSummary } from '../core/store';
 import { Disposable } from './disposable';
+import { setTemplateActive } from './templateActive';
 import { isTemplate, type TemplateStore } from './templates';
 import type { WorkspaceDb } from './workspaceDb';
 
@@ -50,11 +51,14 @@ export class TemplateHistory extends Disposable implements vscode.TextDocumentCo
     const options = usage.conversations > 0 ? ['Mark Inactive', 'Delete Anyway'] : ['Delete'];
     const message =
       usage.conversations > 0
-        ? `${usage.conversations} conversation${usage.conversations === 1 ? '' : 's'} depend on ${name}. Mark it inactive instead (it stays, but is not offered for generation)? Deleting the file keeps its history either way.`
+        ? `${usage.conversations} conversation${usage.conversations === 1 ? '' : 's'} depend on ${name}. Mark it inactive instead (it stays, and generating from it asks first)? Deleting the file keeps its history either way.`
         : `Delete ${name}?`;
     const choice = await choose(message, options);
-    if (choice === 'Mark Inactive' && template && repo) {
-      await repo.setActive(template.id, false);
+    if (choice === 'Mark Inactive') {
+      // The file says it (`active: false`, as the Templates view's Mark Inactive writes it); the
+      // database's flag follows for readers without the file.
+      await setTemplateActive(this.templates, uri, false);
+      if (template && repo) await repo.setActive(template.id, false);
       return 'inactive';
     }
     if (choice !== 'Delete' && choice !== 'Delete Anyway') return 'cancelled';

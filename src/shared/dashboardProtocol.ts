@@ -36,6 +36,13 @@ export interface TemplateView {
   readonly savedUsd: number;
 }
 
+/** A `.prompt` file of the workspace that the database has never seen. */
+export interface UnrunTemplateView {
+  readonly name: string;
+  readonly file: string;
+  readonly tier: string;
+}
+
 /** docs/quality.md, "Learning from the reviewers". */
 export interface ReviewAgreementView {
   readonly reviewed: number;
@@ -113,6 +120,8 @@ export interface CoverageCellView {
 
 export interface DashboardData {
   readonly templates: readonly TemplateView[];
+  /** Templates of the workspace never generated from (not in the database), by name: listed with no runs. */
+  readonly unrun?: readonly UnrunTemplateView[];
   /** Templates whose value plans varied something, by name. */
   readonly coverage: readonly CoverageView[];
   readonly totals: { readonly conversations: number; readonly generations: number; readonly costUsd: number };

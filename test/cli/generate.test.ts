@@ -51,6 +51,19 @@ describe('promptloom generate', function () {
     store.close();
   });
 
+  it('warns in one stderr line that a template is marked inactive, and generates anyway', async () => {
+    const ws = workspace({ 'off.prompt': '---\nname: Retired\nactive: false\n---\nWrite about <<topic>>.\n', 'on.prompt': 'Write about <<topic>>.\n' });
+    const env = { ANTHROPIC_API_KEY: KEY, ANTHROPIC_BASE_URL: api.url };
+    const off = await run(['generate', 'off.prompt', '--param', 'topic=bonds', '--count', '2', '--format', 'json'], ws, env);
+    assert.equal(off.code, 0, off.stderr);
+    const warnings = off.stderr.split('\n').filter((l) => /inactive/.test(l));
+    assert.deepEqual(warnings, ['promptloom: warning: off.prompt is marked inactive (active: false); generating anyway']);
+    assert.equal((JSON.parse(off.stdout.trim().split('\n').pop()!) as { succeeded: number }).succeeded, 2);
+    const on = await run(['generate', 'on.prompt', '--param', 'topic=bonds', '--count', '1', '--format', 'json'], ws, env);
+    assert.equal(on.code, 0, on.stderr);
+    assert.doesNotMatch(on.stderr, /inactive/);
+  });
+
   it('reads .vscode/settings.json (JSON with comments); flags win', async () => {
     const ws = workspace({ 't.prompt': 'Write about <<topic>>.', '.vscode/settings.json': '{\n  // tight budget\n  "promptloom.budget.batchUsd": 0.07,\n  "promptloom.retry.maxAttempts": 2,\n}\n' });
     const env = { ANTHROPIC_API_KEY: KEY, ANTHROPIC_BASE_URL: api.url };

@@ -1,5 +1,6 @@
 /// <reference lib="dom" />
 import { strict as assert } from 'node:assert';
+import { readdirSync } from 'node:fs';
 import { GenerationRepository, Store, TemplateRepository } from '../../src/core/store';
 import { GOOD } from '../fixtures/conversations';
 import { FakeMessagesApi } from '../fixtures/fakeMessagesApi';
@@ -62,7 +63,13 @@ describe('Analytics dashboard and template tests in the VS Code workbench (headl
   it('shows the templates, charts and top performers', async () => {
     await wb.runCommand('Promptloom: Show Analytics Dashboard');
     const frame = await wb.webviewFrame('#templates');
-    assert.equal(await frame.locator('#templates tbody tr').count(), 4);
+    assert.equal(await frame.locator('#templates tbody tr:not(.unrun)').count(), 4);
+    // The workspace's other templates were never generated from: listed last, with no runs.
+    const others = readdirSync(wb.folder).filter((f) => f.endsWith('.prompt')).length - 4;
+    const unrun = frame.locator('#templates tbody tr.unrun');
+    assert.ok(others > 0);
+    assert.equal(await unrun.count(), others);
+    assert.deepEqual(new Set(await unrun.locator('td:nth-child(3)').allInnerTexts()), new Set(['no runs']));
     // uPlot draws on canvas: one per chart, with a summary for screen readers.
     await frame.locator('#quality-chart canvas').waitFor();
     await frame.locator('#volume-chart canvas').waitFor();

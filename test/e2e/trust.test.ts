@@ -50,6 +50,13 @@ describe('an untrusted workspace in the workbench (headless Chromium)', () => {
     // The view says why it is empty, and how to trust the folder.
     await wb.page.locator('.welcome-view-content', { hasText: 'Restricted Mode: Promptloom checks and previews templates' }).first().waitFor();
     await wb.page.locator('.welcome-view-content a, .welcome-view-content .monaco-button', { hasText: 'Manage Workspace Trust' }).first().waitFor();
+    // The Templates view lists the templates (read from their files), without the database's figures.
+    const templates = wb.page.locator('.pane', { has: wb.page.locator('.pane-header', { hasText: 'Templates' }) }).locator('.monaco-list-row');
+    const files = readdirSync(wb.folder).filter((f) => f.endsWith('.prompt')).length;
+    await templates.nth(files - 1).waitFor({ timeout: 30_000 });
+    assert.equal(await templates.count(), files);
+    assert.match(await templates.filter({ hasText: 'Generation fixture' }).innerText(), /scenario/);
+    for (const text of await templates.allInnerTexts()) assert.doesNotMatch(text, /runs|quality|approved/, text);
     assert.deepEqual(readdirSync(join(wb.folder, '.promptloom')), ['promptloom.db'], 'nothing written beside the shipped database');
     assert.equal(readFileSync(join(wb.folder, '.promptloom', 'promptloom.db'), 'utf8'), SHIPPED, 'and it is untouched');
     await wb.screenshot('untrusted-workspace');

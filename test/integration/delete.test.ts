@@ -1,5 +1,5 @@
 import { strict as assert } from 'node:assert';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import * as vscode from 'vscode';
 import { GenerationRepository, Store, TemplateRepository } from '../../src/core/store';
 import { open, waitFor, workspaceFile } from './helpers';
@@ -29,6 +29,7 @@ describe('deleting a template', () => {
     const inactive = await vscode.commands.executeCommand('promptloom.deleteTemplate', uri, 'Mark Inactive');
     assert.equal(inactive, 'inactive');
     assert.ok(existsSync(uri.fsPath), 'the file stays');
+    assert.match(readFileSync(uri.fsPath, 'utf8'), /^---\nactive: false\n---\nVersion one\. /, 'and says it is inactive');
     await cli.refresh();
     assert.equal(templates.byPath('delete-me.prompt')!.active, false);
 
@@ -38,7 +39,8 @@ describe('deleting a template', () => {
     await cli.refresh();
     const after = templates.byPath('delete-me.prompt')!;
     assert.ok(after.deletedAt !== null, 'marked deleted');
-    assert.equal(templates.versions(after.id).length, 1, 'its history stays (the saved content was its last version)');
+    // Its history stays: the first save, and the save that marked it inactive (its last content).
+    assert.equal(templates.versions(after.id).length, 2);
     assert.deepEqual(templates.usage(after.id), { generations: 2, conversations: 2 });
     cli.close();
   });

@@ -5,6 +5,7 @@ import './preview.test';
 import './history.test';
 import './delete.test';
 // Before the generation suite, whose queue tests use up the rate limit for a minute.
+import './templatesView.test';
 import './analytics.test';
 import './coverage.test';
 import './agreement.test';

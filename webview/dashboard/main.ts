@@ -17,6 +17,7 @@ import type {
   DayView,
   SideView,
   TemplateView,
+  UnrunTemplateView,
   VersionView,
 } from '../../src/shared/dashboardProtocol';
 import { el, vsCodeApi } from '../shared/dom';
@@ -90,7 +91,7 @@ function render(d: DashboardData): void {
   }
 
   const table = el('section', { 'aria-labelledby': 'templates-heading', id: 'templates-section' });
-  table.append(el('h2', { id: 'templates-heading' }, 'Templates'), templateTable(d.templates));
+  table.append(el('h2', { id: 'templates-heading' }, 'Templates'), templateTable(d.templates, d.unrun ?? []));
 
   // New data (a generation landed) redraws the figures but keeps the comparison and its form as
   // they are: choices, open menus and focus there survive a refresh.
@@ -273,7 +274,8 @@ function drawCharts(): void {
   }
 }
 
-function templateTable(templates: readonly TemplateView[]): HTMLElement {
+/** The figures of every template, then the workspace's templates never generated from (always last). */
+function templateTable(templates: readonly TemplateView[], unrun: readonly UnrunTemplateView[]): HTMLElement {
   const sort = state.sort ?? { key: 'avgQuality', descending: true };
   const column = COLUMNS.find((c) => c.key === sort.key) ?? COLUMNS[4]!;
   // Trends sort by meaning, not alphabetically.
@@ -294,7 +296,7 @@ function templateTable(templates: readonly TemplateView[]): HTMLElement {
     const button = el('button', { type: 'button', 'data-sort': c.key }, c.label + (c.key === column.key ? (sort.descending ? ' ▼' : ' ▲') : ''));
     button.addEventListener('click', () => {
       saveState({ sort: { key: c.key, descending: c.key === column.key ? !sort.descending : c.numeric } });
-      const replaced = templateTable(templates);
+      const replaced = templateTable(templates, unrun);
       table.replaceWith(replaced);
       replaced.querySelector<HTMLElement>(`[data-sort="${c.key}"]`)?.focus();
     });
@@ -312,6 +314,19 @@ function templateTable(templates: readonly TemplateView[]): HTMLElement {
         td.append(open);
       } else td.textContent = c.show(t);
       if (c.key === 'trend') td.className = `trend-${t.trend}`;
+      tr.append(td);
+    }
+    body.append(tr);
+  }
+  for (const t of unrun) {
+    const tr = el('tr', { class: 'unrun' });
+    for (const c of COLUMNS) {
+      const td = el('td', c.numeric ? { class: 'num' } : {});
+      if (c.key === 'name') {
+        const open = el('button', { type: 'button', class: 'link', title: t.file }, t.name);
+        open.addEventListener('click', () => vscode.postMessage({ type: 'open', file: t.file }));
+        td.append(open);
+      } else td.textContent = c.key === 'tier' ? t.tier : c.key === 'usageCount' ? 'no runs' : '—';
       tr.append(td);
     }
     body.append(tr);

@@ -1,4 +1,5 @@
 export * from './templates';
+export * from './templateList';
 export * from './series';
 export * from './top';
 export * from './templateTest';

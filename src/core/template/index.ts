@@ -2,6 +2,7 @@
 export * from './types';
 export { LineIndex } from './lineIndex';
 export { parseTemplate, templateNameFromFile, type ParsedTemplate, type ParseOptions } from './parse';
+export { setActiveEdit, applyTextEdit, type SetActiveResult } from './setActive';
 export { renderTemplate, renderWithPlaceholders, type Draft, type DraftResult, type Segment, type Rendered, type RenderProblem, type RenderResult, type RawParameters } from './render';
 export { coerceValue, isTruthy } from './values';
 export { FRONT_MATTER_KEYS, VARIABLE_KEYS } from './schema';

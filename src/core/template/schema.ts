@@ -10,7 +10,7 @@ export const FRONT_MATTER_KEYS = {
   temperature: 'Sampling temperature, 0 to 1.',
   max_tokens: 'Largest answer the model may give, in tokens (a positive integer).',
   quality_threshold: 'Quality bar from 0 to 1: a conversation scoring below threshold × 10 is flagged for revision.',
-  active: 'Inactive templates (`false`) are not offered for generation. Default: `true`.',
+  active: 'Inactive templates (`false`) are out of rotation: generating from one asks first in the editor, and the CLI warns. Default: `true`.',
   personas: 'Personas this template applies to (a list of names).',
   emotions: 'Emotions this template applies to (a list of names).',
   escape: 'How inserted values are escaped: `html` (default; `& < > " \'`), `xml` (`& < >`) or `none`. Template text is never escaped.',

@@ -1,15 +1,21 @@
-import { currentThreshold, dailySeries, seriesUnit, templateRows, timeAxis, topPerformers, totalsOf, versionRows, type SeriesUnit, type TemplateRow, type VersionRow } from '../../core/analytics';
+import { currentThreshold, dailySeries, seriesUnit, templateRows, timeAxis, topPerformers, totalsOf, versionRows, type SeriesUnit, type TemplateFile, type TemplateRow, type VersionRow } from '../../core/analytics';
 import { coverage, gaps } from '../../core/analytics/coverage';
 import type { Store } from '../../core/store';
 import type { AxisView, CompareRequest, CoverageView, DashboardData, DayView, SideView, TemplateView } from '../../shared/dashboardProtocol';
 
-export function dashboardData(store: Store): DashboardData {
+/** The figures; `files` are the workspace's templates, those the database never saw listed as unrun. */
+export function dashboardData(store: Store, files: readonly TemplateFile[] = []): DashboardData {
   const started = performance.now();
   const rows = templateRows(store);
   const unit = seriesUnit(store);
   const all = dailySeries(store, { unit });
+  const known = new Set(rows.map((r) => r.file));
   return {
     templates: rows.map((r) => templateView(r, store)),
+    unrun: files
+      .filter((f) => !known.has(f.path))
+      .map((f) => ({ name: f.name, file: f.path, tier: f.tier }))
+      .sort((a, b) => a.name.localeCompare(b.name) || a.file.localeCompare(b.file)),
     coverage: rows
       .map((r) => coverageView(store, r))
       .filter((c): c is CoverageView => c !== undefined)

@@ -1,5 +1,5 @@
 import * as vscode from 'vscode';
-import { computeStats, flagThresholdOf, qualityThresholdEdit, qualityThresholdValue, reviewAgreementByTemplate, statsCsv, versionRows } from '../../core/analytics';
+import { computeStats, flagThresholdOf, type TemplateFile, qualityThresholdEdit, qualityThresholdValue, reviewAgreementByTemplate, statsCsv, versionRows } from '../../core/analytics';
 import { coverage, fillPlan, gaps } from '../../core/analytics/coverage';
 import { TemplateRepository } from '../../core/store';
 import type { GenerationService } from '../generation';
@@ -25,6 +25,10 @@ export interface DashboardDeps {
   readonly log: MessageLog;
   /** Runs a batch (Fill gaps): with `confirm`, only after the person agrees to its value sets and cost. */
   readonly generation: Pick<GenerationService, 'run'>;
+  /** The workspace's template files (the Templates view's), so never-generated ones are listed too. */
+  readonly templateFiles?: () => Promise<TemplateFile[]>;
+  /** Fires when those files change. */
+  readonly onDidChangeTemplateFiles?: vscode.Event<void>;
 }
 
 /** A template's fill plan: its file and the value sets its coverage gaps lack. */
@@ -88,6 +92,7 @@ export class DashboardPanel extends Disposable {
     panel.onDidDispose(() => this.dispose(), this, this.subscriptions);
     this.deliver = receiveMessages(panel.webview, { panel: 'Analytics dashboard', schema: dashboardWebviewMessage, log: deps.log, window: vscode.window, handle: (m) => this.receive(m) }, this.subscriptions);
     deps.db.onDidChange(() => this.schedule(), this, this.subscriptions);
+    deps.onDidChangeTemplateFiles?.(() => this.schedule(), this, this.subscriptions);
     // A hidden panel is not recomputed; it catches up when shown again.
     panel.onDidChangeViewState(() => panel.visible && this.stale && this.schedule(), this, this.subscriptions);
     this.register({ dispose: () => clearTimeout(this.timer) });
@@ -99,7 +104,7 @@ export class DashboardPanel extends Disposable {
     const store = await this.deps.db.getIfExists();
     if (this.isDisposed) return;
     if (!store) return this.post({ type: 'empty', reason: 'No generations yet: the figures appear once a template has been run.' });
-    const data = dashboardData(store);
+    const data = dashboardData(store, (await this.deps.templateFiles?.()) ?? []);
     this.lastData = data;
     this.post({ type: 'data', data });
     if (this.compareRequest) await this.compare(this.compareRequest, data);
