@@ -24,6 +24,10 @@ export interface PgMigration {
 
 export const TEAM_SCHEMA = 'promptloom';
 export const MEMBER_ROLE = 'promptloom_member';
+/** The channel the team database announces changes on (migration 2; ./changes.ts listens). */
+export const CHANGES_CHANNEL = 'promptloom_changes';
+/** The tables whose inserts and updates are announced. */
+export const NOTIFYING_TABLES = ['conversations', 'reviews', 'quality_scores', 'generation_logs'] as const;
 
 export const PG_MIGRATIONS: readonly PgMigration[] = [
   {
@@ -269,6 +273,40 @@ export const PG_MIGRATIONS: readonly PgMigration[] = [
       `GRANT SELECT, INSERT ON template_versions, generation_logs, judge_calls, reviews, turns, quality_scores, conversation_signatures, signature_buckets TO ${MEMBER_ROLE}`,
       `GRANT SELECT, INSERT, UPDATE ON batches, conversations TO ${MEMBER_ROLE}`,
       `GRANT SELECT ON template_analytics, schema_version TO ${MEMBER_ROLE}`,
+    ],
+  },
+  {
+    version: 2,
+    description: 'change notifications (LISTEN promptloom_changes) on conversations, reviews, scores and generation logs',
+    sql: [
+      // NOTIFY reaches every session listening on the channel, whatever its role: row-level
+      // security does not filter it. So a payload names only what every member may read anyway:
+      // the table, the conversation (shared by the team) and its template. A generation log is
+      // its author's alone: its payload names only the template, and only when the template is
+      // active (another's inactive template is hidden from the team); never the cost, tokens,
+      // author or request values. Delivered at commit; identical payloads within one transaction
+      // are sent once by the server.
+      `CREATE FUNCTION notify_change() RETURNS trigger LANGUAGE plpgsql AS $$
+       DECLARE
+         template BIGINT;
+         conversation TEXT;
+       BEGIN
+         IF TG_TABLE_NAME = 'generation_logs' THEN
+           SELECT t.id INTO template FROM prompt_templates t WHERE t.id = NEW.template_id AND t.is_active;
+           PERFORM pg_notify('${CHANGES_CHANNEL}', json_build_object('table', TG_TABLE_NAME, 'template', template)::text);
+           RETURN NULL;
+         END IF;
+         IF TG_TABLE_NAME = 'conversations' THEN
+           conversation := NEW.id;
+           template := NEW.template_id;
+         ELSE
+           conversation := NEW.conversation_id;
+           SELECT c.template_id INTO template FROM conversations c WHERE c.id = NEW.conversation_id;
+         END IF;
+         PERFORM pg_notify('${CHANGES_CHANNEL}', json_build_object('table', TG_TABLE_NAME, 'template', template, 'conversation', conversation)::text);
+         RETURN NULL;
+       END $$`,
+      ...NOTIFYING_TABLES.map((t) => `CREATE TRIGGER ${t}_notify AFTER INSERT OR UPDATE ON ${t} FOR EACH ROW EXECUTE FUNCTION notify_change()`),
     ],
   },
 ];
