@@ -2,7 +2,7 @@
  * The team store (PostgreSQL) at scale, on a real server started for the bench (the tests'
  * harness): team analytics over 1,000,000 generation logs read as a member (row-level security
  * on), beside the workspace database's analytics at 100,000; then write throughput of 8
- * concurrent writers (two members) beside one.
+ * concurrent writers (two members) beside one, with and without the kept totals (migration 3).
  *
  * Run alone: `npx tsx bench/teamStore.ts`; also part of `npm run bench`.
  */
@@ -137,6 +137,8 @@ async function writeGenerations(client: Client, template: { id: number; versionI
 
 /** Rows written per transaction: the log, the conversation, its turns, the score. */
 const ROWS_PER_TRANSACTION = 3 + WRITE.turns;
+/** Each throughput run writes on templates of its own (paths are unique per member). */
+let writerRuns = 0;
 
 /**
  * `writers` clients, alternately alice and bob, all of one member's writers on one template (a
@@ -148,7 +150,7 @@ async function writeThroughput(server: PostgresServer, writers: number): Promise
   try {
     const byMember = new Map<number, { id: number; versionId: number }>();
     for (const i of [0, 1].filter((i) => i < writers)) {
-      const path = `writers/${writers}-${i}.prompt`;
+      const path = `writers/run-${++writerRuns}.prompt`;
       const client = clients[i]!;
       const t = await client.query<{ id: string }>("INSERT INTO prompt_templates (path, name, tier, created_at) VALUES ($1, $1, 'template', $2) RETURNING id", [path, Date.now()]);
       const id = Number(t.rows[0]!.id);
@@ -200,6 +202,9 @@ export async function benchTeamStore(): Promise<TeamStoreBench> {
       }
     };
     const plain = await view();
+    // Writers before the kept totals, to show what keeping them costs a transaction.
+    const oneBefore = await writeThroughput(server, 1);
+    const eightBefore = await writeThroughput(server, WRITE.writers);
     const owner = await ownerOf(server);
     const t1 = performance.now();
     try {
@@ -224,6 +229,7 @@ export async function benchTeamStore(): Promise<TeamStoreBench> {
       ],
       writes: [
         [`${WRITE.writers} writers (alice and bob)`, rate(eight), '1 writer', rate(one), `${(eight.transactionsPerSecond / one.transactionsPerSecond).toFixed(1)}×`],
+        [`${WRITE.writers} writers, before migration ${TOTALS_MIGRATION}`, rate(eightBefore), `1 writer, before migration ${TOTALS_MIGRATION}`, rate(oneBefore), `${(eightBefore.transactionsPerSecond / oneBefore.transactionsPerSecond).toFixed(1)}×`],
       ],
     };
   } finally {

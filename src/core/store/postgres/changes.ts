@@ -81,7 +81,7 @@ export class TeamChanges {
   }
 
   private async connect(): Promise<void> {
-    const client = await connectTeamDatabase(this.url);
+    const client = await connectTeamDatabase(this.url, { keepAliveMs: 30_000 });
     if (this.closed) {
       await client.end().catch(() => undefined);
       return;
