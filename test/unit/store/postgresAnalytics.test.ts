@@ -150,6 +150,14 @@ describe('team database (PostgreSQL): analytics from kept totals', function () {
       await logs(bob, shared, 6, 960);
       await bob.query('ROLLBACK TO SAVEPOINT partial');
     });
+    // A pushed log sent twice (ON CONFLICT DO NOTHING, as db push does) is counted once.
+    for (let i = 0; i < 2; i++) {
+      await alice.query(
+        `INSERT INTO generation_logs (template_id, version_id, parameters, model, attempt, status, input_tokens, output_tokens, cost_usd, duration_ms, created_at, push_key)
+         VALUES ($1, $2, '{}', 'm', 1, 'succeeded', 7, 8, 0.5, 9, 1800000000000, 'pushed-once') ON CONFLICT (push_key) DO NOTHING`,
+        [shared[0]!.id, shared[0]!.versionId],
+      );
+    }
     // A rolled-back transaction counts for nothing.
     await assert.rejects(
       inTransaction(alice, async () => {
@@ -160,7 +168,7 @@ describe('team database (PostgreSQL): analytics from kept totals', function () {
     );
 
     const expected = await fromLogs('team');
-    assert.equal(expected.reduce((sum, r) => sum + r.generations, 0), 5 + 40 + 4 * 10 * 5 + 4);
+    assert.equal(expected.reduce((sum, r) => sum + r.generations, 0), 5 + 40 + 4 * 10 * 5 + 4 + 1);
     assert.deepEqual(numbers((await owner.query(FROM_VIEW)).rows), expected);
     // A member sees the same figures for every template visible to them (all are active here).
     assert.deepEqual(numbers((await bob.query(FROM_VIEW)).rows), expected);
