@@ -13,6 +13,7 @@ import { timeShippedScorer } from './shipped';
 import { ANALYTICS_SCALE, benchAnalytics } from './analytics';
 import { benchPlan } from './plan';
 import { DEDUP_SCALE, benchDedup } from './dedup';
+import { printTeamStoreBench } from './teamStore';
 
 function fmt(us: number): string {
   return us >= 1000 ? `${(us / 1000).toFixed(2)} ms` : `${us.toFixed(2)} µs`;
@@ -153,6 +154,9 @@ void (async () => {
 
   console.log(`\nNear-duplicates: ${DEDUP_SCALE}`);
   printTable(['benchmark', 'promptloom', 'baseline', 'target'], await benchDedup());
+
+  // Starts a PostgreSQL server of its own (Debian's postgresql package) and loads 1,000,000 logs.
+  await printTeamStoreBench();
 
   console.log(`\nGeneration: 200 requests against the fake Messages API limited to 20 per 1 s window (8 workers)`);
   printTable(['run', 'completion', '429s received', 'items lost', 'share of allowed rate used'], await benchEngine());

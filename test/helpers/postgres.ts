@@ -4,7 +4,8 @@
  * its own password, as a team would). PostgreSQL refuses to run as root, so under root (CI) the
  * server runs as the `postgres` system user, created when missing.
  *
- * One server per test file: `startPostgres()` in before(), `server.dispose()` in after().
+ * One server per test file: `startPostgres()` in before(), `server.dispose()` in after(). Nothing
+ * here depends on mocha: bench/teamStore.ts starts its server the same way.
  */
 import { spawnSync, type SpawnSyncOptions } from 'node:child_process';
 import { chownSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';

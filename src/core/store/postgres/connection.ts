@@ -95,11 +95,14 @@ export function teamErrorMessage(error: unknown, url: string): string {
  * A connection to the team database whose tables are found without qualifying them (search_path
  * is the team schema). Fails with a TeamDatabaseError.
  */
-export async function connectTeamDatabase(url: string, options: { connectTimeoutMs?: number } = {}): Promise<Client> {
+export async function connectTeamDatabase(url: string, options: { connectTimeoutMs?: number; keepAliveMs?: number } = {}): Promise<Client> {
   checkDatabaseUrl(url);
   const client = new Client({
     connectionString: url,
     connectionTimeoutMillis: options.connectTimeoutMs ?? 10_000,
+    // TCP keep-alive probes after this idle time: a connection that only waits (a listener) would
+    // otherwise never learn that a vanished peer is gone.
+    ...(options.keepAliveMs !== undefined ? { keepAlive: true, keepAliveInitialDelayMillis: options.keepAliveMs } : {}),
     application_name: 'promptloom',
     options: `-c search_path=${TEAM_SCHEMA}`,
   });

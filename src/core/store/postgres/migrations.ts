@@ -24,6 +24,10 @@ export interface PgMigration {
 
 export const TEAM_SCHEMA = 'promptloom';
 export const MEMBER_ROLE = 'promptloom_member';
+/** The channel the team database announces changes on (migration 2; ./changes.ts listens). */
+export const CHANGES_CHANNEL = 'promptloom_changes';
+/** The tables whose inserts and updates are announced. */
+export const NOTIFYING_TABLES = ['conversations', 'reviews', 'quality_scores', 'generation_logs'] as const;
 
 export const PG_MIGRATIONS: readonly PgMigration[] = [
   {
@@ -269,6 +273,145 @@ export const PG_MIGRATIONS: readonly PgMigration[] = [
       `GRANT SELECT, INSERT ON template_versions, generation_logs, judge_calls, reviews, turns, quality_scores, conversation_signatures, signature_buckets TO ${MEMBER_ROLE}`,
       `GRANT SELECT, INSERT, UPDATE ON batches, conversations TO ${MEMBER_ROLE}`,
       `GRANT SELECT ON template_analytics, schema_version TO ${MEMBER_ROLE}`,
+    ],
+  },
+  {
+    version: 2,
+    description: 'change notifications (LISTEN promptloom_changes) on conversations, reviews, scores and generation logs',
+    sql: [
+      // NOTIFY reaches every session listening on the channel, whatever its role: row-level
+      // security does not filter it. So a payload names only what every member may read anyway:
+      // the table, the conversation (shared by the team) and its template. A generation log is
+      // its author's alone: its payload names only the template, and only when the template is
+      // active (another's inactive template is hidden from the team); never the cost, tokens,
+      // author or request values. Delivered at commit; identical payloads within one transaction
+      // are sent once by the server.
+      `CREATE FUNCTION notify_change() RETURNS trigger LANGUAGE plpgsql AS $$
+       DECLARE
+         template BIGINT;
+         conversation TEXT;
+       BEGIN
+         IF TG_TABLE_NAME = 'generation_logs' THEN
+           SELECT t.id INTO template FROM prompt_templates t WHERE t.id = NEW.template_id AND t.is_active;
+           PERFORM pg_notify('${CHANGES_CHANNEL}', json_build_object('table', TG_TABLE_NAME, 'template', template)::text);
+           RETURN NULL;
+         END IF;
+         IF TG_TABLE_NAME = 'conversations' THEN
+           conversation := NEW.id;
+           template := NEW.template_id;
+         ELSE
+           conversation := NEW.conversation_id;
+           SELECT c.template_id INTO template FROM conversations c WHERE c.id = NEW.conversation_id;
+         END IF;
+         PERFORM pg_notify('${CHANGES_CHANNEL}', json_build_object('table', TG_TABLE_NAME, 'template', template, 'conversation', conversation)::text);
+         RETURN NULL;
+       END $$`,
+      ...NOTIFYING_TABLES.map((t) => `CREATE TRIGGER ${t}_notify AFTER INSERT OR UPDATE ON ${t} FOR EACH ROW EXECUTE FUNCTION notify_change()`),
+    ],
+  },
+  {
+    version: 3,
+    description: 'team analytics from per-template, per-author totals kept as logs are inserted (constant time at any number of logs)',
+    sql: [
+      // The view used to aggregate every log on each read: 3.8 s at 1,000,000 logs (bench/teamStore.ts),
+      // most of it fetching each template's logs scattered over the whole table. Logs are
+      // append-only for members (no UPDATE or DELETE granted), so their sums can be kept as they
+      // arrive: one row per template and author, which the view adds up (a few hundred rows).
+      // Per author, so two members' writers never wait on one row; the author also gives the
+      // view its count of distinct authors. No foreign key: the logs already have theirs, and a
+      // key share on the template would only add a lock.
+      `CREATE TABLE generation_totals (
+         template_id BIGINT NOT NULL,
+         created_by TEXT NOT NULL,
+         generations BIGINT NOT NULL,
+         succeeded BIGINT NOT NULL,
+         failed BIGINT NOT NULL,
+         input_tokens BIGINT NOT NULL,
+         output_tokens BIGINT NOT NULL,
+         cost_usd DOUBLE PRECISION NOT NULL,
+         duration_ms BIGINT NOT NULL,
+         last_generation_at BIGINT NOT NULL,
+         PRIMARY KEY (template_id, created_by)
+       )`,
+      // Updating a total locks its row until commit. Done statement by statement, a transaction
+      // writing logs of templates A then B and another writing B then A would deadlock. So each
+      // statement only sets its sums aside (no lock: plain inserts, keyed by the transaction),
+      // and at commit one statement folds all of the transaction's sums in key order: every
+      // writer takes its locks in the same order, for the instant of its commit.
+      // Unlogged: a row lives no longer than its transaction, which a crash aborts anyway.
+      `CREATE UNLOGGED TABLE generation_totals_pending (
+         transaction_id BIGINT NOT NULL DEFAULT txid_current(),
+         template_id BIGINT NOT NULL,
+         created_by TEXT NOT NULL,
+         generations BIGINT NOT NULL,
+         succeeded BIGINT NOT NULL,
+         failed BIGINT NOT NULL,
+         input_tokens BIGINT NOT NULL,
+         output_tokens BIGINT NOT NULL,
+         cost_usd DOUBLE PRECISION NOT NULL,
+         duration_ms BIGINT NOT NULL,
+         last_generation_at BIGINT NOT NULL
+       )`,
+      'CREATE INDEX generation_totals_pending_by_transaction ON generation_totals_pending (transaction_id)',
+      // Read only through the view (which runs as the owner), written only by the functions
+      // below (SECURITY DEFINER): no grant to members, and row-level security with no policy in
+      // case one is ever granted by mistake.
+      'ALTER TABLE generation_totals ENABLE ROW LEVEL SECURITY',
+      'ALTER TABLE generation_totals_pending ENABLE ROW LEVEL SECURITY',
+      // Once per statement, over its new rows (REFERENCING NEW TABLE): a pushed chunk of a
+      // thousand logs sets aside one row per template and author, not a thousand.
+      `CREATE FUNCTION set_aside_generation_totals() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path = ${TEAM_SCHEMA} AS $$
+       BEGIN
+         INSERT INTO generation_totals_pending (template_id, created_by, generations, succeeded, failed, input_tokens, output_tokens, cost_usd, duration_ms, last_generation_at)
+         SELECT template_id, created_by, count(*), count(*) FILTER (WHERE status = 'succeeded'), count(*) FILTER (WHERE status = 'failed'),
+                sum(input_tokens), sum(output_tokens), sum(cost_usd), sum(duration_ms), max(created_at)
+           FROM added GROUP BY template_id, created_by;
+         RETURN NULL;
+       END $$`,
+      'CREATE TRIGGER generation_logs_totals AFTER INSERT ON generation_logs REFERENCING NEW TABLE AS added FOR EACH STATEMENT EXECUTE FUNCTION set_aside_generation_totals()',
+      // Deferred to commit, fired once per set-aside row: the first firing takes them all, the
+      // others find nothing. A rolled-back savepoint takes its rows and their firings with it.
+      `CREATE FUNCTION fold_generation_totals() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path = ${TEAM_SCHEMA} AS $$
+       BEGIN
+         WITH taken AS (DELETE FROM generation_totals_pending WHERE transaction_id = txid_current() RETURNING *)
+         INSERT INTO generation_totals AS s (template_id, created_by, generations, succeeded, failed, input_tokens, output_tokens, cost_usd, duration_ms, last_generation_at)
+         SELECT template_id, created_by, sum(generations), sum(succeeded), sum(failed), sum(input_tokens), sum(output_tokens), sum(cost_usd), sum(duration_ms), max(last_generation_at)
+           FROM taken GROUP BY template_id, created_by ORDER BY template_id, created_by
+         ON CONFLICT (template_id, created_by) DO UPDATE SET
+           generations = s.generations + EXCLUDED.generations,
+           succeeded = s.succeeded + EXCLUDED.succeeded,
+           failed = s.failed + EXCLUDED.failed,
+           input_tokens = s.input_tokens + EXCLUDED.input_tokens,
+           output_tokens = s.output_tokens + EXCLUDED.output_tokens,
+           cost_usd = s.cost_usd + EXCLUDED.cost_usd,
+           duration_ms = s.duration_ms + EXCLUDED.duration_ms,
+           last_generation_at = greatest(s.last_generation_at, EXCLUDED.last_generation_at);
+         RETURN NULL;
+       END $$`,
+      'CREATE CONSTRAINT TRIGGER generation_totals_fold AFTER INSERT ON generation_totals_pending DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION fold_generation_totals()',
+      // The triggers first (their lock on generation_logs holds inserts back until this migration
+      // commits), then the totals of the logs already there: none is counted twice or missed.
+      `INSERT INTO generation_totals
+       SELECT template_id, created_by, count(*), count(*) FILTER (WHERE status = 'succeeded'), count(*) FILTER (WHERE status = 'failed'),
+              sum(input_tokens), sum(output_tokens), sum(cost_usd), sum(duration_ms), max(created_at)
+         FROM generation_logs GROUP BY template_id, created_by`,
+      // Same columns, names and types as before: readers do not change.
+      'DROP VIEW template_analytics',
+      `CREATE VIEW template_analytics WITH (security_barrier) AS
+         SELECT t.id AS template_id, t.path, t.name, t.created_by, t.is_active, t.version,
+                coalesce(sum(s.generations), 0)::bigint AS generations,
+                coalesce(sum(s.succeeded), 0)::bigint AS succeeded,
+                coalesce(sum(s.failed), 0)::bigint AS failed,
+                coalesce(sum(s.input_tokens), 0) AS input_tokens,
+                coalesce(sum(s.output_tokens), 0) AS output_tokens,
+                coalesce(sum(s.cost_usd), 0) AS cost_usd,
+                sum(s.duration_ms)::numeric / nullif(sum(s.generations), 0) AS avg_duration_ms,
+                count(s.created_by) AS authors,
+                max(s.last_generation_at) AS last_generation_at
+           FROM prompt_templates t LEFT JOIN generation_totals s ON s.template_id = t.id
+          WHERE t.is_active OR t.created_by = current_user
+          GROUP BY t.id`,
+      `GRANT SELECT ON template_analytics TO ${MEMBER_ROLE}`,
     ],
   },
 ];
