@@ -28,7 +28,8 @@ async function main(): Promise<number> {
     folder,
     runDir,
     extension: 'development',
-    env: { PROMPTLOOM_TEST_REPORT: report, ANTHROPIC_BASE_URL: api.url },
+    // PROMPTLOOM_TEST_GREP=<words> runs only the tests whose title holds them.
+    env: { PROMPTLOOM_TEST_REPORT: report, ANTHROPIC_BASE_URL: api.url, ...(process.env.PROMPTLOOM_TEST_GREP ? { PROMPTLOOM_TEST_GREP: process.env.PROMPTLOOM_TEST_GREP } : {}) },
   });
   const browser = await launchBrowser(runDir);
   try {

@@ -14,6 +14,8 @@ export async function run(): Promise<void> {
   if (reportFile) writeFileSync(reportFile, '');
 
   const mocha = new Mocha({ ui: 'bdd', timeout: 30_000, color: false, reporter: class {} as never });
+  // PROMPTLOOM_TEST_GREP: only the tests whose full title holds it (a suite's name, say).
+  if (process.env.PROMPTLOOM_TEST_GREP) mocha.grep(process.env.PROMPTLOOM_TEST_GREP);
   // The suites are bundled into this file; install mocha's globals, then load them.
   mocha.suite.emit('pre-require', globalThis, 'integration', mocha);
   // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded after the globals exist
