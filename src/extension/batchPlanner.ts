@@ -6,7 +6,7 @@
  */
 import * as vscode from 'vscode';
 import type { BatchInput } from '../core/generation/batch';
-import type { Estimate } from '../core/generation/estimate';
+import type { Estimate, JudgeEstimate } from '../core/generation/estimate';
 import { SAMPLINGS, variableDomains, type Sampling } from '../core/plan';
 import type { ParsedTemplate } from '../core/template';
 
@@ -80,7 +80,7 @@ export async function askBatch(template: ParsedTemplate, concurrency: number): P
 }
 
 /** The prepared batch's value sets and cost; true when the person says go. */
-export async function confirmBatch(input: Pick<BatchInput, 'cells' | 'rendered' | 'count' | 'model'>, estimate: Estimate): Promise<boolean> {
+export async function confirmBatch(input: Pick<BatchInput, 'cells' | 'rendered' | 'count' | 'model'>, estimate: Estimate, judge?: JudgeEstimate): Promise<boolean> {
   const cells = input.cells ?? [{ rendered: input.rendered, count: input.count }];
   const varied = cells.length > 1 ? Object.keys(cells[0]!.rendered.parameters).filter((name) => new Set(cells.map((c) => JSON.stringify(c.rendered.parameters[name]))).size > 1) : [];
   const shown = cells.slice(0, 12).map((c) => `${c.count} × ${varied.length > 0 ? varied.map((name) => `${name} ${String(c.rendered.parameters[name])}`).join(', ') : 'the form’s values'}`);
@@ -89,8 +89,14 @@ export async function confirmBatch(input: Pick<BatchInput, 'cells' | 'rendered' 
   const cost = `Estimated cost ${usd(estimate.costUsd.low)}–${usd(estimate.costUsd.high)} with ${input.model.id} (${estimate.inputTokens.toLocaleString('en-US')} input tokens${estimate.counted === 'api' ? '' : ', estimated'}; up to ${estimate.maxOutputTokens.toLocaleString('en-US')} output tokens${estimate.pastOutputTokens === null ? '' : `, about ${Math.round(estimate.pastOutputTokens)} each as before`}).`;
   const choice = await vscode.window.showInformationMessage(
     `Generate ${input.count} conversation${input.count === 1 ? '' : 's'} in ${cells.length} value set${cells.length === 1 ? '' : 's'}?`,
-    { modal: true, detail: [...shown, ...more, '', cost].join('\n') },
+    { modal: true, detail: [...shown, ...more, '', cost, ...(judge ? [judgeCostLine(judge)] : [])].join('\n') },
     'Generate',
   );
   return choice === 'Generate';
+}
+
+/** The judge's own line in the confirmation (promptloom.quality.judge on): one call per conversation. */
+export function judgeCostLine(judge: JudgeEstimate): string {
+  const usd = (x: number) => `$${x < 0.1 ? x.toFixed(4) : x.toFixed(2)}`;
+  return `The judge (${judge.model}) grades each conversation too: ${judge.calls.toLocaleString('en-US')} call${judge.calls === 1 ? '' : 's'}, estimated ${usd(judge.costUsd.low)}–${usd(judge.costUsd.high)} on top.`;
 }

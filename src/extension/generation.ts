@@ -4,13 +4,13 @@ import { limiterFor } from '../core/generation/rateLimiter';
 import type { GenerationEngine, ModelInfo } from '../core/generation/engine';
 import type { Priority } from '../core/generation/priorityQueue';
 import type { RateLimiter } from '../core/generation/rateLimiter';
-import type { GenerationSettings } from '../core/generation/settings';
+import { judgeModelOf, type GenerationSettings } from '../core/generation/settings';
 import { failureSummary } from '../core/generation/failures';
 import { BatchProgress } from '../core/generation/progress';
 import { editorApiAddress, editorWorkspace } from './settings';
 import { confirmBatch } from './batchPlanner';
 import { countInputTokens, createClient } from '../core/generation/claude';
-import { estimateBatch, pastOutputTokens, type Estimate } from '../core/generation/estimate';
+import { estimateBatch, estimateJudge, pastOutputTokens, type Estimate, type JudgeEstimate } from '../core/generation/estimate';
 import type { ExplicitCell, Sampling } from '../core/plan';
 import type { Store } from '../core/store';
 import { BatchRepository, TemplateRepository } from '../core/store';
@@ -135,7 +135,10 @@ export class GenerationService extends Disposable {
       if (prepared.reason === 'plan') throw new Error(`The plan cannot be made: ${[...new Set(prepared.problems.map((p) => p.message))].slice(0, 3).join(' ')}`);
       throw new Error(`Invalid values: ${prepared.problems.map((p) => (p.variable ? `${p.variable} ${p.message}` : p.message)).join('; ')}`);
     }
-    if (options.confirm && !(await confirmBatch(prepared.input, await this.estimate(prepared.input, store, apiKey)))) return undefined;
+    if (options.confirm) {
+      const estimate = await this.estimate(prepared.input, store, apiKey);
+      if (!(await confirmBatch(prepared.input, estimate, this.judgeEstimate(prepared.input, estimate)))) return undefined;
+    }
     const settings = options.concurrency ? { ...prepared.input.settings, concurrency: options.concurrency } : prepared.input.settings;
     return this.execute({ ...prepared.input, settings, store, templatePath: path, apiKey }, options.quiet ?? false);
   }
@@ -150,6 +153,12 @@ export class GenerationService extends Disposable {
       pastOutputTokens: pastOutputTokens(store, input.templatePath),
       countTokens: (request) => countInputTokens(client, request),
     });
+  }
+
+  /** The judge's cost, when promptloom.quality.judge is on: one call per conversation. */
+  private judgeEstimate(input: Pick<BatchInput, 'settings' | 'count' | 'template'>, estimate: Estimate): JudgeEstimate | undefined {
+    const model = input.settings.judge === 'on' ? judgeModelOf(input.settings) : undefined;
+    return model ? estimateJudge(input.count, { model, maxTokens: input.template.settings.maxTokens ?? input.settings.maxTokens, pastOutputTokens: estimate.pastOutputTokens }) : undefined;
   }
 
   /** `Promptloom: Resume Batch`: finishes an interrupted batch (the one given, or one picked). */
