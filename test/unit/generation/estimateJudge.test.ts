@@ -4,7 +4,7 @@ import { JUDGE_MAX_TOKENS } from '../../../src/core/generation/judgeClient';
 
 // The judge's cost before a batch: one call per conversation, by the rule in docs/quality.md.
 describe('the judge’s cost estimate', () => {
-  const model = { id: 'claude-judge-test', inputPrice: 1, outputPrice: 5 };
+  const model = { id: 'claude-judge-test', inputPrice: 1, outputPrice: 5, windowMs: 60_000, requestsPerWindow: 50 };
 
   it('low: the rubric cached after the first call, conversations as long as before, no output; high: max_tokens, no cache, the judge’s max output', () => {
     const e = estimateJudge(3, { model, maxTokens: 1000, pastOutputTokens: 400 });
