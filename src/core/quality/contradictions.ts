@@ -22,6 +22,9 @@ export interface UserFacts {
   figures: Figure[];
   /** Every number the user gave, as a normalised value. */
   values: Set<number>;
+  /** Numbers the assistant said in the turns before `saidThrough` (filled as answers are read, in order). */
+  said: Set<number>;
+  saidThrough: number;
   /** Relatives the user named: relation → name. */
   names: Map<string, string>;
 }
@@ -48,6 +51,8 @@ const FIGURE = /[$€£]?\d+(?:[.,]\d+)*(?:\s?%)?/g;
 const WORD = /[a-z]+(?:['’][a-z]+)?/g;
 const ATTRIBUTED = /\byou(?: said| mentioned| told me| stated)(?: \w+){0,3}? (\$?\d[\d,]*(?:\.\d+)?%?)|(\$?\d[\d,]*(?:\.\d+)?%?)(?: \w+){0,2} (?:that )?you (?:mentioned|said|gave|stated|told me)\b/gi;
 const YOU = /\b(?:you|your|you['’]re|you['’]ve|yours)\b/i;
+/** What ATTRIBUTED needs: it only runs on answers that say the user said something. */
+const CLAIMED = /\byou (?:said|mentioned|told|stated|gave)\b/i;
 /** The user, or a person they spoke of (their child's fever, their father's trip). */
 const PERSON = /\b(?:you|your|you['’]re|you['’]ve|yours|he|she|his|her|him|they|their)\b/i;
 /** A figure the answer supposes, or one it projects forward: worked out, not restated. */
@@ -83,7 +88,7 @@ const WORD_NUMBERS: Record<string, number> = {
   one: 1, two: 2, three: 3, four: 4, five: 5, six: 6, seven: 7, eight: 8, nine: 9, ten: 10, eleven: 11, twelve: 12,
   fifteen: 15, twenty: 20, thirty: 30, forty: 40, fifty: 50, sixty: 60, hundred: 100, half: 0.5, twice: 2, double: 2,
 };
-const WORD_NUMBER = /\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty|thirty|forty|fifty|sixty|hundred|half|twice|double)\b/g;
+const WORD_NUMBER = /\b(?=[otfsehd])(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty|thirty|forty|fifty|sixty|hundred|half|twice|double)\b/g;
 
 /** A crude stem: "earns", "earned", "earning" and "earn" alike; "charged" and "charge" alike. */
 const stem = (w: string) => w.replace(/(?:ing|ed|es|s|e)$/, '').slice(0, 5);
@@ -115,7 +120,8 @@ function figuresOf(text: string): Figure[] {
       if (!Number.isFinite(value)) continue;
       const rest = lower.slice(at + token.length);
       const next = /^\s*([a-z]+(?:-[a-z]+)*)/.exec(rest)?.[1] ?? '';
-      const head = lower.slice(0, at);
+      // The words just before it (patterns anchored at its end scan no further).
+      const head = lower.slice(Math.max(0, at - 40), at);
       let unit: string;
       if (identifier) unit = `#${/([a-z]+)\W*$/.exec(head)?.[1] ?? ''}`;
       else if (/^[$€£]/.test(token) || /^(?:dollars?|bucks|usd)\b/.test(next)) unit = '$';
@@ -158,7 +164,7 @@ function numbersIn(text: string): number[] {
 }
 
 export function userFacts(turns: readonly ScoredTurn[]): UserFacts {
-  const facts: UserFacts = { figures: [], values: new Set(), names: new Map() };
+  const facts: UserFacts = { figures: [], values: new Set(), said: new Set(), saidThrough: 0, names: new Map() };
   for (const t of turns) {
     if (t.role !== 'user') continue;
     if (/\d/.test(t.content)) for (const f of figuresOf(t.content)) facts.figures.push(f);
@@ -193,26 +199,34 @@ function workedOut(value: number, here: readonly number[], said: readonly number
  */
 export function contradictionIn(turns: readonly ScoredTurn[], i: number, facts: UserFacts): string | undefined {
   const { content } = turns[i]!;
-  for (const m of content.matchAll(RELATIVE)) {
-    const named = facts.names.get(m[2]!);
-    if (m[1]!.toLowerCase() === 'your' && named !== undefined && named !== m[3]) return `contradicts the user: calls their ${m[2]} “${m[3]}”, not “${named}”`;
+  if (facts.names.size > 0) {
+    for (const m of content.matchAll(RELATIVE)) {
+      const named = facts.names.get(m[2]!);
+      if (m[1]!.toLowerCase() === 'your' && named !== undefined && named !== m[3]) return `contradicts the user: calls their ${m[2]} “${m[3]}”, not “${named}”`;
+    }
+    const renamed = newNameInPersonsPlace(turns, i, facts);
+    if (renamed) return renamed;
   }
-  const renamed = newNameInPersonsPlace(turns, i, facts);
-  if (renamed) return renamed;
 
-  for (const m of content.matchAll(ATTRIBUTED)) {
+  // Numbers said before this turn, by anyone: the material of arithmetic. Answers come in order,
+  // so each earlier answer's numbers are read once.
+  for (; facts.saidThrough < i; facts.saidThrough++) {
+    const t = turns[facts.saidThrough]!;
+    if (t.role === 'assistant') for (const v of numbersIn(t.content)) facts.said.add(v);
+  }
+
+  if (CLAIMED.test(content)) for (const m of content.matchAll(ATTRIBUTED)) {
     const token = m[1] ?? m[2]!;
     const value = parseValue(token);
     if (facts.values.size === 0 || facts.values.has(value)) continue;
     return `contradicts the user: gives their figure as ${token}, which they never stated`;
   }
 
-  if (facts.figures.length === 0 || !/\d/.test(content)) return undefined;
-  // Numbers said before this turn, by anyone: the material of arithmetic.
-  const said: number[] = [...facts.values];
-  for (let j = 0; j < i; j++) if (turns[j]!.role === 'assistant') said.push(...numbersIn(turns[j]!.content));
+  if (facts.figures.length === 0 || !hasFreshFigure(content, facts)) return undefined;
+  let said: number[] | undefined;
   for (const sentence of sentencesOf(content)) {
-    if (!/\d/.test(sentence) || HYPOTHETICAL.test(sentence) || DERIVED.test(sentence)) continue;
+    if (!/\d/.test(sentence)) continue;
+    if (!hasFreshFigure(sentence, facts) || HYPOTHETICAL.test(sentence) || DERIVED.test(sentence)) continue;
     // The sentence must be about the user or someone they spoke of, unless the figure refers to
     // a known one ("the 16 weeks") or is labelled ("order 58213", "reference LIS-88412").
     const aboutThem = PERSON.test(sentence);
@@ -220,7 +234,7 @@ export function contradictionIn(turns: readonly ScoredTurn[], i: number, facts: 
     const inSentence = numbersIn(sentence);
     const figures = figuresOf(sentence);
     for (const f of figures) {
-      if (facts.values.has(f.value) || f.unit === '' || said.includes(f.value) || !(aboutThem || f.definite || f.unit.startsWith('#'))) continue;
+      if (facts.values.has(f.value) || f.unit === '' || facts.said.has(f.value) || !(aboutThem || f.definite || f.unit.startsWith('#'))) continue;
       if (excused.some(([start, end]) => f.at >= start && f.at < end)) continue;
       const counted = !MEASURES.has(f.unit.replace(/ ago$/, '')) && !f.unit.startsWith('#');
       // Same unit and same person: "your partner earns $50,000" is not the user's own $85,000.
@@ -232,12 +246,26 @@ export function contradictionIn(turns: readonly ScoredTurn[], i: number, facts: 
       // The sentence gives the user's own figure as well ("with 14 months of service, you meet the
       // 12 month minimum"): this one is another quantity beside it.
       if (figures.some((g) => g !== f && g.unit === f.unit && sameUnit.some((u) => u.value === g.value))) continue;
+      said ??= [...facts.values, ...facts.said];
       if (workedOut(f.value, inSentence.filter((v) => v !== f.value), said)) continue;
       const user = stated[0]!;
       return `contradicts the user: gives ${f.text}${/^[a-z]{2,}$/.test(f.unit) ? ` ${f.unit}` : ''} where they said ${user.text}`;
     }
   }
   return undefined;
+}
+
+/** Most figures repeat one the user or an answer gave: only a new one can contradict. */
+function hasFreshFigure(text: string, facts: UserFacts): boolean {
+  FIGURE.lastIndex = 0;
+  for (let m = FIGURE.exec(text); m; m = FIGURE.exec(text)) {
+    const v = parseValue(m[0].replace(/[.,]$/, ''));
+    if (!facts.values.has(v) && !facts.said.has(v)) {
+      FIGURE.lastIndex = 0;
+      return true;
+    }
+  }
+  return false;
 }
 
 /**
