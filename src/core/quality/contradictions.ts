@@ -83,12 +83,19 @@ const UNIT_WORDS = new Set(['percent', 'cent', 'percentage', 'dollars', 'dollar'
  * Units that measure rather than count: "3 weeks" or "$600" can be any of many facts, so they need
  * a cue word in common; "10 licenses" or "4 cups" is one fact on its own.
  */
-const MEASURES = new Set('$ % word page age year month week day night hour minute second time degree mg ml kg lb km mile meter metre euro pound dollar percent gb mb'.split(' '));
+const MEASURES = new Set('$ % word page calorie step age year month week day night hour minute second time degree mg ml kg lb km mile meter metre euro pound dollar percent gb mb'.split(' '));
 const WORD_NUMBERS: Record<string, number> = {
   one: 1, two: 2, three: 3, four: 4, five: 5, six: 6, seven: 7, eight: 8, nine: 9, ten: 10, eleven: 11, twelve: 12,
   fifteen: 15, twenty: 20, thirty: 30, forty: 40, fifty: 50, sixty: 60, hundred: 100, half: 0.5, twice: 2, double: 2,
 };
 const WORD_NUMBER = /\b(?=[otfsehd])(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty|thirty|forty|fifty|sixty|hundred|half|twice|double)\b/g;
+
+/** Words before a figure that do not name it: prepositions and the like ("since 1853", "in 2003"). */
+const NOT_LABELS = new Set('since until till about around over under after before like than into onto upon within without near past via per between among toward towards'.split(' '));
+/** The unit of a labelled figure ("order 58213" → "#order"), or none when the word before it names nothing. */
+function label(word: string | undefined): string {
+  return word && word.length > 2 && !NOT_UNITS.has(word) && !NOT_CUES.has(word) && !NOT_LABELS.has(word) ? `#${word}` : '';
+}
 
 /** A crude stem: "earns", "earned", "earning" and "earn" alike; "charged" and "charge" alike. */
 const stem = (w: string) => w.replace(/(?:ing|ed|es|s|e)$/, '').slice(0, 5);
@@ -123,7 +130,9 @@ function figuresOf(text: string): Figure[] {
       // The words just before it (patterns anchored at its end scan no further).
       const head = lower.slice(Math.max(0, at - 40), at);
       let unit: string;
-      if (identifier) unit = `#${/([a-z]+)\W*$/.exec(head)?.[1] ?? ''}`;
+      // An ordinal ("the 17th century") is a position, not an amount anyone stated.
+      if (/^(?:st|nd|rd|th)\b/.test(rest)) continue;
+      if (identifier) unit = label(/([a-z]+)\W*$/.exec(head)?.[1]);
       else if (/^[$€£]/.test(token) || /^(?:dollars?|bucks|usd)\b/.test(next)) unit = '$';
       else if (token.endsWith('%') || /^(?:percent|per cent|percentage)\b/.test(rest.trimStart())) unit = '%';
       else if (/^years?[ -]old\b/.test(rest.trimStart()) || next === 'year-old' || /\b(?:i['’]m|i am|you['’]re|you are|aged?|turning|turned|turn)\s*$/.test(head)) unit = 'age';
@@ -131,9 +140,8 @@ function figuresOf(text: string): Figure[] {
       else if (next !== '' && !NOT_UNITS.has(next)) unit = next.replace(/s$/, '') + (/^\s*[a-z-]+\s+ago\b/.test(rest) ? ' ago' : '');
       else {
         // A bare number is named by the word before it ("order 58213", "flight 742"), if any.
-        const label = /([a-z]+)\W+(?:([a-z]+)\W+)?$/.exec(head);
-        const word = label?.[2] === 'number' || label?.[2] === 'no' ? label[1] : label?.[2];
-        unit = word && !NOT_UNITS.has(word) && !NOT_CUES.has(word) ? `#${word}` : '';
+        const found = /([a-z]+)\W+(?:([a-z]+)\W+)?$/.exec(head);
+        unit = label(found?.[2] === 'number' || found?.[2] === 'no' ? found[1] : found?.[2]);
       }
       // Cue words: near the figure, and never past the figures beside it (each has its own).
       const from = Math.max(at - 60, k > 0 ? all[k - 1]!.index + all[k - 1]![0].length : 0);
