@@ -159,30 +159,49 @@ export function corrupt(kind: DefectKind, c: CleanConversation, all: readonly Cl
       return turns;
     }
     case 'contradiction': {
-      // A later answer misstates a number (or a name) the user gave.
-      const userNumbers = new Set<string>();
-      const userNames = new Set<string>();
-      for (const t of turns) {
-        if (t.role !== 'user') continue;
-        for (const m of t.content.matchAll(NUMBER)) userNumbers.add(m[0]);
-        for (const m of t.content.matchAll(/\b(?:my|My) (?:daughter|son|aunt|uncle|father|mother|partner|wife|husband) ([A-Z][a-z]+)/g)) userNames.add(m[1]!);
-      }
+      // A later answer restates a fact the user gave (a figure with what it is about, or a
+      // relative's name) with another value. An echo counts only when it is the same fact: the
+      // same figure with the same unit word after it, or sharing a content word with the user's
+      // sentence ("$2,400 of essentials" after "my essentials are closer to $2,400"); "6
+      // minutes" is not an echo of "6 months". Figures are replaced as whole tokens.
+      const userFigures: { token: string; next: string; words: Set<string>; sentence: string; turn: number }[] = [];
+      const userNames: { name: string; turn: number }[] = [];
+      turns.forEach((t, turn) => {
+        if (t.role !== 'user') return;
+        for (const sentence of sentences(t.content)) {
+          for (const m of sentence.matchAll(NUMBER)) userFigures.push({ token: m[0], next: wordAfter(sentence, m.index + m[0].length), words: contentWords(sentence), sentence, turn });
+        }
+        for (const m of t.content.matchAll(/\b(?:my|My) (?:daughter|son|aunt|uncle|father|mother|partner|wife|husband) ([A-Z][a-z]+)/g)) userNames.push({ name: m[1]!, turn });
+      });
       const ps = assistantPositions(turns).slice(1);
       const candidates: { at: number; value: string }[] = [];
       for (const at of ps) {
-        for (const m of turns[at]!.content.matchAll(NUMBER)) if (userNumbers.has(m[0])) candidates.push({ at, value: m[0] });
-        for (const name of userNames) if (turns[at]!.content.includes(name)) candidates.push({ at, value: name });
+        // Only facts the user gave before this answer can be restated in it.
+        const given = userFigures.filter((u) => u.turn < at);
+        for (const sentence of sentences(turns[at]!.content)) {
+          for (const m of sentence.matchAll(NUMBER)) {
+            const next = wordAfter(sentence, m.index + m[0].length);
+            const words = contentWords(sentence);
+            const echo = given.some((u) => u.token === m[0] && (u.next === next || (/[$%]/.test(m[0]) && [...words].some((w) => u.words.has(w)))));
+            if (echo && !candidates.some((c) => c.at === at && c.value === m[0])) candidates.push({ at, value: m[0] });
+          }
+        }
+        for (const { name, turn } of userNames) if (turn < at && turns[at]!.content.includes(name)) candidates.push({ at, value: name });
       }
       if (candidates.length === 0) {
-        // No echo to change: the answer claims a figure the user never gave.
+        // No echo to change: the answer opens by restating one of the user's sentences with a
+        // figure changed, in the second person ("As you said, your router drops every 30 minutes").
+        const withFigure = userFigures.filter((u) => !/\?$/.test(u.sentence));
         const at = ps[0]!;
-        const n = [...userNumbers][0] ?? '30';
-        turns[at]!.content = `Since you told me it is ${changeNumber(n)}, ${turns[at]!.content[0]!.toLowerCase()}${turns[at]!.content.slice(1)}`;
+        if (withFigure.length === 0) return turns;
+        const u = pick(random, withFigure);
+        const restated = secondPerson(u.sentence.replace(new RegExp(`(?<![\\w$])${escape(u.token)}(?![\\w])`), changeNumber(u.token))).replace(/\.$/, '');
+        turns[at]!.content = `As you said, ${restated[0]!.toLowerCase()}${restated.slice(1)}. ${turns[at]!.content}`;
         return turns;
       }
       const { at, value } = pick(random, candidates);
       const replacement = /\d/.test(value) ? changeNumber(value) : pick(random, ['Sophie', 'Maria', 'Laura'].filter((x) => x !== value));
-      turns[at]!.content = turns[at]!.content.split(value).join(replacement);
+      turns[at]!.content = turns[at]!.content.replace(new RegExp(`(?<![\\w$.,])${escape(value)}(?![\\w]|[.,]\\d)`, 'g'), replacement);
       return turns;
     }
     case 'noClose': {
@@ -193,10 +212,28 @@ export function corrupt(kind: DefectKind, c: CleanConversation, all: readonly Cl
   }
 }
 
-export const NUMBER = /\$?\d[\d,]*(?:\.\d+)?%?/g;
+/** A figure: digits with thousands separators and decimals, never a trailing comma or full stop. */
+export const NUMBER = /\$?\d+(?:[,.]\d+)*%?/g;
+
+const STOP = new Set('that this with from have your about would could should will they their there what when which more than then also into only just some much very been were each every month year week days weeks months years'.split(' '));
+function contentWords(sentence: string): Set<string> {
+  return new Set((sentence.toLowerCase().match(/[a-z]{4,}/g) ?? []).filter((w) => !STOP.has(w)).map((w) => w.replace(/s$/, '')));
+}
+function wordAfter(sentence: string, at: number): string {
+  return /^\s*([a-z]+)/i.exec(sentence.slice(at))?.[1]?.toLowerCase() ?? '';
+}
+const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+/** The user's own sentence, as the assistant would say it back. */
+function secondPerson(sentence: string): string {
+  const swaps: Record<string, string> = { i: 'you', me: 'you', my: 'your', mine: 'yours', we: 'you', us: 'you', our: 'your', "i'm": "you're", am: 'are', was: 'were', myself: 'yourself' };
+  return sentence.replace(/\b(?:I|me|my|mine|we|us|our|I'm|am|was|myself|We|My|Our)\b/g, (w) => {
+    const to = swaps[w.toLowerCase()]!;
+    return w === 'I' || w[0] !== w[0]!.toLowerCase() ? to : to;
+  });
+}
 
 function changeNumber(value: string): string {
-  return value.replace(/\d[\d,]*(?:\.\d+)?/, (digits) => {
+  return value.replace(/\d+(?:[,.]\d+)*/, (digits) => {
     const n = Number(digits.replace(/,/g, ''));
     const changed = n < 10 ? n + 3 : Math.round(n * 1.5);
     return digits.includes(',') ? changed.toLocaleString('en-US') : String(changed);

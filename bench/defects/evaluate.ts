@@ -15,6 +15,8 @@ export const CLEAN: readonly CleanConversation[] = [...CLEAN_A, ...CLEAN_B];
 export interface KindRow {
   kind: DefectKind;
   pairs: number;
+  /** Clean conversations the corruption could not change (no user fact to contradict, say): not counted. */
+  unchanged: number;
   cleanAbove: number;
   flagged: number;
   /** Corrupted copies whose flag reason names a defect (not just a low score). */
@@ -36,9 +38,13 @@ export function evaluateDefects(): DefectEvaluation {
   });
   const misses: DefectEvaluation['misses'] = [];
   const rows = DEFECT_KINDS.map((kind, k) => {
-    const row: KindRow = { kind, pairs: 0, cleanAbove: 0, flagged: 0, named: 0 };
+    const row: KindRow = { kind, pairs: 0, unchanged: 0, cleanAbove: 0, flagged: 0, named: 0 };
     CLEAN.forEach((c, i) => {
       const turns = corrupt(kind, c, CLEAN, 1000 * (k + 1) + i);
+      if (JSON.stringify(turns) === JSON.stringify(c.turns)) {
+        row.unchanged++;
+        return;
+      }
       const r: QualityReport = scoreConversation({ turns }, c.tier);
       const reason = flagReason(r, undefined);
       row.pairs++;
@@ -76,7 +82,8 @@ export function printDefectTable(e: DefectEvaluation): boolean {
   for (const r of e.rows) {
     const meets = r.cleanAbove / r.pairs >= 0.95 && r.flagged / r.pairs >= 0.8;
     ok &&= meets;
-    console.log(`${r.kind.padEnd(15)} ${pct(r.cleanAbove, r.pairs).padStart(17)}   ${pct(r.flagged, r.pairs).padStart(17)}   ${pct(r.named, r.pairs).padStart(12)}   ${meets ? 'met' : 'MISSED'}`);
+    const skipped = r.unchanged ? ` (${r.pairs} pairs; ${r.unchanged} clean with nothing to corrupt)` : '';
+    console.log(`${r.kind.padEnd(15)} ${pct(r.cleanAbove, r.pairs).padStart(17)}   ${pct(r.flagged, r.pairs).padStart(17)}   ${pct(r.named, r.pairs).padStart(12)}   ${meets ? 'met' : 'MISSED'}${skipped}`);
   }
   const cleanShare = e.cleanFlagged.length / e.clean;
   ok &&= cleanShare <= 0.1;

@@ -10,7 +10,8 @@ import { failureSummary } from '../core/generation/failures';
 import { BatchProgress } from '../core/generation/progress';
 import type { GenerationSettings } from '../core/generation/settings';
 import { countInputTokens, createClient, type ClaudeRequest } from '../core/generation/claude';
-import { cacheLine, estimateBatch, formatDuration, pastOutputTokens } from '../core/generation/estimate';
+import { cacheLine, estimateBatch, estimateJudge, formatDuration, pastOutputTokens, type JudgeEstimate } from '../core/generation/estimate';
+import { judgeModelOf } from '../core/generation/settings';
 import type { PlanProblem, Sampling } from '../core/plan';
 import { openWorkspaceStore, type BatchRequest } from '../core/workspace';
 import { cliStoreOptions, existingStore as readOnlyStore } from './database';
@@ -143,9 +144,13 @@ async function dryRun(input: Omit<BatchInput, 'store' | 'apiKey' | 'baseURL' | '
     pastOutputTokens: await storedOutputTokens(options.folder, input.templatePath, out),
     ...(client ? { countTokens: (request: ClaudeRequest) => countInputTokens(client, request) } : {}),
   });
+  // With promptloom.quality.judge on, each conversation is graded too: its own figure, not in costUsd.
+  const judgeModel = input.settings.judge === 'on' ? judgeModelOf(input.settings) : undefined;
+  const judge: JudgeEstimate | undefined = judgeModel ? estimateJudge(input.count, { model: judgeModel, maxTokens, pastOutputTokens: estimate.pastOutputTokens }) : undefined;
   const plan = cells.map((c) => ({ values: c.rendered.parameters, count: c.count }));
   if (options.format === 'json') {
-    out.stdout(JSON.stringify({ plan, conversations: input.count, estimate: { inputTokens: estimate.inputTokens, maxOutputTokens: estimate.maxOutputTokens, costUsd: estimate.costUsd, cache: estimate.cache } }) + '\n');
+    const judgeKey = judge ? { judge: { model: judge.model, calls: judge.calls, maxInputTokens: judge.maxInputTokens, maxOutputTokens: judge.maxOutputTokens, costUsd: judge.costUsd } } : {};
+    out.stdout(JSON.stringify({ plan, conversations: input.count, estimate: { inputTokens: estimate.inputTokens, maxOutputTokens: estimate.maxOutputTokens, costUsd: estimate.costUsd, cache: estimate.cache, ...judgeKey } }) + '\n');
     return EXIT.ok;
   }
   out.stdout(planTable(plan, input.cells ? Object.keys(plan[0]?.values ?? {}).filter((name) => new Set(plan.map((c) => JSON.stringify(c.values[name]))).size > 1) : []));
@@ -154,6 +159,7 @@ async function dryRun(input: Omit<BatchInput, 'store' | 'apiKey' | 'baseURL' | '
       `estimated cost $${estimate.costUsd.low.toFixed(4)}–$${estimate.costUsd.high.toFixed(4)}` +
       (estimate.pastOutputTokens === null ? ' (no earlier conversations of this template: the low end counts input only)' : ` (low: ${Math.round(estimate.pastOutputTokens)} output tokens each, as before; high: max_tokens each)`) +
       `\n${cacheLine(estimate)}` +
+      (judge ? `\njudge ${judge.model}: ${judge.calls} call${judge.calls === 1 ? '' : 's'} (one per conversation), estimated cost $${judge.costUsd.low.toFixed(4)}–$${judge.costUsd.high.toFixed(4)} on top` : '') +
       '\nnothing was sent (--dry-run)\n',
   );
   return EXIT.ok;

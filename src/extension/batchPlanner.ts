@@ -6,7 +6,7 @@
  */
 import * as vscode from 'vscode';
 import type { BatchInput } from '../core/generation/batch';
-import { cacheLine, formatDuration, type DurationEstimate, type Estimate } from '../core/generation/estimate';
+import { cacheLine, formatDuration, type DurationEstimate, type Estimate, type JudgeEstimate } from '../core/generation/estimate';
 import { SAMPLINGS, variableDomains, type Sampling } from '../core/plan';
 import type { ParsedTemplate } from '../core/template';
 
@@ -89,8 +89,9 @@ export function durationLine(d: DurationBasis): string {
   return `Estimated time about ${formatDuration(d.seconds)} at ${rate} (${d.concurrency} in flight${each}; ${d.limitedBy === 'rate' ? 'the rate limit' : 'requests in flight'} set the pace).`;
 }
 
-/** The prepared batch's value sets, cost and time; true when the person says go. */
-export async function confirmBatch(input: Pick<BatchInput, 'cells' | 'rendered' | 'count' | 'model'>, estimate: Estimate, duration?: DurationBasis): Promise<boolean> {
+/** The prepared batch's value sets, cost (the judge's too, when it is on) and time; true when the person says go. */
+export async function confirmBatch(input: Pick<BatchInput, 'cells' | 'rendered' | 'count' | 'model'>, estimate: Estimate, extra: { readonly duration?: DurationBasis; readonly judge?: JudgeEstimate | undefined } = {}): Promise<boolean> {
+  const { duration, judge } = extra;
   const cells = input.cells ?? [{ rendered: input.rendered, count: input.count }];
   const varied = cells.length > 1 ? Object.keys(cells[0]!.rendered.parameters).filter((name) => new Set(cells.map((c) => JSON.stringify(c.rendered.parameters[name]))).size > 1) : [];
   const shown = cells.slice(0, 12).map((c) => `${c.count} × ${varied.length > 0 ? varied.map((name) => `${name} ${String(c.rendered.parameters[name])}`).join(', ') : 'the form’s values'}`);
@@ -99,8 +100,14 @@ export async function confirmBatch(input: Pick<BatchInput, 'cells' | 'rendered' 
   const cost = `Estimated cost ${usd(estimate.costUsd.low)}–${usd(estimate.costUsd.high)} with ${input.model.id} (${estimate.inputTokens.toLocaleString('en-US')} input tokens${estimate.counted === 'api' ? '' : ', estimated'}; up to ${estimate.maxOutputTokens.toLocaleString('en-US')} output tokens${estimate.pastOutputTokens === null ? '' : `, about ${Math.round(estimate.pastOutputTokens)} each as before`}).`;
   const choice = await vscode.window.showInformationMessage(
     `Generate ${input.count} conversation${input.count === 1 ? '' : 's'} in ${cells.length} value set${cells.length === 1 ? '' : 's'}?`,
-    { modal: true, detail: [...shown, ...more, '', cost, `${cacheLine(estimate)}.`, ...(duration ? [durationLine(duration)] : [])].join('\n') },
+    { modal: true, detail: [...shown, ...more, '', cost, `${cacheLine(estimate)}.`, ...(judge ? [judgeCostLine(judge)] : []), ...(duration ? [durationLine(duration)] : [])].join('\n') },
     'Generate',
   );
   return choice === 'Generate';
+}
+
+/** The judge's own line in the confirmation (promptloom.quality.judge on): one call per conversation. */
+export function judgeCostLine(judge: JudgeEstimate): string {
+  const usd = (x: number) => `$${x < 0.1 ? x.toFixed(4) : x.toFixed(2)}`;
+  return `The judge (${judge.model}) grades each conversation too: ${judge.calls.toLocaleString('en-US')} call${judge.calls === 1 ? '' : 's'}, estimated ${usd(judge.costUsd.low)}–${usd(judge.costUsd.high)} on top.`;
 }

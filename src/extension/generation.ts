@@ -4,13 +4,13 @@ import { limiterFor } from '../core/generation/rateLimiter';
 import type { GenerationEngine, ModelInfo } from '../core/generation/engine';
 import type { Priority } from '../core/generation/priorityQueue';
 import type { RateLimiter } from '../core/generation/rateLimiter';
-import type { GenerationSettings } from '../core/generation/settings';
+import { judgeModelOf, type GenerationSettings } from '../core/generation/settings';
 import { failureSummary } from '../core/generation/failures';
 import { BatchProgress } from '../core/generation/progress';
 import { editorApiAddress, editorWorkspace } from './settings';
 import { confirmBatch, type DurationBasis } from './batchPlanner';
 import { countInputTokens, createClient } from '../core/generation/claude';
-import { estimateBatch, estimateDuration, formatDuration, pastDurationMs, pastOutputTokens, type Estimate } from '../core/generation/estimate';
+import { estimateBatch, estimateDuration, estimateJudge, formatDuration, pastDurationMs, pastOutputTokens, type Estimate, type JudgeEstimate } from '../core/generation/estimate';
 import type { ExplicitCell, Sampling } from '../core/plan';
 import type { Store } from '../core/store';
 import { BatchRepository, TemplateRepository } from '../core/store';
@@ -136,7 +136,11 @@ export class GenerationService extends Disposable {
       throw new Error(`Invalid values: ${prepared.problems.map((p) => (p.variable ? `${p.variable} ${p.message}` : p.message)).join('; ')}`);
     }
     const settings = options.concurrency ? { ...prepared.input.settings, concurrency: options.concurrency } : prepared.input.settings;
-    if (options.confirm && !(await confirmBatch(prepared.input, await this.estimate(prepared.input, store, apiKey), this.duration({ ...prepared.input, settings }, store)))) return undefined;
+    if (options.confirm) {
+      const estimate = await this.estimate(prepared.input, store, apiKey);
+      const more = { duration: this.duration({ ...prepared.input, settings }, store), judge: this.judgeEstimate(prepared.input, estimate) };
+      if (!(await confirmBatch(prepared.input, estimate, more))) return undefined;
+    }
     return this.execute({ ...prepared.input, settings, store, templatePath: path, apiKey }, options.quiet ?? false);
   }
 
@@ -157,6 +161,12 @@ export class GenerationService extends Disposable {
     const known = { requestsPerWindow: this.limiter(input.settings, input.model).currentLimits().requests, windowMs: input.settings.windowSeconds !== undefined ? input.settings.windowSeconds * 1000 : input.model.windowMs };
     const past = pastDurationMs(store, input.templatePath);
     return { ...estimateDuration({ requests: input.count, ...known, concurrency: input.settings.concurrency, pastDurationMs: past }), ...known, concurrency: input.settings.concurrency, pastDurationMs: past };
+  }
+
+  /** The judge's cost, when promptloom.quality.judge is on: one call per conversation. */
+  private judgeEstimate(input: Pick<BatchInput, 'settings' | 'count' | 'template'>, estimate: Estimate): JudgeEstimate | undefined {
+    const model = input.settings.judge === 'on' ? judgeModelOf(input.settings) : undefined;
+    return model ? estimateJudge(input.count, { model, maxTokens: input.template.settings.maxTokens ?? input.settings.maxTokens, pastOutputTokens: estimate.pastOutputTokens }) : undefined;
   }
 
   /** `Promptloom: Resume Batch`: finishes an interrupted batch (the one given, or one picked). */

@@ -8,6 +8,17 @@ export interface TestRunView {
   readonly overall?: number;
   readonly status?: string;
   readonly firstRecommendation?: string;
+  /** Claude's grade of the run, when `promptloom.quality.judge` was on and the call succeeded. */
+  readonly judge?: TestRunJudgeView;
+}
+
+export interface TestRunJudgeView {
+  /** The judge's part of the score (1.5–10); the run's overall is at most this. */
+  readonly score: number;
+  /** The judge's own overall, 1–10. */
+  readonly overall: number;
+  readonly model: string;
+  readonly reason: string;
 }
 
 export interface TestResultView {

@@ -1,6 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { JUDGE_MAX_TOKENS } from '../../src/core/generation/judgeClient';
 import { planKey } from '../../src/core/plan';
 import { Store } from '../../src/core/store';
 import { FakeMessagesApi } from '../fixtures/fakeMessagesApi';
@@ -65,6 +66,27 @@ describe('promptloom generate with a value plan', function () {
     assert.equal(offline.code, 0, offline.stderr);
     assert.match(offline.stdout, /persona +channel +topic +count/);
     assert.match(offline.stdout, /estimated here/);
+  });
+
+  it('--dry-run with promptloom.quality.judge on gives the judge’s cost as its own key and line: one call per conversation', async () => {
+    const ws = workspace({ 't.prompt': TEMPLATE, '.vscode/settings.json': JSON.stringify({ 'promptloom.quality.judge': 'on' }) });
+    const env = { ANTHROPIC_API_KEY: KEY, ANTHROPIC_BASE_URL: api.url };
+    const r = await runCli(['generate', 't.prompt', '--vary', 'persona,channel', '--param', 'topic=bonds', '--count', '12', '--dry-run', '--format', 'json'], ws, env);
+    assert.equal(r.code, 0, r.stderr);
+    const dry = lastJson(r.stdout) as { estimate: { costUsd: { low: number; high: number }; judge: { model: string; calls: number; maxInputTokens: number; maxOutputTokens: number; costUsd: { low: number; high: number } } } };
+    assert.deepEqual(Object.keys(dry.estimate), ['inputTokens', 'maxOutputTokens', 'costUsd', 'judge']);
+    const judge = dry.estimate.judge;
+    assert.deepEqual(Object.keys(judge), ['model', 'calls', 'maxInputTokens', 'maxOutputTokens', 'costUsd']);
+    assert.match(judge.model, /^claude-/);
+    assert.equal(judge.calls, 12, 'one judge call per conversation');
+    assert.equal(judge.maxOutputTokens, 12 * JUDGE_MAX_TOKENS);
+    assert.ok(judge.maxInputTokens >= 12 * 4096, 'each call reads a conversation of up to max_tokens');
+    assert.ok(judge.costUsd.low > 0 && judge.costUsd.low < judge.costUsd.high, JSON.stringify(judge.costUsd));
+    assert.equal(api.stats.requests, 0, 'no Messages request, and no judge call');
+    assert.equal(api.stats.judgeRequests.length, 0);
+    const text = await runCli(['generate', 't.prompt', '--vary', 'persona,channel', '--param', 'topic=bonds', '--count', '12', '--dry-run'], ws, env);
+    assert.equal(text.code, 0, text.stderr);
+    assert.match(text.stdout, new RegExp(`^judge ${judge.model}: 12 calls \\(one per conversation\\), estimated cost \\$${judge.costUsd.low.toFixed(4)}–\\$${judge.costUsd.high.toFixed(4)} on top$`, 'm'));
   });
 
   it('a balanced plan stores each cell’s values with its conversations, and the summary reports coverage per cell', async () => {

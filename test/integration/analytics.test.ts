@@ -52,6 +52,37 @@ describe('template testing, the dashboard and export', function () {
     }
   });
 
+  it('Test Template shows the judge’s grade of each run when promptloom.quality.judge is on', async () => {
+    const config = vscode.workspace.getConfiguration('promptloom');
+    await config.update('quality.judge', 'on', vscode.ConfigurationTarget.Workspace);
+    try {
+      const result = (await vscode.commands.executeCommand<TestResultView>('promptloom.testTemplate', workspaceFile('generate.prompt'), 2))!;
+      assert.equal(result.runs.length, 2);
+      for (const run of result.runs) {
+        // Graded by the fake Messages API over HTTP: its grade of a clean conversation.
+        assert.ok(run.judge, `run ${run.conversationId} has no judge part: ${JSON.stringify(run)}`);
+        assert.match(run.judge.model, /^claude-/);
+        assert.equal(run.judge.reason, 'answers every question, in role, and closes naturally');
+        assert.ok(run.judge.overall >= 1 && run.judge.overall <= 10);
+        // The judge's part caps the run's score.
+        assert.ok(run.overall! <= run.judge.score + 1e-9, `${run.overall} above the judge's ${run.judge.score}`);
+      }
+      // The breakdown of the same conversation holds the same part: the panel shows what is stored.
+      const store = await Store.open(vscode.workspace.workspaceFolders![0]!.uri.fsPath);
+      try {
+        const row = store.get('SELECT breakdown FROM quality_scores WHERE conversation_id = ?', [result.runs[0]!.conversationId!]);
+        assert.equal((JSON.parse(String(row?.breakdown)) as { judge: { score: number } }).judge.score, result.runs[0]!.judge!.score);
+      } finally {
+        store.close();
+      }
+    } finally {
+      await config.update('quality.judge', undefined, vscode.ConfigurationTarget.Workspace);
+    }
+    // With the judge off again, a run has no judge part.
+    const off = (await vscode.commands.executeCommand<TestResultView>('promptloom.testTemplate', workspaceFile('generate.prompt'), 1))!;
+    assert.equal(off.runs[0]!.judge, undefined);
+  });
+
   it('the dashboard shows every template, daily series and top performers, compares two, and exports CSV', async () => {
     const panel = (await vscode.commands.executeCommand<Dashboard>('promptloom.showDashboard'))!;
     const data = await waitFor('dashboard data', () => panel.lastData);

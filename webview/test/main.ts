@@ -38,6 +38,13 @@ function show(r: TestResultView): void {
       const id = run.conversationId;
       open.addEventListener('click', () => vscode.postMessage({ type: 'open', conversationId: id }));
       li.append(open);
+      // The judge's part, when Claude graded the run: it caps the run's score.
+      if (run.judge) {
+        const j = run.judge;
+        const part = el('div', { class: `judge band-${band(j.score)}`, 'data-key': 'judge', 'aria-label': `Judge ${j.score.toFixed(1)}, ${j.model}, ${j.overall} of 10: ${j.reason}` });
+        part.append(el('span', { class: 'judge-score' }, `Judge ${j.score.toFixed(1)}`), el('span', { class: 'detail' }, ` ${j.model}, ${j.overall}/10: ${j.reason}`));
+        li.append(part);
+      }
     } else li.textContent = 'generation failed';
     runs.append(li);
   });

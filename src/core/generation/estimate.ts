@@ -6,7 +6,9 @@
 import type { Store } from '../store';
 import type { BatchCell } from './batch';
 import { RECORD_TOOL_CHARS, type ClaudeRequest } from './claude';
+import { JUDGE_SYSTEM, JUDGE_TOOL } from '../quality/judge';
 import { costUsd, type ModelInfo } from './engine';
+import { JUDGE_MAX_TOKENS } from './judgeClient';
 import { CACHE_READ_MULTIPLIER, CACHE_WRITE_MULTIPLIER, cacheSavingUsd, cachesPrefix, minCacheableTokens, prefixTokens } from './promptCache';
 
 export interface Estimate {
@@ -146,4 +148,46 @@ export function formatDuration(seconds: number): string {
   if (s < 3600) return `${Math.floor(s / 60)} min${s % 60 ? ` ${s % 60} s` : ''}`;
   const minutes = Math.round(s / 60);
   return `${Math.floor(minutes / 60)} h${minutes % 60 ? ` ${minutes % 60} min` : ''}`;
+}
+
+/** What grading a batch's conversations would cost (`promptloom.quality.judge` on): its own figure. */
+export interface JudgeEstimate {
+  readonly model: string;
+  /** One call per conversation. */
+  readonly calls: number;
+  /** The rubric (system prompt and tool), the same in every call: the cached prefix. */
+  readonly rubricTokens: number;
+  /** The conversations as the judge reads them, over all calls: at most `max_tokens` each. */
+  readonly maxInputTokens: number;
+  readonly maxOutputTokens: number;
+  readonly costUsd: { readonly low: number; readonly high: number };
+}
+
+/** Framing around a conversation in the judge's prompt ("Grade this conversation…", turn labels). */
+const JUDGE_FRAMING_TOKENS = 60;
+
+/**
+ * The judge's cost before the batch runs. A conversation is not written yet, so its length is
+ * bounded by the generation's: the low end reads conversations as long as the template's earlier
+ * ones (none when there are none), the rubric from the prompt cache after the first call, and
+ * counts no output; the high end reads `max_tokens` of conversation each, the rubric at the full
+ * input price every call (the cache may miss: a rubric under the model's cacheable minimum is
+ * never cached), and `JUDGE_MAX_TOKENS` of output each.
+ */
+export function estimateJudge(conversations: number, options: { model: ModelInfo; maxTokens: number; pastOutputTokens: number | null }): JudgeEstimate {
+  const rubricTokens = localInputTokens({ system: JUDGE_SYSTEM, prompt: JSON.stringify(JUDGE_TOOL) }) - 500;
+  const lowConversation = options.pastOutputTokens === null ? 0 : Math.min(options.maxTokens, Math.round(options.pastOutputTokens));
+  const cachedRubric = conversations === 0 ? 0 : rubricTokens * CACHE_WRITE_MULTIPLIER + (conversations - 1) * rubricTokens * CACHE_READ_MULTIPLIER;
+  const round = (x: number) => Number(x.toFixed(6));
+  return {
+    model: options.model.id,
+    calls: conversations,
+    rubricTokens,
+    maxInputTokens: conversations * (options.maxTokens + JUDGE_FRAMING_TOKENS),
+    maxOutputTokens: conversations * JUDGE_MAX_TOKENS,
+    costUsd: {
+      low: round(costUsd(options.model, cachedRubric + conversations * (lowConversation + JUDGE_FRAMING_TOKENS), 0)),
+      high: round(costUsd(options.model, conversations * (rubricTokens + options.maxTokens + JUDGE_FRAMING_TOKENS), conversations * JUDGE_MAX_TOKENS)),
+    },
+  };
 }

@@ -8,6 +8,7 @@
  * Every detector is one regular expression or one pass over words already scanned; the patterns
  * are compiled once, here. Repetition defects come from coherence.ts, which already tracks phrases.
  */
+import { contradictionIn, userFacts, type UserFacts } from './contradictions';
 import { wordNumber, type Scanned } from './text';
 import type { ScoredTurn } from './types';
 
@@ -94,9 +95,6 @@ const META = new RegExp(
 const FINISHED = /[.!?…"'”’)\]*`>]$|\p{Extended_Pictographic}$/u;
 const FAREWELL = /\b(?:good luck|enjoy|best wishes|take care|have a (?:good|great|nice|wonderful|lovely|safe)|i hope (?:she|he|you|it|everything|they|this)|glad|you['’]re welcome|congratulations|all the best|safe travels|bye|goodbye|anytime)\b/;
 const NON_LATIN = /[\p{Script=Greek}\p{Script=Cyrillic}\p{Script=Hebrew}\p{Script=Arabic}\p{Script=Devanagari}\p{Script=Bengali}\p{Script=Tamil}\p{Script=Thai}\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Han}\p{Script=Hangul}]/gu;
-const NUMBER = /\$?\d[\d,]*(?:\.\d+)?%?/g;
-const RELATIVE = /\b([Mm]y|[Yy]our) (daughter|son|aunt|uncle|father|mother|dad|mom|mum|partner|wife|husband|brother|sister|grandmother|grandfather|friend|colleague|manager|dog|cat) ([A-Z][a-z]+)/g;
-const ATTRIBUTED = /\byou(?: said| mentioned| told me| stated)(?: \w+){0,3}? (\$?\d[\d,]*(?:\.\d+)?%?)|(\$?\d[\d,]*(?:\.\d+)?%?)(?: \w+){0,2} (?:that )?you (?:mentioned|said|gave|stated|told me)\b/gi;
 
 // Word classes, by the numbers `scan` gives words, in a small open-addressing table (a Map
 // lookup per word would double the scorer's time).
@@ -273,7 +271,10 @@ export function findDefects(turns: readonly ScoredTurn[], scanned: readonly Scan
     caps[turns[i]!.role].lower += ends[i]!.lower;
   }
 
-  let facts: Facts | undefined;
+  let facts: UserFacts | undefined;
+  // A relative the user may have named ("my daughter Emma"): then any answer may rename them.
+  let userNamesSomeone = false;
+  for (let i = 0; i < n; i++) if (turns[i]!.role === 'user' && counts[i]!.triggers & RELATIVE_WORD) userNamesSomeone = true;
   let switched = false;
   for (let i = 0; i < n; i++) {
     const turn = turns[i]!;
@@ -325,9 +326,12 @@ export function findDefects(turns: readonly ScoredTurn[], scanned: readonly Scan
       defects.push({ kind: 'offTopic', position: i, what: `does not answer turn ${turns[i - 1]!.index + 1} (user): it shares almost no words with this conversation` });
     }
 
-    if (turn.role === 'assistant' && i > 0 && c.triggers & (CLAIM_WORD | RELATIVE_WORD)) {
+    // Contradictions need a figure, a claim ("you mentioned") or a name; the user's facts are
+    // read once, on the first answer that could contradict them.
+    if (turn.role === 'assistant' && i > 0 && (c.triggers & (CLAIM_WORD | RELATIVE_WORD) || userNamesSomeone || hasDigit(content))) {
       facts ??= userFacts(turns);
-      contradictions(turn, i, facts, defects);
+      const what = contradictionIn(turns, i, facts);
+      if (what) defects.push({ kind: 'contradiction', position: i, what });
     }
   }
 
@@ -346,22 +350,6 @@ export function findDefects(turns: readonly ScoredTurn[], scanned: readonly Scan
     }
   }
   return defects;
-}
-
-interface Facts {
-  numbers: Set<string>;
-  names: Map<string, string>;
-}
-
-/** Every number the user stated, and the relatives they named ("my daughter Emma"). */
-function userFacts(turns: readonly ScoredTurn[]): Facts {
-  const facts: Facts = { numbers: new Set(), names: new Map() };
-  for (const t of turns) {
-    if (t.role !== 'user') continue;
-    for (const m of t.content.matchAll(NUMBER)) facts.numbers.add(normalNumber(m[0]));
-    for (const m of t.content.matchAll(RELATIVE)) if (m[1]!.toLowerCase() === 'my') facts.names.set(m[2]!, m[3]!);
-  }
-  return facts;
 }
 
 /**
@@ -399,31 +387,10 @@ function punctuatesTurns(turns: readonly ScoredTurn[], counts: readonly TurnWord
   return long > 0 && finished >= 0.75 * long;
 }
 
-function normalNumber(s: string): string {
-  return s.replace(/[$,%]/g, '').replace(/\.$/, '');
-}
-
-/**
- * A relative called by another name than the user gave ("your daughter Sophie" after "my
- * daughter Emma"), or a figure the answer says the user gave that they never stated.
- */
-function contradictions(turn: ScoredTurn, i: number, facts: Facts, defects: Defect[]): void {
-  const { content } = turn;
-  for (const m of content.matchAll(RELATIVE)) {
-    const named = facts.names.get(m[2]!);
-    if (m[1]!.toLowerCase() === 'your' && named !== undefined && named !== m[3]) {
-      defects.push({ kind: 'contradiction', position: i, what: `contradicts the user: calls their ${m[2]} “${m[3]}”, not “${named}”` });
-      return;
-    }
+function hasDigit(s: string): boolean {
+  for (let k = 0; k < s.length; k++) {
+    const c = s.charCodeAt(k);
+    if (c >= 48 && c <= 57) return true;
   }
-  if (facts.numbers.size === 0) return;
-  // Only figures the answer says the user gave ("you mentioned 4 percent"): an adviser works out
-  // new figures all the time ("your 65 euros a day"), and those are not contradictions.
-  for (const m of content.matchAll(ATTRIBUTED)) {
-    const token = m[1] ?? m[2]!;
-    const value = normalNumber(token);
-    if (value === '' || facts.numbers.has(value)) continue;
-    defects.push({ kind: 'contradiction', position: i, what: `contradicts the user: gives their figure as ${token}, which they never stated` });
-    return;
-  }
+  return false;
 }

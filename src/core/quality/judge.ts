@@ -14,7 +14,7 @@
  * a clean-looking conversation with a wrong answer pass on its form.
  */
 import { round1 } from './text';
-import type { Finding, QualityReport, QualityResult } from './types';
+import type { Finding, QualityReport } from './types';
 
 export const JUDGE_TOOL_NAME = 'grade_conversation';
 
@@ -157,7 +157,7 @@ export function judgeFindings(part: Pick<JudgePart, 'turnsAtFault'> | undefined)
 }
 
 /** The judge's part of a stored result, when it has a well-formed one. */
-export function storedJudgePart(result: Pick<QualityResult, 'breakdown'> | undefined): JudgePart | undefined {
+export function storedJudgePart(result: { readonly breakdown?: unknown } | null | undefined): JudgePart | undefined {
   const j = (result?.breakdown as { judge?: unknown } | undefined)?.judge as Partial<JudgePart> | undefined;
   if (!j || typeof j !== 'object' || typeof j.score !== 'number' || !Array.isArray(j.turnsAtFault)) return undefined;
   return j as JudgePart;

@@ -1,7 +1,8 @@
 import * as vscode from 'vscode';
 import { baselineFor, judgeTest, type TestRun } from '../../core/analytics';
+import { storedJudgePart } from '../../core/quality/judge';
 import { BatchRepository, GenerationRepository } from '../../core/store';
-import { TEST_VIEW_TYPE, testWebviewMessage, type TestHostMessage, type TestResultView, type TestState, type TestWebviewMessage } from '../../shared/testProtocol';
+import { TEST_VIEW_TYPE, testWebviewMessage, type TestHostMessage, type TestResultView, type TestRunJudgeView, type TestState, type TestWebviewMessage } from '../../shared/testProtocol';
 import { Disposable } from '../disposable';
 import type { GenerationService } from '../generation';
 import type { ConversationDocuments } from '../quality/conversationDocuments';
@@ -46,15 +47,18 @@ export async function testTemplate(deps: TemplateTestDeps, uri: vscode.Uri, runs
   const generations = new GenerationRepository(store);
   const document = await vscode.workspace.openTextDocument(uri);
   const template = deps.templates.get(document);
-  const runsData: (TestRun & { status?: string; firstRecommendation?: string })[] = outcome.conversations.map((id) => {
+  const runsData: (TestRun & { status?: string; firstRecommendation?: string; judge?: TestRunJudgeView })[] = outcome.conversations.map((id) => {
     const d = generations.details(id);
     const breakdown = d?.quality?.breakdown as { structure?: { valid?: boolean } } | undefined;
+    // Claude's grade, stored with the score when the judge was on (never asked for again here: it is paid for).
+    const judge = storedJudgePart(d?.quality);
     return {
       conversationId: id,
       ...(d?.quality ? { overall: d.quality.overall } : {}),
       ...(breakdown?.structure?.valid !== undefined ? { structureValid: breakdown.structure.valid } : {}),
       ...(d ? { status: d.status } : {}),
       ...(d?.quality?.recommendations[0] ? { firstRecommendation: d.quality.recommendations[0] } : {}),
+      ...(judge ? { judge: { score: judge.score, overall: judge.overall, model: judge.model, reason: judge.reason } } : {}),
     };
   });
   // Generations that failed for good left no conversation: they count as failed runs.
@@ -75,6 +79,7 @@ export async function testTemplate(deps: TemplateTestDeps, uri: vscode.Uri, runs
       ...(r.overall !== undefined ? { overall: r.overall } : {}),
       ...(r.status ? { status: r.status } : {}),
       ...(r.firstRecommendation ? { firstRecommendation: r.firstRecommendation } : {}),
+      ...(r.judge ? { judge: r.judge } : {}),
     })),
     finishedAt: Date.now(),
   };
