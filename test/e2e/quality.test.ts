@@ -35,7 +35,9 @@ async function seed(folder: string): Promise<void> {
  */
 describe('Quality review in the VS Code workbench (headless Chromium)', () => {
   let wb: Workbench;
-  const rows = () => wb.page.locator('.pane-body .monaco-list-row', { hasText: 'Quality fixture' });
+  // The Conversations view's rows (the Templates view above it lists "Quality fixture" too).
+  const conversationsPane = () => wb.page.locator('.pane', { has: wb.page.locator('.pane-header', { hasText: 'Conversations' }) });
+  const rows = () => conversationsPane().locator('.monaco-list-row', { hasText: 'Quality fixture' });
 
   before(async () => {
     wb = await Workbench.open('quality', seed);
@@ -132,8 +134,17 @@ describe('Quality review in the VS Code workbench (headless Chromium)', () => {
     const rowHas = (i: number, cls: string) => wb.page.waitForFunction(([id, c]) => Array.from(document.querySelectorAll('.pane-body .monaco-list-row')).some((r) => r.textContent!.includes(id!) && r.classList.contains(c!)), [ids[i], cls] as const, { timeout: 15_000 });
     const listHasFocus = () => wb.page.evaluate(() => !!document.activeElement?.closest('.pane-body .monaco-list'));
     const panelShows = async (i: number) => {
-      const frame = await wb.webviewFrame('.parts');
-      await frame.locator('h1', { hasText: ids[i]! }).waitFor({ timeout: 15_000 });
+      // The breakdown's webview may be rebuilt while the transcript beside it switches: a detached
+      // frame is looked up again, until the deadline.
+      const deadline = Date.now() + 15_000;
+      for (;;) {
+        const frame = await wb.webviewFrame('.parts');
+        try {
+          return await frame.locator('h1', { hasText: ids[i]! }).waitFor({ timeout: Math.max(1_000, deadline - Date.now()) });
+        } catch (error) {
+          if (!/detached/i.test(String(error)) || Date.now() > deadline) throw error;
+        }
+      }
     };
     // The list catches up with the approval given in the panel.
     await row(1).filter({ hasText: 'approved' }).waitFor({ timeout: 15_000 });

@@ -60,7 +60,9 @@ describe('Defect findings and the judge in the workbench (headless Chromium)', (
 
   it('shows the contradiction as a diagnostic on its turn of the transcript', async () => {
     await wb.page.locator('.activitybar .action-item a[aria-label^="Promptloom"]').click();
-    const row = wb.page.locator('.pane-body .monaco-list-row', { hasText: 'Judged fixture' });
+    // In the Conversations view (the Templates view lists "Judged fixture" too).
+    const pane = wb.page.locator('.pane', { has: wb.page.locator('.pane-header', { hasText: 'Conversations' }) });
+    const row = pane.locator('.monaco-list-row', { hasText: 'Judged fixture' });
     await row.first().waitFor({ timeout: 30_000 });
     assert.match(await row.first().innerText(), /needs revision/);
     await row.first().click();

@@ -130,8 +130,10 @@ export class ConversationDocuments extends Disposable implements vscode.TextDocu
     }
     const uri = conversationUri(id, loaded.details.templateName);
     const doc = await vscode.workspace.openTextDocument(uri);
-    // Beside the editor in use; in the first group when none is open (no empty group left behind).
-    const viewColumn = vscode.window.activeTextEditor ? vscode.ViewColumn.Beside : vscode.ViewColumn.One;
+    // Where a transcript is already shown (it takes that one's place, so the breakdown panel beside
+    // it stays in view); else beside the editor in use; else in the first group (none left empty).
+    const shown = vscode.window.visibleTextEditors.find((e) => e.document.uri.scheme === CONVERSATION_SCHEME && e.viewColumn !== undefined);
+    const viewColumn = shown?.viewColumn ?? (vscode.window.activeTextEditor ? vscode.ViewColumn.Beside : vscode.ViewColumn.One);
     return vscode.window.showTextDocument(doc, { preview: true, viewColumn, preserveFocus: options.preserveFocus ?? false });
   }
 
