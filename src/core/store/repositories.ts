@@ -201,6 +201,13 @@ export interface GenerationRecord {
    * either way.
    */
   readonly nearDuplicates?: { readonly threshold: number };
+  /** How it was generated: directly (the default) or in a Message Batch, at batch prices. */
+  readonly mode?: 'direct' | 'batch';
+  /**
+   * The Message Batch result this record stores: taken in once. Recorded in the same transaction,
+   * so a result read twice (a crash while collecting) stores nothing the second time.
+   */
+  readonly batchResult?: { readonly messageBatchId: string; readonly customId: string; readonly result: 'succeeded' | 'errored' | 'canceled' | 'expired' };
 }
 
 /** What `record` stored: the log row, the conversation, and the near-duplicate it found, if any. */
@@ -208,6 +215,8 @@ export interface RecordOutcome {
   readonly logId: number;
   readonly conversationId?: string;
   readonly nearDuplicateOf?: { readonly id: string; readonly similarity: number };
+  /** True when this Message Batch result had been stored before (nothing was written). */
+  readonly alreadyStored?: boolean;
 }
 
 export class GenerationRepository {
@@ -228,6 +237,18 @@ export class GenerationRepository {
     // Computed before taking the lock: the transaction only looks up and writes.
     const signature = g.conversation ? signatureOf(g.conversation.turns) : undefined;
     return this.store.write((tx): RecordOutcome => {
+      if (g.batchResult) {
+        const taken = tx.get('SELECT conversation_id FROM message_batch_results WHERE message_batch_id = ? AND custom_id = ?', [g.batchResult.messageBatchId, g.batchResult.customId]);
+        if (taken) return { logId: 0, ...(taken.conversation_id !== null ? { conversationId: String(taken.conversation_id) } : {}), alreadyStored: true };
+        tx.run('INSERT INTO message_batch_results (message_batch_id, custom_id, result, error_type, conversation_id, created_at) VALUES (?, ?, ?, ?, ?, ?)', [
+          g.batchResult.messageBatchId,
+          g.batchResult.customId,
+          g.batchResult.result,
+          g.errorType ?? null,
+          conversationId ?? null,
+          now,
+        ]);
+      }
       if (conversationId && g.conversationId) {
         const stored = tx.get('SELECT id FROM generation_logs WHERE conversation_id = ? LIMIT 1', [conversationId]);
         if (stored) return { logId: Number(stored.id), conversationId };
@@ -266,9 +287,9 @@ export class GenerationRepository {
       }
       const { lastInsertRowid } = tx.run(
         `INSERT INTO generation_logs (template_id, version_id, batch_id, conversation_id, parameters, model, attempt, status, error_type,
-                                      input_tokens, output_tokens, cost_usd, duration_ms, created_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-        [g.templateId, g.versionId, g.batchId ?? null, conversationId ?? null, JSON.stringify(g.parameters), g.model, g.attempt, g.status, g.errorType ?? null, g.inputTokens, g.outputTokens, g.costUsd, g.durationMs, now],
+                                      input_tokens, output_tokens, cost_usd, duration_ms, created_at, mode)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        [g.templateId, g.versionId, g.batchId ?? null, conversationId ?? null, JSON.stringify(g.parameters), g.model, g.attempt, g.status, g.errorType ?? null, g.inputTokens, g.outputTokens, g.costUsd, g.durationMs, now, g.mode ?? 'direct'],
       );
       return conversationId ? { logId: lastInsertRowid, conversationId, ...(nearDuplicateOf ? { nearDuplicateOf } : {}) } : { logId: lastInsertRowid };
     });

@@ -185,6 +185,43 @@ export const MIGRATIONS: readonly Migration[] = [
       'CREATE INDEX judge_calls_by_time ON judge_calls (created_at)',
     ],
   },
+  // Version 6 is taken by another change (prompt-cache columns); the runner applies every
+  // migration it has not applied, so a gap, filled later, is run then.
+  {
+    version: 7,
+    description: 'Message Batches: what was submitted (before and after the POST), and each result taken in once',
+    sql: [
+      // One row per Message Batch, written BEFORE the POST ('submitting', no anthropic_id) and
+      // given its id right after: a crash between the two is found on resume and matched against
+      // the account's recent Message Batches instead of submitting the same work twice.
+      `CREATE TABLE message_batches (
+         id TEXT PRIMARY KEY,                  -- ours; the start of every custom_id it holds
+         batch_id TEXT NOT NULL REFERENCES batches(id),
+         anthropic_id TEXT UNIQUE,             -- msgbatch_…, NULL until the POST answered
+         state TEXT NOT NULL CHECK (state IN ('submitting', 'submitted', 'collected', 'lost')),
+         request_count INTEGER NOT NULL,
+         custom_ids TEXT NOT NULL,             -- JSON array, in request order
+         attempt INTEGER NOT NULL,             -- 1 for the first round, 2 for its follow-up…
+         created_at INTEGER NOT NULL,
+         submitted_at INTEGER,
+         ended_at INTEGER
+       )`,
+      'CREATE INDEX message_batches_by_batch ON message_batches (batch_id, created_at)',
+      // Each result line taken in, once: written in the transaction that stores its generation,
+      // so a result read twice (a crash while collecting, a second collector) adds nothing.
+      `CREATE TABLE message_batch_results (
+         message_batch_id TEXT NOT NULL REFERENCES message_batches(id),
+         custom_id TEXT NOT NULL,
+         result TEXT NOT NULL CHECK (result IN ('succeeded', 'errored', 'canceled', 'expired')),
+         error_type TEXT,
+         conversation_id TEXT,
+         created_at INTEGER NOT NULL,
+         PRIMARY KEY (message_batch_id, custom_id)
+       )`,
+      // How each generation was made: the direct Messages path or a Message Batch (half price).
+      "ALTER TABLE generation_logs ADD COLUMN mode TEXT NOT NULL DEFAULT 'direct'",
+    ],
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

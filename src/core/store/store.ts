@@ -424,19 +424,25 @@ export class Store {
       const hasTable = this.get("SELECT 1 AS x FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'");
       return hasTable ? this.schemaVersion : 0;
     };
-    if (migrations.every((m) => m.version <= current())) return;
+    // Each migration not applied yet runs, in order, even one numbered below the newest applied:
+    // migrations written in parallel leave gaps (7 released before 6), filled when they land.
+    const applied = (): Set<number> => {
+      if (current() === 0) return new Set();
+      return new Set(this.all<{ version: number }>('SELECT version FROM schema_version').map((r) => Number(r.version)));
+    };
+    const before = applied();
+    if (migrations.every((m) => before.has(m.version))) return;
     await this.write((tx) => {
       // Re-read under the lock: another process may have migrated meanwhile.
-      let version = current();
-      if (version === 0) {
+      const done = applied();
+      if (done.size === 0) {
         tx.run('CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)');
         tx.run('CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)');
       }
-      for (const migration of migrations) {
-        if (migration.version <= version) continue;
+      for (const migration of [...migrations].sort((a, b) => a.version - b.version)) {
+        if (done.has(migration.version)) continue;
         for (const sql of migration.sql) tx.run(sql);
         tx.run('INSERT INTO schema_version (version, applied_at) VALUES (?, ?)', [migration.version, Date.now()]);
-        version = migration.version;
       }
     });
   }
