@@ -73,24 +73,24 @@ export function createClient(options: { apiKey: string; baseURL?: string; timeou
   return new Anthropic({ apiKey: options.apiKey, ...(options.baseURL ? { baseURL: options.baseURL } : {}), maxRetries: 0, timeout: options.timeoutMs });
 }
 
+/** A generation's Messages parameters: the same for a direct call and a Message Batch request. */
+export function messageParams(request: ClaudeRequest): Anthropic.MessageCreateParamsNonStreaming {
+  return {
+    model: request.model,
+    max_tokens: request.maxTokens,
+    ...(request.temperature !== undefined ? { temperature: request.temperature } : {}),
+    ...(request.system !== undefined ? { system: request.system } : {}),
+    messages: [{ role: 'user', content: request.prompt }],
+    tools: [RECORD_TOOL],
+    tool_choice: { type: 'tool', name: RECORD_TOOL.name },
+  };
+}
+
 export async function generateConversation(client: Anthropic, request: ClaudeRequest, signal?: AbortSignal): Promise<ClaudeAnswer> {
   let data: Anthropic.Message;
   let headers: Record<string, string>;
   try {
-    const result = await client.messages
-      .create(
-        {
-          model: request.model,
-          max_tokens: request.maxTokens,
-          ...(request.temperature !== undefined ? { temperature: request.temperature } : {}),
-          ...(request.system !== undefined ? { system: request.system } : {}),
-          messages: [{ role: 'user', content: request.prompt }],
-          tools: [RECORD_TOOL],
-          tool_choice: { type: 'tool', name: RECORD_TOOL.name },
-        },
-        signal ? { signal } : {},
-      )
-      .withResponse();
+    const result = await client.messages.create(messageParams(request), signal ? { signal } : {}).withResponse();
     data = result.data;
     headers = headerRecord(result.response.headers);
   } catch (error) {

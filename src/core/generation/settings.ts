@@ -36,6 +36,18 @@ export interface GenerationSettings {
   readonly judge: 'off' | 'on';
   /** The judge's model; unset: the cheapest model of the table (see `judgeModelOf`). */
   readonly judgeModel?: string;
+  /** Direct Messages calls, Message Batches (half price, asynchronous), or batches from `AUTO_BATCH_FROM` conversations on. */
+  readonly mode: GenerationMode;
+}
+
+export type GenerationMode = 'direct' | 'batch' | 'auto';
+
+/** With mode `auto`, plans of this many conversations or more go through Message Batches. */
+export const AUTO_BATCH_FROM = 50;
+
+/** The path a plan of `count` conversations takes under `mode`. */
+export function pathFor(mode: GenerationMode, count: number): 'direct' | 'batch' {
+  return mode === 'batch' || (mode === 'auto' && count >= AUTO_BATCH_FROM) ? 'batch' : 'direct';
 }
 
 export const DEFAULT_SETTINGS: GenerationSettings = {
@@ -52,6 +64,7 @@ export const DEFAULT_SETTINGS: GenerationSettings = {
   models: DEFAULT_MODELS,
   nearDuplicateThreshold: 0.8,
   judge: 'off',
+  mode: 'direct',
 };
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
@@ -189,6 +202,7 @@ export const SETTINGS: readonly SettingSpec[] = [
   { key: 'quality.nearDuplicateThreshold', name: 'nearDuplicateThreshold', kind: fractionIn(0.5, 1) },
   { key: 'quality.judge', name: 'judge', kind: oneOf(['off', 'on'] as const) },
   { key: 'quality.judgeModel', name: 'judgeModel', kind: text },
+  { key: 'generation.mode', name: 'mode', kind: oneOf(['direct', 'batch', 'auto'] as const) },
 ];
 
 /** The `promptloom.*` keys (without the prefix) that hold generation settings. */

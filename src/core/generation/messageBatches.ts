@@ -1,0 +1,645 @@
+/**
+ * The Message Batches path: a batch's conversations sent as Message Batches (half price, no
+ * per-minute limits), each request's `custom_id` naming its conversation slot. Shared by the CLI
+ * and the editor, beside `runRecordedBatch` (the direct path), storing answers the same way
+ * (`recording.ts`).
+ *
+ * Crash safety rests on the `message_batches` table: a row is written ('submitting', with its
+ * custom ids) BEFORE the create POST and given the Message Batch id right after. A row found
+ * 'submitting' on resume is matched against the account's recent Message Batches before anything
+ * is sent again, so work already submitted is never submitted twice. Each result line is stored
+ * once (`message_batch_results`, in the transaction that stores its generation), so reading the
+ * results again adds nothing.
+ */
+import type Anthropic from '@anthropic-ai/sdk';
+import { randomBytes } from 'node:crypto';
+import type { QualityReport } from '../quality';
+import { BatchRepository, GenerationRepository, TemplateRepository, type Store } from '../store';
+import type { BatchCell, BatchInput, BatchOutcome } from './batch';
+import { spentToday } from './batch';
+import { countInputTokens, createClient, extractTurns, messageParams, type ClaudeRequest, type Turn } from './claude';
+import { answerCost, costUsd, realClock, type BatchSummary, type Clock } from './engine';
+import { localInputTokens } from './estimate';
+import type { FailureCount } from './failures';
+import { judgeAfterBatch, type BatchJudgement } from './judgeBatch';
+import { answerRecord, keepRecord, type RecordContext } from './recording';
+import { classify, type ErrorType } from './retry';
+import { SETTINGS, judgeModelOf } from './settings';
+import { importKeptAside } from './unstored';
+
+/** Message Batches cost half the model's prices (input and output alike). */
+export const BATCH_PRICE_FACTOR = 0.5;
+
+/** The API's limits per Message Batch: whichever comes first. */
+export const MESSAGE_BATCH_LIMITS = { requests: 100_000, bytes: 256 * 1024 * 1024 } as const;
+
+/** Polling waits 1 s, then doubles up to 60 s. */
+const FIRST_POLL_MS = 1_000;
+const LONGEST_POLL_MS = 60_000;
+
+/**
+ * How far back (by the batch's `created_at`, against the time our row was written) a Message
+ * Batch may be ours: room for a clock running ahead of the API's.
+ */
+const CLOCK_SKEW_MS = 10 * 60_000;
+
+export interface MessageBatchInput extends Omit<BatchInput, 'limiter' | 'started' | 'onAttempt'> {
+  /** Submit and return: `resume` collects later. */
+  readonly detach?: boolean;
+  readonly clock?: Clock;
+  /** Tests inject a client; otherwise one is made from the key and address. */
+  readonly client?: Anthropic;
+  /** Smaller limits for tests of the split. */
+  readonly limits?: { readonly requests: number; readonly bytes: number };
+  /** Aborted (Ctrl+C): stop waiting and return; the Message Batches go on, and `resume` collects. */
+  readonly signal?: AbortSignal;
+  readonly onProgress?: (progress: MessageBatchProgress) => void;
+}
+
+/** Where the Message Batches of a run stand (from `request_counts`, which fill in only as each batch ends). */
+export interface MessageBatchProgress {
+  readonly total: number;
+  readonly stored: number;
+  readonly failed: number;
+  /** Requests in Message Batches that have not ended. */
+  readonly processing: number;
+  readonly messageBatches: number;
+  readonly costUsd: number;
+}
+
+export interface MessageBatchOutcome extends BatchOutcome {
+  readonly mode: 'batch';
+  /** The Message Batches this run submitted or collected (Anthropic's ids). */
+  readonly messageBatches: readonly string[];
+}
+
+/** One conversation slot of a batch: cell `c`, index `i`; the key names it in custom ids. */
+interface Slot {
+  readonly key: string;
+  readonly cell: number;
+}
+
+interface MessageBatchRow {
+  readonly id: string;
+  readonly anthropicId: string | null;
+  readonly state: 'submitting' | 'submitted' | 'collected' | 'lost';
+  readonly customIds: readonly string[];
+  readonly attempt: number;
+  readonly createdAt: number;
+  readonly submittedAt: number | null;
+}
+
+/** A slot's custom id: the row's id, then the slot (`mb1a2b3c4d5e-c0-17`), at most 64 of [a-zA-Z0-9_-]. */
+const customIdOf = (rowId: string, slot: string) => `${rowId}-${slot}`;
+const slotOf = (customId: string) => customId.slice(customId.indexOf('-') + 1);
+
+/** How one result line counts. */
+type ResultClass =
+  | { readonly kind: 'succeeded' }
+  /** Resubmitted in a follow-up Message Batch while attempts last. */
+  | { readonly kind: 'retry'; readonly errorType: string }
+  | { readonly kind: 'final'; readonly errorType: ErrorType }
+  /** Sent again on resume, not counted as an attempt: a cancel, or an account without credit. */
+  | { readonly kind: 'canceled' }
+  | { readonly kind: 'credit' };
+
+const STATUS_OF_ERROR_TYPE: Readonly<Record<string, number>> = {
+  invalid_request_error: 400,
+  authentication_error: 401,
+  billing_error: 402,
+  permission_error: 403,
+  not_found_error: 404,
+  request_too_large: 413,
+  rate_limit_error: 429,
+  api_error: 500,
+  overloaded_error: 529,
+};
+
+/**
+ * A result line's class. An errored result's type sits at `result.error.error.type` (the error
+ * response wraps the error); a too-low credit balance is an `invalid_request_error` that says so.
+ */
+export function classifyResult(result: Anthropic.Messages.MessageBatchResult): ResultClass {
+  if (result.type === 'succeeded') return { kind: 'succeeded' };
+  if (result.type === 'canceled') return { kind: 'canceled' };
+  if (result.type === 'expired') return { kind: 'retry', errorType: 'expired' };
+  const error = (result.error as { error?: { type?: unknown; message?: unknown } } | undefined)?.error;
+  const apiErrorType = typeof error?.type === 'string' ? error.type : undefined;
+  const message = typeof error?.message === 'string' ? error.message : '';
+  if (apiErrorType === 'billing_error' || (apiErrorType === 'invalid_request_error' && /credit balance/i.test(message))) return { kind: 'credit' };
+  const status = apiErrorType ? STATUS_OF_ERROR_TYPE[apiErrorType] : undefined;
+  const c = classify({ ...(status !== undefined ? { status } : {}), ...(apiErrorType ? { apiErrorType } : {}) });
+  return c.retryable ? { kind: 'retry', errorType: c.type } : { kind: 'final', errorType: c.type };
+}
+
+const CREDIT_MESSAGE = "the account's credit balance is too low for the Message Batch: add credit in the Anthropic Console (Plans & Billing), then run promptloom resume";
+
+export async function runMessageBatches(input: MessageBatchInput): Promise<MessageBatchOutcome> {
+  const { store, settings, model, template } = input;
+  const clock = input.clock ?? realClock;
+  const limits = input.limits ?? MESSAGE_BATCH_LIMITS;
+  const started = clock.now();
+  const batches = new BatchRepository(store);
+  const generations = new GenerationRepository(store);
+  const client = input.client ?? createClient({ apiKey: input.apiKey, ...(input.baseURL ? { baseURL: input.baseURL } : {}), timeoutMs: settings.timeoutMs });
+  // Answers kept aside earlier are paid for: they count against today's budget, and are stored
+  // before the slots still missing are worked out.
+  await importKeptAside(store);
+
+  const cells = input.cells ?? [{ rendered: input.rendered, count: input.count }];
+  const slots: Slot[] = cells.flatMap((cell, c) => Array.from({ length: cell.count }, (_, i) => ({ key: `c${c}-${i}`, cell: c })));
+  const ids = input.resume ?? (await createBatchRow(input));
+  const { batchId, templateId } = ids;
+  await batches.setStatus(batchId, 'running');
+  const context: RecordContext = {
+    templateId,
+    versionId: ids.versionId,
+    batchId,
+    model: model.id,
+    tier: template.settings.tier,
+    qualityThreshold: template.settings.qualityThreshold,
+    nearDuplicateThreshold: settings.nearDuplicateThreshold,
+  };
+  const maxTokens = template.settings.maxTokens ?? settings.maxTokens;
+  const request = (cell: BatchCell): ClaudeRequest => ({
+    model: model.id,
+    prompt: cell.rendered.prompt,
+    maxTokens,
+    ...(cell.rendered.system !== undefined ? { system: cell.rendered.system } : {}),
+    ...(template.settings.temperature !== undefined ? { temperature: template.settings.temperature } : {}),
+  });
+
+  const state = slotStates(store, batchId, slots, settings.maxAttempts);
+  const requested = slots.filter((s) => state.get(s.key) !== 'done' && state.get(s.key) !== 'failed').length;
+  const totals = { succeeded: 0, failed: 0, attempts: 0, retries: 0, inputTokens: 0, outputTokens: 0, costUsd: 0, unstored: 0, keptAside: 0 };
+  const failures = new Map<string, FailureCount>();
+  const conversations: string[] = [];
+  const succeededPerCell = cells.map(() => 0);
+  const scores = new Map<string, number>();
+  const flagged = new Set<string>();
+  const toJudge: { conversationId: string; turns: Turn[]; report: QualityReport }[] = [];
+  const touched = new Set<string>();
+  let stopped: BatchSummary['stopped'];
+  let stopReason: string | undefined;
+  let sawCancel = false;
+  const progress = (processing: number) =>
+    input.onProgress?.({ total: requested, stored: totals.succeeded, failed: totals.failed, processing, messageBatches: touched.size, costUsd: totals.costUsd });
+
+  /** Takes in one result line (once: a line stored before is skipped). */
+  const takeIn = async (row: MessageBatchRow, line: Anthropic.Messages.MessageBatchIndividualResponse, durationMs: number): Promise<void> => {
+    const slot = slots.find((s) => s.key === slotOf(line.custom_id));
+    if (!slot) return;
+    const cell = cells[slot.cell]!.rendered;
+    const kind = classifyResult(line.result);
+    const result = line.result.type;
+    let facts: Parameters<typeof answerRecord>[2];
+    if (line.result.type === 'succeeded') {
+      const message = line.result.message;
+      const turns = extractTurns(message);
+      const usage = { inputTokens: message.usage.input_tokens, outputTokens: message.usage.output_tokens, cacheCreationInputTokens: message.usage.cache_creation_input_tokens ?? 0, cacheReadInputTokens: message.usage.cache_read_input_tokens ?? 0 };
+      const cost = answerCost(model, usage) * BATCH_PRICE_FACTOR;
+      facts = turns
+        ? { attempt: row.attempt, status: 'succeeded', turns, inputTokens: usage.inputTokens, outputTokens: usage.outputTokens, costUsd: cost, durationMs }
+        : { attempt: row.attempt, status: 'failed', errorType: 'unparseable', inputTokens: usage.inputTokens, outputTokens: usage.outputTokens, costUsd: cost, durationMs };
+    } else {
+      const errorType = kind.kind === 'retry' || kind.kind === 'final' ? kind.errorType : kind.kind === 'credit' ? 'spend_limit' : 'cancelled';
+      facts = { attempt: row.attempt, status: 'failed', errorType, inputTokens: 0, outputTokens: 0, costUsd: 0, durationMs };
+    }
+    const { record, quality, flagged: low } = answerRecord(context, cell, facts, { mode: 'batch', batchResult: { messageBatchId: row.id, customId: line.custom_id, result } });
+    let kept;
+    try {
+      kept = await keepRecord(store, record, generations);
+    } catch (error) {
+      totals.unstored++;
+      stopped ??= 'error';
+      stopReason ??= `a paid answer could not be stored (${(error as Error).message}); run promptloom resume to take the results in again`;
+      return;
+    }
+    if (kept.alreadyStored) return;
+    if (kind.kind !== 'canceled' && kind.kind !== 'credit') {
+      totals.attempts++;
+      if (row.attempt > 1) totals.retries++;
+    }
+    totals.inputTokens += facts.inputTokens;
+    totals.outputTokens += facts.outputTokens;
+    totals.costUsd += facts.costUsd;
+    if (kept.aside) totals.keptAside++;
+    if (kept.conversationId) {
+      totals.succeeded++;
+      conversations.push(kept.conversationId);
+      succeededPerCell[slot.cell]!++;
+      if (quality) scores.set(kept.conversationId, quality.overall);
+      if (low || kept.nearDuplicateOf) flagged.add(kept.conversationId);
+      if (quality && !kept.aside && facts.turns) toJudge.push({ conversationId: kept.conversationId, turns: [...facts.turns], report: quality });
+      return;
+    }
+    if (kind.kind === 'canceled') sawCancel = true;
+    if (kind.kind === 'credit') {
+      stopped = 'fatal';
+      stopReason = CREDIT_MESSAGE;
+    }
+    const failedForGood = kind.kind === 'final' || facts.errorType === 'unparseable' || (kind.kind === 'retry' && row.attempt >= settings.maxAttempts);
+    if (failedForGood) {
+      totals.failed++;
+      const type = (facts.errorType ?? 'unknown') as ErrorType;
+      const entry = failures.get(type) ?? { type, count: 0 };
+      failures.set(type, { ...entry, count: entry.count + 1 });
+    }
+  };
+
+  /** Streams an ended Message Batch's results into the store, then marks its row collected. */
+  const collect = async (row: MessageBatchRow, endedAt: number): Promise<void> => {
+    const mine = new Set(row.customIds);
+    let ours = 0;
+    let foreign = 0;
+    const durationMs = Math.max(0, endedAt - (row.submittedAt ?? row.createdAt));
+    for await (const line of await client.messages.batches.results(row.anthropicId!)) {
+      if (!mine.has(line.custom_id)) {
+        foreign++;
+        continue;
+      }
+      ours++;
+      await takeIn(row, line, durationMs);
+    }
+    // A Message Batch adopted on resume (matched by size and time while it ran) that holds none
+    // of our custom ids was someone else's: its slots go back to be submitted.
+    const lost = ours === 0 && foreign > 0;
+    await store.write((tx) => tx.run('UPDATE message_batches SET state = ?, ended_at = ? WHERE id = ?', [lost ? 'lost' : 'collected', endedAt, row.id]));
+  };
+
+  // Worst cases, for the budgets: input tokens per distinct prompt, max_tokens out, at batch prices.
+  const inputTokensOf = new Map<number, number>();
+  const worstCase = async (cell: number): Promise<number> => {
+    let tokens = inputTokensOf.get(cell);
+    if (tokens === undefined) {
+      const r = request(cells[cell]!);
+      tokens = await countInputTokens(client, r).catch(() => localInputTokens(r));
+      inputTokensOf.set(cell, tokens);
+    }
+    return costUsd(model, tokens, maxTokens) * BATCH_PRICE_FACTOR;
+  };
+  const daily = settings.dailyBudgetUsd !== undefined ? Math.max(0, settings.dailyBudgetUsd - spentToday(store, new Date(clock.now()))) : undefined;
+  const budgets = [settings.budgetUsd, daily].filter((b): b is number => b !== undefined);
+  const budget = budgets.length > 0 ? Math.min(...budgets) : undefined;
+
+  const requestsFor = (row: MessageBatchRow) =>
+    row.customIds.map((customId) => {
+      const slot = slots.find((x) => x.key === slotOf(customId));
+      return slot ? { custom_id: customId, params: messageParams(request(cells[slot.cell]!)) } : undefined;
+    });
+
+  try {
+    for (;;) {
+      // 1. Rows written before a POST whose answer never came back: matched before anything is sent.
+      for (const row of messageBatchRows(store, batchId).filter((r) => r.state === 'submitting')) {
+        const requests = requestsFor(row);
+        const adopted = await reconcile(store, client, row, requests.every((r) => r !== undefined) ? () => requests as Anthropic.Messages.BatchCreateParams.Request[] : undefined);
+        if (adopted) touched.add(adopted);
+      }
+      // 2. Wait for what is submitted, taking in each Message Batch as it ends.
+      const waiting = messageBatchRows(store, batchId).filter((r) => r.state === 'submitted');
+      for (const r of waiting) touched.add(r.anthropicId!);
+      if (waiting.length > 0 && !input.detach) {
+        await waitAndCollect(client, waiting, clock, input.signal, collect, progress);
+        if (input.signal?.aborted) {
+          stopped = 'detached';
+          break;
+        }
+        continue;
+      }
+      // Stopped while collecting (no credit, a store that would not take an answer), or by the budget.
+      if (stopped) break;
+      if (sawCancel) {
+        stopped = 'cancelled';
+        stopReason = 'the Message Batch was cancelled';
+        break;
+      }
+      // 3. What is left to send: never sent, or retryable within the attempt limit, or canceled before.
+      const now = slotStates(store, batchId, slots, settings.maxAttempts);
+      let pending = slots.filter((s) => now.get(s.key) === 'pending');
+      if (pending.length === 0) {
+        if (waiting.length > 0) stopped = 'detached';
+        break;
+      }
+      // 4. Budgets: only what could not cross them, worst case (max_tokens out for every request).
+      if (budget !== undefined) {
+        let reserved = totals.costUsd;
+        const fits: Slot[] = [];
+        for (const s of pending) {
+          const worst = await worstCase(s.cell);
+          if (reserved + worst > budget) break;
+          reserved += worst;
+          fits.push(s);
+        }
+        if (fits.length < pending.length) {
+          stopped = 'budget';
+          stopReason = `a request could cost up to $${(await worstCase(pending[fits.length]!.cell)).toFixed(4)} at batch prices, which would cross the budget of $${budget.toFixed(2)} ($${totals.costUsd.toFixed(4)} spent): ${pending.length - fits.length} not submitted`;
+        }
+        pending = fits;
+        if (pending.length === 0) break;
+      }
+      // 5. Submit, split at the API's limits: each row recorded before its POST, its id right after.
+      const attempt = (s: Slot) => attemptsOf(store, batchId, s.key) + 1;
+      const sizeOf = (s: Slot) => JSON.stringify({ custom_id: customIdOf('mb0123456789', s.key), params: messageParams(request(cells[s.cell]!)) }).length;
+      for (const chunk of split(pending, sizeOf, limits)) {
+        const row = await recordIntent(store, batchId, chunk.map((s) => s.key), Math.max(...chunk.map(attempt)), clock.now());
+        touched.add(await submit(store, client, row, requestsFor(row) as Anthropic.Messages.BatchCreateParams.Request[], clock.now));
+      }
+      progress(pending.length);
+      if (input.detach) {
+        stopped = 'detached';
+        break;
+      }
+      // Over budget: what was submitted is still waited for and collected (next turn) before stopping.
+    }
+  } catch (error) {
+    await batches.setStatus(batchId, 'failed');
+    throw error;
+  }
+
+  const final = slotStates(store, batchId, slots, settings.maxAttempts);
+  const remaining = slots.filter((s) => final.get(s.key) === 'pending' || final.get(s.key) === 'inflight').length;
+  const stored = batches.get(batchId)!;
+  const complete = stored.completed >= stored.requested;
+  await batches.setStatus(batchId, complete ? 'completed' : stopped === 'detached' ? 'running' : stopped === 'cancelled' ? 'cancelled' : 'failed');
+
+  let judge: BatchJudgement | undefined;
+  const judgeModel = settings.judge === 'on' ? judgeModelOf(settings) : undefined;
+  if (judgeModel && toJudge.length > 0 && stopped !== 'fatal') {
+    judge = await judgeAfterBatch({
+      store,
+      batchId,
+      conversations: toJudge,
+      qualityThreshold: template.settings.qualityThreshold,
+      settings,
+      model: judgeModel,
+      apiKey: input.apiKey,
+      ...(input.baseURL ? { baseURL: input.baseURL } : {}),
+      ...(budget !== undefined ? { budgetUsd: Math.max(0, budget - totals.costUsd) } : {}),
+      ...(input.signal ? { signal: input.signal } : {}),
+    });
+    for (const j of judge.judged) {
+      scores.set(j.conversationId, j.overall);
+      if (j.flagged) flagged.add(j.conversationId);
+    }
+  }
+  const values = [...scores.values()];
+  const average = values.length ? Math.round((values.reduce((x, y) => x + y, 0) / values.length) * 10) / 10 : null;
+  const summary: BatchSummary = {
+    requested,
+    succeeded: totals.succeeded,
+    failed: totals.failed,
+    attempts: totals.attempts,
+    retries: totals.retries,
+    rateLimited: 0,
+    inputTokens: totals.inputTokens,
+    outputTokens: totals.outputTokens,
+    costUsd: totals.costUsd,
+    durationMs: clock.now() - started,
+    failures: [...failures.values()],
+    remaining,
+    unstored: totals.unstored,
+    ...(stopped ? { stopped } : {}),
+    ...(stopReason ? { stopReason } : {}),
+  };
+  return {
+    mode: 'batch',
+    summary,
+    coverage: cells.map((cell, c) => ({ values: cell.rendered.parameters, requested: slots.filter((s) => s.cell === c && state.get(s.key) !== 'done' && state.get(s.key) !== 'failed').length, succeeded: succeededPerCell[c]! })),
+    keptAside: totals.keptAside,
+    batchId,
+    conversations,
+    quality: { average, flagged: flagged.size },
+    ...(judge ? { judge } : {}),
+    messageBatches: [...touched],
+  };
+}
+
+/** The batch row of a new run (its template version recorded), marked as going through Message Batches. */
+async function createBatchRow(input: MessageBatchInput): Promise<{ batchId: string; templateId: number; versionId: number }> {
+  const templates = new TemplateRepository(input.store);
+  const row = await templates.ensure(input.templatePath, { name: input.template.settings.name, tier: input.template.settings.tier });
+  const version = await templates.recordVersion(row.id, input.templateText);
+  const settings = Object.fromEntries(SETTINGS.filter((s) => s.name !== 'models' && input.settings[s.name] !== undefined).map((s) => [s.name, input.settings[s.name]]));
+  const batch = await new BatchRepository(input.store).create({
+    templateId: row.id,
+    versionId: version.id,
+    requested: input.count,
+    parameters: input.rendered.parameters,
+    model: input.model.id,
+    // `mode: batch` is what sends a resume back here.
+    settings: { ...settings, mode: 'batch', priority: input.priority ?? input.settings.priority, ...(input.purpose ? { purpose: input.purpose } : {}) },
+    ...(input.cells ? { plan: input.cells.map((c) => ({ values: c.rendered.parameters, count: c.count })) } : {}),
+  });
+  return { batchId: batch.id, templateId: row.id, versionId: version.id };
+}
+
+type SlotState = 'done' | 'inflight' | 'pending' | 'failed';
+
+/**
+ * Where each slot stands, from what the store holds: a succeeded result (done), a Message Batch
+ * not yet taken in (in flight), a last result that ends it (failed) or not (pending: a canceled
+ * one too, sent again by the next run; the run that sees the cancel stops instead).
+ */
+function slotStates(store: Store, batchId: string, slots: readonly Slot[], maxAttempts: number): Map<string, SlotState> {
+  const results = new Map<string, { result: string; errorType: string | null }[]>();
+  for (const r of store.all<{ custom_id: string; result: string; error_type: string | null }>(
+    'SELECT r.custom_id, r.result, r.error_type FROM message_batch_results r JOIN message_batches m ON m.id = r.message_batch_id WHERE m.batch_id = ? ORDER BY m.created_at, r.created_at',
+    [batchId],
+  )) {
+    const key = slotOf(r.custom_id);
+    results.set(key, [...(results.get(key) ?? []), { result: r.result, errorType: r.error_type }]);
+  }
+  const inflight = new Set<string>();
+  for (const row of messageBatchRows(store, batchId)) {
+    if (row.state !== 'submitting' && row.state !== 'submitted') continue;
+    const taken = new Set(store.all<{ custom_id: string }>('SELECT custom_id FROM message_batch_results WHERE message_batch_id = ?', [row.id]).map((r) => r.custom_id));
+    for (const id of row.customIds) if (!taken.has(id)) inflight.add(slotOf(id));
+  }
+  const states = new Map<string, SlotState>();
+  for (const s of slots) {
+    const rs = results.get(s.key) ?? [];
+    const attempts = rs.filter((r) => r.result !== 'canceled' && r.errorType !== 'spend_limit').length;
+    const last = rs[rs.length - 1];
+    let state: SlotState;
+    if (rs.some((r) => r.result === 'succeeded' && r.errorType === null)) state = 'done';
+    else if (inflight.has(s.key)) state = 'inflight';
+    else if (!last) state = 'pending';
+    else if (last.result === 'canceled') state = 'pending';
+    else if (last.errorType === 'spend_limit') state = 'pending';
+    else if (last.errorType === 'unparseable' || !isRetryable(last) || attempts >= maxAttempts) state = 'failed';
+    else state = 'pending';
+    states.set(s.key, state);
+  }
+  return states;
+}
+
+function isRetryable(r: { result: string; errorType: string | null }): boolean {
+  return r.result === 'expired' || ['overloaded', 'server_error', 'rate_limit', 'timeout', 'connection'].includes(r.errorType ?? '');
+}
+
+/** Attempts a slot has had (canceled and no-credit results are not attempts). */
+function attemptsOf(store: Store, batchId: string, slot: string): number {
+  return Number(
+    store.get(
+      "SELECT count(*) AS n FROM message_batch_results r JOIN message_batches m ON m.id = r.message_batch_id WHERE m.batch_id = ? AND substr(r.custom_id, length(m.id) + 2) = ? AND r.result != 'canceled' AND coalesce(r.error_type, '') != 'spend_limit'",
+      [batchId, slot],
+    )!.n,
+  );
+}
+
+export function messageBatchRows(store: Store, batchId: string): MessageBatchRow[] {
+  return store.all('SELECT * FROM message_batches WHERE batch_id = ? ORDER BY created_at, id', [batchId]).map((r) => ({
+    id: String(r.id),
+    anthropicId: r.anthropic_id === null ? null : String(r.anthropic_id),
+    state: r.state as MessageBatchRow['state'],
+    customIds: JSON.parse(String(r.custom_ids)) as string[],
+    attempt: Number(r.attempt),
+    createdAt: Number(r.created_at),
+    submittedAt: r.submitted_at === null ? null : Number(r.submitted_at),
+  }));
+}
+
+/** Splits requests at the limits: at most `requests` per Message Batch, at most `bytes` of JSON. */
+export function split<T>(items: readonly T[], size: (item: T) => number, limits: { readonly requests: number; readonly bytes: number }): T[][] {
+  const chunks: T[][] = [];
+  let current: T[] = [];
+  let bytes = 0;
+  // Room for the envelope: `{"requests":[` and the commas between requests.
+  const envelope = 64;
+  for (const item of items) {
+    const n = size(item) + 1;
+    if (current.length > 0 && (current.length >= limits.requests || bytes + n + envelope > limits.bytes)) {
+      chunks.push(current);
+      current = [];
+      bytes = 0;
+    }
+    current.push(item);
+    bytes += n;
+  }
+  if (current.length > 0) chunks.push(current);
+  return chunks;
+}
+
+/** Writes the row of a Message Batch about to be submitted: before the POST, durably. */
+async function recordIntent(store: Store, batchId: string, slotKeys: readonly string[], attempt: number, now: number): Promise<MessageBatchRow> {
+  const id = `mb${randomBytes(5).toString('hex')}`;
+  const customIds = slotKeys.map((k) => customIdOf(id, k));
+  await store.write((tx) =>
+    tx.run("INSERT INTO message_batches (id, batch_id, anthropic_id, state, request_count, custom_ids, attempt, created_at) VALUES (?, ?, NULL, 'submitting', ?, ?, ?, ?)", [
+      id,
+      batchId,
+      customIds.length,
+      JSON.stringify(customIds),
+      attempt,
+      now,
+    ]),
+  );
+  return { id, anthropicId: null, state: 'submitting', customIds, attempt, createdAt: now, submittedAt: null };
+}
+
+/**
+ * POSTs the row's requests and records the Message Batch id. If the POST fails without an
+ * answer (the connection dropped), the batch may exist: the account's list is checked before
+ * giving up; an answer with a status means it was not created.
+ */
+async function submit(store: Store, client: Anthropic, row: MessageBatchRow, requests: Anthropic.Messages.BatchCreateParams.Request[], now: () => number): Promise<string> {
+  let created: Anthropic.Messages.MessageBatch;
+  try {
+    created = await client.messages.batches.create({ requests });
+  } catch (error) {
+    const status = (error as { status?: unknown }).status;
+    if (typeof status !== 'number') {
+      const adopted = await reconcile(store, client, row);
+      if (adopted) return adopted;
+    }
+    await store.write((tx) => tx.run("UPDATE message_batches SET state = 'lost' WHERE id = ? AND anthropic_id IS NULL", [row.id]));
+    throw new Error(`the Message Batch could not be created: ${(error as Error).message}`);
+  }
+  await markSubmitted(store, row.id, created.id, now());
+  return created.id;
+}
+
+async function markSubmitted(store: Store, rowId: string, anthropicId: string, now: number): Promise<void> {
+  await store.write((tx) => tx.run("UPDATE message_batches SET anthropic_id = ?, state = 'submitted', submitted_at = coalesce(submitted_at, ?) WHERE id = ?", [anthropicId, now, rowId]));
+}
+
+/**
+ * A row written before a POST whose answer was never recorded: the POST may have created the
+ * Message Batch. The account's recent Message Batches (newest first, back to the row's time) are
+ * searched for one of the row's size that no row claims: an ended one must hold the row's custom
+ * ids; a running one is adopted when it is the only candidate (its results are checked by custom
+ * id when they come). Only when none is found is the row submitted again (given `resubmit`), with
+ * the same custom ids.
+ */
+async function reconcile(store: Store, client: Anthropic, row: MessageBatchRow, resubmit?: () => Anthropic.Messages.BatchCreateParams.Request[]): Promise<string | undefined> {
+  const claimed = new Set(store.all<{ anthropic_id: string }>('SELECT anthropic_id FROM message_batches WHERE anthropic_id IS NOT NULL').map((r) => r.anthropic_id));
+  const candidates: Anthropic.Messages.MessageBatch[] = [];
+  for await (const b of client.messages.batches.list({ limit: 100 })) {
+    if (Date.parse(b.created_at) < row.createdAt - CLOCK_SKEW_MS) break;
+    const counts = b.request_counts;
+    const total = counts.processing + counts.succeeded + counts.errored + counts.canceled + counts.expired;
+    if (!claimed.has(b.id) && total === row.customIds.length) candidates.push(b);
+  }
+  const mine = new Set(row.customIds);
+  let match: Anthropic.Messages.MessageBatch | undefined;
+  for (const b of candidates.filter((c) => c.processing_status === 'ended' && c.results_url)) {
+    for await (const line of await client.messages.batches.results(b.id)) {
+      if (mine.has(line.custom_id)) match = b;
+      break; // one line tells: custom ids start with the row's own id
+    }
+    if (match) break;
+  }
+  const running = candidates.filter((c) => c.processing_status !== 'ended');
+  if (!match && running.length === 1) match = running[0];
+  if (match) {
+    await markSubmitted(store, row.id, match.id, Date.parse(match.created_at));
+    return match.id;
+  }
+  if (!resubmit) return undefined;
+  return submit(store, client, row, resubmit(), () => Date.now());
+}
+
+/**
+ * Polls the Message Batches (1 s, doubling to 60 s) and collects each as it ends. Progress comes
+ * from `request_counts`.
+ */
+async function waitAndCollect(
+  client: Anthropic,
+  rows: readonly MessageBatchRow[],
+  clock: Clock,
+  signal: AbortSignal | undefined,
+  collect: (row: MessageBatchRow, endedAt: number) => Promise<void>,
+  progress: (processing: number) => void,
+): Promise<void> {
+  let open = [...rows];
+  let delay = FIRST_POLL_MS;
+  while (open.length > 0 && !signal?.aborted) {
+    let processing = 0;
+    const still: MessageBatchRow[] = [];
+    for (const row of open) {
+      const b = await client.messages.batches.retrieve(row.anthropicId!);
+      if (b.processing_status === 'ended') await collect(row, b.ended_at ? Date.parse(b.ended_at) : clock.now());
+      else {
+        processing += b.request_counts.processing;
+        still.push(row);
+      }
+    }
+    open = still;
+    progress(processing);
+    if (open.length === 0) break;
+    await clock.sleep(delay, signal);
+    delay = Math.min(LONGEST_POLL_MS, delay * 2);
+  }
+}
+
+/** Cancels the Message Batches of a batch still running; returns their ids. Their results come in on the next collect. */
+export async function cancelMessageBatches(store: Store, client: Anthropic, batchId: string): Promise<string[]> {
+  const canceled: string[] = [];
+  for (const row of messageBatchRows(store, batchId)) {
+    if (row.state !== 'submitted' || !row.anthropicId) continue;
+    const b = await client.messages.batches.cancel(row.anthropicId);
+    if (b.processing_status !== 'ended') canceled.push(row.anthropicId);
+  }
+  return canceled;
+}
