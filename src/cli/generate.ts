@@ -8,7 +8,9 @@ import { runRecordedBatch, type BatchInput, type BatchOutcome } from '../core/ge
 import type { GenerationEngine } from '../core/generation/engine';
 import { failureSummary } from '../core/generation/failures';
 import { BatchProgress } from '../core/generation/progress';
-import type { GenerationSettings } from '../core/generation/settings';
+import { pathFor, type GenerationSettings } from '../core/generation/settings';
+import type { MessageBatchOutcome } from '../core/generation/messageBatches';
+import { runBatchesInTerminal } from './messageBatches';
 import { countInputTokens, createClient, type ClaudeRequest } from '../core/generation/claude';
 import { estimateBatch, pastOutputTokens } from '../core/generation/estimate';
 import type { PlanProblem, Sampling } from '../core/plan';
@@ -38,6 +40,10 @@ export interface GenerateFlags {
   readonly seed?: number;
   readonly valuesFile?: string;
   readonly dryRun?: boolean;
+  /** Through the Message Batches API (half price, asynchronous), whatever the mode setting says. */
+  readonly batchApi?: boolean;
+  /** With Message Batches: submit, print their ids and exit; `resume` collects. */
+  readonly detach?: boolean;
 }
 
 export async function runGenerate(file: string, flags: GenerateFlags, out: Output, env: NodeJS.ProcessEnv, readStdin: () => string, isTty: boolean): Promise<number> {
@@ -72,12 +78,16 @@ export async function runGenerate(file: string, flags: GenerateFlags, out: Outpu
   if (prepared.input.count > MAX_BATCH) throw new UserError(`the batch would hold ${prepared.input.count} conversations, more than a batch holds (${MAX_BATCH}); run several batches`);
   if (flags.dryRun) return dryRun(prepared.input, { folder, format: flags.format, ...(key ? { apiKey: key } : {}), ...(baseURL ? { baseURL } : {}) }, out);
 
+  const path = flags.batchApi ? 'batch' : pathFor(workspace.settings.mode, prepared.input.count);
+  if (flags.detach && path !== 'batch') throw new UserError('--detach leaves Message Batches running: use it with --batch-api (or promptloom.generation.mode batch, or auto for 50 conversations or more)');
   const interrupt = new Interrupt(out);
   try {
     const { store, notices } = await openWorkspaceStore(folder);
     try {
       for (const notice of notices) out.note(`promptloom: ${notice}`);
-      const outcome = await runInTerminal({ ...prepared.input, store, apiKey: key!, ...(baseURL ? { baseURL } : {}) }, flags.format === 'text' && isTty, interrupt);
+      const input = { ...prepared.input, store, apiKey: key!, ...(baseURL ? { baseURL } : {}) };
+      const tty = flags.format === 'text' && isTty;
+      const outcome = path === 'batch' ? await runBatchesInTerminal({ ...input, ...(flags.detach ? { detach: true } : {}) }, tty, interrupt) : await runInTerminal(input, tty, interrupt);
       printOutcome(outcome, flags.format, out);
       return exitCode(outcome);
     } finally {
@@ -183,7 +193,8 @@ async function storedOutputTokens(folder: string, templatePath: string, out: Out
  * second Ctrl+C does not kill the process while answers already paid for are being stored.
  */
 export class Interrupt {
-  private engine: GenerationEngine | undefined;
+  /** The engine of a direct batch, or the waiting of a Message Batch run. */
+  private engine: Pick<GenerationEngine, 'cancel'> | undefined;
   private interrupted = false;
   private readonly handler = () => {
     if (this.interrupted) this.out.note('promptloom: cancelling: the answers in flight are being stored; this ends by itself');
@@ -195,7 +206,7 @@ export class Interrupt {
     process.on('SIGINT', this.handler);
   }
 
-  started(engine: GenerationEngine): void {
+  started(engine: Pick<GenerationEngine, 'cancel'>): void {
     this.engine = engine;
     if (this.interrupted) engine.cancel();
   }
@@ -215,15 +226,17 @@ export async function runInTerminal(input: Omit<BatchInput, 'started' | 'onAttem
   }
 }
 
-/** 0 when every conversation was generated and stored; 1 otherwise. */
+/** 0 when every conversation was generated and stored, or submitted with --detach; 1 otherwise. */
 export function exitCode(outcome: BatchOutcome): number {
   const { summary } = outcome;
+  if (summary.stopped === 'detached') return outcome.keptAside === 0 && summary.unstored === 0 ? EXIT.ok : EXIT.invalid;
   return summary.succeeded === summary.requested && outcome.keptAside === 0 && summary.unstored === 0 ? EXIT.ok : EXIT.invalid;
 }
 
 /** The result lines of `generate` and `resume` (the JSON line is the contract other tools read). */
-export function printOutcome(outcome: BatchOutcome, format: 'text' | 'json', out: Output): void {
+export function printOutcome(outcome: BatchOutcome | MessageBatchOutcome, format: 'text' | 'json', out: Output): void {
   const { summary, batchId, conversations } = outcome;
+  const messageBatches = 'messageBatches' in outcome ? outcome.messageBatches : [];
   const result = {
     requested: summary.requested,
     succeeded: summary.succeeded,
@@ -245,13 +258,18 @@ export function printOutcome(outcome: BatchOutcome, format: 'text' | 'json', out
     coverage: outcome.coverage.map((c) => ({ values: c.values, requested: c.requested, succeeded: c.succeeded })),
     // With promptloom.quality.judge on: the judge's grades and their cost (not in costUsd above).
     ...(outcome.judge ? { judge: { model: outcome.judge.model, judged: outcome.judge.judged.length, notJudged: outcome.judge.notJudged, costUsd: outcome.judge.costUsd } } : {}),
+    // How it was generated, and the Message Batches (Anthropic's ids) it submitted or collected.
+    mode: 'mode' in outcome ? outcome.mode : 'direct',
+    messageBatches,
   };
-  if (summary.stopReason && summary.stopped !== 'cancelled') out.error(summary.stopped === 'fatal' ? summary.stopReason : `the batch stopped: ${summary.stopReason}`);
+  if (summary.stopped === 'detached') out.note(`submitted: Message Batch${messageBatches.length === 1 ? '' : 'es'} ${messageBatches.join(', ')}; collect with: promptloom resume --batch ${batchId}`);
+  if (summary.stopReason && summary.stopped !== 'cancelled' && summary.stopped !== 'detached') out.error(summary.stopped === 'fatal' ? summary.stopReason : `the batch stopped: ${summary.stopReason}`);
   if (outcome.keptAside > 0) {
     out.error(`${outcome.keptAside} paid conversation${outcome.keptAside === 1 ? '' : 's'} could not be written to the database; kept in .promptloom/unstored/ and imported the next time it opens`);
   }
   if (summary.stopped === 'cancelled') out.note(`cancelled: ${summary.remaining} of ${summary.requested} not generated; finish with: promptloom resume --batch ${batchId}`);
   if (format === 'json') out.stdout(JSON.stringify(result) + '\n');
+  else if (summary.stopped === 'detached') out.stdout(`${messageBatches.join('\n')}\n`);
   else {
     const failures = failureSummary(summary.failures);
     out.stdout(
@@ -260,7 +278,7 @@ export function printOutcome(outcome: BatchOutcome, format: 'text' | 'json', out
         `${result.inputTokens} input + ${result.outputTokens} output tokens, $${result.costUsd.toFixed(4)}\n` +
         (outcome.quality.average !== null ? `quality ${outcome.quality.average.toFixed(1)} on average, ${outcome.quality.flagged} flagged for revision\n` : '') +
         (outcome.judge ? `judge ${outcome.judge.model}: ${outcome.judge.judged.length} graded${outcome.judge.notJudged ? `, ${outcome.judge.notJudged} not graded (scorer's score kept)` : ''}, $${outcome.judge.costUsd.toFixed(4)}\n` : '') +
-        `batch ${batchId}\n` +
+        `batch ${batchId}${messageBatches.length ? ` (Message Batches at half price: ${messageBatches.join(', ')})` : ''}\n` +
         coverageLine(outcome.coverage) +
         (failures ? `${failures}\n` : ''),
     );

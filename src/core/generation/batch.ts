@@ -81,6 +81,9 @@ function batchSettings(settings: GenerationSettings): Record<string, unknown> {
   return Object.fromEntries(SETTINGS.filter((s) => s.name !== 'models' && settings[s.name] !== undefined).map((s) => [s.name, settings[s.name]]));
 }
 
+/** How often a running batch looks whether another process cancelled it. */
+const CANCEL_CHECK_MS = 500;
+
 /** Dollars spent on generations and judge calls in this workspace since local midnight. */
 export function spentToday(store: Store, now = new Date()): number {
   const midnight = new Date(now);
@@ -134,6 +137,14 @@ export async function runRecordedBatch(input: BatchInput): Promise<BatchOutcome>
     ...(input.baseURL ? { address: input.baseURL } : {}),
   });
   input.started?.(engine, batch.id);
+  // `promptloom cancel` in another process marks the batch cancelled in the database: stop then.
+  const cancelWatch = setInterval(() => {
+    store
+      .refresh()
+      .then(() => batches.get(batch.id)?.status === 'cancelled' && engine.cancel())
+      .catch(() => undefined); // a busy database: look again next time
+  }, CANCEL_CHECK_MS);
+  cancelWatch.unref();
 
   const conversations: string[] = [];
   const scores = new Map<string, number>();
@@ -183,6 +194,8 @@ export async function runRecordedBatch(input: BatchInput): Promise<BatchOutcome>
   } catch (error) {
     await batches.setStatus(batch.id, 'failed');
     throw error;
+  } finally {
+    clearInterval(cancelWatch);
   }
   // Complete only when the batch's whole count is stored (a resumed batch counts what came before).
   const stored = batches.get(batch.id)!;
