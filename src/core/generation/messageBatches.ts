@@ -17,10 +17,10 @@ import type { QualityReport } from '../quality';
 import { BatchRepository, GenerationRepository, TemplateRepository, type Store } from '../store';
 import type { BatchCell, BatchInput, BatchOutcome } from './batch';
 import { spentToday } from './batch';
-import { countInputTokens, createClient, extractTurns, messageParams, type ClaudeRequest, type Turn } from './claude';
+import { countInputTokens, createClient, extractTurns, messageParams, toFailure, type ClaudeRequest, type Turn } from './claude';
 import { answerCost, costUsd, realClock, type BatchSummary, type Clock } from './engine';
 import { localInputTokens } from './estimate';
-import type { FailureCount } from './failures';
+import { fatalMessage, type FailureCount } from './failures';
 import { judgeAfterBatch, type BatchJudgement } from './judgeBatch';
 import { answerRecord, keepRecord, type RecordContext } from './recording';
 import { classify, type ErrorType } from './retry';
@@ -182,6 +182,7 @@ export async function runMessageBatches(input: MessageBatchInput): Promise<Messa
   let stopped: BatchSummary['stopped'];
   let stopReason: string | undefined;
   let sawCancel = false;
+  let fatal: BatchSummary['fatal'];
   const progress = (processing: number) =>
     input.onProgress?.({ total: requested, stored: totals.succeeded, failed: totals.failed, processing, messageBatches: touched.size, costUsd: totals.costUsd });
 
@@ -353,8 +354,17 @@ export async function runMessageBatches(input: MessageBatchInput): Promise<Messa
       // Over budget: what was submitted is still waited for and collected (next turn) before stopping.
     }
   } catch (error) {
-    await batches.setStatus(batchId, 'failed');
-    throw error;
+    // The API refused or could not be reached (a rejected key, no such address…): one line
+    // saying so, like the direct path. Anything else is a bug and goes up as it is.
+    const failure = toFailure(error);
+    if (failure.facts.status === undefined && failure.facts.kind === undefined) {
+      await batches.setStatus(batchId, 'failed');
+      throw error;
+    }
+    const c = classify(failure.facts);
+    stopped = 'fatal';
+    fatal = { type: c.type, ...(c.status !== undefined ? { status: c.status } : {}) };
+    stopReason = fatalMessage(c.type, c.status, failure.facts.apiErrorType, { model: model.id, ...(input.baseURL ? { address: input.baseURL } : {}) });
   }
 
   const final = slotStates(store, batchId, slots, settings.maxAttempts);
@@ -401,6 +411,7 @@ export async function runMessageBatches(input: MessageBatchInput): Promise<Messa
     unstored: totals.unstored,
     ...(stopped ? { stopped } : {}),
     ...(stopReason ? { stopReason } : {}),
+    ...(fatal ? { fatal } : {}),
   };
   return {
     mode: 'batch',
@@ -553,8 +564,9 @@ async function submit(store: Store, client: Anthropic, row: MessageBatchRow, req
       const adopted = await reconcile(store, client, row);
       if (adopted) return adopted;
     }
+    // Answered with a status: not created. Its slots go back to be submitted by a later run.
     await store.write((tx) => tx.run("UPDATE message_batches SET state = 'lost' WHERE id = ? AND anthropic_id IS NULL", [row.id]));
-    throw new Error(`the Message Batch could not be created: ${(error as Error).message}`);
+    throw error;
   }
   await markSubmitted(store, row.id, created.id, now());
   return created.id;
@@ -618,7 +630,15 @@ async function waitAndCollect(
     let processing = 0;
     const still: MessageBatchRow[] = [];
     for (const row of open) {
-      const b = await client.messages.batches.retrieve(row.anthropicId!);
+      let b: Anthropic.Messages.MessageBatch;
+      try {
+        b = await client.messages.batches.retrieve(row.anthropicId!);
+      } catch (error) {
+        // A dropped connection or an overloaded API while polling: look again at the next turn.
+        if (!classify(toFailure(error).facts).retryable) throw error;
+        still.push(row);
+        continue;
+      }
       if (b.processing_status === 'ended') await collect(row, b.ended_at ? Date.parse(b.ended_at) : clock.now());
       else {
         processing += b.request_counts.processing;

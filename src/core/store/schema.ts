@@ -224,4 +224,5 @@ export const MIGRATIONS: readonly Migration[] = [
   },
 ];
 
-export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
+/** The newest migration (not the last listed: one written in parallel may land out of order). */
+export const SCHEMA_VERSION = Math.max(...MIGRATIONS.map((m) => m.version));

@@ -102,6 +102,35 @@ describe('Message Batches (core, against the fake API over HTTP)', function () {
     assert.equal(count('SELECT count(*) AS n FROM conversations'), 2);
   });
 
+  it('a Message Batch is submitted only as far as its worst case fits the batch budget; the daily budget counts what was spent today', async () => {
+    workspace = new Workspace(folder, [{ maxTokens: 1000, budgetUsd: 0.02 }]);
+    // $15 per million output tokens, halved: 1,000 tokens out cost $0.0075 at most, input a little more: two fit in $0.02.
+    const outcome = await runMessageBatches(input(5));
+    assert.equal(outcome.summary.stopped, 'budget');
+    assert.match(outcome.summary.stopReason!, /would cross the budget of \$0\.02 .*3 not submitted/);
+    assert.deepEqual(api.messageBatches.map((b) => b.customIds.length), [2]);
+    assert.equal(outcome.summary.succeeded, 2);
+    assert.ok(outcome.summary.costUsd <= 0.02);
+
+    // A daily budget already spent: nothing is submitted.
+    workspace = new Workspace(folder, [{ maxTokens: 1000, dailyBudgetUsd: outcome.summary.costUsd + 0.001 }]);
+    const daily = await runMessageBatches(input(5));
+    assert.equal(daily.summary.stopped, 'budget');
+    assert.equal(api.stats.batchCreates, 1);
+  });
+
+  it('a rejected key: one line saying so, nothing submitted', async () => {
+    const outcome = await runMessageBatches({ ...input(3), apiKey: 'sk-wrong' });
+    assert.equal(outcome.summary.stopped, 'fatal');
+    assert.match(outcome.summary.stopReason!, /the API key was rejected/);
+    assert.equal(api.stats.batchCreates, 0);
+    assert.equal(new BatchRepository(store).get(outcome.batchId)!.status, 'failed');
+    // What was recorded before the POST is marked lost: a resume submits those slots again.
+    assert.deepEqual(store.all('SELECT state FROM message_batches').map((r) => r.state), ['lost']);
+    const resumed = await runMessageBatches({ ...workspace.prepareMessageBatchResume(store, new BatchRepository(store).get(outcome.batchId)!), apiKey: KEY, baseURL: api.url, clock: quick });
+    assert.equal(resumed.summary.succeeded, 3);
+  });
+
   it('the error type is read at result.error.error.type', () => {
     const errored = (type: string, message = 'x') => ({ type: 'errored' as const, error: { type: 'error' as const, error: { type, message }, request_id: null } }) as never;
     assert.deepEqual(classifyResult(errored('overloaded_error')), { kind: 'retry', errorType: 'overloaded' });

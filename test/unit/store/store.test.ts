@@ -185,6 +185,23 @@ describe('workspace store', () => {
     store.close();
   });
 
+  it('a migration numbered below the newest applied one (written in parallel, landed later) still runs', async () => {
+    const dir = workspace();
+    const withoutSix = MIGRATIONS.filter((m) => m.version !== 6);
+    const late = { version: 6, description: 'landed after 7', sql: ['CREATE TABLE late_six (x INTEGER)'] };
+    let store = await Store.open(dir, { migrations: withoutSix });
+    assert.throws(() => store.get('SELECT count(*) FROM late_six'), /no such table/);
+    store.close();
+    store = await Store.open(dir, { migrations: [...withoutSix, late] });
+    assert.equal(Number(store.get('SELECT count(*) AS n FROM late_six')!.n), 0);
+    assert.deepEqual(store.all('SELECT version FROM schema_version WHERE version >= 6 ORDER BY version').map((r) => r.version), [6, 7]);
+    store.close();
+    // Opened again: nothing runs twice.
+    store = await Store.open(dir, { migrations: [...withoutSix, late] });
+    assert.equal(Number(store.get('SELECT count(*) AS n FROM schema_version WHERE version = 6')!.n), 1);
+    store.close();
+  });
+
   it('migration 3 copies each conversation’s score and last review onto it', async () => {
     const dir = workspace();
     let store = await Store.open(dir, { migrations: MIGRATIONS.slice(0, 2) });
