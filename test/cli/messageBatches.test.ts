@@ -2,7 +2,7 @@ import { strict as assert } from 'node:assert';
 import type { ChildProcess } from 'node:child_process';
 import { Store } from '../../src/core/store';
 import { FakeMessagesApi } from '../fixtures/fakeMessagesApi';
-import { runCli, workspace, type Run } from '../helpers/cli';
+import { handlesSigint, runCli, workspace, type Run } from '../helpers/cli';
 
 const KEY = 'sk-test-fake-key';
 const TEMPLATE = ['---', 'name: Check-in', 'tier: scenario', 'system: You write for <<persona>>.', 'variables:', '  persona: { type: dropdown, options: [Anxious Investor, Near Retiree] }', '---', 'Write a conversation with <<persona>>.', ''].join('\n');
@@ -139,6 +139,23 @@ describe('promptloom generate --batch-api, resume, cancel (Message Batches)', fu
     assert.equal((await stored(ws)).conversations, 8);
     const nothing = await runCli(['resume'], ws, env());
     assert.match(nothing.stderr, /no unfinished batch to resume/);
+  });
+
+  it('Ctrl+C while waiting leaves the Message Batch running (never cancels paid work) and says how to collect it', async () => {
+    api = await FakeMessagesApi.start({ apiKey: KEY, batchProcessingMs: 60_000 });
+    const ws = workspace({ 't.prompt': TEMPLATE });
+    const run = await runCli(['generate', 't.prompt', '--param', 'persona=Near Retiree', '--count', '3', '--batch-api', '--format', 'json'], ws, env(), (child) => {
+      void until(() => api.stats.batchRetrieves >= 1)
+        .then(() => handlesSigint(child.pid!))
+        .then(() => child.kill('SIGINT'));
+    });
+    assert.equal(run.code, 0, run.stderr);
+    const summary = summaryOf(run);
+    assert.equal(summary.stopped, 'detached');
+    assert.deepEqual(summary.messageBatches, [api.messageBatches[0]!.id]);
+    assert.match(run.stderr, /collect with: promptloom resume --batch /);
+    assert.equal(api.stats.batchCancels, 0);
+    assert.equal(api.messageBatches[0]!.status, 'in_progress');
   });
 
   it('errored (overloaded) and expired results are resubmitted in a follow-up Message Batch', async () => {

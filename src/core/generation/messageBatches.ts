@@ -148,6 +148,7 @@ export async function runMessageBatches(input: MessageBatchInput): Promise<Messa
 
   const cells = input.cells ?? [{ rendered: input.rendered, count: input.count }];
   const slots: Slot[] = cells.flatMap((cell, c) => Array.from({ length: cell.count }, (_, i) => ({ key: `c${c}-${i}`, cell: c })));
+  const slotByKey = new Map(slots.map((s) => [s.key, s]));
   const ids = input.resume ?? (await createBatchRow(input));
   const { batchId, templateId } = ids;
   await batches.setStatus(batchId, 'running');
@@ -170,7 +171,8 @@ export async function runMessageBatches(input: MessageBatchInput): Promise<Messa
   });
 
   const state = slotStates(store, batchId, slots, settings.maxAttempts);
-  const requested = slots.filter((s) => state.get(s.key) !== 'done' && state.get(s.key) !== 'failed').length;
+  const open = (s: Slot) => state.get(s.key)!.state !== 'done' && state.get(s.key)!.state !== 'failed';
+  const requested = slots.filter(open).length;
   const totals = { succeeded: 0, failed: 0, attempts: 0, retries: 0, inputTokens: 0, outputTokens: 0, costUsd: 0, unstored: 0, keptAside: 0 };
   const failures = new Map<string, FailureCount>();
   const conversations: string[] = [];
@@ -188,7 +190,7 @@ export async function runMessageBatches(input: MessageBatchInput): Promise<Messa
 
   /** Takes in one result line (once: a line stored before is skipped). */
   const takeIn = async (row: MessageBatchRow, line: Anthropic.Messages.MessageBatchIndividualResponse, durationMs: number): Promise<void> => {
-    const slot = slots.find((s) => s.key === slotOf(line.custom_id));
+    const slot = slotByKey.get(slotOf(line.custom_id));
     if (!slot) return;
     const cell = cells[slot.cell]!.rendered;
     const kind = classifyResult(line.result);
@@ -285,7 +287,7 @@ export async function runMessageBatches(input: MessageBatchInput): Promise<Messa
 
   const requestsFor = (row: MessageBatchRow) =>
     row.customIds.map((customId) => {
-      const slot = slots.find((x) => x.key === slotOf(customId));
+      const slot = slotByKey.get(slotOf(customId));
       return slot ? { custom_id: customId, params: messageParams(request(cells[slot.cell]!)) } : undefined;
     });
 
@@ -317,7 +319,7 @@ export async function runMessageBatches(input: MessageBatchInput): Promise<Messa
       }
       // 3. What is left to send: never sent, or retryable within the attempt limit, or canceled before.
       const now = slotStates(store, batchId, slots, settings.maxAttempts);
-      let pending = slots.filter((s) => now.get(s.key) === 'pending');
+      let pending = slots.filter((s) => now.get(s.key)!.state === 'pending');
       if (pending.length === 0) {
         if (waiting.length > 0) stopped = 'detached';
         break;
@@ -340,7 +342,7 @@ export async function runMessageBatches(input: MessageBatchInput): Promise<Messa
         if (pending.length === 0) break;
       }
       // 5. Submit, split at the API's limits: each row recorded before its POST, its id right after.
-      const attempt = (s: Slot) => attemptsOf(store, batchId, s.key) + 1;
+      const attempt = (s: Slot) => now.get(s.key)!.attempts + 1;
       const sizeOf = (s: Slot) => JSON.stringify({ custom_id: customIdOf('mb0123456789', s.key), params: messageParams(request(cells[s.cell]!)) }).length;
       for (const chunk of split(pending, sizeOf, limits)) {
         const row = await recordIntent(store, batchId, chunk.map((s) => s.key), Math.max(...chunk.map(attempt)), clock.now());
@@ -368,7 +370,7 @@ export async function runMessageBatches(input: MessageBatchInput): Promise<Messa
   }
 
   const final = slotStates(store, batchId, slots, settings.maxAttempts);
-  const remaining = slots.filter((s) => final.get(s.key) === 'pending' || final.get(s.key) === 'inflight').length;
+  const remaining = slots.filter((s) => final.get(s.key)!.state === 'pending' || final.get(s.key)!.state === 'inflight').length;
   const stored = batches.get(batchId)!;
   const complete = stored.completed >= stored.requested;
   await batches.setStatus(batchId, complete ? 'completed' : stopped === 'detached' ? 'running' : stopped === 'cancelled' ? 'cancelled' : 'failed');
@@ -416,7 +418,7 @@ export async function runMessageBatches(input: MessageBatchInput): Promise<Messa
   return {
     mode: 'batch',
     summary,
-    coverage: cells.map((cell, c) => ({ values: cell.rendered.parameters, requested: slots.filter((s) => s.cell === c && state.get(s.key) !== 'done' && state.get(s.key) !== 'failed').length, succeeded: succeededPerCell[c]! })),
+    coverage: cells.map((cell, c) => ({ values: cell.rendered.parameters, requested: slots.filter((s) => s.cell === c && open(s)).length, succeeded: succeededPerCell[c]! })),
     keptAside: totals.keptAside,
     batchId,
     conversations,
@@ -452,7 +454,7 @@ type SlotState = 'done' | 'inflight' | 'pending' | 'failed';
  * not yet taken in (in flight), a last result that ends it (failed) or not (pending: a canceled
  * one too, sent again by the next run; the run that sees the cancel stops instead).
  */
-function slotStates(store: Store, batchId: string, slots: readonly Slot[], maxAttempts: number): Map<string, SlotState> {
+function slotStates(store: Store, batchId: string, slots: readonly Slot[], maxAttempts: number): Map<string, { state: SlotState; attempts: number }> {
   const results = new Map<string, { result: string; errorType: string | null }[]>();
   for (const r of store.all<{ custom_id: string; result: string; error_type: string | null }>(
     'SELECT r.custom_id, r.result, r.error_type FROM message_batch_results r JOIN message_batches m ON m.id = r.message_batch_id WHERE m.batch_id = ? ORDER BY m.created_at, r.created_at',
@@ -467,7 +469,7 @@ function slotStates(store: Store, batchId: string, slots: readonly Slot[], maxAt
     const taken = new Set(store.all<{ custom_id: string }>('SELECT custom_id FROM message_batch_results WHERE message_batch_id = ?', [row.id]).map((r) => r.custom_id));
     for (const id of row.customIds) if (!taken.has(id)) inflight.add(slotOf(id));
   }
-  const states = new Map<string, SlotState>();
+  const states = new Map<string, { state: SlotState; attempts: number }>();
   for (const s of slots) {
     const rs = results.get(s.key) ?? [];
     const attempts = rs.filter((r) => r.result !== 'canceled' && r.errorType !== 'spend_limit').length;
@@ -480,23 +482,13 @@ function slotStates(store: Store, batchId: string, slots: readonly Slot[], maxAt
     else if (last.errorType === 'spend_limit') state = 'pending';
     else if (last.errorType === 'unparseable' || !isRetryable(last) || attempts >= maxAttempts) state = 'failed';
     else state = 'pending';
-    states.set(s.key, state);
+    states.set(s.key, { state, attempts });
   }
   return states;
 }
 
 function isRetryable(r: { result: string; errorType: string | null }): boolean {
   return r.result === 'expired' || ['overloaded', 'server_error', 'rate_limit', 'timeout', 'connection'].includes(r.errorType ?? '');
-}
-
-/** Attempts a slot has had (canceled and no-credit results are not attempts). */
-function attemptsOf(store: Store, batchId: string, slot: string): number {
-  return Number(
-    store.get(
-      "SELECT count(*) AS n FROM message_batch_results r JOIN message_batches m ON m.id = r.message_batch_id WHERE m.batch_id = ? AND substr(r.custom_id, length(m.id) + 2) = ? AND r.result != 'canceled' AND coalesce(r.error_type, '') != 'spend_limit'",
-      [batchId, slot],
-    )!.n,
-  );
 }
 
 export function messageBatchRows(store: Store, batchId: string): MessageBatchRow[] {

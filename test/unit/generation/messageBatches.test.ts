@@ -176,6 +176,33 @@ describe('Message Batches (core, against the fake API over HTTP)', function () {
     assert.notDeepEqual(other.messageBatches, detached.messageBatches);
   });
 
+  it('a row left "submitting" whose Message Batch still runs: the only candidate of its size is adopted, its results checked by custom id', async () => {
+    const slow = await FakeMessagesApi.start({ apiKey: KEY, batchProcessingMs: 1500 });
+    try {
+      const detached = await runMessageBatches({ ...input(6, { detach: true }), baseURL: slow.url });
+      await store.write((tx) => tx.run("UPDATE message_batches SET anthropic_id = NULL, state = 'submitting', submitted_at = NULL"));
+      assert.equal(slow.messageBatches[0]!.status, 'in_progress');
+      const resumed = await runMessageBatches({ ...workspace.prepareMessageBatchResume(store, new BatchRepository(store).get(detached.batchId)!), apiKey: KEY, baseURL: slow.url, clock: quick });
+      assert.equal(slow.stats.batchCreates, 1);
+      assert.equal(resumed.summary.succeeded, 6);
+      assert.deepEqual(resumed.messageBatches, detached.messageBatches);
+    } finally {
+      await slow.stop();
+    }
+  });
+
+  it('the fake lists Message Batches newest first, in pages the SDK follows (after_id), and back (before_id)', async () => {
+    const client = createClient({ apiKey: KEY, baseURL: api.url, timeoutMs: 5000 });
+    const made: string[] = [];
+    for (let i = 0; i < 5; i++) made.push((await client.messages.batches.create({ requests: [{ custom_id: `r${i}`, params: { model: 'claude-sonnet-5-5', max_tokens: 10, messages: [{ role: 'user', content: 'hi' }] } }] })).id);
+    const listed: string[] = [];
+    for await (const b of client.messages.batches.list({ limit: 2 })) listed.push(b.id);
+    assert.deepEqual(listed, [...made].reverse());
+    const before = await client.messages.batches.list({ limit: 2, before_id: made[1]! });
+    assert.deepEqual(before.data.map((b) => b.id), [made[3], made[2]]);
+    await assert.rejects(client.messages.batches.create({ requests: [{ custom_id: 'has space', params: { model: 'x', max_tokens: 1, messages: [] } }] }), /custom_id/);
+  });
+
   it('a row left "submitting" whose POST never arrived is submitted (once)', async () => {
     const detached = await runMessageBatches(input(4, { detach: true }));
     // The fake forgets it: as if the POST had never reached the server.
