@@ -9,7 +9,7 @@ import type { GenerationEngine } from '../core/generation/engine';
 import { failureSummary } from '../core/generation/failures';
 import { BatchProgress } from '../core/generation/progress';
 import { pathFor, type GenerationSettings } from '../core/generation/settings';
-import type { MessageBatchOutcome } from '../core/generation/messageBatches';
+import { BATCH_PRICE_FACTOR, type MessageBatchOutcome } from '../core/generation/messageBatches';
 import { runBatchesInTerminal } from './messageBatches';
 import { countInputTokens, createClient, type ClaudeRequest } from '../core/generation/claude';
 import { estimateBatch, pastOutputTokens } from '../core/generation/estimate';
@@ -76,9 +76,9 @@ export async function runGenerate(file: string, flags: GenerateFlags, out: Outpu
     return EXIT.invalid;
   }
   if (prepared.input.count > MAX_BATCH) throw new UserError(`the batch would hold ${prepared.input.count} conversations, more than a batch holds (${MAX_BATCH}); run several batches`);
-  if (flags.dryRun) return dryRun(prepared.input, { folder, format: flags.format, ...(key ? { apiKey: key } : {}), ...(baseURL ? { baseURL } : {}) }, out);
-
   const path = flags.batchApi ? 'batch' : pathFor(workspace.settings.mode, prepared.input.count);
+  if (flags.dryRun) return dryRun(prepared.input, { folder, format: flags.format, path, ...(key ? { apiKey: key } : {}), ...(baseURL ? { baseURL } : {}) }, out);
+
   if (flags.detach && path !== 'batch') throw new UserError('--detach leaves Message Batches running: use it with --batch-api (or promptloom.generation.mode batch, or auto for 50 conversations or more)');
   const interrupt = new Interrupt(out);
   try {
@@ -141,7 +141,7 @@ function planRequest(flags: GenerateFlags): BatchRequest['plan'] {
 const MAX_VALUES_FILE_BYTES = 64 * 1024 * 1024;
 
 /** `--dry-run`: the plan and what it would cost, without a Messages request. */
-async function dryRun(input: Omit<BatchInput, 'store' | 'apiKey' | 'baseURL' | 'limiter' | 'started' | 'onAttempt' | 'resume'>, options: { folder: string; format: 'text' | 'json'; apiKey?: string; baseURL?: string }, out: Output): Promise<number> {
+async function dryRun(input: Omit<BatchInput, 'store' | 'apiKey' | 'baseURL' | 'limiter' | 'started' | 'onAttempt' | 'resume'>, options: { folder: string; format: 'text' | 'json'; path: 'direct' | 'batch'; apiKey?: string; baseURL?: string }, out: Output): Promise<number> {
   const cells = input.cells ?? [{ rendered: input.rendered, count: input.count }];
   const maxTokens = input.template.settings.maxTokens ?? input.settings.maxTokens;
   const client = options.apiKey ? createClient({ apiKey: options.apiKey, ...(options.baseURL ? { baseURL: options.baseURL } : {}), timeoutMs: Math.min(input.settings.timeoutMs, 30_000) }) : undefined;
@@ -152,15 +152,26 @@ async function dryRun(input: Omit<BatchInput, 'store' | 'apiKey' | 'baseURL' | '
     ...(client ? { countTokens: (request: ClaudeRequest) => countInputTokens(client, request) } : {}),
   });
   const plan = cells.map((c) => ({ values: c.rendered.parameters, count: c.count }));
+  // The estimate in the mode the run would take, and the other mode's beside it.
+  const priced = (path: 'direct' | 'batch') => {
+    const factor = path === 'batch' ? BATCH_PRICE_FACTOR : 1;
+    return { low: Number((estimate.costUsd.low * factor).toFixed(6)), high: Number((estimate.costUsd.high * factor).toFixed(6)) };
+  };
+  const other = options.path === 'batch' ? 'direct' : 'batch';
+  const costUsd = priced(options.path);
   if (options.format === 'json') {
-    out.stdout(JSON.stringify({ plan, conversations: input.count, estimate: { inputTokens: estimate.inputTokens, maxOutputTokens: estimate.maxOutputTokens, costUsd: estimate.costUsd } }) + '\n');
+    out.stdout(
+      JSON.stringify({ plan, conversations: input.count, estimate: { inputTokens: estimate.inputTokens, maxOutputTokens: estimate.maxOutputTokens, costUsd }, mode: options.path, otherMode: { mode: other, costUsd: priced(other) } }) + '\n',
+    );
     return EXIT.ok;
   }
+  const otherCost = priced(other);
   out.stdout(planTable(plan, input.cells ? Object.keys(plan[0]?.values ?? {}).filter((name) => new Set(plan.map((c) => JSON.stringify(c.values[name]))).size > 1) : []));
   out.stdout(
     `${input.count} conversation${input.count === 1 ? '' : 's'} with ${input.model.id}: ${estimate.inputTokens} input tokens (${estimate.counted === 'api' ? 'counted by the API' : 'estimated here'}), up to ${estimate.maxOutputTokens} output tokens\n` +
-      `estimated cost $${estimate.costUsd.low.toFixed(4)}–$${estimate.costUsd.high.toFixed(4)}` +
+      `estimated cost $${costUsd.low.toFixed(4)}–$${costUsd.high.toFixed(4)}${options.path === 'batch' ? ' through Message Batches' : ''}` +
       (estimate.pastOutputTokens === null ? ' (no earlier conversations of this template: the low end counts input only)' : ` (low: ${Math.round(estimate.pastOutputTokens)} output tokens each, as before; high: max_tokens each)`) +
+      `\n${other === 'batch' ? 'through Message Batches (--batch-api)' : 'directly'}: $${otherCost.low.toFixed(4)}–$${otherCost.high.toFixed(4)}` +
       '\nnothing was sent (--dry-run)\n',
   );
   return EXIT.ok;

@@ -78,6 +78,20 @@ describe('promptloom generate --batch-api, resume, cancel (Message Batches)', fu
     assert.equal(large.succeeded, 50);
   });
 
+  it('--dry-run --batch-api estimates at batch prices, the direct price beside it', async () => {
+    api = await FakeMessagesApi.start({ apiKey: KEY });
+    const ws = workspace({ 't.prompt': TEMPLATE });
+    const args = ['generate', 't.prompt', '--param', 'persona=Near Retiree', '--count', '10', '--dry-run'];
+    const batch = JSON.parse((await runCli([...args, '--batch-api', '--format', 'json'], ws, env())).stdout) as { mode: string; estimate: { costUsd: { high: number } }; otherMode: { mode: string; costUsd: { high: number } } };
+    assert.equal(batch.mode, 'batch');
+    assert.equal(batch.otherMode.mode, 'direct');
+    assert.ok(Math.abs(batch.estimate.costUsd.high * 2 - batch.otherMode.costUsd.high) < 1e-5);
+    const text = await runCli([...args, '--batch-api'], ws, env());
+    assert.match(text.stdout, /estimated cost \$[\d.]+–\$[\d.]+ through Message Batches/);
+    assert.match(text.stdout, /^directly: \$[\d.]+–\$[\d.]+$/m);
+    assert.equal(api.stats.batchCreates + api.stats.requests, 0, 'nothing sent');
+  });
+
   it('kill -9 right after submission, then resume: no second submission, every conversation stored once', async () => {
     api = await FakeMessagesApi.start({ apiKey: KEY, batchProcessingMs: 1500 });
     const ws = workspace({ 't.prompt': TEMPLATE });
