@@ -270,20 +270,30 @@ export async function runMessageBatches(input: MessageBatchInput): Promise<Messa
     await store.write((tx) => tx.run('UPDATE message_batches SET state = ?, ended_at = ? WHERE id = ?', [lost ? 'lost' : 'collected', endedAt, row.id]));
   };
 
-  // Worst cases, for the budgets: input tokens per distinct prompt, max_tokens out, at batch prices.
+  // Worst cases, for the budgets: input tokens per distinct prompt (counted by the API when a
+  // budget is set, else estimated here), max_tokens out, at batch prices.
+  const budgeted = settings.budgetUsd !== undefined || settings.dailyBudgetUsd !== undefined;
   const inputTokensOf = new Map<number, number>();
   const worstCase = async (cell: number): Promise<number> => {
     let tokens = inputTokensOf.get(cell);
     if (tokens === undefined) {
       const r = request(cells[cell]!);
-      tokens = await countInputTokens(client, r).catch(() => localInputTokens(r));
+      tokens = budgeted ? await countInputTokens(client, r).catch(() => localInputTokens(r)) : localInputTokens(r);
       inputTokensOf.set(cell, tokens);
     }
     return costUsd(model, tokens, maxTokens) * BATCH_PRICE_FACTOR;
   };
-  const daily = settings.dailyBudgetUsd !== undefined ? Math.max(0, settings.dailyBudgetUsd - spentToday(store, new Date(clock.now()))) : undefined;
-  const budgets = [settings.budgetUsd, daily].filter((b): b is number => b !== undefined);
-  const budget = budgets.length > 0 ? Math.min(...budgets) : undefined;
+  /**
+   * What may still be spent: the batch budget less this run's spending and this batch's Message
+   * Batches not yet collected; the daily budget less today's spending and every Message Batch of
+   * the workspace not yet collected (a detached one holds its worst case until then).
+   */
+  const room = (): { usd: number; budget: number } | undefined => {
+    const limits: { usd: number; budget: number }[] = [];
+    if (settings.budgetUsd !== undefined) limits.push({ usd: settings.budgetUsd - totals.costUsd - outstanding(store, batchId), budget: settings.budgetUsd });
+    if (settings.dailyBudgetUsd !== undefined) limits.push({ usd: settings.dailyBudgetUsd - spentToday(store, new Date(clock.now())) - outstanding(store), budget: settings.dailyBudgetUsd });
+    return limits.length > 0 ? limits.reduce((a, b) => (b.usd < a.usd ? b : a)) : undefined;
+  };
 
   const requestsFor = (row: MessageBatchRow) =>
     row.customIds.map((customId) => {
@@ -325,18 +335,19 @@ export async function runMessageBatches(input: MessageBatchInput): Promise<Messa
         break;
       }
       // 4. Budgets: only what could not cross them, worst case (max_tokens out for every request).
-      if (budget !== undefined) {
-        let reserved = totals.costUsd;
+      const left = room();
+      if (left !== undefined) {
+        let reserved = 0;
         const fits: Slot[] = [];
         for (const s of pending) {
           const worst = await worstCase(s.cell);
-          if (reserved + worst > budget) break;
+          if (reserved + worst > left.usd) break;
           reserved += worst;
           fits.push(s);
         }
         if (fits.length < pending.length) {
           stopped = 'budget';
-          stopReason = `a request could cost up to $${(await worstCase(pending[fits.length]!.cell)).toFixed(4)} at batch prices, which would cross the budget of $${budget.toFixed(2)} ($${totals.costUsd.toFixed(4)} spent): ${pending.length - fits.length} not submitted`;
+          stopReason = `a request could cost up to $${(await worstCase(pending[fits.length]!.cell)).toFixed(4)} at batch prices, which would cross the budget of $${left.budget.toFixed(2)} ($${Math.max(0, left.budget - left.usd).toFixed(4)} spent or held by Message Batches not yet collected): ${pending.length - fits.length} not submitted`;
         }
         pending = fits;
         if (pending.length === 0) break;
@@ -345,7 +356,9 @@ export async function runMessageBatches(input: MessageBatchInput): Promise<Messa
       const attempt = (s: Slot) => now.get(s.key)!.attempts + 1;
       const sizeOf = (s: Slot) => JSON.stringify({ custom_id: customIdOf('mb0123456789', s.key), params: messageParams(request(cells[s.cell]!)) }).length;
       for (const chunk of split(pending, sizeOf, limits)) {
-        const row = await recordIntent(store, batchId, chunk.map((s) => s.key), Math.max(...chunk.map(attempt)), clock.now());
+        let worst = 0;
+        for (const s of chunk) worst += await worstCase(s.cell);
+        const row = await recordIntent(store, batchId, chunk.map((s) => s.key), Math.max(...chunk.map(attempt)), worst, clock.now());
         touched.add(await submit(store, client, row, requestsFor(row) as Anthropic.Messages.BatchCreateParams.Request[], clock.now));
       }
       progress(pending.length);
@@ -387,7 +400,7 @@ export async function runMessageBatches(input: MessageBatchInput): Promise<Messa
       model: judgeModel,
       apiKey: input.apiKey,
       ...(input.baseURL ? { baseURL: input.baseURL } : {}),
-      ...(budget !== undefined ? { budgetUsd: Math.max(0, budget - totals.costUsd) } : {}),
+      ...(room() !== undefined ? { budgetUsd: Math.max(0, room()!.usd) } : {}),
       ...(input.signal ? { signal: input.signal } : {}),
     });
     for (const j of judge.judged) {
@@ -491,6 +504,15 @@ function isRetryable(r: { result: string; errorType: string | null }): boolean {
   return r.result === 'expired' || ['overloaded', 'server_error', 'rate_limit', 'timeout', 'connection'].includes(r.errorType ?? '');
 }
 
+/** Worst cases of Message Batches not yet collected: of one batch, or of the whole workspace. */
+function outstanding(store: Store, batchId?: string): number {
+  const where = "state IN ('submitting', 'submitted')";
+  const row = batchId
+    ? store.get(`SELECT coalesce(sum(worst_case_usd), 0) AS usd FROM message_batches WHERE ${where} AND batch_id = ?`, [batchId])
+    : store.get(`SELECT coalesce(sum(worst_case_usd), 0) AS usd FROM message_batches WHERE ${where}`);
+  return Number(row!.usd);
+}
+
 export function messageBatchRows(store: Store, batchId: string): MessageBatchRow[] {
   return store.all('SELECT * FROM message_batches WHERE batch_id = ? ORDER BY created_at, id', [batchId]).map((r) => ({
     id: String(r.id),
@@ -525,16 +547,17 @@ export function split<T>(items: readonly T[], size: (item: T) => number, limits:
 }
 
 /** Writes the row of a Message Batch about to be submitted: before the POST, durably. */
-async function recordIntent(store: Store, batchId: string, slotKeys: readonly string[], attempt: number, now: number): Promise<MessageBatchRow> {
+async function recordIntent(store: Store, batchId: string, slotKeys: readonly string[], attempt: number, worstCaseUsd: number, now: number): Promise<MessageBatchRow> {
   const id = `mb${randomBytes(5).toString('hex')}`;
   const customIds = slotKeys.map((k) => customIdOf(id, k));
   await store.write((tx) =>
-    tx.run("INSERT INTO message_batches (id, batch_id, anthropic_id, state, request_count, custom_ids, attempt, created_at) VALUES (?, ?, NULL, 'submitting', ?, ?, ?, ?)", [
+    tx.run("INSERT INTO message_batches (id, batch_id, anthropic_id, state, request_count, custom_ids, attempt, worst_case_usd, created_at) VALUES (?, ?, NULL, 'submitting', ?, ?, ?, ?, ?)", [
       id,
       batchId,
       customIds.length,
       JSON.stringify(customIds),
       attempt,
+      worstCaseUsd,
       now,
     ]),
   );

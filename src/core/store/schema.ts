@@ -202,6 +202,7 @@ export const MIGRATIONS: readonly Migration[] = [
          request_count INTEGER NOT NULL,
          custom_ids TEXT NOT NULL,             -- JSON array, in request order
          attempt INTEGER NOT NULL,             -- 1 for the first round, 2 for its follow-up…
+         worst_case_usd REAL NOT NULL,         -- at most what it can cost: held against the budgets until collected
          created_at INTEGER NOT NULL,
          submitted_at INTEGER,
          ended_at INTEGER

@@ -119,6 +119,18 @@ describe('Message Batches (core, against the fake API over HTTP)', function () {
     assert.equal(api.stats.batchCreates, 1);
   });
 
+  it('a detached Message Batch holds its worst case against the daily budget until it is collected', async () => {
+    workspace = new Workspace(folder, [{ maxTokens: 1000, dailyBudgetUsd: 0.02 }]);
+    const first = await runMessageBatches(input(2, { detach: true }));
+    assert.equal(first.summary.stopped, 'detached');
+    const held = Number(store.get('SELECT worst_case_usd AS usd FROM message_batches')!.usd);
+    assert.ok(held > 0.015 && held <= 0.02, `two requests' worst case: ${held}`);
+    const second = await runMessageBatches(input(2));
+    assert.equal(second.summary.stopped, 'budget');
+    assert.match(second.summary.stopReason!, /held by Message Batches not yet collected/);
+    assert.equal(api.stats.batchCreates, 1, 'nothing more submitted while the first is out');
+  });
+
   it('a rejected key: one line saying so, nothing submitted', async () => {
     const outcome = await runMessageBatches({ ...input(3), apiKey: 'sk-wrong' });
     assert.equal(outcome.summary.stopped, 'fatal');
