@@ -151,6 +151,9 @@ export async function runMessageBatches(input: MessageBatchInput): Promise<Messa
   const slotByKey = new Map(slots.map((s) => [s.key, s]));
   const ids = input.resume ?? (await createBatchRow(input));
   const { batchId, templateId } = ids;
+  // Resuming a batch someone cancelled is asking to finish it: its canceled requests are sent
+  // again at once. A cancel that comes while this run waits stops it instead.
+  const finishingCancelled = batches.get(batchId)?.status === 'cancelled';
   await batches.setStatus(batchId, 'running');
   const context: RecordContext = {
     templateId,
@@ -322,7 +325,7 @@ export async function runMessageBatches(input: MessageBatchInput): Promise<Messa
       }
       // Stopped while collecting (no credit, a store that would not take an answer), or by the budget.
       if (stopped) break;
-      if (sawCancel) {
+      if (sawCancel && !finishingCancelled) {
         stopped = 'cancelled';
         stopReason = 'the Message Batch was cancelled';
         break;

@@ -143,6 +143,20 @@ describe('Message Batches (core, against the fake API over HTTP)', function () {
     assert.equal(resumed.summary.succeeded, 3);
   });
 
+  it('detach, cancel, then one resume: the canceled results are taken in and those requests sent again', async () => {
+    api.batchProcessingMs = 60_000;
+    const detached = await runMessageBatches(input(4, { detach: true }));
+    const batches = new BatchRepository(store);
+    assert.deepEqual(await cancelMessageBatches(store, createClient({ apiKey: KEY, baseURL: api.url, timeoutMs: 5000 }), detached.batchId), detached.messageBatches);
+    await batches.setStatus(detached.batchId, 'cancelled'); // as promptloom cancel does
+    api.batchProcessingMs = 50;
+    const resumed = await runMessageBatches({ ...workspace.prepareMessageBatchResume(store, batches.get(detached.batchId)!), apiKey: KEY, baseURL: api.url, clock: quick });
+    assert.equal(resumed.summary.succeeded, 4);
+    assert.equal(api.stats.batchCreates, 2);
+    assert.equal(resumed.messageBatches.length, 2, 'the canceled one collected, the new one');
+    assert.equal(batches.get(detached.batchId)!.status, 'completed');
+  });
+
   it('the error type is read at result.error.error.type', () => {
     const errored = (type: string, message = 'x') => ({ type: 'errored' as const, error: { type: 'error' as const, error: { type, message }, request_id: null } }) as never;
     assert.deepEqual(classifyResult(errored('overloaded_error')), { kind: 'retry', errorType: 'overloaded' });
