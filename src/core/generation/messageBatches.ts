@@ -22,7 +22,7 @@ import { answerCost, costUsd, realClock, type BatchSummary, type Clock } from '.
 import { localInputTokens } from './estimate';
 import { fatalMessage, type FailureCount } from './failures';
 import { judgeAfterBatch, type BatchJudgement } from './judgeBatch';
-import { answerRecord, keepRecord, type RecordContext } from './recording';
+import { answerRecord, keepRecords, type Kept, type RecordContext } from './recording';
 import { classify, type ErrorType } from './retry';
 import { SETTINGS, judgeModelOf } from './settings';
 import { importKeptAside } from './unstored';
@@ -32,6 +32,9 @@ export const BATCH_PRICE_FACTOR = 0.5;
 
 /** The API's limits per Message Batch: whichever comes first. */
 export const MESSAGE_BATCH_LIMITS = { requests: 100_000, bytes: 256 * 1024 * 1024 } as const;
+
+/** Results stored per transaction while collecting. */
+const RESULTS_PER_TRANSACTION = 100;
 
 /** Polling waits 1 s, then doubles up to 60 s. */
 const FIRST_POLL_MS = 1_000;
@@ -191,13 +194,12 @@ export async function runMessageBatches(input: MessageBatchInput): Promise<Messa
   const progress = (processing: number) =>
     input.onProgress?.({ total: requested, stored: totals.succeeded, failed: totals.failed, processing, messageBatches: touched.size, costUsd: totals.costUsd });
 
-  /** Takes in one result line (once: a line stored before is skipped). */
-  const takeIn = async (row: MessageBatchRow, line: Anthropic.Messages.MessageBatchIndividualResponse, durationMs: number): Promise<void> => {
+  /** A result line as the record that stores it (once: a line stored before adds nothing). */
+  const prepare = (row: MessageBatchRow, line: Anthropic.Messages.MessageBatchIndividualResponse, durationMs: number) => {
     const slot = slotByKey.get(slotOf(line.custom_id));
-    if (!slot) return;
+    if (!slot) return undefined;
     const cell = cells[slot.cell]!.rendered;
     const kind = classifyResult(line.result);
-    const result = line.result.type;
     let facts: Parameters<typeof answerRecord>[2];
     if (line.result.type === 'succeeded') {
       const message = line.result.message;
@@ -211,16 +213,13 @@ export async function runMessageBatches(input: MessageBatchInput): Promise<Messa
       const errorType = kind.kind === 'retry' || kind.kind === 'final' ? kind.errorType : kind.kind === 'credit' ? 'spend_limit' : 'cancelled';
       facts = { attempt: row.attempt, status: 'failed', errorType, inputTokens: 0, outputTokens: 0, costUsd: 0, durationMs };
     }
-    const { record, quality, flagged: low } = answerRecord(context, cell, facts, { mode: 'batch', batchResult: { messageBatchId: row.id, customId: line.custom_id, result } });
-    let kept;
-    try {
-      kept = await keepRecord(store, record, generations);
-    } catch (error) {
-      totals.unstored++;
-      stopped ??= 'error';
-      stopReason ??= `a paid answer could not be stored (${(error as Error).message}); run promptloom resume to take the results in again`;
-      return;
-    }
+    const recorded = answerRecord(context, cell, facts, { mode: 'batch', batchResult: { messageBatchId: row.id, customId: line.custom_id, result: line.result.type } });
+    return { row, slot, kind, facts, ...recorded };
+  };
+  type Prepared = NonNullable<ReturnType<typeof prepare>>;
+
+  /** Counts a stored result in this run's summary. */
+  const account = ({ row, slot, kind, facts, quality, flagged: low }: Prepared, kept: Kept): void => {
     if (kept.alreadyStored) return;
     if (kind.kind !== 'canceled' && kind.kind !== 'credit') {
       totals.attempts++;
@@ -253,20 +252,42 @@ export async function runMessageBatches(input: MessageBatchInput): Promise<Messa
     }
   };
 
+  /** Stores a group of results in one transaction, then counts them. */
+  const flush = async (group: Prepared[]): Promise<void> => {
+    let kept: Kept[];
+    try {
+      kept = await keepRecords(store, group.map((p) => p.record), generations);
+    } catch (error) {
+      totals.unstored += group.length;
+      stopped ??= 'error';
+      stopReason ??= `paid answers could not be stored (${(error as Error).message}); run promptloom resume to take the results in again`;
+      return;
+    }
+    group.forEach((p, i) => account(p, kept[i]!));
+  };
+
   /** Streams an ended Message Batch's results into the store, then marks its row collected. */
   const collect = async (row: MessageBatchRow, endedAt: number): Promise<void> => {
     const mine = new Set(row.customIds);
     let ours = 0;
     let foreign = 0;
     const durationMs = Math.max(0, endedAt - (row.submittedAt ?? row.createdAt));
+    // Stored a group at a time (one fsync each); a crash mid-way re-reads them, storing nothing twice.
+    let group: Prepared[] = [];
     for await (const line of await client.messages.batches.results(row.anthropicId!)) {
       if (!mine.has(line.custom_id)) {
         foreign++;
         continue;
       }
       ours++;
-      await takeIn(row, line, durationMs);
+      const prepared = prepare(row, line, durationMs);
+      if (prepared) group.push(prepared);
+      if (group.length >= RESULTS_PER_TRANSACTION) {
+        await flush(group);
+        group = [];
+      }
     }
+    await flush(group);
     // A Message Batch adopted on resume (matched by size and time while it ran) that holds none
     // of our custom ids was someone else's: its slots go back to be submitted.
     const lost = ours === 0 && foreign > 0;

@@ -120,3 +120,19 @@ export async function keepRecord(store: Store, record: GenerationRecord, generat
   }
   return { conversationId: record.conversationId!, aside: true };
 }
+
+/**
+ * Stores records together, in one transaction (Message Batch results, a group at a time). If the
+ * database will not take the group, each is kept on its own, as `keepRecord` does (retried, or kept
+ * aside when paid for).
+ */
+export async function keepRecords(store: Store, records: readonly GenerationRecord[], generations = new GenerationRepository(store)): Promise<Kept[]> {
+  if (records.length === 0) return [];
+  try {
+    return (await generations.recordMany(records)).map((outcome) => ({ ...outcome, aside: false }));
+  } catch {
+    const kept: Kept[] = [];
+    for (const record of records) kept.push(await keepRecord(store, record, generations));
+    return kept;
+  }
+}

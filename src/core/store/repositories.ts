@@ -232,11 +232,26 @@ export class GenerationRepository {
    * the near-duplicate finding. Returns the conversation id, if any.
    */
   record(g: GenerationRecord): Promise<RecordOutcome> {
+    const write = this.recorder(g);
+    return this.store.write((tx) => write(tx));
+  }
+
+  /**
+   * Stores several attempts in one durable transaction (one fsync for all: Message Batch results
+   * arrive by the thousand), each exactly as `record` would, in order. All or none.
+   */
+  recordMany(records: readonly GenerationRecord[]): Promise<RecordOutcome[]> {
+    const writes = records.map((g) => this.recorder(g));
+    return this.store.write((tx) => writes.map((write) => write(tx)));
+  }
+
+  /** The transaction body of one record; what needs no lock (ids, the signature) is done now. */
+  private recorder(g: GenerationRecord): (tx: WriteTx) => RecordOutcome {
     const now = this.clock.now();
     const conversationId = g.conversation ? (g.conversationId ?? this.newId()) : undefined;
     // Computed before taking the lock: the transaction only looks up and writes.
     const signature = g.conversation ? signatureOf(g.conversation.turns) : undefined;
-    return this.store.write((tx): RecordOutcome => {
+    return (tx): RecordOutcome => {
       if (g.batchResult) {
         const taken = tx.get('SELECT conversation_id FROM message_batch_results WHERE message_batch_id = ? AND custom_id = ?', [g.batchResult.messageBatchId, g.batchResult.customId]);
         if (taken) return { logId: 0, ...(taken.conversation_id !== null ? { conversationId: String(taken.conversation_id) } : {}), alreadyStored: true };
@@ -292,7 +307,7 @@ export class GenerationRepository {
         [g.templateId, g.versionId, g.batchId ?? null, conversationId ?? null, JSON.stringify(g.parameters), g.model, g.attempt, g.status, g.errorType ?? null, g.inputTokens, g.outputTokens, g.costUsd, g.durationMs, now, g.mode ?? 'direct'],
       );
       return conversationId ? { logId: lastInsertRowid, conversationId, ...(nearDuplicateOf ? { nearDuplicateOf } : {}) } : { logId: lastInsertRowid };
-    });
+    };
   }
 
   conversation(id: string): { id: string; status: ConversationStatus; turns: Turn[]; overall: number | null } | undefined {
