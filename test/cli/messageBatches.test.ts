@@ -140,6 +140,28 @@ describe('promptloom generate --batch-api, resume, cancel (Message Batches)', fu
     assert.equal((await stored(ws)).conversations, 12);
   });
 
+  it('a crash after recording the intent, before the POST got through: resume finds nothing in the list and submits once', async () => {
+    api = await FakeMessagesApi.start({ apiKey: KEY, batchProcessingMs: 100 });
+    const ws = workspace({ 't.prompt': TEMPLATE });
+    let child: ChildProcess | undefined;
+    api.onBatchCreateReceived = async () => {
+      const exited = new Promise((r) => child!.once('exit', r));
+      child!.kill('SIGKILL');
+      await exited;
+      return false;
+    };
+    const killed = await runCli(['generate', 't.prompt', '--param', 'persona=Near Retiree', '--count', '7', '--batch-api'], ws, env(), (c) => (child = c));
+    assert.equal(killed.code, null, 'killed');
+    api.onBatchCreateReceived = undefined;
+    assert.equal(api.stats.batchCreates, 0);
+    const resumed = await runCli(['resume', '--format', 'json'], ws, env());
+    assert.equal(resumed.code, 0, resumed.stderr);
+    assert.ok(api.stats.batchLists >= 1, 'looked for it first');
+    assert.equal(api.stats.batchCreates, 1);
+    assert.equal(summaryOf(resumed).succeeded, 7);
+    assert.equal((await stored(ws)).conversations, 7);
+  });
+
   it('--detach prints the Message Batch ids and exits 0; resume collects them', async () => {
     api = await FakeMessagesApi.start({ apiKey: KEY, batchProcessingMs: 200 });
     const ws = workspace({ 't.prompt': TEMPLATE });
