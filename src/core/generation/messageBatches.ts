@@ -330,7 +330,7 @@ export async function runMessageBatches(input: MessageBatchInput): Promise<Messa
       // 1. Rows written before a POST whose answer never came back: matched before anything is sent.
       for (const row of messageBatchRows(store, batchId).filter((r) => r.state === 'submitting')) {
         const requests = requestsFor(row);
-        const adopted = await reconcile(store, client, row, requests.every((r) => r !== undefined) ? () => requests as Anthropic.Messages.BatchCreateParams.Request[] : undefined);
+        const adopted = await reconcile(store, client, row, clock, requests.every((r) => r !== undefined) ? () => requests as Anthropic.Messages.BatchCreateParams.Request[] : undefined);
         if (adopted) touched.add(adopted);
       }
       // 2. Wait for what is submitted, taking in each Message Batch as it ends.
@@ -383,7 +383,7 @@ export async function runMessageBatches(input: MessageBatchInput): Promise<Messa
         let worst = 0;
         for (const s of chunk) worst += await worstCase(s.cell);
         const row = await recordIntent(store, batchId, chunk.map((s) => s.key), Math.max(...chunk.map(attempt)), worst, clock.now());
-        touched.add(await submit(store, client, row, requestsFor(row) as Anthropic.Messages.BatchCreateParams.Request[], clock.now));
+        touched.add(await submit(store, client, row, requestsFor(row) as Anthropic.Messages.BatchCreateParams.Request[], clock));
       }
       progress(pending.length);
       if (input.detach) {
@@ -593,21 +593,23 @@ async function recordIntent(store: Store, batchId: string, slotKeys: readonly st
  * answer (the connection dropped), the batch may exist: the account's list is checked before
  * giving up; an answer with a status means it was not created.
  */
-async function submit(store: Store, client: Anthropic, row: MessageBatchRow, requests: Anthropic.Messages.BatchCreateParams.Request[], now: () => number): Promise<string> {
+async function submit(store: Store, client: Anthropic, row: MessageBatchRow, requests: Anthropic.Messages.BatchCreateParams.Request[], clock: Clock): Promise<string> {
   let created: Anthropic.Messages.MessageBatch;
   try {
     created = await client.messages.batches.create({ requests });
   } catch (error) {
-    const status = (error as { status?: unknown }).status;
-    if (typeof status !== 'number') {
-      const adopted = await reconcile(store, client, row);
-      if (adopted) return adopted;
+    if (typeof (error as { status?: unknown }).status === 'number') {
+      // Answered with a status: not created. Its slots go back to be submitted by a later run.
+      await store.write((tx) => tx.run("UPDATE message_batches SET state = 'lost' WHERE id = ? AND anthropic_id IS NULL", [row.id]));
+      throw error;
     }
-    // Answered with a status: not created. Its slots go back to be submitted by a later run.
-    await store.write((tx) => tx.run("UPDATE message_batches SET state = 'lost' WHERE id = ? AND anthropic_id IS NULL", [row.id]));
+    // No answer: it may have been created (or be created still). Found now, it is adopted;
+    // otherwise the row stays 'submitting' and the next run looks again before sending anything.
+    const adopted = await reconcile(store, client, row, clock);
+    if (adopted) return adopted;
     throw error;
   }
-  await markSubmitted(store, row.id, created.id, now());
+  await markSubmitted(store, row.id, created.id, clock.now());
   return created.id;
 }
 
@@ -620,12 +622,13 @@ async function markSubmitted(store: Store, rowId: string, anthropicId: string, n
  * Message Batch. The account's recent Message Batches (newest first, back to the row's time) are
  * searched for one of the row's size that no row claims: an ended one must hold the row's custom
  * ids; a running one is adopted when it is the only candidate (its results are checked by custom
- * id when they come). Only when none is found is the row submitted again (given `resubmit`), with
- * the same custom ids.
+ * id when they come: someone else's makes the row 'lost', its slots sent again); when several run,
+ * they are waited for and told apart by their results. Only when none is found is the row
+ * submitted again (given `resubmit`), with the same custom ids.
  */
-async function reconcile(store: Store, client: Anthropic, row: MessageBatchRow, resubmit?: () => Anthropic.Messages.BatchCreateParams.Request[]): Promise<string | undefined> {
+async function reconcile(store: Store, client: Anthropic, row: MessageBatchRow, clock: Clock, resubmit?: () => Anthropic.Messages.BatchCreateParams.Request[]): Promise<string | undefined> {
   const claimed = new Set(store.all<{ anthropic_id: string }>('SELECT anthropic_id FROM message_batches WHERE anthropic_id IS NOT NULL').map((r) => r.anthropic_id));
-  const candidates: Anthropic.Messages.MessageBatch[] = [];
+  let candidates: Anthropic.Messages.MessageBatch[] = [];
   for await (const b of client.messages.batches.list({ limit: 100 })) {
     if (Date.parse(b.created_at) < row.createdAt - CLOCK_SKEW_MS) break;
     const counts = b.request_counts;
@@ -633,22 +636,33 @@ async function reconcile(store: Store, client: Anthropic, row: MessageBatchRow, 
     if (!claimed.has(b.id) && total === row.customIds.length) candidates.push(b);
   }
   const mine = new Set(row.customIds);
+  const checked = new Set<string>();
   let match: Anthropic.Messages.MessageBatch | undefined;
-  for (const b of candidates.filter((c) => c.processing_status === 'ended' && c.results_url)) {
-    for await (const line of await client.messages.batches.results(b.id)) {
-      if (mine.has(line.custom_id)) match = b;
-      break; // one line tells: custom ids start with the row's own id
+  for (let delay = FIRST_POLL_MS; ; delay = Math.min(LONGEST_POLL_MS, delay * 2)) {
+    for (const b of candidates.filter((c) => c.processing_status === 'ended' && c.results_url && !checked.has(c.id))) {
+      checked.add(b.id);
+      for await (const line of await client.messages.batches.results(b.id)) {
+        if (mine.has(line.custom_id)) match = b;
+        break; // one line tells: custom ids start with the row's own id
+      }
+      if (match) break;
     }
     if (match) break;
+    const running = candidates.filter((c) => c.processing_status !== 'ended');
+    if (running.length <= 1) {
+      match = running[0];
+      break;
+    }
+    // Several of the row's size still run: only their results can tell which is ours.
+    await clock.sleep(delay);
+    candidates = await Promise.all(candidates.map((c) => (c.processing_status === 'ended' ? c : client.messages.batches.retrieve(c.id))));
   }
-  const running = candidates.filter((c) => c.processing_status !== 'ended');
-  if (!match && running.length === 1) match = running[0];
   if (match) {
     await markSubmitted(store, row.id, match.id, Date.parse(match.created_at));
     return match.id;
   }
   if (!resubmit) return undefined;
-  return submit(store, client, row, resubmit(), () => Date.now());
+  return submit(store, client, row, resubmit(), clock);
 }
 
 /**

@@ -217,6 +217,40 @@ describe('Message Batches (core, against the fake API over HTTP)', function () {
     }
   });
 
+  it('several running Message Batches of the row’s size: waited for, and told apart by their custom ids', async () => {
+    api.batchProcessingMs = 300;
+    const detached = await runMessageBatches(input(3, { detach: true }));
+    await store.write((tx) => tx.run("UPDATE message_batches SET anthropic_id = NULL, state = 'submitting', submitted_at = NULL"));
+    // Someone else's Message Batch of the same size, in the same account, made after ours.
+    const client = createClient({ apiKey: KEY, baseURL: api.url, timeoutMs: 5000 });
+    const params = { model: 'claude-sonnet-5-5', max_tokens: 10, messages: [{ role: 'user' as const, content: 'hi' }] };
+    await client.messages.batches.create({ requests: ['x0', 'x1', 'x2'].map((custom_id) => ({ custom_id, params })) });
+    const resumed = await runMessageBatches({ ...workspace.prepareMessageBatchResume(store, new BatchRepository(store).get(detached.batchId)!), apiKey: KEY, baseURL: api.url, clock: quick });
+    assert.deepEqual(resumed.messageBatches, detached.messageBatches, 'ours, not the other');
+    assert.equal(api.stats.batchCreates, 2, 'nothing submitted again');
+    assert.equal(resumed.summary.succeeded, 3);
+  });
+
+  it('the only running candidate turns out to be someone else’s: the row is lost and its requests sent', async () => {
+    // The create POST never gets through (the connection drops): the row stays 'submitting'.
+    api.onBatchCreateReceived = () => false;
+    const failed = await runMessageBatches(input(3));
+    api.onBatchCreateReceived = undefined;
+    assert.equal(failed.summary.stopped, 'fatal');
+    assert.deepEqual(store.all('SELECT state FROM message_batches').map((r) => r.state), ['submitting']);
+    const client = createClient({ apiKey: KEY, baseURL: api.url, timeoutMs: 5000 });
+    const params = { model: 'claude-sonnet-5-5', max_tokens: 10, messages: [{ role: 'user' as const, content: 'hi' }] };
+    api.batchProcessingMs = 300;
+    const other = await client.messages.batches.create({ requests: ['x0', 'x1', 'x2'].map((custom_id) => ({ custom_id, params })) });
+    api.batchProcessingMs = 50;
+    const resumed = await runMessageBatches({ ...workspace.prepareMessageBatchResume(store, new BatchRepository(store).get(failed.batchId)!), apiKey: KEY, baseURL: api.url, clock: quick });
+    assert.equal(resumed.summary.succeeded, 3);
+    assert.equal(api.stats.batchCreates, 2, 'the other one and ours');
+    assert.deepEqual(store.all('SELECT state FROM message_batches ORDER BY created_at').map((r) => r.state), ['lost', 'collected']);
+    assert.deepEqual(resumed.messageBatches, [other.id, api.messageBatches[1]!.id], 'adopted, found foreign, then ours sent');
+    assert.equal(count('SELECT count(*) AS n FROM conversations'), 3, 'nothing of the other batch stored');
+  });
+
   it('the fake lists Message Batches newest first, in pages the SDK follows (after_id), and back (before_id)', async () => {
     const client = createClient({ apiKey: KEY, baseURL: api.url, timeoutMs: 5000 });
     const made: string[] = [];
