@@ -142,6 +142,8 @@ export async function runMessageBatches(input: MessageBatchInput): Promise<Messa
   const clock = input.clock ?? realClock;
   const limits = input.limits ?? MESSAGE_BATCH_LIMITS;
   const started = clock.now();
+  // Results are stamped by the store's clock (the system's): this run's are those from now on.
+  const runStartedAt = Date.now();
   const batches = new BatchRepository(store);
   const generations = new GenerationRepository(store);
   const client = input.client ?? createClient({ apiKey: input.apiKey, ...(input.baseURL ? { baseURL: input.baseURL } : {}), timeoutMs: settings.timeoutMs });
@@ -176,7 +178,7 @@ export async function runMessageBatches(input: MessageBatchInput): Promise<Messa
     ...(template.settings.temperature !== undefined ? { temperature: template.settings.temperature } : {}),
   });
 
-  const state = slotStates(store, batchId, slots, settings.maxAttempts);
+  const state = slotStates(store, batchId, slots, settings.maxAttempts, runStartedAt);
   const open = (s: Slot) => state.get(s.key)!.state !== 'done' && state.get(s.key)!.state !== 'failed';
   const requested = slots.filter(open).length;
   const totals = { succeeded: 0, failed: 0, attempts: 0, retries: 0, inputTokens: 0, outputTokens: 0, costUsd: 0, unstored: 0, keptAside: 0 };
@@ -352,7 +354,7 @@ export async function runMessageBatches(input: MessageBatchInput): Promise<Messa
         break;
       }
       // 3. What is left to send: never sent, or retryable within the attempt limit, or canceled before.
-      const now = slotStates(store, batchId, slots, settings.maxAttempts);
+      const now = slotStates(store, batchId, slots, settings.maxAttempts, runStartedAt);
       let pending = slots.filter((s) => now.get(s.key)!.state === 'pending');
       if (pending.length === 0) {
         if (waiting.length > 0) stopped = 'detached';
@@ -406,7 +408,7 @@ export async function runMessageBatches(input: MessageBatchInput): Promise<Messa
     stopReason = fatalMessage(c.type, c.status, failure.facts.apiErrorType, { model: model.id, ...(input.baseURL ? { address: input.baseURL } : {}) });
   }
 
-  const final = slotStates(store, batchId, slots, settings.maxAttempts);
+  const final = slotStates(store, batchId, slots, settings.maxAttempts, runStartedAt);
   const remaining = slots.filter((s) => final.get(s.key)!.state === 'pending' || final.get(s.key)!.state === 'inflight').length;
   const stored = batches.get(batchId)!;
   const complete = stored.completed >= stored.requested;
@@ -488,17 +490,17 @@ type SlotState = 'done' | 'inflight' | 'pending' | 'failed';
 
 /**
  * Where each slot stands, from what the store holds: a succeeded result (done), a Message Batch
- * not yet taken in (in flight), a last result that ends it (failed) or not (pending: a canceled
- * one too, sent again by the next run; the run that sees the cancel stops instead).
+ * not yet taken in (in flight), a last result of this run that ends it (failed) or not (pending:
+ * a canceled one too, sent again by the next run; the run that sees the cancel stops instead).
  */
-function slotStates(store: Store, batchId: string, slots: readonly Slot[], maxAttempts: number): Map<string, { state: SlotState; attempts: number }> {
-  const results = new Map<string, { result: string; errorType: string | null }[]>();
-  for (const r of store.all<{ custom_id: string; result: string; error_type: string | null }>(
-    'SELECT r.custom_id, r.result, r.error_type FROM message_batch_results r JOIN message_batches m ON m.id = r.message_batch_id WHERE m.batch_id = ? ORDER BY m.created_at, r.created_at',
+function slotStates(store: Store, batchId: string, slots: readonly Slot[], maxAttempts: number, runStartedAt: number): Map<string, { state: SlotState; attempts: number }> {
+  const results = new Map<string, { result: string; errorType: string | null; createdAt: number }[]>();
+  for (const r of store.all<{ custom_id: string; result: string; error_type: string | null; created_at: number }>(
+    'SELECT r.custom_id, r.result, r.error_type, r.created_at FROM message_batch_results r JOIN message_batches m ON m.id = r.message_batch_id WHERE m.batch_id = ? ORDER BY m.created_at, r.created_at',
     [batchId],
   )) {
     const key = slotOf(r.custom_id);
-    results.set(key, [...(results.get(key) ?? []), { result: r.result, errorType: r.error_type }]);
+    results.set(key, [...(results.get(key) ?? []), { result: r.result, errorType: r.error_type, createdAt: Number(r.created_at) }]);
   }
   const inflight = new Set<string>();
   for (const row of messageBatchRows(store, batchId)) {
@@ -508,11 +510,13 @@ function slotStates(store: Store, batchId: string, slots: readonly Slot[], maxAt
   }
   const states = new Map<string, { state: SlotState; attempts: number }>();
   for (const s of slots) {
-    const rs = results.get(s.key) ?? [];
+    const all = results.get(s.key) ?? [];
+    // Attempts count within a run, as the direct path's do: a resume tries a failed slot afresh.
+    const rs = all.filter((r) => r.createdAt >= runStartedAt);
     const attempts = rs.filter((r) => r.result !== 'canceled' && r.errorType !== 'spend_limit').length;
     const last = rs[rs.length - 1];
     let state: SlotState;
-    if (rs.some((r) => r.result === 'succeeded' && r.errorType === null)) state = 'done';
+    if (all.some((r) => r.result === 'succeeded' && r.errorType === null)) state = 'done';
     else if (inflight.has(s.key)) state = 'inflight';
     else if (!last) state = 'pending';
     else if (last.result === 'canceled') state = 'pending';

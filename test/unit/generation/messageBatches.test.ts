@@ -80,6 +80,12 @@ describe('Message Batches (core, against the fake API over HTTP)', function () {
       ['expired', 'invalid_request', 'overloaded', 'server_error'],
     );
     assert.equal(new BatchRepository(store).get(outcome.batchId)!.status, 'failed');
+    // A resume tries the slot that failed for good afresh, as the direct path's resume does.
+    const resumed = await runMessageBatches({ ...workspace.prepareMessageBatchResume(store, new BatchRepository(store).get(outcome.batchId)!), apiKey: KEY, baseURL: api.url, clock: quick });
+    assert.equal(resumed.summary.requested, 1);
+    assert.equal(resumed.summary.succeeded, 1);
+    assert.equal(count('SELECT count(*) AS n FROM conversations'), 6);
+    assert.equal(new BatchRepository(store).get(outcome.batchId)!.status, 'completed');
   });
 
   it('retries stop at the attempt limit', async () => {
