@@ -3,7 +3,8 @@
  * terminal (`generate --batch-api`, `resume` of such a batch), and `promptloom cancel`.
  */
 import { createClient } from '../core/generation/claude';
-import { cancelMessageBatches, messageBatchRows, runMessageBatches, type MessageBatchInput, type MessageBatchOutcome, type MessageBatchProgress } from '../core/generation/messageBatches';
+import { messageBatchRows } from '../core/generation/messageBatchRecords';
+import { cancelMessageBatches, runMessageBatches, type MessageBatchInput, type MessageBatchOutcome, type MessageBatchProgress } from '../core/generation/messageBatches';
 import { BatchRepository } from '../core/store';
 import { existingStore } from './database';
 import { EXIT, UserError } from './errors';

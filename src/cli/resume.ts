@@ -3,7 +3,7 @@
  * values, model and settings, generating only the conversations still missing. The API address is
  * the user's, as for `generate`; a batch never carries one.
  */
-import { messageBatchRows } from '../core/generation/messageBatches';
+import { messageBatchRows } from '../core/generation/messageBatchRecords';
 import { BatchRepository } from '../core/store';
 import { openWorkspaceStore } from '../core/workspace';
 import { runBatchesInTerminal } from './messageBatches';

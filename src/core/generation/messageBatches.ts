@@ -12,7 +12,6 @@
  * results again adds nothing.
  */
 import type Anthropic from '@anthropic-ai/sdk';
-import { randomBytes } from 'node:crypto';
 import type { QualityReport } from '../quality';
 import { BatchRepository, GenerationRepository, TemplateRepository, type Store } from '../store';
 import type { BatchCell, BatchInput, BatchOutcome } from './batch';
@@ -23,6 +22,9 @@ import { localInputTokens } from './estimate';
 import { fatalMessage, type FailureCount } from './failures';
 import { judgeAfterBatch, type BatchJudgement } from './judgeBatch';
 import { answerRecord, keepRecords, type Kept, type RecordContext } from './recording';
+import { customIdOf, messageBatchRows, outstanding, recordIntent, slotOf, slotStates, type MessageBatchRow, type Slot } from './messageBatchRecords';
+import { CREDIT_MESSAGE, classifyResult } from './messageBatchResults';
+import { FIRST_POLL_MS, LONGEST_POLL_MS, reconcile, split, submit } from './messageBatchSubmission';
 import { classify, type ErrorType } from './retry';
 import { SETTINGS, judgeModelOf } from './settings';
 import { importKeptAside } from './unstored';
@@ -35,16 +37,6 @@ export const MESSAGE_BATCH_LIMITS = { requests: 100_000, bytes: 256 * 1024 * 102
 
 /** Results stored per transaction while collecting. */
 const RESULTS_PER_TRANSACTION = 100;
-
-/** Polling waits 1 s, then doubles up to 60 s. */
-const FIRST_POLL_MS = 1_000;
-const LONGEST_POLL_MS = 60_000;
-
-/**
- * How far back (by the batch's `created_at`, against the time our row was written) a Message
- * Batch may be ours: room for a clock running ahead of the API's.
- */
-const CLOCK_SKEW_MS = 10 * 60_000;
 
 export interface MessageBatchInput extends Omit<BatchInput, 'limiter' | 'started' | 'onAttempt'> {
   /** Submit and return: `resume` collects later. */
@@ -75,67 +67,6 @@ export interface MessageBatchOutcome extends BatchOutcome {
   /** The Message Batches this run submitted or collected (Anthropic's ids). */
   readonly messageBatches: readonly string[];
 }
-
-/** One conversation slot of a batch: cell `c`, index `i`; the key names it in custom ids. */
-interface Slot {
-  readonly key: string;
-  readonly cell: number;
-}
-
-interface MessageBatchRow {
-  readonly id: string;
-  readonly anthropicId: string | null;
-  readonly state: 'submitting' | 'submitted' | 'collected' | 'lost';
-  readonly customIds: readonly string[];
-  readonly attempt: number;
-  readonly createdAt: number;
-  readonly submittedAt: number | null;
-}
-
-/** A slot's custom id: the row's id, then the slot (`mb1a2b3c4d5e-c0-17`), at most 64 of [a-zA-Z0-9_-]. */
-const customIdOf = (rowId: string, slot: string) => `${rowId}-${slot}`;
-const slotOf = (customId: string) => customId.slice(customId.indexOf('-') + 1);
-
-/** How one result line counts. */
-type ResultClass =
-  | { readonly kind: 'succeeded' }
-  /** Resubmitted in a follow-up Message Batch while attempts last. */
-  | { readonly kind: 'retry'; readonly errorType: string }
-  | { readonly kind: 'final'; readonly errorType: ErrorType }
-  /** Sent again on resume, not counted as an attempt: a cancel, or an account without credit. */
-  | { readonly kind: 'canceled' }
-  | { readonly kind: 'credit' };
-
-const STATUS_OF_ERROR_TYPE: Readonly<Record<string, number>> = {
-  invalid_request_error: 400,
-  authentication_error: 401,
-  billing_error: 402,
-  permission_error: 403,
-  not_found_error: 404,
-  request_too_large: 413,
-  rate_limit_error: 429,
-  api_error: 500,
-  overloaded_error: 529,
-};
-
-/**
- * A result line's class. An errored result's type sits at `result.error.error.type` (the error
- * response wraps the error); a too-low credit balance is an `invalid_request_error` that says so.
- */
-export function classifyResult(result: Anthropic.Messages.MessageBatchResult): ResultClass {
-  if (result.type === 'succeeded') return { kind: 'succeeded' };
-  if (result.type === 'canceled') return { kind: 'canceled' };
-  if (result.type === 'expired') return { kind: 'retry', errorType: 'expired' };
-  const error = (result.error as { error?: { type?: unknown; message?: unknown } } | undefined)?.error;
-  const apiErrorType = typeof error?.type === 'string' ? error.type : undefined;
-  const message = typeof error?.message === 'string' ? error.message : '';
-  if (apiErrorType === 'billing_error' || (apiErrorType === 'invalid_request_error' && /credit balance/i.test(message))) return { kind: 'credit' };
-  const status = apiErrorType ? STATUS_OF_ERROR_TYPE[apiErrorType] : undefined;
-  const c = classify({ ...(status !== undefined ? { status } : {}), ...(apiErrorType ? { apiErrorType } : {}) });
-  return c.retryable ? { kind: 'retry', errorType: c.type } : { kind: 'final', errorType: c.type };
-}
-
-const CREDIT_MESSAGE = "the account's credit balance is too low for the Message Batch: add credit in the Anthropic Console (Plans & Billing), then run promptloom resume";
 
 export async function runMessageBatches(input: MessageBatchInput): Promise<MessageBatchOutcome> {
   const { store, settings, model, template } = input;
@@ -484,189 +415,6 @@ async function createBatchRow(input: MessageBatchInput): Promise<{ batchId: stri
     ...(input.cells ? { plan: input.cells.map((c) => ({ values: c.rendered.parameters, count: c.count })) } : {}),
   });
   return { batchId: batch.id, templateId: row.id, versionId: version.id };
-}
-
-type SlotState = 'done' | 'inflight' | 'pending' | 'failed';
-
-/**
- * Where each slot stands, from what the store holds: a succeeded result (done), a Message Batch
- * not yet taken in (in flight), a last result of this run that ends it (failed) or not (pending:
- * a canceled one too, sent again by the next run; the run that sees the cancel stops instead).
- */
-function slotStates(store: Store, batchId: string, slots: readonly Slot[], maxAttempts: number, runStartedAt: number): Map<string, { state: SlotState; attempts: number }> {
-  const results = new Map<string, { result: string; errorType: string | null; createdAt: number }[]>();
-  for (const r of store.all<{ custom_id: string; result: string; error_type: string | null; created_at: number }>(
-    'SELECT r.custom_id, r.result, r.error_type, r.created_at FROM message_batch_results r JOIN message_batches m ON m.id = r.message_batch_id WHERE m.batch_id = ? ORDER BY m.created_at, r.created_at',
-    [batchId],
-  )) {
-    const key = slotOf(r.custom_id);
-    results.set(key, [...(results.get(key) ?? []), { result: r.result, errorType: r.error_type, createdAt: Number(r.created_at) }]);
-  }
-  const inflight = new Set<string>();
-  for (const row of messageBatchRows(store, batchId)) {
-    if (row.state !== 'submitting' && row.state !== 'submitted') continue;
-    const taken = new Set(store.all<{ custom_id: string }>('SELECT custom_id FROM message_batch_results WHERE message_batch_id = ?', [row.id]).map((r) => r.custom_id));
-    for (const id of row.customIds) if (!taken.has(id)) inflight.add(slotOf(id));
-  }
-  const states = new Map<string, { state: SlotState; attempts: number }>();
-  for (const s of slots) {
-    const all = results.get(s.key) ?? [];
-    // Attempts count within a run, as the direct path's do: a resume tries a failed slot afresh.
-    const rs = all.filter((r) => r.createdAt >= runStartedAt);
-    const attempts = rs.filter((r) => r.result !== 'canceled' && r.errorType !== 'spend_limit').length;
-    const last = rs[rs.length - 1];
-    let state: SlotState;
-    if (all.some((r) => r.result === 'succeeded' && r.errorType === null)) state = 'done';
-    else if (inflight.has(s.key)) state = 'inflight';
-    else if (!last) state = 'pending';
-    else if (last.result === 'canceled') state = 'pending';
-    else if (last.errorType === 'spend_limit') state = 'pending';
-    else if (last.errorType === 'unparseable' || !isRetryable(last) || attempts >= maxAttempts) state = 'failed';
-    else state = 'pending';
-    states.set(s.key, { state, attempts });
-  }
-  return states;
-}
-
-function isRetryable(r: { result: string; errorType: string | null }): boolean {
-  return r.result === 'expired' || ['overloaded', 'server_error', 'rate_limit', 'timeout', 'connection'].includes(r.errorType ?? '');
-}
-
-/** Worst cases of Message Batches not yet collected: of one batch, or of the whole workspace. */
-function outstanding(store: Store, batchId?: string): number {
-  const where = "state IN ('submitting', 'submitted')";
-  const row = batchId
-    ? store.get(`SELECT coalesce(sum(worst_case_usd), 0) AS usd FROM message_batches WHERE ${where} AND batch_id = ?`, [batchId])
-    : store.get(`SELECT coalesce(sum(worst_case_usd), 0) AS usd FROM message_batches WHERE ${where}`);
-  return Number(row!.usd);
-}
-
-export function messageBatchRows(store: Store, batchId: string): MessageBatchRow[] {
-  return store.all('SELECT * FROM message_batches WHERE batch_id = ? ORDER BY created_at, id', [batchId]).map((r) => ({
-    id: String(r.id),
-    anthropicId: r.anthropic_id === null ? null : String(r.anthropic_id),
-    state: r.state as MessageBatchRow['state'],
-    customIds: JSON.parse(String(r.custom_ids)) as string[],
-    attempt: Number(r.attempt),
-    createdAt: Number(r.created_at),
-    submittedAt: r.submitted_at === null ? null : Number(r.submitted_at),
-  }));
-}
-
-/** Splits requests at the limits: at most `requests` per Message Batch, at most `bytes` of JSON. */
-export function split<T>(items: readonly T[], size: (item: T) => number, limits: { readonly requests: number; readonly bytes: number }): T[][] {
-  const chunks: T[][] = [];
-  let current: T[] = [];
-  let bytes = 0;
-  // Room for the envelope: `{"requests":[` and the commas between requests.
-  const envelope = 64;
-  for (const item of items) {
-    const n = size(item) + 1;
-    if (current.length > 0 && (current.length >= limits.requests || bytes + n + envelope > limits.bytes)) {
-      chunks.push(current);
-      current = [];
-      bytes = 0;
-    }
-    current.push(item);
-    bytes += n;
-  }
-  if (current.length > 0) chunks.push(current);
-  return chunks;
-}
-
-/** Writes the row of a Message Batch about to be submitted: before the POST, durably. */
-async function recordIntent(store: Store, batchId: string, slotKeys: readonly string[], attempt: number, worstCaseUsd: number, now: number): Promise<MessageBatchRow> {
-  const id = `mb${randomBytes(5).toString('hex')}`;
-  const customIds = slotKeys.map((k) => customIdOf(id, k));
-  await store.write((tx) =>
-    tx.run("INSERT INTO message_batches (id, batch_id, anthropic_id, state, request_count, custom_ids, attempt, worst_case_usd, created_at) VALUES (?, ?, NULL, 'submitting', ?, ?, ?, ?, ?)", [
-      id,
-      batchId,
-      customIds.length,
-      JSON.stringify(customIds),
-      attempt,
-      worstCaseUsd,
-      now,
-    ]),
-  );
-  return { id, anthropicId: null, state: 'submitting', customIds, attempt, createdAt: now, submittedAt: null };
-}
-
-/**
- * POSTs the row's requests and records the Message Batch id. If the POST fails without an
- * answer (the connection dropped), the batch may exist: the account's list is checked before
- * giving up; an answer with a status means it was not created.
- */
-async function submit(store: Store, client: Anthropic, row: MessageBatchRow, requests: Anthropic.Messages.BatchCreateParams.Request[], clock: Clock): Promise<string> {
-  let created: Anthropic.Messages.MessageBatch;
-  try {
-    created = await client.messages.batches.create({ requests });
-  } catch (error) {
-    if (typeof (error as { status?: unknown }).status === 'number') {
-      // Answered with a status: not created. Its slots go back to be submitted by a later run.
-      await store.write((tx) => tx.run("UPDATE message_batches SET state = 'lost' WHERE id = ? AND anthropic_id IS NULL", [row.id]));
-      throw error;
-    }
-    // No answer: it may have been created (or be created still). Found now, it is adopted;
-    // otherwise the row stays 'submitting' and the next run looks again before sending anything.
-    const adopted = await reconcile(store, client, row, clock);
-    if (adopted) return adopted;
-    throw error;
-  }
-  await markSubmitted(store, row.id, created.id, clock.now());
-  return created.id;
-}
-
-async function markSubmitted(store: Store, rowId: string, anthropicId: string, now: number): Promise<void> {
-  await store.write((tx) => tx.run("UPDATE message_batches SET anthropic_id = ?, state = 'submitted', submitted_at = coalesce(submitted_at, ?) WHERE id = ?", [anthropicId, now, rowId]));
-}
-
-/**
- * A row written before a POST whose answer was never recorded: the POST may have created the
- * Message Batch. The account's recent Message Batches (newest first, back to the row's time) are
- * searched for one of the row's size that no row claims: an ended one must hold the row's custom
- * ids; a running one is adopted when it is the only candidate (its results are checked by custom
- * id when they come: someone else's makes the row 'lost', its slots sent again); when several run,
- * they are waited for and told apart by their results. Only when none is found is the row
- * submitted again (given `resubmit`), with the same custom ids.
- */
-async function reconcile(store: Store, client: Anthropic, row: MessageBatchRow, clock: Clock, resubmit?: () => Anthropic.Messages.BatchCreateParams.Request[]): Promise<string | undefined> {
-  const claimed = new Set(store.all<{ anthropic_id: string }>('SELECT anthropic_id FROM message_batches WHERE anthropic_id IS NOT NULL').map((r) => r.anthropic_id));
-  let candidates: Anthropic.Messages.MessageBatch[] = [];
-  for await (const b of client.messages.batches.list({ limit: 100 })) {
-    if (Date.parse(b.created_at) < row.createdAt - CLOCK_SKEW_MS) break;
-    const counts = b.request_counts;
-    const total = counts.processing + counts.succeeded + counts.errored + counts.canceled + counts.expired;
-    if (!claimed.has(b.id) && total === row.customIds.length) candidates.push(b);
-  }
-  const mine = new Set(row.customIds);
-  const checked = new Set<string>();
-  let match: Anthropic.Messages.MessageBatch | undefined;
-  for (let delay = FIRST_POLL_MS; ; delay = Math.min(LONGEST_POLL_MS, delay * 2)) {
-    for (const b of candidates.filter((c) => c.processing_status === 'ended' && c.results_url && !checked.has(c.id))) {
-      checked.add(b.id);
-      for await (const line of await client.messages.batches.results(b.id)) {
-        if (mine.has(line.custom_id)) match = b;
-        break; // one line tells: custom ids start with the row's own id
-      }
-      if (match) break;
-    }
-    if (match) break;
-    const running = candidates.filter((c) => c.processing_status !== 'ended');
-    if (running.length <= 1) {
-      match = running[0];
-      break;
-    }
-    // Several of the row's size still run: only their results can tell which is ours.
-    await clock.sleep(delay);
-    candidates = await Promise.all(candidates.map((c) => (c.processing_status === 'ended' ? c : client.messages.batches.retrieve(c.id))));
-  }
-  if (match) {
-    await markSubmitted(store, row.id, match.id, Date.parse(match.created_at));
-    return match.id;
-  }
-  if (!resubmit) return undefined;
-  return submit(store, client, row, resubmit(), clock);
 }
 
 /**
