@@ -14,6 +14,7 @@ import { ANALYTICS_SCALE, benchAnalytics } from './analytics';
 import { benchPlan } from './plan';
 import { DEDUP_SCALE, benchDedup } from './dedup';
 import { printTeamStoreBench } from './teamStore';
+import { MESSAGE_BATCH_CONVERSATIONS, benchMessageBatches } from './messageBatches';
 
 function fmt(us: number): string {
   return us >= 1000 ? `${(us / 1000).toFixed(2)} ms` : `${us.toFixed(2)} µs`;
@@ -161,6 +162,10 @@ void (async () => {
   console.log(`\nGeneration: 200 requests against the fake Messages API limited to 20 per 1 s window (8 workers)`);
   printTable(['run', 'completion', '429s received', 'items lost', 'share of allowed rate used'], await benchEngine());
   console.log('targets: zero 429s when the limit is known; at least 90% of the allowed rate; a handful of 429s before adapting to an unknown lower limit');
+
+  console.log(`\nGeneration paths: ${MESSAGE_BATCH_CONVERSATIONS} conversations, each stored and scored, against the fake Messages API`);
+  printTable(['path', 'stored', 'cost', 'wall time', 'fake processing time', 'calls'], await benchMessageBatches());
+  console.log('target: Message Batches at half the direct cost; wall time close to the processing time');
 })();
 
 /** Columns padded to their widest cell, under a header and a rule. */

@@ -8,7 +8,9 @@ import { runRecordedBatch, type BatchInput, type BatchOutcome } from '../core/ge
 import type { GenerationEngine } from '../core/generation/engine';
 import { failureSummary } from '../core/generation/failures';
 import { BatchProgress } from '../core/generation/progress';
-import type { GenerationSettings } from '../core/generation/settings';
+import { pathFor, type GenerationSettings } from '../core/generation/settings';
+import { BATCH_PRICE_FACTOR, type MessageBatchOutcome } from '../core/generation/messageBatches';
+import { runBatchesInTerminal } from './messageBatches';
 import { countInputTokens, createClient, type ClaudeRequest } from '../core/generation/claude';
 import { cacheLine, estimateBatch, estimateJudge, formatDuration, pastOutputTokens, type JudgeEstimate } from '../core/generation/estimate';
 import { judgeModelOf } from '../core/generation/settings';
@@ -39,6 +41,10 @@ export interface GenerateFlags {
   readonly seed?: number;
   readonly valuesFile?: string;
   readonly dryRun?: boolean;
+  /** Through the Message Batches API (half price, asynchronous), whatever the mode setting says. */
+  readonly batchApi?: boolean;
+  /** With Message Batches: submit, print their ids and exit; `resume` collects. */
+  readonly detach?: boolean;
 }
 
 export async function runGenerate(file: string, flags: GenerateFlags, out: Output, env: NodeJS.ProcessEnv, readStdin: () => string, isTty: boolean): Promise<number> {
@@ -73,14 +79,18 @@ export async function runGenerate(file: string, flags: GenerateFlags, out: Outpu
   // Inactive is the author's "out of rotation", not a lock: a script that names the file means it.
   if (!prepared.input.template.settings.active) out.note(`promptloom: warning: ${file} is marked inactive (active: false); generating anyway`);
   if (prepared.input.count > MAX_BATCH) throw new UserError(`the batch would hold ${prepared.input.count} conversations, more than a batch holds (${MAX_BATCH}); run several batches`);
-  if (flags.dryRun) return dryRun(prepared.input, { folder, format: flags.format, ...(key ? { apiKey: key } : {}), ...(baseURL ? { baseURL } : {}) }, out);
+  const path = flags.batchApi ? 'batch' : pathFor(workspace.settings.mode, prepared.input.count);
+  if (flags.dryRun) return dryRun(prepared.input, { folder, format: flags.format, path, ...(key ? { apiKey: key } : {}), ...(baseURL ? { baseURL } : {}) }, out);
 
+  if (flags.detach && path !== 'batch') throw new UserError('--detach leaves Message Batches running: use it with --batch-api (or promptloom.generation.mode batch, or auto for 50 conversations or more)');
   const interrupt = new Interrupt(out);
   try {
     const { store, notices } = await openWorkspaceStore(folder, cliStoreOptions(out));
     try {
       for (const notice of notices) out.note(`promptloom: ${notice}`);
-      const outcome = await runInTerminal({ ...prepared.input, store, apiKey: key!, ...(baseURL ? { baseURL } : {}) }, flags.format === 'text' && isTty, interrupt);
+      const input = { ...prepared.input, store, apiKey: key!, ...(baseURL ? { baseURL } : {}) };
+      const tty = flags.format === 'text' && isTty;
+      const outcome = path === 'batch' ? await runBatchesInTerminal({ ...input, ...(flags.detach ? { detach: true } : {}) }, tty, interrupt) : await runInTerminal(input, tty, interrupt);
       printOutcome(outcome, flags.format, out);
       return exitCode(outcome);
     } finally {
@@ -134,7 +144,7 @@ function planRequest(flags: GenerateFlags): BatchRequest['plan'] {
 const MAX_VALUES_FILE_BYTES = 64 * 1024 * 1024;
 
 /** `--dry-run`: the plan and what it would cost, without a Messages request. */
-async function dryRun(input: Omit<BatchInput, 'store' | 'apiKey' | 'baseURL' | 'limiter' | 'started' | 'onAttempt' | 'resume'>, options: { folder: string; format: 'text' | 'json'; apiKey?: string; baseURL?: string }, out: Output): Promise<number> {
+async function dryRun(input: Omit<BatchInput, 'store' | 'apiKey' | 'baseURL' | 'limiter' | 'started' | 'onAttempt' | 'resume'>, options: { folder: string; format: 'text' | 'json'; path: 'direct' | 'batch'; apiKey?: string; baseURL?: string }, out: Output): Promise<number> {
   const cells = input.cells ?? [{ rendered: input.rendered, count: input.count }];
   const maxTokens = input.template.settings.maxTokens ?? input.settings.maxTokens;
   const client = options.apiKey ? createClient({ apiKey: options.apiKey, ...(options.baseURL ? { baseURL: options.baseURL } : {}), timeoutMs: Math.min(input.settings.timeoutMs, 30_000) }) : undefined;
@@ -148,16 +158,33 @@ async function dryRun(input: Omit<BatchInput, 'store' | 'apiKey' | 'baseURL' | '
   const judgeModel = input.settings.judge === 'on' ? judgeModelOf(input.settings) : undefined;
   const judge: JudgeEstimate | undefined = judgeModel ? estimateJudge(input.count, { model: judgeModel, maxTokens, pastOutputTokens: estimate.pastOutputTokens }) : undefined;
   const plan = cells.map((c) => ({ values: c.rendered.parameters, count: c.count }));
+  // The estimate in the mode the run would take, and the other mode's beside it.
+  const priced = (path: 'direct' | 'batch') => {
+    const factor = path === 'batch' ? BATCH_PRICE_FACTOR : 1;
+    return { low: Number((estimate.costUsd.low * factor).toFixed(6)), high: Number((estimate.costUsd.high * factor).toFixed(6)) };
+  };
+  const other = options.path === 'batch' ? 'direct' : 'batch';
+  const costUsd = priced(options.path);
   if (options.format === 'json') {
     const judgeKey = judge ? { judge: { model: judge.model, calls: judge.calls, maxInputTokens: judge.maxInputTokens, maxOutputTokens: judge.maxOutputTokens, costUsd: judge.costUsd } } : {};
-    out.stdout(JSON.stringify({ plan, conversations: input.count, estimate: { inputTokens: estimate.inputTokens, maxOutputTokens: estimate.maxOutputTokens, costUsd: estimate.costUsd, cache: estimate.cache, ...judgeKey } }) + '\n');
+    out.stdout(
+      JSON.stringify({
+        plan,
+        conversations: input.count,
+        estimate: { inputTokens: estimate.inputTokens, maxOutputTokens: estimate.maxOutputTokens, costUsd, cache: estimate.cache, ...judgeKey },
+        mode: options.path,
+        otherMode: { mode: other, costUsd: priced(other) },
+      }) + '\n',
+    );
     return EXIT.ok;
   }
+  const otherCost = priced(other);
   out.stdout(planTable(plan, input.cells ? Object.keys(plan[0]?.values ?? {}).filter((name) => new Set(plan.map((c) => JSON.stringify(c.values[name]))).size > 1) : []));
   out.stdout(
     `${input.count} conversation${input.count === 1 ? '' : 's'} with ${input.model.id}: ${estimate.inputTokens} input tokens (${estimate.counted === 'api' ? 'counted by the API' : 'estimated here'}), up to ${estimate.maxOutputTokens} output tokens\n` +
-      `estimated cost $${estimate.costUsd.low.toFixed(4)}–$${estimate.costUsd.high.toFixed(4)}` +
+      `estimated cost $${costUsd.low.toFixed(4)}–$${costUsd.high.toFixed(4)}${options.path === 'batch' ? ' through Message Batches' : ''}` +
       (estimate.pastOutputTokens === null ? ' (no earlier conversations of this template: the low end counts input only)' : ` (low: ${Math.round(estimate.pastOutputTokens)} output tokens each, as before; high: max_tokens each)`) +
+      `\n${other === 'batch' ? 'through Message Batches (--batch-api)' : 'directly'}: $${otherCost.low.toFixed(4)}–$${otherCost.high.toFixed(4)}` +
       `\n${cacheLine(estimate)}` +
       (judge ? `\njudge ${judge.model}: ${judge.calls} call${judge.calls === 1 ? '' : 's'} (one per conversation), estimated cost $${judge.costUsd.low.toFixed(4)}–$${judge.costUsd.high.toFixed(4)} on top` : '') +
       '\nnothing was sent (--dry-run)\n',
@@ -192,7 +219,8 @@ async function storedOutputTokens(folder: string, templatePath: string, out: Out
  * second Ctrl+C does not kill the process while answers already paid for are being stored.
  */
 export class Interrupt {
-  private engine: GenerationEngine | undefined;
+  /** The engine of a direct batch, or the waiting of a Message Batch run. */
+  private engine: Pick<GenerationEngine, 'cancel'> | undefined;
   private interrupted = false;
   private readonly handler = () => {
     if (this.interrupted) this.out.note('promptloom: cancelling: the answers in flight are being stored; this ends by itself');
@@ -204,7 +232,7 @@ export class Interrupt {
     process.on('SIGINT', this.handler);
   }
 
-  started(engine: GenerationEngine): void {
+  started(engine: Pick<GenerationEngine, 'cancel'>): void {
     this.engine = engine;
     if (this.interrupted) engine.cancel();
   }
@@ -224,15 +252,17 @@ export async function runInTerminal(input: Omit<BatchInput, 'started' | 'onAttem
   }
 }
 
-/** 0 when every conversation was generated and stored; 1 otherwise. */
+/** 0 when every conversation was generated and stored, or submitted with --detach; 1 otherwise. */
 export function exitCode(outcome: BatchOutcome): number {
   const { summary } = outcome;
+  if (summary.stopped === 'detached') return outcome.keptAside === 0 && summary.unstored === 0 ? EXIT.ok : EXIT.invalid;
   return summary.succeeded === summary.requested && outcome.keptAside === 0 && summary.unstored === 0 ? EXIT.ok : EXIT.invalid;
 }
 
 /** The result lines of `generate` and `resume` (the JSON line is the contract other tools read). */
-export function printOutcome(outcome: BatchOutcome, format: 'text' | 'json', out: Output): void {
+export function printOutcome(outcome: BatchOutcome | MessageBatchOutcome, format: 'text' | 'json', out: Output): void {
   const { summary, batchId, conversations } = outcome;
+  const messageBatches = 'messageBatches' in outcome ? outcome.messageBatches : [];
   const result = {
     requested: summary.requested,
     succeeded: summary.succeeded,
@@ -259,13 +289,18 @@ export function printOutcome(outcome: BatchOutcome, format: 'text' | 'json', out
     savedUsd: Number(summary.savedUsd.toFixed(6)),
     // With promptloom.quality.judge on: the judge's grades and their cost (not in costUsd above).
     ...(outcome.judge ? { judge: { model: outcome.judge.model, judged: outcome.judge.judged.length, notJudged: outcome.judge.notJudged, costUsd: outcome.judge.costUsd } } : {}),
+    // How it was generated, and the Message Batches (Anthropic's ids) it submitted or collected.
+    mode: 'mode' in outcome ? outcome.mode : 'direct',
+    messageBatches,
   };
-  if (summary.stopReason && summary.stopped !== 'cancelled') out.error(summary.stopped === 'fatal' ? summary.stopReason : `the batch stopped: ${summary.stopReason}`);
+  if (summary.stopped === 'detached') out.note(`submitted: Message Batch${messageBatches.length === 1 ? '' : 'es'} ${messageBatches.join(', ')}; collect with: promptloom resume --batch ${batchId}`);
+  if (summary.stopReason && summary.stopped !== 'cancelled' && summary.stopped !== 'detached') out.error(summary.stopped === 'fatal' ? summary.stopReason : `the batch stopped: ${summary.stopReason}`);
   if (outcome.keptAside > 0) {
     out.error(`${outcome.keptAside} paid conversation${outcome.keptAside === 1 ? '' : 's'} could not be written to the database; kept in .promptloom/unstored/ and imported the next time it opens`);
   }
   if (summary.stopped === 'cancelled') out.note(`cancelled: ${summary.remaining} of ${summary.requested} not generated; finish with: promptloom resume --batch ${batchId}`);
   if (format === 'json') out.stdout(JSON.stringify(result) + '\n');
+  else if (summary.stopped === 'detached') out.stdout(`${messageBatches.join('\n')}\n`);
   else {
     const failures = failureSummary(summary.failures);
     out.stdout(
@@ -277,7 +312,7 @@ export function printOutcome(outcome: BatchOutcome, format: 'text' | 'json', out
           : '') +
         (outcome.quality.average !== null ? `quality ${outcome.quality.average.toFixed(1)} on average, ${outcome.quality.flagged} flagged for revision\n` : '') +
         (outcome.judge ? `judge ${outcome.judge.model}: ${outcome.judge.judged.length} graded${outcome.judge.notJudged ? `, ${outcome.judge.notJudged} not graded (scorer's score kept)` : ''}, $${outcome.judge.costUsd.toFixed(4)}\n` : '') +
-        `batch ${batchId}\n` +
+        `batch ${batchId}${messageBatches.length ? ` (Message Batches at half price: ${messageBatches.join(', ')})` : ''}\n` +
         coverageLine(outcome.coverage) +
         (failures ? `${failures}\n` : ''),
     );

@@ -7,6 +7,7 @@ import { processOutput, stdoutFailure, stdoutFailureReported, type Output } from
 import { runRender } from './render';
 import { runGenerate } from './generate';
 import { runResume } from './resume';
+import { runCancel } from './messageBatches';
 import { runExport, runStats, type ExportFlags } from './data';
 import { runConversations, type ConversationsStatus } from './conversations';
 import { openWorkspace, workspaceFolder } from './workspace';
@@ -75,7 +76,9 @@ export function buildProgram(out: Output, setExit: (code: number) => void, readS
     .addOption(new Option('--sample <how>', 'how a plan spreads --count conversations: balanced (default), grid (every combination, --count each), random').choices(SAMPLINGS))
     .option('--seed <n>', 'the seed of a plan (the same seed gives the same plan)', nonNegativeInt)
     .option('--values-file <file>', 'a CSV or JSONL file: one value set per row, --count conversations each')
-    .option('--dry-run', 'print the plan and its estimated cost; send no Messages request');
+    .option('--dry-run', 'print the plan and its estimated cost; send no Messages request')
+    .option('--batch-api', 'send the conversations as Message Batches: half the price, results within 24 hours (usually one); default: promptloom.generation.mode')
+    .option('--detach', 'with Message Batches: submit, print their ids and exit; promptloom resume collects them');
   // The generation settings' flags come from the one settings table, with its ranges.
   for (const spec of SETTINGS) if (spec.flag) generate.addOption(settingOption(spec));
   generate.addOption(format());
@@ -96,6 +99,8 @@ export function buildProgram(out: Output, setExit: (code: number) => void, readS
           ...(o.seed !== undefined ? { seed: o.seed as number } : {}),
           ...(o.valuesFile ? { valuesFile: o.valuesFile as string } : {}),
           ...(o.dryRun ? { dryRun: true } : {}),
+          ...(o.batchApi ? { batchApi: true } : {}),
+          ...(o.detach ? { detach: true } : {}),
           format: o.format as 'text' | 'json',
           settings,
         },
@@ -109,12 +114,21 @@ export function buildProgram(out: Output, setExit: (code: number) => void, readS
 
   program
     .command('resume')
-    .description('finish an interrupted batch with its own template, values and settings')
+    .description('finish an interrupted batch with its own template, values and settings; re-attaches to its submitted Message Batches')
     .option('--workspace <dir>', 'the workspace folder; default: the current folder')
     .option('--batch <id>', 'the batch to resume; default: the newest unfinished one')
     .addOption(apiBaseUrl())
     .addOption(format())
     .action(async (o: { workspace?: string; batch?: string; apiBaseUrl?: string; format: 'text' | 'json' }) => setExit(await runResume(o, out, process.env)));
+
+  program
+    .command('cancel')
+    .description('cancel a running batch: its Message Batches at Anthropic, or a direct batch running in another process; resume finishes it later')
+    .option('--workspace <dir>', 'the workspace folder; default: the current folder')
+    .option('--batch <id>', 'the batch to cancel; default: the newest running one')
+    .addOption(apiBaseUrl())
+    .addOption(format())
+    .action(async (o: { workspace?: string; batch?: string; apiBaseUrl?: string; format: 'text' | 'json' }) => setExit(await runCancel(o, out, process.env)));
 
   program
     .command('stats')

@@ -3,8 +3,11 @@
  * values, model and settings, generating only the conversations still missing. The API address is
  * the user's, as for `generate`; a batch never carries one.
  */
+import { messageBatchRows } from '../core/generation/messageBatchRecords';
+import { BatchRepository } from '../core/store';
 import { openWorkspaceStore } from '../core/workspace';
 import { cliStoreOptions } from './database';
+import { runBatchesInTerminal } from './messageBatches';
 import { EXIT, UserError } from './errors';
 import { Interrupt, exitCode, printOutcome, runInTerminal } from './generate';
 import type { Output } from './output';
@@ -22,6 +25,22 @@ export async function runResume(flags: { workspace?: string; batch?: string; api
   });
   try {
     for (const notice of notices) out.note(`promptloom: ${notice}`);
+    // A batch sent through Message Batches is re-attached to: its submitted Message Batches are
+    // polled and collected, and only what none holds is submitted.
+    const batches = new BatchRepository(store);
+    const chosen = flags.batch ? batches.get(flags.batch) : batches.unfinished()[0];
+    if (chosen && chosen.settings.mode === 'batch' && (chosen.completed < chosen.requested || messageBatchRows(store, chosen.id).some((r) => r.state === 'submitted' || r.state === 'submitting'))) {
+      let input: ReturnType<typeof workspace.prepareMessageBatchResume>;
+      try {
+        input = workspace.prepareMessageBatchResume(store, chosen);
+      } catch (error) {
+        throw new UserError((error as Error).message);
+      }
+      out.note(`resuming batch ${chosen.id} through Message Batches: ${chosen.requested - chosen.completed} of ${chosen.requested} conversations to go`);
+      const outcome = await runBatchesInTerminal({ ...input, apiKey: key, ...(baseURL ? { baseURL } : {}) }, flags.format === 'text' && Boolean(process.stderr.isTTY), interrupt);
+      printOutcome(outcome, flags.format, out);
+      return exitCode(outcome);
+    }
     let prepared: Awaited<ReturnType<typeof workspace.prepareResume>>;
     try {
       prepared = await workspace.prepareResume(store, flags.batch);

@@ -9,7 +9,7 @@ import { relative, resolve } from 'node:path';
 import { planResume, type BatchCell, type BatchInput } from './generation/batch';
 import { buildPlan, explicitPlan, parseValuesFile, type ExplicitCell, type PlanProblem, type Sampling, type ValuesFileKind } from './plan';
 import { importKeptAside } from './generation/unstored';
-import { Store, type StoreOptions } from './store';
+import { Store, TemplateRepository, type BatchRow, type StoreOptions } from './store';
 import { resolveModel, type ModelInfo } from './generation/engine';
 import type { Priority } from './generation/priorityQueue';
 import { mergeSettings, storedSettings, type GenerationSettings } from './generation/settings';
@@ -84,6 +84,37 @@ export class Workspace {
       model,
       count: plan.remaining,
       resume: { batchId: plan.batch.id, templateId: plan.batch.templateId, versionId: plan.batch.versionId },
+    };
+  }
+
+  /**
+   * What re-attaching to a batch sent through Message Batches needs: its whole plan (each slot's
+   * custom id names it, so the slots are the plan's, not what is left), its template version as
+   * any template of this workspace is parsed, its own settings priced by the current model table.
+   */
+  prepareMessageBatchResume(store: Store, batch: BatchRow): Omit<BatchInput, Exclude<ShellPart, 'store' | 'resume'>> {
+    const settings = mergeSettings(storedSettings(batch.settings), { models: this.settings.models });
+    const model = resolveModel(batch.model, settings.models);
+    if (!model) throw new Error(`the batch used model ${batch.model}, which is not in the model table`);
+    const version = new TemplateRepository(store).version(batch.versionId)!;
+    const path = String(store.get('SELECT path FROM templates WHERE id = ?', [batch.templateId])!.path);
+    const template = this.parse(version.content, path);
+    const render = (values: Readonly<Record<string, unknown>>) => {
+      const rendered = renderTemplate(template, values);
+      if (!rendered.ok) throw new Error(`the batch's stored template no longer renders: ${rendered.problems.map((p) => p.message).join('; ')}`);
+      return rendered.value;
+    };
+    return {
+      ...(batch.plan ? { cells: batch.plan.map((c) => ({ rendered: render(c.values), count: c.count })) } : {}),
+      store,
+      templatePath: path,
+      templateText: version.content,
+      template,
+      rendered: render(batch.parameters),
+      settings,
+      model,
+      count: batch.requested,
+      resume: { batchId: batch.id, templateId: batch.templateId, versionId: batch.versionId },
     };
   }
 

@@ -30,7 +30,9 @@ describe('promptloom generate', function () {
     const summary = JSON.parse(lines[lines.length - 1]!) as Record<string, unknown>;
     // The contract's keys, in order; additions come after them.
     assert.deepEqual(Object.keys(summary).slice(0, 11), ['requested', 'succeeded', 'failed', 'attempts', 'retries', 'inputTokens', 'outputTokens', 'costUsd', 'durationMs', 'batchId', 'conversations']);
-    assert.deepEqual(Object.keys(summary).slice(11), ['stopped', 'remaining', 'failures', 'keptAside', 'unstored', 'coverage', 'cacheWriteTokens', 'cacheReadTokens', 'savedUsd']);
+    assert.deepEqual(Object.keys(summary).slice(11), ['stopped', 'remaining', 'failures', 'keptAside', 'unstored', 'coverage', 'cacheWriteTokens', 'cacheReadTokens', 'savedUsd', 'mode', 'messageBatches']);
+    assert.equal(summary.mode, 'direct');
+    assert.deepEqual(summary.messageBatches, []);
     assert.equal(summary.stopped, null);
     assert.equal(summary.remaining, 0);
     assert.equal(summary.requested, 5);

@@ -52,7 +52,11 @@ describe('promptloom generate with a value plan', function () {
     const r = await runCli(['generate', 't.prompt', '--vary', 'persona,channel', '--param', 'topic=bonds', '--count', '12', '--dry-run', '--format', 'json'], ws, { ANTHROPIC_API_KEY: KEY, ANTHROPIC_BASE_URL: api.url });
     assert.equal(r.code, 0, r.stderr);
     const dry = lastJson(r.stdout) as { plan: { values: Record<string, unknown>; count: number }[]; conversations: number; estimate: { inputTokens: number; maxOutputTokens: number; costUsd: { low: number; high: number } } };
-    assert.deepEqual(Object.keys(dry), ['plan', 'conversations', 'estimate']);
+    assert.deepEqual(Object.keys(dry), ['plan', 'conversations', 'estimate', 'mode', 'otherMode']);
+    const modes = dry as unknown as { mode: string; otherMode: { mode: string; costUsd: { low: number; high: number } } };
+    assert.equal(modes.mode, 'direct');
+    assert.equal(modes.otherMode.mode, 'batch');
+    assert.ok(Math.abs(modes.otherMode.costUsd.high - dry.estimate.costUsd.high / 2) < 1e-6, 'Message Batches at half price');
     assert.deepEqual(Object.keys(dry.estimate), ['inputTokens', 'maxOutputTokens', 'costUsd', 'cache']);
     assert.equal(dry.conversations, 12);
     assert.equal(dry.plan.length, 6, '3 personas × 2 channels');

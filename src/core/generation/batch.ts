@@ -3,8 +3,8 @@
  * engine, and stores every attempt (log, conversation, turns, quality score) as it happens. Shared by the CLI
  * and the editor, so both record exactly the same way.
  */
-import { BatchRepository, GenerationRepository, TemplateRepository, type BatchRow, type GenerationRecord, type Store } from '../store';
-import { flagReason, scoreConversation, toQualityResult, type QualityReport, type Tier } from '../quality';
+import { BatchRepository, GenerationRepository, TemplateRepository, type BatchRow, type Store } from '../store';
+import type { QualityReport } from '../quality';
 import type { ParsedTemplate, Rendered } from '../template';
 import { createClient } from './claude';
 import { GenerationEngine, type Attempt, type BatchSummary, type ModelInfo } from './engine';
@@ -13,9 +13,9 @@ import { limiterFor, type RateLimiter } from './rateLimiter';
 import { SETTINGS, judgeModelOf, type GenerationSettings } from './settings';
 import { judgeAfterBatch, type BatchJudgement } from './judgeBatch';
 import { judgeSpentSince } from '../store/judgeCalls';
-import { importKeptAside, keepAside } from './unstored';
+import { importKeptAside } from './unstored';
+import { answerRecord, keepRecord, type RecordContext } from './recording';
 import { planKey } from '../plan';
-import { randomUUID } from 'node:crypto';
 
 export interface BatchInput {
   readonly store: Store;
@@ -81,8 +81,8 @@ function batchSettings(settings: GenerationSettings): Record<string, unknown> {
   return Object.fromEntries(SETTINGS.filter((s) => s.name !== 'models' && settings[s.name] !== undefined).map((s) => [s.name, settings[s.name]]));
 }
 
-/** Tries to store one record before keeping it aside (waits 50, 200, 800 ms between them). */
-const STORE_ATTEMPTS = 4;
+/** How often a running batch looks whether another process cancelled it. */
+const CANCEL_CHECK_MS = 500;
 
 /** Dollars spent on generations and judge calls in this workspace since local midnight. */
 export function spentToday(store: Store, now = new Date()): number {
@@ -90,14 +90,6 @@ export function spentToday(store: Store, now = new Date()): number {
   midnight.setHours(0, 0, 0, 0);
   const generations = Number(store.get('SELECT coalesce(sum(cost_usd), 0) AS spent FROM generation_logs WHERE created_at >= ?', [midnight.getTime()])!.spent);
   return generations + judgeSpentSince(store, midnight.getTime()); // the judge's calls are paid too
-}
-
-function scoreSafely(turns: NonNullable<Attempt['turns']>, tier: Tier): QualityReport | undefined {
-  try {
-    return scoreConversation({ turns }, tier);
-  } catch {
-    return undefined;
-  }
 }
 
 export async function runRecordedBatch(input: BatchInput): Promise<BatchOutcome> {
@@ -145,6 +137,14 @@ export async function runRecordedBatch(input: BatchInput): Promise<BatchOutcome>
     ...(input.baseURL ? { address: input.baseURL } : {}),
   });
   input.started?.(engine, batch.id);
+  // `promptloom cancel` in another process marks the batch cancelled in the database: stop then.
+  const cancelWatch = setInterval(() => {
+    store
+      .refresh()
+      .then(() => batches.get(batch.id)?.status === 'cancelled' && engine.cancel())
+      .catch(() => undefined); // a busy database: look again next time
+  }, CANCEL_CHECK_MS);
+  cancelWatch.unref();
 
   const conversations: string[] = [];
   const scores = new Map<string, number>();
@@ -152,28 +152,14 @@ export async function runRecordedBatch(input: BatchInput): Promise<BatchOutcome>
   // What the judge grades once the batch is generated (stored conversations only).
   const toJudge: { conversationId: string; turns: NonNullable<Attempt['turns']>; report: QualityReport }[] = [];
   let keptAside = 0;
-  /**
-   * Stores a record, trying again while the database is busy or the disk briefly full; if it
-   * still will not take it, a paid answer is kept in a side file that the next open imports.
-   * Only when even that fails does it throw (the engine then stops the batch and says so).
-   */
-  const keep = async (record: GenerationRecord): Promise<{ conversationId?: string; nearDuplicateOf?: { id: string }; aside: boolean }> => {
-    let last: unknown;
-    for (let attempt = 0; attempt < STORE_ATTEMPTS; attempt++) {
-      if (attempt > 0) await new Promise((r) => setTimeout(r, 50 * 4 ** (attempt - 1)));
-      try {
-        return { ...(await generations.record(record)), aside: false };
-      } catch (error) {
-        last = error;
-      }
-    }
-    if (!record.conversation) return { aside: false }; // a failed attempt's log: nothing paid is lost
-    try {
-      keepAside(store.dir, record);
-    } catch (error) {
-      throw new Error(`${(last as Error).message}; keeping it aside failed too: ${(error as Error).message}`);
-    }
-    return { conversationId: record.conversationId!, aside: true };
+  const context: RecordContext = {
+    templateId: row.id,
+    versionId: version.id,
+    batchId: batch.id,
+    model: model.id,
+    tier: template.settings.tier,
+    qualityThreshold: template.settings.qualityThreshold,
+    nearDuplicateThreshold: settings.nearDuplicateThreshold,
   };
   const cells = input.cells ?? [{ rendered, count: input.count }];
   const succeededPerCell = cells.map(() => 0);
@@ -191,57 +177,25 @@ export async function runRecordedBatch(input: BatchInput): Promise<BatchOutcome>
     summary = await engine.run(items, async (a) => {
       const c = Number(a.key.split(':')[0]);
       const cell = cells[c]!.rendered;
-      // Scored as it arrives and stored with it; a low score marks it for revision at once. A
-      // paid-for conversation is stored even if scoring it failed (it can be scored later).
-      const quality = a.turns ? scoreSafely(a.turns, template.settings.tier) : undefined;
-      const reason = quality && flagReason(quality, template.settings.qualityThreshold);
+      // Scored as it arrives and stored with it; a low score marks it for revision at once.
       // Recorded before the engine goes on: a generation that is not recorded did not happen.
-      const record: GenerationRecord = {
-        templateId: row.id,
-        versionId: version.id,
-        batchId: batch.id,
-        parameters: cell.parameters,
-        model: model.id,
-        attempt: a.attempt,
-        // A request cut off by a cancel is recorded as such: stats and the dashboard count it
-        // apart from failures, and a resume generates it.
-        status: a.status === 'failed' && a.errorType === 'cancelled' ? 'cancelled' : a.status,
-        ...(a.errorType ? { errorType: a.errorType } : {}),
-        inputTokens: a.inputTokens,
-        outputTokens: a.outputTokens,
-        costUsd: a.costUsd,
-        durationMs: a.durationMs,
-        ...(a.cacheCreationInputTokens ? { cacheCreationInputTokens: a.cacheCreationInputTokens } : {}),
-        ...(a.cacheReadInputTokens ? { cacheReadInputTokens: a.cacheReadInputTokens } : {}),
-        ...(a.savedUsd ? { savedUsd: a.savedUsd } : {}),
-        ...(a.turns
-          ? {
-              conversationId: randomUUID(),
-              conversation: {
-                turns: a.turns,
-                ...(quality ? { quality: toQualityResult(quality) } : {}),
-                ...(reason ? { status: 'needs_revision' as const, statusReason: reason } : {}),
-                ...(cell.system !== undefined ? { systemPrompt: cell.system } : {}),
-              },
-              // Compared with the template's earlier conversations as it is stored (same transaction).
-              nearDuplicates: { threshold: settings.nearDuplicateThreshold },
-            }
-          : {}),
-      };
-      const { conversationId, nearDuplicateOf, aside } = await keep(record);
+      const { record, quality, flagged } = answerRecord(context, cell, a);
+      const { conversationId, nearDuplicateOf, aside } = await keepRecord(store, record, generations);
       if (aside) keptAside++;
       if (conversationId) {
         conversations.push(conversationId);
         succeededPerCell[c]!++;
       }
       if (quality && conversationId) scores.set(conversationId, quality.overall);
-      if ((reason || nearDuplicateOf) && conversationId) flaggedIds.add(conversationId);
+      if ((flagged || nearDuplicateOf) && conversationId) flaggedIds.add(conversationId);
       if (quality && conversationId && !aside && a.turns) toJudge.push({ conversationId, turns: a.turns, report: quality });
       input.onAttempt?.(a, conversationId);
     });
   } catch (error) {
     await batches.setStatus(batch.id, 'failed');
     throw error;
+  } finally {
+    clearInterval(cancelWatch);
   }
   // Complete only when the batch's whole count is stored (a resumed batch counts what came before).
   const stored = batches.get(batch.id)!;

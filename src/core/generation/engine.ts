@@ -166,8 +166,8 @@ export interface BatchSummary {
   readonly remaining: number;
   /** Paid answers that `onAttempt` could not keep (it threw): the caller says so. */
   readonly unstored: number;
-  /** Why the batch ended early, if it did. */
-  readonly stopped?: 'budget' | 'error' | 'fatal' | 'cancelled';
+  /** Why the batch ended early, if it did ('detached': its Message Batches were left running, for `resume`). */
+  readonly stopped?: 'budget' | 'error' | 'fatal' | 'cancelled' | 'detached';
   readonly stopReason?: string;
   /** The failure that stopped the batch at once (a rejected key, nothing at the address…). */
   readonly fatal?: { readonly type: ErrorType; readonly status?: number };

@@ -38,6 +38,18 @@ export interface GenerationSettings {
   readonly judgeModel?: string;
   /** Editor only: after a verdict in the Conversations view, the next conversation awaiting one is selected. */
   readonly advanceAfterVerdict: boolean;
+  /** Direct Messages calls, Message Batches (half price, asynchronous), or batches from `AUTO_BATCH_FROM` conversations on. */
+  readonly mode: GenerationMode;
+}
+
+export type GenerationMode = 'direct' | 'batch' | 'auto';
+
+/** With mode `auto`, plans of this many conversations or more go through Message Batches. */
+export const AUTO_BATCH_FROM = 50;
+
+/** The path a plan of `count` conversations takes under `mode`. */
+export function pathFor(mode: GenerationMode, count: number): 'direct' | 'batch' {
+  return mode === 'batch' || (mode === 'auto' && count >= AUTO_BATCH_FROM) ? 'batch' : 'direct';
 }
 
 export const DEFAULT_SETTINGS: GenerationSettings = {
@@ -55,6 +67,7 @@ export const DEFAULT_SETTINGS: GenerationSettings = {
   nearDuplicateThreshold: 0.8,
   judge: 'off',
   advanceAfterVerdict: true,
+  mode: 'direct',
 };
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
@@ -207,6 +220,7 @@ export const SETTINGS: readonly SettingSpec[] = [
   { key: 'quality.judge', name: 'judge', kind: oneOf(['off', 'on'] as const) },
   { key: 'quality.judgeModel', name: 'judgeModel', kind: text },
   { key: 'review.advanceAfterVerdict', name: 'advanceAfterVerdict', kind: yesNo },
+  { key: 'generation.mode', name: 'mode', kind: oneOf(['direct', 'batch', 'auto'] as const) },
 ];
 
 /** The `promptloom.*` keys (without the prefix) that hold generation settings. */

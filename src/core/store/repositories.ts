@@ -206,6 +206,13 @@ export interface GenerationRecord {
    * either way.
    */
   readonly nearDuplicates?: { readonly threshold: number };
+  /** How it was generated: directly (the default) or in a Message Batch, at batch prices. */
+  readonly mode?: 'direct' | 'batch';
+  /**
+   * The Message Batch result this record stores: taken in once. Recorded in the same transaction,
+   * so a result read twice (a crash while collecting) stores nothing the second time.
+   */
+  readonly batchResult?: { readonly messageBatchId: string; readonly customId: string; readonly result: 'succeeded' | 'errored' | 'canceled' | 'expired' };
 }
 
 /** What `record` stored: the log row, the conversation, and the near-duplicate it found, if any. */
@@ -213,6 +220,8 @@ export interface RecordOutcome {
   readonly logId: number;
   readonly conversationId?: string;
   readonly nearDuplicateOf?: { readonly id: string; readonly similarity: number };
+  /** True when this Message Batch result had been stored before (nothing was written). */
+  readonly alreadyStored?: boolean;
 }
 
 export class GenerationRepository {
@@ -228,11 +237,38 @@ export class GenerationRepository {
    * the near-duplicate finding. Returns the conversation id, if any.
    */
   record(g: GenerationRecord): Promise<RecordOutcome> {
+    const write = this.recorder(g);
+    return this.store.write((tx) => write(tx));
+  }
+
+  /**
+   * Stores several attempts in one durable transaction (one fsync for all: Message Batch results
+   * arrive by the thousand), each exactly as `record` would, in order. All or none.
+   */
+  recordMany(records: readonly GenerationRecord[]): Promise<RecordOutcome[]> {
+    const writes = records.map((g) => this.recorder(g));
+    return this.store.write((tx) => writes.map((write) => write(tx)));
+  }
+
+  /** The transaction body of one record; what needs no lock (ids, the signature) is done now. */
+  private recorder(g: GenerationRecord): (tx: WriteTx) => RecordOutcome {
     const now = this.clock.now();
     const conversationId = g.conversation ? (g.conversationId ?? this.newId()) : undefined;
     // Computed before taking the lock: the transaction only looks up and writes.
     const signature = g.conversation ? signatureOf(g.conversation.turns) : undefined;
-    return this.store.write((tx): RecordOutcome => {
+    return (tx): RecordOutcome => {
+      if (g.batchResult) {
+        const taken = tx.get('SELECT conversation_id FROM message_batch_results WHERE message_batch_id = ? AND custom_id = ?', [g.batchResult.messageBatchId, g.batchResult.customId]);
+        if (taken) return { logId: 0, ...(taken.conversation_id !== null ? { conversationId: String(taken.conversation_id) } : {}), alreadyStored: true };
+        tx.run('INSERT INTO message_batch_results (message_batch_id, custom_id, result, error_type, conversation_id, created_at) VALUES (?, ?, ?, ?, ?, ?)', [
+          g.batchResult.messageBatchId,
+          g.batchResult.customId,
+          g.batchResult.result,
+          g.errorType ?? null,
+          conversationId ?? null,
+          now,
+        ]);
+      }
       if (conversationId && g.conversationId) {
         const stored = tx.get('SELECT id FROM generation_logs WHERE conversation_id = ? LIMIT 1', [conversationId]);
         if (stored) return { logId: Number(stored.id), conversationId };
@@ -272,15 +308,15 @@ export class GenerationRepository {
       const { lastInsertRowid } = tx.run(
         `INSERT INTO generation_logs (template_id, version_id, batch_id, conversation_id, parameters, model, attempt, status, error_type,
                                       input_tokens, output_tokens, cost_usd, duration_ms, created_at,
-                                      cache_creation_input_tokens, cache_read_input_tokens, saved_usd)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+                                      cache_creation_input_tokens, cache_read_input_tokens, saved_usd, mode)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
         [
           ...[g.templateId, g.versionId, g.batchId ?? null, conversationId ?? null, JSON.stringify(g.parameters), g.model, g.attempt, g.status, g.errorType ?? null],
-          ...[g.inputTokens, g.outputTokens, g.costUsd, g.durationMs, now, g.cacheCreationInputTokens ?? 0, g.cacheReadInputTokens ?? 0, g.savedUsd ?? 0],
+          ...[g.inputTokens, g.outputTokens, g.costUsd, g.durationMs, now, g.cacheCreationInputTokens ?? 0, g.cacheReadInputTokens ?? 0, g.savedUsd ?? 0, g.mode ?? 'direct'],
         ],
       );
       return conversationId ? { logId: lastInsertRowid, conversationId, ...(nearDuplicateOf ? { nearDuplicateOf } : {}) } : { logId: lastInsertRowid };
-    });
+    };
   }
 
   conversation(id: string): { id: string; status: ConversationStatus; turns: Turn[]; overall: number | null } | undefined {

@@ -197,13 +197,49 @@ export const MIGRATIONS: readonly Migration[] = [
     ],
   },
   {
+    version: 7,
+    description: 'Message Batches: what was submitted (before and after the POST), and each result taken in once',
+    sql: [
+      // One row per Message Batch, written BEFORE the POST ('submitting', no anthropic_id) and
+      // given its id right after: a crash between the two is found on resume and matched against
+      // the account's recent Message Batches instead of submitting the same work twice.
+      `CREATE TABLE message_batches (
+         id TEXT PRIMARY KEY,                  -- ours; the start of every custom_id it holds
+         batch_id TEXT NOT NULL REFERENCES batches(id),
+         anthropic_id TEXT UNIQUE,             -- msgbatch_…, NULL until the POST answered
+         state TEXT NOT NULL CHECK (state IN ('submitting', 'submitted', 'collected', 'lost')),
+         request_count INTEGER NOT NULL,
+         custom_ids TEXT NOT NULL,             -- JSON array, in request order
+         attempt INTEGER NOT NULL,             -- 1 for the first round, 2 for its follow-up…
+         worst_case_usd REAL NOT NULL,         -- at most what it can cost: held against the budgets until collected
+         created_at INTEGER NOT NULL,
+         submitted_at INTEGER,
+         ended_at INTEGER
+       )`,
+      'CREATE INDEX message_batches_by_batch ON message_batches (batch_id, created_at)',
+      // Each result line taken in, once: written in the transaction that stores its generation,
+      // so a result read twice (a crash while collecting, a second collector) adds nothing.
+      `CREATE TABLE message_batch_results (
+         message_batch_id TEXT NOT NULL REFERENCES message_batches(id),
+         custom_id TEXT NOT NULL,
+         result TEXT NOT NULL CHECK (result IN ('succeeded', 'errored', 'canceled', 'expired')),
+         error_type TEXT,
+         conversation_id TEXT,
+         created_at INTEGER NOT NULL,
+         PRIMARY KEY (message_batch_id, custom_id)
+       )`,
+      // How each generation was made: the direct Messages path or a Message Batch (half price).
+      "ALTER TABLE generation_logs ADD COLUMN mode TEXT NOT NULL DEFAULT 'direct'",
+    ],
+  },
+  {
     // After 6 (prompt caching) and 7 (Message Batches): it rebuilds generation_logs and keeps the
     // columns they added. The runner applies every migration a database lacks, in version order.
     version: 8,
     description: 'generation logs: a request cut off by a cancel is recorded as cancelled, not failed',
     sql: [
       // SQLite cannot change a CHECK constraint in place: the table is rebuilt with its rows and
-      // indexes. The columns are those of migrations 1 and 6 (prompt caching); a migration that
+      // indexes. The columns are those of migrations 1, 6 (prompt caching) and 7 (mode); a migration that
       // adds a column to generation_logs must come after this one or be listed here.
       `CREATE TABLE generation_logs_v8 (
          id INTEGER PRIMARY KEY,
@@ -223,14 +259,15 @@ export const MIGRATIONS: readonly Migration[] = [
          created_at INTEGER NOT NULL,
          cache_creation_input_tokens INTEGER NOT NULL DEFAULT 0,
          cache_read_input_tokens INTEGER NOT NULL DEFAULT 0,
-         saved_usd REAL NOT NULL DEFAULT 0
+         saved_usd REAL NOT NULL DEFAULT 0,
+         mode TEXT NOT NULL DEFAULT 'direct'
        )`,
       `INSERT INTO generation_logs_v8 (id, template_id, version_id, batch_id, conversation_id, parameters, model, attempt, status, error_type, input_tokens, output_tokens, cost_usd, duration_ms, created_at,
-                                       cache_creation_input_tokens, cache_read_input_tokens, saved_usd)
+                                       cache_creation_input_tokens, cache_read_input_tokens, saved_usd, mode)
          SELECT id, template_id, version_id, batch_id, conversation_id, parameters, model, attempt,
                 CASE WHEN status = 'failed' AND error_type = 'cancelled' THEN 'cancelled' ELSE status END,
                 error_type, input_tokens, output_tokens, cost_usd, duration_ms, created_at,
-                cache_creation_input_tokens, cache_read_input_tokens, saved_usd
+                cache_creation_input_tokens, cache_read_input_tokens, saved_usd, mode
            FROM generation_logs`,
       'DROP TABLE generation_logs',
       'ALTER TABLE generation_logs_v8 RENAME TO generation_logs',
@@ -240,4 +277,5 @@ export const MIGRATIONS: readonly Migration[] = [
   },
 ];
 
+/** The newest migration (not the last listed: one written in parallel may land out of order). */
 export const SCHEMA_VERSION = Math.max(...MIGRATIONS.map((m) => m.version));

@@ -1,0 +1,113 @@
+/**
+ * Submitting Message Batches: requests split at the API's limits, each POST preceded by its
+ * recorded intent and followed by its id, and a row whose POST got no answer matched against the
+ * account's recent Message Batches before anything is sent again.
+ */
+import type Anthropic from '@anthropic-ai/sdk';
+import type { Store } from '../store';
+import type { Clock } from './engine';
+import { markSubmitted, type MessageBatchRow } from './messageBatchRecords';
+
+/** Polling (of a run's Message Batches, and of candidates while several run) waits 1 s, then doubles up to 60 s. */
+export const FIRST_POLL_MS = 1_000;
+export const LONGEST_POLL_MS = 60_000;
+
+/**
+ * How far back (by the batch's `created_at`, against the time our row was written) a Message
+ * Batch may be ours: room for a clock running ahead of the API's.
+ */
+const CLOCK_SKEW_MS = 10 * 60_000;
+
+/** Splits requests at the limits: at most `requests` per Message Batch, at most `bytes` of JSON. */
+export function split<T>(items: readonly T[], size: (item: T) => number, limits: { readonly requests: number; readonly bytes: number }): T[][] {
+  const chunks: T[][] = [];
+  let current: T[] = [];
+  let bytes = 0;
+  // Room for the envelope: `{"requests":[` and the commas between requests.
+  const envelope = 64;
+  for (const item of items) {
+    const n = size(item) + 1;
+    if (current.length > 0 && (current.length >= limits.requests || bytes + n + envelope > limits.bytes)) {
+      chunks.push(current);
+      current = [];
+      bytes = 0;
+    }
+    current.push(item);
+    bytes += n;
+  }
+  if (current.length > 0) chunks.push(current);
+  return chunks;
+}
+
+/**
+ * POSTs the row's requests and records the Message Batch id. If the POST fails without an
+ * answer (the connection dropped), the batch may exist: the account's list is checked before
+ * giving up; an answer with a status means it was not created.
+ */
+export async function submit(store: Store, client: Anthropic, row: MessageBatchRow, requests: Anthropic.Messages.BatchCreateParams.Request[], clock: Clock): Promise<string> {
+  let created: Anthropic.Messages.MessageBatch;
+  try {
+    created = await client.messages.batches.create({ requests });
+  } catch (error) {
+    if (typeof (error as { status?: unknown }).status === 'number') {
+      // Answered with a status: not created. Its slots go back to be submitted by a later run.
+      await store.write((tx) => tx.run("UPDATE message_batches SET state = 'lost' WHERE id = ? AND anthropic_id IS NULL", [row.id]));
+      throw error;
+    }
+    // No answer: it may have been created (or be created still). Found now, it is adopted;
+    // otherwise the row stays 'submitting' and the next run looks again before sending anything.
+    const adopted = await reconcile(store, client, row, clock);
+    if (adopted) return adopted;
+    throw error;
+  }
+  await markSubmitted(store, row.id, created.id, clock.now());
+  return created.id;
+}
+
+/**
+ * A row written before a POST whose answer was never recorded: the POST may have created the
+ * Message Batch. The account's recent Message Batches (newest first, back to the row's time) are
+ * searched for one of the row's size that no row claims: an ended one must hold the row's custom
+ * ids; a running one is adopted when it is the only candidate (its results are checked by custom
+ * id when they come: someone else's makes the row 'lost', its slots sent again); when several run,
+ * they are waited for and told apart by their results. Only when none is found is the row
+ * submitted again (given `resubmit`), with the same custom ids.
+ */
+export async function reconcile(store: Store, client: Anthropic, row: MessageBatchRow, clock: Clock, resubmit?: () => Anthropic.Messages.BatchCreateParams.Request[]): Promise<string | undefined> {
+  const claimed = new Set(store.all<{ anthropic_id: string }>('SELECT anthropic_id FROM message_batches WHERE anthropic_id IS NOT NULL').map((r) => r.anthropic_id));
+  let candidates: Anthropic.Messages.MessageBatch[] = [];
+  for await (const b of client.messages.batches.list({ limit: 100 })) {
+    if (Date.parse(b.created_at) < row.createdAt - CLOCK_SKEW_MS) break;
+    const counts = b.request_counts;
+    const total = counts.processing + counts.succeeded + counts.errored + counts.canceled + counts.expired;
+    if (!claimed.has(b.id) && total === row.customIds.length) candidates.push(b);
+  }
+  const mine = new Set(row.customIds);
+  const checked = new Set<string>();
+  let match: Anthropic.Messages.MessageBatch | undefined;
+  for (let delay = FIRST_POLL_MS; ; delay = Math.min(LONGEST_POLL_MS, delay * 2)) {
+    for (const b of candidates.filter((c) => c.processing_status === 'ended' && c.results_url && !checked.has(c.id))) {
+      checked.add(b.id);
+      for await (const line of await client.messages.batches.results(b.id)) {
+        if (mine.has(line.custom_id)) match = b;
+        break; // one line tells: custom ids start with the row's own id
+      }
+      if (match) break;
+    }
+    if (match) break;
+    const running = candidates.filter((c) => c.processing_status !== 'ended');
+    if (running.length <= 1) {
+      match = running[0];
+      break;
+    }
+    // Several of the row's size still run: only their results can tell which is ours.
+    await clock.sleep(delay);
+    candidates = await Promise.all(candidates.map((c) => (c.processing_status === 'ended' ? c : client.messages.batches.retrieve(c.id))));
+  }
+  if (match) {
+    await markSubmitted(store, row.id, match.id, Date.parse(match.created_at));
+    return match.id;
+  }
+  if (!resubmit) return undefined;
+  return submit(store, client, row, resubmit(), clock);
+}

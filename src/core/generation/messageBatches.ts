@@ -1,0 +1,482 @@
+/**
+ * The Message Batches path: a batch's conversations sent as Message Batches (half price, no
+ * per-minute limits), each request's `custom_id` naming its conversation slot. Shared by the CLI
+ * and the editor, beside `runRecordedBatch` (the direct path), storing answers the same way
+ * (`recording.ts`).
+ *
+ * Crash safety rests on the `message_batches` table: a row is written ('submitting', with its
+ * custom ids) BEFORE the create POST and given the Message Batch id right after. A row found
+ * 'submitting' on resume is matched against the account's recent Message Batches before anything
+ * is sent again, so work already submitted is never submitted twice. Each result line is stored
+ * once (`message_batch_results`, in the transaction that stores its generation), so reading the
+ * results again adds nothing.
+ */
+import type Anthropic from '@anthropic-ai/sdk';
+import type { QualityReport } from '../quality';
+import { BatchRepository, GenerationRepository, TemplateRepository, type Store } from '../store';
+import type { BatchCell, BatchInput, BatchOutcome } from './batch';
+import { spentToday } from './batch';
+import { RECORD_TOOL_CHARS, countInputTokens, createClient, extractTurns, messageParams, toFailure, type ClaudeRequest, type Turn } from './claude';
+import { cacheSavingUsd, cachesPrefix } from './promptCache';
+import { answerCost, costUsd, realClock, type BatchSummary, type Clock } from './engine';
+import { localInputTokens } from './estimate';
+import { fatalMessage, type FailureCount } from './failures';
+import { judgeAfterBatch, type BatchJudgement } from './judgeBatch';
+import { answerRecord, keepRecords, type Kept, type RecordContext } from './recording';
+import { customIdOf, messageBatchRows, outstanding, recordIntent, slotOf, slotStates, type MessageBatchRow, type Slot } from './messageBatchRecords';
+import { CREDIT_MESSAGE, classifyResult } from './messageBatchResults';
+import { FIRST_POLL_MS, LONGEST_POLL_MS, reconcile, split, submit } from './messageBatchSubmission';
+import { classify, type ErrorType } from './retry';
+import { SETTINGS, judgeModelOf } from './settings';
+import { importKeptAside } from './unstored';
+
+/** Message Batches cost half the model's prices (input and output alike). */
+export const BATCH_PRICE_FACTOR = 0.5;
+
+/** The API's limits per Message Batch: whichever comes first. */
+export const MESSAGE_BATCH_LIMITS = { requests: 100_000, bytes: 256 * 1024 * 1024 } as const;
+
+/** Results stored per transaction while collecting. */
+const RESULTS_PER_TRANSACTION = 100;
+
+export interface MessageBatchInput extends Omit<BatchInput, 'limiter' | 'started' | 'onAttempt'> {
+  /** Submit and return: `resume` collects later. */
+  readonly detach?: boolean;
+  readonly clock?: Clock;
+  /** Tests inject a client; otherwise one is made from the key and address. */
+  readonly client?: Anthropic;
+  /** Smaller limits for tests of the split. */
+  readonly limits?: { readonly requests: number; readonly bytes: number };
+  /** Aborted (Ctrl+C): stop waiting and return; the Message Batches go on, and `resume` collects. */
+  readonly signal?: AbortSignal;
+  readonly onProgress?: (progress: MessageBatchProgress) => void;
+}
+
+/** Where the Message Batches of a run stand (from `request_counts`, which fill in only as each batch ends). */
+export interface MessageBatchProgress {
+  readonly total: number;
+  readonly stored: number;
+  readonly failed: number;
+  /** Requests in Message Batches that have not ended. */
+  readonly processing: number;
+  readonly messageBatches: number;
+  readonly costUsd: number;
+}
+
+export interface MessageBatchOutcome extends BatchOutcome {
+  readonly mode: 'batch';
+  /** The Message Batches this run submitted or collected (Anthropic's ids). */
+  readonly messageBatches: readonly string[];
+}
+
+export async function runMessageBatches(input: MessageBatchInput): Promise<MessageBatchOutcome> {
+  const { store, settings, model, template } = input;
+  const clock = input.clock ?? realClock;
+  const limits = input.limits ?? MESSAGE_BATCH_LIMITS;
+  const started = clock.now();
+  // Results are stamped by the store's clock (the system's): this run's are those from now on.
+  const runStartedAt = Date.now();
+  const batches = new BatchRepository(store);
+  const generations = new GenerationRepository(store);
+  const client = input.client ?? createClient({ apiKey: input.apiKey, ...(input.baseURL ? { baseURL: input.baseURL } : {}), timeoutMs: settings.timeoutMs });
+  // Answers kept aside earlier are paid for: they count against today's budget, and are stored
+  // before the slots still missing are worked out.
+  await importKeptAside(store);
+
+  const cells = input.cells ?? [{ rendered: input.rendered, count: input.count }];
+  const slots: Slot[] = cells.flatMap((cell, c) => Array.from({ length: cell.count }, (_, i) => ({ key: `c${c}-${i}`, cell: c })));
+  const slotByKey = new Map(slots.map((s) => [s.key, s]));
+  const ids = input.resume ?? (await createBatchRow(input));
+  const { batchId, templateId } = ids;
+  // Resuming a batch someone cancelled is asking to finish it: its canceled requests are sent
+  // again at once. A cancel that comes while this run waits stops it instead.
+  const finishingCancelled = batches.get(batchId)?.status === 'cancelled';
+  await batches.setStatus(batchId, 'running');
+  const context: RecordContext = {
+    templateId,
+    versionId: ids.versionId,
+    batchId,
+    model: model.id,
+    tier: template.settings.tier,
+    qualityThreshold: template.settings.qualityThreshold,
+    nearDuplicateThreshold: settings.nearDuplicateThreshold,
+  };
+  const maxTokens = template.settings.maxTokens ?? settings.maxTokens;
+  const request = (cell: BatchCell): ClaudeRequest => ({
+    model: model.id,
+    prompt: cell.rendered.prompt,
+    maxTokens,
+    ...(cell.rendered.system !== undefined ? { system: cell.rendered.system } : {}),
+    ...(template.settings.temperature !== undefined ? { temperature: template.settings.temperature } : {}),
+    // The shared prefix is marked as on the direct path: requests of a Message Batch read the
+    // cache too (best effort: the API may process them side by side).
+    ...(cachesPrefix(model, RECORD_TOOL_CHARS, cell.rendered.system) ? { cachePrefix: true } : {}),
+  });
+
+  const state = slotStates(store, batchId, slots, settings.maxAttempts, runStartedAt);
+  const open = (s: Slot) => state.get(s.key)!.state !== 'done' && state.get(s.key)!.state !== 'failed';
+  const requested = slots.filter(open).length;
+  const totals = { succeeded: 0, failed: 0, attempts: 0, retries: 0, inputTokens: 0, outputTokens: 0, costUsd: 0, cacheWriteTokens: 0, cacheReadTokens: 0, savedUsd: 0, unstored: 0, keptAside: 0 };
+  const failures = new Map<string, FailureCount>();
+  const conversations: string[] = [];
+  const succeededPerCell = cells.map(() => 0);
+  const scores = new Map<string, number>();
+  const flagged = new Set<string>();
+  const toJudge: { conversationId: string; turns: Turn[]; report: QualityReport }[] = [];
+  const touched = new Set<string>();
+  let stopped: BatchSummary['stopped'];
+  let stopReason: string | undefined;
+  let sawCancel = false;
+  let fatal: BatchSummary['fatal'];
+  const progress = (processing: number) =>
+    input.onProgress?.({ total: requested, stored: totals.succeeded, failed: totals.failed, processing, messageBatches: touched.size, costUsd: totals.costUsd });
+
+  /** A result line as the record that stores it (once: a line stored before adds nothing). */
+  const prepare = (row: MessageBatchRow, line: Anthropic.Messages.MessageBatchIndividualResponse, durationMs: number) => {
+    const slot = slotByKey.get(slotOf(line.custom_id));
+    if (!slot) return undefined;
+    const cell = cells[slot.cell]!.rendered;
+    const kind = classifyResult(line.result);
+    let facts: Parameters<typeof answerRecord>[2];
+    if (line.result.type === 'succeeded') {
+      const message = line.result.message;
+      const turns = extractTurns(message);
+      const usage = { inputTokens: message.usage.input_tokens, outputTokens: message.usage.output_tokens, cacheCreationInputTokens: message.usage.cache_creation_input_tokens ?? 0, cacheReadInputTokens: message.usage.cache_read_input_tokens ?? 0 };
+      const cost = answerCost(model, usage) * BATCH_PRICE_FACTOR;
+      // The batch discount applies to cache writes and reads too, so to what caching saved.
+      const cache = { ...usage, savedUsd: cacheSavingUsd(model, usage, BATCH_PRICE_FACTOR) };
+      facts = turns
+        ? { attempt: row.attempt, status: 'succeeded', turns, ...cache, costUsd: cost, durationMs }
+        : { attempt: row.attempt, status: 'failed', errorType: 'unparseable', ...cache, costUsd: cost, durationMs };
+    } else {
+      const errorType = kind.kind === 'retry' || kind.kind === 'final' ? kind.errorType : kind.kind === 'credit' ? 'spend_limit' : 'cancelled';
+      facts = { attempt: row.attempt, status: 'failed', errorType, inputTokens: 0, outputTokens: 0, costUsd: 0, durationMs };
+    }
+    const recorded = answerRecord(context, cell, facts, { mode: 'batch', batchResult: { messageBatchId: row.id, customId: line.custom_id, result: line.result.type } });
+    return { row, slot, kind, facts, ...recorded };
+  };
+  type Prepared = NonNullable<ReturnType<typeof prepare>>;
+
+  /** Counts a stored result in this run's summary. */
+  const account = ({ row, slot, kind, facts, quality, flagged: low }: Prepared, kept: Kept): void => {
+    if (kept.alreadyStored) return;
+    if (kind.kind !== 'canceled' && kind.kind !== 'credit') {
+      totals.attempts++;
+      if (row.attempt > 1) totals.retries++;
+    }
+    totals.inputTokens += facts.inputTokens;
+    totals.outputTokens += facts.outputTokens;
+    totals.costUsd += facts.costUsd;
+    totals.cacheWriteTokens += facts.cacheCreationInputTokens ?? 0;
+    totals.cacheReadTokens += facts.cacheReadInputTokens ?? 0;
+    totals.savedUsd += facts.savedUsd ?? 0;
+    if (kept.aside) totals.keptAside++;
+    if (kept.conversationId) {
+      totals.succeeded++;
+      conversations.push(kept.conversationId);
+      succeededPerCell[slot.cell]!++;
+      if (quality) scores.set(kept.conversationId, quality.overall);
+      if (low || kept.nearDuplicateOf) flagged.add(kept.conversationId);
+      if (quality && !kept.aside && facts.turns) toJudge.push({ conversationId: kept.conversationId, turns: [...facts.turns], report: quality });
+      return;
+    }
+    if (kind.kind === 'canceled') sawCancel = true;
+    if (kind.kind === 'credit') {
+      stopped = 'fatal';
+      stopReason = CREDIT_MESSAGE;
+    }
+    const failedForGood = kind.kind === 'final' || facts.errorType === 'unparseable' || (kind.kind === 'retry' && row.attempt >= settings.maxAttempts);
+    if (failedForGood) {
+      totals.failed++;
+      const type = (facts.errorType ?? 'unknown') as ErrorType;
+      const entry = failures.get(type) ?? { type, count: 0 };
+      failures.set(type, { ...entry, count: entry.count + 1 });
+    }
+  };
+
+  /** Stores a group of results in one transaction, then counts them. */
+  const flush = async (group: Prepared[]): Promise<void> => {
+    let kept: Kept[];
+    try {
+      kept = await keepRecords(store, group.map((p) => p.record), generations);
+    } catch (error) {
+      totals.unstored += group.length;
+      stopped ??= 'error';
+      stopReason ??= `paid answers could not be stored (${(error as Error).message}); run promptloom resume to take the results in again`;
+      return;
+    }
+    group.forEach((p, i) => account(p, kept[i]!));
+  };
+
+  /** Streams an ended Message Batch's results into the store, then marks its row collected. */
+  const collect = async (row: MessageBatchRow, endedAt: number): Promise<void> => {
+    const mine = new Set(row.customIds);
+    let ours = 0;
+    let foreign = 0;
+    const durationMs = Math.max(0, endedAt - (row.submittedAt ?? row.createdAt));
+    // Stored a group at a time (one fsync each); a crash mid-way re-reads them, storing nothing twice.
+    let group: Prepared[] = [];
+    for await (const line of await client.messages.batches.results(row.anthropicId!)) {
+      if (!mine.has(line.custom_id)) {
+        foreign++;
+        continue;
+      }
+      ours++;
+      const prepared = prepare(row, line, durationMs);
+      if (prepared) group.push(prepared);
+      if (group.length >= RESULTS_PER_TRANSACTION) {
+        await flush(group);
+        group = [];
+      }
+    }
+    await flush(group);
+    // A Message Batch adopted on resume (matched by size and time while it ran) that holds none
+    // of our custom ids was someone else's: its slots go back to be submitted.
+    const lost = ours === 0 && foreign > 0;
+    await store.write((tx) => tx.run('UPDATE message_batches SET state = ?, ended_at = ? WHERE id = ?', [lost ? 'lost' : 'collected', endedAt, row.id]));
+  };
+
+  // Worst cases, for the budgets: input tokens per distinct prompt (counted by the API when a
+  // budget is set, else estimated here), max_tokens out, at batch prices.
+  const budgeted = settings.budgetUsd !== undefined || settings.dailyBudgetUsd !== undefined;
+  const inputTokensOf = new Map<number, number>();
+  const worstCase = async (cell: number): Promise<number> => {
+    let tokens = inputTokensOf.get(cell);
+    if (tokens === undefined) {
+      const r = request(cells[cell]!);
+      tokens = budgeted ? await countInputTokens(client, r).catch(() => localInputTokens(r)) : localInputTokens(r);
+      inputTokensOf.set(cell, tokens);
+    }
+    return costUsd(model, tokens, maxTokens) * BATCH_PRICE_FACTOR;
+  };
+  /**
+   * What may still be spent: the batch budget less this run's spending and this batch's Message
+   * Batches not yet collected; the daily budget less today's spending and every Message Batch of
+   * the workspace not yet collected (a detached one holds its worst case until then).
+   */
+  const room = (): { usd: number; budget: number } | undefined => {
+    const limits: { usd: number; budget: number }[] = [];
+    if (settings.budgetUsd !== undefined) limits.push({ usd: settings.budgetUsd - totals.costUsd - outstanding(store, batchId), budget: settings.budgetUsd });
+    if (settings.dailyBudgetUsd !== undefined) limits.push({ usd: settings.dailyBudgetUsd - spentToday(store, new Date(clock.now())) - outstanding(store), budget: settings.dailyBudgetUsd });
+    return limits.length > 0 ? limits.reduce((a, b) => (b.usd < a.usd ? b : a)) : undefined;
+  };
+
+  const requestsFor = (row: MessageBatchRow) =>
+    row.customIds.map((customId) => {
+      const slot = slotByKey.get(slotOf(customId));
+      return slot ? { custom_id: customId, params: messageParams(request(cells[slot.cell]!)) } : undefined;
+    });
+
+  try {
+    for (;;) {
+      // 1. Rows written before a POST whose answer never came back: matched before anything is sent.
+      for (const row of messageBatchRows(store, batchId).filter((r) => r.state === 'submitting')) {
+        const requests = requestsFor(row);
+        const adopted = await reconcile(store, client, row, clock, requests.every((r) => r !== undefined) ? () => requests as Anthropic.Messages.BatchCreateParams.Request[] : undefined);
+        if (adopted) touched.add(adopted);
+      }
+      // 2. Wait for what is submitted, taking in each Message Batch as it ends.
+      const waiting = messageBatchRows(store, batchId).filter((r) => r.state === 'submitted');
+      for (const r of waiting) touched.add(r.anthropicId!);
+      if (waiting.length > 0 && !input.detach) {
+        await waitAndCollect(client, waiting, clock, input.signal, collect, progress);
+        if (input.signal?.aborted) {
+          stopped = 'detached';
+          break;
+        }
+        continue;
+      }
+      // Stopped while collecting (no credit, a store that would not take an answer), or by the budget.
+      if (stopped) break;
+      if (sawCancel && !finishingCancelled) {
+        stopped = 'cancelled';
+        stopReason = 'the Message Batch was cancelled';
+        break;
+      }
+      // 3. What is left to send: never sent, or retryable within the attempt limit, or canceled before.
+      const now = slotStates(store, batchId, slots, settings.maxAttempts, runStartedAt);
+      let pending = slots.filter((s) => now.get(s.key)!.state === 'pending');
+      if (pending.length === 0) {
+        if (waiting.length > 0) stopped = 'detached';
+        break;
+      }
+      // 4. Budgets: only what could not cross them, worst case (max_tokens out for every request).
+      const left = room();
+      if (left !== undefined) {
+        let reserved = 0;
+        const fits: Slot[] = [];
+        for (const s of pending) {
+          const worst = await worstCase(s.cell);
+          if (reserved + worst > left.usd) break;
+          reserved += worst;
+          fits.push(s);
+        }
+        if (fits.length < pending.length) {
+          stopped = 'budget';
+          stopReason = `a request could cost up to $${(await worstCase(pending[fits.length]!.cell)).toFixed(4)} at batch prices, which would cross the budget of $${left.budget.toFixed(2)} ($${Math.max(0, left.budget - left.usd).toFixed(4)} spent or held by Message Batches not yet collected): ${pending.length - fits.length} not submitted`;
+        }
+        pending = fits;
+        if (pending.length === 0) break;
+      }
+      // 5. Submit, split at the API's limits: each row recorded before its POST, its id right after.
+      const attempt = (s: Slot) => now.get(s.key)!.attempts + 1;
+      const sizeOf = (s: Slot) => JSON.stringify({ custom_id: customIdOf('mb0123456789', s.key), params: messageParams(request(cells[s.cell]!)) }).length;
+      for (const chunk of split(pending, sizeOf, limits)) {
+        let worst = 0;
+        for (const s of chunk) worst += await worstCase(s.cell);
+        const row = await recordIntent(store, batchId, chunk.map((s) => s.key), Math.max(...chunk.map(attempt)), worst, clock.now());
+        touched.add(await submit(store, client, row, requestsFor(row) as Anthropic.Messages.BatchCreateParams.Request[], clock));
+      }
+      progress(pending.length);
+      if (input.detach) {
+        stopped = 'detached';
+        break;
+      }
+      // Over budget: what was submitted is still waited for and collected (next turn) before stopping.
+    }
+  } catch (error) {
+    // The API refused or could not be reached (a rejected key, no such address…): one line
+    // saying so, like the direct path. Anything else is a bug and goes up as it is.
+    const failure = toFailure(error);
+    if (failure.facts.status === undefined && failure.facts.kind === undefined) {
+      await batches.setStatus(batchId, 'failed');
+      throw error;
+    }
+    const c = classify(failure.facts);
+    stopped = 'fatal';
+    fatal = { type: c.type, ...(c.status !== undefined ? { status: c.status } : {}) };
+    stopReason = fatalMessage(c.type, c.status, failure.facts.apiErrorType, { model: model.id, ...(input.baseURL ? { address: input.baseURL } : {}) });
+  }
+
+  const final = slotStates(store, batchId, slots, settings.maxAttempts, runStartedAt);
+  const remaining = slots.filter((s) => final.get(s.key)!.state === 'pending' || final.get(s.key)!.state === 'inflight').length;
+  const stored = batches.get(batchId)!;
+  const complete = stored.completed >= stored.requested;
+  await batches.setStatus(batchId, complete ? 'completed' : stopped === 'detached' ? 'running' : stopped === 'cancelled' ? 'cancelled' : 'failed');
+
+  let judge: BatchJudgement | undefined;
+  const judgeModel = settings.judge === 'on' ? judgeModelOf(settings) : undefined;
+  if (judgeModel && toJudge.length > 0 && stopped !== 'fatal') {
+    judge = await judgeAfterBatch({
+      store,
+      batchId,
+      conversations: toJudge,
+      qualityThreshold: template.settings.qualityThreshold,
+      settings,
+      model: judgeModel,
+      apiKey: input.apiKey,
+      ...(input.baseURL ? { baseURL: input.baseURL } : {}),
+      ...(room() !== undefined ? { budgetUsd: Math.max(0, room()!.usd) } : {}),
+      ...(input.signal ? { signal: input.signal } : {}),
+    });
+    for (const j of judge.judged) {
+      scores.set(j.conversationId, j.overall);
+      if (j.flagged) flagged.add(j.conversationId);
+    }
+  }
+  const values = [...scores.values()];
+  const average = values.length ? Math.round((values.reduce((x, y) => x + y, 0) / values.length) * 10) / 10 : null;
+  const summary: BatchSummary = {
+    requested,
+    succeeded: totals.succeeded,
+    failed: totals.failed,
+    attempts: totals.attempts,
+    retries: totals.retries,
+    rateLimited: 0,
+    inputTokens: totals.inputTokens,
+    outputTokens: totals.outputTokens,
+    costUsd: totals.costUsd,
+    cacheWriteTokens: totals.cacheWriteTokens,
+    cacheReadTokens: totals.cacheReadTokens,
+    savedUsd: totals.savedUsd,
+    durationMs: clock.now() - started,
+    failures: [...failures.values()],
+    remaining,
+    unstored: totals.unstored,
+    ...(stopped ? { stopped } : {}),
+    ...(stopReason ? { stopReason } : {}),
+    ...(fatal ? { fatal } : {}),
+  };
+  return {
+    mode: 'batch',
+    summary,
+    coverage: cells.map((cell, c) => ({ values: cell.rendered.parameters, requested: slots.filter((s) => s.cell === c && open(s)).length, succeeded: succeededPerCell[c]! })),
+    keptAside: totals.keptAside,
+    batchId,
+    conversations,
+    quality: { average, flagged: flagged.size },
+    ...(judge ? { judge } : {}),
+    messageBatches: [...touched],
+  };
+}
+
+/** The batch row of a new run (its template version recorded), marked as going through Message Batches. */
+async function createBatchRow(input: MessageBatchInput): Promise<{ batchId: string; templateId: number; versionId: number }> {
+  const templates = new TemplateRepository(input.store);
+  const row = await templates.ensure(input.templatePath, { name: input.template.settings.name, tier: input.template.settings.tier });
+  const version = await templates.recordVersion(row.id, input.templateText);
+  const settings = Object.fromEntries(SETTINGS.filter((s) => s.name !== 'models' && input.settings[s.name] !== undefined).map((s) => [s.name, input.settings[s.name]]));
+  const batch = await new BatchRepository(input.store).create({
+    templateId: row.id,
+    versionId: version.id,
+    requested: input.count,
+    parameters: input.rendered.parameters,
+    model: input.model.id,
+    // `mode: batch` is what sends a resume back here.
+    settings: { ...settings, mode: 'batch', priority: input.priority ?? input.settings.priority, ...(input.purpose ? { purpose: input.purpose } : {}) },
+    ...(input.cells ? { plan: input.cells.map((c) => ({ values: c.rendered.parameters, count: c.count })) } : {}),
+  });
+  return { batchId: batch.id, templateId: row.id, versionId: version.id };
+}
+
+/**
+ * Polls the Message Batches (1 s, doubling to 60 s) and collects each as it ends. Progress comes
+ * from `request_counts`.
+ */
+async function waitAndCollect(
+  client: Anthropic,
+  rows: readonly MessageBatchRow[],
+  clock: Clock,
+  signal: AbortSignal | undefined,
+  collect: (row: MessageBatchRow, endedAt: number) => Promise<void>,
+  progress: (processing: number) => void,
+): Promise<void> {
+  let open = [...rows];
+  let delay = FIRST_POLL_MS;
+  while (open.length > 0 && !signal?.aborted) {
+    let processing = 0;
+    const still: MessageBatchRow[] = [];
+    for (const row of open) {
+      let b: Anthropic.Messages.MessageBatch;
+      try {
+        b = await client.messages.batches.retrieve(row.anthropicId!);
+      } catch (error) {
+        // A dropped connection or an overloaded API while polling: look again at the next turn.
+        if (!classify(toFailure(error).facts).retryable) throw error;
+        still.push(row);
+        continue;
+      }
+      if (b.processing_status === 'ended') await collect(row, b.ended_at ? Date.parse(b.ended_at) : clock.now());
+      else {
+        processing += b.request_counts.processing;
+        still.push(row);
+      }
+    }
+    open = still;
+    progress(processing);
+    if (open.length === 0) break;
+    await clock.sleep(delay, signal);
+    delay = Math.min(LONGEST_POLL_MS, delay * 2);
+  }
+}
+
+/** Cancels the Message Batches of a batch still running; returns their ids. Their results come in on the next collect. */
+export async function cancelMessageBatches(store: Store, client: Anthropic, batchId: string): Promise<string[]> {
+  const canceled: string[] = [];
+  for (const row of messageBatchRows(store, batchId)) {
+    if (row.state !== 'submitted' || !row.anthropicId) continue;
+    const b = await client.messages.batches.cancel(row.anthropicId);
+    if (b.processing_status !== 'ended') canceled.push(row.anthropicId);
+  }
+  return canceled;
+}

@@ -1,0 +1,310 @@
+import { strict as assert } from 'node:assert';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { realClock, type Clock } from '../../../src/core/generation/engine';
+import { createClient } from '../../../src/core/generation/claude';
+import { BATCH_PRICE_FACTOR, cancelMessageBatches, runMessageBatches, type MessageBatchInput } from '../../../src/core/generation/messageBatches';
+import { classifyResult } from '../../../src/core/generation/messageBatchResults';
+import { split } from '../../../src/core/generation/messageBatchSubmission';
+import { BatchRepository, type Store } from '../../../src/core/store';
+import { Workspace, openWorkspaceStore } from '../../../src/core/workspace';
+import { FakeMessagesApi } from '../../fixtures/fakeMessagesApi';
+
+const KEY = 'sk-test-fake-key';
+const TEMPLATE = '---\nname: Batched\ntier: template\n---\nWrite a conversation about bonds.\n';
+
+/** The real polling schedule, its waits shortened: the fake ends a Message Batch in 50 ms. */
+const quick: Clock = { now: () => Date.now(), sleep: (ms, signal) => realClock.sleep(Math.min(ms, 25), signal) };
+
+describe('Message Batches (core, against the fake API over HTTP)', function () {
+  this.timeout(60_000);
+  let api: FakeMessagesApi;
+  let folder: string;
+  let store: Store;
+  let workspace: Workspace;
+  beforeEach(async () => {
+    api = await FakeMessagesApi.start({ apiKey: KEY, batchProcessingMs: 50 });
+    folder = mkdtempSync(join(tmpdir(), 'promptloom-mbatch-'));
+    writeFileSync(join(folder, 't.prompt'), TEMPLATE);
+    ({ store } = await openWorkspaceStore(folder));
+    workspace = new Workspace(folder, [{ maxAttempts: 3 }]);
+  });
+  afterEach(async () => {
+    store.close();
+    await api.stop();
+  });
+
+  const input = (count: number, extra: Partial<MessageBatchInput> = {}): MessageBatchInput => {
+    const prepared = workspace.prepareBatch({ file: join(folder, 't.prompt'), text: TEMPLATE, values: new Map(), count });
+    assert.ok(prepared.ok);
+    return { ...prepared.input, store, apiKey: KEY, baseURL: api.url, clock: quick, ...extra };
+  };
+  const count = (sql: string, params: (string | number)[] = []) => Number(store.get(sql, params)!.n);
+
+  it('200 conversations, split at the request limit: each stored once, at batch prices, recorded as batch', async () => {
+    const outcome = await runMessageBatches(input(200, { limits: { requests: 80, bytes: 256 * 1024 * 1024 } }));
+    assert.equal(outcome.summary.succeeded, 200);
+    assert.equal(outcome.summary.remaining, 0);
+    assert.equal(api.stats.batchCreates, 3, '80 + 80 + 40');
+    assert.deepEqual(api.messageBatches.map((b) => b.customIds.length), [80, 80, 40]);
+    assert.equal(outcome.messageBatches.length, 3);
+    for (const b of api.messageBatches) for (const id of b.customIds) assert.match(id, /^[a-zA-Z0-9_-]{1,64}$/);
+    assert.equal(count('SELECT count(*) AS n FROM conversations WHERE batch_id = ?', [outcome.batchId]), 200);
+    assert.equal(count("SELECT count(*) AS n FROM generation_logs WHERE mode = 'batch' AND status = 'succeeded'"), 200);
+    // Sonnet: $3 in, $15 out per million tokens; half in a Message Batch.
+    for (const log of store.all<{ input_tokens: number; output_tokens: number; cost_usd: number }>('SELECT input_tokens, output_tokens, cost_usd FROM generation_logs')) {
+      const full = (log.input_tokens * 3 + log.output_tokens * 15) / 1_000_000;
+      assert.ok(Math.abs(log.cost_usd - full * BATCH_PRICE_FACTOR) < 1e-12, `${log.cost_usd} is half of ${full}`);
+    }
+    const total = Number(store.get('SELECT sum(cost_usd) AS s FROM generation_logs')!.s);
+    assert.ok(Math.abs(outcome.summary.costUsd - total) < 1e-9);
+    assert.equal(new BatchRepository(store).get(outcome.batchId)!.status, 'completed');
+    assert.ok(outcome.quality.average !== null);
+  });
+
+  it('splits at 256 MB as well: by the size of the JSON', () => {
+    const chunks = split([40, 40, 40, 40, 40], (n) => n, { requests: 100, bytes: 150 });
+    assert.deepEqual(chunks.map((c) => c.length), [2, 2, 1]);
+  });
+
+  it('errored (overloaded, api_error) and expired results are resubmitted in a follow-up Message Batch; an invalid request fails for good', async () => {
+    api.scriptBatch({ kind: 'errored', type: 'overloaded_error' }, { kind: 'ok' }, { kind: 'expired' }, { kind: 'errored', type: 'api_error' }, { kind: 'errored', type: 'invalid_request_error', message: 'bad' }, { kind: 'ok' });
+    const outcome = await runMessageBatches(input(6));
+    assert.equal(api.stats.batchCreates, 2);
+    assert.equal(api.messageBatches[1]!.customIds.length, 3, 'the overloaded, the expired and the api_error one');
+    assert.equal(outcome.summary.succeeded, 5);
+    assert.equal(outcome.summary.failed, 1);
+    assert.deepEqual(outcome.summary.failures, [{ type: 'invalid_request', count: 1 }]);
+    assert.equal(outcome.summary.retries, 3);
+    assert.deepEqual(
+      store.all("SELECT error_type FROM generation_logs WHERE status = 'failed' ORDER BY error_type").map((r) => r.error_type),
+      ['expired', 'invalid_request', 'overloaded', 'server_error'],
+    );
+    assert.equal(new BatchRepository(store).get(outcome.batchId)!.status, 'failed');
+    // A resume tries the slot that failed for good afresh, as the direct path's resume does.
+    const resumed = await runMessageBatches({ ...workspace.prepareMessageBatchResume(store, new BatchRepository(store).get(outcome.batchId)!), apiKey: KEY, baseURL: api.url, clock: quick });
+    assert.equal(resumed.summary.requested, 1);
+    assert.equal(resumed.summary.succeeded, 1);
+    assert.equal(count('SELECT count(*) AS n FROM conversations'), 6);
+    assert.equal(new BatchRepository(store).get(outcome.batchId)!.status, 'completed');
+  });
+
+  it('retries stop at the attempt limit', async () => {
+    workspace = new Workspace(folder, [{ maxAttempts: 2 }]);
+    api.scriptBatch({ kind: 'expired' }, { kind: 'expired' });
+    const outcome = await runMessageBatches(input(1));
+    assert.equal(api.stats.batchCreates, 2);
+    assert.equal(outcome.summary.succeeded, 0);
+    assert.equal(outcome.summary.failed, 1);
+  });
+
+  it('a low credit balance stops and says so; resume sends those requests again', async () => {
+    api.scriptBatch({ kind: 'errored', type: 'invalid_request_error', message: 'Your credit balance is too low to access the Anthropic API.' }, { kind: 'ok' });
+    const outcome = await runMessageBatches(input(2));
+    assert.equal(outcome.summary.stopped, 'fatal');
+    assert.match(outcome.summary.stopReason!, /credit balance is too low/);
+    assert.equal(api.stats.batchCreates, 1, 'no follow-up');
+    const resumed = await runMessageBatches({ ...workspace.prepareMessageBatchResume(store, new BatchRepository(store).get(outcome.batchId)!), apiKey: KEY, baseURL: api.url, clock: quick });
+    assert.equal(resumed.summary.succeeded, 1);
+    assert.equal(count('SELECT count(*) AS n FROM conversations'), 2);
+  });
+
+  it('a Message Batch is submitted only as far as its worst case fits the batch budget; the daily budget counts what was spent today', async () => {
+    workspace = new Workspace(folder, [{ maxTokens: 1000, budgetUsd: 0.02 }]);
+    // $15 per million output tokens, halved: 1,000 tokens out cost $0.0075 at most, input a little more: two fit in $0.02.
+    const outcome = await runMessageBatches(input(5));
+    assert.equal(outcome.summary.stopped, 'budget');
+    assert.match(outcome.summary.stopReason!, /would cross the budget of \$0\.02 .*3 not submitted/);
+    assert.deepEqual(api.messageBatches.map((b) => b.customIds.length), [2]);
+    assert.equal(outcome.summary.succeeded, 2);
+    assert.ok(outcome.summary.costUsd <= 0.02);
+
+    // A daily budget already spent: nothing is submitted.
+    workspace = new Workspace(folder, [{ maxTokens: 1000, dailyBudgetUsd: outcome.summary.costUsd + 0.001 }]);
+    const daily = await runMessageBatches(input(5));
+    assert.equal(daily.summary.stopped, 'budget');
+    assert.equal(api.stats.batchCreates, 1);
+  });
+
+  it('a detached Message Batch holds its worst case against the daily budget until it is collected', async () => {
+    workspace = new Workspace(folder, [{ maxTokens: 1000, dailyBudgetUsd: 0.02 }]);
+    const first = await runMessageBatches(input(2, { detach: true }));
+    assert.equal(first.summary.stopped, 'detached');
+    const held = Number(store.get('SELECT worst_case_usd AS usd FROM message_batches')!.usd);
+    assert.ok(held > 0.015 && held <= 0.02, `two requests' worst case: ${held}`);
+    const second = await runMessageBatches(input(2));
+    assert.equal(second.summary.stopped, 'budget');
+    assert.match(second.summary.stopReason!, /held by Message Batches not yet collected/);
+    assert.equal(api.stats.batchCreates, 1, 'nothing more submitted while the first is out');
+  });
+
+  it('a rejected key: one line saying so, nothing submitted', async () => {
+    const outcome = await runMessageBatches({ ...input(3), apiKey: 'sk-wrong' });
+    assert.equal(outcome.summary.stopped, 'fatal');
+    assert.match(outcome.summary.stopReason!, /the API key was rejected/);
+    assert.equal(api.stats.batchCreates, 0);
+    assert.equal(new BatchRepository(store).get(outcome.batchId)!.status, 'failed');
+    // What was recorded before the POST is marked lost: a resume submits those slots again.
+    assert.deepEqual(store.all('SELECT state FROM message_batches').map((r) => r.state), ['lost']);
+    const resumed = await runMessageBatches({ ...workspace.prepareMessageBatchResume(store, new BatchRepository(store).get(outcome.batchId)!), apiKey: KEY, baseURL: api.url, clock: quick });
+    assert.equal(resumed.summary.succeeded, 3);
+  });
+
+  it('detach, cancel, then one resume: the canceled results are taken in and those requests sent again', async () => {
+    api.batchProcessingMs = 60_000;
+    const detached = await runMessageBatches(input(4, { detach: true }));
+    const batches = new BatchRepository(store);
+    assert.deepEqual(await cancelMessageBatches(store, createClient({ apiKey: KEY, baseURL: api.url, timeoutMs: 5000 }), detached.batchId), detached.messageBatches);
+    await batches.setStatus(detached.batchId, 'cancelled'); // as promptloom cancel does
+    api.batchProcessingMs = 50;
+    const resumed = await runMessageBatches({ ...workspace.prepareMessageBatchResume(store, batches.get(detached.batchId)!), apiKey: KEY, baseURL: api.url, clock: quick });
+    assert.equal(resumed.summary.succeeded, 4);
+    assert.equal(api.stats.batchCreates, 2);
+    assert.equal(resumed.messageBatches.length, 2, 'the canceled one collected, the new one');
+    assert.equal(batches.get(detached.batchId)!.status, 'completed');
+  });
+
+  it('the error type is read at result.error.error.type', () => {
+    const errored = (type: string, message = 'x') => ({ type: 'errored' as const, error: { type: 'error' as const, error: { type, message }, request_id: null } }) as never;
+    assert.deepEqual(classifyResult(errored('overloaded_error')), { kind: 'retry', errorType: 'overloaded' });
+    assert.deepEqual(classifyResult(errored('api_error')), { kind: 'retry', errorType: 'server_error' });
+    assert.deepEqual(classifyResult(errored('invalid_request_error')), { kind: 'final', errorType: 'invalid_request' });
+    assert.deepEqual(classifyResult(errored('invalid_request_error', 'Your credit balance is too low')), { kind: 'credit' });
+    assert.deepEqual(classifyResult({ type: 'expired' }), { kind: 'retry', errorType: 'expired' });
+  });
+
+  it('detach, then resume: collects without a second submission; results read twice are stored once', async () => {
+    const detached = await runMessageBatches(input(10, { detach: true }));
+    assert.equal(detached.summary.stopped, 'detached');
+    assert.equal(detached.messageBatches.length, 1);
+    assert.equal(count('SELECT count(*) AS n FROM conversations'), 0);
+    const batch = () => new BatchRepository(store).get(detached.batchId)!;
+    assert.equal(batch().status, 'running');
+    const resume = () => runMessageBatches({ ...workspace.prepareMessageBatchResume(store, batch()), apiKey: KEY, baseURL: api.url, clock: quick });
+    const collected = await resume();
+    assert.equal(collected.summary.succeeded, 10);
+    assert.deepEqual(collected.messageBatches, detached.messageBatches);
+    // As if the process died before marking the Message Batch collected: read again, nothing added.
+    await store.write((tx) => tx.run("UPDATE message_batches SET state = 'submitted'"));
+    const again = await resume();
+    assert.equal(again.summary.succeeded, 0);
+    assert.equal(api.stats.batchCreates, 1);
+    assert.equal(count('SELECT count(*) AS n FROM conversations'), 10);
+    assert.equal(count('SELECT count(*) AS n FROM generation_logs'), 10);
+    assert.equal(batch().status, 'completed');
+  });
+
+  it('a row left "submitting" (the POST answered, the id never recorded) is matched in the account’s list, not submitted again', async () => {
+    // Someone else's Message Batch of another size in the same account, made first.
+    const other = await runMessageBatches(input(3, { detach: true }));
+    const detached = await runMessageBatches(input(4, { detach: true }));
+    await store.write((tx) => tx.run("UPDATE message_batches SET anthropic_id = NULL, state = 'submitting', submitted_at = NULL WHERE batch_id = ?", [detached.batchId]));
+    const batch = new BatchRepository(store).get(detached.batchId)!;
+    const resumed = await runMessageBatches({ ...workspace.prepareMessageBatchResume(store, batch), apiKey: KEY, baseURL: api.url, clock: quick });
+    assert.equal(api.stats.batchCreates, 2, 'no second submission');
+    assert.ok(api.stats.batchLists >= 1);
+    assert.deepEqual(resumed.messageBatches, detached.messageBatches);
+    assert.equal(resumed.summary.succeeded, 4);
+    assert.equal(count('SELECT count(*) AS n FROM conversations WHERE batch_id = ?', [detached.batchId]), 4);
+    assert.notDeepEqual(other.messageBatches, detached.messageBatches);
+  });
+
+  it('a row left "submitting" whose Message Batch still runs: the only candidate of its size is adopted, its results checked by custom id', async () => {
+    const slow = await FakeMessagesApi.start({ apiKey: KEY, batchProcessingMs: 1500 });
+    try {
+      const detached = await runMessageBatches({ ...input(6, { detach: true }), baseURL: slow.url });
+      await store.write((tx) => tx.run("UPDATE message_batches SET anthropic_id = NULL, state = 'submitting', submitted_at = NULL"));
+      assert.equal(slow.messageBatches[0]!.status, 'in_progress');
+      const resumed = await runMessageBatches({ ...workspace.prepareMessageBatchResume(store, new BatchRepository(store).get(detached.batchId)!), apiKey: KEY, baseURL: slow.url, clock: quick });
+      assert.equal(slow.stats.batchCreates, 1);
+      assert.equal(resumed.summary.succeeded, 6);
+      assert.deepEqual(resumed.messageBatches, detached.messageBatches);
+    } finally {
+      await slow.stop();
+    }
+  });
+
+  it('several running Message Batches of the row’s size: waited for, and told apart by their custom ids', async () => {
+    api.batchProcessingMs = 300;
+    const detached = await runMessageBatches(input(3, { detach: true }));
+    await store.write((tx) => tx.run("UPDATE message_batches SET anthropic_id = NULL, state = 'submitting', submitted_at = NULL"));
+    // Someone else's Message Batch of the same size, in the same account, made after ours.
+    const client = createClient({ apiKey: KEY, baseURL: api.url, timeoutMs: 5000 });
+    const params = { model: 'claude-sonnet-5-5', max_tokens: 10, messages: [{ role: 'user' as const, content: 'hi' }] };
+    await client.messages.batches.create({ requests: ['x0', 'x1', 'x2'].map((custom_id) => ({ custom_id, params })) });
+    const resumed = await runMessageBatches({ ...workspace.prepareMessageBatchResume(store, new BatchRepository(store).get(detached.batchId)!), apiKey: KEY, baseURL: api.url, clock: quick });
+    assert.deepEqual(resumed.messageBatches, detached.messageBatches, 'ours, not the other');
+    assert.equal(api.stats.batchCreates, 2, 'nothing submitted again');
+    assert.equal(resumed.summary.succeeded, 3);
+  });
+
+  it('the only running candidate turns out to be someone else’s: the row is lost and its requests sent', async () => {
+    // The create POST never gets through (the connection drops): the row stays 'submitting'.
+    api.onBatchCreateReceived = () => false;
+    const failed = await runMessageBatches(input(3));
+    api.onBatchCreateReceived = undefined;
+    assert.equal(failed.summary.stopped, 'fatal');
+    assert.deepEqual(store.all('SELECT state FROM message_batches').map((r) => r.state), ['submitting']);
+    const client = createClient({ apiKey: KEY, baseURL: api.url, timeoutMs: 5000 });
+    const params = { model: 'claude-sonnet-5-5', max_tokens: 10, messages: [{ role: 'user' as const, content: 'hi' }] };
+    api.batchProcessingMs = 300;
+    const other = await client.messages.batches.create({ requests: ['x0', 'x1', 'x2'].map((custom_id) => ({ custom_id, params })) });
+    api.batchProcessingMs = 50;
+    const resumed = await runMessageBatches({ ...workspace.prepareMessageBatchResume(store, new BatchRepository(store).get(failed.batchId)!), apiKey: KEY, baseURL: api.url, clock: quick });
+    assert.equal(resumed.summary.succeeded, 3);
+    assert.equal(api.stats.batchCreates, 2, 'the other one and ours');
+    assert.deepEqual(store.all('SELECT state FROM message_batches ORDER BY created_at').map((r) => r.state), ['lost', 'collected']);
+    assert.deepEqual(resumed.messageBatches, [other.id, api.messageBatches[1]!.id], 'adopted, found foreign, then ours sent');
+    assert.equal(count('SELECT count(*) AS n FROM conversations'), 3, 'nothing of the other batch stored');
+  });
+
+  it('the fake lists Message Batches newest first, in pages the SDK follows (after_id), and back (before_id)', async () => {
+    const client = createClient({ apiKey: KEY, baseURL: api.url, timeoutMs: 5000 });
+    const made: string[] = [];
+    for (let i = 0; i < 5; i++) made.push((await client.messages.batches.create({ requests: [{ custom_id: `r${i}`, params: { model: 'claude-sonnet-5-5', max_tokens: 10, messages: [{ role: 'user', content: 'hi' }] } }] })).id);
+    const listed: string[] = [];
+    for await (const b of client.messages.batches.list({ limit: 2 })) listed.push(b.id);
+    assert.deepEqual(listed, [...made].reverse());
+    const before = await client.messages.batches.list({ limit: 2, before_id: made[1]! });
+    assert.deepEqual(before.data.map((b) => b.id), [made[3], made[2]]);
+    await assert.rejects(client.messages.batches.create({ requests: [{ custom_id: 'has space', params: { model: 'x', max_tokens: 1, messages: [] } }] }), /custom_id/);
+  });
+
+  it('a row left "submitting" whose POST never arrived is submitted (once)', async () => {
+    const detached = await runMessageBatches(input(4, { detach: true }));
+    // The fake forgets it: as if the POST had never reached the server.
+    await store.write((tx) => tx.run("UPDATE message_batches SET anthropic_id = NULL, state = 'submitting', submitted_at = NULL, request_count = 4, created_at = ?", [Date.now() + 3_600_000]));
+    const batch = new BatchRepository(store).get(detached.batchId)!;
+    const resumed = await runMessageBatches({ ...workspace.prepareMessageBatchResume(store, batch), apiKey: KEY, baseURL: api.url, clock: quick });
+    assert.equal(api.stats.batchCreates, 2);
+    assert.equal(resumed.summary.succeeded, 4);
+    assert.equal(count('SELECT count(*) AS n FROM conversations'), 4);
+  });
+
+  it('cancel: the canceled requests are not resubmitted by the run that sees the cancel, and are by the next', async () => {
+    const slow = await FakeMessagesApi.start({ apiKey: KEY, batchProcessingMs: 60_000 });
+    try {
+      const run = runMessageBatches({ ...input(5), baseURL: slow.url });
+      // Cancel once it is submitted (the fake counts creates).
+      while (slow.stats.batchCreates === 0) await realClock.sleep(10);
+      const batchId = String(store.get('SELECT id FROM batches')!.id);
+      while (!store.get("SELECT 1 AS x FROM message_batches WHERE state = 'submitted'")) await new Promise((r) => setTimeout(r, 10));
+      const canceled = await cancelMessageBatches(store, createClient({ apiKey: KEY, baseURL: slow.url, timeoutMs: 5000 }), batchId);
+      assert.equal(canceled.length, 1);
+      const outcome = await run;
+      assert.equal(outcome.summary.stopped, 'cancelled');
+      assert.equal(outcome.summary.remaining, 5);
+      assert.equal(slow.stats.batchCreates, 1);
+      assert.equal(new BatchRepository(store).get(batchId)!.status, 'cancelled');
+      assert.equal(count('SELECT count(*) AS n FROM conversations'), 0);
+      // The next run (a resume) sends the canceled requests again, in a new Message Batch (to the quick fake: the slow one would take a minute).
+      const resumed = await runMessageBatches({ ...workspace.prepareMessageBatchResume(store, new BatchRepository(store).get(batchId)!), apiKey: KEY, baseURL: api.url, clock: quick });
+      assert.equal(resumed.summary.succeeded, 5);
+      assert.equal(api.stats.batchCreates, 1);
+      assert.equal(new BatchRepository(store).get(batchId)!.status, 'completed');
+    } finally {
+      await slow.stop();
+    }
+  });
+});
