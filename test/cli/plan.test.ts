@@ -78,7 +78,7 @@ describe('promptloom generate with a value plan', function () {
     const r = await runCli(['generate', 't.prompt', '--vary', 'persona,channel', '--param', 'topic=bonds', '--count', '12', '--dry-run', '--format', 'json'], ws, env);
     assert.equal(r.code, 0, r.stderr);
     const dry = lastJson(r.stdout) as { estimate: { costUsd: { low: number; high: number }; judge: { model: string; calls: number; maxInputTokens: number; maxOutputTokens: number; costUsd: { low: number; high: number } } } };
-    assert.deepEqual(Object.keys(dry.estimate), ['inputTokens', 'maxOutputTokens', 'costUsd', 'judge']);
+    assert.deepEqual(Object.keys(dry.estimate), ['inputTokens', 'maxOutputTokens', 'costUsd', 'cache', 'judge']);
     const judge = dry.estimate.judge;
     assert.deepEqual(Object.keys(judge), ['model', 'calls', 'maxInputTokens', 'maxOutputTokens', 'costUsd']);
     assert.match(judge.model, /^claude-/);

@@ -69,6 +69,21 @@ describe('prompt caching', function () {
     assert.ok(Math.abs(rows.reduce((sum, r) => sum + Number(r.s), 0) - summary.savedUsd) < 1e-6);
   });
 
+  it('Message Batches mark the prefix too: cache writes, reads and the saving at half price', async () => {
+    const ws = workspace({ 't.prompt': template(LONG_SYSTEM) });
+    const result = await runCli(['generate', 't.prompt', '--param', 'topic=bonds', '--count', '6', '--model', 'sonnet', '--batch-api', '--format', 'json'], ws, { ANTHROPIC_API_KEY: KEY, ANTHROPIC_BASE_URL: api.url });
+    assert.equal(result.code, 0, result.stderr);
+    const summary = JSON.parse(result.stdout.trim().split('\n').pop()!) as Summary & { mode: string };
+    assert.equal(summary.mode, 'batch');
+    assert.equal(api.stats.cacheMarked, 6);
+    assert.ok(summary.cacheWriteTokens > 1024);
+    assert.equal(summary.cacheReadTokens, summary.cacheWriteTokens * 5);
+    const cost = answerCost(SONNET, { inputTokens: summary.inputTokens, outputTokens: summary.outputTokens, cacheCreationInputTokens: summary.cacheWriteTokens, cacheReadInputTokens: summary.cacheReadTokens }) / 2;
+    assert.ok(Math.abs(summary.costUsd - cost) < 1e-6, `${summary.costUsd} is half the cached price ${cost}`);
+    const saved = cacheSavingUsd(SONNET, { cacheCreationInputTokens: summary.cacheWriteTokens, cacheReadInputTokens: summary.cacheReadTokens }, 0.5);
+    assert.ok(Math.abs(summary.savedUsd - saved) < 1e-6);
+  });
+
   it('sends a short prefix unmarked, and reports no cache tokens', async () => {
     const ws = workspace({ 't.prompt': template('You write for a patient advisor.') });
     const result = await generate(ws, 3);
