@@ -271,6 +271,17 @@ export const PG_MIGRATIONS: readonly PgMigration[] = [
       `GRANT SELECT ON template_analytics, schema_version TO ${MEMBER_ROLE}`,
     ],
   },
+  {
+    version: 2,
+    description: 'generation logs: cancelled requests and prompt-cache figures, as in the workspace database (its migrations 6 and 8)',
+    sql: [
+      'ALTER TABLE generation_logs DROP CONSTRAINT generation_logs_status_check',
+      "ALTER TABLE generation_logs ADD CONSTRAINT generation_logs_status_check CHECK (status IN ('succeeded', 'failed', 'cancelled'))",
+      'ALTER TABLE generation_logs ADD COLUMN cache_creation_input_tokens BIGINT NOT NULL DEFAULT 0',
+      'ALTER TABLE generation_logs ADD COLUMN cache_read_input_tokens BIGINT NOT NULL DEFAULT 0',
+      'ALTER TABLE generation_logs ADD COLUMN saved_usd DOUBLE PRECISION NOT NULL DEFAULT 0',
+    ],
+  },
 ];
 
 export const TEAM_SCHEMA_VERSION = PG_MIGRATIONS[PG_MIGRATIONS.length - 1]!.version;
