@@ -282,6 +282,25 @@ export const PG_MIGRATIONS: readonly PgMigration[] = [
       'ALTER TABLE generation_logs ADD COLUMN saved_usd DOUBLE PRECISION NOT NULL DEFAULT 0',
     ],
   },
+  {
+    version: 3,
+    description: "shared rows: another member moves a conversation's or batch's status, never its content",
+    sql: [
+      // The update policies of batches and conversations let every member in (review, resume),
+      // and so let them rewrite any column: a conversation's system prompt or score, a batch's
+      // settings. Others may change only the columns named as the trigger's arguments.
+      `CREATE FUNCTION keep_content() RETURNS trigger LANGUAGE plpgsql AS $$
+       BEGIN
+         IF OLD.created_by IS DISTINCT FROM current_user
+            AND (to_jsonb(NEW) - TG_ARGV) IS DISTINCT FROM (to_jsonb(OLD) - TG_ARGV) THEN
+           RAISE EXCEPTION 'only its author changes more than % of a shared row', array_to_string(TG_ARGV, ', ') USING ERRCODE = 'insufficient_privilege';
+         END IF;
+         RETURN NEW;
+       END $$`,
+      "CREATE TRIGGER conversations_keep_content BEFORE UPDATE ON conversations FOR EACH ROW EXECUTE FUNCTION keep_content('status', 'status_reason', 'reviewed_at')",
+      "CREATE TRIGGER batches_keep_content BEFORE UPDATE ON batches FOR EACH ROW EXECUTE FUNCTION keep_content('status', 'updated_at')",
+    ],
+  },
 ];
 
 export const TEAM_SCHEMA_VERSION = PG_MIGRATIONS[PG_MIGRATIONS.length - 1]!.version;
