@@ -264,9 +264,11 @@ export class GenerationEngine {
           warmed();
         };
 
-        // Budget: never start what could take spending past it (worst case: max_tokens out).
+        // Budget: never start what could take spending past it (worst case: max_tokens out, and
+        // with a marked prefix, every input token a cache write: any request may write it, the
+        // first or one after the cache expired).
         if (o.budgetUsd !== undefined) {
-          pending.estimate ??= costUsd(o.model, await this.inputTokens(request), o.maxTokens);
+          pending.estimate ??= costUsd(o.model, (await this.inputTokens(request)) * (cachePrefix ? CACHE_WRITE_MULTIPLIER : 1), o.maxTokens);
           if (totals.costUsd + reserved + pending.estimate > o.budgetUsd) {
             this.stop('budget', `the next request could cost up to $${pending.estimate.toFixed(4)}, which would cross the budget of $${o.budgetUsd.toFixed(2)} ($${totals.costUsd.toFixed(4)} spent)`);
             doneWarming(false);
