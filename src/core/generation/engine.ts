@@ -225,6 +225,9 @@ export class GenerationEngine {
     // Prompt caching: the first request of each cached prefix goes alone, so that the cache holds
     // the prefix before the others are sent and they read it (sent together, each would write it).
     const warmPrefixes = new Set<string | undefined>();
+    // A prefix only one item sends is never read: marking it would only pay for the write (1.25×).
+    const sharers = new Map<string | undefined, number>();
+    for (const item of items) sharers.set(item.system, (sharers.get(item.system) ?? 0) + 1);
     const warming = new Map<string | undefined, Promise<void>>();
     const failures = new Map<string, { type: ErrorType; status?: number; count: number }>();
     let fatal: BatchSummary['fatal'];
@@ -241,7 +244,7 @@ export class GenerationEngine {
         }
         pending.attempt++;
         const system = pending.item.system;
-        const cachePrefix = (o.call ?? GENERATION_CALL).cachesPrefix?.(o.model, system) ?? false;
+        const cachePrefix = (sharers.get(system) ?? 0) > 1 && ((o.call ?? GENERATION_CALL).cachesPrefix?.(o.model, system) ?? false);
         const request: ClaudeRequest = {
           model: o.model.id,
           prompt: pending.item.prompt,

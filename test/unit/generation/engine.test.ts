@@ -282,3 +282,19 @@ describe('generation engine: the budget and prompt-cache writes', () => {
     assert.ok(summary.costUsd <= plain + 0.0005, `spent $${summary.costUsd} of a $${plain + 0.0005} budget`);
   });
 });
+
+describe('generation engine: which prefixes are marked for the cache', function () {
+  this.timeout(20_000);
+  const stable = 'Stable instructions for every conversation. '.repeat(120);
+
+  it('marks a long prefix only when more than one item sends it', async () => {
+    await withApi({}, async (api) => {
+      const own = (i: number): GenerationItem => ({ key: `own-${i}`, system: `${stable} Tone ${i}.`, prompt: `Conversation ${i}.` });
+      const shared = (i: number): GenerationItem => ({ key: `shared-${i}`, system: stable, prompt: `Conversation ${i}.` });
+      const summary = await engine(api).run([own(1), own(2), shared(1), shared(2), shared(3)], () => undefined);
+      assert.equal(summary.succeeded, 5);
+      assert.equal(api.stats.cacheMarked, 3, 'the two prompts sent once went unmarked');
+      assert.ok(summary.savedUsd > 0);
+    });
+  });
+});
