@@ -80,9 +80,10 @@ export function messageParams(request: ClaudeRequest): Anthropic.MessageCreatePa
     model: request.model,
     max_tokens: request.maxTokens,
     ...(request.temperature !== undefined ? { temperature: request.temperature } : {}),
-    ...(request.system !== undefined ? { system: cache ? [{ type: 'text' as const, text: request.system, cache_control: CACHED }] : request.system } : {}),
+    // An empty system prompt cannot carry the mark (the API refuses an empty text block): the tool does.
+    ...(request.system !== undefined ? { system: cache && request.system !== '' ? [{ type: 'text' as const, text: request.system, cache_control: CACHED }] : request.system } : {}),
     messages: [{ role: 'user', content: request.prompt }],
-    tools: [cache && request.system === undefined ? { ...RECORD_TOOL, cache_control: CACHED } : RECORD_TOOL],
+    tools: [cache && !request.system ? { ...RECORD_TOOL, cache_control: CACHED } : RECORD_TOOL],
     tool_choice: { type: 'tool', name: RECORD_TOOL.name },
   };
 }

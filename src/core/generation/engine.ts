@@ -225,6 +225,9 @@ export class GenerationEngine {
     // Prompt caching: the first request of each cached prefix goes alone, so that the cache holds
     // the prefix before the others are sent and they read it (sent together, each would write it).
     const warmPrefixes = new Set<string | undefined>();
+    // A prefix only one item sends is never read: marking it would only pay for the write (1.25×).
+    const sharers = new Map<string | undefined, number>();
+    for (const item of items) sharers.set(item.system, (sharers.get(item.system) ?? 0) + 1);
     const warming = new Map<string | undefined, Promise<void>>();
     const failures = new Map<string, { type: ErrorType; status?: number; count: number }>();
     let fatal: BatchSummary['fatal'];
@@ -241,7 +244,7 @@ export class GenerationEngine {
         }
         pending.attempt++;
         const system = pending.item.system;
-        const cachePrefix = (o.call ?? GENERATION_CALL).cachesPrefix?.(o.model, system) ?? false;
+        const cachePrefix = (sharers.get(system) ?? 0) > 1 && ((o.call ?? GENERATION_CALL).cachesPrefix?.(o.model, system) ?? false);
         const request: ClaudeRequest = {
           model: o.model.id,
           prompt: pending.item.prompt,
@@ -264,9 +267,11 @@ export class GenerationEngine {
           warmed();
         };
 
-        // Budget: never start what could take spending past it (worst case: max_tokens out).
+        // Budget: never start what could take spending past it (worst case: max_tokens out, and
+        // with a marked prefix, every input token a cache write: any request may write it, the
+        // first or one after the cache expired).
         if (o.budgetUsd !== undefined) {
-          pending.estimate ??= costUsd(o.model, await this.inputTokens(request), o.maxTokens);
+          pending.estimate ??= costUsd(o.model, (await this.inputTokens(request)) * (cachePrefix ? CACHE_WRITE_MULTIPLIER : 1), o.maxTokens);
           if (totals.costUsd + reserved + pending.estimate > o.budgetUsd) {
             this.stop('budget', `the next request could cost up to $${pending.estimate.toFixed(4)}, which would cross the budget of $${o.budgetUsd.toFixed(2)} ($${totals.costUsd.toFixed(4)} spent)`);
             doneWarming(false);

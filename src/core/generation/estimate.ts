@@ -27,7 +27,7 @@ export interface CacheEstimate {
   /** The longest shared prefix (tool and system prompt) of the batch, and the model's minimum. */
   readonly prefixTokens: number;
   readonly minCacheableTokens: number;
-  /** Prefix tokens written once per distinct system prompt, and read by every other request. */
+  /** Prefix tokens written once per distinct system prompt two or more requests share, and read by the others. */
   readonly writeTokens: number;
   readonly readTokens: number;
   /** Against the same requests uncached. */
@@ -62,6 +62,7 @@ export async function estimateBatch(
   let writeTokens = 0;
   let readTokens = 0;
   for (const p of prefixes.values()) {
+    if (p.requests < 2) continue; // sent by one request alone: the engine leaves it unmarked
     writeTokens += p.tokens;
     readTokens += p.tokens * (p.requests - 1);
   }
@@ -108,6 +109,7 @@ export async function estimateBatch(
 export function cacheLine(estimate: Pick<Estimate, 'cache'>): string {
   const c = estimate.cache;
   if (c.writeTokens > 0) return `prompt caching: a ${c.prefixTokens}-token prefix written once, read by the other requests (saves about $${c.savedUsd.toFixed(4)})`;
+  if (c.prefixTokens >= c.minCacheableTokens) return 'prompt caching: off, no two requests share a system prompt (it varies with the values); keep the values in the prompt, out of system:';
   return `prompt caching: off, the shared prefix (${c.prefixTokens} tokens) is under the model's minimum of ${c.minCacheableTokens}; stable instructions in system: make it longer`;
 }
 

@@ -34,9 +34,16 @@ export class StoreBusyError extends Error {
   }
 }
 
-/** The holder in words, for messages. */
+/**
+ * The holder in words, for messages. Its command line may carry a password (`db push
+ * --database-url postgresql://USER:PASSWORD@…`): a URL's password is blotted out.
+ */
 export function describeHolder(holder: LockHolder | undefined): string {
-  return holder ? `process ${holder.pid}${holder.command ? ` (${holder.command})` : ''}` : 'another Promptloom process';
+  return holder ? `process ${holder.pid}${holder.command ? ` (${withoutUrlPasswords(holder.command)})` : ''}` : 'another Promptloom process';
+}
+
+function withoutUrlPasswords(command: string): string {
+  return command.replace(/(\/\/[^\s/@:]*:)\S*@/g, '$1***@');
 }
 
 /** How long a wait for the lock goes unmentioned: longer, and `onWait` says who holds it. */

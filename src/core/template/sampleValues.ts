@@ -98,12 +98,15 @@ function clamp(n: number, min: number | undefined, max: number | undefined): num
 /**
  * The example a help text gives: "Employer (e.g. Acme Corp, Globex)" → "Acme Corp". Ends at a
  * comma, period or semicolon that ends a phrase (not the one in "$1.2M" or "40,000"), or a closing
- * parenthesis. Quotes around it are dropped.
+ * parenthesis; a quoted example is the whole quotation, without its quotes.
  */
 export function exampleInText(text: string): string | undefined {
   const start = /\be\.g\.[\s,:]*/i.exec(text);
   if (!start) return undefined;
   const rest = text.slice(start.index + start[0].length);
+  // Quoted: the whole quotation, whatever commas or periods it holds.
+  const quoted = /^(["'“‘`])(.*?)(["'”’`])/s.exec(rest);
+  if (quoted && quoted[2]!.trim() !== '' && CLOSING[quoted[1]!] === quoted[3]) return quoted[2]!.trim();
   const end = /[,.;](?!\d)|\)/.exec(rest);
   const example = (end ? rest.slice(0, end.index) : rest)
     .trim()
@@ -111,6 +114,8 @@ export function exampleInText(text: string): string | undefined {
     .trim();
   return example === '' ? undefined : example;
 }
+
+const CLOSING: Readonly<Record<string, string>> = { '"': '"', "'": "'", '“': '”', '‘': '’', '`': '`' };
 
 /** `client_name`, `clientName` and `CLIENT_NAME` → "client name". */
 export function nameInWords(name: string): string {

@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert';
 import { createClient } from '../../../src/core/generation/claude';
-import { GenerationEngine, resolveModel, type Attempt, type EngineOptions, type GenerationItem } from '../../../src/core/generation/engine';
+import { GenerationEngine, resolveModel, type Attempt, type EngineCall, type EngineOptions, type GenerationItem } from '../../../src/core/generation/engine';
 import { failureSummary } from '../../../src/core/generation/failures';
 import { RateLimiter } from '../../../src/core/generation/rateLimiter';
 import { seededRandom } from '../../../src/core/generation/random';
@@ -250,6 +250,51 @@ describe('generation engine (real SDK, fake Messages API over HTTP)', function (
       const attempts: Attempt[] = [];
       const summary = await engine(api).run(items(3), (a) => attempts.push(a));
       assert.doesNotMatch(JSON.stringify({ attempts, summary }), new RegExp(KEY));
+    });
+  });
+});
+
+describe('generation engine: the budget and prompt-cache writes', () => {
+  it('counts a marked prefix at the cache-write price, so the budget holds when the first request writes it', async () => {
+    const model = resolveModel('sonnet')!;
+    // A request counted at 5,000 input tokens, of which the API bills 4,000 as a cache write
+    // (1.25×), and an answer that takes all of max_tokens: the worst case the budget must cover.
+    const call: EngineCall = {
+      countTokens: async () => 5_000,
+      cachesPrefix: () => true,
+      send: async (_client, request) => ({ turns: [{ role: 'user', content: 'hi' }, { role: 'assistant', content: 'hello' }], inputTokens: 1_000, cacheCreationInputTokens: 4_000, outputTokens: request.maxTokens, headers: {} }),
+    };
+    const plain = (5_000 * model.inputPrice + 100 * model.outputPrice) / 1e6; // $0.0165
+    const e = new GenerationEngine({
+      client: createClient({ apiKey: KEY, baseURL: 'http://127.0.0.1:9', timeoutMs: 1_000 }),
+      model,
+      limiter: new RateLimiter({ windowMs: 60_000, requests: 1_000 }, Date.now()),
+      retry: { strategy: 'exponential', baseDelayMs: 20, maxDelayMs: 200, maxAttempts: 4 },
+      concurrency: 1,
+      maxTokens: 100,
+      onError: 'continue',
+      random: seededRandom(1),
+      call,
+      budgetUsd: plain + 0.0005,
+    });
+    const summary = await e.run(items(3), () => undefined);
+    assert.equal(summary.stopped, 'budget');
+    assert.ok(summary.costUsd <= plain + 0.0005, `spent $${summary.costUsd} of a $${plain + 0.0005} budget`);
+  });
+});
+
+describe('generation engine: which prefixes are marked for the cache', function () {
+  this.timeout(20_000);
+  const stable = 'Stable instructions for every conversation. '.repeat(120);
+
+  it('marks a long prefix only when more than one item sends it', async () => {
+    await withApi({}, async (api) => {
+      const own = (i: number): GenerationItem => ({ key: `own-${i}`, system: `${stable} Tone ${i}.`, prompt: `Conversation ${i}.` });
+      const shared = (i: number): GenerationItem => ({ key: `shared-${i}`, system: stable, prompt: `Conversation ${i}.` });
+      const summary = await engine(api).run([own(1), own(2), shared(1), shared(2), shared(3)], () => undefined);
+      assert.equal(summary.succeeded, 5);
+      assert.equal(api.stats.cacheMarked, 3, 'the two prompts sent once went unmarked');
+      assert.ok(summary.savedUsd > 0);
     });
   });
 });

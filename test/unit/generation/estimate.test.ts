@@ -2,7 +2,8 @@ import { strict as assert } from 'node:assert';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { estimateDuration, formatDuration, pastDurationMs } from '../../../src/core/generation/estimate';
+import { cacheLine, estimateBatch, estimateDuration, formatDuration, pastDurationMs } from '../../../src/core/generation/estimate';
+import { resolveModel } from '../../../src/core/generation/engine';
 import { BatchProgress } from '../../../src/core/generation/progress';
 import { GenerationRepository, Store, TemplateRepository } from '../../../src/core/store';
 
@@ -64,5 +65,22 @@ describe('batch progress ETA', () => {
     p.add(ok);
     p.add(ok);
     assert.equal(p.etaMs(2_000), 0);
+  });
+});
+
+describe('batch cost estimate: prompt caching', () => {
+  const sonnet = resolveModel('sonnet')!;
+  const stable = 'Stable instructions for every conversation. '.repeat(120);
+  const cell = (system: string, count: number) => ({ rendered: { system, prompt: 'Write one.', parameters: {} }, count });
+
+  it('a prefix no two requests share is not cached: no write is priced, nothing is "saved"', async () => {
+    // The system prompt varies with a value: each request has its own, written and never read.
+    const alone = await estimateBatch([cell(`${stable} Tone: warm.`, 1), cell(`${stable} Tone: dry.`, 1)], { model: sonnet, maxTokens: 100, pastOutputTokens: null });
+    assert.deepEqual([alone.cache.writeTokens, alone.cache.readTokens, alone.cache.savedUsd], [0, 0, 0]);
+    assert.match(cacheLine(alone), /off, no two requests share a system prompt/);
+    // Shared by the requests of a cell, it pays.
+    const shared = await estimateBatch([cell(`${stable} Tone: warm.`, 3), cell(`${stable} Tone: dry.`, 1)], { model: sonnet, maxTokens: 100, pastOutputTokens: null });
+    assert.equal(shared.cache.readTokens, 2 * shared.cache.writeTokens);
+    assert.ok(shared.cache.savedUsd > 0);
   });
 });

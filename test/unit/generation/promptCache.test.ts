@@ -24,6 +24,10 @@ describe('prompt caching: what is marked, and what it saves', () => {
     assert.equal(JSON.stringify(marked.tools).includes('cache_control'), false);
     const toolOnly = messageParams({ ...base, cachePrefix: true });
     assert.deepEqual((toolOnly.tools![0] as { cache_control?: unknown }).cache_control, { type: 'ephemeral' });
+    // A system prompt that rendered empty: the API refuses an empty text block, so the tool is marked.
+    const empty = messageParams({ ...base, system: '', cachePrefix: true });
+    assert.equal(empty.system, '');
+    assert.deepEqual((empty.tools![0] as { cache_control?: unknown }).cache_control, { type: 'ephemeral' });
     const plain = messageParams({ ...base, system: 'Stable instructions.' });
     assert.equal(plain.system, 'Stable instructions.');
     assert.equal(JSON.stringify(plain).includes('cache_control'), false);

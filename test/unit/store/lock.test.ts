@@ -3,7 +3,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { StoreBusyError } from '../../../src/core/store/lock';
+import { describeHolder, StoreBusyError } from '../../../src/core/store/lock';
 import { Store } from '../../../src/core/store/store';
 import { killed, lockHolder } from '../../helpers/lock';
 
@@ -103,5 +103,12 @@ describe('the workspace lock', () => {
     const again = await Store.open(dir);
     assert.equal(count(again), 1);
     again.close();
+  });
+
+  it('names a holder without the password its command line may carry', () => {
+    const said = describeHolder({ pid: 42, command: 'node dist/cli.js db push --database-url postgresql://alice:s3cr%40t@db.example:5432/team' });
+    assert.equal(said, 'process 42 (node dist/cli.js db push --database-url postgresql://alice:***@db.example:5432/team)');
+    assert.equal(describeHolder({ pid: 9, command: 'cli db status --database-url postgres://bob:p@ss@h/db' }), 'process 9 (cli db status --database-url postgres://bob:***@h/db)');
+    assert.equal(describeHolder({ pid: 7, command: 'node cli.js generate a.prompt' }), 'process 7 (node cli.js generate a.prompt)');
   });
 });

@@ -176,6 +176,26 @@ describe('team database (PostgreSQL): schema and row-level security', function (
     await refused(alice.query("INSERT INTO turns (conversation_id, position, role, content) VALUES ('conv-shared', 2, 'user', 'injected')"), /row-level security/);
   });
 
+  it("shared is not editable: another member moves a conversation's or batch's status, never its content", async () => {
+    const bobs = await template(bob, 'bob-content.prompt');
+    await bob.query("INSERT INTO batches (id, template_id, version_id, requested, parameters, model, settings, status, created_at, updated_at) VALUES ('batch-content', $1, $2, 3, '{}', 'm', '{\"concurrency\":2}', 'running', 1, 1)", [bobs.id, bobs.versionId]);
+    await bob.query("INSERT INTO conversations (id, template_id, version_id, batch_id, parameters, system_prompt, created_at) VALUES ('conv-content', $1, $2, 'batch-content', '{\"n\":1}', 'be kind', 1)", [bobs.id, bobs.versionId]);
+    await bob.query("INSERT INTO quality_scores (conversation_id, overall, breakdown, recommendations, created_at) VALUES ('conv-content', 4, '{}', '[]', 1)");
+    // What review and resume do is allowed to everyone.
+    assert.equal((await alice.query("UPDATE conversations SET status = 'rejected', status_reason = 'off topic' WHERE id = 'conv-content'")).rowCount, 1);
+    await alice.query("INSERT INTO reviews (conversation_id, status, created_at) VALUES ('conv-content', 'rejected', 9)");
+    assert.equal((await alice.query("UPDATE batches SET status = 'cancelled', updated_at = 2 WHERE id = 'batch-content'")).rowCount, 1);
+    // Bob's training data and settings are his to change alone.
+    for (const change of ["system_prompt = 'be rude'", 'quality = 10', '"parameters" = \'{"n":2}\'', 'near_duplicate_of = NULL, similarity = 0.1']) {
+      await refused(alice.query(`UPDATE conversations SET ${change} WHERE id = 'conv-content'`), /author/);
+    }
+    await refused(alice.query("UPDATE batches SET settings = '{\"concurrency\":50}' WHERE id = 'batch-content'"), /author/);
+    const seen = await bob.query<{ system_prompt: string; quality: number; status: string }>("SELECT system_prompt, quality, status FROM conversations WHERE id = 'conv-content'");
+    assert.deepEqual(seen.rows, [{ system_prompt: 'be kind', quality: 4, status: 'rejected' }]);
+    // The author still may.
+    assert.equal((await bob.query("UPDATE conversations SET near_duplicate_of = 'conv-shared', similarity = 0.9 WHERE id = 'conv-content'")).rowCount, 1);
+  });
+
   it('a role without promptloom_member reads nothing', async () => {
     const carol = await connectTeamDatabase(server.url('carol', 'carol-secret', 'team'));
     try {

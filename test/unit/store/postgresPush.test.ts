@@ -168,4 +168,40 @@ describe('team database (PostgreSQL): db push', function () {
     assert.deepEqual(await teamContents(alice, 'restart.prompt'), await contentsOf(dir));
     assert.deepEqual(await push(dir, alice), NOTHING);
   });
+  it('a cancelled request and its prompt-cache figures arrive as the workspace holds them', async () => {
+    const dir = await fillWorkspace({ path: 'cancelled.prompt', conversations: 1 });
+    const store = await Store.open(dir);
+    try {
+      await store.write((tx) => {
+        tx.run(
+          `INSERT INTO generation_logs (template_id, version_id, batch_id, conversation_id, parameters, model, attempt, status, error_type, input_tokens, output_tokens, cost_usd, duration_ms, created_at,
+                                        cache_creation_input_tokens, cache_read_input_tokens, saved_usd)
+           SELECT template_id, version_id, batch_id, NULL, parameters, model, 1, 'cancelled', 'cancelled', 0, 0, 0, 5, created_at + 1, 0, 0, 0 FROM generation_logs LIMIT 1`,
+        );
+        tx.run('UPDATE generation_logs SET cache_creation_input_tokens = 1500, cache_read_input_tokens = 0, saved_usd = -0.001125 WHERE conversation_id IS NOT NULL');
+      });
+    } finally {
+      store.close();
+    }
+    const local = await contentsOf(dir);
+    assert.deepEqual(await push(dir, alice), local);
+    const { rows } = await alice.query<{ status: string; cache_creation_input_tokens: string; saved_usd: number }>(
+      "SELECT g.status, g.cache_creation_input_tokens, g.saved_usd FROM generation_logs g JOIN prompt_templates t ON t.id = g.template_id WHERE t.path = 'cancelled.prompt' AND g.status <> 'failed' ORDER BY g.status",
+    );
+    assert.deepEqual(rows.map((r) => [r.status, Number(r.cache_creation_input_tokens), r.saved_usd]), [['cancelled', 0, 0], ['succeeded', 1500, -0.001125]]);
+  });
+
+  it('a push after the workspace database gained a column (a later migration) adds nothing', async () => {
+    const dir = await fillWorkspace({ path: 'migrated.prompt' });
+    await push(dir, alice);
+    const store = await Store.open(dir);
+    try {
+      await store.write((tx) => {
+        for (const table of ['generation_logs', 'judge_calls', 'reviews']) tx.run(`ALTER TABLE ${table} ADD COLUMN added_later INTEGER NOT NULL DEFAULT 0`);
+      });
+    } finally {
+      store.close();
+    }
+    assert.deepEqual(await push(dir, alice), NOTHING);
+  });
 });

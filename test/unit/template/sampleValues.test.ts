@@ -61,6 +61,9 @@ describe('sample values: one rule for the preview, Test Template and render --sa
     assert.equal(exampleInText('A name, E.g. "Jane Doe".'), 'Jane Doe');
     assert.equal(exampleInText('A name such as Jane'), undefined);
     assert.equal(exampleInText('Trailing e.g.'), undefined);
+    // A quoted example is whole, commas and periods inside the quotes included.
+    assert.equal(exampleInText('Employer, e.g. "Smith, Jones & Co", or none'), 'Smith, Jones & Co');
+    assert.equal(exampleInText('Greeting (e.g. “Hi. Welcome back”)'), 'Hi. Welcome back');
   });
 
   it('puts names in words', () => {

@@ -414,6 +414,37 @@ export const PG_MIGRATIONS: readonly PgMigration[] = [
       `GRANT SELECT ON template_analytics TO ${MEMBER_ROLE}`,
     ],
   },
+  {
+    version: 4,
+    description: 'generation logs: cancelled requests, prompt-cache figures and the mode, as in the workspace database (its migrations 6, 7 and 8)',
+    sql: [
+      'ALTER TABLE generation_logs DROP CONSTRAINT generation_logs_status_check',
+      "ALTER TABLE generation_logs ADD CONSTRAINT generation_logs_status_check CHECK (status IN ('succeeded', 'failed', 'cancelled'))",
+      'ALTER TABLE generation_logs ADD COLUMN cache_creation_input_tokens BIGINT NOT NULL DEFAULT 0',
+      'ALTER TABLE generation_logs ADD COLUMN cache_read_input_tokens BIGINT NOT NULL DEFAULT 0',
+      'ALTER TABLE generation_logs ADD COLUMN saved_usd DOUBLE PRECISION NOT NULL DEFAULT 0',
+      "ALTER TABLE generation_logs ADD COLUMN mode TEXT NOT NULL DEFAULT 'direct'",
+    ],
+  },
+  {
+    version: 5,
+    description: "shared rows: another member moves a conversation's or batch's status, never its content",
+    sql: [
+      // The update policies of batches and conversations let every member in (review, resume),
+      // and so let them rewrite any column: a conversation's system prompt or score, a batch's
+      // settings. Others may change only the columns named as the trigger's arguments.
+      `CREATE FUNCTION keep_content() RETURNS trigger LANGUAGE plpgsql AS $$
+       BEGIN
+         IF OLD.created_by IS DISTINCT FROM current_user
+            AND (to_jsonb(NEW) - TG_ARGV) IS DISTINCT FROM (to_jsonb(OLD) - TG_ARGV) THEN
+           RAISE EXCEPTION 'only its author changes more than % of a shared row', array_to_string(TG_ARGV, ', ') USING ERRCODE = 'insufficient_privilege';
+         END IF;
+         RETURN NEW;
+       END $$`,
+      "CREATE TRIGGER conversations_keep_content BEFORE UPDATE ON conversations FOR EACH ROW EXECUTE FUNCTION keep_content('status', 'status_reason', 'reviewed_at')",
+      "CREATE TRIGGER batches_keep_content BEFORE UPDATE ON batches FOR EACH ROW EXECUTE FUNCTION keep_content('status', 'updated_at')",
+    ],
+  },
 ];
 
 export const TEAM_SCHEMA_VERSION = PG_MIGRATIONS[PG_MIGRATIONS.length - 1]!.version;

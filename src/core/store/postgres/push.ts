@@ -106,7 +106,7 @@ export async function pushWorkspace(store: Store, client: Queryable, options: Pu
   for (const rows of chunks(store.all('SELECT * FROM generation_logs ORDER BY id'), chunkSize)) {
     added.generationLogs += await insertRows(
       client,
-      'generation_logs (template_id, version_id, batch_id, conversation_id, parameters, model, attempt, status, error_type, input_tokens, output_tokens, cost_usd, duration_ms, created_at, push_key)',
+      'generation_logs (template_id, version_id, batch_id, conversation_id, parameters, model, attempt, status, error_type, input_tokens, output_tokens, cost_usd, duration_ms, created_at, cache_creation_input_tokens, cache_read_input_tokens, saved_usd, mode, push_key)',
       rows.map((g) => [
         template(g.template_id),
         version(g.version_id),
@@ -122,6 +122,10 @@ export async function pushWorkspace(store: Store, client: Queryable, options: Pu
         g.cost_usd,
         g.duration_ms,
         g.created_at,
+        g.cache_creation_input_tokens ?? 0,
+        g.cache_read_input_tokens ?? 0,
+        g.saved_usd ?? 0,
+        g.mode ?? 'direct',
         pushKey('generation_logs', g),
       ]),
       'ON CONFLICT (push_key) DO NOTHING',
@@ -164,11 +168,21 @@ export async function pushWorkspace(store: Store, client: Queryable, options: Pu
   return added;
 }
 
+/**
+ * The columns a push key is made of: those the row was born with, which never change. Not the
+ * whole row: a later workspace migration adding a column (6: cache tokens) or relabelling a value
+ * (8: failed → cancelled) would give every row pushed before it a new key, and the next push
+ * would copy them all again.
+ */
+const KEY_COLUMNS = {
+  generation_logs: ['id', 'template_id', 'version_id', 'batch_id', 'conversation_id', 'parameters', 'model', 'attempt', 'error_type', 'input_tokens', 'output_tokens', 'cost_usd', 'duration_ms', 'created_at'],
+  judge_calls: ['id', 'conversation_id', 'batch_id', 'model', 'attempt', 'status', 'error_type', 'input_tokens', 'output_tokens', 'cache_creation_input_tokens', 'cache_read_input_tokens', 'cost_usd', 'duration_ms', 'created_at'],
+  reviews: ['id', 'conversation_id', 'status', 'note', 'created_at'],
+} as const;
+
 /** The key of a workspace row that has only a local integer id: the same on every push. */
-export function pushKey(table: string, row: Row): string {
-  const content = Object.keys(row)
-    .sort()
-    .map((k) => [k, row[k] instanceof Uint8Array ? Buffer.from(row[k]).toString('base64') : row[k]]);
+export function pushKey(table: keyof typeof KEY_COLUMNS, row: Row): string {
+  const content = [...KEY_COLUMNS[table]].sort().map((k) => [k, row[k] instanceof Uint8Array ? Buffer.from(row[k]).toString('base64') : (row[k] ?? null)]);
   return createHash('sha256').update(JSON.stringify([table, content])).digest('hex');
 }
 
