@@ -69,3 +69,89 @@ export async function benchEngine(): Promise<string[][]> {
   const runs = [await naive(8), await ours(LIMIT, 'promptloom, limit known'), await ours(LIMIT * 3, 'promptloom, real limit 3× lower than set')];
   return runs.map((f) => [f.name, `${f.seconds.toFixed(1)} s`, String(f.rateLimited), String(f.lost), `${Math.round(f.rateUsed * 100)}%`]);
 }
+
+/**
+ * The issue's scenario: the limit known, and faults around. 36 conversations, 12 requests per
+ * 4 s, 3 workers, answers in 200 ms; of the requests the server accepts, 5% answer 500, 5% 529,
+ * 3% reset the connection, 2% send a truncated body and 2% answer after the 2.5 s timeout.
+ */
+const FAULTY = { items: 36, limit: 12, windowMs: 4_000, workers: 3, latencyMs: 200, timeoutMs: 2_500, slowMs: 4_000 };
+const FAULT_RATES = { serverError: 0.05, overloaded: 0.05, reset: 0.03, truncated: 0.02, slow: 0.02 };
+
+export const FAULTY_SCENARIO = `${FAULTY.items} conversations, ${FAULTY.limit} requests per ${FAULTY.windowMs / 1000} s, ${FAULTY.workers} workers, answers in ${FAULTY.latencyMs} ms; 5% 500s, 5% 529s, 3% connection resets, 2% truncated bodies, 2% answers slower than the ${FAULTY.timeoutMs / 1000} s timeout`;
+
+export const FAULTY_DEFINITIONS = [
+  'share of allowed rate: requests the server accepted ÷ what its limit allowed from the first accepted to the last (the limit at once, then the limit per window)',
+  '× ideal schedule: time to finish ÷ the ideal: the windows the limit forces for the requests the run needed, floor((accepted − 1) ÷ limit) × window, plus one answer',
+];
+
+interface FaultyFigures {
+  name: string;
+  seconds: number;
+  rateLimited: number;
+  lost: number;
+  accepted: number;
+  shareOfRate: number;
+  timesIdeal: number;
+}
+
+function faultyFigures(name: string, api: FakeMessagesApi, seconds: number, lost: number): FaultyFigures {
+  const { limit, windowMs, latencyMs } = FAULTY;
+  const at = api.stats.acceptedAt;
+  const accepted = at.length;
+  const span = accepted > 0 ? at[accepted - 1]! - at[0]! : 0;
+  const allowed = limit * (1 + span / windowMs);
+  const ideal = (Math.floor((accepted - 1) / limit) * windowMs + latencyMs) / 1000;
+  return { name, seconds, rateLimited: api.stats.rateLimited, lost, accepted, shareOfRate: accepted / allowed, timesIdeal: seconds / ideal };
+}
+
+async function faultyApi(seed: number): Promise<FakeMessagesApi> {
+  return FakeMessagesApi.start({ apiKey: KEY, requestsPerWindow: FAULTY.limit, windowMs: FAULTY.windowMs, latencyMs: FAULTY.latencyMs, slowMs: FAULTY.slowMs, faultRates: FAULT_RATES, seed });
+}
+
+/** The SDK alone: its own retries (2) and timeout, a fixed pool of workers, no limiter. */
+async function faultySdkAlone(seed: number): Promise<FaultyFigures> {
+  const api = await faultyApi(seed);
+  const client = new Anthropic({ apiKey: KEY, baseURL: api.url, timeout: FAULTY.timeoutMs });
+  let next = 0;
+  let lost = 0;
+  const started = Date.now();
+  await Promise.all(
+    Array.from({ length: FAULTY.workers }, async () => {
+      while (next < FAULTY.items) {
+        next++;
+        try {
+          await client.messages.create({ model: 'claude-sonnet-5-5', max_tokens: 2000, messages: [{ role: 'user', content: 'Write a conversation.' }] });
+        } catch {
+          lost++;
+        }
+      }
+    }),
+  );
+  const seconds = (Date.now() - started) / 1000;
+  await api.stop();
+  return faultyFigures(`SDK alone, ${FAULTY.workers} workers`, api, seconds, lost);
+}
+
+async function faultyOurs(seed: number): Promise<FaultyFigures> {
+  const api = await faultyApi(seed);
+  const engine = new GenerationEngine({
+    client: createClient({ apiKey: KEY, baseURL: api.url, timeoutMs: FAULTY.timeoutMs }),
+    model: resolveModel('sonnet')!,
+    limiter: new RateLimiter({ windowMs: FAULTY.windowMs, requests: FAULTY.limit }, Date.now()),
+    retry: { strategy: 'exponential', baseDelayMs: 500, maxDelayMs: 8_000, maxAttempts: 5 },
+    concurrency: FAULTY.workers,
+    maxTokens: 2000,
+    onError: 'continue',
+    random: seededRandom(seed),
+  });
+  const items = Array.from({ length: FAULTY.items }, (_, i) => ({ key: String(i), prompt: 'Write a conversation.' }));
+  const summary = await engine.run(items, () => undefined);
+  await api.stop();
+  return faultyFigures('promptloom, limit known', api, summary.durationMs / 1000, summary.requested - summary.succeeded);
+}
+
+export async function benchFaultyEngine(seed = 14): Promise<string[][]> {
+  const runs = [await faultySdkAlone(seed), await faultyOurs(seed)];
+  return runs.map((f) => [f.name, `${f.seconds.toFixed(1)} s`, String(f.rateLimited), String(f.lost), String(f.accepted), `${Math.round(f.shareOfRate * 100)}%`, `${f.timesIdeal.toFixed(2)}×`]);
+}
