@@ -281,7 +281,12 @@ export class GenerationEngine {
           }
           await this.report(onAttempt, { key: pending.item.key, attempt: pending.attempt, status: 'failed', errorType: c.type, final: !retry, inputTokens: 0, outputTokens: 0, costUsd: 0, durationMs: now - sentAt });
           if (retry) {
-            const delay = Math.max(c.retryAfterMs ?? 0, retryDelay(o.retry, pending.attempt, this.random));
+            // The strategy's delay spaces the attempts of an item: it runs from when the failed
+            // one was sent, so a request that already took long to fail (a timeout) does not
+            // wait it out again while the window has room. What the server asks (retry-after)
+            // runs from now.
+            const spacing = retryDelay(o.retry, pending.attempt, this.random) - (now - sentAt);
+            const delay = Math.max(c.retryAfterMs ?? 0, spacing, 0);
             waitingRetries++;
             void this.clock.sleep(delay, this.abort.signal).then(() => {
               waitingRetries--;

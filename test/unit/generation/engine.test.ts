@@ -136,6 +136,21 @@ describe('generation engine (real SDK, fake Messages API over HTTP)', function (
     });
   });
 
+  it('the retry delay spaces attempts from when the failed one was sent: a timeout does not wait it out again', async () => {
+    await withApi({}, async (api) => {
+      api.script({ kind: 'slow', ms: 3_000 });
+      const retry = { strategy: 'fixed' as const, baseDelayMs: 1_500, maxDelayMs: 1_500, maxAttempts: 2 };
+      const summary = await engine(api, { timeoutMs: 1_000, concurrency: 1, retry }).run(items(1), () => undefined);
+      assert.equal(summary.succeeded, 1);
+      const [first, second] = api.stats.arrivals;
+      const spacing = second! - first!;
+      // Measured at the server: each arrival lags its send a little, by a few ms more or less.
+      assert.ok(spacing >= 1_400, `the strategy's spacing holds: ${spacing} ms`);
+      // Waiting the delay after the 1 s timeout would put the retry 2.5 s after the first.
+      assert.ok(spacing < 2_300, `not the delay again after the timeout: ${spacing} ms`);
+    });
+  });
+
   it('counts a request that timed out: the server had counted it', async () => {
     // 4 allowed per 1 s, and no rate-limit headers to correct our count: the first answer is
     // slower than the timeout, and the server counted it. Not counting it would send a fifth
