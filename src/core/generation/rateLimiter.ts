@@ -64,7 +64,10 @@ interface ServerView {
    * side until the next answer brings a fresh view.
    */
   owed: number;
-  /** Our own count when the answer came, and what we have sent since (to see what left our window). */
+  /**
+   * What we had sent within one window before the answer came (what the server may still have
+   * counted), and what we have sent since: to see what has left our window since.
+   */
   readonly ownAtObservation: number;
   sentSince: number;
 }
@@ -203,7 +206,7 @@ export class RateLimiter {
       // one we hold (an earlier reset, or the same reset with more room) would undo what it knew.
       const stale = current !== undefined && now < current.resetAt && (resetAt < current.resetAt || (resetAt === current.resetAt && remaining > current.remaining));
       const owed = unseen.reduce((sum, f) => sum + f.cost[dimension], 0);
-      if (!stale) this.views[dimension] = { remaining, resetAt, owed, ownAtObservation: this.totals[dimension], sentSince: 0 };
+      if (!stale) this.views[dimension] = { remaining, resetAt, owed, ownAtObservation: this.sentWithin(now, dimension, this.windowMs), sentSince: 0 };
       // Something in the server's window stays there until its reset: a reset further away than
       // our whole window means the server's window is the longer one.
       if (resetAt - now > this.windowMs + this.slotMs) this.windowsAgree = false;
@@ -279,6 +282,24 @@ export class RateLimiter {
     const ring = this.ring[d]!;
     ring[this.head] = ring[this.head]! + amount;
     this.totals[dimension] += amount;
+  }
+
+  /**
+   * What we sent in the last `ms` before `now`, by whole slots: a slot that began before is left
+   * out. Our count keeps sends a margin longer than the server does, so sends older than a
+   * window may already be gone from the server's count: when they later leave ours, that frees
+   * nothing the server has not freed already.
+   */
+  private sentWithin(now: number, dimension: Dimension, ms: number): number {
+    const ring = this.ring[DIMENSIONS.indexOf(dimension)]!;
+    const slots = ring.length;
+    let sum = 0;
+    for (let k = 0; k < slots; k++) {
+      const slot = this.headSlot - k;
+      if (this.slotStart(slot) < now - ms) break;
+      sum += ring[(this.head - k + slots) % slots]!;
+    }
+    return sum;
   }
 
   private slotOf(time: number): number {

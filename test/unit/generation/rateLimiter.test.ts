@@ -170,6 +170,22 @@ describe("rate limiter: the server's view from its headers (fake clock)", () => 
     assert.equal(sendAll(limiter, T0 + 2_200), 4, '5 remaining, less the one sent with the answered request');
   });
 
+  it('after a reset, frees only what the server still counted: sends it had already let go free nothing again', () => {
+    // 1 s window in 100 ms slots: our count keeps a send 1.1 to 1.2 s, the server 1 s.
+    const limiter = new RateLimiter({ windowMs: 1_000, requests: 100 }, T0, { slots: 10 });
+    for (let i = 0; i < 3; i++) limiter.record(T0, one);
+    for (let i = 0; i < 3; i++) limiter.settle(T0 + 200, T0, one, one);
+    for (let i = 0; i < 2; i++) limiter.record(T0 + 600, one);
+    for (let i = 0; i < 2; i++) limiter.settle(T0 + 800, T0 + 600, one, one);
+    // At T0 + 1050 the server has let the first three go; it counts 2 of 5 until T0 + 1600.
+    limiter.observe(T0 + 1_050, told(3, T0 + 1_600, 5), 200, T0 + 600);
+    assert.equal(sendAll(limiter, T0 + 1_050), 3);
+    // At the reset the server frees the two sent at T0 + 600; the first three leaving our own
+    // count (at T0 + 1200) freed nothing it had not freed already.
+    assert.equal(sendAll(limiter, T0 + 1_600), 1, 'the one sure to be free, then wait for an answer');
+    assert.equal(sendAll(limiter, T0 + 1_900), 1, 'the second of the two, once it has left our count too');
+  });
+
   it('ignores an answer that arrives out of order with an older view (more room, same reset)', () => {
     const limiter = new RateLimiter({ windowMs: 60_000, requests: 100 }, T0);
     limiter.observe(T0, told(3, T0 + 10_000, 100), 200, T0);
