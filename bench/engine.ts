@@ -43,7 +43,7 @@ async function naive(concurrency: number): Promise<Figures> {
   );
   const seconds = (Date.now() - started) / 1000;
   await api.stop();
-  return { name: `SDK alone, ${concurrency} workers`, seconds, rateLimited: api.stats.rateLimited, lost, rateUsed: api.stats.accepted / seconds / (LIMIT / (WINDOW_MS / 1000)) };
+  return { name: `SDK alone, ${concurrency} workers`, seconds, rateLimited: api.stats.rateLimited, lost, rateUsed: shareOfAllowedRate(api.stats.acceptedAt, LIMIT, WINDOW_MS) };
 }
 
 async function ours(configuredLimit: number, label: string): Promise<Figures> {
@@ -62,7 +62,17 @@ async function ours(configuredLimit: number, label: string): Promise<Figures> {
   const summary = await engine.run(items, () => undefined);
   await api.stop();
   const seconds = summary.durationMs / 1000;
-  return { name: label, seconds, rateLimited: api.stats.rateLimited, lost: summary.requested - summary.succeeded, rateUsed: api.stats.accepted / seconds / (LIMIT / (WINDOW_MS / 1000)) };
+  return { name: label, seconds, rateLimited: api.stats.rateLimited, lost: summary.requested - summary.succeeded, rateUsed: shareOfAllowedRate(api.stats.acceptedAt, LIMIT, WINDOW_MS) };
+}
+
+/**
+ * Requests the server accepted ÷ the most its sliding window accepts between the first accepted
+ * and the last: the limit at once, then the limit again each time a window has passed.
+ */
+export function shareOfAllowedRate(acceptedAt: readonly number[], limit: number, windowMs: number): number {
+  if (acceptedAt.length === 0) return 0;
+  const span = acceptedAt[acceptedAt.length - 1]! - acceptedAt[0]!;
+  return acceptedAt.length / (limit * (Math.floor(span / windowMs) + 1));
 }
 
 export async function benchEngine(): Promise<string[][]> {
@@ -117,14 +127,11 @@ interface FaultyFigures {
 /** `answersMs`: how long each successful answer took, as the client saw it (the machine's load shows there). */
 function faultyFigures(name: string, api: FakeMessagesApi, seconds: number, lost: number, answersMs: number[]): FaultyFigures {
   const { limit, windowMs } = FAULTY;
-  const at = api.stats.acceptedAt;
-  const accepted = at.length;
-  const span = accepted > 0 ? at[accepted - 1]! - at[0]! : 0;
-  const allowed = limit * (Math.floor(span / windowMs) + 1);
+  const accepted = api.stats.acceptedAt.length;
   const sorted = [...answersMs].sort((a, b) => a - b);
   const answerMs = sorted[Math.floor(sorted.length / 2)] ?? FAULTY.latencyMs;
   const ideal = idealScheduleMs(accepted, limit, windowMs, FAULTY.workers, answerMs) / 1000;
-  return { name, seconds, rateLimited: api.stats.rateLimited, lost, accepted, shareOfRate: accepted / allowed, timesIdeal: seconds / ideal };
+  return { name, seconds, rateLimited: api.stats.rateLimited, lost, accepted, shareOfRate: shareOfAllowedRate(api.stats.acceptedAt, limit, windowMs), timesIdeal: seconds / ideal };
 }
 
 async function faultyApi(seed: number): Promise<FakeMessagesApi> {

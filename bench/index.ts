@@ -156,6 +156,7 @@ void (async () => {
 
   console.log(`\nGeneration: 200 requests against the fake Messages API limited to 20 per 1 s window (8 workers)`);
   printTable(['run', 'completion', '429s received', 'items lost', 'share of allowed rate used'], await benchEngine());
+  console.log(FAULTY_DEFINITIONS[0]);
   console.log('targets: zero 429s when the limit is known; at least 90% of the allowed rate; a handful of 429s before adapting to an unknown lower limit');
 
   console.log(`\nGeneration with faults: ${FAULTY_SCENARIO}`);

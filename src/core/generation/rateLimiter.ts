@@ -2,12 +2,10 @@
  * A sliding-window rate limiter over requests, input tokens and output tokens.
  *
  * The window is cut into a fixed number of slots (a ring); each slot keeps what was sent in its
- * stretch of time, and running totals keep the sums. Advancing the clock clears expired slots,
- * each once per turn of the ring, so every check costs the same however much traffic there was:
- * no list of past requests grows with use. A request counts from when it was sent (the server
- * counts it on arrival, a moment later); a slot's sends count until the whole slot, and a margin
- * more (a slot, at least 100 ms), has left the window, so the limiter errs on the safe side by
- * that margin and at most one slot more (a slot is window / slots).
+ * stretch of time. Advancing the clock clears expired slots, each once per turn of the ring, so
+ * every check costs the same however much traffic there was: no list of past requests grows with
+ * use. A request counts from when it was sent; a slot's sends count until the whole slot has left
+ * the window, so the limiter errs on the safe side by at most one slot (window / slots).
  *
  * Beside its own count it keeps the server's view, from each response's
  * `anthropic-ratelimit-*-remaining` and `-reset` headers: what the server still allows, less what
@@ -73,7 +71,6 @@ interface ServerView {
 }
 
 type PerDimension = Record<Dimension, number>;
-const zero = (): PerDimension => ({ requests: 0, inputTokens: 0, outputTokens: 0 });
 
 export class RateLimiter {
   /** The configured limits: our own count never goes past them. */
@@ -84,7 +81,6 @@ export class RateLimiter {
   private readonly slotMs: number;
   private readonly queueAt: number;
   private readonly ring: Float64Array[]; // one array per dimension
-  private readonly totals = zero();
   /**
    * The number of the slot at `head`, counted in whole slots since the epoch: an integer, so
    * that finding the slot of a past send is exact (times divided by a fractional slot length
@@ -118,12 +114,10 @@ export class RateLimiter {
     this.queueAt = options.queueAt ?? 1;
     this.configured = { requests: configured.requests, inputTokens: configured.inputTokens ?? Infinity, outputTokens: configured.outputTokens ?? Infinity };
     this.learned = { ...this.configured };
-    // More slots than the window holds: a slot is cleared only once all of it has left the
-    // window and a margin more has passed. The server counts a request when it arrives, a little
-    // after we sent it; the margin (a slot, and at least 100 ms) keeps us from freeing room
-    // before the server does.
+    // The ring keeps a slot until it has left the window, and the way to the server more (see
+    // maybeAtServer: a slot, at least 100 ms): sends that left our count may still be counted there.
     this.arrivalMs = Math.max(this.slotMs, 100);
-    this.ring = DIMENSIONS.map(() => new Float64Array(slots + 1 + Math.ceil(this.arrivalMs / this.slotMs)));
+    this.ring = DIMENSIONS.map(() => new Float64Array(slots + 2 + Math.ceil(this.arrivalMs / this.slotMs)));
     this.headSlot = this.slotOf(now);
   }
 
@@ -137,10 +131,11 @@ export class RateLimiter {
       if (need === 0) continue;
       const limit = this.ownLimit(dimension);
       const allowed = limit * this.queueAt;
-      if (this.totals[dimension] + need > allowed) {
+      const counted = this.counted(now, d);
+      if (counted + need > allowed) {
         // A cost bigger than the whole allowance can only go when the window is empty.
         const target = Math.max(0, Math.min(allowed, limit) - need);
-        wait = Math.max(wait, this.timeUntilBelow(now, d, dimension, target));
+        wait = Math.max(wait, this.timeUntilBelow(now, d, counted, target));
       }
       wait = Math.max(wait, this.serverWait(now, dimension, need));
     }
@@ -152,7 +147,7 @@ export class RateLimiter {
     this.advance(now);
     this.inFlight.push({ sentAt: now, cost });
     for (const [d, dimension] of DIMENSIONS.entries()) {
-      this.add(d, dimension, cost[dimension]);
+      this.add(d, cost[dimension]);
       const view = this.views[dimension];
       if (view) {
         view.owed += cost[dimension];
@@ -180,7 +175,6 @@ export class RateLimiter {
       const removed = Math.min(ring[slot]!, estimate[dimension]);
       const delta = actual[dimension] - removed;
       ring[slot] = ring[slot]! + delta;
-      this.totals[dimension] += delta;
     }
   }
 
@@ -206,7 +200,7 @@ export class RateLimiter {
       // one we hold (an earlier reset, or the same reset with more room) would undo what it knew.
       const stale = current !== undefined && now < current.resetAt && (resetAt < current.resetAt || (resetAt === current.resetAt && remaining > current.remaining));
       const owed = unseen.reduce((sum, f) => sum + f.cost[dimension], 0);
-      if (!stale) this.views[dimension] = { remaining, resetAt, owed, ownAtObservation: this.sentWithin(now, dimension, this.windowMs), sentSince: 0 };
+      if (!stale) this.views[dimension] = { remaining, resetAt, owed, ownAtObservation: this.sentWithin(now, DIMENSIONS.indexOf(dimension), this.windowMs), sentSince: 0 };
       // Something in the server's window stays there until its reset: a reset further away than
       // our whole window means the server's window is the longer one.
       if (resetAt - now > this.windowMs + this.slotMs) this.windowsAgree = false;
@@ -234,7 +228,7 @@ export class RateLimiter {
         const limit = this.learned[dimension];
         const view = this.views[dimension];
         const serverUsed = view && now < view.resetAt ? limit - (view.remaining - view.owed) : 0;
-        return Math.max(this.totals[dimension], serverUsed) / limit;
+        return Math.max(this.counted(now, DIMENSIONS.indexOf(dimension)), serverUsed) / limit;
       }),
     );
   }
@@ -272,31 +266,37 @@ export class RateLimiter {
     if (!view) return 0;
     const room = view.remaining - view.owed;
     if (now < view.resetAt) return room >= need ? 0 : view.resetAt - now;
-    const leftOurWindow = this.windowsAgree ? Math.max(0, view.ownAtObservation + view.sentSince - this.totals[dimension]) : 0;
+    const leftOurWindow = this.windowsAgree ? Math.max(0, view.ownAtObservation + view.sentSince - this.maybeAtServer(now, dimension)) : 0;
     const freed = Math.max(dimension === 'requests' ? 1 : 0, leftOurWindow);
     if (room + freed >= need) return 0;
     return this.inFlight.some((f) => f.cost[dimension] > 0) ? this.slotMs : 0;
   }
 
-  private add(d: number, dimension: Dimension, amount: number): void {
+  private add(d: number, amount: number): void {
     const ring = this.ring[d]!;
     ring[this.head] = ring[this.head]! + amount;
-    this.totals[dimension] += amount;
+  }
+
+  /** What our own count holds: sends in slots that have not wholly left the window. */
+  private counted(now: number, d: number): number {
+    return this.sentWithin(now, d, this.windowMs + this.slotMs);
   }
 
   /**
-   * What we sent in the last `ms` before `now`, by whole slots: a slot that began before is left
-   * out. Our count keeps sends a margin longer than the server does, so sends older than a
-   * window may already be gone from the server's count: when they later leave ours, that frees
-   * nothing the server has not freed already.
+   * What may still be in the server's window: what we count, and what left our count less than
+   * the way to the server ago (the server counted it on arrival, a moment after we sent it).
    */
-  private sentWithin(now: number, dimension: Dimension, ms: number): number {
-    const ring = this.ring[DIMENSIONS.indexOf(dimension)]!;
+  private maybeAtServer(now: number, dimension: Dimension): number {
+    return this.sentWithin(now, DIMENSIONS.indexOf(dimension), this.windowMs + this.slotMs + this.arrivalMs);
+  }
+
+  /** What we sent in slots that began less than `ms` before `now`. */
+  private sentWithin(now: number, d: number, ms: number): number {
+    const ring = this.ring[d]!;
     const slots = ring.length;
     let sum = 0;
     for (let k = 0; k < slots; k++) {
-      const slot = this.headSlot - k;
-      if (this.slotStart(slot) < now - ms) break;
+      if (this.slotStart(this.headSlot - k) + ms <= now) break;
       sum += ring[(this.head - k + slots) % slots]!;
     }
     return sum;
@@ -321,33 +321,32 @@ export class RateLimiter {
     if (steps <= 0) return;
     if (steps >= slots) {
       for (const r of this.ring) r.fill(0);
-      this.totals.requests = this.totals.inputTokens = this.totals.outputTokens = 0;
       this.head = 0;
     } else {
       for (let i = 0; i < steps; i++) {
         this.head = (this.head + 1) % slots;
-        for (const [d, dimension] of DIMENSIONS.entries()) {
-          this.totals[dimension] -= this.ring[d]![this.head]!;
-          this.ring[d]![this.head] = 0;
-        }
+        for (const r of this.ring) r[this.head] = 0;
       }
     }
     this.headSlot += steps;
   }
 
-  /** How long until the total of one dimension drops to `target`, as old slots expire. */
-  private timeUntilBelow(now: number, d: number, dimension: Dimension, target: number): number {
-    const slots = this.ring[0]!.length;
-    let total = this.totals[dimension];
-    // Walk from the oldest slot forward: slot k (k steps after head) expires when the head
-    // reaches it again, i.e. at the start of slot headSlot + k.
-    for (let k = 1; k < slots; k++) {
-      const slot = (this.head + k) % slots;
-      total -= this.ring[d]![slot]!;
-      if (total <= target + 1e-9) return Math.max(0, this.slotStart(this.headSlot + k) - now);
+  /** How long until what counts in one dimension drops to `target`, as old slots leave the window. */
+  private timeUntilBelow(now: number, d: number, counted: number, target: number): number {
+    const ring = this.ring[d]!;
+    const slots = ring.length;
+    let total = counted;
+    // From the oldest slot that still counts forward: each stops counting once it has wholly
+    // left the window, at its start + window + a slot.
+    for (let k = slots - 1; k >= 0; k--) {
+      const leaves = this.slotStart(this.headSlot - k) + this.windowMs + this.slotMs;
+      if (leaves <= now) continue;
+      total -= ring[(this.head - k + slots) % slots]!;
+      if (total <= target + 1e-9) return leaves - now;
     }
-    return Math.max(0, this.slotStart(this.headSlot + slots) - now);
+    return this.windowMs + this.slotMs;
   }
+
 }
 
 function numberHeader(value: string | undefined): number | undefined {
