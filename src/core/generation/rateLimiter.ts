@@ -81,6 +81,10 @@ export class RateLimiter {
   private readonly slotMs: number;
   private readonly queueAt: number;
   private readonly ring: Float64Array[]; // one array per dimension
+  /** Slots our own count holds: those that have not wholly left the window (the window's and one more). */
+  private readonly countedSlots: number;
+  /** Running sums of those slots, per dimension, so a check costs the same whatever the traffic. */
+  private readonly countedTotals: number[] = DIMENSIONS.map(() => 0);
   /**
    * The number of the slot at `head`, counted in whole slots since the epoch: an integer, so
    * that finding the slot of a past send is exact (times divided by a fractional slot length
@@ -117,6 +121,7 @@ export class RateLimiter {
     // The ring keeps a slot until it has left the window, and the way to the server more (see
     // maybeAtServer: a slot, at least 100 ms): sends that left our count may still be counted there.
     this.arrivalMs = Math.max(this.slotMs, 100);
+    this.countedSlots = slots + 1;
     this.ring = DIMENSIONS.map(() => new Float64Array(slots + 2 + Math.ceil(this.arrivalMs / this.slotMs)));
     this.headSlot = this.slotOf(now);
   }
@@ -175,6 +180,7 @@ export class RateLimiter {
       const removed = Math.min(ring[slot]!, estimate[dimension]);
       const delta = actual[dimension] - removed;
       ring[slot] = ring[slot]! + delta;
+      if (back < this.countedSlots) this.countedTotals[d]! += delta;
     }
   }
 
@@ -275,11 +281,13 @@ export class RateLimiter {
   private add(d: number, amount: number): void {
     const ring = this.ring[d]!;
     ring[this.head] = ring[this.head]! + amount;
+    this.countedTotals[d]! += amount;
   }
 
   /** What our own count holds: sends in slots that have not wholly left the window. */
   private counted(now: number, d: number): number {
-    return this.sentWithin(now, d, this.windowMs + this.slotMs);
+    this.advance(now);
+    return this.countedTotals[d]!;
   }
 
   /**
@@ -321,9 +329,14 @@ export class RateLimiter {
     if (steps <= 0) return;
     if (steps >= slots) {
       for (const r of this.ring) r.fill(0);
+      this.countedTotals.fill(0);
       this.head = 0;
     } else {
       for (let i = 0; i < steps; i++) {
+        // The slot `countedSlots - 1` behind the head leaves our count as the head moves on;
+        // the ring keeps it a little longer (see maybeAtServer).
+        const leaving = (this.head - (this.countedSlots - 1) + slots) % slots;
+        for (const [d, r] of this.ring.entries()) this.countedTotals[d]! -= r[leaving]!;
         this.head = (this.head + 1) % slots;
         for (const r of this.ring) r[this.head] = 0;
       }
@@ -339,7 +352,7 @@ export class RateLimiter {
     // From the oldest slot that still counts forward: each stops counting once it has wholly
     // left the window, at its start + window + a slot.
     for (let k = slots - 1; k >= 0; k--) {
-      const leaves = this.slotStart(this.headSlot - k) + this.windowMs + this.slotMs;
+      const leaves = this.slotStart(this.headSlot - k + this.countedSlots);
       if (leaves <= now) continue;
       total -= ring[(this.head - k + slots) % slots]!;
       if (total <= target + 1e-9) return leaves - now;
