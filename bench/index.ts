@@ -5,7 +5,7 @@
  */
 import Handlebars from 'handlebars';
 import { parseTemplate, renderTemplate } from '../src/core/template';
-import { benchEngine } from './engine';
+import { benchEngine, benchFaultyEngine, FAULTY_DEFINITIONS, FAULTY_SCENARIO } from './engine';
 import { benchStore } from './store';
 import { RateLimiter } from '../src/core/generation/rateLimiter';
 import { measure, type Sample } from './measure';
@@ -161,11 +161,16 @@ void (async () => {
 
   console.log(`\nGeneration: 200 requests against the fake Messages API limited to 20 per 1 s window (8 workers)`);
   printTable(['run', 'completion', '429s received', 'items lost', 'share of allowed rate used'], await benchEngine());
+  console.log(FAULTY_DEFINITIONS[0]);
   console.log('targets: zero 429s when the limit is known; at least 90% of the allowed rate; a handful of 429s before adapting to an unknown lower limit');
 
   console.log(`\nGeneration paths: ${MESSAGE_BATCH_CONVERSATIONS} conversations, each stored and scored, against the fake Messages API`);
   printTable(['path', 'stored', 'cost', 'wall time', 'fake processing time', 'calls'], await benchMessageBatches());
   console.log('target: Message Batches at half the direct cost; wall time close to the processing time');
+  console.log(`\nGeneration with faults: ${FAULTY_SCENARIO}`);
+  printTable(['run', 'completion', '429s received', 'items lost', 'requests accepted', 'share of allowed rate used', '× ideal schedule'], await benchFaultyEngine());
+  for (const definition of FAULTY_DEFINITIONS) console.log(definition);
+  console.log('targets: zero 429s, at least 90% of the allowed rate, within 1.1× the ideal schedule');
 })();
 
 /** Columns padded to their widest cell, under a header and a rule. */

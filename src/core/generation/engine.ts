@@ -282,7 +282,7 @@ export class GenerationEngine {
         // Rate limit: wait for room, counting the worst case until the answer says what it cost.
         const cost = { requests: 1, inputTokens: Math.ceil(pending.item.prompt.length / 4), outputTokens: o.maxTokens };
         for (let wait = o.limiter.waitFor(this.clock.now(), cost); wait > 0 && !this.stopped; wait = o.limiter.waitFor(this.clock.now(), cost)) {
-          await this.clock.sleep(wait, this.abort.signal);
+          await this.waitForRoom(wait);
         }
         if (this.stopped) {
           doneWarming(false);
@@ -302,10 +302,11 @@ export class GenerationEngine {
           reserved -= pending.estimate ?? 0;
           const failure = error instanceof ClaudeFailure ? error : new ClaudeFailure({}, {}, String(error));
           const now = this.clock.now();
-          // A request that reached the server counts against the limit whatever the answer.
-          const reached = failure.facts.status !== undefined;
-          o.limiter.settle(now, sentAt, cost, { requests: reached ? 1 : 0, inputTokens: 0, outputTokens: 0 });
-          o.limiter.observe(now, failure.headers, failure.facts.status);
+          // A request that may have reached the server counts against the limit whatever the
+          // answer: a timeout or a reset connection too (the server counted it on arrival).
+          o.limiter.settle(now, sentAt, cost, { requests: neverReached(failure) ? 0 : 1, inputTokens: 0, outputTokens: 0 });
+          o.limiter.observe(now, failure.headers, failure.facts.status, sentAt);
+          this.limiterNews();
           const c = classify(failure.facts);
           if (c.type === 'rate_limit') totals.rateLimited++;
           const retry = c.retryable && pending.attempt < o.retry.maxAttempts && !this.stopped;
@@ -324,11 +325,18 @@ export class GenerationEngine {
           }
           await this.report(onAttempt, { key: pending.item.key, attempt: pending.attempt, status: 'failed', errorType: c.type, final: !retry, inputTokens: 0, outputTokens: 0, costUsd: 0, durationMs: now - sentAt });
           if (retry) {
-            const delay = Math.max(c.retryAfterMs ?? 0, retryDelay(o.retry, pending.attempt, this.random));
+            // The strategy's delay spaces the attempts of an item: it runs from when the failed
+            // one was sent, so a request that already took long to fail (a timeout) does not
+            // wait it out again while the window has room. What the server asks (retry-after)
+            // runs from now.
+            const spacing = retryDelay(o.retry, pending.attempt, this.random) - (now - sentAt);
+            const delay = Math.max(c.retryAfterMs ?? 0, spacing, 0);
             waitingRetries++;
             void this.clock.sleep(delay, this.abort.signal).then(() => {
               waitingRetries--;
-              if (!this.stopped) queue.push(pending, pending.item.priority ?? 'normal');
+              // Before the items not yet begun at its priority: a fault early in the batch is
+              // mended while the window still has room, rather than adding a round at the end.
+              if (!this.stopped) queue.pushFront(pending, pending.item.priority ?? 'normal');
               nudge();
             });
           }
@@ -337,8 +345,9 @@ export class GenerationEngine {
         doneWarming(true);
         reserved -= pending.estimate ?? 0;
         const now = this.clock.now();
-        o.limiter.observe(now, answer.headers, 200);
         o.limiter.settle(now, sentAt, cost, { requests: 1, inputTokens: answer.inputTokens, outputTokens: answer.outputTokens });
+        o.limiter.observe(now, answer.headers, 200, sentAt);
+        this.limiterNews();
         const spent = answerCost(o.model, answer);
         const savedUsd = cacheSavingUsd(o.model, answer);
         Object.assign(totals, {
@@ -381,6 +390,32 @@ export class GenerationEngine {
 
   private onStop: () => void = () => undefined;
 
+  /** Workers waiting for the limiter's room, woken early when an answer changes its view. */
+  private readonly roomWaiters = new Set<AbortController>();
+
+  /**
+   * Waits up to `ms` for the limiter to have room. An answer can show more room than the
+   * limiter counted when the wait began (the server had already counted a request we still
+   * held as unseen), so each answer wakes the waiters to ask again rather than sleep it out.
+   */
+  private async waitForRoom(ms: number): Promise<void> {
+    const wake = new AbortController();
+    const stop = () => wake.abort();
+    this.abort.signal.addEventListener('abort', stop, { once: true });
+    this.roomWaiters.add(wake);
+    try {
+      await this.clock.sleep(ms, wake.signal);
+    } finally {
+      this.abort.signal.removeEventListener('abort', stop);
+      this.roomWaiters.delete(wake);
+    }
+  }
+
+  private limiterNews(): void {
+    for (const waiter of this.roomWaiters) waiter.abort();
+    this.roomWaiters.clear();
+  }
+
   /** Hands an attempt to the caller; false when the caller could not keep it (it threw). */
   private async report(onAttempt: (attempt: Attempt) => unknown, attempt: Attempt): Promise<boolean> {
     try {
@@ -410,4 +445,10 @@ export class GenerationEngine {
       return Math.ceil(((request.system?.length ?? 0) + request.prompt.length) / 3) + 500;
     }
   }
+}
+
+/** Failures that show the request never left us or found no server: nothing was counted. */
+function neverReached(failure: ClaudeFailure): boolean {
+  const kind = failure.facts.kind;
+  return kind === 'refused' || kind === 'unreachable' || kind === 'bad_address';
 }

@@ -28,6 +28,15 @@ export class PriorityQueue<T> {
     this.count++;
   }
 
+  /** Puts an item before the others of its level (a retry of an item already begun). */
+  pushFront(item: T, priority: Priority = 'normal'): void {
+    if (this.count >= this.capacity) throw new QueueFullError(this.capacity);
+    const q = this.levels.get(priority)!;
+    if (q.head > 0) q.items[--q.head] = item;
+    else q.items.unshift(item);
+    this.count++;
+  }
+
   peek(): T | undefined {
     for (const level of LEVELS) {
       const q = this.levels.get(level)!;

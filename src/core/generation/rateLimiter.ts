@@ -2,14 +2,18 @@
  * A sliding-window rate limiter over requests, input tokens and output tokens.
  *
  * The window is cut into a fixed number of slots (a ring); each slot keeps what was sent in its
- * stretch of time, and running totals keep the sums. Advancing the clock clears expired slots,
- * each once per turn of the ring, so every check costs the same however much traffic there was:
- * no list of past requests grows with use. A slot's sends count until the whole slot has left the
- * window, so the limiter errs on the safe side by at most one slot (window / slots).
+ * stretch of time. Advancing the clock clears expired slots, each once per turn of the ring, so
+ * every check costs the same however much traffic there was: no list of past requests grows with
+ * use. A request counts from when it was sent; a slot's sends count until the whole slot has left
+ * the window, so the limiter errs on the safe side by at most one slot (window / slots).
  *
- * It also learns from the server: `anthropic-ratelimit-*` headers that show less room than we
- * think (another client sharing the organisation's limit, or a lower real limit) lower our view,
- * and a 429's `retry-after` pauses everything for the time the server names.
+ * Beside its own count it keeps the server's view, from each response's
+ * `anthropic-ratelimit-*-remaining` and `-reset` headers: what the server still allows, less what
+ * we sent that it may not have counted yet, until the time it named. That view catches what our
+ * count cannot know (a lower real limit, others sharing the organisation's limit, a request that
+ * reached the server a little later than we sent it), and it says when to send again: at the
+ * server's reset, not after a whole configured window. A 429's `retry-after` pauses everything
+ * for the time the server names.
  */
 
 import type { ModelInfo } from './engine';
@@ -43,21 +47,65 @@ export interface LimiterOptions {
 
 type Dimension = 'requests' | 'inputTokens' | 'outputTokens';
 const DIMENSIONS: readonly Dimension[] = ['requests', 'inputTokens', 'outputTokens'];
+const HEADER_NAMES: Readonly<Record<Dimension, string>> = { requests: 'requests', inputTokens: 'input-tokens', outputTokens: 'output-tokens' };
+
+/** One dimension as the server last reported it. */
+interface ServerView {
+  /** What the server still allowed when it answered. */
+  remaining: number;
+  /** When its window frees room again (the `-reset` header, ms since the epoch). */
+  resetAt: number;
+  /**
+   * What we sent that the server may not have counted in `remaining`: what was in flight when
+   * the answer came and had been sent about when the answered request was or later, and
+   * everything sent since. Some of it the server had counted already, so this errs on the safe
+   * side until the next answer brings a fresh view.
+   */
+  owed: number;
+  /**
+   * What we had sent within one window before the answer came (what the server may still have
+   * counted), and what we have sent since: to see what has left our window since.
+   */
+  readonly ownAtObservation: number;
+  sentSince: number;
+}
+
+type PerDimension = Record<Dimension, number>;
 
 export class RateLimiter {
-  private limits: { requests: number; inputTokens: number; outputTokens: number };
+  /** The configured limits: our own count never goes past them. */
+  private readonly configured: PerDimension;
+  /** Limits the server's `-limit` headers named, when lower than the configured ones. */
+  private readonly learned: PerDimension;
   private readonly windowMs: number;
   private readonly slotMs: number;
   private readonly queueAt: number;
   private readonly ring: Float64Array[]; // one array per dimension
-  private readonly totals = { requests: 0, inputTokens: 0, outputTokens: 0 };
-  /** Start time of the slot at `head`. */
-  private headStart: number;
+  /** Slots our own count holds: those that have not wholly left the window (the window's and one more). */
+  private readonly countedSlots: number;
+  /** Running sums of those slots, per dimension, so a check costs the same whatever the traffic. */
+  private readonly countedTotals: number[] = DIMENSIONS.map(() => 0);
+  /**
+   * The number of the slot at `head`, counted in whole slots since the epoch: an integer, so
+   * that finding the slot of a past send is exact (times divided by a fractional slot length
+   * can land one slot off, and settling a send in the wrong slot would count it twice).
+   */
+  private headSlot: number;
   private head = 0;
   private pausedUntil = 0;
-  /** Use by others of a shared limit, as the last response's headers showed it. */
-  private readonly external = { requests: 0, inputTokens: 0, outputTokens: 0 };
-  private externalUntil = 0;
+  /** Sent and not yet answered (estimates), with when each was sent: a few, one per worker. */
+  private readonly inFlight: { sentAt: number; cost: Cost }[] = [];
+  /**
+   * How long after we send a request the server has surely counted it: the margin our own count
+   * keeps past the window, for the same reason (the way to the server takes a moment).
+   */
+  private readonly arrivalMs: number;
+  private readonly views: Partial<Record<Dimension, ServerView>> = {};
+  /**
+   * False once a reset showed the server's window to be longer than ours: then what left our
+   * window may still be in the server's, and only the server's own word frees room.
+   */
+  private windowsAgree = true;
 
   constructor(
     configured: Limits,
@@ -68,11 +116,14 @@ export class RateLimiter {
     const slots = options.slots ?? 120;
     this.slotMs = configured.windowMs / slots;
     this.queueAt = options.queueAt ?? 1;
-    this.limits = { requests: configured.requests, inputTokens: configured.inputTokens ?? Infinity, outputTokens: configured.outputTokens ?? Infinity };
-    // One slot more than the window holds: a slot is cleared only once all of it has left the
-    // window, so the limiter can be early to free room by nothing and late by at most one slot.
-    this.ring = DIMENSIONS.map(() => new Float64Array(slots + 1));
-    this.headStart = Math.floor(now / this.slotMs) * this.slotMs;
+    this.configured = { requests: configured.requests, inputTokens: configured.inputTokens ?? Infinity, outputTokens: configured.outputTokens ?? Infinity };
+    this.learned = { ...this.configured };
+    // The ring keeps a slot until it has left the window, and the way to the server more (see
+    // maybeAtServer: a slot, at least 100 ms): sends that left our count may still be counted there.
+    this.arrivalMs = Math.max(this.slotMs, 100);
+    this.countedSlots = slots + 1;
+    this.ring = DIMENSIONS.map(() => new Float64Array(slots + 2 + Math.ceil(this.arrivalMs / this.slotMs)));
+    this.headSlot = this.slotOf(now);
   }
 
   /** Milliseconds to wait before `cost` may be sent (0: now). */
@@ -81,13 +132,17 @@ export class RateLimiter {
     if (now < this.pausedUntil) return this.pausedUntil - now;
     let wait = 0;
     for (const [d, dimension] of DIMENSIONS.entries()) {
-      const allowed = this.limits[dimension] * this.queueAt;
       const need = cost[dimension];
-      const others = this.othersUse(now, dimension);
-      if (this.totals[dimension] + others + need <= allowed || need === 0) continue;
-      // A cost bigger than the whole allowance can only go when the window is empty.
-      const target = Math.max(0, Math.min(allowed, this.limits[dimension]) - need - others);
-      wait = Math.max(wait, this.timeUntilBelow(now, d, dimension, target));
+      if (need === 0) continue;
+      const limit = this.ownLimit(dimension);
+      const allowed = limit * this.queueAt;
+      const counted = this.counted(now, d);
+      if (counted + need > allowed) {
+        // A cost bigger than the whole allowance can only go when the window is empty.
+        const target = Math.max(0, Math.min(allowed, limit) - need);
+        wait = Math.max(wait, this.timeUntilBelow(now, d, counted, target));
+      }
+      wait = Math.max(wait, this.serverWait(now, dimension, need));
     }
     return wait;
   }
@@ -95,53 +150,66 @@ export class RateLimiter {
   /** Records a send now (with estimated tokens; `settle` corrects them). */
   record(now: number, cost: Cost): void {
     this.advance(now);
-    for (const [d, dimension] of DIMENSIONS.entries()) this.add(d, dimension, cost[dimension]);
-  }
-
-  /**
-   * When the answer to a send arrives: replaces the estimate by the real cost and moves it to
-   * now. The server counted the request when it arrived, somewhere between the send and now, so
-   * it stays in the server's window until at least now + window: counting it from now keeps us
-   * from sending into a window the server still sees as full.
-   */
-  settle(now: number, sentAt: number, estimate: Cost, actual: Cost): void {
-    this.advance(now);
-    const slots = this.ring[0]!.length;
-    const back = Math.floor(this.headStart / this.slotMs) - Math.floor(sentAt / this.slotMs);
-    const inWindow = back >= 0 && back < slots;
-    const slot = (this.head - back + slots * 2) % slots;
+    this.inFlight.push({ sentAt: now, cost });
     for (const [d, dimension] of DIMENSIONS.entries()) {
-      if (inWindow) {
-        const ring = this.ring[d]!;
-        const removed = Math.min(ring[slot]!, estimate[dimension]);
-        ring[slot] = ring[slot]! - removed;
-        this.totals[dimension] -= removed;
+      this.add(d, cost[dimension]);
+      const view = this.views[dimension];
+      if (view) {
+        view.owed += cost[dimension];
+        view.sentSince += cost[dimension];
       }
-      this.add(d, dimension, actual[dimension]);
     }
   }
 
   /**
-   * Learns from a response's headers: a lower real limit, or less remaining room than we
-   * count (shared limits), and a `retry-after` pause.
+   * When the answer to a send arrives (or the request ends without one): replaces the estimate
+   * by the real cost, where it was counted, at the time it was sent. A request that timed out or
+   * lost its connection may have reached the server: the caller counts it (requests: 1).
    */
-  observe(now: number, headers: Readonly<Record<string, string | undefined>>, status?: number): void {
+  settle(now: number, sentAt: number, estimate: Cost, actual: Cost): void {
     this.advance(now);
-    const pairs: [Dimension, string][] = [
-      ['requests', 'requests'],
-      ['inputTokens', 'input-tokens'],
-      ['outputTokens', 'output-tokens'],
-    ];
-    for (const [dimension, name] of pairs) {
+    const slots = this.ring[0]!.length;
+    const back = this.headSlot - this.slotOf(sentAt);
+    const inWindow = back >= 0 && back < slots;
+    const slot = (this.head - back + slots * 2) % slots;
+    const flying = this.inFlight.findIndex((f) => f.sentAt === sentAt);
+    if (flying >= 0) this.inFlight.splice(flying, 1);
+    for (const [d, dimension] of DIMENSIONS.entries()) {
+      if (!inWindow) continue;
+      const ring = this.ring[d]!;
+      const removed = Math.min(ring[slot]!, estimate[dimension]);
+      const delta = actual[dimension] - removed;
+      ring[slot] = ring[slot]! + delta;
+      if (back < this.countedSlots) this.countedTotals[d]! += delta;
+    }
+  }
+
+  /**
+   * Learns from a response's headers (call it after `settle`): the server's remaining room and
+   * its reset time, a lower real limit, and a `retry-after` pause. `sentAt` is when the answered
+   * request was sent: requests sent well before it had reached the server when it answered, so
+   * its `remaining` counts them; those sent after, or about the same time, it may not.
+   */
+  observe(now: number, headers: Readonly<Record<string, string | undefined>>, status?: number, sentAt = now): void {
+    this.advance(now);
+    const unseen = this.inFlight.filter((f) => f.sentAt > sentAt - this.arrivalMs);
+    for (const dimension of DIMENSIONS) {
+      const name = HEADER_NAMES[dimension];
       const limit = numberHeader(headers[`anthropic-ratelimit-${name}-limit`]);
-      if (limit !== undefined && limit < this.limits[dimension]) this.limits[dimension] = limit;
+      if (limit !== undefined) this.learned[dimension] = Math.min(this.configured[dimension], limit);
       const remaining = numberHeader(headers[`anthropic-ratelimit-${name}-remaining`]);
       if (remaining === undefined) continue;
-      // Use the server sees beyond ours is someone else's (a shared organisation limit). It
-      // replaces the previous reading rather than adding to it: our own sends reach the server a
-      // little after we count them, and adding that skew up reading after reading would starve us.
-      this.external[dimension] = Math.max(0, this.limits[dimension] - remaining - this.totals[dimension]);
-      this.externalUntil = now + this.windowMs;
+      // Without a reset time, the room it reports lasts as long as our own window.
+      const resetAt = timeHeader(headers[`anthropic-ratelimit-${name}-reset`]) ?? now + this.windowMs;
+      const current = this.views[dimension];
+      // Answers can arrive out of the order the server counted them in: a view older than the
+      // one we hold (an earlier reset, or the same reset with more room) would undo what it knew.
+      const stale = current !== undefined && now < current.resetAt && (resetAt < current.resetAt || (resetAt === current.resetAt && remaining > current.remaining));
+      const owed = unseen.reduce((sum, f) => sum + f.cost[dimension], 0);
+      if (!stale) this.views[dimension] = { remaining, resetAt, owed, ownAtObservation: this.sentWithin(now, DIMENSIONS.indexOf(dimension), this.windowMs), sentSince: 0 };
+      // Something in the server's window stays there until its reset: a reset further away than
+      // our whole window means the server's window is the longer one.
+      if (resetAt - now > this.windowMs + this.slotMs) this.windowsAgree = false;
     }
     const retryAfter = numberHeader(headers['retry-after']);
     if (status === 429 || retryAfter !== undefined) {
@@ -158,14 +226,17 @@ export class RateLimiter {
     return used >= 0.9 ? 'throttled' : used >= 0.7 ? 'busy' : 'healthy';
   }
 
-  /** The fullest dimension's share of its limit, 0..1+. */
+  /** The fullest dimension's share of its limit, 0..1+, by our count or the server's, whichever is fuller. */
   usage(now: number): number {
     this.advance(now);
-    return Math.max(...DIMENSIONS.map((dimension) => (this.totals[dimension] + this.othersUse(now, dimension)) / this.limits[dimension]));
-  }
-
-  private othersUse(now: number, dimension: Dimension): number {
-    return now < this.externalUntil ? this.external[dimension] : 0;
+    return Math.max(
+      ...DIMENSIONS.map((dimension) => {
+        const limit = this.learned[dimension];
+        const view = this.views[dimension];
+        const serverUsed = view && now < view.resetAt ? limit - (view.remaining - view.owed) : 0;
+        return Math.max(this.counted(now, DIMENSIONS.indexOf(dimension)), serverUsed) / limit;
+      }),
+    );
   }
 
   /** When a pause from the server ends (0 when not paused). */
@@ -173,56 +244,135 @@ export class RateLimiter {
     return this.pausedUntil;
   }
 
-  currentLimits(): Readonly<{ requests: number; inputTokens: number; outputTokens: number }> {
-    return this.limits;
+  /** The limits in force: the configured ones, or lower ones the server named. */
+  currentLimits(): Readonly<PerDimension> {
+    return this.learned;
   }
 
-  private add(d: number, dimension: Dimension, amount: number): void {
+  /**
+   * The limit our own count holds to: the configured one. A lower limit the server named counts
+   * too, but only while the server does not report its remaining room: with that room and its
+   * reset known, the server's view holds us to its limit over its own window, whereas our count
+   * would hold the lower limit over the configured window (a whole window idle for nothing).
+   */
+  private ownLimit(dimension: Dimension): number {
+    return this.views[dimension] ? this.configured[dimension] : this.learned[dimension];
+  }
+
+  /**
+   * How long the server's view says to wait before `need` more may go. Before its reset, the
+   * room is what it reported less what it may not have counted. From its reset on, the server
+   * has let go of what it counted longest ago: at least one request (its oldest), and everything
+   * of ours that has since left our own window too (sent long enough ago, when our window is as
+   * long as the server's). If even that is taken and no answer is on its way to tell us more,
+   * one request goes to ask: the view has nothing newer to offer.
+   */
+  private serverWait(now: number, dimension: Dimension, need: number): number {
+    const view = this.views[dimension];
+    if (!view) return 0;
+    const room = view.remaining - view.owed;
+    if (now < view.resetAt) return room >= need ? 0 : view.resetAt - now;
+    const leftOurWindow = this.windowsAgree ? Math.max(0, view.ownAtObservation + view.sentSince - this.maybeAtServer(now, dimension)) : 0;
+    const freed = Math.max(dimension === 'requests' ? 1 : 0, leftOurWindow);
+    if (room + freed >= need) return 0;
+    return this.inFlight.some((f) => f.cost[dimension] > 0) ? this.slotMs : 0;
+  }
+
+  private add(d: number, amount: number): void {
     const ring = this.ring[d]!;
     ring[this.head] = ring[this.head]! + amount;
-    this.totals[dimension] += amount;
+    this.countedTotals[d]! += amount;
+  }
+
+  /** What our own count holds: sends in slots that have not wholly left the window. */
+  private counted(now: number, d: number): number {
+    this.advance(now);
+    return this.countedTotals[d]!;
+  }
+
+  /**
+   * What may still be in the server's window: what we count, and what left our count less than
+   * the way to the server ago (the server counted it on arrival, a moment after we sent it).
+   */
+  private maybeAtServer(now: number, dimension: Dimension): number {
+    return this.sentWithin(now, DIMENSIONS.indexOf(dimension), this.windowMs + this.slotMs + this.arrivalMs);
+  }
+
+  /** What we sent in slots that began less than `ms` before `now`. */
+  private sentWithin(now: number, d: number, ms: number): number {
+    const ring = this.ring[d]!;
+    const slots = ring.length;
+    let sum = 0;
+    for (let k = 0; k < slots; k++) {
+      if (this.slotStart(this.headSlot - k) + ms <= now) break;
+      sum += ring[(this.head - k + slots) % slots]!;
+    }
+    return sum;
+  }
+
+  private slotOf(time: number): number {
+    return Math.floor(time / this.slotMs);
+  }
+
+  /** When a slot begins: the first time whose `slotOf` is that slot. */
+  private slotStart(slot: number): number {
+    let t = slot * this.slotMs;
+    // Rounding can put slot × slotMs a hair before the slot's first instant.
+    while (this.slotOf(t) < slot) t = Math.ceil(t + 1e-6);
+    return t;
   }
 
   /** Moves the ring to `now`, clearing the slots that left the window. */
   private advance(now: number): void {
     const slots = this.ring[0]!.length;
-    const steps = Math.floor((now - this.headStart) / this.slotMs);
+    const steps = this.slotOf(now) - this.headSlot;
     if (steps <= 0) return;
     if (steps >= slots) {
       for (const r of this.ring) r.fill(0);
-      this.totals.requests = this.totals.inputTokens = this.totals.outputTokens = 0;
+      this.countedTotals.fill(0);
       this.head = 0;
     } else {
       for (let i = 0; i < steps; i++) {
+        // The slot `countedSlots - 1` behind the head leaves our count as the head moves on;
+        // the ring keeps it a little longer (see maybeAtServer).
+        const leaving = (this.head - (this.countedSlots - 1) + slots) % slots;
+        for (const [d, r] of this.ring.entries()) this.countedTotals[d]! -= r[leaving]!;
         this.head = (this.head + 1) % slots;
-        for (const [d, dimension] of DIMENSIONS.entries()) {
-          this.totals[dimension] -= this.ring[d]![this.head]!;
-          this.ring[d]![this.head] = 0;
-        }
+        for (const r of this.ring) r[this.head] = 0;
       }
     }
-    this.headStart += steps * this.slotMs;
+    this.headSlot += steps;
   }
 
-  /** How long until the total of one dimension drops to `target`, as old slots expire. */
-  private timeUntilBelow(now: number, d: number, dimension: Dimension, target: number): number {
-    const slots = this.ring[0]!.length;
-    let total = this.totals[dimension];
-    // Walk from the oldest slot forward: slot k (k steps after head) expires when the head
-    // reaches it again, i.e. at headStart + (k + 1) * slotMs.
-    for (let k = 1; k < slots; k++) {
-      const slot = (this.head + k) % slots;
-      total -= this.ring[d]![slot]!;
-      if (total <= target + 1e-9) return Math.max(0, this.headStart + k * this.slotMs - now);
+  /** How long until what counts in one dimension drops to `target`, as old slots leave the window. */
+  private timeUntilBelow(now: number, d: number, counted: number, target: number): number {
+    const ring = this.ring[d]!;
+    const slots = ring.length;
+    let total = counted;
+    // From the oldest slot that still counts forward: each stops counting once it has wholly
+    // left the window, at its start + window + a slot.
+    for (let k = slots - 1; k >= 0; k--) {
+      const leaves = this.slotStart(this.headSlot - k + this.countedSlots);
+      if (leaves <= now) continue;
+      total -= ring[(this.head - k + slots) % slots]!;
+      if (total <= target + 1e-9) return leaves - now;
     }
-    return Math.max(0, this.headStart + slots * this.slotMs - now);
+    return this.windowMs + this.slotMs;
   }
+
 }
 
 function numberHeader(value: string | undefined): number | undefined {
   if (value === undefined || value.trim() === '') return undefined;
   const n = Number(value);
   return Number.isFinite(n) ? n : undefined;
+}
+
+/** An RFC 3339 time (the `-reset` headers), in ms since the epoch. */
+function timeHeader(value: string | undefined): number | undefined {
+  if (value === undefined || value.trim() === '') return undefined;
+  const t = Date.parse(value);
+  return Number.isFinite(t) ? t : undefined;
 }
 
 /** The limiter for a model: its table's limits, or the settings' when they override them. */

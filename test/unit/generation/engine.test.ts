@@ -113,8 +113,53 @@ describe('generation engine (real SDK, fake Messages API over HTTP)', function (
       const summary = await engine(api, { windowMs: 1_000, requests: 10 }).run(items(27), () => undefined);
       assert.equal(summary.succeeded, 27);
       assert.equal(api.stats.rateLimited, 0);
-      // 9 per window (90%): 27 requests need the third window to open, about 2 s.
+      // 10 per window: 27 requests need the third window to open, at 2 s.
       assert.ok(summary.durationMs >= 1_900, `took ${summary.durationMs} ms`);
+    });
+  });
+
+  it('a batch throttled by a learned limit waits until the reset the server named, not a whole configured window', async () => {
+    // The server allows 30 per 2 s (30 per 10 s, scaled down); we were told 100 per 6 s.
+    await withApi({ requestsPerWindow: 30, windowMs: 2_000 }, async (api) => {
+      const summary = await engine(api, { windowMs: 6_000, requests: 100 }).run(items(40), () => undefined);
+      assert.equal(summary.succeeded, 40);
+      assert.equal(api.stats.rateLimited, 0, 'the headers said when the room was gone: no request was sent into a 429');
+      const arrivals = api.stats.arrivals;
+      const firstAfterPause = arrivals[30]!;
+      // The reset the server named in its last answer before that request: when its window freed room.
+      const named = api.stats.limitReports.filter((r) => r.at <= firstAfterPause && r.remaining === 0).at(-1);
+      assert.ok(named, 'the server said its window was full');
+      assert.ok(firstAfterPause >= named.resetAt, `sent ${named.resetAt - firstAfterPause} ms before the reset the server named`);
+      // A whole configured window after the first send would be 6 s; the reset came about 2 s after it.
+      assert.ok(firstAfterPause - named.resetAt < 1_500, `idle ${firstAfterPause - named.resetAt} ms past the reset`);
+      assert.ok(firstAfterPause - arrivals[0]! < 4_000, 'well before a configured window after the first request');
+    });
+  });
+
+  it('the retry delay spaces attempts from when the failed one was sent: a timeout does not wait it out again', async () => {
+    await withApi({}, async (api) => {
+      api.script({ kind: 'slow', ms: 3_000 });
+      const retry = { strategy: 'fixed' as const, baseDelayMs: 1_500, maxDelayMs: 1_500, maxAttempts: 2 };
+      const summary = await engine(api, { timeoutMs: 1_000, concurrency: 1, retry }).run(items(1), () => undefined);
+      assert.equal(summary.succeeded, 1);
+      const [first, second] = api.stats.arrivals;
+      const spacing = second! - first!;
+      // Measured at the server: each arrival lags its send a little, by a few ms more or less.
+      assert.ok(spacing >= 1_400, `the strategy's spacing holds: ${spacing} ms`);
+      // Waiting the delay after the 1 s timeout would put the retry 2.5 s after the first.
+      assert.ok(spacing < 2_300, `not the delay again after the timeout: ${spacing} ms`);
+    });
+  });
+
+  it('counts a request that timed out: the server had counted it', async () => {
+    // 4 allowed per 1 s, and no rate-limit headers to correct our count: the first answer is
+    // slower than the timeout, and the server counted it. Not counting it would send a fifth
+    // request into the first window, and get a 429.
+    await withApi({ requestsPerWindow: 4, windowMs: 1_000, limitHeaders: false }, async (api) => {
+      api.script({ kind: 'slow', ms: 1_500 });
+      const summary = await engine(api, { windowMs: 1_000, requests: 4, timeoutMs: 300, concurrency: 2 }).run(items(8), () => undefined);
+      assert.equal(summary.succeeded, 8);
+      assert.equal(api.stats.rateLimited, 0);
     });
   });
 

@@ -13,8 +13,8 @@ describe('rate limiter (fake clock)', () => {
       sent++;
     }
     assert.equal(sent, 45, '90% of 50');
-    const wait = limiter.waitFor(T0, one);
     // Never early: not before the window has passed; late by at most one slot (0.5 s).
+    const wait = limiter.waitFor(T0, one);
     assert.ok(wait >= 60_000 && wait <= 60_500, `all sends expire together: ${wait}`);
     assert.equal(limiter.status(T0), 'throttled');
   });
@@ -29,12 +29,12 @@ describe('rate limiter (fake clock)', () => {
     assert.equal(sent, 50);
   });
 
-  it('counts a request from when its answer arrived, the latest moment the server can have seen it', () => {
+  it('counts a request from when it was sent, not from when its answer arrived', () => {
     const limiter = new RateLimiter({ windowMs: 1_000, requests: 1 }, T0, { slots: 10 });
     limiter.record(T0, one);
     limiter.settle(T0 + 400, T0, one, one); // the answer took 400 ms
-    assert.ok(limiter.waitFor(T0 + 1_050, one) > 0, 'not free one window after sending');
-    assert.equal(limiter.waitFor(T0 + 1_500, one), 0, 'free one window (and a slot) after the answer');
+    assert.ok(limiter.waitFor(T0 + 1_050, one) > 0, 'not free the moment the window has passed');
+    assert.equal(limiter.waitFor(T0 + 1_100, one), 0, 'free a window (and a slot) after sending: before a window after the answer');
   });
 
   it('frees room as sends leave the window, slot by slot', () => {
@@ -75,15 +75,17 @@ describe('rate limiter (fake clock)', () => {
   it('learns a lower real limit and shared use from the headers', () => {
     const limiter = new RateLimiter({ windowMs: 60_000, requests: 50 }, T0, { queueAt: 1 });
     limiter.record(T0, one);
-    limiter.observe(T0, { 'anthropic-ratelimit-requests-limit': '20', 'anthropic-ratelimit-requests-remaining': '9' });
+    limiter.settle(T0 + 200, T0, one, one);
+    limiter.observe(T0 + 200, { 'anthropic-ratelimit-requests-limit': '20', 'anthropic-ratelimit-requests-remaining': '9' }, 200, T0);
     assert.equal(limiter.currentLimits().requests, 20);
     // We sent 1 of 20, the server says 9 remain: 10 more were used by someone else.
     let sent = 0;
-    while (limiter.waitFor(T0 + 1, one) === 0) {
-      limiter.record(T0 + 1, one);
+    while (limiter.waitFor(T0 + 201, one) === 0) {
+      limiter.record(T0 + 201, one);
       sent++;
     }
     assert.equal(sent, 9);
+    assert.ok(limiter.waitFor(T0 + 201, one) >= 59_000, 'no reset named: the room lasts our whole window');
   });
 
   it('a 429 pauses for retry-after, then resumes', () => {
@@ -112,3 +114,95 @@ describe('rate limiter (fake clock)', () => {
     assert.ok(wait > 0 && wait <= 1_100, String(wait));
   });
 });
+
+/** The server's answer: `remaining` requests left until `resetAt`. */
+const told = (remaining: number, resetAt: number, limit = 10): Record<string, string> => ({
+  'anthropic-ratelimit-requests-limit': String(limit),
+  'anthropic-ratelimit-requests-remaining': String(remaining),
+  'anthropic-ratelimit-requests-reset': new Date(resetAt).toISOString(),
+});
+
+/** Sends as many as the limiter allows at `now`; returns how many. */
+function sendAll(limiter: RateLimiter, now: number): number {
+  let sent = 0;
+  while (limiter.waitFor(now, one) === 0 && sent < 1_000) {
+    limiter.record(now, one);
+    sent++;
+  }
+  return sent;
+}
+
+describe("rate limiter: the server's view from its headers (fake clock)", () => {
+  it('remaining lower than ours: we hold, and send again at the reset the server named', () => {
+    const limiter = new RateLimiter({ windowMs: 60_000, requests: 10 }, T0);
+    limiter.record(T0, one);
+    limiter.settle(T0 + 300, T0, one, one);
+    // We count 1 of 10; the server counts 8 (someone else shares the limit) until T0 + 20 s.
+    limiter.observe(T0 + 300, told(2, T0 + 20_000), 200, T0);
+    assert.equal(sendAll(limiter, T0 + 300), 2, 'only the room the server reported');
+    assert.equal(limiter.waitFor(T0 + 300, one), 20_000 - 300, 'then until the reset it named, not our 60 s window');
+    assert.equal(limiter.waitFor(T0 + 20_000, one), 0, 'at the reset, its oldest request has left: one more fits');
+  });
+
+  it('after the reset, one request asks while answers are on their way; an answer with room lets the rest go', () => {
+    const limiter = new RateLimiter({ windowMs: 10_000, requests: 100 }, T0);
+    limiter.record(T0, one);
+    limiter.settle(T0 + 100, T0, one, one);
+    limiter.observe(T0 + 100, told(0, T0 + 5_000, 30), 200, T0);
+    assert.ok(limiter.waitFor(T0 + 4_999, one) > 0);
+    const reset = T0 + 5_000;
+    limiter.record(reset, one);
+    assert.ok(limiter.waitFor(reset, one) > 0, 'the one freed request is taken: wait for its answer');
+    limiter.settle(reset + 100, reset, one, one);
+    limiter.observe(reset + 100, told(20, T0 + 9_000, 30), 200, reset);
+    assert.equal(sendAll(limiter, reset + 100), 20, 'the answer says 20 are free: they go at once, with no configured window to wait out');
+  });
+
+  it('requests in flight sent with or after the answered one are owed; those sent well before were counted', () => {
+    const limiter = new RateLimiter({ windowMs: 60_000, requests: 100 }, T0);
+    limiter.record(T0, one); // slow: still in flight, surely counted by the server
+    limiter.record(T0 + 2_000, one); // answered below
+    limiter.record(T0 + 2_000, one); // sent with it: maybe not counted yet
+    limiter.settle(T0 + 2_200, T0 + 2_000, one, one);
+    limiter.observe(T0 + 2_200, told(5, T0 + 30_000, 100), 200, T0 + 2_000);
+    assert.equal(sendAll(limiter, T0 + 2_200), 4, '5 remaining, less the one sent with the answered request');
+  });
+
+  it('after a reset, frees only what the server still counted: sends it had already let go free nothing again', () => {
+    // 1 s window in 100 ms slots: our count keeps a send 1 to 1.1 s, the server 1 s from its
+    // arrival; after a reset we count as freed only what left our count 100 ms ago (its way there).
+    const limiter = new RateLimiter({ windowMs: 1_000, requests: 100 }, T0, { slots: 10 });
+    for (let i = 0; i < 3; i++) limiter.record(T0, one);
+    for (let i = 0; i < 3; i++) limiter.settle(T0 + 200, T0, one, one);
+    for (let i = 0; i < 2; i++) limiter.record(T0 + 600, one);
+    for (let i = 0; i < 2; i++) limiter.settle(T0 + 800, T0 + 600, one, one);
+    // At T0 + 1050 the server has let the first three go; it counts 2 of 5 until T0 + 1600.
+    limiter.observe(T0 + 1_050, told(3, T0 + 1_600, 5), 200, T0 + 600);
+    assert.equal(sendAll(limiter, T0 + 1_050), 3);
+    // At the reset the server frees the two sent at T0 + 600; the first three leaving our own
+    // count (at T0 + 1100) freed nothing it had not freed already.
+    assert.equal(sendAll(limiter, T0 + 1_600), 1, 'the one sure to be free, then wait for an answer');
+    assert.equal(sendAll(limiter, T0 + 1_900), 1, 'the second of the two, once it has left our count too');
+  });
+
+  it('ignores an answer that arrives out of order with an older view (more room, same reset)', () => {
+    const limiter = new RateLimiter({ windowMs: 60_000, requests: 100 }, T0);
+    limiter.observe(T0, told(3, T0 + 10_000, 100), 200, T0);
+    limiter.observe(T0 + 10, told(7, T0 + 10_000, 100), 200, T0 - 500);
+    assert.equal(sendAll(limiter, T0 + 10), 3);
+  });
+
+  it('a request that timed out is still counted (it may have reached the server)', () => {
+    const limiter = new RateLimiter({ windowMs: 60_000, requests: 2 }, T0);
+    limiter.record(T0, one);
+    limiter.settle(T0 + 2_500, T0, one, one); // no answer: the caller counts it
+    assert.equal(sendAll(limiter, T0 + 2_500), 1);
+  });
+
+  it('a 429 pauses until retry-after even when the headers show room', () => {
+    const limiter = new RateLimiter({ windowMs: 60_000, requests: 100 }, T0);
+    limiter.observe(T0, { ...told(5, T0 + 1_000, 100), 'retry-after': '3' }, 429, T0);
+    assert.equal(limiter.waitFor(T0, one), 3_000);
+  });
+});
+

@@ -72,6 +72,20 @@ describe('priority queue', () => {
     assert.deepEqual(order, ['h1', 'h2', 'n1', 'n2', 'l1']);
   });
 
+  it('a retry goes before the items not yet begun at its level, after the levels above it', () => {
+    const q = new PriorityQueue<string>();
+    q.push('n1');
+    q.push('n2');
+    q.push('h1', 'high');
+    q.shift(); // h1
+    q.shift(); // n1
+    q.pushFront('n1 again');
+    q.push('h2', 'high');
+    const order: string[] = [];
+    for (let x = q.shift(); x !== undefined; x = q.shift()) order.push(x);
+    assert.deepEqual(order, ['h2', 'n1 again', 'n2']);
+  });
+
   it('is bounded, with a clear error', () => {
     const q = new PriorityQueue<number>(2);
     q.push(1);
