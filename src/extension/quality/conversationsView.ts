@@ -173,7 +173,9 @@ export class ConversationsView extends Disposable implements vscode.TreeDataProv
   async select(id: string): Promise<boolean> {
     const listing = await this.listing();
     const row = listing.find((c) => c.id === id);
-    if (!row || !this.view.visible) return false;
+    // Only keys and menus of this view call it, so the view is on screen; its \`visible\` flag can
+    // lag the focus command that showed it, so it is not asked (reveal shows the view anyway).
+    if (!row) return false;
     await this.view.reveal(row, { select: true, focus: true });
     return true;
   }
