@@ -217,11 +217,13 @@ async function review(ctx: Ctx, args: readonly unknown[], status: ReviewStatus):
     void vscode.window.showInformationMessage('Select conversations in the Conversations view, or open one, to review it.');
     return 0;
   }
+  // The order the reviewer sees, before the verdict may take the rows out of a filtered list.
+  const before = ctx.conversations.shown.map((c) => c.id);
   const done = await ctx.conversations.review(ids, status);
   // A verdict given in the list moves the selection on; from a transcript or the panel it stays.
   if (ConversationsView.fromView(args)) {
     const toNext = editorSettings(undefined, ctx.log).advanceAfterVerdict ?? DEFAULT_SETTINGS.advanceAfterVerdict;
-    const next = await ctx.conversations.advance(ids, toNext);
+    const next = await ctx.conversations.advance(ids, toNext, before);
     // The transcript follows the selection when one is showing (the breakdown follows by itself).
     if (next && !ids.includes(next) && ctx.conversationDocs.isShowingTranscript()) await ctx.conversationDocs.open(next, { preserveFocus: true });
   }

@@ -131,7 +131,7 @@ function figures(key: number, a: ReturnType<typeof aggregate>) {
     avgDurationMs: num(l?.dur),
     avgCostUsd: num(l?.avg_cost),
     totalCostUsd: Number(l?.cost ?? 0),
-    savedUsd: Number(l?.saved ?? 0),
+    savedUsd: Math.round(Number(l?.saved ?? 0) * 1e6) / 1e6, // sums of float products: shown to the micro-dollar
     trend: trendOf(a.recent.get(key) ?? []),
     conversations: Number(q?.conversations ?? 0),
     scored: Number(q?.scored ?? 0),

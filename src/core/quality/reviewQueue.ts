@@ -20,14 +20,18 @@ export function awaitsVerdict(c: Reviewable): boolean {
 }
 
 /**
- * The first conversation awaiting a verdict below the last of `reviewed` in `listing` (the view's
- * order), else the first one above it (rows the reviewer skipped); undefined when none is left.
- * `listing` is read after the verdicts, so the reviewed rows no longer await one.
+ * The first conversation awaiting a verdict below the last of `reviewed`, else the first one above
+ * it (rows the reviewer skipped); undefined when none is left. `listing` is read after the
+ * verdicts, so the reviewed rows no longer await one; `before` is the view's order as the reviewer
+ * saw it, which places the reviewed rows even when the verdict took them out of a filtered list.
  */
-export function nextToReview<T extends Reviewable>(listing: readonly T[], reviewed: readonly string[]): T | undefined {
+export function nextToReview<T extends Reviewable>(listing: readonly T[], reviewed: readonly string[], before: readonly string[] = listing.map((c) => c.id)): T | undefined {
   const done = new Set(reviewed);
-  const last = listing.reduce((at, c, i) => (done.has(c.id) ? i : at), -1);
-  const after = listing.slice(last + 1);
-  const before = listing.slice(0, Math.max(0, last));
-  return [...after, ...before].find((c) => !done.has(c.id) && awaitsVerdict(c));
+  const byId = new Map(listing.map((c) => [c.id, c]));
+  const last = before.reduce((at, id, i) => (done.has(id) ? i : at), -1);
+  const candidates = [...before.slice(last + 1), ...before.slice(0, Math.max(0, last))];
+  const waiting = (c: T | undefined): c is T => c !== undefined && !done.has(c.id) && awaitsVerdict(c);
+  const known = new Set(before);
+  // Rows new since (a generation landed meanwhile) come after those the reviewer saw.
+  return candidates.map((id) => byId.get(id)).find(waiting) ?? listing.find((c) => !known.has(c.id) && waiting(c));
 }

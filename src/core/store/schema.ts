@@ -10,6 +10,12 @@ export interface Migration {
   readonly version: number;
   readonly description: string;
   readonly sql: readonly string[];
+  /**
+   * The table it rebuilds (copies into a new one with the columns it lists). Such a migration
+   * would drop what a later-numbered migration added to that table, so it never runs on a
+   * database that already has a later one (see Store.migrate).
+   */
+  readonly rebuilds?: string;
 }
 
 export const MIGRATIONS: readonly Migration[] = [
@@ -237,6 +243,7 @@ export const MIGRATIONS: readonly Migration[] = [
     // columns they added. The runner applies every migration a database lacks, in version order.
     version: 8,
     description: 'generation logs: a request cut off by a cancel is recorded as cancelled, not failed',
+    rebuilds: 'generation_logs',
     sql: [
       // SQLite cannot change a CHECK constraint in place: the table is rebuilt with its rows and
       // indexes. The columns are those of migrations 1, 6 (prompt caching) and 7 (mode); a migration that

@@ -441,7 +441,11 @@ export class Store {
         tx.run('CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)');
         tx.run('CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)');
       }
+      const highest = Math.max(0, ...applied());
       for (const migration of missing()) {
+        if (migration.rebuilds && migration.version < highest) {
+          throw new Error(`migration ${migration.version} rebuilds ${migration.rebuilds} and cannot run after migration ${highest}: it would drop what that one added (a release must list it before)`);
+        }
         for (const sql of migration.sql) tx.run(sql);
         tx.run('INSERT INTO schema_version (version, applied_at) VALUES (?, ?)', [migration.version, Date.now()]);
       }

@@ -185,9 +185,9 @@ export class ConversationsView extends Disposable implements vscode.TreeDataProv
    * `promptloom.review.advanceAfterVerdict`), or else the one reviewed, so the selection (which the
    * transcript and the breakdown follow) is where the keys acted. Returns the id selected.
    */
-  async advance(reviewed: readonly string[], toNext: boolean): Promise<string | undefined> {
+  async advance(reviewed: readonly string[], toNext: boolean, before?: readonly string[]): Promise<string | undefined> {
     const listing = await this.listing();
-    const next = toNext ? nextToReview(listing, reviewed) : undefined;
+    const next = toNext ? nextToReview(listing, reviewed, before) : undefined;
     const target = next?.id ?? (reviewed.length === 1 ? reviewed[0] : undefined);
     return target && (await this.select(target)) ? target : undefined;
   }

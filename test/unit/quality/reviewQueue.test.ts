@@ -30,7 +30,18 @@ describe('the review queue', () => {
     assert.equal(nextToReview(listing, ['4', '1', '2', '3']), undefined);
   });
 
-  it('a reviewed row no longer listed (filtered out) starts from the top', () => {
+  it('a reviewed row no longer listed, with no order from before, starts from the top', () => {
     assert.equal(nextToReview([row('1', 'approved'), row('2', 'pending')], ['gone'])?.id, '2');
+  });
+
+  it('a verdict that takes the row out of a filtered list goes on below it, not back to the top', () => {
+    // Pending only: 1 was skipped, 2 is approved and leaves the list; 3 is next, not 1.
+    const before = ['1', '2', '3', '4'];
+    const after = [row('1', 'pending'), row('3', 'pending'), row('4', 'pending')];
+    assert.equal(nextToReview(after, ['2'], before)?.id, '3');
+    // The last one reviewed: back up to the skipped one.
+    assert.equal(nextToReview([row('1', 'pending')], ['4'], ['1', '4'])?.id, '1');
+    // A conversation that landed meanwhile comes after the rows the reviewer saw.
+    assert.equal(nextToReview([row('9', 'pending')], ['2'], ['2'])?.id, '9');
   });
 });

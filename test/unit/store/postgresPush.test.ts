@@ -4,7 +4,7 @@
  */
 import { strict as assert } from 'node:assert';
 import type { Client } from 'pg';
-import { Store } from '../../../src/core/store';
+import { GenerationRepository, Store } from '../../../src/core/store';
 import { connectTeamDatabase, type Queryable } from '../../../src/core/store/postgres/connection';
 import { pushWorkspace, type PushCounts } from '../../../src/core/store/postgres/push';
 import { initTeamDatabase } from '../../../src/core/store/postgres/setup';
@@ -122,6 +122,31 @@ describe('team database (PostgreSQL): db push', function () {
     // The same template; one new version, batch, conversation, two logs (one failed), one review.
     assert.deepEqual(added, { templates: 0, versions: 1, batches: 1, conversations: 1, turns: 2, scores: 1, generationLogs: 2, judgeCalls: 1, reviews: 1 });
     assert.deepEqual(await teamContents(alice, 'grows.prompt'), await contentsOf(dir));
+  });
+
+  it('a review or a batch status that changed after a push follows on the next; a teammate’s newer verdict stands', async () => {
+    const dir = await fillWorkspace({ path: 'moves.prompt', conversations: 3 });
+    await push(dir, alice);
+    const store = await Store.open(dir);
+    const pending = store.all("SELECT id FROM conversations WHERE status = 'pending' ORDER BY id").map((r) => String(r.id));
+    const batchId = String(store.get('SELECT id FROM batches LIMIT 1')!.id);
+    assert.equal(pending.length, 2);
+    // Bob rejects the second in the team database, later than anything alice does locally.
+    await bob.query("INSERT INTO reviews (conversation_id, status, created_at) VALUES ($1, 'rejected', 4000000000000)", [pending[1]]);
+    await bob.query("UPDATE conversations SET status = 'rejected' WHERE id = $1", [pending[1]]);
+    const reviews = new GenerationRepository(store);
+    await reviews.review(pending[0]!, 'approved');
+    await reviews.review(pending[1]!, 'approved');
+    await store.write((tx) => tx.run("UPDATE batches SET status = 'completed', updated_at = updated_at + 1 WHERE id = ?", [batchId]));
+    store.close();
+
+    const added = await push(dir, alice);
+    assert.deepEqual([added.conversations, added.batches, added.reviews], [0, 0, 2], 'brought up to date, not added');
+    const status = async (id: string) => (await alice.query<{ status: string }>('SELECT status FROM conversations WHERE id = $1', [id])).rows[0]!.status;
+    assert.equal(await status(pending[0]!), 'approved');
+    assert.equal(await status(pending[1]!), 'rejected', 'the newer verdict in the team database stands');
+    assert.equal((await alice.query<{ status: string }>('SELECT status FROM batches WHERE id = $1', [batchId])).rows[0]!.status, 'completed');
+    assert.deepEqual(await push(dir, alice), NOTHING);
   });
 
   it('a push cut off half-way is finished by the next, with nothing twice', async () => {

@@ -229,6 +229,18 @@ describe('workspace store', () => {
     store.close();
   });
 
+  it('a migration that rebuilds a table never runs after a later one (it would drop what that one added)', async () => {
+    const dir = workspace();
+    const later = { version: 9, description: 'adds a column', sql: ['ALTER TABLE generation_logs ADD COLUMN later_note TEXT'] };
+    const store = await Store.open(dir, { migrations: [...MIGRATIONS.filter((m) => m.version < 8), later] });
+    store.close();
+    await assert.rejects(Store.open(dir, { migrations: [...MIGRATIONS, later] }), /migration 8 rebuilds generation_logs and cannot run after migration 9/);
+    // Nothing was applied: the column added by 9 is still there.
+    const again = await Store.open(dir, { migrations: [...MIGRATIONS.filter((m) => m.version < 8), later] });
+    assert.ok(again.all("SELECT name FROM pragma_table_info('generation_logs')").some((r) => r.name === 'later_note'));
+    again.close();
+  });
+
   it('migration 8 rebuilds generation_logs keeping every column and index, and marks old cancelled attempts', async () => {
     const dir = workspace();
     let store = await Store.open(dir, { migrations: MIGRATIONS.filter((m) => m.version < 8) });

@@ -72,18 +72,24 @@ export async function pushWorkspace(store: Store, client: Queryable, options: Pu
       client,
       'batches (id, template_id, version_id, requested, parameters, model, settings, status, plan, created_at, updated_at)',
       rows.map((b) => [b.id, template(b.template_id), version(b.version_id), b.requested, b.parameters, b.model, b.settings, b.status, b.plan ?? null, b.created_at, b.updated_at]),
-      'ON CONFLICT (id) DO NOTHING',
+      // A batch pushed before has moved on since (completed, cancelled): the newer status wins.
+      'ON CONFLICT (id) DO UPDATE SET status = EXCLUDED.status, updated_at = EXCLUDED.updated_at WHERE EXCLUDED.updated_at > batches.updated_at',
     );
   }
 
   // A conversation and its parts in the same transaction: one already there is there whole.
   for (const rows of chunks(store.all('SELECT * FROM conversations ORDER BY created_at, id'), chunkSize)) {
     await inTransaction(client, async () => {
-      const result = await client.query<{ id: string }>(
-        `${insertSql('conversations (id, template_id, version_id, batch_id, parameters, system_prompt, status, status_reason, near_duplicate_of, similarity, created_at)', rows.length, 11)} ON CONFLICT (id) DO NOTHING RETURNING id`,
-        rows.flatMap((c) => [c.id, template(c.template_id), version(c.version_id), c.batch_id, c.parameters, c.system_prompt, c.status, c.status_reason, c.near_duplicate_of ?? null, c.similarity ?? null, c.created_at]),
+      const result = await client.query<{ id: string; inserted: boolean }>(
+        // A conversation reviewed here after it was pushed takes its status along, but only when
+        // this review is newer than any the team database has (a teammate's later verdict stands).
+        `${insertSql('conversations (id, template_id, version_id, batch_id, parameters, system_prompt, status, status_reason, near_duplicate_of, similarity, created_at, reviewed_at)', rows.length, 12)}
+         ON CONFLICT (id) DO UPDATE SET status = EXCLUDED.status, status_reason = EXCLUDED.status_reason
+          WHERE EXCLUDED.reviewed_at IS NOT NULL AND EXCLUDED.reviewed_at > coalesce(conversations.reviewed_at, -1)
+         RETURNING id, (xmax = 0) AS inserted`,
+        rows.flatMap((c) => [c.id, template(c.template_id), version(c.version_id), c.batch_id, c.parameters, c.system_prompt, c.status, c.status_reason, c.near_duplicate_of ?? null, c.similarity ?? null, c.created_at, c.reviewed_at ?? null]),
       );
-      const fresh = result.rows.map((r) => r.id);
+      const fresh = result.rows.filter((r) => r.inserted).map((r) => r.id);
       added.conversations += fresh.length;
       for (const ids of chunks(fresh, 100)) {
         const marks = ids.map(() => '?').join(', ');
@@ -187,10 +193,11 @@ export function pushKey(table: keyof typeof KEY_COLUMNS, row: Row): string {
 }
 
 /** One multi-row INSERT (one round trip); returns how many rows were added. */
+/** Inserts rows; the count is of rows added (not of rows an ON CONFLICT … DO UPDATE brought up to date). */
 async function insertRows(client: Queryable, target: string, rows: readonly (readonly unknown[])[], conflict: string): Promise<number> {
   if (rows.length === 0) return 0;
-  const result = await client.query(`${insertSql(target, rows.length, rows[0]!.length)} ${conflict}`, rows.flat());
-  return result.rowCount ?? 0;
+  const result = await client.query<{ inserted: boolean }>(`${insertSql(target, rows.length, rows[0]!.length)} ${conflict} RETURNING (xmax = 0) AS inserted`, rows.flat());
+  return result.rows.filter((r) => r.inserted).length;
 }
 
 function insertSql(target: string, rows: number, columns: number): string {
