@@ -95,10 +95,28 @@ export function teamErrorMessage(error: unknown, url: string): string {
  * A connection to the team database whose tables are found without qualifying them (search_path
  * is the team schema). Fails with a TeamDatabaseError.
  */
+/**
+ * pg 8 treats sslmode prefer, require and verify-ca as verify-full, and says so in a warning of
+ * many lines on every connection. Naming verify-full keeps that behaviour (the safest) and the
+ * CLI's output to one line; a URL that opts into libpq's meanings (uselibpqcompat) is left alone.
+ */
+export function withExplicitSslMode(url: string): string {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return url; // checkDatabaseUrl has said what is wrong with it
+  }
+  const mode = parsed.searchParams.get('sslmode');
+  if (!mode || !['prefer', 'require', 'verify-ca'].includes(mode) || parsed.searchParams.has('uselibpqcompat')) return url;
+  parsed.searchParams.set('sslmode', 'verify-full');
+  return parsed.toString();
+}
+
 export async function connectTeamDatabase(url: string, options: { connectTimeoutMs?: number; keepAliveMs?: number } = {}): Promise<Client> {
   checkDatabaseUrl(url);
   const client = new Client({
-    connectionString: url,
+    connectionString: withExplicitSslMode(url),
     connectionTimeoutMillis: options.connectTimeoutMs ?? 10_000,
     // TCP keep-alive probes after this idle time: a connection that only waits (a listener) would
     // otherwise never learn that a vanished peer is gone.
