@@ -196,6 +196,23 @@ describe('team database (PostgreSQL): schema and row-level security', function (
     assert.equal((await bob.query("UPDATE conversations SET near_duplicate_of = 'conv-shared', similarity = 0.9 WHERE id = 'conv-content'")).rowCount, 1);
   });
 
+  it("a teammate's inactive template keeps its batches, conversations, turns and reviews to its author", async () => {
+    const hidden = await template(bob, 'bob-private.prompt', false);
+    await bob.query("INSERT INTO batches (id, template_id, version_id, requested, parameters, model, settings, status, created_at, updated_at) VALUES ('batch-private', $1, $2, 1, '{\"client\":\"secret plan\"}', 'm', '{}', 'running', 1, 1)", [hidden.id, hidden.versionId]);
+    await bob.query("INSERT INTO conversations (id, template_id, version_id, batch_id, parameters, system_prompt, created_at) VALUES ('conv-private', $1, $2, 'batch-private', '{}', 'the private instructions', 1)", [hidden.id, hidden.versionId]);
+    await bob.query("INSERT INTO turns (conversation_id, position, role, content) VALUES ('conv-private', 0, 'user', 'hi')");
+    await bob.query("INSERT INTO quality_scores (conversation_id, overall, breakdown, recommendations, created_at) VALUES ('conv-private', 6, '{}', '[]', 1)");
+    await bob.query("INSERT INTO reviews (conversation_id, status, created_at) VALUES ('conv-private', 'approved', 2)");
+    for (const [table, key] of [['batches', 'id'], ['conversations', 'id'], ['turns', 'conversation_id'], ['quality_scores', 'conversation_id'], ['reviews', 'conversation_id']] as const) {
+      const id = table === 'batches' ? 'batch-private' : 'conv-private';
+      assert.equal((await bob.query(`SELECT 1 FROM ${table} WHERE ${key} = $1`, [id])).rowCount, 1, `bob reads his own ${table}`);
+      assert.equal((await alice.query(`SELECT 1 FROM ${table} WHERE ${key} = $1`, [id])).rowCount, 0, `alice does not read ${table} of bob's inactive template`);
+    }
+    // Made active, it is team work again.
+    await bob.query('UPDATE prompt_templates SET is_active = true WHERE id = $1', [hidden.id]);
+    assert.equal((await alice.query("SELECT system_prompt FROM conversations WHERE id = 'conv-private'")).rowCount, 1);
+  });
+
   it('a role without promptloom_member reads nothing', async () => {
     const carol = await connectTeamDatabase(server.url('carol', 'carol-secret', 'team'));
     try {

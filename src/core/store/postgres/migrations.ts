@@ -445,6 +445,24 @@ export const PG_MIGRATIONS: readonly PgMigration[] = [
       "CREATE TRIGGER batches_keep_content BEFORE UPDATE ON batches FOR EACH ROW EXECUTE FUNCTION keep_content('status', 'updated_at')",
     ],
   },
+  {
+    version: 6,
+    description: "a private template's work stays private: batches, conversations and their parts are read with their template",
+    sql: [
+      // Team work is shared, but only for templates the member can see (active ones and their own):
+      // a batch's values and a conversation's system prompt would otherwise give away a teammate's
+      // inactive template. The template's own policy applies inside EXISTS, as for versions.
+      ...['batches', 'conversations'].flatMap((t) => [
+        `DROP POLICY ${t}_read ON ${t}`,
+        `CREATE POLICY ${t}_read ON ${t} FOR SELECT TO ${MEMBER_ROLE} USING (EXISTS (SELECT 1 FROM prompt_templates t WHERE t.id = template_id))`,
+      ]),
+      // A conversation's parts and reviews: with their conversation (whose policy applies inside).
+      ...['reviews', 'turns', 'quality_scores', 'conversation_signatures', 'signature_buckets'].flatMap((t) => [
+        `DROP POLICY ${t}_read ON ${t}`,
+        `CREATE POLICY ${t}_read ON ${t} FOR SELECT TO ${MEMBER_ROLE} USING (EXISTS (SELECT 1 FROM conversations c WHERE c.id = conversation_id))`,
+      ]),
+    ],
+  },
 ];
 
 export const TEAM_SCHEMA_VERSION = PG_MIGRATIONS[PG_MIGRATIONS.length - 1]!.version;
