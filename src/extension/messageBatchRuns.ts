@@ -1,6 +1,6 @@
 import * as vscode from 'vscode';
 import { createClient } from '../core/generation/claude';
-import { cancelBatch, progressLine, runMessageBatches, type MessageBatchInput, type MessageBatchOutcome, type MessageBatchProgress } from '../core/generation/messageBatches';
+import { cancelBatch, runMessageBatches, type MessageBatchInput, type MessageBatchOutcome, type MessageBatchProgress } from '../core/generation/messageBatches';
 import { uncollectedMessageBatches, type UncollectedBatch } from '../core/generation/messageBatchRecords';
 import { BatchRepository, type Store } from '../core/store';
 import { Disposable } from './disposable';
@@ -86,13 +86,13 @@ export class MessageBatchRuns extends Disposable {
    */
   private showProgress(run: LiveRun): void {
     void vscode.window.withProgress(
-      { location: vscode.ProgressLocation.Notification, title: `${run.cancelling ? 'Cancelling' : 'Generating'} ${run.title} with Message Batches`, cancellable: !run.cancelling },
+      { location: vscode.ProgressLocation.Notification, title: `${run.cancelling ? 'Cancelling' : 'Message Batches:'} ${run.title}`, cancellable: !run.cancelling },
       (progress, token) =>
         new Promise<void>((resolve) => {
           let reported = 0;
           const show = (p: MessageBatchProgress) => {
             const fraction = p.total > 0 ? (p.stored + p.failed) / p.total : 0;
-            progress.report({ increment: Math.max(0, fraction - reported) * 100, message: progressLine(p).replace(/^Message Batches: /, '') });
+            progress.report({ increment: Math.max(0, fraction - reported) * 100, message: progressText(p) });
             reported = fraction;
           };
           if (run.latest) show(run.latest);
@@ -112,7 +112,8 @@ export class MessageBatchRuns extends Disposable {
   }
 
   private async askCancel(run: LiveRun): Promise<void> {
-    const choice = await vscode.window.showWarningMessage(
+    // Keep Running is the dialog's own way out (Escape, the close box): nothing else cancels.
+    const choice = await vscode.window.showWarningMessage<vscode.MessageItem>(
       `Cancel ${run.title} at Anthropic?`,
       {
         modal: true,
@@ -120,11 +121,11 @@ export class MessageBatchRuns extends Disposable {
           'Requests Anthropic has already answered are paid for: they are collected and stored. The rest are not processed, and Resume Batch can send them later.\n' +
           'Keep Running leaves the Message Batches going; closing this window does too, and the next start collects them.',
       },
-      CANCEL_AT_ANTHROPIC,
-      KEEP_RUNNING,
+      { title: CANCEL_AT_ANTHROPIC },
+      { title: KEEP_RUNNING, isCloseAffordance: true },
     );
     if (run.finished) return;
-    if (choice === CANCEL_AT_ANTHROPIC) await this.cancelRun(run);
+    if (choice?.title === CANCEL_AT_ANTHROPIC) await this.cancelRun(run);
     this.showProgress(run);
   }
 
@@ -202,6 +203,11 @@ export class MessageBatchRuns extends Disposable {
     const title = `${input.templatePath} × ${batch.requested}`;
     return this.run({ ...input, apiKey, finishCancelled: false }, false, title);
   }
+}
+
+/** The notification's line: "12 of 60 stored, 0 failed, 48 processing · $0.0210". */
+function progressText(p: MessageBatchProgress): string {
+  return `${p.stored} of ${p.total} stored, ${p.failed} failed, ${p.processing} processing · $${p.costUsd.toFixed(4)}`;
 }
 
 function announceCollected(outcome: MessageBatchOutcome): Thenable<unknown> {
