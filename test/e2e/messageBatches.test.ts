@@ -2,7 +2,12 @@
 import { strict as assert } from 'node:assert';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Store } from '../../src/core/store';
+import { readFileSync } from 'node:fs';
+import { createClient } from '../../src/core/generation/claude';
+import { realClock } from '../../src/core/generation/engine';
+import { recordIntent } from '../../src/core/generation/messageBatchRecords';
+import { submit } from '../../src/core/generation/messageBatchSubmission';
+import { BatchRepository, Store, TemplateRepository } from '../../src/core/store';
 import { FakeMessagesApi } from '../fixtures/fakeMessagesApi';
 import { Workbench } from './workbench';
 
@@ -11,8 +16,8 @@ describe('Message Batches in the VS Code workbench (headless Chromium)', () => {
   let api: FakeMessagesApi;
 
   before(async () => {
-    // The Message Batch takes 6 s at the fake: long enough to see its progress and press Cancel.
-    api = await FakeMessagesApi.start({ apiKey: 'sk-e2e-key', batchProcessingMs: 6_000 });
+    // The Message Batch takes 8 s at the fake: long enough to see its progress and press Cancel.
+    api = await FakeMessagesApi.start({ apiKey: 'sk-e2e-key', batchProcessingMs: 8_000 });
     const auto = async (folder: string) => {
       mkdirSync(join(folder, '.vscode'), { recursive: true });
       writeFileSync(join(folder, '.vscode', 'settings.json'), JSON.stringify({ 'promptloom.generation.mode': 'auto' }));
@@ -102,6 +107,96 @@ describe('Message Batches in the VS Code workbench (headless Chromium)', () => {
     try {
       assert.equal(Number(store.get("SELECT count(*) AS n FROM conversations c JOIN templates t ON t.id = c.template_id WHERE t.path = 'generate.prompt'")!.n), 60);
       assert.equal(Number(store.get("SELECT count(*) AS n FROM generation_logs WHERE mode = 'batch' AND status = 'succeeded'")!.n), 60);
+    } finally {
+      store.close();
+    }
+  });
+
+  it('Cancel at Anthropic cancels the Message Batch; the cancelled batch says so, and Resume finishes it through Message Batches', async () => {
+    await wb.runCommand('Notifications: Clear All Notifications');
+    await wb.runCommand('Promptloom: Generate Batch…');
+    await step('vary which values');
+    await wb.page.keyboard.press('Enter');
+    await step('How many conversations');
+    await input().fill('50');
+    await wb.page.keyboard.press('Enter');
+    await step('priority');
+    await wb.page.keyboard.press('Enter');
+    await step('Requests in flight');
+    await wb.page.keyboard.press('Enter');
+    await step('Value of persona');
+    await wb.page.keyboard.press('Enter');
+    const dialog = wb.page.locator('.monaco-dialog-box');
+    await dialog.locator('.monaco-button', { hasText: 'Generate with Message Batches' }).click();
+
+    const progress = toast('Message Batches: Generation fixture × 50');
+    await progress.filter({ hasText: /50 processing/ }).waitFor({ timeout: 30_000 });
+    const creates = api.stats.batchCreates;
+    await progress.hover();
+    await progress.locator('.monaco-button, .action-label', { hasText: 'Cancel' }).first().click();
+    await wb.page.locator('.monaco-dialog-box', { hasText: 'at Anthropic?' }).locator('.monaco-button', { hasText: 'Cancel at Anthropic' }).click();
+
+    const cancelled = toast(/Promptloom: cancelled, 50 of 50 not generated/);
+    await cancelled.waitFor({ timeout: 60_000 });
+    assert.equal(api.stats.batchCancels, 1);
+    await wb.page.waitForTimeout(300); // the toast's fade-in, for the picture
+    await wb.screenshot('message-batches-cancelled');
+    await cancelled.locator('.monaco-button', { hasText: 'Resume' }).click();
+    await toast(/50 of 50 conversations generated through Message Batches/).waitFor({ timeout: 60_000 });
+    // The canceled requests went again in one new Message Batch.
+    assert.equal(api.stats.batchCreates, creates + 1);
+  });
+});
+
+describe('Message Batches left at Anthropic by a closed window (headless Chromium)', () => {
+  let wb: Workbench;
+  let api: FakeMessagesApi;
+  let batchId = '';
+
+  before(async () => {
+    api = await FakeMessagesApi.start({ apiKey: 'sk-e2e-key', batchProcessingMs: 2_000 });
+    // What a window closed while waiting leaves behind: a Message Batch submitted and recorded, not collected.
+    const leftRunning = async (folder: string) => {
+      const store = await Store.open(folder);
+      try {
+        const templates = new TemplateRepository(store);
+        const template = await templates.ensure('generate.prompt', { name: 'Generation fixture', tier: 'scenario' });
+        const version = await templates.recordVersion(template.id, readFileSync(join(folder, 'generate.prompt'), 'utf8'));
+        const batch = await new BatchRepository(store).create({ templateId: template.id, versionId: version.id, requested: 3, parameters: { persona: 'Near Retiree' }, model: 'claude-sonnet-5-5', settings: { mode: 'batch' } });
+        batchId = batch.id;
+        await new BatchRepository(store).setStatus(batch.id, 'running');
+        const row = await recordIntent(store, batch.id, ['c0-0', 'c0-1', 'c0-2'], 1, 0.5, Date.now());
+        const client = createClient({ apiKey: 'sk-e2e-key', baseURL: api.url, timeoutMs: 30_000 });
+        await submit(store, client, row, row.customIds.map((custom_id) => ({ custom_id, params: { model: 'claude-sonnet-5-5', max_tokens: 1024, messages: [{ role: 'user' as const, content: 'Write a conversation.' }] } })), realClock);
+      } finally {
+        store.close();
+      }
+    };
+    // The key from the environment: the start-up check needs one before anyone sets it.
+    wb = await Workbench.open('message-batches-reattach', leftRunning, { ANTHROPIC_BASE_URL: api.url, ANTHROPIC_API_KEY: 'sk-e2e-key' });
+  });
+  afterEach(async function () {
+    if (this.currentTest?.state === 'failed') await wb?.screenshot(`failed-${this.currentTest.title.replace(/\W+/g, '-')}`);
+  });
+  after(async () => {
+    await wb?.close();
+    await api?.stop();
+  });
+
+  const toast = (text: string | RegExp) => wb.page.locator('.notifications-toasts .notification-list-item', { hasText: text });
+
+  it('at start-up a notice names the Message Batch still at Anthropic; Collect stores its conversations once', async () => {
+    const notice = toast('1 Message Batch is still at Anthropic');
+    await notice.waitFor({ timeout: 60_000 });
+    await wb.page.waitForTimeout(300); // the toast's fade-in, for the picture
+    await wb.screenshot('message-batches-startup-notice');
+    await notice.locator('.monaco-button', { hasText: 'Collect' }).click();
+    await toast(/collected 3 conversations from Message Batches/).waitFor({ timeout: 60_000 });
+    assert.equal(api.stats.batchCreates, 1, 'collected, not submitted again');
+    const store = await Store.open(wb.folder);
+    try {
+      assert.equal(Number(store.get('SELECT count(*) AS n FROM conversations WHERE batch_id = ?', [batchId])!.n), 3);
+      assert.equal(store.get("SELECT count(*) AS n FROM message_batches WHERE state <> 'collected'")!.n, 0);
     } finally {
       store.close();
     }
