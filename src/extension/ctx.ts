@@ -92,6 +92,7 @@ export class Ctx extends Disposable {
     }
     // Message Batches a closed window left at Anthropic: a notice offers to collect them.
     void this.run('promptloom startup check', () => this.generation.messageBatches.checkAtStartup());
+    vscode.workspace.onDidGrantWorkspaceTrust(() => void this.run('promptloom trust check', () => this.generation.messageBatches.checkAtStartup()), this, this.subscriptions);
   }
 
   /** Runs a command; an unexpected failure is logged with its stack and shown in one line. */

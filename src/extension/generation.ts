@@ -74,6 +74,8 @@ export class GenerationService extends Disposable {
       }));
     if (!key) return false;
     await this.secrets.store(SECRET, key.trim());
+    // The start-up check needed a key: Message Batches left at Anthropic are named now.
+    if (!given) void this.messageBatches.checkAtStartup().catch((error: unknown) => this.log.error('checking Message Batches at Anthropic failed', error));
     return true;
   }
 

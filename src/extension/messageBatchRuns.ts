@@ -54,7 +54,8 @@ export class MessageBatchRuns extends Disposable {
   /** Runs a batch through Message Batches, with a progress notification unless `quiet`. */
   run(input: Omit<MessageBatchInput, 'signal' | 'onProgress' | 'started' | 'baseURL'>, quiet: boolean, title = `${input.template.settings.name} × ${input.count}`): Promise<MessageBatchOutcome> {
     const baseURL = editorApiAddress();
-    const run: LiveRun = { title, cancelling: false, finished: false, stop: new AbortController(), listeners: new Set() };
+    // A resumed batch is known at once, so a second Collect of it (two notices, the queue) finds it waited for.
+    const run: LiveRun = { title, cancelling: false, finished: false, stop: new AbortController(), listeners: new Set(), ...(input.resume ? { batchId: input.resume.batchId } : {}) };
     this.live.add(run);
     this.changed();
     run.done = runMessageBatches({
