@@ -190,6 +190,17 @@ describe('Message Batches left at Anthropic by a closed window (headless Chromiu
     await notice.waitFor({ timeout: 60_000 });
     await wb.page.waitForTimeout(300); // the toast's fade-in, for the picture
     await wb.screenshot('message-batches-startup-notice');
+    // The queue lists it from the database (this window never submitted it), and Cancel Batch offers it.
+    await wb.runCommand('Promptloom: Show Generation Queue');
+    const row = wb.page.locator('.quick-input-list .monaco-list-row', { hasText: 'generate.prompt × 3' });
+    await row.waitFor();
+    assert.match(await row.innerText(), /1 Message Batch at Anthropic, not collected yet/);
+    await wb.screenshot('message-batches-queue');
+    await wb.page.keyboard.press('Escape');
+    await wb.runCommand('Promptloom: Cancel Batch');
+    await wb.page.locator('.quick-input-widget', { hasText: 'Cancel which batch?' }).locator('.monaco-list-row', { hasText: 'generate.prompt × 3' }).waitFor();
+    await wb.page.keyboard.press('Escape');
+    assert.equal(api.stats.batchCancels, 0);
     await notice.locator('.monaco-button', { hasText: 'Collect' }).click();
     await toast(/collected 3 conversations from Message Batches/).waitFor({ timeout: 60_000 });
     assert.equal(api.stats.batchCreates, 1, 'collected, not submitted again');
