@@ -4,7 +4,7 @@
  */
 import { createClient } from '../core/generation/claude';
 import { messageBatchRows } from '../core/generation/messageBatchRecords';
-import { cancelMessageBatches, runMessageBatches, type MessageBatchInput, type MessageBatchOutcome, type MessageBatchProgress } from '../core/generation/messageBatches';
+import { cancelBatch, progressLine, runMessageBatches, type MessageBatchInput, type MessageBatchOutcome } from '../core/generation/messageBatches';
 import { BatchRepository } from '../core/store';
 import { existingStore } from './database';
 import { EXIT, UserError } from './errors';
@@ -35,11 +35,6 @@ export async function runBatchesInTerminal(input: Omit<MessageBatchInput, 'signa
   }
 }
 
-/** "Message Batches: 120 of 200 stored, 2 failed, 78 processing in 1 Message Batch, $0.4211". */
-export function progressLine(p: MessageBatchProgress): string {
-  return `Message Batches: ${p.stored} of ${p.total} stored, ${p.failed} failed, ${p.processing} processing in ${p.messageBatches} Message Batch${p.messageBatches === 1 ? '' : 'es'}, $${p.costUsd.toFixed(4)}`;
-}
-
 /**
  * `promptloom cancel`: cancels the Message Batches of a batch (the newest running one by
  * default). Requests already being processed may still finish; what they return is collected by
@@ -54,14 +49,9 @@ export async function runCancel(flags: { workspace?: string; batch?: string; api
     if (!batch) throw new UserError(flags.batch ? `no batch ${flags.batch} in ${folder}` : `no running batch in ${folder}`);
     const live = messageBatchRows(store, batch.id).filter((r) => r.state === 'submitted' || r.state === 'submitting');
     if (live.length === 0 && batch.status !== 'running' && batch.status !== 'pending') throw new UserError(`batch ${batch.id} is not running (${batch.status})`);
-    let canceled: string[] = [];
-    if (live.length > 0) {
-      const client = createClient({ apiKey: apiKey(env), ...(apiAddressOf(flags, env) ?? {}), timeoutMs: 60_000 });
-      canceled = await cancelMessageBatches(store, client, batch.id);
-    }
-    // A direct batch's process sees this and stops; a Message Batch's run stops once the
+    // A direct batch's process sees the status and stops; a Message Batch's run stops once the
     // canceled results come in.
-    if (batch.status === 'running' || batch.status === 'pending') await batches.setStatus(batch.id, 'cancelled');
+    const canceled = await cancelBatch(store, batch, () => createClient({ apiKey: apiKey(env), ...(apiAddressOf(flags, env) ?? {}), timeoutMs: 60_000 }));
     if (flags.format === 'json') out.stdout(JSON.stringify({ batchId: batch.id, messageBatches: canceled }) + '\n');
     else out.stdout(`batch ${batch.id} cancelled${canceled.length ? `: Message Batch${canceled.length === 1 ? '' : 'es'} ${canceled.join(', ')}` : ''}\nfinish it later with: promptloom resume --batch ${batch.id}\n`);
     return EXIT.ok;

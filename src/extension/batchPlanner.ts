@@ -6,6 +6,8 @@
  */
 import * as vscode from 'vscode';
 import type { BatchInput } from '../core/generation/batch';
+import { BATCH_PRICE_FACTOR } from '../core/generation/messageBatches';
+import type { GenerationMode } from '../core/generation/settings';
 import { cacheLine, formatDuration, type DurationEstimate, type Estimate, type JudgeEstimate } from '../core/generation/estimate';
 import { SAMPLINGS, variableDomains, type Sampling } from '../core/plan';
 import type { ParsedTemplate } from '../core/template';
@@ -89,21 +91,63 @@ export function durationLine(d: DurationBasis): string {
   return `Estimated time about ${formatDuration(d.seconds)} at ${rate} (${d.concurrency} in flight${each}; ${d.limitedBy === 'rate' ? 'the rate limit' : 'requests in flight'} set the pace).`;
 }
 
-/** The prepared batch's value sets, cost (the judge's too, when it is on) and time; true when the person says go. */
-export async function confirmBatch(input: Pick<BatchInput, 'cells' | 'rendered' | 'count' | 'model'>, estimate: Estimate, extra: { readonly duration?: DurationBasis; readonly judge?: JudgeEstimate | undefined } = {}): Promise<boolean> {
+/** The buttons of the confirmation, and the path each one takes. */
+export const GENERATE = 'Generate';
+export const GENERATE_WITH_MESSAGE_BATCHES = 'Generate with Message Batches';
+export const GENERATE_DIRECTLY = 'Generate directly';
+
+/**
+ * The prepared batch's value sets, cost (the judge's too, when it is on) and time; the path to
+ * take when the person says go, undefined when not. The cost is given for the path
+ * `pathFor(mode, count)` chose and for the other beside it (Message Batches at half price; both
+ * with prompt caching). With mode `auto` and a plan large enough for Message Batches, the person
+ * chooses: "Generate with Message Batches" or "Generate directly".
+ */
+export async function confirmBatch(
+  input: Pick<BatchInput, 'cells' | 'rendered' | 'count' | 'model'>,
+  estimate: Estimate,
+  extra: { readonly path?: 'direct' | 'batch'; readonly mode?: GenerationMode; readonly duration?: DurationBasis; readonly judge?: JudgeEstimate | undefined } = {},
+): Promise<'direct' | 'batch' | undefined> {
   const { duration, judge } = extra;
+  const path = extra.path ?? 'direct';
+  const ask = extra.mode === 'auto' && path === 'batch';
   const cells = input.cells ?? [{ rendered: input.rendered, count: input.count }];
   const varied = cells.length > 1 ? Object.keys(cells[0]!.rendered.parameters).filter((name) => new Set(cells.map((c) => JSON.stringify(c.rendered.parameters[name]))).size > 1) : [];
   const shown = cells.slice(0, 12).map((c) => `${c.count} × ${varied.length > 0 ? varied.map((name) => `${name} ${String(c.rendered.parameters[name])}`).join(', ') : 'the form’s values'}`);
   const more = cells.length > shown.length ? [`… and ${cells.length - shown.length} more value sets`] : [];
-  const usd = (x: number) => `$${x < 0.1 ? x.toFixed(4) : x.toFixed(2)}`;
-  const cost = `Estimated cost ${usd(estimate.costUsd.low)}–${usd(estimate.costUsd.high)} with ${input.model.id} (${estimate.inputTokens.toLocaleString('en-US')} input tokens${estimate.counted === 'api' ? '' : ', estimated'}; up to ${estimate.maxOutputTokens.toLocaleString('en-US')} output tokens${estimate.pastOutputTokens === null ? '' : `, about ${Math.round(estimate.pastOutputTokens)} each as before`}).`;
+  const lines = [...shown, ...more, '', ...costLines(input.model.id, estimate, path, ask), `${cacheLine(estimate)}.`, ...(judge ? [judgeCostLine(judge)] : [])];
+  if (ask) lines.push(...(duration ? [`Directly: ${lowerFirst(durationLine(duration))}`] : []), `With Message Batches: ${BATCH_TIME}`);
+  else if (path === 'batch') lines.push(`${BATCH_TIME[0]!.toUpperCase()}${BATCH_TIME.slice(1)}`);
+  else if (duration) lines.push(durationLine(duration));
+  const buttons = ask ? [GENERATE_WITH_MESSAGE_BATCHES, GENERATE_DIRECTLY] : [GENERATE];
   const choice = await vscode.window.showInformationMessage(
-    `Generate ${input.count} conversation${input.count === 1 ? '' : 's'} in ${cells.length} value set${cells.length === 1 ? '' : 's'}?`,
-    { modal: true, detail: [...shown, ...more, '', cost, `${cacheLine(estimate)}.`, ...(judge ? [judgeCostLine(judge)] : []), ...(duration ? [durationLine(duration)] : [])].join('\n') },
-    'Generate',
+    `Generate ${input.count} conversation${input.count === 1 ? '' : 's'} in ${cells.length} value set${cells.length === 1 ? '' : 's'}${path === 'batch' && !ask ? ' through Message Batches' : ''}?`,
+    { modal: true, detail: lines.join('\n') },
+    ...buttons,
   );
-  return choice === 'Generate';
+  if (choice === GENERATE_WITH_MESSAGE_BATCHES) return 'batch';
+  if (choice === GENERATE_DIRECTLY) return 'direct';
+  return choice === GENERATE ? path : undefined;
+}
+
+/** How long Message Batches take: Anthropic's word, not a rate. */
+const BATCH_TIME = 'results within 24 hours, usually within one; progress shows in a notification and the queue (Promptloom: Show Generation Queue), and a window closed meanwhile collects them at its next start.';
+
+const lowerFirst = (text: string) => `${text[0]!.toLowerCase()}${text.slice(1)}`;
+
+/**
+ * The cost lines: the chosen path's estimate first and the other's beside it, or, when the person
+ * chooses, both side by side. Message Batches cost `BATCH_PRICE_FACTOR` of the direct price.
+ */
+export function costLines(model: string, estimate: Estimate, path: 'direct' | 'batch', both: boolean): string[] {
+  const usd = (x: number) => `$${x < 0.1 ? x.toFixed(4) : x.toFixed(2)}`;
+  const range = (factor: number) => `${usd(estimate.costUsd.low * factor)}–${usd(estimate.costUsd.high * factor)}`;
+  const tokens = `(${estimate.inputTokens.toLocaleString('en-US')} input tokens${estimate.counted === 'api' ? '' : ', estimated'}; up to ${estimate.maxOutputTokens.toLocaleString('en-US')} output tokens${estimate.pastOutputTokens === null ? '' : `, about ${Math.round(estimate.pastOutputTokens)} each as before`})`;
+  const direct = range(1);
+  const batch = range(BATCH_PRICE_FACTOR);
+  if (both) return [`Estimated cost with ${model} ${tokens}:`, `  directly: ${direct}`, `  with Message Batches (half price): ${batch}`];
+  if (path === 'batch') return [`Estimated cost ${batch} with ${model} at Message Batches prices (half price) ${tokens}; directly it would be ${direct}.`];
+  return [`Estimated cost ${direct} with ${model} ${tokens}; with Message Batches (half price) it would be ${batch}.`];
 }
 
 /** The judge's own line in the confirmation (promptloom.quality.judge on): one call per conversation. */

@@ -27,6 +27,7 @@ export const enum CommandId {
   CancelBatch = 'promptloom.cancelBatch',
   ShowQueue = 'promptloom.showQueue',
   ResumeBatch = 'promptloom.resumeBatch',
+  CollectMessageBatches = 'promptloom.collectMessageBatches',
   SetApiKey = 'promptloom.setApiKey',
   OpenConversation = 'promptloom.openConversation',
   ShowQualityBreakdown = 'promptloom.showQualityBreakdown',
@@ -58,6 +59,8 @@ export const enum CommandId {
   TemplateVersions = 'promptloom.internal.templateVersions',
   CompareTemplateVersions = 'promptloom.internal.compareTemplateVersions',
   RestoreTemplateVersion = 'promptloom.internal.restoreTemplateVersion',
+  // The start-up check for Message Batches at Anthropic, again (tests: with the notice's answer).
+  CheckMessageBatches = 'promptloom.internal.checkMessageBatches',
 }
 
 type Handler = (ctx: Ctx, ...args: unknown[]) => unknown;
@@ -88,13 +91,16 @@ export const COMMANDS: Readonly<Record<CommandId, Handler>> = {
     const choice = await askBatch(ctx.templates.get(document), ctx.generation.settings(uri).concurrency);
     return choice && ctx.generation.run(uri, { ...choice, confirm: true });
   },
-  [CommandId.CancelBatch]: (ctx) => {
-    const n = ctx.generation.cancelAll();
-    if (n === 0) void vscode.window.showInformationMessage('No batch is running.');
-    return n;
-  },
+  [CommandId.CancelBatch]: (ctx, batchId) => ctx.generation.cancelBatch(typeof batchId === 'string' ? batchId : undefined),
   [CommandId.ShowQueue]: (ctx) => ctx.generation.showQueue(),
   [CommandId.ResumeBatch]: (ctx, batchId) => ctx.generation.resume(typeof batchId === 'string' ? batchId : undefined),
+  // Every batch with Message Batches at Anthropic, collected as `promptloom resume` would.
+  [CommandId.CollectMessageBatches]: async (ctx) => {
+    const waiting = (await ctx.generation.messageBatches.atAnthropic()).filter((b) => !b.live);
+    if (waiting.length === 0) void vscode.window.showInformationMessage('No Message Batch is waiting at Anthropic.');
+    return ctx.generation.messageBatches.collect(waiting.map((b) => b.batchId));
+  },
+  [CommandId.CheckMessageBatches]: (ctx, answer) => ctx.generation.messageBatches.checkAtStartup(typeof answer === 'string' ? answer : undefined),
   [CommandId.SetApiKey]: async (ctx, key) => {
     if (await ctx.generation.setApiKey(typeof key === 'string' ? key : undefined)) void vscode.window.showInformationMessage('Promptloom: API key saved in secret storage.');
   },

@@ -90,6 +90,9 @@ export class Ctx extends Disposable {
     for (const [id, handler] of Object.entries(COMMANDS) as [CommandId, (typeof COMMANDS)[CommandId]][]) {
       this.register(vscode.commands.registerCommand(id, (...args: unknown[]) => this.run(id, () => handler(this, ...args))));
     }
+    // Message Batches a closed window left at Anthropic: a notice offers to collect them.
+    void this.run('promptloom startup check', () => this.generation.messageBatches.checkAtStartup());
+    vscode.workspace.onDidGrantWorkspaceTrust(() => void this.run('promptloom trust check', () => this.generation.messageBatches.checkAtStartup()), this, this.subscriptions);
   }
 
   /** Runs a command; an unexpected failure is logged with its stack and shown in one line. */

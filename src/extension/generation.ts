@@ -4,7 +4,10 @@ import { limiterFor } from '../core/generation/rateLimiter';
 import type { GenerationEngine, ModelInfo } from '../core/generation/engine';
 import type { Priority } from '../core/generation/priorityQueue';
 import type { RateLimiter } from '../core/generation/rateLimiter';
-import { judgeModelOf, type GenerationSettings } from '../core/generation/settings';
+import { judgeModelOf, pathFor, type GenerationSettings } from '../core/generation/settings';
+import { messageBatchRows } from '../core/generation/messageBatchRecords';
+import { progressLine, type MessageBatchOutcome } from '../core/generation/messageBatches';
+import { CANCEL_AT_ANTHROPIC, COLLECT, MessageBatchRuns } from './messageBatchRuns';
 import { failureSummary } from '../core/generation/failures';
 import { BatchProgress } from '../core/generation/progress';
 import { editorApiAddress, editorWorkspace } from './settings';
@@ -35,6 +38,10 @@ export class GenerationService extends Disposable {
   private readonly status = this.register(vscode.window.createStatusBarItem('promptloom.limiter', vscode.StatusBarAlignment.Right, 100));
   private statusTimer: NodeJS.Timeout | undefined;
   private lastState = 'healthy';
+  /** Batches sent through Message Batches: run, waited for, cancelled at Anthropic, collected. */
+  readonly messageBatches: MessageBatchRuns;
+  /** Message Batches at Anthropic not yet collected, as the database last said (for the context key). */
+  private atAnthropic = 0;
 
   constructor(
     private readonly secrets: vscode.SecretStorage,
@@ -47,6 +54,7 @@ export class GenerationService extends Disposable {
     this.status.name = 'Promptloom rate limit';
     this.register({ dispose: () => this.cancelAll() });
     this.register({ dispose: () => clearInterval(this.statusTimer) });
+    this.messageBatches = this.register(new MessageBatchRuns(db, log, () => this.apiKey(), () => this.updateRunning()));
   }
 
   /** Settings from VS Code's configuration, as one typed object; bad values are logged and skipped. */
@@ -66,11 +74,38 @@ export class GenerationService extends Disposable {
       }));
     if (!key) return false;
     await this.secrets.store(SECRET, key.trim());
+    // The start-up check needed a key: Message Batches left at Anthropic are named now.
+    if (!given) void this.messageBatches.checkAtStartup().catch((error: unknown) => this.log.error('checking Message Batches at Anthropic failed', error));
     return true;
   }
 
   private async apiKey(): Promise<string | undefined> {
     return (await this.secrets.get(SECRET)) ?? process.env.ANTHROPIC_API_KEY;
+  }
+
+  /**
+   * `Promptloom: Cancel Batch`. With only direct batches running, all of them stop (as ever). With
+   * Message Batches at Anthropic too (run from this window, or found in the database after a
+   * reload), the person picks which batch; a Message Batch picked is cancelled at Anthropic.
+   * `batchId` cancels that batch's Message Batches without asking. Returns the batches cancelled.
+   */
+  async cancelBatch(batchId?: string): Promise<number> {
+    if (batchId) return (await this.messageBatches.cancel(batchId), 1);
+    const remote = await this.messageBatches.atAnthropic();
+    if (remote.length === 0) {
+      const n = this.cancelAll();
+      if (n === 0) void vscode.window.showInformationMessage('No batch is running.');
+      return n;
+    }
+    type Item = vscode.QuickPickItem & { engine?: GenerationEngine; batchId?: string };
+    const items: Item[] = [
+      ...[...this.running.entries()].map(([engine, b]) => ({ label: `$(debug-stop) ${b.title}`, description: 'direct: stop sending', engine })),
+      ...remote.map((b) => ({ label: `$(cloud) ${b.title}`, description: `${b.messageBatches} Message Batch${b.messageBatches === 1 ? '' : 'es'} at Anthropic: cancel there`, detail: b.anthropicIds.join(', '), batchId: b.batchId })),
+    ];
+    const picked = await vscode.window.showQuickPick(items, { title: 'Cancel which batch?', placeHolder: 'Answers already paid for are still collected and stored.' });
+    if (picked?.engine) picked.engine.cancel();
+    else if (picked?.batchId) await this.messageBatches.cancel(picked.batchId);
+    return picked ? 1 : 0;
   }
 
   cancelAll(): number {
@@ -136,12 +171,18 @@ export class GenerationService extends Disposable {
       throw new Error(`Invalid values: ${prepared.problems.map((p) => (p.variable ? `${p.variable} ${p.message}` : p.message)).join('; ')}`);
     }
     const settings = options.concurrency ? { ...prepared.input.settings, concurrency: options.concurrency } : prepared.input.settings;
+    // promptloom.generation.mode: directly, through Message Batches, or (auto) by the plan's size.
+    let route = pathFor(settings.mode, prepared.input.count);
     if (options.confirm) {
       const estimate = await this.estimate(prepared.input, store, apiKey);
-      const more = { duration: this.duration({ ...prepared.input, settings }, store), judge: this.judgeEstimate(prepared.input, estimate) };
-      if (!(await confirmBatch(prepared.input, estimate, more))) return undefined;
+      const more = { path: route, mode: settings.mode, duration: this.duration({ ...prepared.input, settings }, store), judge: this.judgeEstimate(prepared.input, estimate) };
+      const chosen = await confirmBatch(prepared.input, estimate, more);
+      if (!chosen) return undefined;
+      route = chosen;
     }
-    return this.execute({ ...prepared.input, settings, store, templatePath: path, apiKey }, options.quiet ?? false);
+    const input = { ...prepared.input, settings, store, templatePath: path, apiKey };
+    if (route === 'batch') return this.executeMessageBatches(input, options.quiet ?? false);
+    return this.execute(input, options.quiet ?? false);
   }
 
   /** The cost of a prepared batch, counted by the API when it answers, estimated here otherwise. */
@@ -192,6 +233,12 @@ export class GenerationService extends Disposable {
     }
     const apiKey = await this.apiKey();
     if (!apiKey) throw new Error('Promptloom needs an Anthropic API key: run Promptloom: Set API Key.');
+    // A batch sent through Message Batches is re-attached to, as `promptloom resume` does: its
+    // submitted Message Batches collected, only what none holds submitted.
+    const chosen = new BatchRepository(store).get(id);
+    if (chosen && chosen.settings.mode === 'batch' && (chosen.completed < chosen.requested || messageBatchRows(store, chosen.id).some((r) => r.state === 'submitted' || r.state === 'submitting'))) {
+      return this.executeMessageBatches({ ...editorWorkspace(undefined, this.log).prepareMessageBatchResume(store, chosen), apiKey }, false);
+    }
     const prepared = await editorWorkspace(undefined, this.log).prepareResume(store, id);
     if (!prepared) {
       void vscode.window.showInformationMessage('That batch is complete: nothing to resume.');
@@ -248,6 +295,13 @@ export class GenerationService extends Disposable {
     );
   }
 
+  /** Runs a batch through Message Batches (progress in a notification unless `quiet`), and says how it ended. */
+  private async executeMessageBatches(input: Parameters<MessageBatchRuns['run']>[0], quiet: boolean): Promise<MessageBatchOutcome> {
+    const outcome = await this.messageBatches.run(input, quiet);
+    if (!quiet) void this.announce(outcome);
+    return outcome;
+  }
+
   /** The batch's end in one message, with what to do next: set the key, resume, or nothing. */
   private async announce(outcome: BatchOutcome): Promise<void> {
     const s = outcome.summary;
@@ -255,7 +309,14 @@ export class GenerationService extends Disposable {
     const quality = q.average !== null ? `, quality ${q.average.toFixed(1)}${q.flagged ? ` (${q.flagged} flagged for revision)` : ''}` : '';
     const failures = failureSummary(s.failures);
     const aside = outcome.keptAside > 0 ? ` ${outcome.keptAside} could not be written to the database and were kept in .promptloom/unstored/ (imported on the next start).` : '';
-    const text = `${s.succeeded} of ${s.requested} conversations generated${quality}, ${s.inputTokens + s.outputTokens} tokens, $${s.costUsd.toFixed(4)}.${aside}${failures ? ` ${failures}.` : ''}`;
+    const batches = 'messageBatches' in outcome ? (outcome as MessageBatchOutcome).messageBatches : undefined;
+    const through = batches ? ` through Message Batches at half price (${batches.join(', ')})` : '';
+    const text = `${s.succeeded} of ${s.requested} conversations generated${through}${quality}, ${s.inputTokens + s.outputTokens} tokens, $${s.costUsd.toFixed(4)}.${aside}${failures ? ` ${failures}.` : ''}`;
+    if (s.stopped === 'detached') {
+      // The window stopped waiting (it is closing): the Message Batches go on, collected at the next start.
+      this.log.info(`batch ${outcome.batchId}: Message Batches ${batches?.join(', ') ?? ''} left at Anthropic, collected at the next start`);
+      return;
+    }
     if (s.stopped === 'fatal') {
       const fixes = s.fatal?.type === 'authentication' ? ['Set API Key'] : [];
       this.log.info(`batch ${outcome.batchId} stopped: ${s.stopReason ?? ''}`);
@@ -286,9 +347,30 @@ export class GenerationService extends Disposable {
       description: `${b.progress.done} done · ${b.progress.failed} failed · ${b.progress.queued} queued · $${b.progress.costUsd.toFixed(4)}`,
       engine,
     }));
-    if (items.length === 0) items.push({ label: 'No batch is running.' });
-    const picked = await vscode.window.showQuickPick(items, { title: 'Promptloom queue', placeHolder: limits.join(' · ') || 'The rate limiter has not been used yet.' });
+    // Message Batches from the database: they survive a window reload.
+    type Remote = Item & { remote?: Awaited<ReturnType<MessageBatchRuns['atAnthropic']>>[number] };
+    const remote: Remote[] = (await this.messageBatches.atAnthropic()).map((b) => ({
+      label: `$(cloud) ${b.title}`,
+      description:
+        b.live === true
+          ? 'Message Batches: submitting…'
+          : b.live
+            ? progressLine(b.live)
+            : `${b.messageBatches} Message Batch${b.messageBatches === 1 ? '' : 'es'} at Anthropic, not collected yet (since ${new Date(b.submittedAt).toLocaleString()})`,
+      detail: b.anthropicIds.join(', '),
+      remote: b,
+    }));
+    const all: Remote[] = [...items, ...remote];
+    if (all.length === 0) all.push({ label: 'No batch is running.' });
+    const picked = await vscode.window.showQuickPick(all, { title: 'Promptloom queue', placeHolder: limits.join(' · ') || 'The rate limiter has not been used yet.' });
     if (picked?.engine) picked.engine.cancel();
+    if (picked?.remote) {
+      const b = picked.remote;
+      const actions = b.live ? ['Keep Running', CANCEL_AT_ANTHROPIC] : [COLLECT, CANCEL_AT_ANTHROPIC];
+      const action = await vscode.window.showQuickPick(actions, { title: `${b.title}: Message Batches at Anthropic` });
+      if (action === CANCEL_AT_ANTHROPIC) await this.messageBatches.cancel(b.batchId);
+      if (action === COLLECT) await this.messageBatches.collect([b.batchId]);
+    }
   }
 
   private limiter(settings: GenerationSettings, model: ModelInfo): RateLimiter {
@@ -324,11 +406,18 @@ export class GenerationService extends Disposable {
   }
 
   private updateRunning(): void {
-    void vscode.commands.executeCommand('setContext', 'promptloom.batchRunning', this.running.size > 0);
-    if (this.running.size > 0 && !this.statusTimer) {
+    const running = () => this.running.size + this.messageBatches.running;
+    const context = () => void vscode.commands.executeCommand('setContext', 'promptloom.batchRunning', running() > 0 || this.atAnthropic > 0);
+    context();
+    // Cancel Batch is offered for Message Batches at Anthropic too, also those of an earlier window.
+    void this.messageBatches.atAnthropic().then((list) => {
+      this.atAnthropic = list.length;
+      context();
+    }, () => undefined);
+    if (running() > 0 && !this.statusTimer) {
       this.statusTimer = setInterval(() => this.showStatus(), 1000);
       this.showStatus();
-    } else if (this.running.size === 0 && this.statusTimer) {
+    } else if (running() === 0 && this.statusTimer) {
       clearInterval(this.statusTimer);
       this.statusTimer = undefined;
       this.showStatus();
@@ -346,10 +435,11 @@ export class GenerationService extends Disposable {
       resumeIn = Math.max(resumeIn, limiter.pausedUntilMs() - now);
     }
     const icon = state === 'throttled' ? '$(watch)' : state === 'busy' ? '$(pulse)' : '$(check)';
-    this.status.text = `${icon} Claude ${state}${resumeIn > 0 ? ` ${Math.ceil(resumeIn / 1000)}s` : ''}${this.running.size > 0 ? ` · ${this.running.size} running` : ''}`;
+    const running = this.running.size + this.messageBatches.running;
+    this.status.text = `${icon} Claude ${state}${resumeIn > 0 ? ` ${Math.ceil(resumeIn / 1000)}s` : ''}${running > 0 ? ` · ${running} running` : ''}`;
     this.status.tooltip = 'Promptloom rate limiter: healthy below 70% of the limits, busy from 70%, throttled from 90% or while the API asks to wait.';
     this.status.command = 'promptloom.showQueue';
-    if (this.running.size > 0 || this.limiters.size > 0) this.status.show();
+    if (running > 0 || this.limiters.size > 0) this.status.show();
     // One notification when throttling starts and one when it ends, not one per request.
     if (state === 'throttled' && this.lastState !== 'throttled') void vscode.window.showInformationMessage('Promptloom: the Claude rate limit is nearly used up; requests wait for room.');
     if (state !== 'throttled' && this.lastState === 'throttled') void vscode.window.showInformationMessage('Promptloom: requests flow again.');

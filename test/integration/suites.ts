@@ -10,5 +10,6 @@ import './analytics.test';
 import './coverage.test';
 import './agreement.test';
 import './generation.test';
+import './messageBatches.test';
 import './quality.test';
 import './webviewMessages.test';

@@ -115,3 +115,34 @@ export async function recordIntent(store: Store, batchId: string, slotKeys: read
 export async function markSubmitted(store: Store, rowId: string, anthropicId: string, now: number): Promise<void> {
   await store.write((tx) => tx.run("UPDATE message_batches SET anthropic_id = ?, state = 'submitted', submitted_at = coalesce(submitted_at, ?) WHERE id = ?", [anthropicId, now, rowId]));
 }
+
+/** A batch with Message Batches submitted (or about to be) and not yet collected. */
+export interface UncollectedBatch {
+  readonly batchId: string;
+  readonly templatePath: string;
+  readonly requested: number;
+  readonly status: string;
+  /** Its Message Batches not yet collected, and Anthropic's ids of those known. */
+  readonly messageBatches: number;
+  readonly anthropicIds: readonly string[];
+  readonly submittedAt: number;
+}
+
+/** Every batch of the workspace with Message Batches still at Anthropic, newest first (what the editor re-attaches to). */
+export function uncollectedMessageBatches(store: Store): UncollectedBatch[] {
+  return store
+    .all<{ batch_id: string; path: string; requested: number; status: string; n: number; ids: string | null; at: number }>(
+      `SELECT m.batch_id, t.path, b.requested, b.status, count(*) AS n, group_concat(m.anthropic_id) AS ids, min(m.created_at) AS at
+       FROM message_batches m JOIN batches b ON b.id = m.batch_id JOIN templates t ON t.id = b.template_id
+       WHERE m.state IN ('submitting', 'submitted') GROUP BY m.batch_id ORDER BY at DESC`,
+    )
+    .map((r) => ({
+      batchId: String(r.batch_id),
+      templatePath: String(r.path),
+      requested: Number(r.requested),
+      status: String(r.status),
+      messageBatches: Number(r.n),
+      anthropicIds: r.ids ? String(r.ids).split(',') : [],
+      submittedAt: Number(r.at),
+    }));
+}

@@ -50,6 +50,14 @@ export interface MessageBatchInput extends Omit<BatchInput, 'limiter' | 'started
   /** Aborted (Ctrl+C): stop waiting and return; the Message Batches go on, and `resume` collects. */
   readonly signal?: AbortSignal;
   readonly onProgress?: (progress: MessageBatchProgress) => void;
+  /** Told the batch's id once its row exists (a new run's is made here). */
+  readonly started?: (batchId: string) => void;
+  /**
+   * A batch cancelled earlier: finish it (true, the default: `resume` sends its canceled requests
+   * again), or only collect what its Message Batches hold and send nothing (false: the editor's
+   * Collect, which must not undo a cancel).
+   */
+  readonly finishCancelled?: boolean;
 }
 
 /** Where the Message Batches of a run stand (from `request_counts`, which fill in only as each batch ends). */
@@ -61,6 +69,11 @@ export interface MessageBatchProgress {
   readonly processing: number;
   readonly messageBatches: number;
   readonly costUsd: number;
+}
+
+/** "Message Batches: 120 of 200 stored, 2 failed, 78 processing in 1 Message Batch, $0.4211" (the CLI's line, the editor's notification). */
+export function progressLine(p: MessageBatchProgress): string {
+  return `Message Batches: ${p.stored} of ${p.total} stored, ${p.failed} failed, ${p.processing} processing in ${p.messageBatches} Message Batch${p.messageBatches === 1 ? '' : 'es'}, $${p.costUsd.toFixed(4)}`;
 }
 
 export interface MessageBatchOutcome extends BatchOutcome {
@@ -90,8 +103,10 @@ export async function runMessageBatches(input: MessageBatchInput): Promise<Messa
   const { batchId, templateId } = ids;
   // Resuming a batch someone cancelled is asking to finish it: its canceled requests are sent
   // again at once. A cancel that comes while this run waits stops it instead.
-  const finishingCancelled = batches.get(batchId)?.status === 'cancelled';
+  const cancelledBefore = batches.get(batchId)?.status === 'cancelled';
+  const finishingCancelled = cancelledBefore && input.finishCancelled !== false;
   await batches.setStatus(batchId, 'running');
+  input.started?.(batchId);
   const context: RecordContext = {
     templateId,
     versionId: ids.versionId,
@@ -288,7 +303,9 @@ export async function runMessageBatches(input: MessageBatchInput): Promise<Messa
       }
       // Stopped while collecting (no credit, a store that would not take an answer), or by the budget.
       if (stopped) break;
-      if (sawCancel && !finishingCancelled) {
+      // Cancelled: by results that say so, by a cancel while this run waited (the status, which
+      // the canceller sets), or before this run, which only collects.
+      if (batches.get(batchId)?.status === 'cancelled' || ((sawCancel || cancelledBefore) && !finishingCancelled)) {
         stopped = 'cancelled';
         stopReason = 'the Message Batch was cancelled';
         break;
@@ -468,6 +485,19 @@ async function waitAndCollect(
     await clock.sleep(delay, signal);
     delay = Math.min(LONGEST_POLL_MS, delay * 2);
   }
+}
+
+/**
+ * Cancels a batch, direct or through Message Batches: its Message Batches at Anthropic (those
+ * still processing; requests already answered are paid for and come in on the next collect), and
+ * its status, which stops a direct run and tells a later collect not to send anything more.
+ * Returns the Message Batches canceled. `client` is made only when there is one to cancel.
+ */
+export async function cancelBatch(store: Store, batch: { readonly id: string; readonly status: string }, client: () => Anthropic): Promise<string[]> {
+  const live = messageBatchRows(store, batch.id).filter((r) => r.state === 'submitted' || r.state === 'submitting');
+  const canceled = live.length > 0 ? await cancelMessageBatches(store, client(), batch.id) : [];
+  if (batch.status === 'running' || batch.status === 'pending') await new BatchRepository(store).setStatus(batch.id, 'cancelled');
+  return canceled;
 }
 
 /** Cancels the Message Batches of a batch still running; returns their ids. Their results come in on the next collect. */

@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { realClock, type Clock } from '../../../src/core/generation/engine';
 import { createClient } from '../../../src/core/generation/claude';
-import { BATCH_PRICE_FACTOR, cancelMessageBatches, runMessageBatches, type MessageBatchInput } from '../../../src/core/generation/messageBatches';
+import { BATCH_PRICE_FACTOR, cancelBatch, cancelMessageBatches, runMessageBatches, type MessageBatchInput } from '../../../src/core/generation/messageBatches';
+import { uncollectedMessageBatches } from '../../../src/core/generation/messageBatchRecords';
 import { classifyResult } from '../../../src/core/generation/messageBatchResults';
 import { split } from '../../../src/core/generation/messageBatchSubmission';
 import { BatchRepository, type Store } from '../../../src/core/store';
@@ -163,6 +164,34 @@ describe('Message Batches (core, against the fake API over HTTP)', function () {
     assert.equal(api.stats.batchCreates, 2);
     assert.equal(resumed.messageBatches.length, 2, 'the canceled one collected, the new one');
     assert.equal(batches.get(detached.batchId)!.status, 'completed');
+  });
+
+  it('the editor\'s Collect of a cancelled batch (finishCancelled: false) takes the canceled results in and sends nothing again', async () => {
+    api.batchProcessingMs = 60_000;
+    let told: string | undefined;
+    const detached = await runMessageBatches(input(4, { detach: true, started: (id) => (told = id) }));
+    assert.equal(told, detached.batchId);
+    const batches = new BatchRepository(store);
+    // Listed as still at Anthropic: the editor's start-up notice and queue read this.
+    assert.deepEqual(
+      uncollectedMessageBatches(store).map((b) => ({ batchId: b.batchId, templatePath: b.templatePath, requested: b.requested, messageBatches: b.messageBatches, anthropicIds: b.anthropicIds })),
+      [{ batchId: detached.batchId, templatePath: 't.prompt', requested: 4, messageBatches: 1, anthropicIds: detached.messageBatches }],
+    );
+    let clients = 0;
+    const client = () => (clients++, createClient({ apiKey: KEY, baseURL: api.url, timeoutMs: 5000 }));
+    assert.deepEqual(await cancelBatch(store, batches.get(detached.batchId)!, client), detached.messageBatches);
+    assert.equal(batches.get(detached.batchId)!.status, 'cancelled');
+    api.batchProcessingMs = 50;
+    const collected = await runMessageBatches({ ...workspace.prepareMessageBatchResume(store, batches.get(detached.batchId)!), apiKey: KEY, baseURL: api.url, clock: quick, finishCancelled: false });
+    assert.equal(collected.summary.stopped, 'cancelled');
+    assert.equal(collected.summary.succeeded, 0);
+    assert.equal(collected.summary.remaining, 4);
+    assert.equal(api.stats.batchCreates, 1, 'nothing sent again');
+    assert.equal(batches.get(detached.batchId)!.status, 'cancelled');
+    assert.deepEqual(uncollectedMessageBatches(store), []);
+    // Nothing left at Anthropic: cancelling again makes no client and changes nothing.
+    assert.deepEqual(await cancelBatch(store, batches.get(detached.batchId)!, client), []);
+    assert.equal(clients, 1);
   });
 
   it('the error type is read at result.error.error.type', () => {
