@@ -21,17 +21,17 @@ import { cacheSavingUsd, cachesPrefix } from './promptCache';
 import { answerCost, costUsd, realClock, type BatchSummary, type Clock } from './engine';
 import { localInputTokens } from './estimate';
 import { fatalMessage, type FailureCount } from './failures';
-import { judgeAfterBatch, type BatchJudgement } from './judgeBatch';
+import type { BatchJudgement } from './judgeBatch';
+import { judgeThroughMessageBatches } from './judgeMessageBatches';
 import { answerRecord, keepRecords, type Kept, type RecordContext } from './recording';
 import { customIdOf, messageBatchRows, outstanding, recordIntent, slotOf, slotStates, type MessageBatchRow, type Slot } from './messageBatchRecords';
-import { CREDIT_MESSAGE, classifyResult } from './messageBatchResults';
-import { FIRST_POLL_MS, LONGEST_POLL_MS, reconcile, split, submit } from './messageBatchSubmission';
+import { BATCH_PRICE_FACTOR, CREDIT_MESSAGE, classifyResult } from './messageBatchResults';
+import { reconcile, split, submit, waitAndCollect } from './messageBatchSubmission';
 import { classify, type ErrorType } from './retry';
 import { SETTINGS, judgeModelOf } from './settings';
 import { importKeptAside } from './unstored';
 
-/** Message Batches cost half the model's prices (input and output alike). */
-export const BATCH_PRICE_FACTOR = 0.5;
+export { BATCH_PRICE_FACTOR } from './messageBatchResults';
 
 /** The API's limits per Message Batch: whichever comes first. */
 export const MESSAGE_BATCH_LIMITS = { requests: 100_000, bytes: 256 * 1024 * 1024 } as const;
@@ -238,6 +238,8 @@ export async function runMessageBatches(input: MessageBatchInput): Promise<Messa
 
   // Worst cases, for the budgets: input tokens per distinct prompt (counted by the API when a
   // budget is set, else estimated here), max_tokens out, at batch prices.
+  // What this run's judge spent (today's spending includes it already; the batch budget adds it here).
+  let judgeSpentUsd = 0;
   const budgeted = settings.budgetUsd !== undefined || settings.dailyBudgetUsd !== undefined;
   const inputTokensOf = new Map<number, number>();
   const worstCase = async (cell: number): Promise<number> => {
@@ -256,7 +258,7 @@ export async function runMessageBatches(input: MessageBatchInput): Promise<Messa
    */
   const room = (): { usd: number; budget: number } | undefined => {
     const limits: { usd: number; budget: number }[] = [];
-    if (settings.budgetUsd !== undefined) limits.push({ usd: settings.budgetUsd - totals.costUsd - outstanding(store, batchId), budget: settings.budgetUsd });
+    if (settings.budgetUsd !== undefined) limits.push({ usd: settings.budgetUsd - totals.costUsd - judgeSpentUsd - outstanding(store, batchId), budget: settings.budgetUsd });
     if (settings.dailyBudgetUsd !== undefined) limits.push({ usd: settings.dailyBudgetUsd - spentToday(store, new Date(clock.now())) - outstanding(store), budget: settings.dailyBudgetUsd });
     return limits.length > 0 ? limits.reduce((a, b) => (b.usd < a.usd ? b : a)) : undefined;
   };
@@ -270,13 +272,13 @@ export async function runMessageBatches(input: MessageBatchInput): Promise<Messa
   try {
     for (;;) {
       // 1. Rows written before a POST whose answer never came back: matched before anything is sent.
-      for (const row of messageBatchRows(store, batchId).filter((r) => r.state === 'submitting')) {
+      for (const row of messageBatchRows(store, batchId, 'generation').filter((r) => r.state === 'submitting')) {
         const requests = requestsFor(row);
         const adopted = await reconcile(store, client, row, clock, requests.every((r) => r !== undefined) ? () => requests as Anthropic.Messages.BatchCreateParams.Request[] : undefined);
         if (adopted) touched.add(adopted);
       }
       // 2. Wait for what is submitted, taking in each Message Batch as it ends.
-      const waiting = messageBatchRows(store, batchId).filter((r) => r.state === 'submitted');
+      const waiting = messageBatchRows(store, batchId, 'generation').filter((r) => r.state === 'submitted');
       for (const r of waiting) touched.add(r.anthropicId!);
       if (waiting.length > 0 && !input.detach) {
         await waitAndCollect(client, waiting, clock, input.signal, collect, progress);
@@ -348,32 +350,61 @@ export async function runMessageBatches(input: MessageBatchInput): Promise<Messa
     stopReason = fatalMessage(c.type, c.status, failure.facts.apiErrorType, { model: model.id, ...(input.baseURL ? { address: input.baseURL } : {}) });
   }
 
-  const final = slotStates(store, batchId, slots, settings.maxAttempts, runStartedAt);
-  const remaining = slots.filter((s) => final.get(s.key)!.state === 'pending' || final.get(s.key)!.state === 'inflight').length;
-  const stored = batches.get(batchId)!;
-  const complete = stored.completed >= stored.requested;
-  await batches.setStatus(batchId, complete ? 'completed' : stopped === 'detached' ? 'running' : stopped === 'cancelled' ? 'cancelled' : 'failed');
-
+  // The judge (promptloom.quality.judge on) grades what the batch stored through Message Batches
+  // too, at batch prices: not when the run was left to `resume` (detached, interrupted), which
+  // then collects the generation and grades.
   let judge: BatchJudgement | undefined;
+  let judgeOutstanding = false;
   const judgeModel = settings.judge === 'on' ? judgeModelOf(settings) : undefined;
-  if (judgeModel && toJudge.length > 0 && stopped !== 'fatal') {
-    judge = await judgeAfterBatch({
-      store,
-      batchId,
-      conversations: toJudge,
-      qualityThreshold: template.settings.qualityThreshold,
-      settings,
-      model: judgeModel,
-      apiKey: input.apiKey,
-      ...(input.baseURL ? { baseURL: input.baseURL } : {}),
-      ...(room() !== undefined ? { budgetUsd: Math.max(0, room()!.usd) } : {}),
-      ...(input.signal ? { signal: input.signal } : {}),
-    });
-    for (const j of judge.judged) {
+  if (judgeModel && stopped !== 'fatal' && stopped !== 'detached' && stopped !== 'cancelled' && !input.signal?.aborted) {
+    try {
+      const judged = await judgeThroughMessageBatches({
+        store,
+        client,
+        batchId,
+        model: judgeModel,
+        tier: template.settings.tier,
+        qualityThreshold: template.settings.qualityThreshold,
+        maxAttempts: settings.maxAttempts,
+        clock,
+        runStartedAt,
+        limits,
+        room,
+        spent: (usd) => (judgeSpentUsd += usd),
+        ...(input.detach ? { detach: true } : {}),
+        ...(input.signal ? { signal: input.signal } : {}),
+        reports: new Map(toJudge.map((c) => [c.conversationId, c.report])),
+      });
+      judge = judged.judgement;
+      judgeOutstanding = judged.outstanding;
+      for (const id of judged.messageBatches) touched.add(id);
+      if (judged.outstanding && !stopped) stopped = 'detached';
+      if (judged.cancelled) {
+        judgeOutstanding = true;
+        stopped ??= 'cancelled';
+      }
+      if (judged.stopReason) stopReason ??= `the judge: ${judged.stopReason}`;
+    } catch (error) {
+      // The API refused the judge's Message Batch: the conversations keep the scorer's scores and
+      // the batch stays unfinished, so `resume` grades them.
+      const failure = toFailure(error);
+      if (failure.facts.status === undefined && failure.facts.kind === undefined) throw error;
+      judgeOutstanding = true;
+      stopReason ??= `the judge could not submit its Message Batch (${classify(failure.facts).type}): run promptloom resume to grade the conversations`;
+    }
+    for (const j of judge?.judged ?? []) {
       scores.set(j.conversationId, j.overall);
       if (j.flagged) flagged.add(j.conversationId);
     }
   }
+
+  const final = slotStates(store, batchId, slots, settings.maxAttempts, runStartedAt);
+  const remaining = slots.filter((s) => final.get(s.key)!.state === 'pending' || final.get(s.key)!.state === 'inflight').length;
+  const stored = batches.get(batchId)!;
+  // A batch whose judge still has grades to take in stays running, for `resume`.
+  const complete = stored.completed >= stored.requested && !judgeOutstanding;
+  await batches.setStatus(batchId, complete ? 'completed' : stopped === 'detached' || judgeOutstanding ? 'running' : stopped === 'cancelled' ? 'cancelled' : 'failed');
+
   const values = [...scores.values()];
   const average = values.length ? Math.round((values.reduce((x, y) => x + y, 0) / values.length) * 10) / 10 : null;
   const summary: BatchSummary = {
@@ -427,47 +458,6 @@ async function createBatchRow(input: MessageBatchInput): Promise<{ batchId: stri
     ...(input.cells ? { plan: input.cells.map((c) => ({ values: c.rendered.parameters, count: c.count })) } : {}),
   });
   return { batchId: batch.id, templateId: row.id, versionId: version.id };
-}
-
-/**
- * Polls the Message Batches (1 s, doubling to 60 s) and collects each as it ends. Progress comes
- * from `request_counts`.
- */
-async function waitAndCollect(
-  client: Anthropic,
-  rows: readonly MessageBatchRow[],
-  clock: Clock,
-  signal: AbortSignal | undefined,
-  collect: (row: MessageBatchRow, endedAt: number) => Promise<void>,
-  progress: (processing: number) => void,
-): Promise<void> {
-  let open = [...rows];
-  let delay = FIRST_POLL_MS;
-  while (open.length > 0 && !signal?.aborted) {
-    let processing = 0;
-    const still: MessageBatchRow[] = [];
-    for (const row of open) {
-      let b: Anthropic.Messages.MessageBatch;
-      try {
-        b = await client.messages.batches.retrieve(row.anthropicId!);
-      } catch (error) {
-        // A dropped connection or an overloaded API while polling: look again at the next turn.
-        if (!classify(toFailure(error).facts).retryable) throw error;
-        still.push(row);
-        continue;
-      }
-      if (b.processing_status === 'ended') await collect(row, b.ended_at ? Date.parse(b.ended_at) : clock.now());
-      else {
-        processing += b.request_counts.processing;
-        still.push(row);
-      }
-    }
-    open = still;
-    progress(processing);
-    if (open.length === 0) break;
-    await clock.sleep(delay, signal);
-    delay = Math.min(LONGEST_POLL_MS, delay * 2);
-  }
 }
 
 /** Cancels the Message Batches of a batch still running; returns their ids. Their results come in on the next collect. */
