@@ -245,4 +245,17 @@ describe('promptloom generate --batch-api with the judge on: the grades go throu
     assert.equal(summary.judge?.judged, 1);
     assert.equal(summary.judge?.notJudged, 1);
   });
+
+  it('--dry-run --batch-api prices the judge at batch prices too', async () => {
+    api = await FakeMessagesApi.start({ apiKey: KEY });
+    const ws = workspace({ 't.prompt': TEMPLATE, '.vscode/settings.json': JUDGE_ON });
+    const dry = async (extra: string[]) =>
+      (JSON.parse((await runCli(['generate', 't.prompt', '--param', 'persona=Near Retiree', '--count', '10', '--dry-run', '--format', 'json', ...extra], ws, env())).stdout) as { estimate: { judge: { costUsd: { low: number; high: number } } } }).estimate.judge.costUsd;
+    const direct = await dry([]);
+    const batch = await dry(['--batch-api']);
+    assert.ok(Math.abs(batch.high * 2 - direct.high) < 1e-5 && Math.abs(batch.low * 2 - direct.low) < 1e-5, `${JSON.stringify(batch)} is half of ${JSON.stringify(direct)}`);
+    const text = await runCli(['generate', 't.prompt', '--param', 'persona=Near Retiree', '--count', '10', '--dry-run', '--batch-api'], ws, env());
+    assert.match(text.stdout, /^judge claude-\S+: 10 calls \(one per conversation\), estimated cost \$[\d.]+–\$[\d.]+ through Message Batches on top$/m);
+    assert.equal(api.stats.batchCreates + api.stats.requests, 0, 'nothing sent');
+  });
 });
