@@ -246,6 +246,32 @@ describe('promptloom generate --batch-api with the judge on: the grades go throu
     assert.equal(summary.judge?.notJudged, 1);
   });
 
+  it('no credit left for the judge’s Message Batch: one line saying so, the batch left unfinished, and resume grades what was not graded', async () => {
+    api = await FakeMessagesApi.start({ apiKey: KEY, batchProcessingMs: 50 });
+    const ws = workspace({ 't.prompt': TEMPLATE, '.vscode/settings.json': JUDGE_ON });
+    const credit = { kind: 'errored' as const, type: 'invalid_request_error', message: 'Your credit balance is too low to access the Anthropic API. Please go to Plans & Billing to upgrade or purchase credits.' };
+    // The generation's three requests succeed; of the judge's, the second and third meet an empty account.
+    api.scriptBatch({ kind: 'ok' }, { kind: 'ok' }, { kind: 'ok' }, { kind: 'ok' }, credit, credit);
+    const run = await runCli([...ARGS, '--count', '3'], ws, env());
+    // Every conversation is stored: the exit status is generation's (as with the direct judge).
+    assert.equal(run.code, 0, run.stderr);
+    assert.match(run.stderr, /^promptloom: the judge: the account's credit balance is too low .* then run promptloom resume$/m);
+    assert.equal(summaryOf(run).judge?.judged, 1);
+    assert.equal(await inStore(ws, (store) => String(store.get('SELECT status FROM batches')!.status)), 'failed');
+    const resumed = await runCli(['resume', '--format', 'json'], ws, env());
+    assert.equal(resumed.code, 0, resumed.stderr);
+    assert.equal(summaryOf(resumed).judge?.judged, 2);
+    assert.equal(api.stats.batchCreates, 3);
+    assert.deepEqual(api.messageBatches.map((b) => b.customIds.length), [3, 3, 2], 'only the two not graded are sent again');
+    const calls = await inStore(ws, (store) => ({
+      graded: Number(store.get("SELECT count(DISTINCT conversation_id) AS n FROM judge_calls WHERE status = 'succeeded'")!.n),
+      succeeded: Number(store.get("SELECT count(*) AS n FROM judge_calls WHERE status = 'succeeded'")!.n),
+      status: String(store.get('SELECT status FROM batches')!.status),
+    }));
+    assert.deepEqual(calls, { graded: 3, succeeded: 3, status: 'completed' });
+    await checkCombined(ws, 'scenario');
+  });
+
   it('--dry-run --batch-api prices the judge at batch prices too', async () => {
     api = await FakeMessagesApi.start({ apiKey: KEY });
     const ws = workspace({ 't.prompt': TEMPLATE, '.vscode/settings.json': JUDGE_ON });

@@ -58,6 +58,13 @@ export interface JudgeMessageBatchOutcome {
   readonly messageBatches: readonly string[];
   /** Judge Message Batches left running (detached, interrupted): `resume` collects them. */
   readonly outstanding: boolean;
+  /**
+   * Conversations still to grade that a later run will send (a cancel, no credit, an interrupted
+   * wait), as opposed to those graded or given up on with a note.
+   */
+  readonly left: number;
+  /** The account's credit ran out: the grades not taken are left to `resume`. */
+  readonly credit: boolean;
   /** Its Message Batch was cancelled (`promptloom cancel`): the grades canceled are left to `resume`. */
   readonly cancelled: boolean;
   /** Why the judge stopped short (budget, credit, a cancel), if it did. */
@@ -99,6 +106,9 @@ export async function judgeThroughMessageBatches(input: JudgeMessageBatchInput):
   let outstanding = false;
   let stopReason: string | undefined;
   let sawCancel = false;
+  let sawCredit = false;
+  /** Not submitted for the budget, and noted so: given up on in this run. */
+  const skipped = new Set<string>();
   const judgeScores = new Map<string, number>();
 
   const requestsFor = (row: MessageBatchRow): Anthropic.Messages.BatchCreateParams.Request[] =>
@@ -145,7 +155,10 @@ export async function judgeThroughMessageBatches(input: JudgeMessageBatchInput):
       if (r.judged) judged.push({ conversationId: r.conversationId, overall: r.judged.quality.overall, judgeScore: judgeScores.get(r.conversationId)!, flagged: r.judged.flag !== undefined });
       if (r.note) notJudged++;
       if (r.result === 'canceled') sawCancel = true;
-      if (r.errorType === 'spend_limit') stopReason = CREDIT_MESSAGE;
+      if (r.errorType === 'spend_limit') {
+        sawCredit = true;
+        stopReason = CREDIT_MESSAGE;
+      }
     });
   };
 
@@ -215,7 +228,10 @@ export async function judgeThroughMessageBatches(input: JudgeMessageBatchInput):
       if (fits.length < pending.length) {
         const over = pending.slice(fits.length);
         stopReason = `a grade could cost up to $${judgeWorstCaseUsd(model, turnsOf(over[0]!)).toFixed(4)} at batch prices, which would cross the budget of $${left.budget.toFixed(2)}: ${over.length} not judged`;
-        for (const id of over) await repo.noteUnjudged(id, "not judged (budget): the score is the scorer's alone");
+        for (const id of over) {
+          skipped.add(id);
+          await repo.noteUnjudged(id, "not judged (budget): the score is the scorer's alone");
+        }
         notJudged += over.length;
       }
       pending = fits;
@@ -234,8 +250,12 @@ export async function judgeThroughMessageBatches(input: JudgeMessageBatchInput):
       break;
     }
   }
+  const end = slotStates(store, batchId, slots, input.maxAttempts, input.runStartedAt, 'judge');
+  const left = ids.filter((id) => !graded.has(id) && !skipped.has(id) && (end.get(id)!.state === 'pending' || end.get(id)!.state === 'inflight')).length;
   return {
     judgement: { model: model.id, judged, notJudged, costUsd: costTotal },
+    left,
+    credit: sawCredit,
     messageBatches: [...touched],
     outstanding,
     cancelled: sawCancel,

@@ -379,10 +379,10 @@ export async function runMessageBatches(input: MessageBatchInput): Promise<Messa
       judgeOutstanding = judged.outstanding;
       for (const id of judged.messageBatches) touched.add(id);
       if (judged.outstanding && !stopped) stopped = 'detached';
-      if (judged.cancelled) {
-        judgeOutstanding = true;
-        stopped ??= 'cancelled';
-      }
+      // Grades a later run will send (a cancel, no credit) keep the batch unfinished, for `resume`.
+      if (judged.left > 0) judgeOutstanding = true;
+      if (judged.cancelled) stopped ??= 'cancelled';
+      if (judged.credit) stopped ??= 'fatal';
       if (judged.stopReason) stopReason ??= `the judge: ${judged.stopReason}`;
     } catch (error) {
       // The API refused the judge's Message Batch: the conversations keep the scorer's scores and
@@ -390,6 +390,7 @@ export async function runMessageBatches(input: MessageBatchInput): Promise<Messa
       const failure = toFailure(error);
       if (failure.facts.status === undefined && failure.facts.kind === undefined) throw error;
       judgeOutstanding = true;
+      stopped ??= 'fatal';
       stopReason ??= `the judge could not submit its Message Batch (${classify(failure.facts).type}): run promptloom resume to grade the conversations`;
     }
     for (const j of judge?.judged ?? []) {
@@ -401,9 +402,9 @@ export async function runMessageBatches(input: MessageBatchInput): Promise<Messa
   const final = slotStates(store, batchId, slots, settings.maxAttempts, runStartedAt);
   const remaining = slots.filter((s) => final.get(s.key)!.state === 'pending' || final.get(s.key)!.state === 'inflight').length;
   const stored = batches.get(batchId)!;
-  // A batch whose judge still has grades to take in stays running, for `resume`.
+  // A batch whose judge still has grades to take in or to send is not complete: `resume` finishes it.
   const complete = stored.completed >= stored.requested && !judgeOutstanding;
-  await batches.setStatus(batchId, complete ? 'completed' : stopped === 'detached' || judgeOutstanding ? 'running' : stopped === 'cancelled' ? 'cancelled' : 'failed');
+  await batches.setStatus(batchId, complete ? 'completed' : stopped === 'detached' ? 'running' : stopped === 'cancelled' ? 'cancelled' : 'failed');
 
   const values = [...scores.values()];
   const average = values.length ? Math.round((values.reduce((x, y) => x + y, 0) / values.length) * 10) / 10 : null;
