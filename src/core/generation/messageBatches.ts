@@ -9,7 +9,8 @@
  * 'submitting' on resume is matched against the account's recent Message Batches before anything
  * is sent again, so work already submitted is never submitted twice. Each result line is stored
  * once (`message_batch_results`, in the transaction that stores its generation), so reading the
- * results again adds nothing.
+ * results again adds nothing. With the judge on, the grades go through Message Batches too, once
+ * the generation's results are in (judgeMessageBatches.ts).
  */
 import type Anthropic from '@anthropic-ai/sdk';
 import type { QualityReport } from '../quality';
@@ -236,10 +237,10 @@ export async function runMessageBatches(input: MessageBatchInput): Promise<Messa
     await store.write((tx) => tx.run('UPDATE message_batches SET state = ?, ended_at = ? WHERE id = ?', [lost ? 'lost' : 'collected', endedAt, row.id]));
   };
 
-  // Worst cases, for the budgets: input tokens per distinct prompt (counted by the API when a
-  // budget is set, else estimated here), max_tokens out, at batch prices.
   // What this run's judge spent (today's spending includes it already; the batch budget adds it here).
   let judgeSpentUsd = 0;
+  // Worst cases, for the budgets: input tokens per distinct prompt (counted by the API when a
+  // budget is set, else estimated here), max_tokens out, at batch prices.
   const budgeted = settings.budgetUsd !== undefined || settings.dailyBudgetUsd !== undefined;
   const inputTokensOf = new Map<number, number>();
   const worstCase = async (cell: number): Promise<number> => {
