@@ -176,6 +176,32 @@ describe('promptloom generate --batch-api with the judge on: the grades go throu
     assert.equal(api.stats.batchCreates, 2);
   });
 
+  it('Ctrl+C while the judge’s Message Batch runs: never cancelled, the batch left running, and resume collects the grades', async () => {
+    api = await FakeMessagesApi.start({ apiKey: KEY, batchProcessingMs: 50 });
+    const ws = workspace({ 't.prompt': TEMPLATE, '.vscode/settings.json': JUDGE_ON });
+    let retrievesAtJudge = Number.POSITIVE_INFINITY;
+    api.onBatchCreated = () => {
+      if (api.stats.batchCreates === 2) retrievesAtJudge = api.stats.batchRetrieves;
+      else api.batchProcessingMs = 1200;
+    };
+    const run = await runCli([...ARGS, '--count', '3'], ws, env(), (child) => {
+      void until(() => api.stats.batchRetrieves > retrievesAtJudge).then(() => child.kill('SIGINT'));
+    });
+    api.onBatchCreated = undefined;
+    assert.equal(run.code, 0, run.stderr);
+    const summary = summaryOf(run);
+    assert.equal(summary.stopped, 'detached');
+    assert.deepEqual(summary.messageBatches, api.messageBatches.map((b) => b.id));
+    assert.match(run.stderr, /collect with: promptloom resume --batch /);
+    assert.equal(api.stats.batchCancels, 0);
+    assert.equal(await inStore(ws, (store) => String(store.get('SELECT status FROM batches')!.status)), 'running');
+    const resumed = await runCli(['resume', '--format', 'json'], ws, env());
+    assert.equal(resumed.code, 0, resumed.stderr);
+    assert.equal(summaryOf(resumed).judge?.judged, 3);
+    assert.equal(api.stats.batchCreates, 2);
+    assert.equal(api.stats.judgeRequests.length, 3);
+  });
+
   it('a crash after recording the judge’s intent, before its POST got through: resume looks for it, then submits it once', async () => {
     api = await FakeMessagesApi.start({ apiKey: KEY, batchProcessingMs: 100 });
     const ws = workspace({ 't.prompt': TEMPLATE, '.vscode/settings.json': JUDGE_ON });
