@@ -37,7 +37,8 @@ export async function runBatchesInTerminal(input: Omit<MessageBatchInput, 'signa
 
 /** "Message Batches: 120 of 200 stored, 2 failed, 78 processing in 1 Message Batch, $0.4211". */
 export function progressLine(p: MessageBatchProgress): string {
-  return `Message Batches: ${p.stored} of ${p.total} stored, ${p.failed} failed, ${p.processing} processing in ${p.messageBatches} Message Batch${p.messageBatches === 1 ? '' : 'es'}, $${p.costUsd.toFixed(4)}`;
+  const judge = p.judge ? `; judge: ${p.judge.graded} of ${p.judge.total} graded, ${p.judge.processing} processing` : '';
+  return `Message Batches: ${p.stored} of ${p.total} stored, ${p.failed} failed, ${p.processing} processing in ${p.messageBatches} Message Batch${p.messageBatches === 1 ? '' : 'es'}, $${p.costUsd.toFixed(4)}${judge}`;
 }
 
 /**

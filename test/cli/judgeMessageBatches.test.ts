@@ -7,6 +7,7 @@ import { JUDGE_TOOL_NAME, judgePart, judgePrompt, readGrade, storedJudgePart, wi
 import { Store } from '../../src/core/store';
 import { FakeMessagesApi, fakeGrade } from '../fixtures/fakeMessagesApi';
 import { runCli, workspace, type Run } from '../helpers/cli';
+import { progressLine } from '../../src/cli/messageBatches';
 
 const KEY = 'sk-test-fake-key';
 const TEMPLATE = ['---', 'name: Check-in', 'tier: scenario', 'system: You write for <<persona>>.', 'variables:', '  persona: { type: dropdown, options: [Anxious Investor, Near Retiree] }', '---', 'Write a conversation with <<persona>>.', ''].join('\n');
@@ -309,5 +310,11 @@ describe('promptloom generate --batch-api with the judge on: the grades go throu
     const text = await runCli(['generate', 't.prompt', '--param', 'persona=Near Retiree', '--count', '10', '--dry-run', '--batch-api'], ws, env());
     assert.match(text.stdout, /^judge claude-\S+: 10 calls \(one per conversation\), estimated cost \$[\d.]+–\$[\d.]+ through Message Batches on top$/m);
     assert.equal(api.stats.batchCreates + api.stats.requests, 0, 'nothing sent');
+  });
+
+  it('the progress line adds the judge’s grades while its Message Batch runs', () => {
+    const base = { total: 6, stored: 6, failed: 0, processing: 0, messageBatches: 2, costUsd: 0.0123 };
+    assert.equal(progressLine(base), 'Message Batches: 6 of 6 stored, 0 failed, 0 processing in 2 Message Batches, $0.0123');
+    assert.equal(progressLine({ ...base, judge: { graded: 2, total: 6, processing: 4 } }), 'Message Batches: 6 of 6 stored, 0 failed, 0 processing in 2 Message Batches, $0.0123; judge: 2 of 6 graded, 4 processing');
   });
 });

@@ -50,6 +50,8 @@ export interface JudgeMessageBatchInput {
   readonly signal?: AbortSignal;
   /** The scorer's reports of conversations this run stored (others are scored again from their turns). */
   readonly reports?: ReadonlyMap<string, QualityReport>;
+  /** While waiting: grades taken in of those to take, and requests still processing. */
+  readonly onProgress?: (progress: { graded: number; total: number; processing: number }) => void;
 }
 
 export interface JudgeMessageBatchOutcome {
@@ -195,7 +197,8 @@ export async function judgeThroughMessageBatches(input: JudgeMessageBatchInput):
     const waiting = messageBatchRows(store, batchId, 'judge').filter((r) => r.state === 'submitted');
     for (const r of waiting) touched.add(r.anthropicId!);
     if (waiting.length > 0 && !input.detach) {
-      await waitAndCollect(client, waiting, clock, input.signal, collect, () => undefined);
+      const total = judged.length + waiting.reduce((n, r) => n + r.customIds.length, 0);
+      await waitAndCollect(client, waiting, clock, input.signal, collect, (processing) => input.onProgress?.({ graded: judged.length, total, processing }));
       if (input.signal?.aborted) {
         outstanding = true;
         break;

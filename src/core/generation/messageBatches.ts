@@ -62,6 +62,8 @@ export interface MessageBatchProgress {
   readonly processing: number;
   readonly messageBatches: number;
   readonly costUsd: number;
+  /** While the judge's Message Batch runs: conversations graded of those to grade, and still processing. */
+  readonly judge?: { readonly graded: number; readonly total: number; readonly processing: number };
 }
 
 export interface MessageBatchOutcome extends BatchOutcome {
@@ -375,6 +377,7 @@ export async function runMessageBatches(input: MessageBatchInput): Promise<Messa
         ...(input.detach ? { detach: true } : {}),
         ...(input.signal ? { signal: input.signal } : {}),
         reports: new Map(toJudge.map((c) => [c.conversationId, c.report])),
+        onProgress: (judging) => input.onProgress?.({ total: requested, stored: totals.succeeded, failed: totals.failed, processing: 0, messageBatches: touched.size, costUsd: totals.costUsd, judge: judging }),
       });
       judge = judged.judgement;
       judgeOutstanding = judged.outstanding;
