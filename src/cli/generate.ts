@@ -156,7 +156,12 @@ async function dryRun(input: Omit<BatchInput, 'store' | 'apiKey' | 'baseURL' | '
   });
   // With promptloom.quality.judge on, each conversation is graded too: its own figure, not in costUsd.
   const judgeModel = input.settings.judge === 'on' ? judgeModelOf(input.settings) : undefined;
-  const judge: JudgeEstimate | undefined = judgeModel ? estimateJudge(input.count, { model: judgeModel, maxTokens, pastOutputTokens: estimate.pastOutputTokens }) : undefined;
+  const judged: JudgeEstimate | undefined = judgeModel ? estimateJudge(input.count, { model: judgeModel, maxTokens, pastOutputTokens: estimate.pastOutputTokens }) : undefined;
+  // Through Message Batches the judge grades in a Message Batch too: at batch prices.
+  const judge: JudgeEstimate | undefined =
+    judged && options.path === 'batch'
+      ? { ...judged, costUsd: { low: Number((judged.costUsd.low * BATCH_PRICE_FACTOR).toFixed(6)), high: Number((judged.costUsd.high * BATCH_PRICE_FACTOR).toFixed(6)) } }
+      : judged;
   const plan = cells.map((c) => ({ values: c.rendered.parameters, count: c.count }));
   // The estimate in the mode the run would take, and the other mode's beside it.
   const priced = (path: 'direct' | 'batch') => {
@@ -186,7 +191,7 @@ async function dryRun(input: Omit<BatchInput, 'store' | 'apiKey' | 'baseURL' | '
       (estimate.pastOutputTokens === null ? ' (no earlier conversations of this template: the low end counts input only)' : ` (low: ${Math.round(estimate.pastOutputTokens)} output tokens each, as before; high: max_tokens each)`) +
       `\n${other === 'batch' ? 'through Message Batches (--batch-api)' : 'directly'}: $${otherCost.low.toFixed(4)}–$${otherCost.high.toFixed(4)}` +
       `\n${cacheLine(estimate)}` +
-      (judge ? `\njudge ${judge.model}: ${judge.calls} call${judge.calls === 1 ? '' : 's'} (one per conversation), estimated cost $${judge.costUsd.low.toFixed(4)}–$${judge.costUsd.high.toFixed(4)} on top` : '') +
+      (judge ? `\njudge ${judge.model}: ${judge.calls} call${judge.calls === 1 ? '' : 's'} (one per conversation), estimated cost $${judge.costUsd.low.toFixed(4)}–$${judge.costUsd.high.toFixed(4)}${options.path === 'batch' ? ' through Message Batches' : ''} on top` : '') +
       '\nnothing was sent (--dry-run)\n',
   );
   return EXIT.ok;

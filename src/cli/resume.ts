@@ -29,7 +29,8 @@ export async function runResume(flags: { workspace?: string; batch?: string; api
     // polled and collected, and only what none holds is submitted.
     const batches = new BatchRepository(store);
     const chosen = flags.batch ? batches.get(flags.batch) : batches.unfinished()[0];
-    if (chosen && chosen.settings.mode === 'batch' && (chosen.completed < chosen.requested || messageBatchRows(store, chosen.id).some((r) => r.state === 'submitted' || r.state === 'submitting'))) {
+    // One complete but for its judge's grades is not 'completed' yet: resume grades it.
+    if (chosen && chosen.settings.mode === 'batch' && (chosen.completed < chosen.requested || chosen.status !== 'completed' || messageBatchRows(store, chosen.id).some((r) => r.state === 'submitted' || r.state === 'submitting'))) {
       let input: ReturnType<typeof workspace.prepareMessageBatchResume>;
       try {
         input = workspace.prepareMessageBatchResume(store, chosen);

@@ -12,8 +12,12 @@ export interface Slot {
   readonly cell: number;
 }
 
+/** What a Message Batch is for: generating a batch's conversations, or the judge grading them. */
+export type MessageBatchPurpose = 'generation' | 'judge';
+
 export interface MessageBatchRow {
   readonly id: string;
+  readonly purpose: MessageBatchPurpose;
   readonly anthropicId: string | null;
   readonly state: 'submitting' | 'submitted' | 'collected' | 'lost';
   readonly customIds: readonly string[];
@@ -33,17 +37,24 @@ type SlotState = 'done' | 'inflight' | 'pending' | 'failed';
  * not yet taken in (in flight), a last result of this run that ends it (failed) or not (pending:
  * a canceled one too, sent again by the next run; the run that sees the cancel stops instead).
  */
-export function slotStates(store: Store, batchId: string, slots: readonly Slot[], maxAttempts: number, runStartedAt: number): Map<string, { state: SlotState; attempts: number }> {
+export function slotStates(
+  store: Store,
+  batchId: string,
+  slots: readonly Pick<Slot, 'key'>[],
+  maxAttempts: number,
+  runStartedAt: number,
+  purpose: MessageBatchPurpose = 'generation',
+): Map<string, { state: SlotState; attempts: number }> {
   const results = new Map<string, { result: string; errorType: string | null; createdAt: number }[]>();
   for (const r of store.all<{ custom_id: string; result: string; error_type: string | null; created_at: number }>(
-    'SELECT r.custom_id, r.result, r.error_type, r.created_at FROM message_batch_results r JOIN message_batches m ON m.id = r.message_batch_id WHERE m.batch_id = ? ORDER BY m.created_at, r.created_at',
-    [batchId],
+    'SELECT r.custom_id, r.result, r.error_type, r.created_at FROM message_batch_results r JOIN message_batches m ON m.id = r.message_batch_id WHERE m.batch_id = ? AND m.purpose = ? ORDER BY m.created_at, r.created_at',
+    [batchId, purpose],
   )) {
     const key = slotOf(r.custom_id);
     results.set(key, [...(results.get(key) ?? []), { result: r.result, errorType: r.error_type, createdAt: Number(r.created_at) }]);
   }
   const inflight = new Set<string>();
-  for (const row of messageBatchRows(store, batchId)) {
+  for (const row of messageBatchRows(store, batchId, purpose)) {
     if (row.state !== 'submitting' && row.state !== 'submitted') continue;
     const taken = new Set(store.all<{ custom_id: string }>('SELECT custom_id FROM message_batch_results WHERE message_batch_id = ?', [row.id]).map((r) => r.custom_id));
     for (const id of row.customIds) if (!taken.has(id)) inflight.add(slotOf(id));
@@ -81,9 +92,14 @@ export function outstanding(store: Store, batchId?: string): number {
   return Number(row!.usd);
 }
 
-export function messageBatchRows(store: Store, batchId: string): MessageBatchRow[] {
-  return store.all('SELECT * FROM message_batches WHERE batch_id = ? ORDER BY created_at, id', [batchId]).map((r) => ({
+/** A batch's Message Batches, oldest first: those for `purpose`, or all of them. */
+export function messageBatchRows(store: Store, batchId: string, purpose?: MessageBatchPurpose): MessageBatchRow[] {
+  const rows = purpose
+    ? store.all('SELECT * FROM message_batches WHERE batch_id = ? AND purpose = ? ORDER BY created_at, id', [batchId, purpose])
+    : store.all('SELECT * FROM message_batches WHERE batch_id = ? ORDER BY created_at, id', [batchId]);
+  return rows.map((r) => ({
     id: String(r.id),
+    purpose: (r.purpose ?? 'generation') as MessageBatchPurpose,
     anthropicId: r.anthropic_id === null ? null : String(r.anthropic_id),
     state: r.state as MessageBatchRow['state'],
     customIds: JSON.parse(String(r.custom_ids)) as string[],
@@ -94,11 +110,19 @@ export function messageBatchRows(store: Store, batchId: string): MessageBatchRow
 }
 
 /** Writes the row of a Message Batch about to be submitted: before the POST, durably. */
-export async function recordIntent(store: Store, batchId: string, slotKeys: readonly string[], attempt: number, worstCaseUsd: number, now: number): Promise<MessageBatchRow> {
+export async function recordIntent(
+  store: Store,
+  batchId: string,
+  slotKeys: readonly string[],
+  attempt: number,
+  worstCaseUsd: number,
+  now: number,
+  purpose: MessageBatchPurpose = 'generation',
+): Promise<MessageBatchRow> {
   const id = `mb${randomBytes(5).toString('hex')}`;
   const customIds = slotKeys.map((k) => customIdOf(id, k));
   await store.write((tx) =>
-    tx.run("INSERT INTO message_batches (id, batch_id, anthropic_id, state, request_count, custom_ids, attempt, worst_case_usd, created_at) VALUES (?, ?, NULL, 'submitting', ?, ?, ?, ?, ?)", [
+    tx.run("INSERT INTO message_batches (id, batch_id, anthropic_id, state, request_count, custom_ids, attempt, worst_case_usd, created_at, purpose) VALUES (?, ?, NULL, 'submitting', ?, ?, ?, ?, ?, ?)", [
       id,
       batchId,
       customIds.length,
@@ -106,9 +130,10 @@ export async function recordIntent(store: Store, batchId: string, slotKeys: read
       attempt,
       worstCaseUsd,
       now,
+      purpose,
     ]),
   );
-  return { id, anthropicId: null, state: 'submitting', customIds, attempt, createdAt: now, submittedAt: null };
+  return { id, purpose, anthropicId: null, state: 'submitting', customIds, attempt, createdAt: now, submittedAt: null };
 }
 
 /** The Message Batch id, recorded the moment it is known. */

@@ -4,6 +4,9 @@
 import type Anthropic from '@anthropic-ai/sdk';
 import { classify, type ErrorType } from './retry';
 
+/** Message Batches cost half the model's prices (input and output alike, cache writes and reads too). */
+export const BATCH_PRICE_FACTOR = 0.5;
+
 /** How one result line counts. */
 export type ResultClass =
   | { readonly kind: 'succeeded' }

@@ -5,7 +5,9 @@
  */
 import type Anthropic from '@anthropic-ai/sdk';
 import type { Store } from '../store';
+import { toFailure } from './claude';
 import type { Clock } from './engine';
+import { classify } from './retry';
 import { markSubmitted, type MessageBatchRow } from './messageBatchRecords';
 
 /** Polling (of a run's Message Batches, and of candidates while several run) waits 1 s, then doubles up to 60 s. */
@@ -110,4 +112,45 @@ export async function reconcile(store: Store, client: Anthropic, row: MessageBat
   }
   if (!resubmit) return undefined;
   return submit(store, client, row, resubmit(), clock);
+}
+
+/**
+ * Polls the Message Batches (1 s, doubling to 60 s) and collects each as it ends. Progress comes
+ * from `request_counts`.
+ */
+export async function waitAndCollect(
+  client: Anthropic,
+  rows: readonly MessageBatchRow[],
+  clock: Clock,
+  signal: AbortSignal | undefined,
+  collect: (row: MessageBatchRow, endedAt: number) => Promise<void>,
+  progress: (processing: number) => void,
+): Promise<void> {
+  let open = [...rows];
+  let delay = FIRST_POLL_MS;
+  while (open.length > 0 && !signal?.aborted) {
+    let processing = 0;
+    const still: MessageBatchRow[] = [];
+    for (const row of open) {
+      let b: Anthropic.Messages.MessageBatch;
+      try {
+        b = await client.messages.batches.retrieve(row.anthropicId!);
+      } catch (error) {
+        // A dropped connection or an overloaded API while polling: look again at the next turn.
+        if (!classify(toFailure(error).facts).retryable) throw error;
+        still.push(row);
+        continue;
+      }
+      if (b.processing_status === 'ended') await collect(row, b.ended_at ? Date.parse(b.ended_at) : clock.now());
+      else {
+        processing += b.request_counts.processing;
+        still.push(row);
+      }
+    }
+    open = still;
+    progress(processing);
+    if (open.length === 0) break;
+    await clock.sleep(delay, signal);
+    delay = Math.min(LONGEST_POLL_MS, delay * 2);
+  }
 }

@@ -9,7 +9,8 @@
  * 'submitting' on resume is matched against the account's recent Message Batches before anything
  * is sent again, so work already submitted is never submitted twice. Each result line is stored
  * once (`message_batch_results`, in the transaction that stores its generation), so reading the
- * results again adds nothing.
+ * results again adds nothing. With the judge on, the grades go through Message Batches too, once
+ * the generation's results are in (judgeMessageBatches.ts).
  */
 import type Anthropic from '@anthropic-ai/sdk';
 import type { QualityReport } from '../quality';
@@ -21,17 +22,17 @@ import { cacheSavingUsd, cachesPrefix } from './promptCache';
 import { answerCost, costUsd, realClock, type BatchSummary, type Clock } from './engine';
 import { localInputTokens } from './estimate';
 import { fatalMessage, type FailureCount } from './failures';
-import { judgeAfterBatch, type BatchJudgement } from './judgeBatch';
+import type { BatchJudgement } from './judgeBatch';
+import { judgeThroughMessageBatches } from './judgeMessageBatches';
 import { answerRecord, keepRecords, type Kept, type RecordContext } from './recording';
 import { customIdOf, messageBatchRows, outstanding, recordIntent, slotOf, slotStates, type MessageBatchRow, type Slot } from './messageBatchRecords';
-import { CREDIT_MESSAGE, classifyResult } from './messageBatchResults';
-import { FIRST_POLL_MS, LONGEST_POLL_MS, reconcile, split, submit } from './messageBatchSubmission';
+import { BATCH_PRICE_FACTOR, CREDIT_MESSAGE, classifyResult } from './messageBatchResults';
+import { reconcile, split, submit, waitAndCollect } from './messageBatchSubmission';
 import { classify, type ErrorType } from './retry';
 import { SETTINGS, judgeModelOf } from './settings';
 import { importKeptAside } from './unstored';
 
-/** Message Batches cost half the model's prices (input and output alike). */
-export const BATCH_PRICE_FACTOR = 0.5;
+export { BATCH_PRICE_FACTOR } from './messageBatchResults';
 
 /** The API's limits per Message Batch: whichever comes first. */
 export const MESSAGE_BATCH_LIMITS = { requests: 100_000, bytes: 256 * 1024 * 1024 } as const;
@@ -69,11 +70,14 @@ export interface MessageBatchProgress {
   readonly processing: number;
   readonly messageBatches: number;
   readonly costUsd: number;
+  /** While the judge's Message Batch runs: conversations graded of those to grade, and still processing. */
+  readonly judge?: { readonly graded: number; readonly total: number; readonly processing: number };
 }
 
 /** "Message Batches: 120 of 200 stored, 2 failed, 78 processing in 1 Message Batch, $0.4211" (the CLI's line, the editor's notification). */
 export function progressLine(p: MessageBatchProgress): string {
-  return `Message Batches: ${p.stored} of ${p.total} stored, ${p.failed} failed, ${p.processing} processing in ${p.messageBatches} Message Batch${p.messageBatches === 1 ? '' : 'es'}, $${p.costUsd.toFixed(4)}`;
+  const judge = p.judge ? `; judge: ${p.judge.graded} of ${p.judge.total} graded, ${p.judge.processing} processing` : '';
+  return `Message Batches: ${p.stored} of ${p.total} stored, ${p.failed} failed, ${p.processing} processing in ${p.messageBatches} Message Batch${p.messageBatches === 1 ? '' : 'es'}, $${p.costUsd.toFixed(4)}${judge}`;
 }
 
 export interface MessageBatchOutcome extends BatchOutcome {
@@ -251,6 +255,8 @@ export async function runMessageBatches(input: MessageBatchInput): Promise<Messa
     await store.write((tx) => tx.run('UPDATE message_batches SET state = ?, ended_at = ? WHERE id = ?', [lost ? 'lost' : 'collected', endedAt, row.id]));
   };
 
+  // What this run's judge spent (today's spending includes it already; the batch budget adds it here).
+  let judgeSpentUsd = 0;
   // Worst cases, for the budgets: input tokens per distinct prompt (counted by the API when a
   // budget is set, else estimated here), max_tokens out, at batch prices.
   const budgeted = settings.budgetUsd !== undefined || settings.dailyBudgetUsd !== undefined;
@@ -271,7 +277,7 @@ export async function runMessageBatches(input: MessageBatchInput): Promise<Messa
    */
   const room = (): { usd: number; budget: number } | undefined => {
     const limits: { usd: number; budget: number }[] = [];
-    if (settings.budgetUsd !== undefined) limits.push({ usd: settings.budgetUsd - totals.costUsd - outstanding(store, batchId), budget: settings.budgetUsd });
+    if (settings.budgetUsd !== undefined) limits.push({ usd: settings.budgetUsd - totals.costUsd - judgeSpentUsd - outstanding(store, batchId), budget: settings.budgetUsd });
     if (settings.dailyBudgetUsd !== undefined) limits.push({ usd: settings.dailyBudgetUsd - spentToday(store, new Date(clock.now())) - outstanding(store), budget: settings.dailyBudgetUsd });
     return limits.length > 0 ? limits.reduce((a, b) => (b.usd < a.usd ? b : a)) : undefined;
   };
@@ -285,13 +291,13 @@ export async function runMessageBatches(input: MessageBatchInput): Promise<Messa
   try {
     for (;;) {
       // 1. Rows written before a POST whose answer never came back: matched before anything is sent.
-      for (const row of messageBatchRows(store, batchId).filter((r) => r.state === 'submitting')) {
+      for (const row of messageBatchRows(store, batchId, 'generation').filter((r) => r.state === 'submitting')) {
         const requests = requestsFor(row);
         const adopted = await reconcile(store, client, row, clock, requests.every((r) => r !== undefined) ? () => requests as Anthropic.Messages.BatchCreateParams.Request[] : undefined);
         if (adopted) touched.add(adopted);
       }
       // 2. Wait for what is submitted, taking in each Message Batch as it ends.
-      const waiting = messageBatchRows(store, batchId).filter((r) => r.state === 'submitted');
+      const waiting = messageBatchRows(store, batchId, 'generation').filter((r) => r.state === 'submitted');
       for (const r of waiting) touched.add(r.anthropicId!);
       if (waiting.length > 0 && !input.detach) {
         await waitAndCollect(client, waiting, clock, input.signal, collect, progress);
@@ -365,32 +371,63 @@ export async function runMessageBatches(input: MessageBatchInput): Promise<Messa
     stopReason = fatalMessage(c.type, c.status, failure.facts.apiErrorType, { model: model.id, ...(input.baseURL ? { address: input.baseURL } : {}) });
   }
 
-  const final = slotStates(store, batchId, slots, settings.maxAttempts, runStartedAt);
-  const remaining = slots.filter((s) => final.get(s.key)!.state === 'pending' || final.get(s.key)!.state === 'inflight').length;
-  const stored = batches.get(batchId)!;
-  const complete = stored.completed >= stored.requested;
-  await batches.setStatus(batchId, complete ? 'completed' : stopped === 'detached' ? 'running' : stopped === 'cancelled' ? 'cancelled' : 'failed');
-
+  // The judge (promptloom.quality.judge on) grades what the batch stored through Message Batches
+  // too, at batch prices: not when the run was left to `resume` (detached, interrupted), which
+  // then collects the generation and grades.
   let judge: BatchJudgement | undefined;
+  let judgeOutstanding = false;
   const judgeModel = settings.judge === 'on' ? judgeModelOf(settings) : undefined;
-  if (judgeModel && toJudge.length > 0 && stopped !== 'fatal') {
-    judge = await judgeAfterBatch({
-      store,
-      batchId,
-      conversations: toJudge,
-      qualityThreshold: template.settings.qualityThreshold,
-      settings,
-      model: judgeModel,
-      apiKey: input.apiKey,
-      ...(input.baseURL ? { baseURL: input.baseURL } : {}),
-      ...(room() !== undefined ? { budgetUsd: Math.max(0, room()!.usd) } : {}),
-      ...(input.signal ? { signal: input.signal } : {}),
-    });
-    for (const j of judge.judged) {
+  if (judgeModel && stopped !== 'fatal' && stopped !== 'detached' && stopped !== 'cancelled' && !input.signal?.aborted) {
+    try {
+      const judged = await judgeThroughMessageBatches({
+        store,
+        client,
+        batchId,
+        model: judgeModel,
+        tier: template.settings.tier,
+        qualityThreshold: template.settings.qualityThreshold,
+        maxAttempts: settings.maxAttempts,
+        clock,
+        runStartedAt,
+        limits,
+        room,
+        spent: (usd) => (judgeSpentUsd += usd),
+        ...(input.detach ? { detach: true } : {}),
+        ...(input.signal ? { signal: input.signal } : {}),
+        reports: new Map(toJudge.map((c) => [c.conversationId, c.report])),
+        onProgress: (judging) => input.onProgress?.({ total: requested, stored: totals.succeeded, failed: totals.failed, processing: 0, messageBatches: touched.size, costUsd: totals.costUsd, judge: judging }),
+      });
+      judge = judged.judgement;
+      judgeOutstanding = judged.outstanding;
+      for (const id of judged.messageBatches) touched.add(id);
+      if (judged.outstanding && !stopped) stopped = 'detached';
+      // Grades a later run will send (a cancel, no credit) keep the batch unfinished, for `resume`.
+      if (judged.left > 0) judgeOutstanding = true;
+      if (judged.cancelled) stopped ??= 'cancelled';
+      if (judged.credit) stopped ??= 'fatal';
+      if (judged.stopReason) stopReason ??= `the judge: ${judged.stopReason}`;
+    } catch (error) {
+      // The API refused the judge's Message Batch: the conversations keep the scorer's scores and
+      // the batch stays unfinished, so `resume` grades them.
+      const failure = toFailure(error);
+      if (failure.facts.status === undefined && failure.facts.kind === undefined) throw error;
+      judgeOutstanding = true;
+      stopped ??= 'fatal';
+      stopReason ??= `the judge could not submit its Message Batch (${classify(failure.facts).type}): run promptloom resume to grade the conversations`;
+    }
+    for (const j of judge?.judged ?? []) {
       scores.set(j.conversationId, j.overall);
       if (j.flagged) flagged.add(j.conversationId);
     }
   }
+
+  const final = slotStates(store, batchId, slots, settings.maxAttempts, runStartedAt);
+  const remaining = slots.filter((s) => final.get(s.key)!.state === 'pending' || final.get(s.key)!.state === 'inflight').length;
+  const stored = batches.get(batchId)!;
+  // A batch whose judge still has grades to take in or to send is not complete: `resume` finishes it.
+  const complete = stored.completed >= stored.requested && !judgeOutstanding;
+  await batches.setStatus(batchId, complete ? 'completed' : stopped === 'detached' ? 'running' : stopped === 'cancelled' ? 'cancelled' : 'failed');
+
   const values = [...scores.values()];
   const average = values.length ? Math.round((values.reduce((x, y) => x + y, 0) / values.length) * 10) / 10 : null;
   const summary: BatchSummary = {
@@ -444,47 +481,6 @@ async function createBatchRow(input: MessageBatchInput): Promise<{ batchId: stri
     ...(input.cells ? { plan: input.cells.map((c) => ({ values: c.rendered.parameters, count: c.count })) } : {}),
   });
   return { batchId: batch.id, templateId: row.id, versionId: version.id };
-}
-
-/**
- * Polls the Message Batches (1 s, doubling to 60 s) and collects each as it ends. Progress comes
- * from `request_counts`.
- */
-async function waitAndCollect(
-  client: Anthropic,
-  rows: readonly MessageBatchRow[],
-  clock: Clock,
-  signal: AbortSignal | undefined,
-  collect: (row: MessageBatchRow, endedAt: number) => Promise<void>,
-  progress: (processing: number) => void,
-): Promise<void> {
-  let open = [...rows];
-  let delay = FIRST_POLL_MS;
-  while (open.length > 0 && !signal?.aborted) {
-    let processing = 0;
-    const still: MessageBatchRow[] = [];
-    for (const row of open) {
-      let b: Anthropic.Messages.MessageBatch;
-      try {
-        b = await client.messages.batches.retrieve(row.anthropicId!);
-      } catch (error) {
-        // A dropped connection or an overloaded API while polling: look again at the next turn.
-        if (!classify(toFailure(error).facts).retryable) throw error;
-        still.push(row);
-        continue;
-      }
-      if (b.processing_status === 'ended') await collect(row, b.ended_at ? Date.parse(b.ended_at) : clock.now());
-      else {
-        processing += b.request_counts.processing;
-        still.push(row);
-      }
-    }
-    open = still;
-    progress(processing);
-    if (open.length === 0) break;
-    await clock.sleep(delay, signal);
-    delay = Math.min(LONGEST_POLL_MS, delay * 2);
-  }
 }
 
 /**

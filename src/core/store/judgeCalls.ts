@@ -6,7 +6,7 @@
 import { appendReason } from '../dataset/nearDuplicates';
 import type { QualityResult } from '../quality';
 import { systemClock, type Clock } from './repositories';
-import type { Store } from './store';
+import type { Store, WriteTx } from './store';
 
 export interface JudgeCallRecord {
   readonly conversationId?: string;
@@ -23,6 +23,22 @@ export interface JudgeCallRecord {
   readonly durationMs: number;
 }
 
+/**
+ * One result line of a judge Message Batch, taken in whole: its row in message_batch_results (so
+ * that reading it again adds nothing), the attempt's cost (none for a canceled request), and the
+ * conversation's combined score (a grade) or a note (not graded, for good).
+ */
+export interface JudgeBatchResult {
+  readonly messageBatchId: string;
+  readonly customId: string;
+  readonly result: 'succeeded' | 'errored' | 'canceled' | 'expired';
+  readonly errorType?: string;
+  readonly conversationId: string;
+  readonly call?: JudgeCallRecord;
+  readonly judged?: { readonly quality: QualityResult; readonly flag: string | undefined };
+  readonly note?: string;
+}
+
 export class JudgeRepository {
   constructor(
     private readonly store: Store,
@@ -32,14 +48,7 @@ export class JudgeRepository {
   /** Records one judge attempt (its cost is judge cost, never a generation). */
   recordCall(c: JudgeCallRecord): Promise<void> {
     const now = this.clock.now();
-    return this.store.write((tx) => {
-      tx.run(
-        `INSERT INTO judge_calls (conversation_id, batch_id, model, attempt, status, error_type, input_tokens, output_tokens,
-                                  cache_creation_input_tokens, cache_read_input_tokens, cost_usd, duration_ms, created_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-        [c.conversationId ?? null, c.batchId ?? null, c.model, c.attempt, c.status, c.errorType ?? null, c.inputTokens, c.outputTokens, c.cacheCreationInputTokens ?? 0, c.cacheReadInputTokens ?? 0, c.costUsd, c.durationMs, now],
-      );
-    });
+    return this.store.write((tx) => insertCall(tx, c, now));
   }
 
   /**
@@ -48,28 +57,77 @@ export class JudgeRepository {
    */
   saveJudged(conversationId: string, quality: QualityResult, flag: string | undefined): Promise<void> {
     const now = this.clock.now();
-    return this.store.write((tx) => {
-      const params = [quality.overall, JSON.stringify(quality.breakdown), JSON.stringify(quality.recommendations)];
-      const updated = tx.run('UPDATE quality_scores SET overall = ?, breakdown = ?, recommendations = ? WHERE conversation_id = ?', [...params, conversationId]);
-      if (updated.changes === 0) tx.run('INSERT INTO quality_scores (overall, breakdown, recommendations, conversation_id, created_at) VALUES (?, ?, ?, ?, ?)', [...params, conversationId, now]);
-      if (!flag) return;
-      const c = tx.get('SELECT status, status_reason FROM conversations WHERE id = ?', [conversationId]);
-      if (!c || (c.status !== 'pending' && c.status !== 'needs_revision')) return;
-      // Replaces the scorer's "scored x, below y" (the score changed); keeps other reasons (near-duplicate).
-      const others = String(c.status_reason ?? '')
-        .split('; ')
-        .filter((r) => r !== '' && !r.startsWith('scored '));
-      tx.run("UPDATE conversations SET status = 'needs_revision', status_reason = ? WHERE id = ?", [[flag, ...others].join('; '), conversationId]);
-    });
+    return this.store.write((tx) => writeJudged(tx, conversationId, quality, flag, now));
   }
 
   /** A note on a conversation the judge could not grade: it keeps the scorer's score. */
   noteUnjudged(conversationId: string, note: string): Promise<void> {
-    return this.store.write((tx) => {
-      const c = tx.get('SELECT status_reason FROM conversations WHERE id = ?', [conversationId]);
-      if (c) tx.run('UPDATE conversations SET status_reason = ? WHERE id = ?', [appendReason(c.status_reason as string | null, note), conversationId]);
-    });
+    return this.store.write((tx) => writeNote(tx, conversationId, note));
   }
+
+  /**
+   * Takes in result lines of judge Message Batches, all in one durable transaction, each once:
+   * answers, per line, whether it was taken in before (then nothing is written for it).
+   */
+  takeBatchResults(results: readonly JudgeBatchResult[]): Promise<boolean[]> {
+    const now = this.clock.now();
+    return this.store.write((tx) =>
+      results.map((r) => {
+        if (tx.get('SELECT 1 AS x FROM message_batch_results WHERE message_batch_id = ? AND custom_id = ?', [r.messageBatchId, r.customId])) return true;
+        tx.run('INSERT INTO message_batch_results (message_batch_id, custom_id, result, error_type, conversation_id, created_at) VALUES (?, ?, ?, ?, ?, ?)', [
+          r.messageBatchId,
+          r.customId,
+          r.result,
+          r.errorType ?? null,
+          r.conversationId,
+          now,
+        ]);
+        if (r.call) insertCall(tx, r.call, now);
+        if (r.judged) writeJudged(tx, r.conversationId, r.judged.quality, r.judged.flag, now);
+        if (r.note) writeNote(tx, r.conversationId, r.note);
+        return false;
+      }),
+    );
+  }
+}
+
+function insertCall(tx: WriteTx, c: JudgeCallRecord, now: number): void {
+  tx.run(
+    `INSERT INTO judge_calls (conversation_id, batch_id, model, attempt, status, error_type, input_tokens, output_tokens,
+                              cache_creation_input_tokens, cache_read_input_tokens, cost_usd, duration_ms, created_at)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    [c.conversationId ?? null, c.batchId ?? null, c.model, c.attempt, c.status, c.errorType ?? null, c.inputTokens, c.outputTokens, c.cacheCreationInputTokens ?? 0, c.cacheReadInputTokens ?? 0, c.costUsd, c.durationMs, now],
+  );
+}
+
+function writeJudged(tx: WriteTx, conversationId: string, quality: QualityResult, flag: string | undefined, now: number): void {
+  const params = [quality.overall, JSON.stringify(quality.breakdown), JSON.stringify(quality.recommendations)];
+  const updated = tx.run('UPDATE quality_scores SET overall = ?, breakdown = ?, recommendations = ? WHERE conversation_id = ?', [...params, conversationId]);
+  if (updated.changes === 0) tx.run('INSERT INTO quality_scores (overall, breakdown, recommendations, conversation_id, created_at) VALUES (?, ?, ?, ?, ?)', [...params, conversationId, now]);
+  if (!flag) return;
+  const c = tx.get('SELECT status, status_reason FROM conversations WHERE id = ?', [conversationId]);
+  if (!c || (c.status !== 'pending' && c.status !== 'needs_revision')) return;
+  // Replaces the scorer's "scored x, below y" (the score changed); keeps other reasons (near-duplicate).
+  const others = String(c.status_reason ?? '')
+    .split('; ')
+    .filter((r) => r !== '' && !r.startsWith('scored '));
+  tx.run("UPDATE conversations SET status = 'needs_revision', status_reason = ? WHERE id = ?", [[flag, ...others].join('; '), conversationId]);
+}
+
+function writeNote(tx: WriteTx, conversationId: string, note: string): void {
+  const c = tx.get('SELECT status_reason FROM conversations WHERE id = ?', [conversationId]);
+  if (c) tx.run('UPDATE conversations SET status_reason = ? WHERE id = ?', [appendReason(c.status_reason as string | null, note), conversationId]);
+}
+
+/** Conversations (of those given) the judge has graded already: a succeeded judge call names them. */
+export function judgedAlready(store: Store, conversationIds: readonly string[]): Set<string> {
+  const judged = new Set<string>();
+  for (let i = 0; i < conversationIds.length; i += 500) {
+    const ids = conversationIds.slice(i, i + 500);
+    const rows = store.all(`SELECT DISTINCT conversation_id FROM judge_calls WHERE status = 'succeeded' AND conversation_id IN (${ids.map(() => '?').join(', ')})`, ids);
+    for (const r of rows) judged.add(String(r.conversation_id));
+  }
+  return judged;
 }
 
 /** Dollars the judge spent since `since` (ms), for the daily budget. */

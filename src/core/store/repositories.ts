@@ -504,7 +504,12 @@ export class BatchRepository {
 
   /** Batches that stopped before their count was reached (pending, running, failed or cancelled), newest first. */
   unfinished(): BatchRow[] {
-    return this.store.all(`${BATCH_SELECT} WHERE b.status IN ('pending', 'running', 'failed', 'cancelled') ORDER BY b.created_at DESC`).map(toBatch).filter((b) => b.completed < b.requested);
+    // A Message Batches batch with every conversation stored may still have grades of the judge
+    // to take in or to submit (its status says so until they are in).
+    return this.store
+      .all(`${BATCH_SELECT} WHERE b.status IN ('pending', 'running', 'failed', 'cancelled') ORDER BY b.created_at DESC`)
+      .map(toBatch)
+      .filter((b) => b.completed < b.requested || b.settings.mode === 'batch');
   }
 }
 

@@ -282,6 +282,17 @@ export const MIGRATIONS: readonly Migration[] = [
       'CREATE INDEX generation_logs_by_batch ON generation_logs (batch_id)',
     ],
   },
+  {
+    version: 9,
+    description: 'Message Batches of the judge: what each Message Batch is for (generation, or grading)',
+    sql: [
+      // The judge grades through Message Batches when the generation used them: its rows sit beside
+      // generation's (same intent-before-POST crash safety, same budgets held until collected) and
+      // are told apart here. Their result lines go to message_batch_results too (conversation_id is
+      // the conversation graded), so a grade read twice is taken in once.
+      "ALTER TABLE message_batches ADD COLUMN purpose TEXT NOT NULL DEFAULT 'generation' CHECK (purpose IN ('generation', 'judge'))",
+    ],
+  },
 ];
 
 /** The newest migration (not the last listed: one written in parallel may land out of order). */

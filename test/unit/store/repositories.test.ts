@@ -3,7 +3,11 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { templateQuality } from '../../../src/core/analytics';
+import { messageBatchRows, recordIntent, slotStates } from '../../../src/core/generation/messageBatchRecords';
 import { BatchRepository, GenerationRepository, Store, TemplateRepository, contentHash, type Clock } from '../../../src/core/store';
+import { JudgeRepository, judgedAlready } from '../../../src/core/store/judgeCalls';
+import { scoreConversation, toQualityResult } from '../../../src/core/quality';
+import { GOOD } from '../../fixtures/conversations';
 
 function fakeClock(start = 1_700_000_000_000): Clock & { tick(ms?: number): void } {
   let t = start;
@@ -165,6 +169,53 @@ describe('repositories', () => {
     assert.deepEqual(unfinished!.parameters, { a: 1 });
     await batches.setStatus(batch.id, 'completed');
     assert.deepEqual(batches.unfinished(), []);
+  });
+
+  it('batches through Message Batches: one with every conversation stored stays unfinished until its status says complete (the judge’s grades)', async () => {
+    const templates = new TemplateRepository(store, clock);
+    const t = await templates.ensure('a.prompt', { name: 'A', tier: 'template' });
+    const v = await templates.recordVersion(t.id, 'x');
+    const batches = new BatchRepository(store, clock, ids('b'));
+    const generations = new GenerationRepository(store, clock, ids('c'));
+    const batch = await batches.create({ templateId: t.id, versionId: v.id, requested: 1, parameters: {}, model: 'm', settings: { mode: 'batch' } });
+    const direct = await batches.create({ templateId: t.id, versionId: v.id, requested: 1, parameters: {}, model: 'm', settings: {} });
+    for (const b of [batch, direct]) {
+      await batches.setStatus(b.id, 'running');
+      await generations.record({ templateId: t.id, versionId: v.id, batchId: b.id, parameters: {}, model: 'm', attempt: 1, status: 'succeeded', inputTokens: 1, outputTokens: 1, costUsd: 0, durationMs: 1, conversation: { turns: [{ role: 'user', content: 'q' }] } });
+    }
+    assert.deepEqual(batches.unfinished().map((b) => b.id), [batch.id]);
+    await batches.setStatus(batch.id, 'completed');
+    assert.deepEqual(batches.unfinished(), []);
+  });
+
+  it('judge Message Batch results: each line taken in once, with its cost, grade and flag in the same transaction', async () => {
+    const templates = new TemplateRepository(store, clock);
+    const t = await templates.ensure('a.prompt', { name: 'A', tier: 'template' });
+    const v = await templates.recordVersion(t.id, 'x');
+    const batch = await new BatchRepository(store, clock, ids('b')).create({ templateId: t.id, versionId: v.id, requested: 1, parameters: {}, model: 'm', settings: { mode: 'batch' } });
+    const { conversationId } = await new GenerationRepository(store, clock, ids('c')).record({
+      ...{ templateId: t.id, versionId: v.id, batchId: batch.id, parameters: {}, model: 'm', attempt: 1, status: 'succeeded', inputTokens: 1, outputTokens: 1, costUsd: 0, durationMs: 1 },
+      conversation: { turns: [{ role: 'user', content: 'q' }] },
+    });
+    const row = await recordIntent(store, batch.id, [conversationId!], 1, 0.01, clock.now(), 'judge');
+    assert.deepEqual(messageBatchRows(store, batch.id, 'generation'), []);
+    assert.deepEqual(messageBatchRows(store, batch.id, 'judge').map((r) => r.purpose), ['judge']);
+    const repo = new JudgeRepository(store, clock);
+    const line = {
+      messageBatchId: row.id,
+      customId: row.customIds[0]!,
+      conversationId: conversationId!,
+      result: 'succeeded' as const,
+      call: { conversationId: conversationId!, batchId: batch.id, model: 'claude-haiku-5-5', attempt: 1, status: 'succeeded' as const, inputTokens: 10, outputTokens: 5, costUsd: 0.25, durationMs: 3 },
+      judged: { quality: { ...toQualityResult(scoreConversation(GOOD, 'template')), overall: 4.5 }, flag: 'scored 4.5, below 6: the judge: loops' },
+    };
+    assert.deepEqual(await repo.takeBatchResults([line]), [false]);
+    assert.deepEqual(await repo.takeBatchResults([line]), [true], 'read again: taken in before');
+    assert.equal(Number(store.get('SELECT count(*) AS n FROM judge_calls')!.n), 1);
+    assert.deepEqual(store.get('SELECT status, status_reason FROM conversations'), { status: 'needs_revision', status_reason: 'scored 4.5, below 6: the judge: loops' });
+    assert.equal(Number(store.get('SELECT overall FROM quality_scores')!.overall), 4.5);
+    assert.equal(slotStates(store, batch.id, [{ key: conversationId! }], 3, 0, 'judge').get(conversationId!)!.state, 'done');
+    assert.deepEqual([...judgedAlready(store, [conversationId!, 'other'])], [conversationId]);
   });
 
   it('hostile text is data: quotes, SQL and NUL bytes are stored as given', async () => {
