@@ -33,9 +33,9 @@ type SlotState = 'done' | 'inflight' | 'pending' | 'failed';
  * not yet taken in (in flight), a last result of this run that ends it (failed) or not (pending:
  * a canceled one too, sent again by the next run; the run that sees the cancel stops instead).
  */
-export function slotStates(store: Store, batchId: string, slots: readonly Slot[], maxAttempts: number, runStartedAt: number): Map<string, { state: SlotState; attempts: number }> {
+export async function slotStates(store: Store, batchId: string, slots: readonly Slot[], maxAttempts: number, runStartedAt: number): Promise<Map<string, { state: SlotState; attempts: number }>> {
   const results = new Map<string, { result: string; errorType: string | null; createdAt: number }[]>();
-  for (const r of store.all<{ custom_id: string; result: string; error_type: string | null; created_at: number }>(
+  for (const r of await store.all<{ custom_id: string; result: string; error_type: string | null; created_at: number }>(
     'SELECT r.custom_id, r.result, r.error_type, r.created_at FROM message_batch_results r JOIN message_batches m ON m.id = r.message_batch_id WHERE m.batch_id = ? ORDER BY m.created_at, r.created_at',
     [batchId],
   )) {
@@ -43,9 +43,9 @@ export function slotStates(store: Store, batchId: string, slots: readonly Slot[]
     results.set(key, [...(results.get(key) ?? []), { result: r.result, errorType: r.error_type, createdAt: Number(r.created_at) }]);
   }
   const inflight = new Set<string>();
-  for (const row of messageBatchRows(store, batchId)) {
+  for (const row of await messageBatchRows(store, batchId)) {
     if (row.state !== 'submitting' && row.state !== 'submitted') continue;
-    const taken = new Set(store.all<{ custom_id: string }>('SELECT custom_id FROM message_batch_results WHERE message_batch_id = ?', [row.id]).map((r) => r.custom_id));
+    const taken = new Set((await store.all<{ custom_id: string }>('SELECT custom_id FROM message_batch_results WHERE message_batch_id = ?', [row.id])).map((r) => r.custom_id));
     for (const id of row.customIds) if (!taken.has(id)) inflight.add(slotOf(id));
   }
   const states = new Map<string, { state: SlotState; attempts: number }>();
@@ -73,16 +73,16 @@ function isRetryable(r: { result: string; errorType: string | null }): boolean {
 }
 
 /** Worst cases of Message Batches not yet collected: of one batch, or of the whole workspace. */
-export function outstanding(store: Store, batchId?: string): number {
+export async function outstanding(store: Store, batchId?: string): Promise<number> {
   const where = "state IN ('submitting', 'submitted')";
   const row = batchId
-    ? store.get(`SELECT coalesce(sum(worst_case_usd), 0) AS usd FROM message_batches WHERE ${where} AND batch_id = ?`, [batchId])
-    : store.get(`SELECT coalesce(sum(worst_case_usd), 0) AS usd FROM message_batches WHERE ${where}`);
+    ? await store.get(`SELECT coalesce(sum(worst_case_usd), 0) AS usd FROM message_batches WHERE ${where} AND batch_id = ?`, [batchId])
+    : await store.get(`SELECT coalesce(sum(worst_case_usd), 0) AS usd FROM message_batches WHERE ${where}`);
   return Number(row!.usd);
 }
 
-export function messageBatchRows(store: Store, batchId: string): MessageBatchRow[] {
-  return store.all('SELECT * FROM message_batches WHERE batch_id = ? ORDER BY created_at, id', [batchId]).map((r) => ({
+export async function messageBatchRows(store: Store, batchId: string): Promise<MessageBatchRow[]> {
+  return (await store.all('SELECT * FROM message_batches WHERE batch_id = ? ORDER BY created_at, id', [batchId])).map((r) => ({
     id: String(r.id),
     anthropicId: r.anthropic_id === null ? null : String(r.anthropic_id),
     state: r.state as MessageBatchRow['state'],

@@ -5,6 +5,7 @@
  */
 import { appendReason } from '../dataset/nearDuplicates';
 import type { QualityResult } from '../quality';
+import type { JudgeCallRepository } from './interfaces';
 import { systemClock, type Clock } from './repositories';
 import type { Store } from './store';
 
@@ -23,7 +24,7 @@ export interface JudgeCallRecord {
   readonly durationMs: number;
 }
 
-export class JudgeRepository {
+export class WorkspaceJudgeCallRepository implements JudgeCallRepository {
   constructor(
     private readonly store: Store,
     private readonly clock: Clock = systemClock,
@@ -70,9 +71,14 @@ export class JudgeRepository {
       if (c) tx.run('UPDATE conversations SET status_reason = ? WHERE id = ?', [appendReason(c.status_reason as string | null, note), conversationId]);
     });
   }
+
+  /** Dollars the judge spent since `since` (ms), for the daily budget. */
+  spentSince(since: number): Promise<number> {
+    return judgeSpentSince(this.store, since);
+  }
 }
 
 /** Dollars the judge spent since `since` (ms), for the daily budget. */
-export function judgeSpentSince(store: Store, since: number): number {
-  return Number(store.get('SELECT coalesce(sum(cost_usd), 0) AS spent FROM judge_calls WHERE created_at >= ?', [since])!.spent);
+export async function judgeSpentSince(store: Store, since: number): Promise<number> {
+  return Number((await store.get('SELECT coalesce(sum(cost_usd), 0) AS spent FROM judge_calls WHERE created_at >= ?', [since]))!.spent);
 }

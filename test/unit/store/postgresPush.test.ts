@@ -98,7 +98,7 @@ describe('team database (PostgreSQL): db push', function () {
     // Near-duplicate signatures come along, byte for byte, so the team's checks find these.
     const store = await Store.open(dir);
     try {
-      const localSignatures = store.all('SELECT conversation_id, signature FROM conversation_signatures ORDER BY conversation_id');
+      const localSignatures = await store.all('SELECT conversation_id, signature FROM conversation_signatures ORDER BY conversation_id');
       const teamSignatures = await alice.query<{ conversation_id: string; signature: Buffer }>('SELECT conversation_id, signature FROM conversation_signatures WHERE conversation_id = ANY($1) ORDER BY conversation_id', [
         localSignatures.map((r) => r.conversation_id),
       ]);
@@ -108,7 +108,7 @@ describe('team database (PostgreSQL): db push', function () {
         localSignatures.map((r) => [r.conversation_id, Buffer.from(r.signature as Uint8Array).toString('hex')]),
       );
       const buckets = await alice.query('SELECT 1 FROM signature_buckets WHERE conversation_id = ANY($1)', [localSignatures.map((r) => r.conversation_id)]);
-      assert.equal(buckets.rowCount, Number(store.get('SELECT count(*) AS n FROM signature_buckets')!.n));
+      assert.equal(buckets.rowCount, Number((await store.get('SELECT count(*) AS n FROM signature_buckets'))!.n));
     } finally {
       store.close();
     }
