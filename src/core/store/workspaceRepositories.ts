@@ -1,7 +1,7 @@
 /**
  * The workspace database's `Repositories`: the repository classes over one `Store`, and the
- * analytics functions bound to it. Kept apart from index.ts because it imports the analytics
- * modules, which import the store's types: index.ts stays free of that cycle.
+ * analytics functions bound to it. The analytics modules import only the store's types, so
+ * importing them here (and this from index.ts) makes no cycle at run time.
  */
 import { randomUUID } from 'node:crypto';
 import { coverage } from '../analytics/coverage';

@@ -2,8 +2,8 @@ import { strict as assert } from 'node:assert';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { templateQuality } from '../../../src/core/analytics';
-import { WorkspaceBatchRepository, WorkspaceGenerationRepository, Store, WorkspaceTemplateRepository, contentHash, type Clock } from '../../../src/core/store';
+import { computeStats, dailySeries, templateQuality, templateRows, versionRows } from '../../../src/core/analytics';
+import { WorkspaceBatchRepository, WorkspaceGenerationRepository, Store, WorkspaceTemplateRepository, contentHash, workspaceRepositories, type Clock } from '../../../src/core/store';
 
 function fakeClock(start = 1_700_000_000_000): Clock & { tick(ms?: number): void } {
   let t = start;
@@ -173,5 +173,34 @@ describe('repositories', () => {
     const t = await templates.ensure(path, { name: '"; DELETE FROM templates; --', tier: 'template' });
     assert.equal((await templates.byPath(path))!.id, t.id);
     assert.equal((await templates.list()).length, 1);
+  });
+  it('the workspace Repositories bundle: every read is asynchronous and answers as the classes and functions it wraps', async () => {
+    const repos = workspaceRepositories(store, clock, ids('r'));
+    const t = await repos.templates.ensure('a.prompt', { name: 'A', tier: 'template' });
+    const v = await repos.templates.recordVersion(t.id, 'x');
+    const batch = await repos.batches.create({ templateId: t.id, versionId: v.id, requested: 2, parameters: {}, model: 'm', settings: {} });
+    const { conversationId } = await repos.generations.record({ templateId: t.id, versionId: v.id, batchId: batch.id, parameters: {}, model: 'm', attempt: 1, status: 'succeeded', inputTokens: 1, outputTokens: 1, costUsd: 0.01, durationMs: 1, conversation: { turns: [{ role: 'user', content: 'q' }], quality: { overall: 7, breakdown: {}, recommendations: [] } } });
+    await repos.judgeCalls.recordCall({ conversationId: conversationId!, model: 'j', attempt: 1, status: 'succeeded', inputTokens: 1, outputTokens: 1, costUsd: 0.25, durationMs: 1 });
+    // What a PostgreSQL backend must also offer: reads that answer later, never a value at once.
+    const reads: unknown[] = [
+      repos.templates.byPath('a.prompt'), repos.templates.list(), repos.templates.versions(t.id), repos.templates.version(v.id), repos.templates.usage(t.id),
+      repos.generations.conversation(conversationId!), repos.generations.details(conversationId!), repos.generations.list(), repos.generations.idsStartingWith('r'),
+      repos.batches.get(batch.id), repos.batches.unfinished(), repos.judgeCalls.spentSince(0),
+      repos.analytics.templateRows(), repos.analytics.computeStats(), repos.analytics.totals(), repos.analytics.templateQuality('a.prompt'), repos.analytics.versionRows(t.id),
+      repos.analytics.dailySeries(), repos.analytics.seriesUnit(), repos.analytics.coverage(t.id), repos.analytics.reviewAgreementByTemplate(),
+      repos.analytics.currentThreshold(t.id), repos.analytics.baselineFor(t.id, v.id, clock.now() + 1),
+      store.get('SELECT 1 AS x'), store.all('SELECT 1 AS x'), store.schemaVersion(),
+    ];
+    for (const [i, read] of reads.entries()) assert.ok(read instanceof Promise, `read ${i} answers with a Promise`);
+    await Promise.all(reads);
+    assert.equal((await repos.templates.byPath('a.prompt'))!.id, t.id);
+    assert.equal((await repos.batches.get(batch.id))!.completed, 1);
+    assert.equal(await repos.judgeCalls.spentSince(0), 0.25);
+    assert.deepEqual(await repos.analytics.computeStats(), await computeStats(store));
+    assert.deepEqual(await repos.analytics.templateRows(), await templateRows(store));
+    assert.deepEqual(await repos.analytics.versionRows(t.id), await versionRows(store, t.id));
+    assert.deepEqual(await repos.analytics.dailySeries(), await dailySeries(store));
+    assert.deepEqual(await repos.analytics.templateQuality('a.prompt'), await templateQuality(store, 'a.prompt'));
+    assert.equal((await repos.analytics.templateQuality('a.prompt')).average, 7);
   });
 });
