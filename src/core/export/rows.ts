@@ -51,11 +51,11 @@ export async function conversationRows(store: Store, filter: RowFilter = {}): Pr
   }
   const rows = await store.all(
     `WITH v AS (SELECT id, row_number() OVER (PARTITION BY template_id ORDER BY created_at, id) AS ordinal FROM template_versions)
-       SELECT c.id, c.template_id, t.path, t.name, c.version_id, v.ordinal, c.batch_id, c.parameters, c.status, c.quality, c.created_at,
-              c.near_duplicate_of, c.similarity
-         FROM conversations c JOIN templates t ON t.id = c.template_id JOIN v ON v.id = c.version_id
-        ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
-        ORDER BY c.created_at, c.id`,
+     SELECT c.id, c.template_id, t.path, t.name, c.version_id, v.ordinal, c.batch_id, c.parameters, c.status, c.quality, c.created_at,
+            c.near_duplicate_of, c.similarity
+       FROM conversations c JOIN templates t ON t.id = c.template_id JOIN v ON v.id = c.version_id
+      ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+      ORDER BY c.created_at, c.id`,
     params,
   );
   return rows.map(toRow);

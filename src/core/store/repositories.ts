@@ -74,22 +74,22 @@ export class WorkspaceTemplateRepository implements TemplateRepository {
 
   async versions(templateId: number): Promise<VersionSummary[]> {
     const rows = await this.store.all(
-        `SELECT v.id, v.template_id, v.content_hash, v.created_at,
-                (SELECT count(*) FROM generation_logs g WHERE g.version_id = v.id) AS generations,
-                (SELECT count(*) FROM conversations c WHERE c.version_id = v.id) AS conversations,
-                (SELECT avg(q.overall) FROM conversations c JOIN quality_scores q ON q.conversation_id = c.id WHERE c.version_id = v.id) AS avg_quality
-           FROM template_versions v WHERE v.template_id = ? ORDER BY v.created_at, v.id`,
+      `SELECT v.id, v.template_id, v.content_hash, v.created_at,
+              (SELECT count(*) FROM generation_logs g WHERE g.version_id = v.id) AS generations,
+              (SELECT count(*) FROM conversations c WHERE c.version_id = v.id) AS conversations,
+              (SELECT avg(q.overall) FROM conversations c JOIN quality_scores q ON q.conversation_id = c.id WHERE c.version_id = v.id) AS avg_quality
+         FROM template_versions v WHERE v.template_id = ? ORDER BY v.created_at, v.id`,
       [templateId],
     );
     return rows.map((r) => ({
-        id: Number(r.id),
-        templateId: Number(r.template_id),
-        contentHash: String(r.content_hash),
-        createdAt: Number(r.created_at),
-        generations: Number(r.generations),
-        conversations: Number(r.conversations),
-        avgQuality: r.avg_quality === null ? null : Number(r.avg_quality),
-      }));
+      id: Number(r.id),
+      templateId: Number(r.template_id),
+      contentHash: String(r.content_hash),
+      createdAt: Number(r.created_at),
+      generations: Number(r.generations),
+      conversations: Number(r.conversations),
+      avgQuality: r.avg_quality === null ? null : Number(r.avg_quality),
+    }));
   }
 
   async version(id: number): Promise<VersionRow | undefined> {
@@ -370,17 +370,17 @@ export class WorkspaceGenerationRepository implements GenerationRepository {
     const order = filter.sort === 'score' ? 'q.overall IS NULL, q.overall ASC, c.created_at DESC' : 'c.created_at DESC, c.id';
     params.push(filter.limit ?? 500);
     const rows = await this.store.all(
-        `SELECT c.id, c.status, c.status_reason, c.parameters, c.created_at, t.path, t.name, q.overall, q.recommendations
-           FROM conversations c JOIN templates t ON t.id = c.template_id LEFT JOIN quality_scores q ON q.conversation_id = c.id
-          ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
-          ORDER BY ${order} LIMIT ?`,
-        params,
-      );
+      `SELECT c.id, c.status, c.status_reason, c.parameters, c.created_at, t.path, t.name, q.overall, q.recommendations
+         FROM conversations c JOIN templates t ON t.id = c.template_id LEFT JOIN quality_scores q ON q.conversation_id = c.id
+        ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+        ORDER BY ${order} LIMIT ?`,
+      params,
+    );
     return rows.map((r) => ({
-        ...conversationHead(r),
-        overall: r.overall === null ? null : Number(r.overall),
-        recommendations: r.recommendations === null ? [] : (parseJson(r.recommendations, []) as string[]),
-      }));
+      ...conversationHead(r),
+      overall: r.overall === null ? null : Number(r.overall),
+      recommendations: r.recommendations === null ? [] : (parseJson(r.recommendations, []) as string[]),
+    }));
   }
 
   private async turnsOf(conversationId: string): Promise<Turn[]> {
