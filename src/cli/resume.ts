@@ -48,11 +48,11 @@ export async function runResume(flags: { workspace?: string; batch?: string; api
       throw new UserError((error as Error).message);
     }
     if (!prepared) {
-      if (flags.batch && !(await store.get('SELECT 1 AS x FROM batches WHERE id = ?', [flags.batch]))) throw new UserError(`no batch ${flags.batch} in ${folder}`);
+      if (flags.batch && !(await batches.get(flags.batch))) throw new UserError(`no batch ${flags.batch} in ${folder}`);
       out.note(flags.batch ? `batch ${flags.batch} is complete: nothing to resume` : 'no unfinished batch to resume');
       return EXIT.ok;
     }
-    const requested = Number((await store.get('SELECT requested FROM batches WHERE id = ?', [prepared.resume!.batchId]))!.requested);
+    const requested = (await batches.get(prepared.resume!.batchId))!.requested;
     out.note(`resuming batch ${prepared.resume!.batchId}: ${prepared.count} of ${requested} conversations to go`);
     const outcome = await runInTerminal({ ...prepared, apiKey: key, ...(baseURL ? { baseURL } : {}) }, flags.format === 'text' && Boolean(process.stderr.isTTY), interrupt);
     printOutcome(outcome, flags.format, out);

@@ -96,8 +96,9 @@ export class Workspace {
     const settings = mergeSettings(storedSettings(batch.settings), { models: this.settings.models });
     const model = resolveModel(batch.model, settings.models);
     if (!model) throw new Error(`the batch used model ${batch.model}, which is not in the model table`);
-    const version = (await new WorkspaceTemplateRepository(store).version(batch.versionId))!;
-    const path = String((await store.get('SELECT path FROM templates WHERE id = ?', [batch.templateId]))!.path);
+    const templates = new WorkspaceTemplateRepository(store);
+    const version = (await templates.version(batch.versionId))!;
+    const path = (await templates.byId(batch.templateId))!.path;
     const template = this.parse(version.content, path);
     const render = (values: Readonly<Record<string, unknown>>) => {
       const rendered = renderTemplate(template, values);

@@ -12,7 +12,7 @@ import type { Priority } from './priorityQueue';
 import { limiterFor, type RateLimiter } from './rateLimiter';
 import { SETTINGS, judgeModelOf, type GenerationSettings } from './settings';
 import { judgeAfterBatch, type BatchJudgement } from './judgeBatch';
-import { judgeSpentSince } from '../store/judgeCalls';
+import { WorkspaceJudgeCallRepository } from '../store/judgeCalls';
 import { importKeptAside } from './unstored';
 import { answerRecord, keepRecord, type RecordContext } from './recording';
 import { planKey } from '../plan';
@@ -88,8 +88,8 @@ const CANCEL_CHECK_MS = 500;
 export async function spentToday(store: Store, now = new Date()): Promise<number> {
   const midnight = new Date(now);
   midnight.setHours(0, 0, 0, 0);
-  const generations = Number((await store.get('SELECT coalesce(sum(cost_usd), 0) AS spent FROM generation_logs WHERE created_at >= ?', [midnight.getTime()]))!.spent);
-  return generations + (await judgeSpentSince(store, midnight.getTime())); // the judge's calls are paid too
+  const generations = await new WorkspaceGenerationRepository(store).spentSince(midnight.getTime());
+  return generations + (await new WorkspaceJudgeCallRepository(store).spentSince(midnight.getTime())); // the judge's calls are paid too
 }
 
 export async function runRecordedBatch(input: BatchInput): Promise<BatchOutcome> {
@@ -248,13 +248,13 @@ export async function planResume(store: Store, batchId?: string): Promise<Resume
   if (!batch || batch.completed >= batch.requested) return undefined;
   const templates = new WorkspaceTemplateRepository(store);
   const version = (await templates.version(batch.versionId))!;
-  const path = String((await store.get('SELECT path FROM templates WHERE id = ?', [batch.templateId]))!.path);
+  const path = (await templates.byId(batch.templateId))!.path;
   const base = { batch, templatePath: path, templateText: version.content, remaining: batch.requested - batch.completed };
   if (!batch.plan) return base;
   // What each cell has: its stored conversations, told apart by their values.
   const stored = new Map<string, number>();
-  for (const row of await store.all<{ parameters: string }>('SELECT parameters FROM conversations WHERE batch_id = ?', [batch.id])) {
-    const key = planKey(JSON.parse(row.parameters) as Record<string, unknown>);
+  for (const values of await batches.conversationValues(batch.id)) {
+    const key = planKey(values);
     stored.set(key, (stored.get(key) ?? 0) + 1);
   }
   const cells = batch.plan.flatMap((cell) => {

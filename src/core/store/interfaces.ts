@@ -34,6 +34,7 @@ export interface TemplateRepository {
   /** The template at `path` (workspace-relative), created or updated with its current name and tier. */
   ensure(path: string, info: { name: string; tier: string }): Promise<TemplateRow>;
   byPath(path: string): Promise<TemplateRow | undefined>;
+  byId(id: number): Promise<TemplateRow | undefined>;
   list(): Promise<TemplateRow[]>;
   /** Records `content` as a version of the template unless that exact content is recorded already. */
   recordVersion(templateId: number, content: string): Promise<VersionRow>;
@@ -53,6 +54,8 @@ export interface GenerationRepository {
   details(id: string): Promise<ConversationDetails | undefined>;
   list(filter?: ConversationFilter): Promise<ConversationSummary[]>;
   idsStartingWith(prefix: string, limit?: number): Promise<string[]>;
+  /** Dollars the generation attempts logged since `since` (ms) cost (the judge's are apart). */
+  spentSince(since: number): Promise<number>;
   /** Records a review and sets the conversation's status; false when the id is unknown. */
   review(conversationId: string, status: ReviewStatus, note?: string): Promise<boolean>;
 }
@@ -63,6 +66,8 @@ export interface BatchRepository {
   get(id: string): Promise<BatchRow | undefined>;
   /** Batches that stopped before their count was reached, newest first. */
   unfinished(): Promise<BatchRow[]>;
+  /** The values of each conversation stored for the batch (what a resume has already). */
+  conversationValues(id: string): Promise<Record<string, unknown>[]>;
 }
 
 export interface JudgeCallRepository {
@@ -86,6 +91,9 @@ export interface AnalyticsQueries {
   reviewAgreementByTemplate(): Promise<Map<number, ReviewAgreement | null>>;
   currentThreshold(templateId: number): Promise<number>;
   baselineFor(templateId: number, versionId: number, before: number): Promise<Baseline | undefined>;
+  /** A template's earlier successful generations: mean output tokens and mean duration (ms); null without any. */
+  pastOutputTokens(templatePath: string): Promise<number | null>;
+  pastDurationMs(templatePath: string): Promise<number | null>;
 }
 
 /** One store's repositories: what a shell holds instead of the store itself, once step 2 lands. */

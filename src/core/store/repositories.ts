@@ -63,6 +63,11 @@ export class WorkspaceTemplateRepository implements TemplateRepository {
     return row && toTemplate(row);
   }
 
+  async byId(id: number): Promise<TemplateRow | undefined> {
+    const row = await this.store.get('SELECT * FROM templates WHERE id = ?', [id]);
+    return row && toTemplate(row);
+  }
+
   async list(): Promise<TemplateRow[]> {
     return (await this.store.all('SELECT * FROM templates ORDER BY path')).map(toTemplate);
   }
@@ -392,6 +397,10 @@ export class WorkspaceGenerationRepository implements GenerationRepository {
     return (await this.store.all('SELECT id FROM conversations WHERE substr(id, 1, ?) = ? ORDER BY id LIMIT ?', [prefix.length, prefix, limit])).map((r) => String(r.id));
   }
 
+  async spentSince(since: number): Promise<number> {
+    return Number((await this.store.get('SELECT coalesce(sum(cost_usd), 0) AS spent FROM generation_logs WHERE created_at >= ?', [since]))!.spent);
+  }
+
   /** Records a review and sets the conversation's status; false when the id is unknown. */
   review(conversationId: string, status: ReviewStatus, note?: string): Promise<boolean> {
     const now = this.clock.now();
@@ -502,6 +511,10 @@ export class WorkspaceBatchRepository implements BatchRepository {
   /** Batches that stopped before their count was reached (pending, running, failed or cancelled), newest first. */
   async unfinished(): Promise<BatchRow[]> {
     return (await this.store.all(`${BATCH_SELECT} WHERE b.status IN ('pending', 'running', 'failed', 'cancelled') ORDER BY b.created_at DESC`)).map(toBatch).filter((b) => b.completed < b.requested);
+  }
+
+  async conversationValues(id: string): Promise<Record<string, unknown>[]> {
+    return (await this.store.all('SELECT parameters FROM conversations WHERE batch_id = ?', [id])).map((r) => JSON.parse(String(r.parameters)) as Record<string, unknown>);
   }
 }
 

@@ -1,7 +1,8 @@
 /**
  * The workspace database's `Repositories`: the repository classes over one `Store`, and the
- * analytics functions bound to it. The analytics modules import only the store's types, so
- * importing them here (and this from index.ts) makes no cycle at run time.
+ * analytics functions (and the estimate's two reads of past generations) bound to it. Those
+ * modules import only the store's types, so importing them here (and this from index.ts) makes
+ * no cycle at run time.
  */
 import { randomUUID } from 'node:crypto';
 import { coverage } from '../analytics/coverage';
@@ -9,6 +10,7 @@ import { currentThreshold, reviewAgreementByTemplate } from '../analytics/review
 import { dailySeries, seriesUnit } from '../analytics/series';
 import { baselineFor } from '../analytics/templateTest';
 import { computeStats, templateQuality, templateRows, totalsOf, versionRows } from '../analytics/templates';
+import { pastDurationMs, pastOutputTokens } from '../generation/estimate';
 import type { AnalyticsQueries, Repositories } from './interfaces';
 import { WorkspaceJudgeCallRepository } from './judgeCalls';
 import { WorkspaceBatchRepository, WorkspaceGenerationRepository, WorkspaceTemplateRepository, systemClock, type Clock } from './repositories';
@@ -37,5 +39,7 @@ export function workspaceAnalytics(store: Store): AnalyticsQueries {
     reviewAgreementByTemplate: () => reviewAgreementByTemplate(store),
     currentThreshold: (templateId) => currentThreshold(store, templateId),
     baselineFor: (templateId, versionId, before) => baselineFor(store, templateId, versionId, before),
+    pastOutputTokens: (templatePath) => pastOutputTokens(store, templatePath),
+    pastDurationMs: (templatePath) => pastDurationMs(store, templatePath),
   };
 }

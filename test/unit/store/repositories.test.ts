@@ -178,24 +178,31 @@ describe('repositories', () => {
     const repos = workspaceRepositories(store, clock, ids('r'));
     const t = await repos.templates.ensure('a.prompt', { name: 'A', tier: 'template' });
     const v = await repos.templates.recordVersion(t.id, 'x');
-    const batch = await repos.batches.create({ templateId: t.id, versionId: v.id, requested: 2, parameters: {}, model: 'm', settings: {} });
-    const { conversationId } = await repos.generations.record({ templateId: t.id, versionId: v.id, batchId: batch.id, parameters: {}, model: 'm', attempt: 1, status: 'succeeded', inputTokens: 1, outputTokens: 1, costUsd: 0.01, durationMs: 1, conversation: { turns: [{ role: 'user', content: 'q' }], quality: { overall: 7, breakdown: {}, recommendations: [] } } });
+    const batch = await repos.batches.create({ templateId: t.id, versionId: v.id, requested: 2, parameters: { tone: 'calm' }, model: 'm', settings: {} });
+    const { conversationId } = await repos.generations.record({ templateId: t.id, versionId: v.id, batchId: batch.id, parameters: { tone: 'calm' }, model: 'm', attempt: 1, status: 'succeeded', inputTokens: 1, outputTokens: 1, costUsd: 0.01, durationMs: 1, conversation: { turns: [{ role: 'user', content: 'q' }], quality: { overall: 7, breakdown: {}, recommendations: [] } } });
     await repos.judgeCalls.recordCall({ conversationId: conversationId!, model: 'j', attempt: 1, status: 'succeeded', inputTokens: 1, outputTokens: 1, costUsd: 0.25, durationMs: 1 });
     // What a PostgreSQL backend must also offer: reads that answer later, never a value at once.
     const reads: unknown[] = [
-      repos.templates.byPath('a.prompt'), repos.templates.list(), repos.templates.versions(t.id), repos.templates.version(v.id), repos.templates.usage(t.id),
-      repos.generations.conversation(conversationId!), repos.generations.details(conversationId!), repos.generations.list(), repos.generations.idsStartingWith('r'),
-      repos.batches.get(batch.id), repos.batches.unfinished(), repos.judgeCalls.spentSince(0),
+      repos.templates.byPath('a.prompt'), repos.templates.byId(t.id), repos.templates.list(), repos.templates.versions(t.id), repos.templates.version(v.id), repos.templates.usage(t.id),
+      repos.generations.conversation(conversationId!), repos.generations.details(conversationId!), repos.generations.list(), repos.generations.idsStartingWith('r'), repos.generations.spentSince(0),
+      repos.batches.get(batch.id), repos.batches.unfinished(), repos.batches.conversationValues(batch.id), repos.judgeCalls.spentSince(0),
       repos.analytics.templateRows(), repos.analytics.computeStats(), repos.analytics.totals(), repos.analytics.templateQuality('a.prompt'), repos.analytics.versionRows(t.id),
       repos.analytics.dailySeries(), repos.analytics.seriesUnit(), repos.analytics.coverage(t.id), repos.analytics.reviewAgreementByTemplate(),
       repos.analytics.currentThreshold(t.id), repos.analytics.baselineFor(t.id, v.id, clock.now() + 1),
+      repos.analytics.pastOutputTokens('a.prompt'), repos.analytics.pastDurationMs('a.prompt'),
       store.get('SELECT 1 AS x'), store.all('SELECT 1 AS x'), store.schemaVersion(),
     ];
     for (const [i, read] of reads.entries()) assert.ok(read instanceof Promise, `read ${i} answers with a Promise`);
     await Promise.all(reads);
     assert.equal((await repos.templates.byPath('a.prompt'))!.id, t.id);
+    assert.equal((await repos.templates.byId(t.id))!.path, 'a.prompt');
+    assert.equal(await repos.templates.byId(t.id + 1), undefined);
     assert.equal((await repos.batches.get(batch.id))!.completed, 1);
     assert.equal(await repos.judgeCalls.spentSince(0), 0.25);
+    assert.equal(await repos.generations.spentSince(0), 0.01, 'the judge is paid apart');
+    assert.equal(await repos.generations.spentSince(clock.now() + 1), 0);
+    assert.deepEqual(await repos.batches.conversationValues(batch.id), [{ tone: 'calm' }]);
+    assert.equal(await repos.analytics.pastOutputTokens('a.prompt'), 1);
     assert.deepEqual(await repos.analytics.computeStats(), await computeStats(store));
     assert.deepEqual(await repos.analytics.templateRows(), await templateRows(store));
     assert.deepEqual(await repos.analytics.versionRows(t.id), await versionRows(store, t.id));
