@@ -11,20 +11,20 @@ function median(times: number[]): number {
   return [...times].sort((a, b) => a - b)[Math.floor(times.length / 2)]!;
 }
 
-function time(fn: () => unknown, runs = 5): number {
-  fn(); // warm: statements compiled, pages in memory
+async function time(fn: () => Promise<unknown>, runs = 5): Promise<number> {
+  await fn(); // warm: statements compiled, pages in memory
   const times: number[] = [];
   for (let i = 0; i < runs; i++) {
     const t0 = performance.now();
-    fn();
+    await fn();
     times.push(performance.now() - t0);
   }
   return median(times);
 }
 
 /** The first implementation's query: one correlated subquery per figure per template. */
-function correlatedBaseline(store: Store): number {
-  const rows = store.all(
+async function correlatedBaseline(store: Store): Promise<number> {
+  const rows = await store.all(
     `SELECT t.id,
             (SELECT count(*) FROM generation_logs g WHERE g.template_id = t.id) AS usage_count,
             (SELECT count(*) FROM generation_logs g WHERE g.template_id = t.id AND g.status = 'succeeded') AS succeeded,
@@ -40,7 +40,7 @@ function correlatedBaseline(store: Store): number {
        FROM templates t ORDER BY t.path`,
   );
   for (const r of rows) {
-    store.all(`SELECT q.overall FROM conversations c JOIN quality_scores q ON q.conversation_id = c.id WHERE c.template_id = ? ORDER BY c.created_at DESC, c.id DESC LIMIT 10`, [Number(r.id)]);
+    await store.all(`SELECT q.overall FROM conversations c JOIN quality_scores q ON q.conversation_id = c.id WHERE c.template_id = ? ORDER BY c.created_at DESC, c.id DESC LIMIT 10`, [Number(r.id)]);
   }
   return rows.length;
 }
@@ -48,13 +48,13 @@ function correlatedBaseline(store: Store): number {
 export async function benchAnalytics(): Promise<string[][]> {
   const store = await analyticsDatabase();
   try {
-    const stats = time(() => computeStats(store));
-    const dashboard = time(() => {
-      const rows = templateRows(store);
-      dailySeries(store);
+    const stats = await time(() => computeStats(store));
+    const dashboard = await time(async () => {
+      const rows = await templateRows(store);
+      await dailySeries(store);
       topPerformers(rows);
     });
-    const baseline = time(() => correlatedBaseline(store), 3);
+    const baseline = await time(() => correlatedBaseline(store), 3);
     const ms = (x: number) => `${x.toFixed(0)} ms`;
     return [
       [`every template's figures (promptloom stats)`, ms(stats), 'correlated subqueries per template (first version)', ms(baseline), '< 300 ms'],

@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { nearestConversation, shingleHashes, signatureOf, similarity, storeSignature, wordHashes, type Signature } from '../src/core/dataset';
-import { Store, TemplateRepository } from '../src/core/store';
+import { Store, WorkspaceTemplateRepository } from '../src/core/store';
 import { seeded } from '../test/fixtures/variedConversations';
 import { measure } from './measure';
 
@@ -54,7 +54,7 @@ export async function benchDedup(): Promise<string[][]> {
   // Stored: conversations, signatures and buckets, in transactions of 5,000.
   const dir = mkdtempSync(join(tmpdir(), 'promptloom-bench-dedup-'));
   const store = await Store.open(dir, { checkpointBytes: 1 << 30 });
-  const templates = new TemplateRepository(store);
+  const templates = new WorkspaceTemplateRepository(store);
   const t = await templates.ensure('bench.prompt', { name: 'Bench', tier: 'template' });
   const v = await templates.recordVersion(t.id, 'body');
   for (let at = 0; at < N; at += 5000) {
@@ -71,9 +71,12 @@ export async function benchDedup(): Promise<string[][]> {
   const fresh = signatureOf(conversation(random));
   const copyTurns = texts[N / 2]!.map((turn, i) => (i === 3 ? { ...turn, content: turn.content.replace(/^\S+ \S+ \S+/, 'quite different words') } : turn));
   const copy = signatureOf(copyTurns);
-  const found = nearestConversation(store, t.id, copy);
-  const lookupFresh = measure(() => nearestConversation(store, t.id, fresh), { rounds: 100, warmup: 10 });
-  const lookupCopy = measure(() => nearestConversation(store, t.id, copy), { rounds: 100, warmup: 10 });
+  // Looked up inside a transaction, as `record` looks up (a transaction's reads are synchronous; nothing is written).
+  const { found, lookupFresh, lookupCopy } = await store.write((tx) => ({
+    found: nearestConversation(tx, t.id, copy),
+    lookupFresh: measure(() => nearestConversation(tx, t.id, fresh), { rounds: 100, warmup: 10 }),
+    lookupCopy: measure(() => nearestConversation(tx, t.id, copy), { rounds: 100, warmup: 10 }),
+  }));
   const bruteOne = measure(
     () => {
       let best = 0;
@@ -93,8 +96,8 @@ export async function benchDedup(): Promise<string[][]> {
   const bruteAll = Number(process.hrtime.bigint() - t1) / 1000;
   // The same 2,000 by LSH: each one checked against those before it, as `record` does.
   const small = await Store.open(mkdtempSync(join(tmpdir(), 'promptloom-bench-dedup-')), { checkpointBytes: 1 << 30 });
-  const ts = await new TemplateRepository(small).ensure('b.prompt', { name: 'B', tier: 'template' });
-  const vs = await new TemplateRepository(small).recordVersion(ts.id, 'body');
+  const ts = await new WorkspaceTemplateRepository(small).ensure('b.prompt', { name: 'B', tier: 'template' });
+  const vs = await new WorkspaceTemplateRepository(small).recordVersion(ts.id, 'body');
   const t2 = process.hrtime.bigint();
   await small.write((tx) => {
     for (let i = 0; i < 2000; i++) {

@@ -9,7 +9,7 @@ void (async () => {
   const t0 = performance.now();
   const store = await Store.open(process.argv[2]!);
   const openMs = performance.now() - t0;
-  const rows = Number(store.get('SELECT count(*) AS n FROM generation_logs')!.n);
+  const rows = Number((await store.get('SELECT count(*) AS n FROM generation_logs'))!.n);
   process.stdout.write(JSON.stringify({ openMs, heldBytes: process.memoryUsage().rss - before, rows }));
   store.close();
 })();

@@ -6,7 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { closeSync, fsyncSync, mkdtempSync, openSync, rmSync, statSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { GenerationRepository, Store, TemplateRepository } from '../src/core/store';
+import { WorkspaceGenerationRepository, Store, WorkspaceTemplateRepository } from '../src/core/store';
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -25,7 +25,7 @@ export async function benchStore(): Promise<string[][]> {
   for (const size of [1_000, 100_000, 1_000_000]) {
     const dir = mkdtempSync(join(tmpdir(), 'promptloom-bench-'));
     const store = await Store.open(dir);
-    const templates = new TemplateRepository(store);
+    const templates = new WorkspaceTemplateRepository(store);
     const t = await templates.ensure('bench.prompt', { name: 'Bench', tier: 'template' });
     const v = await templates.recordVersion(t.id, 'body');
     // Seed `size` generation logs with one small statement (a tiny journal frame), then fold it in.
@@ -38,7 +38,7 @@ export async function benchStore(): Promise<string[][]> {
       ),
     );
     await store.checkpoint();
-    const generations = new GenerationRepository(store);
+    const generations = new WorkspaceGenerationRepository(store);
     const durable: number[] = [];
     for (let i = 0; i < 100; i++) {
       const t0 = performance.now();

@@ -51,7 +51,7 @@ export async function runConversations(
   try {
     // --template is a file: as given on the command line, relative to where it runs.
     const template = flags.template !== undefined ? relative(workspace, resolve(flags.template)).split('\\').join('/') : undefined;
-    const rows = store ? conversationRows(store, { ...(flags.status !== 'all' ? { status: flags.status } : {}), ...(template !== undefined ? { template } : {}) }) : [];
+    const rows = store ? await conversationRows(store, { ...(flags.status !== 'all' ? { status: flags.status } : {}), ...(template !== undefined ? { template } : {}) }) : [];
     const list = rows.map(conversationJson);
     if (flags.format === 'json') out.stdout(JSON.stringify(list, null, 2) + '\n');
     else if (flags.format === 'csv') out.stdout(conversationsCsv(list));

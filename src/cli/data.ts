@@ -19,7 +19,7 @@ export async function runStats(flags: { workspace?: string; format: 'text' | 'js
   if (!store) out.note(`promptloom: no workspace database in ${folder} yet`);
   try {
     if (store) await signMissing(store, folder);
-    const stats = store ? computeStats(store) : NO_STATS;
+    const stats = store ? await computeStats(store) : NO_STATS;
     if (flags.format === 'json') out.stdout(JSON.stringify(stats, null, 2) + '\n');
     else if (flags.format === 'csv') out.stdout(statsCsv(stats));
     else {
@@ -91,7 +91,7 @@ export async function runExport(flags: ExportFlags, out: Output): Promise<number
     let result: DatasetExport;
     try {
       result = store
-        ? exportDataset(store, filters, flags.format, {
+        ? await exportDataset(store, filters, flags.format, {
             ...dataset,
             card: flags.card === true,
             names: { ...(flags.out !== undefined ? { all: basename(flags.out) } : {}), ...(names ? { train: basename(names.train), validation: basename(names.validation) } : {}) },

@@ -81,7 +81,7 @@ function teamDbStatus(url: string, s: TeamStatus, out: Output): DbStatus {
 async function workspaceDbStatus(workspace: string | undefined, out: Output): Promise<DbStatus> {
   const { store, folder } = await existingStore(workspace, out);
   try {
-    return { store: 'workspace', location: store?.snapshotPath ?? `${folder}/.promptloom/promptloom.db`, schemaVersion: store?.schemaVersion ?? 0, latestSchemaVersion: SCHEMA_VERSION, member: null };
+    return { store: 'workspace', location: store?.snapshotPath ?? `${folder}/.promptloom/promptloom.db`, schemaVersion: (await store?.schemaVersion()) ?? 0, latestSchemaVersion: SCHEMA_VERSION, member: null };
   } finally {
     store?.close();
   }

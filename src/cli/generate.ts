@@ -212,7 +212,7 @@ async function storedOutputTokens(folder: string, templatePath: string, out: Out
   const { store } = await readOnlyStore(folder, out);
   if (!store) return null;
   try {
-    return pastOutputTokens(store, templatePath);
+    return await pastOutputTokens(store, templatePath);
   } finally {
     store.close();
   }

@@ -5,7 +5,7 @@
 import { createClient } from '../core/generation/claude';
 import { messageBatchRows } from '../core/generation/messageBatchRecords';
 import { cancelBatch, progressLine, runMessageBatches, type MessageBatchInput, type MessageBatchOutcome } from '../core/generation/messageBatches';
-import { BatchRepository } from '../core/store';
+import { WorkspaceBatchRepository } from '../core/store';
 import { existingStore } from './database';
 import { EXIT, UserError } from './errors';
 import type { Interrupt } from './generate';
@@ -44,10 +44,10 @@ export async function runCancel(flags: { workspace?: string; batch?: string; api
   const { store, folder } = await existingStore(flags.workspace, out);
   if (!store) throw new UserError(flags.batch ? `no batch ${flags.batch} in ${folder}` : `no running batch in ${folder}`);
   try {
-    const batches = new BatchRepository(store);
-    const batch = flags.batch ? batches.get(flags.batch) : batches.unfinished().find((b) => b.status === 'running' || b.status === 'pending');
+    const batches = new WorkspaceBatchRepository(store);
+    const batch = flags.batch ? await batches.get(flags.batch) : (await batches.unfinished()).find((b) => b.status === 'running' || b.status === 'pending');
     if (!batch) throw new UserError(flags.batch ? `no batch ${flags.batch} in ${folder}` : `no running batch in ${folder}`);
-    const live = messageBatchRows(store, batch.id).filter((r) => r.state === 'submitted' || r.state === 'submitting');
+    const live = (await messageBatchRows(store, batch.id)).filter((r) => r.state === 'submitted' || r.state === 'submitting');
     if (live.length === 0 && batch.status !== 'running' && batch.status !== 'pending') throw new UserError(`batch ${batch.id} is not running (${batch.status})`);
     // A direct batch's process sees the status and stops; a Message Batch's run stops once the
     // canceled results come in.

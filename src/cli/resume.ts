@@ -4,7 +4,7 @@
  * the user's, as for `generate`; a batch never carries one.
  */
 import { messageBatchRows } from '../core/generation/messageBatchRecords';
-import { BatchRepository } from '../core/store';
+import { WorkspaceBatchRepository } from '../core/store';
 import { openWorkspaceStore } from '../core/workspace';
 import { cliStoreOptions } from './database';
 import { runBatchesInTerminal } from './messageBatches';
@@ -27,13 +27,13 @@ export async function runResume(flags: { workspace?: string; batch?: string; api
     for (const notice of notices) out.note(`promptloom: ${notice}`);
     // A batch sent through Message Batches is re-attached to: its submitted Message Batches are
     // polled and collected, and only what none holds is submitted.
-    const batches = new BatchRepository(store);
-    const chosen = flags.batch ? batches.get(flags.batch) : batches.unfinished()[0];
+    const batches = new WorkspaceBatchRepository(store);
+    const chosen = flags.batch ? await batches.get(flags.batch) : (await batches.unfinished())[0];
     // One complete but for its judge's grades is not 'completed' yet: resume grades it.
-    if (chosen && chosen.settings.mode === 'batch' && (chosen.completed < chosen.requested || chosen.status !== 'completed' || messageBatchRows(store, chosen.id).some((r) => r.state === 'submitted' || r.state === 'submitting'))) {
-      let input: ReturnType<typeof workspace.prepareMessageBatchResume>;
+    if (chosen && chosen.settings.mode === 'batch' && (chosen.completed < chosen.requested || chosen.status !== 'completed' || (await messageBatchRows(store, chosen.id)).some((r) => r.state === 'submitted' || r.state === 'submitting'))) {
+      let input: Awaited<ReturnType<typeof workspace.prepareMessageBatchResume>>;
       try {
-        input = workspace.prepareMessageBatchResume(store, chosen);
+        input = await workspace.prepareMessageBatchResume(store, chosen);
       } catch (error) {
         throw new UserError((error as Error).message);
       }
@@ -49,11 +49,11 @@ export async function runResume(flags: { workspace?: string; batch?: string; api
       throw new UserError((error as Error).message);
     }
     if (!prepared) {
-      if (flags.batch && !store.get('SELECT 1 AS x FROM batches WHERE id = ?', [flags.batch])) throw new UserError(`no batch ${flags.batch} in ${folder}`);
+      if (flags.batch && !(await batches.get(flags.batch))) throw new UserError(`no batch ${flags.batch} in ${folder}`);
       out.note(flags.batch ? `batch ${flags.batch} is complete: nothing to resume` : 'no unfinished batch to resume');
       return EXIT.ok;
     }
-    const requested = Number(store.get('SELECT requested FROM batches WHERE id = ?', [prepared.resume!.batchId])!.requested);
+    const requested = (await batches.get(prepared.resume!.batchId))!.requested;
     out.note(`resuming batch ${prepared.resume!.batchId}: ${prepared.count} of ${requested} conversations to go`);
     const outcome = await runInTerminal({ ...prepared, apiKey: key, ...(baseURL ? { baseURL } : {}) }, flags.format === 'text' && Boolean(process.stderr.isTTY), interrupt);
     printOutcome(outcome, flags.format, out);

@@ -9,7 +9,7 @@ import { relative, resolve } from 'node:path';
 import { planResume, type BatchCell, type BatchInput } from './generation/batch';
 import { buildPlan, explicitPlan, parseValuesFile, type ExplicitCell, type PlanProblem, type Sampling, type ValuesFileKind } from './plan';
 import { importKeptAside } from './generation/unstored';
-import { Store, TemplateRepository, type BatchRow, type StoreOptions } from './store';
+import { Store, WorkspaceTemplateRepository, type BatchRow, type StoreOptions } from './store';
 import { resolveModel, type ModelInfo } from './generation/engine';
 import type { Priority } from './generation/priorityQueue';
 import { mergeSettings, storedSettings, type GenerationSettings } from './generation/settings';
@@ -61,7 +61,7 @@ export class Workspace {
    */
   async prepareResume(store: Store, batchId?: string): Promise<Omit<BatchInput, Exclude<ShellPart, 'store' | 'resume'>> | undefined> {
     await importKeptAside(store);
-    const plan = planResume(store, batchId);
+    const plan = await planResume(store, batchId);
     if (!plan) return undefined;
     const settings = mergeSettings(storedSettings(plan.batch.settings), { models: this.settings.models });
     const model = resolveModel(plan.batch.model, settings.models);
@@ -92,12 +92,13 @@ export class Workspace {
    * custom id names it, so the slots are the plan's, not what is left), its template version as
    * any template of this workspace is parsed, its own settings priced by the current model table.
    */
-  prepareMessageBatchResume(store: Store, batch: BatchRow): Omit<BatchInput, Exclude<ShellPart, 'store' | 'resume'>> {
+  async prepareMessageBatchResume(store: Store, batch: BatchRow): Promise<Omit<BatchInput, Exclude<ShellPart, 'store' | 'resume'>>> {
     const settings = mergeSettings(storedSettings(batch.settings), { models: this.settings.models });
     const model = resolveModel(batch.model, settings.models);
     if (!model) throw new Error(`the batch used model ${batch.model}, which is not in the model table`);
-    const version = new TemplateRepository(store).version(batch.versionId)!;
-    const path = String(store.get('SELECT path FROM templates WHERE id = ?', [batch.templateId])!.path);
+    const templates = new WorkspaceTemplateRepository(store);
+    const version = (await templates.version(batch.versionId))!;
+    const path = (await templates.byId(batch.templateId))!.path;
     const template = this.parse(version.content, path);
     const render = (values: Readonly<Record<string, unknown>>) => {
       const rendered = renderTemplate(template, values);

@@ -3,7 +3,7 @@ import type { ExplicitCell, Sampling } from '../core/plan';
 import { askBatch } from './batchPlanner';
 import type { Ctx } from './ctx';
 import { DEFAULT_SETTINGS } from '../core/generation/settings';
-import { GenerationRepository, type ReviewStatus } from '../core/store';
+import { WorkspaceGenerationRepository, type ReviewStatus } from '../core/store';
 import { DashboardPanel } from './dashboard/dashboardPanel';
 import { exportTrainingData, type ExportRequest } from './exportData';
 import { testTemplate } from './testing/templateTestPanel';
@@ -238,7 +238,7 @@ async function review(ctx: Ctx, args: readonly unknown[], status: ReviewStatus):
 
 async function pickConversation(ctx: Ctx): Promise<string | undefined> {
   const store = await ctx.db.getIfExists();
-  const list = store ? new GenerationRepository(store).list({ limit: 200 }) : [];
+  const list = store ? await new WorkspaceGenerationRepository(store).list({ limit: 200 }) : [];
   if (list.length === 0) {
     void vscode.window.showInformationMessage('No conversations yet: generate some from a .prompt template.');
     return undefined;

@@ -1,6 +1,6 @@
 import * as vscode from 'vscode';
 import { DEFAULT_SPLIT_SEED, datasetFileNames, exportDataset, type ExportFilters, type ExportFormat, type ExportStatus } from '../core/export';
-import { TemplateRepository } from '../core/store';
+import { WorkspaceTemplateRepository } from '../core/store';
 import type { WorkspaceDb } from './workspaceDb';
 
 /** What an export writes; commands and tests may give it whole and skip the questions. */
@@ -47,7 +47,7 @@ export async function exportTrainingData(db: WorkspaceDb, given?: ExportRequest)
     ...(request.template !== undefined ? { template: request.template } : {}),
     ...(request.minQuality !== undefined ? { minQuality: request.minQuality } : {}),
   };
-  const peek = exportDataset(store, filters, request.format, { ...(request.dedup ? { dedup: true } : {}) });
+  const peek = await exportDataset(store, filters, request.format, { ...(request.dedup ? { dedup: true } : {}) });
   const count = peek.all?.count ?? 0;
   if (count === 0) {
     void vscode.window.showInformationMessage(`Promptloom: no ${request.status === 'all' ? '' : `${request.status.replace('_', ' ')} `}conversations match; nothing was written.`);
@@ -64,7 +64,7 @@ export async function exportTrainingData(db: WorkspaceDb, given?: ExportRequest)
   if (!uri) return undefined;
   const names = datasetFileNames(uri.path);
   const file = (path: string) => uri.with({ path });
-  const result = exportDataset(store, filters, request.format, {
+  const result = await exportDataset(store, filters, request.format, {
     ...(request.dedup ? { dedup: true } : {}),
     ...(request.split ? { split: { ratio: request.split.ratio, seed: request.split.seed ?? DEFAULT_SPLIT_SEED } } : {}),
     ...(request.card ? { card: true, names: request.split ? { train: basename(names.train), validation: basename(names.validation) } : { all: basename(uri.path) } } : {}),
@@ -96,7 +96,7 @@ async function ask(db: WorkspaceDb): Promise<ExportRequest | undefined> {
   const status = await vscode.window.showQuickPick(STATUSES, { title: 'Export training data (2/5): which conversations' });
   if (!status) return undefined;
   const store = await db.getIfExists();
-  const templates = store ? new TemplateRepository(store).list() : [];
+  const templates = store ? await new WorkspaceTemplateRepository(store).list() : [];
   const template = await vscode.window.showQuickPick<vscode.QuickPickItem & { value?: string }>(
     [{ label: 'All templates' }, ...templates.map((t) => ({ label: t.name, description: t.path, value: t.path }))],
     { title: 'Export training data (3/5): template' },

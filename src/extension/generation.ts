@@ -16,7 +16,7 @@ import { countInputTokens, createClient } from '../core/generation/claude';
 import { estimateBatch, estimateDuration, estimateJudge, formatDuration, pastDurationMs, pastOutputTokens, type Estimate, type JudgeEstimate } from '../core/generation/estimate';
 import type { ExplicitCell, Sampling } from '../core/plan';
 import type { Store } from '../core/store';
-import { BatchRepository, TemplateRepository } from '../core/store';
+import { WorkspaceBatchRepository, WorkspaceTemplateRepository } from '../core/store';
 import { sampleMissing, type RawParameters, type SampleLists, type VariableDecl } from '../core/template';
 import { Disposable } from './disposable';
 import type { Log } from './log';
@@ -175,7 +175,7 @@ export class GenerationService extends Disposable {
     let route = pathFor(settings.mode, prepared.input.count);
     if (options.confirm) {
       const estimate = await this.estimate(prepared.input, store, apiKey);
-      const more = { path: route, mode: settings.mode, duration: this.duration({ ...prepared.input, settings }, store), judge: this.judgeEstimate(prepared.input, estimate) };
+      const more = { path: route, mode: settings.mode, duration: await this.duration({ ...prepared.input, settings }, store), judge: this.judgeEstimate(prepared.input, estimate) };
       const chosen = await confirmBatch(prepared.input, estimate, more);
       if (!chosen) return undefined;
       route = chosen;
@@ -192,15 +192,15 @@ export class GenerationService extends Disposable {
     return estimateBatch(input.cells ?? [{ rendered: input.rendered, count: input.count }], {
       model: input.model,
       maxTokens: input.template.settings.maxTokens ?? input.settings.maxTokens,
-      pastOutputTokens: pastOutputTokens(store, input.templatePath),
+      pastOutputTokens: await pastOutputTokens(store, input.templatePath),
       countTokens: (request) => countInputTokens(client, request),
     });
   }
 
   /** How long the batch should take at the rate this window's limiter knows (learned or configured). */
-  private duration(input: Pick<BatchInput, 'settings' | 'model' | 'count' | 'templatePath'>, store: Store): DurationBasis {
+  private async duration(input: Pick<BatchInput, 'settings' | 'model' | 'count' | 'templatePath'>, store: Store): Promise<DurationBasis> {
     const known = { requestsPerWindow: this.limiter(input.settings, input.model).currentLimits().requests, windowMs: input.settings.windowSeconds !== undefined ? input.settings.windowSeconds * 1000 : input.model.windowMs };
-    const past = pastDurationMs(store, input.templatePath);
+    const past = await pastDurationMs(store, input.templatePath);
     return { ...estimateDuration({ requests: input.count, ...known, concurrency: input.settings.concurrency, pastDurationMs: past }), ...known, concurrency: input.settings.concurrency, pastDurationMs: past };
   }
 
@@ -218,12 +218,12 @@ export class GenerationService extends Disposable {
     await store.refresh();
     let id = batchId;
     if (!id) {
-      const unfinished = new BatchRepository(store).unfinished();
+      const unfinished = await new WorkspaceBatchRepository(store).unfinished();
       if (unfinished.length === 0) {
         void vscode.window.showInformationMessage('No batch is unfinished.');
         return undefined;
       }
-      const paths = new Map(new TemplateRepository(store).list().map((t) => [t.id, t.path]));
+      const paths = new Map((await new WorkspaceTemplateRepository(store).list()).map((t) => [t.id, t.path]));
       const picked = await vscode.window.showQuickPick(
         unfinished.map((b) => ({ label: `${paths.get(b.templateId) ?? 'template'} × ${b.requested}`, description: `${b.completed} of ${b.requested} done · ${b.status} · ${new Date(b.createdAt).toLocaleString()}`, id: b.id })),
         { title: 'Resume which batch?' },
@@ -235,9 +235,9 @@ export class GenerationService extends Disposable {
     if (!apiKey) throw new Error('Promptloom needs an Anthropic API key: run Promptloom: Set API Key.');
     // A batch sent through Message Batches is re-attached to, as `promptloom resume` does: its
     // submitted Message Batches collected, only what none holds submitted.
-    const chosen = new BatchRepository(store).get(id);
-    if (chosen && chosen.settings.mode === 'batch' && (chosen.completed < chosen.requested || messageBatchRows(store, chosen.id).some((r) => r.state === 'submitted' || r.state === 'submitting'))) {
-      return this.executeMessageBatches({ ...editorWorkspace(undefined, this.log).prepareMessageBatchResume(store, chosen), apiKey }, false);
+    const chosen = await new WorkspaceBatchRepository(store).get(id);
+    if (chosen && chosen.settings.mode === 'batch' && (chosen.completed < chosen.requested || (await messageBatchRows(store, chosen.id)).some((r) => r.state === 'submitted' || r.state === 'submitting'))) {
+      return this.executeMessageBatches({ ...(await editorWorkspace(undefined, this.log).prepareMessageBatchResume(store, chosen)), apiKey }, false);
     }
     const prepared = await editorWorkspace(undefined, this.log).prepareResume(store, id);
     if (!prepared) {

@@ -1,5 +1,5 @@
 import * as vscode from 'vscode';
-import { TemplateRepository, contentHash, type Store, type VersionSummary } from '../core/store';
+import { WorkspaceTemplateRepository, contentHash, type Store, type VersionSummary } from '../core/store';
 import { Disposable } from './disposable';
 import { setTemplateActive } from './templateActive';
 import { isTemplate, type TemplateStore } from './templates';
@@ -29,9 +29,9 @@ export class TemplateHistory extends Disposable implements vscode.TextDocumentCo
     if (paths.length === 0) return;
     const store = await this.db.get();
     if (!store) return;
-    const repo = new TemplateRepository(store);
+    const repo = new WorkspaceTemplateRepository(store);
     for (const path of paths) {
-      const template = repo.byPath(path);
+      const template = await repo.byPath(path);
       if (template && template.deletedAt === null) await repo.markDeleted(template.id);
     }
   }
@@ -44,9 +44,9 @@ export class TemplateHistory extends Disposable implements vscode.TextDocumentCo
     const path = this.db.relativePath(uri);
     const store = path ? await this.db.get() : undefined;
     await store?.refresh(); // conversations may have been written by the CLI a moment ago
-    const repo = store ? new TemplateRepository(store) : undefined;
-    const template = path && repo ? repo.byPath(path) : undefined;
-    const usage = template && repo ? repo.usage(template.id) : { generations: 0, conversations: 0 };
+    const repo = store ? new WorkspaceTemplateRepository(store) : undefined;
+    const template = path && repo ? await repo.byPath(path) : undefined;
+    const usage = template && repo ? await repo.usage(template.id) : { generations: 0, conversations: 0 };
     const name = uri.path.split('/').pop();
     const options = usage.conversations > 0 ? ['Mark Inactive', 'Delete Anyway'] : ['Delete'];
     const message =
@@ -80,7 +80,7 @@ export class TemplateHistory extends Disposable implements vscode.TextDocumentCo
     const store = path && (await this.db.get());
     if (!path || !store) return undefined;
     const parsed = this.templates.get(doc);
-    const repo = new TemplateRepository(store);
+    const repo = new WorkspaceTemplateRepository(store);
     const template = await repo.ensure(path, { name: parsed.settings.name, tier: parsed.settings.tier });
     return (await repo.recordVersion(template.id, doc.getText())).id;
   }
@@ -90,14 +90,14 @@ export class TemplateHistory extends Disposable implements vscode.TextDocumentCo
     const store = path && (await this.db.get());
     if (!path || !store) return undefined;
     await store.refresh();
-    const template = new TemplateRepository(store).byPath(path);
-    return template && { store, templateId: template.id, versions: new TemplateRepository(store).versions(template.id) };
+    const template = await new WorkspaceTemplateRepository(store).byPath(path);
+    return template && { store, templateId: template.id, versions: await new WorkspaceTemplateRepository(store).versions(template.id) };
   }
 
   /** Read-only content of `promptloom-version:/<path>?<id>`. */
   async provideTextDocumentContent(uri: vscode.Uri): Promise<string> {
     const store = await this.db.get();
-    const version = store && new TemplateRepository(store).version(Number(uri.query));
+    const version = store && (await new WorkspaceTemplateRepository(store).version(Number(uri.query)));
     return version?.content ?? '';
   }
 
@@ -118,7 +118,7 @@ export class TemplateHistory extends Disposable implements vscode.TextDocumentCo
   /** Puts an old version's text into the file (an undoable edit; not saved). */
   async restore(uri: vscode.Uri, versionId: number): Promise<boolean> {
     const store = await this.db.get();
-    const version = store && new TemplateRepository(store).version(versionId);
+    const version = store && (await new WorkspaceTemplateRepository(store).version(versionId));
     if (!version) throw new Error(`No version ${versionId} of this template is recorded.`);
     const doc = await vscode.workspace.openTextDocument(uri);
     const edit = new vscode.WorkspaceEdit();

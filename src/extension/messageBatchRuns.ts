@@ -2,7 +2,7 @@ import * as vscode from 'vscode';
 import { createClient } from '../core/generation/claude';
 import { cancelBatch, runMessageBatches, type MessageBatchInput, type MessageBatchOutcome, type MessageBatchProgress } from '../core/generation/messageBatches';
 import { uncollectedMessageBatches, type UncollectedBatch } from '../core/generation/messageBatchRecords';
-import { BatchRepository, type Store } from '../core/store';
+import { WorkspaceBatchRepository, type Store } from '../core/store';
 import { Disposable } from './disposable';
 import type { Log } from './log';
 import { editorApiAddress, editorWorkspace } from './settings';
@@ -140,7 +140,7 @@ export class MessageBatchRuns extends Disposable {
     const store = await this.db.get();
     const key = await this.apiKey();
     if (!store || !key) throw new Error('Cancelling at Anthropic needs the workspace database and the API key.');
-    const batch = new BatchRepository(store).get(batchId);
+    const batch = await new WorkspaceBatchRepository(store).get(batchId);
     if (!batch) throw new Error(`No batch ${batchId} in this workspace.`);
     const baseURL = editorApiAddress();
     const canceled = await cancelBatch(store, batch, () => createClient({ apiKey: key, ...(baseURL ? { baseURL } : {}), timeoutMs: 60_000 }));
@@ -155,7 +155,7 @@ export class MessageBatchRuns extends Disposable {
   async atAnthropic(): Promise<(UncollectedBatch & { title: string; live?: MessageBatchProgress | true })[]> {
     const store = await this.db.getIfExists();
     if (!store) return [];
-    return uncollectedMessageBatches(store).map((b) => {
+    return (await uncollectedMessageBatches(store)).map((b) => {
       const run = [...this.live].find((r) => r.batchId === b.batchId);
       return { ...b, title: `${b.templatePath} × ${b.requested}`, ...(run ? { live: run.latest ?? true } : {}) };
     });
@@ -197,10 +197,10 @@ export class MessageBatchRuns extends Disposable {
     return outcomes;
   }
 
-  private collectOne(store: Store, apiKey: string, batchId: string): Promise<MessageBatchOutcome> {
-    const batch = new BatchRepository(store).get(batchId);
+  private async collectOne(store: Store, apiKey: string, batchId: string): Promise<MessageBatchOutcome> {
+    const batch = await new WorkspaceBatchRepository(store).get(batchId);
     if (!batch) throw new Error(`No batch ${batchId} in this workspace.`);
-    const input = editorWorkspace(undefined, this.log).prepareMessageBatchResume(store, batch);
+    const input = await editorWorkspace(undefined, this.log).prepareMessageBatchResume(store, batch);
     const title = `${input.templatePath} × ${batch.requested}`;
     return this.run({ ...input, apiKey, finishCancelled: false }, false, title);
   }

@@ -113,7 +113,7 @@ export class TemplatesView extends Disposable implements vscode.TreeDataProvider
     const files = await this.templateFiles();
     const store = vscode.workspace.isTrusted ? await this.db.getIfExists() : undefined;
     // Trusted without a database: nothing was ever generated, so every template has no runs.
-    const rows = !vscode.workspace.isTrusted ? undefined : store ? templateRows(store) : [];
+    const rows = !vscode.workspace.isTrusted ? undefined : store ? await templateRows(store) : [];
     this.shown = templateList(files, rows, this.state.sort, this.state.filter);
     const uris = new Map([...this.files.values()].map((f) => [f.file.path, f.uri.toString()]));
     this.entries = new Map(this.shown.map((e) => [uris.get(e.path)!, e]));

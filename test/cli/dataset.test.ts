@@ -7,7 +7,7 @@ import { strict as assert } from 'node:assert';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse as parseCsv } from 'csv-parse/sync';
-import { BatchRepository, GenerationRepository, Store, TemplateRepository, type Clock, type ConversationStatus } from '../../src/core/store';
+import { WorkspaceBatchRepository, WorkspaceGenerationRepository, Store, WorkspaceTemplateRepository, type Clock, type ConversationStatus } from '../../src/core/store';
 import { promptloom, workspace, type Run } from '../helpers/cli';
 
 const GENERATION_SYSTEM = 'You write conversations between a support agent and a <<persona>> customer.';
@@ -104,7 +104,7 @@ async function datasetWorkspace(list: readonly Fixture[], extraFiles: Record<str
   const store = await Store.open(ws);
   let now = T0;
   const clock: Clock = { now: () => now };
-  const templates = new TemplateRepository(store, clock);
+  const templates = new WorkspaceTemplateRepository(store, clock);
   const t = await templates.ensure('t.prompt', { name: 'Support', tier: 'template' });
   const v1 = await templates.recordVersion(t.id, V1);
   now += 1;
@@ -114,14 +114,14 @@ async function datasetWorkspace(list: readonly Fixture[], extraFiles: Record<str
   const batchIds = new Map<string, string>();
   const batchNames = ['b1', 'b2', 'b3', 'p1'] as const;
   let nextBatch = 0;
-  const batches = new BatchRepository(store, clock, () => batchNames[nextBatch++]!);
+  const batches = new WorkspaceBatchRepository(store, clock, () => batchNames[nextBatch++]!);
   for (const b of batchNames) {
     const isPlain = b === 'p1';
     const row = await batches.create({ templateId: isPlain ? p.id : t.id, versionId: isPlain ? pv.id : b === 'b1' ? v1.id : v2.id, requested: 1, parameters: {}, model: MODELS[b], settings: {} });
     batchIds.set(b, row.id);
   }
   let conversationId = '';
-  const generations = new GenerationRepository(store, clock, () => conversationId);
+  const generations = new WorkspaceGenerationRepository(store, clock, () => conversationId);
   for (const f of list) {
     now = f.createdAt;
     conversationId = f.id;

@@ -43,13 +43,13 @@ describe('promptloom generate', function () {
     assert.doesNotMatch(result.stdout + result.stderr, new RegExp(KEY), 'the key is never printed');
 
     const store = await Store.open(ws);
-    assert.deepEqual(store.all('SELECT path, name, tier FROM templates'), [{ path: 'templates/check.prompt', name: 'Check-in', tier: 'scenario' }]);
-    assert.equal(Number(store.get('SELECT count(*) AS n FROM conversations WHERE batch_id = ?', [summary.batchId as string])!.n), 5);
-    assert.equal(Number(store.get('SELECT count(*) AS n FROM turns')!.n), 50);
-    assert.deepEqual(store.all("SELECT attempt, status, error_type FROM generation_logs WHERE status = 'failed'"), [{ attempt: 1, status: 'failed', error_type: 'server_error' }]);
-    assert.equal(store.get('SELECT status FROM batches')!.status, 'completed');
-    assert.equal(store.get('SELECT system_prompt FROM conversations LIMIT 1')!.system_prompt, 'You write for Near Retiree.');
-    assert.doesNotMatch(JSON.stringify(store.all('SELECT * FROM generation_logs')) + JSON.stringify(store.all('SELECT * FROM batches')), new RegExp(KEY));
+    assert.deepEqual(await store.all('SELECT path, name, tier FROM templates'), [{ path: 'templates/check.prompt', name: 'Check-in', tier: 'scenario' }]);
+    assert.equal(Number((await store.get('SELECT count(*) AS n FROM conversations WHERE batch_id = ?', [summary.batchId as string]))!.n), 5);
+    assert.equal(Number((await store.get('SELECT count(*) AS n FROM turns'))!.n), 50);
+    assert.deepEqual(await store.all("SELECT attempt, status, error_type FROM generation_logs WHERE status = 'failed'"), [{ attempt: 1, status: 'failed', error_type: 'server_error' }]);
+    assert.equal((await store.get('SELECT status FROM batches'))!.status, 'completed');
+    assert.equal((await store.get('SELECT system_prompt FROM conversations LIMIT 1'))!.system_prompt, 'You write for Near Retiree.');
+    assert.doesNotMatch(JSON.stringify(await store.all('SELECT * FROM generation_logs')) + JSON.stringify(await store.all('SELECT * FROM batches')), new RegExp(KEY));
     store.close();
   });
 
@@ -133,9 +133,9 @@ describe('promptloom resume', function () {
     assert.equal(summary.requested, 6 - interrupted.succeeded);
 
     const store = await Store.open(ws);
-    assert.equal(Number(store.get('SELECT count(*) AS n FROM conversations WHERE batch_id = ?', [interrupted.batchId])!.n), 6, 'exactly the batch count');
-    assert.equal(store.get('SELECT status FROM batches WHERE id = ?', [interrupted.batchId])!.status, 'completed');
-    assert.deepEqual(store.all('SELECT DISTINCT system_prompt FROM conversations'), [{ system_prompt: 'You write for Near Retiree.' }], 'the batch’s own values');
+    assert.equal(Number((await store.get('SELECT count(*) AS n FROM conversations WHERE batch_id = ?', [interrupted.batchId]))!.n), 6, 'exactly the batch count');
+    assert.equal((await store.get('SELECT status FROM batches WHERE id = ?', [interrupted.batchId]))!.status, 'completed');
+    assert.deepEqual(await store.all('SELECT DISTINCT system_prompt FROM conversations'), [{ system_prompt: 'You write for Near Retiree.' }], 'the batch’s own values');
     store.close();
 
     const nothing = await run(['resume'], ws, env);
@@ -161,7 +161,7 @@ describe('quality on generation, and promptloom review', function () {
       assert.match(result.stdout, /quality \d\.\d on average, 1 flagged for revision/);
 
       const store = await Store.open(ws);
-      const rows = store.all('SELECT c.id, c.status, c.status_reason, q.overall, q.breakdown, q.recommendations FROM conversations c JOIN quality_scores q ON q.conversation_id = c.id ORDER BY q.overall');
+      const rows = await store.all('SELECT c.id, c.status, c.status_reason, q.overall, q.breakdown, q.recommendations FROM conversations c JOIN quality_scores q ON q.conversation_id = c.id ORDER BY q.overall');
       store.close();
       assert.equal(rows.length, 3, 'every conversation has a score');
       const [poor, ...good] = rows;
@@ -188,11 +188,11 @@ describe('quality on generation, and promptloom review', function () {
       assert.match(badAction.stderr, /approve, reject, needs-revision/);
 
       const after = await Store.open(ws);
-      assert.deepEqual(after.all('SELECT status, note FROM reviews ORDER BY id'), [
+      assert.deepEqual(await after.all('SELECT status, note FROM reviews ORDER BY id'), [
         { status: 'approved', note: 'reads well' },
         { status: 'rejected', note: null },
       ]);
-      assert.equal(after.get('SELECT status FROM conversations WHERE id = ?', [id])!.status, 'approved');
+      assert.equal((await after.get('SELECT status FROM conversations WHERE id = ?', [id]))!.status, 'approved');
       after.close();
       const exported = await run(['export'], ws, {});
       assert.equal(exported.stdout.trim().split('\n').length, 1, 'the approved one exports by default');

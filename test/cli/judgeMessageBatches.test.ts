@@ -40,7 +40,7 @@ type JudgeRow = {
   cost_usd: number;
 };
 
-async function inStore<T>(ws: string, read: (store: Store) => T): Promise<T> {
+async function inStore<T>(ws: string, read: (store: Store) => T | Promise<T>): Promise<T> {
   const store = await Store.open(ws);
   try {
     return read(store);
@@ -61,13 +61,13 @@ function directPrice(row: JudgeRow): number {
  * the fake's grade of it: the scorer's report with the judge's part, flagged below the threshold.
  */
 async function checkCombined(ws: string, tier: Tier): Promise<{ flagged: string[] }> {
-  return inStore(ws, (store) => {
+  return inStore(ws, async (store) => {
     const flagged: string[] = [];
-    for (const c of store.all<{ id: string; status: string; status_reason: string | null; overall: number; breakdown: string }>('SELECT c.id, c.status, c.status_reason, q.overall, q.breakdown FROM conversations c JOIN quality_scores q ON q.conversation_id = c.id')) {
-      const turns = store.all('SELECT role, content FROM turns WHERE conversation_id = ? ORDER BY position', [c.id]).map((t) => ({ role: String(t.role) as 'user' | 'assistant', content: String(t.content) }));
-      const cost = Number(store.get("SELECT cost_usd FROM judge_calls WHERE conversation_id = ? AND status = 'succeeded'", [c.id])!.cost_usd);
+    for (const c of (await store.all<{ id: string; status: string; status_reason: string | null; overall: number; breakdown: string }>('SELECT c.id, c.status, c.status_reason, q.overall, q.breakdown FROM conversations c JOIN quality_scores q ON q.conversation_id = c.id'))) {
+      const turns = (await store.all('SELECT role, content FROM turns WHERE conversation_id = ? ORDER BY position', [c.id])).map((t) => ({ role: String(t.role) as 'user' | 'assistant', content: String(t.content) }));
+      const cost = Number((await store.get("SELECT cost_usd FROM judge_calls WHERE conversation_id = ? AND status = 'succeeded'", [c.id]))!.cost_usd);
       const grade = readGrade(fakeGrade(judgePrompt(turns)), turns.length)!;
-      const model = String(store.get('SELECT model FROM judge_calls WHERE conversation_id = ?', [c.id])!.model);
+      const model = String((await store.get('SELECT model FROM judge_calls WHERE conversation_id = ?', [c.id]))!.model);
       const expected = toQualityResult(withJudge(scoreConversation({ turns }, tier), judgePart(grade, model, cost)));
       assert.equal(Number(c.overall), expected.overall, `conversation ${String(c.id)}'s combined score`);
       assert.ok(storedJudgePart({ breakdown: JSON.parse(String(c.breakdown)) as unknown }), 'the judge’s part is in the breakdown');
@@ -111,7 +111,7 @@ describe('promptloom generate --batch-api with the judge on: the grades go throu
       assert.deepEqual((body.system as { cache_control?: unknown }[])[0]!.cache_control, { type: 'ephemeral' });
     }
 
-    const rows = await inStore(ws, (store) => store.all<JudgeRow>('SELECT * FROM judge_calls ORDER BY id'));
+    const rows = await inStore(ws, async (store) => (await store.all<JudgeRow>('SELECT * FROM judge_calls ORDER BY id')));
     assert.equal(rows.length, 6);
     assert.deepEqual(new Set(rows.map((r) => r.conversation_id)), new Set(summary.conversations));
     assert.ok(rows.every((r) => r.status === 'succeeded' && r.batch_id === summary.batchId));
@@ -124,12 +124,12 @@ describe('promptloom generate --batch-api with the judge on: the grades go throu
     assert.equal(summary.judge.judged, 6);
     assert.ok(Math.abs(summary.judge.costUsd - judgeCost) < 1e-9);
     // Judge cost stays out of the generation logs.
-    const generationCost = await inStore(ws, (store) => Number(store.get('SELECT sum(cost_usd) AS s FROM generation_logs')!.s));
+    const generationCost = await inStore(ws, async (store) => Number((await store.get('SELECT sum(cost_usd) AS s FROM generation_logs'))!.s));
     assert.ok(generationCost > 0 && Math.abs(generationCost - judgeCost) > 1e-9);
 
     const { flagged } = await checkCombined(ws, 'scenario');
     assert.equal(flagged.length, 1, 'the repetitive conversation is flagged');
-    assert.equal(await inStore(ws, (store) => String(store.get('SELECT status FROM batches')!.status)), 'completed');
+    assert.equal(await inStore(ws, async (store) => String((await store.get('SELECT status FROM batches'))!.status)), 'completed');
   });
 
   it('kill -9 after the judge’s Message Batch is submitted, then resume: not submitted again, every conversation judged once', async () => {
@@ -148,10 +148,10 @@ describe('promptloom generate --batch-api with the judge on: the grades go throu
     assert.equal(killed.code, null, 'killed');
     api.onBatchCreated = undefined;
     assert.equal(api.stats.batchCreates, 2);
-    const before = await inStore(ws, (store) => ({
-      rows: store.all("SELECT purpose, state, request_count, anthropic_id FROM message_batches WHERE purpose = 'judge'"),
-      judged: Number(store.get('SELECT count(*) AS n FROM judge_calls')!.n),
-      conversations: Number(store.get('SELECT count(*) AS n FROM conversations')!.n),
+    const before = await inStore(ws, async (store) => ({
+      rows: (await store.all("SELECT purpose, state, request_count, anthropic_id FROM message_batches WHERE purpose = 'judge'")),
+      judged: Number((await store.get('SELECT count(*) AS n FROM judge_calls'))!.n),
+      conversations: Number((await store.get('SELECT count(*) AS n FROM conversations'))!.n),
     }));
     assert.equal(before.conversations, 8);
     assert.equal(before.judged, 0);
@@ -165,10 +165,10 @@ describe('promptloom generate --batch-api with the judge on: the grades go throu
     assert.deepEqual(summary.messageBatches, [api.messageBatches[1]!.id]);
     assert.equal(summary.judge?.judged, 8);
     assert.equal(api.stats.judgeRequests.length, 8, 'each conversation graded once at the API');
-    const after = await inStore(ws, (store) => ({
-      calls: Number(store.get('SELECT count(*) AS n FROM judge_calls')!.n),
-      distinct: Number(store.get('SELECT count(DISTINCT conversation_id) AS n FROM judge_calls')!.n),
-      status: String(store.get('SELECT status FROM batches')!.status),
+    const after = await inStore(ws, async (store) => ({
+      calls: Number((await store.get('SELECT count(*) AS n FROM judge_calls'))!.n),
+      distinct: Number((await store.get('SELECT count(DISTINCT conversation_id) AS n FROM judge_calls'))!.n),
+      status: String((await store.get('SELECT status FROM batches'))!.status),
     }));
     assert.deepEqual(after, { calls: 8, distinct: 8, status: 'completed' });
     await checkCombined(ws, 'scenario');
@@ -195,7 +195,7 @@ describe('promptloom generate --batch-api with the judge on: the grades go throu
     assert.deepEqual(summary.messageBatches, api.messageBatches.map((b) => b.id));
     assert.match(run.stderr, /collect with: promptloom resume --batch /);
     assert.equal(api.stats.batchCancels, 0);
-    assert.equal(await inStore(ws, (store) => String(store.get('SELECT status FROM batches')!.status)), 'running');
+    assert.equal(await inStore(ws, async (store) => String((await store.get('SELECT status FROM batches'))!.status)), 'running');
     const resumed = await runCli(['resume', '--format', 'json'], ws, env());
     assert.equal(resumed.code, 0, resumed.stderr);
     assert.equal(summaryOf(resumed).judge?.judged, 3);
@@ -223,7 +223,7 @@ describe('promptloom generate --batch-api with the judge on: the grades go throu
     assert.ok(api.stats.batchLists >= 1, 'looked for it first');
     assert.equal(api.stats.batchCreates, 2);
     assert.equal(summaryOf(resumed).judge?.judged, 5);
-    assert.equal(await inStore(ws, (store) => Number(store.get('SELECT count(DISTINCT conversation_id) AS n FROM judge_calls')!.n)), 5);
+    assert.equal(await inStore(ws, async (store) => Number((await store.get('SELECT count(DISTINCT conversation_id) AS n FROM judge_calls'))!.n)), 5);
   });
 
   it('--detach leaves the judge to resume, which collects the generation and then grades through a Message Batch', async () => {
@@ -252,14 +252,16 @@ describe('promptloom generate --batch-api with the judge on: the grades go throu
     assert.equal(summary.succeeded, 2, run.stderr);
     assert.match(run.stderr, /the judge: a grade could cost up to \$[\d.]+ at batch prices, which would cross the budget of \$0\.03: 1 not judged/);
     const opus = DEFAULT_MODELS.find((m) => m.alias === 'opus')!;
-    const facts = await inStore(ws, (store) => ({
-      generation: Number(store.get('SELECT sum(cost_usd) AS s FROM generation_logs')!.s),
-      conversations: store.all<{ id: string; status_reason: string | null }>('SELECT id, status_reason FROM conversations ORDER BY created_at, id').map((c) => ({
-        id: String(c.id),
-        reason: String(c.status_reason),
-        turns: store.all('SELECT role, content FROM turns WHERE conversation_id = ? ORDER BY position', [c.id]).map((t) => ({ role: String(t.role) as 'user' | 'assistant', content: String(t.content) })),
-      })),
-      judged: store.all("SELECT conversation_id, cost_usd FROM judge_calls WHERE status = 'succeeded'").map((r) => String(r.conversation_id)),
+    const facts = await inStore(ws, async (store) => ({
+      generation: Number((await store.get('SELECT sum(cost_usd) AS s FROM generation_logs'))!.s),
+      conversations: await Promise.all(
+        (await store.all<{ id: string; status_reason: string | null }>('SELECT id, status_reason FROM conversations ORDER BY created_at, id')).map(async (c) => ({
+          id: String(c.id),
+          reason: String(c.status_reason),
+          turns: (await store.all('SELECT role, content FROM turns WHERE conversation_id = ? ORDER BY position', [c.id])).map((t) => ({ role: String(t.role) as 'user' | 'assistant', content: String(t.content) })),
+        })),
+      ),
+      judged: (await store.all("SELECT conversation_id, cost_usd FROM judge_calls WHERE status = 'succeeded'")).map((r) => String(r.conversation_id)),
     }));
     const [first, second] = facts.conversations;
     // The first grade's worst case fits beside what the generation cost; the second's does not.
@@ -284,16 +286,16 @@ describe('promptloom generate --batch-api with the judge on: the grades go throu
     assert.equal(run.code, 0, run.stderr);
     assert.match(run.stderr, /^promptloom: the judge: the account's credit balance is too low .* then run promptloom resume$/m);
     assert.equal(summaryOf(run).judge?.judged, 1);
-    assert.equal(await inStore(ws, (store) => String(store.get('SELECT status FROM batches')!.status)), 'failed');
+    assert.equal(await inStore(ws, async (store) => String((await store.get('SELECT status FROM batches'))!.status)), 'failed');
     const resumed = await runCli(['resume', '--format', 'json'], ws, env());
     assert.equal(resumed.code, 0, resumed.stderr);
     assert.equal(summaryOf(resumed).judge?.judged, 2);
     assert.equal(api.stats.batchCreates, 3);
     assert.deepEqual(api.messageBatches.map((b) => b.customIds.length), [3, 3, 2], 'only the two not graded are sent again');
-    const calls = await inStore(ws, (store) => ({
-      graded: Number(store.get("SELECT count(DISTINCT conversation_id) AS n FROM judge_calls WHERE status = 'succeeded'")!.n),
-      succeeded: Number(store.get("SELECT count(*) AS n FROM judge_calls WHERE status = 'succeeded'")!.n),
-      status: String(store.get('SELECT status FROM batches')!.status),
+    const calls = await inStore(ws, async (store) => ({
+      graded: Number((await store.get("SELECT count(DISTINCT conversation_id) AS n FROM judge_calls WHERE status = 'succeeded'"))!.n),
+      succeeded: Number((await store.get("SELECT count(*) AS n FROM judge_calls WHERE status = 'succeeded'"))!.n),
+      status: String((await store.get('SELECT status FROM batches'))!.status),
     }));
     assert.deepEqual(calls, { graded: 3, succeeded: 3, status: 'completed' });
     await checkCombined(ws, 'scenario');

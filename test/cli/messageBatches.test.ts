@@ -29,11 +29,11 @@ async function stored(ws: string): Promise<{ conversations: number; logs: number
   const store = await Store.open(ws);
   try {
     return {
-      conversations: Number(store.get('SELECT count(*) AS n FROM conversations')!.n),
-      logs: Number(store.get('SELECT count(*) AS n FROM generation_logs')!.n),
-      distinctSlots: Number(store.get("SELECT count(DISTINCT substr(custom_id, instr(custom_id, '-') + 1)) AS n FROM message_batch_results WHERE result = 'succeeded'")!.n),
-      costUsd: Number(store.get('SELECT coalesce(sum(cost_usd), 0) AS s FROM generation_logs')!.s),
-      modes: store.all('SELECT DISTINCT mode FROM generation_logs').map((r) => String(r.mode)),
+      conversations: Number((await store.get('SELECT count(*) AS n FROM conversations'))!.n),
+      logs: Number((await store.get('SELECT count(*) AS n FROM generation_logs'))!.n),
+      distinctSlots: Number((await store.get("SELECT count(DISTINCT substr(custom_id, instr(custom_id, '-') + 1)) AS n FROM message_batch_results WHERE result = 'succeeded'"))!.n),
+      costUsd: Number((await store.get('SELECT coalesce(sum(cost_usd), 0) AS s FROM generation_logs'))!.s),
+      modes: (await store.all('SELECT DISTINCT mode FROM generation_logs')).map((r) => String(r.mode)),
     };
   } finally {
     store.close();
@@ -130,7 +130,7 @@ describe('promptloom generate --batch-api, resume, cancel (Message Batches)', fu
     assert.equal(killed.code, null, 'killed');
     api.onBatchCreated = undefined;
     const before = await Store.open(ws);
-    assert.deepEqual(before.all('SELECT state, anthropic_id, request_count FROM message_batches'), [{ state: 'submitting', anthropic_id: null, request_count: 12 }], 'recorded before the POST');
+    assert.deepEqual(await before.all('SELECT state, anthropic_id, request_count FROM message_batches'), [{ state: 'submitting', anthropic_id: null, request_count: 12 }], 'recorded before the POST');
     before.close();
     const resumed = await runCli(['resume', '--format', 'json'], ws, env());
     assert.equal(resumed.code, 0, resumed.stderr);

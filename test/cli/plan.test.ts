@@ -29,7 +29,7 @@ async function storedPerCell(ws: string, batchId: string): Promise<Map<string, n
   const store = await Store.open(ws);
   try {
     const counts = new Map<string, number>();
-    for (const row of store.all<{ parameters: string }>('SELECT parameters FROM conversations WHERE batch_id = ?', [batchId])) {
+    for (const row of await store.all<{ parameters: string }>('SELECT parameters FROM conversations WHERE batch_id = ?', [batchId])) {
       const key = planKey(JSON.parse(row.parameters) as Record<string, unknown>);
       counts.set(key, (counts.get(key) ?? 0) + 1);
     }

@@ -62,7 +62,7 @@ describe('prompt caching', function () {
 
     // Each generation's log keeps its cache tokens and saving.
     const store = await Store.open(ws);
-    const rows = store.all('SELECT cache_creation_input_tokens AS w, cache_read_input_tokens AS r, saved_usd AS s FROM generation_logs WHERE batch_id = ? ORDER BY id', [summary.batchId]);
+    const rows = await store.all('SELECT cache_creation_input_tokens AS w, cache_read_input_tokens AS r, saved_usd AS s FROM generation_logs WHERE batch_id = ? ORDER BY id', [summary.batchId]);
     store.close();
     assert.equal(rows.filter((r) => Number(r.w) > 0).length, 1);
     assert.equal(rows.filter((r) => Number(r.r) > 0).length, 5);

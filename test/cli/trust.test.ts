@@ -41,7 +41,7 @@ describe('trust: where the API key goes', function () {
     const batchId = lastJson(generated).batchId as string;
 
     const store = await Store.open(ws);
-    const settings = String(store.get('SELECT settings FROM batches WHERE id = ?', [batchId])!.settings);
+    const settings = String((await store.get('SELECT settings FROM batches WHERE id = ?', [batchId]))!.settings);
     assert.doesNotMatch(settings, /apiBaseUrl|127\.0\.0\.1/, 'the address is not kept with the batch');
     // A batch as an older release stored it (with an address), left unfinished.
     await store.write((tx) => tx.run("UPDATE batches SET requested = 3, status = 'failed', settings = ? WHERE id = ?", [JSON.stringify({ ...JSON.parse(settings), apiBaseUrl: evil.url }), batchId]));
@@ -128,8 +128,8 @@ describe('trust: failures explained, batches stopped, cancels resumable', functi
     assert.equal(resumed.code, 0, resumed.stderr);
     assert.equal(lastJson(resumed).batchId, batchId);
     const store = await Store.open(ws);
-    assert.equal(Number(store.get('SELECT count(*) AS n FROM conversations WHERE batch_id = ?', [batchId])!.n), 8);
-    assert.equal(store.get('SELECT status FROM batches WHERE id = ?', [batchId])!.status, 'completed');
+    assert.equal(Number((await store.get('SELECT count(*) AS n FROM conversations WHERE batch_id = ?', [batchId]))!.n), 8);
+    assert.equal((await store.get('SELECT status FROM batches WHERE id = ?', [batchId]))!.status, 'completed');
     store.close();
   });
 });

@@ -1,6 +1,6 @@
 /// <reference lib="dom" />
 import { strict as assert } from 'node:assert';
-import { GenerationRepository, Store, TemplateRepository } from '../../src/core/store';
+import { WorkspaceGenerationRepository, Store, WorkspaceTemplateRepository } from '../../src/core/store';
 import { GOOD } from '../fixtures/conversations';
 import { FakeMessagesApi } from '../fixtures/fakeMessagesApi';
 import { Workbench } from './workbench';
@@ -12,8 +12,8 @@ async function seed(folder: string): Promise<void> {
   const store = await Store.open(folder);
   let now = Date.now() - 9 * HOUR;
   const clock = { now: () => now };
-  const templates = new TemplateRepository(store, clock);
-  const generations = new GenerationRepository(store, clock);
+  const templates = new WorkspaceTemplateRepository(store, clock);
+  const generations = new WorkspaceGenerationRepository(store, clock);
   const plan = [
     { path: 'quality.prompt', name: 'Quality fixture', tier: 'template', runs: 9, level: 6.2 },
     { path: 'history.prompt', name: 'History fixture', tier: 'template', runs: 3, level: 8.8 },
@@ -137,7 +137,7 @@ describe('Batches and the dashboard in the VS Code workbench (headless Chromium)
     const store = await Store.open(wb.folder);
     const logs = () => store.all<{ status: string; n: number }>("SELECT g.status, count(*) AS n FROM generation_logs g JOIN templates t ON t.id = g.template_id WHERE t.path = 'generate.prompt' GROUP BY g.status ORDER BY g.status");
     await store.refresh();
-    const before = logs();
+    const before = await logs();
     // The requests in flight when it was cancelled are `cancelled`, none `failed`.
     assert.ok(before.some((r) => r.status === 'cancelled' && Number(r.n) >= 1), JSON.stringify(before));
     assert.ok(!before.some((r) => r.status === 'failed'), JSON.stringify(before));
@@ -147,8 +147,8 @@ describe('Batches and the dashboard in the VS Code workbench (headless Chromium)
     const left = 8 - succeededBefore;
     await toast(`${left} of ${left} conversations generated`).waitFor({ timeout: 90_000 });
     await store.refresh();
-    assert.equal(Number(store.get("SELECT count(*) AS n FROM conversations c JOIN templates t ON t.id = c.template_id WHERE t.path = 'generate.prompt'")!.n), 8);
-    const cancelledCount = Number(logs().find((r) => r.status === 'cancelled')!.n);
+    assert.equal(Number((await store.get("SELECT count(*) AS n FROM conversations c JOIN templates t ON t.id = c.template_id WHERE t.path = 'generate.prompt'"))!.n), 8);
+    const cancelledCount = Number((await logs()).find((r) => r.status === 'cancelled')!.n);
     store.close();
 
     // The dashboard counts them apart: a Cancelled column beside Failed.

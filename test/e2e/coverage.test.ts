@@ -2,7 +2,7 @@
 import { strict as assert } from 'node:assert';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { BatchRepository, GenerationRepository, Store, TemplateRepository } from '../../src/core/store';
+import { WorkspaceBatchRepository, WorkspaceGenerationRepository, Store, WorkspaceTemplateRepository } from '../../src/core/store';
 import { GOOD } from '../fixtures/conversations';
 import { FakeMessagesApi } from '../fixtures/fakeMessagesApi';
 import { Workbench } from './workbench';
@@ -33,12 +33,12 @@ const APPROVED: (number | null)[][] = [
 async function seed(folder: string): Promise<void> {
   writeFileSync(join(folder, 'coverage.prompt'), TEMPLATE);
   const store = await Store.open(folder);
-  const templates = new TemplateRepository(store);
+  const templates = new WorkspaceTemplateRepository(store);
   const t = await templates.ensure('coverage.prompt', { name: 'Coverage fixture', tier: 'template' });
   const version = (await templates.recordVersion(t.id, TEMPLATE)).id;
   const cells = PERSONAS.flatMap((persona, r) => CHANNELS.flatMap((channel, k) => (APPROVED[r]![k] === null ? [] : [{ values: { persona, channel, topic: 'bonds' }, count: 4 }])));
-  const batch = await new BatchRepository(store).create({ templateId: t.id, versionId: version, requested: 32, parameters: cells[0]!.values, model: 'claude-sonnet-5-5', settings: {}, plan: cells });
-  const generations = new GenerationRepository(store);
+  const batch = await new WorkspaceBatchRepository(store).create({ templateId: t.id, versionId: version, requested: 32, parameters: cells[0]!.values, model: 'claude-sonnet-5-5', settings: {}, plan: cells });
+  const generations = new WorkspaceGenerationRepository(store);
   for (const cell of cells) {
     const approved = APPROVED[PERSONAS.indexOf(cell.values.persona)]![CHANNELS.indexOf(cell.values.channel)]!;
     for (let i = 0; i < 4; i++) {

@@ -1,7 +1,7 @@
 /// <reference lib="dom" />
 import { strict as assert } from 'node:assert';
 import { readdirSync } from 'node:fs';
-import { GenerationRepository, Store, TemplateRepository } from '../../src/core/store';
+import { WorkspaceGenerationRepository, Store, WorkspaceTemplateRepository } from '../../src/core/store';
 import { GOOD } from '../fixtures/conversations';
 import { FakeMessagesApi } from '../fixtures/fakeMessagesApi';
 import { Workbench } from './workbench';
@@ -13,8 +13,8 @@ async function seed(folder: string): Promise<void> {
   const store = await Store.open(folder);
   let now = Date.now() - 14 * DAY;
   const clock = { now: () => now };
-  const templates = new TemplateRepository(store, clock);
-  const generations = new GenerationRepository(store, clock);
+  const templates = new WorkspaceTemplateRepository(store, clock);
+  const generations = new WorkspaceGenerationRepository(store, clock);
   const plan = [
     { path: 'market.prompt', name: 'Market volatility check-in', tier: 'scenario', level: 8.6 },
     { path: 'generate.prompt', name: 'Generation fixture', tier: 'scenario', level: 7.1 },

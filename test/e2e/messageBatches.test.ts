@@ -7,7 +7,7 @@ import { createClient } from '../../src/core/generation/claude';
 import { realClock } from '../../src/core/generation/engine';
 import { recordIntent } from '../../src/core/generation/messageBatchRecords';
 import { submit } from '../../src/core/generation/messageBatchSubmission';
-import { BatchRepository, Store, TemplateRepository } from '../../src/core/store';
+import { WorkspaceBatchRepository, Store, WorkspaceTemplateRepository } from '../../src/core/store';
 import { FakeMessagesApi } from '../fixtures/fakeMessagesApi';
 import { Workbench } from './workbench';
 
@@ -105,8 +105,8 @@ describe('Message Batches in the VS Code workbench (headless Chromium)', () => {
     assert.equal(api.stats.requests, 0, 'no direct request');
     const store = await Store.open(wb.folder);
     try {
-      assert.equal(Number(store.get("SELECT count(*) AS n FROM conversations c JOIN templates t ON t.id = c.template_id WHERE t.path = 'generate.prompt'")!.n), 60);
-      assert.equal(Number(store.get("SELECT count(*) AS n FROM generation_logs WHERE mode = 'batch' AND status = 'succeeded'")!.n), 60);
+      assert.equal(Number((await store.get("SELECT count(*) AS n FROM conversations c JOIN templates t ON t.id = c.template_id WHERE t.path = 'generate.prompt'"))!.n), 60);
+      assert.equal(Number((await store.get("SELECT count(*) AS n FROM generation_logs WHERE mode = 'batch' AND status = 'succeeded'"))!.n), 60);
     } finally {
       store.close();
     }
@@ -159,12 +159,12 @@ describe('Message Batches left at Anthropic by a closed window (headless Chromiu
     const leftRunning = async (folder: string) => {
       const store = await Store.open(folder);
       try {
-        const templates = new TemplateRepository(store);
+        const templates = new WorkspaceTemplateRepository(store);
         const template = await templates.ensure('generate.prompt', { name: 'Generation fixture', tier: 'scenario' });
         const version = await templates.recordVersion(template.id, readFileSync(join(folder, 'generate.prompt'), 'utf8'));
-        const batch = await new BatchRepository(store).create({ templateId: template.id, versionId: version.id, requested: 3, parameters: { persona: 'Near Retiree' }, model: 'claude-sonnet-5-5', settings: { mode: 'batch' } });
+        const batch = await new WorkspaceBatchRepository(store).create({ templateId: template.id, versionId: version.id, requested: 3, parameters: { persona: 'Near Retiree' }, model: 'claude-sonnet-5-5', settings: { mode: 'batch' } });
         batchId = batch.id;
-        await new BatchRepository(store).setStatus(batch.id, 'running');
+        await new WorkspaceBatchRepository(store).setStatus(batch.id, 'running');
         const row = await recordIntent(store, batch.id, ['c0-0', 'c0-1', 'c0-2'], 1, 0.5, Date.now());
         const client = createClient({ apiKey: 'sk-e2e-key', baseURL: api.url, timeoutMs: 30_000 });
         await submit(store, client, row, row.customIds.map((custom_id) => ({ custom_id, params: { model: 'claude-sonnet-5-5', max_tokens: 1024, messages: [{ role: 'user' as const, content: 'Write a conversation.' }] } })), realClock);
@@ -206,8 +206,8 @@ describe('Message Batches left at Anthropic by a closed window (headless Chromiu
     assert.equal(api.stats.batchCreates, 1, 'collected, not submitted again');
     const store = await Store.open(wb.folder);
     try {
-      assert.equal(Number(store.get('SELECT count(*) AS n FROM conversations WHERE batch_id = ?', [batchId])!.n), 3);
-      assert.equal(store.get("SELECT count(*) AS n FROM message_batches WHERE state <> 'collected'")!.n, 0);
+      assert.equal(Number((await store.get('SELECT count(*) AS n FROM conversations WHERE batch_id = ?', [batchId]))!.n), 3);
+      assert.equal((await store.get("SELECT count(*) AS n FROM message_batches WHERE state <> 'collected'"))!.n, 0);
     } finally {
       store.close();
     }

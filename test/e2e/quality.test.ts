@@ -1,17 +1,17 @@
 /// <reference lib="dom" />
 import { strict as assert } from 'node:assert';
 import { flagReason, scoreConversation, toQualityResult } from '../../src/core/quality';
-import { GenerationRepository, Store, TemplateRepository, type ReviewStatus } from '../../src/core/store';
+import { WorkspaceGenerationRepository, Store, WorkspaceTemplateRepository, type ReviewStatus } from '../../src/core/store';
 import { GOOD, REPETITIVE, TRUNCATED, type Conversation } from '../fixtures/conversations';
 import { Workbench } from './workbench';
 
 /** Conversations of quality.prompt as a batch would have stored them: scored, low ones flagged. */
 async function seed(folder: string): Promise<void> {
   const store = await Store.open(folder);
-  const templates = new TemplateRepository(store);
+  const templates = new WorkspaceTemplateRepository(store);
   const t = await templates.ensure('quality.prompt', { name: 'Quality fixture', tier: 'template' });
   const v = await templates.recordVersion(t.id, 'seeded');
-  const generations = new GenerationRepository(store);
+  const generations = new WorkspaceGenerationRepository(store);
   const add = async (c: Conversation, persona: string, review?: ReviewStatus) => {
     const report = scoreConversation(c);
     const reason = flagReason(report, 0.8);

@@ -2,7 +2,7 @@
 import { strict as assert } from 'node:assert';
 import { flagReason, scoreConversation, toQualityResult } from '../../src/core/quality';
 import { judgePart, withJudge } from '../../src/core/quality/judge';
-import { GenerationRepository, Store, TemplateRepository } from '../../src/core/store';
+import { WorkspaceGenerationRepository, Store, WorkspaceTemplateRepository } from '../../src/core/store';
 import { GOOD } from '../fixtures/conversations';
 import { Workbench } from './workbench';
 
@@ -20,7 +20,7 @@ function contradicted() {
 /** One conversation as a batch with the judge on would have stored it: scored, graded, flagged. */
 async function seed(folder: string): Promise<void> {
   const store = await Store.open(folder);
-  const templates = new TemplateRepository(store);
+  const templates = new WorkspaceTemplateRepository(store);
   const t = await templates.ensure('judged.prompt', { name: 'Judged fixture', tier: 'template' });
   const v = await templates.recordVersion(t.id, 'seeded');
   const conversation = contradicted();
@@ -37,7 +37,7 @@ async function seed(folder: string): Promise<void> {
   );
   const report = withJudge(scoreConversation(conversation), part);
   const reason = flagReason(report, undefined);
-  await new GenerationRepository(store).record({
+  await new WorkspaceGenerationRepository(store).record({
     templateId: t.id, versionId: v.id, parameters: { persona: 'Near Retiree' }, model: 'claude-sonnet-5-5', attempt: 1, status: 'succeeded', inputTokens: 900, outputTokens: 2400, costUsd: 0.04, durationMs: 9000,
     conversation: { turns: conversation.turns, quality: toQualityResult(report), ...(reason ? { status: 'needs_revision' as const, statusReason: reason } : {}) },
   });

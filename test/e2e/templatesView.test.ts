@@ -2,15 +2,15 @@
 import { strict as assert } from 'node:assert';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { GenerationRepository, Store, TemplateRepository } from '../../src/core/store';
+import { WorkspaceGenerationRepository, Store, WorkspaceTemplateRepository } from '../../src/core/store';
 import { GOOD } from '../fixtures/conversations';
 import { Workbench } from './workbench';
 
 /** Three templates with generations at their own level of quality and reviews; strict.prompt marked inactive. */
 async function seed(folder: string): Promise<void> {
   const store = await Store.open(folder);
-  const templates = new TemplateRepository(store);
-  const generations = new GenerationRepository(store);
+  const templates = new WorkspaceTemplateRepository(store);
+  const generations = new WorkspaceGenerationRepository(store);
   const plan = [
     { path: 'market.prompt', name: 'Market volatility check-in', tier: 'scenario', scores: [8.4, 8.8, 8.6, 9.0, 8.2, 8.6], approve: 4, reject: 1 },
     { path: 'generate.prompt', name: 'Generation fixture', tier: 'scenario', scores: [7.0, 7.4, 6.9], approve: 1, reject: 1 },

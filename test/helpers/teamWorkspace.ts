@@ -5,8 +5,8 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BatchRepository, GenerationRepository, Store, TemplateRepository, type Clock } from '../../src/core/store';
-import { JudgeRepository } from '../../src/core/store/judgeCalls';
+import { WorkspaceBatchRepository, WorkspaceGenerationRepository, Store, WorkspaceTemplateRepository, type Clock } from '../../src/core/store';
+import { WorkspaceJudgeCallRepository } from '../../src/core/store/judgeCalls';
 
 export interface WorkspaceContents {
   readonly templates: number;
@@ -36,12 +36,12 @@ export async function fillWorkspace(options: { dir?: string; path?: string; conv
   const clock = steppingClock(options.start ?? 1_700_000_000_000);
   const store = await Store.open(dir);
   try {
-    const templates = new TemplateRepository(store, clock);
+    const templates = new WorkspaceTemplateRepository(store, clock);
     const template = await templates.ensure(options.path ?? 'support.prompt', { name: 'Support', tier: 'template' });
     await templates.recordVersion(template.id, `first ${options.path ?? ''}`);
     const version = await templates.recordVersion(template.id, `second ${options.path ?? ''} ${options.start ?? ''}`);
-    const batch = await new BatchRepository(store, clock).create({ templateId: template.id, versionId: version.id, requested: 3, parameters: { tone: 'calm' }, model: 'claude-x', settings: {} });
-    const generations = new GenerationRepository(store, clock);
+    const batch = await new WorkspaceBatchRepository(store, clock).create({ templateId: template.id, versionId: version.id, requested: 3, parameters: { tone: 'calm' }, model: 'claude-x', settings: {} });
+    const generations = new WorkspaceGenerationRepository(store, clock);
     const ids: string[] = [];
     for (let i = 0; i < (options.conversations ?? 3); i++) {
       const outcome = await generations.record({
@@ -68,7 +68,7 @@ export async function fillWorkspace(options: { dir?: string; path?: string; conv
     }
     await generations.record({ templateId: template.id, versionId: version.id, batchId: batch.id, parameters: { tone: 'calm' }, model: 'claude-x', attempt: 1, status: 'failed', errorType: 'overloaded', inputTokens: 0, outputTokens: 0, costUsd: 0, durationMs: 3 });
     await generations.review(ids[0]!, 'approved', 'clear and kind');
-    await new JudgeRepository(store, clock).recordCall({ conversationId: ids[ids.length - 1]!, batchId: batch.id, model: 'claude-judge', attempt: 1, status: 'succeeded', inputTokens: 50, outputTokens: 10, costUsd: 0.002, durationMs: 4 });
+    await new WorkspaceJudgeCallRepository(store, clock).recordCall({ conversationId: ids[ids.length - 1]!, batchId: batch.id, model: 'claude-judge', attempt: 1, status: 'succeeded', inputTokens: 50, outputTokens: 10, costUsd: 0.002, durationMs: 4 });
   } finally {
     store.close();
   }
@@ -79,17 +79,17 @@ export async function fillWorkspace(options: { dir?: string; path?: string; conv
 export async function contentsOf(dir: string): Promise<WorkspaceContents> {
   const store = await Store.open(dir);
   try {
-    const count = (table: string) => Number(store.get(`SELECT count(*) AS n FROM ${table}`)!.n);
+    const count = async (table: string) => Number((await store.get(`SELECT count(*) AS n FROM ${table}`))!.n);
     return {
-      templates: count('templates'),
-      versions: count('template_versions'),
-      batches: count('batches'),
-      conversations: count('conversations'),
-      turns: count('turns'),
-      scores: count('quality_scores'),
-      generationLogs: count('generation_logs'),
-      judgeCalls: count('judge_calls'),
-      reviews: count('reviews'),
+      templates: await count('templates'),
+      versions: await count('template_versions'),
+      batches: await count('batches'),
+      conversations: await count('conversations'),
+      turns: await count('turns'),
+      scores: await count('quality_scores'),
+      generationLogs: await count('generation_logs'),
+      judgeCalls: await count('judge_calls'),
+      reviews: await count('reviews'),
     };
   } finally {
     store.close();

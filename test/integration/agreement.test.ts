@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert';
 import * as vscode from 'vscode';
-import { GenerationRepository, Store, TemplateRepository } from '../../src/core/store';
+import { WorkspaceGenerationRepository, Store, WorkspaceTemplateRepository } from '../../src/core/store';
 import type { DashboardData } from '../../src/shared/dashboardProtocol';
 import { waitFor, workspaceFile } from './helpers';
 
@@ -24,10 +24,10 @@ describe('learning from the reviewers on the dashboard', function () {
     // half the decisions are right; from 7.1 to 8.0 all are, and 7.1 is the closest to 6.
     const writer = await Store.open(vscode.workspace.workspaceFolders![0]!.uri.fsPath);
     try {
-      const templates = new TemplateRepository(writer);
-      const template = templates.byPath('agreement.prompt') ?? (await templates.ensure('agreement.prompt', { name: 'Agreement fixture', tier: 'template' }));
+      const templates = new WorkspaceTemplateRepository(writer);
+      const template = await templates.byPath('agreement.prompt') ?? (await templates.ensure('agreement.prompt', { name: 'Agreement fixture', tier: 'template' }));
       const version = await templates.recordVersion(template.id, TEMPLATE);
-      const generations = new GenerationRepository(writer);
+      const generations = new WorkspaceGenerationRepository(writer);
       for (let i = 0; i < 22; i++) {
         const approved = i % 2 === 0;
         const { conversationId } = await generations.record({

@@ -70,7 +70,7 @@ describe('template testing, the dashboard and export', function () {
       // The breakdown of the same conversation holds the same part: the panel shows what is stored.
       const store = await Store.open(vscode.workspace.workspaceFolders![0]!.uri.fsPath);
       try {
-        const row = store.get('SELECT breakdown FROM quality_scores WHERE conversation_id = ?', [result.runs[0]!.conversationId!]);
+        const row = await store.get('SELECT breakdown FROM quality_scores WHERE conversation_id = ?', [result.runs[0]!.conversationId!]);
         assert.equal((JSON.parse(String(row?.breakdown)) as { judge: { score: number } }).judge.score, result.runs[0]!.judge!.score);
       } finally {
         store.close();
@@ -92,7 +92,7 @@ describe('template testing, the dashboard and export', function () {
     assert.ok(generate.usageCount >= 2 && generate.avgQuality !== null);
     // Diversity and near-duplicates, as stats reports them, for every template.
     const store = await Store.open(vscode.workspace.workspaceFolders![0]!.uri.fsPath);
-    const stats = computeStats(store);
+    const stats = await computeStats(store);
     store.close();
     for (const t of data.templates) {
       const row = stats.templates.find((r) => r.file === t.file)!;

@@ -1,7 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { existsSync, readFileSync } from 'node:fs';
 import * as vscode from 'vscode';
-import { GenerationRepository, Store, TemplateRepository } from '../../src/core/store';
+import { WorkspaceGenerationRepository, Store, WorkspaceTemplateRepository } from '../../src/core/store';
 import { open, waitFor, workspaceFile } from './helpers';
 
 describe('deleting a template', () => {
@@ -18,10 +18,10 @@ describe('deleting a template', () => {
 
     // Another writer (as the CLI would be) stores two conversations for this template.
     const cli = await Store.open(vscode.workspace.workspaceFolders![0]!.uri.fsPath);
-    const templates = new TemplateRepository(cli);
-    const template = templates.byPath('delete-me.prompt')!;
-    const version = templates.versions(template.id)[0]!;
-    const generations = new GenerationRepository(cli);
+    const templates = new WorkspaceTemplateRepository(cli);
+    const template = (await templates.byPath('delete-me.prompt'))!;
+    const version = (await templates.versions(template.id))[0]!;
+    const generations = new WorkspaceGenerationRepository(cli);
     for (let i = 0; i < 2; i++) {
       await generations.record({ templateId: template.id, versionId: version.id, parameters: {}, model: 'm', attempt: 1, status: 'succeeded', inputTokens: 1, outputTokens: 1, costUsd: 0, durationMs: 1, conversation: { turns: [{ role: 'user', content: 'q' }] } });
     }
@@ -31,17 +31,17 @@ describe('deleting a template', () => {
     assert.ok(existsSync(uri.fsPath), 'the file stays');
     assert.match(readFileSync(uri.fsPath, 'utf8'), /^---\nactive: false\n---\nVersion one\. /, 'and says it is inactive');
     await cli.refresh();
-    assert.equal(templates.byPath('delete-me.prompt')!.active, false);
+    assert.equal((await templates.byPath('delete-me.prompt'))!.active, false);
 
     const deleted = await vscode.commands.executeCommand('promptloom.deleteTemplate', uri, 'Delete Anyway');
     assert.equal(deleted, 'deleted');
     assert.ok(!existsSync(workspaceFile('delete-me.prompt').fsPath));
     await cli.refresh();
-    const after = templates.byPath('delete-me.prompt')!;
+    const after = (await templates.byPath('delete-me.prompt'))!;
     assert.ok(after.deletedAt !== null, 'marked deleted');
     // Its history stays: the first save, and the save that marked it inactive (its last content).
-    assert.equal(templates.versions(after.id).length, 2);
-    assert.deepEqual(templates.usage(after.id), { generations: 2, conversations: 2 });
+    assert.equal((await templates.versions(after.id)).length, 2);
+    assert.deepEqual(await templates.usage(after.id), { generations: 2, conversations: 2 });
     cli.close();
   });
 });

@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert';
 import * as vscode from 'vscode';
-import { BatchRepository, GenerationRepository, Store, TemplateRepository } from '../../src/core/store';
+import { WorkspaceBatchRepository, WorkspaceGenerationRepository, Store, WorkspaceTemplateRepository } from '../../src/core/store';
 import { waitFor, workspaceFile } from './helpers';
 
 interface Outcome {
@@ -26,7 +26,7 @@ describe('generation from the editor (fake Messages API over HTTP)', function ()
     assert.match(editor.document.getText(), /^\*\*User \(turn 1\):\*\* My portfolio dropped twelve percent/m);
     assert.match(editor.document.getText(), /^Quality: \d+\.\d \/ 10/m);
     const store = await Store.open(vscode.workspace.workspaceFolders![0]!.uri.fsPath);
-    const row = store.get('SELECT c.system_prompt, b.status FROM conversations c JOIN batches b ON b.id = c.batch_id WHERE c.id = ?', [outcome.conversations[0]!]);
+    const row = await store.get('SELECT c.system_prompt, b.status FROM conversations c JOIN batches b ON b.id = c.batch_id WHERE c.id = ?', [outcome.conversations[0]!]);
     assert.deepEqual(row, { system_prompt: 'You write conversations with Near Retiree.', status: 'completed' });
     store.close();
   });
@@ -36,27 +36,27 @@ describe('generation from the editor (fake Messages API over HTTP)', function ()
     assert.equal(outcome.summary.succeeded, 6);
     assert.ok(outcome.summary.costUsd > 0);
     const store = await Store.open(vscode.workspace.workspaceFolders![0]!.uri.fsPath);
-    assert.equal(Number(store.get('SELECT count(*) AS n FROM conversations WHERE batch_id = ?', [outcome.batchId])!.n), 6);
+    assert.equal(Number((await store.get('SELECT count(*) AS n FROM conversations WHERE batch_id = ?', [outcome.batchId]))!.n), 6);
     store.close();
   });
 
   it('Resume Batch finishes an interrupted batch with its own values, generating only what is missing', async () => {
     const folder = vscode.workspace.workspaceFolders![0]!.uri.fsPath;
     const writer = await Store.open(folder);
-    const template = new TemplateRepository(writer).byPath('generate.prompt')!;
-    const version = new TemplateRepository(writer).versions(template.id).pop()!;
+    const template = (await new WorkspaceTemplateRepository(writer).byPath('generate.prompt'))!;
+    const version = (await new WorkspaceTemplateRepository(writer).versions(template.id)).pop()!;
     // A batch of 4 that stopped after one conversation (as after a crash).
-    const batch = await new BatchRepository(writer).create({ templateId: template.id, versionId: version.id, requested: 4, parameters: { persona: 'Anxious Investor' }, model: 'claude-sonnet-5-5', settings: { concurrency: 2 } });
-    await new BatchRepository(writer).setStatus(batch.id, 'running');
-    await new GenerationRepository(writer).record({ templateId: template.id, versionId: version.id, batchId: batch.id, parameters: { persona: 'Anxious Investor' }, model: 'claude-sonnet-5-5', attempt: 1, status: 'succeeded', inputTokens: 1, outputTokens: 1, costUsd: 0, durationMs: 1, conversation: { turns: [{ role: 'user', content: 'q' }] } });
+    const batch = await new WorkspaceBatchRepository(writer).create({ templateId: template.id, versionId: version.id, requested: 4, parameters: { persona: 'Anxious Investor' }, model: 'claude-sonnet-5-5', settings: { concurrency: 2 } });
+    await new WorkspaceBatchRepository(writer).setStatus(batch.id, 'running');
+    await new WorkspaceGenerationRepository(writer).record({ templateId: template.id, versionId: version.id, batchId: batch.id, parameters: { persona: 'Anxious Investor' }, model: 'claude-sonnet-5-5', attempt: 1, status: 'succeeded', inputTokens: 1, outputTokens: 1, costUsd: 0, durationMs: 1, conversation: { turns: [{ role: 'user', content: 'q' }] } });
 
     const outcome = await vscode.commands.executeCommand<Outcome>('promptloom.resumeBatch', batch.id);
     assert.equal(outcome.batchId, batch.id);
     assert.equal(outcome.summary.requested, 3);
     assert.equal(outcome.summary.succeeded, 3);
     await writer.refresh();
-    assert.equal(Number(writer.get('SELECT count(*) AS n FROM conversations WHERE batch_id = ?', [batch.id])!.n), 4);
-    assert.equal(writer.get('SELECT status FROM batches WHERE id = ?', [batch.id])!.status, 'completed');
+    assert.equal(Number((await writer.get('SELECT count(*) AS n FROM conversations WHERE batch_id = ?', [batch.id]))!.n), 4);
+    assert.equal((await writer.get('SELECT status FROM batches WHERE id = ?', [batch.id]))!.status, 'completed');
     writer.close();
   });
 
@@ -94,7 +94,7 @@ describe('generation from the editor (fake Messages API over HTTP)', function ()
     assert.equal(outcome.summary.stopped, 'cancelled');
     assert.ok(outcome.summary.succeeded < 60);
     const store = await Store.open(vscode.workspace.workspaceFolders![0]!.uri.fsPath);
-    assert.equal(store.get('SELECT status FROM batches WHERE id = ?', [outcome.batchId])!.status, 'cancelled');
+    assert.equal((await store.get('SELECT status FROM batches WHERE id = ?', [outcome.batchId]))!.status, 'cancelled');
     store.close();
   });
 
@@ -111,7 +111,7 @@ describe('generation from the editor (fake Messages API over HTTP)', function ()
       const outcome = await vscode.commands.executeCommand<Outcome>('promptloom.generateBatch', aliasUri, { count: 1, values: {} });
       assert.equal(outcome.summary.succeeded, 1);
       const store = await Store.open(vscode.workspace.workspaceFolders![0]!.uri.fsPath);
-      assert.equal(store.get('SELECT model FROM batches WHERE id = ?', [outcome.batchId])!.model, 'claude-haiku-5-5');
+      assert.equal((await store.get('SELECT model FROM batches WHERE id = ?', [outcome.batchId]))!.model, 'claude-haiku-5-5');
       store.close();
     } finally {
       await config.update('models', undefined, vscode.ConfigurationTarget.Workspace);

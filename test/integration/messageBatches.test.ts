@@ -6,7 +6,7 @@ import { DEFAULT_MODELS, answerCost, realClock } from '../../src/core/generation
 import { recordIntent } from '../../src/core/generation/messageBatchRecords';
 import { BATCH_PRICE_FACTOR } from '../../src/core/generation/messageBatches';
 import { submit } from '../../src/core/generation/messageBatchSubmission';
-import { BatchRepository, Store, TemplateRepository } from '../../src/core/store';
+import { WorkspaceBatchRepository, Store, WorkspaceTemplateRepository } from '../../src/core/store';
 import { workspaceFile } from './helpers';
 
 interface Outcome {
@@ -53,11 +53,11 @@ describe('Message Batches from the editor (fake Messages API over HTTP)', functi
 
       const store = await Store.open(folder());
       try {
-        assert.equal(Number(store.get('SELECT count(*) AS n FROM conversations WHERE batch_id = ?', [outcome.batchId])!.n), 5);
-        const logs = store.all<{ mode: string; cost_usd: number; input_tokens: number; output_tokens: number; cache_creation_input_tokens: number; cache_read_input_tokens: number }>(
+        assert.equal(Number((await store.get('SELECT count(*) AS n FROM conversations WHERE batch_id = ?', [outcome.batchId]))!.n), 5);
+        const logs = (await store.all<{ mode: string; cost_usd: number; input_tokens: number; output_tokens: number; cache_creation_input_tokens: number; cache_read_input_tokens: number }>(
           "SELECT mode, cost_usd, input_tokens, output_tokens, cache_creation_input_tokens, cache_read_input_tokens FROM generation_logs WHERE batch_id = ? AND status = 'succeeded'",
           [outcome.batchId],
-        );
+        ));
         assert.equal(logs.length, 5);
         const model = DEFAULT_MODELS.find((m) => m.id === MODEL)!;
         for (const log of logs) {
@@ -68,9 +68,9 @@ describe('Message Batches from the editor (fake Messages API over HTTP)', functi
         }
         assert.ok(Math.abs(outcome.summary.costUsd - logs.reduce((s, l) => s + l.cost_usd, 0)) < 1e-9);
         // Scored as on the direct path.
-        assert.equal(Number(store.get('SELECT count(*) AS n FROM conversations WHERE batch_id = ? AND quality IS NOT NULL', [outcome.batchId])!.n), 5);
-        assert.equal(store.get("SELECT count(*) AS n FROM message_batches WHERE batch_id = ? AND state <> 'collected'", [outcome.batchId])!.n, 0);
-        assert.equal(store.get('SELECT status FROM batches WHERE id = ?', [outcome.batchId])!.status, 'completed');
+        assert.equal(Number((await store.get('SELECT count(*) AS n FROM conversations WHERE batch_id = ? AND quality IS NOT NULL', [outcome.batchId]))!.n), 5);
+        assert.equal((await store.get("SELECT count(*) AS n FROM message_batches WHERE batch_id = ? AND state <> 'collected'", [outcome.batchId]))!.n, 0);
+        assert.equal((await store.get('SELECT status FROM batches WHERE id = ?', [outcome.batchId]))!.status, 'completed');
       } finally {
         store.close();
       }
@@ -83,11 +83,11 @@ describe('Message Batches from the editor (fake Messages API over HTTP)', functi
     // What a window closed while waiting leaves: a batch, and its Message Batch submitted and
     // recorded (by the core's own functions) but not collected.
     const writer = await Store.open(folder());
-    const templates = new TemplateRepository(writer);
+    const templates = new WorkspaceTemplateRepository(writer);
     const template = await templates.ensure('generate.prompt', { name: 'Generation fixture', tier: 'template' });
     const version = await templates.recordVersion(template.id, readFileSync(uri().fsPath, 'utf8'));
-    const batch = await new BatchRepository(writer).create({ templateId: template.id, versionId: version.id, requested: 3, parameters: { persona: 'Anxious Investor' }, model: MODEL, settings: { mode: 'batch' } });
-    await new BatchRepository(writer).setStatus(batch.id, 'running');
+    const batch = await new WorkspaceBatchRepository(writer).create({ templateId: template.id, versionId: version.id, requested: 3, parameters: { persona: 'Anxious Investor' }, model: MODEL, settings: { mode: 'batch' } });
+    await new WorkspaceBatchRepository(writer).setStatus(batch.id, 'running');
     const row = await recordIntent(writer, batch.id, ['c0-0', 'c0-1', 'c0-2'], 1, 0.5, Date.now());
     const client = createClient({ apiKey: KEY, baseURL: process.env.ANTHROPIC_BASE_URL!, timeoutMs: 30_000 });
     const requests = row.customIds.map((custom_id) => ({ custom_id, params: { model: MODEL, max_tokens: 1024, messages: [{ role: 'user' as const, content: 'Write a conversation.' }] } }));
@@ -106,14 +106,14 @@ describe('Message Batches from the editor (fake Messages API over HTTP)', functi
       const counts = async () => {
         await writer.refresh();
         return {
-          conversations: Number(writer.get('SELECT count(*) AS n FROM conversations WHERE batch_id = ?', [batch.id])!.n),
-          logs: Number(writer.get('SELECT count(*) AS n FROM generation_logs WHERE batch_id = ?', [batch.id])!.n),
-          results: Number(writer.get('SELECT count(*) AS n FROM message_batch_results WHERE message_batch_id = ?', [row.id])!.n),
+          conversations: Number((await writer.get('SELECT count(*) AS n FROM conversations WHERE batch_id = ?', [batch.id]))!.n),
+          logs: Number((await writer.get('SELECT count(*) AS n FROM generation_logs WHERE batch_id = ?', [batch.id]))!.n),
+          results: Number((await writer.get('SELECT count(*) AS n FROM message_batch_results WHERE message_batch_id = ?', [row.id]))!.n),
         };
       };
       assert.deepEqual(await counts(), { conversations: 3, logs: 3, results: 3 });
-      assert.equal(writer.get('SELECT state FROM message_batches WHERE id = ?', [row.id])!.state, 'collected');
-      assert.equal(writer.get('SELECT status FROM batches WHERE id = ?', [batch.id])!.status, 'completed');
+      assert.equal((await writer.get('SELECT state FROM message_batches WHERE id = ?', [row.id]))!.state, 'collected');
+      assert.equal((await writer.get('SELECT status FROM batches WHERE id = ?', [batch.id]))!.status, 'completed');
 
       // Once collected, nothing is left to find, and collecting again stores nothing twice.
       assert.deepEqual(await vscode.commands.executeCommand('promptloom.internal.checkMessageBatches', 'Collect'), { found: 0, outcomes: [] });

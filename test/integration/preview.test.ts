@@ -131,7 +131,7 @@ describe('live preview', () => {
     assert.ok(id, JSON.stringify(result));
     const store = await Store.open(vscode.workspace.workspaceFolders![0]!.uri.fsPath);
     try {
-      const row = store.get('SELECT parameters FROM conversations WHERE id = ?', [id])!;
+      const row = (await store.get('SELECT parameters FROM conversations WHERE id = ?', [id]))!;
       assert.deepEqual(JSON.parse(String(row.parameters)), { client_name: 'client name', debt: 'a car loan' });
     } finally {
       store.close();

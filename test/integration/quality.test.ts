@@ -1,7 +1,7 @@
 import { strict as assert } from 'node:assert';
 import * as vscode from 'vscode';
 import { flagReason, scoreConversation, toQualityResult } from '../../src/core/quality';
-import { GenerationRepository, Store, TemplateRepository, type ConversationSummary } from '../../src/core/store';
+import { WorkspaceGenerationRepository, Store, WorkspaceTemplateRepository, type ConversationSummary } from '../../src/core/store';
 import { GOOD, REPETITIVE, type Conversation } from '../fixtures/conversations';
 import { open, waitFor } from './helpers';
 
@@ -9,10 +9,10 @@ import { open, waitFor } from './helpers';
 async function seed(templatePath: string, conversation: Conversation, n: number, threshold?: number): Promise<string[]> {
   const store = await Store.open(vscode.workspace.workspaceFolders![0]!.uri.fsPath);
   try {
-    const templates = new TemplateRepository(store);
+    const templates = new WorkspaceTemplateRepository(store);
     const t = await templates.ensure(templatePath, { name: 'Quality fixture', tier: 'template' });
     const v = await templates.recordVersion(t.id, `seeded ${templatePath}`);
-    const generations = new GenerationRepository(store);
+    const generations = new WorkspaceGenerationRepository(store);
     const ids: string[] = [];
     for (let i = 0; i < n; i++) {
       const report = scoreConversation(conversation, 'template');
@@ -102,8 +102,8 @@ describe('quality in the editor', function () {
     assert.equal(statuses.find((c) => c.id === z)!.status, 'needs_revision');
     assert.equal(statuses.find((c) => c.id === x)!.status, 'needs_revision', 'the other one was never touched: still as flagged');
     const store = await Store.open(vscode.workspace.workspaceFolders![0]!.uri.fsPath);
-    assert.deepEqual(store.all('SELECT status FROM reviews WHERE conversation_id = ? ORDER BY id', [z]), [{ status: 'rejected' }, { status: 'needs_revision' }]);
-    assert.deepEqual(store.all('SELECT status FROM reviews WHERE conversation_id = ?', [x]), []);
+    assert.deepEqual(await store.all('SELECT status FROM reviews WHERE conversation_id = ? ORDER BY id', [z]), [{ status: 'rejected' }, { status: 'needs_revision' }]);
+    assert.deepEqual(await store.all('SELECT status FROM reviews WHERE conversation_id = ?', [x]), []);
     store.close();
     await vscode.commands.executeCommand('promptloom.clearConversationFilter');
   });
@@ -128,12 +128,12 @@ describe('quality in the editor', function () {
     const store = await Store.open(vscode.workspace.workspaceFolders![0]!.uri.fsPath);
     let id: string;
     try {
-      const templates = new TemplateRepository(store);
+      const templates = new WorkspaceTemplateRepository(store);
       const t = await templates.ensure('judged.prompt', { name: 'Judged fixture', tier: 'template' });
       const v = await templates.recordVersion(t.id, 'judged fixture');
       const scored = toQualityResult(scoreConversation(GOOD, 'template'));
       const judge = { score: 4.5, overall: 4, criteria: { answersQuestion: 2, consistency: 4, specificity: 3, staysInRole: 5, noRepetition: 5, naturalClose: 4 }, turnsAtFault: [{ turn: 4, reason: 'answers another question' }], reason: 'turn 4 does not answer the question asked', model: 'claude-haiku-5-5', costUsd: 0.001 };
-      const { conversationId } = await new GenerationRepository(store).record({
+      const { conversationId } = await new WorkspaceGenerationRepository(store).record({
         templateId: t.id, versionId: v.id, parameters: {}, model: 'claude-sonnet-5-5', attempt: 1, status: 'succeeded', inputTokens: 1, outputTokens: 1, costUsd: 0.001, durationMs: 5,
         conversation: { turns: GOOD.turns, quality: { overall: 4.5, breakdown: { ...(scored.breakdown as object), judge }, recommendations: ['the judge: turn 4 does not answer the question asked', ...scored.recommendations] } },
       });

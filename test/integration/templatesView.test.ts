@@ -52,7 +52,7 @@ describe('the Templates view', function () {
     assert.equal(await run('promptloom.approveConversation', outcome.conversations[0]), 1);
     assert.equal(await run('promptloom.rejectConversation', outcome.conversations[1]), 1);
     const store = await Store.open(vscode.workspace.workspaceFolders![0]!.uri.fsPath);
-    const stats = templateRows(store).find((t) => t.file === 'tview-alpha.prompt')!;
+    const stats = (await templateRows(store)).find((t) => t.file === 'tview-alpha.prompt')!;
     store.close();
     assert.equal(stats.approvalRate, 0.5);
     const generated = await waitFor('the figures', async () => {

@@ -10,7 +10,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import * as vscode from 'vscode';
 import { scoreConversation, toQualityResult } from '../../src/core/quality';
-import { GenerationRepository, Store, TemplateRepository, type ConversationSummary } from '../../src/core/store';
+import { WorkspaceGenerationRepository, Store, WorkspaceTemplateRepository, type ConversationSummary } from '../../src/core/store';
 import { GOOD } from '../fixtures/conversations';
 import { open, waitFor } from './helpers';
 
@@ -91,10 +91,10 @@ describe('webview messages are checked before a panel acts on them', function ()
     const store = await Store.open(vscode.workspace.workspaceFolders![0]!.uri.fsPath);
     let id: string;
     try {
-      const templates = new TemplateRepository(store);
+      const templates = new WorkspaceTemplateRepository(store);
       const t = await templates.ensure('messages.prompt', { name: 'Messages fixture', tier: 'template' });
       const v = await templates.recordVersion(t.id, 'messages fixture');
-      const { conversationId } = await new GenerationRepository(store).record({
+      const { conversationId } = await new WorkspaceGenerationRepository(store).record({
         templateId: t.id, versionId: v.id, parameters: {}, model: 'claude-sonnet-5-5', attempt: 1, status: 'succeeded', inputTokens: 1, outputTokens: 1, costUsd: 0.001, durationMs: 5,
         conversation: { turns: GOOD.turns, quality: toQualityResult(scoreConversation(GOOD, 'template')) },
       });

@@ -68,11 +68,11 @@ interface PlanCellRow {
 }
 
 /** A template's coverage, from its batches' plans and its conversations. */
-export function coverage(store: Store, templateId: number): Coverage {
+export async function coverage(store: Store, templateId: number): Promise<Coverage> {
   // Newest first: the newest plan names a combination's values and sets the orders.
-  const plans = store
-    .all('SELECT plan FROM batches WHERE template_id = ? AND plan IS NOT NULL ORDER BY created_at DESC, rowid DESC', [templateId])
-    .map((r) => planCells(r.plan));
+  const plans = (await store.all('SELECT plan FROM batches WHERE template_id = ? AND plan IS NOT NULL ORDER BY created_at DESC, rowid DESC', [templateId])).map((r) =>
+    planCells(r.plan),
+  );
 
   // Varied variables: more than one distinct value among the cells that have one.
   const seen = new Map<string, Set<string>>();
@@ -125,7 +125,7 @@ export function coverage(store: Store, templateId: number): Coverage {
   }
 
   if (cells.size > 0) {
-    for (const row of store.all('SELECT parameters, status FROM conversations WHERE template_id = ?', [templateId])) {
+    for (const row of await store.all('SELECT parameters, status FROM conversations WHERE template_id = ?', [templateId])) {
       const parameters = parseObject(row.parameters);
       if (!parameters) continue;
       const cell = cells.get(keyOf(combinationOf(parameters)));

@@ -85,9 +85,9 @@ function auc(scores: readonly { s: number; approved: boolean }[]): number | null
  * Every template's agreement (by template id), with its current flag threshold read from the
  * front matter of its newest version. Templates with fewer than 20 reviewed conversations are null.
  */
-export function reviewAgreementByTemplate(store: Store): Map<number, ReviewAgreement | null> {
+export async function reviewAgreementByTemplate(store: Store): Promise<Map<number, ReviewAgreement | null>> {
   const rows = new Map<number, ReviewedScore[]>();
-  for (const r of store.all(
+  for (const r of await store.all(
     `SELECT c.template_id AS t, c.quality AS q,
             (SELECT r.status FROM reviews r WHERE r.conversation_id = c.id ORDER BY r.created_at DESC, r.id DESC LIMIT 1) AS s
        FROM conversations c WHERE c.reviewed_at IS NOT NULL AND c.quality IS NOT NULL`,
@@ -103,14 +103,14 @@ export function reviewAgreementByTemplate(store: Store): Map<number, ReviewAgree
       result.set(template, null);
       continue;
     }
-    result.set(template, reviewAgreement(list, currentThreshold(store, template)));
+    result.set(template, reviewAgreement(list, await currentThreshold(store, template)));
   }
   return result;
 }
 
 /** A template's flag threshold, from its newest version's `quality_threshold` (6 without one). */
-export function currentThreshold(store: Store, templateId: number): number {
-  const v = store.get('SELECT content FROM template_versions WHERE template_id = ? ORDER BY created_at DESC, id DESC LIMIT 1', [templateId]);
+export async function currentThreshold(store: Store, templateId: number): Promise<number> {
+  const v = await store.get('SELECT content FROM template_versions WHERE template_id = ? ORDER BY created_at DESC, id DESC LIMIT 1', [templateId]);
   return flagThreshold(v ? parseTemplate(String(v.content)).settings.qualityThreshold : undefined);
 }
 

@@ -18,24 +18,24 @@ export interface Baseline {
  * template's earlier conversations. Earlier tests' generations do not count: a test is not its
  * own bar. Undefined when nothing was scored before.
  */
-export function baselineFor(store: Store, templateId: number, versionId: number, before: number): Baseline | undefined {
+export async function baselineFor(store: Store, templateId: number, versionId: number, before: number): Promise<Baseline | undefined> {
   const notTests = `NOT EXISTS (SELECT 1 FROM batches b WHERE b.id = conversations.batch_id AND json_extract(b.settings, '$.purpose') = 'test')`;
-  const scored = (where: string, params: (number | string)[]) => {
-    const r = store.get(`SELECT count(quality) AS n, avg(quality) AS avg FROM conversations WHERE ${where} AND created_at < ? AND quality IS NOT NULL AND ${notTests}`, [...params, before])!;
+  const scored = async (where: string, params: (number | string)[]) => {
+    const r = (await store.get(`SELECT count(quality) AS n, avg(quality) AS avg FROM conversations WHERE ${where} AND created_at < ? AND quality IS NOT NULL AND ${notTests}`, [...params, before]))!;
     return Number(r.n) > 0 ? { average: Number(r.avg), conversations: Number(r.n) } : undefined;
   };
-  const thisVersion = scored('version_id = ?', [versionId]);
+  const thisVersion = await scored('version_id = ?', [versionId]);
   if (!thisVersion) {
-    const previous = store.get(
+    const previous = await store.get(
       `SELECT p.id FROM template_versions p, template_versions v
         WHERE v.id = ? AND p.template_id = ? AND (p.created_at < v.created_at OR (p.created_at = v.created_at AND p.id < v.id))
         ORDER BY p.created_at DESC, p.id DESC LIMIT 1`,
       [versionId, templateId],
     );
-    const earlier = previous && scored('version_id = ?', [Number(previous.id)]);
+    const earlier = previous && (await scored('version_id = ?', [Number(previous.id)]));
     if (earlier) return { ...earlier, source: 'previous version' };
   }
-  const template = scored('template_id = ?', [templateId]);
+  const template = await scored('template_id = ?', [templateId]);
   return template && { ...template, source: 'earlier conversations' };
 }
 

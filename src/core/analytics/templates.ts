@@ -80,11 +80,11 @@ type Group = 'template_id' | 'version_id';
  * conversations (which carry their score and review time, see migration 3), and the trend's
  * newest scores read from the `conversations_scored` index. `templateId` narrows to one template.
  */
-function aggregate(store: Store, group: Group, templateId?: number, recentCount = TREND_WINDOW * 2) {
+async function aggregate(store: Store, group: Group, templateId?: number, recentCount = TREND_WINDOW * 2) {
   const only = templateId === undefined ? '' : `WHERE template_id = ${Number(templateId)}`;
   const byKey = (rows: Record<string, unknown>[]) => new Map(rows.map((r) => [Number(r.k), r]));
   const logs = byKey(
-    store.all(
+    await store.all(
       `SELECT ${group} AS k, count(*) AS usage, total(status = 'succeeded') AS ok, total(status = 'failed') AS bad,
               avg(duration_ms) AS dur, avg(cost_usd) AS avg_cost, total(cost_usd) AS cost, max(created_at) AS last, total(status = 'cancelled') AS cancelled,
               total(saved_usd) AS saved
@@ -92,7 +92,7 @@ function aggregate(store: Store, group: Group, templateId?: number, recentCount 
     ),
   );
   const quality = byKey(
-    store.all(
+    await store.all(
       `SELECT ${group} AS k, count(*) AS conversations, count(quality) AS scored, avg(quality) AS avg_q, min(quality) AS min_q, max(quality) AS max_q,
               total(status = 'approved' AND reviewed_at IS NOT NULL) AS approved, count(reviewed_at) AS reviewed,
               count(near_duplicate_of) AS near_dups
@@ -102,7 +102,7 @@ function aggregate(store: Store, group: Group, templateId?: number, recentCount 
   // Per group, its newest scored conversations (newest first) for the trend: a few index rows each.
   const groups = group === 'template_id' ? `SELECT id AS k FROM templates ${templateId === undefined ? '' : `WHERE id = ${Number(templateId)}`}` : `SELECT id AS k FROM template_versions ${only}`;
   const recent = new Map<number, number[]>();
-  for (const r of store.all(
+  for (const r of await store.all(
     `SELECT g.k, (SELECT group_concat(quality) FROM (
         SELECT c.quality FROM conversations c WHERE c.${group} = g.k ${templateId === undefined ? '' : `AND c.template_id = ${Number(templateId)}`} AND c.quality IS NOT NULL
          ORDER BY c.created_at DESC, c.rowid DESC LIMIT ${Number(recentCount)})) AS recent
@@ -115,7 +115,7 @@ function aggregate(store: Store, group: Group, templateId?: number, recentCount 
 
 const num = (v: unknown) => (v === null || v === undefined ? null : Number(v));
 
-function figures(key: number, a: ReturnType<typeof aggregate>) {
+function figures(key: number, a: Awaited<ReturnType<typeof aggregate>>) {
   const l = a.logs.get(key);
   const q = a.quality.get(key);
   const reviewed = Number(q?.reviewed ?? 0);
@@ -142,11 +142,11 @@ function figures(key: number, a: ReturnType<typeof aggregate>) {
 }
 
 /** Every template's figures, by path. */
-export function templateRows(store: Store): TemplateRow[] {
-  const a = aggregate(store, 'template_id');
-  const diversity = diversityByTemplate(store);
-  const agreement = reviewAgreementByTemplate(store);
-  return store.all('SELECT id, path, name, tier, active FROM templates ORDER BY path').map((t) => {
+export async function templateRows(store: Store): Promise<TemplateRow[]> {
+  const a = await aggregate(store, 'template_id');
+  const diversity = await diversityByTemplate(store);
+  const agreement = await reviewAgreementByTemplate(store);
+  return (await store.all('SELECT id, path, name, tier, active FROM templates ORDER BY path')).map((t) => {
     const f = figures(Number(t.id), a);
     return {
       name: String(t.name),
@@ -192,11 +192,11 @@ export interface TemplateQuality {
 }
 
 /** The same figures as the dashboard's, for one template (by path), with its newest `recent` scores. */
-export function templateQuality(store: Store, templatePath: string, recent = TREND_WINDOW * 2): TemplateQuality {
-  const t = store.get('SELECT id FROM templates WHERE path = ?', [templatePath]);
+export async function templateQuality(store: Store, templatePath: string, recent = TREND_WINDOW * 2): Promise<TemplateQuality> {
+  const t = await store.get('SELECT id FROM templates WHERE path = ?', [templatePath]);
   if (!t) return { runs: 0, conversations: 0, average: null, recentAverage: null, recentCount: 0, approvalRate: null, reviewed: 0 };
   const id = Number(t.id);
-  const a = aggregate(store, 'template_id', id, recent);
+  const a = await aggregate(store, 'template_id', id, recent);
   const f = figures(id, a);
   const scores = a.recent.get(id) ?? [];
   return {
@@ -217,27 +217,27 @@ export interface VersionRow extends Omit<TemplateRow, 'name' | 'file' | 'tier' |
 }
 
 /** One template's versions, oldest first, each with its own figures. */
-export function versionRows(store: Store, templateId: number): VersionRow[] {
-  const a = aggregate(store, 'version_id', templateId);
-  return store.all('SELECT id, created_at FROM template_versions WHERE template_id = ? ORDER BY created_at, id', [templateId]).map((v, i) => {
+export async function versionRows(store: Store, templateId: number): Promise<VersionRow[]> {
+  const a = await aggregate(store, 'version_id', templateId);
+  return (await store.all('SELECT id, created_at FROM template_versions WHERE template_id = ? ORDER BY created_at, id', [templateId])).map((v, i) => {
     const { conversations, scored, reviewed, lastActivity, nearDuplicates: _nearDuplicates, savedUsd: _savedUsd, ...f } = figures(Number(v.id), a);
     return { ...f, id: Number(v.id), number: i + 1, createdAt: Number(v.created_at), conversations, scored, reviewed, lastActivity };
   });
 }
 
 /** The `promptloom stats` contract: the figures alone, and the totals. */
-export function computeStats(store: Store): Stats {
+export async function computeStats(store: Store): Promise<Stats> {
   // Exactly the contract's keys, in its order.
-  const templates = templateRows(store).map((r) => Object.fromEntries(STATS_COLUMNS.map((k) => [k, r[k]])) as unknown as TemplateStats);
-  return { templates, totals: totalsOf(store) };
+  const templates = (await templateRows(store)).map((r) => Object.fromEntries(STATS_COLUMNS.map((k) => [k, r[k]])) as unknown as TemplateStats);
+  return { templates, totals: await totalsOf(store) };
 }
 
 /** Conversations, generations and money spent in the whole workspace. */
-export function totalsOf(store: Store): Stats['totals'] {
-  const totals = store.get(
+export async function totalsOf(store: Store): Promise<Stats['totals']> {
+  const totals = (await store.get(
     `SELECT (SELECT count(*) FROM conversations) AS conversations, (SELECT count(*) FROM generation_logs) AS generations,
             (SELECT total(cost_usd) FROM generation_logs) AS cost`,
-  )!;
+  ))!;
   return { conversations: Number(totals.conversations), generations: Number(totals.generations), costUsd: Number(totals.cost) };
 }
 

@@ -3,17 +3,22 @@
  * conversation (migration 4), the closest earlier conversation of the same template, backfill for
  * conversations stored before signatures existed, and each template's diversity.
  *
- * Every function reads through a `Reader` (the store, or a write transaction, which sees its own
- * writes), so `GenerationRepository.record` finds and stores inside the transaction that stores
- * the conversation.
+ * The lookup and the signature's rows go through a write transaction (a `Reader`, which sees its
+ * own writes), so `GenerationRepository.record` finds and stores inside the transaction that stores
+ * the conversation; the figures over a whole template read the store (an `AsyncReader`).
  */
 import type { Store, WriteTx } from '../store/store';
 import type { Row, SqlParam } from '../store/types';
 import { BANDS, DEFAULT_NEAR_DUPLICATE_THRESHOLD, bandBuckets, signatureBytes, signatureFromBytes, signatureOf, similarity, type Signature } from './minhash';
 
-/** What reads the database: the store itself or a write transaction. */
+/** What reads the database inside a write transaction (which sees its own writes). */
 export interface Reader {
   all<T extends Row = Row>(sql: string, params?: readonly SqlParam[]): T[];
+}
+
+/** What reads the database outside a transaction: the store, whose reads are asynchronous. */
+export interface AsyncReader {
+  all<T extends Row = Row>(sql: string, params?: readonly SqlParam[]): Promise<T[]>;
 }
 
 export interface Nearest {
@@ -100,7 +105,7 @@ export async function backfillSignatures(store: Store, templateId?: number, opti
   const only = templateId === undefined ? '' : 'AND c.template_id = ?';
   let stored = 0;
   for (;;) {
-    const rows = store.all(
+    const rows = await store.all(
       `SELECT c.id, c.template_id, c.created_at, c.rowid AS rid FROM conversations c LEFT JOIN conversation_signatures s ON s.conversation_id = c.id
         WHERE s.conversation_id IS NULL ${only} ORDER BY c.created_at, c.rowid LIMIT ?`,
       templateId === undefined ? [batchSize] : [templateId, batchSize],
@@ -108,7 +113,7 @@ export async function backfillSignatures(store: Store, templateId?: number, opti
     if (rows.length === 0) return stored;
     const ids = rows.map((r) => String(r.id));
     const texts = new Map<string, { content: string }[]>(ids.map((id) => [id, []]));
-    for (const t of store.all(`SELECT conversation_id, content FROM turns WHERE conversation_id IN (${ids.map(() => '?').join(',')}) ORDER BY conversation_id, position`, ids)) {
+    for (const t of await store.all(`SELECT conversation_id, content FROM turns WHERE conversation_id IN (${ids.map(() => '?').join(',')}) ORDER BY conversation_id, position`, ids)) {
       texts.get(String(t.conversation_id))!.push({ content: String(t.content) });
     }
     const pending = rows.map((r) => ({ id: String(r.id), templateId: Number(r.template_id), createdAt: Number(r.created_at), rowid: Number(r.rid), sig: signatureOf(texts.get(String(r.id))!) }));
@@ -132,8 +137,8 @@ export async function backfillSignatures(store: Store, templateId?: number, opti
 }
 
 /** How many conversations of a template (or of every template) still have no signature. */
-export function missingSignatures(db: Reader, templateId?: number): number {
-  const rows = db.all(
+export async function missingSignatures(db: AsyncReader, templateId?: number): Promise<number> {
+  const rows = await db.all(
     `SELECT count(*) AS n FROM conversations c LEFT JOIN conversation_signatures s ON s.conversation_id = c.id WHERE s.conversation_id IS NULL ${templateId === undefined ? '' : 'AND c.template_id = ?'}`,
     templateId === undefined ? [] : [templateId],
   );
@@ -150,12 +155,12 @@ export function missingSignatures(db: Reader, templateId?: number): number {
  * One grouped scan of the bucket index finds the buckets holding two or more conversations; only
  * their members' signatures are read.
  */
-export function diversityByTemplate(db: Reader, templateId?: number): Map<number, number | null> {
+export async function diversityByTemplate(db: AsyncReader, templateId?: number): Promise<Map<number, number | null>> {
   const only = templateId === undefined ? '' : 'WHERE template_id = ?';
   const params = templateId === undefined ? [] : [templateId];
-  const counts = new Map(db.all(`SELECT template_id, count(*) AS n FROM conversation_signatures ${only} GROUP BY template_id`, params).map((r) => [Number(r.template_id), Number(r.n)]));
+  const counts = new Map((await db.all(`SELECT template_id, count(*) AS n FROM conversation_signatures ${only} GROUP BY template_id`, params)).map((r) => [Number(r.template_id), Number(r.n)]));
   const groups = new Map<number, string[][]>();
-  for (const r of db.all(`SELECT template_id, group_concat(conversation_id, ' ') AS members FROM signature_buckets ${only} GROUP BY template_id, band, bucket HAVING count(*) > 1`, params)) {
+  for (const r of await db.all(`SELECT template_id, group_concat(conversation_id, ' ') AS members FROM signature_buckets ${only} GROUP BY template_id, band, bucket HAVING count(*) > 1`, params)) {
     const t = Number(r.template_id);
     let list = groups.get(t);
     if (!list) groups.set(t, (list = []));
@@ -167,7 +172,7 @@ export function diversityByTemplate(db: Reader, templateId?: number): Map<number
       result.set(t, null);
       continue;
     }
-    const best = nearestInGroups(db, groups.get(t) ?? []);
+    const best = await nearestInGroups(db, groups.get(t) ?? []);
     let sum = 0;
     for (const s of best.values()) sum += s;
     result.set(t, Math.round((1 - sum / n) * 10_000) / 10_000);
@@ -176,7 +181,7 @@ export function diversityByTemplate(db: Reader, templateId?: number): Map<number
 }
 
 /** Per conversation in the groups, its highest similarity to another member of a group it is in. */
-function nearestInGroups(db: Reader, groups: readonly string[][]): Map<string, number> {
+async function nearestInGroups(db: AsyncReader, groups: readonly string[][]): Promise<Map<string, number>> {
   const best = new Map<string, number>();
   if (groups.length === 0) return best;
   const index = new Map<string, number>();
@@ -185,7 +190,7 @@ function nearestInGroups(db: Reader, groups: readonly string[][]): Map<string, n
   const sigs: (Signature | undefined)[] = new Array<Signature | undefined>(ids.length);
   for (let at = 0; at < ids.length; at += 500) {
     const chunk = ids.slice(at, at + 500);
-    for (const r of db.all(`SELECT conversation_id, signature FROM conversation_signatures WHERE conversation_id IN (${chunk.map(() => '?').join(',')})`, chunk)) {
+    for (const r of await db.all(`SELECT conversation_id, signature FROM conversation_signatures WHERE conversation_id IN (${chunk.map(() => '?').join(',')})`, chunk)) {
       sigs[index.get(String(r.conversation_id))!] = r.signature instanceof Uint8Array ? signatureFromBytes(r.signature) : undefined;
     }
   }

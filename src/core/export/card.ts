@@ -47,7 +47,7 @@ export interface CardInput {
   readonly split: { readonly ratio: number; readonly seed: number; readonly train: readonly ConversationRow[]; readonly validation: readonly ConversationRow[]; readonly trainFile: string; readonly validationFile: string } | { readonly file: string | null };
 }
 
-export function cardFigures(store: Store, input: CardInput): CardFigures {
+export async function cardFigures(store: Store, input: CardInput): Promise<CardFigures> {
   const rows = input.exported;
   const count = <K>(keys: Iterable<K>) => {
     const m = new Map<K, number>();
@@ -72,7 +72,7 @@ export function cardFigures(store: Store, input: CardInput): CardFigures {
 
   const inDatabase = new Map<string, number>();
   const poolSql = input.filters.template !== null ? 'SELECT c.status, count(*) AS n FROM conversations c JOIN templates t ON t.id = c.template_id WHERE t.path = ? GROUP BY c.status' : 'SELECT status, count(*) AS n FROM conversations GROUP BY status';
-  for (const r of store.all(poolSql, input.filters.template !== null ? [input.filters.template] : [])) inDatabase.set(String(r.status), Number(r.n));
+  for (const r of await store.all(poolSql, input.filters.template !== null ? [input.filters.template] : [])) inDatabase.set(String(r.status), Number(r.n));
   const exportedByStatus = count(rows.map((r) => r.status));
   const statuses = STATUSES.map((status) => ({ status, inDatabase: inDatabase.get(status) ?? 0, exported: exportedByStatus.get(status) ?? 0 }));
 
@@ -139,7 +139,7 @@ export function cardFigures(store: Store, input: CardInput): CardFigures {
     diversity: rows.length > 0 ? groupSizes.size / rows.length : null,
     duplicatesRemoved: input.removed,
     split,
-    cost: generationCost(store, rows),
+    cost: await generationCost(store, rows),
   };
 }
 
@@ -148,7 +148,7 @@ export function cardFigures(store: Store, input: CardInput): CardFigures {
  * for the batches they come from, including conversations of those batches that are not exported;
  * plus the attempts of exported conversations generated outside a batch.
  */
-export function generationCost(store: Store, rows: readonly ConversationRow[]): CardFigures['cost'] {
+export async function generationCost(store: Store, rows: readonly ConversationRow[]): Promise<CardFigures['cost']> {
   const batches = new Set(rows.map((r) => r.batchId).filter((b): b is string => b !== null));
   const loose = new Set(rows.filter((r) => r.batchId === null).map((r) => r.id));
   let usd = 0;
@@ -162,9 +162,9 @@ export function generationCost(store: Store, rows: readonly ConversationRow[]): 
     outputTokens += Number(r.output);
   };
   const sums = 'total(cost_usd) AS usd, count(*) AS n, total(input_tokens) AS input, total(output_tokens) AS output';
-  for (const r of store.all(`SELECT batch_id, ${sums} FROM generation_logs WHERE batch_id IS NOT NULL GROUP BY batch_id`)) if (batches.has(String(r.batch_id))) add(r);
+  for (const r of await store.all(`SELECT batch_id, ${sums} FROM generation_logs WHERE batch_id IS NOT NULL GROUP BY batch_id`)) if (batches.has(String(r.batch_id))) add(r);
   if (loose.size > 0) {
-    for (const r of store.all(`SELECT conversation_id, ${sums} FROM generation_logs WHERE batch_id IS NULL AND conversation_id IS NOT NULL GROUP BY conversation_id`)) {
+    for (const r of await store.all(`SELECT conversation_id, ${sums} FROM generation_logs WHERE batch_id IS NULL AND conversation_id IS NOT NULL GROUP BY conversation_id`)) {
       if (loose.has(String(r.conversation_id))) add(r);
     }
   }

@@ -46,8 +46,8 @@ export class ExportError extends Error {
  * (see trainingSystem.ts), never the generation system prompt. Throws ExportError when a
  * `training_system:` cannot be rendered for a conversation.
  */
-export function selectConversations(store: Store, filters: ExportFilters): ExportedConversation[] {
-  return withContent(store, conversationRows(store, rowFilter(filters)));
+export async function selectConversations(store: Store, filters: ExportFilters): Promise<ExportedConversation[]> {
+  return withContent(store, await conversationRows(store, rowFilter(filters)));
 }
 
 /** What the filters select, as a row filter. */
@@ -60,14 +60,18 @@ export function rowFilter(filters: ExportFilters): RowFilter {
 }
 
 /** Rows with their turns and their rendered training system message. */
-export function withContent<T extends ConversationRow>(store: Store, rows: readonly T[]): (T & ExportedConversation)[] {
+export async function withContent<T extends ConversationRow>(store: Store, rows: readonly T[]): Promise<(T & ExportedConversation)[]> {
   const render = trainingSystemRenderer();
-  const versionText = (id: number) => () => String(store.get('SELECT content FROM template_versions WHERE id = ?', [id])?.content ?? '');
-  return rows.map((row) => {
-    const system = render(row.versionId, versionText(row.versionId), row.values);
+  // Each version's text is read once, before its first conversation renders (the renderer parses it once).
+  const texts = new Map<number, string>();
+  const out: (T & ExportedConversation)[] = [];
+  for (const row of rows) {
+    if (!texts.has(row.versionId)) texts.set(row.versionId, String((await store.get('SELECT content FROM template_versions WHERE id = ?', [row.versionId]))?.content ?? ''));
+    const system = render(row.versionId, () => texts.get(row.versionId)!, row.values);
     if (!system.ok) throw new ExportError(`conversation ${row.id.slice(0, 8)} (${row.template}, version ${row.version}): ${system.problem}`);
-    return { ...row, ...(system.system !== undefined ? { system: system.system } : {}), turns: turnsOf(store, row.id) };
-  });
+    out.push({ ...row, ...(system.system !== undefined ? { system: system.system } : {}), turns: await turnsOf(store, row.id) });
+  }
+  return out;
 }
 
 /** One JSONL line for a conversation, or undefined when it has nothing a trainer could use. */
@@ -137,8 +141,8 @@ function isRecord(x: unknown): x is Record<string, unknown> {
 }
 
 /** The whole export as JSONL text, and how many conversations it holds. */
-export function exportJsonl(store: Store, filters: ExportFilters, format: ExportFormat): { text: string; count: number } {
-  const lines = selectConversations(store, filters)
+export async function exportJsonl(store: Store, filters: ExportFilters, format: ExportFormat): Promise<{ text: string; count: number }> {
+  const lines = (await selectConversations(store, filters))
     .map((c) => toLine(c, format))
     .filter((l): l is string => l !== undefined);
   return { text: lines.length > 0 ? lines.join('\n') + '\n' : '', count: lines.length };
@@ -178,19 +182,19 @@ export interface DatasetExport {
  * deduplicated, split and described as asked. Throws ExportError (training_system that does not
  * render) and RangeError (a split ratio outside (0, 1)).
  */
-export function exportDataset(store: Store, filters: ExportFilters, format: ExportFormat, options: DatasetOptions = {}): DatasetExport {
-  const lined = withContent(store, conversationRows(store, rowFilter(filters)))
+export async function exportDataset(store: Store, filters: ExportFilters, format: ExportFormat, options: DatasetOptions = {}): Promise<DatasetExport> {
+  const lined = (await withContent(store, await conversationRows(store, rowFilter(filters))))
     .map((c) => ({ row: c, line: toLine(c, format) }))
     .filter((x): x is { row: ConversationRow & ExportedConversation; line: string } => x.line !== undefined);
   const lineOf = new Map(lined.map((x) => [x.row.id, x.line]));
-  const groupOf = nearDuplicateGroups(nearDuplicateLinks(store));
+  const groupOf = nearDuplicateGroups(await nearDuplicateLinks(store));
   const selected = lined.map((x) => x.row);
   const { kept, removed } = options.dedup ? dedup(selected, groupOf) : { kept: selected, removed: [] };
   const file = (rows: readonly ConversationRow[]): DatasetFile => ({ text: rows.map((r) => lineOf.get(r.id)! + '\n').join(''), count: rows.length });
   const split = options.split ? splitRows(kept, options.split.ratio, options.split.seed, groupOf) : undefined;
   let figures: CardFigures | undefined;
   if (options.card) {
-    figures = cardFigures(store, {
+    figures = await cardFigures(store, {
       format,
       filters: { status: filters.status, template: filters.template !== undefined ? normalise(filters.template) : null, minQuality: filters.minQuality ?? null },
       dedup: options.dedup === true,
@@ -198,7 +202,7 @@ export function exportDataset(store: Store, filters: ExportFilters, format: Expo
       exported: kept,
       removed: removed.length,
       groupOf,
-      models: modelsOf(store),
+      models: await modelsOf(store),
       split:
         split && options.split
           ? { ...options.split, ...split, trainFile: options.names?.train ?? 'train', validationFile: options.names?.validation ?? 'validation' }

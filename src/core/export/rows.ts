@@ -34,7 +34,7 @@ export interface RowFilter {
 }
 
 /** Conversations matching the filter, oldest first (ties by id). */
-export function conversationRows(store: Store, filter: RowFilter = {}): ConversationRow[] {
+export async function conversationRows(store: Store, filter: RowFilter = {}): Promise<ConversationRow[]> {
   const where: string[] = [];
   const params: SqlParam[] = [];
   if (filter.status !== undefined) {
@@ -49,17 +49,16 @@ export function conversationRows(store: Store, filter: RowFilter = {}): Conversa
     where.push('c.quality >= ?');
     params.push(filter.minQuality);
   }
-  return store
-    .all(
-      `WITH v AS (SELECT id, row_number() OVER (PARTITION BY template_id ORDER BY created_at, id) AS ordinal FROM template_versions)
-       SELECT c.id, c.template_id, t.path, t.name, c.version_id, v.ordinal, c.batch_id, c.parameters, c.status, c.quality, c.created_at,
-              c.near_duplicate_of, c.similarity
-         FROM conversations c JOIN templates t ON t.id = c.template_id JOIN v ON v.id = c.version_id
-        ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
-        ORDER BY c.created_at, c.id`,
-      params,
-    )
-    .map(toRow);
+  const rows = await store.all(
+    `WITH v AS (SELECT id, row_number() OVER (PARTITION BY template_id ORDER BY created_at, id) AS ordinal FROM template_versions)
+     SELECT c.id, c.template_id, t.path, t.name, c.version_id, v.ordinal, c.batch_id, c.parameters, c.status, c.quality, c.created_at,
+            c.near_duplicate_of, c.similarity
+       FROM conversations c JOIN templates t ON t.id = c.template_id JOIN v ON v.id = c.version_id
+      ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+      ORDER BY c.created_at, c.id`,
+    params,
+  );
+  return rows.map(toRow);
 }
 
 function toRow(r: Row): ConversationRow {
@@ -81,24 +80,22 @@ function toRow(r: Row): ConversationRow {
 }
 
 /** Every near-duplicate link in the database (conversation → the earlier one it resembles). */
-export function nearDuplicateLinks(store: Store): { id: string; nearDuplicateOf: string }[] {
-  return store.all('SELECT id, near_duplicate_of FROM conversations WHERE near_duplicate_of IS NOT NULL').map((r) => ({ id: String(r.id), nearDuplicateOf: String(r.near_duplicate_of) }));
+export async function nearDuplicateLinks(store: Store): Promise<{ id: string; nearDuplicateOf: string }[]> {
+  return (await store.all('SELECT id, near_duplicate_of FROM conversations WHERE near_duplicate_of IS NOT NULL')).map((r) => ({ id: String(r.id), nearDuplicateOf: String(r.near_duplicate_of) }));
 }
 
 /** The model that wrote each conversation: its successful generation's, else its batch's. */
-export function modelsOf(store: Store): Map<string, string> {
+export async function modelsOf(store: Store): Promise<Map<string, string>> {
   const models = new Map<string, string>();
-  for (const r of store.all("SELECT c.id, b.model FROM conversations c JOIN batches b ON b.id = c.batch_id")) models.set(String(r.id), String(r.model));
-  for (const r of store.all("SELECT conversation_id, model FROM generation_logs WHERE conversation_id IS NOT NULL AND status = 'succeeded' ORDER BY id DESC")) {
+  for (const r of await store.all("SELECT c.id, b.model FROM conversations c JOIN batches b ON b.id = c.batch_id")) models.set(String(r.id), String(r.model));
+  for (const r of await store.all("SELECT conversation_id, model FROM generation_logs WHERE conversation_id IS NOT NULL AND status = 'succeeded' ORDER BY id DESC")) {
     models.set(String(r.conversation_id), String(r.model));
   }
   return models;
 }
 
-export function turnsOf(store: Store, conversationId: string): { role: 'user' | 'assistant'; content: string }[] {
-  return store
-    .all('SELECT role, content FROM turns WHERE conversation_id = ? ORDER BY position', [conversationId])
-    .map((t) => ({ role: t.role as 'user' | 'assistant', content: String(t.content) }));
+export async function turnsOf(store: Store, conversationId: string): Promise<{ role: 'user' | 'assistant'; content: string }[]> {
+  return (await store.all('SELECT role, content FROM turns WHERE conversation_id = ? ORDER BY position', [conversationId])).map((t) => ({ role: t.role as 'user' | 'assistant', content: String(t.content) }));
 }
 
 export function normalise(path: string): string {

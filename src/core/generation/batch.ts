@@ -3,7 +3,7 @@
  * engine, and stores every attempt (log, conversation, turns, quality score) as it happens. Shared by the CLI
  * and the editor, so both record exactly the same way.
  */
-import { BatchRepository, GenerationRepository, TemplateRepository, type BatchRow, type Store } from '../store';
+import { WorkspaceBatchRepository, WorkspaceGenerationRepository, WorkspaceTemplateRepository, type BatchRow, type Store } from '../store';
 import type { QualityReport } from '../quality';
 import type { ParsedTemplate, Rendered } from '../template';
 import { createClient } from './claude';
@@ -12,7 +12,7 @@ import type { Priority } from './priorityQueue';
 import { limiterFor, type RateLimiter } from './rateLimiter';
 import { SETTINGS, judgeModelOf, type GenerationSettings } from './settings';
 import { judgeAfterBatch, type BatchJudgement } from './judgeBatch';
-import { judgeSpentSince } from '../store/judgeCalls';
+import { WorkspaceJudgeCallRepository } from '../store/judgeCalls';
 import { importKeptAside } from './unstored';
 import { answerRecord, keepRecord, type RecordContext } from './recording';
 import { planKey } from '../plan';
@@ -85,22 +85,22 @@ function batchSettings(settings: GenerationSettings): Record<string, unknown> {
 const CANCEL_CHECK_MS = 500;
 
 /** Dollars spent on generations and judge calls in this workspace since local midnight. */
-export function spentToday(store: Store, now = new Date()): number {
+export async function spentToday(store: Store, now = new Date()): Promise<number> {
   const midnight = new Date(now);
   midnight.setHours(0, 0, 0, 0);
-  const generations = Number(store.get('SELECT coalesce(sum(cost_usd), 0) AS spent FROM generation_logs WHERE created_at >= ?', [midnight.getTime()])!.spent);
-  return generations + judgeSpentSince(store, midnight.getTime()); // the judge's calls are paid too
+  const generations = await new WorkspaceGenerationRepository(store).spentSince(midnight.getTime());
+  return generations + (await new WorkspaceJudgeCallRepository(store).spentSince(midnight.getTime())); // the judge's calls are paid too
 }
 
 export async function runRecordedBatch(input: BatchInput): Promise<BatchOutcome> {
   const { store, settings, model, rendered, template } = input;
-  const templates = new TemplateRepository(store);
-  const batches = new BatchRepository(store);
-  const generations = new GenerationRepository(store);
+  const templates = new WorkspaceTemplateRepository(store);
+  const batches = new WorkspaceBatchRepository(store);
+  const generations = new WorkspaceGenerationRepository(store);
   // Answers kept aside earlier are paid for: they count against today's budget, and a resumed
   // batch must see them stored before it decides what is still missing.
   await importKeptAside(store);
-  const daily = settings.dailyBudgetUsd !== undefined ? Math.max(0, settings.dailyBudgetUsd - spentToday(store)) : undefined;
+  const daily = settings.dailyBudgetUsd !== undefined ? Math.max(0, settings.dailyBudgetUsd - (await spentToday(store))) : undefined;
   const budgets = [settings.budgetUsd, daily].filter((b): b is number => b !== undefined);
   let row: { id: number };
   let version: { id: number };
@@ -141,7 +141,8 @@ export async function runRecordedBatch(input: BatchInput): Promise<BatchOutcome>
   const cancelWatch = setInterval(() => {
     store
       .refresh()
-      .then(() => batches.get(batch.id)?.status === 'cancelled' && engine.cancel())
+      .then(() => batches.get(batch.id))
+      .then((stored) => stored?.status === 'cancelled' && engine.cancel())
       .catch(() => undefined); // a busy database: look again next time
   }, CANCEL_CHECK_MS);
   cancelWatch.unref();
@@ -198,7 +199,7 @@ export async function runRecordedBatch(input: BatchInput): Promise<BatchOutcome>
     clearInterval(cancelWatch);
   }
   // Complete only when the batch's whole count is stored (a resumed batch counts what came before).
-  const stored = batches.get(batch.id)!;
+  const stored = (await batches.get(batch.id))!;
   const complete = stored.completed >= stored.requested;
   await batches.setStatus(batch.id, summary.stopped === 'cancelled' ? 'cancelled' : complete ? 'completed' : 'failed');
   // The judge (opt-in): after the batch, each stored conversation graded and its score updated.
@@ -241,19 +242,19 @@ export interface ResumePlan {
 }
 
 /** The batch to resume: the one named, or the newest unfinished one. Undefined when none. */
-export function planResume(store: Store, batchId?: string): ResumePlan | undefined {
-  const batches = new BatchRepository(store);
-  const batch = batchId ? batches.get(batchId) : batches.unfinished()[0];
+export async function planResume(store: Store, batchId?: string): Promise<ResumePlan | undefined> {
+  const batches = new WorkspaceBatchRepository(store);
+  const batch = batchId ? await batches.get(batchId) : (await batches.unfinished())[0];
   if (!batch || batch.completed >= batch.requested) return undefined;
-  const templates = new TemplateRepository(store);
-  const version = templates.version(batch.versionId)!;
-  const path = String(store.get('SELECT path FROM templates WHERE id = ?', [batch.templateId])!.path);
+  const templates = new WorkspaceTemplateRepository(store);
+  const version = (await templates.version(batch.versionId))!;
+  const path = (await templates.byId(batch.templateId))!.path;
   const base = { batch, templatePath: path, templateText: version.content, remaining: batch.requested - batch.completed };
   if (!batch.plan) return base;
   // What each cell has: its stored conversations, told apart by their values.
   const stored = new Map<string, number>();
-  for (const row of store.all<{ parameters: string }>('SELECT parameters FROM conversations WHERE batch_id = ?', [batch.id])) {
-    const key = planKey(JSON.parse(row.parameters) as Record<string, unknown>);
+  for (const values of await batches.conversationValues(batch.id)) {
+    const key = planKey(values);
     stored.set(key, (stored.get(key) ?? 0) + 1);
   }
   const cells = batch.plan.flatMap((cell) => {

@@ -114,8 +114,8 @@ export function cacheLine(estimate: Pick<Estimate, 'cache'>): string {
 }
 
 /** Mean output tokens of a template's earlier successful generations; null when there are none. */
-export function pastOutputTokens(store: Store, templatePath: string): number | null {
-  const row = store.get("SELECT avg(g.output_tokens) AS tokens FROM generation_logs g JOIN templates t ON t.id = g.template_id WHERE t.path = ? AND g.status = 'succeeded'", [templatePath]);
+export async function pastOutputTokens(store: Store, templatePath: string): Promise<number | null> {
+  const row = await store.get("SELECT avg(g.output_tokens) AS tokens FROM generation_logs g JOIN templates t ON t.id = g.template_id WHERE t.path = ? AND g.status = 'succeeded'", [templatePath]);
   return row?.tokens === null || row?.tokens === undefined ? null : Number(row.tokens);
 }
 
@@ -138,8 +138,8 @@ export function estimateDuration(o: { requests: number; requestsPerWindow: numbe
 }
 
 /** Mean duration of a template's earlier successful requests, in ms; null when there are none. */
-export function pastDurationMs(store: Store, templatePath: string): number | null {
-  const row = store.get("SELECT avg(g.duration_ms) AS ms FROM generation_logs g JOIN templates t ON t.id = g.template_id WHERE t.path = ? AND g.status = 'succeeded'", [templatePath]);
+export async function pastDurationMs(store: Store, templatePath: string): Promise<number | null> {
+  const row = await store.get("SELECT avg(g.duration_ms) AS ms FROM generation_logs g JOIN templates t ON t.id = g.template_id WHERE t.path = ? AND g.status = 'succeeded'", [templatePath]);
   return row?.ms === null || row?.ms === undefined ? null : Number(row.ms);
 }
 

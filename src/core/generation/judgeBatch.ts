@@ -7,7 +7,7 @@
  */
 import { flagReason, toQualityResult, type QualityReport } from '../quality';
 import { withJudge } from '../quality/judge';
-import { JudgeRepository } from '../store/judgeCalls';
+import { WorkspaceJudgeCallRepository } from '../store/judgeCalls';
 import type { Store } from '../store';
 import { createClient, type Turn } from './claude';
 import type { ModelInfo } from './engine';
@@ -38,7 +38,7 @@ export interface JudgeBatchInput {
 
 export async function judgeAfterBatch(input: JudgeBatchInput): Promise<BatchJudgement> {
   const { settings, model } = input;
-  const repo = new JudgeRepository(input.store);
+  const repo = new WorkspaceJudgeCallRepository(input.store);
   const byKey = new Map(input.conversations.map((c) => [c.conversationId, c]));
   let costUsd = 0;
   const { outcomes } = await judgeConversations(

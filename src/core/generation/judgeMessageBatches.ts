@@ -15,7 +15,7 @@ import type Anthropic from '@anthropic-ai/sdk';
 import { flagReason, scoreConversation, toQualityResult, type QualityReport, type Tier } from '../quality';
 import { JUDGE_SYSTEM, JUDGE_TOOL, JUDGE_TOOL_NAME, judgePart, judgePrompt, readGrade, withJudge } from '../quality/judge';
 import type { Store } from '../store';
-import { JudgeRepository, judgedAlready, type JudgeBatchResult } from '../store/judgeCalls';
+import { WorkspaceJudgeCallRepository, judgedAlready, type JudgeBatchResult } from '../store/judgeCalls';
 import type { Turn } from './claude';
 import { answerCost, costUsd, type Clock, type ModelInfo } from './engine';
 import { localInputTokens } from './estimate';
@@ -42,7 +42,7 @@ export interface JudgeMessageBatchInput {
   readonly runStartedAt: number;
   readonly limits: { readonly requests: number; readonly bytes: number };
   /** What may still be spent, held Message Batches deducted (undefined: no budget). */
-  readonly room: () => { readonly usd: number; readonly budget: number } | undefined;
+  readonly room: () => Promise<{ readonly usd: number; readonly budget: number } | undefined>;
   /** Each result's cost as it is taken in (the caller deducts it from the batch budget). */
   readonly spent?: (usd: number) => void;
   /** Submit and return: `resume` collects. */
@@ -87,18 +87,18 @@ export function judgeWorstCaseUsd(model: ModelInfo, turns: readonly Turn[]): num
 /** Grades the batch's conversations not graded yet through Message Batches; collects those submitted before. */
 export async function judgeThroughMessageBatches(input: JudgeMessageBatchInput): Promise<JudgeMessageBatchOutcome> {
   const { store, client, batchId, model, clock } = input;
-  const repo = new JudgeRepository(store);
-  const ids = store.all('SELECT id FROM conversations WHERE batch_id = ? ORDER BY created_at, id', [batchId]).map((r) => String(r.id));
-  const graded = judgedAlready(store, ids);
+  const repo = new WorkspaceJudgeCallRepository(store);
+  const ids = (await store.all('SELECT id FROM conversations WHERE batch_id = ? ORDER BY created_at, id', [batchId])).map((r) => String(r.id));
+  const graded = await judgedAlready(store, ids);
+  // The turns of the batch's conversations, read once (the requests and the scores need them).
   const turnsCache = new Map<string, Turn[]>();
-  const turnsOf = (id: string): Turn[] => {
-    let turns = turnsCache.get(id);
-    if (!turns) {
-      turns = store.all('SELECT role, content FROM turns WHERE conversation_id = ? ORDER BY position', [id]).map((t) => ({ role: t.role as Turn['role'], content: String(t.content) }));
-      turnsCache.set(id, turns);
-    }
-    return turns;
-  };
+  for (const t of await store.all('SELECT t.conversation_id, t.role, t.content FROM turns t JOIN conversations c ON c.id = t.conversation_id WHERE c.batch_id = ? ORDER BY t.conversation_id, t.position', [batchId])) {
+    const id = String(t.conversation_id);
+    const turns = turnsCache.get(id) ?? [];
+    turns.push({ role: t.role as Turn['role'], content: String(t.content) });
+    turnsCache.set(id, turns);
+  }
+  const turnsOf = (id: string): Turn[] => turnsCache.get(id) ?? [];
   const reportOf = (id: string): QualityReport => input.reports?.get(id) ?? scoreConversation({ turns: turnsOf(id) }, input.tier);
   const slots = ids.map((key) => ({ key }));
   const touched = new Set<string>();
@@ -189,12 +189,12 @@ export async function judgeThroughMessageBatches(input: JudgeMessageBatchInput):
 
   for (;;) {
     // 1. Rows written before a POST whose answer never came back: matched before anything is sent.
-    for (const row of messageBatchRows(store, batchId, 'judge').filter((r) => r.state === 'submitting')) {
+    for (const row of (await messageBatchRows(store, batchId, 'judge')).filter((r) => r.state === 'submitting')) {
       const adopted = await reconcile(store, client, row, clock, () => requestsFor(row));
       if (adopted) touched.add(adopted);
     }
     // 2. Wait for what is submitted, taking in each as it ends.
-    const waiting = messageBatchRows(store, batchId, 'judge').filter((r) => r.state === 'submitted');
+    const waiting = (await messageBatchRows(store, batchId, 'judge')).filter((r) => r.state === 'submitted');
     for (const r of waiting) touched.add(r.anthropicId!);
     if (waiting.length > 0 && !input.detach) {
       const total = judged.length + waiting.reduce((n, r) => n + r.customIds.length, 0);
@@ -211,14 +211,14 @@ export async function judgeThroughMessageBatches(input: JudgeMessageBatchInput):
       break;
     }
     // 3. What is left to grade: never sent, or retryable within the attempt limit.
-    const states = slotStates(store, batchId, slots, input.maxAttempts, input.runStartedAt, 'judge');
+    const states = await slotStates(store, batchId, slots, input.maxAttempts, input.runStartedAt, 'judge');
     let pending = ids.filter((id) => !graded.has(id) && states.get(id)!.state === 'pending');
     if (pending.length === 0) {
       if (waiting.length > 0) outstanding = true;
       break;
     }
     // 4. Budgets: submitted only when the worst case fits.
-    const left = input.room();
+    const left = await input.room();
     if (left !== undefined) {
       let reserved = 0;
       const fits: string[] = [];
@@ -253,7 +253,7 @@ export async function judgeThroughMessageBatches(input: JudgeMessageBatchInput):
       break;
     }
   }
-  const end = slotStates(store, batchId, slots, input.maxAttempts, input.runStartedAt, 'judge');
+  const end = await slotStates(store, batchId, slots, input.maxAttempts, input.runStartedAt, 'judge');
   const left = ids.filter((id) => !graded.has(id) && !skipped.has(id) && (end.get(id)!.state === 'pending' || end.get(id)!.state === 'inflight')).length;
   return {
     judgement: { model: model.id, judged, notJudged, costUsd: costTotal },

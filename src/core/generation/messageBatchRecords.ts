@@ -37,16 +37,16 @@ type SlotState = 'done' | 'inflight' | 'pending' | 'failed';
  * not yet taken in (in flight), a last result of this run that ends it (failed) or not (pending:
  * a canceled one too, sent again by the next run; the run that sees the cancel stops instead).
  */
-export function slotStates(
+export async function slotStates(
   store: Store,
   batchId: string,
   slots: readonly Pick<Slot, 'key'>[],
   maxAttempts: number,
   runStartedAt: number,
   purpose: MessageBatchPurpose = 'generation',
-): Map<string, { state: SlotState; attempts: number }> {
+): Promise<Map<string, { state: SlotState; attempts: number }>> {
   const results = new Map<string, { result: string; errorType: string | null; createdAt: number }[]>();
-  for (const r of store.all<{ custom_id: string; result: string; error_type: string | null; created_at: number }>(
+  for (const r of await store.all<{ custom_id: string; result: string; error_type: string | null; created_at: number }>(
     'SELECT r.custom_id, r.result, r.error_type, r.created_at FROM message_batch_results r JOIN message_batches m ON m.id = r.message_batch_id WHERE m.batch_id = ? AND m.purpose = ? ORDER BY m.created_at, r.created_at',
     [batchId, purpose],
   )) {
@@ -54,9 +54,9 @@ export function slotStates(
     results.set(key, [...(results.get(key) ?? []), { result: r.result, errorType: r.error_type, createdAt: Number(r.created_at) }]);
   }
   const inflight = new Set<string>();
-  for (const row of messageBatchRows(store, batchId, purpose)) {
+  for (const row of await messageBatchRows(store, batchId, purpose)) {
     if (row.state !== 'submitting' && row.state !== 'submitted') continue;
-    const taken = new Set(store.all<{ custom_id: string }>('SELECT custom_id FROM message_batch_results WHERE message_batch_id = ?', [row.id]).map((r) => r.custom_id));
+    const taken = new Set((await store.all<{ custom_id: string }>('SELECT custom_id FROM message_batch_results WHERE message_batch_id = ?', [row.id])).map((r) => r.custom_id));
     for (const id of row.customIds) if (!taken.has(id)) inflight.add(slotOf(id));
   }
   const states = new Map<string, { state: SlotState; attempts: number }>();
@@ -84,19 +84,19 @@ function isRetryable(r: { result: string; errorType: string | null }): boolean {
 }
 
 /** Worst cases of Message Batches not yet collected: of one batch, or of the whole workspace. */
-export function outstanding(store: Store, batchId?: string): number {
+export async function outstanding(store: Store, batchId?: string): Promise<number> {
   const where = "state IN ('submitting', 'submitted')";
   const row = batchId
-    ? store.get(`SELECT coalesce(sum(worst_case_usd), 0) AS usd FROM message_batches WHERE ${where} AND batch_id = ?`, [batchId])
-    : store.get(`SELECT coalesce(sum(worst_case_usd), 0) AS usd FROM message_batches WHERE ${where}`);
+    ? await store.get(`SELECT coalesce(sum(worst_case_usd), 0) AS usd FROM message_batches WHERE ${where} AND batch_id = ?`, [batchId])
+    : await store.get(`SELECT coalesce(sum(worst_case_usd), 0) AS usd FROM message_batches WHERE ${where}`);
   return Number(row!.usd);
 }
 
 /** A batch's Message Batches, oldest first: those for `purpose`, or all of them. */
-export function messageBatchRows(store: Store, batchId: string, purpose?: MessageBatchPurpose): MessageBatchRow[] {
+export async function messageBatchRows(store: Store, batchId: string, purpose?: MessageBatchPurpose): Promise<MessageBatchRow[]> {
   const rows = purpose
-    ? store.all('SELECT * FROM message_batches WHERE batch_id = ? AND purpose = ? ORDER BY created_at, id', [batchId, purpose])
-    : store.all('SELECT * FROM message_batches WHERE batch_id = ? ORDER BY created_at, id', [batchId]);
+    ? await store.all('SELECT * FROM message_batches WHERE batch_id = ? AND purpose = ? ORDER BY created_at, id', [batchId, purpose])
+    : await store.all('SELECT * FROM message_batches WHERE batch_id = ? ORDER BY created_at, id', [batchId]);
   return rows.map((r) => ({
     id: String(r.id),
     purpose: (r.purpose ?? 'generation') as MessageBatchPurpose,
@@ -154,14 +154,14 @@ export interface UncollectedBatch {
 }
 
 /** Every batch of the workspace with Message Batches still at Anthropic, newest first (what the editor re-attaches to). */
-export function uncollectedMessageBatches(store: Store): UncollectedBatch[] {
-  return store
-    .all<{ batch_id: string; path: string; requested: number; status: string; n: number; ids: string | null; at: number }>(
+export async function uncollectedMessageBatches(store: Store): Promise<UncollectedBatch[]> {
+  return (
+    await store.all<{ batch_id: string; path: string; requested: number; status: string; n: number; ids: string | null; at: number }>(
       `SELECT m.batch_id, t.path, b.requested, b.status, count(*) AS n, group_concat(m.anthropic_id) AS ids, min(m.created_at) AS at
        FROM message_batches m JOIN batches b ON b.id = m.batch_id JOIN templates t ON t.id = b.template_id
        WHERE m.state IN ('submitting', 'submitted') GROUP BY m.batch_id ORDER BY at DESC`,
     )
-    .map((r) => ({
+  ).map((r) => ({
       batchId: String(r.batch_id),
       templatePath: String(r.path),
       requested: Number(r.requested),

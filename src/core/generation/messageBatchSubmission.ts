@@ -76,7 +76,7 @@ export async function submit(store: Store, client: Anthropic, row: MessageBatchR
  * submitted again (given `resubmit`), with the same custom ids.
  */
 export async function reconcile(store: Store, client: Anthropic, row: MessageBatchRow, clock: Clock, resubmit?: () => Anthropic.Messages.BatchCreateParams.Request[]): Promise<string | undefined> {
-  const claimed = new Set(store.all<{ anthropic_id: string }>('SELECT anthropic_id FROM message_batches WHERE anthropic_id IS NOT NULL').map((r) => r.anthropic_id));
+  const claimed = new Set((await store.all<{ anthropic_id: string }>('SELECT anthropic_id FROM message_batches WHERE anthropic_id IS NOT NULL')).map((r) => r.anthropic_id));
   let candidates: Anthropic.Messages.MessageBatch[] = [];
   for await (const b of client.messages.batches.list({ limit: 100 })) {
     if (Date.parse(b.created_at) < row.createdAt - CLOCK_SKEW_MS) break;

@@ -14,7 +14,7 @@
  */
 import type Anthropic from '@anthropic-ai/sdk';
 import type { QualityReport } from '../quality';
-import { BatchRepository, GenerationRepository, TemplateRepository, type Store } from '../store';
+import { WorkspaceBatchRepository, WorkspaceGenerationRepository, WorkspaceTemplateRepository, type Store } from '../store';
 import type { BatchCell, BatchInput, BatchOutcome } from './batch';
 import { spentToday } from './batch';
 import { RECORD_TOOL_CHARS, countInputTokens, createClient, extractTurns, messageParams, toFailure, type ClaudeRequest, type Turn } from './claude';
@@ -93,8 +93,8 @@ export async function runMessageBatches(input: MessageBatchInput): Promise<Messa
   const started = clock.now();
   // Results are stamped by the store's clock (the system's): this run's are those from now on.
   const runStartedAt = Date.now();
-  const batches = new BatchRepository(store);
-  const generations = new GenerationRepository(store);
+  const batches = new WorkspaceBatchRepository(store);
+  const generations = new WorkspaceGenerationRepository(store);
   const client = input.client ?? createClient({ apiKey: input.apiKey, ...(input.baseURL ? { baseURL: input.baseURL } : {}), timeoutMs: settings.timeoutMs });
   // Answers kept aside earlier are paid for: they count against today's budget, and are stored
   // before the slots still missing are worked out.
@@ -107,7 +107,7 @@ export async function runMessageBatches(input: MessageBatchInput): Promise<Messa
   const { batchId, templateId } = ids;
   // Resuming a batch someone cancelled is asking to finish it: its canceled requests are sent
   // again at once. A cancel that comes while this run waits stops it instead.
-  const cancelledBefore = batches.get(batchId)?.status === 'cancelled';
+  const cancelledBefore = (await batches.get(batchId))?.status === 'cancelled';
   const finishingCancelled = cancelledBefore && input.finishCancelled !== false;
   await batches.setStatus(batchId, 'running');
   input.started?.(batchId);
@@ -132,7 +132,7 @@ export async function runMessageBatches(input: MessageBatchInput): Promise<Messa
     ...(cachesPrefix(model, RECORD_TOOL_CHARS, cell.rendered.system) ? { cachePrefix: true } : {}),
   });
 
-  const state = slotStates(store, batchId, slots, settings.maxAttempts, runStartedAt);
+  const state = await slotStates(store, batchId, slots, settings.maxAttempts, runStartedAt);
   const open = (s: Slot) => state.get(s.key)!.state !== 'done' && state.get(s.key)!.state !== 'failed';
   const requested = slots.filter(open).length;
   const totals = { succeeded: 0, failed: 0, attempts: 0, retries: 0, inputTokens: 0, outputTokens: 0, costUsd: 0, cacheWriteTokens: 0, cacheReadTokens: 0, savedUsd: 0, unstored: 0, keptAside: 0 };
@@ -275,10 +275,10 @@ export async function runMessageBatches(input: MessageBatchInput): Promise<Messa
    * Batches not yet collected; the daily budget less today's spending and every Message Batch of
    * the workspace not yet collected (a detached one holds its worst case until then).
    */
-  const room = (): { usd: number; budget: number } | undefined => {
+  const room = async (): Promise<{ usd: number; budget: number } | undefined> => {
     const limits: { usd: number; budget: number }[] = [];
-    if (settings.budgetUsd !== undefined) limits.push({ usd: settings.budgetUsd - totals.costUsd - judgeSpentUsd - outstanding(store, batchId), budget: settings.budgetUsd });
-    if (settings.dailyBudgetUsd !== undefined) limits.push({ usd: settings.dailyBudgetUsd - spentToday(store, new Date(clock.now())) - outstanding(store), budget: settings.dailyBudgetUsd });
+    if (settings.budgetUsd !== undefined) limits.push({ usd: settings.budgetUsd - totals.costUsd - judgeSpentUsd - (await outstanding(store, batchId)), budget: settings.budgetUsd });
+    if (settings.dailyBudgetUsd !== undefined) limits.push({ usd: settings.dailyBudgetUsd - (await spentToday(store, new Date(clock.now()))) - (await outstanding(store)), budget: settings.dailyBudgetUsd });
     return limits.length > 0 ? limits.reduce((a, b) => (b.usd < a.usd ? b : a)) : undefined;
   };
 
@@ -291,13 +291,13 @@ export async function runMessageBatches(input: MessageBatchInput): Promise<Messa
   try {
     for (;;) {
       // 1. Rows written before a POST whose answer never came back: matched before anything is sent.
-      for (const row of messageBatchRows(store, batchId, 'generation').filter((r) => r.state === 'submitting')) {
+      for (const row of (await messageBatchRows(store, batchId, 'generation')).filter((r) => r.state === 'submitting')) {
         const requests = requestsFor(row);
         const adopted = await reconcile(store, client, row, clock, requests.every((r) => r !== undefined) ? () => requests as Anthropic.Messages.BatchCreateParams.Request[] : undefined);
         if (adopted) touched.add(adopted);
       }
       // 2. Wait for what is submitted, taking in each Message Batch as it ends.
-      const waiting = messageBatchRows(store, batchId, 'generation').filter((r) => r.state === 'submitted');
+      const waiting = (await messageBatchRows(store, batchId, 'generation')).filter((r) => r.state === 'submitted');
       for (const r of waiting) touched.add(r.anthropicId!);
       if (waiting.length > 0 && !input.detach) {
         await waitAndCollect(client, waiting, clock, input.signal, collect, progress);
@@ -311,20 +311,20 @@ export async function runMessageBatches(input: MessageBatchInput): Promise<Messa
       if (stopped) break;
       // Cancelled: by results that say so, by a cancel while this run waited (the status, which
       // the canceller sets), or before this run, which only collects.
-      if (batches.get(batchId)?.status === 'cancelled' || ((sawCancel || cancelledBefore) && !finishingCancelled)) {
+      if ((await batches.get(batchId))?.status === 'cancelled' || ((sawCancel || cancelledBefore) && !finishingCancelled)) {
         stopped = 'cancelled';
         stopReason = 'the Message Batch was cancelled';
         break;
       }
       // 3. What is left to send: never sent, or retryable within the attempt limit, or canceled before.
-      const now = slotStates(store, batchId, slots, settings.maxAttempts, runStartedAt);
+      const now = await slotStates(store, batchId, slots, settings.maxAttempts, runStartedAt);
       let pending = slots.filter((s) => now.get(s.key)!.state === 'pending');
       if (pending.length === 0) {
         if (waiting.length > 0) stopped = 'detached';
         break;
       }
       // 4. Budgets: only what could not cross them, worst case (max_tokens out for every request).
-      const left = room();
+      const left = await room();
       if (left !== undefined) {
         let reserved = 0;
         const fits: Slot[] = [];
@@ -421,9 +421,9 @@ export async function runMessageBatches(input: MessageBatchInput): Promise<Messa
     }
   }
 
-  const final = slotStates(store, batchId, slots, settings.maxAttempts, runStartedAt);
+  const final = await slotStates(store, batchId, slots, settings.maxAttempts, runStartedAt);
   const remaining = slots.filter((s) => final.get(s.key)!.state === 'pending' || final.get(s.key)!.state === 'inflight').length;
-  const stored = batches.get(batchId)!;
+  const stored = (await batches.get(batchId))!;
   // A batch whose judge still has grades to take in or to send is not complete: `resume` finishes it.
   const complete = stored.completed >= stored.requested && !judgeOutstanding;
   await batches.setStatus(batchId, complete ? 'completed' : stopped === 'detached' ? 'running' : stopped === 'cancelled' ? 'cancelled' : 'failed');
@@ -466,11 +466,11 @@ export async function runMessageBatches(input: MessageBatchInput): Promise<Messa
 
 /** The batch row of a new run (its template version recorded), marked as going through Message Batches. */
 async function createBatchRow(input: MessageBatchInput): Promise<{ batchId: string; templateId: number; versionId: number }> {
-  const templates = new TemplateRepository(input.store);
+  const templates = new WorkspaceTemplateRepository(input.store);
   const row = await templates.ensure(input.templatePath, { name: input.template.settings.name, tier: input.template.settings.tier });
   const version = await templates.recordVersion(row.id, input.templateText);
   const settings = Object.fromEntries(SETTINGS.filter((s) => s.name !== 'models' && input.settings[s.name] !== undefined).map((s) => [s.name, input.settings[s.name]]));
-  const batch = await new BatchRepository(input.store).create({
+  const batch = await new WorkspaceBatchRepository(input.store).create({
     templateId: row.id,
     versionId: version.id,
     requested: input.count,
@@ -490,16 +490,16 @@ async function createBatchRow(input: MessageBatchInput): Promise<{ batchId: stri
  * Returns the Message Batches canceled. `client` is made only when there is one to cancel.
  */
 export async function cancelBatch(store: Store, batch: { readonly id: string; readonly status: string }, client: () => Anthropic): Promise<string[]> {
-  const live = messageBatchRows(store, batch.id).filter((r) => r.state === 'submitted' || r.state === 'submitting');
+  const live = (await messageBatchRows(store, batch.id)).filter((r) => r.state === 'submitted' || r.state === 'submitting');
   const canceled = live.length > 0 ? await cancelMessageBatches(store, client(), batch.id) : [];
-  if (batch.status === 'running' || batch.status === 'pending') await new BatchRepository(store).setStatus(batch.id, 'cancelled');
+  if (batch.status === 'running' || batch.status === 'pending') await new WorkspaceBatchRepository(store).setStatus(batch.id, 'cancelled');
   return canceled;
 }
 
 /** Cancels the Message Batches of a batch still running; returns their ids. Their results come in on the next collect. */
 export async function cancelMessageBatches(store: Store, client: Anthropic, batchId: string): Promise<string[]> {
   const canceled: string[] = [];
-  for (const row of messageBatchRows(store, batchId)) {
+  for (const row of await messageBatchRows(store, batchId)) {
     if (row.state !== 'submitted' || !row.anthropicId) continue;
     const b = await client.messages.batches.cancel(row.anthropicId);
     if (b.processing_status !== 'ended') canceled.push(row.anthropicId);

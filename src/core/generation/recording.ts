@@ -6,7 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { flagReason, scoreConversation, toQualityResult, type QualityReport, type Tier } from '../quality';
-import { GenerationRepository, type GenerationRecord, type Store } from '../store';
+import { WorkspaceGenerationRepository, type GenerationRecord, type GenerationRepository, type Store } from '../store';
 import type { Turn } from './claude';
 import { keepAside } from './unstored';
 
@@ -110,7 +110,7 @@ export interface Kept {
  * still will not take it, a paid answer is kept in a side file that the next open imports.
  * Only when even that fails does it throw (the caller then stops and says so).
  */
-export async function keepRecord(store: Store, record: GenerationRecord, generations = new GenerationRepository(store)): Promise<Kept> {
+export async function keepRecord(store: Store, record: GenerationRecord, generations: GenerationRepository = new WorkspaceGenerationRepository(store)): Promise<Kept> {
   let last: unknown;
   for (let attempt = 0; attempt < STORE_ATTEMPTS; attempt++) {
     if (attempt > 0) await new Promise((r) => setTimeout(r, 50 * 4 ** (attempt - 1)));
@@ -135,7 +135,7 @@ export async function keepRecord(store: Store, record: GenerationRecord, generat
  * database will not take the group, each is kept on its own, as `keepRecord` does (retried, or kept
  * aside when paid for).
  */
-export async function keepRecords(store: Store, records: readonly GenerationRecord[], generations = new GenerationRepository(store)): Promise<Kept[]> {
+export async function keepRecords(store: Store, records: readonly GenerationRecord[], generations: GenerationRepository = new WorkspaceGenerationRepository(store)): Promise<Kept[]> {
   if (records.length === 0) return [];
   try {
     return (await generations.recordMany(records)).map((outcome) => ({ ...outcome, aside: false }));

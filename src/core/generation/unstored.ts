@@ -7,7 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import { closeSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { BatchRepository, GenerationRepository, type GenerationRecord, type Store } from '../store';
+import { WorkspaceBatchRepository, WorkspaceGenerationRepository, type GenerationRecord, type Store } from '../store';
 import { createFile, ensureFolder, entryKind, readFile, remove, rename, syncDirectory, syncFile, writeAll } from '../store/safeFiles';
 
 export const UNSTORED_DIR = 'unstored';
@@ -42,7 +42,7 @@ export async function importKeptAside(store: Store): Promise<{ imported: number;
   if (kind === 'missing') return { imported: 0, notices: [] };
   if (kind !== 'directory') return { imported: 0, notices: [`${dir} is not a folder: nothing imported from it`] };
   const names = readdirSync(dir).filter((n) => n.endsWith('.json')).sort();
-  const generations = new GenerationRepository(store);
+  const generations = new WorkspaceGenerationRepository(store);
   const notices: string[] = [];
   let imported = 0;
   const batchIds = new Set<string>();
@@ -61,9 +61,9 @@ export async function importKeptAside(store: Store): Promise<{ imported: number;
     }
   }
   // A batch that lacked only what was kept aside is complete now.
-  const batches = new BatchRepository(store);
+  const batches = new WorkspaceBatchRepository(store);
   for (const id of batchIds) {
-    const batch = batches.get(id);
+    const batch = await batches.get(id);
     if (batch && batch.status === 'failed' && batch.completed >= batch.requested) await batches.setStatus(id, 'completed');
   }
   return { imported, notices };

@@ -5,6 +5,7 @@
  */
 import { appendReason } from '../dataset/nearDuplicates';
 import type { QualityResult } from '../quality';
+import type { JudgeCallRepository } from './interfaces';
 import { systemClock, type Clock } from './repositories';
 import type { Store, WriteTx } from './store';
 
@@ -39,7 +40,7 @@ export interface JudgeBatchResult {
   readonly note?: string;
 }
 
-export class JudgeRepository {
+export class WorkspaceJudgeCallRepository implements JudgeCallRepository {
   constructor(
     private readonly store: Store,
     private readonly clock: Clock = systemClock,
@@ -89,6 +90,11 @@ export class JudgeRepository {
       }),
     );
   }
+
+  /** Dollars the judge spent since `since` (ms), for the daily budget. */
+  spentSince(since: number): Promise<number> {
+    return judgeSpentSince(this.store, since);
+  }
 }
 
 function insertCall(tx: WriteTx, c: JudgeCallRecord, now: number): void {
@@ -120,17 +126,17 @@ function writeNote(tx: WriteTx, conversationId: string, note: string): void {
 }
 
 /** Conversations (of those given) the judge has graded already: a succeeded judge call names them. */
-export function judgedAlready(store: Store, conversationIds: readonly string[]): Set<string> {
+export async function judgedAlready(store: Store, conversationIds: readonly string[]): Promise<Set<string>> {
   const judged = new Set<string>();
   for (let i = 0; i < conversationIds.length; i += 500) {
     const ids = conversationIds.slice(i, i + 500);
-    const rows = store.all(`SELECT DISTINCT conversation_id FROM judge_calls WHERE status = 'succeeded' AND conversation_id IN (${ids.map(() => '?').join(', ')})`, ids);
+    const rows = await store.all(`SELECT DISTINCT conversation_id FROM judge_calls WHERE status = 'succeeded' AND conversation_id IN (${ids.map(() => '?').join(', ')})`, ids);
     for (const r of rows) judged.add(String(r.conversation_id));
   }
   return judged;
 }
 
 /** Dollars the judge spent since `since` (ms), for the daily budget. */
-export function judgeSpentSince(store: Store, since: number): number {
-  return Number(store.get('SELECT coalesce(sum(cost_usd), 0) AS spent FROM judge_calls WHERE created_at >= ?', [since])!.spent);
+export async function judgeSpentSince(store: Store, since: number): Promise<number> {
+  return Number((await store.get('SELECT coalesce(sum(cost_usd), 0) AS spent FROM judge_calls WHERE created_at >= ?', [since]))!.spent);
 }

@@ -6,6 +6,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { appendReason, nearDuplicateReason, nearestConversation, storeSignature } from '../dataset/nearDuplicates';
 import { signatureOf } from '../dataset/minhash';
+import type { BatchRepository, GenerationRepository, TemplateRepository } from './interfaces';
 import type { Store, WriteTx } from './store';
 import type { Row } from './types';
 
@@ -46,7 +47,7 @@ export function contentHash(content: string): string {
   return createHash('sha256').update(content, 'utf8').digest('hex');
 }
 
-export class TemplateRepository {
+export class WorkspaceTemplateRepository implements TemplateRepository {
   constructor(
     private readonly store: Store,
     private readonly clock: Clock = systemClock,
@@ -57,13 +58,18 @@ export class TemplateRepository {
     return this.store.write((tx) => ensureTemplate(tx, path, info, this.clock.now()));
   }
 
-  byPath(path: string): TemplateRow | undefined {
-    const row = this.store.get('SELECT * FROM templates WHERE path = ?', [normalisePath(path)]);
+  async byPath(path: string): Promise<TemplateRow | undefined> {
+    const row = await this.store.get('SELECT * FROM templates WHERE path = ?', [normalisePath(path)]);
     return row && toTemplate(row);
   }
 
-  list(): TemplateRow[] {
-    return this.store.all('SELECT * FROM templates ORDER BY path').map(toTemplate);
+  async byId(id: number): Promise<TemplateRow | undefined> {
+    const row = await this.store.get('SELECT * FROM templates WHERE id = ?', [id]);
+    return row && toTemplate(row);
+  }
+
+  async list(): Promise<TemplateRow[]> {
+    return (await this.store.all('SELECT * FROM templates ORDER BY path')).map(toTemplate);
   }
 
   /** Records `content` as a version of the template unless that exact content is recorded already. */
@@ -71,39 +77,38 @@ export class TemplateRepository {
     return this.store.write((tx) => recordVersion(tx, templateId, content, this.clock.now()));
   }
 
-  versions(templateId: number): VersionSummary[] {
-    return this.store
-      .all(
-        `SELECT v.id, v.template_id, v.content_hash, v.created_at,
-                (SELECT count(*) FROM generation_logs g WHERE g.version_id = v.id) AS generations,
-                (SELECT count(*) FROM conversations c WHERE c.version_id = v.id) AS conversations,
-                (SELECT avg(q.overall) FROM conversations c JOIN quality_scores q ON q.conversation_id = c.id WHERE c.version_id = v.id) AS avg_quality
-           FROM template_versions v WHERE v.template_id = ? ORDER BY v.created_at, v.id`,
-        [templateId],
-      )
-      .map((r) => ({
-        id: Number(r.id),
-        templateId: Number(r.template_id),
-        contentHash: String(r.content_hash),
-        createdAt: Number(r.created_at),
-        generations: Number(r.generations),
-        conversations: Number(r.conversations),
-        avgQuality: r.avg_quality === null ? null : Number(r.avg_quality),
-      }));
+  async versions(templateId: number): Promise<VersionSummary[]> {
+    const rows = await this.store.all(
+      `SELECT v.id, v.template_id, v.content_hash, v.created_at,
+              (SELECT count(*) FROM generation_logs g WHERE g.version_id = v.id) AS generations,
+              (SELECT count(*) FROM conversations c WHERE c.version_id = v.id) AS conversations,
+              (SELECT avg(q.overall) FROM conversations c JOIN quality_scores q ON q.conversation_id = c.id WHERE c.version_id = v.id) AS avg_quality
+         FROM template_versions v WHERE v.template_id = ? ORDER BY v.created_at, v.id`,
+      [templateId],
+    );
+    return rows.map((r) => ({
+      id: Number(r.id),
+      templateId: Number(r.template_id),
+      contentHash: String(r.content_hash),
+      createdAt: Number(r.created_at),
+      generations: Number(r.generations),
+      conversations: Number(r.conversations),
+      avgQuality: r.avg_quality === null ? null : Number(r.avg_quality),
+    }));
   }
 
-  version(id: number): VersionRow | undefined {
-    const r = this.store.get('SELECT * FROM template_versions WHERE id = ?', [id]);
+  async version(id: number): Promise<VersionRow | undefined> {
+    const r = await this.store.get('SELECT * FROM template_versions WHERE id = ?', [id]);
     return r && { id: Number(r.id), templateId: Number(r.template_id), contentHash: String(r.content_hash), content: String(r.content), createdAt: Number(r.created_at) };
   }
 
   /** Generations and conversations per template: what its usage counts are made of. */
-  usage(templateId: number): { generations: number; conversations: number } {
-    const r = this.store.get(
+  async usage(templateId: number): Promise<{ generations: number; conversations: number }> {
+    const r = (await this.store.get(
       `SELECT (SELECT count(*) FROM generation_logs WHERE template_id = ?) AS generations,
               (SELECT count(*) FROM conversations WHERE template_id = ?) AS conversations`,
       [templateId, templateId],
-    )!;
+    ))!;
     return { generations: Number(r.generations), conversations: Number(r.conversations) };
   }
 
@@ -224,7 +229,7 @@ export interface RecordOutcome {
   readonly alreadyStored?: boolean;
 }
 
-export class GenerationRepository {
+export class WorkspaceGenerationRepository implements GenerationRepository {
   constructor(
     private readonly store: Store,
     private readonly clock: Clock = systemClock,
@@ -319,15 +324,15 @@ export class GenerationRepository {
     };
   }
 
-  conversation(id: string): { id: string; status: ConversationStatus; turns: Turn[]; overall: number | null } | undefined {
-    const c = this.store.get('SELECT c.id, c.status, q.overall FROM conversations c LEFT JOIN quality_scores q ON q.conversation_id = c.id WHERE c.id = ?', [id]);
+  async conversation(id: string): Promise<{ id: string; status: ConversationStatus; turns: Turn[]; overall: number | null } | undefined> {
+    const c = await this.store.get('SELECT c.id, c.status, q.overall FROM conversations c LEFT JOIN quality_scores q ON q.conversation_id = c.id WHERE c.id = ?', [id]);
     if (!c) return undefined;
-    return { id: String(c.id), status: c.status as ConversationStatus, turns: this.turnsOf(id), overall: c.overall === null ? null : Number(c.overall) };
+    return { id: String(c.id), status: c.status as ConversationStatus, turns: await this.turnsOf(id), overall: c.overall === null ? null : Number(c.overall) };
   }
 
   /** A conversation with what the editor shows beside it: score, template, reason for its status. */
-  details(id: string): ConversationDetails | undefined {
-    const c = this.store.get(
+  async details(id: string): Promise<ConversationDetails | undefined> {
+    const c = await this.store.get(
       `SELECT c.id, c.status, c.status_reason, c.parameters, c.created_at, c.near_duplicate_of, c.similarity, t.path, t.name, t.tier, q.overall, q.breakdown, q.recommendations
          FROM conversations c JOIN templates t ON t.id = c.template_id LEFT JOIN quality_scores q ON q.conversation_id = c.id
         WHERE c.id = ?`,
@@ -339,7 +344,7 @@ export class GenerationRepository {
       tier: String(c.tier),
       nearDuplicateOf: c.near_duplicate_of === null || c.near_duplicate_of === undefined ? null : String(c.near_duplicate_of),
       similarity: c.similarity === null || c.similarity === undefined ? null : Number(c.similarity),
-      turns: this.turnsOf(id),
+      turns: await this.turnsOf(id),
       quality:
         c.overall === null
           ? null
@@ -348,7 +353,7 @@ export class GenerationRepository {
   }
 
   /** Conversations for review lists, filtered and sorted in SQL (newest or lowest-scoring first). */
-  list(filter: ConversationFilter = {}): ConversationSummary[] {
+  async list(filter: ConversationFilter = {}): Promise<ConversationSummary[]> {
     const where: string[] = [];
     const params: (string | number)[] = [];
     if (filter.templatePath !== undefined) {
@@ -369,30 +374,31 @@ export class GenerationRepository {
     }
     const order = filter.sort === 'score' ? 'q.overall IS NULL, q.overall ASC, c.created_at DESC' : 'c.created_at DESC, c.id';
     params.push(filter.limit ?? 500);
-    return this.store
-      .all(
-        `SELECT c.id, c.status, c.status_reason, c.parameters, c.created_at, t.path, t.name, q.overall, q.recommendations
-           FROM conversations c JOIN templates t ON t.id = c.template_id LEFT JOIN quality_scores q ON q.conversation_id = c.id
-          ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
-          ORDER BY ${order} LIMIT ?`,
-        params,
-      )
-      .map((r) => ({
-        ...conversationHead(r),
-        overall: r.overall === null ? null : Number(r.overall),
-        recommendations: r.recommendations === null ? [] : (parseJson(r.recommendations, []) as string[]),
-      }));
+    const rows = await this.store.all(
+      `SELECT c.id, c.status, c.status_reason, c.parameters, c.created_at, t.path, t.name, q.overall, q.recommendations
+         FROM conversations c JOIN templates t ON t.id = c.template_id LEFT JOIN quality_scores q ON q.conversation_id = c.id
+        ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+        ORDER BY ${order} LIMIT ?`,
+      params,
+    );
+    return rows.map((r) => ({
+      ...conversationHead(r),
+      overall: r.overall === null ? null : Number(r.overall),
+      recommendations: r.recommendations === null ? [] : (parseJson(r.recommendations, []) as string[]),
+    }));
   }
 
-  private turnsOf(conversationId: string): Turn[] {
-    return this.store
-      .all('SELECT role, content FROM turns WHERE conversation_id = ? ORDER BY position', [conversationId])
-      .map((t) => ({ role: t.role as Turn['role'], content: String(t.content) }));
+  private async turnsOf(conversationId: string): Promise<Turn[]> {
+    return (await this.store.all('SELECT role, content FROM turns WHERE conversation_id = ? ORDER BY position', [conversationId])).map((t) => ({ role: t.role as Turn['role'], content: String(t.content) }));
   }
 
   /** Conversation ids that start with `prefix` (at most `limit`), so people can type short ids. */
-  idsStartingWith(prefix: string, limit = 2): string[] {
-    return this.store.all('SELECT id FROM conversations WHERE substr(id, 1, ?) = ? ORDER BY id LIMIT ?', [prefix.length, prefix, limit]).map((r) => String(r.id));
+  async idsStartingWith(prefix: string, limit = 2): Promise<string[]> {
+    return (await this.store.all('SELECT id FROM conversations WHERE substr(id, 1, ?) = ? ORDER BY id LIMIT ?', [prefix.length, prefix, limit])).map((r) => String(r.id));
+  }
+
+  async spentSince(since: number): Promise<number> {
+    return Number((await this.store.get('SELECT coalesce(sum(cost_usd), 0) AS spent FROM generation_logs WHERE created_at >= ?', [since]))!.spent);
   }
 
   /** Records a review and sets the conversation's status; false when the id is unknown. */
@@ -464,7 +470,7 @@ export interface BatchRow {
   readonly plan?: readonly { readonly values: Record<string, unknown>; readonly count: number }[];
 }
 
-export class BatchRepository {
+export class WorkspaceBatchRepository implements BatchRepository {
   constructor(
     private readonly store: Store,
     private readonly clock: Clock = systemClock,
@@ -489,7 +495,7 @@ export class BatchRepository {
         b.plan ? JSON.stringify(b.plan) : null,
       ]),
     );
-    return this.get(id)!;
+    return (await this.get(id))!;
   }
 
   async setStatus(id: string, status: BatchStatus): Promise<void> {
@@ -497,19 +503,22 @@ export class BatchRepository {
     await this.store.write((tx) => tx.run('UPDATE batches SET status = ?, updated_at = ? WHERE id = ?', [status, now, id]));
   }
 
-  get(id: string): BatchRow | undefined {
-    const r = this.store.get(`${BATCH_SELECT} WHERE b.id = ?`, [id]);
+  async get(id: string): Promise<BatchRow | undefined> {
+    const r = await this.store.get(`${BATCH_SELECT} WHERE b.id = ?`, [id]);
     return r && toBatch(r);
   }
 
   /** Batches that stopped before their count was reached (pending, running, failed or cancelled), newest first. */
-  unfinished(): BatchRow[] {
+  async unfinished(): Promise<BatchRow[]> {
     // A Message Batches batch with every conversation stored may still have grades of the judge
     // to take in or to submit (its status says so until they are in).
-    return this.store
-      .all(`${BATCH_SELECT} WHERE b.status IN ('pending', 'running', 'failed', 'cancelled') ORDER BY b.created_at DESC`)
+    return (await this.store.all(`${BATCH_SELECT} WHERE b.status IN ('pending', 'running', 'failed', 'cancelled') ORDER BY b.created_at DESC`))
       .map(toBatch)
       .filter((b) => b.completed < b.requested || b.settings.mode === 'batch');
+  }
+
+  async conversationValues(id: string): Promise<Record<string, unknown>[]> {
+    return (await this.store.all('SELECT parameters FROM conversations WHERE batch_id = ?', [id])).map((r) => JSON.parse(String(r.parameters)) as Record<string, unknown>);
   }
 }
 

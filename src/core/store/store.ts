@@ -115,13 +115,28 @@ export class Store {
     return this.seq;
   }
 
-  get schemaVersion(): number {
-    return Number(this.get<{ version: number }>('SELECT max(version) AS version FROM schema_version')?.version ?? 0);
+  /** The highest migration applied. */
+  async schemaVersion(): Promise<number> {
+    return this.appliedVersion();
   }
 
   // ---- reading ---------------------------------------------------------------------------------
+  //
+  // Reads return Promises although sql.js answers at once: callers are written against the
+  // asynchronous interface every backend offers (a PostgreSQL server, or this database moved to a
+  // worker thread, docs/team-store.md), so swapping the backend changes no caller. Inside a write
+  // transaction, reads stay synchronous (WriteTx).
 
-  all<T extends Row = Row>(sql: string, params: readonly SqlParam[] = []): T[] {
+  async all<T extends Row = Row>(sql: string, params: readonly SqlParam[] = []): Promise<T[]> {
+    return this.rows<T>(sql, params);
+  }
+
+  async get<T extends Row = Row>(sql: string, params: readonly SqlParam[] = []): Promise<T | undefined> {
+    return this.row<T>(sql, params);
+  }
+
+  /** The synchronous read under `all` and `get`, for this class and its write transactions. */
+  private rows<T extends Row = Row>(sql: string, params: readonly SqlParam[] = []): T[] {
     this.assertOpen();
     const statement = this.db.prepare(sql);
     try {
@@ -134,8 +149,12 @@ export class Store {
     }
   }
 
-  get<T extends Row = Row>(sql: string, params: readonly SqlParam[] = []): T | undefined {
-    return this.all<T>(sql, params)[0];
+  private row<T extends Row = Row>(sql: string, params: readonly SqlParam[] = []): T | undefined {
+    return this.rows<T>(sql, params)[0];
+  }
+
+  private appliedVersion(): number {
+    return Number(this.rows<{ version: number }>('SELECT max(version) AS version FROM schema_version')[0]?.version ?? 0);
   }
 
   /**
@@ -170,8 +189,8 @@ export class Store {
           statements.push({ sql, params: [...params] });
           return result;
         },
-        all: (sql, params) => this.all(sql, params),
-        get: (sql, params) => this.get(sql, params),
+        all: (sql, params) => this.rows(sql, params),
+        get: (sql, params) => this.row(sql, params),
       };
       this.db.run('BEGIN');
       let value: T;
@@ -303,7 +322,7 @@ export class Store {
         throw new Error(String(check ?? 'integrity check failed'));
       }
       this.db = db;
-      this.seq = Number(this.get<{ value: string }>("SELECT value FROM meta WHERE key = 'seq'")?.value ?? 0);
+      this.seq = Number(this.rows<{ value: string }>("SELECT value FROM meta WHERE key = 'seq'")[0]?.value ?? 0);
     } catch (error) {
       if (error instanceof RefusedError) throw error.cause;
       const aside = asideName(this.snapshotPath);
@@ -423,13 +442,13 @@ export class Store {
 
   private async migrate(migrations: readonly Migration[]): Promise<void> {
     const current = (): number => {
-      const hasTable = this.get("SELECT 1 AS x FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'");
-      return hasTable ? this.schemaVersion : 0;
+      const hasTable = this.rows("SELECT 1 AS x FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'").length > 0;
+      return hasTable ? this.appliedVersion() : 0;
     };
     // Every migration the database has not recorded, not only those above its highest: numbers
     // taken by parallel branches can land out of order (8 before 6), and none may be skipped.
     const applied = (): Set<number> =>
-      current() === 0 ? new Set() : new Set(this.all<{ version: number }>('SELECT version FROM schema_version').map((r) => Number(r.version)));
+      current() === 0 ? new Set() : new Set(this.rows<{ version: number }>('SELECT version FROM schema_version').map((r) => Number(r.version)));
     const missing = (): Migration[] => {
       const have = applied();
       return [...migrations].sort((a, b) => a.version - b.version).filter((m) => !have.has(m.version));

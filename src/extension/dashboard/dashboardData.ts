@@ -4,23 +4,26 @@ import type { Store } from '../../core/store';
 import type { AxisView, CompareRequest, CoverageView, DashboardData, DayView, SideView, TemplateView } from '../../shared/dashboardProtocol';
 
 /** The figures; `files` are the workspace's templates, those the database never saw listed as unrun. */
-export function dashboardData(store: Store, files: readonly TemplateFile[] = []): DashboardData {
+export async function dashboardData(store: Store, files: readonly TemplateFile[] = []): Promise<DashboardData> {
   const started = performance.now();
-  const rows = templateRows(store);
-  const unit = seriesUnit(store);
-  const all = dailySeries(store, { unit });
+  const rows = await templateRows(store);
+  const unit = await seriesUnit(store);
+  const all = await dailySeries(store, { unit });
   const known = new Set(rows.map((r) => r.file));
+  const templates = await templateViews(rows, store);
+  const coverage: CoverageView[] = [];
+  for (const r of rows) {
+    const view = await coverageView(store, r);
+    if (view) coverage.push(view);
+  }
   return {
-    templates: rows.map((r) => templateView(r, store)),
+    templates,
     unrun: files
       .filter((f) => !known.has(f.path))
       .map((f) => ({ name: f.name, file: f.path, tier: f.tier }))
       .sort((a, b) => a.name.localeCompare(b.name) || a.file.localeCompare(b.file)),
-    coverage: rows
-      .map((r) => coverageView(store, r))
-      .filter((c): c is CoverageView => c !== undefined)
-      .sort((a, b) => a.name.localeCompare(b.name) || a.file.localeCompare(b.file)),
-    totals: totalsOf(store),
+    coverage: coverage.sort((a, b) => a.name.localeCompare(b.name) || a.file.localeCompare(b.file)),
+    totals: await totalsOf(store),
     series: all,
     axis: timeAxis(all.map((p) => p.day), unit),
     recommendations: topPerformers(rows).map((r) => ({ tier: r.tier, text: r.text, files: r.top.map((t) => t.template.file) })),
@@ -30,43 +33,53 @@ export function dashboardData(store: Store, files: readonly TemplateFile[] = [])
 }
 
 /** The time axis both sides of a comparison share: their periods together. */
-export function comparisonAxis(store: Store, sides: readonly [SideView, SideView]): AxisView {
-  return timeAxis(sides.flatMap((s) => s.series.map((p) => p.day)), seriesUnit(store));
+export async function comparisonAxis(store: Store, sides: readonly [SideView, SideView]): Promise<AxisView> {
+  return timeAxis(
+    sides.flatMap((s) => s.series.map((p) => p.day)),
+    await seriesUnit(store),
+  );
 }
 
 /** Two sides to compare; `rows` are the dashboard's figures when already computed. */
-export function comparison(store: Store, request: CompareRequest, rows?: readonly TemplateView[]): [SideView, SideView] | undefined {
+export async function comparison(store: Store, request: CompareRequest, rows?: readonly TemplateView[]): Promise<[SideView, SideView] | undefined> {
   // In the same periods as the dashboard's own charts (hours when the data spans under two days).
-  const unit = seriesUnit(store);
+  const unit = await seriesUnit(store);
   if (request.kind === 'templates') {
-    const known = rows ?? templateRows(store).map((r) => templateView(r, store));
-    const side = (id: number): SideView | undefined => {
+    const known = rows ?? (await templateViews(await templateRows(store), store));
+    const side = async (id: number): Promise<SideView | undefined> => {
       const row = known.find((r) => r.id === id);
       if (!row) return undefined;
       const { id: _id, name, file, tier: _tier, reviewAgreement: _agreement, ...figures } = row;
-      return { label: `${name} (${file})`, figures, series: series(store, { templateId: id }, unit) };
+      return { label: `${name} (${file})`, figures, series: await series(store, { templateId: id }, unit) };
     };
-    const [a, b] = [side(request.a), side(request.b)];
+    const [a, b] = [await side(request.a), await side(request.b)];
     return a && b ? [a, b] : undefined;
   }
-  const versions = versionRows(store, request.template);
-  const side = (id: number): SideView | undefined => {
+  const versions = await versionRows(store, request.template);
+  const side = async (id: number): Promise<SideView | undefined> => {
     const v = versions.find((x) => x.id === id);
-    return v && { label: `version ${v.number} (${new Date(v.createdAt).toLocaleDateString()})`, figures: figuresOf(v), series: series(store, { versionId: id }, unit) };
+    return v && { label: `version ${v.number} (${new Date(v.createdAt).toLocaleDateString()})`, figures: figuresOf(v), series: await series(store, { versionId: id }, unit) };
   };
-  const [a, b] = [side(request.a), side(request.b)];
+  const [a, b] = [await side(request.a), await side(request.b)];
   return a && b ? [a, b] : undefined;
 }
 
-function series(store: Store, where: { templateId?: number; versionId?: number }, unit: SeriesUnit): DayView[] {
+function series(store: Store, where: { templateId?: number; versionId?: number }, unit: SeriesUnit): Promise<DayView[]> {
   return dailySeries(store, { ...where, unit });
 }
 
-function templateView(r: TemplateRow, store: Store): TemplateView {
+/** The rows as the page shows them, in order (each agreement's threshold read from its newest version). */
+async function templateViews(rows: readonly TemplateRow[], store: Store): Promise<TemplateView[]> {
+  const views: TemplateView[] = [];
+  for (const r of rows) views.push(await templateView(r, store));
+  return views;
+}
+
+async function templateView(r: TemplateRow, store: Store): Promise<TemplateView> {
   const a = r.reviewAgreement;
   return {
     id: r.id, name: r.name, file: r.file, tier: r.tier, ...figuresOf(r), diversity: r.diversity, nearDuplicates: r.nearDuplicates,
-    reviewAgreement: a && { reviewed: a.reviewed, auc: a.auc, accuracy: a.accuracy, threshold: currentThreshold(store, r.id), suggestedThreshold: a.suggestedThreshold },
+    reviewAgreement: a && { reviewed: a.reviewed, auc: a.auc, accuracy: a.accuracy, threshold: await currentThreshold(store, r.id), suggestedThreshold: a.suggestedThreshold },
     savedUsd: r.savedUsd,
   };
 }
@@ -90,8 +103,8 @@ function figuresOf(r: TemplateRow | VersionRow): SideView['figures'] {
 }
 
 /** A template's coverage as the page shows it; undefined when its plans varied nothing. */
-export function coverageView(store: Store, template: Pick<TemplateRow, 'id' | 'name' | 'file'>): CoverageView | undefined {
-  const of = coverage(store, template.id);
+export async function coverageView(store: Store, template: Pick<TemplateRow, 'id' | 'name' | 'file'>): Promise<CoverageView | undefined> {
+  const of = await coverage(store, template.id);
   if (of.varied.length === 0) return undefined;
   const found = gaps(of);
   const keys = of.domains.map((values) => values.map((v) => JSON.stringify(v ?? null)));

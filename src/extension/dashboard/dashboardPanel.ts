@@ -1,7 +1,7 @@
 import * as vscode from 'vscode';
 import { computeStats, flagThresholdOf, type TemplateFile, qualityThresholdEdit, qualityThresholdValue, reviewAgreementByTemplate, statsCsv, versionRows } from '../../core/analytics';
 import { coverage, fillPlan, gaps } from '../../core/analytics/coverage';
-import { TemplateRepository } from '../../core/store';
+import { WorkspaceTemplateRepository } from '../../core/store';
 import type { GenerationService } from '../generation';
 import {
   DASHBOARD_VIEW_TYPE,
@@ -104,7 +104,7 @@ export class DashboardPanel extends Disposable {
     const store = await this.deps.db.getIfExists();
     if (this.isDisposed) return;
     if (!store) return this.post({ type: 'empty', reason: 'No generations yet: the figures appear once a template has been run.' });
-    const data = dashboardData(store, (await this.deps.templateFiles?.()) ?? []);
+    const data = await dashboardData(store, (await this.deps.templateFiles?.()) ?? []);
     this.lastData = data;
     this.post({ type: 'data', data });
     if (this.compareRequest) await this.compare(this.compareRequest, data);
@@ -132,10 +132,10 @@ export class DashboardPanel extends Disposable {
   /** Shows two templates or versions side by side (what the page's Compare button asks for). */
   async compare(request: CompareRequest, data = this.lastData): Promise<void> {
     const store = await this.deps.db.getIfExists();
-    const sides = store && comparison(store, request, data?.templates);
+    const sides = store && (await comparison(store, request, data?.templates));
     if (!sides) return;
     this.compareRequest = request;
-    this.lastComparison = { type: 'comparison', request, sides, axis: comparisonAxis(store, sides) };
+    this.lastComparison = { type: 'comparison', request, sides, axis: await comparisonAxis(store, sides) };
     this.post(this.lastComparison);
   }
 
@@ -147,7 +147,7 @@ export class DashboardPanel extends Disposable {
         break;
       case 'versions': {
         const store = await this.deps.db.getIfExists();
-        const versions = store ? versionRows(store, message.template).map((v) => ({ id: v.id, number: v.number, createdAt: v.createdAt })) : [];
+        const versions = store ? (await versionRows(store, message.template)).map((v) => ({ id: v.id, number: v.number, createdAt: v.createdAt })) : [];
         this.post({ type: 'versions', template: message.template, versions });
         break;
       }
@@ -182,9 +182,9 @@ export class DashboardPanel extends Disposable {
    */
   async fillRequest(templateId: number): Promise<FillRequest | undefined> {
     const store = await this.deps.db.getIfExists();
-    const template = store && new TemplateRepository(store).list().find((t) => t.id === templateId);
+    const template = store && (await new WorkspaceTemplateRepository(store).list()).find((t) => t.id === templateId);
     if (!store || !template) return undefined;
-    const found = gaps(coverage(store, templateId));
+    const found = gaps(await coverage(store, templateId));
     return { template: templateId, file: template.path, count: found.lacking, cells: fillPlan(found) };
   }
 
@@ -213,9 +213,9 @@ export class DashboardPanel extends Disposable {
   async useSuggestedThreshold(file: string): Promise<string | undefined> {
     const store = await this.deps.db.getIfExists();
     const folder = this.deps.db.folder;
-    const template = store && new TemplateRepository(store).list().find((t) => t.path === file);
+    const template = store && (await new WorkspaceTemplateRepository(store).list()).find((t) => t.path === file);
     if (!store || !folder || !template) throw new Error('that template is not in this workspace’s database');
-    const agreement = reviewAgreementByTemplate(store).get(template.id);
+    const agreement = (await reviewAgreementByTemplate(store)).get(template.id);
     if (!agreement) throw new Error(`${file} has fewer than 20 reviewed conversations: there is no suggested threshold yet`);
     const uri = vscode.Uri.joinPath(folder.uri, file);
     const document = await vscode.workspace.openTextDocument(uri);
@@ -251,7 +251,7 @@ export class DashboardPanel extends Disposable {
         ...(folder ? { defaultUri: vscode.Uri.joinPath(folder.uri, 'promptloom-stats.csv') } : {}),
       }));
     if (!uri) return undefined;
-    await vscode.workspace.fs.writeFile(uri, new TextEncoder().encode(statsCsv(computeStats(store))));
+    await vscode.workspace.fs.writeFile(uri, new TextEncoder().encode(statsCsv(await computeStats(store))));
     void vscode.window.showInformationMessage(`Promptloom: analytics saved to ${vscode.workspace.asRelativePath(uri)}.`);
     return uri;
   }

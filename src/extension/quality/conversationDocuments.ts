@@ -1,6 +1,6 @@
 import * as vscode from 'vscode';
 import { LENGTH_TARGETS, TIERS, isTier, scoreConversation, toQualityResult, type QualityReport, type QualityResult, type Range, type Tier } from '../../core/quality';
-import { GenerationRepository, type ConversationDetails } from '../../core/store';
+import { WorkspaceGenerationRepository, type ConversationDetails } from '../../core/store';
 import { Disposable } from '../disposable';
 import type { WorkspaceDb } from '../workspaceDb';
 import { judgeFindings, storedJudgePart } from '../../core/quality/judge';
@@ -18,7 +18,7 @@ export interface ScoredConversation {
 /** Loads a conversation and scores it; undefined when the database or the id is not there. */
 export async function loadConversation(db: WorkspaceDb, id: string): Promise<ScoredConversation | undefined> {
   const store = await db.getIfExists();
-  const details = store && new GenerationRepository(store).details(id);
+  const details = store && (await new WorkspaceGenerationRepository(store).details(id));
   if (!details) return undefined;
   // The score shown is the one stored with the conversation, so the editor agrees with stats and
   // export. Findings are recomputed (they are not stored) against the tier it was scored for,

@@ -1,5 +1,5 @@
 import * as vscode from 'vscode';
-import { GenerationRepository, TemplateRepository, type ConversationStatus, type ConversationSummary, type ReviewStatus } from '../../core/store';
+import { WorkspaceGenerationRepository, WorkspaceTemplateRepository, type ConversationStatus, type ConversationSummary, type ReviewStatus } from '../../core/store';
 import { nextToReview } from '../../core/quality/reviewQueue';
 import { Disposable } from '../disposable';
 import type { WorkspaceDb } from '../workspaceDb';
@@ -94,7 +94,7 @@ export class ConversationsView extends Disposable implements vscode.TreeDataProv
     if (element) return isGroup(element) ? [...element.conversations] : [];
     const store = await this.db.getIfExists();
     const { sort, groupBy, ...where } = this.filter;
-    this.shown = store ? new GenerationRepository(store).list({ ...where, sort }) : [];
+    this.shown = store ? await new WorkspaceGenerationRepository(store).list({ ...where, sort }) : [];
     if (!groupBy) return [...this.shown];
     // Groups in the order their first conversation comes (the sort's order); no value last.
     const groups = new Map<string, ConversationSummary[]>();
@@ -216,7 +216,7 @@ export class ConversationsView extends Disposable implements vscode.TreeDataProv
   async review(ids: readonly string[], status: ReviewStatus): Promise<number> {
     const store = await this.db.get();
     if (!store || ids.length === 0) return 0;
-    const generations = new GenerationRepository(store);
+    const generations = new WorkspaceGenerationRepository(store);
     const done: string[] = [];
     for (const id of ids) if (await generations.review(id, status)) done.push(id);
     this.db.wrote();
@@ -227,7 +227,7 @@ export class ConversationsView extends Disposable implements vscode.TreeDataProv
   /** Asks for template, status and quality range, one step at a time. */
   async chooseFilter(): Promise<void> {
     const store = await this.db.getIfExists();
-    const templates = store ? new TemplateRepository(store).list() : [];
+    const templates = store ? await new WorkspaceTemplateRepository(store).list() : [];
     type Pick<T> = vscode.QuickPickItem & { value: T };
     const template = await vscode.window.showQuickPick<Pick<string | undefined>>(
       [{ label: 'All templates', value: undefined }, ...templates.map((t) => ({ label: t.name, description: t.path, value: t.path }))],

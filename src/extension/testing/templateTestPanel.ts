@@ -1,7 +1,7 @@
 import * as vscode from 'vscode';
 import { baselineFor, judgeTest, type TestRun } from '../../core/analytics';
 import { storedJudgePart } from '../../core/quality/judge';
-import { BatchRepository, GenerationRepository } from '../../core/store';
+import { WorkspaceBatchRepository, WorkspaceGenerationRepository } from '../../core/store';
 import { TEST_VIEW_TYPE, testWebviewMessage, type TestHostMessage, type TestResultView, type TestRunJudgeView, type TestState, type TestWebviewMessage } from '../../shared/testProtocol';
 import { Disposable } from '../disposable';
 import type { GenerationService } from '../generation';
@@ -43,27 +43,28 @@ export async function testTemplate(deps: TemplateTestDeps, uri: vscode.Uri, runs
   const outcome = await deps.generation.run(uri, { count, autoFill: true, purpose: 'test' });
   if (!outcome) return undefined;
   const store = (await deps.db.get())!;
-  const batch = new BatchRepository(store).get(outcome.batchId)!;
-  const generations = new GenerationRepository(store);
+  const batch = (await new WorkspaceBatchRepository(store).get(outcome.batchId))!;
+  const generations = new WorkspaceGenerationRepository(store);
   const document = await vscode.workspace.openTextDocument(uri);
   const template = deps.templates.get(document);
-  const runsData: (TestRun & { status?: string; firstRecommendation?: string; judge?: TestRunJudgeView })[] = outcome.conversations.map((id) => {
-    const d = generations.details(id);
+  const runsData: (TestRun & { status?: string; firstRecommendation?: string; judge?: TestRunJudgeView })[] = [];
+  for (const id of outcome.conversations) {
+    const d = await generations.details(id);
     const breakdown = d?.quality?.breakdown as { structure?: { valid?: boolean } } | undefined;
     // Claude's grade, stored with the score when the judge was on (never asked for again here: it is paid for).
     const judge = storedJudgePart(d?.quality);
-    return {
+    runsData.push({
       conversationId: id,
       ...(d?.quality ? { overall: d.quality.overall } : {}),
       ...(breakdown?.structure?.valid !== undefined ? { structureValid: breakdown.structure.valid } : {}),
       ...(d ? { status: d.status } : {}),
       ...(d?.quality?.recommendations[0] ? { firstRecommendation: d.quality.recommendations[0] } : {}),
       ...(judge ? { judge: { score: judge.score, overall: judge.overall, model: judge.model, reason: judge.reason } } : {}),
-    };
-  });
+    });
+  }
   // Generations that failed for good left no conversation: they count as failed runs.
   for (let i = runsData.length; i < count; i++) runsData.push({});
-  const verdict = judgeTest(runsData, template.settings.qualityThreshold, baselineFor(store, batch.templateId, batch.versionId, started));
+  const verdict = judgeTest(runsData, template.settings.qualityThreshold, await baselineFor(store, batch.templateId, batch.versionId, started));
   const result: TestResultView = {
     template: template.settings.name,
     file: vscode.workspace.asRelativePath(uri),

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { STATS_COLUMNS, computeStats, dailySeries, localDay, statsCsv, topPerformers, trendOf, versionRows, type TemplateRow } from '../../../src/core/analytics';
 import { alternating, selectConversations, toLine } from '../../../src/core/export';
-import { GenerationRepository, Store, TemplateRepository, type Clock } from '../../../src/core/store';
+import { WorkspaceGenerationRepository, Store, WorkspaceTemplateRepository, type Clock } from '../../../src/core/store';
 
 function clock(): Clock & { tick(): void } {
   let t = 1_700_000_000_000;
@@ -15,12 +15,12 @@ function clock(): Clock & { tick(): void } {
 async function fixture() {
   const store = await Store.open(mkdtempSync(join(tmpdir(), 'promptloom-stats-')));
   const c = clock();
-  const templates = new TemplateRepository(store, c);
+  const templates = new WorkspaceTemplateRepository(store, c);
   const a = await templates.ensure('a.prompt', { name: 'Alpha', tier: 'scenario' });
   await templates.ensure('b.prompt', { name: '=Bravo, "quoted"', tier: 'template' });
   const v = await templates.recordVersion(a.id, 'body');
   let n = 0;
-  const generations = new GenerationRepository(store, c, () => `c${++n}`);
+  const generations = new WorkspaceGenerationRepository(store, c, () => `c${++n}`);
   const scores = [4, 4, 4, 4, 4, 8, 8, 8, 8, 8]; // the later five are better: improving
   for (const overall of scores) {
     c.tick();
@@ -42,7 +42,7 @@ async function fixture() {
 describe('analytics', () => {
   it('computes every metric per template, and totals', async () => {
     const store = await fixture();
-    const stats = computeStats(store);
+    const stats = await computeStats(store);
     const a = stats.templates.find((t) => t.file === 'a.prompt')!;
     assert.deepEqual(
       { ...a },
@@ -69,7 +69,7 @@ describe('analytics', () => {
 
   it('an empty database has no templates and zero totals', async () => {
     const store = await Store.open(mkdtempSync(join(tmpdir(), 'promptloom-stats-')));
-    assert.deepEqual(computeStats(store), { templates: [], totals: { conversations: 0, generations: 0, costUsd: 0 } });
+    assert.deepEqual(await computeStats(store), { templates: [], totals: { conversations: 0, generations: 0, costUsd: 0 } });
     store.close();
   });
 
@@ -84,13 +84,13 @@ describe('analytics', () => {
   it('per version: each version of a template with its own figures, oldest first', async () => {
     const store = await Store.open(mkdtempSync(join(tmpdir(), 'promptloom-stats-')));
     const c = clock();
-    const templates = new TemplateRepository(store, c);
+    const templates = new WorkspaceTemplateRepository(store, c);
     const t = await templates.ensure('v.prompt', { name: 'V', tier: 'template' });
     const v1 = await templates.recordVersion(t.id, 'one');
     c.tick();
     const v2 = await templates.recordVersion(t.id, 'two');
     let n = 0;
-    const generations = new GenerationRepository(store, c, () => `v${++n}`);
+    const generations = new WorkspaceGenerationRepository(store, c, () => `v${++n}`);
     const add = async (versionId: number, overall: number, cost: number) => {
       c.tick();
       await generations.record({
@@ -102,24 +102,24 @@ describe('analytics', () => {
     await add(v1.id, 6, 0.01);
     await add(v2.id, 9, 0.02);
     await generations.review('v3', 'approved');
-    const rows = versionRows(store, t.id);
+    const rows = await versionRows(store, t.id);
     assert.deepEqual(rows.map((r) => [r.number, r.id, r.usageCount, r.avgQuality, r.totalCostUsd, r.approvalRate, r.scored]), [
       [1, v1.id, 2, 5, 0.02, null, 2],
       [2, v2.id, 1, 9, 0.02, 1, 1],
     ]);
     assert.ok(rows[0]!.createdAt < rows[1]!.createdAt);
-    assert.deepEqual(versionRows(store, 999), []);
+    assert.deepEqual(await versionRows(store, 999), []);
     store.close();
   });
 
   it('daily series: activity per local day, oldest first, across a day boundary', async () => {
     const store = await Store.open(mkdtempSync(join(tmpdir(), 'promptloom-stats-')));
     let now = Date.UTC(2026, 10, 24, 23, 30); // 23:30 UTC on the 24th
-    const templates = new TemplateRepository(store, { now: () => now });
+    const templates = new WorkspaceTemplateRepository(store, { now: () => now });
     const t = await templates.ensure('d.prompt', { name: 'D', tier: 'template' });
     const v = await templates.recordVersion(t.id, 'x');
     let n = 0;
-    const generations = new GenerationRepository(store, { now: () => now }, () => `d${++n}`);
+    const generations = new WorkspaceGenerationRepository(store, { now: () => now }, () => `d${++n}`);
     const log = async (status: 'succeeded' | 'failed', overall?: number) =>
       await generations.record({
         templateId: t.id, versionId: v.id, parameters: {}, model: 'm', attempt: 1, status, inputTokens: 1, outputTokens: 1, costUsd: 0.5, durationMs: 1,
@@ -131,16 +131,16 @@ describe('analytics', () => {
     await log('succeeded', 8);
     await log('succeeded', 10);
     const utc = (ms: number) => new Date(ms).toISOString().slice(0, 10);
-    assert.deepEqual(dailySeries(store, { dayOf: utc }), [
+    assert.deepEqual(await dailySeries(store, { dayOf: utc }), [
       { day: '2026-11-24', generations: 2, failed: 1, cancelled: 0, conversations: 1, avgQuality: 6, costUsd: 1 },
       { day: '2026-11-25', generations: 2, failed: 0, cancelled: 0, conversations: 2, avgQuality: 9, costUsd: 1 },
     ]);
     // Two hours east of UTC, all four fall on the 25th.
     const east = (ms: number) => utc(ms + 2 * 3_600_000);
-    assert.deepEqual(dailySeries(store, { dayOf: east, templateId: t.id }).map((p) => [p.day, p.generations, p.avgQuality]), [['2026-11-25', 4, 8]]);
-    assert.deepEqual(dailySeries(store, { templateId: 999 }), []);
+    assert.deepEqual((await dailySeries(store, { dayOf: east, templateId: t.id })).map((p) => [p.day, p.generations, p.avgQuality]), [['2026-11-25', 4, 8]]);
+    assert.deepEqual(await dailySeries(store, { templateId: 999 }), []);
     // The default is the local calendar day of each moment, daylight saving included.
-    assert.deepEqual(dailySeries(store).map((p) => p.day), [...new Set([Date.UTC(2026, 10, 24, 23, 30), Date.UTC(2026, 10, 25, 0, 30)].map(localDay))]);
+    assert.deepEqual((await dailySeries(store)).map((p) => p.day), [...new Set([Date.UTC(2026, 10, 24, 23, 30), Date.UTC(2026, 10, 25, 0, 30)].map(localDay))]);
     store.close();
   });
 
@@ -179,7 +179,7 @@ describe('analytics', () => {
 
   it('CSV: one header row with the JSON names, quoting, no formulas', async () => {
     const store = await fixture();
-    const csv = statsCsv(computeStats(store)).trim().split('\n');
+    const csv = statsCsv(await computeStats(store)).trim().split('\n');
     // The JSON names, with reviewAgreement as one column per figure (in its place).
     assert.equal(csv[0], STATS_COLUMNS.flatMap((c) => (c === 'reviewAgreement' ? ['reviewAgreementReviewed', 'reviewAgreementAuc', 'reviewAgreementAccuracy', 'reviewAgreementSuggestedThreshold'] : [c])).join(','));
     assert.equal(csv.length, 3);
@@ -192,11 +192,11 @@ describe('analytics', () => {
 describe('fine-tuning export', () => {
   it('selects by status, template and minimum quality', async () => {
     const store = await fixture();
-    assert.deepEqual(selectConversations(store, { status: 'approved' }).map((c) => c.id), ['c1']);
-    assert.deepEqual(selectConversations(store, { status: 'needs_revision' }).map((c) => c.id), ['c3']);
-    assert.equal(selectConversations(store, { status: 'all' }).length, 10);
-    assert.equal(selectConversations(store, { status: 'all', minQuality: 7 }).length, 5);
-    assert.equal(selectConversations(store, { status: 'all', template: './b.prompt' }).length, 0);
+    assert.deepEqual((await selectConversations(store, { status: 'approved' })).map((c) => c.id), ['c1']);
+    assert.deepEqual((await selectConversations(store, { status: 'needs_revision' })).map((c) => c.id), ['c3']);
+    assert.equal((await selectConversations(store, { status: 'all' })).length, 10);
+    assert.equal((await selectConversations(store, { status: 'all', minQuality: 7 })).length, 5);
+    assert.equal((await selectConversations(store, { status: 'all', template: './b.prompt' })).length, 0);
     store.close();
   });
 

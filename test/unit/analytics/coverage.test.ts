@@ -3,7 +3,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { coverage, fillPlan, gaps } from '../../../src/core/analytics/coverage';
-import { BatchRepository, GenerationRepository, Store, TemplateRepository, type BatchRow, type ConversationStatus } from '../../../src/core/store';
+import { WorkspaceBatchRepository, WorkspaceGenerationRepository, Store, WorkspaceTemplateRepository, type BatchRow, type ConversationStatus } from '../../../src/core/store';
 
 /** A real store in a temp folder, written through the repositories, with a clock that moves. */
 async function open() {
@@ -11,9 +11,9 @@ async function open() {
   let t = 1_700_000_000_000;
   const clock = { now: () => (t += 1000) };
   let n = 0;
-  const templates = new TemplateRepository(store, clock);
-  const batches = new BatchRepository(store, clock, () => `b${++n}`);
-  const generations = new GenerationRepository(store, clock, () => `c${++n}`);
+  const templates = new WorkspaceTemplateRepository(store, clock);
+  const batches = new WorkspaceBatchRepository(store, clock, () => `b${++n}`);
+  const generations = new WorkspaceGenerationRepository(store, clock, () => `c${++n}`);
   const template = async (path: string) => {
     const row = await templates.ensure(path, { name: path, tier: 'template' });
     return { id: row.id, version: async (content: string) => (await templates.recordVersion(row.id, content)).id };
@@ -68,7 +68,7 @@ describe('coverage of value plans', () => {
     const other = await template('other.prompt');
     await conversations(other.id, await other.version('x'), cell('A', 'phone'), 4, 'approved');
 
-    const c = coverage(store, t.id);
+    const c = await coverage(store, t.id);
     assert.deepEqual(c.varied, ['persona', 'channel']);
     // Values and cells in the order the plans gave them, oldest plan first.
     assert.deepEqual(c.domains, [['A', 'B', 'C'], ['phone', 'chat']]);
@@ -122,7 +122,7 @@ describe('coverage of value plans', () => {
     await conversations(t.id, v, { age: 40, vip: false }, 1, 'approved');
     // "30" is not 30: no cell has a string age.
     await conversations(t.id, v, { age: '30', vip: false }, 2, 'approved');
-    const c = coverage(store, t.id);
+    const c = await coverage(store, t.id);
     assert.deepEqual(c.varied, ['age']);
     assert.deepEqual(c.cells.map((x) => [x.combination[0], x.approved]), [[30, 3], [40, 1], [50, 0]]);
     const g = gaps(c);
@@ -134,7 +134,7 @@ describe('coverage of value plans', () => {
     ]);
     // Running the fill plan asks for more, but does not move the target it fills to.
     await batch(t.id, v, fill);
-    const after = coverage(store, t.id);
+    const after = await coverage(store, t.id);
     assert.deepEqual(after.cells.map((x) => [x.combination[0], x.requested]), [[30, 1], [40, 3], [50, 4]]);
     assert.equal(gaps(after).target, 3);
     store.close();
@@ -148,7 +148,7 @@ describe('coverage of value plans', () => {
     await batch(t.id, v1, [{ values: { persona: 'A' }, count: 1 }, { values: { persona: 'B' }, count: 1 }]);
     await batch(t.id, v2, [{ values: { persona: 'A', channel: 'phone' }, count: 1 }, { values: { persona: 'A', channel: 'chat' }, count: 1 }]);
     await conversations(t.id, v1, { persona: 'B' }, 1, 'approved');
-    const c = coverage(store, t.id);
+    const c = await coverage(store, t.id);
     assert.deepEqual(c.varied, ['persona', 'channel']);
     assert.deepEqual(c.cells.map((x) => [x.combination, x.requested, x.approved]), [
       [['A', null], 1, 0],
@@ -161,7 +161,7 @@ describe('coverage of value plans', () => {
     // Batches of one value set have no plan: nothing varies, nothing to fill.
     const single = await template('single.prompt');
     await conversations(single.id, await single.version('s'), { persona: 'A' }, 2, 'approved');
-    const none = coverage(store, single.id);
+    const none = await coverage(store, single.id);
     assert.deepEqual([none.varied, none.cells, none.planned], [[], [], 0]);
     assert.deepEqual(gaps(none), { target: 0, gaps: [], lacking: 0 });
     store.close();

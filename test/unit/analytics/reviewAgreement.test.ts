@@ -3,7 +3,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { STATS_COLUMNS, STATS_CSV_COLUMNS, computeStats, qualityThresholdEdit, reviewAgreement, reviewAgreementByTemplate, statsCsv, type ReviewedScore } from '../../../src/core/analytics';
-import { GenerationRepository, Store, TemplateRepository, type Clock } from '../../../src/core/store';
+import { WorkspaceGenerationRepository, Store, WorkspaceTemplateRepository, type Clock } from '../../../src/core/store';
 
 const rows = (approved: readonly number[], rejected: readonly number[]): ReviewedScore[] => [
   ...approved.map((score) => ({ score, approved: true })),
@@ -78,14 +78,14 @@ function clock(): Clock {
 async function seeded(scores: readonly number[]) {
   const store = await Store.open(mkdtempSync(join(tmpdir(), 'promptloom-agreement-')));
   const c = clock();
-  const templates = new TemplateRepository(store, c);
+  const templates = new WorkspaceTemplateRepository(store, c);
   const t = await templates.ensure('t.prompt', { name: 'T', tier: 'template' });
   await templates.recordVersion(t.id, '---\nname: T\nquality_threshold: 0.5\n---\nOld body.\n');
   const v = await templates.recordVersion(t.id, '---\nname: T\nquality_threshold: 0.75\n---\nBody.\n');
   const u = await templates.ensure('u.prompt', { name: 'U', tier: 'template' });
   const uv = await templates.recordVersion(u.id, 'body');
   let n = 0;
-  const generations = new GenerationRepository(store, c, () => `c${++n}`);
+  const generations = new WorkspaceGenerationRepository(store, c, () => `c${++n}`);
   const record = (templateId: number, versionId: number, overall: number) =>
     generations.record({
       templateId, versionId, parameters: {}, model: 'm', attempt: 1, status: 'succeeded', inputTokens: 1, outputTokens: 1, costUsd: 0, durationMs: 1,
@@ -102,17 +102,17 @@ describe('review agreement in stats', () => {
     const { store, generations, t, u } = await seeded([...times(10, 8), ...times(10, 7), 3]);
     for (let i = 1; i <= 10; i++) await generations.review(`c${i}`, 'approved');
     for (let i = 11; i <= 19; i++) await generations.review(`c${i}`, i % 2 ? 'rejected' : 'needs_revision');
-    assert.equal(reviewAgreementByTemplate(store).get(t), null, '19 reviewed');
+    assert.equal((await reviewAgreementByTemplate(store)).get(t), null, '19 reviewed');
     await generations.review('c20', 'approved');
     await generations.review('c20', 'rejected'); // the latest review counts
-    const a = reviewAgreementByTemplate(store).get(t)!;
+    const a = (await reviewAgreementByTemplate(store)).get(t)!;
     assert.deepEqual(a, { reviewed: 20, auc: 1, accuracy: 1, suggestedThreshold: 7.5 });
     for (let i = 22; i <= 26; i++) await generations.review(`c${i}`, 'approved');
-    const stats = computeStats(store);
+    const stats = await computeStats(store);
     const row = stats.templates.find((r) => r.file === 't.prompt')!;
     assert.deepEqual(row.reviewAgreement, a);
     assert.equal(stats.templates.find((r) => r.file === 'u.prompt')!.reviewAgreement, null, 'five reviewed');
-    assert.equal(reviewAgreementByTemplate(store).get(u), null);
+    assert.equal((await reviewAgreementByTemplate(store)).get(u), null);
 
     const csv = statsCsv(stats).trim().split('\n');
     assert.equal(csv[0], STATS_CSV_COLUMNS.join(','));
@@ -128,9 +128,9 @@ describe('review agreement in stats', () => {
       'name', 'file', 'tier', 'usageCount', 'succeeded', 'failed', 'avgQuality', 'minQuality', 'maxQuality',
       'approvalRate', 'avgDurationMs', 'avgCostUsd', 'totalCostUsd', 'trend', 'diversity', 'nearDuplicates', 'reviewAgreement', 'savedUsd', 'cancelled',
     ];
-    for (const row of computeStats(store).templates) assert.deepEqual(Object.keys(row), keys);
+    for (const row of (await computeStats(store)).templates) assert.deepEqual(Object.keys(row), keys);
     assert.deepEqual(STATS_COLUMNS, keys);
-    assert.deepEqual(Object.keys(JSON.parse(JSON.stringify(computeStats(store))).templates[0]), keys);
+    assert.deepEqual(Object.keys(JSON.parse(JSON.stringify(await computeStats(store))).templates[0]), keys);
     store.close();
   });
 });

@@ -3,7 +3,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { dailySeries, localHour, periodSeconds, seriesUnit, timeAxis } from '../../../src/core/analytics';
-import { GenerationRepository, Store, TemplateRepository } from '../../../src/core/store';
+import { WorkspaceGenerationRepository, Store, WorkspaceTemplateRepository } from '../../../src/core/store';
 
 const HOUR = 3_600_000;
 
@@ -12,10 +12,10 @@ async function storeWith(moments: readonly number[], status: 'succeeded' | 'fail
   const store = await Store.open(mkdtempSync(join(tmpdir(), 'promptloom-series-')));
   let now = moments[0] ?? 0;
   const clock = { now: () => now };
-  const templates = new TemplateRepository(store, clock);
+  const templates = new WorkspaceTemplateRepository(store, clock);
   const t = await templates.ensure('s.prompt', { name: 'S', tier: 'template' });
   const v = await templates.recordVersion(t.id, 'x');
-  const generations = new GenerationRepository(store, clock);
+  const generations = new WorkspaceGenerationRepository(store, clock);
   for (const at of moments) {
     now = at;
     await generations.record({ templateId: t.id, versionId: v.id, parameters: {}, model: 'm', attempt: 1, status, ...(status === 'cancelled' ? { errorType: 'cancelled' } : {}), inputTokens: 1, outputTokens: 1, costUsd: 0.01, durationMs: 1 });
@@ -27,8 +27,8 @@ describe('time series and their axis', () => {
   it('one day of data is drawn hour by hour, on an axis spanning those hours with hour ticks', async () => {
     const day = new Date(2026, 10, 30, 0, 0).getTime(); // local midnight
     const store = await storeWith([day + 9 * HOUR + 5 * 60_000, day + 9 * HOUR + 40 * 60_000, day + 13 * HOUR, day + 16 * HOUR + 59 * 60_000]);
-    assert.equal(seriesUnit(store), 'hour');
-    const series = dailySeries(store, { unit: 'hour' });
+    assert.equal(await seriesUnit(store), 'hour');
+    const series = await dailySeries(store, { unit: 'hour' });
     assert.deepEqual(series.map((p) => [p.day, p.generations]), [['2026-11-30T09:00', 2], ['2026-11-30T13:00', 1], ['2026-11-30T16:00', 1]]);
     const axis = timeAxis(series.map((p) => p.day), 'hour');
     // From half an hour before the first hour to half an hour after the last: the data's range.
@@ -42,8 +42,8 @@ describe('time series and their axis', () => {
   it('data over two days or more is drawn by day, with day ticks over the data only', async () => {
     const first = new Date(2026, 10, 1, 12, 0).getTime();
     const store = await storeWith([first, first + 3 * 24 * HOUR, first + 9 * 24 * HOUR]);
-    assert.equal(seriesUnit(store), 'day');
-    const series = dailySeries(store);
+    assert.equal(await seriesUnit(store), 'day');
+    const series = await dailySeries(store);
     const axis = timeAxis(series.map((p) => p.day), 'day');
     assert.equal(axis.min, periodSeconds('2026-11-01') - 43_200);
     assert.equal(axis.max, periodSeconds('2026-11-10') + 43_200);
@@ -72,7 +72,7 @@ describe('time series and their axis', () => {
   it('cancelled requests are counted apart from failures, per period', async () => {
     const at = new Date(2026, 10, 30, 10, 0).getTime();
     const store = await storeWith([at, at + 60_000], 'cancelled');
-    assert.deepEqual(dailySeries(store, { unit: 'hour' }).map((p) => [p.day, p.generations, p.failed, p.cancelled]), [[localHour(at), 2, 0, 2]]);
+    assert.deepEqual((await dailySeries(store, { unit: 'hour' })).map((p) => [p.day, p.generations, p.failed, p.cancelled]), [[localHour(at), 2, 0, 2]]);
     store.close();
   });
 });

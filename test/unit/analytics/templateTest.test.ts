@@ -3,41 +3,41 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { baselineFor, judgeTest, trendOf } from '../../../src/core/analytics';
-import { BatchRepository, GenerationRepository, Store, TemplateRepository } from '../../../src/core/store';
+import { WorkspaceBatchRepository, WorkspaceGenerationRepository, Store, WorkspaceTemplateRepository } from '../../../src/core/store';
 
 describe('template testing', () => {
   it('baseline: the previous version for a just-edited template, else its earlier conversations', async () => {
     const store = await Store.open(mkdtempSync(join(tmpdir(), 'promptloom-test-')));
     let now = 1_000;
     const clock = { now: () => (now += 1000) };
-    const templates = new TemplateRepository(store, clock);
+    const templates = new WorkspaceTemplateRepository(store, clock);
     const t = await templates.ensure('t.prompt', { name: 'T', tier: 'template' });
     const v1 = await templates.recordVersion(t.id, 'one');
-    const generations = new GenerationRepository(store, clock);
+    const generations = new WorkspaceGenerationRepository(store, clock);
     const add = async (versionId: number, overall: number) =>
       await generations.record({
         templateId: t.id, versionId, parameters: {}, model: 'm', attempt: 1, status: 'succeeded', inputTokens: 1, outputTokens: 1, costUsd: 0, durationMs: 1,
         conversation: { turns: [{ role: 'user', content: 'q' }], quality: { overall, breakdown: {}, recommendations: [] } },
       });
-    assert.equal(baselineFor(store, t.id, v1.id, now + 1), undefined, 'nothing scored yet');
+    assert.equal(await baselineFor(store, t.id, v1.id, now + 1), undefined, 'nothing scored yet');
     await add(v1.id, 6);
     await add(v1.id, 8);
     const v2 = await templates.recordVersion(t.id, 'two');
     const start = now + 1;
-    assert.deepEqual(baselineFor(store, t.id, v2.id, start), { average: 7, conversations: 2, source: 'previous version' });
+    assert.deepEqual(await baselineFor(store, t.id, v2.id, start), { average: 7, conversations: 2, source: 'previous version' });
     // The test's own conversations (after `start`) never count towards its baseline.
     now += 10;
     await add(v2.id, 2);
-    assert.deepEqual(baselineFor(store, t.id, v2.id, start), { average: 7, conversations: 2, source: 'previous version' });
+    assert.deepEqual(await baselineFor(store, t.id, v2.id, start), { average: 7, conversations: 2, source: 'previous version' });
     // Once the version has history of its own, the template's earlier conversations are the bar.
-    assert.deepEqual(baselineFor(store, t.id, v2.id, now + 1), { average: 16 / 3, conversations: 3, source: 'earlier conversations' });
+    assert.deepEqual(await baselineFor(store, t.id, v2.id, now + 1), { average: 16 / 3, conversations: 3, source: 'earlier conversations' });
     // An earlier test's generations are never a later test's bar.
-    const test = await new BatchRepository(store, clock).create({ templateId: t.id, versionId: v2.id, requested: 1, parameters: {}, model: 'm', settings: { purpose: 'test' } });
+    const test = await new WorkspaceBatchRepository(store, clock).create({ templateId: t.id, versionId: v2.id, requested: 1, parameters: {}, model: 'm', settings: { purpose: 'test' } });
     await generations.record({
       templateId: t.id, versionId: v2.id, batchId: test.id, parameters: {}, model: 'm', attempt: 1, status: 'succeeded', inputTokens: 1, outputTokens: 1, costUsd: 0, durationMs: 1,
       conversation: { turns: [{ role: 'user', content: 'q' }], quality: { overall: 10, breakdown: {}, recommendations: [] } },
     });
-    assert.deepEqual(baselineFor(store, t.id, v2.id, now + 1), { average: 16 / 3, conversations: 3, source: 'earlier conversations' });
+    assert.deepEqual(await baselineFor(store, t.id, v2.id, now + 1), { average: 16 / 3, conversations: 3, source: 'earlier conversations' });
     store.close();
   });
 

@@ -6,7 +6,7 @@ import { STATS_COLUMNS, computeStats, statsCsv } from '../../../src/core/analyti
 import { BANDS, backfillSignatures, diversityByTemplate, missingSignatures, nearDuplicateReason, signatureOf, similarity } from '../../../src/core/dataset';
 import { runRecordedBatch } from '../../../src/core/generation/batch';
 import { DEFAULT_SETTINGS, readSettings } from '../../../src/core/generation/settings';
-import { GenerationRepository, MIGRATIONS, Store, TemplateRepository, type Clock, type Turn } from '../../../src/core/store';
+import { WorkspaceGenerationRepository, MIGRATIONS, Store, WorkspaceTemplateRepository, type Clock, type Turn } from '../../../src/core/store';
 import { Workspace, openWorkspaceStore } from '../../../src/core/workspace';
 import { nearDuplicateFinding } from '../../../src/extension/quality/transcript';
 import { GOOD, REPETITIVE } from '../../fixtures/conversations';
@@ -26,7 +26,7 @@ async function openStore(migrations?: typeof MIGRATIONS): Promise<{ store: Store
 }
 
 async function template(store: Store, path: string) {
-  const templates = new TemplateRepository(store);
+  const templates = new WorkspaceTemplateRepository(store);
   const t = await templates.ensure(path, { name: path, tier: 'template' });
   const v = await templates.recordVersion(t.id, `body of ${path}`);
   return { templateId: t.id, versionId: v.id };
@@ -40,14 +40,14 @@ function attempt(ids: { templateId: number; versionId: number }, turns: readonly
   };
 }
 
-const row = (store: Store, id: string) => store.get('SELECT status, status_reason, near_duplicate_of, similarity FROM conversations WHERE id = ?', [id])!;
+const row = async (store: Store, id: string) => (await store.get('SELECT status, status_reason, near_duplicate_of, similarity FROM conversations WHERE id = ?', [id]))!;
 
 describe('near-duplicates when a conversation is stored', () => {
   it('a near copy of an earlier conversation of the template is marked and flagged; an independent one is not', async () => {
     const { store } = await openStore();
     const ids = await template(store, 'a.prompt');
     let n = 0;
-    const generations = new GenerationRepository(store, clock(), () => `${String(++n).padStart(2, '0')}aaaaaa-0000-4000-8000-000000000000`);
+    const generations = new WorkspaceGenerationRepository(store, clock(), () => `${String(++n).padStart(2, '0')}aaaaaa-0000-4000-8000-000000000000`);
     const original = variedConversation(1, 12);
     const first = (await generations.record(attempt(ids, original.turns))).conversationId!;
     const independent = await generations.record(attempt(ids, variedConversation(2, 12).turns));
@@ -56,23 +56,23 @@ describe('near-duplicates when a conversation is stored', () => {
     assert.equal(store.sequence, before + 1, 'the conversation, its signature, its buckets and the finding: one transaction');
 
     assert.equal(independent.nearDuplicateOf, undefined);
-    assert.deepEqual(row(store, independent.conversationId!), { status: 'pending', status_reason: null, near_duplicate_of: null, similarity: null });
+    assert.deepEqual(await row(store, independent.conversationId!), { status: 'pending', status_reason: null, near_duplicate_of: null, similarity: null });
     const expected = similarity(signatureOf(original.turns), signatureOf(nearCopy(original).turns));
     assert.ok(expected >= 0.8);
     assert.deepEqual(copy.nearDuplicateOf, { id: first, similarity: expected });
-    assert.deepEqual(row(store, copy.conversationId!), {
+    assert.deepEqual(await row(store, copy.conversationId!), {
       status: 'needs_revision',
       status_reason: `near-duplicate of 01aaaaaa (similarity ${expected.toFixed(2)})`,
       near_duplicate_of: first,
       similarity: expected,
     });
     // Every conversation has its signature and one bucket per band.
-    assert.equal(Number(store.get('SELECT count(*) AS n FROM conversation_signatures')!.n), 3);
-    assert.equal(Number(store.get('SELECT count(*) AS n FROM signature_buckets WHERE conversation_id = ?', [copy.conversationId!])!.n), BANDS);
+    assert.equal(Number((await store.get('SELECT count(*) AS n FROM conversation_signatures'))!.n), 3);
+    assert.equal(Number((await store.get('SELECT count(*) AS n FROM signature_buckets WHERE conversation_id = ?', [copy.conversationId!]))!.n), BANDS);
     // The editor's finding: on the first turn, naming the other conversation.
-    const details = generations.details(copy.conversationId!)!;
+    const details = (await generations.details(copy.conversationId!))!;
     assert.deepEqual(nearDuplicateFinding(details), { turn: 0, message: `near-duplicate of 01aaaaaa (similarity ${expected.toFixed(2)})`, otherId: first });
-    assert.equal(nearDuplicateFinding(generations.details(first)!), undefined);
+    assert.equal(nearDuplicateFinding((await generations.details(first))!), undefined);
     store.close();
   });
 
@@ -80,15 +80,15 @@ describe('near-duplicates when a conversation is stored', () => {
     const { store } = await openStore();
     const a = await template(store, 'a.prompt');
     const b = await template(store, 'b.prompt');
-    const generations = new GenerationRepository(store, clock());
+    const generations = new WorkspaceGenerationRepository(store, clock());
     const poor = (await generations.record(attempt(a, REPETITIVE.turns, { status: 'needs_revision', statusReason: 'scored 3.1, below 6.0' }))).conversationId!;
     const again = await generations.record(attempt(a, REPETITIVE.turns, { status: 'needs_revision', statusReason: 'scored 3.1, below 6.0' }));
-    assert.equal(row(store, again.conversationId!).status_reason, `scored 3.1, below 6.0; ${nearDuplicateReason(poor, 1)}`);
-    assert.equal(row(store, again.conversationId!).status, 'needs_revision');
+    assert.equal((await row(store, again.conversationId!)).status_reason, `scored 3.1, below 6.0; ${nearDuplicateReason(poor, 1)}`);
+    assert.equal((await row(store, again.conversationId!)).status, 'needs_revision');
 
     // The same text under another template is no near-duplicate: templates are compared within themselves.
     const other = await generations.record(attempt(b, REPETITIVE.turns));
-    assert.equal(row(store, other.conversationId!).near_duplicate_of, null);
+    assert.equal((await row(store, other.conversationId!)).near_duplicate_of, null);
 
     // A threshold above the similarity: not a near-duplicate.
     const original = variedConversation(5, 12);
@@ -96,11 +96,11 @@ describe('near-duplicates when a conversation is stored', () => {
     const s = similarity(signatureOf(original.turns), signatureOf(nearCopy(original, 6).turns));
     assert.ok(s < 1);
     const strict = await generations.record(attempt(b, nearCopy(original, 6).turns, { threshold: Math.min(1, s + 0.01) }));
-    assert.equal(row(store, strict.conversationId!).near_duplicate_of, null);
+    assert.equal((await row(store, strict.conversationId!)).near_duplicate_of, null);
     // Without the check (a low-level caller): the signature is stored, nothing is marked.
     const unchecked = await generations.record(attempt(b, original.turns, { threshold: null }));
-    assert.equal(row(store, unchecked.conversationId!).near_duplicate_of, null);
-    assert.equal(missingSignatures(store), 0);
+    assert.equal((await row(store, unchecked.conversationId!)).near_duplicate_of, null);
+    assert.equal(await missingSignatures(store), 0);
     store.close();
   });
 
@@ -131,7 +131,7 @@ describe('near-duplicates served by the Messages API, end to end', function () {
       const outcome = await runRecordedBatch({ ...prepared.input, store, apiKey: KEY, baseURL: api.url });
       assert.equal(outcome.summary.succeeded, 6);
       assert.equal(outcome.quality.flagged, 2, 'the two near-duplicates (the answers themselves score well)');
-      const rows = store.all('SELECT id, status, status_reason, near_duplicate_of, similarity FROM conversations ORDER BY created_at, rowid');
+      const rows = await store.all('SELECT id, status, status_reason, near_duplicate_of, similarity FROM conversations ORDER BY created_at, rowid');
       assert.deepEqual(rows.map((r) => r.id), outcome.conversations);
       rows.forEach((r, i) => {
         if (i === 1 || i === 4) {
@@ -144,7 +144,7 @@ describe('near-duplicates served by the Messages API, end to end', function () {
           assert.deepEqual([r.status, r.near_duplicate_of, r.similarity], ['pending', null, null], `conversation ${i + 1}: ${String(r.status_reason)}`);
         }
       });
-      const stats = computeStats(store).templates[0]!;
+      const stats = (await computeStats(store)).templates[0]!;
       assert.equal(stats.nearDuplicates, 2);
       // Four of six conversations have a near copy; the other two's nearest neighbours count 0 to
       // their similarity (below 0.5), depending on whether they share a bucket.
@@ -164,18 +164,18 @@ describe('diversity and backfill', () => {
     const a = await template(store, 'a.prompt');
     const b = await template(store, 'b.prompt');
     const c = await template(store, 'c.prompt');
-    const generations = new GenerationRepository(store, clock());
+    const generations = new WorkspaceGenerationRepository(store, clock());
     const copy = variedConversation(11, 12);
     for (const turns of [copy.turns, copy.turns, GOOD.turns, REPETITIVE.turns]) await generations.record(attempt(a, turns));
     for (let seed = 20; seed < 25; seed++) await generations.record(attempt(b, variedConversation(seed, 12).turns));
     await generations.record(attempt(c, GOOD.turns));
 
-    const diversity = diversityByTemplate(store);
+    const diversity = await diversityByTemplate(store);
     assert.equal(diversity.get(a.templateId), 0.5);
     assert.equal(diversity.get(b.templateId), 1, 'independent conversations share no bucket');
     assert.equal(diversity.get(c.templateId), null, 'one conversation: no neighbour to compare with');
 
-    const stats = computeStats(store);
+    const stats = await computeStats(store);
     const row = stats.templates.find((t) => t.file === 'a.prompt')!;
     // Right after trend; later additions (reviewAgreement) come after them.
     assert.deepEqual(Object.keys(row).slice(13, 16), ['trend', 'diversity', 'nearDuplicates']);
@@ -209,14 +209,14 @@ describe('diversity and backfill', () => {
     });
     store.close();
     const migrated = await Store.open(dir);
-    assert.equal(missingSignatures(migrated), 5);
+    assert.equal(await missingSignatures(migrated), 5);
     assert.equal(await backfillSignatures(migrated, 2), 1, 'one template only');
-    assert.equal(missingSignatures(migrated, 2), 0);
+    assert.equal(await missingSignatures(migrated, 2), 0);
     assert.equal(await backfillSignatures(migrated, undefined, { batchSize: 2 }), 4);
-    assert.equal(missingSignatures(migrated), 0);
+    assert.equal(await missingSignatures(migrated), 0);
     assert.equal(await backfillSignatures(migrated), 0, 'nothing left to do');
 
-    const links = migrated.all('SELECT id, status, near_duplicate_of, similarity FROM conversations ORDER BY id');
+    const links = await migrated.all('SELECT id, status, near_duplicate_of, similarity FROM conversations ORDER BY id');
     assert.deepEqual(links.map((r) => [r.id, r.status, r.near_duplicate_of]), [
       ['c1', 'approved', null],
       ['c2', 'approved', null],
@@ -225,7 +225,7 @@ describe('diversity and backfill', () => {
       ['c5', 'approved', 'c1'],
     ], 'linked to the earliest most similar of the same template; reviewed statuses left alone');
     assert.equal(links[4]!.similarity, 1);
-    assert.equal(Number(migrated.get('SELECT count(*) AS n FROM signature_buckets')!.n), 5 * BANDS);
+    assert.equal(Number((await migrated.get('SELECT count(*) AS n FROM signature_buckets'))!.n), 5 * BANDS);
     migrated.close();
   });
 });

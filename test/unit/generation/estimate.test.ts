@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { cacheLine, estimateBatch, estimateDuration, formatDuration, pastDurationMs } from '../../../src/core/generation/estimate';
 import { resolveModel } from '../../../src/core/generation/engine';
 import { BatchProgress } from '../../../src/core/generation/progress';
-import { GenerationRepository, Store, TemplateRepository } from '../../../src/core/store';
+import { WorkspaceGenerationRepository, Store, WorkspaceTemplateRepository } from '../../../src/core/store';
 
 describe('batch time estimate', () => {
   it('is the requests divided by the known rate', () => {
@@ -22,19 +22,19 @@ describe('batch time estimate', () => {
 
   it('reads how long the template’s successful requests took', async () => {
     const store = await Store.open(mkdtempSync(join(tmpdir(), 'promptloom-estimate-')));
-    const templates = new TemplateRepository(store);
+    const templates = new WorkspaceTemplateRepository(store);
     const t = await templates.ensure('e.prompt', { name: 'E', tier: 'template' });
     const v = await templates.recordVersion(t.id, 'x');
-    assert.equal(pastDurationMs(store, 'e.prompt'), null);
-    const generations = new GenerationRepository(store);
+    assert.equal(await pastDurationMs(store, 'e.prompt'), null);
+    const generations = new WorkspaceGenerationRepository(store);
     const log = (status: 'succeeded' | 'failed' | 'cancelled', durationMs: number) =>
       generations.record({ templateId: t.id, versionId: v.id, parameters: {}, model: 'm', attempt: 1, status, inputTokens: 1, outputTokens: 1, costUsd: 0, durationMs });
     await log('succeeded', 10_000);
     await log('succeeded', 20_000);
     await log('failed', 90_000); // a timeout says nothing of an answer's length
     await log('cancelled', 1);
-    assert.equal(pastDurationMs(store, 'e.prompt'), 15_000);
-    assert.equal(pastDurationMs(store, 'other.prompt'), null);
+    assert.equal(await pastDurationMs(store, 'e.prompt'), 15_000);
+    assert.equal(await pastDurationMs(store, 'other.prompt'), null);
     store.close();
   });
 

@@ -94,7 +94,7 @@ describe('the judge, through the real SDK against the fake Messages API', functi
       assert.equal(outcome.judge!.judged.length, 2);
       assert.equal(outcome.judge!.notJudged, 1);
 
-      const rows = store.all('SELECT c.id, c.status, c.status_reason, c.quality, q.overall, q.breakdown FROM conversations c JOIN quality_scores q ON q.conversation_id = c.id ORDER BY c.created_at, c.rowid');
+      const rows = await store.all('SELECT c.id, c.status, c.status_reason, c.quality, q.overall, q.breakdown FROM conversations c JOIN quality_scores q ON q.conversation_id = c.id ORDER BY c.created_at, c.rowid');
       assert.equal(rows.length, 3, 'every paid conversation is stored');
       const judged = rows.filter((r) => (JSON.parse(String(r.breakdown)) as { judge?: unknown }).judge);
       assert.equal(judged.length, 2);
@@ -112,12 +112,12 @@ describe('the judge, through the real SDK against the fake Messages API', functi
       assert.equal(poor.status, 'needs_revision');
 
       // Judge cost: its own table, never generations.
-      const calls = store.all('SELECT status, cost_usd, cache_creation_input_tokens, cache_read_input_tokens FROM judge_calls ORDER BY id');
+      const calls = await store.all('SELECT status, cost_usd, cache_creation_input_tokens, cache_read_input_tokens FROM judge_calls ORDER BY id');
       assert.deepEqual(calls.map((c) => c.status), ['succeeded', 'failed', 'succeeded']);
       const judgeCost = calls.reduce((s, c) => s + Number(c.cost_usd), 0);
       assert.ok(Math.abs(judgeCost - outcome.judge!.costUsd) < 1e-12 && judgeCost > 0);
-      assert.equal(Number(store.get('SELECT count(*) AS n FROM generation_logs')!.n), 3);
-      const totals = computeStats(store).totals;
+      assert.equal(Number((await store.get('SELECT count(*) AS n FROM generation_logs'))!.n), 3);
+      const totals = (await computeStats(store)).totals;
       assert.equal(totals.generations, 3);
       assert.ok(Math.abs(totals.costUsd - outcome.summary.costUsd) < 1e-9, 'stats totals do not count judge calls');
     } finally {
@@ -135,7 +135,7 @@ describe('the judge, through the real SDK against the fake Messages API', functi
       const outcome = await runRecordedBatch({ ...prepared.input, store, apiKey: KEY, baseURL: api.url });
       assert.equal(outcome.judge, undefined);
       assert.equal(api.stats.judgeRequests.length, 0);
-      assert.equal(Number(store.get('SELECT count(*) AS n FROM judge_calls')!.n), 0);
+      assert.equal(Number((await store.get('SELECT count(*) AS n FROM judge_calls'))!.n), 0);
     } finally {
       store.close();
     }

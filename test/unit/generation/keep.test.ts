@@ -64,22 +64,22 @@ describe('a paid answer is never lost', function () {
       assert.equal(outcome.keptAside, 1);
       const aside = readdirSync(join(store.dir, 'unstored'));
       assert.equal(aside.length, 1);
-      assert.equal(Number(store.get('SELECT count(*) AS n FROM conversations')!.n), 3);
+      assert.equal(Number((await store.get('SELECT count(*) AS n FROM conversations'))!.n), 3);
       // Resuming on the same open database (the editor's case) finds nothing left to pay for:
       // what was kept aside is imported first and counted.
       assert.equal(await new Workspace(folder).prepareResume(store, outcome.batchId), undefined);
-      assert.equal(Number(store.get('SELECT count(*) AS n FROM conversations WHERE batch_id = ?', [outcome.batchId])!.n), 4);
+      assert.equal(Number((await store.get('SELECT count(*) AS n FROM conversations WHERE batch_id = ?', [outcome.batchId]))!.n), 4);
       assert.equal(api.stats.accepted, 4);
       store.close();
 
       const reopened = await openWorkspaceStore(folder);
       try {
-        assert.equal(Number(reopened.store.get('SELECT count(*) AS n FROM conversations WHERE batch_id = ?', [outcome.batchId])!.n), 4);
-        assert.equal(Number(reopened.store.get('SELECT count(*) AS n FROM turns WHERE conversation_id = ?', [aside[0]!.replace('.json', '')])!.n) > 0, true);
-        const cost = Number(reopened.store.get("SELECT sum(cost_usd) AS c FROM generation_logs WHERE status = 'succeeded'")!.c);
+        assert.equal(Number((await reopened.store.get('SELECT count(*) AS n FROM conversations WHERE batch_id = ?', [outcome.batchId]))!.n), 4);
+        assert.equal(Number((await reopened.store.get('SELECT count(*) AS n FROM turns WHERE conversation_id = ?', [aside[0]!.replace('.json', '')]))!.n) > 0, true);
+        const cost = Number((await reopened.store.get("SELECT sum(cost_usd) AS c FROM generation_logs WHERE status = 'succeeded'"))!.c);
         assert.ok(Math.abs(cost - outcome.summary.costUsd) < 1e-9, 'the daily budget sees every paid answer, once');
         assert.deepEqual(readdirSync(join(store.dir, 'unstored')), []);
-        const batch = reopened.store.get('SELECT status FROM batches WHERE id = ?', [outcome.batchId])!;
+        const batch = (await reopened.store.get('SELECT status FROM batches WHERE id = ?', [outcome.batchId]))!;
         assert.equal(batch.status, 'completed');
       } finally {
         reopened.store.close();
@@ -98,14 +98,14 @@ describe('a paid answer is never lost', function () {
       const prepared = new Workspace(folder).prepareBatch({ file: join(folder, 't.prompt'), text: TEMPLATE, values: new Map(), count: 1 });
       assert.ok(prepared.ok);
       const outcome = await runRecordedBatch({ ...prepared.input, store, apiKey: KEY, baseURL: api.url });
-      const log = store.get('SELECT * FROM generation_logs WHERE conversation_id = ?', [outcome.conversations[0]!])!;
+      const log = (await store.get('SELECT * FROM generation_logs WHERE conversation_id = ?', [outcome.conversations[0]!]))!;
       const base = { templateId: Number(log.template_id), versionId: Number(log.version_id), parameters: {}, model: 'claude-sonnet-5-5', attempt: 1, status: 'succeeded' as const, inputTokens: 1, outputTokens: 1, costUsd: 0.01, durationMs: 1 };
       keepAside(store.dir, { ...base, conversationId: '00000000-0000-4000-8000-000000000001', conversation: { turns: 5 as unknown as [] } });
       keepAside(store.dir, { ...base, conversationId: '00000000-0000-4000-8000-000000000002', conversation: { turns: [{ role: 'user', content: 'kept' }] } });
       store.close();
       for (let open = 0; open < 2; open++) {
         const reopened = await openWorkspaceStore(folder);
-        const conversations = Number(reopened.store.get('SELECT count(*) AS n FROM conversations')!.n);
+        const conversations = Number((await reopened.store.get('SELECT count(*) AS n FROM conversations'))!.n);
         reopened.store.close();
         assert.equal(conversations, 2, 'the good one imported (once), the bad one not');
         if (open === 0) assert.ok(reopened.notices.some((n) => /could not import .*00000000-0000-4000-8000-000000000001\.json \(not a generation record\); it was moved to .*rejected/.test(n)), reopened.notices.join('\n'));
@@ -127,7 +127,7 @@ describe('a paid answer is never lost', function () {
       assert.ok(prepared.ok);
       const outcome = await runRecordedBatch({ ...prepared.input, store, apiKey: KEY, baseURL: api.url });
       const id = outcome.conversations[0]!;
-      const log = store.get('SELECT * FROM generation_logs WHERE conversation_id = ?', [id])!;
+      const log = (await store.get('SELECT * FROM generation_logs WHERE conversation_id = ?', [id]))!;
       // The same record as a side file, as if the crash came after storing it and before removing it.
       keepAside(store.dir, {
         conversationId: id,
@@ -146,8 +146,8 @@ describe('a paid answer is never lost', function () {
       });
       store.close();
       const reopened = await openWorkspaceStore(folder);
-      assert.equal(Number(reopened.store.get('SELECT count(*) AS n FROM conversations')!.n), 1);
-      assert.equal(Number(reopened.store.get('SELECT count(*) AS n FROM generation_logs')!.n), 1);
+      assert.equal(Number((await reopened.store.get('SELECT count(*) AS n FROM conversations'))!.n), 1);
+      assert.equal(Number((await reopened.store.get('SELECT count(*) AS n FROM generation_logs'))!.n), 1);
       reopened.store.close();
     } finally {
       await api.stop();

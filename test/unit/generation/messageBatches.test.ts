@@ -8,7 +8,7 @@ import { BATCH_PRICE_FACTOR, cancelBatch, cancelMessageBatches, runMessageBatche
 import { uncollectedMessageBatches } from '../../../src/core/generation/messageBatchRecords';
 import { classifyResult } from '../../../src/core/generation/messageBatchResults';
 import { split } from '../../../src/core/generation/messageBatchSubmission';
-import { BatchRepository, type Store } from '../../../src/core/store';
+import { WorkspaceBatchRepository, type Store } from '../../../src/core/store';
 import { Workspace, openWorkspaceStore } from '../../../src/core/workspace';
 import { FakeMessagesApi } from '../../fixtures/fakeMessagesApi';
 
@@ -41,7 +41,7 @@ describe('Message Batches (core, against the fake API over HTTP)', function () {
     assert.ok(prepared.ok);
     return { ...prepared.input, store, apiKey: KEY, baseURL: api.url, clock: quick, ...extra };
   };
-  const count = (sql: string, params: (string | number)[] = []) => Number(store.get(sql, params)!.n);
+  const count = async (sql: string, params: (string | number)[] = []) => Number((await store.get(sql, params))!.n);
 
   it('200 conversations, split at the request limit: each stored once, at batch prices, recorded as batch', async () => {
     const outcome = await runMessageBatches(input(200, { limits: { requests: 80, bytes: 256 * 1024 * 1024 } }));
@@ -51,16 +51,16 @@ describe('Message Batches (core, against the fake API over HTTP)', function () {
     assert.deepEqual(api.messageBatches.map((b) => b.customIds.length), [80, 80, 40]);
     assert.equal(outcome.messageBatches.length, 3);
     for (const b of api.messageBatches) for (const id of b.customIds) assert.match(id, /^[a-zA-Z0-9_-]{1,64}$/);
-    assert.equal(count('SELECT count(*) AS n FROM conversations WHERE batch_id = ?', [outcome.batchId]), 200);
-    assert.equal(count("SELECT count(*) AS n FROM generation_logs WHERE mode = 'batch' AND status = 'succeeded'"), 200);
+    assert.equal(await count('SELECT count(*) AS n FROM conversations WHERE batch_id = ?', [outcome.batchId]), 200);
+    assert.equal(await count("SELECT count(*) AS n FROM generation_logs WHERE mode = 'batch' AND status = 'succeeded'"), 200);
     // Sonnet: $3 in, $15 out per million tokens; half in a Message Batch.
-    for (const log of store.all<{ input_tokens: number; output_tokens: number; cost_usd: number }>('SELECT input_tokens, output_tokens, cost_usd FROM generation_logs')) {
+    for (const log of await store.all<{ input_tokens: number; output_tokens: number; cost_usd: number }>('SELECT input_tokens, output_tokens, cost_usd FROM generation_logs')) {
       const full = (log.input_tokens * 3 + log.output_tokens * 15) / 1_000_000;
       assert.ok(Math.abs(log.cost_usd - full * BATCH_PRICE_FACTOR) < 1e-12, `${log.cost_usd} is half of ${full}`);
     }
-    const total = Number(store.get('SELECT sum(cost_usd) AS s FROM generation_logs')!.s);
+    const total = Number((await store.get('SELECT sum(cost_usd) AS s FROM generation_logs'))!.s);
     assert.ok(Math.abs(outcome.summary.costUsd - total) < 1e-9);
-    assert.equal(new BatchRepository(store).get(outcome.batchId)!.status, 'completed');
+    assert.equal((await new WorkspaceBatchRepository(store).get(outcome.batchId))!.status, 'completed');
     assert.ok(outcome.quality.average !== null);
   });
 
@@ -79,16 +79,16 @@ describe('Message Batches (core, against the fake API over HTTP)', function () {
     assert.deepEqual(outcome.summary.failures, [{ type: 'invalid_request', count: 1 }]);
     assert.equal(outcome.summary.retries, 3);
     assert.deepEqual(
-      store.all("SELECT error_type FROM generation_logs WHERE status = 'failed' ORDER BY error_type").map((r) => r.error_type),
+      (await store.all("SELECT error_type FROM generation_logs WHERE status = 'failed' ORDER BY error_type")).map((r) => r.error_type),
       ['expired', 'invalid_request', 'overloaded', 'server_error'],
     );
-    assert.equal(new BatchRepository(store).get(outcome.batchId)!.status, 'failed');
+    assert.equal((await new WorkspaceBatchRepository(store).get(outcome.batchId))!.status, 'failed');
     // A resume tries the slot that failed for good afresh, as the direct path's resume does.
-    const resumed = await runMessageBatches({ ...workspace.prepareMessageBatchResume(store, new BatchRepository(store).get(outcome.batchId)!), apiKey: KEY, baseURL: api.url, clock: quick });
+    const resumed = await runMessageBatches({ ...(await workspace.prepareMessageBatchResume(store, (await new WorkspaceBatchRepository(store).get(outcome.batchId))!)), apiKey: KEY, baseURL: api.url, clock: quick });
     assert.equal(resumed.summary.requested, 1);
     assert.equal(resumed.summary.succeeded, 1);
-    assert.equal(count('SELECT count(*) AS n FROM conversations'), 6);
-    assert.equal(new BatchRepository(store).get(outcome.batchId)!.status, 'completed');
+    assert.equal(await count('SELECT count(*) AS n FROM conversations'), 6);
+    assert.equal((await new WorkspaceBatchRepository(store).get(outcome.batchId))!.status, 'completed');
   });
 
   it('retries stop at the attempt limit', async () => {
@@ -106,9 +106,9 @@ describe('Message Batches (core, against the fake API over HTTP)', function () {
     assert.equal(outcome.summary.stopped, 'fatal');
     assert.match(outcome.summary.stopReason!, /credit balance is too low/);
     assert.equal(api.stats.batchCreates, 1, 'no follow-up');
-    const resumed = await runMessageBatches({ ...workspace.prepareMessageBatchResume(store, new BatchRepository(store).get(outcome.batchId)!), apiKey: KEY, baseURL: api.url, clock: quick });
+    const resumed = await runMessageBatches({ ...(await workspace.prepareMessageBatchResume(store, (await new WorkspaceBatchRepository(store).get(outcome.batchId))!)), apiKey: KEY, baseURL: api.url, clock: quick });
     assert.equal(resumed.summary.succeeded, 1);
-    assert.equal(count('SELECT count(*) AS n FROM conversations'), 2);
+    assert.equal(await count('SELECT count(*) AS n FROM conversations'), 2);
   });
 
   it('a Message Batch is submitted only as far as its worst case fits the batch budget; the daily budget counts what was spent today', async () => {
@@ -132,7 +132,7 @@ describe('Message Batches (core, against the fake API over HTTP)', function () {
     workspace = new Workspace(folder, [{ maxTokens: 1000, dailyBudgetUsd: 0.02 }]);
     const first = await runMessageBatches(input(2, { detach: true }));
     assert.equal(first.summary.stopped, 'detached');
-    const held = Number(store.get('SELECT worst_case_usd AS usd FROM message_batches')!.usd);
+    const held = Number((await store.get('SELECT worst_case_usd AS usd FROM message_batches'))!.usd);
     assert.ok(held > 0.015 && held <= 0.02, `two requests' worst case: ${held}`);
     const second = await runMessageBatches(input(2));
     assert.equal(second.summary.stopped, 'budget');
@@ -145,25 +145,25 @@ describe('Message Batches (core, against the fake API over HTTP)', function () {
     assert.equal(outcome.summary.stopped, 'fatal');
     assert.match(outcome.summary.stopReason!, /the API key was rejected/);
     assert.equal(api.stats.batchCreates, 0);
-    assert.equal(new BatchRepository(store).get(outcome.batchId)!.status, 'failed');
+    assert.equal((await new WorkspaceBatchRepository(store).get(outcome.batchId))!.status, 'failed');
     // What was recorded before the POST is marked lost: a resume submits those slots again.
-    assert.deepEqual(store.all('SELECT state FROM message_batches').map((r) => r.state), ['lost']);
-    const resumed = await runMessageBatches({ ...workspace.prepareMessageBatchResume(store, new BatchRepository(store).get(outcome.batchId)!), apiKey: KEY, baseURL: api.url, clock: quick });
+    assert.deepEqual((await store.all('SELECT state FROM message_batches')).map((r) => r.state), ['lost']);
+    const resumed = await runMessageBatches({ ...(await workspace.prepareMessageBatchResume(store, (await new WorkspaceBatchRepository(store).get(outcome.batchId))!)), apiKey: KEY, baseURL: api.url, clock: quick });
     assert.equal(resumed.summary.succeeded, 3);
   });
 
   it('detach, cancel, then one resume: the canceled results are taken in and those requests sent again', async () => {
     api.batchProcessingMs = 60_000;
     const detached = await runMessageBatches(input(4, { detach: true }));
-    const batches = new BatchRepository(store);
+    const batches = new WorkspaceBatchRepository(store);
     assert.deepEqual(await cancelMessageBatches(store, createClient({ apiKey: KEY, baseURL: api.url, timeoutMs: 5000 }), detached.batchId), detached.messageBatches);
     await batches.setStatus(detached.batchId, 'cancelled'); // as promptloom cancel does
     api.batchProcessingMs = 50;
-    const resumed = await runMessageBatches({ ...workspace.prepareMessageBatchResume(store, batches.get(detached.batchId)!), apiKey: KEY, baseURL: api.url, clock: quick });
+    const resumed = await runMessageBatches({ ...(await workspace.prepareMessageBatchResume(store, (await batches.get(detached.batchId))!)), apiKey: KEY, baseURL: api.url, clock: quick });
     assert.equal(resumed.summary.succeeded, 4);
     assert.equal(api.stats.batchCreates, 2);
     assert.equal(resumed.messageBatches.length, 2, 'the canceled one collected, the new one');
-    assert.equal(batches.get(detached.batchId)!.status, 'completed');
+    assert.equal((await batches.get(detached.batchId))!.status, 'completed');
   });
 
   it('the editor\'s Collect of a cancelled batch (finishCancelled: false) takes the canceled results in and sends nothing again', async () => {
@@ -171,26 +171,26 @@ describe('Message Batches (core, against the fake API over HTTP)', function () {
     let told: string | undefined;
     const detached = await runMessageBatches(input(4, { detach: true, started: (id) => (told = id) }));
     assert.equal(told, detached.batchId);
-    const batches = new BatchRepository(store);
+    const batches = new WorkspaceBatchRepository(store);
     // Listed as still at Anthropic: the editor's start-up notice and queue read this.
     assert.deepEqual(
-      uncollectedMessageBatches(store).map((b) => ({ batchId: b.batchId, templatePath: b.templatePath, requested: b.requested, messageBatches: b.messageBatches, anthropicIds: b.anthropicIds })),
+      (await uncollectedMessageBatches(store)).map((b) => ({ batchId: b.batchId, templatePath: b.templatePath, requested: b.requested, messageBatches: b.messageBatches, anthropicIds: b.anthropicIds })),
       [{ batchId: detached.batchId, templatePath: 't.prompt', requested: 4, messageBatches: 1, anthropicIds: detached.messageBatches }],
     );
     let clients = 0;
     const client = () => (clients++, createClient({ apiKey: KEY, baseURL: api.url, timeoutMs: 5000 }));
-    assert.deepEqual(await cancelBatch(store, batches.get(detached.batchId)!, client), detached.messageBatches);
-    assert.equal(batches.get(detached.batchId)!.status, 'cancelled');
+    assert.deepEqual(await cancelBatch(store, (await batches.get(detached.batchId))!, client), detached.messageBatches);
+    assert.equal((await batches.get(detached.batchId))!.status, 'cancelled');
     api.batchProcessingMs = 50;
-    const collected = await runMessageBatches({ ...workspace.prepareMessageBatchResume(store, batches.get(detached.batchId)!), apiKey: KEY, baseURL: api.url, clock: quick, finishCancelled: false });
+    const collected = await runMessageBatches({ ...(await workspace.prepareMessageBatchResume(store, (await batches.get(detached.batchId))!)), apiKey: KEY, baseURL: api.url, clock: quick, finishCancelled: false });
     assert.equal(collected.summary.stopped, 'cancelled');
     assert.equal(collected.summary.succeeded, 0);
     assert.equal(collected.summary.remaining, 4);
     assert.equal(api.stats.batchCreates, 1, 'nothing sent again');
-    assert.equal(batches.get(detached.batchId)!.status, 'cancelled');
-    assert.deepEqual(uncollectedMessageBatches(store), []);
+    assert.equal((await batches.get(detached.batchId))!.status, 'cancelled');
+    assert.deepEqual(await uncollectedMessageBatches(store), []);
     // Nothing left at Anthropic: cancelling again makes no client and changes nothing.
-    assert.deepEqual(await cancelBatch(store, batches.get(detached.batchId)!, client), []);
+    assert.deepEqual(await cancelBatch(store, (await batches.get(detached.batchId))!, client), []);
     assert.equal(clients, 1);
   });
 
@@ -207,10 +207,10 @@ describe('Message Batches (core, against the fake API over HTTP)', function () {
     const detached = await runMessageBatches(input(10, { detach: true }));
     assert.equal(detached.summary.stopped, 'detached');
     assert.equal(detached.messageBatches.length, 1);
-    assert.equal(count('SELECT count(*) AS n FROM conversations'), 0);
-    const batch = () => new BatchRepository(store).get(detached.batchId)!;
-    assert.equal(batch().status, 'running');
-    const resume = () => runMessageBatches({ ...workspace.prepareMessageBatchResume(store, batch()), apiKey: KEY, baseURL: api.url, clock: quick });
+    assert.equal(await count('SELECT count(*) AS n FROM conversations'), 0);
+    const batch = async () => (await new WorkspaceBatchRepository(store).get(detached.batchId))!;
+    assert.equal((await batch()).status, 'running');
+    const resume = async () => runMessageBatches({ ...(await workspace.prepareMessageBatchResume(store, await batch())), apiKey: KEY, baseURL: api.url, clock: quick });
     const collected = await resume();
     assert.equal(collected.summary.succeeded, 10);
     assert.deepEqual(collected.messageBatches, detached.messageBatches);
@@ -219,9 +219,9 @@ describe('Message Batches (core, against the fake API over HTTP)', function () {
     const again = await resume();
     assert.equal(again.summary.succeeded, 0);
     assert.equal(api.stats.batchCreates, 1);
-    assert.equal(count('SELECT count(*) AS n FROM conversations'), 10);
-    assert.equal(count('SELECT count(*) AS n FROM generation_logs'), 10);
-    assert.equal(batch().status, 'completed');
+    assert.equal(await count('SELECT count(*) AS n FROM conversations'), 10);
+    assert.equal(await count('SELECT count(*) AS n FROM generation_logs'), 10);
+    assert.equal((await batch()).status, 'completed');
   });
 
   it('a row left "submitting" (the POST answered, the id never recorded) is matched in the account’s list, not submitted again', async () => {
@@ -229,13 +229,13 @@ describe('Message Batches (core, against the fake API over HTTP)', function () {
     const other = await runMessageBatches(input(3, { detach: true }));
     const detached = await runMessageBatches(input(4, { detach: true }));
     await store.write((tx) => tx.run("UPDATE message_batches SET anthropic_id = NULL, state = 'submitting', submitted_at = NULL WHERE batch_id = ?", [detached.batchId]));
-    const batch = new BatchRepository(store).get(detached.batchId)!;
-    const resumed = await runMessageBatches({ ...workspace.prepareMessageBatchResume(store, batch), apiKey: KEY, baseURL: api.url, clock: quick });
+    const batch = (await new WorkspaceBatchRepository(store).get(detached.batchId))!;
+    const resumed = await runMessageBatches({ ...(await workspace.prepareMessageBatchResume(store, batch)), apiKey: KEY, baseURL: api.url, clock: quick });
     assert.equal(api.stats.batchCreates, 2, 'no second submission');
     assert.ok(api.stats.batchLists >= 1);
     assert.deepEqual(resumed.messageBatches, detached.messageBatches);
     assert.equal(resumed.summary.succeeded, 4);
-    assert.equal(count('SELECT count(*) AS n FROM conversations WHERE batch_id = ?', [detached.batchId]), 4);
+    assert.equal(await count('SELECT count(*) AS n FROM conversations WHERE batch_id = ?', [detached.batchId]), 4);
     assert.notDeepEqual(other.messageBatches, detached.messageBatches);
   });
 
@@ -245,7 +245,7 @@ describe('Message Batches (core, against the fake API over HTTP)', function () {
       const detached = await runMessageBatches({ ...input(6, { detach: true }), baseURL: slow.url });
       await store.write((tx) => tx.run("UPDATE message_batches SET anthropic_id = NULL, state = 'submitting', submitted_at = NULL"));
       assert.equal(slow.messageBatches[0]!.status, 'in_progress');
-      const resumed = await runMessageBatches({ ...workspace.prepareMessageBatchResume(store, new BatchRepository(store).get(detached.batchId)!), apiKey: KEY, baseURL: slow.url, clock: quick });
+      const resumed = await runMessageBatches({ ...(await workspace.prepareMessageBatchResume(store, (await new WorkspaceBatchRepository(store).get(detached.batchId))!)), apiKey: KEY, baseURL: slow.url, clock: quick });
       assert.equal(slow.stats.batchCreates, 1);
       assert.equal(resumed.summary.succeeded, 6);
       assert.deepEqual(resumed.messageBatches, detached.messageBatches);
@@ -262,7 +262,7 @@ describe('Message Batches (core, against the fake API over HTTP)', function () {
     const client = createClient({ apiKey: KEY, baseURL: api.url, timeoutMs: 5000 });
     const params = { model: 'claude-sonnet-5-5', max_tokens: 10, messages: [{ role: 'user' as const, content: 'hi' }] };
     await client.messages.batches.create({ requests: ['x0', 'x1', 'x2'].map((custom_id) => ({ custom_id, params })) });
-    const resumed = await runMessageBatches({ ...workspace.prepareMessageBatchResume(store, new BatchRepository(store).get(detached.batchId)!), apiKey: KEY, baseURL: api.url, clock: quick });
+    const resumed = await runMessageBatches({ ...(await workspace.prepareMessageBatchResume(store, (await new WorkspaceBatchRepository(store).get(detached.batchId))!)), apiKey: KEY, baseURL: api.url, clock: quick });
     assert.deepEqual(resumed.messageBatches, detached.messageBatches, 'ours, not the other');
     assert.equal(api.stats.batchCreates, 2, 'nothing submitted again');
     assert.equal(resumed.summary.succeeded, 3);
@@ -274,18 +274,18 @@ describe('Message Batches (core, against the fake API over HTTP)', function () {
     const failed = await runMessageBatches(input(3));
     api.onBatchCreateReceived = undefined;
     assert.equal(failed.summary.stopped, 'fatal');
-    assert.deepEqual(store.all('SELECT state FROM message_batches').map((r) => r.state), ['submitting']);
+    assert.deepEqual((await store.all('SELECT state FROM message_batches')).map((r) => r.state), ['submitting']);
     const client = createClient({ apiKey: KEY, baseURL: api.url, timeoutMs: 5000 });
     const params = { model: 'claude-sonnet-5-5', max_tokens: 10, messages: [{ role: 'user' as const, content: 'hi' }] };
     api.batchProcessingMs = 300;
     const other = await client.messages.batches.create({ requests: ['x0', 'x1', 'x2'].map((custom_id) => ({ custom_id, params })) });
     api.batchProcessingMs = 50;
-    const resumed = await runMessageBatches({ ...workspace.prepareMessageBatchResume(store, new BatchRepository(store).get(failed.batchId)!), apiKey: KEY, baseURL: api.url, clock: quick });
+    const resumed = await runMessageBatches({ ...(await workspace.prepareMessageBatchResume(store, (await new WorkspaceBatchRepository(store).get(failed.batchId))!)), apiKey: KEY, baseURL: api.url, clock: quick });
     assert.equal(resumed.summary.succeeded, 3);
     assert.equal(api.stats.batchCreates, 2, 'the other one and ours');
-    assert.deepEqual(store.all('SELECT state FROM message_batches ORDER BY created_at').map((r) => r.state), ['lost', 'collected']);
+    assert.deepEqual((await store.all('SELECT state FROM message_batches ORDER BY created_at')).map((r) => r.state), ['lost', 'collected']);
     assert.deepEqual(resumed.messageBatches, [other.id, api.messageBatches[1]!.id], 'adopted, found foreign, then ours sent');
-    assert.equal(count('SELECT count(*) AS n FROM conversations'), 3, 'nothing of the other batch stored');
+    assert.equal(await count('SELECT count(*) AS n FROM conversations'), 3, 'nothing of the other batch stored');
   });
 
   it('the fake lists Message Batches newest first, in pages the SDK follows (after_id), and back (before_id)', async () => {
@@ -304,11 +304,11 @@ describe('Message Batches (core, against the fake API over HTTP)', function () {
     const detached = await runMessageBatches(input(4, { detach: true }));
     // The fake forgets it: as if the POST had never reached the server.
     await store.write((tx) => tx.run("UPDATE message_batches SET anthropic_id = NULL, state = 'submitting', submitted_at = NULL, request_count = 4, created_at = ?", [Date.now() + 3_600_000]));
-    const batch = new BatchRepository(store).get(detached.batchId)!;
-    const resumed = await runMessageBatches({ ...workspace.prepareMessageBatchResume(store, batch), apiKey: KEY, baseURL: api.url, clock: quick });
+    const batch = (await new WorkspaceBatchRepository(store).get(detached.batchId))!;
+    const resumed = await runMessageBatches({ ...(await workspace.prepareMessageBatchResume(store, batch)), apiKey: KEY, baseURL: api.url, clock: quick });
     assert.equal(api.stats.batchCreates, 2);
     assert.equal(resumed.summary.succeeded, 4);
-    assert.equal(count('SELECT count(*) AS n FROM conversations'), 4);
+    assert.equal(await count('SELECT count(*) AS n FROM conversations'), 4);
   });
 
   it('cancel: the canceled requests are not resubmitted by the run that sees the cancel, and are by the next', async () => {
@@ -317,21 +317,21 @@ describe('Message Batches (core, against the fake API over HTTP)', function () {
       const run = runMessageBatches({ ...input(5), baseURL: slow.url });
       // Cancel once it is submitted (the fake counts creates).
       while (slow.stats.batchCreates === 0) await realClock.sleep(10);
-      const batchId = String(store.get('SELECT id FROM batches')!.id);
-      while (!store.get("SELECT 1 AS x FROM message_batches WHERE state = 'submitted'")) await new Promise((r) => setTimeout(r, 10));
+      const batchId = String((await store.get('SELECT id FROM batches'))!.id);
+      while (!await store.get("SELECT 1 AS x FROM message_batches WHERE state = 'submitted'")) await new Promise((r) => setTimeout(r, 10));
       const canceled = await cancelMessageBatches(store, createClient({ apiKey: KEY, baseURL: slow.url, timeoutMs: 5000 }), batchId);
       assert.equal(canceled.length, 1);
       const outcome = await run;
       assert.equal(outcome.summary.stopped, 'cancelled');
       assert.equal(outcome.summary.remaining, 5);
       assert.equal(slow.stats.batchCreates, 1);
-      assert.equal(new BatchRepository(store).get(batchId)!.status, 'cancelled');
-      assert.equal(count('SELECT count(*) AS n FROM conversations'), 0);
+      assert.equal((await new WorkspaceBatchRepository(store).get(batchId))!.status, 'cancelled');
+      assert.equal(await count('SELECT count(*) AS n FROM conversations'), 0);
       // The next run (a resume) sends the canceled requests again, in a new Message Batch (to the quick fake: the slow one would take a minute).
-      const resumed = await runMessageBatches({ ...workspace.prepareMessageBatchResume(store, new BatchRepository(store).get(batchId)!), apiKey: KEY, baseURL: api.url, clock: quick });
+      const resumed = await runMessageBatches({ ...(await workspace.prepareMessageBatchResume(store, (await new WorkspaceBatchRepository(store).get(batchId))!)), apiKey: KEY, baseURL: api.url, clock: quick });
       assert.equal(resumed.summary.succeeded, 5);
       assert.equal(api.stats.batchCreates, 1);
-      assert.equal(new BatchRepository(store).get(batchId)!.status, 'completed');
+      assert.equal((await new WorkspaceBatchRepository(store).get(batchId))!.status, 'completed');
     } finally {
       await slow.stop();
     }

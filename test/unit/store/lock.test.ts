@@ -8,7 +8,7 @@ import { Store } from '../../../src/core/store/store';
 import { killed, lockHolder } from '../../helpers/lock';
 
 const workspace = () => mkdtempSync(join(tmpdir(), 'promptloom-lock-'));
-const count = (store: Store) => Number(store.get<{ n: number }>('SELECT count(*) AS n FROM templates')!.n);
+const count = async (store: Store) => Number((await store.get<{ n: number }>('SELECT count(*) AS n FROM templates'))!.n);
 const add = (store: Store, path: string) => store.write((tx) => tx.run('INSERT INTO templates (path, name, tier, created_at) VALUES (?, ?, ?, ?)', [path, path, 'template', 1]));
 
 const holder = lockHolder;
@@ -24,7 +24,7 @@ describe('the workspace lock', () => {
       const minuteAgo = new Date(Date.now() - 60_000);
       utimesSync(lock, minuteAgo, minuteAgo);
       await add(store, 'a');
-      assert.equal(count(store), 1);
+      assert.equal(await count(store), 1);
       assert.ok(!existsSync(lock), 'the leftover was removed, and ours released');
     } finally {
       unrelated.kill('SIGKILL');
@@ -42,7 +42,7 @@ describe('the workspace lock', () => {
         assert.match(error.message, new RegExp(`busy: process ${child.pid} \\(.*lockHolder\\.ts.*\\) holds .*promptloom\\.lock`));
         return true;
       });
-      assert.equal(count(store), 0);
+      assert.equal(await count(store), 0);
     } finally {
       await killed(child);
       store.close();
@@ -61,7 +61,7 @@ describe('the workspace lock', () => {
       assert.equal(settled, false, 'still waiting for the other process');
       await killed(child); // kill -9: its lock file stays behind, naming a dead pid
       await writing;
-      assert.equal(count(store), 1);
+      assert.equal(await count(store), 1);
     } finally {
       await killed(child);
       store.close();
@@ -85,7 +85,7 @@ describe('the workspace lock', () => {
   it('writes of one process to one store are queued, each in its own transaction, in order', async () => {
     const store = await Store.open(workspace());
     await Promise.all(['a', 'b', 'c', 'd'].map((path) => add(store, path)));
-    assert.deepEqual(store.all('SELECT path FROM templates ORDER BY id').map((r) => r.path), ['a', 'b', 'c', 'd']);
+    assert.deepEqual((await store.all('SELECT path FROM templates ORDER BY id')).map((r) => r.path), ['a', 'b', 'c', 'd']);
     store.close();
   });
 
@@ -101,7 +101,7 @@ describe('the workspace lock', () => {
       await killed(child);
     }
     const again = await Store.open(dir);
-    assert.equal(count(again), 1);
+    assert.equal(await count(again), 1);
     again.close();
   });
 

@@ -4,7 +4,7 @@
  */
 import { strict as assert } from 'node:assert';
 import type { Client } from 'pg';
-import { GenerationRepository, Store } from '../../../src/core/store';
+import { WorkspaceGenerationRepository, Store } from '../../../src/core/store';
 import { connectTeamDatabase, type Queryable } from '../../../src/core/store/postgres/connection';
 import { pushWorkspace, type PushCounts } from '../../../src/core/store/postgres/push';
 import { initTeamDatabase } from '../../../src/core/store/postgres/setup';
@@ -98,7 +98,7 @@ describe('team database (PostgreSQL): db push', function () {
     // Near-duplicate signatures come along, byte for byte, so the team's checks find these.
     const store = await Store.open(dir);
     try {
-      const localSignatures = store.all('SELECT conversation_id, signature FROM conversation_signatures ORDER BY conversation_id');
+      const localSignatures = await store.all('SELECT conversation_id, signature FROM conversation_signatures ORDER BY conversation_id');
       const teamSignatures = await alice.query<{ conversation_id: string; signature: Buffer }>('SELECT conversation_id, signature FROM conversation_signatures WHERE conversation_id = ANY($1) ORDER BY conversation_id', [
         localSignatures.map((r) => r.conversation_id),
       ]);
@@ -108,7 +108,7 @@ describe('team database (PostgreSQL): db push', function () {
         localSignatures.map((r) => [r.conversation_id, Buffer.from(r.signature as Uint8Array).toString('hex')]),
       );
       const buckets = await alice.query('SELECT 1 FROM signature_buckets WHERE conversation_id = ANY($1)', [localSignatures.map((r) => r.conversation_id)]);
-      assert.equal(buckets.rowCount, Number(store.get('SELECT count(*) AS n FROM signature_buckets')!.n));
+      assert.equal(buckets.rowCount, Number((await store.get('SELECT count(*) AS n FROM signature_buckets'))!.n));
     } finally {
       store.close();
     }
@@ -128,13 +128,13 @@ describe('team database (PostgreSQL): db push', function () {
     const dir = await fillWorkspace({ path: 'moves.prompt', conversations: 3 });
     await push(dir, alice);
     const store = await Store.open(dir);
-    const pending = store.all("SELECT id FROM conversations WHERE status = 'pending' ORDER BY id").map((r) => String(r.id));
-    const batchId = String(store.get('SELECT id FROM batches LIMIT 1')!.id);
+    const pending = (await store.all("SELECT id FROM conversations WHERE status = 'pending' ORDER BY id")).map((r) => String(r.id));
+    const batchId = String((await store.get('SELECT id FROM batches LIMIT 1'))!.id);
     assert.equal(pending.length, 2);
     // Bob rejects the second in the team database, later than anything alice does locally.
     await bob.query("INSERT INTO reviews (conversation_id, status, created_at) VALUES ($1, 'rejected', 4000000000000)", [pending[1]]);
     await bob.query("UPDATE conversations SET status = 'rejected' WHERE id = $1", [pending[1]]);
-    const reviews = new GenerationRepository(store);
+    const reviews = new WorkspaceGenerationRepository(store);
     await reviews.review(pending[0]!, 'approved');
     await reviews.review(pending[1]!, 'approved');
     await store.write((tx) => tx.run("UPDATE batches SET status = 'completed', updated_at = updated_at + 1 WHERE id = ?", [batchId]));

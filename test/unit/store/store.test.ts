@@ -10,7 +10,7 @@ import { StoreBusyError } from '../../../src/core/store/lock';
 
 const WRITER = resolve(__dirname, '../../fixtures/store/writer.ts');
 const workspace = () => mkdtempSync(join(tmpdir(), 'promptloom-store-'));
-const count = (store: Store, table = 'templates') => Number(store.get<{ n: number }>(`SELECT count(*) AS n FROM ${table}`)!.n);
+const count = async (store: Store, table = 'templates') => Number((await store.get<{ n: number }>(`SELECT count(*) AS n FROM ${table}`))!.n);
 
 async function addTemplate(store: Store, path: string): Promise<void> {
   await store.write((tx) => tx.run('INSERT INTO templates (path, name, tier, created_at) VALUES (?, ?, ?, ?)', [path, path, 'template', 1]));
@@ -27,10 +27,10 @@ describe('workspace store', () => {
   it('creates .promptloom/ with the current schema', async () => {
     const dir = workspace();
     const store = await Store.open(dir);
-    assert.equal(store.schemaVersion, SCHEMA_VERSION);
+    assert.equal(await store.schemaVersion(), SCHEMA_VERSION);
     assert.ok(existsSync(join(dir, '.promptloom', 'promptloom.journal')));
     for (const table of ['templates', 'template_versions', 'batches', 'generation_logs', 'conversations', 'turns', 'quality_scores', 'reviews']) {
-      assert.equal(count(store, table), 0, table);
+      assert.equal(await count(store, table), 0, table);
     }
     store.close();
   });
@@ -41,12 +41,12 @@ describe('workspace store', () => {
     await addTemplate(store, 'a.prompt');
     // No close: as if the process died right after the write returned.
     store = await Store.open(dir);
-    assert.equal(count(store), 1);
+    assert.equal(await count(store), 1);
     await store.checkpoint();
     await addTemplate(store, 'b.prompt');
     store.close();
     store = await Store.open(dir);
-    assert.deepEqual(store.all('SELECT path FROM templates ORDER BY id').map((r) => r.path), ['a.prompt', 'b.prompt']);
+    assert.deepEqual((await store.all('SELECT path FROM templates ORDER BY id')).map((r) => r.path), ['a.prompt', 'b.prompt']);
     assert.deepEqual(store.notices, []);
     store.close();
   });
@@ -61,7 +61,7 @@ describe('workspace store', () => {
         throw new Error('changed my mind');
       }),
     /changed my mind/);
-    assert.equal(count(store), 0);
+    assert.equal(await count(store), 0);
     assert.equal(statSync(store.journalPath).size, journal);
     store.close();
   });
@@ -85,11 +85,11 @@ describe('workspace store', () => {
     (store as unknown as { writeSnapshot(): void }).writeSnapshot();
     const other = await Store.open(dir);
     assert.deepEqual(other.notices, []);
-    assert.deepEqual(other.all('SELECT path FROM templates ORDER BY id').map((r) => r.path), ['a', 'b']);
+    assert.deepEqual((await other.all('SELECT path FROM templates ORDER BY id')).map((r) => r.path), ['a', 'b']);
     await addTemplate(other, 'c');
     other.close();
     const again = await Store.open(dir);
-    assert.equal(count(again), 3);
+    assert.equal(await count(again), 3);
     again.close();
   });
 
@@ -101,7 +101,7 @@ describe('workspace store', () => {
     assert.ok(statSync(store.journalPath).size <= 2048 + 1024, 'the journal was restarted');
     store.close();
     const again = await Store.open(dir);
-    assert.equal(count(again), 60);
+    assert.equal(await count(again), 60);
     again.close();
   });
 
@@ -114,13 +114,13 @@ describe('workspace store', () => {
     // A crash: the process dies without closing (closing would fold the journal into the file).
     truncateSync(join(dir, '.promptloom', 'promptloom.journal'), statSync(join(dir, '.promptloom', 'promptloom.journal')).size - 7);
     store = await Store.open(dir);
-    assert.deepEqual(store.all('SELECT path FROM templates').map((r) => r.path), ['kept.prompt']);
+    assert.deepEqual((await store.all('SELECT path FROM templates')).map((r) => r.path), ['kept.prompt']);
     assert.match(store.notices.join(), /incomplete and was dropped/);
     assert.equal(statSync(store.journalPath).size, good, 'the torn bytes were cut off');
     await addTemplate(store, 'after.prompt');
     store.close();
     store = await Store.open(dir);
-    assert.deepEqual(store.all('SELECT path FROM templates ORDER BY id').map((r) => r.path), ['kept.prompt', 'after.prompt']);
+    assert.deepEqual((await store.all('SELECT path FROM templates ORDER BY id')).map((r) => r.path), ['kept.prompt', 'after.prompt']);
     store.close();
   });
 
@@ -131,9 +131,9 @@ describe('workspace store', () => {
     store.close();
     appendFileSync(join(dir, '.promptloom', 'promptloom.journal'), Buffer.from('PLJ1\xff\xff\xff\x7fgarbage', 'latin1'));
     store = await Store.open(dir);
-    assert.equal(count(store), 1);
+    assert.equal(await count(store), 1);
     await addTemplate(store, 'b');
-    assert.equal(count(store), 2);
+    assert.equal(await count(store), 2);
     store.close();
   });
 
@@ -145,7 +145,7 @@ describe('workspace store', () => {
       writeFileSync(join(dir, '.promptloom', 'promptloom.db'), 'this is not SQLite at all');
       store = await Store.open(dir);
       assert.match(store.notices.join(), /damaged \(not an SQLite file\); it was kept as .*promptloom\.db\.damaged-\d+/);
-      assert.equal(count(store), 1, 'the journal still held every transaction');
+      assert.equal(await count(store), 1, 'the journal still held every transaction');
       assert.ok(readdirSync(join(dir, '.promptloom')).some((f) => f.startsWith('promptloom.db.damaged-')));
       store.close();
     });
@@ -163,9 +163,9 @@ describe('workspace store', () => {
       writeFileSync(db, bytes);
       store = await Store.open(dir);
       assert.ok(store.notices.length >= 1, 'reported');
-      assert.equal(store.schemaVersion, SCHEMA_VERSION);
+      assert.equal(await store.schemaVersion(), SCHEMA_VERSION);
       await addTemplate(store, 'fresh');
-      assert.equal(count(store), 1);
+      assert.equal(await count(store), 1);
       store.close();
     });
   });
@@ -173,15 +173,15 @@ describe('workspace store', () => {
   it('opens a database made by an older release and migrates it', async () => {
     const dir = workspace();
     let store = await Store.open(dir, { migrations: MIGRATIONS.slice(0, 1) });
-    assert.equal(store.schemaVersion, 1);
+    assert.equal(await store.schemaVersion(), 1);
     await addTemplate(store, 'old.prompt');
-    assert.throws(() => store.get('SELECT count(*) FROM conversations'), /no such table/);
+    await assert.rejects(store.get('SELECT count(*) FROM conversations'), /no such table/);
     await store.checkpoint();
     store.close();
     store = await Store.open(dir);
-    assert.equal(store.schemaVersion, SCHEMA_VERSION);
-    assert.equal(count(store), 1);
-    assert.equal(count(store, 'conversations'), 0);
+    assert.equal(await store.schemaVersion(), SCHEMA_VERSION);
+    assert.equal(await count(store), 1);
+    assert.equal(await count(store, 'conversations'), 0);
     store.close();
   });
 
@@ -199,7 +199,7 @@ describe('workspace store', () => {
     await assert.rejects(store.write((tx) => tx.run(insert, ['cancelled', 'cancelled'])), /CHECK constraint/);
     store.close();
     store = await Store.open(dir);
-    assert.deepEqual(store.all('SELECT status, error_type FROM generation_logs ORDER BY id'), [
+    assert.deepEqual(await store.all('SELECT status, error_type FROM generation_logs ORDER BY id'), [
       { status: 'cancelled', error_type: 'cancelled' },
       { status: 'failed', error_type: 'overloaded' },
       { status: 'succeeded', error_type: null },
@@ -207,7 +207,7 @@ describe('workspace store', () => {
     await store.write((tx) => tx.run(insert, ['cancelled', 'cancelled']));
     await assert.rejects(store.write((tx) => tx.run(insert, ['lost', null])), /CHECK constraint/);
     // The indexes came back with the table.
-    assert.deepEqual(store.all("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'generation_logs' ORDER BY name").map((r) => r.name), ['generation_logs_by_batch', 'generation_logs_by_template']);
+    assert.deepEqual((await store.all("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'generation_logs' ORDER BY name")).map((r) => r.name), ['generation_logs_by_batch', 'generation_logs_by_template']);
     store.close();
   });
 
@@ -217,15 +217,15 @@ describe('workspace store', () => {
     const base = [...MIGRATIONS.filter((m) => m.version <= 5), { version: 9, description: 'a migration merged first', sql: ['CREATE TABLE merged_first (x INTEGER)'] }];
     const late = { version: 7, description: 'a migration merged later', sql: ['CREATE TABLE merged_later (x INTEGER)'] };
     let store = await Store.open(dir, { migrations: base });
-    assert.throws(() => store.get('SELECT count(*) FROM merged_later'), /no such table/);
+    await assert.rejects(store.get('SELECT count(*) FROM merged_later'), /no such table/);
     store.close();
     store = await Store.open(dir, { migrations: [...base, late] });
-    assert.equal(Number(store.get('SELECT count(*) AS n FROM merged_later')!.n), 0);
-    assert.ok(store.all('SELECT version FROM schema_version').some((r) => r.version === 7));
+    assert.equal(Number((await store.get('SELECT count(*) AS n FROM merged_later'))!.n), 0);
+    assert.ok((await store.all('SELECT version FROM schema_version')).some((r) => r.version === 7));
     store.close();
     // Opened again: nothing is applied twice.
     store = await Store.open(dir, { migrations: [...base, late] });
-    assert.equal(Number(store.get('SELECT count(*) AS n FROM schema_version WHERE version = 7')!.n), 1);
+    assert.equal(Number((await store.get('SELECT count(*) AS n FROM schema_version WHERE version = 7'))!.n), 1);
     store.close();
   });
 
@@ -237,16 +237,16 @@ describe('workspace store', () => {
     await assert.rejects(Store.open(dir, { migrations: [...MIGRATIONS, later] }), /migration 8 rebuilds generation_logs and cannot run after migration 9/);
     // Nothing was applied: the column added by 9 is still there.
     const again = await Store.open(dir, { migrations: [...MIGRATIONS.filter((m) => m.version < 8), later] });
-    assert.ok(again.all("SELECT name FROM pragma_table_info('generation_logs')").some((r) => r.name === 'later_note'));
+    assert.ok((await again.all("SELECT name FROM pragma_table_info('generation_logs')")).some((r) => r.name === 'later_note'));
     again.close();
   });
 
   it('migration 8 rebuilds generation_logs keeping every column and index, and marks old cancelled attempts', async () => {
     const dir = workspace();
     let store = await Store.open(dir, { migrations: MIGRATIONS.filter((m) => m.version < 8) });
-    const columns = () => store.all("SELECT name FROM pragma_table_info('generation_logs') ORDER BY cid").map((r) => String(r.name));
-    const indexes = () => store.all("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'generation_logs' ORDER BY name").map((r) => String(r.name));
-    const before = { columns: columns(), indexes: indexes() };
+    const columns = async () => (await store.all("SELECT name FROM pragma_table_info('generation_logs') ORDER BY cid")).map((r) => String(r.name));
+    const indexes = async () => (await store.all("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'generation_logs' ORDER BY name")).map((r) => String(r.name));
+    const before = { columns: await columns(), indexes: await indexes() };
     await store.write((tx) => {
       tx.run("INSERT INTO templates (id, path, name, tier, created_at) VALUES (1, 'a.prompt', 'A', 'template', 1)");
       tx.run("INSERT INTO template_versions (id, template_id, content_hash, content, created_at) VALUES (1, 1, 'h', 'x', 1)");
@@ -255,9 +255,9 @@ describe('workspace store', () => {
     });
     store.close();
     store = await Store.open(dir);
-    assert.deepEqual(columns(), before.columns);
-    assert.deepEqual(indexes(), before.indexes);
-    assert.deepEqual(store.all('SELECT status, cache_read_input_tokens AS r, saved_usd AS s FROM generation_logs ORDER BY created_at'), [
+    assert.deepEqual(await columns(), before.columns);
+    assert.deepEqual(await indexes(), before.indexes);
+    assert.deepEqual(await store.all('SELECT status, cache_read_input_tokens AS r, saved_usd AS s FROM generation_logs ORDER BY created_at'), [
       { status: 'cancelled', r: 0, s: 0 },
       { status: 'succeeded', r: 1500, s: 0.004 },
     ]);
@@ -276,7 +276,7 @@ describe('workspace store', () => {
     });
     store.close();
     store = await Store.open(dir);
-    assert.deepEqual(store.all('SELECT id, quality, reviewed_at FROM conversations ORDER BY id'), [
+    assert.deepEqual(await store.all('SELECT id, quality, reviewed_at FROM conversations ORDER BY id'), [
       { id: 'c1', quality: 7.5, reviewed_at: 9 },
       { id: 'c2', quality: null, reviewed_at: null },
     ]);
@@ -286,7 +286,7 @@ describe('workspace store', () => {
       tx.run("INSERT INTO reviews (conversation_id, status, created_at) VALUES ('c2', 'approved', 12), ('c1', 'rejected', 5)");
       tx.run("UPDATE quality_scores SET overall = 8 WHERE conversation_id = 'c1'");
     });
-    assert.deepEqual(store.all('SELECT id, quality, reviewed_at FROM conversations ORDER BY id'), [
+    assert.deepEqual(await store.all('SELECT id, quality, reviewed_at FROM conversations ORDER BY id'), [
       { id: 'c1', quality: 8, reviewed_at: 9 },
       { id: 'c2', quality: 4.5, reviewed_at: 12 },
     ]);
@@ -299,7 +299,7 @@ describe('workspace store', () => {
     await assert.rejects(store.write((tx) => tx.run('INSERT INTO templates (path, name, tier, created_at) VALUES (?, ?, ?, ?)', ['p', 'n', 'template', Infinity])), /finite numbers/);
     await assert.rejects(store.write((async () => undefined) as never), /must be synchronous/);
     assert.equal(store.sequence, before);
-    assert.equal(count(store), 0);
+    assert.equal(await count(store), 0);
     store.close();
   });
 
@@ -315,7 +315,7 @@ describe('workspace store', () => {
     data[at] = data[at]! ^ 0xff;
     writeFileSync(j2, data);
     const reopened = await Store.open(dir2);
-    assert.deepEqual(reopened.all('SELECT path FROM templates ORDER BY id').map((r) => r.path), ['a']);
+    assert.deepEqual((await reopened.all('SELECT path FROM templates ORDER BY id')).map((r) => r.path), ['a']);
     assert.match(reopened.notices.join(), /journal was damaged after transaction \d+; later transactions could not be read\. A copy was kept/);
     assert.ok(readdirSync(join(dir2, '.promptloom')).some((f) => f.startsWith('promptloom.journal.damaged-')));
     reopened.close();
@@ -338,7 +338,7 @@ describe('workspace store', () => {
     store = await Store.open(journalDir);
     assert.match(store.notices.join(), /journal could not be used/);
     await addTemplate(store, 'ok');
-    assert.equal(count(store), 1);
+    assert.equal(await count(store), 1);
     store.close();
   });
 
@@ -355,9 +355,9 @@ describe('workspace store', () => {
     assert.match(b.notices.join(), /journal could not be used/);
     await addTemplate(b, 'b1');
     await a.refresh();
-    assert.deepEqual(a.all('SELECT path FROM templates ORDER BY id').map((r) => r.path), ['a1', 'b1']);
+    assert.deepEqual((await a.all('SELECT path FROM templates ORDER BY id')).map((r) => r.path), ['a1', 'b1']);
     const c = await Store.open(dir);
-    assert.deepEqual(c.all('SELECT path FROM templates ORDER BY id').map((r) => r.path), ['a1', 'b1']);
+    assert.deepEqual((await c.all('SELECT path FROM templates ORDER BY id')).map((r) => r.path), ['a1', 'b1']);
     for (const s of [a, b, c]) s.close();
   });
 
@@ -371,7 +371,7 @@ describe('workspace store', () => {
     const old = new Date(Date.now() - 10_000);
     utimesSync(lock, old, old);
     await addTemplate(store, 'b');
-    assert.equal(count(store), 2);
+    assert.equal(await count(store), 2);
     store.close();
   });
 
@@ -380,17 +380,17 @@ describe('workspace store', () => {
     const a = await Store.open(dir);
     const b = await Store.open(dir);
     await addTemplate(a, 'from-a');
-    assert.equal(count(b), 0, 'not yet refreshed');
+    assert.equal(await count(b), 0, 'not yet refreshed');
     assert.equal(await b.refresh(), true);
-    assert.equal(count(b), 1);
+    assert.equal(await count(b), 1);
     await addTemplate(b, 'from-b'); // catches up with a first
     assert.equal(await a.refresh(), true);
-    assert.deepEqual(a.all('SELECT path FROM templates ORDER BY id').map((r) => r.path), ['from-a', 'from-b']);
+    assert.deepEqual((await a.all('SELECT path FROM templates ORDER BY id')).map((r) => r.path), ['from-a', 'from-b']);
     assert.equal(await a.refresh(), false, 'nothing new');
     await b.checkpoint();
     await addTemplate(b, 'after-checkpoint');
     await a.refresh();
-    assert.equal(count(a), 3);
+    assert.equal(await count(a), 3);
     a.close();
     b.close();
   });
@@ -401,7 +401,7 @@ describe('workspace store', () => {
     const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' });
     writeFileSync(join(dir, '.promptloom', 'promptloom.lock'), dead.stdout);
     await addTemplate(store, 'a');
-    assert.equal(count(store), 1);
+    assert.equal(await count(store), 1);
     assert.ok(!existsSync(join(dir, '.promptloom', 'promptloom.lock')));
     store.close();
   });
@@ -427,10 +427,10 @@ describe('workspace store', () => {
     await Promise.all(runs.map((child) => new Promise((done) => child.on('exit', done))));
     for (const child of runs) assert.equal(child.exitCode, 0);
     const store = await Store.open(dir);
-    assert.equal(count(store), 120);
-    assert.equal(count(store, 'template_versions'), 120);
+    assert.equal(await count(store), 120);
+    assert.equal(await count(store, 'template_versions'), 120);
     // Each version belongs to the template written in the same transaction.
-    assert.equal(count(store, "templates t JOIN template_versions v ON v.template_id = t.id AND v.content_hash = 'h' || substr(t.path, 3, instr(t.path, '.') - 3)"), 120);
+    assert.equal(await count(store, "templates t JOIN template_versions v ON v.template_id = t.id AND v.content_hash = 'h' || substr(t.path, 3, instr(t.path, '.') - 3)"), 120);
     store.close();
   });
 
@@ -458,11 +458,11 @@ describe('workspace store', () => {
       await new Promise((done) => child.on('exit', done));
       assert.ok(acknowledged.length > 10, `the writer got going (round ${round})`);
       const store = await Store.open(dir);
-      const stored = new Set(store.all('SELECT path FROM templates').map((r) => String(r.path).replace('.prompt', '')));
+      const stored = new Set((await store.all('SELECT path FROM templates')).map((r) => String(r.path).replace('.prompt', '')));
       const lost = acknowledged.filter((id) => !stored.has(id));
       assert.deepEqual(lost, [], `round ${round}: acknowledged writes survive`);
       assert.ok(stored.size <= acknowledged.length + 1, 'at most the write in flight is extra');
-      assert.equal(store.get<{ integrity_check: string }>('PRAGMA integrity_check')?.integrity_check, 'ok');
+      assert.equal((await store.get<{ integrity_check: string }>('PRAGMA integrity_check'))?.integrity_check, 'ok');
       assert.deepEqual(store.notices.filter((n) => /damaged|could not be used/.test(n)), [], 'no file was damaged');
       await addTemplate(store, 'after-crash');
       store.close();

@@ -41,7 +41,7 @@ export async function pushWorkspace(store: Store, client: Queryable, options: Pu
   // Templates and versions first, in one transaction: everything else refers to them by id.
   const { templateIds, versionIds } = await inTransaction(client, async () => {
     const templateIds = new Map<number, number>();
-    for (const t of store.all('SELECT * FROM templates ORDER BY id')) {
+    for (const t of await store.all('SELECT * FROM templates ORDER BY id')) {
       const inserted = await client.query<{ id: string }>(
         'INSERT INTO prompt_templates (path, name, tier, is_active, deleted_at, created_at) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (created_by, path) DO NOTHING RETURNING id',
         [t.path, t.name, t.tier, Number(t.active) === 1, t.deleted_at, t.created_at],
@@ -52,7 +52,7 @@ export async function pushWorkspace(store: Store, client: Queryable, options: Pu
     }
     const versionIds = new Map<number, number>();
     // In the order they were made, so the team's version numbers follow the history.
-    for (const v of store.all('SELECT * FROM template_versions ORDER BY created_at, id')) {
+    for (const v of await store.all('SELECT * FROM template_versions ORDER BY created_at, id')) {
       const templateId = templateIds.get(Number(v.template_id))!;
       const inserted = await client.query<{ id: string }>(
         'INSERT INTO template_versions (template_id, content_hash, content, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT (template_id, content_hash) DO NOTHING RETURNING id',
@@ -67,7 +67,7 @@ export async function pushWorkspace(store: Store, client: Queryable, options: Pu
   const template = (local: SqlParam | undefined) => templateIds.get(Number(local))!;
   const version = (local: SqlParam | undefined) => versionIds.get(Number(local))!;
 
-  for (const rows of chunks(store.all('SELECT * FROM batches ORDER BY created_at, id'), chunkSize)) {
+  for (const rows of chunks(await store.all('SELECT * FROM batches ORDER BY created_at, id'), chunkSize)) {
     added.batches += await insertRows(
       client,
       'batches (id, template_id, version_id, requested, parameters, model, settings, status, plan, created_at, updated_at)',
@@ -78,7 +78,7 @@ export async function pushWorkspace(store: Store, client: Queryable, options: Pu
   }
 
   // A conversation and its parts in the same transaction: one already there is there whole.
-  for (const rows of chunks(store.all('SELECT * FROM conversations ORDER BY created_at, id'), chunkSize)) {
+  for (const rows of chunks(await store.all('SELECT * FROM conversations ORDER BY created_at, id'), chunkSize)) {
     await inTransaction(client, async () => {
       const result = await client.query<{ id: string; inserted: boolean }>(
         // A conversation reviewed here after it was pushed takes its status along, but only when
@@ -93,15 +93,15 @@ export async function pushWorkspace(store: Store, client: Queryable, options: Pu
       added.conversations += fresh.length;
       for (const ids of chunks(fresh, 100)) {
         const marks = ids.map(() => '?').join(', ');
-        const turns = store.all(`SELECT * FROM turns WHERE conversation_id IN (${marks}) ORDER BY conversation_id, position`, ids);
+        const turns = await store.all(`SELECT * FROM turns WHERE conversation_id IN (${marks}) ORDER BY conversation_id, position`, ids);
         for (const part of chunks(turns, chunkSize)) {
           added.turns += await insertRows(client, 'turns (conversation_id, position, role, content)', part.map((t) => [t.conversation_id, t.position, t.role, t.content]), 'ON CONFLICT DO NOTHING');
         }
-        const scores = store.all(`SELECT * FROM quality_scores WHERE conversation_id IN (${marks})`, ids);
+        const scores = await store.all(`SELECT * FROM quality_scores WHERE conversation_id IN (${marks})`, ids);
         added.scores += await insertRows(client, 'quality_scores (conversation_id, overall, breakdown, recommendations, created_at)', scores.map((q) => [q.conversation_id, q.overall, q.breakdown, q.recommendations, q.created_at]), 'ON CONFLICT DO NOTHING');
-        const signatures = store.all(`SELECT * FROM conversation_signatures WHERE conversation_id IN (${marks})`, ids);
+        const signatures = await store.all(`SELECT * FROM conversation_signatures WHERE conversation_id IN (${marks})`, ids);
         await insertRows(client, 'conversation_signatures (conversation_id, template_id, signature)', signatures.map((s) => [s.conversation_id, template(s.template_id), bytes(s.signature)]), 'ON CONFLICT DO NOTHING');
-        const buckets = store.all(`SELECT * FROM signature_buckets WHERE conversation_id IN (${marks})`, ids);
+        const buckets = await store.all(`SELECT * FROM signature_buckets WHERE conversation_id IN (${marks})`, ids);
         for (const part of chunks(buckets, chunkSize)) {
           await insertRows(client, 'signature_buckets (template_id, band, bucket, conversation_id)', part.map((b) => [template(b.template_id), b.band, b.bucket, b.conversation_id]), '');
         }
@@ -109,7 +109,7 @@ export async function pushWorkspace(store: Store, client: Queryable, options: Pu
     });
   }
 
-  for (const rows of chunks(store.all('SELECT * FROM generation_logs ORDER BY id'), chunkSize)) {
+  for (const rows of chunks(await store.all('SELECT * FROM generation_logs ORDER BY id'), chunkSize)) {
     added.generationLogs += await insertRows(
       client,
       'generation_logs (template_id, version_id, batch_id, conversation_id, parameters, model, attempt, status, error_type, input_tokens, output_tokens, cost_usd, duration_ms, created_at, cache_creation_input_tokens, cache_read_input_tokens, saved_usd, mode, push_key)',
@@ -139,7 +139,7 @@ export async function pushWorkspace(store: Store, client: Queryable, options: Pu
   }
 
   // What grading cost: the author's alone, like generation logs (budgets add both).
-  for (const rows of chunks(store.all('SELECT * FROM judge_calls ORDER BY id'), chunkSize)) {
+  for (const rows of chunks(await store.all('SELECT * FROM judge_calls ORDER BY id'), chunkSize)) {
     added.judgeCalls += await insertRows(
       client,
       'judge_calls (conversation_id, batch_id, model, attempt, status, error_type, input_tokens, output_tokens, cache_creation_input_tokens, cache_read_input_tokens, cost_usd, duration_ms, created_at, push_key)',
@@ -163,7 +163,7 @@ export async function pushWorkspace(store: Store, client: Queryable, options: Pu
     );
   }
 
-  for (const rows of chunks(store.all('SELECT * FROM reviews ORDER BY id'), chunkSize)) {
+  for (const rows of chunks(await store.all('SELECT * FROM reviews ORDER BY id'), chunkSize)) {
     added.reviews += await insertRows(
       client,
       'reviews (conversation_id, status, note, created_at, push_key)',
