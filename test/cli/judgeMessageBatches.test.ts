@@ -43,7 +43,7 @@ type JudgeRow = {
 async function inStore<T>(ws: string, read: (store: Store) => T | Promise<T>): Promise<T> {
   const store = await Store.open(ws);
   try {
-    return read(store);
+    return await read(store);
   } finally {
     store.close();
   }

@@ -241,7 +241,7 @@ describe('repositories', () => {
       repos.analytics.dailySeries(), repos.analytics.seriesUnit(), repos.analytics.coverage(t.id), repos.analytics.reviewAgreementByTemplate(),
       repos.analytics.currentThreshold(t.id), repos.analytics.baselineFor(t.id, v.id, clock.now() + 1),
       repos.analytics.pastOutputTokens('a.prompt'), repos.analytics.pastDurationMs('a.prompt'),
-      (await store.get('SELECT 1 AS x')), (await store.all('SELECT 1 AS x')), store.schemaVersion(),
+      store.get('SELECT 1 AS x'), store.all('SELECT 1 AS x'), store.schemaVersion(),
     ];
     for (const [i, read] of reads.entries()) assert.ok(read instanceof Promise, `read ${i} answers with a Promise`);
     await Promise.all(reads);
