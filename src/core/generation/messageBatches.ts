@@ -17,7 +17,7 @@ import { BatchRepository, GenerationRepository, TemplateRepository, type Store }
 import type { BatchCell, BatchInput, BatchOutcome } from './batch';
 import { spentToday } from './batch';
 import { RECORD_TOOL_CHARS, countInputTokens, createClient, extractTurns, messageParams, toFailure, type ClaudeRequest, type Turn } from './claude';
-import { cacheSavingUsd, cachesPrefix } from './promptCache';
+import { CACHE_WRITE_MULTIPLIER, cacheSavingUsd, cachesPrefix } from './promptCache';
 import { answerCost, costUsd, realClock, type BatchSummary, type Clock } from './engine';
 import { localInputTokens } from './estimate';
 import { fatalMessage, type FailureCount } from './failures';
@@ -239,12 +239,15 @@ export async function runMessageBatches(input: MessageBatchInput): Promise<Messa
   // Worst cases, for the budgets: input tokens per distinct prompt (counted by the API when a
   // budget is set, else estimated here), max_tokens out, at batch prices.
   const budgeted = settings.budgetUsd !== undefined || settings.dailyBudgetUsd !== undefined;
+  // With a marked prefix, every input token counts as a cache write (1.25×), as on the direct
+  // path: the requests of a Message Batch are processed side by side, and each may write it.
   const inputTokensOf = new Map<number, number>();
   const worstCase = async (cell: number): Promise<number> => {
     let tokens = inputTokensOf.get(cell);
     if (tokens === undefined) {
       const r = request(cells[cell]!);
       tokens = budgeted ? await countInputTokens(client, r).catch(() => localInputTokens(r)) : localInputTokens(r);
+      if (r.cachePrefix) tokens *= CACHE_WRITE_MULTIPLIER;
       inputTokensOf.set(cell, tokens);
     }
     return costUsd(model, tokens, maxTokens) * BATCH_PRICE_FACTOR;

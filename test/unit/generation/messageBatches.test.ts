@@ -3,7 +3,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { realClock, type Clock } from '../../../src/core/generation/engine';
-import { createClient } from '../../../src/core/generation/claude';
+import { countInputTokens, createClient } from '../../../src/core/generation/claude';
+import { CACHE_WRITE_MULTIPLIER } from '../../../src/core/generation/promptCache';
 import { BATCH_PRICE_FACTOR, cancelMessageBatches, runMessageBatches, type MessageBatchInput } from '../../../src/core/generation/messageBatches';
 import { classifyResult } from '../../../src/core/generation/messageBatchResults';
 import { split } from '../../../src/core/generation/messageBatchSubmission';
@@ -137,6 +138,22 @@ describe('Message Batches (core, against the fake API over HTTP)', function () {
     assert.equal(second.summary.stopped, 'budget');
     assert.match(second.summary.stopReason!, /held by Message Batches not yet collected/);
     assert.equal(api.stats.batchCreates, 1, 'nothing more submitted while the first is out');
+  });
+
+  it('a cached prefix is held at the cache-write price: requests of a Message Batch run side by side, and each may write it', async () => {
+    const system = 'Stable instructions for every conversation. '.repeat(200);
+    const text = `---\nname: Cached\ntier: template\nsystem: "${system}"\n---\nWrite a conversation about bonds.\n`;
+    writeFileSync(join(folder, 'c.prompt'), text);
+    workspace = new Workspace(folder, [{ maxTokens: 1000, dailyBudgetUsd: 10 }]);
+    const prepared = workspace.prepareBatch({ file: join(folder, 'c.prompt'), text, values: new Map(), count: 2 });
+    assert.ok(prepared.ok);
+    await runMessageBatches({ ...prepared.input, store, apiKey: KEY, baseURL: api.url, clock: quick, detach: true });
+    const held = Number(store.get('SELECT worst_case_usd AS usd FROM message_batches')!.usd);
+    const client = createClient({ apiKey: KEY, baseURL: api.url, timeoutMs: 5000 });
+    const tokens = await countInputTokens(client, { model: prepared.input.model.id, prompt: prepared.input.rendered.prompt, system: prepared.input.rendered.system!, maxTokens: 1000 });
+    const model = prepared.input.model;
+    const worst = (2 * (tokens * CACHE_WRITE_MULTIPLIER * model.inputPrice + 1000 * model.outputPrice) * BATCH_PRICE_FACTOR) / 1e6;
+    assert.ok(held >= worst - 1e-12, `held $${held}, worst case $${worst}`);
   });
 
   it('a rejected key: one line saying so, nothing submitted', async () => {
