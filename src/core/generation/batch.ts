@@ -14,6 +14,7 @@ import { SETTINGS, judgeModelOf, type GenerationSettings } from './settings';
 import { judgeAfterBatch, type BatchJudgement } from './judgeBatch';
 import { judgeSpentSince } from '../store/judgeCalls';
 import { importKeptAside } from './unstored';
+import { outstanding } from './messageBatchRecords';
 import { answerRecord, keepRecord, type RecordContext } from './recording';
 import { planKey } from '../plan';
 
@@ -100,7 +101,8 @@ export async function runRecordedBatch(input: BatchInput): Promise<BatchOutcome>
   // Answers kept aside earlier are paid for: they count against today's budget, and a resumed
   // batch must see them stored before it decides what is still missing.
   await importKeptAside(store);
-  const daily = settings.dailyBudgetUsd !== undefined ? Math.max(0, settings.dailyBudgetUsd - spentToday(store)) : undefined;
+  // Message Batches not yet collected (a detached one) hold their worst case until then.
+  const daily = settings.dailyBudgetUsd !== undefined ? Math.max(0, settings.dailyBudgetUsd - spentToday(store) - outstanding(store)) : undefined;
   const budgets = [settings.budgetUsd, daily].filter((b): b is number => b !== undefined);
   let row: { id: number };
   let version: { id: number };

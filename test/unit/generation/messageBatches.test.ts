@@ -7,6 +7,7 @@ import { countInputTokens, createClient } from '../../../src/core/generation/cla
 import { CACHE_WRITE_MULTIPLIER } from '../../../src/core/generation/promptCache';
 import { BATCH_PRICE_FACTOR, cancelMessageBatches, runMessageBatches, type MessageBatchInput } from '../../../src/core/generation/messageBatches';
 import { classifyResult } from '../../../src/core/generation/messageBatchResults';
+import { runRecordedBatch } from '../../../src/core/generation/batch';
 import { split } from '../../../src/core/generation/messageBatchSubmission';
 import { BatchRepository, type Store } from '../../../src/core/store';
 import { Workspace, openWorkspaceStore } from '../../../src/core/workspace';
@@ -138,6 +139,15 @@ describe('Message Batches (core, against the fake API over HTTP)', function () {
     assert.equal(second.summary.stopped, 'budget');
     assert.match(second.summary.stopReason!, /held by Message Batches not yet collected/);
     assert.equal(api.stats.batchCreates, 1, 'nothing more submitted while the first is out');
+  });
+
+  it('a detached Message Batch holds its worst case against the daily budget of a direct run too', async () => {
+    workspace = new Workspace(folder, [{ maxTokens: 1000, dailyBudgetUsd: 0.02 }]);
+    const first = await runMessageBatches(input(2, { detach: true }));
+    assert.equal(first.summary.stopped, 'detached');
+    const direct = await runRecordedBatch(input(2));
+    assert.equal(direct.summary.stopped, 'budget');
+    assert.equal(api.stats.requests, 0, 'no direct request while the Message Batch holds the daily budget');
   });
 
   it('a cached prefix is held at the cache-write price: requests of a Message Batch run side by side, and each may write it', async () => {
