@@ -45,6 +45,9 @@ export interface LimiterOptions {
   readonly slots?: number;
 }
 
+/** The API's rate limits are per minute: no reset it names is further off than that. */
+const MINUTE_MS = 60_000;
+
 type Dimension = 'requests' | 'inputTokens' | 'outputTokens';
 const DIMENSIONS: readonly Dimension[] = ['requests', 'inputTokens', 'outputTokens'];
 const HEADER_NAMES: Readonly<Record<Dimension, string>> = { requests: 'requests', inputTokens: 'input-tokens', outputTokens: 'output-tokens' };
@@ -199,8 +202,12 @@ export class RateLimiter {
       if (limit !== undefined) this.learned[dimension] = Math.min(this.configured[dimension], limit);
       const remaining = numberHeader(headers[`anthropic-ratelimit-${name}-remaining`]);
       if (remaining === undefined) continue;
-      // Without a reset time, the room it reports lasts as long as our own window.
-      const resetAt = timeHeader(headers[`anthropic-ratelimit-${name}-reset`]) ?? now + this.windowMs;
+      // Without a reset time, the room it reports lasts as long as our own window. A reset
+      // further off than a minute (the API's limits are per minute) or our window, whichever is
+      // longer, is a server clock running ahead of ours (or a bad header): held to that, so that
+      // it can neither stall every worker for the skew nor outrank the answers that follow.
+      const named = timeHeader(headers[`anthropic-ratelimit-${name}-reset`]);
+      const resetAt = Math.min(named ?? now + this.windowMs, now + Math.max(this.windowMs, MINUTE_MS) + this.slotMs);
       const current = this.views[dimension];
       // Answers can arrive out of the order the server counted them in: a view older than the
       // one we hold (an earlier reset, or the same reset with more room) would undo what it knew.

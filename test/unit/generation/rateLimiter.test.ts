@@ -206,3 +206,21 @@ describe("rate limiter: the server's view from its headers (fake clock)", () => 
   });
 });
 
+
+describe('rate limiter: a reset named far ahead (a server clock running ahead of ours)', () => {
+  it('waits at most a minute (or our window, if longer), and an answer that follows is not ignored as stale', () => {
+    const limiter = new RateLimiter({ windowMs: 60_000, requests: 50 }, T0);
+    limiter.record(T0, one);
+    limiter.settle(T0 + 500, T0, one, one);
+    // The server's clock is 10 minutes ahead: its reset, 30 s away by its clock, reads 10 min 30 s away here.
+    limiter.observe(T0 + 500, told(0, T0 + 630_000, 50), 200, T0);
+    const wait = limiter.waitFor(T0 + 600, one);
+    assert.ok(wait > 0 && wait <= 61_000, `waited ${wait} ms`);
+    // Once that wait is over, one request asks; its answer (the same skewed clock, room again) lets the rest go.
+    const later = T0 + 600 + wait;
+    limiter.record(later, one);
+    limiter.settle(later + 200, later, one, one);
+    limiter.observe(later + 200, told(40, later + 630_000, 50), 200, later);
+    assert.equal(limiter.waitFor(later + 200, one), 0);
+  });
+});
