@@ -270,6 +270,25 @@ export async function runMessageBatches(input: MessageBatchInput): Promise<Messa
       return slot ? { custom_id: customId, params: messageParams(request(cells[slot.cell]!)) } : undefined;
     });
 
+  /**
+   * `promptloom cancel` in another process marks the batch cancelled (this run marked it running
+   * when it began), but can cancel at Anthropic only the Message Batches it finds recorded: one
+   * whose POST was on its way, or a follow-up this run was about to send, it cannot. Seeing the
+   * mark, this run cancels what it has submitted and sends nothing more.
+   */
+  let cancelRequested = false;
+  const watchCancel = async (): Promise<void> => {
+    if (cancelRequested) return;
+    await store.refresh().catch(() => false); // a busy database: look again next time
+    if (batches.get(batchId)?.status !== 'cancelled') return;
+    cancelRequested = true;
+    for (const row of messageBatchRows(store, batchId)) {
+      if (row.state !== 'submitted' || !row.anthropicId) continue;
+      // Already ended, or gone: its results come in as they are.
+      await client.messages.batches.cancel(row.anthropicId).catch(() => undefined);
+    }
+  };
+
   try {
     for (;;) {
       // 1. Rows written before a POST whose answer never came back: matched before anything is sent.
@@ -281,8 +300,9 @@ export async function runMessageBatches(input: MessageBatchInput): Promise<Messa
       // 2. Wait for what is submitted, taking in each Message Batch as it ends.
       const waiting = messageBatchRows(store, batchId).filter((r) => r.state === 'submitted');
       for (const r of waiting) touched.add(r.anthropicId!);
+      await watchCancel();
       if (waiting.length > 0 && !input.detach) {
-        await waitAndCollect(client, waiting, clock, input.signal, collect, progress);
+        await waitAndCollect(client, waiting, clock, input.signal, collect, progress, watchCancel);
         if (input.signal?.aborted) {
           stopped = 'detached';
           break;
@@ -291,7 +311,7 @@ export async function runMessageBatches(input: MessageBatchInput): Promise<Messa
       }
       // Stopped while collecting (no credit, a store that would not take an answer), or by the budget.
       if (stopped) break;
-      if (sawCancel && !finishingCancelled) {
+      if (cancelRequested || (sawCancel && !finishingCancelled)) {
         stopped = 'cancelled';
         stopReason = 'the Message Batch was cancelled';
         break;
@@ -327,9 +347,13 @@ export async function runMessageBatches(input: MessageBatchInput): Promise<Messa
       for (const chunk of split(pending, sizeOf, limits)) {
         let worst = 0;
         for (const s of chunk) worst += await worstCase(s.cell);
+        await watchCancel();
+        if (cancelRequested) break;
         const row = await recordIntent(store, batchId, chunk.map((s) => s.key), Math.max(...chunk.map(attempt)), worst, clock.now());
         touched.add(await submit(store, client, row, requestsFor(row) as Anthropic.Messages.BatchCreateParams.Request[], clock));
       }
+      // A cancel that came while submitting: what was submitted is canceled, then collected (next turn).
+      await watchCancel();
       progress(pending.length);
       if (input.detach) {
         stopped = 'detached';
@@ -443,10 +467,12 @@ async function waitAndCollect(
   signal: AbortSignal | undefined,
   collect: (row: MessageBatchRow, endedAt: number) => Promise<void>,
   progress: (processing: number) => void,
+  eachTurn: () => Promise<void>,
 ): Promise<void> {
   let open = [...rows];
   let delay = FIRST_POLL_MS;
   while (open.length > 0 && !signal?.aborted) {
+    await eachTurn();
     let processing = 0;
     const still: MessageBatchRow[] = [];
     for (const row of open) {

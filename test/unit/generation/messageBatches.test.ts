@@ -309,6 +309,31 @@ describe('Message Batches (core, against the fake API over HTTP)', function () {
     assert.equal(count('SELECT count(*) AS n FROM conversations'), 4);
   });
 
+  it('promptloom cancel while the create POST is on its way: the Message Batch it makes is canceled too, and nothing more is sent', async () => {
+    api.batchProcessingMs = 2_000;
+    // `promptloom cancel` in another process, while this run's POST is in flight: it finds the
+    // row 'submitting' (no id to cancel yet) and marks the batch cancelled.
+    api.onBatchCreateReceived = async () => {
+      api.onBatchCreateReceived = undefined;
+      const { store: other } = await openWorkspaceStore(folder);
+      try {
+        const batchId = String(other.get('SELECT id FROM batches')!.id);
+        assert.deepEqual(await cancelMessageBatches(other, createClient({ apiKey: KEY, baseURL: api.url, timeoutMs: 5000 }), batchId), []);
+        await new BatchRepository(other).setStatus(batchId, 'cancelled');
+      } finally {
+        other.close();
+      }
+      return true;
+    };
+    const started = Date.now();
+    const outcome = await runMessageBatches(input(3));
+    assert.equal(outcome.summary.stopped, 'cancelled');
+    assert.equal(api.stats.batchCancels, 1, 'the run cancels what it submitted once it sees the cancel');
+    assert.equal(outcome.summary.succeeded, 0);
+    assert.ok(Date.now() - started < 1_500, 'not processed to the end');
+    assert.equal(new BatchRepository(store).get(outcome.batchId)!.status, 'cancelled');
+  });
+
   it('cancel: the canceled requests are not resubmitted by the run that sees the cancel, and are by the next', async () => {
     const slow = await FakeMessagesApi.start({ apiKey: KEY, batchProcessingMs: 60_000 });
     try {
