@@ -230,10 +230,15 @@ export async function runMessageBatches(input: MessageBatchInput): Promise<Messa
       }
     }
     await flush(group);
-    // A Message Batch adopted on resume (matched by size and time while it ran) that holds none
-    // of our custom ids was someone else's: its slots go back to be submitted.
-    const lost = ours === 0 && foreign > 0;
-    await store.write((tx) => tx.run('UPDATE message_batches SET state = ?, ended_at = ? WHERE id = ?', [lost ? 'lost' : 'collected', endedAt, row.id]));
+    // A Message Batch adopted (matched by size and time while it ran) that holds none of our
+    // custom ids was someone else's. Ours may exist all the same (a POST that timed out, made
+    // after the adoption): the row goes back to 'submitting', so the account's list is searched
+    // again (that one, ended, is told apart by its custom ids) before its requests are sent again.
+    if (ours === 0 && foreign > 0) {
+      await store.write((tx) => tx.run("UPDATE message_batches SET state = 'submitting', anthropic_id = NULL, submitted_at = NULL WHERE id = ?", [row.id]));
+      return;
+    }
+    await store.write((tx) => tx.run("UPDATE message_batches SET state = 'collected', ended_at = ? WHERE id = ?", [endedAt, row.id]));
   };
 
   // Worst cases, for the budgets: input tokens per distinct prompt (counted by the API when a

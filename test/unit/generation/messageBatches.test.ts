@@ -266,7 +266,7 @@ describe('Message Batches (core, against the fake API over HTTP)', function () {
     assert.equal(resumed.summary.succeeded, 3);
   });
 
-  it('the only running candidate turns out to be someone else’s: the row is lost and its requests sent', async () => {
+  it('the only running candidate turns out to be someone else’s: the account is searched again, then the row’s requests sent', async () => {
     // The create POST never gets through (the connection drops): the row stays 'submitting'.
     api.onBatchCreateReceived = () => false;
     const failed = await runMessageBatches(input(3));
@@ -281,9 +281,30 @@ describe('Message Batches (core, against the fake API over HTTP)', function () {
     const resumed = await runMessageBatches({ ...workspace.prepareMessageBatchResume(store, new BatchRepository(store).get(failed.batchId)!), apiKey: KEY, baseURL: api.url, clock: quick });
     assert.equal(resumed.summary.succeeded, 3);
     assert.equal(api.stats.batchCreates, 2, 'the other one and ours');
-    assert.deepEqual(store.all('SELECT state FROM message_batches ORDER BY created_at').map((r) => r.state), ['lost', 'collected']);
+    assert.deepEqual(store.all('SELECT state FROM message_batches ORDER BY created_at').map((r) => r.state), ['collected'], 'the same row (and custom ids), sent once nothing of its own was found');
     assert.deepEqual(resumed.messageBatches, [other.id, api.messageBatches[1]!.id], 'adopted, found foreign, then ours sent');
     assert.equal(count('SELECT count(*) AS n FROM conversations'), 3, 'nothing of the other batch stored');
+  });
+
+  it('our POST timed out and its Message Batch was made only after the adoption of someone else’s: ours is found then, not sent again', async () => {
+    workspace = new Workspace(folder, [{ maxAttempts: 3, timeoutMs: 300 }]);
+    const client = createClient({ apiKey: KEY, baseURL: api.url, timeoutMs: 5000 });
+    const params = { model: 'claude-sonnet-5-5', max_tokens: 10, messages: [{ role: 'user' as const, content: 'hi' }] };
+    api.batchProcessingMs = 1_500;
+    const other = await client.messages.batches.create({ requests: ['x0', 'x1', 'x2'].map((custom_id) => ({ custom_id, params })) });
+    api.batchProcessingMs = 100;
+    // The server takes our POST in, but makes the Message Batch only after the client gave up on it.
+    api.onBatchCreateReceived = async () => {
+      api.onBatchCreateReceived = undefined;
+      await new Promise((r) => setTimeout(r, 600));
+      return true;
+    };
+    const outcome = await runMessageBatches(input(3));
+    assert.equal(api.stats.batchCreates, 2, 'the other one and ours: ours never sent twice');
+    assert.equal(outcome.summary.succeeded, 3);
+    assert.ok(outcome.messageBatches.includes(other.id) && outcome.messageBatches.includes(api.messageBatches[1]!.id));
+    assert.equal(count('SELECT count(*) AS n FROM conversations'), 3);
+    assert.deepEqual(store.all('SELECT state FROM message_batches').map((r) => r.state), ['collected']);
   });
 
   it('the fake lists Message Batches newest first, in pages the SDK follows (after_id), and back (before_id)', async () => {
