@@ -61,7 +61,11 @@ export async function runCancel(flags: { workspace?: string; batch?: string; api
     }
     // A direct batch's process sees this and stops; a Message Batch's run stops once the
     // canceled results come in.
-    if (batch.status === 'running' || batch.status === 'pending') await batches.setStatus(batch.id, 'cancelled');
+    // Only if it still runs: a run that finished while the Message Batches were being canceled
+    // keeps its 'completed' (the write catches up with other writers first).
+    if (batch.status === 'running' || batch.status === 'pending') {
+      await store.write((tx) => tx.run("UPDATE batches SET status = 'cancelled', updated_at = ? WHERE id = ? AND status IN ('running', 'pending')", [Date.now(), batch.id]));
+    }
     if (flags.format === 'json') out.stdout(JSON.stringify({ batchId: batch.id, messageBatches: canceled }) + '\n');
     else out.stdout(`batch ${batch.id} cancelled${canceled.length ? `: Message Batch${canceled.length === 1 ? '' : 'es'} ${canceled.join(', ')}` : ''}\nfinish it later with: promptloom resume --batch ${batch.id}\n`);
     return EXIT.ok;

@@ -289,8 +289,9 @@ export async function runMessageBatches(input: MessageBatchInput): Promise<Messa
     cancelRequested = true;
     for (const row of messageBatchRows(store, batchId)) {
       if (row.state !== 'submitted' || !row.anthropicId) continue;
-      // Already ended, or gone: its results come in as they are.
-      await client.messages.batches.cancel(row.anthropicId).catch(() => undefined);
+      // Those `cancel` found are canceling already; one ended, or gone, brings its results as they are.
+      const b = await client.messages.batches.retrieve(row.anthropicId).catch(() => undefined);
+      if (b?.processing_status === 'in_progress') await client.messages.batches.cancel(row.anthropicId).catch(() => undefined);
     }
   };
 
