@@ -93,6 +93,12 @@ export function spentToday(store: Store, now = new Date()): number {
   return generations + judgeSpentSince(store, midnight.getTime()); // the judge's calls are paid too
 }
 
+/** Dollars a batch has spent so far (its generations and judge calls): a resume's batch budget is what is left of it. */
+export function spentOnBatch(store: Store, batchId: string): number {
+  const generations = Number(store.get('SELECT coalesce(sum(cost_usd), 0) AS spent FROM generation_logs WHERE batch_id = ?', [batchId])!.spent);
+  return generations + Number(store.get('SELECT coalesce(sum(cost_usd), 0) AS spent FROM judge_calls WHERE batch_id = ?', [batchId])!.spent);
+}
+
 export async function runRecordedBatch(input: BatchInput): Promise<BatchOutcome> {
   const { store, settings, model, rendered, template } = input;
   const templates = new TemplateRepository(store);
@@ -103,7 +109,9 @@ export async function runRecordedBatch(input: BatchInput): Promise<BatchOutcome>
   await importKeptAside(store);
   // Message Batches not yet collected (a detached one) hold their worst case until then.
   const daily = settings.dailyBudgetUsd !== undefined ? Math.max(0, settings.dailyBudgetUsd - spentToday(store) - outstanding(store)) : undefined;
-  const budgets = [settings.budgetUsd, daily].filter((b): b is number => b !== undefined);
+  // The batch budget is the batch's, across its runs: a resume has what earlier runs left of it.
+  const batchBudget = settings.budgetUsd !== undefined && input.resume ? Math.max(0, settings.budgetUsd - spentOnBatch(store, input.resume.batchId)) : settings.budgetUsd;
+  const budgets = [batchBudget, daily].filter((b): b is number => b !== undefined);
   let row: { id: number };
   let version: { id: number };
   let batch: { id: string };

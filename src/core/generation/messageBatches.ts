@@ -15,7 +15,7 @@ import type Anthropic from '@anthropic-ai/sdk';
 import type { QualityReport } from '../quality';
 import { BatchRepository, GenerationRepository, TemplateRepository, type Store } from '../store';
 import type { BatchCell, BatchInput, BatchOutcome } from './batch';
-import { spentToday } from './batch';
+import { spentOnBatch, spentToday } from './batch';
 import { RECORD_TOOL_CHARS, countInputTokens, createClient, extractTurns, messageParams, toFailure, type ClaudeRequest, type Turn } from './claude';
 import { CACHE_WRITE_MULTIPLIER, cacheSavingUsd, cachesPrefix } from './promptCache';
 import { answerCost, costUsd, realClock, type BatchSummary, type Clock } from './engine';
@@ -91,6 +91,8 @@ export async function runMessageBatches(input: MessageBatchInput): Promise<Messa
   // Resuming a batch someone cancelled is asking to finish it: its canceled requests are sent
   // again at once. A cancel that comes while this run waits stops it instead.
   const finishingCancelled = batches.get(batchId)?.status === 'cancelled';
+  // The batch budget is the batch's, across its runs: what earlier runs spent counts.
+  const spentBefore = spentOnBatch(store, batchId);
   await batches.setStatus(batchId, 'running');
   const context: RecordContext = {
     templateId,
@@ -264,7 +266,7 @@ export async function runMessageBatches(input: MessageBatchInput): Promise<Messa
    */
   const room = (): { usd: number; budget: number } | undefined => {
     const limits: { usd: number; budget: number }[] = [];
-    if (settings.budgetUsd !== undefined) limits.push({ usd: settings.budgetUsd - totals.costUsd - outstanding(store, batchId), budget: settings.budgetUsd });
+    if (settings.budgetUsd !== undefined) limits.push({ usd: settings.budgetUsd - spentBefore - totals.costUsd - outstanding(store, batchId), budget: settings.budgetUsd });
     if (settings.dailyBudgetUsd !== undefined) limits.push({ usd: settings.dailyBudgetUsd - spentToday(store, new Date(clock.now())) - outstanding(store), budget: settings.dailyBudgetUsd });
     return limits.length > 0 ? limits.reduce((a, b) => (b.usd < a.usd ? b : a)) : undefined;
   };

@@ -129,6 +129,28 @@ describe('Message Batches (core, against the fake API over HTTP)', function () {
     assert.equal(api.stats.batchCreates, 1);
   });
 
+  it('the batch budget holds across resumes: what earlier runs of the batch spent counts', async () => {
+    workspace = new Workspace(folder, [{ maxTokens: 1000, budgetUsd: 0.02 }]);
+    const outcome = await runMessageBatches(input(5));
+    assert.equal(outcome.summary.stopped, 'budget');
+    const resumed = await runMessageBatches({ ...workspace.prepareMessageBatchResume(store, new BatchRepository(store).get(outcome.batchId)!), apiKey: KEY, baseURL: api.url, clock: quick });
+    assert.equal(resumed.summary.stopped, 'budget');
+    const spent = Number(store.get('SELECT sum(cost_usd) AS s FROM generation_logs WHERE batch_id = ?', [outcome.batchId])!.s);
+    assert.ok(spent <= 0.02, `the batch spent $${spent} of its $0.02 budget`);
+    assert.equal(api.stats.batchCreates, 1, 'nothing more submitted');
+  });
+
+  it('the batch budget holds across resumes of a direct batch too', async () => {
+    workspace = new Workspace(folder, [{ maxTokens: 1000, budgetUsd: 0.04, concurrency: 1 }]);
+    const first = await runRecordedBatch(input(5));
+    assert.equal(first.summary.stopped, 'budget');
+    const prepared = await workspace.prepareResume(store, first.batchId);
+    const resumed = await runRecordedBatch({ ...prepared!, store, apiKey: KEY, baseURL: api.url });
+    assert.equal(resumed.summary.stopped, 'budget');
+    const spent = Number(store.get('SELECT sum(cost_usd) AS s FROM generation_logs WHERE batch_id = ?', [first.batchId])!.s);
+    assert.ok(spent <= 0.04, `the batch spent $${spent} of its $0.04 budget`);
+  });
+
   it('a detached Message Batch holds its worst case against the daily budget until it is collected', async () => {
     workspace = new Workspace(folder, [{ maxTokens: 1000, dailyBudgetUsd: 0.02 }]);
     const first = await runMessageBatches(input(2, { detach: true }));
