@@ -65,6 +65,8 @@ interface ServerView {
    * side until the next answer brings a fresh view.
    */
   owed: number;
+  /** The reset it named had passed already when the answer came: the server's clock is behind ours. */
+  readonly pastOnArrival: boolean;
   /**
    * What we had sent within one window before the answer came (what the server may still have
    * counted), and what we have sent since: to see what has left our window since.
@@ -213,7 +215,7 @@ export class RateLimiter {
       // one we hold (an earlier reset, or the same reset with more room) would undo what it knew.
       const stale = current !== undefined && now < current.resetAt && (resetAt < current.resetAt || (resetAt === current.resetAt && remaining > current.remaining));
       const owed = unseen.reduce((sum, f) => sum + f.cost[dimension], 0);
-      if (!stale) this.views[dimension] = { remaining, resetAt, owed, ownAtObservation: this.sentWithin(now, DIMENSIONS.indexOf(dimension), this.windowMs), sentSince: 0 };
+      if (!stale) this.views[dimension] = { remaining, resetAt, owed, pastOnArrival: resetAt <= now, ownAtObservation: this.sentWithin(now, DIMENSIONS.indexOf(dimension), this.windowMs), sentSince: 0 };
       // Something in the server's window stays there until its reset: a reset further away than
       // our whole window means the server's window is the longer one.
       if (resetAt - now > this.windowMs + this.slotMs) this.windowsAgree = false;
@@ -263,7 +265,10 @@ export class RateLimiter {
    * would hold the lower limit over the configured window (a whole window idle for nothing).
    */
   private ownLimit(dimension: Dimension): number {
-    return this.views[dimension] ? this.configured[dimension] : this.learned[dimension];
+    const view = this.views[dimension];
+    // A view whose reset had passed when it arrived (a server clock behind ours) says nothing of
+    // when room comes back: our count then holds the limit the server named.
+    return view && !view.pastOnArrival ? this.configured[dimension] : this.learned[dimension];
   }
 
   /**

@@ -224,3 +224,23 @@ describe('rate limiter: a reset named far ahead (a server clock running ahead of
     assert.equal(limiter.waitFor(later + 200, one), 0);
   });
 });
+
+describe('rate limiter: resets named in the past (a server clock behind ours)', () => {
+  it('holds the limit the server named, rather than the configured one, when its resets say nothing', () => {
+    const limiter = new RateLimiter({ windowMs: 60_000, requests: 100 }, T0);
+    const sends: number[] = [];
+    let sent = 0;
+    for (let now = T0; now < T0 + 60_000 && sent <= 200; now += 10) {
+      while (limiter.waitFor(now, one) === 0 && sent <= 200) {
+        limiter.record(now, one);
+        sends.push(now);
+        sent++;
+        // The server allows 10 a minute; its clock is 2 minutes behind ours, so every reset it names has passed.
+        const counted = sends.filter((s) => s > now - 60_000);
+        limiter.settle(now + 5, now, one, one);
+        limiter.observe(now + 5, told(Math.max(0, 10 - counted.length), counted[0]! + 60_000 - 120_000, 10), 200, now);
+      }
+    }
+    assert.equal(sent, 10, 'the real limit, not 100 a minute (90 of them refused)');
+  });
+});
