@@ -196,8 +196,8 @@ export async function runMessageBatches(input: MessageBatchInput): Promise<Messa
     }
   };
 
-  /** Stores a group of results in one transaction, then counts them. */
-  const flush = async (group: Prepared[]): Promise<void> => {
+  /** Stores a group of results in one transaction, then counts them; false when the store would not take them. */
+  const flush = async (group: Prepared[]): Promise<boolean> => {
     let kept: Kept[];
     try {
       kept = await keepRecords(store, group.map((p) => p.record), generations);
@@ -205,9 +205,10 @@ export async function runMessageBatches(input: MessageBatchInput): Promise<Messa
       totals.unstored += group.length;
       stopped ??= 'error';
       stopReason ??= `paid answers could not be stored (${(error as Error).message}); run promptloom resume to take the results in again`;
-      return;
+      return false;
     }
     group.forEach((p, i) => account(p, kept[i]!));
+    return true;
   };
 
   /** Streams an ended Message Batch's results into the store, then marks its row collected. */
@@ -218,6 +219,7 @@ export async function runMessageBatches(input: MessageBatchInput): Promise<Messa
     const durationMs = Math.max(0, endedAt - (row.submittedAt ?? row.createdAt));
     // Stored a group at a time (one fsync each); a crash mid-way re-reads them, storing nothing twice.
     let group: Prepared[] = [];
+    let unstored = false;
     for await (const line of await client.messages.batches.results(row.anthropicId!)) {
       if (!mine.has(line.custom_id)) {
         foreign++;
@@ -227,11 +229,14 @@ export async function runMessageBatches(input: MessageBatchInput): Promise<Messa
       const prepared = prepare(row, line, durationMs);
       if (prepared) group.push(prepared);
       if (group.length >= RESULTS_PER_TRANSACTION) {
-        await flush(group);
+        if (!(await flush(group))) unstored = true;
         group = [];
       }
     }
-    await flush(group);
+    if (!(await flush(group))) unstored = true;
+    // Results the store would not take: the row stays 'submitted', so that resume reads them
+    // again (what was stored is not stored twice) rather than paying for its requests again.
+    if (unstored) return;
     // A Message Batch adopted (matched by size and time while it ran) that holds none of our
     // custom ids was someone else's. Ours may exist all the same (a POST that timed out, made
     // after the adoption): the row goes back to 'submitting', so the account's list is searched
@@ -312,9 +317,11 @@ export async function runMessageBatches(input: MessageBatchInput): Promise<Messa
       if (waiting.length > 0 && !input.detach) {
         await waitAndCollect(client, waiting, clock, input.signal, collect, progress, watchCancel);
         if (input.signal?.aborted) {
-          stopped = 'detached';
+          stopped = stopped === 'error' ? stopped : 'detached';
           break;
         }
+        // A store that would not take paid answers: stop, and let resume take them in.
+        if (stopped === 'error') break;
         continue;
       }
       // Stopped while collecting (no credit, a store that would not take an answer), or by the budget.

@@ -1,5 +1,5 @@
 import { strict as assert } from 'node:assert';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { realClock, type Clock } from '../../../src/core/generation/engine';
@@ -9,7 +9,7 @@ import { BATCH_PRICE_FACTOR, cancelMessageBatches, runMessageBatches, type Messa
 import { classifyResult } from '../../../src/core/generation/messageBatchResults';
 import { runRecordedBatch } from '../../../src/core/generation/batch';
 import { split } from '../../../src/core/generation/messageBatchSubmission';
-import { BatchRepository, type Store } from '../../../src/core/store';
+import { BatchRepository, GenerationRepository, type Store } from '../../../src/core/store';
 import { Workspace, openWorkspaceStore } from '../../../src/core/workspace';
 import { FakeMessagesApi } from '../../fixtures/fakeMessagesApi';
 
@@ -327,6 +327,29 @@ describe('Message Batches (core, against the fake API over HTTP)', function () {
     assert.ok(outcome.messageBatches.includes(other.id) && outcome.messageBatches.includes(api.messageBatches[1]!.id));
     assert.equal(count('SELECT count(*) AS n FROM conversations'), 3);
     assert.deepEqual(store.all('SELECT state FROM message_batches').map((r) => r.state), ['collected']);
+  });
+
+  it('results that could not be stored (nor kept aside) are read again by resume, not paid for again', async () => {
+    const generations = GenerationRepository.prototype as unknown as Record<'record' | 'recordMany', unknown>;
+    const { record, recordMany } = generations;
+    const refuse = () => Promise.reject(new Error('disk full'));
+    generations.record = refuse;
+    generations.recordMany = refuse;
+    // Nor can it be kept aside: a file where the side folder would be.
+    writeFileSync(join(folder, '.promptloom', 'unstored'), '');
+    let outcome;
+    try {
+      outcome = await runMessageBatches(input(2));
+    } finally {
+      generations.record = record;
+      generations.recordMany = recordMany;
+      rmSync(join(folder, '.promptloom', 'unstored'));
+    }
+    assert.equal(outcome.summary.stopped, 'error');
+    assert.match(outcome.summary.stopReason!, /run promptloom resume to take the results in again/);
+    const resumed = await runMessageBatches({ ...workspace.prepareMessageBatchResume(store, new BatchRepository(store).get(outcome.batchId)!), apiKey: KEY, baseURL: api.url, clock: quick });
+    assert.equal(resumed.summary.succeeded, 2);
+    assert.equal(api.stats.batchCreates, 1, 'taken in from the Message Batch already paid for, not submitted again');
   });
 
   it('the fake lists Message Batches newest first, in pages the SDK follows (after_id), and back (before_id)', async () => {
