@@ -15,6 +15,7 @@ import { judgeAfterBatch, type BatchJudgement } from './judgeBatch';
 import { judgeSpentSince } from '../store/judgeCalls';
 import { importKeptAside } from './unstored';
 import { outstanding } from './messageBatchRecords';
+import { BatchBusyError, holdBatch } from './batchLease';
 import { answerRecord, keepRecord, type RecordContext } from './recording';
 import { planKey } from '../plan';
 
@@ -42,7 +43,13 @@ export interface BatchInput {
   /** A limiter shared across batches (the editor keeps one per model); a fresh one otherwise. */
   readonly limiter?: RateLimiter;
   /** Continue this stored batch (its template version and its batch row) instead of starting one. */
-  readonly resume?: { readonly batchId: string; readonly templateId: number; readonly versionId: number };
+  readonly resume?: {
+    readonly batchId: string;
+    readonly templateId: number;
+    readonly versionId: number;
+    /** Conversations the batch had stored when the resume was planned: a run that stored more since makes the plan stale. */
+    readonly completed?: number;
+  };
   /** Called with the engine before it starts, so the caller can cancel it. */
   readonly started?: (engine: GenerationEngine, batchId: string) => void;
   readonly onAttempt?: (attempt: Attempt, conversationId: string | undefined) => void;
@@ -100,6 +107,22 @@ export function spentOnBatch(store: Store, batchId: string): number {
 }
 
 export async function runRecordedBatch(input: BatchInput): Promise<BatchOutcome> {
+  // One run of a batch at a time: a resume while another process still runs it is refused.
+  let release = input.resume ? holdBatch(input.store.dir, input.resume.batchId) : undefined;
+  try {
+    if (input.resume?.completed !== undefined) {
+      await input.store.refresh();
+      const now = new BatchRepository(input.store).get(input.resume.batchId)?.completed;
+      if (now !== input.resume.completed) throw new BatchBusyError(`batch ${input.resume.batchId} stored conversations while this resume was being prepared: run promptloom resume again`);
+    }
+    // A new batch is held from the moment its row exists.
+    return await runHeldBatch(input, (batchId) => (release = holdBatch(input.store.dir, batchId)));
+  } finally {
+    release?.();
+  }
+}
+
+async function runHeldBatch(input: BatchInput, created: (batchId: string) => void): Promise<BatchOutcome> {
   const { store, settings, model, rendered, template } = input;
   const templates = new TemplateRepository(store);
   const batches = new BatchRepository(store);
@@ -131,6 +154,7 @@ export async function runRecordedBatch(input: BatchInput): Promise<BatchOutcome>
       settings: { ...batchSettings(settings), priority: input.priority ?? settings.priority, ...(input.purpose ? { purpose: input.purpose } : {}) },
       ...(input.cells ? { plan: input.cells.map((c) => ({ values: c.rendered.parameters, count: c.count })) } : {}),
     });
+    created(batch.id);
   }
   await batches.setStatus(batch.id, 'running');
 

@@ -23,6 +23,7 @@ import { localInputTokens } from './estimate';
 import { fatalMessage, type FailureCount } from './failures';
 import { judgeAfterBatch, type BatchJudgement } from './judgeBatch';
 import { answerRecord, keepRecords, type Kept, type RecordContext } from './recording';
+import { holdBatch } from './batchLease';
 import { customIdOf, messageBatchRows, outstanding, recordIntent, slotOf, slotStates, type MessageBatchRow, type Slot } from './messageBatchRecords';
 import { CREDIT_MESSAGE, classifyResult } from './messageBatchResults';
 import { FIRST_POLL_MS, LONGEST_POLL_MS, reconcile, split, submit } from './messageBatchSubmission';
@@ -70,6 +71,19 @@ export interface MessageBatchOutcome extends BatchOutcome {
 }
 
 export async function runMessageBatches(input: MessageBatchInput): Promise<MessageBatchOutcome> {
+  // One run of a batch at a time: a resume beside a run still waiting for its Message Batches
+  // would take a row 'submitting' for one whose POST never came back, and submit it again.
+  let release = input.resume ? holdBatch(input.store.dir, input.resume.batchId) : undefined;
+  try {
+    // What other processes stored before the lease was taken (slot states are read from the store).
+    if (input.resume) await input.store.refresh();
+    return await runHeldMessageBatches(input, (batchId) => (release = holdBatch(input.store.dir, batchId)));
+  } finally {
+    release?.();
+  }
+}
+
+async function runHeldMessageBatches(input: MessageBatchInput, created: (batchId: string) => void): Promise<MessageBatchOutcome> {
   const { store, settings, model, template } = input;
   const clock = input.clock ?? realClock;
   const limits = input.limits ?? MESSAGE_BATCH_LIMITS;
@@ -87,6 +101,7 @@ export async function runMessageBatches(input: MessageBatchInput): Promise<Messa
   const slots: Slot[] = cells.flatMap((cell, c) => Array.from({ length: cell.count }, (_, i) => ({ key: `c${c}-${i}`, cell: c })));
   const slotByKey = new Map(slots.map((s) => [s.key, s]));
   const ids = input.resume ?? (await createBatchRow(input));
+  if (!input.resume) created(ids.batchId);
   const { batchId, templateId } = ids;
   // Resuming a batch someone cancelled is asking to finish it: its canceled requests are sent
   // again at once. A cancel that comes while this run waits stops it instead.

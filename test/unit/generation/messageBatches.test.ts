@@ -8,6 +8,7 @@ import { CACHE_WRITE_MULTIPLIER } from '../../../src/core/generation/promptCache
 import { BATCH_PRICE_FACTOR, cancelMessageBatches, runMessageBatches, type MessageBatchInput } from '../../../src/core/generation/messageBatches';
 import { classifyResult } from '../../../src/core/generation/messageBatchResults';
 import { runRecordedBatch } from '../../../src/core/generation/batch';
+import { BatchBusyError } from '../../../src/core/generation/batchLease';
 import { split } from '../../../src/core/generation/messageBatchSubmission';
 import { BatchRepository, GenerationRepository, type Store } from '../../../src/core/store';
 import { Workspace, openWorkspaceStore } from '../../../src/core/workspace';
@@ -350,6 +351,46 @@ describe('Message Batches (core, against the fake API over HTTP)', function () {
     const resumed = await runMessageBatches({ ...workspace.prepareMessageBatchResume(store, new BatchRepository(store).get(outcome.batchId)!), apiKey: KEY, baseURL: api.url, clock: quick });
     assert.equal(resumed.summary.succeeded, 2);
     assert.equal(api.stats.batchCreates, 1, 'taken in from the Message Batch already paid for, not submitted again');
+  });
+
+  it('a resume while another run of the batch still works is refused: nothing is submitted or generated twice', async () => {
+    let refusedMb: unknown;
+    let refusedDirect: unknown;
+    api.onBatchCreateReceived = async () => {
+      api.onBatchCreateReceived = undefined;
+      // `promptloom resume` in another terminal, while this run's create POST is on its way.
+      const { store: other } = await openWorkspaceStore(folder);
+      try {
+        const batch = new BatchRepository(other).unfinished()[0]!;
+        refusedMb = await runMessageBatches({ ...workspace.prepareMessageBatchResume(other, batch), apiKey: KEY, baseURL: api.url, clock: quick }).catch((e: unknown) => e);
+        refusedDirect = await runRecordedBatch({ ...(await workspace.prepareResume(other, batch.id))!, store: other, apiKey: KEY, baseURL: api.url }).catch((e: unknown) => e);
+      } finally {
+        other.close();
+      }
+      return true;
+    };
+    const outcome = await runMessageBatches(input(4));
+    assert.ok(refusedMb instanceof BatchBusyError && refusedDirect instanceof BatchBusyError, String(refusedMb));
+    assert.match((refusedMb as Error).message, /^batch \S+ is being run by process \d+.*: wait for it to finish, or stop it with promptloom cancel --batch /);
+    assert.equal(outcome.summary.succeeded, 4);
+    assert.equal(api.stats.batchCreates, 1);
+    assert.equal(api.stats.requests, 0);
+    // Once it is done, the lease is free again.
+    const again = await runMessageBatches({ ...workspace.prepareMessageBatchResume(store, new BatchRepository(store).get(outcome.batchId)!), apiKey: KEY, baseURL: api.url, clock: quick });
+    assert.equal(again.summary.succeeded, 0);
+  });
+
+  it('a direct resume planned before another run stored more is refused (its count is stale)', async () => {
+    workspace = new Workspace(folder, [{ maxTokens: 1000, budgetUsd: 0.04, concurrency: 1 }]);
+    const first = await runRecordedBatch(input(5));
+    const prepared = (await workspace.prepareResume(store, first.batchId))!;
+    // Another process finishes the batch meanwhile.
+    const { budgetUsd: _spent, ...unlimited } = prepared.settings;
+    const finished = await runRecordedBatch({ ...(await workspace.prepareResume(store, first.batchId))!, settings: unlimited, store, apiKey: KEY, baseURL: api.url });
+    assert.equal(finished.summary.remaining, 0);
+    const requests = api.stats.requests;
+    await assert.rejects(runRecordedBatch({ ...prepared, store, apiKey: KEY, baseURL: api.url }), /stored conversations while this resume was being prepared: run promptloom resume again/);
+    assert.equal(api.stats.requests, requests);
   });
 
   it('the fake lists Message Batches newest first, in pages the SDK follows (after_id), and back (before_id)', async () => {
