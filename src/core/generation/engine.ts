@@ -232,6 +232,15 @@ export class GenerationEngine {
     const failures = new Map<string, { type: ErrorType; status?: number; count: number }>();
     let fatal: BatchSummary['fatal'];
     let reserved = 0; // estimated cost of requests in flight
+    let holding = 0; // requests holding a part of `reserved` (counted: sums of floats do not return to 0)
+    const hold = (usd: number) => {
+      holding++;
+      reserved += usd;
+    };
+    const letGo = (usd: number) => {
+      holding--;
+      reserved = holding === 0 ? 0 : reserved - usd;
+    };
 
     const worker = async (): Promise<void> => {
       for (;;) {
@@ -274,7 +283,7 @@ export class GenerationEngine {
           pending.estimate ??= costUsd(o.model, (await this.inputTokens(request)) * (cachePrefix ? CACHE_WRITE_MULTIPLIER : 1), o.maxTokens);
           // While other requests hold their worst case (waiting for room or in flight), wait for
           // their answers: what they really cost may leave room for this one.
-          while (reserved > 0 && totals.costUsd + reserved + pending.estimate > o.budgetUsd && !this.stopped) await new Promise<void>((r) => idle.push(r));
+          while (holding > 0 && totals.costUsd + reserved + pending.estimate > o.budgetUsd && !this.stopped) await new Promise<void>((r) => idle.push(r));
           if (this.stopped) {
             doneWarming(false);
             return;
@@ -287,7 +296,7 @@ export class GenerationEngine {
         }
         // Held from the check on, not from the send: workers that passed it and wait for the
         // limiter's room together must not each find the budget as if the others had not.
-        reserved += pending.estimate ?? 0;
+        hold(pending.estimate ?? 0);
 
         // Rate limit: wait for room, counting the worst case until the answer says what it cost.
         const cost = { requests: 1, inputTokens: Math.ceil(pending.item.prompt.length / 4), outputTokens: o.maxTokens };
@@ -295,7 +304,7 @@ export class GenerationEngine {
           await this.waitForRoom(wait);
         }
         if (this.stopped) {
-          reserved -= pending.estimate ?? 0;
+          letGo(pending.estimate ?? 0);
           doneWarming(false);
           return;
         }
@@ -309,7 +318,7 @@ export class GenerationEngine {
           answer = await (o.call ?? GENERATION_CALL).send(o.client, request, this.abort.signal);
         } catch (error) {
           doneWarming(false);
-          reserved -= pending.estimate ?? 0;
+          letGo(pending.estimate ?? 0);
           nudge();
           const failure = error instanceof ClaudeFailure ? error : new ClaudeFailure({}, {}, String(error));
           const now = this.clock.now();
@@ -354,7 +363,7 @@ export class GenerationEngine {
           continue;
         }
         doneWarming(true);
-        reserved -= pending.estimate ?? 0;
+        letGo(pending.estimate ?? 0);
         const now = this.clock.now();
         o.limiter.settle(now, sentAt, cost, { requests: 1, inputTokens: answer.inputTokens, outputTokens: answer.outputTokens });
         o.limiter.observe(now, answer.headers, 200, sentAt);
