@@ -257,10 +257,10 @@ export async function runInTerminal(input: Omit<BatchInput, 'started' | 'onAttem
   }
 }
 
-/** 0 when every conversation was generated and stored, or submitted with --detach; 1 otherwise. */
+/** 0 when every conversation was generated and stored, or all submitted with --detach; 1 otherwise. */
 export function exitCode(outcome: BatchOutcome): number {
   const { summary } = outcome;
-  if (summary.stopped === 'detached') return outcome.keptAside === 0 && summary.unstored === 0 ? EXIT.ok : EXIT.invalid;
+  if (summary.stopped === 'detached') return outcome.keptAside === 0 && summary.unstored === 0 && !summary.stopReason ? EXIT.ok : EXIT.invalid;
   return summary.succeeded === summary.requested && outcome.keptAside === 0 && summary.unstored === 0 ? EXIT.ok : EXIT.invalid;
 }
 
@@ -299,6 +299,9 @@ export function printOutcome(outcome: BatchOutcome | MessageBatchOutcome, format
     messageBatches,
   };
   if (summary.stopped === 'detached') out.note(`submitted: Message Batch${messageBatches.length === 1 ? '' : 'es'} ${messageBatches.join(', ')}; collect with: promptloom resume --batch ${batchId}`);
+  // Detached after a stop of another kind (the budget let only part be submitted, answers that
+  // could not be stored before Ctrl+C): said, as it would be without --detach.
+  if (summary.stopped === 'detached' && summary.stopReason) out.error(`the batch stopped: ${summary.stopReason}`);
   if (summary.stopReason && summary.stopped !== 'cancelled' && summary.stopped !== 'detached') out.error(summary.stopped === 'fatal' ? summary.stopReason : `the batch stopped: ${summary.stopReason}`);
   if (outcome.keptAside > 0) {
     out.error(`${outcome.keptAside} paid conversation${outcome.keptAside === 1 ? '' : 's'} could not be written to the database; kept in .promptloom/unstored/ and imported the next time it opens`);

@@ -20,6 +20,7 @@ import type { RetryStrategyName } from '../core/generation/retry';
 import { runSimulateRetries } from './simulate';
 import { DATABASE_URL_ENV, runDbInit, runDbPush, runDbStatus } from './db';
 import { StoreAccessError, StoreBusyError } from '../core/store';
+import { BatchBusyError } from '../core/generation/batchLease';
 
 /**
  * `promptloom`: the command-line twin of the extension. Builds the command table and maps every
@@ -305,7 +306,7 @@ export async function main(argv: readonly string[], out: Output = processOutput)
     }
     // The workspace database could not be used (a link refused, a read-only folder, another
     // process holding it): the user's to fix, said in one line.
-    if (error instanceof StoreAccessError || error instanceof StoreBusyError) {
+    if (error instanceof StoreAccessError || error instanceof StoreBusyError || error instanceof BatchBusyError) {
       out.error(error.message);
       return EXIT.usage;
     }

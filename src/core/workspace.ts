@@ -83,7 +83,7 @@ export class Workspace {
       settings,
       model,
       count: plan.remaining,
-      resume: { batchId: plan.batch.id, templateId: plan.batch.templateId, versionId: plan.batch.versionId },
+      resume: { batchId: plan.batch.id, templateId: plan.batch.templateId, versionId: plan.batch.versionId, completed: plan.batch.completed },
     };
   }
 

@@ -179,6 +179,16 @@ describe('promptloom generate --batch-api, resume, cancel (Message Batches)', fu
     assert.match(nothing.stderr, /no unfinished batch to resume/);
   });
 
+  it('--detach with a budget that lets only part be submitted says so and exits 1', async () => {
+    api = await FakeMessagesApi.start({ apiKey: KEY, batchProcessingMs: 200 });
+    const ws = workspace({ 't.prompt': TEMPLATE });
+    const detached = await runCli(['generate', 't.prompt', '--param', 'persona=Near Retiree', '--count', '5', '--batch-api', '--detach', '--max-tokens', '1000', '--budget-usd', '0.02'], ws, env());
+    assert.equal(detached.code, 1, detached.stderr);
+    assert.deepEqual(detached.stdout.trim().split('\n'), api.messageBatches.map((b) => b.id));
+    assert.match(detached.stderr, /collect with: promptloom resume --batch /);
+    assert.match(detached.stderr, /^promptloom: the batch stopped: .*would cross the budget of \$0\.02 .*: 3 not submitted$/m);
+  });
+
   it('Ctrl+C while waiting leaves the Message Batch running (never cancels paid work) and says how to collect it', async () => {
     api = await FakeMessagesApi.start({ apiKey: KEY, batchProcessingMs: 60_000 });
     const ws = workspace({ 't.prompt': TEMPLATE });

@@ -14,6 +14,8 @@ import { SETTINGS, judgeModelOf, type GenerationSettings } from './settings';
 import { judgeAfterBatch, type BatchJudgement } from './judgeBatch';
 import { WorkspaceJudgeCallRepository } from '../store/judgeCalls';
 import { importKeptAside } from './unstored';
+import { outstanding } from './messageBatchRecords';
+import { BatchBusyError, holdBatch } from './batchLease';
 import { answerRecord, keepRecord, type RecordContext } from './recording';
 import { planKey } from '../plan';
 
@@ -41,7 +43,13 @@ export interface BatchInput {
   /** A limiter shared across batches (the editor keeps one per model); a fresh one otherwise. */
   readonly limiter?: RateLimiter;
   /** Continue this stored batch (its template version and its batch row) instead of starting one. */
-  readonly resume?: { readonly batchId: string; readonly templateId: number; readonly versionId: number };
+  readonly resume?: {
+    readonly batchId: string;
+    readonly templateId: number;
+    readonly versionId: number;
+    /** Conversations the batch had stored when the resume was planned: a run that stored more since makes the plan stale. */
+    readonly completed?: number;
+  };
   /** Called with the engine before it starts, so the caller can cancel it. */
   readonly started?: (engine: GenerationEngine, batchId: string) => void;
   readonly onAttempt?: (attempt: Attempt, conversationId: string | undefined) => void;
@@ -92,7 +100,29 @@ export async function spentToday(store: Store, now = new Date()): Promise<number
   return generations + (await new WorkspaceJudgeCallRepository(store).spentSince(midnight.getTime())); // the judge's calls are paid too
 }
 
+/** Dollars a batch has spent so far (its generations and judge calls): a resume's batch budget is what is left of it. */
+export async function spentOnBatch(store: Store, batchId: string): Promise<number> {
+  const generations = Number((await store.get('SELECT coalesce(sum(cost_usd), 0) AS spent FROM generation_logs WHERE batch_id = ?', [batchId]))!.spent);
+  return generations + Number((await store.get('SELECT coalesce(sum(cost_usd), 0) AS spent FROM judge_calls WHERE batch_id = ?', [batchId]))!.spent);
+}
+
 export async function runRecordedBatch(input: BatchInput): Promise<BatchOutcome> {
+  // One run of a batch at a time: a resume while another process still runs it is refused.
+  let release = input.resume ? holdBatch(input.store.dir, input.resume.batchId) : undefined;
+  try {
+    if (input.resume?.completed !== undefined) {
+      await input.store.refresh();
+      const now = (await new WorkspaceBatchRepository(input.store).get(input.resume.batchId))?.completed;
+      if (now !== input.resume.completed) throw new BatchBusyError(`batch ${input.resume.batchId} stored conversations while this resume was being prepared: run promptloom resume again`);
+    }
+    // A new batch is held from the moment its row exists.
+    return await runHeldBatch(input, (batchId) => (release = holdBatch(input.store.dir, batchId)));
+  } finally {
+    release?.();
+  }
+}
+
+async function runHeldBatch(input: BatchInput, created: (batchId: string) => void): Promise<BatchOutcome> {
   const { store, settings, model, rendered, template } = input;
   const templates = new WorkspaceTemplateRepository(store);
   const batches = new WorkspaceBatchRepository(store);
@@ -100,8 +130,11 @@ export async function runRecordedBatch(input: BatchInput): Promise<BatchOutcome>
   // Answers kept aside earlier are paid for: they count against today's budget, and a resumed
   // batch must see them stored before it decides what is still missing.
   await importKeptAside(store);
-  const daily = settings.dailyBudgetUsd !== undefined ? Math.max(0, settings.dailyBudgetUsd - (await spentToday(store))) : undefined;
-  const budgets = [settings.budgetUsd, daily].filter((b): b is number => b !== undefined);
+  // Message Batches not yet collected (a detached one) hold their worst case until then.
+  const daily = settings.dailyBudgetUsd !== undefined ? Math.max(0, settings.dailyBudgetUsd - (await spentToday(store)) - (await outstanding(store))) : undefined;
+  // The batch budget is the batch's, across its runs: a resume has what earlier runs left of it.
+  const batchBudget = settings.budgetUsd !== undefined && input.resume ? Math.max(0, settings.budgetUsd - (await spentOnBatch(store, input.resume.batchId))) : settings.budgetUsd;
+  const budgets = [batchBudget, daily].filter((b): b is number => b !== undefined);
   let row: { id: number };
   let version: { id: number };
   let batch: { id: string };
@@ -121,6 +154,7 @@ export async function runRecordedBatch(input: BatchInput): Promise<BatchOutcome>
       settings: { ...batchSettings(settings), priority: input.priority ?? settings.priority, ...(input.purpose ? { purpose: input.purpose } : {}) },
       ...(input.cells ? { plan: input.cells.map((c) => ({ values: c.rendered.parameters, count: c.count })) } : {}),
     });
+    created(batch.id);
   }
   await batches.setStatus(batch.id, 'running');
 

@@ -232,6 +232,15 @@ export class GenerationEngine {
     const failures = new Map<string, { type: ErrorType; status?: number; count: number }>();
     let fatal: BatchSummary['fatal'];
     let reserved = 0; // estimated cost of requests in flight
+    let holding = 0; // requests holding a part of `reserved` (counted: sums of floats do not return to 0)
+    const hold = (usd: number) => {
+      holding++;
+      reserved += usd;
+    };
+    const letGo = (usd: number) => {
+      holding--;
+      reserved = holding === 0 ? 0 : reserved - usd;
+    };
 
     const worker = async (): Promise<void> => {
       for (;;) {
@@ -272,12 +281,22 @@ export class GenerationEngine {
         // first or one after the cache expired).
         if (o.budgetUsd !== undefined) {
           pending.estimate ??= costUsd(o.model, (await this.inputTokens(request)) * (cachePrefix ? CACHE_WRITE_MULTIPLIER : 1), o.maxTokens);
+          // While other requests hold their worst case (waiting for room or in flight), wait for
+          // their answers: what they really cost may leave room for this one.
+          while (holding > 0 && totals.costUsd + reserved + pending.estimate > o.budgetUsd && !this.stopped) await new Promise<void>((r) => idle.push(r));
+          if (this.stopped) {
+            doneWarming(false);
+            return;
+          }
           if (totals.costUsd + reserved + pending.estimate > o.budgetUsd) {
             this.stop('budget', `the next request could cost up to $${pending.estimate.toFixed(4)}, which would cross the budget of $${o.budgetUsd.toFixed(2)} ($${totals.costUsd.toFixed(4)} spent)`);
             doneWarming(false);
             return;
           }
         }
+        // Held from the check on, not from the send: workers that passed it and wait for the
+        // limiter's room together must not each find the budget as if the others had not.
+        hold(pending.estimate ?? 0);
 
         // Rate limit: wait for room, counting the worst case until the answer says what it cost.
         const cost = { requests: 1, inputTokens: Math.ceil(pending.item.prompt.length / 4), outputTokens: o.maxTokens };
@@ -285,12 +304,12 @@ export class GenerationEngine {
           await this.waitForRoom(wait);
         }
         if (this.stopped) {
+          letGo(pending.estimate ?? 0);
           doneWarming(false);
           return;
         }
         const sentAt = this.clock.now();
         o.limiter.record(sentAt, cost);
-        reserved += pending.estimate ?? 0;
         totals.attempts++;
         if (pending.attempt > 1) totals.retries++;
 
@@ -299,7 +318,8 @@ export class GenerationEngine {
           answer = await (o.call ?? GENERATION_CALL).send(o.client, request, this.abort.signal);
         } catch (error) {
           doneWarming(false);
-          reserved -= pending.estimate ?? 0;
+          letGo(pending.estimate ?? 0);
+          nudge();
           const failure = error instanceof ClaudeFailure ? error : new ClaudeFailure({}, {}, String(error));
           const now = this.clock.now();
           // A request that may have reached the server counts against the limit whatever the
@@ -343,7 +363,7 @@ export class GenerationEngine {
           continue;
         }
         doneWarming(true);
-        reserved -= pending.estimate ?? 0;
+        letGo(pending.estimate ?? 0);
         const now = this.clock.now();
         o.limiter.settle(now, sentAt, cost, { requests: 1, inputTokens: answer.inputTokens, outputTokens: answer.outputTokens });
         o.limiter.observe(now, answer.headers, 200, sentAt);
@@ -359,6 +379,7 @@ export class GenerationEngine {
           savedUsd: totals.savedUsd + savedUsd,
         });
         totals.succeeded++;
+        nudge(); // a worker waiting for the budget finds what this answer really cost
         // Paid for: whatever happens while keeping it, it is never retried (never paid twice).
         const cache = {
           ...(answer.cacheCreationInputTokens !== undefined ? { cacheCreationInputTokens: answer.cacheCreationInputTokens } : {}),

@@ -71,7 +71,7 @@ export async function submit(store: Store, client: Anthropic, row: MessageBatchR
  * Message Batch. The account's recent Message Batches (newest first, back to the row's time) are
  * searched for one of the row's size that no row claims: an ended one must hold the row's custom
  * ids; a running one is adopted when it is the only candidate (its results are checked by custom
- * id when they come: someone else's makes the row 'lost', its slots sent again); when several run,
+ * id when they come: someone else's sends the row back to 'submitting', to be searched for again); when several run,
  * they are waited for and told apart by their results. Only when none is found is the row
  * submitted again (given `resubmit`), with the same custom ids.
  */
@@ -125,10 +125,13 @@ export async function waitAndCollect(
   signal: AbortSignal | undefined,
   collect: (row: MessageBatchRow, endedAt: number) => Promise<void>,
   progress: (processing: number) => void,
+  /** Called before each round of polls (a run looks for a cancel made elsewhere). */
+  eachTurn: () => Promise<void> = async () => undefined,
 ): Promise<void> {
   let open = [...rows];
   let delay = FIRST_POLL_MS;
   while (open.length > 0 && !signal?.aborted) {
+    await eachTurn();
     let processing = 0;
     const still: MessageBatchRow[] = [];
     for (const row of open) {

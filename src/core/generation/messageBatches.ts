@@ -16,15 +16,16 @@ import type Anthropic from '@anthropic-ai/sdk';
 import type { QualityReport } from '../quality';
 import { WorkspaceBatchRepository, WorkspaceGenerationRepository, WorkspaceTemplateRepository, type Store } from '../store';
 import type { BatchCell, BatchInput, BatchOutcome } from './batch';
-import { spentToday } from './batch';
+import { spentOnBatch, spentToday } from './batch';
 import { RECORD_TOOL_CHARS, countInputTokens, createClient, extractTurns, messageParams, toFailure, type ClaudeRequest, type Turn } from './claude';
-import { cacheSavingUsd, cachesPrefix } from './promptCache';
+import { CACHE_WRITE_MULTIPLIER, cacheSavingUsd, cachesPrefix } from './promptCache';
 import { answerCost, costUsd, realClock, type BatchSummary, type Clock } from './engine';
 import { localInputTokens } from './estimate';
 import { fatalMessage, type FailureCount } from './failures';
 import type { BatchJudgement } from './judgeBatch';
 import { judgeThroughMessageBatches } from './judgeMessageBatches';
 import { answerRecord, keepRecords, type Kept, type RecordContext } from './recording';
+import { holdBatch } from './batchLease';
 import { customIdOf, messageBatchRows, outstanding, recordIntent, slotOf, slotStates, type MessageBatchRow, type Slot } from './messageBatchRecords';
 import { BATCH_PRICE_FACTOR, CREDIT_MESSAGE, classifyResult } from './messageBatchResults';
 import { reconcile, split, submit, waitAndCollect } from './messageBatchSubmission';
@@ -87,6 +88,19 @@ export interface MessageBatchOutcome extends BatchOutcome {
 }
 
 export async function runMessageBatches(input: MessageBatchInput): Promise<MessageBatchOutcome> {
+  // One run of a batch at a time: a resume beside a run still waiting for its Message Batches
+  // would take a row 'submitting' for one whose POST never came back, and submit it again.
+  let release = input.resume ? holdBatch(input.store.dir, input.resume.batchId) : undefined;
+  try {
+    // What other processes stored before the lease was taken (slot states are read from the store).
+    if (input.resume) await input.store.refresh();
+    return await runHeldMessageBatches(input, (batchId) => (release = holdBatch(input.store.dir, batchId)));
+  } finally {
+    release?.();
+  }
+}
+
+async function runHeldMessageBatches(input: MessageBatchInput, created: (batchId: string) => void): Promise<MessageBatchOutcome> {
   const { store, settings, model, template } = input;
   const clock = input.clock ?? realClock;
   const limits = input.limits ?? MESSAGE_BATCH_LIMITS;
@@ -104,11 +118,14 @@ export async function runMessageBatches(input: MessageBatchInput): Promise<Messa
   const slots: Slot[] = cells.flatMap((cell, c) => Array.from({ length: cell.count }, (_, i) => ({ key: `c${c}-${i}`, cell: c })));
   const slotByKey = new Map(slots.map((s) => [s.key, s]));
   const ids = input.resume ?? (await createBatchRow(input));
+  if (!input.resume) created(ids.batchId);
   const { batchId, templateId } = ids;
   // Resuming a batch someone cancelled is asking to finish it: its canceled requests are sent
   // again at once. A cancel that comes while this run waits stops it instead.
   const cancelledBefore = (await batches.get(batchId))?.status === 'cancelled';
   const finishingCancelled = cancelledBefore && input.finishCancelled !== false;
+  // The batch budget is the batch's, across its runs: what earlier runs spent counts.
+  const spentBefore = await spentOnBatch(store, batchId);
   await batches.setStatus(batchId, 'running');
   input.started?.(batchId);
   const context: RecordContext = {
@@ -213,8 +230,8 @@ export async function runMessageBatches(input: MessageBatchInput): Promise<Messa
     }
   };
 
-  /** Stores a group of results in one transaction, then counts them. */
-  const flush = async (group: Prepared[]): Promise<void> => {
+  /** Stores a group of results in one transaction, then counts them; false when the store would not take them. */
+  const flush = async (group: Prepared[]): Promise<boolean> => {
     let kept: Kept[];
     try {
       kept = await keepRecords(store, group.map((p) => p.record), generations);
@@ -222,9 +239,10 @@ export async function runMessageBatches(input: MessageBatchInput): Promise<Messa
       totals.unstored += group.length;
       stopped ??= 'error';
       stopReason ??= `paid answers could not be stored (${(error as Error).message}); run promptloom resume to take the results in again`;
-      return;
+      return false;
     }
     group.forEach((p, i) => account(p, kept[i]!));
+    return true;
   };
 
   /** Streams an ended Message Batch's results into the store, then marks its row collected. */
@@ -235,6 +253,7 @@ export async function runMessageBatches(input: MessageBatchInput): Promise<Messa
     const durationMs = Math.max(0, endedAt - (row.submittedAt ?? row.createdAt));
     // Stored a group at a time (one fsync each); a crash mid-way re-reads them, storing nothing twice.
     let group: Prepared[] = [];
+    let unstored = false;
     for await (const line of await client.messages.batches.results(row.anthropicId!)) {
       if (!mine.has(line.custom_id)) {
         foreign++;
@@ -244,15 +263,23 @@ export async function runMessageBatches(input: MessageBatchInput): Promise<Messa
       const prepared = prepare(row, line, durationMs);
       if (prepared) group.push(prepared);
       if (group.length >= RESULTS_PER_TRANSACTION) {
-        await flush(group);
+        if (!(await flush(group))) unstored = true;
         group = [];
       }
     }
-    await flush(group);
-    // A Message Batch adopted on resume (matched by size and time while it ran) that holds none
-    // of our custom ids was someone else's: its slots go back to be submitted.
-    const lost = ours === 0 && foreign > 0;
-    await store.write((tx) => tx.run('UPDATE message_batches SET state = ?, ended_at = ? WHERE id = ?', [lost ? 'lost' : 'collected', endedAt, row.id]));
+    if (!(await flush(group))) unstored = true;
+    // Results the store would not take: the row stays 'submitted', so that resume reads them
+    // again (what was stored is not stored twice) rather than paying for its requests again.
+    if (unstored) return;
+    // A Message Batch adopted (matched by size and time while it ran) that holds none of our
+    // custom ids was someone else's. Ours may exist all the same (a POST that timed out, made
+    // after the adoption): the row goes back to 'submitting', so the account's list is searched
+    // again (that one, ended, is told apart by its custom ids) before its requests are sent again.
+    if (ours === 0 && foreign > 0) {
+      await store.write((tx) => tx.run("UPDATE message_batches SET state = 'submitting', anthropic_id = NULL, submitted_at = NULL WHERE id = ?", [row.id]));
+      return;
+    }
+    await store.write((tx) => tx.run("UPDATE message_batches SET state = 'collected', ended_at = ? WHERE id = ?", [endedAt, row.id]));
   };
 
   // What this run's judge spent (today's spending includes it already; the batch budget adds it here).
@@ -260,12 +287,15 @@ export async function runMessageBatches(input: MessageBatchInput): Promise<Messa
   // Worst cases, for the budgets: input tokens per distinct prompt (counted by the API when a
   // budget is set, else estimated here), max_tokens out, at batch prices.
   const budgeted = settings.budgetUsd !== undefined || settings.dailyBudgetUsd !== undefined;
+  // With a marked prefix, every input token counts as a cache write (1.25×), as on the direct
+  // path: the requests of a Message Batch are processed side by side, and each may write it.
   const inputTokensOf = new Map<number, number>();
   const worstCase = async (cell: number): Promise<number> => {
     let tokens = inputTokensOf.get(cell);
     if (tokens === undefined) {
       const r = request(cells[cell]!);
       tokens = budgeted ? await countInputTokens(client, r).catch(() => localInputTokens(r)) : localInputTokens(r);
+      if (r.cachePrefix) tokens *= CACHE_WRITE_MULTIPLIER;
       inputTokensOf.set(cell, tokens);
     }
     return costUsd(model, tokens, maxTokens) * BATCH_PRICE_FACTOR;
@@ -277,7 +307,7 @@ export async function runMessageBatches(input: MessageBatchInput): Promise<Messa
    */
   const room = async (): Promise<{ usd: number; budget: number } | undefined> => {
     const limits: { usd: number; budget: number }[] = [];
-    if (settings.budgetUsd !== undefined) limits.push({ usd: settings.budgetUsd - totals.costUsd - judgeSpentUsd - (await outstanding(store, batchId)), budget: settings.budgetUsd });
+    if (settings.budgetUsd !== undefined) limits.push({ usd: settings.budgetUsd - spentBefore - totals.costUsd - judgeSpentUsd - (await outstanding(store, batchId)), budget: settings.budgetUsd });
     if (settings.dailyBudgetUsd !== undefined) limits.push({ usd: settings.dailyBudgetUsd - (await spentToday(store, new Date(clock.now()))) - (await outstanding(store)), budget: settings.dailyBudgetUsd });
     return limits.length > 0 ? limits.reduce((a, b) => (b.usd < a.usd ? b : a)) : undefined;
   };
@@ -287,6 +317,26 @@ export async function runMessageBatches(input: MessageBatchInput): Promise<Messa
       const slot = slotByKey.get(slotOf(customId));
       return slot ? { custom_id: customId, params: messageParams(request(cells[slot.cell]!)) } : undefined;
     });
+
+  /**
+   * `promptloom cancel` in another process marks the batch cancelled (this run marked it running
+   * when it began), but can cancel at Anthropic only the Message Batches it finds recorded: one
+   * whose POST was on its way, or a follow-up this run was about to send, it cannot. Seeing the
+   * mark, this run cancels what it has submitted and sends nothing more.
+   */
+  let cancelRequested = false;
+  const watchCancel = async (): Promise<void> => {
+    if (cancelRequested) return;
+    await store.refresh().catch(() => false); // a busy database: look again next time
+    if ((await batches.get(batchId))?.status !== 'cancelled') return;
+    cancelRequested = true;
+    for (const row of await messageBatchRows(store, batchId)) {
+      if (row.state !== 'submitted' || !row.anthropicId) continue;
+      // Those `cancel` found are canceling already; one ended, or gone, brings its results as they are.
+      const b = await client.messages.batches.retrieve(row.anthropicId).catch(() => undefined);
+      if (b?.processing_status === 'in_progress') await client.messages.batches.cancel(row.anthropicId).catch(() => undefined);
+    }
+  };
 
   try {
     for (;;) {
@@ -299,19 +349,22 @@ export async function runMessageBatches(input: MessageBatchInput): Promise<Messa
       // 2. Wait for what is submitted, taking in each Message Batch as it ends.
       const waiting = (await messageBatchRows(store, batchId, 'generation')).filter((r) => r.state === 'submitted');
       for (const r of waiting) touched.add(r.anthropicId!);
+      await watchCancel();
       if (waiting.length > 0 && !input.detach) {
-        await waitAndCollect(client, waiting, clock, input.signal, collect, progress);
+        await waitAndCollect(client, waiting, clock, input.signal, collect, progress, watchCancel);
         if (input.signal?.aborted) {
-          stopped = 'detached';
+          stopped = stopped === 'error' ? stopped : 'detached';
           break;
         }
+        // A store that would not take paid answers: stop, and let resume take them in.
+        if (stopped === 'error') break;
         continue;
       }
       // Stopped while collecting (no credit, a store that would not take an answer), or by the budget.
       if (stopped) break;
       // Cancelled: by results that say so, by a cancel while this run waited (the status, which
       // the canceller sets), or before this run, which only collects.
-      if ((await batches.get(batchId))?.status === 'cancelled' || ((sawCancel || cancelledBefore) && !finishingCancelled)) {
+      if (cancelRequested || (await batches.get(batchId))?.status === 'cancelled' || ((sawCancel || cancelledBefore) && !finishingCancelled)) {
         stopped = 'cancelled';
         stopReason = 'the Message Batch was cancelled';
         break;
@@ -347,9 +400,13 @@ export async function runMessageBatches(input: MessageBatchInput): Promise<Messa
       for (const chunk of split(pending, sizeOf, limits)) {
         let worst = 0;
         for (const s of chunk) worst += await worstCase(s.cell);
+        await watchCancel();
+        if (cancelRequested) break;
         const row = await recordIntent(store, batchId, chunk.map((s) => s.key), Math.max(...chunk.map(attempt)), worst, clock.now());
         touched.add(await submit(store, client, row, requestsFor(row) as Anthropic.Messages.BatchCreateParams.Request[], clock));
       }
+      // A cancel that came while submitting: what was submitted is canceled, then collected (next turn).
+      await watchCancel();
       progress(pending.length);
       if (input.detach) {
         stopped = 'detached';
@@ -492,7 +549,11 @@ async function createBatchRow(input: MessageBatchInput): Promise<{ batchId: stri
 export async function cancelBatch(store: Store, batch: { readonly id: string; readonly status: string }, client: () => Anthropic): Promise<string[]> {
   const live = (await messageBatchRows(store, batch.id)).filter((r) => r.state === 'submitted' || r.state === 'submitting');
   const canceled = live.length > 0 ? await cancelMessageBatches(store, client(), batch.id) : [];
-  if (batch.status === 'running' || batch.status === 'pending') await new WorkspaceBatchRepository(store).setStatus(batch.id, 'cancelled');
+  // Only if it still runs: a run that finished while the Message Batches were being canceled
+  // keeps its 'completed' (the write catches up with other writers first).
+  if (batch.status === 'running' || batch.status === 'pending') {
+    await store.write((tx) => tx.run("UPDATE batches SET status = 'cancelled', updated_at = ? WHERE id = ? AND status IN ('running', 'pending')", [Date.now(), batch.id]));
+  }
   return canceled;
 }
 

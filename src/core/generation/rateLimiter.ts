@@ -45,6 +45,9 @@ export interface LimiterOptions {
   readonly slots?: number;
 }
 
+/** The API's rate limits are per minute: no reset it names is further off than that. */
+const MINUTE_MS = 60_000;
+
 type Dimension = 'requests' | 'inputTokens' | 'outputTokens';
 const DIMENSIONS: readonly Dimension[] = ['requests', 'inputTokens', 'outputTokens'];
 const HEADER_NAMES: Readonly<Record<Dimension, string>> = { requests: 'requests', inputTokens: 'input-tokens', outputTokens: 'output-tokens' };
@@ -62,6 +65,8 @@ interface ServerView {
    * side until the next answer brings a fresh view.
    */
   owed: number;
+  /** The reset it named had passed already when the answer came: the server's clock is behind ours. */
+  readonly pastOnArrival: boolean;
   /**
    * What we had sent within one window before the answer came (what the server may still have
    * counted), and what we have sent since: to see what has left our window since.
@@ -199,14 +204,18 @@ export class RateLimiter {
       if (limit !== undefined) this.learned[dimension] = Math.min(this.configured[dimension], limit);
       const remaining = numberHeader(headers[`anthropic-ratelimit-${name}-remaining`]);
       if (remaining === undefined) continue;
-      // Without a reset time, the room it reports lasts as long as our own window.
-      const resetAt = timeHeader(headers[`anthropic-ratelimit-${name}-reset`]) ?? now + this.windowMs;
+      // Without a reset time, the room it reports lasts as long as our own window. A reset
+      // further off than a minute (the API's limits are per minute) or our window, whichever is
+      // longer, is a server clock running ahead of ours (or a bad header): held to that, so that
+      // it can neither stall every worker for the skew nor outrank the answers that follow.
+      const named = timeHeader(headers[`anthropic-ratelimit-${name}-reset`]);
+      const resetAt = Math.min(named ?? now + this.windowMs, now + Math.max(this.windowMs, MINUTE_MS) + this.slotMs);
       const current = this.views[dimension];
       // Answers can arrive out of the order the server counted them in: a view older than the
       // one we hold (an earlier reset, or the same reset with more room) would undo what it knew.
       const stale = current !== undefined && now < current.resetAt && (resetAt < current.resetAt || (resetAt === current.resetAt && remaining > current.remaining));
       const owed = unseen.reduce((sum, f) => sum + f.cost[dimension], 0);
-      if (!stale) this.views[dimension] = { remaining, resetAt, owed, ownAtObservation: this.sentWithin(now, DIMENSIONS.indexOf(dimension), this.windowMs), sentSince: 0 };
+      if (!stale) this.views[dimension] = { remaining, resetAt, owed, pastOnArrival: resetAt <= now, ownAtObservation: this.sentWithin(now, DIMENSIONS.indexOf(dimension), this.windowMs), sentSince: 0 };
       // Something in the server's window stays there until its reset: a reset further away than
       // our whole window means the server's window is the longer one.
       if (resetAt - now > this.windowMs + this.slotMs) this.windowsAgree = false;
@@ -256,7 +265,10 @@ export class RateLimiter {
    * would hold the lower limit over the configured window (a whole window idle for nothing).
    */
   private ownLimit(dimension: Dimension): number {
-    return this.views[dimension] ? this.configured[dimension] : this.learned[dimension];
+    const view = this.views[dimension];
+    // A view whose reset had passed when it arrived (a server clock behind ours) says nothing of
+    // when room comes back: our count then holds the limit the server named.
+    return view && !view.pastOnArrival ? this.configured[dimension] : this.learned[dimension];
   }
 
   /**

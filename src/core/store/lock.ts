@@ -199,6 +199,11 @@ export class FileLock {
     }
   }
 
+  /** Who holds the lock, in words (for messages). */
+  heldBy(): string {
+    return describeHolder(this.holder());
+  }
+
   /** Who holds the lock, when the lock file says and the pid means something here. */
   private holder(): LockHolder | undefined {
     let seen: ReturnType<FileLock['look']>;

@@ -343,3 +343,39 @@ describe('generation engine: which prefixes are marked for the cache', function 
     });
   });
 });
+
+describe('generation engine: the budget while workers wait for the limiter', () => {
+  it('holds a request’s worst case from the budget check on, so workers waiting for room together cannot cross it', async () => {
+    const model = resolveModel('sonnet')!;
+    // Every answer takes all of max_tokens: what each costs is exactly the worst case checked.
+    const call: EngineCall = {
+      countTokens: async () => 1_000,
+      // Answers take longer than the limiter's spacing: the next request goes while one is in flight.
+      send: async (_client, request) => {
+        await new Promise((r) => setTimeout(r, 300));
+        return { turns: [{ role: 'user', content: 'hi' }, { role: 'assistant', content: 'hello' }], inputTokens: 1_000, outputTokens: request.maxTokens, headers: {} };
+      },
+    };
+    const worst = (1_000 * model.inputPrice + 1_000 * model.outputPrice) / 1e6; // $0.018
+    // One request per 200 ms, the window full when the batch starts: every worker passes the
+    // budget check, then waits for room.
+    const limiter = new RateLimiter({ windowMs: 200, requests: 1 }, Date.now(), { slots: 10 });
+    limiter.record(Date.now(), { requests: 1, inputTokens: 0, outputTokens: 0 });
+    const e = new GenerationEngine({
+      client: createClient({ apiKey: KEY, baseURL: 'http://127.0.0.1:9', timeoutMs: 1_000 }),
+      model,
+      limiter,
+      retry: { strategy: 'exponential', baseDelayMs: 20, maxDelayMs: 200, maxAttempts: 4 },
+      concurrency: 3,
+      maxTokens: 1_000,
+      onError: 'continue',
+      random: seededRandom(1),
+      call,
+      budgetUsd: worst * 1.5,
+    });
+    const summary = await e.run(items(5), () => undefined);
+    assert.equal(summary.stopped, 'budget');
+    assert.equal(summary.succeeded, 1, 'only one worst case fits');
+    assert.ok(summary.costUsd <= worst * 1.5, `spent $${summary.costUsd} of a $${worst * 1.5} budget`);
+  });
+});

@@ -1,14 +1,17 @@
 import { strict as assert } from 'node:assert';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { realClock, type Clock } from '../../../src/core/generation/engine';
-import { createClient } from '../../../src/core/generation/claude';
+import { countInputTokens, createClient } from '../../../src/core/generation/claude';
+import { CACHE_WRITE_MULTIPLIER } from '../../../src/core/generation/promptCache';
 import { BATCH_PRICE_FACTOR, cancelBatch, cancelMessageBatches, runMessageBatches, type MessageBatchInput } from '../../../src/core/generation/messageBatches';
 import { uncollectedMessageBatches } from '../../../src/core/generation/messageBatchRecords';
 import { classifyResult } from '../../../src/core/generation/messageBatchResults';
+import { runRecordedBatch, type BatchInput } from '../../../src/core/generation/batch';
+import { BatchBusyError } from '../../../src/core/generation/batchLease';
 import { split } from '../../../src/core/generation/messageBatchSubmission';
-import { WorkspaceBatchRepository, type Store } from '../../../src/core/store';
+import { WorkspaceBatchRepository, WorkspaceGenerationRepository, type Store } from '../../../src/core/store';
 import { Workspace, openWorkspaceStore } from '../../../src/core/workspace';
 import { FakeMessagesApi } from '../../fixtures/fakeMessagesApi';
 
@@ -41,6 +44,8 @@ describe('Message Batches (core, against the fake API over HTTP)', function () {
     assert.ok(prepared.ok);
     return { ...prepared.input, store, apiKey: KEY, baseURL: api.url, clock: quick, ...extra };
   };
+  /** The same prepared batch for the direct path (whose `started` hands over the engine too). */
+  const direct = ({ started: _started, ...rest }: MessageBatchInput): BatchInput => rest;
   const count = async (sql: string, params: (string | number)[] = []) => Number((await store.get(sql, params))!.n);
 
   it('200 conversations, split at the request limit: each stored once, at batch prices, recorded as batch', async () => {
@@ -128,6 +133,28 @@ describe('Message Batches (core, against the fake API over HTTP)', function () {
     assert.equal(api.stats.batchCreates, 1);
   });
 
+  it('the batch budget holds across resumes: what earlier runs of the batch spent counts', async () => {
+    workspace = new Workspace(folder, [{ maxTokens: 1000, budgetUsd: 0.02 }]);
+    const outcome = await runMessageBatches(input(5));
+    assert.equal(outcome.summary.stopped, 'budget');
+    const resumed = await runMessageBatches({ ...(await workspace.prepareMessageBatchResume(store, (await new WorkspaceBatchRepository(store).get(outcome.batchId))!)), apiKey: KEY, baseURL: api.url, clock: quick });
+    assert.equal(resumed.summary.stopped, 'budget');
+    const spent = Number((await store.get('SELECT sum(cost_usd) AS s FROM generation_logs WHERE batch_id = ?', [outcome.batchId]))!.s);
+    assert.ok(spent <= 0.02, `the batch spent $${spent} of its $0.02 budget`);
+    assert.equal(api.stats.batchCreates, 1, 'nothing more submitted');
+  });
+
+  it('the batch budget holds across resumes of a direct batch too', async () => {
+    workspace = new Workspace(folder, [{ maxTokens: 1000, budgetUsd: 0.04, concurrency: 1 }]);
+    const first = await runRecordedBatch(direct(input(5)));
+    assert.equal(first.summary.stopped, 'budget');
+    const prepared = await workspace.prepareResume(store, first.batchId);
+    const resumed = await runRecordedBatch({ ...prepared!, store, apiKey: KEY, baseURL: api.url });
+    assert.equal(resumed.summary.stopped, 'budget');
+    const spent = Number((await store.get('SELECT sum(cost_usd) AS s FROM generation_logs WHERE batch_id = ?', [first.batchId]))!.s);
+    assert.ok(spent <= 0.04, `the batch spent $${spent} of its $0.04 budget`);
+  });
+
   it('a detached Message Batch holds its worst case against the daily budget until it is collected', async () => {
     workspace = new Workspace(folder, [{ maxTokens: 1000, dailyBudgetUsd: 0.02 }]);
     const first = await runMessageBatches(input(2, { detach: true }));
@@ -138,6 +165,31 @@ describe('Message Batches (core, against the fake API over HTTP)', function () {
     assert.equal(second.summary.stopped, 'budget');
     assert.match(second.summary.stopReason!, /held by Message Batches not yet collected/);
     assert.equal(api.stats.batchCreates, 1, 'nothing more submitted while the first is out');
+  });
+
+  it('a detached Message Batch holds its worst case against the daily budget of a direct run too', async () => {
+    workspace = new Workspace(folder, [{ maxTokens: 1000, dailyBudgetUsd: 0.02 }]);
+    const first = await runMessageBatches(input(2, { detach: true }));
+    assert.equal(first.summary.stopped, 'detached');
+    const directRun = await runRecordedBatch(direct(input(2)));
+    assert.equal(directRun.summary.stopped, 'budget');
+    assert.equal(api.stats.requests, 0, 'no direct request while the Message Batch holds the daily budget');
+  });
+
+  it('a cached prefix is held at the cache-write price: requests of a Message Batch run side by side, and each may write it', async () => {
+    const system = 'Stable instructions for every conversation. '.repeat(200);
+    const text = `---\nname: Cached\ntier: template\nsystem: "${system}"\n---\nWrite a conversation about bonds.\n`;
+    writeFileSync(join(folder, 'c.prompt'), text);
+    workspace = new Workspace(folder, [{ maxTokens: 1000, dailyBudgetUsd: 10 }]);
+    const prepared = workspace.prepareBatch({ file: join(folder, 'c.prompt'), text, values: new Map(), count: 2 });
+    assert.ok(prepared.ok);
+    await runMessageBatches({ ...prepared.input, store, apiKey: KEY, baseURL: api.url, clock: quick, detach: true });
+    const held = Number((await store.get('SELECT worst_case_usd AS usd FROM message_batches'))!.usd);
+    const client = createClient({ apiKey: KEY, baseURL: api.url, timeoutMs: 5000 });
+    const tokens = await countInputTokens(client, { model: prepared.input.model.id, prompt: prepared.input.rendered.prompt, system: prepared.input.rendered.system!, maxTokens: 1000 });
+    const model = prepared.input.model;
+    const worst = (2 * (tokens * CACHE_WRITE_MULTIPLIER * model.inputPrice + 1000 * model.outputPrice) * BATCH_PRICE_FACTOR) / 1e6;
+    assert.ok(held >= worst - 1e-12, `held $${held}, worst case $${worst}`);
   });
 
   it('a rejected key: one line saying so, nothing submitted', async () => {
@@ -268,7 +320,7 @@ describe('Message Batches (core, against the fake API over HTTP)', function () {
     assert.equal(resumed.summary.succeeded, 3);
   });
 
-  it('the only running candidate turns out to be someone else’s: the row is lost and its requests sent', async () => {
+  it('the only running candidate turns out to be someone else’s: the account is searched again, then the row’s requests sent', async () => {
     // The create POST never gets through (the connection drops): the row stays 'submitting'.
     api.onBatchCreateReceived = () => false;
     const failed = await runMessageBatches(input(3));
@@ -283,9 +335,93 @@ describe('Message Batches (core, against the fake API over HTTP)', function () {
     const resumed = await runMessageBatches({ ...(await workspace.prepareMessageBatchResume(store, (await new WorkspaceBatchRepository(store).get(failed.batchId))!)), apiKey: KEY, baseURL: api.url, clock: quick });
     assert.equal(resumed.summary.succeeded, 3);
     assert.equal(api.stats.batchCreates, 2, 'the other one and ours');
-    assert.deepEqual((await store.all('SELECT state FROM message_batches ORDER BY created_at')).map((r) => r.state), ['lost', 'collected']);
+    assert.deepEqual((await store.all('SELECT state FROM message_batches ORDER BY created_at')).map((r) => r.state), ['collected'], 'the same row (and custom ids), sent once nothing of its own was found');
     assert.deepEqual(resumed.messageBatches, [other.id, api.messageBatches[1]!.id], 'adopted, found foreign, then ours sent');
     assert.equal(await count('SELECT count(*) AS n FROM conversations'), 3, 'nothing of the other batch stored');
+  });
+
+  it('our POST timed out and its Message Batch was made only after the adoption of someone else’s: ours is found then, not sent again', async () => {
+    workspace = new Workspace(folder, [{ maxAttempts: 3, timeoutMs: 300 }]);
+    const client = createClient({ apiKey: KEY, baseURL: api.url, timeoutMs: 5000 });
+    const params = { model: 'claude-sonnet-5-5', max_tokens: 10, messages: [{ role: 'user' as const, content: 'hi' }] };
+    api.batchProcessingMs = 1_500;
+    const other = await client.messages.batches.create({ requests: ['x0', 'x1', 'x2'].map((custom_id) => ({ custom_id, params })) });
+    api.batchProcessingMs = 100;
+    // The server takes our POST in, but makes the Message Batch only after the client gave up on it.
+    api.onBatchCreateReceived = async () => {
+      api.onBatchCreateReceived = undefined;
+      await new Promise((r) => setTimeout(r, 600));
+      return true;
+    };
+    const outcome = await runMessageBatches(input(3));
+    assert.equal(api.stats.batchCreates, 2, 'the other one and ours: ours never sent twice');
+    assert.equal(outcome.summary.succeeded, 3);
+    assert.ok(outcome.messageBatches.includes(other.id) && outcome.messageBatches.includes(api.messageBatches[1]!.id));
+    assert.equal(count('SELECT count(*) AS n FROM conversations'), 3);
+    assert.deepEqual((await store.all('SELECT state FROM message_batches')).map((r) => r.state), ['collected']);
+  });
+
+  it('results that could not be stored (nor kept aside) are read again by resume, not paid for again', async () => {
+    const generations = WorkspaceGenerationRepository.prototype as unknown as Record<'record' | 'recordMany', unknown>;
+    const { record, recordMany } = generations;
+    const refuse = () => Promise.reject(new Error('disk full'));
+    generations.record = refuse;
+    generations.recordMany = refuse;
+    // Nor can it be kept aside: a file where the side folder would be.
+    writeFileSync(join(folder, '.promptloom', 'unstored'), '');
+    let outcome;
+    try {
+      outcome = await runMessageBatches(input(2));
+    } finally {
+      generations.record = record;
+      generations.recordMany = recordMany;
+      rmSync(join(folder, '.promptloom', 'unstored'));
+    }
+    assert.equal(outcome.summary.stopped, 'error');
+    assert.match(outcome.summary.stopReason!, /run promptloom resume to take the results in again/);
+    const resumed = await runMessageBatches({ ...(await workspace.prepareMessageBatchResume(store, (await new WorkspaceBatchRepository(store).get(outcome.batchId))!)), apiKey: KEY, baseURL: api.url, clock: quick });
+    assert.equal(resumed.summary.succeeded, 2);
+    assert.equal(api.stats.batchCreates, 1, 'taken in from the Message Batch already paid for, not submitted again');
+  });
+
+  it('a resume while another run of the batch still works is refused: nothing is submitted or generated twice', async () => {
+    let refusedMb: unknown;
+    let refusedDirect: unknown;
+    api.onBatchCreateReceived = async () => {
+      api.onBatchCreateReceived = undefined;
+      // `promptloom resume` in another terminal, while this run's create POST is on its way.
+      const { store: other } = await openWorkspaceStore(folder);
+      try {
+        const batch = (await new WorkspaceBatchRepository(other).unfinished())[0]!;
+        refusedMb = await runMessageBatches({ ...(await workspace.prepareMessageBatchResume(other, batch)), apiKey: KEY, baseURL: api.url, clock: quick }).catch((e: unknown) => e);
+        refusedDirect = await runRecordedBatch({ ...(await workspace.prepareResume(other, batch.id))!, store: other, apiKey: KEY, baseURL: api.url }).catch((e: unknown) => e);
+      } finally {
+        other.close();
+      }
+      return true;
+    };
+    const outcome = await runMessageBatches(input(4));
+    assert.ok(refusedMb instanceof BatchBusyError && refusedDirect instanceof BatchBusyError, String(refusedMb));
+    assert.match((refusedMb as Error).message, /^batch \S+ is being run by process \d+.*: wait for it to finish, or stop it with promptloom cancel --batch /);
+    assert.equal(outcome.summary.succeeded, 4);
+    assert.equal(api.stats.batchCreates, 1);
+    assert.equal(api.stats.requests, 0);
+    // Once it is done, the lease is free again.
+    const again = await runMessageBatches({ ...(await workspace.prepareMessageBatchResume(store, (await new WorkspaceBatchRepository(store).get(outcome.batchId))!)), apiKey: KEY, baseURL: api.url, clock: quick });
+    assert.equal(again.summary.succeeded, 0);
+  });
+
+  it('a direct resume planned before another run stored more is refused (its count is stale)', async () => {
+    workspace = new Workspace(folder, [{ maxTokens: 1000, budgetUsd: 0.04, concurrency: 1 }]);
+    const first = await runRecordedBatch(direct(input(5)));
+    const prepared = (await workspace.prepareResume(store, first.batchId))!;
+    // Another process finishes the batch meanwhile.
+    const { budgetUsd: _spent, ...unlimited } = prepared.settings;
+    const finished = await runRecordedBatch({ ...(await workspace.prepareResume(store, first.batchId))!, settings: unlimited, store, apiKey: KEY, baseURL: api.url });
+    assert.equal(finished.summary.remaining, 0);
+    const requests = api.stats.requests;
+    await assert.rejects(runRecordedBatch({ ...prepared, store, apiKey: KEY, baseURL: api.url }), /stored conversations while this resume was being prepared: run promptloom resume again/);
+    assert.equal(api.stats.requests, requests);
   });
 
   it('the fake lists Message Batches newest first, in pages the SDK follows (after_id), and back (before_id)', async () => {
@@ -309,6 +445,31 @@ describe('Message Batches (core, against the fake API over HTTP)', function () {
     assert.equal(api.stats.batchCreates, 2);
     assert.equal(resumed.summary.succeeded, 4);
     assert.equal(await count('SELECT count(*) AS n FROM conversations'), 4);
+  });
+
+  it('promptloom cancel while the create POST is on its way: the Message Batch it makes is canceled too, and nothing more is sent', async () => {
+    api.batchProcessingMs = 2_000;
+    // `promptloom cancel` in another process, while this run's POST is in flight: it finds the
+    // row 'submitting' (no id to cancel yet) and marks the batch cancelled.
+    api.onBatchCreateReceived = async () => {
+      api.onBatchCreateReceived = undefined;
+      const { store: other } = await openWorkspaceStore(folder);
+      try {
+        const batchId = String((await other.get('SELECT id FROM batches'))!.id);
+        assert.deepEqual(await cancelMessageBatches(other, createClient({ apiKey: KEY, baseURL: api.url, timeoutMs: 5000 }), batchId), []);
+        await new WorkspaceBatchRepository(other).setStatus(batchId, 'cancelled');
+      } finally {
+        other.close();
+      }
+      return true;
+    };
+    const started = Date.now();
+    const outcome = await runMessageBatches(input(3));
+    assert.equal(outcome.summary.stopped, 'cancelled');
+    assert.equal(api.stats.batchCancels, 1, 'the run cancels what it submitted once it sees the cancel');
+    assert.equal(outcome.summary.succeeded, 0);
+    assert.ok(Date.now() - started < 1_500, 'not processed to the end');
+    assert.equal((await new WorkspaceBatchRepository(store).get(outcome.batchId))!.status, 'cancelled');
   });
 
   it('cancel: the canceled requests are not resubmitted by the run that sees the cancel, and are by the next', async () => {

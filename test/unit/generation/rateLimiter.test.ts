@@ -206,3 +206,41 @@ describe("rate limiter: the server's view from its headers (fake clock)", () => 
   });
 });
 
+
+describe('rate limiter: a reset named far ahead (a server clock running ahead of ours)', () => {
+  it('waits at most a minute (or our window, if longer), and an answer that follows is not ignored as stale', () => {
+    const limiter = new RateLimiter({ windowMs: 60_000, requests: 50 }, T0);
+    limiter.record(T0, one);
+    limiter.settle(T0 + 500, T0, one, one);
+    // The server's clock is 10 minutes ahead: its reset, 30 s away by its clock, reads 10 min 30 s away here.
+    limiter.observe(T0 + 500, told(0, T0 + 630_000, 50), 200, T0);
+    const wait = limiter.waitFor(T0 + 600, one);
+    assert.ok(wait > 0 && wait <= 61_000, `waited ${wait} ms`);
+    // Once that wait is over, one request asks; its answer (the same skewed clock, room again) lets the rest go.
+    const later = T0 + 600 + wait;
+    limiter.record(later, one);
+    limiter.settle(later + 200, later, one, one);
+    limiter.observe(later + 200, told(40, later + 630_000, 50), 200, later);
+    assert.equal(limiter.waitFor(later + 200, one), 0);
+  });
+});
+
+describe('rate limiter: resets named in the past (a server clock behind ours)', () => {
+  it('holds the limit the server named, rather than the configured one, when its resets say nothing', () => {
+    const limiter = new RateLimiter({ windowMs: 60_000, requests: 100 }, T0);
+    const sends: number[] = [];
+    let sent = 0;
+    for (let now = T0; now < T0 + 60_000 && sent <= 200; now += 10) {
+      while (limiter.waitFor(now, one) === 0 && sent <= 200) {
+        limiter.record(now, one);
+        sends.push(now);
+        sent++;
+        // The server allows 10 a minute; its clock is 2 minutes behind ours, so every reset it names has passed.
+        const counted = sends.filter((s) => s > now - 60_000);
+        limiter.settle(now + 5, now, one, one);
+        limiter.observe(now + 5, told(Math.max(0, 10 - counted.length), counted[0]! + 60_000 - 120_000, 10), 200, now);
+      }
+    }
+    assert.equal(sent, 10, 'the real limit, not 100 a minute (90 of them refused)');
+  });
+});
