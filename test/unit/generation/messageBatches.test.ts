@@ -357,7 +357,7 @@ describe('Message Batches (core, against the fake API over HTTP)', function () {
     assert.equal(api.stats.batchCreates, 2, 'the other one and ours: ours never sent twice');
     assert.equal(outcome.summary.succeeded, 3);
     assert.ok(outcome.messageBatches.includes(other.id) && outcome.messageBatches.includes(api.messageBatches[1]!.id));
-    assert.equal(count('SELECT count(*) AS n FROM conversations'), 3);
+    assert.equal(await count('SELECT count(*) AS n FROM conversations'), 3);
     assert.deepEqual((await store.all('SELECT state FROM message_batches')).map((r) => r.state), ['collected']);
   });
 
