@@ -11,7 +11,11 @@ const DAY = 86_400_000;
 /** Four templates with two weeks of generations, each at its own level of quality. */
 async function seed(folder: string): Promise<void> {
   const store = await Store.open(folder);
-  let now = Date.now() - 14 * DAY;
+  // Each day's generations at noon (and a few minutes after), so a run near midnight does not
+  // spread one day's over two.
+  const noon = new Date();
+  noon.setHours(12, 0, 0, 0);
+  let now = noon.getTime() - 14 * DAY;
   const clock = { now: () => now };
   const templates = new WorkspaceTemplateRepository(store, clock);
   const generations = new WorkspaceGenerationRepository(store, clock);
@@ -29,7 +33,7 @@ async function seed(folder: string): Promise<void> {
   for (let day = 0; day < 14; day++) {
     for (const [i, t] of rows.entries()) {
       for (let k = 0; k < 2 + ((day + i) % 3); k++) {
-        now = Date.now() - (14 - day) * DAY + (i * 4 + k) * 60_000;
+        now = noon.getTime() - (14 - day) * DAY + (i * 4 + k) * 60_000;
         const failed = (day + k + i) % 9 === 0;
         const overall = Math.max(0, Math.min(10, Math.round((t.level + Math.sin(day + k + i) * 1.2 + (day - 7) * 0.05) * 10) / 10));
         const { conversationId } = await generations.record({
