@@ -24,6 +24,8 @@ export interface MessageBatchRow {
   readonly attempt: number;
   readonly createdAt: number;
   readonly submittedAt: number | null;
+  /** False for a Message Batch adopted on a guess (see reconcile) until its results confirm it. */
+  readonly confirmed: boolean;
 }
 
 /** A slot's custom id: the row's id, then the slot (`mb1a2b3c4d5e-c0-17`), at most 64 of [a-zA-Z0-9_-]. */
@@ -106,6 +108,7 @@ export async function messageBatchRows(store: Store, batchId: string, purpose?: 
     attempt: Number(r.attempt),
     createdAt: Number(r.created_at),
     submittedAt: r.submitted_at === null ? null : Number(r.submitted_at),
+    confirmed: Number(r.confirmed ?? 1) === 1,
   }));
 }
 
@@ -133,12 +136,15 @@ export async function recordIntent(
       purpose,
     ]),
   );
-  return { id, purpose, anthropicId: null, state: 'submitting', customIds, attempt, createdAt: now, submittedAt: null };
+  return { id, purpose, anthropicId: null, state: 'submitting', customIds, attempt, createdAt: now, submittedAt: null, confirmed: true };
 }
 
 /** The Message Batch id, recorded the moment it is known. */
-export async function markSubmitted(store: Store, rowId: string, anthropicId: string, now: number): Promise<void> {
-  await store.write((tx) => tx.run("UPDATE message_batches SET anthropic_id = ?, state = 'submitted', submitted_at = coalesce(submitted_at, ?) WHERE id = ?", [anthropicId, now, rowId]));
+/** Records the row's Message Batch id; `confirmed` false when it was adopted on a guess (reconcile). */
+export async function markSubmitted(store: Store, rowId: string, anthropicId: string, now: number, confirmed = true): Promise<void> {
+  await store.write((tx) =>
+    tx.run("UPDATE message_batches SET anthropic_id = ?, state = 'submitted', submitted_at = coalesce(submitted_at, ?), confirmed = ? WHERE id = ?", [anthropicId, now, confirmed ? 1 : 0, rowId]),
+  );
 }
 
 /** A batch with Message Batches submitted (or about to be) and not yet collected. */

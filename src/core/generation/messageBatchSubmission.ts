@@ -87,11 +87,16 @@ export async function reconcile(store: Store, client: Anthropic, row: MessageBat
   const mine = new Set(row.customIds);
   const checked = new Set<string>();
   let match: Anthropic.Messages.MessageBatch | undefined;
+  // True when results proved it ours; false when it is adopted as the only running candidate.
+  let proven = false;
   for (let delay = FIRST_POLL_MS; ; delay = Math.min(LONGEST_POLL_MS, delay * 2)) {
     for (const b of candidates.filter((c) => c.processing_status === 'ended' && c.results_url && !checked.has(c.id))) {
       checked.add(b.id);
       for await (const line of await client.messages.batches.results(b.id)) {
-        if (mine.has(line.custom_id)) match = b;
+        if (mine.has(line.custom_id)) {
+          match = b;
+          proven = true;
+        }
         break; // one line tells: custom ids start with the row's own id
       }
       if (match) break;
@@ -107,7 +112,7 @@ export async function reconcile(store: Store, client: Anthropic, row: MessageBat
     candidates = await Promise.all(candidates.map((c) => (c.processing_status === 'ended' ? c : client.messages.batches.retrieve(c.id))));
   }
   if (match) {
-    await markSubmitted(store, row.id, match.id, Date.parse(match.created_at));
+    await markSubmitted(store, row.id, match.id, Date.parse(match.created_at), proven);
     return match.id;
   }
   if (!resubmit) return undefined;

@@ -331,7 +331,7 @@ async function runHeldMessageBatches(input: MessageBatchInput, created: (batchId
     if ((await batches.get(batchId))?.status !== 'cancelled') return;
     cancelRequested = true;
     for (const row of await messageBatchRows(store, batchId)) {
-      if (row.state !== 'submitted' || !row.anthropicId) continue;
+      if (row.state !== 'submitted' || !row.anthropicId || !row.confirmed) continue;
       // Those `cancel` found are canceling already; one ended, or gone, brings its results as they are.
       const b = await client.messages.batches.retrieve(row.anthropicId).catch(() => undefined);
       if (b?.processing_status === 'in_progress') await client.messages.batches.cancel(row.anthropicId).catch(() => undefined);
@@ -561,7 +561,8 @@ export async function cancelBatch(store: Store, batch: { readonly id: string; re
 export async function cancelMessageBatches(store: Store, client: Anthropic, batchId: string): Promise<string[]> {
   const canceled: string[] = [];
   for (const row of await messageBatchRows(store, batchId)) {
-    if (row.state !== 'submitted' || !row.anthropicId) continue;
+    // One adopted on a guess may be another client's (same account, same size): never canceled.
+    if (row.state !== 'submitted' || !row.anthropicId || !row.confirmed) continue;
     const b = await client.messages.batches.cancel(row.anthropicId);
     if (b.processing_status !== 'ended') canceled.push(row.anthropicId);
   }

@@ -293,6 +293,16 @@ export const MIGRATIONS: readonly Migration[] = [
       "ALTER TABLE message_batches ADD COLUMN purpose TEXT NOT NULL DEFAULT 'generation' CHECK (purpose IN ('generation', 'judge'))",
     ],
   },
+  {
+    version: 10,
+    description: 'Message Batches adopted on a guess: not confirmed ours until their results say so',
+    sql: [
+      // After a POST that got no answer, a running Message Batch of the row's size may be adopted
+      // before its results can prove it is ours (the only candidate): 0 here until then. A cancel
+      // never reaches such a one: it may be another client's of the same account.
+      'ALTER TABLE message_batches ADD COLUMN confirmed INTEGER NOT NULL DEFAULT 1',
+    ],
+  },
 ];
 
 /** The newest migration (not the last listed: one written in parallel may land out of order). */

@@ -6,11 +6,11 @@ import { realClock, type Clock } from '../../../src/core/generation/engine';
 import { countInputTokens, createClient } from '../../../src/core/generation/claude';
 import { CACHE_WRITE_MULTIPLIER } from '../../../src/core/generation/promptCache';
 import { BATCH_PRICE_FACTOR, cancelBatch, cancelMessageBatches, runMessageBatches, type MessageBatchInput } from '../../../src/core/generation/messageBatches';
-import { uncollectedMessageBatches } from '../../../src/core/generation/messageBatchRecords';
+import { messageBatchRows, uncollectedMessageBatches } from '../../../src/core/generation/messageBatchRecords';
 import { classifyResult } from '../../../src/core/generation/messageBatchResults';
 import { runRecordedBatch, type BatchInput } from '../../../src/core/generation/batch';
 import { BatchBusyError } from '../../../src/core/generation/batchLease';
-import { split } from '../../../src/core/generation/messageBatchSubmission';
+import { reconcile, split } from '../../../src/core/generation/messageBatchSubmission';
 import { WorkspaceBatchRepository, WorkspaceGenerationRepository, type Store } from '../../../src/core/store';
 import { Workspace, openWorkspaceStore } from '../../../src/core/workspace';
 import { FakeMessagesApi } from '../../fixtures/fakeMessagesApi';
@@ -434,6 +434,27 @@ describe('Message Batches (core, against the fake API over HTTP)', function () {
     const before = await client.messages.batches.list({ limit: 2, before_id: made[1]! });
     assert.deepEqual(before.data.map((b) => b.id), [made[3], made[2]]);
     await assert.rejects(client.messages.batches.create({ requests: [{ custom_id: 'has space', params: { model: 'x', max_tokens: 1, messages: [] } }] }), /custom_id/);
+  });
+
+  it('a Message Batch adopted on a guess (the only running one of its size) is never canceled: it may be another client\'s', async () => {
+    api.batchProcessingMs = 60_000;
+    const detached = await runMessageBatches(input(3, { detach: true }));
+    // As if our POST had got no answer: the row has no id, the account holds one running batch of its size.
+    await store.write((tx) => tx.run("UPDATE message_batches SET anthropic_id = NULL, state = 'submitting', submitted_at = NULL"));
+    const client = createClient({ apiKey: KEY, baseURL: api.url, timeoutMs: 5000 });
+    const [row] = await messageBatchRows(store, detached.batchId);
+    assert.equal(await reconcile(store, client, row!, quick), detached.messageBatches[0], 'adopted: the only candidate');
+    const [adopted] = await messageBatchRows(store, detached.batchId);
+    assert.deepEqual([adopted!.state, adopted!.confirmed], ['submitted', false]);
+    assert.deepEqual(await cancelMessageBatches(store, client, detached.batchId), []);
+    assert.equal(api.stats.batchCancels, 0, 'nothing canceled at Anthropic');
+    // Its results prove it ours: taken in as usual.
+    api.batchProcessingMs = 50;
+    api.finishBatches();
+    const batch = (await new WorkspaceBatchRepository(store).get(detached.batchId))!;
+    const resumed = await runMessageBatches({ ...(await workspace.prepareMessageBatchResume(store, batch)), apiKey: KEY, baseURL: api.url, clock: quick });
+    assert.equal(resumed.summary.succeeded, 3);
+    assert.equal(api.stats.batchCreates, 1, 'never sent again');
   });
 
   it('a row left "submitting" whose POST never arrived is submitted (once)', async () => {
