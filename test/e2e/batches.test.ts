@@ -51,9 +51,6 @@ describe('Batches and the dashboard in the VS Code workbench (headless Chromium)
     await api?.stop();
   });
 
-  const input = () => wb.page.locator('.quick-input-widget input');
-  const step = (text: string) => wb.page.locator('.quick-input-widget', { hasText: text }).waitFor({ state: 'visible' });
-  const toast = (text: string | RegExp) => wb.page.locator('.notifications-toasts .notification-list-item', { hasText: text });
 
   it('one day of data draws that day hour by hour, and Compare starts with the two most-run templates', async () => {
     await wb.runCommand('Promptloom: Show Analytics Dashboard');
@@ -83,29 +80,25 @@ describe('Batches and the dashboard in the VS Code workbench (headless Chromium)
   });
 
   it('Generate Batch… shows the cost and time first; progress shows an ETA; a cancelled batch says so and Resume finishes it', async () => {
-    await wb.runCommand('Promptloom: Set API Key');
-    await step('secret storage');
-    await input().fill('sk-e2e-key');
-    await wb.page.keyboard.press('Enter');
-    await toast('API key saved').waitFor();
+    await wb.setApiKey('sk-e2e-key');
     // Out of the way, so the batch's own notifications are the ones on screen.
     await wb.runCommand('Notifications: Clear All Notifications');
-    await toast('API key saved').waitFor({ state: 'detached' });
+    await wb.toast('API key saved').waitFor({ state: 'detached' });
     await wb.page.locator('.explorer-folders-view .monaco-list-row', { hasText: 'generate.prompt' }).click();
     await wb.page.locator('.monaco-editor .view-lines', { hasText: 'Write a conversation with' }).first().waitFor();
 
     await wb.runCommand('Promptloom: Generate Batch…');
-    await step('vary which values');
+    await wb.waitForStep('vary which values');
     await wb.page.keyboard.press('Enter'); // vary nothing
-    await step('How many conversations');
-    await input().fill('8');
+    await wb.waitForStep('How many conversations');
+    await wb.quickInput().fill('8');
     await wb.page.keyboard.press('Enter');
-    await step('priority');
+    await wb.waitForStep('priority');
     await wb.page.keyboard.press('Enter');
-    await step('Requests in flight');
-    await input().fill('2');
+    await wb.waitForStep('Requests in flight');
+    await wb.quickInput().fill('2');
     await wb.page.keyboard.press('Enter');
-    await step('Value of persona');
+    await wb.waitForStep('Value of persona');
     await wb.page.keyboard.press('Enter');
 
     const dialog = wb.page.locator('.monaco-dialog-box');
@@ -122,13 +115,13 @@ describe('Batches and the dashboard in the VS Code workbench (headless Chromium)
     await dialog.locator('.monaco-button', { hasText: 'Generate' }).click();
 
     // Once the first answers are in, the progress says how long the rest should take.
-    const progress = toast('Generating Generation fixture × 8');
+    const progress = wb.toast('Generating Generation fixture × 8');
     await progress.filter({ hasText: /2 done, 0 failed, 6 queued · \$\d+\.\d+ · about \d+ (s|min)( \d+ s)? left/ }).waitFor({ timeout: 60_000 });
     await wb.screenshot('batch-progress-eta');
     await progress.hover();
     await progress.locator('.monaco-button, .action-label', { hasText: 'Cancel' }).first().click();
 
-    const cancelled = toast(/Promptloom: cancelled, \d of 8 not generated/);
+    const cancelled = wb.toast(/Promptloom: cancelled, \d of 8 not generated/);
     await cancelled.waitFor({ timeout: 60_000 });
     const resume = cancelled.locator('.monaco-button', { hasText: 'Resume' });
     await resume.waitFor({ state: 'visible' });
@@ -145,7 +138,7 @@ describe('Batches and the dashboard in the VS Code workbench (headless Chromium)
 
     await resume.click();
     const left = 8 - succeededBefore;
-    await toast(`${left} of ${left} conversations generated`).waitFor({ timeout: 90_000 });
+    await wb.toast(`${left} of ${left} conversations generated`).waitFor({ timeout: 90_000 });
     await store.refresh();
     assert.equal(Number((await store.get("SELECT count(*) AS n FROM conversations c JOIN templates t ON t.id = c.template_id WHERE t.path = 'generate.prompt'"))!.n), 8);
     const cancelledCount = Number((await logs()).find((r) => r.status === 'cancelled')!.n);

@@ -71,11 +71,7 @@ describe('coverage on the dashboard in the workbench (headless Chromium)', () =>
   });
 
   it('shows a heatmap table of approved / requested per persona and channel, the gaps in words', async () => {
-    await wb.runCommand('Promptloom: Set API Key');
-    await wb.page.locator('.quick-input-widget', { hasText: 'secret storage' }).waitFor({ state: 'visible' });
-    await wb.page.locator('.quick-input-widget input').fill('sk-e2e-key');
-    await wb.page.keyboard.press('Enter');
-    await wb.page.locator('.notifications-toasts', { hasText: 'API key saved' }).waitFor();
+    await wb.setApiKey('sk-e2e-key');
 
     await wb.runCommand('Promptloom: Show Analytics Dashboard');
     const frame = await wb.webviewFrame('#coverage-section table.heatmap');

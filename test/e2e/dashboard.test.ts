@@ -134,12 +134,7 @@ describe('Analytics dashboard and template tests in the VS Code workbench (headl
   });
 
   it('tests a template from the palette and shows the verdict, criterion by criterion', async () => {
-    await wb.runCommand('Promptloom: Set API Key');
-    // The key's own input box, not the palette it replaces.
-    await wb.page.locator('.quick-input-widget', { hasText: 'secret storage' }).waitFor({ state: 'visible' });
-    await wb.page.locator('.quick-input-widget input').fill('sk-e2e-key');
-    await wb.page.keyboard.press('Enter');
-    await wb.page.locator('.notifications-toasts', { hasText: 'API key saved' }).waitFor();
+    await wb.setApiKey('sk-e2e-key');
     // Open the template from the Explorer: a click takes focus out of the dashboard's webview,
     // where the workbench's own shortcuts (Ctrl+P) do not always arrive.
     await wb.page.locator('.explorer-folders-view .monaco-list-row', { hasText: 'generate.prompt' }).click();

@@ -32,33 +32,29 @@ describe('Message Batches in the VS Code workbench (headless Chromium)', () => {
     await api?.stop();
   });
 
-  const input = () => wb.page.locator('.quick-input-widget input');
-  const step = (text: string) => wb.page.locator('.quick-input-widget', { hasText: text }).waitFor({ state: 'visible' });
-  const toast = (text: string | RegExp) => wb.page.locator('.notifications-toasts .notification-list-item', { hasText: text });
+
+  /** Generate Batch… on the open template: `count` conversations, every other answer the default, up to its confirmation. */
+  const generateBatch = async (count: number) => {
+    await wb.runCommand('Promptloom: Generate Batch…');
+    await wb.waitForStep('vary which values');
+    await wb.page.keyboard.press('Enter');
+    await wb.waitForStep('How many conversations');
+    await wb.quickInput().fill(String(count));
+    await wb.page.keyboard.press('Enter');
+    for (const step of ['priority', 'Requests in flight', 'Value of persona']) {
+      await wb.waitForStep(step);
+      await wb.page.keyboard.press('Enter');
+    }
+  };
 
   it('with mode auto, 60 conversations ask: both prices, then Message Batches with progress; Cancel asks before cancelling at Anthropic', async () => {
-    await wb.runCommand('Promptloom: Set API Key');
-    await step('secret storage');
-    await input().fill('sk-e2e-key');
-    await wb.page.keyboard.press('Enter');
-    await toast('API key saved').waitFor();
+    await wb.setApiKey('sk-e2e-key');
     await wb.runCommand('Notifications: Clear All Notifications');
-    await toast('API key saved').waitFor({ state: 'detached' });
+    await wb.toast('API key saved').waitFor({ state: 'detached' });
     await wb.page.locator('.explorer-folders-view .monaco-list-row', { hasText: 'generate.prompt' }).click();
     await wb.page.locator('.monaco-editor .view-lines', { hasText: 'Write a conversation with' }).first().waitFor();
 
-    await wb.runCommand('Promptloom: Generate Batch…');
-    await step('vary which values');
-    await wb.page.keyboard.press('Enter');
-    await step('How many conversations');
-    await input().fill('60');
-    await wb.page.keyboard.press('Enter');
-    await step('priority');
-    await wb.page.keyboard.press('Enter');
-    await step('Requests in flight');
-    await wb.page.keyboard.press('Enter');
-    await step('Value of persona');
-    await wb.page.keyboard.press('Enter');
+    await generateBatch(60);
 
     const dialog = wb.page.locator('.monaco-dialog-box');
     await dialog.waitFor();
@@ -79,7 +75,7 @@ describe('Message Batches in the VS Code workbench (headless Chromium)', () => {
     await dialog.locator('.monaco-button', { hasText: 'Generate with Message Batches' }).click();
 
     // The progress, from the Message Batch's request counts.
-    const progress = toast('Message Batches: Generation fixture × 60');
+    const progress = wb.toast('Message Batches: Generation fixture × 60');
     await progress.filter({ hasText: /0 of 60 stored, 0 failed, 60 processing · \$0\.0000/ }).waitFor({ timeout: 30_000 });
     await wb.screenshot('message-batches-progress');
     assert.equal(api.stats.batchCreates, 1);
@@ -97,7 +93,7 @@ describe('Message Batches in the VS Code workbench (headless Chromium)', () => {
     await progress.first().waitFor();
     assert.equal(api.stats.batchCancels, 0);
 
-    const done = toast(/60 of 60 conversations generated through Message Batches at half price/);
+    const done = wb.toast(/60 of 60 conversations generated through Message Batches at half price/);
     await done.waitFor({ timeout: 60_000 });
     await wb.page.waitForTimeout(300); // the toast's fade-in, for the picture
     await wb.screenshot('message-batches-done');
@@ -114,35 +110,24 @@ describe('Message Batches in the VS Code workbench (headless Chromium)', () => {
 
   it('Cancel at Anthropic cancels the Message Batch; the cancelled batch says so, and Resume finishes it through Message Batches', async () => {
     await wb.runCommand('Notifications: Clear All Notifications');
-    await wb.runCommand('Promptloom: Generate Batch…');
-    await step('vary which values');
-    await wb.page.keyboard.press('Enter');
-    await step('How many conversations');
-    await input().fill('50');
-    await wb.page.keyboard.press('Enter');
-    await step('priority');
-    await wb.page.keyboard.press('Enter');
-    await step('Requests in flight');
-    await wb.page.keyboard.press('Enter');
-    await step('Value of persona');
-    await wb.page.keyboard.press('Enter');
+    await generateBatch(50);
     const dialog = wb.page.locator('.monaco-dialog-box');
     await dialog.locator('.monaco-button', { hasText: 'Generate with Message Batches' }).click();
 
-    const progress = toast('Message Batches: Generation fixture × 50');
+    const progress = wb.toast('Message Batches: Generation fixture × 50');
     await progress.filter({ hasText: /50 processing/ }).waitFor({ timeout: 30_000 });
     const creates = api.stats.batchCreates;
     await progress.hover();
     await progress.locator('.monaco-button, .action-label', { hasText: 'Cancel' }).first().click();
     await wb.page.locator('.monaco-dialog-box', { hasText: 'at Anthropic?' }).locator('.monaco-button', { hasText: 'Cancel at Anthropic' }).click();
 
-    const cancelled = toast(/Promptloom: cancelled, 50 of 50 not generated/);
+    const cancelled = wb.toast(/Promptloom: cancelled, 50 of 50 not generated/);
     await cancelled.waitFor({ timeout: 60_000 });
     assert.equal(api.stats.batchCancels, 1);
     await wb.page.waitForTimeout(300); // the toast's fade-in, for the picture
     await wb.screenshot('message-batches-cancelled');
     await cancelled.locator('.monaco-button', { hasText: 'Resume' }).click();
-    await toast(/50 of 50 conversations generated through Message Batches/).waitFor({ timeout: 60_000 });
+    await wb.toast(/50 of 50 conversations generated through Message Batches/).waitFor({ timeout: 60_000 });
     // The canceled requests went again in one new Message Batch.
     assert.equal(api.stats.batchCreates, creates + 1);
   });
@@ -183,10 +168,9 @@ describe('Message Batches left at Anthropic by a closed window (headless Chromiu
     await api?.stop();
   });
 
-  const toast = (text: string | RegExp) => wb.page.locator('.notifications-toasts .notification-list-item', { hasText: text });
 
   it('at start-up a notice names the Message Batch still at Anthropic; Collect stores its conversations once', async () => {
-    const notice = toast('1 Message Batch is still at Anthropic');
+    const notice = wb.toast('1 Message Batch is still at Anthropic');
     await notice.waitFor({ timeout: 60_000 });
     await wb.page.waitForTimeout(300); // the toast's fade-in, for the picture
     await wb.screenshot('message-batches-startup-notice');
@@ -202,7 +186,7 @@ describe('Message Batches left at Anthropic by a closed window (headless Chromiu
     await wb.page.keyboard.press('Escape');
     assert.equal(api.stats.batchCancels, 0);
     await notice.locator('.monaco-button', { hasText: 'Collect' }).click();
-    await toast(/collected 3 conversations from Message Batches/).waitFor({ timeout: 60_000 });
+    await wb.toast(/collected 3 conversations from Message Batches/).waitFor({ timeout: 60_000 });
     assert.equal(api.stats.batchCreates, 1, 'collected, not submitted again');
     const store = await Store.open(wb.folder);
     try {

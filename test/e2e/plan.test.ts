@@ -41,19 +41,13 @@ describe('a value plan in the workbench (headless Chromium)', () => {
     await api?.stop();
   });
 
-  const input = () => wb.page.locator('.quick-input-widget input');
-  const step = (text: string) => wb.page.locator('.quick-input-widget', { hasText: text }).waitFor({ state: 'visible' });
 
   it('chooses the values to vary, sees each variable’s values, and confirms the value sets and cost before spending', async () => {
-    await wb.runCommand('Promptloom: Set API Key');
-    await step('secret storage');
-    await input().fill('sk-e2e-key');
-    await wb.page.keyboard.press('Enter');
-    await wb.page.locator('.notifications-toasts', { hasText: 'API key saved' }).waitFor();
+    await wb.setApiKey('sk-e2e-key');
     await wb.openFile('plan.prompt', 'Write a conversation with');
 
     await wb.runCommand('Promptloom: Generate Batch…');
-    await step('vary which values');
+    await wb.waitForStep('vary which values');
     // Each variable with what it would take; a text variable without examples says why it cannot vary.
     await wb.page.locator('.quick-input-list .monaco-list-row', { hasText: '3 values: Anxious Investor, Near Retiree, Young Saver' }).waitFor();
     await wb.page.locator('.quick-input-list .monaco-list-row', { hasText: 'nothing to vary over' }).waitFor();
@@ -61,18 +55,18 @@ describe('a value plan in the workbench (headless Chromium)', () => {
     await wb.page.locator('.quick-input-widget', { hasText: '2 Selected' }).waitFor();
     await wb.screenshot('plan-vary');
     await wb.page.keyboard.press('Enter');
-    await step('how to spread');
+    await wb.waitForStep('how to spread');
     await wb.page.keyboard.press('Enter'); // balanced
-    await step('How many conversations');
-    await input().fill('12');
+    await wb.waitForStep('How many conversations');
+    await wb.quickInput().fill('12');
     await wb.page.keyboard.press('Enter');
-    await step('priority');
+    await wb.waitForStep('priority');
     await wb.page.keyboard.press('Enter');
-    await step('Requests in flight');
+    await wb.waitForStep('Requests in flight');
     await wb.page.keyboard.press('Enter');
     // The topic, which is not varied, is asked for once.
-    await step('Value of topic');
-    await input().fill('bonds');
+    await wb.waitForStep('Value of topic');
+    await wb.quickInput().fill('bonds');
     await wb.page.keyboard.press('Enter');
 
     const dialog = wb.page.locator('.monaco-dialog-box');

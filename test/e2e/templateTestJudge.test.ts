@@ -30,11 +30,7 @@ describe('Test Template with the judge on, in the VS Code workbench (headless Ch
   });
 
   it('shows each run’s judge part, model, grade and reason, as graded over HTTP by the fake Messages API', async () => {
-    await wb.runCommand('Promptloom: Set API Key');
-    await wb.page.locator('.quick-input-widget', { hasText: 'secret storage' }).waitFor({ state: 'visible' });
-    await wb.page.locator('.quick-input-widget input').fill('sk-e2e-key');
-    await wb.page.keyboard.press('Enter');
-    await wb.page.locator('.notifications-toasts', { hasText: 'API key saved' }).waitFor();
+    await wb.setApiKey('sk-e2e-key');
     await wb.openFile('generate.prompt', 'Write a conversation with');
     await wb.runCommand('Promptloom: Test Template');
     await wb.page.locator('.quick-input-widget', { hasText: 'How many test generations' }).waitFor({ state: 'visible' });

@@ -1,7 +1,7 @@
 /// <reference lib="dom" />
 import { cpSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import type { BrowserContext, Frame, Page } from 'playwright-core';
+import type { BrowserContext, Frame, Locator, Page } from 'playwright-core';
 import { CACHE, ROOT, VsCodeHost, ensureHost, freePort } from '../../scripts/host';
 import { launchBrowser } from '../host/browser';
 
@@ -67,6 +67,31 @@ export class Workbench {
   async pickTheme(label: string, kind: string): Promise<void> {
     await this.pick(['Control+K', 'Control+T'], label, label);
     await this.waitForTheme(kind);
+  }
+
+  /** The text box of the quick input on screen (a command's question). */
+  quickInput(): Locator {
+    return this.page.locator('.quick-input-widget input');
+  }
+
+  /** Waits for the quick input asking `text` (its title or prompt). */
+  async waitForStep(text: string): Promise<void> {
+    await this.page.locator('.quick-input-widget', { hasText: text }).waitFor({ state: 'visible' });
+  }
+
+  /** A notification toast holding `text`. */
+  toast(text: string | RegExp): Locator {
+    return this.page.locator('.notifications-toasts .notification-list-item', { hasText: text });
+  }
+
+  /** Promptloom: Set API Key, answered with `key`, until the editor says it is saved. */
+  async setApiKey(key: string): Promise<void> {
+    await this.runCommand('Promptloom: Set API Key');
+    // The key's own input box, not the palette it replaces.
+    await this.waitForStep('secret storage');
+    await this.quickInput().fill(key);
+    await this.page.keyboard.press('Enter');
+    await this.toast('API key saved').waitFor();
   }
 
   /** Opens a quick input with `keys`, types `text` and takes the row showing `row`. */
