@@ -23,15 +23,14 @@ interface Figures {
   rateUsed: number;
 }
 
-async function naive(concurrency: number): Promise<Figures> {
-  const api = await FakeMessagesApi.start({ apiKey: KEY, requestsPerWindow: LIMIT, windowMs: WINDOW_MS });
-  const client = new Anthropic({ apiKey: KEY, baseURL: api.url }); // the SDK's own retries: 2
+/** The SDK alone (its own retries, no limiter): `items` requests from `workers` workers; what failed for good is lost. */
+async function sdkAlone(client: Anthropic, items: number, workers: number): Promise<{ seconds: number; lost: number }> {
   let next = 0;
   let lost = 0;
   const started = Date.now();
   await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (next < N) {
+    Array.from({ length: workers }, async () => {
+      while (next < items) {
         next++;
         try {
           await client.messages.create({ model: 'claude-sonnet-5-5', max_tokens: 2000, messages: [{ role: 'user', content: 'Write a conversation.' }] });
@@ -41,7 +40,13 @@ async function naive(concurrency: number): Promise<Figures> {
       }
     }),
   );
-  const seconds = (Date.now() - started) / 1000;
+  return { seconds: (Date.now() - started) / 1000, lost };
+}
+
+async function naive(concurrency: number): Promise<Figures> {
+  const api = await FakeMessagesApi.start({ apiKey: KEY, requestsPerWindow: LIMIT, windowMs: WINDOW_MS });
+  const client = new Anthropic({ apiKey: KEY, baseURL: api.url }); // the SDK's own retries: 2
+  const { seconds, lost } = await sdkAlone(client, N, concurrency);
   await api.stop();
   return { name: `SDK alone, ${concurrency} workers`, seconds, rateLimited: api.stats.rateLimited, lost, rateUsed: shareOfAllowedRate(api.stats.acceptedAt, LIMIT, WINDOW_MS) };
 }
@@ -150,22 +155,7 @@ async function faultySdkAlone(seed: number): Promise<FaultyFigures> {
     return response;
   };
   const client = new Anthropic({ apiKey: KEY, baseURL: api.url, timeout: FAULTY.timeoutMs, fetch: timed });
-  let next = 0;
-  let lost = 0;
-  const started = Date.now();
-  await Promise.all(
-    Array.from({ length: FAULTY.workers }, async () => {
-      while (next < FAULTY.items) {
-        next++;
-        try {
-          await client.messages.create({ model: 'claude-sonnet-5-5', max_tokens: 2000, messages: [{ role: 'user', content: 'Write a conversation.' }] });
-        } catch {
-          lost++;
-        }
-      }
-    }),
-  );
-  const seconds = (Date.now() - started) / 1000;
+  const { seconds, lost } = await sdkAlone(client, FAULTY.items, FAULTY.workers);
   await api.stop();
   return faultyFigures(`SDK alone, ${FAULTY.workers} workers`, api, seconds, lost, answersMs);
 }
