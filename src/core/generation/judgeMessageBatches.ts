@@ -90,9 +90,13 @@ export async function judgeThroughMessageBatches(input: JudgeMessageBatchInput):
   const repo = new WorkspaceJudgeCallRepository(store);
   const ids = (await store.all('SELECT id FROM conversations WHERE batch_id = ? ORDER BY created_at, id', [batchId])).map((r) => String(r.id));
   const graded = await judgedAlready(store, ids);
-  // The turns of the batch's conversations, read once (the requests and the scores need them).
+  // The turns of the batch's conversations not graded yet, read once (their requests and scores
+  // need them; a graded one is never sent or taken in again, so a resume reads nothing of it).
   const turnsCache = new Map<string, Turn[]>();
-  for (const t of await store.all('SELECT t.conversation_id, t.role, t.content FROM turns t JOIN conversations c ON c.id = t.conversation_id WHERE c.batch_id = ? ORDER BY t.conversation_id, t.position', [batchId])) {
+  const ungraded = `SELECT t.conversation_id, t.role, t.content FROM turns t JOIN conversations c ON c.id = t.conversation_id
+     WHERE c.batch_id = ? AND NOT EXISTS (SELECT 1 FROM judge_calls j WHERE j.conversation_id = c.id AND j.status = 'succeeded')
+     ORDER BY t.conversation_id, t.position`;
+  for (const t of await store.all(ungraded, [batchId])) {
     const id = String(t.conversation_id);
     const turns = turnsCache.get(id) ?? [];
     turns.push({ role: t.role as Turn['role'], content: String(t.content) });
