@@ -4,13 +4,16 @@
  *
  * A fact is a slot and a value. The slot of a figure is its unit ("$", "percent", "weeks",
  * "licenses", the word after the number; "age" for "years old" or "I'm 34") and its cue words
- * (the content words around it in its sentence: "salary", "deposit", "tournament"). An
+ * (the content words around it in its sentence: "salary", "deposit", "tournament"). Fractions
+ * and mixed numbers are values ("17/12", "1 5/12"); "2/3 of the course" is a share. An
  * assistant's figure contradicts the user when it has the same unit and shares a cue word with a
  * figure the user gave, differs from every figure the user gave, and is not plainly worked out:
- * not a figure the assistant already used, not a sum, difference, product or ratio of figures
- * said before it, not in a hypothetical ("if you earned 90,000"), not a projection ("in 10 years
- * you'll be 44"). Units that say nothing of the slot on their own (a bare number, a time of day)
- * need the sentence to speak of the user ("you", "your") as well.
+ * not a figure the assistant already used, not arithmetic the sentence states (a sum, difference,
+ * product or ratio of its numbers, or of one and the user's figure it names, in units that fit),
+ * not in a hypothetical ("if you earned 90,000"), not a projection ("in 10 years you'll be 44").
+ * Amounts and percentages are compared with their sign: "three cards" or "a fee of 3 to 5
+ * percent" is not "the 3% period". Units that say nothing of the slot on their own (a bare
+ * number, a time of day) need the sentence to speak of the user ("you", "your") as well.
  *
  * Names: a relative the user named ("my daughter Emma") called something else ("your daughter
  * Sophie"), or, in an answer that no longer names them, replaced by a new name in a person's
@@ -22,9 +25,14 @@ export interface UserFacts {
   figures: Figure[];
   /** Every number the user gave, as a normalised value. */
   values: Set<number>;
+  /** The amounts and percentages the user gave, as "$600" and "%20": a sign says what a figure is. */
+  signed: Set<string>;
   /** Numbers the assistant said in the turns before `saidThrough` (filled as answers are read, in order). */
   said: Set<number>;
   saidThrough: number;
+  /** The figures of the answers before `figuresThrough`, read only when a number said before needs its slot. */
+  saidFigures: Figure[];
+  figuresThrough: number;
   /** Relatives the user named: relation → name. */
   names: Map<string, string>;
 }
@@ -42,12 +50,21 @@ interface Figure {
   text: string;
   /** Where it is in its sentence. */
   at: number;
+  /** One of figures its sentence adds up to another ("the 16 weeks, 8 in March and 8 later"): a part, not a total. */
+  part?: boolean;
+}
+
+/** A number in a sentence and what it counts: the material of arithmetic. */
+interface Operand {
+  value: number;
+  unit: string;
 }
 
 const RELATIVES = 'daughter|son|aunt|uncle|father|mother|dad|mom|mum|partner|wife|husband|brother|sister|grandmother|grandfather|friend|colleague|manager|boss|dog|cat';
 const OWNER = new RegExp(`\\b(?:my|your|his|her|their|the) (${RELATIVES})(?:['’]s)?\\b`);
 const RELATIVE = new RegExp(`\\b([Mm]y|[Yy]our) (${RELATIVES}) ([A-Z][a-z]+)`, 'g');
-const FIGURE = /[$€£]?\d+(?:[.,]\d+)*(?:\s?%)?/g;
+/** A number, a fraction ("17/12") or a mixed number ("1 5/12", "1 and 5/12"), with its currency or percent sign. */
+const FIGURE = /[$€£]?\d+(?:[.,]\d+)*(?:(?: (?:and )?\d+)?\/\d+)?(?:\s?%)?/g;
 const WORD = /[a-z]+(?:['’][a-z]+)?/g;
 const ATTRIBUTED = /\byou(?: said| mentioned| told me| stated)(?: \w+){0,3}? (\$?\d[\d,]*(?:\.\d+)?%?)|(\$?\d[\d,]*(?:\.\d+)?%?)(?: \w+){0,2} (?:that )?you (?:mentioned|said|gave|stated|told me)\b/gi;
 const YOU = /\b(?:you|your|you['’]re|you['’]ve|yours)\b/i;
@@ -56,7 +73,7 @@ const CLAIMED = /\byou (?:said|mentioned|told|stated|gave)\b/i;
 /** The user, or a person they spoke of (their child's fever, their father's trip). */
 const PERSON = /\b(?:you|your|you['’]re|you['’]ve|yours|he|she|his|her|him|they|their)\b/i;
 /** A figure the answer supposes, or one it projects forward: worked out, not restated. */
-const HYPOTHETICAL = /\b(?:if (?:you|your|we|they|it|he|she)\b(?:\s+\w+){0,2}\s+(?:were|had|earned|made|got|saved|spent|paid|did|could|increased|decreased|raised|cut|changed|went|took|put|moved|doubled)|what if|suppose|imagine|let['’]s say|say you|even if|for example|for instance|e\.g\.)/i;
+const HYPOTHETICAL = /\b(?:if (?:you|your|we|they|it|he|she)\b(?:\s+\w+){0,2}\s+(?:were|had|earned|made|got|saved|spent|paid|did|could|increased|decreased|raised|cut|changed|went|took|put|moved|doubled)|what if|suppose|imagine|let['’]s say|say you|even if|for example|for instance|e\.g\.|such as [$€£]?\d|, like [$€£]?\d)/i;
 const PROJECTION = /\b(?:in (?:\d+|a|an|one|two|three|four|five|six|seven|eight|nine|ten|twenty|thirty) (?:more )?(?:years?|months?|weeks?|days?|hours?|minutes?)|by the time|after (?:\d+|one|two|three|four|five|six|ten) \w+|you['’]ll be|you will be|will (?:be|grow|reach|come to|turn)|would (?:be|grow|reach|come to))\b/gi;
 /** A remainder or a total: worked out from the user's figures ("you would have about $105,000 left"). */
 const DERIVED = /\b(?:left|left over|remaining|remainder|in total|altogether|combined|all told)\b/i;
@@ -83,12 +100,26 @@ const UNIT_WORDS = new Set(['percent', 'cent', 'percentage', 'dollars', 'dollar'
  * Units that measure rather than count: "3 weeks" or "$600" can be any of many facts, so they need
  * a cue word in common; "10 licenses" or "4 cups" is one fact on its own.
  */
-const MEASURES = new Set('$ % word page calorie step age year month week day night hour minute second time degree mg ml kg lb km mile meter metre euro pound dollar percent gb mb'.split(' '));
+const MEASURES = new Set('$ % share word page calorie step age year month week day night hour minute second time degree mg ml kg lb km mile meter metre euro pound dollar percent gb mb'.split(' '));
 const WORD_NUMBERS: Record<string, number> = {
   one: 1, two: 2, three: 3, four: 4, five: 5, six: 6, seven: 7, eight: 8, nine: 9, ten: 10, eleven: 11, twelve: 12,
   fifteen: 15, twenty: 20, thirty: 30, forty: 40, fifty: 50, sixty: 60, hundred: 100, half: 0.5, twice: 2, double: 2,
 };
 const WORD_NUMBER = /\b(?=[otfsehd])(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty|thirty|forty|fifty|sixty|hundred|half|twice|double)\b/g;
+/** A fraction in words: "a third", "two thirds", "three quarters". */
+const WORD_FRACTION = /\b(a|an|one|two|three|four)[ -](half|halves|thirds?|quarters?|fourths?|fifths?|tenths?)\b/g;
+/** What WORD_FRACTION needs: a quick test that skips it on most turns. */
+const FRACTION_WORD = /half|halves|third|quarter|fourth|fifth|tenth/;
+const DENOMINATORS: Record<string, number> = { half: 2, halves: 2, third: 3, quarter: 4, fourth: 4, fifth: 5, tenth: 10 };
+/** "On 3/15" is a date, not a fraction. */
+const DATE_BEFORE = /\b(?:on|by|until|till|before|after|from|since|through|due|dated)\s*$/;
+/** A rate that holds for a time ("0% for 18 months") is the rate of a period: "the 0% period". */
+const FOR_A_TIME = /^\s*(?:[a-z]+\s+)?for (?:\d+|a|an|one|two|three|four|five|six|twelve) (?:years?|months?|weeks?|days?)\b/;
+/**
+ * A sentence that says it adds or takes away. A sum with an operand from outside the sentence is
+ * only worked out in one: "put 10 percent down … once their equity reaches 30 percent" adds nothing.
+ */
+const ADDS = /\b(?:plus|minus|more|another|extra|additional|add|adds|added|adding|on top|total|together|combined|sum|less|fewer|short|after|left|remaining|difference|gap|increase[sd]?|decrease[sd]?|rises?|drops?|raises?|cut|up from|down from|longer|shorter|higher|lower)\b|\+/i;
 
 /** Words before a figure that do not name it: prepositions and the like ("since 1853", "in 2003"). */
 const NOT_LABELS = new Set('since until till about around over under after before like than into onto upon within without near past via per between among toward towards'.split(' '));
@@ -105,7 +136,9 @@ function sentencesOf(text: string): string[] {
 }
 
 function parseValue(token: string): number {
-  return Number(token.replace(/[$€£%\s,]/g, ''));
+  if (!token.includes('/')) return Number(token.replace(/[$€£%\s,]/g, ''));
+  const [, whole, top, bottom] = /(?:(\d+) (?:and )?)?(\d+)\/(\d+)/.exec(token) ?? [];
+  return Number(whole ?? 0) + Number(top) / Number(bottom);
 }
 
 /** The figures of one turn, each with its slot. */
@@ -113,6 +146,7 @@ function figuresOf(text: string): Figure[] {
   const out: Figure[] = [];
   for (const sentence of sentencesOf(text)) {
     if (!/\d/.test(sentence)) continue;
+    const first = out.length;
     const lower = sentence.toLowerCase();
     const attributed = YOU.test(lower);
     const all = [...sentence.matchAll(FIGURE)];
@@ -129,15 +163,18 @@ function figuresOf(text: string): Figure[] {
       const next = /^\s*([a-z]+(?:-[a-z]+)*)/.exec(rest)?.[1] ?? '';
       // The words just before it (patterns anchored at its end scan no further).
       const head = lower.slice(Math.max(0, at - 40), at);
+      const fraction = token.includes('/');
       let unit: string;
-      // An ordinal ("the 17th century") is a position, not an amount anyone stated.
-      if (/^(?:st|nd|rd|th)\b/.test(rest)) continue;
+      // An ordinal ("the 17th century") is a position, not an amount anyone stated; a date ("on 3/15", "12/25/2024") is not a fraction.
+      if (/^(?:st|nd|rd|th)\b/.test(rest) || (fraction && (identifier || DATE_BEFORE.test(head)))) continue;
       if (identifier) unit = label(/([a-z]+)\W*$/.exec(head)?.[1]);
       else if (/^[$€£]/.test(token) || /^(?:dollars?|bucks|usd)\b/.test(next)) unit = '$';
       else if (token.endsWith('%') || /^(?:percent|per cent|percentage)\b/.test(rest.trimStart())) unit = '%';
       else if (/^years?[ -]old\b/.test(rest.trimStart()) || next === 'year-old' || /\b(?:i['’]m|i am|you['’]re|you are|aged?|turning|turned|turn)\s*$/.test(head)) unit = 'age';
       // "2 hours ago" is a point in time, not a duration like "the next 48 hours".
       else if (next !== '' && !NOT_UNITS.has(next)) unit = next.replace(/s$/, '') + (/^\s*[a-z-]+\s+ago\b/.test(rest) ? ' ago' : '');
+      // A fraction of something is a share of it ("2/3 of the course"); one on its own is a number being worked on ("17/12").
+      else if (fraction) unit = next === 'of' ? 'share' : '/';
       else {
         // A bare number is named by the word before it ("order 58213", "flight 742"), if any.
         const found = /([a-z]+)\W+(?:([a-z]+)\W+)?$/.exec(head);
@@ -153,12 +190,26 @@ function figuresOf(text: string): Figure[] {
         if (w[0].replace(/s$/, '') === unit || UNIT_WORDS.has(w[0])) continue;
         cues.push(stem(w[0]));
       }
+      if (FOR_A_TIME.test(rest)) cues.push('perio');
       // "the 16 weeks", "all 12 nights", "your 10 mg": a definite phrase refers to a figure already known.
       const definite = /\b(?:the|all|those|these|your|their|his|her)(?: (?:next|first|last|full|whole|remaining|original))?\s*$/.test(head);
       out.push({ value, unit, cues, owner, attributed, definite, text: token, at });
     }
+    markParts(out, first);
   }
   return out;
+}
+
+/**
+ * Figures of one sentence that add up to another of its figures in the same unit are its parts:
+ * the user who splits "the 16 weeks" into 8 and 8 still gave one total.
+ */
+function markParts(figures: Figure[], from: number): void {
+  for (let k = from; k < figures.length; k++) {
+    const whole = figures[k]!;
+    const parts = figures.filter((g, j) => j >= from && j !== k && g.unit === whole.unit && g.unit !== '');
+    if (parts.length >= 2 && near(whole.value, parts.reduce((sum, g) => sum + g.value, 0))) for (const g of parts) g.part = true;
+  }
 }
 
 function numbersIn(text: string): number[] {
@@ -167,16 +218,41 @@ function numbersIn(text: string): number[] {
     const v = parseValue(m[0].replace(/[.,]$/, ''));
     if (Number.isFinite(v)) out.push(v);
   }
-  for (const m of text.toLowerCase().matchAll(WORD_NUMBER)) out.push(WORD_NUMBERS[m[0]]!);
+  const lower = text.toLowerCase();
+  for (const m of lower.matchAll(WORD_NUMBER)) out.push(WORD_NUMBERS[m[0]]!);
+  if (FRACTION_WORD.test(lower)) for (const m of lower.matchAll(WORD_FRACTION)) out.push(wordFraction(m));
   return out;
 }
 
+/** "a third" → 1/3, "three quarters" → 3/4. */
+function wordFraction(m: RegExpMatchArray): number {
+  return (WORD_NUMBERS[m[1]!] ?? 1) / DENOMINATORS[m[2]!.replace(/s$/, '').replace(/ve$/, 'f')]!;
+}
+
+/** Numbers in words, with the word after each as its unit ("three months", "a third"). */
+function wordNumbersIn(lower: string): Operand[] {
+  const out: Operand[] = [];
+  for (const m of lower.matchAll(WORD_NUMBER)) out.push({ value: WORD_NUMBERS[m[0]]!, unit: unitAfter(lower, m.index + m[0].length) });
+  if (FRACTION_WORD.test(lower)) for (const m of lower.matchAll(WORD_FRACTION)) out.push({ value: wordFraction(m), unit: '' });
+  return out;
+}
+
+function unitAfter(lower: string, at: number): string {
+  const next = /^\s+([a-z]+)/.exec(lower.slice(at, at + 24))?.[1] ?? '';
+  if (next === 'percent') return '%';
+  return next === '' || NOT_UNITS.has(next) ? '' : next.replace(/s$/, '');
+}
+
 export function userFacts(turns: readonly ScoredTurn[]): UserFacts {
-  const facts: UserFacts = { figures: [], values: new Set(), said: new Set(), saidThrough: 0, names: new Map() };
+  const facts: UserFacts = { figures: [], values: new Set(), signed: new Set(), said: new Set(), saidThrough: 0, saidFigures: [], figuresThrough: 0, names: new Map() };
   for (const t of turns) {
     if (t.role !== 'user') continue;
-    if (/\d/.test(t.content)) for (const f of figuresOf(t.content)) facts.figures.push(f);
+    const figures = /\d/.test(t.content) ? figuresOf(t.content) : [];
+    facts.figures.push(...figures);
     for (const v of numbersIn(t.content)) facts.values.add(v);
+    // "Twenty percent" is a percentage the user gave as much as "20%".
+    const worded = /percent/i.test(t.content) ? wordNumbersIn(t.content.toLowerCase()) : [];
+    for (const o of [...figures, ...worded]) if (signed(o.unit)) facts.signed.add(o.unit + o.value);
     for (const m of t.content.matchAll(RELATIVE)) if (m[1]!.toLowerCase() === 'my') facts.names.set(m[2]!, m[3]!);
   }
   return facts;
@@ -185,20 +261,43 @@ export function userFacts(turns: readonly ScoredTurn[]): UserFacts {
 const near = (a: number, b: number) => Math.abs(a - b) <= 1e-6 * Math.max(1, Math.abs(a));
 
 /**
- * Whether `value` is worked out in its sentence: a sum, difference, product or ratio of a number
- * in the same sentence and a number said before ("with your $2,400 of essentials, three months is
- * $7,200"). Both operands from anywhere would excuse almost any small figure.
+ * Whether `f` is worked out in its sentence: a sum, difference, product or ratio of a number in
+ * the sentence and either another number in it or a figure of the user's that the sentence names
+ * by its slot ("three months of your essentials is $7,200"). Operands from anywhere would excuse
+ * almost any small figure.
  */
-function workedOut(value: number, here: readonly number[], said: readonly number[]): boolean {
+function workedOut(f: Figure, here: readonly Operand[], named: readonly Figure[], sentence: string): boolean {
+  const adds = ADDS.test(sentence);
   for (const a of here) {
-    for (const b of [...here, ...said]) {
-      if (near(value, a + b) || near(value, Math.abs(a - b)) || near(value, a * b) || near(value, (a * b) / 100)) return true;
-      // A ratio, or a ratio as a percentage ("4 percent matched on 4 percent is a 100 percent return").
-      if (b !== 0 && (near(value, a / b) || near(value, (100 * a) / b))) return true;
-      if (a !== 0 && (near(value, b / a) || near(value, (100 * b) / a))) return true;
+    for (const b of [...here, ...named]) {
+      if ((adds || here.includes(b)) && sumOf(f, a, b)) return true;
+      if (productOf(f, a, b) || ratioOf(f.value, a.value, b.value)) return true;
     }
   }
   return false;
+}
+
+/** Only figures in the result's unit, or bare numbers, add up to it: 12 months and 12 months are not 24 weeks. */
+function sumOf(f: Figure, a: Operand, b: Operand): boolean {
+  if (![a.unit, b.unit].every((u) => u === f.unit || u === '')) return false;
+  return near(f.value, a.value + b.value) || near(f.value, Math.abs(a.value - b.value));
+}
+
+/**
+ * A product keeps the unit of one of its operands ("three months of $2,400 is $7,200"), and a
+ * share keeps the unit of what it is a share of ("20 percent of $400,000"); two blocks of 12
+ * months are not 24 weeks.
+ */
+function productOf(f: Figure, a: Operand, b: Operand): boolean {
+  const keeps = (x: Operand) => x.unit === f.unit || x.unit === '';
+  if (near(f.value, a.value * b.value) && (keeps(a) || keeps(b))) return true;
+  return near(f.value, (a.value * b.value) / 100) && ((a.unit === '%' && keeps(b)) || (b.unit === '%' && keeps(a)));
+}
+
+/** A ratio, or a ratio as a percentage ("4 percent matched on 4 percent is a 100 percent return"). */
+function ratioOf(value: number, a: number, b: number): boolean {
+  if (b !== 0 && (near(value, a / b) || near(value, (100 * a) / b))) return true;
+  return a !== 0 && (near(value, b / a) || near(value, (100 * b) / a));
 }
 
 /**
@@ -231,7 +330,6 @@ export function contradictionIn(turns: readonly ScoredTurn[], i: number, facts: 
   }
 
   if (facts.figures.length === 0 || !hasFreshFigure(content, facts)) return undefined;
-  let said: number[] | undefined;
   for (const sentence of sentencesOf(content)) {
     if (!/\d/.test(sentence)) continue;
     if (!hasFreshFigure(sentence, facts) || HYPOTHETICAL.test(sentence) || DERIVED.test(sentence)) continue;
@@ -239,36 +337,92 @@ export function contradictionIn(turns: readonly ScoredTurn[], i: number, facts: 
     // a known one ("the 16 weeks") or is labelled ("order 58213", "reference LIS-88412").
     const aboutThem = PERSON.test(sentence);
     const excused = spans(sentence, PROJECTION, RANGE);
-    const inSentence = numbersIn(sentence);
     const figures = figuresOf(sentence);
+    let here: Operand[] | undefined;
     for (const f of figures) {
-      if (facts.values.has(f.value) || f.unit === '' || facts.said.has(f.value) || !(aboutThem || f.definite || f.unit.startsWith('#'))) continue;
+      if (givenByUser(f.value, f.unit, facts) || f.unit === '' || !(aboutThem || f.definite || f.unit.startsWith('#'))) continue;
       if (excused.some(([start, end]) => f.at >= start && f.at < end)) continue;
-      const counted = !MEASURES.has(f.unit.replace(/ ago$/, '')) && !f.unit.startsWith('#');
-      // Same unit and same person: "your partner earns $50,000" is not the user's own $85,000.
-      const sameUnit = facts.figures.filter((u) => u.unit === f.unit && u.owner === f.owner);
-      // A definite figure ("the next 15 minutes") of the unit the user gave one figure in refers to that one.
-      const only = f.definite && new Set(sameUnit.map((u) => u.value)).size === 1;
-      const stated = sameUnit.filter((u) => counted || only || u.cues.some((c) => f.cues.includes(c)));
-      if (stated.length === 0) continue;
+      const stated = statedFigures(f, facts);
+      if (stated.length === 0 || saidBefore(f, turns, i, facts)) continue;
       // The sentence gives the user's own figure as well ("with 14 months of service, you meet the
       // 12 month minimum"): this one is another quantity beside it.
-      if (figures.some((g) => g !== f && g.unit === f.unit && sameUnit.some((u) => u.value === g.value))) continue;
-      said ??= [...facts.values, ...facts.said];
-      if (workedOut(f.value, inSentence.filter((v) => v !== f.value), said)) continue;
-      const user = stated[0]!;
+      if (figures.some((g) => g !== f && g.unit === f.unit && stated.some((u) => u.value === g.value))) continue;
+      here ??= figures.map((g): Operand => g).concat(wordNumbersIn(sentence.toLowerCase()));
+      if (workedOut(f, here.filter((o) => o.value !== f.value), stated, sentence)) continue;
+      const user = closest(stated, f.value);
       return `contradicts the user: gives ${f.text}${/^[a-z]{2,}$/.test(f.unit) ? ` ${f.unit}` : ''} where they said ${user.text}`;
     }
   }
   return undefined;
 }
 
-/** Most figures repeat one the user or an answer gave: only a new one can contradict. */
+/**
+ * The user's figures an answer's figure restates: the same unit and the same person, and a cue
+ * word in common — or no cue needed, for a counted thing ("10 licenses"), or for a definite figure
+ * ("the next 15 minutes", "all 16 weeks") when the user gave one total in that unit.
+ */
+function statedFigures(f: Figure, facts: UserFacts): Figure[] {
+  const counted = !MEASURES.has(f.unit.replace(/ ago$/, '')) && !f.unit.startsWith('#');
+  // "Your partner earns $50,000" is not the user's own $85,000.
+  const sameUnit = facts.figures.filter((u) => u.unit === f.unit && u.owner === f.owner);
+  // Parts of a total ("8 weeks in March and 8 weeks later" of "the 16 weeks") are not totals of their own.
+  const only = f.definite && new Set(sameUnit.filter((u) => !u.part).map((u) => u.value)).size === 1;
+  return sameUnit.filter((u) => counted || only || u.cues.some((c) => f.cues.includes(c)));
+}
+
+/**
+ * An answer before this one gave the figure. An amount or a percentage must be the same one: the
+ * same sign and a cue word in common, as a number used for something else excuses nothing ("a
+ * fee of 3 to 5 percent" is not "the 3% period"). Other numbers go by value alone, as in
+ * `givenByUser`.
+ */
+function saidBefore(f: Figure, turns: readonly ScoredTurn[], i: number, facts: UserFacts): boolean {
+  if (!facts.said.has(f.value)) return false;
+  if (!signed(f.unit)) return true;
+  for (; facts.figuresThrough < i; facts.figuresThrough++) {
+    const t = turns[facts.figuresThrough]!;
+    if (t.role === 'assistant' && /\d/.test(t.content)) facts.saidFigures.push(...figuresOf(t.content));
+  }
+  return facts.saidFigures.some((g) => near(g.value, f.value) && g.unit === f.unit && g.cues.some((c) => f.cues.includes(c)));
+}
+
+/** The user's figure nearest in value: the one most likely restated. */
+function closest(figures: readonly Figure[], value: number): Figure {
+  return figures.reduce((best, u) => (Math.abs(u.value - value) < Math.abs(best.value - value) ? u : best));
+}
+
+/** Amounts and percentages: the figures whose sign, not a word after them, says what they are. */
+function signed(unit: string): boolean {
+  return unit === '$' || unit === '%';
+}
+
+/**
+ * Whether the user gave this number. An amount or a percentage must be one they gave as such: "I
+ * have three credit cards" does not give "the 3% period". Other units are read from the word
+ * after a number ("8 paid weeks"), too loosely to tell one figure from another by.
+ */
+function givenByUser(value: number, unit: string, facts: UserFacts): boolean {
+  if (signed(unit)) return facts.signed.has(unit + value);
+  return facts.values.has(value);
+}
+
+/** '$' or '%' when the figure's own sign or the word after it says so, else ''. */
+function signOf(token: string, text: string, at: number): string {
+  if (/^[$€£]/.test(token)) return '$';
+  const end = at + token.length;
+  return token.endsWith('%') || text.startsWith(' percent', end) || text.startsWith(' per cent', end) ? '%' : '';
+}
+
+/**
+ * Most figures repeat one the user or an answer gave: only a new one can contradict, or an
+ * amount or percentage an answer gave for something else.
+ */
 function hasFreshFigure(text: string, facts: UserFacts): boolean {
   FIGURE.lastIndex = 0;
   for (let m = FIGURE.exec(text); m; m = FIGURE.exec(text)) {
     const v = parseValue(m[0].replace(/[.,]$/, ''));
-    if (!facts.values.has(v) && !facts.said.has(v)) {
+    const sign = signOf(m[0], text, m.index);
+    if (!givenByUser(v, sign, facts) && (sign !== '' || !facts.said.has(v))) {
       FIGURE.lastIndex = 0;
       return true;
     }

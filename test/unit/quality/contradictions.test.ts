@@ -65,6 +65,70 @@ describe('contradictions of what the user said', () => {
     assert.equal(verdict(tenure, 'Congratulations.', 'Am I eligible?', 'With 14 months of service, you meet the 12 month minimum for the policy.'), undefined);
   });
 
+  it('a percentage names what it is the rate of: "0% for 18 months" is "the 0% period"', () => {
+    const user = 'My cards charge 24%, 19% and 27%. Would a balance transfer card with 0% for 18 months make sense?';
+    const answer = (rate: string) => `Good. Keep paying automatically, and note the date the ${rate} period ends in your calendar.`;
+    assert.match(verdict(user, 'It can, if the numbers work.', 'I will apply for it.', answer('3%')) ?? '', /gives 3% where they said 0%/);
+    assert.equal(verdict(user, 'It can, if the numbers work.', 'I will apply for it.', answer('0%')), undefined);
+  });
+
+  it('an amount or a percentage is one the user gave only with its sign', () => {
+    // The user's "4 kids" does not give "4 percent".
+    const user = 'I earn $85,000, have 4 kids, and put 6 percent of my salary into my 401(k).';
+    assert.match(verdict(user, 'That is a solid start.', 'Should I raise it?', 'Since you put 4 percent of your salary in, raising it to the match is worth it.') ?? '', /gives 4 where they said 6/);
+    assert.equal(verdict(user, 'That is a solid start.', 'Should I raise it?', 'Since you put 6 percent of your salary in, raising it to the match is worth it.'), undefined);
+  });
+
+  it('a percentage an answer gave for something else does not excuse it', () => {
+    const user = 'We have saved for a house. Is it worth waiting until our equity can reach 20 percent?';
+    const first = 'Stocks can fall 20 or 30 percent in a bad year, so keep the savings in cash.';
+    assert.match(verdict(user, first, 'And the mortgage insurance?', 'It goes away once your equity reaches 30 percent of the price.') ?? '', /gives 30 where they said 20/);
+    assert.equal(verdict(user, first, 'And the mortgage insurance?', 'It goes away once your equity reaches 20 percent of the price.'), undefined);
+  });
+
+  it('arithmetic is only what the sentence states', () => {
+    // 30 is 10 + 20, and 10 times the 3 years, but nothing here adds or multiplies them: the
+    // user's 20 percent is restated as 30.
+    const user = 'We want to buy in about 3 years and have saved 10 percent of the price. Is it worth waiting to reach 20 percent?';
+    const answer = (target: string) => `Many buyers put 10 percent down and ask for the insurance to be removed once their equity reaches ${target} percent.`;
+    assert.match(verdict(user, 'It depends on prices.', 'What do most people do?', answer('30')) ?? '', /gives 30 where they said 20/);
+    assert.equal(verdict(user, 'It depends on prices.', 'What do most people do?', answer('20')), undefined);
+    assert.equal(verdict(user, 'It depends on prices.', 'What if we save more?', 'With another 10 percent saved, your equity reaches 30 percent.'), undefined);
+    // A product keeps the unit of an operand: two blocks of 12 months are not 24 weeks.
+    const leave = 'My parental leave is 16 weeks.';
+    assert.match(verdict(leave, 'Congratulations.', 'How can I take it?', 'Your leave of 24 weeks can be taken in two blocks within 12 months.') ?? '', /gives 24 week where they said 16/);
+    assert.equal(verdict(leave, 'Congratulations.', 'How can I take it?', 'Your leave of 16 weeks can be taken in two blocks within 12 months.'), undefined);
+  });
+
+  it('durations the user split are parts of one total', () => {
+    const user = 'Can I split the 16 weeks, for example 8 weeks in March and 8 weeks later in the summer?';
+    const answer = (total: number) => `Yes, the policy allows up to two blocks, as long as all ${total} weeks are taken within 12 months of the birth.`;
+    assert.match(verdict('How much parental leave do I get?', 'You can take up to 16 weeks.', user, answer(24)) ?? '', /gives 24 week where they said 16/);
+    assert.equal(verdict('How much parental leave do I get?', 'You can take up to 16 weeks.', user, answer(16)), undefined);
+  });
+
+  it('fractions and mixed numbers are values', () => {
+    const user = 'Okay, 17/12. His worksheet says to write it as a mixed number. How do we do that?';
+    assert.match(verdict(user, 'Divide the top by the bottom.', 'And then?', 'He can write it as 1 5/18 on the worksheet.') ?? '', /gives 1 5\/18 where they said 17\/12/);
+    assert.equal(verdict(user, 'Divide the top by the bottom.', 'And then?', 'He can write it as 1 5/12 on the worksheet.'), undefined);
+    assert.equal(verdict(user, 'Divide the top by the bottom.', 'And then?', 'He can write it as 1 and 5/12, the same as 17/12.'), undefined);
+    // Examples are not restated facts.
+    assert.equal(verdict(user, 'Divide the top by the bottom.', 'And then?', 'Next, let him try harder ones, like 5/6 plus 4/9.'), undefined);
+    // A fraction of something is a share of it: an equal fraction restates it.
+    const course = 'I have finished 3/4 of the course and the exam is next month.';
+    assert.match(verdict(course, 'Well done.', 'How should I revise?', 'Since you have finished 2/3 of the course, revise the rest first.') ?? '', /gives 2\/3 share where they said 3\/4/);
+    assert.equal(verdict(course, 'Well done.', 'How should I revise?', 'Since you have finished 6/8 of the course, revise the rest first.'), undefined);
+  });
+
+  it('fractions in words and digits are operands', () => {
+    const salary = 'My salary is $90,000 and I am looking for a flat.';
+    assert.equal(verdict(salary, 'Where are you looking?', 'In the city. How much rent can I afford?', 'A third of your salary, $30,000 a year, is a fair cap for rent.'), undefined);
+    assert.match(verdict(salary, 'Where are you looking?', 'In the city. How much rent can I afford?', 'A third of your salary, $35,000 a year, is a fair cap for rent.') ?? '', /gives \$35,000 where they said \$90,000/);
+    const rent = 'My rent is $2,400 a month and my roommate is moving out.';
+    assert.equal(verdict(rent, 'That is a big change.', 'How should we split it?', '3/4 of your rent comes to $1,800 for the larger room.'), undefined);
+    assert.equal(verdict(rent, 'That is a big change.', 'How should we split it?', 'Three quarters of your rent comes to $1,800 for the larger room.'), undefined);
+  });
+
   it('a relative renamed, and not when the answer still uses the name', () => {
     const user = 'My daughter Emma is 3 and we want to save for her college.';
     assert.match(verdict(user, 'A 529 plan is a good start.', 'What if she does not go?', 'You could put up to $35,000 into a Roth IRA for Laura under recent rules.') ?? '', /calls their daughter “Laura”, not “Emma”/);
