@@ -105,12 +105,9 @@ const WORD_NUMBERS: Record<string, number> = {
   one: 1, two: 2, three: 3, four: 4, five: 5, six: 6, seven: 7, eight: 8, nine: 9, ten: 10, eleven: 11, twelve: 12,
   fifteen: 15, twenty: 20, thirty: 30, forty: 40, fifty: 50, sixty: 60, hundred: 100, half: 0.5, twice: 2, double: 2,
 };
-const WORD_NUMBER = /\b(?=[otfsehd])(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty|thirty|forty|fifty|sixty|hundred|half|twice|double)\b/g;
-/** A fraction in words: "a third", "two thirds", "three quarters". */
-const WORD_FRACTION = /\b(a|an|one|two|three|four)[ -](half|halves|thirds?|quarters?|fourths?|fifths?|tenths?)\b/g;
-/** What WORD_FRACTION needs: a quick test that skips it on most turns. */
-const FRACTION_WORD = /half|halves|third|quarter|fourth|fifth|tenth/;
-const DENOMINATORS: Record<string, number> = { half: 2, halves: 2, third: 3, quarter: 4, fourth: 4, fifth: 5, tenth: 10 };
+/** Numbers in words, and the denominators of fractions in words ("a third", "three quarters"). */
+const WORD_NUMBER = /\b(?=[otfsehdq])(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty|thirty|forty|fifty|sixty|hundred|half|twice|double|thirds?|quarters?|fourths?|fifths?|tenths?)\b/g;
+const DENOMINATORS: Record<string, number> = { third: 3, quarter: 4, fourth: 4, fifth: 5, tenth: 10 };
 /** "On 3/15" is a date, not a fraction. */
 const DATE_BEFORE = /\b(?:on|by|until|till|before|after|from|since|through|due|dated)\s*$/;
 /** A rate that holds for a time ("0% for 18 months") is the rate of a period: "the 0% period". */
@@ -205,6 +202,7 @@ function figuresOf(text: string): Figure[] {
  * the user who splits "the 16 weeks" into 8 and 8 still gave one total.
  */
 function markParts(figures: Figure[], from: number): void {
+  if (figures.length - from < 3) return;
   for (let k = from; k < figures.length; k++) {
     const whole = figures[k]!;
     const parts = figures.filter((g, j) => j >= from && j !== k && g.unit === whole.unit && g.unit !== '');
@@ -219,21 +217,28 @@ function numbersIn(text: string): number[] {
     if (Number.isFinite(v)) out.push(v);
   }
   const lower = text.toLowerCase();
-  for (const m of lower.matchAll(WORD_NUMBER)) out.push(WORD_NUMBERS[m[0]]!);
-  if (FRACTION_WORD.test(lower)) for (const m of lower.matchAll(WORD_FRACTION)) out.push(wordFraction(m));
+  for (const m of lower.matchAll(WORD_NUMBER)) {
+    const v = wordValue(lower, m[0], m.index);
+    if (v !== undefined) out.push(v);
+  }
   return out;
 }
 
-/** "a third" → 1/3, "three quarters" → 3/4. */
-function wordFraction(m: RegExpMatchArray): number {
-  return (WORD_NUMBERS[m[1]!] ?? 1) / DENOMINATORS[m[2]!.replace(/s$/, '').replace(/ve$/, 'f')]!;
+/** A number word's value; a denominator's is its fraction's ("a third" → 1/3), and "the third week" is a position. */
+function wordValue(lower: string, word: string, at: number): number | undefined {
+  const den = DENOMINATORS[word.replace(/s$/, '')];
+  if (den === undefined) return WORD_NUMBERS[word];
+  const top = /(?:^|\s)(a|an|one|two|three|four)[ -]$/.exec(lower.slice(Math.max(0, at - 7), at))?.[1];
+  return top === undefined ? undefined : (WORD_NUMBERS[top] ?? 1) / den;
 }
 
 /** Numbers in words, with the word after each as its unit ("three months", "a third"). */
 function wordNumbersIn(lower: string): Operand[] {
   const out: Operand[] = [];
-  for (const m of lower.matchAll(WORD_NUMBER)) out.push({ value: WORD_NUMBERS[m[0]]!, unit: unitAfter(lower, m.index + m[0].length) });
-  if (FRACTION_WORD.test(lower)) for (const m of lower.matchAll(WORD_FRACTION)) out.push({ value: wordFraction(m), unit: '' });
+  for (const m of lower.matchAll(WORD_NUMBER)) {
+    const value = wordValue(lower, m[0], m.index);
+    if (value !== undefined) out.push({ value, unit: DENOMINATORS[m[0].replace(/s$/, '')] ? '' : unitAfter(lower, m.index + m[0].length) });
+  }
   return out;
 }
 
