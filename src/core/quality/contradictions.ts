@@ -25,7 +25,10 @@ export interface UserFacts {
   figures: Figure[];
   /** Every number the user gave, as a normalised value. */
   values: Set<number>;
-  /** The amounts and percentages the user gave, as "$600" and "%20": a sign says what a figure is. */
+  /**
+   * The amounts and percentages the user gave, as "$600" and "%20": a sign says what a figure is.
+   * A bare number ("I earn 85,000 a year") may be either; "three cards" is neither.
+   */
   signed: Set<string>;
   /** Numbers the assistant said in the turns before `saidThrough` (filled as answers are read, in order). */
   said: Set<number>;
@@ -257,7 +260,10 @@ export function userFacts(turns: readonly ScoredTurn[]): UserFacts {
     for (const v of numbersIn(t.content)) facts.values.add(v);
     // "Twenty percent" is a percentage the user gave as much as "20%".
     const worded = /percent/i.test(t.content) ? wordNumbersIn(t.content.toLowerCase()) : [];
-    for (const o of [...figures, ...worded]) if (signed(o.unit)) facts.signed.add(o.unit + o.value);
+    for (const o of [...figures, ...worded]) {
+      if (signed(o.unit)) facts.signed.add(o.unit + o.value);
+      else if (o.unit === '' || o.unit.startsWith('#')) facts.signed.add(`$${o.value}`).add(`%${o.value}`);
+    }
     for (const m of t.content.matchAll(RELATIVE)) if (m[1]!.toLowerCase() === 'my') facts.names.set(m[2]!, m[3]!);
   }
   return facts;

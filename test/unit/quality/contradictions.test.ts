@@ -77,6 +77,8 @@ describe('contradictions of what the user said', () => {
     const user = 'I earn $85,000, have 4 kids, and put 6 percent of my salary into my 401(k).';
     assert.match(verdict(user, 'That is a solid start.', 'Should I raise it?', 'Since you put 4 percent of your salary in, raising it to the match is worth it.') ?? '', /gives 4 where they said 6/);
     assert.equal(verdict(user, 'That is a solid start.', 'Should I raise it?', 'Since you put 6 percent of your salary in, raising it to the match is worth it.'), undefined);
+    // A bare number may be either: "85,000 a year" is the "$85,000" of the answer.
+    assert.equal(verdict('I earn 85,000 a year, and my salary goes up by $2,000 each spring.', 'Good.', 'Can I save more?', 'Your $85,000 salary leaves room for it.'), undefined);
   });
 
   it('a percentage an answer gave for something else does not excuse it', () => {
