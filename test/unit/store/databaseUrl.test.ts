@@ -3,8 +3,11 @@
  * password kept out of every message.
  */
 import { strict as assert } from 'node:assert';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { SETTING_KEYS } from '../../../src/core/generation/settings';
 import { checkDatabaseUrl, TeamDatabaseError } from '../../../src/core/store/postgres/connection';
-import { chooseStore, DatabaseUrlError, hasPassword, withPassword } from '../../../src/core/store/databaseUrl';
+import { chooseStore, DATABASE_URL_SETTING, DatabaseUrlError, hasPassword, withPassword } from '../../../src/core/store/databaseUrl';
 import { statusLines, workspaceStoreStatus } from '../../../src/core/store/storeStatus';
 
 const FLAG = 'postgresql://flag@db.example:5432/team';
@@ -94,5 +97,14 @@ describe('status lines', () => {
       'schema version: 3 (this release: 3)',
       'member: alice',
     ]);
+  });
+});
+
+describe('the editor setting promptloom.database.url', () => {
+  it('is contributed with scope machine (VS Code refuses it in workspace and folder settings), and is no generation setting (which the CLI reads from .vscode/settings.json)', () => {
+    const pkg = JSON.parse(readFileSync(join(__dirname, '../../../package.json'), 'utf8')) as { contributes: { configuration: { properties: Record<string, { scope?: string; type?: string }> }[] } };
+    const properties = Object.assign({}, ...pkg.contributes.configuration.map((c) => c.properties)) as Record<string, { scope?: string; type?: string }>;
+    assert.deepEqual({ scope: properties[DATABASE_URL_SETTING]?.scope, type: properties[DATABASE_URL_SETTING]?.type }, { scope: 'machine', type: 'string' });
+    assert.ok(!SETTING_KEYS.includes(DATABASE_URL_SETTING.replace(/^promptloom\./, '')));
   });
 });
