@@ -11,10 +11,13 @@ import { MEMBER_ROLE, TEAM_SCHEMA_VERSION } from '../core/store/postgres/migrati
 import { pushWorkspace, type PushCounts } from '../core/store/postgres/push';
 import { initTeamDatabase, teamStatus, TeamSetupError } from '../core/store/postgres/setup';
 import { SCHEMA_VERSION } from '../core/store';
-import { chooseStore, DATABASE_URL_ENV, DatabaseUrlError } from '../core/store/databaseUrl';
+import { join } from 'node:path';
+import { parse as parseJsonc } from 'jsonc-parser';
+import { chooseStore, DATABASE_URL_ENV, DatabaseUrlError, namesDatabaseUrl } from '../core/store/databaseUrl';
 import { statusLines, teamStoreStatus, workspaceStoreStatus, type StoreStatus, type TeamStoreReport } from '../core/store/storeStatus';
 import { existingStore } from './database';
 import { EXIT, UserError } from './errors';
+import { readTextFile, workspaceFolder } from './files';
 import type { Output } from './output';
 import type { Client } from 'pg';
 
@@ -58,9 +61,27 @@ export type DbStatus = StoreStatus;
 
 export async function runDbStatus(flags: { workspace?: string; databaseUrl?: string; format: 'text' | 'json' }, out: Output, env: NodeJS.ProcessEnv): Promise<number> {
   const choice = storeChoice(flags.databaseUrl, env);
+  noteIgnoredWorkspaceUrl(workspaceFolder(flags.workspace), out);
   const status = choice.store === 'postgresql' ? teamDbStatus(await asUserError(() => teamStoreStatus(choice.url, choice.from)), out) : await workspaceDbStatus(flags.workspace, out);
   out.stdout(flags.format === 'json' ? `${JSON.stringify(status)}\n` : `${statusLines(status).join('\n')}\n`);
   return EXIT.ok;
+}
+
+/**
+ * Says so when the workspace's `.vscode/settings.json` names promptloom.database.url (as the editor
+ * logs it): a cloned repository's file never chooses the team database. An unreadable file is the
+ * other commands' to report.
+ */
+function noteIgnoredWorkspaceUrl(folder: string, out: Output): void {
+  let text: string;
+  try {
+    text = readTextFile(join(folder, '.vscode', 'settings.json'), 1024 * 1024);
+  } catch {
+    return;
+  }
+  if (namesDatabaseUrl(parseJsonc(text, [], { allowTrailingComma: true }))) {
+    out.note(`promptloom: ignored promptloom.database.url in .vscode/settings.json: the team database comes only from --database-url, ${DATABASE_URL_ENV} or the editor's user settings`);
+  }
 }
 
 function teamDbStatus(report: TeamStoreReport, out: Output): DbStatus {

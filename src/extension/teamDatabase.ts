@@ -11,7 +11,7 @@
 import * as vscode from 'vscode';
 import { parse as parseJsonc } from 'jsonc-parser';
 import { SCHEMA_VERSION } from '../core/store';
-import { chooseStore, DATABASE_URL_SETTING, DatabaseUrlError, hasPassword, withPassword, type StoreChoice } from '../core/store/databaseUrl';
+import { chooseStore, DATABASE_URL_SETTING, DatabaseUrlError, hasPassword, namesDatabaseUrl, withPassword, type StoreChoice } from '../core/store/databaseUrl';
 import type { StoreStatus } from '../core/store/storeStatus';
 import type { Log } from './log';
 import type { WorkspaceDb } from './workspaceDb';
@@ -146,18 +146,23 @@ function inspectedWorkspaceValue(): boolean {
   return inspected.some((i) => i?.workspaceValue !== undefined || i?.workspaceFolderValue !== undefined);
 }
 
-/** Whether a folder's `.vscode/settings.json` names the setting (flat or nested), with any value. */
+/**
+ * Whether a folder's `.vscode/settings.json`, or the `.code-workspace` file's settings, name the
+ * setting with any value.
+ */
 async function settingInWorkspaceFiles(): Promise<boolean> {
-  for (const folder of vscode.workspace.workspaceFolders ?? []) {
+  const files = (vscode.workspace.workspaceFolders ?? []).map((f) => ({ uri: vscode.Uri.joinPath(f.uri, '.vscode', 'settings.json'), key: undefined as string | undefined }));
+  const workspaceFile = vscode.workspace.workspaceFile;
+  if (workspaceFile?.scheme === 'file') files.push({ uri: workspaceFile, key: 'settings' });
+  for (const { uri, key } of files) {
     let text: string;
     try {
-      text = new TextDecoder().decode(await vscode.workspace.fs.readFile(vscode.Uri.joinPath(folder.uri, '.vscode', 'settings.json')));
+      text = new TextDecoder().decode(await vscode.workspace.fs.readFile(uri));
     } catch {
       continue; // no settings file
     }
     const parsed = parseJsonc(text, [], { allowTrailingComma: true }) as Record<string, unknown> | undefined;
-    const nested = (parsed?.promptloom as { database?: { url?: unknown } } | undefined)?.database?.url;
-    if (parsed && typeof parsed === 'object' && (parsed[DATABASE_URL_SETTING] !== undefined || nested !== undefined)) return true;
+    if (namesDatabaseUrl(key ? parsed?.[key] : parsed)) return true;
   }
   return false;
 }

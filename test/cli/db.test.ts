@@ -95,6 +95,10 @@ describe('promptloom db (a real PostgreSQL)', function () {
     const result = run(['db', 'status', '--workspace', dir]);
     assert.equal(result.code, 0, result.stderr);
     assert.match(result.stdout, /^store: workspace database /);
+    assert.equal(result.stderr, 'promptloom: ignored promptloom.database.url in .vscode/settings.json: the team database comes only from --database-url, PROMPTLOOM_DATABASE_URL or the editor\'s user settings\n');
+    // Nested, as some write it: the same.
+    writeFileSync(join(dir, '.vscode', 'settings.json'), JSON.stringify({ promptloom: { database: { url: aliceUrl } } }));
+    assert.match(run(['db', 'status', '--workspace', dir]).stderr, /ignored promptloom\.database\.url/);
     const pushed = run(['db', 'push', '--workspace', dir]);
     assertOneLine(pushed, /^promptloom: db push needs the team database: --database-url .* or PROMPTLOOM_DATABASE_URL$/);
   });

@@ -76,6 +76,17 @@ export function checkedUrl(url: string, from: DatabaseUrlSource): string {
   return url;
 }
 
+/**
+ * Whether parsed settings (a `.vscode/settings.json`) name the setting, flat or nested, with any
+ * value: such a value is ignored, and the member is told why the URL they see there does nothing.
+ */
+export function namesDatabaseUrl(settings: unknown): boolean {
+  if (!settings || typeof settings !== 'object') return false;
+  const flat = (settings as Record<string, unknown>)[DATABASE_URL_SETTING];
+  const nested = (settings as { promptloom?: { database?: { url?: unknown } } }).promptloom?.database?.url;
+  return flat !== undefined || nested !== undefined;
+}
+
 /** Whether the URL carries a password of its own. */
 export function hasPassword(url: string): boolean {
   try {

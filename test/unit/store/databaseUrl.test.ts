@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SETTING_KEYS } from '../../../src/core/generation/settings';
 import { checkDatabaseUrl, TeamDatabaseError } from '../../../src/core/store/postgres/connection';
-import { chooseStore, DATABASE_URL_SETTING, DatabaseUrlError, hasPassword, withPassword } from '../../../src/core/store/databaseUrl';
+import { chooseStore, DATABASE_URL_SETTING, DatabaseUrlError, hasPassword, namesDatabaseUrl, withPassword } from '../../../src/core/store/databaseUrl';
 import { statusLines, workspaceStoreStatus } from '../../../src/core/store/storeStatus';
 
 const FLAG = 'postgresql://flag@db.example:5432/team';
@@ -106,5 +106,11 @@ describe('the editor setting promptloom.database.url', () => {
     const properties = Object.assign({}, ...pkg.contributes.configuration.map((c) => c.properties)) as Record<string, { scope?: string; type?: string }>;
     assert.deepEqual({ scope: properties[DATABASE_URL_SETTING]?.scope, type: properties[DATABASE_URL_SETTING]?.type }, { scope: 'machine', type: 'string' });
     assert.ok(!SETTING_KEYS.includes(DATABASE_URL_SETTING.replace(/^promptloom\./, '')));
+  });
+
+  it('is found in a workspace’s settings flat or nested, with any value, to say it is ignored', () => {
+    assert.ok(namesDatabaseUrl({ 'promptloom.database.url': 'postgresql://a@h/d' }));
+    assert.ok(namesDatabaseUrl({ promptloom: { database: { url: '' } } }));
+    for (const other of [undefined, null, 'text', [], {}, { promptloom: { database: {} } }, { 'promptloom.model': 'x' }]) assert.equal(namesDatabaseUrl(other), false);
   });
 });
