@@ -45,8 +45,12 @@ export async function teamStoreStatus(url: string, from: DatabaseUrlSource): Pro
   } catch (error) {
     // A server's refusal (it has a SQLSTATE) or a network failure (an errno code).
     if (typeof (error as { code?: unknown }).code === 'string') throw new TeamDatabaseError(teamErrorMessage(error, url));
-    // A bug: reported as one, still without the password.
-    if (error instanceof Error) error.message = withoutSecret(error.message, url);
+    // A bug: reported as one, still without the password (the editor logs the stack, whose first
+    // line is the message as it was when thrown).
+    if (error instanceof Error) {
+      error.message = withoutSecret(error.message, url);
+      if (error.stack) error.stack = withoutSecret(error.stack, url);
+    }
     throw error;
   } finally {
     await client.end().catch(() => undefined);
