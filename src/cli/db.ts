@@ -6,13 +6,13 @@
  * and no output, error included, ever repeats it. The choice is the core's `chooseStore`, the
  * editor's too.
  */
+import { join } from 'node:path';
+import { parse as parseJsonc } from 'jsonc-parser';
 import { checkDatabaseUrl, connectTeamDatabase, describeUrl, TeamDatabaseError, teamErrorMessage, withoutSecret } from '../core/store/postgres/connection';
 import { MEMBER_ROLE, TEAM_SCHEMA_VERSION } from '../core/store/postgres/migrations';
 import { pushWorkspace, type PushCounts } from '../core/store/postgres/push';
 import { initTeamDatabase, teamStatus, TeamSetupError } from '../core/store/postgres/setup';
 import { SCHEMA_VERSION } from '../core/store';
-import { join } from 'node:path';
-import { parse as parseJsonc } from 'jsonc-parser';
 import { chooseStore, DATABASE_URL_ENV, DatabaseUrlError, namesDatabaseUrl } from '../core/store/databaseUrl';
 import { statusLines, teamStoreStatus, workspaceStoreStatus, type StoreStatus, type TeamStoreReport } from '../core/store/storeStatus';
 import { existingStore } from './database';
@@ -23,7 +23,10 @@ import type { Client } from 'pg';
 
 export { DATABASE_URL_ENV };
 
-/** The team database's URL: the flag, else the environment; undefined for the workspace database. */
+/**
+ * The team database's URL: the flag, else the environment; undefined for the workspace database.
+ * A URL given but malformed is a UserError naming where it came from.
+ */
 export function teamDatabaseUrl(flag: string | undefined, env: NodeJS.ProcessEnv): string | undefined {
   const choice = storeChoice(flag, env);
   return choice.store === 'postgresql' ? choice.url : undefined;
@@ -67,6 +70,9 @@ export async function runDbStatus(flags: { workspace?: string; databaseUrl?: str
   return EXIT.ok;
 }
 
+/** Most a settings file may weigh (as src/cli/workspace.ts reads it). */
+const MAX_SETTINGS_BYTES = 1024 * 1024;
+
 /**
  * Says so when the workspace's `.vscode/settings.json` names promptloom.database.url (as the editor
  * logs it): a cloned repository's file never chooses the team database. An unreadable file is the
@@ -75,7 +81,7 @@ export async function runDbStatus(flags: { workspace?: string; databaseUrl?: str
 function noteIgnoredWorkspaceUrl(folder: string, out: Output): void {
   let text: string;
   try {
-    text = readTextFile(join(folder, '.vscode', 'settings.json'), 1024 * 1024);
+    text = readTextFile(join(folder, '.vscode', 'settings.json'), MAX_SETTINGS_BYTES);
   } catch {
     return;
   }
