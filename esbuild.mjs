@@ -25,7 +25,8 @@ const builds = [
     ...common,
     entryPoints: ['src/extension/main.ts'],
     outfile: 'dist/extension.js',
-    external: ['vscode'],
+    // pg (the team database, loaded on first use) never asks for its native binding either.
+    external: ['vscode', 'pg-native'],
     // Stamped first thing, so the activation figure includes loading the bundle itself.
     banner: { js: 'var __promptloomLoadStart = performance.now();' },
   },
@@ -40,7 +41,7 @@ const builds = [
   // The retry simulation also gets uPlot's stylesheet, as media/dist/retry.css.
   { ...common, platform: 'browser', format: 'iife', target: 'es2022', entryPoints: ['webview/retry/main.ts'], outfile: 'media/dist/retry.js' },
   // Integration suites, loaded by the real extension host; mocha comes from node_modules there.
-  { ...common, entryPoints: ['test/integration/index.ts'], outfile: 'dist/test/integration.js', external: ['vscode', 'mocha'] },
+  { ...common, entryPoints: ['test/integration/index.ts'], outfile: 'dist/test/integration.js', external: ['vscode', 'mocha', 'pg-native'] },
 ];
 
 // A production build starts clean, so no stale source maps end up in the package.

@@ -3,24 +3,43 @@
  *
  * Its URL carries a password, so it comes only from --database-url or PROMPTLOOM_DATABASE_URL
  * (never a workspace file: a cloned repository must not choose where a member's credentials go),
- * and no output, error included, ever repeats it.
+ * and no output, error included, ever repeats it. The choice is the core's `chooseStore`, the
+ * editor's too.
  */
+import { join } from 'node:path';
+import { parse as parseJsonc } from 'jsonc-parser';
 import { checkDatabaseUrl, connectTeamDatabase, describeUrl, TeamDatabaseError, teamErrorMessage, withoutSecret } from '../core/store/postgres/connection';
 import { MEMBER_ROLE, TEAM_SCHEMA_VERSION } from '../core/store/postgres/migrations';
 import { pushWorkspace, type PushCounts } from '../core/store/postgres/push';
-import { initTeamDatabase, teamStatus, TeamSetupError, type TeamStatus } from '../core/store/postgres/setup';
+import { initTeamDatabase, teamStatus, TeamSetupError } from '../core/store/postgres/setup';
 import { SCHEMA_VERSION } from '../core/store';
+import { chooseStore, DATABASE_URL_ENV, DatabaseUrlError, namesDatabaseUrl } from '../core/store/databaseUrl';
+import { statusLines, teamStoreStatus, workspaceStoreStatus, type StoreStatus, type TeamStoreReport } from '../core/store/storeStatus';
 import { existingStore } from './database';
 import { EXIT, UserError } from './errors';
+import { readTextFile, workspaceFolder } from './files';
 import type { Output } from './output';
 import type { Client } from 'pg';
 
-export const DATABASE_URL_ENV = 'PROMPTLOOM_DATABASE_URL';
+export { DATABASE_URL_ENV };
 
-/** The team database's URL: the flag, else the environment; undefined for the workspace database. */
+/**
+ * The team database's URL: the flag, else the environment; undefined for the workspace database.
+ * A URL given but malformed is a UserError naming where it came from.
+ */
 export function teamDatabaseUrl(flag: string | undefined, env: NodeJS.ProcessEnv): string | undefined {
-  const url = flag ?? env[DATABASE_URL_ENV];
-  return url === undefined || url === '' ? undefined : url;
+  const choice = storeChoice(flag, env);
+  return choice.store === 'postgresql' ? choice.url : undefined;
+}
+
+/** The CLI has no editor setting: the flag, else the environment, else the workspace database. */
+function storeChoice(flag: string | undefined, env: NodeJS.ProcessEnv): ReturnType<typeof chooseStore> {
+  try {
+    return chooseStore({ flag, env });
+  } catch (error) {
+    if (error instanceof DatabaseUrlError) throw new UserError(error.message);
+    throw error;
+  }
 }
 
 function requiredUrl(flag: string | undefined, env: NodeJS.ProcessEnv, command: string): string {
@@ -40,50 +59,58 @@ export async function runDbInit(flags: { databaseUrl?: string }, out: Output, en
   });
 }
 
-export interface DbStatus {
-  readonly store: 'workspace' | 'postgresql';
-  /** The workspace database's file, or the team database as user@host:port/database. */
-  readonly location: string;
-  /** 0: no database (or schema) yet. */
-  readonly schemaVersion: number;
-  /** The newest schema version this release knows. */
-  readonly latestSchemaVersion: number;
-  /** The PostgreSQL role rows are recorded as; null for the workspace database. */
-  readonly member: string | null;
-}
+/** What `db status --format json` prints: the editor's Show Database Status gives the same. */
+export type DbStatus = StoreStatus;
 
 export async function runDbStatus(flags: { workspace?: string; databaseUrl?: string; format: 'text' | 'json' }, out: Output, env: NodeJS.ProcessEnv): Promise<number> {
-  const url = teamDatabaseUrl(flags.databaseUrl, env);
-  const status: DbStatus = url
-    ? await withTeamDatabase(url, async (client) => teamDbStatus(url, await teamStatus(client), out))
-    : await workspaceDbStatus(flags.workspace, out);
-  if (flags.format === 'json') {
-    out.stdout(`${JSON.stringify(status)}\n`);
-    return EXIT.ok;
-  }
-  const version = status.schemaVersion === 0 ? 'none yet' : String(status.schemaVersion);
-  out.stdout(
-    [
-      `store: ${status.store === 'postgresql' ? 'PostgreSQL (team)' : 'workspace database'} ${status.location}`,
-      `schema version: ${version} (this release: ${status.latestSchemaVersion})`,
-      ...(status.member !== null ? [`member: ${status.member}`] : []),
-    ].join('\n') + '\n',
-  );
+  const choice = storeChoice(flags.databaseUrl, env);
+  noteIgnoredWorkspaceUrl(workspaceFolder(flags.workspace), out);
+  const status = choice.store === 'postgresql' ? teamDbStatus(await asUserError(() => teamStoreStatus(choice.url, choice.from)), out) : await workspaceDbStatus(flags.workspace, out);
+  out.stdout(flags.format === 'json' ? `${JSON.stringify(status)}\n` : `${statusLines(status).join('\n')}\n`);
   return EXIT.ok;
 }
 
-function teamDbStatus(url: string, s: TeamStatus, out: Output): DbStatus {
-  if (!s.isMember) out.note(`promptloom: ${s.member} is not a member of ${MEMBER_ROLE}: an admin runs GRANT ${MEMBER_ROLE} TO ${s.member};`);
-  else if (s.schemaVersion === 0) out.note('promptloom: the team database has no Promptloom schema yet: its owner runs promptloom db init');
-  return { store: 'postgresql', location: describeUrl(url), schemaVersion: s.schemaVersion, latestSchemaVersion: TEAM_SCHEMA_VERSION, member: s.member };
+/** Most a settings file may weigh (as src/cli/workspace.ts reads it). */
+const MAX_SETTINGS_BYTES = 1024 * 1024;
+
+/**
+ * Says so when the workspace's `.vscode/settings.json` names promptloom.database.url (as the editor
+ * logs it): a cloned repository's file never chooses the team database. An unreadable file is the
+ * other commands' to report.
+ */
+function noteIgnoredWorkspaceUrl(folder: string, out: Output): void {
+  let text: string;
+  try {
+    text = readTextFile(join(folder, '.vscode', 'settings.json'), MAX_SETTINGS_BYTES);
+  } catch {
+    return;
+  }
+  if (namesDatabaseUrl(parseJsonc(text, [], { allowTrailingComma: true }))) {
+    out.note(`promptloom: ignored promptloom.database.url in .vscode/settings.json: the team database comes only from --database-url, ${DATABASE_URL_ENV} or the editor's user settings`);
+  }
+}
+
+function teamDbStatus(report: TeamStoreReport, out: Output): DbStatus {
+  if (report.advice) out.note(`promptloom: ${report.advice}`);
+  return report.status;
 }
 
 async function workspaceDbStatus(workspace: string | undefined, out: Output): Promise<DbStatus> {
   const { store, folder } = await existingStore(workspace, out);
   try {
-    return { store: 'workspace', location: store?.snapshotPath ?? `${folder}/.promptloom/promptloom.db`, schemaVersion: (await store?.schemaVersion()) ?? 0, latestSchemaVersion: SCHEMA_VERSION, member: null };
+    return workspaceStoreStatus(store?.snapshotPath ?? `${folder}/.promptloom/promptloom.db`, (await store?.schemaVersion()) ?? 0, SCHEMA_VERSION);
   } finally {
     store?.close();
+  }
+}
+
+/** A team database's failure (already one line without the password) as the CLI's usage error. */
+async function asUserError<T>(work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    if (error instanceof TeamDatabaseError || error instanceof TeamSetupError) throw new UserError(error.message);
+    throw error;
   }
 }
 

@@ -29,6 +29,8 @@ export const enum CommandId {
   ResumeBatch = 'promptloom.resumeBatch',
   CollectMessageBatches = 'promptloom.collectMessageBatches',
   SetApiKey = 'promptloom.setApiKey',
+  ShowDatabaseStatus = 'promptloom.showDatabaseStatus',
+  SetTeamDatabasePassword = 'promptloom.setTeamDatabasePassword',
   OpenConversation = 'promptloom.openConversation',
   ShowQualityBreakdown = 'promptloom.showQualityBreakdown',
   ApproveConversation = 'promptloom.approveConversation',
@@ -104,6 +106,10 @@ export const COMMANDS: Readonly<Record<CommandId, Handler>> = {
   [CommandId.SetApiKey]: async (ctx, key) => {
     if (await ctx.generation.setApiKey(typeof key === 'string' ? key : undefined)) void vscode.window.showInformationMessage('Promptloom: API key saved in secret storage.');
   },
+  // Which store is in use, as `promptloom db status` says it; the facts are returned (tests).
+  [CommandId.ShowDatabaseStatus]: (ctx) => ctx.teamDb.showStatus(),
+  // A password given as an argument (tests) skips the question; '' forgets it.
+  [CommandId.SetTeamDatabasePassword]: (ctx, password) => ctx.teamDb.setPassword(typeof password === 'string' ? password : undefined),
   [CommandId.DeleteTemplate]: async (ctx, resource, answer) => {
     const uri = await templateUri(resource, 'delete it');
     // A scripted answer (tests, other extensions) skips the dialog.

@@ -21,6 +21,7 @@ import { RETRY_VIEW_TYPE } from '../shared/retryProtocol';
 import { TemplateQualityFeatures } from './quality/templateQuality';
 import { TemplateStore } from './templates';
 import { TemplatesView } from './templatesView';
+import { TeamDatabase } from './teamDatabase';
 import { WorkspaceDb } from './workspaceDb';
 
 /** The one context object: builds and owns everything that lives as long as the extension. */
@@ -38,10 +39,13 @@ export class Ctx extends Disposable {
   readonly dashboardDeps: DashboardDeps;
   readonly testDeps: TemplateTestDeps;
   readonly retryDeps: RetrySimulationDeps;
+  /** Which store is in use (the team's PostgreSQL or the workspace database), and its password. */
+  readonly teamDb: TeamDatabase;
 
   constructor(readonly extension: vscode.ExtensionContext) {
     super();
     this.previewDeps = { extensionUri: extension.extensionUri, templates: this.templates, state: extension.workspaceState, log: this.log };
+    this.teamDb = new TeamDatabase(extension.secrets, this.db, this.log);
     this.generation = this.register(new GenerationService(extension.secrets, this.db, this.templates, extension.workspaceState, this.log));
     this.register(new TemplateDiagnostics(extension.extensionUri, this.templates));
     this.register(new LanguageFeatures(this.templates));

@@ -8,6 +8,10 @@ export class Log implements vscode.Disposable {
     this.channel.info(message);
   }
 
+  warn(message: string): void {
+    this.channel.warn(message);
+  }
+
   error(message: string, error?: unknown): void {
     this.channel.error(error instanceof Error ? `${message}: ${error.stack ?? error.message}` : message);
   }

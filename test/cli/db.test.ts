@@ -74,12 +74,18 @@ describe('promptloom db (a real PostgreSQL)', function () {
     const dir = await fillWorkspace();
     const local = run(['db', 'status', '--workspace', dir, '--format', 'json']);
     assert.equal(local.code, 0, local.stderr);
-    assert.deepEqual(JSON.parse(local.stdout), { store: 'workspace', location: join(dir, '.promptloom', 'promptloom.db'), schemaVersion: SCHEMA_VERSION, latestSchemaVersion: SCHEMA_VERSION, member: null });
+    assert.deepEqual(JSON.parse(local.stdout), { store: 'workspace', location: join(dir, '.promptloom', 'promptloom.db'), from: null, schemaVersion: SCHEMA_VERSION, latestSchemaVersion: SCHEMA_VERSION, member: null });
 
     const team = run(['db', 'status', '--database-url', aliceUrl]);
     assert.equal(team.code, 0, team.stderr);
-    assert.equal(team.stdout, `store: PostgreSQL (team) alice@127.0.0.1:${server.port}/team\nschema version: ${TEAM_SCHEMA_VERSION} (this release: ${TEAM_SCHEMA_VERSION})\nmember: alice\n`);
+    assert.equal(team.stdout, `store: PostgreSQL (team) alice@127.0.0.1:${server.port}/team (from --database-url)\nschema version: ${TEAM_SCHEMA_VERSION} (this release: ${TEAM_SCHEMA_VERSION})\nmember: alice\n`);
     assert.ok(!(team.stdout + team.stderr).includes(ALICE_PASSWORD));
+    // The flag wins over the environment; the environment alone chooses too, and says so.
+    const both = run(['db', 'status', '--database-url', aliceUrl, '--format', 'json'], { PROMPTLOOM_DATABASE_URL: 'postgresql://nobody:x@127.0.0.1:1/none' });
+    assert.equal(both.code, 0, both.stderr);
+    assert.deepEqual(JSON.parse(both.stdout), { store: 'postgresql', location: `alice@127.0.0.1:${server.port}/team`, from: '--database-url', schemaVersion: TEAM_SCHEMA_VERSION, latestSchemaVersion: TEAM_SCHEMA_VERSION, member: 'alice' });
+    const viaEnv = run(['db', 'status'], { PROMPTLOOM_DATABASE_URL: aliceUrl });
+    assert.match(viaEnv.stdout, /^store: PostgreSQL \(team\) alice@.* \(from PROMPTLOOM_DATABASE_URL\)\n/);
   });
 
   it('a database URL in the workspace’s settings is never used', async () => {
@@ -89,6 +95,10 @@ describe('promptloom db (a real PostgreSQL)', function () {
     const result = run(['db', 'status', '--workspace', dir]);
     assert.equal(result.code, 0, result.stderr);
     assert.match(result.stdout, /^store: workspace database /);
+    assert.equal(result.stderr, 'promptloom: ignored promptloom.database.url in .vscode/settings.json: the team database comes only from --database-url, PROMPTLOOM_DATABASE_URL or the editor\'s user settings\n');
+    // Nested, as some write it: the same.
+    writeFileSync(join(dir, '.vscode', 'settings.json'), JSON.stringify({ promptloom: { database: { url: aliceUrl } } }));
+    assert.match(run(['db', 'status', '--workspace', dir]).stderr, /ignored promptloom\.database\.url/);
     const pushed = run(['db', 'push', '--workspace', dir]);
     assertOneLine(pushed, /^promptloom: db push needs the team database: --database-url .* or PROMPTLOOM_DATABASE_URL$/);
   });
@@ -123,9 +133,14 @@ describe('promptloom db (a real PostgreSQL)', function () {
     const noDatabase = run(['db', 'status', '--database-url', server.url('alice', ALICE_PASSWORD, 'nonesuch')]);
     assertOneLine(noDatabase, /^promptloom: alice@127\.0\.0\.1:\d+\/nonesuch: the database does not exist$/, ALICE_PASSWORD);
     const notPostgres = run(['db', 'status', '--database-url', `mysql://alice:${secret}@127.0.0.1/team`]);
-    assertOneLine(notPostgres, /^promptloom: the database URL must start with postgresql:\/\//, secret);
+    assertOneLine(notPostgres, /^promptloom: the database URL must start with postgresql:\/\/ or postgres:\/\/ \(from --database-url\)$/, secret);
     const garbled = run(['db', 'status', '--database-url', `alice:${secret}`]);
     assertOneLine(garbled, /^promptloom: the database URL/, secret);
+    // A password pasted alone parses as a URL whose scheme is its first part: never quoted.
+    const pasted = run(['db', 'push', '--workspace', await fillWorkspace()], { PROMPTLOOM_DATABASE_URL: `${secret}:x` });
+    assertOneLine(pasted, /^promptloom: the database URL must start with postgresql:\/\/ or postgres:\/\/ \(from PROMPTLOOM_DATABASE_URL\)$/, secret.toLowerCase());
+    const badPort = run(['db', 'status', '--database-url', `postgresql://alice:${secret}@127.0.0.1:54x2/team`]);
+    assertOneLine(badPort, /^promptloom: the database URL is not a URL: expected postgresql:\/\/USER:PASSWORD@HOST:PORT\/DATABASE \(from --database-url\)$/, secret);
   });
 
   it('db push before db init, or by a role that is no member: one line saying what to do', async () => {

@@ -13,3 +13,5 @@ import './generation.test';
 import './messageBatches.test';
 import './quality.test';
 import './webviewMessages.test';
+// Last: the workspace database exists by then, and the team database's server starts only here.
+import './databaseStatus.test';

@@ -1,0 +1,109 @@
+/**
+ * Which store is in use: the team's PostgreSQL or the workspace database. One rule for the CLI and
+ * the editor (issue 16, team-store step 6).
+ *
+ * The team database's URL carries a member's password, so only the member chooses it: a flag, the
+ * environment, or the editor's user setting (read by the extension, which passes it in). A file
+ * that came with a cloned repository (`.vscode/settings.json`) never does: it could send the
+ * password to its own server. No message built here repeats the URL or any part of it a password
+ * could hide in.
+ */
+
+export const DATABASE_URL_ENV = 'PROMPTLOOM_DATABASE_URL';
+export const DATABASE_URL_SETTING = 'promptloom.database.url';
+
+/** Where a team database's URL came from, in the words status lines use. */
+export type DatabaseUrlSource = '--database-url' | typeof DATABASE_URL_ENV | 'the user setting promptloom.database.url';
+
+export type StoreChoice =
+  | { readonly store: 'workspace' }
+  | { readonly store: 'postgresql'; readonly url: string; readonly from: DatabaseUrlSource };
+
+/** What the caller knows; each empty value counts as not given. */
+export interface StoreInputs {
+  /** `--database-url` (the CLI). */
+  readonly flag?: string | undefined;
+  readonly env?: NodeJS.ProcessEnv | undefined;
+  /** The editor's `promptloom.database.url`, its user (global) value only. */
+  readonly setting?: string | undefined;
+}
+
+/** The URL given cannot be a PostgreSQL URL: one line, never quoting it. */
+export class DatabaseUrlError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'DatabaseUrlError';
+  }
+}
+
+/**
+ * The store in use: the first URL given of `--database-url`, `PROMPTLOOM_DATABASE_URL` and the
+ * editor's user setting, else the workspace database. A URL given but malformed is an error, not a
+ * reason to fall back: the member asked for the team database.
+ */
+export function chooseStore(inputs: StoreInputs): StoreChoice {
+  const sources: [DatabaseUrlSource, string | undefined][] = [
+    ['--database-url', inputs.flag],
+    [DATABASE_URL_ENV, inputs.env?.[DATABASE_URL_ENV]],
+    ['the user setting promptloom.database.url', inputs.setting],
+  ];
+  for (const [from, value] of sources) {
+    const url = value?.trim();
+    if (url) return { store: 'postgresql', url: checkedUrl(url, from), from };
+  }
+  return { store: 'workspace' };
+}
+
+const EXPECTED = 'postgresql://USER:PASSWORD@HOST:PORT/DATABASE';
+
+/**
+ * The URL when it has a PostgreSQL URL's shape. The messages name the source and the expected
+ * shape, never what was given: not even its scheme, since a password pasted alone ("s3cret:x")
+ * parses as a URL whose scheme is the password's first part.
+ */
+export function checkedUrl(url: string, from: DatabaseUrlSource): string {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    // A malformed port or host: the WHATWG parser refuses it; what it saw is not repeated.
+    throw new DatabaseUrlError(`the database URL is not a URL: expected ${EXPECTED} (from ${from})`);
+  }
+  if (parsed.protocol !== 'postgresql:' && parsed.protocol !== 'postgres:') {
+    throw new DatabaseUrlError(`the database URL must start with postgresql:// or postgres:// (from ${from})`);
+  }
+  if (!parsed.hostname) throw new DatabaseUrlError(`the database URL names no host: expected ${EXPECTED} (from ${from})`);
+  return url;
+}
+
+/**
+ * Whether parsed settings (a `.vscode/settings.json`) name the setting, flat or nested, with any
+ * value: such a value is ignored, and the member is told why the URL they see there does nothing.
+ */
+export function namesDatabaseUrl(settings: unknown): boolean {
+  if (!settings || typeof settings !== 'object') return false;
+  const flat = (settings as Record<string, unknown>)[DATABASE_URL_SETTING];
+  const nested = (settings as { promptloom?: { database?: { url?: unknown } } }).promptloom?.database?.url;
+  return flat !== undefined || nested !== undefined;
+}
+
+/** Whether the URL carries a password of its own. */
+export function hasPassword(url: string): boolean {
+  try {
+    return new URL(url).password !== '';
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * A password-less URL with the password kept apart (the editor's secret storage): the URL as the
+ * driver needs it. A URL with its own password, or no stored password, is left as it is.
+ */
+export function withPassword(url: string, password: string | undefined): string {
+  if (!password || hasPassword(url)) return url;
+  const parsed = new URL(url);
+  if (!parsed.username) return url; // a password needs a user name to go with it
+  parsed.password = password;
+  return parsed.toString();
+}
