@@ -24,6 +24,8 @@ export interface Dialect {
    * last_generation_at. A relation: give it an alias.
    */
   readonly templateGenerations: string;
+  /** The same over every template the store counts, one row: generations, cost_usd. */
+  readonly allGenerations: string;
   /** Where a path names two templates (team: one per member), the reader's own first: an ORDER BY clause, or nothing. */
   ownFirst(alias: string): string;
   /** SQLite's total(): the sum of a number column, 0 over no rows. */
@@ -45,6 +47,7 @@ export const SQLITE_DIALECT: Dialect = {
            total(status = 'cancelled') AS cancelled, avg(duration_ms) AS avg_duration_ms, avg(cost_usd) AS avg_cost_usd, total(cost_usd) AS cost_usd,
            total(saved_usd) AS saved_usd, max(created_at) AS last_generation_at
       FROM generation_logs GROUP BY template_id)`,
+  allGenerations: '(SELECT count(*) AS generations, total(cost_usd) AS cost_usd FROM generation_logs)',
   ownFirst: () => '',
   total: (expr) => `total(${expr})`,
   countWhere: (condition) => `total(${condition})`,
@@ -62,6 +65,7 @@ export const POSTGRESQL_DIALECT: Dialect = {
   templateGenerations: `(SELECT template_id, generations, succeeded, failed, generations - succeeded - failed AS cancelled,
            avg_duration_ms, cost_usd / nullif(generations, 0) AS avg_cost_usd, cost_usd, 0 AS saved_usd, last_generation_at
       FROM template_analytics)`,
+  allGenerations: '(SELECT coalesce(sum(generations), 0) AS generations, coalesce(sum(cost_usd), 0) AS cost_usd FROM template_analytics)',
   ownFirst: (alias) => `ORDER BY (${alias}.created_by = current_user) DESC, ${alias}.id`,
   total: (expr) => `coalesce(sum(${expr}), 0)`,
   countWhere: (condition) => `count(*) FILTER (WHERE ${condition})`,
