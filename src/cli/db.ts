@@ -5,14 +5,15 @@
  * (never a workspace file: a cloned repository must not choose where a member's credentials go),
  * and no output, error included, ever repeats it.
  */
-import { checkDatabaseUrl, connectTeamDatabase, describeUrl, TeamDatabaseError, teamErrorMessage, withoutSecret } from '../core/store/postgres/connection';
+import { checkDatabaseUrl, connectTeamDatabase, describeUrl, TeamDatabaseError } from '../core/store/postgres/connection';
 import { MEMBER_ROLE, TEAM_SCHEMA_VERSION } from '../core/store/postgres/migrations';
 import { pushWorkspace, type PushCounts } from '../core/store/postgres/push';
-import { initTeamDatabase, teamStatus, TeamSetupError, type TeamStatus } from '../core/store/postgres/setup';
+import { initTeamDatabase, teamStatus, type TeamStatus } from '../core/store/postgres/setup';
 import { SCHEMA_VERSION } from '../core/store';
 import { existingStore } from './database';
 import { EXIT, UserError } from './errors';
 import type { Output } from './output';
+import { teamFailure } from './teamStore';
 import type { Client } from 'pg';
 
 export const DATABASE_URL_ENV = 'PROMPTLOOM_DATABASE_URL';
@@ -144,19 +145,12 @@ async function withTeamDatabase<T>(url: string, work: (client: Client) => Promis
   try {
     client = await connectTeamDatabase(url);
   } catch (error) {
-    if (error instanceof TeamDatabaseError) throw new UserError(error.message);
-    throw error;
+    throw teamFailure(error, url);
   }
   try {
     return await work(client);
   } catch (error) {
-    if (error instanceof UserError) throw error;
-    if (error instanceof TeamSetupError) throw new UserError(error.message);
-    // A server's refusal (it has a SQLSTATE) or a network failure (an errno code).
-    if (typeof (error as { code?: unknown }).code === 'string') throw new UserError(teamErrorMessage(error, url));
-    // A bug: reported as one, still without the password.
-    if (error instanceof Error) error.message = withoutSecret(error.message, url);
-    throw error;
+    throw teamFailure(error, url);
   } finally {
     await client.end().catch(() => undefined);
   }

@@ -25,6 +25,8 @@ const REASONS: Readonly<Record<string, string>> = {
   '28000': 'the server refused this role (check the user name and pg_hba.conf)',
   '3D000': 'the database does not exist',
   '42501': 'permission denied',
+  // A table or view the schema should have: none yet, or an older one.
+  '42P01': 'the team database has no Promptloom schema, or an older one (its owner runs promptloom db init)',
   '57P03': 'the server is starting up or shutting down',
   '53300': 'too many connections',
 };
