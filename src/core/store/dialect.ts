@@ -61,9 +61,9 @@ export const POSTGRESQL_DIALECT: Dialect = {
   name: 'postgresql',
   templates: `(SELECT id, path, name, tier, CASE WHEN is_active THEN 1 ELSE 0 END AS active, deleted_at, created_at, created_by FROM prompt_templates)`,
   // template_analytics runs with its owner's rights: everyone's logs, added up, for the templates
-  // the reader may see. It keeps no cancelled count (cancelled = the rest) nor what caching saved.
-  templateGenerations: `(SELECT template_id, generations, succeeded, failed, generations - succeeded - failed AS cancelled,
-           avg_duration_ms, cost_usd / nullif(generations, 0) AS avg_cost_usd, cost_usd, 0 AS saved_usd, last_generation_at
+  // the reader may see (its cancelled and saved_usd since team migration 7).
+  templateGenerations: `(SELECT template_id, generations, succeeded, failed, cancelled,
+           avg_duration_ms, cost_usd / nullif(generations, 0) AS avg_cost_usd, cost_usd, saved_usd, last_generation_at
       FROM template_analytics)`,
   allGenerations: '(SELECT coalesce(sum(generations), 0) AS generations, coalesce(sum(cost_usd), 0) AS cost_usd FROM template_analytics)',
   ownFirst: (alias) => `ORDER BY (${alias}.created_by = current_user) DESC, ${alias}.id`,

@@ -104,11 +104,13 @@ describe('team database (PostgreSQL): the shared reads answer as the workspace d
       for (const tone of ['calm', 'curt', 'curt']) {
         const outcome = await generations.record({
           templateId: template.id, versionId: version.id, batchId: batch.id, parameters: { tone }, model: 'claude-x', attempt: 1, status: 'succeeded',
-          inputTokens: 10, outputTokens: 30, costUsd: 0.002, durationMs: 7,
+          inputTokens: 10, outputTokens: 30, costUsd: 0.002, durationMs: 7, cacheReadInputTokens: 5, savedUsd: 0.0007,
           conversation: { turns: [{ role: 'user', content: `a ${tone} question` }, { role: 'assistant', content: `a ${tone} answer` }], quality: { overall: tone === 'calm' ? 5 : 4, breakdown: {}, recommendations: ['shorter'] } },
         });
         await generations.review(outcome.conversationId!, tone === 'calm' ? 'approved' : 'rejected', 'by the plan');
       }
+      // A request cut off by a cancel: neither succeeded nor failed.
+      await generations.record({ templateId: template.id, versionId: version.id, batchId: batch.id, parameters: { tone: 'calm' }, model: 'claude-x', attempt: 1, status: 'cancelled', inputTokens: 0, outputTokens: 0, costUsd: 0, durationMs: 2 });
       await pushWorkspace(store, await memberClient('alice', 'a-secret'));
       ids = (await store.all<{ id: string }>('SELECT id FROM conversations ORDER BY created_at, id')).map((r) => r.id);
     } finally {
@@ -138,7 +140,10 @@ describe('team database (PostgreSQL): the shared reads answer as the workspace d
       const local = await everything(store, ids);
       const team = await everything(alice, ids);
       // Something to compare: the figures are not empty.
-      assert.equal(local.stats.templates[0]!.usageCount, 16);
+      assert.deepEqual(
+        [local.stats.templates[0]!.usageCount, local.stats.templates[0]!.cancelled, local.stats.templates[0]!.savedUsd],
+        [17, 1, 0.0021],
+      );
       assert.equal(local.coverage.cells.length, 2);
       assert.ok(local.baseline);
       assert.equal(local.stats.templates[0]!.trend, 'declining');
