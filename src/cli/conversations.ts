@@ -1,11 +1,14 @@
-/** `promptloom conversations`: the stored conversations, the command-line twin of the Conversations view. */
+/** `promptloom conversations`: the stored conversations (the workspace's, or with --database-url the team's), the command-line twin of the Conversations view. */
 import { relative, resolve } from 'node:path';
 import { conversationRows, type ConversationRow } from '../core/export';
 import type { ConversationStatus } from '../core/store/repositories';
+import type { Database } from '../core/store/database';
 import { existingStore } from './database';
+import { teamDatabaseUrl } from './db';
 import { EXIT } from './errors';
 import { workspaceFolder } from './files';
 import type { Output } from './output';
+import { withTeamStore } from './teamStore';
 
 export type ConversationsStatus = ConversationStatus | 'all';
 
@@ -42,27 +45,35 @@ export function conversationJson(r: ConversationRow): ConversationJson {
 }
 
 export async function runConversations(
-  flags: { workspace?: string; template?: string; status: ConversationsStatus; format: 'text' | 'json' | 'csv' },
+  flags: { workspace?: string; databaseUrl?: string; template?: string; status: ConversationsStatus; format: 'text' | 'json' | 'csv' },
   out: Output,
+  env: NodeJS.ProcessEnv = process.env,
 ): Promise<number> {
   const workspace = workspaceFolder(flags.workspace);
+  // --template is a file: as given on the command line, relative to where it runs (the team
+  // store keeps the same workspace-relative paths).
+  const template = flags.template !== undefined ? relative(workspace, resolve(flags.template)).split('\\').join('/') : undefined;
+  const filter = { ...(flags.status !== 'all' ? { status: flags.status } : {}), ...(template !== undefined ? { template } : {}) };
+  const url = teamDatabaseUrl(flags.databaseUrl, env);
+  if (url) return withTeamStore(url, async (db) => printConversations(db, filter, flags.format, out));
   const { store } = await existingStore(workspace, out);
   if (!store) out.note(`promptloom: no workspace database in ${workspace} yet`);
   try {
-    // --template is a file: as given on the command line, relative to where it runs.
-    const template = flags.template !== undefined ? relative(workspace, resolve(flags.template)).split('\\').join('/') : undefined;
-    const rows = store ? await conversationRows(store, { ...(flags.status !== 'all' ? { status: flags.status } : {}), ...(template !== undefined ? { template } : {}) }) : [];
-    const list = rows.map(conversationJson);
-    if (flags.format === 'json') out.stdout(JSON.stringify(list, null, 2) + '\n');
-    else if (flags.format === 'csv') out.stdout(conversationsCsv(list));
-    else {
-      for (const c of list) out.stdout(textLine(c) + '\n');
-      out.note(`${list.length} conversation${list.length === 1 ? '' : 's'}`);
-    }
-    return EXIT.ok;
+    return await printConversations(store, filter, flags.format, out);
   } finally {
     store?.close();
   }
+}
+
+async function printConversations(db: Database | undefined, filter: Parameters<typeof conversationRows>[1], format: 'text' | 'json' | 'csv', out: Output): Promise<number> {
+  const list = (db ? await conversationRows(db, filter) : []).map(conversationJson);
+  if (format === 'json') out.stdout(JSON.stringify(list, null, 2) + '\n');
+  else if (format === 'csv') out.stdout(conversationsCsv(list));
+  else {
+    for (const c of list) out.stdout(textLine(c) + '\n');
+    out.note(`${list.length} conversation${list.length === 1 ? '' : 's'}`);
+  }
+  return EXIT.ok;
 }
 
 /** `1a2b3c4d  approved  8.4  t.prompt v2  2025-01-01T10:00:00.000Z  {"persona":"Ann"}  ≈ 5e6f7a8b 0.93` */

@@ -1,4 +1,4 @@
-/** `promptloom stats` and `promptloom export`: read-only views of the workspace database. */
+/** `promptloom stats` and `promptloom export`: read-only views of the workspace database (stats: or of the team's). */
 import { randomBytes } from 'node:crypto';
 import { closeSync, fsyncSync, lstatSync, openSync, readlinkSync, realpathSync, renameSync, rmSync, writeFileSync, type Stats as FileStats } from 'node:fs';
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
@@ -7,35 +7,43 @@ import { DEFAULT_SPLIT_SEED, ExportError, datasetFileNames, exportDataset, type 
 import { backfillSignatures } from '../core/dataset';
 import type { Store } from '../core/store';
 import { existingStore } from './database';
+import { teamDatabaseUrl } from './db';
 import { EXIT, UserError } from './errors';
 import { reasonOf, workspaceFolder } from './files';
 import { oneLine, writeFailure, type Output } from './output';
 import { workspaceSettings } from './workspace';
+import { withTeamStore } from './teamStore';
 
 const NO_STATS: Stats = { templates: [], totals: { conversations: 0, generations: 0, costUsd: 0 } };
 
-export async function runStats(flags: { workspace?: string; format: 'text' | 'json' | 'csv' }, out: Output): Promise<number> {
+export async function runStats(flags: { workspace?: string; databaseUrl?: string; format: 'text' | 'json' | 'csv' }, out: Output, env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  const url = teamDatabaseUrl(flags.databaseUrl, env);
+  // The team's figures: the same queries, through what its policies let this member read.
+  if (url) return withTeamStore(url, async (db) => printStats(await computeStats(db), flags.format, out));
   const { store, folder } = await existingStore(flags.workspace, out);
   if (!store) out.note(`promptloom: no workspace database in ${folder} yet`);
   try {
     if (store) await signMissing(store, folder);
-    const stats = store ? await computeStats(store) : NO_STATS;
-    if (flags.format === 'json') out.stdout(JSON.stringify(stats, null, 2) + '\n');
-    else if (flags.format === 'csv') out.stdout(statsCsv(stats));
-    else {
-      const fmt = (n: number | null, digits = 1) => (n === null ? '—' : n.toFixed(digits));
-      for (const t of stats.templates) {
-        out.stdout(
-          `${oneLine(t.file)}  ${oneLine(t.name)} (${t.tier})\n  ${t.usageCount} generations (${t.succeeded} ok, ${t.failed} failed${t.cancelled ? `, ${t.cancelled} cancelled` : ''}) · quality ${fmt(t.avgQuality)} [${fmt(t.minQuality)}–${fmt(t.maxQuality)}] ${t.trend}` +
-            ` · approved ${t.approvalRate === null ? '—' : `${Math.round(t.approvalRate * 100)}%`} · ${fmt(t.avgDurationMs, 0)} ms avg · $${t.totalCostUsd.toFixed(4)}\n`,
-        );
-      }
-      out.stdout(`total: ${stats.totals.conversations} conversations, ${stats.totals.generations} generations, $${stats.totals.costUsd.toFixed(4)}\n`);
-    }
-    return EXIT.ok;
+    return printStats(store ? await computeStats(store) : NO_STATS, flags.format, out);
   } finally {
     store?.close();
   }
+}
+
+function printStats(stats: Stats, format: 'text' | 'json' | 'csv', out: Output): number {
+  if (format === 'json') out.stdout(JSON.stringify(stats, null, 2) + '\n');
+  else if (format === 'csv') out.stdout(statsCsv(stats));
+  else {
+    const fmt = (n: number | null, digits = 1) => (n === null ? '—' : n.toFixed(digits));
+    for (const t of stats.templates) {
+      out.stdout(
+        `${oneLine(t.file)}  ${oneLine(t.name)} (${t.tier})\n  ${t.usageCount} generations (${t.succeeded} ok, ${t.failed} failed${t.cancelled ? `, ${t.cancelled} cancelled` : ''}) · quality ${fmt(t.avgQuality)} [${fmt(t.minQuality)}–${fmt(t.maxQuality)}] ${t.trend}` +
+          ` · approved ${t.approvalRate === null ? '—' : `${Math.round(t.approvalRate * 100)}%`} · ${fmt(t.avgDurationMs, 0)} ms avg · $${t.totalCostUsd.toFixed(4)}\n`,
+      );
+    }
+    out.stdout(`total: ${stats.totals.conversations} conversations, ${stats.totals.generations} generations, $${stats.totals.costUsd.toFixed(4)}\n`);
+  }
+  return EXIT.ok;
 }
 
 /**

@@ -8,7 +8,7 @@
  */
 import { join } from 'node:path';
 import { parse as parseJsonc } from 'jsonc-parser';
-import { checkDatabaseUrl, connectTeamDatabase, describeUrl, TeamDatabaseError, teamErrorMessage, withoutSecret } from '../core/store/postgres/connection';
+import { checkDatabaseUrl, connectTeamDatabase, describeUrl, TeamDatabaseError } from '../core/store/postgres/connection';
 import { MEMBER_ROLE, TEAM_SCHEMA_VERSION } from '../core/store/postgres/migrations';
 import { pushWorkspace, type PushCounts } from '../core/store/postgres/push';
 import { initTeamDatabase, teamStatus, TeamSetupError } from '../core/store/postgres/setup';
@@ -19,6 +19,7 @@ import { existingStore } from './database';
 import { EXIT, UserError } from './errors';
 import { readTextFile, workspaceFolder } from './files';
 import type { Output } from './output';
+import { teamFailure } from './teamStore';
 import type { Client } from 'pg';
 
 export { DATABASE_URL_ENV };
@@ -171,19 +172,12 @@ async function withTeamDatabase<T>(url: string, work: (client: Client) => Promis
   try {
     client = await connectTeamDatabase(url);
   } catch (error) {
-    if (error instanceof TeamDatabaseError) throw new UserError(error.message);
-    throw error;
+    throw teamFailure(error, url);
   }
   try {
     return await work(client);
   } catch (error) {
-    if (error instanceof UserError) throw error;
-    if (error instanceof TeamSetupError) throw new UserError(error.message);
-    // A server's refusal (it has a SQLSTATE) or a network failure (an errno code).
-    if (typeof (error as { code?: unknown }).code === 'string') throw new UserError(teamErrorMessage(error, url));
-    // A bug: reported as one, still without the password.
-    if (error instanceof Error) error.message = withoutSecret(error.message, url);
-    throw error;
+    throw teamFailure(error, url);
   } finally {
     await client.end().catch(() => undefined);
   }

@@ -131,12 +131,16 @@ export function buildProgram(out: Output, setExit: (code: number) => void, readS
     .addOption(format())
     .action(async (o: { workspace?: string; batch?: string; apiBaseUrl?: string; format: 'text' | 'json' }) => setExit(await runCancel(o, out, process.env)));
 
+  // The team database (PostgreSQL). Its URL holds a password: only ever from this flag or the environment.
+  const databaseUrl = () => new Option('--database-url <url>', `the team database, postgresql://USER:PASSWORD@HOST:PORT/DATABASE; default: ${DATABASE_URL_ENV}`);
+
   program
     .command('stats')
-    .description('per-template analytics from the workspace database')
+    .description('per-template analytics from the workspace database, or the team database with --database-url')
     .option('--workspace <dir>', 'the workspace folder; default: the current folder')
+    .addOption(databaseUrl())
     .addOption(new Option('--format <format>', 'output format').choices(['text', 'json', 'csv']).default('text'))
-    .action(async (o: { workspace?: string; format: 'text' | 'json' | 'csv' }) => setExit(await runStats(o, out)));
+    .action(async (o: { workspace?: string; databaseUrl?: string; format: 'text' | 'json' | 'csv' }) => setExit(await runStats(o, out, process.env)));
 
   program
     .command('export')
@@ -156,12 +160,15 @@ export function buildProgram(out: Output, setExit: (code: number) => void, readS
 
   program
     .command('conversations')
-    .description('the stored conversations: id, template, version, values, quality, status, near-duplicate link')
+    .description('the stored conversations (the workspace’s, or the team’s with --database-url): id, template, version, values, quality, status, near-duplicate link')
     .option('--workspace <dir>', 'the workspace folder; default: the current folder')
+    .addOption(databaseUrl())
     .option('--template <file>', 'only this template’s conversations')
     .addOption(new Option('--status <status>', 'which conversations').choices(['pending', 'approved', 'needs_revision', 'rejected', 'all']).default('all'))
     .addOption(new Option('--format <format>', 'output format').choices(['text', 'json', 'csv']).default('text'))
-    .action(async (o: { workspace?: string; template?: string; status: ConversationsStatus; format: 'text' | 'json' | 'csv' }) => setExit(await runConversations(o, out)));
+    .action(async (o: { workspace?: string; databaseUrl?: string; template?: string; status: ConversationsStatus; format: 'text' | 'json' | 'csv' }) =>
+      setExit(await runConversations(o, out, process.env)),
+    );
 
   const simulate = program
     .command('simulate-retries')
@@ -202,11 +209,11 @@ export function buildProgram(out: Output, setExit: (code: number) => void, readS
     .addArgument(new Argument('<action>', 'the review').choices(REVIEW_ACTIONS))
     .option('--note <text>', 'why, kept with the review')
     .option('--workspace <dir>', 'the workspace folder; default: the current folder')
-    .action(async (id: string, action: ReviewAction, o: { note?: string; workspace?: string }) => setExit(await runReview(id, action, o, out)));
+    .addOption(databaseUrl())
+    .action(async (id: string, action: ReviewAction, o: { note?: string; workspace?: string; databaseUrl?: string }) => setExit(await runReview(id, action, o, out, process.env)));
 
   // The team database (PostgreSQL). Its URL holds a password: only ever from this flag or the environment.
   const db = program.command('db').description('the store: the workspace database, or a team’s PostgreSQL (init, status, push)');
-  const databaseUrl = () => new Option('--database-url <url>', `the team database, postgresql://USER:PASSWORD@HOST:PORT/DATABASE; default: ${DATABASE_URL_ENV}`);
   db.command('init')
     .description('create or update the team schema, its policies and the role promptloom_member (run by the owner; safe to run again)')
     .addOption(databaseUrl())

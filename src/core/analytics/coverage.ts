@@ -21,7 +21,7 @@
  *
  * Pure over the store: reads, never writes.
  */
-import type { Store } from '../store';
+import type { Database } from '../store/database';
 
 export interface CoverageCell {
   /** The combination: a value (or null) per varied variable, in `Coverage.varied` order. */
@@ -68,9 +68,9 @@ interface PlanCellRow {
 }
 
 /** A template's coverage, from its batches' plans and its conversations. */
-export async function coverage(store: Store, templateId: number): Promise<Coverage> {
+export async function coverage(db: Database, templateId: number): Promise<Coverage> {
   // Newest first: the newest plan names a combination's values and sets the orders.
-  const plans = (await store.all('SELECT plan FROM batches WHERE template_id = ? AND plan IS NOT NULL ORDER BY created_at DESC, rowid DESC', [templateId])).map((r) =>
+  const plans = (await db.all(`SELECT plan FROM batches b WHERE template_id = ? AND plan IS NOT NULL ORDER BY created_at DESC, ${db.dialect.insertionOrder('b')} DESC`, [templateId])).map((r) =>
     planCells(r.plan),
   );
 
@@ -125,7 +125,7 @@ export async function coverage(store: Store, templateId: number): Promise<Covera
   }
 
   if (cells.size > 0) {
-    for (const row of await store.all('SELECT parameters, status FROM conversations WHERE template_id = ?', [templateId])) {
+    for (const row of await db.all('SELECT parameters, status FROM conversations WHERE template_id = ?', [templateId])) {
       const parameters = parseObject(row.parameters);
       if (!parameters) continue;
       const cell = cells.get(keyOf(combinationOf(parameters)));

@@ -17,7 +17,7 @@
  */
 import { parseTemplate } from '../template';
 import { flagThreshold } from '../quality';
-import type { Store } from '../store';
+import type { Database } from '../store/database';
 
 export const MIN_REVIEWED = 20;
 
@@ -85,9 +85,9 @@ function auc(scores: readonly { s: number; approved: boolean }[]): number | null
  * Every template's agreement (by template id), with its current flag threshold read from the
  * front matter of its newest version. Templates with fewer than 20 reviewed conversations are null.
  */
-export async function reviewAgreementByTemplate(store: Store): Promise<Map<number, ReviewAgreement | null>> {
+export async function reviewAgreementByTemplate(db: Database): Promise<Map<number, ReviewAgreement | null>> {
   const rows = new Map<number, ReviewedScore[]>();
-  for (const r of await store.all(
+  for (const r of await db.all(
     `SELECT c.template_id AS t, c.quality AS q,
             (SELECT r.status FROM reviews r WHERE r.conversation_id = c.id ORDER BY r.created_at DESC, r.id DESC LIMIT 1) AS s
        FROM conversations c WHERE c.reviewed_at IS NOT NULL AND c.quality IS NOT NULL`,
@@ -103,14 +103,14 @@ export async function reviewAgreementByTemplate(store: Store): Promise<Map<numbe
       result.set(template, null);
       continue;
     }
-    result.set(template, reviewAgreement(list, await currentThreshold(store, template)));
+    result.set(template, reviewAgreement(list, await currentThreshold(db, template)));
   }
   return result;
 }
 
 /** A template's flag threshold, from its newest version's `quality_threshold` (6 without one). */
-export async function currentThreshold(store: Store, templateId: number): Promise<number> {
-  const v = await store.get('SELECT content FROM template_versions WHERE template_id = ? ORDER BY created_at DESC, id DESC LIMIT 1', [templateId]);
+export async function currentThreshold(db: Database, templateId: number): Promise<number> {
+  const v = await db.get('SELECT content FROM template_versions WHERE template_id = ? ORDER BY created_at DESC, id DESC LIMIT 1', [templateId]);
   return flagThreshold(v ? parseTemplate(String(v.content)).settings.qualityThreshold : undefined);
 }
 

@@ -1,4 +1,4 @@
-import type { Store } from '../store';
+import type { Database } from '../store/database';
 
 /** One period (a day, or an hour: see SeriesOptions.unit) of activity, for charts over time. */
 export interface DayPoint {
@@ -44,7 +44,7 @@ export function localHour(ms: number): string {
  * Generations, failures, conversations, mean quality and cost per calendar day, oldest first;
  * days without activity are left out (charts draw the gap).
  */
-export async function dailySeries(store: Store, options: SeriesOptions = {}): Promise<DayPoint[]> {
+export async function dailySeries(db: Database, options: SeriesOptions = {}): Promise<DayPoint[]> {
   const dayOf = options.dayOf ?? (options.unit === 'hour' ? localHour : localDay);
   const where: string[] = [];
   const params: number[] = [];
@@ -58,8 +58,13 @@ export async function dailySeries(store: Store, options: SeriesOptions = {}): Pr
   }
   const filter = where.length ? `WHERE ${where.join(' AND ')}` : '';
   const bucket = `CAST(created_at / ${BUCKET_MS} AS INTEGER)`;
-  const logs = await store.all(`SELECT ${bucket} AS b, count(*) AS n, total(status = 'failed') AS failed, total(status = 'cancelled') AS cancelled, total(cost_usd) AS cost FROM generation_logs ${filter} GROUP BY b`, params);
-  const conversations = await store.all(`SELECT ${bucket} AS b, count(*) AS n, count(quality) AS scored, total(quality) AS quality FROM conversations ${filter} GROUP BY b`, params);
+  const d = db.dialect;
+  // The logs the reader may read: on the team store, the member's own (docs/team-store.md).
+  const logs = await db.all(
+    `SELECT ${bucket} AS b, count(*) AS n, ${d.countWhere("status = 'failed'")} AS failed, ${d.countWhere("status = 'cancelled'")} AS cancelled, ${d.total('cost_usd')} AS cost FROM generation_logs ${filter} GROUP BY b`,
+    params,
+  );
+  const conversations = await db.all(`SELECT ${bucket} AS b, count(*) AS n, count(quality) AS scored, ${d.total('quality')} AS quality FROM conversations ${filter} GROUP BY b`, params);
   const days = new Map<string, { generations: number; failed: number; cancelled: number; conversations: number; scored: number; quality: number; costUsd: number }>();
   const at = (b: number) => {
     const day = dayOf(b * BUCKET_MS);
@@ -89,8 +94,8 @@ export async function dailySeries(store: Store, options: SeriesOptions = {}): Pr
 export const HOURLY_BELOW_MS = 2 * 86_400_000;
 
 /** Hours when the workspace's generations span under two days (or there are none yet), else days. */
-export async function seriesUnit(store: Store): Promise<SeriesUnit> {
-  const r = await store.get('SELECT min(created_at) AS first, max(created_at) AS last FROM generation_logs');
+export async function seriesUnit(db: Database): Promise<SeriesUnit> {
+  const r = await db.get('SELECT min(created_at) AS first, max(created_at) AS last FROM generation_logs');
   if (r?.first === null || r?.first === undefined) return 'hour';
   return Number(r.last) - Number(r.first) < HOURLY_BELOW_MS ? 'hour' : 'day';
 }

@@ -3,7 +3,7 @@
  * template's threshold and against its baseline (what it achieved before).
  */
 import { flagThreshold } from '../quality';
-import type { Store } from '../store';
+import type { Database } from '../store/database';
 import { TREND_THRESHOLD } from './templates';
 
 export interface Baseline {
@@ -18,15 +18,15 @@ export interface Baseline {
  * template's earlier conversations. Earlier tests' generations do not count: a test is not its
  * own bar. Undefined when nothing was scored before.
  */
-export async function baselineFor(store: Store, templateId: number, versionId: number, before: number): Promise<Baseline | undefined> {
-  const notTests = `NOT EXISTS (SELECT 1 FROM batches b WHERE b.id = conversations.batch_id AND json_extract(b.settings, '$.purpose') = 'test')`;
+export async function baselineFor(db: Database, templateId: number, versionId: number, before: number): Promise<Baseline | undefined> {
+  const notTests = `NOT EXISTS (SELECT 1 FROM batches b WHERE b.id = conversations.batch_id AND ${db.dialect.jsonField('b.settings', 'purpose')} = 'test')`;
   const scored = async (where: string, params: (number | string)[]) => {
-    const r = (await store.get(`SELECT count(quality) AS n, avg(quality) AS avg FROM conversations WHERE ${where} AND created_at < ? AND quality IS NOT NULL AND ${notTests}`, [...params, before]))!;
+    const r = (await db.get(`SELECT count(quality) AS n, avg(quality) AS avg FROM conversations WHERE ${where} AND created_at < ? AND quality IS NOT NULL AND ${notTests}`, [...params, before]))!;
     return Number(r.n) > 0 ? { average: Number(r.avg), conversations: Number(r.n) } : undefined;
   };
   const thisVersion = await scored('version_id = ?', [versionId]);
   if (!thisVersion) {
-    const previous = await store.get(
+    const previous = await db.get(
       `SELECT p.id FROM template_versions p, template_versions v
         WHERE v.id = ? AND p.template_id = ? AND (p.created_at < v.created_at OR (p.created_at = v.created_at AND p.id < v.id))
         ORDER BY p.created_at DESC, p.id DESC LIMIT 1`,

@@ -7,7 +7,7 @@
  * `declining`, anything else (or fewer than 10 scored conversations) is `stable`.
  */
 import { diversityByTemplate } from '../dataset/nearDuplicates';
-import type { Store } from '../store';
+import type { Database } from '../store/database';
 import { reviewAgreementByTemplate, type ReviewAgreement } from './reviewAgreement';
 
 export type Trend = 'improving' | 'stable' | 'declining';
@@ -80,32 +80,39 @@ type Group = 'template_id' | 'version_id';
  * conversations (which carry their score and review time, see migration 3), and the trend's
  * newest scores read from the `conversations_scored` index. `templateId` narrows to one template.
  */
-async function aggregate(store: Store, group: Group, templateId?: number, recentCount = TREND_WINDOW * 2) {
+async function aggregate(db: Database, group: Group, templateId?: number, recentCount = TREND_WINDOW * 2) {
+  const d = db.dialect;
   const only = templateId === undefined ? '' : `WHERE template_id = ${Number(templateId)}`;
   const byKey = (rows: Record<string, unknown>[]) => new Map(rows.map((r) => [Number(r.k), r]));
+  // Per template, everyone's logs as the store counts them (the team's through its analytics
+  // view); per version, the logs the reader may read.
   const logs = byKey(
-    await store.all(
-      `SELECT ${group} AS k, count(*) AS usage, total(status = 'succeeded') AS ok, total(status = 'failed') AS bad,
-              avg(duration_ms) AS dur, avg(cost_usd) AS avg_cost, total(cost_usd) AS cost, max(created_at) AS last, total(status = 'cancelled') AS cancelled,
-              total(saved_usd) AS saved
-         FROM generation_logs ${only} GROUP BY ${group}`,
+    await db.all(
+      group === 'template_id'
+        ? `SELECT template_id AS k, generations AS usage, succeeded AS ok, failed AS bad, avg_duration_ms AS dur, avg_cost_usd AS avg_cost, cost_usd AS cost,
+                  last_generation_at AS last, cancelled, saved_usd AS saved
+             FROM ${d.templateGenerations} g ${only}`
+        : `SELECT ${group} AS k, count(*) AS usage, ${d.countWhere("status = 'succeeded'")} AS ok, ${d.countWhere("status = 'failed'")} AS bad,
+                  avg(duration_ms) AS dur, avg(cost_usd) AS avg_cost, ${d.total('cost_usd')} AS cost, max(created_at) AS last, ${d.countWhere("status = 'cancelled'")} AS cancelled,
+                  ${d.total('saved_usd')} AS saved
+             FROM generation_logs ${only} GROUP BY ${group}`,
     ),
   );
   const quality = byKey(
-    await store.all(
+    await db.all(
       `SELECT ${group} AS k, count(*) AS conversations, count(quality) AS scored, avg(quality) AS avg_q, min(quality) AS min_q, max(quality) AS max_q,
-              total(status = 'approved' AND reviewed_at IS NOT NULL) AS approved, count(reviewed_at) AS reviewed,
+              ${d.countWhere("status = 'approved' AND reviewed_at IS NOT NULL")} AS approved, count(reviewed_at) AS reviewed,
               count(near_duplicate_of) AS near_dups
          FROM conversations ${only} GROUP BY ${group}`,
     ),
   );
   // Per group, its newest scored conversations (newest first) for the trend: a few index rows each.
-  const groups = group === 'template_id' ? `SELECT id AS k FROM templates ${templateId === undefined ? '' : `WHERE id = ${Number(templateId)}`}` : `SELECT id AS k FROM template_versions ${only}`;
+  const groups = group === 'template_id' ? `SELECT id AS k FROM ${d.templates} t ${templateId === undefined ? '' : `WHERE id = ${Number(templateId)}`}` : `SELECT id AS k FROM template_versions ${only}`;
   const recent = new Map<number, number[]>();
-  for (const r of await store.all(
-    `SELECT g.k, (SELECT group_concat(quality) FROM (
-        SELECT c.quality FROM conversations c WHERE c.${group} = g.k ${templateId === undefined ? '' : `AND c.template_id = ${Number(templateId)}`} AND c.quality IS NOT NULL
-         ORDER BY c.created_at DESC, c.rowid DESC LIMIT ${Number(recentCount)})) AS recent
+  for (const r of await db.all(
+    `SELECT g.k, (SELECT ${d.joined('n.quality', ',', `n.created_at DESC, n.tie DESC`)} FROM (
+        SELECT c.quality, c.created_at, ${d.insertionOrder('c')} AS tie FROM conversations c WHERE c.${group} = g.k ${templateId === undefined ? '' : `AND c.template_id = ${Number(templateId)}`} AND c.quality IS NOT NULL
+         ORDER BY c.created_at DESC, ${d.insertionOrder('c')} DESC LIMIT ${Number(recentCount)}) n) AS recent
        FROM (${groups}) g`,
   )) {
     if (r.recent !== null) recent.set(Number(r.k), String(r.recent).split(',').map(Number));
@@ -142,11 +149,12 @@ function figures(key: number, a: Awaited<ReturnType<typeof aggregate>>) {
 }
 
 /** Every template's figures, by path. */
-export async function templateRows(store: Store): Promise<TemplateRow[]> {
-  const a = await aggregate(store, 'template_id');
-  const diversity = await diversityByTemplate(store);
-  const agreement = await reviewAgreementByTemplate(store);
-  return (await store.all('SELECT id, path, name, tier, active FROM templates ORDER BY path')).map((t) => {
+export async function templateRows(db: Database): Promise<TemplateRow[]> {
+  const a = await aggregate(db, 'template_id');
+  const diversity = await diversityByTemplate(db);
+  const agreement = await reviewAgreementByTemplate(db);
+  // By path, then id: on the team store two members may each have a template at one path.
+  return (await db.all(`SELECT id, path, name, tier, active FROM ${db.dialect.templates} t ORDER BY path, id`)).map((t) => {
     const f = figures(Number(t.id), a);
     return {
       name: String(t.name),
@@ -192,11 +200,11 @@ export interface TemplateQuality {
 }
 
 /** The same figures as the dashboard's, for one template (by path), with its newest `recent` scores. */
-export async function templateQuality(store: Store, templatePath: string, recent = TREND_WINDOW * 2): Promise<TemplateQuality> {
-  const t = await store.get('SELECT id FROM templates WHERE path = ?', [templatePath]);
+export async function templateQuality(db: Database, templatePath: string, recent = TREND_WINDOW * 2): Promise<TemplateQuality> {
+  const t = await db.get(`SELECT id FROM ${db.dialect.templates} t WHERE path = ? ${db.dialect.ownFirst('t')}`, [templatePath]);
   if (!t) return { runs: 0, conversations: 0, average: null, recentAverage: null, recentCount: 0, approvalRate: null, reviewed: 0 };
   const id = Number(t.id);
-  const a = await aggregate(store, 'template_id', id, recent);
+  const a = await aggregate(db, 'template_id', id, recent);
   const f = figures(id, a);
   const scores = a.recent.get(id) ?? [];
   return {
@@ -217,26 +225,27 @@ export interface VersionRow extends Omit<TemplateRow, 'name' | 'file' | 'tier' |
 }
 
 /** One template's versions, oldest first, each with its own figures. */
-export async function versionRows(store: Store, templateId: number): Promise<VersionRow[]> {
-  const a = await aggregate(store, 'version_id', templateId);
-  return (await store.all('SELECT id, created_at FROM template_versions WHERE template_id = ? ORDER BY created_at, id', [templateId])).map((v, i) => {
+export async function versionRows(db: Database, templateId: number): Promise<VersionRow[]> {
+  const a = await aggregate(db, 'version_id', templateId);
+  return (await db.all('SELECT id, created_at FROM template_versions WHERE template_id = ? ORDER BY created_at, id', [templateId])).map((v, i) => {
     const { conversations, scored, reviewed, lastActivity, nearDuplicates: _nearDuplicates, savedUsd: _savedUsd, ...f } = figures(Number(v.id), a);
     return { ...f, id: Number(v.id), number: i + 1, createdAt: Number(v.created_at), conversations, scored, reviewed, lastActivity };
   });
 }
 
 /** The `promptloom stats` contract: the figures alone, and the totals. */
-export async function computeStats(store: Store): Promise<Stats> {
+export async function computeStats(db: Database): Promise<Stats> {
   // Exactly the contract's keys, in its order.
-  const templates = (await templateRows(store)).map((r) => Object.fromEntries(STATS_COLUMNS.map((k) => [k, r[k]])) as unknown as TemplateStats);
-  return { templates, totals: await totalsOf(store) };
+  const templates = (await templateRows(db)).map((r) => Object.fromEntries(STATS_COLUMNS.map((k) => [k, r[k]])) as unknown as TemplateStats);
+  return { templates, totals: await totalsOf(db) };
 }
 
-/** Conversations, generations and money spent in the whole workspace. */
-export async function totalsOf(store: Store): Promise<Stats['totals']> {
-  const totals = (await store.get(
-    `SELECT (SELECT count(*) FROM conversations) AS conversations, (SELECT count(*) FROM generation_logs) AS generations,
-            (SELECT total(cost_usd) FROM generation_logs) AS cost`,
+/** Conversations, generations and money spent in the whole store (on the team's, the templates the reader may see). */
+export async function totalsOf(db: Database): Promise<Stats['totals']> {
+  const d = db.dialect;
+  const totals = (await db.get(
+    `SELECT (SELECT count(*) FROM conversations) AS conversations, (SELECT generations FROM ${d.allGenerations} a) AS generations,
+            (SELECT cost_usd FROM ${d.allGenerations} a) AS cost`,
   ))!;
   return { conversations: Number(totals.conversations), generations: Number(totals.generations), costUsd: Number(totals.cost) };
 }

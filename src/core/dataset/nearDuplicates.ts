@@ -7,6 +7,7 @@
  * own writes), so `GenerationRepository.record` finds and stores inside the transaction that stores
  * the conversation; the figures over a whole template read the store (an `AsyncReader`).
  */
+import type { Database } from '../store/database';
 import type { Store, WriteTx } from '../store/store';
 import type { Row, SqlParam } from '../store/types';
 import { BANDS, DEFAULT_NEAR_DUPLICATE_THRESHOLD, bandBuckets, signatureBytes, signatureFromBytes, signatureOf, similarity, type Signature } from './minhash';
@@ -155,12 +156,12 @@ export async function missingSignatures(db: AsyncReader, templateId?: number): P
  * One grouped scan of the bucket index finds the buckets holding two or more conversations; only
  * their members' signatures are read.
  */
-export async function diversityByTemplate(db: AsyncReader, templateId?: number): Promise<Map<number, number | null>> {
+export async function diversityByTemplate(db: Database, templateId?: number): Promise<Map<number, number | null>> {
   const only = templateId === undefined ? '' : 'WHERE template_id = ?';
   const params = templateId === undefined ? [] : [templateId];
   const counts = new Map((await db.all(`SELECT template_id, count(*) AS n FROM conversation_signatures ${only} GROUP BY template_id`, params)).map((r) => [Number(r.template_id), Number(r.n)]));
   const groups = new Map<number, string[][]>();
-  for (const r of await db.all(`SELECT template_id, group_concat(conversation_id, ' ') AS members FROM signature_buckets ${only} GROUP BY template_id, band, bucket HAVING count(*) > 1`, params)) {
+  for (const r of await db.all(`SELECT template_id, ${db.dialect.joined('conversation_id', ' ')} AS members FROM signature_buckets ${only} GROUP BY template_id, band, bucket HAVING count(*) > 1`, params)) {
     const t = Number(r.template_id);
     let list = groups.get(t);
     if (!list) groups.set(t, (list = []));

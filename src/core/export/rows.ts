@@ -3,6 +3,7 @@
  * version, values, status, score, near-duplicate link, model), read in a few scans of the tables.
  */
 import type { Store } from '../store';
+import type { Database } from '../store/database';
 import type { ConversationStatus } from '../store/repositories';
 import type { Row, SqlParam } from '../store/types';
 
@@ -34,7 +35,7 @@ export interface RowFilter {
 }
 
 /** Conversations matching the filter, oldest first (ties by id). */
-export async function conversationRows(store: Store, filter: RowFilter = {}): Promise<ConversationRow[]> {
+export async function conversationRows(db: Database, filter: RowFilter = {}): Promise<ConversationRow[]> {
   const where: string[] = [];
   const params: SqlParam[] = [];
   if (filter.status !== undefined) {
@@ -49,11 +50,11 @@ export async function conversationRows(store: Store, filter: RowFilter = {}): Pr
     where.push('c.quality >= ?');
     params.push(filter.minQuality);
   }
-  const rows = await store.all(
+  const rows = await db.all(
     `WITH v AS (SELECT id, row_number() OVER (PARTITION BY template_id ORDER BY created_at, id) AS ordinal FROM template_versions)
      SELECT c.id, c.template_id, t.path, t.name, c.version_id, v.ordinal, c.batch_id, c.parameters, c.status, c.quality, c.created_at,
             c.near_duplicate_of, c.similarity
-       FROM conversations c JOIN templates t ON t.id = c.template_id JOIN v ON v.id = c.version_id
+       FROM conversations c JOIN ${db.dialect.templates} t ON t.id = c.template_id JOIN v ON v.id = c.version_id
       ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
       ORDER BY c.created_at, c.id`,
     params,

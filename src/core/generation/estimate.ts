@@ -3,7 +3,7 @@
  * count_tokens when it is reachable, else estimated here), output between what the template's
  * past conversations took (low) and `max_tokens` for every conversation (high).
  */
-import type { Store } from '../store';
+import type { Database } from '../store/database';
 import type { BatchCell } from './batch';
 import { RECORD_TOOL_CHARS, type ClaudeRequest } from './claude';
 import { JUDGE_SYSTEM, JUDGE_TOOL } from '../quality/judge';
@@ -114,8 +114,8 @@ export function cacheLine(estimate: Pick<Estimate, 'cache'>): string {
 }
 
 /** Mean output tokens of a template's earlier successful generations; null when there are none. */
-export async function pastOutputTokens(store: Store, templatePath: string): Promise<number | null> {
-  const row = await store.get("SELECT avg(g.output_tokens) AS tokens FROM generation_logs g JOIN templates t ON t.id = g.template_id WHERE t.path = ? AND g.status = 'succeeded'", [templatePath]);
+export async function pastOutputTokens(db: Database, templatePath: string): Promise<number | null> {
+  const row = await db.get(`SELECT avg(g.output_tokens) AS tokens FROM generation_logs g JOIN ${db.dialect.templates} t ON t.id = g.template_id WHERE t.path = ? AND g.status = 'succeeded'`, [templatePath]);
   return row?.tokens === null || row?.tokens === undefined ? null : Number(row.tokens);
 }
 
@@ -138,8 +138,8 @@ export function estimateDuration(o: { requests: number; requestsPerWindow: numbe
 }
 
 /** Mean duration of a template's earlier successful requests, in ms; null when there are none. */
-export async function pastDurationMs(store: Store, templatePath: string): Promise<number | null> {
-  const row = await store.get("SELECT avg(g.duration_ms) AS ms FROM generation_logs g JOIN templates t ON t.id = g.template_id WHERE t.path = ? AND g.status = 'succeeded'", [templatePath]);
+export async function pastDurationMs(db: Database, templatePath: string): Promise<number | null> {
+  const row = await db.get(`SELECT avg(g.duration_ms) AS ms FROM generation_logs g JOIN ${db.dialect.templates} t ON t.id = g.template_id WHERE t.path = ? AND g.status = 'succeeded'`, [templatePath]);
   return row?.ms === null || row?.ms === undefined ? null : Number(row.ms);
 }
 

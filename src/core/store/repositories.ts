@@ -8,7 +8,11 @@ import { appendReason, nearDuplicateReason, nearestConversation, storeSignature 
 import { signatureOf } from '../dataset/minhash';
 import type { BatchRepository, GenerationRepository, TemplateRepository } from './interfaces';
 import type { Store, WriteTx } from './store';
+import { ConversationReads, parseJson } from './conversationReads';
+import { normalisePath, TemplateReads, toTemplate } from './templateReads';
 import type { Row } from './types';
+
+export { normalisePath } from './templateReads';
 
 export interface Clock {
   now(): number;
@@ -47,69 +51,23 @@ export function contentHash(content: string): string {
   return createHash('sha256').update(content, 'utf8').digest('hex');
 }
 
-export class WorkspaceTemplateRepository implements TemplateRepository {
+/** The workspace's templates: the shared reads (TemplateReads), and writes through the store's transactions. */
+export class WorkspaceTemplateRepository extends TemplateReads implements TemplateRepository {
   constructor(
     private readonly store: Store,
     private readonly clock: Clock = systemClock,
-  ) {}
+  ) {
+    super(store);
+  }
 
   /** The template at `path` (workspace-relative), created or updated with its current name and tier. */
   ensure(path: string, info: { name: string; tier: string }): Promise<TemplateRow> {
     return this.store.write((tx) => ensureTemplate(tx, path, info, this.clock.now()));
   }
 
-  async byPath(path: string): Promise<TemplateRow | undefined> {
-    const row = await this.store.get('SELECT * FROM templates WHERE path = ?', [normalisePath(path)]);
-    return row && toTemplate(row);
-  }
-
-  async byId(id: number): Promise<TemplateRow | undefined> {
-    const row = await this.store.get('SELECT * FROM templates WHERE id = ?', [id]);
-    return row && toTemplate(row);
-  }
-
-  async list(): Promise<TemplateRow[]> {
-    return (await this.store.all('SELECT * FROM templates ORDER BY path')).map(toTemplate);
-  }
-
   /** Records `content` as a version of the template unless that exact content is recorded already. */
   recordVersion(templateId: number, content: string): Promise<VersionRow> {
     return this.store.write((tx) => recordVersion(tx, templateId, content, this.clock.now()));
-  }
-
-  async versions(templateId: number): Promise<VersionSummary[]> {
-    const rows = await this.store.all(
-      `SELECT v.id, v.template_id, v.content_hash, v.created_at,
-              (SELECT count(*) FROM generation_logs g WHERE g.version_id = v.id) AS generations,
-              (SELECT count(*) FROM conversations c WHERE c.version_id = v.id) AS conversations,
-              (SELECT avg(q.overall) FROM conversations c JOIN quality_scores q ON q.conversation_id = c.id WHERE c.version_id = v.id) AS avg_quality
-         FROM template_versions v WHERE v.template_id = ? ORDER BY v.created_at, v.id`,
-      [templateId],
-    );
-    return rows.map((r) => ({
-      id: Number(r.id),
-      templateId: Number(r.template_id),
-      contentHash: String(r.content_hash),
-      createdAt: Number(r.created_at),
-      generations: Number(r.generations),
-      conversations: Number(r.conversations),
-      avgQuality: r.avg_quality === null ? null : Number(r.avg_quality),
-    }));
-  }
-
-  async version(id: number): Promise<VersionRow | undefined> {
-    const r = await this.store.get('SELECT * FROM template_versions WHERE id = ?', [id]);
-    return r && { id: Number(r.id), templateId: Number(r.template_id), contentHash: String(r.content_hash), content: String(r.content), createdAt: Number(r.created_at) };
-  }
-
-  /** Generations and conversations per template: what its usage counts are made of. */
-  async usage(templateId: number): Promise<{ generations: number; conversations: number }> {
-    const r = (await this.store.get(
-      `SELECT (SELECT count(*) FROM generation_logs WHERE template_id = ?) AS generations,
-              (SELECT count(*) FROM conversations WHERE template_id = ?) AS conversations`,
-      [templateId, templateId],
-    ))!;
-    return { generations: Number(r.generations), conversations: Number(r.conversations) };
   }
 
   async setActive(templateId: number, active: boolean): Promise<void> {
@@ -142,23 +100,6 @@ export function recordVersion(tx: WriteTx, templateId: number, content: string, 
   if (existing) return { id: Number(existing.id), templateId, contentHash: hash, content, createdAt: Number(existing.created_at) };
   const { lastInsertRowid } = tx.run('INSERT INTO template_versions (template_id, content_hash, content, created_at) VALUES (?, ?, ?, ?)', [templateId, hash, content, now]);
   return { id: lastInsertRowid, templateId, contentHash: hash, content, createdAt: now };
-}
-
-/** Workspace-relative with `/`, so the same file has one row on every platform. */
-export function normalisePath(path: string): string {
-  return path.replace(/\\/g, '/').replace(/^\.\//, '');
-}
-
-function toTemplate(r: Row): TemplateRow {
-  return {
-    id: Number(r.id),
-    path: String(r.path),
-    name: String(r.name),
-    tier: String(r.tier),
-    active: Number(r.active) === 1,
-    deletedAt: r.deleted_at === null ? null : Number(r.deleted_at),
-    createdAt: Number(r.created_at),
-  };
 }
 
 // ---- generations: one attempt's log, and when it succeeded, its conversation ---------------------
@@ -229,12 +170,15 @@ export interface RecordOutcome {
   readonly alreadyStored?: boolean;
 }
 
-export class WorkspaceGenerationRepository implements GenerationRepository {
+/** The workspace's generations: records written through the store's transactions, and the shared conversation reads and review (ConversationReads). */
+export class WorkspaceGenerationRepository extends ConversationReads implements GenerationRepository {
   constructor(
     private readonly store: Store,
-    private readonly clock: Clock = systemClock,
+    clock: Clock = systemClock,
     private readonly newId: () => string = randomUUID,
-  ) {}
+  ) {
+    super(store, clock);
+  }
 
   /**
    * Stores an attempt in one durable transaction: the log row and, for a success, the
@@ -324,92 +268,8 @@ export class WorkspaceGenerationRepository implements GenerationRepository {
     };
   }
 
-  async conversation(id: string): Promise<{ id: string; status: ConversationStatus; turns: Turn[]; overall: number | null } | undefined> {
-    const c = await this.store.get('SELECT c.id, c.status, q.overall FROM conversations c LEFT JOIN quality_scores q ON q.conversation_id = c.id WHERE c.id = ?', [id]);
-    if (!c) return undefined;
-    return { id: String(c.id), status: c.status as ConversationStatus, turns: await this.turnsOf(id), overall: c.overall === null ? null : Number(c.overall) };
-  }
-
-  /** A conversation with what the editor shows beside it: score, template, reason for its status. */
-  async details(id: string): Promise<ConversationDetails | undefined> {
-    const c = await this.store.get(
-      `SELECT c.id, c.status, c.status_reason, c.parameters, c.created_at, c.near_duplicate_of, c.similarity, t.path, t.name, t.tier, q.overall, q.breakdown, q.recommendations
-         FROM conversations c JOIN templates t ON t.id = c.template_id LEFT JOIN quality_scores q ON q.conversation_id = c.id
-        WHERE c.id = ?`,
-      [id],
-    );
-    if (!c) return undefined;
-    return {
-      ...conversationHead(c),
-      tier: String(c.tier),
-      nearDuplicateOf: c.near_duplicate_of === null || c.near_duplicate_of === undefined ? null : String(c.near_duplicate_of),
-      similarity: c.similarity === null || c.similarity === undefined ? null : Number(c.similarity),
-      turns: await this.turnsOf(id),
-      quality:
-        c.overall === null
-          ? null
-          : { overall: Number(c.overall), breakdown: parseJson(c.breakdown, {}), recommendations: parseJson(c.recommendations, []) as string[] },
-    };
-  }
-
-  /** Conversations for review lists, filtered and sorted in SQL (newest or lowest-scoring first). */
-  async list(filter: ConversationFilter = {}): Promise<ConversationSummary[]> {
-    const where: string[] = [];
-    const params: (string | number)[] = [];
-    if (filter.templatePath !== undefined) {
-      where.push('t.path = ?');
-      params.push(filter.templatePath);
-    }
-    if (filter.status !== undefined) {
-      where.push('c.status = ?');
-      params.push(filter.status);
-    }
-    if (filter.minQuality !== undefined) {
-      where.push('q.overall >= ?');
-      params.push(filter.minQuality);
-    }
-    if (filter.maxQuality !== undefined) {
-      where.push('q.overall <= ?');
-      params.push(filter.maxQuality);
-    }
-    const order = filter.sort === 'score' ? 'q.overall IS NULL, q.overall ASC, c.created_at DESC' : 'c.created_at DESC, c.id';
-    params.push(filter.limit ?? 500);
-    const rows = await this.store.all(
-      `SELECT c.id, c.status, c.status_reason, c.parameters, c.created_at, t.path, t.name, q.overall, q.recommendations
-         FROM conversations c JOIN templates t ON t.id = c.template_id LEFT JOIN quality_scores q ON q.conversation_id = c.id
-        ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
-        ORDER BY ${order} LIMIT ?`,
-      params,
-    );
-    return rows.map((r) => ({
-      ...conversationHead(r),
-      overall: r.overall === null ? null : Number(r.overall),
-      recommendations: r.recommendations === null ? [] : (parseJson(r.recommendations, []) as string[]),
-    }));
-  }
-
-  private async turnsOf(conversationId: string): Promise<Turn[]> {
-    return (await this.store.all('SELECT role, content FROM turns WHERE conversation_id = ? ORDER BY position', [conversationId])).map((t) => ({ role: t.role as Turn['role'], content: String(t.content) }));
-  }
-
-  /** Conversation ids that start with `prefix` (at most `limit`), so people can type short ids. */
-  async idsStartingWith(prefix: string, limit = 2): Promise<string[]> {
-    return (await this.store.all('SELECT id FROM conversations WHERE substr(id, 1, ?) = ? ORDER BY id LIMIT ?', [prefix.length, prefix, limit])).map((r) => String(r.id));
-  }
-
   async spentSince(since: number): Promise<number> {
     return Number((await this.store.get('SELECT coalesce(sum(cost_usd), 0) AS spent FROM generation_logs WHERE created_at >= ?', [since]))!.spent);
-  }
-
-  /** Records a review and sets the conversation's status; false when the id is unknown. */
-  review(conversationId: string, status: ReviewStatus, note?: string): Promise<boolean> {
-    const now = this.clock.now();
-    return this.store.write((tx) => {
-      if (!tx.get('SELECT 1 AS x FROM conversations WHERE id = ?', [conversationId])) return false;
-      tx.run('INSERT INTO reviews (conversation_id, status, note, created_at) VALUES (?, ?, ?, ?)', [conversationId, status, note ?? null, now]);
-      tx.run('UPDATE conversations SET status = ?, status_reason = ? WHERE id = ?', [status, note ?? null, conversationId]);
-      return true;
-    });
   }
 }
 
@@ -543,27 +403,4 @@ function toBatch(r: Row): BatchRow {
     failedAttempts: Number(r.failed_attempts),
     ...(typeof r.plan === 'string' ? { plan: parseJson(r.plan, []) as NonNullable<BatchRow['plan']> } : {}),
   };
-}
-
-/** What every view of a conversation row shows: the columns `details` and `list` both select. */
-function conversationHead(r: Record<string, unknown>) {
-  return {
-    id: String(r.id),
-    status: r.status as ConversationStatus,
-    statusReason: r.status_reason === null ? null : String(r.status_reason),
-    parameters: parseJson(r.parameters, {}) as Record<string, unknown>,
-    createdAt: Number(r.created_at),
-    templatePath: String(r.path),
-    templateName: String(r.name),
-  };
-}
-
-/** A stored JSON column, or `fallback` when it does not parse (a row written by a newer or broken release). */
-function parseJson(value: unknown, fallback: unknown): unknown {
-  if (typeof value !== 'string') return fallback;
-  try {
-    return JSON.parse(value) as unknown;
-  } catch {
-    return fallback;
-  }
 }

@@ -26,6 +26,8 @@
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import type { Database, SqlJsStatic } from 'sql.js';
+import type { Database as StoreDatabase, SqlStatement } from './database';
+import { SQLITE_DIALECT, type Dialect } from './dialect';
 import { appendDurably, fileSize, hasFrameAfter, readFrames, startJournal, type JournalEntry, type Statement } from './journal';
 import { FileLock } from './lock';
 import { StoreAccessError, accessError, copyFile, ensureFolder, entryKind, readFile, refuseLink, rename, replaceFile, truncateFile } from './safeFiles';
@@ -60,7 +62,9 @@ export interface WriteTx {
 
 const SQLITE_HEADER = 'SQLite format 3\0';
 
-export class Store {
+export class Store implements StoreDatabase {
+  /** Queries written against `Database` ask this how SQLite spells what PostgreSQL spells differently. */
+  readonly dialect: Dialect = SQLITE_DIALECT;
   readonly dir: string;
   readonly snapshotPath: string;
   readonly journalPath: string;
@@ -171,6 +175,17 @@ export class Store {
   }
 
   // ---- writing ---------------------------------------------------------------------------------
+
+  /** One statement as its own transaction (`Database.run`): journaled like any write. */
+  async run(sql: string, params: readonly SqlParam[] = []): Promise<{ changes: number }> {
+    const { changes } = await this.write((tx) => tx.run(sql, params));
+    return { changes };
+  }
+
+  /** Statements as one transaction (`Database.runAll`): all or none, one journal frame. */
+  async runAll(statements: readonly SqlStatement[]): Promise<{ changes: number }[]> {
+    return this.write((tx) => statements.map((s) => ({ changes: tx.run(s.sql, s.params ?? []).changes })));
+  }
 
   /**
    * Runs `fn` as one transaction and makes it durable before resolving: under the inter-process

@@ -11,6 +11,7 @@ import { dailySeries, seriesUnit } from '../analytics/series';
 import { baselineFor } from '../analytics/templateTest';
 import { computeStats, templateQuality, templateRows, totalsOf, versionRows } from '../analytics/templates';
 import { pastDurationMs, pastOutputTokens } from '../generation/estimate';
+import type { Database } from './database';
 import type { AnalyticsQueries, Repositories } from './interfaces';
 import { WorkspaceJudgeCallRepository } from './judgeCalls';
 import { WorkspaceBatchRepository, WorkspaceGenerationRepository, WorkspaceTemplateRepository, systemClock, type Clock } from './repositories';
@@ -27,6 +28,11 @@ export function workspaceRepositories(store: Store, clock: Clock = systemClock, 
 }
 
 export function workspaceAnalytics(store: Store): AnalyticsQueries {
+  return analyticsOn(store);
+}
+
+/** The analytics queries bound to a database handle: the workspace's, or the team's (one implementation, docs/team-store.md step 2). */
+export function analyticsOn(store: Database): AnalyticsQueries {
   return {
     templateRows: () => templateRows(store),
     computeStats: () => computeStats(store),

@@ -3,7 +3,7 @@
  * ever repeats the URL: errors say what failed in words, and any text that could hold the password
  * (a driver message quoting its input) has it blotted out first.
  */
-import { Client } from 'pg';
+import { Client, type ClientConfig } from 'pg';
 import { TEAM_SCHEMA } from './migrations';
 
 /** The team database could not be used: one line for the user, free of the password. */
@@ -25,6 +25,8 @@ const REASONS: Readonly<Record<string, string>> = {
   '28000': 'the server refused this role (check the user name and pg_hba.conf)',
   '3D000': 'the database does not exist',
   '42501': 'permission denied',
+  // A table or view the schema should have: none yet, or an older one.
+  '42P01': 'the team database has no Promptloom schema, or an older one (its owner runs promptloom db init)',
   '57P03': 'the server is starting up or shutting down',
   '53300': 'too many connections',
 };
@@ -113,9 +115,9 @@ export function withExplicitSslMode(url: string): string {
   return parsed.toString();
 }
 
-export async function connectTeamDatabase(url: string, options: { connectTimeoutMs?: number; keepAliveMs?: number } = {}): Promise<Client> {
-  checkDatabaseUrl(url);
-  const client = new Client({
+/** How every connection to the team database is made: the search path, a name, a time limit. */
+export function teamConnectionConfig(url: string, options: { connectTimeoutMs?: number; keepAliveMs?: number } = {}): ClientConfig {
+  return {
     connectionString: withExplicitSslMode(url),
     connectionTimeoutMillis: options.connectTimeoutMs ?? 10_000,
     // TCP keep-alive probes after this idle time: a connection that only waits (a listener) would
@@ -123,7 +125,12 @@ export async function connectTeamDatabase(url: string, options: { connectTimeout
     ...(options.keepAliveMs !== undefined ? { keepAlive: true, keepAliveInitialDelayMillis: options.keepAliveMs } : {}),
     application_name: 'promptloom',
     options: `-c search_path=${TEAM_SCHEMA}`,
-  });
+  };
+}
+
+export async function connectTeamDatabase(url: string, options: { connectTimeoutMs?: number; keepAliveMs?: number } = {}): Promise<Client> {
+  checkDatabaseUrl(url);
+  const client = new Client(teamConnectionConfig(url, options));
   // A connection lost later (the server restarted) surfaces on the next query; without a listener
   // the 'error' event would end the process with the driver's message.
   client.on('error', () => undefined);

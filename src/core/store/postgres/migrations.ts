@@ -463,6 +463,67 @@ export const PG_MIGRATIONS: readonly PgMigration[] = [
       ]),
     ],
   },
+  {
+    version: 7,
+    description: 'team analytics count cancelled requests and what prompt caching saved, as the workspace figures do',
+    sql: [
+      // Inserts of logs wait until this commits: none is folded by the old functions after the
+      // backfill below has read the logs, so none is missed or counted twice.
+      'LOCK TABLE generation_logs IN SHARE MODE',
+      'ALTER TABLE generation_totals ADD COLUMN cancelled BIGINT NOT NULL DEFAULT 0, ADD COLUMN saved_usd DOUBLE PRECISION NOT NULL DEFAULT 0',
+      'ALTER TABLE generation_totals_pending ADD COLUMN cancelled BIGINT NOT NULL DEFAULT 0, ADD COLUMN saved_usd DOUBLE PRECISION NOT NULL DEFAULT 0',
+      `CREATE OR REPLACE FUNCTION set_aside_generation_totals() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path = ${TEAM_SCHEMA} AS $$
+       BEGIN
+         INSERT INTO generation_totals_pending (template_id, created_by, generations, succeeded, failed, input_tokens, output_tokens, cost_usd, duration_ms, last_generation_at, cancelled, saved_usd)
+         SELECT template_id, created_by, count(*), count(*) FILTER (WHERE status = 'succeeded'), count(*) FILTER (WHERE status = 'failed'),
+                sum(input_tokens), sum(output_tokens), sum(cost_usd), sum(duration_ms), max(created_at),
+                count(*) FILTER (WHERE status = 'cancelled'), sum(saved_usd)
+           FROM added GROUP BY template_id, created_by;
+         RETURN NULL;
+       END $$`,
+      `CREATE OR REPLACE FUNCTION fold_generation_totals() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path = ${TEAM_SCHEMA} AS $$
+       BEGIN
+         WITH taken AS (DELETE FROM generation_totals_pending WHERE transaction_id = txid_current() RETURNING *)
+         INSERT INTO generation_totals AS s (template_id, created_by, generations, succeeded, failed, input_tokens, output_tokens, cost_usd, duration_ms, last_generation_at, cancelled, saved_usd)
+         SELECT template_id, created_by, sum(generations), sum(succeeded), sum(failed), sum(input_tokens), sum(output_tokens), sum(cost_usd), sum(duration_ms), max(last_generation_at),
+                sum(cancelled), sum(saved_usd)
+           FROM taken GROUP BY template_id, created_by ORDER BY template_id, created_by
+         ON CONFLICT (template_id, created_by) DO UPDATE SET
+           generations = s.generations + EXCLUDED.generations,
+           succeeded = s.succeeded + EXCLUDED.succeeded,
+           failed = s.failed + EXCLUDED.failed,
+           input_tokens = s.input_tokens + EXCLUDED.input_tokens,
+           output_tokens = s.output_tokens + EXCLUDED.output_tokens,
+           cost_usd = s.cost_usd + EXCLUDED.cost_usd,
+           duration_ms = s.duration_ms + EXCLUDED.duration_ms,
+           last_generation_at = greatest(s.last_generation_at, EXCLUDED.last_generation_at),
+           cancelled = s.cancelled + EXCLUDED.cancelled,
+           saved_usd = s.saved_usd + EXCLUDED.saved_usd;
+         RETURN NULL;
+       END $$`,
+      `UPDATE generation_totals s SET cancelled = x.cancelled, saved_usd = x.saved_usd
+         FROM (SELECT template_id, created_by, count(*) FILTER (WHERE status = 'cancelled') AS cancelled, sum(saved_usd) AS saved_usd
+                 FROM generation_logs GROUP BY template_id, created_by) x
+        WHERE s.template_id = x.template_id AND s.created_by = x.created_by`,
+      // Columns added at the end: earlier readers keep theirs, and the grant stays.
+      `CREATE OR REPLACE VIEW template_analytics WITH (security_barrier) AS
+         SELECT t.id AS template_id, t.path, t.name, t.created_by, t.is_active, t.version,
+                coalesce(sum(s.generations), 0)::bigint AS generations,
+                coalesce(sum(s.succeeded), 0)::bigint AS succeeded,
+                coalesce(sum(s.failed), 0)::bigint AS failed,
+                coalesce(sum(s.input_tokens), 0) AS input_tokens,
+                coalesce(sum(s.output_tokens), 0) AS output_tokens,
+                coalesce(sum(s.cost_usd), 0) AS cost_usd,
+                sum(s.duration_ms)::numeric / nullif(sum(s.generations), 0) AS avg_duration_ms,
+                count(s.created_by) AS authors,
+                max(s.last_generation_at) AS last_generation_at,
+                coalesce(sum(s.cancelled), 0)::bigint AS cancelled,
+                coalesce(sum(s.saved_usd), 0) AS saved_usd
+           FROM prompt_templates t LEFT JOIN generation_totals s ON s.template_id = t.id
+          WHERE t.is_active OR t.created_by = current_user
+          GROUP BY t.id`,
+    ],
+  },
 ];
 
 export const TEAM_SCHEMA_VERSION = PG_MIGRATIONS[PG_MIGRATIONS.length - 1]!.version;

@@ -1,0 +1,30 @@
+/**
+ * A database handle both backends implement (docs/team-store.md, step 2): the workspace database
+ * (`Store`, SQLite) and the team database (`TeamDatabase`, PostgreSQL). Queries written against
+ * it run on either: statements use `?` placeholders (the PostgreSQL handle numbers them), and
+ * what the two SQL dialects spell differently is asked of `dialect` (./dialect.ts), never tested
+ * for by name in a query.
+ *
+ * Numbers arrive as numbers and JSON columns as their text on both (the PostgreSQL handle parses
+ * bigint and numeric, and leaves jsonb as text), so row mappers parse JSON on read either way.
+ */
+import type { Dialect } from './dialect';
+import type { Row, SqlParam } from './types';
+
+export interface SqlStatement {
+  readonly sql: string;
+  readonly params?: readonly SqlParam[];
+}
+
+export interface Database {
+  readonly dialect: Dialect;
+  all<T extends Row = Row>(sql: string, params?: readonly SqlParam[]): Promise<T[]>;
+  get<T extends Row = Row>(sql: string, params?: readonly SqlParam[]): Promise<T | undefined>;
+  /** One write, a transaction of its own; `changes` is the number of rows it touched. */
+  run(sql: string, params?: readonly SqlParam[]): Promise<{ changes: number }>;
+  /**
+   * Several writes as one transaction: all or none. A list rather than an async body: the
+   * workspace database runs its transactions synchronously under its lock (docs/team-store.md).
+   */
+  runAll(statements: readonly SqlStatement[]): Promise<{ changes: number }[]>;
+}

@@ -1,0 +1,76 @@
+/**
+ * What the workspace database (SQLite) and the team database (PostgreSQL) spell differently, in
+ * one place: queries written against `Database` (./database.ts) ask their dialect for these, so a
+ * query is written once and the workspace's SQL stays what it was (each SQLite form below is the
+ * text the queries used before the team store existed).
+ *
+ * The team schema mirrors the workspace's column for column (postgres/migrations.ts) except:
+ * - templates are `prompt_templates`, `is_active` a boolean, and a path is unique per member
+ *   (each has their own a.prompt): `templates` gives the workspace's names, and `ownFirst` picks
+ *   the reader's own where a path names two;
+ * - a member reads only their own generation logs (row-level security): per-template figures of
+ *   everyone's logs come from the `template_analytics` view (`templateGenerations`). Figures read
+ *   from `generation_logs` directly (per version, per day, the estimate's means) are the
+ *   member's own on the team store: see docs/team-store.md, "Where team figures differ".
+ * - rows have no insertion order (SQLite's rowid): the tie-breaker after created_at is the id.
+ */
+export interface Dialect {
+  readonly name: 'sqlite' | 'postgresql';
+  /** The templates, with the workspace's columns (id, path, name, tier, active as 1/0, deleted_at, created_at); give it an alias. */
+  readonly templates: string;
+  /**
+   * Per template, the figures of every generation log the store counts: template_id, generations,
+   * succeeded, failed, cancelled, avg_duration_ms, avg_cost_usd, cost_usd, saved_usd,
+   * last_generation_at. A relation: give it an alias.
+   */
+  readonly templateGenerations: string;
+  /** The same over every template the store counts, one row: generations, cost_usd. */
+  readonly allGenerations: string;
+  /** Where a path names two templates (team: one per member), the reader's own first: an ORDER BY clause, or nothing. */
+  ownFirst(alias: string): string;
+  /** SQLite's total(): the sum of a number column, 0 over no rows. */
+  total(expr: string): string;
+  /** How many rows meet `condition` (0 over no rows). */
+  countWhere(condition: string): string;
+  /** The text of `expr` over the group's rows, joined by `separator`, in `orderBy`'s order where the backend needs telling. */
+  joined(expr: string, separator: string, orderBy?: string): string;
+  /** The order rows were inserted in, as the tie-breaker after created_at. */
+  insertionOrder(alias: string): string;
+  /** A JSON column's top-level field, as text. */
+  jsonField(column: string, key: string): string;
+}
+
+export const SQLITE_DIALECT: Dialect = {
+  name: 'sqlite',
+  templates: 'templates',
+  templateGenerations: `(SELECT template_id, count(*) AS generations, total(status = 'succeeded') AS succeeded, total(status = 'failed') AS failed,
+           total(status = 'cancelled') AS cancelled, avg(duration_ms) AS avg_duration_ms, avg(cost_usd) AS avg_cost_usd, total(cost_usd) AS cost_usd,
+           total(saved_usd) AS saved_usd, max(created_at) AS last_generation_at
+      FROM generation_logs GROUP BY template_id)`,
+  allGenerations: '(SELECT count(*) AS generations, total(cost_usd) AS cost_usd FROM generation_logs)',
+  ownFirst: () => '',
+  total: (expr) => `total(${expr})`,
+  countWhere: (condition) => `total(${condition})`,
+  // group_concat follows the order of the rows it is given (an ordered subquery).
+  joined: (expr, separator) => `group_concat(${expr}, '${separator}')`,
+  insertionOrder: (alias) => `${alias}.rowid`,
+  jsonField: (column, key) => `json_extract(${column}, '$.${key}')`,
+};
+
+export const POSTGRESQL_DIALECT: Dialect = {
+  name: 'postgresql',
+  templates: `(SELECT id, path, name, tier, CASE WHEN is_active THEN 1 ELSE 0 END AS active, deleted_at, created_at, created_by FROM prompt_templates)`,
+  // template_analytics runs with its owner's rights: everyone's logs, added up, for the templates
+  // the reader may see (its cancelled and saved_usd since team migration 7).
+  templateGenerations: `(SELECT template_id, generations, succeeded, failed, cancelled,
+           avg_duration_ms, cost_usd / nullif(generations, 0) AS avg_cost_usd, cost_usd, saved_usd, last_generation_at
+      FROM template_analytics)`,
+  allGenerations: '(SELECT coalesce(sum(generations), 0) AS generations, coalesce(sum(cost_usd), 0) AS cost_usd FROM template_analytics)',
+  ownFirst: (alias) => `ORDER BY (${alias}.created_by = current_user) DESC, ${alias}.id`,
+  total: (expr) => `coalesce(sum(${expr}), 0)`,
+  countWhere: (condition) => `count(*) FILTER (WHERE ${condition})`,
+  // string_agg's order is not the subquery's unless told.
+  joined: (expr, separator, orderBy) => `string_agg((${expr})::text, '${separator}'${orderBy ? ` ORDER BY ${orderBy}` : ''})`,
+  insertionOrder: (alias) => `${alias}.id`,
+  jsonField: (column, key) => `(${column} ->> '${key}')`,
+};

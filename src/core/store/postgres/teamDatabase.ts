@@ -1,0 +1,114 @@
+/**
+ * The team database behind the `Database` handle (../database.ts): a `pg.Pool` whose connections
+ * have `search_path = promptloom`, so queries written for the workspace database find the team's
+ * tables unqualified. The differences queries must know of are in ../dialect.ts; the ones the
+ * handle absorbs are here: placeholders, and the types of values read.
+ */
+import { Pool, types, type CustomTypesConfig } from 'pg';
+import type { Database, SqlStatement } from '../database';
+import { POSTGRESQL_DIALECT } from '../dialect';
+import type { Row, SqlParam } from '../types';
+import { checkDatabaseUrl, inTransaction, teamConnectionConfig, TeamDatabaseError, teamErrorMessage } from './connection';
+
+/**
+ * `?` placeholders numbered `$1, $2…` in order, as PostgreSQL wants them. A `?` inside a quoted
+ * string ('…', with '' as a quote within) or a quoted name ("…") is text, left alone. Not
+ * understood, so not to be written in shared queries: comments, dollar-quoted strings, and the
+ * jsonb operators `?`, `?|`, `?&` (use jsonb_exists and its kin).
+ */
+export function numberedPlaceholders(sql: string): string {
+  let out = '';
+  let n = 0;
+  let quote: "'" | '"' | undefined;
+  for (const ch of sql) {
+    if (quote) {
+      // A doubled quote closes and reopens: the same state, whichever way it is read.
+      if (ch === quote) quote = undefined;
+      out += ch;
+    } else if (ch === "'" || ch === '"') {
+      quote = ch;
+      out += ch;
+    } else if (ch === '?') out += `$${++n}`;
+    else out += ch;
+  }
+  return out;
+}
+
+/** pg's type ids whose values are worth converting. */
+const INT8 = 20;
+const NUMERIC = 1700;
+const JSON_OID = 114;
+const JSONB = 3802;
+
+/**
+ * bigint (counts, ids, times in ms) and numeric (sums and means of bigints) as numbers, as the
+ * workspace database gives them: pg gives strings, because a bigint may exceed 2^53, which no
+ * count, id or millisecond time here comes near. JSON as its text, as the workspace stores it:
+ * mappers parse it either way (jsonb's text orders an object's keys its own way).
+ */
+export const TEAM_TYPES: CustomTypesConfig = {
+  getTypeParser: ((oid: number, format?: 'text' | 'binary') => {
+    if (oid === INT8 || oid === NUMERIC) return (value: string) => Number(value);
+    if (oid === JSON_OID || oid === JSONB) return (value: string) => value;
+    return format === 'binary' ? types.getTypeParser(oid, 'binary') : types.getTypeParser(oid, 'text');
+  }) as CustomTypesConfig['getTypeParser'],
+};
+
+export class TeamDatabase implements Database {
+  readonly dialect = POSTGRESQL_DIALECT;
+
+  private constructor(
+    private readonly pool: Pool,
+    private readonly url: string,
+  ) {}
+
+  /** Opens a pool and checks that it connects: a wrong URL or password fails here, as a TeamDatabaseError. */
+  static async connect(url: string, options: { connectTimeoutMs?: number; maxConnections?: number } = {}): Promise<TeamDatabase> {
+    checkDatabaseUrl(url);
+    const pool = new Pool({ ...teamConnectionConfig(url, options), types: TEAM_TYPES, max: options.maxConnections ?? 4 });
+    // An idle connection lost (the server restarted) must not end the process with the driver's message.
+    pool.on('error', () => undefined);
+    const db = new TeamDatabase(pool, url);
+    try {
+      await pool.query('SELECT 1');
+    } catch (error) {
+      await pool.end().catch(() => undefined);
+      throw new TeamDatabaseError(teamErrorMessage(error, url));
+    }
+    return db;
+  }
+
+  async all<T extends Row = Row>(sql: string, params: readonly SqlParam[] = []): Promise<T[]> {
+    return (await this.pool.query(numberedPlaceholders(sql), params as unknown[])).rows as T[];
+  }
+
+  async get<T extends Row = Row>(sql: string, params: readonly SqlParam[] = []): Promise<T | undefined> {
+    return (await this.all<T>(sql, params))[0];
+  }
+
+  async run(sql: string, params: readonly SqlParam[] = []): Promise<{ changes: number }> {
+    return { changes: (await this.pool.query(numberedPlaceholders(sql), params as unknown[])).rowCount ?? 0 };
+  }
+
+  async runAll(statements: readonly SqlStatement[]): Promise<{ changes: number }[]> {
+    const client = await this.pool.connect();
+    try {
+      return await inTransaction(client, async () => {
+        const results: { changes: number }[] = [];
+        for (const s of statements) results.push({ changes: (await client.query(numberedPlaceholders(s.sql), (s.params ?? []) as unknown[])).rowCount ?? 0 });
+        return results;
+      });
+    } finally {
+      client.release();
+    }
+  }
+
+  /** Why `error` happened, in one line without the password. */
+  describeError(error: unknown): string {
+    return teamErrorMessage(error, this.url);
+  }
+
+  async close(): Promise<void> {
+    await this.pool.end();
+  }
+}
