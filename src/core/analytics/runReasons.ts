@@ -1,0 +1,78 @@
+/**
+ * Why a test run is flagged or below its template's threshold, in words a person can check: the
+ * reason stored with the conversation (the scorer's "scored x, below y: …", a near-duplicate, the
+ * judge's flag) and the findings on its turns that caused it. Test Template's panel and the CLI
+ * print the same explanation.
+ */
+import { nearDuplicateReason } from '../dataset/nearDuplicates';
+import { isTier, scoreConversation, tierOf, type Finding, type Part, type QualityResult } from '../quality';
+import { judgeFindings, storedJudgePart } from '../quality/judge';
+import { statusWords } from '../quality/reviewQueue';
+import type { ConversationDetails } from '../store';
+
+/** What kind of finding: a defect (fails the conversation alone), a part of the score, or a near-duplicate. */
+export type RunFindingKind = 'defect' | Part | 'near-duplicate';
+
+export interface RunFinding {
+  /** 0-based index into the conversation's turns (the transcript says "turn 1" for 0). */
+  readonly turn: number;
+  readonly kind: RunFindingKind;
+  /** What found it, when more specific than the kind: a defect's kind or a check's name (`roleBreak`, `terse`…). */
+  readonly rule?: string;
+  readonly message: string;
+}
+
+export interface RunReasons {
+  /** Needs revision: flagged by the scorer, the judge, as a near-duplicate, or by a person. */
+  readonly flagged: boolean;
+  /** Scored below the threshold. */
+  readonly below: boolean;
+  /**
+   * What the run's status says, in words: "flagged: <reason>" when it needs revision (whatever
+   * it scored), "below 8.0: <first recommendation>" when it scored under the threshold but is not
+   * flagged, else its review status ("pending review", "approved"…).
+   */
+  readonly verdict: string;
+  /** The findings behind it, most serious first: only for a flagged or below-threshold run. */
+  readonly findings: readonly RunFinding[];
+}
+
+// Defects fail a conversation alone; structure breaks training; the judge and a near-duplicate
+// flag it; the other parts lower its score.
+const ORDER: readonly RunFindingKind[] = ['defect', 'structure', 'judge', 'near-duplicate', 'confidence', 'turnCount', 'length'];
+
+/** The reasons of one run, its conversation as stored; `threshold` as the test judged it (0–10). */
+export function runReasons(c: Pick<ConversationDetails, 'status' | 'statusReason' | 'turns' | 'tier' | 'quality' | 'nearDuplicateOf' | 'similarity'>, threshold: number): RunReasons {
+  const overall = c.quality?.overall;
+  const flagged = c.status === 'needs_revision';
+  const below = overall !== undefined && overall < threshold;
+  const firstRecommendation = c.quality?.recommendations[0];
+  const verdict = flagged
+    ? `flagged: ${c.statusReason ? oneLine(c.statusReason) : 'marked as needing revision in review'}`
+    : below
+      ? `below ${threshold.toFixed(1)}${firstRecommendation ? `: ${oneLine(firstRecommendation)}` : ''}`
+      : statusWords(c.status);
+  if (!flagged && !below) return { flagged, below, verdict, findings: [] };
+
+  // The findings are recomputed (they are not stored), against the tier the score was stored for;
+  // the judge's turns at fault are stored with its part (a grade is paid for, never asked again).
+  const breakdown = c.quality?.breakdown as QualityResult['breakdown'] | undefined;
+  const tier = (breakdown && typeof breakdown === 'object' && tierOf(breakdown)) || (isTier(c.tier) ? c.tier : 'template');
+  const scored: readonly Finding[] = scoreConversation({ turns: c.turns }, tier).findings;
+  const findings: RunFinding[] = [
+    ...scored.map((f) => ({ turn: f.turn, kind: f.defect ? ('defect' as const) : f.part, ...(f.rule ? { rule: f.rule } : {}), message: f.message })),
+    ...judgeFindings(storedJudgePart(c.quality)).map((f) => ({ turn: f.turn, kind: 'judge' as const, message: f.message })),
+    ...(c.nearDuplicateOf !== null && c.similarity !== null ? [{ turn: 0, kind: 'near-duplicate' as const, message: nearDuplicateReason(c.nearDuplicateOf, c.similarity) }] : []),
+  ];
+  findings.sort((a, b) => ORDER.indexOf(a.kind) - ORDER.indexOf(b.kind) || a.turn - b.turn);
+  return { flagged, below, verdict, findings };
+}
+
+/** A finding on one line, as the CLI prints it: `turn 4 · defect repeated · turn 4 (assistant) nearly repeats turn 2`. */
+export function findingLine(f: RunFinding): string {
+  return `turn ${f.turn + 1} · ${f.kind}${f.rule && f.rule !== f.kind ? ` ${f.rule}` : ''} · ${f.message}`;
+}
+
+function oneLine(text: string): string {
+  return text.replace(/\s+/g, ' ').trim();
+}
