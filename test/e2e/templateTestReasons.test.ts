@@ -89,7 +89,7 @@ describe('Test Template says why a run is flagged, in the VS Code workbench (hea
         const number = document.querySelector('.monaco-editor .line-numbers.active-line-number');
         if (!number) return undefined;
         const y = number.getBoundingClientRect().top;
-        const line = [...document.querySelectorAll('.monaco-editor .view-lines .view-line')].find((l) => Math.abs(l.getBoundingClientRect().top - y) < 2);
+        const line = Array.from(document.querySelectorAll('.monaco-editor .view-lines .view-line')).find((l) => Math.abs(l.getBoundingClientRect().top - y) < 2);
         // Monaco draws spaces as no-break spaces.
         const text = line?.textContent?.replace(/\u00a0/g, ' ');
         return text?.startsWith(`**Assistant (turn ${turn}):**`) ? text : undefined;

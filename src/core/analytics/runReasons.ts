@@ -33,13 +33,19 @@ export interface RunReasons {
    * flagged, else its review status ("pending review", "approved"…).
    */
   readonly verdict: string;
-  /** The findings behind it, most serious first: only for a flagged or below-threshold run. */
+  /**
+   * The findings behind it, most serious first: only for a flagged or below-threshold run, and
+   * for a run flagged at or above the threshold only those that flag a run alone (a defect, a
+   * structure problem, the judge's turns at fault, a near-duplicate).
+   */
   readonly findings: readonly RunFinding[];
 }
 
 // Defects fail a conversation alone; structure breaks training; the judge and a near-duplicate
 // flag it; the other parts lower its score.
 const ORDER: readonly RunFindingKind[] = ['defect', 'structure', 'judge', 'near-duplicate', 'confidence', 'turnCount', 'length'];
+/** Findings that flag a run on their own, whatever it scores. */
+const FLAGS_ALONE: ReadonlySet<RunFindingKind> = new Set(['defect', 'structure', 'judge', 'near-duplicate']);
 
 /** The reasons of one run, its conversation as stored; `threshold` as the test judged it (0–10). */
 export function runReasons(c: Pick<ConversationDetails, 'status' | 'statusReason' | 'turns' | 'tier' | 'quality' | 'nearDuplicateOf' | 'similarity'>, threshold: number): RunReasons {
@@ -65,7 +71,9 @@ export function runReasons(c: Pick<ConversationDetails, 'status' | 'statusReason
     ...(c.nearDuplicateOf !== null && c.similarity !== null ? [{ turn: 0, kind: 'near-duplicate' as const, message: nearDuplicateReason(c.nearDuplicateOf, c.similarity) }] : []),
   ];
   findings.sort((a, b) => ORDER.indexOf(a.kind) - ORDER.indexOf(b.kind) || a.turn - b.turn);
-  return { flagged, below, verdict, findings };
+  // Flagged at or above the threshold: what flags a run whatever it scores is the cause, not the
+  // small losses of points (a near-duplicate at 9.8 is not flagged for a short answer).
+  return { flagged, below, verdict, findings: below ? findings : findings.filter((f) => FLAGS_ALONE.has(f.kind)) };
 }
 
 /** A finding on one line, as the CLI prints it: `turn 4 · defect repeated · turn 4 (assistant) nearly repeats turn 2`. */

@@ -43,6 +43,16 @@ describe('why a test run is flagged', () => {
     assert.deepEqual(r.findings, [{ turn: 0, kind: 'near-duplicate', message: 'near-duplicate of 1a2b3c4d (similarity 0.97)' }]);
   });
 
+  it('a run flagged at a high score lists what flagged it, not the points it lost (the findings of a run below the threshold are all listed)', () => {
+    // GOOD scored for the scenario tier: answers a few words short, a high score all the same.
+    const report = scoreConversation(GOOD, 'scenario');
+    assert.ok(report.overall >= 9 && report.findings.some((f) => f.part === 'length'), JSON.stringify(report.findings));
+    const c = { ...stored(GOOD, { status: 'needs_revision', statusReason: 'near-duplicate of 1a2b3c4d (similarity 0.90)', nearDuplicateOf: '1a2b3c4d', similarity: 0.9 }), quality: toQualityResult(report) };
+    assert.deepEqual(runReasons(c, 6).findings.map((f) => f.kind), ['near-duplicate']);
+    // Under a threshold of 9.95 the same run is below it: its length findings are reasons too.
+    assert.deepEqual([...new Set(runReasons(c, 9.95).findings.map((f) => f.kind))], ['near-duplicate', 'length']);
+  });
+
   it('the judge’s turns at fault are findings of a run it flagged', () => {
     const judge = { score: 4.5, overall: 4, criteria: {}, turnsAtFault: [{ turn: 4, reason: 'answers another question' }], reason: 'turn 4 does not answer', model: 'claude-haiku-5-5', costUsd: 0 };
     const r = runReasons(stored(GOOD, { status: 'needs_revision', statusReason: 'scored 4.5, below 6: the judge: turn 4 does not answer', breakdown: { judge } }), 6);
