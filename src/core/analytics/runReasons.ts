@@ -5,10 +5,10 @@
  * print the same explanation.
  */
 import { nearDuplicateReason } from '../dataset/nearDuplicates';
-import { isTier, scoreConversation, tierOf, type Finding, type Part, type QualityResult } from '../quality';
+import { flagThreshold, isTier, scoreConversation, tierOf, type Finding, type Part, type QualityResult } from '../quality';
 import { judgeFindings, storedJudgePart } from '../quality/judge';
 import { statusWords } from '../quality/reviewQueue';
-import type { ConversationDetails } from '../store';
+import { WorkspaceGenerationRepository, type ConversationDetails, type Store } from '../store';
 
 /** What kind of finding: a defect (fails the conversation alone), a part of the score, or a near-duplicate. */
 export type RunFindingKind = 'defect' | Part | 'near-duplicate';
@@ -74,6 +74,36 @@ export function runReasons(c: Pick<ConversationDetails, 'status' | 'statusReason
   // Flagged at or above the threshold: what flags a run whatever it scores is the cause, not the
   // small losses of points (a near-duplicate at 9.8 is not flagged for a short answer).
   return { flagged, below, verdict, findings: below ? findings : findings.filter((f) => FLAGS_ALONE.has(f.kind)) };
+}
+
+export interface FlaggedRun extends RunReasons {
+  readonly conversationId: string;
+  readonly overall: number | null;
+}
+
+/**
+ * Of these conversations, those flagged or below the template's threshold (`quality_threshold`,
+ * as generation flagged them), each with its reasons; in the order given. Only those are loaded.
+ */
+export async function flaggedRuns(store: Store, conversationIds: readonly string[], qualityThreshold: number | undefined): Promise<FlaggedRun[]> {
+  const threshold = Math.round(flagThreshold(qualityThreshold) * 10) / 10;
+  const wanted = new Set<string>();
+  for (let i = 0; i < conversationIds.length; i += 500) {
+    const ids = conversationIds.slice(i, i + 500);
+    const rows = await store.all(
+      `SELECT c.id FROM conversations c LEFT JOIN quality_scores q ON q.conversation_id = c.id
+        WHERE c.id IN (${ids.map(() => '?').join(', ')}) AND (c.status = 'needs_revision' OR q.overall < ?)`,
+      [...ids, threshold],
+    );
+    for (const r of rows) wanted.add(String(r.id));
+  }
+  const generations = new WorkspaceGenerationRepository(store);
+  const runs: FlaggedRun[] = [];
+  for (const id of conversationIds) {
+    const d = wanted.has(id) ? await generations.details(id) : undefined;
+    if (d) runs.push({ conversationId: id, overall: d.quality?.overall ?? null, ...runReasons(d, threshold) });
+  }
+  return runs;
 }
 
 /** A finding on one line, as the CLI prints it: `turn 4 · defect repeated · turn 4 (assistant) nearly repeats turn 2`. */
