@@ -38,6 +38,7 @@ describe('Test Template says why a run is flagged, in the VS Code workbench (hea
     const frame = await wb.webviewFrame('#criteria', 90_000);
     await frame.locator('#runs > li').nth(2).waitFor();
     await frame.locator('#verdict', { hasText: 'Failed' }).waitFor();
+    assert.match(await frame.locator('#verdict .band-word').innerText(), /^3 test generations · 2 flagged for revision · /);
     const runs = frame.locator('#runs > li');
     const texts = await runs.allInnerTexts();
 

@@ -17,7 +17,12 @@ const band = (score: number) => (score < 6 ? 'low' : score < 8 ? 'fair' : 'good'
 function show(r: TestResultView): void {
   vscode.setState({ result: r });
   const verdict = el('div', { class: `overall band-${r.passed ? 'good' : 'low'}`, id: 'verdict', role: 'status' });
-  verdict.append(el('span', { class: 'score' }, r.passed ? 'Passed' : 'Failed'), el('span', { class: 'band-word' }, `${r.runs.length} test generations · ${new Date(r.finishedAt).toLocaleString()}`));
+  // Flagged runs do not fail a test on their own (a near-duplicate may score 9.8): counted here, so a pass never hides one.
+  const flagged = r.runs.filter((run) => run.flagged).length;
+  verdict.append(
+    el('span', { class: 'score' }, r.passed ? 'Passed' : 'Failed'),
+    el('span', { class: 'band-word' }, `${r.runs.length} test generations${flagged ? ` · ${flagged} flagged for revision` : ''} · ${new Date(r.finishedAt).toLocaleString()}`),
+  );
   const figures = el('p', { class: 'figures' }, [
     `average ${r.average === null ? '—' : r.average.toFixed(1)}`,
     `threshold ${r.threshold.toFixed(1)}`,
