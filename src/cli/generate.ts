@@ -15,6 +15,7 @@ import { countInputTokens, createClient, type ClaudeRequest } from '../core/gene
 import { cacheLine, estimateBatch, estimateJudge, formatDuration, pastOutputTokens, type JudgeEstimate } from '../core/generation/estimate';
 import { judgeModelOf } from '../core/generation/settings';
 import type { PlanProblem, Sampling } from '../core/plan';
+import { findingLine, flaggedRuns, type FlaggedRun } from '../core/analytics/runReasons';
 import { openWorkspaceStore, type BatchRequest } from '../core/workspace';
 import { cliStoreOptions, existingStore as readOnlyStore } from './database';
 import { formatDiagnostic } from './check';
@@ -91,7 +92,7 @@ export async function runGenerate(file: string, flags: GenerateFlags, out: Outpu
       const input = { ...prepared.input, store, apiKey: key!, ...(baseURL ? { baseURL } : {}) };
       const tty = flags.format === 'text' && isTty;
       const outcome = path === 'batch' ? await runBatchesInTerminal({ ...input, ...(flags.detach ? { detach: true } : {}) }, tty, interrupt) : await runInTerminal(input, tty, interrupt);
-      printOutcome(outcome, flags.format, out);
+      printOutcome(outcome, flags.format, out, await flaggedRuns(store, outcome.conversations, prepared.input.template.settings.qualityThreshold));
       return exitCode(outcome);
     } finally {
       store.close();
@@ -264,8 +265,14 @@ export function exitCode(outcome: BatchOutcome): number {
   return summary.succeeded === summary.requested && outcome.keptAside === 0 && summary.unstored === 0 ? EXIT.ok : EXIT.invalid;
 }
 
-/** The result lines of `generate` and `resume` (the JSON line is the contract other tools read). */
-export function printOutcome(outcome: BatchOutcome | MessageBatchOutcome, format: 'text' | 'json', out: Output): void {
+/** Findings printed under a flagged conversation; the JSON has them all. */
+const MAX_FINDINGS = 6;
+
+/**
+ * The result lines of `generate` and `resume` (the JSON line is the contract other tools read).
+ * `flagged`: the conversations flagged or below the threshold, with why (see `flaggedRuns`).
+ */
+export function printOutcome(outcome: BatchOutcome | MessageBatchOutcome, format: 'text' | 'json', out: Output, flagged: readonly FlaggedRun[] = []): void {
   const { summary, batchId, conversations } = outcome;
   const messageBatches = 'messageBatches' in outcome ? outcome.messageBatches : [];
   const result = {
@@ -297,6 +304,9 @@ export function printOutcome(outcome: BatchOutcome | MessageBatchOutcome, format
     // How it was generated, and the Message Batches (Anthropic's ids) it submitted or collected.
     mode: 'mode' in outcome ? outcome.mode : 'direct',
     messageBatches,
+    // Why each flagged or below-threshold conversation is: its status in words and the findings
+    // on its turns (turn: 0-based), as Test Template shows them.
+    flagged: flagged.map((r) => ({ conversationId: r.conversationId, overall: r.overall, flagged: r.flagged, below: r.below, verdict: r.verdict, findings: r.findings })),
   };
   if (summary.stopped === 'detached') out.note(`submitted: Message Batch${messageBatches.length === 1 ? '' : 'es'} ${messageBatches.join(', ')}; collect with: promptloom resume --batch ${batchId}`);
   // Detached after a stop of another kind (the budget let only part be submitted, answers that
@@ -319,12 +329,28 @@ export function printOutcome(outcome: BatchOutcome | MessageBatchOutcome, format
           ? `prompt cache: ${result.cacheWriteTokens} tokens written, ${result.cacheReadTokens} read, $${result.savedUsd.toFixed(4)} saved\n`
           : '') +
         (outcome.quality.average !== null ? `quality ${outcome.quality.average.toFixed(1)} on average, ${outcome.quality.flagged} flagged for revision\n` : '') +
+        flaggedLines(flagged) +
         (outcome.judge ? `judge ${outcome.judge.model}: ${outcome.judge.judged.length} graded${outcome.judge.notJudged ? `, ${outcome.judge.notJudged} not graded (scorer's score kept)` : ''}, $${outcome.judge.costUsd.toFixed(4)}\n` : '') +
         `batch ${batchId}${messageBatches.length ? ` (Message Batches at half price: ${messageBatches.join(', ')})` : ''}\n` +
         coverageLine(outcome.coverage) +
         (failures ? `${failures}\n` : ''),
     );
   }
+}
+
+/**
+ * Each flagged conversation, its words and the findings behind it:
+ * `  5e6f7a8b 9.8 flagged: near-duplicate of 1a2b3c4d (similarity 0.94)` then
+ * `      turn 1 · near-duplicate · near-duplicate of 1a2b3c4d (similarity 0.94)`.
+ */
+function flaggedLines(flagged: readonly FlaggedRun[]): string {
+  return flagged
+    .map((r) => {
+      const findings = r.findings.slice(0, MAX_FINDINGS).map((f) => `      ${findingLine(f)}\n`);
+      const more = r.findings.length > MAX_FINDINGS ? `      and ${r.findings.length - MAX_FINDINGS} more findings (--format json has them all)\n` : '';
+      return `  ${r.conversationId.slice(0, 8)} ${r.overall === null ? '—' : r.overall.toFixed(1)} ${r.verdict}\n${findings.join('')}${more}`;
+    })
+    .join('');
 }
 
 /** For a plan: how many cells got all they asked for, and which did not (the first few). */

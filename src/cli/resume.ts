@@ -9,6 +9,7 @@ import { openWorkspaceStore } from '../core/workspace';
 import { cliStoreOptions } from './database';
 import { runBatchesInTerminal } from './messageBatches';
 import { EXIT, UserError } from './errors';
+import { flaggedRuns } from '../core/analytics/runReasons';
 import { Interrupt, exitCode, printOutcome, runInTerminal } from './generate';
 import type { Output } from './output';
 import { apiAddress, apiKey, openWorkspace, workspaceFolder } from './workspace';
@@ -39,7 +40,7 @@ export async function runResume(flags: { workspace?: string; batch?: string; api
       }
       out.note(`resuming batch ${chosen.id} through Message Batches: ${chosen.requested - chosen.completed} of ${chosen.requested} conversations to go`);
       const outcome = await runBatchesInTerminal({ ...input, apiKey: key, ...(baseURL ? { baseURL } : {}) }, flags.format === 'text' && Boolean(process.stderr.isTTY), interrupt);
-      printOutcome(outcome, flags.format, out);
+      printOutcome(outcome, flags.format, out, await flaggedRuns(store, outcome.conversations, input.template.settings.qualityThreshold));
       return exitCode(outcome);
     }
     let prepared: Awaited<ReturnType<typeof workspace.prepareResume>>;
@@ -56,7 +57,7 @@ export async function runResume(flags: { workspace?: string; batch?: string; api
     const requested = (await batches.get(prepared.resume!.batchId))!.requested;
     out.note(`resuming batch ${prepared.resume!.batchId}: ${prepared.count} of ${requested} conversations to go`);
     const outcome = await runInTerminal({ ...prepared, apiKey: key, ...(baseURL ? { baseURL } : {}) }, flags.format === 'text' && Boolean(process.stderr.isTTY), interrupt);
-    printOutcome(outcome, flags.format, out);
+    printOutcome(outcome, flags.format, out, await flaggedRuns(store, outcome.conversations, prepared.template.settings.qualityThreshold));
     return exitCode(outcome);
   } finally {
     store.close();

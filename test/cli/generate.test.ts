@@ -30,7 +30,7 @@ describe('promptloom generate', function () {
     const summary = JSON.parse(lines[lines.length - 1]!) as Record<string, unknown>;
     // The contract's keys, in order; additions come after them.
     assert.deepEqual(Object.keys(summary).slice(0, 11), ['requested', 'succeeded', 'failed', 'attempts', 'retries', 'inputTokens', 'outputTokens', 'costUsd', 'durationMs', 'batchId', 'conversations']);
-    assert.deepEqual(Object.keys(summary).slice(11), ['stopped', 'remaining', 'failures', 'keptAside', 'unstored', 'coverage', 'cacheWriteTokens', 'cacheReadTokens', 'savedUsd', 'mode', 'messageBatches']);
+    assert.deepEqual(Object.keys(summary).slice(11), ['stopped', 'remaining', 'failures', 'keptAside', 'unstored', 'coverage', 'cacheWriteTokens', 'cacheReadTokens', 'savedUsd', 'mode', 'messageBatches', 'flagged']);
     assert.equal(summary.mode, 'direct');
     assert.deepEqual(summary.messageBatches, []);
     assert.equal(summary.stopped, null);
@@ -49,6 +49,9 @@ describe('promptloom generate', function () {
     assert.deepEqual(await store.all("SELECT attempt, status, error_type FROM generation_logs WHERE status = 'failed'"), [{ attempt: 1, status: 'failed', error_type: 'server_error' }]);
     assert.equal((await store.get('SELECT status FROM batches'))!.status, 'completed');
     assert.equal((await store.get('SELECT system_prompt FROM conversations LIMIT 1'))!.system_prompt, 'You write for Near Retiree.');
+    // `flagged` lists exactly the conversations stored as needing revision, in the order generated.
+    const needsRevision = new Set((await store.all("SELECT id FROM conversations WHERE status = 'needs_revision'")).map((r) => String(r.id)));
+    assert.deepEqual((summary.flagged as { conversationId: string }[]).map((r) => r.conversationId), (summary.conversations as string[]).filter((id) => needsRevision.has(id)));
     assert.doesNotMatch(JSON.stringify(await store.all('SELECT * FROM generation_logs')) + JSON.stringify(await store.all('SELECT * FROM batches')), new RegExp(KEY));
     store.close();
   });
@@ -199,6 +202,67 @@ describe('quality on generation, and promptloom review', function () {
     } finally {
       await api.stop();
     }
+  });
+});
+
+describe('why generate flagged a conversation', function () {
+  this.timeout(60_000);
+  let api: FakeMessagesApi;
+  beforeEach(async () => {
+    api = await FakeMessagesApi.start({ apiKey: KEY });
+  });
+  afterEach(() => api.stop());
+
+  interface FlaggedJson {
+    conversationId: string;
+    overall: number | null;
+    flagged: boolean;
+    below: boolean;
+    verdict: string;
+    findings: { turn: number; kind: string; rule?: string; message: string }[];
+  }
+
+  // One at a time: a clean conversation, a near copy of it (flagged at a high score), a repetitive one (a defect).
+  const args = ['generate', 't.prompt', '--param', 'persona=Near Retiree', '--count', '3', '--concurrency', '1'];
+
+  it('text: each flagged conversation with its reason, and the findings behind it (kind, rule, turn)', async () => {
+    const ws = workspace({ 't.prompt': TEMPLATE });
+    api.script({ kind: 'ok' }, { kind: 'near-duplicate' }, { kind: 'poor' });
+    const result = await run(args, ws, { ANTHROPIC_API_KEY: KEY, ANTHROPIC_BASE_URL: api.url });
+    assert.equal(result.code, 0, result.stderr);
+    const lines = result.stdout.split('\n');
+    const at = lines.findIndex((l) => /^quality \d\.\d on average, 2 flagged for revision$/.test(l));
+    assert.ok(at >= 0, result.stdout);
+    const store = await Store.open(ws);
+    const [clean, copy, poor] = (await store.all('SELECT id FROM conversations ORDER BY created_at, rowid')).map((r) => String(r.id).slice(0, 8));
+    store.close();
+    // The near copy: a high score, and the line says it is flagged all the same, and why.
+    assert.match(lines[at + 1]!, new RegExp(`^  ${copy} (9|10)\\.\\d flagged: near-duplicate of ${clean} \\(similarity \\d\\.\\d\\d\\)$`));
+    assert.match(lines[at + 2]!, new RegExp(`^      turn 1 · near-duplicate · near-duplicate of ${clean} `));
+    // The repetitive one: its score's reason, its defect first.
+    assert.match(lines[at + 3]!, new RegExp(`^  ${poor} \\d\\.\\d flagged: scored \\d\\.\\d, below 6: turn 4 \\(assistant\\) nearly repeats turn 2`));
+    assert.equal(lines[at + 4], '      turn 4 · defect repeated · turn 4 (assistant) nearly repeats turn 2');
+    assert.match(lines.slice(at + 5, at + 10).join('\n'), /^( {6}turn \d+ · [\w-]+( \w+)? · .+\n?){5}$/);
+    assert.match(lines[at + 10]!, /^ {6}and \d+ more findings \(--format json has them all\)$/);
+    assert.match(lines[at + 11]!, /^batch /, 'the clean conversation is not listed');
+  });
+
+  it('JSON: a flagged key added after the others, each flagged conversation with its verdict and every finding', async () => {
+    const ws = workspace({ 't.prompt': TEMPLATE });
+    api.script({ kind: 'ok' }, { kind: 'near-duplicate' }, { kind: 'poor' });
+    const result = await run([...args, '--format', 'json'], ws, { ANTHROPIC_API_KEY: KEY, ANTHROPIC_BASE_URL: api.url });
+    assert.equal(result.code, 0, result.stderr);
+    const summary = JSON.parse(result.stdout.trim().split('\n').pop()!) as { conversations: string[]; flagged: FlaggedJson[] };
+    assert.deepEqual(Object.keys(summary).slice(-2), ['messageBatches', 'flagged']);
+    const [clean, copy, poor] = summary.conversations;
+    assert.deepEqual(summary.flagged.map((r) => r.conversationId), [copy, poor], 'in the order generated, the clean one left out');
+    const [dup, bad] = summary.flagged as [FlaggedJson, FlaggedJson];
+    assert.ok(dup.overall! >= 6 && dup.flagged && !dup.below, JSON.stringify(dup));
+    assert.match(dup.verdict, new RegExp(`^flagged: near-duplicate of ${clean!.slice(0, 8)} \\(similarity \\d\\.\\d\\d\\)$`));
+    assert.deepEqual(dup.findings, [{ turn: 0, kind: 'near-duplicate', message: dup.verdict.slice('flagged: '.length) }]);
+    assert.ok(bad.flagged && bad.below, JSON.stringify(bad));
+    assert.deepEqual(bad.findings[0], { turn: 3, kind: 'defect', rule: 'repeated', message: 'turn 4 (assistant) nearly repeats turn 2' });
+    assert.ok(bad.findings.length > 6, 'every finding, not the six the text shows');
   });
 });
 

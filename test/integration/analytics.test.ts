@@ -4,7 +4,7 @@ import type { TestResultView } from '../../src/shared/testProtocol';
 import type { DashboardData, SideView } from '../../src/shared/dashboardProtocol';
 import { computeStats } from '../../src/core/analytics';
 import { Store } from '../../src/core/store';
-import { waitFor, workspaceFile } from './helpers';
+import { scriptFakeApi, waitFor, workspaceFile } from './helpers';
 
 interface Dashboard {
   lastData?: DashboardData;
@@ -81,6 +81,40 @@ describe('template testing, the dashboard and export', function () {
     // With the judge off again, a run has no judge part.
     const off = (await vscode.commands.executeCommand<TestResultView>('promptloom.testTemplate', workspaceFile('generate.prompt'), 1))!;
     assert.equal(off.runs[0]!.judge, undefined);
+  });
+
+  it('Test Template says why a run is flagged: a defect’s finding with its kind, rule and turn; a near-duplicate flagged at a high score', async () => {
+    // A repetitive conversation from the fake Messages API: its repeated answer is a defect, which fails it.
+    await scriptFakeApi({ kind: 'poor' });
+    const poor = (await vscode.commands.executeCommand<TestResultView>('promptloom.testTemplate', workspaceFile('generate.prompt'), 1))!;
+    const run = poor.runs[0]!;
+    assert.equal(poor.passed, false);
+    assert.equal(run.flagged, true, JSON.stringify(run));
+    assert.match(run.verdict ?? '', /^flagged: scored \d\.\d, below 6: turn \d+ \(assistant\) (nearly )?repeats /);
+    const defect = run.findings?.find((f) => f.kind === 'defect');
+    assert.ok(defect, `no defect among ${JSON.stringify(run.findings)}`);
+    assert.equal(defect.rule, 'repeated');
+    assert.match(defect.message, new RegExp(`^turn ${defect.turn + 1} \\(assistant\\) (nearly )?repeats`));
+    assert.equal(run.findings![0], defect, 'the defect comes first');
+    // The same finding is on that turn of the run's transcript.
+    const editor = (await vscode.commands.executeCommand<vscode.TextEditor>('promptloom.openConversation', run.conversationId))!;
+    const onTurn = await waitFor('the defect on the transcript', () => vscode.languages.getDiagnostics(editor.document.uri).find((d) => d.message === defect.message));
+    assert.ok(editor.document.lineAt(onTurn.range.start.line).text.startsWith(`**Assistant (turn ${defect.turn + 1}):**`));
+
+    // A near copy of a conversation the template had: flagged whatever it scored, and the panel says why.
+    const clean = (await vscode.commands.executeCommand<TestResultView>('promptloom.testTemplate', workspaceFile('generate.prompt'), 1))!;
+    assert.equal(clean.runs[0]!.flagged, false, JSON.stringify(clean.runs[0]));
+    assert.equal(clean.runs[0]!.findings, undefined, 'a run that passes lists no findings');
+    await scriptFakeApi({ kind: 'near-duplicate' });
+    const copy = (await vscode.commands.executeCommand<TestResultView>('promptloom.testTemplate', workspaceFile('generate.prompt'), 1))!;
+    const dup = copy.runs[0]!;
+    assert.ok(dup.overall! >= copy.threshold, `${dup.overall} below ${copy.threshold}`);
+    assert.equal(dup.below, false);
+    assert.equal(dup.flagged, true);
+    const other = clean.runs[0]!.conversationId!.slice(0, 8);
+    assert.match(dup.verdict ?? '', new RegExp(`^flagged: near-duplicate of ${other} \\(similarity (0\\.\\d\\d|1\\.00)\\)$`));
+    assert.deepEqual(dup.findings?.find((f) => f.kind === 'near-duplicate'), { turn: 0, kind: 'near-duplicate', message: dup.verdict!.slice('flagged: '.length) });
+    await vscode.commands.executeCommand('workbench.action.closeAllEditors');
   });
 
   it('the dashboard shows every template, daily series and top performers, compares two, and exports CSV', async () => {

@@ -32,3 +32,14 @@ export function note(text: string): void {
   const report = process.env.PROMPTLOOM_TEST_REPORT;
   if (report) appendFileSync(report, `    ℹ ${text}\n`);
 }
+
+/**
+ * Scripts the fake Messages API's next answers (test/fixtures/fakeMessagesApi.ts, its `Fault`s) from
+ * this extension host: the fake runs in the test runner's process, at ANTHROPIC_BASE_URL.
+ */
+export async function scriptFakeApi(...faults: readonly { readonly kind: string; readonly [k: string]: unknown }[]): Promise<void> {
+  const base = process.env.ANTHROPIC_BASE_URL;
+  if (!base) throw new Error('ANTHROPIC_BASE_URL is not set: run through npm run test:integration');
+  const res = await fetch(`${base}/_fake/script`, { method: 'POST', body: JSON.stringify({ faults }) });
+  if (!res.ok) throw new Error(`the fake Messages API did not take the script: ${res.status}`);
+}

@@ -4,3 +4,4 @@ export * from './series';
 export * from './top';
 export * from './templateTest';
 export * from './reviewAgreement';
+export * from './runReasons';

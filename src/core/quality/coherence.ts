@@ -181,8 +181,8 @@ export function scoreConfidence(turns: readonly ScoredTurn[], scanned: readonly 
   cost += DEFECT_COST * defectKinds.size;
   const score = round1(Math.max(0, 10 - cost));
   const findings: Finding[] = [
-    ...defects.map((d) => ({ turn: turns[d.position]!.index, part: 'confidence' as const, message: defectMessage(d, turns) })),
-    ...fired.flatMap(({ name, positions }) => positions.map((p) => ({ turn: turns[p]!.index, part: 'confidence' as const, message: describe(name, p, turns) }))),
+    ...defects.map((d) => ({ turn: turns[d.position]!.index, part: 'confidence' as const, message: defectMessage(d, turns), rule: d.kind, defect: true as const })),
+    ...fired.flatMap(({ name, positions }) => positions.map((p) => ({ turn: turns[p]!.index, part: 'confidence' as const, message: describe(name, p, turns), rule: name }))),
   ].sort((a, b) => a.turn - b.turn);
   // Defects first, one line per kind (its first turn), then the checks, costliest first.
   const advice = [

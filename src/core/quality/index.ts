@@ -13,7 +13,7 @@ import { HIGH_CONFIDENCE, scoreConfidence } from './coherence';
 import { LENGTH_TARGETS, TURN_TARGET, lengthScore, turnCountAdvice, turnCountScore } from './size';
 import { checkStructure } from './structure';
 import { round1, scan } from './text';
-import type { QualityReport, QualityResult, Tier } from './types';
+import { TIERS, type QualityReport, type QualityResult, type Tier } from './types';
 
 export * from './types';
 export { LENGTH_TARGETS, TURN_TARGET } from './size';
@@ -89,6 +89,13 @@ export function flagReason(result: QualityResult, qualityThreshold: number | und
   if (result.overall >= threshold) return undefined;
   const first = result.recommendations[0];
   return `scored ${result.overall.toFixed(1)}, below ${round1(threshold)}${first ? `: ${first}` : ''}`;
+}
+
+/** The tier a stored score was scored for, told by its length targets (undefined when none matches). */
+export function tierOf(breakdown: Pick<QualityResult['breakdown'], 'length'>): Tier | undefined {
+  const target = breakdown.length?.target;
+  if (!target?.assistant || !target.user) return undefined;
+  return TIERS.find((t) => LENGTH_TARGETS[t].assistant.min === target.assistant.min && LENGTH_TARGETS[t].user.min === target.user.min);
 }
 
 export function isTier(x: unknown): x is Tier {

@@ -3,6 +3,13 @@
  * keyboard verdicts walks the list instead of landing on the same row twice.
  */
 
+const STATUS_WORDS: Record<string, string> = { pending: 'pending review', approved: 'approved', rejected: 'rejected', needs_revision: 'needs revision' };
+
+/** A review status as people read it ("needs revision", "pending review"). */
+export function statusWords(status: string): string {
+  return STATUS_WORDS[status] ?? status;
+}
+
 /** What the queue needs of a listed conversation. */
 export interface Reviewable {
   readonly id: string;

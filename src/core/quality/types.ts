@@ -47,6 +47,13 @@ export interface Finding {
   readonly turn: number;
   readonly part: Part;
   readonly message: string;
+  /**
+   * What found it, for confidence findings: a defect's kind (`roleBreak`, `truncated`…, see
+   * defects.ts) or a check's name (`terse`, `repetition`…, see coherence.ts).
+   */
+  readonly rule?: string;
+  /** A defect: on its own enough to fail the conversation, whatever the rest scores. */
+  readonly defect?: true;
 }
 
 /** The contract's result plus the per-turn findings behind it. */

@@ -1,5 +1,5 @@
 import * as vscode from 'vscode';
-import { LENGTH_TARGETS, TIERS, isTier, scoreConversation, toQualityResult, type QualityReport, type QualityResult, type Range, type Tier } from '../../core/quality';
+import { isTier, scoreConversation, tierOf, toQualityResult, type QualityReport, type QualityResult, type Range } from '../../core/quality';
 import { WorkspaceGenerationRepository, type ConversationDetails } from '../../core/store';
 import { Disposable } from '../disposable';
 import type { WorkspaceDb } from '../workspaceDb';
@@ -30,11 +30,6 @@ export async function loadConversation(db: WorkspaceDb, id: string): Promise<Sco
     ? { overall: stored.overall, breakdown: stored.breakdown as QualityResult['breakdown'], recommendations: [...stored.recommendations] }
     : toQualityResult(report);
   return { details, result, report };
-}
-
-function tierOf(breakdown: QualityResult['breakdown']): Tier | undefined {
-  const target = breakdown.length.target;
-  return TIERS.find((t) => LENGTH_TARGETS[t].assistant.min === target.assistant.min && LENGTH_TARGETS[t].user.min === target.user.min);
 }
 
 /** A stored breakdown as this release reads it, down to the fields the views use. */

@@ -9,11 +9,9 @@ export interface Transcript {
   readonly turns: readonly { readonly first: number; readonly last: number }[];
 }
 
-const STATUS_WORDS: Record<string, string> = { pending: 'pending review', approved: 'approved', rejected: 'rejected', needs_revision: 'needs revision' };
+import { statusWords } from '../../core/quality/reviewQueue';
 
-export function statusWords(status: string): string {
-  return STATUS_WORDS[status] ?? status;
-}
+export { statusWords };
 
 export function transcript(c: ConversationDetails, quality: QualityResult): Transcript {
   const b = quality.breakdown;

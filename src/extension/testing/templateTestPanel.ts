@@ -1,8 +1,8 @@
 import * as vscode from 'vscode';
-import { baselineFor, judgeTest, type TestRun } from '../../core/analytics';
+import { baselineFor, judgeTest, runReasons, type RunReasons, type TestRun } from '../../core/analytics';
 import { storedJudgePart } from '../../core/quality/judge';
-import { WorkspaceBatchRepository, WorkspaceGenerationRepository } from '../../core/store';
-import { TEST_VIEW_TYPE, testWebviewMessage, type TestHostMessage, type TestResultView, type TestRunJudgeView, type TestState, type TestWebviewMessage } from '../../shared/testProtocol';
+import { WorkspaceBatchRepository, WorkspaceGenerationRepository, type ConversationDetails } from '../../core/store';
+import { TEST_VIEW_TYPE, testWebviewMessage, type TestHostMessage, type TestResultView, type TestRunJudgeView, type TestRunView, type TestState, type TestWebviewMessage } from '../../shared/testProtocol';
 import { Disposable } from '../disposable';
 import type { GenerationService } from '../generation';
 import type { ConversationDocuments } from '../quality/conversationDocuments';
@@ -47,7 +47,7 @@ export async function testTemplate(deps: TemplateTestDeps, uri: vscode.Uri, runs
   const generations = new WorkspaceGenerationRepository(store);
   const document = await vscode.workspace.openTextDocument(uri);
   const template = deps.templates.get(document);
-  const runsData: (TestRun & { status?: string; firstRecommendation?: string; judge?: TestRunJudgeView })[] = [];
+  const runsData: (TestRun & { status?: string; firstRecommendation?: string; judge?: TestRunJudgeView; details?: ConversationDetails })[] = [];
   for (const id of outcome.conversations) {
     const d = await generations.details(id);
     const breakdown = d?.quality?.breakdown as { structure?: { valid?: boolean } } | undefined;
@@ -60,6 +60,7 @@ export async function testTemplate(deps: TemplateTestDeps, uri: vscode.Uri, runs
       ...(d ? { status: d.status } : {}),
       ...(d?.quality?.recommendations[0] ? { firstRecommendation: d.quality.recommendations[0] } : {}),
       ...(judge ? { judge: { score: judge.score, overall: judge.overall, model: judge.model, reason: judge.reason } } : {}),
+      ...(d ? { details: d } : {}),
     });
   }
   // Generations that failed for good left no conversation: they count as failed runs.
@@ -81,11 +82,17 @@ export async function testTemplate(deps: TemplateTestDeps, uri: vscode.Uri, runs
       ...(r.status ? { status: r.status } : {}),
       ...(r.firstRecommendation ? { firstRecommendation: r.firstRecommendation } : {}),
       ...(r.judge ? { judge: r.judge } : {}),
+      // Why a run is flagged or below the threshold: its reason and the findings on its turns.
+      ...(r.details ? reasonsView(runReasons(r.details, verdict.threshold)) : {}),
     })),
     finishedAt: Date.now(),
   };
   TemplateTestPanel.show(deps, uri, result);
   return result;
+}
+
+function reasonsView(r: RunReasons): Pick<TestRunView, 'flagged' | 'below' | 'verdict' | 'findings'> {
+  return { flagged: r.flagged, below: r.below, verdict: r.verdict, ...(r.findings.length ? { findings: r.findings } : {}) };
 }
 
 /** The verdict of the last template test: one panel, reused. */
@@ -141,6 +148,9 @@ export class TemplateTestPanel extends Disposable {
         break;
       case 'open':
         await this.deps.documents.open(message.conversationId);
+        break;
+      case 'reveal':
+        await this.deps.documents.revealTurn(message.conversationId, message.turn);
         break;
       case 'rerun': {
         const uri = this.uri ?? (this.result ? vscode.Uri.parse(this.result.uri) : undefined);

@@ -155,13 +155,18 @@ describe('webview messages', () => {
   });
 
   describe('template test', () => {
-    accepts<TestWebviewMessage>(testWebviewMessage, [{ type: 'ready' }, { type: 'open', conversationId: ID }, { type: 'rerun' }]);
+    accepts<TestWebviewMessage>(testWebviewMessage, [{ type: 'ready' }, { type: 'open', conversationId: ID }, { type: 'reveal', conversationId: ID, turn: 0 }, { type: 'reveal', conversationId: ID, turn: 3 }, { type: 'rerun' }]);
     rejectsNonMessages(testWebviewMessage);
     rejects(testWebviewMessage, [
       ['open without an id', { type: 'open' }, /missing conversationId/],
       ['open with a bad id', { type: 'open', conversationId: 'not-an-id' }, /\.conversationId: expected a conversation id, got "not-an-id"/],
       ['open with an extra-long id', { type: 'open', conversationId: long(5000) }, /longer than 36 characters \(5000\)/],
       ['open with the id of a file', { type: 'open', conversationId: '/etc/passwd' }, /expected a conversation id/],
+      ['reveal without a turn', { type: 'reveal', conversationId: ID }, /missing turn/],
+      ['reveal of a negative turn', { type: 'reveal', conversationId: ID, turn: -1 }, /\.turn: .*-1/],
+      ['reveal of a fractional turn', { type: 'reveal', conversationId: ID, turn: 1.5 }, /\.turn: .*1\.5/],
+      ['reveal of a turn given as text', { type: 'reveal', conversationId: ID, turn: '3' }, /\.turn: .*"3"/],
+      ['reveal with a bad id', { type: 'reveal', conversationId: '../x', turn: 0 }, /\.conversationId: expected a conversation id/],
       ['rerun with a count', { type: 'rerun', runs: 1000 }, /unexpected key "runs"/],
       ['rerun with a template', { type: 'rerun', uri: 'file:///elsewhere.prompt' }, /unexpected key "uri"/],
     ]);
