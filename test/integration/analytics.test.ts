@@ -29,7 +29,7 @@ describe('template testing, the dashboard and export', function () {
     assert.equal(result.passed, true, JSON.stringify(result.criteria));
     assert.equal(result.baseline?.source, 'earlier conversations');
     assert.ok(result.deviation !== undefined && Math.abs(result.deviation - (result.average! - result.baseline!.average)) < 1e-9);
-    assert.deepEqual(result.criteria.map((c) => c.name), ['every run generated', 'average at or above the threshold', 'no run below the threshold', 'valid structure', 'not worse than the baseline']);
+    assert.deepEqual(result.criteria.map((c) => c.name), ['every run generated', 'average at or above the threshold', 'no run below the threshold', 'valid structure', 'no run flagged for revision', 'not worse than the baseline']);
     const tab = await waitFor('the test panel', () => vscode.window.tabGroups.all.flatMap((g) => g.tabs).find((t) => t.label.startsWith('Test passed: Generation fixture')));
     assert.ok(tab);
   });

@@ -44,6 +44,11 @@ export interface TestRun {
   /** Undefined when the generation failed. */
   readonly overall?: number;
   readonly structureValid?: boolean;
+  /**
+   * Flagged for revision whatever it scored (a defect, a near-duplicate, the judge), with the
+   * reason stored: a template whose runs get flagged is not ready, even at 9.8.
+   */
+  readonly flaggedReason?: string;
 }
 
 export interface Criterion {
@@ -77,6 +82,7 @@ export function judgeTest(runs: readonly TestRun[], qualityThreshold: number | u
   const unscored = runs.filter((r) => r.conversationId !== undefined && r.overall === undefined).length;
   const below = scores.filter((s) => s < threshold);
   const broken = runs.filter((r) => r.structureValid === false).length;
+  const flagged = runs.filter((r) => r.flaggedReason !== undefined);
   const criteria: Criterion[] = [
     { name: 'every run generated', passed: failed === 0, detail: failed === 0 ? `${runs.length} of ${runs.length}` : `${failed} of ${runs.length} failed` },
     ...(unscored > 0 ? [{ name: 'every run scored', passed: false, detail: `${unscored} stored without a score` }] : []),
@@ -91,6 +97,11 @@ export function judgeTest(runs: readonly TestRun[], qualityThreshold: number | u
       detail: below.length === 0 ? `lowest ${scores.length ? Math.min(...scores).toFixed(1) : '—'}` : `${below.length} below ${threshold.toFixed(1)} (lowest ${Math.min(...below).toFixed(1)})`,
     },
     { name: 'valid structure', passed: broken === 0, detail: broken === 0 ? 'roles alternate, nothing empty' : `${broken} with structure problems` },
+    {
+      name: 'no run flagged for revision',
+      passed: flagged.length === 0,
+      detail: flagged.length === 0 ? 'none flagged' : `${flagged.length} flagged (first: ${oneLine(flagged[0]!.flaggedReason!)})`,
+    },
   ];
   let deviation: number | undefined;
   if (baseline && average !== null) {
@@ -109,4 +120,10 @@ export function judgeTest(runs: readonly TestRun[], qualityThreshold: number | u
     ...(deviation !== undefined ? { deviation } : {}),
     criteria,
   };
+}
+
+/** A reason in a criterion's detail: one line, short (the run's own line in the panel has it all). */
+function oneLine(text: string): string {
+  const line = text.replace(/\s+/g, ' ').trim();
+  return line.length > 100 ? `${line.slice(0, 99)}…` : line;
 }

@@ -61,6 +61,7 @@ export async function testTemplate(deps: TemplateTestDeps, uri: vscode.Uri, runs
       ...(d?.quality?.recommendations[0] ? { firstRecommendation: d.quality.recommendations[0] } : {}),
       ...(judge ? { judge: { score: judge.score, overall: judge.overall, model: judge.model, reason: judge.reason } } : {}),
       ...(d ? { details: d } : {}),
+      ...(d?.status === 'needs_revision' ? { flaggedReason: d.statusReason ?? 'marked as needing revision' } : {}),
     });
   }
   // Generations that failed for good left no conversation: they count as failed runs.

@@ -47,7 +47,7 @@ describe('template testing', () => {
     assert.equal(pass.passed, true);
     assert.equal(pass.threshold, 7.5);
     assert.equal(pass.deviation, 0.3);
-    assert.deepEqual(pass.criteria.map((c) => c.name), ['every run generated', 'average at or above the threshold', 'no run below the threshold', 'valid structure', 'not worse than the baseline']);
+    assert.deepEqual(pass.criteria.map((c) => c.name), ['every run generated', 'average at or above the threshold', 'no run below the threshold', 'valid structure', 'no run flagged for revision', 'not worse than the baseline']);
 
     const worse = judgeTest([{ conversationId: 'a', overall: 7.6, structureValid: true }, { conversationId: 'b', overall: 6.9, structureValid: false }, {}], 0.75, { average: 8.5, conversations: 4, source: 'previous version' });
     assert.equal(worse.passed, false);
@@ -73,7 +73,15 @@ describe('template testing', () => {
     assert.equal(none.average, null);
     assert.equal(none.passed, false);
     assert.equal(none.threshold, 6);
-    assert.equal(none.criteria.length, 4, 'no baseline, no baseline criterion');
+    assert.equal(none.criteria.length, 5, 'no baseline, no baseline criterion');
+    // A run flagged at 9.8 (a near-duplicate) fails the test on its own: its template is not ready.
+    const nearCopy = judgeTest(
+      [{ conversationId: 'n1', overall: 9.6, structureValid: true }, { conversationId: 'n2', overall: 9.8, structureValid: true, flaggedReason: 'near-duplicate of 42b56a7f (similarity 0.94)' }],
+      undefined,
+      undefined,
+    );
+    assert.equal(nearCopy.passed, false);
+    assert.deepEqual(nearCopy.criteria.filter((c) => !c.passed).map((c) => `${c.name}: ${c.detail}`), ['no run flagged for revision: 1 flagged (first: near-duplicate of 42b56a7f (similarity 0.94))']);
   });
 
   it('the trend counts an exact half-point change as stable', async () => {
