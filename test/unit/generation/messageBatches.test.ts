@@ -246,6 +246,39 @@ describe('Message Batches (core, against the fake API over HTTP)', function () {
     assert.equal(clients, 1);
   });
 
+  it('a cancel stops only the requests not processed yet: those answered before it are stored once, the canceled ones left to resume, which sends exactly those', async () => {
+    api.batchProcessingMs = 60_000;
+    const detached = await runMessageBatches(input(5, { detach: true }));
+    // Two of the five are answered (and paid for) before the cancel.
+    api.processRequests(2);
+    const batches = new WorkspaceBatchRepository(store);
+    const client = () => createClient({ apiKey: KEY, baseURL: api.url, timeoutMs: 5000 });
+    assert.deepEqual(await cancelBatch(store, (await batches.get(detached.batchId))!, client), detached.messageBatches);
+    api.batchProcessingMs = 50;
+    // The editor's Collect (the shared core): the two answers stored, nothing sent again.
+    const resumeOf = async (extra: Partial<MessageBatchInput> = {}) => runMessageBatches({ ...(await workspace.prepareMessageBatchResume(store, (await batches.get(detached.batchId))!)), apiKey: KEY, baseURL: api.url, clock: quick, ...extra });
+    const collected = await resumeOf({ finishCancelled: false });
+    assert.equal(collected.summary.stopped, 'cancelled');
+    assert.equal(collected.summary.succeeded, 2);
+    assert.equal(collected.summary.remaining, 3);
+    assert.equal(collected.conversations.length, 2);
+    assert.equal(await count('SELECT count(*) AS n FROM conversations WHERE batch_id = ?', [detached.batchId]), 2);
+    assert.equal(api.stats.batchCreates, 1);
+    // Collecting again stores and counts nothing twice.
+    const again = await resumeOf({ finishCancelled: false });
+    assert.equal(again.summary.succeeded, 0);
+    assert.equal(await count('SELECT count(*) AS n FROM conversations'), 2);
+    // resume finishes the batch: exactly the three canceled requests are sent again.
+    const resumed = await resumeOf();
+    assert.equal(resumed.summary.requested, 3);
+    assert.equal(resumed.summary.succeeded, 3);
+    assert.equal(api.stats.batchCreates, 2);
+    assert.equal(api.stats.batchRequests, 5 + 3);
+    assert.equal(await count('SELECT count(*) AS n FROM conversations'), 5);
+    assert.equal(await count("SELECT count(DISTINCT substr(custom_id, instr(custom_id, '-') + 1)) AS n FROM message_batch_results WHERE result = 'succeeded'"), 5);
+    assert.equal((await batches.get(detached.batchId))!.status, 'completed');
+  });
+
   it('the error type is read at result.error.error.type', () => {
     const errored = (type: string, message = 'x') => ({ type: 'errored' as const, error: { type: 'error' as const, error: { type, message }, request_id: null } }) as never;
     assert.deepEqual(classifyResult(errored('overloaded_error')), { kind: 'retry', errorType: 'overloaded' });
