@@ -258,6 +258,10 @@ describe('Message Batches (core, against the fake API over HTTP)', function () {
     // The editor's Collect (the shared core): the two answers stored, nothing sent again.
     const resumeOf = async (extra: Partial<MessageBatchInput> = {}) => runMessageBatches({ ...(await workspace.prepareMessageBatchResume(store, (await batches.get(detached.batchId))!)), apiKey: KEY, baseURL: api.url, clock: quick, ...extra });
     const collected = await resumeOf({ finishCancelled: false });
+    // At Anthropic: canceling, then ended, its counts saying which requests were canceled.
+    const ended = await client().messages.batches.retrieve(detached.messageBatches[0]!);
+    assert.equal(ended.processing_status, 'ended');
+    assert.deepEqual(ended.request_counts, { processing: 0, succeeded: 2, errored: 0, canceled: 3, expired: 0 });
     assert.equal(collected.summary.stopped, 'cancelled');
     assert.equal(collected.summary.succeeded, 2);
     assert.equal(collected.summary.remaining, 3);
