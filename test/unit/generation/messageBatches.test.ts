@@ -494,6 +494,45 @@ describe('Message Batches (core, against the fake API over HTTP)', function () {
     assert.equal(api.stats.batchCreates, 1, 'never sent again');
   });
 
+  for (const [skew, offset] of [['behind', -3_600_000], ['ahead of', 3_600_000]] as const) {
+    it(`a POST that got no answer, the API's clock an hour ${skew} ours: its Message Batch is found by the API's clock, not sent again`, async () => {
+      const skewed = await FakeMessagesApi.start({ apiKey: KEY, batchProcessingMs: 50, clockOffsetMs: offset });
+      try {
+        workspace = new Workspace(folder, [{ maxAttempts: 3, timeoutMs: 300 }]);
+        // The Message Batch is made, but its answer comes after the client gave up on it.
+        skewed.onBatchCreated = () => new Promise((r) => setTimeout(r, 600));
+        const outcome = await runMessageBatches({ ...input(3), baseURL: skewed.url });
+        assert.equal(skewed.stats.batchCreates, 1, 'never sent twice');
+        assert.ok(skewed.stats.batchLists >= 1, 'searched for');
+        assert.equal(outcome.summary.succeeded, 3);
+        assert.deepEqual(outcome.messageBatches, [skewed.messageBatches[0]!.id]);
+      } finally {
+        await skewed.stop();
+      }
+    });
+  }
+
+  it('the API\'s clock an hour ahead of ours: a running Message Batch of the row\'s size made well before the row is not taken for ours', async () => {
+    const skewed = await FakeMessagesApi.start({ apiKey: KEY, batchProcessingMs: 60_000, clockOffsetMs: 3_600_000 });
+    try {
+      const client = createClient({ apiKey: KEY, baseURL: skewed.url, timeoutMs: 5000 });
+      const params = { model: 'claude-sonnet-5-5', max_tokens: 10, messages: [{ role: 'user' as const, content: 'hi' }] };
+      // Our row, whose POST never got through; then someone else's Message Batch of its size,
+      // made (as the row's time is moved) half an hour before the row by our clock.
+      skewed.onBatchCreateReceived = () => false;
+      const failed = await runMessageBatches({ ...input(3), baseURL: skewed.url });
+      assert.equal(failed.summary.stopped, 'fatal');
+      skewed.onBatchCreateReceived = undefined;
+      await client.messages.batches.create({ requests: ['x0', 'x1', 'x2'].map((custom_id) => ({ custom_id, params })) });
+      await store.write((tx) => tx.run('UPDATE message_batches SET created_at = ?', [Date.now() + 30 * 60_000]));
+      const [row] = await messageBatchRows(store, failed.batchId);
+      assert.equal(row!.state, 'submitting');
+      assert.equal(await reconcile(store, client, row!, quick), undefined, 'made 30 minutes before our row: not ours');
+    } finally {
+      await skewed.stop();
+    }
+  });
+
   it('a row left "submitting" whose POST never arrived is submitted (once)', async () => {
     const detached = await runMessageBatches(input(4, { detach: true }));
     // The fake forgets it: as if the POST had never reached the server.
