@@ -75,7 +75,9 @@ export async function submit(store: Store, client: Anthropic, row: MessageBatchR
     if (adopted) return adopted;
     throw error;
   }
-  await markSubmitted(store, row.id, created.id, clock.now());
+  // On the API's clock, as `ended_at` is: a request's duration is the one less the other.
+  const createdAt = Date.parse(created.created_at);
+  await markSubmitted(store, row.id, created.id, Number.isNaN(createdAt) ? clock.now() : createdAt);
   return created.id;
 }
 

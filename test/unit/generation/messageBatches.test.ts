@@ -512,6 +512,19 @@ describe('Message Batches (core, against the fake API over HTTP)', function () {
     });
   }
 
+  it('the API\'s clock an hour ahead of ours: a request\'s duration is read on the API\'s clock alone', async () => {
+    const skewed = await FakeMessagesApi.start({ apiKey: KEY, batchProcessingMs: 50, clockOffsetMs: 3_600_000 });
+    try {
+      const outcome = await runMessageBatches({ ...input(2), baseURL: skewed.url });
+      assert.equal(outcome.summary.succeeded, 2);
+      const durations = (await store.all('SELECT duration_ms AS d FROM generation_logs')).map((r) => Number(r.d));
+      assert.equal(durations.length, 2);
+      for (const d of durations) assert.ok(d > 0 && d < 60_000, `${d} ms`);
+    } finally {
+      await skewed.stop();
+    }
+  });
+
   it('the API\'s clock an hour ahead of ours: a running Message Batch of the row\'s size made well before the row is not taken for ours', async () => {
     const skewed = await FakeMessagesApi.start({ apiKey: KEY, batchProcessingMs: 60_000, clockOffsetMs: 3_600_000 });
     try {
