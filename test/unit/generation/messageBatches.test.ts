@@ -218,6 +218,15 @@ describe('Message Batches (core, against the fake API over HTTP)', function () {
     assert.equal((await batches.get(detached.batchId))!.status, 'completed');
   });
 
+  it('cancelling twice (the CLI, then a run that sees it; or Cancel pressed again) asks the API once', async () => {
+    api.batchProcessingMs = 60_000;
+    const detached = await runMessageBatches(input(3, { detach: true }));
+    const client = createClient({ apiKey: KEY, baseURL: api.url, timeoutMs: 5000 });
+    assert.deepEqual(await cancelMessageBatches(store, client, detached.batchId), detached.messageBatches);
+    assert.deepEqual(await cancelMessageBatches(store, client, detached.batchId), detached.messageBatches, 'canceling still');
+    assert.equal(api.stats.batchCancels, 1);
+  });
+
   it('the editor\'s Collect of a cancelled batch (finishCancelled: false) takes the canceled results in and sends nothing again', async () => {
     api.batchProcessingMs = 60_000;
     let told: string | undefined;
