@@ -203,6 +203,40 @@ describe('promptloom generate --batch-api with the judge on: the grades go throu
     assert.equal(api.stats.judgeRequests.length, 3);
   });
 
+  it('promptloom cancel while the judge’s Message Batch runs: the grades answered before it are stored, and resume grades only the rest', async () => {
+    api = await FakeMessagesApi.start({ apiKey: KEY, batchProcessingMs: 50 });
+    const ws = workspace({ 't.prompt': TEMPLATE, '.vscode/settings.json': JUDGE_ON });
+    // The generation's Message Batch ends at once; the judge's runs until cancelled.
+    api.onBatchCreated = () => {
+      if (api.stats.batchCreates === 1) api.batchProcessingMs = 60_000;
+    };
+    const generating = runCli([...ARGS, '--count', '3'], ws, env());
+    await until(() => api.stats.batchCreates === 2);
+    api.onBatchCreated = undefined;
+    const judgeBatch = api.messageBatches[1]!.id;
+    // One of the three grades is answered (and paid for) before the cancel.
+    api.processRequests(1, judgeBatch);
+    const cancel = await runCli(['cancel', '--format', 'json'], ws, env());
+    assert.equal(cancel.code, 0, cancel.stderr);
+    assert.deepEqual((JSON.parse(cancel.stdout) as { messageBatches: string[] }).messageBatches, [judgeBatch]);
+    const run = await generating;
+    const summary = summaryOf(run);
+    assert.equal(summary.stopped, 'cancelled');
+    assert.equal(summary.succeeded, 3);
+    assert.equal(summary.judge?.judged, 1);
+    api.batchProcessingMs = 50;
+    const resumed = await runCli(['resume', '--format', 'json'], ws, env());
+    assert.equal(resumed.code, 0, resumed.stderr);
+    assert.equal(summaryOf(resumed).judge?.judged, 2);
+    assert.deepEqual(api.messageBatches.map((b) => b.customIds.length), [3, 3, 2], 'only the two canceled grades are sent again');
+    const calls = await inStore(ws, async (store) => ({
+      graded: Number((await store.get("SELECT count(DISTINCT conversation_id) AS n FROM judge_calls WHERE status = 'succeeded'"))!.n),
+      succeeded: Number((await store.get("SELECT count(*) AS n FROM judge_calls WHERE status = 'succeeded'"))!.n),
+      status: String((await store.get('SELECT status FROM batches'))!.status),
+    }));
+    assert.deepEqual(calls, { graded: 3, succeeded: 3, status: 'completed' });
+  });
+
   it('a crash after recording the judge’s intent, before its POST got through: resume looks for it, then submits it once', async () => {
     api = await FakeMessagesApi.start({ apiKey: KEY, batchProcessingMs: 100 });
     const ws = workspace({ 't.prompt': TEMPLATE, '.vscode/settings.json': JUDGE_ON });

@@ -255,6 +255,36 @@ describe('promptloom generate --batch-api, resume, cancel (Message Batches)', fu
     }
   });
 
+  it('promptloom cancel after some requests were answered: those are stored, once; the canceled rest is left, and resume sends exactly those', async () => {
+    api = await FakeMessagesApi.start({ apiKey: KEY, batchProcessingMs: 60_000 });
+    const ws = workspace({ 't.prompt': TEMPLATE });
+    const generating = runCli(['generate', 't.prompt', '--param', 'persona=Near Retiree', '--count', '5', '--batch-api', '--format', 'json'], ws, env());
+    await until(() => api.stats.batchRetrieves >= 1);
+    // Three of the five are processed (and paid for) before the cancel reaches Anthropic.
+    api.processRequests(3);
+    const cancel = await runCli(['cancel', '--format', 'json'], ws, env());
+    assert.equal(cancel.code, 0, cancel.stderr);
+    const run = await generating;
+    assert.equal(run.code, 1);
+    const summary = summaryOf(run);
+    assert.equal(summary.stopped, 'cancelled');
+    assert.equal(summary.succeeded, 3);
+    assert.equal(summary.conversations.length, 3);
+    assert.equal(summary.remaining, 2);
+    assert.match(run.stderr, /cancelled: 2 of 5 not generated; finish with: promptloom resume --batch /);
+    assert.equal((await stored(ws)).conversations, 3);
+    api.batchProcessingMs = 50;
+    const resumed = await runCli(['resume', '--format', 'json'], ws, env());
+    assert.equal(resumed.code, 0, resumed.stderr);
+    assert.equal(summaryOf(resumed).requested, 2);
+    assert.equal(summaryOf(resumed).succeeded, 2);
+    assert.equal(api.stats.batchCreates, 2);
+    assert.equal(api.stats.batchRequests, 5 + 2, 'only the canceled requests sent again');
+    const after = await stored(ws);
+    assert.equal(after.conversations, 5);
+    assert.equal(after.distinctSlots, 5);
+  });
+
   it('promptloom cancel stops a direct batch running in another process', async () => {
     api = await FakeMessagesApi.start({ apiKey: KEY, latencyMs: 150 });
     const ws = workspace({ 't.prompt': TEMPLATE });

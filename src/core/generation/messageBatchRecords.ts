@@ -23,6 +23,7 @@ export interface MessageBatchRow {
   readonly customIds: readonly string[];
   readonly attempt: number;
   readonly createdAt: number;
+  /** The Message Batch's `created_at`: the API's clock, like the `ended_at` it is compared with. */
   readonly submittedAt: number | null;
   /** False for a Message Batch adopted on a guess (see reconcile) until its results confirm it. */
   readonly confirmed: boolean;

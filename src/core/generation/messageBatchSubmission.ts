@@ -15,10 +15,23 @@ export const FIRST_POLL_MS = 1_000;
 export const LONGEST_POLL_MS = 60_000;
 
 /**
- * How far back (by the batch's `created_at`, against the time our row was written) a Message
- * Batch may be ours: room for a clock running ahead of the API's.
+ * How far before the time our row was written (read on the API's clock) a Message Batch's
+ * `created_at` may be and the batch still be ours: the `Date` header's whole seconds, the time
+ * the answer took, and our clock drifting between the row and the search.
  */
+const SEARCH_MARGIN_MS = 2 * 60_000;
+/** The same, when no answer carried a `Date` (a proxy dropped it): room for our clock running ahead of the API's. */
 const CLOCK_SKEW_MS = 10 * 60_000;
+
+/**
+ * How far the API's clock is ahead of ours (ms; negative: behind), from an answer's `Date`
+ * header and our clock when it came; undefined without a readable one. Times the API states
+ * (`created_at`) are compared with ours through it, so a skewed clock here does not matter.
+ */
+export function apiClockOffset(response: Pick<Response, 'headers'>, receivedAt: number): number | undefined {
+  const date = Date.parse(response.headers.get('date') ?? '');
+  return Number.isNaN(date) ? undefined : date - receivedAt;
+}
 
 /** Splits requests at the limits: at most `requests` per Message Batch, at most `bytes` of JSON. */
 export function split<T>(items: readonly T[], size: (item: T) => number, limits: { readonly requests: number; readonly bytes: number }): T[][] {
@@ -62,7 +75,9 @@ export async function submit(store: Store, client: Anthropic, row: MessageBatchR
     if (adopted) return adopted;
     throw error;
   }
-  await markSubmitted(store, row.id, created.id, clock.now());
+  // On the API's clock, as `ended_at` is: a request's duration is the one less the other.
+  const createdAt = Date.parse(created.created_at);
+  await markSubmitted(store, row.id, created.id, Number.isNaN(createdAt) ? clock.now() : createdAt);
   return created.id;
 }
 
@@ -78,8 +93,12 @@ export async function submit(store: Store, client: Anthropic, row: MessageBatchR
 export async function reconcile(store: Store, client: Anthropic, row: MessageBatchRow, clock: Clock, resubmit?: () => Anthropic.Messages.BatchCreateParams.Request[]): Promise<string | undefined> {
   const claimed = new Set((await store.all<{ anthropic_id: string }>('SELECT anthropic_id FROM message_batches WHERE anthropic_id IS NOT NULL')).map((r) => r.anthropic_id));
   let candidates: Anthropic.Messages.MessageBatch[] = [];
-  for await (const b of client.messages.batches.list({ limit: 100 })) {
-    if (Date.parse(b.created_at) < row.createdAt - CLOCK_SKEW_MS) break;
+  const { data: listed, response } = await client.messages.batches.list({ limit: 100 }).withResponse();
+  // Our row's time on the API's clock: `created_at` is the API's, our row's is ours.
+  const offset = apiClockOffset(response, clock.now());
+  const earliest = offset === undefined ? row.createdAt - CLOCK_SKEW_MS : row.createdAt + offset - SEARCH_MARGIN_MS;
+  for await (const b of listed) {
+    if (Date.parse(b.created_at) < earliest) break;
     const counts = b.request_counts;
     const total = counts.processing + counts.succeeded + counts.errored + counts.canceled + counts.expired;
     if (!claimed.has(b.id) && total === row.customIds.length) candidates.push(b);

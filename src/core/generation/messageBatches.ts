@@ -330,12 +330,9 @@ async function runHeldMessageBatches(input: MessageBatchInput, created: (batchId
     await store.refresh().catch(() => false); // a busy database: look again next time
     if ((await batches.get(batchId))?.status !== 'cancelled') return;
     cancelRequested = true;
-    for (const row of await messageBatchRows(store, batchId)) {
-      if (row.state !== 'submitted' || !row.anthropicId || !row.confirmed) continue;
-      // Those `cancel` found are canceling already; one ended, or gone, brings its results as they are.
-      const b = await client.messages.batches.retrieve(row.anthropicId).catch(() => undefined);
-      if (b?.processing_status === 'in_progress') await client.messages.batches.cancel(row.anthropicId).catch(() => undefined);
-    }
+    // Those `cancel` found are canceling already, and are not asked again. One that could not be
+    // canceled (the API out of reach) ends by itself, and is collected all the same.
+    await cancelMessageBatches(store, client, batchId).catch(() => undefined);
   };
 
   try {
@@ -557,14 +554,27 @@ export async function cancelBatch(store: Store, batch: { readonly id: string; re
   return canceled;
 }
 
-/** Cancels the Message Batches of a batch still running; returns their ids. Their results come in on the next collect. */
+/**
+ * Cancels the Message Batches of a batch at Anthropic; returns the ids of those canceling. The one
+ * path of `promptloom cancel`, the editor's Cancel and a run that sees a cancel made elsewhere
+ * (watchCancel), so each asks the API once: one canceling already (an earlier cancel) is not
+ * asked again, one ended is left as it is. Their results, answered requests and canceled ones
+ * alike, come in on the next collect. Each is tried before the first failure is thrown.
+ */
 export async function cancelMessageBatches(store: Store, client: Anthropic, batchId: string): Promise<string[]> {
-  const canceled: string[] = [];
+  const canceling: string[] = [];
+  let failure: { error: unknown } | undefined;
   for (const row of await messageBatchRows(store, batchId)) {
     // One adopted on a guess may be another client's (same account, same size): never canceled.
     if (row.state !== 'submitted' || !row.anthropicId || !row.confirmed) continue;
-    const b = await client.messages.batches.cancel(row.anthropicId);
-    if (b.processing_status !== 'ended') canceled.push(row.anthropicId);
+    try {
+      let b = await client.messages.batches.retrieve(row.anthropicId);
+      if (b.processing_status === 'in_progress') b = await client.messages.batches.cancel(row.anthropicId);
+      if (b.processing_status !== 'ended') canceling.push(row.anthropicId);
+    } catch (error) {
+      failure ??= { error };
+    }
   }
-  return canceled;
+  if (failure) throw failure.error;
+  return canceling;
 }

@@ -218,6 +218,15 @@ describe('Message Batches (core, against the fake API over HTTP)', function () {
     assert.equal((await batches.get(detached.batchId))!.status, 'completed');
   });
 
+  it('cancelling twice (the CLI, then a run that sees it; or Cancel pressed again) asks the API once', async () => {
+    api.batchProcessingMs = 60_000;
+    const detached = await runMessageBatches(input(3, { detach: true }));
+    const client = createClient({ apiKey: KEY, baseURL: api.url, timeoutMs: 5000 });
+    assert.deepEqual(await cancelMessageBatches(store, client, detached.batchId), detached.messageBatches);
+    assert.deepEqual(await cancelMessageBatches(store, client, detached.batchId), detached.messageBatches, 'canceling still');
+    assert.equal(api.stats.batchCancels, 1);
+  });
+
   it('the editor\'s Collect of a cancelled batch (finishCancelled: false) takes the canceled results in and sends nothing again', async () => {
     api.batchProcessingMs = 60_000;
     let told: string | undefined;
@@ -244,6 +253,43 @@ describe('Message Batches (core, against the fake API over HTTP)', function () {
     // Nothing left at Anthropic: cancelling again makes no client and changes nothing.
     assert.deepEqual(await cancelBatch(store, (await batches.get(detached.batchId))!, client), []);
     assert.equal(clients, 1);
+  });
+
+  it('a cancel stops only the requests not processed yet: those answered before it are stored once, the canceled ones left to resume, which sends exactly those', async () => {
+    api.batchProcessingMs = 60_000;
+    const detached = await runMessageBatches(input(5, { detach: true }));
+    // Two of the five are answered (and paid for) before the cancel.
+    api.processRequests(2);
+    const batches = new WorkspaceBatchRepository(store);
+    const client = () => createClient({ apiKey: KEY, baseURL: api.url, timeoutMs: 5000 });
+    assert.deepEqual(await cancelBatch(store, (await batches.get(detached.batchId))!, client), detached.messageBatches);
+    api.batchProcessingMs = 50;
+    // The editor's Collect (the shared core): the two answers stored, nothing sent again.
+    const resumeOf = async (extra: Partial<MessageBatchInput> = {}) => runMessageBatches({ ...(await workspace.prepareMessageBatchResume(store, (await batches.get(detached.batchId))!)), apiKey: KEY, baseURL: api.url, clock: quick, ...extra });
+    const collected = await resumeOf({ finishCancelled: false });
+    // At Anthropic: canceling, then ended, its counts saying which requests were canceled.
+    const ended = await client().messages.batches.retrieve(detached.messageBatches[0]!);
+    assert.equal(ended.processing_status, 'ended');
+    assert.deepEqual(ended.request_counts, { processing: 0, succeeded: 2, errored: 0, canceled: 3, expired: 0 });
+    assert.equal(collected.summary.stopped, 'cancelled');
+    assert.equal(collected.summary.succeeded, 2);
+    assert.equal(collected.summary.remaining, 3);
+    assert.equal(collected.conversations.length, 2);
+    assert.equal(await count('SELECT count(*) AS n FROM conversations WHERE batch_id = ?', [detached.batchId]), 2);
+    assert.equal(api.stats.batchCreates, 1);
+    // Collecting again stores and counts nothing twice.
+    const again = await resumeOf({ finishCancelled: false });
+    assert.equal(again.summary.succeeded, 0);
+    assert.equal(await count('SELECT count(*) AS n FROM conversations'), 2);
+    // resume finishes the batch: exactly the three canceled requests are sent again.
+    const resumed = await resumeOf();
+    assert.equal(resumed.summary.requested, 3);
+    assert.equal(resumed.summary.succeeded, 3);
+    assert.equal(api.stats.batchCreates, 2);
+    assert.equal(api.stats.batchRequests, 5 + 3);
+    assert.equal(await count('SELECT count(*) AS n FROM conversations'), 5);
+    assert.equal(await count("SELECT count(DISTINCT substr(custom_id, instr(custom_id, '-') + 1)) AS n FROM message_batch_results WHERE result = 'succeeded'"), 5);
+    assert.equal((await batches.get(detached.batchId))!.status, 'completed');
   });
 
   it('the error type is read at result.error.error.type', () => {
@@ -455,6 +501,58 @@ describe('Message Batches (core, against the fake API over HTTP)', function () {
     const resumed = await runMessageBatches({ ...(await workspace.prepareMessageBatchResume(store, batch)), apiKey: KEY, baseURL: api.url, clock: quick });
     assert.equal(resumed.summary.succeeded, 3);
     assert.equal(api.stats.batchCreates, 1, 'never sent again');
+  });
+
+  for (const [skew, offset] of [['behind', -3_600_000], ['ahead of', 3_600_000]] as const) {
+    it(`a POST that got no answer, the API's clock an hour ${skew} ours: its Message Batch is found by the API's clock, not sent again`, async () => {
+      const skewed = await FakeMessagesApi.start({ apiKey: KEY, batchProcessingMs: 50, clockOffsetMs: offset });
+      try {
+        workspace = new Workspace(folder, [{ maxAttempts: 3, timeoutMs: 300 }]);
+        // The Message Batch is made, but its answer comes after the client gave up on it.
+        skewed.onBatchCreated = () => new Promise((r) => setTimeout(r, 600));
+        const outcome = await runMessageBatches({ ...input(3), baseURL: skewed.url });
+        assert.equal(skewed.stats.batchCreates, 1, 'never sent twice');
+        assert.ok(skewed.stats.batchLists >= 1, 'searched for');
+        assert.equal(outcome.summary.succeeded, 3);
+        assert.deepEqual(outcome.messageBatches, [skewed.messageBatches[0]!.id]);
+      } finally {
+        await skewed.stop();
+      }
+    });
+  }
+
+  it('the API\'s clock an hour ahead of ours: a request\'s duration is read on the API\'s clock alone', async () => {
+    const skewed = await FakeMessagesApi.start({ apiKey: KEY, batchProcessingMs: 50, clockOffsetMs: 3_600_000 });
+    try {
+      const outcome = await runMessageBatches({ ...input(2), baseURL: skewed.url });
+      assert.equal(outcome.summary.succeeded, 2);
+      const durations = (await store.all('SELECT duration_ms AS d FROM generation_logs')).map((r) => Number(r.d));
+      assert.equal(durations.length, 2);
+      for (const d of durations) assert.ok(d > 0 && d < 60_000, `${d} ms`);
+    } finally {
+      await skewed.stop();
+    }
+  });
+
+  it('the API\'s clock an hour ahead of ours: a running Message Batch of the row\'s size made well before the row is not taken for ours', async () => {
+    const skewed = await FakeMessagesApi.start({ apiKey: KEY, batchProcessingMs: 60_000, clockOffsetMs: 3_600_000 });
+    try {
+      const client = createClient({ apiKey: KEY, baseURL: skewed.url, timeoutMs: 5000 });
+      const params = { model: 'claude-sonnet-5-5', max_tokens: 10, messages: [{ role: 'user' as const, content: 'hi' }] };
+      // Our row, whose POST never got through; then someone else's Message Batch of its size,
+      // made (as the row's time is moved) half an hour before the row by our clock.
+      skewed.onBatchCreateReceived = () => false;
+      const failed = await runMessageBatches({ ...input(3), baseURL: skewed.url });
+      assert.equal(failed.summary.stopped, 'fatal');
+      skewed.onBatchCreateReceived = undefined;
+      await client.messages.batches.create({ requests: ['x0', 'x1', 'x2'].map((custom_id) => ({ custom_id, params })) });
+      await store.write((tx) => tx.run('UPDATE message_batches SET created_at = ?', [Date.now() + 30 * 60_000]));
+      const [row] = await messageBatchRows(store, failed.batchId);
+      assert.equal(row!.state, 'submitting');
+      assert.equal(await reconcile(store, client, row!, quick), undefined, 'made 30 minutes before our row: not ours');
+    } finally {
+      await skewed.stop();
+    }
   });
 
   it('a row left "submitting" whose POST never arrived is submitted (once)', async () => {
