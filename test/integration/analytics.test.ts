@@ -155,6 +155,9 @@ describe('template testing, the dashboard and export', function () {
     const panel = (await vscode.commands.executeCommand<Dashboard>('promptloom.showDashboard'))!;
     const before = (await waitFor('dashboard data', () => panel.lastData)).totals.generations;
     await vscode.commands.executeCommand('promptloom.runTestGeneration', workspaceFile('generate.prompt'), { persona: 'Near Retiree' });
+    // The generation's transcript opens over the dashboard, and a hidden dashboard waits to be
+    // shown before it recomputes: show it, as a person would.
+    await vscode.commands.executeCommand('promptloom.showDashboard');
     await waitFor('the new generation on the dashboard', () => (panel.lastData!.totals.generations > before ? true : undefined), 15_000);
     // A generation that fails stores no conversation, but it is a run: the dashboard shows it too.
     const afterSuccess = panel.lastData!.totals.generations;
@@ -165,6 +168,7 @@ describe('template testing, the dashboard and export', function () {
     } finally {
       await vscode.commands.executeCommand('promptloom.setApiKey', 'sk-integration-key');
     }
+    await vscode.commands.executeCommand('promptloom.showDashboard');
     await waitFor('the failed run on the dashboard', () => (panel.lastData!.totals.generations > afterSuccess ? true : undefined), 15_000);
     assert.equal(panel.lastData!.templates.find((t) => t.file === 'generate.prompt')!.failed, failedBefore + 1);
   });
