@@ -186,6 +186,8 @@ describe('quality in the editor', function () {
       assert.equal(await vscode.commands.executeCommand('promptloom.approveConversation', l0), 1);
       await waitFor('the breakdown following the selection to L1', () => (panel?.lastView?.id === l1.id ? true : undefined));
       await config.update('review.advanceAfterVerdict', false, vscode.ConfigurationTarget.Workspace);
+      // update() can resolve before this extension host has the new value: wait until it reads it.
+      await waitFor('the setting off', () => (vscode.workspace.getConfiguration('promptloom').get('review.advanceAfterVerdict') === false ? true : undefined));
       // Off: a verdict on L2 (↓ then r) selects L2 itself, not L3 after it.
       assert.equal(await vscode.commands.executeCommand('promptloom.rejectConversation', l2), 1);
       await waitFor('the breakdown following the selection to L2', () => (panel?.lastView?.id === l2.id ? true : undefined));
