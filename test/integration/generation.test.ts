@@ -75,12 +75,27 @@ describe('generation from the editor (fake Messages API over HTTP)', function ()
 
   it('the queue view lists a running batch and cancels the one picked', async () => {
     // More than the default 50-per-minute limit lets through: the batch waits for room.
+    const folder = vscode.workspace.workspaceFolders![0]!.uri.fsPath;
+    const conversations = async () => {
+      const store = await Store.open(folder);
+      try {
+        return Number((await store.get('SELECT count(*) AS n FROM conversations'))!.n);
+      } finally {
+        store.close();
+      }
+    };
+    const before = await conversations();
     const running = vscode.commands.executeCommand<Outcome>('promptloom.generateBatch', uri(), { count: 60, concurrency: 3, values: { persona: 'Near Retiree' } });
-    await new Promise((r) => setTimeout(r, 1_000));
+    // Running once its first conversation is stored: then it is the queue's only (first) item.
+    await waitFor('the batch storing conversations', async () => ((await conversations()) > before ? true : undefined), 30_000);
     const shown = vscode.commands.executeCommand('promptloom.showQueue');
-    await new Promise((r) => setTimeout(r, 500));
-    await vscode.commands.executeCommand('workbench.action.acceptSelectedQuickOpenItem');
-    await shown;
+    let closed = false;
+    void shown.then(() => (closed = true));
+    // The pick shows when the queue is read; accept as soon as it is there (until it closes).
+    while (!closed) {
+      await vscode.commands.executeCommand('workbench.action.acceptSelectedQuickOpenItem');
+      await new Promise((r) => setTimeout(r, 100));
+    }
     const outcome = await running;
     assert.equal(outcome.summary.stopped, 'cancelled');
     assert.ok(outcome.summary.succeeded < 60);
