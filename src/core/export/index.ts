@@ -10,7 +10,7 @@
 import type { Database } from '../store/database';
 import { cardFigures, renderCard, type CardFigures } from './card';
 import { dedup, nearDuplicateGroups, splitRows } from './dataset';
-import { conversationRows, modelsOf, nearDuplicateLinks, normalise, turnsOf, type ConversationRow, type RowFilter } from './rows';
+import { conversationRows, modelsOf, nearDuplicateLinks, normalise, turnsOfAll, type ConversationRow, type RowFilter } from './rows';
 import { trainingSystemRenderer } from './trainingSystem';
 
 export * from './rows';
@@ -70,11 +70,12 @@ export async function withContent<T extends ConversationRow>(db: Database, rows:
   // Each version's text is read once, before its first conversation renders (the renderer parses it once).
   const texts = new Map<number, string>();
   const out: (T & ExportedConversation)[] = [];
+  const turns = await turnsOfAll(db, rows.map((r) => r.id));
   for (const row of rows) {
     if (!texts.has(row.versionId)) texts.set(row.versionId, String((await db.get('SELECT content FROM template_versions WHERE id = ?', [row.versionId]))?.content ?? ''));
     const system = render(row.versionId, () => texts.get(row.versionId)!, row.values);
     if (!system.ok) throw new ExportError(`conversation ${row.id.slice(0, 8)} (${row.template}, version ${row.version}): ${system.problem}`);
-    out.push({ ...row, ...(system.system !== undefined ? { system: system.system } : {}), turns: await turnsOf(db, row.id) });
+    out.push({ ...row, ...(system.system !== undefined ? { system: system.system } : {}), turns: turns.get(row.id)! });
   }
   return out;
 }

@@ -106,6 +106,24 @@ export async function modelsOf(db: Database): Promise<Map<string, string>> {
   return models;
 }
 
+/** How many conversations' turns one statement reads (well under SQLite's 999 parameters of old builds). */
+const TURNS_CHUNK = 500;
+
+/**
+ * The turns of many conversations, in order, read a chunk of conversations per statement: one
+ * round trip per chunk rather than per conversation, which counts when the team database is
+ * across a network. A conversation without turns maps to [].
+ */
+export async function turnsOfAll(db: Database, conversationIds: readonly string[]): Promise<Map<string, { role: 'user' | 'assistant'; content: string }[]>> {
+  const turns = new Map(conversationIds.map((id) => [id, [] as { role: 'user' | 'assistant'; content: string }[]]));
+  for (let i = 0; i < conversationIds.length; i += TURNS_CHUNK) {
+    const ids = conversationIds.slice(i, i + TURNS_CHUNK);
+    const rows = await db.all(`SELECT conversation_id, role, content FROM turns WHERE conversation_id IN (${ids.map(() => '?').join(', ')}) ORDER BY conversation_id, position`, ids);
+    for (const t of rows) turns.get(String(t.conversation_id))?.push({ role: t.role as 'user' | 'assistant', content: String(t.content) });
+  }
+  return turns;
+}
+
 export async function turnsOf(db: Database, conversationId: string): Promise<{ role: 'user' | 'assistant'; content: string }[]> {
   return (await db.all('SELECT role, content FROM turns WHERE conversation_id = ? ORDER BY position', [conversationId])).map((t) => ({ role: t.role as 'user' | 'assistant', content: String(t.content) }));
 }
