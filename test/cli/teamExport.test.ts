@@ -282,6 +282,49 @@ describe('export on the team database (a real PostgreSQL)', function () {
     assert.match(readFileSync(join(alice, 'card', 'all.card.md'), 'utf8'), /\| total \| 20 \| 20 \|/);
   });
 
+  it('rows of one millisecond: the same order from a database that sorts text by a locale (ICU en-US)', async () => {
+    // en-US puts "conv-a" before "conv-B"; bytes (and SQLite) the other way round.
+    await server.admin([`CREATE DATABASE team_icu OWNER team_owner TEMPLATE template0 LOCALE_PROVIDER icu ICU_LOCALE 'en-US' LOCALE 'C'`]);
+    ok(run(['db', 'init', '--database-url', server.url('team_owner', OWNER_PASSWORD, 'team_icu')], alice));
+    const dir = workspace({});
+    const store = await Store.open(dir);
+    try {
+      let now = Date.UTC(2025, 3, 1);
+      const clock: Clock = { now: () => now };
+      const templates = new WorkspaceTemplateRepository(store, clock);
+      const t = await templates.ensure('same.prompt', { name: 'Same', tier: 'template' });
+      const v = await templates.recordVersion(t.id, PLAIN);
+      const batch = await new WorkspaceBatchRepository(store, clock).create({ templateId: t.id, versionId: v.id, requested: 3, parameters: {}, model: 'claude-x', settings: {} });
+      now += 1;
+      const ids = ['conv-a', 'conv-B', 'conv-c'];
+      let next = 0;
+      const generations = new WorkspaceGenerationRepository(store, clock, () => ids[next++]!);
+      for (const id of ids) {
+        await generations.record({
+          templateId: t.id,
+          versionId: v.id,
+          batchId: batch.id,
+          parameters: {},
+          model: 'claude-x',
+          attempt: 1,
+          status: 'succeeded',
+          inputTokens: 1,
+          outputTokens: 1,
+          costUsd: 0,
+          durationMs: 1,
+          conversation: { turns: [{ role: 'user', content: `I am ${id}` }, { role: 'assistant', content: 'Hello.' }], status: 'approved' },
+        });
+      }
+    } finally {
+      store.close();
+    }
+    const url = server.url('alice', ALICE_PASSWORD, 'team_icu');
+    ok(run(['db', 'push', '--database-url', url], dir));
+    const local = ok(run(['export'], dir));
+    assert.deepEqual(local.split('\n').filter(Boolean).map((l) => /I am (conv-\w)/.exec(l)![1]), ['conv-B', 'conv-a', 'conv-c']);
+    assert.equal(ok(run(['export', '--database-url', url], dir)), local);
+  });
+
   it('a wrong password: one line, exit 2, nothing written, the password never echoed', () => {
     const wrong = 'Wr0ng-export-pa55-kv';
     const url = server.url('alice', wrong, 'team');
