@@ -1,11 +1,12 @@
-/** `promptloom stats` and `promptloom export`: read-only views of the workspace database (stats: or of the team's). */
+/** `promptloom stats` and `promptloom export`: read-only views of the workspace database, or of the team's with --database-url. */
 import { randomBytes } from 'node:crypto';
 import { closeSync, fsyncSync, lstatSync, openSync, readlinkSync, realpathSync, renameSync, rmSync, writeFileSync, type Stats as FileStats } from 'node:fs';
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { computeStats, statsCsv, type Stats } from '../core/analytics';
-import { DEFAULT_SPLIT_SEED, ExportError, datasetFileNames, exportDataset, type DatasetExport, type ExportFormat, type ExportStatus } from '../core/export';
+import { DEFAULT_SPLIT_SEED, ExportError, datasetFileNames, exportDataset, type DatasetExport, type DatasetOptions, type ExportFilters, type ExportFormat, type ExportStatus } from '../core/export';
 import { backfillSignatures } from '../core/dataset';
 import type { Store } from '../core/store';
+import type { Database } from '../core/store/database';
 import { existingStore } from './database';
 import { teamDatabaseUrl } from './db';
 import { EXIT, UserError } from './errors';
@@ -63,6 +64,8 @@ async function signMissing(store: Store, folder: string): Promise<void> {
 
 export interface ExportFlags {
   workspace?: string;
+  /** The team database (or PROMPTLOOM_DATABASE_URL): export what this member may read there. */
+  databaseUrl?: string;
   status: ExportStatus;
   format: ExportFormat;
   template?: string;
@@ -76,10 +79,12 @@ export interface ExportFlags {
   card?: boolean;
 }
 
-export async function runExport(flags: ExportFlags, out: Output): Promise<number> {
+export async function runExport(flags: ExportFlags, out: Output, env: NodeJS.ProcessEnv = process.env): Promise<number> {
   const dataset = datasetRequest(flags);
   const workspace = workspaceFolder(flags.workspace);
-  // Every file is checked (never into .promptloom/, not over a file without --force…) before any is written.
+  const url = teamDatabaseUrl(flags.databaseUrl, env);
+  // Every file is checked (never into .promptloom/, not over a file without --force…) before any
+  // is written, and before the team database is connected to: the same rules whichever store.
   const names = flags.out !== undefined ? datasetFileNames(flags.out) : undefined;
   const files: { key: 'all' | 'train' | 'validation' | 'card'; shown: string; target: string }[] = [];
   if (flags.out !== undefined && names) {
@@ -87,41 +92,55 @@ export async function runExport(flags: ExportFlags, out: Output): Promise<number
     if (flags.card) wanted.push(['card', names.card]);
     for (const [key, shown] of wanted) files.push({ key, shown, target: exportTarget(shown, workspace, flags.force === true) });
   }
+  // --template is a file: as given on the command line, relative to where it runs (on the team
+  // database too: paths there are workspace-relative, as pushed).
+  const template = flags.template !== undefined ? relative(workspace, resolve(flags.template)).split('\\').join('/') : undefined;
+  const filters: ExportFilters = { status: flags.status, ...(template !== undefined ? { template } : {}), ...(flags.minQuality !== undefined ? { minQuality: flags.minQuality } : {}) };
+  const options: DatasetOptions = {
+    ...dataset,
+    card: flags.card === true,
+    names: { ...(flags.out !== undefined ? { all: basename(flags.out) } : {}), ...(names ? { train: basename(names.train), validation: basename(names.validation) } : {}) },
+  };
+  // On the team database: one read-only snapshot, so the lines, the split and the card agree
+  // while teammates generate and review; what the member may read (row-level security).
+  const result = url
+    ? await withTeamStore(url, (db) => db.snapshot((reader) => datasetOf(reader, filters, flags.format, options)))
+    : await workspaceDataset(workspace, filters, flags.format, options, out);
+  const written: string[] = [];
+  for (const f of files) {
+    const content = f.key === 'card' ? result.card! : result[f.key]!.text;
+    writeReplacing(f.target, content, f.shown);
+    written.push(f.key === 'card' ? `the card to ${f.shown}` : `${result[f.key]!.count} to ${f.shown}`);
+  }
+  if (flags.out === undefined) out.stdout(result.all!.text);
+  const count = (result.all?.count ?? 0) + (result.train?.count ?? 0) + (result.validation?.count ?? 0);
+  const removed = dataset.dedup ? `; ${result.removed.length} near-duplicate${result.removed.length === 1 ? '' : 's'} left out (--dedup)` : '';
+  out.note(`exported ${count} conversation${count === 1 ? '' : 's'} (${flags.format}, status ${flags.status})${written.length ? `: ${written.join(', ')}` : ''}${removed}`);
+  return EXIT.ok;
+}
+
+/** The dataset from the workspace database; empty (with a note) when there is none yet. */
+async function workspaceDataset(workspace: string, filters: ExportFilters, format: ExportFormat, options: DatasetOptions, out: Output): Promise<DatasetExport> {
   const { store } = await existingStore(workspace, out);
   if (!store) {
-    if (dataset.split || flags.card) throw new UserError(`no workspace database in ${workspace} yet: nothing to export`, EXIT.invalid);
+    if (options.split || options.card) throw new UserError(`no workspace database in ${workspace} yet: nothing to export`, EXIT.invalid);
     out.note(`promptloom: no workspace database in ${workspace} yet`);
+    return { all: { text: '', count: 0 }, selected: 0, removed: [] };
   }
   try {
-    // --template is a file: as given on the command line, relative to where it runs.
-    const template = flags.template !== undefined ? relative(workspace, resolve(flags.template)).split('\\').join('/') : undefined;
-    const filters = { status: flags.status, ...(template !== undefined ? { template } : {}), ...(flags.minQuality !== undefined ? { minQuality: flags.minQuality } : {}) };
-    let result: DatasetExport;
-    try {
-      result = store
-        ? await exportDataset(store, filters, flags.format, {
-            ...dataset,
-            card: flags.card === true,
-            names: { ...(flags.out !== undefined ? { all: basename(flags.out) } : {}), ...(names ? { train: basename(names.train), validation: basename(names.validation) } : {}) },
-          })
-        : { all: { text: '', count: 0 }, selected: 0, removed: [] };
-    } catch (error) {
-      if (error instanceof ExportError) throw new UserError(error.message, EXIT.invalid);
-      throw error;
-    }
-    const written: string[] = [];
-    for (const f of files) {
-      const content = f.key === 'card' ? result.card! : result[f.key]!.text;
-      writeReplacing(f.target, content, f.shown);
-      written.push(f.key === 'card' ? `the card to ${f.shown}` : `${result[f.key]!.count} to ${f.shown}`);
-    }
-    if (flags.out === undefined) out.stdout(result.all!.text);
-    const count = (result.all?.count ?? 0) + (result.train?.count ?? 0) + (result.validation?.count ?? 0);
-    const removed = dataset.dedup ? `; ${result.removed.length} near-duplicate${result.removed.length === 1 ? '' : 's'} left out (--dedup)` : '';
-    out.note(`exported ${count} conversation${count === 1 ? '' : 's'} (${flags.format}, status ${flags.status})${written.length ? `: ${written.join(', ')}` : ''}${removed}`);
-    return EXIT.ok;
+    return await datasetOf(store, filters, format, options);
   } finally {
-    store?.close();
+    store.close();
+  }
+}
+
+/** exportDataset on either store; a training_system that does not render is the user's to fix (exit 1). */
+async function datasetOf(db: Database, filters: ExportFilters, format: ExportFormat, options: DatasetOptions): Promise<DatasetExport> {
+  try {
+    return await exportDataset(db, filters, format, options);
+  } catch (error) {
+    if (error instanceof ExportError) throw new UserError(error.message, EXIT.invalid);
+    throw error;
   }
 }
 

@@ -144,8 +144,9 @@ export function buildProgram(out: Output, setExit: (code: number) => void, readS
 
   program
     .command('export')
-    .description('conversations as fine-tuning JSONL, one per line; with --split, --card: a dataset')
+    .description('conversations as fine-tuning JSONL, one per line; with --split, --card: a dataset (the workspace’s, or the team’s with --database-url)')
     .option('--workspace <dir>', 'the workspace folder; default: the current folder')
+    .addOption(databaseUrl())
     .addOption(new Option('--status <status>', 'which conversations').choices(['approved', 'all', 'needs_revision', 'rejected']).default('approved'))
     .addOption(new Option('--format <format>', 'JSONL shape').choices(['openai', 'anthropic', 'sharegpt']).default('openai'))
     .option('--template <file>', 'only this template’s conversations')
@@ -156,7 +157,7 @@ export function buildProgram(out: Output, setExit: (code: number) => void, readS
     .option('--split <ratio>', 'train share, between 0 and 1 (such as 0.9): writes NAME.train.EXT and NAME.validation.EXT for --out NAME.EXT, stratified by values; needs --out')
     .option('--seed <n>', 'seed of --split (default 1): the same seed gives the same split')
     .option('--card', 'also write the dataset card NAME.card.md beside --out')
-    .action(async (o: ExportFlags) => setExit(await runExport(o, out)));
+    .action(async (o: ExportFlags) => setExit(await runExport(o, out, process.env)));
 
   program
     .command('conversations')

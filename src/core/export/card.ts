@@ -3,7 +3,7 @@
  * Every figure is computed here from the exported rows and the database (`cardFigures`), then
  * written out (`renderCard`); tests compare the two with the data.
  */
-import type { Store } from '../store';
+import type { Database } from '../store/database';
 import type { ConversationStatus } from '../store/repositories';
 import { canonicalValues } from './dataset';
 import type { ConversationRow } from './rows';
@@ -11,6 +11,11 @@ import type { ConversationRow } from './rows';
 export const STATUSES: readonly ConversationStatus[] = ['pending', 'approved', 'needs_revision', 'rejected'];
 
 export interface CardFigures {
+  /**
+   * Which database the figures come from. On the team database they are what the member may read
+   * (row-level security), and `cost` is the member's own attempts: see `generationCost`.
+   */
+  readonly store: 'workspace' | 'team';
   readonly format: string;
   readonly filters: { readonly status: string; readonly template: string | null; readonly minQuality: number | null };
   readonly dedup: boolean;
@@ -47,7 +52,7 @@ export interface CardInput {
   readonly split: { readonly ratio: number; readonly seed: number; readonly train: readonly ConversationRow[]; readonly validation: readonly ConversationRow[]; readonly trainFile: string; readonly validationFile: string } | { readonly file: string | null };
 }
 
-export async function cardFigures(store: Store, input: CardInput): Promise<CardFigures> {
+export async function cardFigures(db: Database, input: CardInput): Promise<CardFigures> {
   const rows = input.exported;
   const count = <K>(keys: Iterable<K>) => {
     const m = new Map<K, number>();
@@ -71,8 +76,11 @@ export async function cardFigures(store: Store, input: CardInput): Promise<CardF
     .map(([model, conversations]) => ({ model, conversations }));
 
   const inDatabase = new Map<string, number>();
-  const poolSql = input.filters.template !== null ? 'SELECT c.status, count(*) AS n FROM conversations c JOIN templates t ON t.id = c.template_id WHERE t.path = ? GROUP BY c.status' : 'SELECT status, count(*) AS n FROM conversations GROUP BY status';
-  for (const r of await store.all(poolSql, input.filters.template !== null ? [input.filters.template] : [])) inDatabase.set(String(r.status), Number(r.n));
+  const poolSql =
+    input.filters.template !== null
+      ? `SELECT c.status, count(*) AS n FROM conversations c JOIN ${db.dialect.templates} t ON t.id = c.template_id WHERE t.path = ? GROUP BY c.status`
+      : 'SELECT status, count(*) AS n FROM conversations GROUP BY status';
+  for (const r of await db.all(poolSql, input.filters.template !== null ? [input.filters.template] : [])) inDatabase.set(String(r.status), Number(r.n));
   const exportedByStatus = count(rows.map((r) => r.status));
   const statuses = STATUSES.map((status) => ({ status, inDatabase: inDatabase.get(status) ?? 0, exported: exportedByStatus.get(status) ?? 0 }));
 
@@ -124,6 +132,8 @@ export async function cardFigures(store: Store, input: CardInput): Promise<CardF
       : { file: input.split.file, conversations: rows.length };
 
   return {
+    // The one figure the backend changes the meaning of (whose logs the cost adds up), so it is named, not inferred from the numbers.
+    store: db.dialect.name === 'postgresql' ? 'team' : 'workspace',
     format: input.format,
     filters: input.filters,
     dedup: input.dedup,
@@ -139,7 +149,7 @@ export async function cardFigures(store: Store, input: CardInput): Promise<CardF
     diversity: rows.length > 0 ? groupSizes.size / rows.length : null,
     duplicatesRemoved: input.removed,
     split,
-    cost: await generationCost(store, rows),
+    cost: await generationCost(db, rows),
   };
 }
 
@@ -147,8 +157,14 @@ export async function cardFigures(store: Store, input: CardInput): Promise<CardF
  * What generating the exported conversations cost: every attempt (succeeded or failed) logged
  * for the batches they come from, including conversations of those batches that are not exported;
  * plus the attempts of exported conversations generated outside a batch.
+ *
+ * On the team database a member reads only their own generation logs (row-level security), so
+ * this is what the member's own attempts cost. The team's `template_analytics` view adds up
+ * everyone's logs, but per template, never per batch or conversation: it cannot say what the
+ * exported conversations' batches cost, and a template's total would count batches not exported.
+ * The card says whose cost it is (`renderCard`).
  */
-export async function generationCost(store: Store, rows: readonly ConversationRow[]): Promise<CardFigures['cost']> {
+export async function generationCost(db: Database, rows: readonly ConversationRow[]): Promise<CardFigures['cost']> {
   const batches = new Set(rows.map((r) => r.batchId).filter((b): b is string => b !== null));
   const loose = new Set(rows.filter((r) => r.batchId === null).map((r) => r.id));
   let usd = 0;
@@ -161,10 +177,11 @@ export async function generationCost(store: Store, rows: readonly ConversationRo
     inputTokens += Number(r.input);
     outputTokens += Number(r.output);
   };
-  const sums = 'total(cost_usd) AS usd, count(*) AS n, total(input_tokens) AS input, total(output_tokens) AS output';
-  for (const r of await store.all(`SELECT batch_id, ${sums} FROM generation_logs WHERE batch_id IS NOT NULL GROUP BY batch_id`)) if (batches.has(String(r.batch_id))) add(r);
+  const { total } = db.dialect;
+  const sums = `${total('cost_usd')} AS usd, count(*) AS n, ${total('input_tokens')} AS input, ${total('output_tokens')} AS output`;
+  for (const r of await db.all(`SELECT batch_id, ${sums} FROM generation_logs WHERE batch_id IS NOT NULL GROUP BY batch_id`)) if (batches.has(String(r.batch_id))) add(r);
   if (loose.size > 0) {
-    for (const r of await store.all(`SELECT conversation_id, ${sums} FROM generation_logs WHERE batch_id IS NULL AND conversation_id IS NOT NULL GROUP BY conversation_id`)) {
+    for (const r of await db.all(`SELECT conversation_id, ${sums} FROM generation_logs WHERE batch_id IS NULL AND conversation_id IS NOT NULL GROUP BY conversation_id`)) {
       if (loose.has(String(r.conversation_id))) add(r);
     }
   }
@@ -185,7 +202,11 @@ export function renderCard(f: CardFigures): string {
 
   line('# Dataset card');
   line();
-  line('Written by `promptloom export`. Every figure below is computed from the workspace database at export time.');
+  line(
+    f.store === 'team'
+      ? 'Written by `promptloom export`. Every figure below is computed from the team database at export time, from what this member may read: conversations of active templates and of their own.'
+      : 'Written by `promptloom export`. Every figure below is computed from the workspace database at export time.',
+  );
   line();
   line('## Selection');
   line();
@@ -258,6 +279,10 @@ export function renderCard(f: CardFigures): string {
   line(
     `US$ ${f.cost.usd.toFixed(4)}: ${plural(f.cost.attempts, 'generation attempt')} (${f.cost.inputTokens} input, ${f.cost.outputTokens} output tokens), every attempt, succeeded or failed, of the ${plural(f.cost.batches, 'batch').replace(/batchs$/, 'batches')} the exported conversations come from, including conversations of those batches that are not exported, and of exported conversations generated outside a batch.`,
   );
+  if (f.store === 'team') {
+    line();
+    line('On the team database a member reads only their own generation logs: this is what your own attempts cost. Attempts of other members, in these batches or for their conversations, are not counted.');
+  }
   return out.join('\n') + '\n';
 }
 

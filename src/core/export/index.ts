@@ -1,11 +1,16 @@
 /**
  * Fine-tuning export: stored conversations as JSONL, one per line, in the formats training tools
  * read. Pure over rows; the CLI and the editor only choose the filters and where lines go.
+ *
+ * Read through the `Database` handle: one implementation for the workspace database and the team
+ * database (docs/team-store.md). The same rows give the same bytes on either: rows are ordered
+ * bytewise (rows.ts), values are parsed from their JSON text (jsonb's key order does not matter:
+ * lines never print values, and strata sort their keys), and the split sorts by id first.
  */
-import type { Store } from '../store';
+import type { Database } from '../store/database';
 import { cardFigures, renderCard, type CardFigures } from './card';
 import { dedup, nearDuplicateGroups, splitRows } from './dataset';
-import { conversationRows, modelsOf, nearDuplicateLinks, normalise, turnsOf, type ConversationRow, type RowFilter } from './rows';
+import { conversationRows, modelsOf, nearDuplicateLinks, normalise, turnsOfAll, type ConversationRow, type RowFilter } from './rows';
 import { trainingSystemRenderer } from './trainingSystem';
 
 export * from './rows';
@@ -46,8 +51,8 @@ export class ExportError extends Error {
  * (see trainingSystem.ts), never the generation system prompt. Throws ExportError when a
  * `training_system:` cannot be rendered for a conversation.
  */
-export async function selectConversations(store: Store, filters: ExportFilters): Promise<ExportedConversation[]> {
-  return withContent(store, await conversationRows(store, rowFilter(filters)));
+export async function selectConversations(db: Database, filters: ExportFilters): Promise<ExportedConversation[]> {
+  return withContent(db, await conversationRows(db, rowFilter(filters)));
 }
 
 /** What the filters select, as a row filter. */
@@ -60,16 +65,17 @@ export function rowFilter(filters: ExportFilters): RowFilter {
 }
 
 /** Rows with their turns and their rendered training system message. */
-export async function withContent<T extends ConversationRow>(store: Store, rows: readonly T[]): Promise<(T & ExportedConversation)[]> {
+export async function withContent<T extends ConversationRow>(db: Database, rows: readonly T[]): Promise<(T & ExportedConversation)[]> {
   const render = trainingSystemRenderer();
   // Each version's text is read once, before its first conversation renders (the renderer parses it once).
   const texts = new Map<number, string>();
   const out: (T & ExportedConversation)[] = [];
+  const turns = await turnsOfAll(db, rows.map((r) => r.id));
   for (const row of rows) {
-    if (!texts.has(row.versionId)) texts.set(row.versionId, String((await store.get('SELECT content FROM template_versions WHERE id = ?', [row.versionId]))?.content ?? ''));
+    if (!texts.has(row.versionId)) texts.set(row.versionId, String((await db.get('SELECT content FROM template_versions WHERE id = ?', [row.versionId]))?.content ?? ''));
     const system = render(row.versionId, () => texts.get(row.versionId)!, row.values);
     if (!system.ok) throw new ExportError(`conversation ${row.id.slice(0, 8)} (${row.template}, version ${row.version}): ${system.problem}`);
-    out.push({ ...row, ...(system.system !== undefined ? { system: system.system } : {}), turns: await turnsOf(store, row.id) });
+    out.push({ ...row, ...(system.system !== undefined ? { system: system.system } : {}), turns: turns.get(row.id)! });
   }
   return out;
 }
@@ -141,8 +147,8 @@ function isRecord(x: unknown): x is Record<string, unknown> {
 }
 
 /** The whole export as JSONL text, and how many conversations it holds. */
-export async function exportJsonl(store: Store, filters: ExportFilters, format: ExportFormat): Promise<{ text: string; count: number }> {
-  const lines = (await selectConversations(store, filters))
+export async function exportJsonl(db: Database, filters: ExportFilters, format: ExportFormat): Promise<{ text: string; count: number }> {
+  const lines = (await selectConversations(db, filters))
     .map((c) => toLine(c, format))
     .filter((l): l is string => l !== undefined);
   return { text: lines.length > 0 ? lines.join('\n') + '\n' : '', count: lines.length };
@@ -182,19 +188,19 @@ export interface DatasetExport {
  * deduplicated, split and described as asked. Throws ExportError (training_system that does not
  * render) and RangeError (a split ratio outside (0, 1)).
  */
-export async function exportDataset(store: Store, filters: ExportFilters, format: ExportFormat, options: DatasetOptions = {}): Promise<DatasetExport> {
-  const lined = (await withContent(store, await conversationRows(store, rowFilter(filters))))
+export async function exportDataset(db: Database, filters: ExportFilters, format: ExportFormat, options: DatasetOptions = {}): Promise<DatasetExport> {
+  const lined = (await withContent(db, await conversationRows(db, rowFilter(filters))))
     .map((c) => ({ row: c, line: toLine(c, format) }))
     .filter((x): x is { row: ConversationRow & ExportedConversation; line: string } => x.line !== undefined);
   const lineOf = new Map(lined.map((x) => [x.row.id, x.line]));
-  const groupOf = nearDuplicateGroups(await nearDuplicateLinks(store));
+  const groupOf = nearDuplicateGroups(await nearDuplicateLinks(db));
   const selected = lined.map((x) => x.row);
   const { kept, removed } = options.dedup ? dedup(selected, groupOf) : { kept: selected, removed: [] };
   const file = (rows: readonly ConversationRow[]): DatasetFile => ({ text: rows.map((r) => lineOf.get(r.id)! + '\n').join(''), count: rows.length });
   const split = options.split ? splitRows(kept, options.split.ratio, options.split.seed, groupOf) : undefined;
   let figures: CardFigures | undefined;
   if (options.card) {
-    figures = await cardFigures(store, {
+    figures = await cardFigures(db, {
       format,
       filters: { status: filters.status, template: filters.template !== undefined ? normalise(filters.template) : null, minQuality: filters.minQuality ?? null },
       dedup: options.dedup === true,
@@ -202,7 +208,7 @@ export async function exportDataset(store: Store, filters: ExportFilters, format
       exported: kept,
       removed: removed.length,
       groupOf,
-      models: await modelsOf(store),
+      models: await modelsOf(db),
       split:
         split && options.split
           ? { ...options.split, ...split, trainFile: options.names?.train ?? 'train', validationFile: options.names?.validation ?? 'validation' }

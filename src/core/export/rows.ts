@@ -2,7 +2,6 @@
  * Conversation rows as the dataset functions see them: what each stored conversation is (template,
  * version, values, status, score, near-duplicate link, model), read in a few scans of the tables.
  */
-import type { Store } from '../store';
 import type { Database } from '../store/database';
 import type { ConversationStatus } from '../store/repositories';
 import type { Row, SqlParam } from '../store/types';
@@ -34,7 +33,11 @@ export interface RowFilter {
   readonly minQuality?: number;
 }
 
-/** Conversations matching the filter, oldest first (ties by id). */
+/**
+ * Conversations matching the filter, oldest first (ties by id, byte by byte on both backends, so
+ * the workspace and the team database list them in one order). On the team database, what the
+ * member may read: conversations of active templates and of their own (row-level security).
+ */
 export async function conversationRows(db: Database, filter: RowFilter = {}): Promise<ConversationRow[]> {
   const where: string[] = [];
   const params: SqlParam[] = [];
@@ -56,7 +59,7 @@ export async function conversationRows(db: Database, filter: RowFilter = {}): Pr
             c.near_duplicate_of, c.similarity
        FROM conversations c JOIN ${db.dialect.templates} t ON t.id = c.template_id JOIN v ON v.id = c.version_id
       ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
-      ORDER BY c.created_at, c.id`,
+      ORDER BY c.created_at, ${db.dialect.bytewise('c.id')}`,
     params,
   );
   return rows.map(toRow);
@@ -80,23 +83,49 @@ function toRow(r: Row): ConversationRow {
   };
 }
 
-/** Every near-duplicate link in the database (conversation → the earlier one it resembles). */
-export async function nearDuplicateLinks(store: Store): Promise<{ id: string; nearDuplicateOf: string }[]> {
-  return (await store.all('SELECT id, near_duplicate_of FROM conversations WHERE near_duplicate_of IS NOT NULL')).map((r) => ({ id: String(r.id), nearDuplicateOf: String(r.near_duplicate_of) }));
+/**
+ * Every near-duplicate link in the database (conversation → the earlier one it resembles): on the
+ * team database, the links of conversations the member may read (a link may still name one they
+ * may not; groups are computed from the ids alone).
+ */
+export async function nearDuplicateLinks(db: Database): Promise<{ id: string; nearDuplicateOf: string }[]> {
+  return (await db.all('SELECT id, near_duplicate_of FROM conversations WHERE near_duplicate_of IS NOT NULL')).map((r) => ({ id: String(r.id), nearDuplicateOf: String(r.near_duplicate_of) }));
 }
 
-/** The model that wrote each conversation: its successful generation's, else its batch's. */
-export async function modelsOf(store: Store): Promise<Map<string, string>> {
+/**
+ * The model that wrote each conversation: its successful generation's, else its batch's. On the
+ * team database a member reads only their own generation logs, so another member's conversation
+ * takes its batch's model (the same unless a batch's model changed on resume).
+ */
+export async function modelsOf(db: Database): Promise<Map<string, string>> {
   const models = new Map<string, string>();
-  for (const r of await store.all("SELECT c.id, b.model FROM conversations c JOIN batches b ON b.id = c.batch_id")) models.set(String(r.id), String(r.model));
-  for (const r of await store.all("SELECT conversation_id, model FROM generation_logs WHERE conversation_id IS NOT NULL AND status = 'succeeded' ORDER BY id DESC")) {
+  for (const r of await db.all("SELECT c.id, b.model FROM conversations c JOIN batches b ON b.id = c.batch_id")) models.set(String(r.id), String(r.model));
+  for (const r of await db.all("SELECT conversation_id, model FROM generation_logs WHERE conversation_id IS NOT NULL AND status = 'succeeded' ORDER BY id DESC")) {
     models.set(String(r.conversation_id), String(r.model));
   }
   return models;
 }
 
-export async function turnsOf(store: Store, conversationId: string): Promise<{ role: 'user' | 'assistant'; content: string }[]> {
-  return (await store.all('SELECT role, content FROM turns WHERE conversation_id = ? ORDER BY position', [conversationId])).map((t) => ({ role: t.role as 'user' | 'assistant', content: String(t.content) }));
+/** How many conversations' turns one statement reads (well under SQLite's 999 parameters of old builds). */
+const TURNS_CHUNK = 500;
+
+/**
+ * The turns of many conversations, in order, read a chunk of conversations per statement: one
+ * round trip per chunk rather than per conversation, which counts when the team database is
+ * across a network. A conversation without turns maps to [].
+ */
+export async function turnsOfAll(db: Database, conversationIds: readonly string[]): Promise<Map<string, { role: 'user' | 'assistant'; content: string }[]>> {
+  const turns = new Map(conversationIds.map((id) => [id, [] as { role: 'user' | 'assistant'; content: string }[]]));
+  for (let i = 0; i < conversationIds.length; i += TURNS_CHUNK) {
+    const ids = conversationIds.slice(i, i + TURNS_CHUNK);
+    const rows = await db.all(`SELECT conversation_id, role, content FROM turns WHERE conversation_id IN (${ids.map(() => '?').join(', ')}) ORDER BY conversation_id, position`, ids);
+    for (const t of rows) turns.get(String(t.conversation_id))?.push({ role: t.role as 'user' | 'assistant', content: String(t.content) });
+  }
+  return turns;
+}
+
+export async function turnsOf(db: Database, conversationId: string): Promise<{ role: 'user' | 'assistant'; content: string }[]> {
+  return (await db.all('SELECT role, content FROM turns WHERE conversation_id = ? ORDER BY position', [conversationId])).map((t) => ({ role: t.role as 'user' | 'assistant', content: String(t.content) }));
 }
 
 export function normalise(path: string): string {

@@ -38,6 +38,12 @@ export interface Dialect {
   insertionOrder(alias: string): string;
   /** A JSON column's top-level field, as text. */
   jsonField(column: string, key: string): string;
+  /**
+   * `expr` (text) compared byte by byte, for an ORDER BY both backends must agree on: SQLite's
+   * default collation is binary already, a PostgreSQL database's may be a locale's (en_US sorts
+   * `-` and case its own way).
+   */
+  bytewise(expr: string): string;
 }
 
 export const SQLITE_DIALECT: Dialect = {
@@ -55,6 +61,7 @@ export const SQLITE_DIALECT: Dialect = {
   joined: (expr, separator) => `group_concat(${expr}, '${separator}')`,
   insertionOrder: (alias) => `${alias}.rowid`,
   jsonField: (column, key) => `json_extract(${column}, '$.${key}')`,
+  bytewise: (expr) => expr,
 };
 
 export const POSTGRESQL_DIALECT: Dialect = {
@@ -73,4 +80,5 @@ export const POSTGRESQL_DIALECT: Dialect = {
   joined: (expr, separator, orderBy) => `string_agg((${expr})::text, '${separator}'${orderBy ? ` ORDER BY ${orderBy}` : ''})`,
   insertionOrder: (alias) => `${alias}.id`,
   jsonField: (column, key) => `(${column} ->> '${key}')`,
+  bytewise: (expr) => `${expr} COLLATE "C"`,
 };

@@ -69,6 +69,20 @@ describe('team database handle (a real PostgreSQL)', function () {
     assert.equal((await db.get('SELECT count(*) AS n FROM items WHERE id = 11'))!.n, 0);
   });
 
+  it('snapshot: every read sees the database as of the first, whatever others write meanwhile; writes refused', async () => {
+    await db.run('INSERT INTO items (id, label) VALUES (?, ?)', [20, 'before']);
+    const count = async (reader: Pick<TeamDatabase, 'get'>) => Number((await reader.get('SELECT count(*) AS n FROM items WHERE id BETWEEN ? AND ?', [20, 29]))!.n);
+    const seen = await db.snapshot(async (snap) => {
+      const first = await count(snap);
+      // Another connection of the pool commits a row between two reads of the snapshot.
+      await db.run('INSERT INTO items (id, label) VALUES (?, ?)', [21, 'meanwhile']);
+      await assert.rejects(snap.run('INSERT INTO items (id, label) VALUES (?, ?)', [22, 'inside']), /only reads/);
+      return [first, await count(snap), (await snap.all('SELECT label FROM items WHERE id BETWEEN ? AND ? ORDER BY id', [20, 29])).map((r) => r.label)];
+    });
+    assert.deepEqual(seen, [1, 1, ['before']]);
+    assert.equal(await count(db), 2);
+  });
+
   it('a wrong password: a TeamDatabaseError in words, without the password', async () => {
     const error = await TeamDatabase.connect(server.url('handle_user', 'n0t-The-Secret', 'handle')).then(
       () => assert.fail('connected with a wrong password'),

@@ -103,6 +103,35 @@ export class TeamDatabase implements Database {
     }
   }
 
+  /**
+   * `work` reading through one REPEATABLE READ, READ ONLY transaction: every read sees the
+   * database as of the first, so a read of many statements (an export: its rows, their turns, the
+   * links, the card's counts) is consistent while teammates write. A write through it is refused.
+   */
+  async snapshot<T>(work: (db: Database) => Promise<T>): Promise<T> {
+    const client = await this.pool.connect();
+    try {
+      return await inTransaction(client, async () => {
+        await client.query('SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY');
+        const refused = () => Promise.reject(new Error('a snapshot of the team database only reads'));
+        const reader: Database = {
+          dialect: this.dialect,
+          async all<R extends Row = Row>(sql: string, params: readonly SqlParam[] = []): Promise<R[]> {
+            return (await client.query(numberedPlaceholders(sql), params as unknown[])).rows as R[];
+          },
+          async get<R extends Row = Row>(sql: string, params: readonly SqlParam[] = []): Promise<R | undefined> {
+            return ((await client.query(numberedPlaceholders(sql), params as unknown[])).rows as R[])[0];
+          },
+          run: refused,
+          runAll: refused,
+        };
+        return work(reader);
+      });
+    } finally {
+      client.release();
+    }
+  }
+
   /** Why `error` happened, in one line without the password. */
   describeError(error: unknown): string {
     return teamErrorMessage(error, this.url);
