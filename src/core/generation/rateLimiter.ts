@@ -68,11 +68,21 @@ interface ServerView {
   /** The reset it named had passed already when the answer came: the server's clock is behind ours. */
   readonly pastOnArrival: boolean;
   /**
-   * What we had sent within one window before the answer came (what the server may still have
-   * counted), and what we have sent since: to see what has left our window since.
+   * The first slot (its number since the epoch) of the sends that may be in what the server
+   * counted: each sent less than a window before the answer came, or late enough to have
+   * reached the server no earlier than the oldest request it counted (its reset less a window).
+   * Only these, and what we send later, can free room in the server's view as they leave.
    */
+  readonly fromSlot: number;
+  /** What we had sent in `fromSlot` and the slots after it when the answer came, and what we have sent since. */
   readonly ownAtObservation: number;
   sentSince: number;
+  /**
+   * How many of those sends, at least, the server had not counted: more than it reported using
+   * (less what it had not seen yet). They are the earliest (they reached it before its oldest),
+   * so the first sends to leave free nothing, up to this many.
+   */
+  readonly notCounted: number;
 }
 
 type PerDimension = Record<Dimension, number>;
@@ -86,6 +96,15 @@ export class RateLimiter {
   private readonly slotMs: number;
   private readonly queueAt: number;
   private readonly ring: Float64Array[]; // one array per dimension
+  /**
+   * When the first and the last send of each slot were made (NaN: none yet). A slot holds sends
+   * up to a slot apart; with their times, the server's view frees each when its own sends have
+   * left (not when the slot's whole span has), and counts a slot that straddles the window's
+   * start when all its sends are inside it: a 4 s window of 120 slots lost up to 33 ms twice
+   * at each turn of the window, and sends just inside it were never freed at all.
+   */
+  private readonly firstSent: Float64Array;
+  private readonly lastSent: Float64Array;
   /** Slots our own count holds: those that have not wholly left the window (the window's and one more). */
   private readonly countedSlots: number;
   /** Running sums of those slots, per dimension, so a check costs the same whatever the traffic. */
@@ -128,6 +147,8 @@ export class RateLimiter {
     this.arrivalMs = Math.max(this.slotMs, 100);
     this.countedSlots = slots + 1;
     this.ring = DIMENSIONS.map(() => new Float64Array(slots + 2 + Math.ceil(this.arrivalMs / this.slotMs)));
+    this.firstSent = new Float64Array(this.ring[0]!.length).fill(NaN);
+    this.lastSent = new Float64Array(this.ring[0]!.length).fill(NaN);
     this.headSlot = this.slotOf(now);
   }
 
@@ -156,6 +177,8 @@ export class RateLimiter {
   record(now: number, cost: Cost): void {
     this.advance(now);
     this.inFlight.push({ sentAt: now, cost });
+    if (Number.isNaN(this.firstSent[this.head]!)) this.firstSent[this.head] = now;
+    this.lastSent[this.head] = now;
     for (const [d, dimension] of DIMENSIONS.entries()) {
       this.add(d, cost[dimension]);
       const view = this.views[dimension];
@@ -215,7 +238,20 @@ export class RateLimiter {
       // one we hold (an earlier reset, or the same reset with more room) would undo what it knew.
       const stale = current !== undefined && now < current.resetAt && (resetAt < current.resetAt || (resetAt === current.resetAt && remaining > current.remaining));
       const owed = unseen.reduce((sum, f) => sum + f.cost[dimension], 0);
-      if (!stale) this.views[dimension] = { remaining, resetAt, owed, pastOnArrival: resetAt <= now, ownAtObservation: this.sentWithin(now, DIMENSIONS.indexOf(dimension), this.windowMs), sentSince: 0 };
+      if (!stale) {
+        // What the server counted arrived from its oldest on (its reset less a window), or within
+        // a window of when it answered: our sends that can have arrived then are the ones whose
+        // leaving frees room. A send may reach it up to `arrivalMs` after we sent it, so those
+        // sent that much before the oldest arrived may be among them (it may be the oldest).
+        const oldestArrived = named !== undefined && resetAt === named ? named - this.windowMs : Infinity;
+        const fromSlot = this.firstSlotSentAfter(Math.min(now - this.windowMs, oldestArrived - this.arrivalMs));
+        const ownAtObservation = this.sentFrom(DIMENSIONS.indexOf(dimension), fromSlot, -Infinity);
+        // Some of them may have reached the server before its oldest, and left its count: as
+        // many, at least, as they exceed what it counted (less what it cannot have seen yet).
+        const used = (limit ?? this.learned[dimension]) - remaining;
+        const notCounted = Number.isFinite(used) ? Math.max(0, ownAtObservation - owed - used) : 0;
+        this.views[dimension] = { remaining, resetAt, owed, pastOnArrival: resetAt <= now, fromSlot, ownAtObservation, sentSince: 0, notCounted };
+      }
       // Something in the server's window stays there until its reset: a reset further away than
       // our whole window means the server's window is the longer one.
       if (resetAt - now > this.windowMs + this.slotMs) this.windowsAgree = false;
@@ -275,19 +311,35 @@ export class RateLimiter {
    * How long the server's view says to wait before `need` more may go. Before its reset, the
    * room is what it reported less what it may not have counted. From its reset on, the server
    * has let go of what it counted longest ago: at least one request (its oldest), and everything
-   * of ours that has since left our own window too (sent long enough ago, when our window is as
-   * long as the server's). If even that is taken and no answer is on its way to tell us more,
-   * one request goes to ask: the view has nothing newer to offer.
+   * of ours it counted that has since left its window too (sent long enough ago, when our window
+   * is as long as the server's). If even that is taken, we wait for the next of those sends to
+   * leave (an answer on its way wakes us sooner); if none will and no answer is on its way to
+   * tell us more, one request goes to ask: the view has nothing newer to offer.
    */
   private serverWait(now: number, dimension: Dimension, need: number): number {
     const view = this.views[dimension];
     if (!view) return 0;
     const room = view.remaining - view.owed;
     if (now < view.resetAt) return room >= need ? 0 : view.resetAt - now;
-    const leftOurWindow = this.windowsAgree ? Math.max(0, view.ownAtObservation + view.sentSince - this.maybeAtServer(now, dimension)) : 0;
+    const leftOurWindow = this.windowsAgree ? Math.max(0, view.ownAtObservation + view.sentSince - this.maybeAtServer(now, dimension, view.fromSlot) - view.notCounted) : 0;
     const freed = Math.max(dimension === 'requests' ? 1 : 0, leftOurWindow);
     if (room + freed >= need) return 0;
-    return this.inFlight.some((f) => f.cost[dimension] > 0) ? this.slotMs : 0;
+    if (!this.inFlight.some((f) => f.cost[dimension] > 0)) return 0;
+    // Woken when the next send leaves rather than a slot later: at each turn of the window that
+    // slot was spent by every send that waited on the server's view.
+    const leaves = this.windowsAgree ? this.nextLeaving(now, view.fromSlot) : Infinity;
+    return Math.min(this.slotMs, leaves - now);
+  }
+
+  /** When the next slot from `fromSlot` on leaves the server's window (see maybeAtServer); Infinity if none will. */
+  private nextLeaving(now: number, fromSlot: number): number {
+    const slots = this.ring[0]!.length;
+    let next = Infinity;
+    for (let k = 0; k < slots && this.headSlot - k >= fromSlot; k++) {
+      const leaves = this.lastSent[(this.head - k + slots) % slots]! + this.windowMs + this.arrivalMs;
+      if (leaves > now && leaves < next) next = leaves;
+    }
+    return next;
   }
 
   private add(d: number, amount: number): void {
@@ -303,23 +355,40 @@ export class RateLimiter {
   }
 
   /**
-   * What may still be in the server's window: what we count, and what left our count less than
-   * the way to the server ago (the server counted it on arrival, a moment after we sent it).
+   * What, of the sends from slot `fromSlot` on, may still be in the server's window: a send
+   * stays there a window from its arrival, and it arrives a moment after we sent it (up to
+   * `arrivalMs`), so a slot leaves when its last send has been gone that long.
    */
-  private maybeAtServer(now: number, dimension: Dimension): number {
-    return this.sentWithin(now, DIMENSIONS.indexOf(dimension), this.windowMs + this.slotMs + this.arrivalMs);
+  private maybeAtServer(now: number, dimension: Dimension, fromSlot: number): number {
+    return this.sentFrom(DIMENSIONS.indexOf(dimension), fromSlot, now - this.windowMs - this.arrivalMs);
   }
 
-  /** What we sent in slots that began less than `ms` before `now`. */
-  private sentWithin(now: number, d: number, ms: number): number {
+  /** What we sent in slot `fromSlot` and after, in slots whose last send was after `after`. */
+  private sentFrom(d: number, fromSlot: number, after: number): number {
     const ring = this.ring[d]!;
     const slots = ring.length;
     let sum = 0;
-    for (let k = 0; k < slots; k++) {
-      if (this.slotStart(this.headSlot - k) + ms <= now) break;
-      sum += ring[(this.head - k + slots) % slots]!;
+    for (let k = 0; k < slots && this.headSlot - k >= fromSlot; k++) {
+      const i = (this.head - k + slots) % slots;
+      if (this.lastSent[i]! > after) sum += ring[i]!;
     }
     return sum;
+  }
+
+  /**
+   * The first slot whose sends were all made after `time` (and every slot after it): slots
+   * without sends do not stop the search, since nothing in them can be misplaced.
+   */
+  private firstSlotSentAfter(time: number): number {
+    const slots = this.ring[0]!.length;
+    let first = this.headSlot + 1;
+    for (let k = 0; k < slots; k++) {
+      const i = (this.head - k + slots) % slots;
+      const sentFirst = this.firstSent[i]!;
+      if (!Number.isNaN(sentFirst) && sentFirst <= time) break;
+      first = this.headSlot - k;
+    }
+    return first;
   }
 
   private slotOf(time: number): number {
@@ -341,6 +410,8 @@ export class RateLimiter {
     if (steps <= 0) return;
     if (steps >= slots) {
       for (const r of this.ring) r.fill(0);
+      this.firstSent.fill(NaN);
+      this.lastSent.fill(NaN);
       this.countedTotals.fill(0);
       this.head = 0;
     } else {
@@ -351,6 +422,8 @@ export class RateLimiter {
         for (const [d, r] of this.ring.entries()) this.countedTotals[d]! -= r[leaving]!;
         this.head = (this.head + 1) % slots;
         for (const r of this.ring) r[this.head] = 0;
+        this.firstSent[this.head] = NaN;
+        this.lastSent[this.head] = NaN;
       }
     }
     this.headSlot += steps;

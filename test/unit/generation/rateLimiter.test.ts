@@ -185,6 +185,38 @@ describe("rate limiter: the server's view from its headers (fake clock)", () => 
     assert.equal(sendAll(limiter, T0 + 1_900), 1, 'the second of the two, once it has left our count too');
   });
 
+  it('after a reset, frees sends made just inside the window the answer saw, once they have left it, even when they share a slot with older ones', () => {
+    // 1 s window in 100 ms slots. The server counted 6 (its limit) when it answered at T0 + 1040,
+    // the oldest arrived at T0 + 50; three were sent at T0 + 50, in the slot that began at T0,
+    // less than a window before that answer. They leave the server's window by T0 + 1150 (a
+    // window, and at most 100 ms on the way there, after their sending): from then on they free
+    // room, though their slot began more than a window before the answer.
+    const limiter = new RateLimiter({ windowMs: 1_000, requests: 6 }, T0, { slots: 10 });
+    for (let i = 0; i < 3; i++) limiter.record(T0 + 50, one);
+    for (let i = 0; i < 3; i++) limiter.record(T0 + 500, one);
+    for (let i = 0; i < 3; i++) limiter.settle(T0 + 300, T0 + 50, one, one);
+    for (let i = 0; i < 3; i++) limiter.settle(T0 + 1_040, T0 + 500, one, one);
+    limiter.observe(T0 + 1_040, told(0, T0 + 1_050, 6), 200, T0 + 500);
+    assert.ok(limiter.waitFor(T0 + 1_049, one) > 0, 'full until the reset');
+    assert.equal(sendAll(limiter, T0 + 1_100), 1, 'at the reset only the oldest is sure to have left: the two sent with it may have arrived later');
+    assert.equal(limiter.waitFor(T0 + 1_100, one), 50, 'woken when they leave, not a slot later');
+    assert.equal(sendAll(limiter, T0 + 1_150), 2, 'then the two others');
+  });
+
+  it('sends that reached the server before the oldest it counted free nothing when they leave', () => {
+    // Two sent at T0; the server's oldest arrived at T0 + 80 (one of them, 80 ms on its way) and it
+    // counts 3 (that one and the two sent at T0 + 300): the other of T0 reached it earlier and had
+    // left its window already. Its leaving our count must not be taken for room.
+    const limiter = new RateLimiter({ windowMs: 1_000, requests: 100 }, T0, { slots: 10 });
+    for (let i = 0; i < 2; i++) limiter.record(T0, one);
+    for (let i = 0; i < 2; i++) limiter.record(T0 + 300, one);
+    for (let i = 0; i < 2; i++) limiter.settle(T0 + 200, T0, one, one);
+    for (let i = 0; i < 2; i++) limiter.settle(T0 + 1_050, T0 + 300, one, one);
+    limiter.observe(T0 + 1_050, told(7, T0 + 1_080, 10), 200, T0 + 300);
+    assert.equal(sendAll(limiter, T0 + 1_050), 7, 'the room it reported');
+    assert.equal(sendAll(limiter, T0 + 1_100), 1, 'at the reset, its oldest has left; the other send of T0 was not in its count');
+  });
+
   it('ignores an answer that arrives out of order with an older view (more room, same reset)', () => {
     const limiter = new RateLimiter({ windowMs: 60_000, requests: 100 }, T0);
     limiter.observe(T0, told(3, T0 + 10_000, 100), 200, T0);
