@@ -4,8 +4,11 @@
  * The window is cut into a fixed number of slots (a ring); each slot keeps what was sent in its
  * stretch of time. Advancing the clock clears expired slots, each once per turn of the ring, so
  * every check costs the same however much traffic there was: no list of past requests grows with
- * use. A request counts from when it was sent; a slot's sends count until the whole slot has left
- * the window, so the limiter errs on the safe side by at most one slot (window / slots).
+ * use. A request counts from when it was sent: a slot's sends count until a window has passed
+ * since the last of them (earlier ones in the slot count up to a slot longer), and, while the
+ * server has not told us its own count, the way to the server too (`arrivalMs`): the server
+ * counts a request when it arrives, and one that took longer to get there than the one sent a
+ * window after it would be refused.
  *
  * Beside its own count it keeps the server's view, from each response's
  * `anthropic-ratelimit-*-remaining` and `-reset` headers: what the server still allows, less what
@@ -105,9 +108,12 @@ export class RateLimiter {
    */
   private readonly firstSent: Float64Array;
   private readonly lastSent: Float64Array;
-  /** Slots our own count holds: those that have not wholly left the window (the window's and one more). */
-  private readonly countedSlots: number;
-  /** Running sums of those slots, per dimension, so a check costs the same whatever the traffic. */
+  /**
+   * Per dimension, the oldest slot (its number since the epoch) our own count still holds, and
+   * the running sum of it and the slots after it: slots leave the count in order, so a check
+   * costs the same whatever the traffic.
+   */
+  private readonly countedFrom: number[];
   private readonly countedTotals: number[] = DIMENSIONS.map(() => 0);
   /**
    * The number of the slot at `head`, counted in whole slots since the epoch: an integer, so
@@ -142,14 +148,15 @@ export class RateLimiter {
     this.queueAt = options.queueAt ?? 1;
     this.configured = { requests: configured.requests, inputTokens: configured.inputTokens ?? Infinity, outputTokens: configured.outputTokens ?? Infinity };
     this.learned = { ...this.configured };
-    // The ring keeps a slot until it has left the window, and the way to the server more (see
-    // maybeAtServer: a slot, at least 100 ms): sends that left our count may still be counted there.
+    // The ring keeps a slot until its last send has been gone a window and the way to the server
+    // (a slot, at least 100 ms): our count (before the server reports its own) and the server's
+    // view (maybeAtServer) may hold it that long.
     this.arrivalMs = Math.max(this.slotMs, 100);
-    this.countedSlots = slots + 1;
     this.ring = DIMENSIONS.map(() => new Float64Array(slots + 2 + Math.ceil(this.arrivalMs / this.slotMs)));
     this.firstSent = new Float64Array(this.ring[0]!.length).fill(NaN);
     this.lastSent = new Float64Array(this.ring[0]!.length).fill(NaN);
     this.headSlot = this.slotOf(now);
+    this.countedFrom = DIMENSIONS.map(() => this.headSlot);
   }
 
   /** Milliseconds to wait before `cost` may be sent (0: now). */
@@ -208,7 +215,7 @@ export class RateLimiter {
       const removed = Math.min(ring[slot]!, estimate[dimension]);
       const delta = actual[dimension] - removed;
       ring[slot] = ring[slot]! + delta;
-      if (back < this.countedSlots) this.countedTotals[d]! += delta;
+      if (this.headSlot - back >= this.countedFrom[d]!) this.countedTotals[d]! += delta;
     }
   }
 
@@ -348,10 +355,30 @@ export class RateLimiter {
     this.countedTotals[d]! += amount;
   }
 
-  /** What our own count holds: sends in slots that have not wholly left the window. */
+  /** What our own count holds: sends in slots whose last send is less than a window (and `ownMarginMs`) old. */
   private counted(now: number, d: number): number {
     this.advance(now);
+    const slots = this.ring[0]!.length;
+    const keep = this.windowMs + this.ownMarginMs(d);
+    while (this.countedFrom[d]! <= this.headSlot) {
+      const i = (this.head - (this.headSlot - this.countedFrom[d]!) + slots) % slots;
+      const last = this.lastSent[i]!;
+      // An empty head slot may still receive sends: the count stops there.
+      if (Number.isNaN(last) ? this.countedFrom[d] === this.headSlot : last + keep > now) break;
+      this.countedTotals[d]! -= this.ring[d]![i]!;
+      this.countedFrom[d]!++;
+    }
     return this.countedTotals[d]!;
+  }
+
+  /**
+   * How long past the window our own count keeps a send. Once the server reports its count for
+   * a dimension, its view holds what may still be there (a reset for its oldest, the way to it
+   * for the rest), and ours need not: it would hold each window's first request past the reset.
+   * Until then ours is the only guard, and keeps the way to the server too.
+   */
+  private ownMarginMs(d: number): number {
+    return this.views[DIMENSIONS[d]!] ? 0 : this.arrivalMs;
   }
 
   /**
@@ -395,14 +422,6 @@ export class RateLimiter {
     return Math.floor(time / this.slotMs);
   }
 
-  /** When a slot begins: the first time whose `slotOf` is that slot. */
-  private slotStart(slot: number): number {
-    let t = slot * this.slotMs;
-    // Rounding can put slot × slotMs a hair before the slot's first instant.
-    while (this.slotOf(t) < slot) t = Math.ceil(t + 1e-6);
-    return t;
-  }
-
   /** Moves the ring to `now`, clearing the slots that left the window. */
   private advance(now: number): void {
     const slots = this.ring[0]!.length;
@@ -414,17 +433,23 @@ export class RateLimiter {
       this.lastSent.fill(NaN);
       this.countedTotals.fill(0);
       this.head = 0;
-    } else {
-      for (let i = 0; i < steps; i++) {
-        // The slot `countedSlots - 1` behind the head leaves our count as the head moves on;
-        // the ring keeps it a little longer (see maybeAtServer).
-        const leaving = (this.head - (this.countedSlots - 1) + slots) % slots;
-        for (const [d, r] of this.ring.entries()) this.countedTotals[d]! -= r[leaving]!;
-        this.head = (this.head + 1) % slots;
-        for (const r of this.ring) r[this.head] = 0;
-        this.firstSent[this.head] = NaN;
-        this.lastSent[this.head] = NaN;
+      this.headSlot += steps;
+      this.countedFrom.fill(this.headSlot);
+      return;
+    }
+    for (let i = 0; i < steps; i++) {
+      this.head = (this.head + 1) % slots;
+      // The slot reused for the new head is the oldest the ring kept. The ring is long enough
+      // for every send to have left our count by then; still, what it held leaves the count now.
+      const reused = this.headSlot + i + 1 - slots;
+      for (const [d, r] of this.ring.entries()) {
+        if (reused < this.countedFrom[d]!) continue;
+        this.countedTotals[d]! -= r[this.head]!;
+        this.countedFrom[d] = reused + 1;
       }
+      for (const r of this.ring) r[this.head] = 0;
+      this.firstSent[this.head] = NaN;
+      this.lastSent[this.head] = NaN;
     }
     this.headSlot += steps;
   }
@@ -433,16 +458,18 @@ export class RateLimiter {
   private timeUntilBelow(now: number, d: number, counted: number, target: number): number {
     const ring = this.ring[d]!;
     const slots = ring.length;
+    const keep = this.windowMs + this.ownMarginMs(d);
     let total = counted;
-    // From the oldest slot that still counts forward: each stops counting once it has wholly
-    // left the window, at its start + window + a slot.
-    for (let k = slots - 1; k >= 0; k--) {
-      const leaves = this.slotStart(this.headSlot - k + this.countedSlots);
-      if (leaves <= now) continue;
-      total -= ring[(this.head - k + slots) % slots]!;
-      if (total <= target + 1e-9) return leaves - now;
+    // From the oldest slot that still counts forward: each stops counting a window (and the
+    // margin) after its last send.
+    for (let n = this.countedFrom[d]!; n <= this.headSlot; n++) {
+      const i = (this.head - (this.headSlot - n) + slots) % slots;
+      const last = this.lastSent[i]!;
+      if (Number.isNaN(last) || last + keep <= now) continue;
+      total -= ring[i]!;
+      if (total <= target + 1e-9) return last + keep - now;
     }
-    return this.windowMs + this.slotMs;
+    return keep;
   }
 
 }

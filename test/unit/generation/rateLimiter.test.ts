@@ -49,6 +49,28 @@ describe('rate limiter (fake clock)', () => {
     assert.equal(limiter.waitFor(now + wait, one), 0);
   });
 
+  it('until the server reports its count, keeps each send a window and the way to the server (a slot, at least 100 ms)', () => {
+    // The server counts a request when it arrives: one that took long to get there is still in
+    // its window when a request sent a window after it arrives.
+    const limiter = new RateLimiter({ windowMs: 1_000, requests: 1 }, T0, { slots: 10 });
+    limiter.record(T0 + 50, one);
+    assert.ok(limiter.waitFor(T0 + 1_149, one) > 0);
+    assert.equal(limiter.waitFor(T0 + 1_100, one), 50, 'the wait names the moment it leaves');
+    assert.equal(limiter.waitFor(T0 + 1_150, one), 0);
+  });
+
+  it('once the server reports its count, ours keeps each send exactly a window: the server holds the rest', () => {
+    // Slotted, our count kept a send until its whole slot had left the window: each window's
+    // first request went up to a slot after the server's reset had freed its place.
+    const limiter = new RateLimiter({ windowMs: 1_000, requests: 1 }, T0, { slots: 10 });
+    limiter.record(T0 + 50, one);
+    limiter.settle(T0 + 250, T0 + 50, one, one);
+    limiter.observe(T0 + 250, told(0, T0 + 1_052, 10), 200, T0 + 50);
+    assert.ok(limiter.waitFor(T0 + 1_049, one) > 0, 'a window after it was sent, not before');
+    assert.equal(limiter.waitFor(T0 + 1_050, one), 2, 'then the server’s reset');
+    assert.equal(limiter.waitFor(T0 + 1_052, one), 0);
+  });
+
   it('at the window edge: nothing counts once the window has fully passed', () => {
     const limiter = new RateLimiter({ windowMs: 1_000, requests: 2 }, T0, { queueAt: 1, slots: 10 });
     limiter.record(T0, one);
