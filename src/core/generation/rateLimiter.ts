@@ -86,6 +86,12 @@ interface ServerView {
    * so the first sends to leave free nothing, up to this many.
    */
   readonly notCounted: number;
+  /**
+   * How long after its sending each of our sends may have reached the server, for this view:
+   * `arrivalMs`, and as long again as the server's oldest request took to reach it after our
+   * last send before it (a loaded machine or network): the others may lag as much.
+   */
+  readonly arrivalMs: number;
 }
 
 type PerDimension = Record<Dimension, number>;
@@ -152,7 +158,8 @@ export class RateLimiter {
     // (a slot, at least 100 ms): our count (before the server reports its own) and the server's
     // view (maybeAtServer) may hold it that long.
     this.arrivalMs = Math.max(this.slotMs, 100);
-    this.ring = DIMENSIONS.map(() => new Float64Array(slots + 2 + Math.ceil(this.arrivalMs / this.slotMs)));
+    // Room for twice the way to the server: a view may find it took that long (see observe).
+    this.ring = DIMENSIONS.map(() => new Float64Array(slots + 2 + Math.ceil((2 * this.arrivalMs) / this.slotMs)));
     this.firstSent = new Float64Array(this.ring[0]!.length).fill(NaN);
     this.lastSent = new Float64Array(this.ring[0]!.length).fill(NaN);
     this.headSlot = this.slotOf(now);
@@ -251,13 +258,21 @@ export class RateLimiter {
         // leaving frees room. A send may reach it up to `arrivalMs` after we sent it, so those
         // sent that much before the oldest arrived may be among them (it may be the oldest).
         const oldestArrived = named !== undefined && resetAt === named ? named - this.windowMs : Infinity;
-        const fromSlot = this.firstSlotSentAfter(Math.min(now - this.windowMs, oldestArrived - this.arrivalMs));
+        // The oldest arrived that long after our last send before it, at least: the requests
+        // sent with it may take as long, and the usual allowance more (on a loaded machine the
+        // first requests took 160-400 ms to arrive: allowing 100 ms let a window's second and
+        // third requests go before the ones they replaced had left). Up to twice `arrivalMs`,
+        // what the ring keeps.
+        const sentBefore = Number.isFinite(oldestArrived) ? this.lastSendBy(oldestArrived) : undefined;
+        const lagged = sentBefore !== undefined ? Math.min(this.arrivalMs, Math.max(0, oldestArrived - sentBefore)) : 0;
+        const arrivalMs = this.arrivalMs + lagged;
+        const fromSlot = this.firstSlotSentAfter(Math.min(now - this.windowMs, oldestArrived - arrivalMs));
         const ownAtObservation = this.sentFrom(DIMENSIONS.indexOf(dimension), fromSlot, -Infinity);
         // Some of them may have reached the server before its oldest, and left its count: as
         // many, at least, as they exceed what it counted (less what it cannot have seen yet).
         const used = (limit ?? this.learned[dimension]) - remaining;
         const notCounted = Number.isFinite(used) ? Math.max(0, ownAtObservation - owed - used) : 0;
-        this.views[dimension] = { remaining, resetAt, owed, pastOnArrival: resetAt <= now, fromSlot, ownAtObservation, sentSince: 0, notCounted };
+        this.views[dimension] = { remaining, resetAt, owed, pastOnArrival: resetAt <= now, fromSlot, ownAtObservation, sentSince: 0, notCounted, arrivalMs };
       }
       // Something in the server's window stays there until its reset: a reset further away than
       // our whole window means the server's window is the longer one.
@@ -328,22 +343,22 @@ export class RateLimiter {
     if (!view) return 0;
     const room = view.remaining - view.owed;
     if (now < view.resetAt) return room >= need ? 0 : view.resetAt - now;
-    const leftOurWindow = this.windowsAgree ? Math.max(0, view.ownAtObservation + view.sentSince - this.maybeAtServer(now, dimension, view.fromSlot) - view.notCounted) : 0;
+    const leftOurWindow = this.windowsAgree ? Math.max(0, view.ownAtObservation + view.sentSince - this.maybeAtServer(now, dimension, view) - view.notCounted) : 0;
     const freed = Math.max(dimension === 'requests' ? 1 : 0, leftOurWindow);
     if (room + freed >= need) return 0;
     if (!this.inFlight.some((f) => f.cost[dimension] > 0)) return 0;
     // Woken when the next send leaves rather than a slot later: at each turn of the window that
     // slot was spent by every send that waited on the server's view.
-    const leaves = this.windowsAgree ? this.nextLeaving(now, view.fromSlot) : Infinity;
+    const leaves = this.windowsAgree ? this.nextLeaving(now, view) : Infinity;
     return Math.min(this.slotMs, leaves - now);
   }
 
   /** When the next slot from `fromSlot` on leaves the server's window (see maybeAtServer); Infinity if none will. */
-  private nextLeaving(now: number, fromSlot: number): number {
+  private nextLeaving(now: number, view: ServerView): number {
     const slots = this.ring[0]!.length;
     let next = Infinity;
-    for (let k = 0; k < slots && this.headSlot - k >= fromSlot; k++) {
-      const leaves = this.lastSent[(this.head - k + slots) % slots]! + this.windowMs + this.arrivalMs;
+    for (let k = 0; k < slots && this.headSlot - k >= view.fromSlot; k++) {
+      const leaves = this.lastSent[(this.head - k + slots) % slots]! + this.windowMs + view.arrivalMs;
       if (leaves > now && leaves < next) next = leaves;
     }
     return next;
@@ -384,10 +399,26 @@ export class RateLimiter {
   /**
    * What, of the sends from slot `fromSlot` on, may still be in the server's window: a send
    * stays there a window from its arrival, and it arrives a moment after we sent it (up to
-   * `arrivalMs`), so a slot leaves when its last send has been gone that long.
+   * the view's `arrivalMs`), so a slot leaves when its last send has been gone that long.
    */
-  private maybeAtServer(now: number, dimension: Dimension, fromSlot: number): number {
-    return this.sentFrom(DIMENSIONS.indexOf(dimension), fromSlot, now - this.windowMs - this.arrivalMs);
+  private maybeAtServer(now: number, dimension: Dimension, view: ServerView): number {
+    return this.sentFrom(DIMENSIONS.indexOf(dimension), view.fromSlot, now - this.windowMs - view.arrivalMs);
+  }
+
+  /**
+   * Our last send at or before `time`, or a little earlier (the first of a slot whose sends
+   * straddle it): undefined if the ring holds none.
+   */
+  private lastSendBy(time: number): number | undefined {
+    const slots = this.ring[0]!.length;
+    for (let k = 0; k < slots; k++) {
+      const i = (this.head - k + slots) % slots;
+      const first = this.firstSent[i]!;
+      if (Number.isNaN(first) || first > time) continue;
+      const last = this.lastSent[i]!;
+      return last <= time ? last : first;
+    }
+    return undefined;
   }
 
   /** What we sent in slot `fromSlot` and after, in slots whose last send was after `after`. */

@@ -225,6 +225,19 @@ describe("rate limiter: the server's view from its headers (fake clock)", () => 
     assert.equal(sendAll(limiter, T0 + 1_150), 2, 'then the two others');
   });
 
+  it('when the oldest request the server counted took longer to arrive than allowed, the ones sent with it are held as long again', () => {
+    // Three sent at T0; the server's oldest arrived at T0 + 160 (a loaded machine), 60 ms past
+    // the 100 ms allowed for the way there. The two others may have arrived later still: freed
+    // at the reset, they would meet a window that still holds them.
+    const limiter = new RateLimiter({ windowMs: 1_000, requests: 3 }, T0, { slots: 10 });
+    for (let i = 0; i < 3; i++) limiter.record(T0, one);
+    for (let i = 0; i < 3; i++) limiter.settle(T0 + 300, T0, one, one);
+    limiter.observe(T0 + 300, told(0, T0 + 1_160, 3), 200, T0);
+    assert.equal(sendAll(limiter, T0 + 1_160), 1, 'at the reset, only its oldest');
+    assert.ok(limiter.waitFor(T0 + 1_199, one) > 0);
+    assert.equal(sendAll(limiter, T0 + 1_200), 2, 'the others after twice the allowance (what the limiter keeps)');
+  });
+
   it('sends that reached the server before the oldest it counted free nothing when they leave', () => {
     // Two sent at T0; the server's oldest arrived at T0 + 80 (one of them, 80 ms on its way) and it
     // counts 3 (that one and the two sent at T0 + 300): the other of T0 reached it earlier and had
