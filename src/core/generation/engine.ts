@@ -70,12 +70,28 @@ export interface EngineCall {
   countTokens(client: Anthropic, request: ClaudeRequest): Promise<number>;
   /** Whether requests with this system prompt mark their shared prefix for the prompt cache. */
   cachesPrefix?(model: ModelInfo, system: string | undefined): boolean;
+  /**
+   * Characters each request sends besides the item's system prompt and prompt (tool
+   * definitions, a system prompt of the call's own): the input-token limits count them too.
+   */
+  readonly fixedInputChars?: number;
+}
+
+/**
+ * The input tokens the limiter counts for a request until its answer says what it cost: the
+ * tokens-per-minute limits count the system prompt and the tool definitions as well as the
+ * messages (counted from the prompt alone, a long system prompt sent requests past the limit).
+ * About 4 characters a token: the answer's count replaces the estimate.
+ */
+export function limiterInputTokens(request: Pick<ClaudeRequest, 'system' | 'prompt'>, call: EngineCall): number {
+  return Math.ceil(((request.system?.length ?? 0) + request.prompt.length + (call.fixedInputChars ?? 0)) / 4);
 }
 
 export const GENERATION_CALL: EngineCall = {
   send: generateConversation,
   countTokens: countInputTokens,
   cachesPrefix: (model, system) => cachesPrefix(model, RECORD_TOOL_CHARS, system),
+  fixedInputChars: RECORD_TOOL_CHARS,
 };
 
 export interface Clock {
@@ -299,7 +315,7 @@ export class GenerationEngine {
         hold(pending.estimate ?? 0);
 
         // Rate limit: wait for room, counting the worst case until the answer says what it cost.
-        const cost = { requests: 1, inputTokens: Math.ceil(pending.item.prompt.length / 4), outputTokens: o.maxTokens };
+        const cost = { requests: 1, inputTokens: limiterInputTokens(request, o.call ?? GENERATION_CALL), outputTokens: o.maxTokens };
         for (let wait = o.limiter.waitFor(this.clock.now(), cost); wait > 0 && !this.stopped; wait = o.limiter.waitFor(this.clock.now(), cost)) {
           await this.waitForRoom(wait);
         }

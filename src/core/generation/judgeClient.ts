@@ -59,6 +59,8 @@ export const JUDGE_CALL: EngineCall = {
       headers,
     };
   },
+  // The rubric (system prompt and grading tool) goes with every request.
+  fixedInputChars: JUDGE_SYSTEM.length + JSON.stringify(JUDGE_TOOL).length,
   async countTokens(client, request): Promise<number> {
     const body = judgeRequestBody(request);
     const result = await client.messages.countTokens({ model: body.model, system: body.system!, tools: body.tools!, messages: body.messages });

@@ -4,8 +4,11 @@
  * The window is cut into a fixed number of slots (a ring); each slot keeps what was sent in its
  * stretch of time. Advancing the clock clears expired slots, each once per turn of the ring, so
  * every check costs the same however much traffic there was: no list of past requests grows with
- * use. A request counts from when it was sent; a slot's sends count until the whole slot has left
- * the window, so the limiter errs on the safe side by at most one slot (window / slots).
+ * use. A request counts from when it was sent: a slot's sends count until a window has passed
+ * since the last of them (earlier ones in the slot count up to a slot longer), and, while the
+ * server has not told us its own count, the way to the server too (`arrivalMs`): the server
+ * counts a request when it arrives, and one that took longer to get there than the one sent a
+ * window after it would be refused.
  *
  * Beside its own count it keeps the server's view, from each response's
  * `anthropic-ratelimit-*-remaining` and `-reset` headers: what the server still allows, less what
@@ -68,11 +71,27 @@ interface ServerView {
   /** The reset it named had passed already when the answer came: the server's clock is behind ours. */
   readonly pastOnArrival: boolean;
   /**
-   * What we had sent within one window before the answer came (what the server may still have
-   * counted), and what we have sent since: to see what has left our window since.
+   * The first slot (its number since the epoch) of the sends that may be in what the server
+   * counted: each sent less than a window before the answer came, or late enough to have
+   * reached the server no earlier than the oldest request it counted (its reset less a window).
+   * Only these, and what we send later, can free room in the server's view as they leave.
    */
+  readonly fromSlot: number;
+  /** What we had sent in `fromSlot` and the slots after it when the answer came, and what we have sent since. */
   readonly ownAtObservation: number;
   sentSince: number;
+  /**
+   * How many of those sends, at least, the server had not counted: more than it reported using
+   * (less what it had not seen yet). They are the earliest (they reached it before its oldest),
+   * so the first sends to leave free nothing, up to this many.
+   */
+  readonly notCounted: number;
+  /**
+   * How long after its sending each of our sends may have reached the server, for this view:
+   * `arrivalMs`, and as long again as the server's oldest request took to reach it after our
+   * last send before it (a loaded machine or network): the others may lag as much.
+   */
+  readonly arrivalMs: number;
 }
 
 type PerDimension = Record<Dimension, number>;
@@ -86,9 +105,21 @@ export class RateLimiter {
   private readonly slotMs: number;
   private readonly queueAt: number;
   private readonly ring: Float64Array[]; // one array per dimension
-  /** Slots our own count holds: those that have not wholly left the window (the window's and one more). */
-  private readonly countedSlots: number;
-  /** Running sums of those slots, per dimension, so a check costs the same whatever the traffic. */
+  /**
+   * When the first and the last send of each slot were made (NaN: none yet). A slot holds sends
+   * up to a slot apart; with their times, the server's view frees each when its own sends have
+   * left (not when the slot's whole span has), and counts a slot that straddles the window's
+   * start when all its sends are inside it: a 4 s window of 120 slots lost up to 33 ms twice
+   * at each turn of the window, and sends just inside it were never freed at all.
+   */
+  private readonly firstSent: Float64Array;
+  private readonly lastSent: Float64Array;
+  /**
+   * Per dimension, the oldest slot (its number since the epoch) our own count still holds, and
+   * the running sum of it and the slots after it: slots leave the count in order, so a check
+   * costs the same whatever the traffic.
+   */
+  private readonly countedFrom: number[];
   private readonly countedTotals: number[] = DIMENSIONS.map(() => 0);
   /**
    * The number of the slot at `head`, counted in whole slots since the epoch: an integer, so
@@ -123,12 +154,16 @@ export class RateLimiter {
     this.queueAt = options.queueAt ?? 1;
     this.configured = { requests: configured.requests, inputTokens: configured.inputTokens ?? Infinity, outputTokens: configured.outputTokens ?? Infinity };
     this.learned = { ...this.configured };
-    // The ring keeps a slot until it has left the window, and the way to the server more (see
-    // maybeAtServer: a slot, at least 100 ms): sends that left our count may still be counted there.
+    // The ring keeps a slot until its last send has been gone a window and the way to the server
+    // (a slot, at least 100 ms): our count (before the server reports its own) and the server's
+    // view (maybeAtServer) may hold it that long.
     this.arrivalMs = Math.max(this.slotMs, 100);
-    this.countedSlots = slots + 1;
-    this.ring = DIMENSIONS.map(() => new Float64Array(slots + 2 + Math.ceil(this.arrivalMs / this.slotMs)));
+    // Room for twice the way to the server: a view may find it took that long (see observe).
+    this.ring = DIMENSIONS.map(() => new Float64Array(slots + 2 + Math.ceil((2 * this.arrivalMs) / this.slotMs)));
+    this.firstSent = new Float64Array(this.ring[0]!.length).fill(NaN);
+    this.lastSent = new Float64Array(this.ring[0]!.length).fill(NaN);
     this.headSlot = this.slotOf(now);
+    this.countedFrom = DIMENSIONS.map(() => this.headSlot);
   }
 
   /** Milliseconds to wait before `cost` may be sent (0: now). */
@@ -156,6 +191,8 @@ export class RateLimiter {
   record(now: number, cost: Cost): void {
     this.advance(now);
     this.inFlight.push({ sentAt: now, cost });
+    if (Number.isNaN(this.firstSent[this.head]!)) this.firstSent[this.head] = now;
+    this.lastSent[this.head] = now;
     for (const [d, dimension] of DIMENSIONS.entries()) {
       this.add(d, cost[dimension]);
       const view = this.views[dimension];
@@ -185,7 +222,7 @@ export class RateLimiter {
       const removed = Math.min(ring[slot]!, estimate[dimension]);
       const delta = actual[dimension] - removed;
       ring[slot] = ring[slot]! + delta;
-      if (back < this.countedSlots) this.countedTotals[d]! += delta;
+      if (this.headSlot - back >= this.countedFrom[d]!) this.countedTotals[d]! += delta;
     }
   }
 
@@ -215,7 +252,28 @@ export class RateLimiter {
       // one we hold (an earlier reset, or the same reset with more room) would undo what it knew.
       const stale = current !== undefined && now < current.resetAt && (resetAt < current.resetAt || (resetAt === current.resetAt && remaining > current.remaining));
       const owed = unseen.reduce((sum, f) => sum + f.cost[dimension], 0);
-      if (!stale) this.views[dimension] = { remaining, resetAt, owed, pastOnArrival: resetAt <= now, ownAtObservation: this.sentWithin(now, DIMENSIONS.indexOf(dimension), this.windowMs), sentSince: 0 };
+      if (!stale) {
+        // What the server counted arrived from its oldest on (its reset less a window), or within
+        // a window of when it answered: our sends that can have arrived then are the ones whose
+        // leaving frees room. A send may reach it up to `arrivalMs` after we sent it, so those
+        // sent that much before the oldest arrived may be among them (it may be the oldest).
+        const oldestArrived = named !== undefined && resetAt === named ? named - this.windowMs : Infinity;
+        // The oldest arrived that long after our last send before it, at least: the requests
+        // sent with it may take as long, and the usual allowance more (on a loaded machine the
+        // first requests took 160-400 ms to arrive: allowing 100 ms let a window's second and
+        // third requests go before the ones they replaced had left). Up to twice `arrivalMs`,
+        // what the ring keeps.
+        const sentBefore = Number.isFinite(oldestArrived) ? this.lastSendBy(oldestArrived) : undefined;
+        const lagged = sentBefore !== undefined ? Math.min(this.arrivalMs, Math.max(0, oldestArrived - sentBefore)) : 0;
+        const arrivalMs = this.arrivalMs + lagged;
+        const fromSlot = this.firstSlotSentAfter(Math.min(now - this.windowMs, oldestArrived - arrivalMs));
+        const ownAtObservation = this.sentFrom(DIMENSIONS.indexOf(dimension), fromSlot, -Infinity);
+        // Some of them may have reached the server before its oldest, and left its count: as
+        // many, at least, as they exceed what it counted (less what it cannot have seen yet).
+        const used = (limit ?? this.learned[dimension]) - remaining;
+        const notCounted = Number.isFinite(used) ? Math.max(0, ownAtObservation - owed - used) : 0;
+        this.views[dimension] = { remaining, resetAt, owed, pastOnArrival: resetAt <= now, fromSlot, ownAtObservation, sentSince: 0, notCounted, arrivalMs };
+      }
       // Something in the server's window stays there until its reset: a reset further away than
       // our whole window means the server's window is the longer one.
       if (resetAt - now > this.windowMs + this.slotMs) this.windowsAgree = false;
@@ -275,19 +333,35 @@ export class RateLimiter {
    * How long the server's view says to wait before `need` more may go. Before its reset, the
    * room is what it reported less what it may not have counted. From its reset on, the server
    * has let go of what it counted longest ago: at least one request (its oldest), and everything
-   * of ours that has since left our own window too (sent long enough ago, when our window is as
-   * long as the server's). If even that is taken and no answer is on its way to tell us more,
-   * one request goes to ask: the view has nothing newer to offer.
+   * of ours it counted that has since left its window too (sent long enough ago, when our window
+   * is as long as the server's). If even that is taken, we wait for the next of those sends to
+   * leave (an answer on its way wakes us sooner); if none will and no answer is on its way to
+   * tell us more, one request goes to ask: the view has nothing newer to offer.
    */
   private serverWait(now: number, dimension: Dimension, need: number): number {
     const view = this.views[dimension];
     if (!view) return 0;
     const room = view.remaining - view.owed;
     if (now < view.resetAt) return room >= need ? 0 : view.resetAt - now;
-    const leftOurWindow = this.windowsAgree ? Math.max(0, view.ownAtObservation + view.sentSince - this.maybeAtServer(now, dimension)) : 0;
+    const leftOurWindow = this.windowsAgree ? Math.max(0, view.ownAtObservation + view.sentSince - this.maybeAtServer(now, dimension, view) - view.notCounted) : 0;
     const freed = Math.max(dimension === 'requests' ? 1 : 0, leftOurWindow);
     if (room + freed >= need) return 0;
-    return this.inFlight.some((f) => f.cost[dimension] > 0) ? this.slotMs : 0;
+    if (!this.inFlight.some((f) => f.cost[dimension] > 0)) return 0;
+    // Woken when the next send leaves rather than a slot later: at each turn of the window that
+    // slot was spent by every send that waited on the server's view.
+    const leaves = this.windowsAgree ? this.nextLeaving(now, view) : Infinity;
+    return Math.min(this.slotMs, leaves - now);
+  }
+
+  /** When the next slot from `fromSlot` on leaves the server's window (see maybeAtServer); Infinity if none will. */
+  private nextLeaving(now: number, view: ServerView): number {
+    const slots = this.ring[0]!.length;
+    let next = Infinity;
+    for (let k = 0; k < slots && this.headSlot - k >= view.fromSlot; k++) {
+      const leaves = this.lastSent[(this.head - k + slots) % slots]! + this.windowMs + view.arrivalMs;
+      if (leaves > now && leaves < next) next = leaves;
+    }
+    return next;
   }
 
   private add(d: number, amount: number): void {
@@ -296,42 +370,87 @@ export class RateLimiter {
     this.countedTotals[d]! += amount;
   }
 
-  /** What our own count holds: sends in slots that have not wholly left the window. */
+  /** What our own count holds: sends in slots whose last send is less than a window (and `ownMarginMs`) old. */
   private counted(now: number, d: number): number {
     this.advance(now);
+    const slots = this.ring[0]!.length;
+    const keep = this.windowMs + this.ownMarginMs(d);
+    while (this.countedFrom[d]! <= this.headSlot) {
+      const i = (this.head - (this.headSlot - this.countedFrom[d]!) + slots) % slots;
+      const last = this.lastSent[i]!;
+      // An empty head slot may still receive sends: the count stops there.
+      if (Number.isNaN(last) ? this.countedFrom[d] === this.headSlot : last + keep > now) break;
+      this.countedTotals[d]! -= this.ring[d]![i]!;
+      this.countedFrom[d]!++;
+    }
     return this.countedTotals[d]!;
   }
 
   /**
-   * What may still be in the server's window: what we count, and what left our count less than
-   * the way to the server ago (the server counted it on arrival, a moment after we sent it).
+   * How long past the window our own count keeps a send. Once the server reports its count for
+   * a dimension, its view holds what may still be there (a reset for its oldest, the way to it
+   * for the rest), and ours need not: it would hold each window's first request past the reset.
+   * Until then ours is the only guard, and keeps the way to the server too.
    */
-  private maybeAtServer(now: number, dimension: Dimension): number {
-    return this.sentWithin(now, DIMENSIONS.indexOf(dimension), this.windowMs + this.slotMs + this.arrivalMs);
+  private ownMarginMs(d: number): number {
+    return this.views[DIMENSIONS[d]!] ? 0 : this.arrivalMs;
   }
 
-  /** What we sent in slots that began less than `ms` before `now`. */
-  private sentWithin(now: number, d: number, ms: number): number {
+  /**
+   * What, of the sends from slot `fromSlot` on, may still be in the server's window: a send
+   * stays there a window from its arrival, and it arrives a moment after we sent it (up to
+   * the view's `arrivalMs`), so a slot leaves when its last send has been gone that long.
+   */
+  private maybeAtServer(now: number, dimension: Dimension, view: ServerView): number {
+    return this.sentFrom(DIMENSIONS.indexOf(dimension), view.fromSlot, now - this.windowMs - view.arrivalMs);
+  }
+
+  /**
+   * Our last send at or before `time`, or a little earlier (the first of a slot whose sends
+   * straddle it): undefined if the ring holds none.
+   */
+  private lastSendBy(time: number): number | undefined {
+    const slots = this.ring[0]!.length;
+    for (let k = 0; k < slots; k++) {
+      const i = (this.head - k + slots) % slots;
+      const first = this.firstSent[i]!;
+      if (Number.isNaN(first) || first > time) continue;
+      const last = this.lastSent[i]!;
+      return last <= time ? last : first;
+    }
+    return undefined;
+  }
+
+  /** What we sent in slot `fromSlot` and after, in slots whose last send was after `after`. */
+  private sentFrom(d: number, fromSlot: number, after: number): number {
     const ring = this.ring[d]!;
     const slots = ring.length;
     let sum = 0;
-    for (let k = 0; k < slots; k++) {
-      if (this.slotStart(this.headSlot - k) + ms <= now) break;
-      sum += ring[(this.head - k + slots) % slots]!;
+    for (let k = 0; k < slots && this.headSlot - k >= fromSlot; k++) {
+      const i = (this.head - k + slots) % slots;
+      if (this.lastSent[i]! > after) sum += ring[i]!;
     }
     return sum;
   }
 
-  private slotOf(time: number): number {
-    return Math.floor(time / this.slotMs);
+  /**
+   * The first slot whose sends were all made after `time` (and every slot after it): slots
+   * without sends do not stop the search, since nothing in them can be misplaced.
+   */
+  private firstSlotSentAfter(time: number): number {
+    const slots = this.ring[0]!.length;
+    let first = this.headSlot + 1;
+    for (let k = 0; k < slots; k++) {
+      const i = (this.head - k + slots) % slots;
+      const sentFirst = this.firstSent[i]!;
+      if (!Number.isNaN(sentFirst) && sentFirst <= time) break;
+      first = this.headSlot - k;
+    }
+    return first;
   }
 
-  /** When a slot begins: the first time whose `slotOf` is that slot. */
-  private slotStart(slot: number): number {
-    let t = slot * this.slotMs;
-    // Rounding can put slot × slotMs a hair before the slot's first instant.
-    while (this.slotOf(t) < slot) t = Math.ceil(t + 1e-6);
-    return t;
+  private slotOf(time: number): number {
+    return Math.floor(time / this.slotMs);
   }
 
   /** Moves the ring to `now`, clearing the slots that left the window. */
@@ -341,17 +460,27 @@ export class RateLimiter {
     if (steps <= 0) return;
     if (steps >= slots) {
       for (const r of this.ring) r.fill(0);
+      this.firstSent.fill(NaN);
+      this.lastSent.fill(NaN);
       this.countedTotals.fill(0);
       this.head = 0;
-    } else {
-      for (let i = 0; i < steps; i++) {
-        // The slot `countedSlots - 1` behind the head leaves our count as the head moves on;
-        // the ring keeps it a little longer (see maybeAtServer).
-        const leaving = (this.head - (this.countedSlots - 1) + slots) % slots;
-        for (const [d, r] of this.ring.entries()) this.countedTotals[d]! -= r[leaving]!;
-        this.head = (this.head + 1) % slots;
-        for (const r of this.ring) r[this.head] = 0;
+      this.headSlot += steps;
+      this.countedFrom.fill(this.headSlot);
+      return;
+    }
+    for (let i = 0; i < steps; i++) {
+      this.head = (this.head + 1) % slots;
+      // The slot reused for the new head is the oldest the ring kept. The ring is long enough
+      // for every send to have left our count by then; still, what it held leaves the count now.
+      const reused = this.headSlot + i + 1 - slots;
+      for (const [d, r] of this.ring.entries()) {
+        if (reused < this.countedFrom[d]!) continue;
+        this.countedTotals[d]! -= r[this.head]!;
+        this.countedFrom[d] = reused + 1;
       }
+      for (const r of this.ring) r[this.head] = 0;
+      this.firstSent[this.head] = NaN;
+      this.lastSent[this.head] = NaN;
     }
     this.headSlot += steps;
   }
@@ -360,16 +489,18 @@ export class RateLimiter {
   private timeUntilBelow(now: number, d: number, counted: number, target: number): number {
     const ring = this.ring[d]!;
     const slots = ring.length;
+    const keep = this.windowMs + this.ownMarginMs(d);
     let total = counted;
-    // From the oldest slot that still counts forward: each stops counting once it has wholly
-    // left the window, at its start + window + a slot.
-    for (let k = slots - 1; k >= 0; k--) {
-      const leaves = this.slotStart(this.headSlot - k + this.countedSlots);
-      if (leaves <= now) continue;
-      total -= ring[(this.head - k + slots) % slots]!;
-      if (total <= target + 1e-9) return leaves - now;
+    // From the oldest slot that still counts forward: each stops counting a window (and the
+    // margin) after its last send.
+    for (let n = this.countedFrom[d]!; n <= this.headSlot; n++) {
+      const i = (this.head - (this.headSlot - n) + slots) % slots;
+      const last = this.lastSent[i]!;
+      if (Number.isNaN(last) || last + keep <= now) continue;
+      total -= ring[i]!;
+      if (total <= target + 1e-9) return last + keep - now;
     }
-    return this.windowMs + this.slotMs;
+    return keep;
   }
 
 }

@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert';
-import { createClient } from '../../../src/core/generation/claude';
-import { GenerationEngine, resolveModel, type Attempt, type EngineCall, type EngineOptions, type GenerationItem } from '../../../src/core/generation/engine';
+import { RECORD_TOOL_CHARS, createClient } from '../../../src/core/generation/claude';
+import { GENERATION_CALL, GenerationEngine, limiterInputTokens, resolveModel, type Attempt, type EngineCall, type EngineOptions, type GenerationItem } from '../../../src/core/generation/engine';
 import { failureSummary } from '../../../src/core/generation/failures';
 import { RateLimiter } from '../../../src/core/generation/rateLimiter';
 import { seededRandom } from '../../../src/core/generation/random';
@@ -377,5 +377,41 @@ describe('generation engine: the budget while workers wait for the limiter', () 
     assert.equal(summary.stopped, 'budget');
     assert.equal(summary.succeeded, 1, 'only one worst case fits');
     assert.ok(summary.costUsd <= worst * 1.5, `spent $${summary.costUsd} of a $${worst * 1.5} budget`);
+  });
+});
+
+describe('generation engine: what the limiter counts of a request', () => {
+  it('counts the system prompt (and the tool) against the input-token limit, not the prompt alone', async () => {
+    // 1,000 input tokens a minute. Each request sends a 2,400-character system prompt (about
+    // 600 tokens), a short prompt and the tool: two do not fit in one minute, so the second
+    // waits for the first to leave the window. Counted from the prompt alone (a few tokens),
+    // both went at once and the server would have refused the second.
+    let t = 1_000_000;
+    const clock = { now: () => t, sleep: async (ms: number) => void (t += ms) };
+    const sentAt: number[] = [];
+    const call: EngineCall = {
+      countTokens: async () => 700,
+      send: async () => {
+        sentAt.push(t);
+        return { turns: [{ role: 'user', content: 'hi' }, { role: 'assistant', content: 'hello' }], inputTokens: 700, outputTokens: 10, headers: {} };
+      },
+    };
+    const system = 'Write as a patient tutor. '.repeat(96);
+    const e = new GenerationEngine({
+      client: createClient({ apiKey: KEY, baseURL: 'http://127.0.0.1:9', timeoutMs: 1_000 }),
+      model: resolveModel('sonnet')!,
+      limiter: new RateLimiter({ windowMs: 60_000, requests: 1_000, inputTokens: 1_000 }, t),
+      retry: { strategy: 'exponential', baseDelayMs: 20, maxDelayMs: 200, maxAttempts: 4 },
+      concurrency: 2,
+      maxTokens: 100,
+      onError: 'continue',
+      random: seededRandom(1),
+      clock,
+      call,
+    });
+    const summary = await e.run([{ key: 'a', system, prompt: 'Conversation 1.' }, { key: 'b', system, prompt: 'Conversation 2.' }], () => undefined);
+    assert.equal(summary.succeeded, 2);
+    assert.ok(sentAt[1]! - sentAt[0]! >= 60_000, `the second went ${sentAt[1]! - sentAt[0]!} ms after the first`);
+    assert.ok(limiterInputTokens({ prompt: '' }, GENERATION_CALL) >= RECORD_TOOL_CHARS / 4, 'the tool definition counts too');
   });
 });

@@ -49,6 +49,28 @@ describe('rate limiter (fake clock)', () => {
     assert.equal(limiter.waitFor(now + wait, one), 0);
   });
 
+  it('until the server reports its count, keeps each send a window and the way to the server (a slot, at least 100 ms)', () => {
+    // The server counts a request when it arrives: one that took long to get there is still in
+    // its window when a request sent a window after it arrives.
+    const limiter = new RateLimiter({ windowMs: 1_000, requests: 1 }, T0, { slots: 10 });
+    limiter.record(T0 + 50, one);
+    assert.ok(limiter.waitFor(T0 + 1_149, one) > 0);
+    assert.equal(limiter.waitFor(T0 + 1_100, one), 50, 'the wait names the moment it leaves');
+    assert.equal(limiter.waitFor(T0 + 1_150, one), 0);
+  });
+
+  it('once the server reports its count, ours keeps each send exactly a window: the server holds the rest', () => {
+    // Slotted, our count kept a send until its whole slot had left the window: each window's
+    // first request went up to a slot after the server's reset had freed its place.
+    const limiter = new RateLimiter({ windowMs: 1_000, requests: 1 }, T0, { slots: 10 });
+    limiter.record(T0 + 50, one);
+    limiter.settle(T0 + 250, T0 + 50, one, one);
+    limiter.observe(T0 + 250, told(0, T0 + 1_052, 10), 200, T0 + 50);
+    assert.ok(limiter.waitFor(T0 + 1_049, one) > 0, 'a window after it was sent, not before');
+    assert.equal(limiter.waitFor(T0 + 1_050, one), 2, 'then the server’s reset');
+    assert.equal(limiter.waitFor(T0 + 1_052, one), 0);
+  });
+
   it('at the window edge: nothing counts once the window has fully passed', () => {
     const limiter = new RateLimiter({ windowMs: 1_000, requests: 2 }, T0, { queueAt: 1, slots: 10 });
     limiter.record(T0, one);
@@ -183,6 +205,51 @@ describe("rate limiter: the server's view from its headers (fake clock)", () => 
     // count (at T0 + 1100) freed nothing it had not freed already.
     assert.equal(sendAll(limiter, T0 + 1_600), 1, 'the one sure to be free, then wait for an answer');
     assert.equal(sendAll(limiter, T0 + 1_900), 1, 'the second of the two, once it has left our count too');
+  });
+
+  it('after a reset, frees sends made just inside the window the answer saw, once they have left it, even when they share a slot with older ones', () => {
+    // 1 s window in 100 ms slots. The server counted 6 (its limit) when it answered at T0 + 1040,
+    // the oldest arrived at T0 + 50; three were sent at T0 + 50, in the slot that began at T0,
+    // less than a window before that answer. They leave the server's window by T0 + 1150 (a
+    // window, and at most 100 ms on the way there, after their sending): from then on they free
+    // room, though their slot began more than a window before the answer.
+    const limiter = new RateLimiter({ windowMs: 1_000, requests: 6 }, T0, { slots: 10 });
+    for (let i = 0; i < 3; i++) limiter.record(T0 + 50, one);
+    for (let i = 0; i < 3; i++) limiter.record(T0 + 500, one);
+    for (let i = 0; i < 3; i++) limiter.settle(T0 + 300, T0 + 50, one, one);
+    for (let i = 0; i < 3; i++) limiter.settle(T0 + 1_040, T0 + 500, one, one);
+    limiter.observe(T0 + 1_040, told(0, T0 + 1_050, 6), 200, T0 + 500);
+    assert.ok(limiter.waitFor(T0 + 1_049, one) > 0, 'full until the reset');
+    assert.equal(sendAll(limiter, T0 + 1_100), 1, 'at the reset only the oldest is sure to have left: the two sent with it may have arrived later');
+    assert.equal(limiter.waitFor(T0 + 1_100, one), 50, 'woken when they leave, not a slot later');
+    assert.equal(sendAll(limiter, T0 + 1_150), 2, 'then the two others');
+  });
+
+  it('when the oldest request the server counted took longer to arrive than allowed, the ones sent with it are held as long again', () => {
+    // Three sent at T0; the server's oldest arrived at T0 + 160 (a loaded machine), 60 ms past
+    // the 100 ms allowed for the way there. The two others may have arrived later still: freed
+    // at the reset, they would meet a window that still holds them.
+    const limiter = new RateLimiter({ windowMs: 1_000, requests: 3 }, T0, { slots: 10 });
+    for (let i = 0; i < 3; i++) limiter.record(T0, one);
+    for (let i = 0; i < 3; i++) limiter.settle(T0 + 300, T0, one, one);
+    limiter.observe(T0 + 300, told(0, T0 + 1_160, 3), 200, T0);
+    assert.equal(sendAll(limiter, T0 + 1_160), 1, 'at the reset, only its oldest');
+    assert.ok(limiter.waitFor(T0 + 1_199, one) > 0);
+    assert.equal(sendAll(limiter, T0 + 1_200), 2, 'the others after twice the allowance (what the limiter keeps)');
+  });
+
+  it('sends that reached the server before the oldest it counted free nothing when they leave', () => {
+    // Two sent at T0; the server's oldest arrived at T0 + 80 (one of them, 80 ms on its way) and it
+    // counts 3 (that one and the two sent at T0 + 300): the other of T0 reached it earlier and had
+    // left its window already. Its leaving our count must not be taken for room.
+    const limiter = new RateLimiter({ windowMs: 1_000, requests: 100 }, T0, { slots: 10 });
+    for (let i = 0; i < 2; i++) limiter.record(T0, one);
+    for (let i = 0; i < 2; i++) limiter.record(T0 + 300, one);
+    for (let i = 0; i < 2; i++) limiter.settle(T0 + 200, T0, one, one);
+    for (let i = 0; i < 2; i++) limiter.settle(T0 + 1_050, T0 + 300, one, one);
+    limiter.observe(T0 + 1_050, told(7, T0 + 1_080, 10), 200, T0 + 300);
+    assert.equal(sendAll(limiter, T0 + 1_050), 7, 'the room it reported');
+    assert.equal(sendAll(limiter, T0 + 1_100), 1, 'at the reset, its oldest has left; the other send of T0 was not in its count');
   });
 
   it('ignores an answer that arrives out of order with an older view (more room, same reset)', () => {
