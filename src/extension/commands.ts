@@ -3,7 +3,7 @@ import type { ExplicitCell, Sampling } from '../core/plan';
 import { askBatch } from './batchPlanner';
 import type { Ctx } from './ctx';
 import { DEFAULT_SETTINGS } from '../core/generation/settings';
-import { WorkspaceGenerationRepository, type ReviewStatus } from '../core/store';
+import type { ReviewStatus } from '../core/store';
 import { DashboardPanel } from './dashboard/dashboardPanel';
 import { exportTrainingData, type ExportRequest } from './exportData';
 import { testTemplate } from './testing/templateTestPanel';
@@ -63,6 +63,8 @@ export const enum CommandId {
   RestoreTemplateVersion = 'promptloom.internal.restoreTemplateVersion',
   // The start-up check for Message Batches at Anthropic, again (tests: with the notice's answer).
   CheckMessageBatches = 'promptloom.internal.checkMessageBatches',
+  // What the Conversations view last showed and from which store, without reading again (tests).
+  ConversationsShown = 'promptloom.internal.conversationsShown',
 }
 
 type Handler = (ctx: Ctx, ...args: unknown[]) => unknown;
@@ -102,6 +104,7 @@ export const COMMANDS: Readonly<Record<CommandId, Handler>> = {
     if (waiting.length === 0) void vscode.window.showInformationMessage('No Message Batch is waiting at Anthropic.');
     return ctx.generation.messageBatches.collect(waiting.map((b) => b.batchId));
   },
+  [CommandId.ConversationsShown]: (ctx) => ({ store: ctx.conversations.shownStore, conversations: ctx.conversations.shown }),
   [CommandId.CheckMessageBatches]: (ctx, answer) => ctx.generation.messageBatches.checkAtStartup(typeof answer === 'string' ? answer : undefined),
   [CommandId.SetApiKey]: async (ctx, key) => {
     if (await ctx.generation.setApiKey(typeof key === 'string' ? key : undefined)) void vscode.window.showInformationMessage('Promptloom: API key saved in secret storage.');
@@ -243,8 +246,8 @@ async function review(ctx: Ctx, args: readonly unknown[], status: ReviewStatus):
 }
 
 async function pickConversation(ctx: Ctx): Promise<string | undefined> {
-  const store = await ctx.db.getIfExists();
-  const list = store ? await new WorkspaceGenerationRepository(store).list({ limit: 200 }) : [];
+  const handle = await ctx.source.read();
+  const list = handle ? await handle.conversations.list({ limit: 200 }) : [];
   if (list.length === 0) {
     void vscode.window.showInformationMessage('No conversations yet: generate some from a .prompt template.');
     return undefined;
