@@ -30,6 +30,7 @@ interface Shown {
 /** What the Conversations view last showed, as VS Code asked it (no read of its own). */
 const shown = async (): Promise<Shown> => (await vscode.commands.executeCommand<Shown>('promptloom.internal.conversationsShown'))!;
 const config = (): vscode.WorkspaceConfiguration => vscode.workspace.getConfiguration('promptloom');
+const setPassword = (password: string): Thenable<boolean> => vscode.commands.executeCommand<boolean>('promptloom.setTeamDatabasePassword', password);
 const sorted = (ids: Iterable<string>): string[] => [...ids].sort();
 
 describe('the editor on the team database: conversations, reviews, the dashboard, live', function () {
@@ -100,6 +101,7 @@ describe('the editor on the team database: conversations, reviews, the dashboard
 
   after(async () => {
     await config().update('database.url', undefined, vscode.ConfigurationTarget.Global);
+    await setPassword('');
     await vscode.commands.executeCommand('workbench.action.closeAllEditors');
     server?.dispose();
   });
@@ -171,8 +173,12 @@ describe('the editor on the team database: conversations, reviews, the dashboard
   });
 
   it('a teammate’s new conversation appears in the view and on the dashboard without a refresh (LISTEN/NOTIFY)', async () => {
+    // The editors closed by the last test are gone first (a closing editor group could take the new panel with it).
+    await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+    await waitFor('no editor open', () => (vscode.window.tabGroups.all.every((g) => g.tabs.length === 0) ? true : undefined));
     const dashboard = (await vscode.commands.executeCommand<{ lastData?: DashboardData }>('promptloom.showDashboard'))!;
-    const before = await waitFor('the team’s figures on the dashboard', () => (dashboard.lastData?.totals.conversations === teamIds.length ? dashboard.lastData : undefined), 30_000);
+    await waitFor('the dashboard’s figures', () => dashboard.lastData, 30_000);
+    const before = await waitFor(`the team’s figures on the dashboard (it shows ${dashboard.lastData?.totals.conversations} conversations)`, () => (dashboard.lastData?.totals.conversations === teamIds.length ? dashboard.lastData : undefined));
     assert.ok(before.templates.some((t) => t.file === 'team-support.prompt'));
     assert.ok(!before.templates.some((t) => t.file === 'local-only.prompt'), 'a workspace template on the team dashboard');
     await vscode.commands.executeCommand('promptloom.conversations.focus');
@@ -193,6 +199,23 @@ describe('the editor on the team database: conversations, reviews, the dashboard
     await waitFor('the teammate’s conversation in the view', async () => ((await shown()).conversations.some((c) => c.id === id) ? true : undefined), 20_000);
     await waitFor('the teammate’s conversation on the dashboard', () => (dashboard.lastData?.totals.conversations === teamIds.length + 1 ? true : undefined), 20_000);
     teamIds.push(id);
+  });
+
+  it('the password from secret storage: a wrong one shows nothing (not the workspace’s rows), the right one the team again', async () => {
+    await config().update('database.url', `postgresql://bob@${server.host}:${server.port}/team`, vscode.ConfigurationTarget.Global);
+    await setPassword('Wr0ng-views-pa55');
+    const refused = await waitFor('an empty view', async () => {
+      const s = await shown();
+      return s.store === undefined ? s : undefined;
+    });
+    assert.deepEqual(refused.conversations, []);
+    // Setting the password is enough: the views read again, from the team.
+    await setPassword(BOB_PASSWORD);
+    const listing = await waitFor('the team’s conversations with the stored password', async () => {
+      const s = await shown();
+      return s.store === 'postgresql' && s.conversations.length === teamIds.length ? s : undefined;
+    });
+    assert.deepEqual(sorted(listing.conversations.map((c) => c.id)), sorted(teamIds));
   });
 
   it('with the setting cleared, the view shows the workspace database again', async () => {
