@@ -69,6 +69,9 @@ export const enum CommandId {
 
 type Handler = (ctx: Ctx, ...args: unknown[]) => unknown;
 
+/** Said when Export Training Data runs while the views show the team database. */
+export const TEAM_EXPORT_NOTICE = 'Export Training Data writes this workspace’s database, not the team’s that the views show.';
+
 /** The command table: each id with its handler. */
 export const COMMANDS: Readonly<Record<CommandId, Handler>> = {
   [CommandId.PreviewTemplate]: previewTemplate,
@@ -81,7 +84,8 @@ export const COMMANDS: Readonly<Record<CommandId, Handler>> = {
     if (!uri || !(await confirmGenerateInactive(ctx.templates, uri))) return undefined;
     const outcome = await ctx.generation.run(uri, { count: 1, ...(values && typeof values === 'object' ? { values: values as Record<string, unknown> } : {}) });
     const id = outcome?.conversations[0];
-    if (id) await ctx.conversationDocs.open(id);
+    // Stored in the workspace database: on the team store the views would not find it (Generate said so).
+    if (id && (await ctx.source.kind()) === 'workspace') await ctx.conversationDocs.open(id);
     return outcome;
   },
   [CommandId.GenerateBatch]: async (ctx, resource, given) => {
@@ -170,7 +174,11 @@ export const COMMANDS: Readonly<Record<CommandId, Handler>> = {
     return uri && testTemplate(ctx.testDeps, uri, typeof runs === 'number' ? runs : undefined);
   },
   // A full request as the argument (tests, other extensions) skips the questions and the dialog.
-  [CommandId.ExportTrainingData]: (ctx, request) => exportTrainingData(ctx.db, request && typeof request === 'object' ? (request as ExportRequest) : undefined),
+  [CommandId.ExportTrainingData]: async (ctx, request) => {
+    // Not mixed silently: the views show the team database, this export reads the workspace's.
+    if ((await ctx.source.kind()) === 'postgresql') void vscode.window.showInformationMessage(`Promptloom: ${TEAM_EXPORT_NOTICE}`);
+    return exportTrainingData(ctx.db, request && typeof request === 'object' ? (request as ExportRequest) : undefined);
+  },
   [CommandId.SimulateRetryStrategy]: (ctx) => RetrySimulationPanel.show(ctx.retryDeps),
   [CommandId.OpenTemplate]: async (_ctx, resource) => {
     const uri = await templateUri(resource, 'open it');

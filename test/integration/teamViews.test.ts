@@ -16,7 +16,7 @@ import { initTeamDatabase } from '../../src/core/store/postgres/setup';
 import type { DashboardData } from '../../src/shared/dashboardProtocol';
 import { startPostgres, type PostgresServer } from '../helpers/postgres';
 import { fillWorkspace } from '../helpers/teamWorkspace';
-import { waitFor } from './helpers';
+import { waitFor, workspaceFile } from './helpers';
 
 const OWNER_PASSWORD = 'Own3r-views-pw-kd';
 const ALICE_PASSWORD = 'al1ce-views-S3cret-vb';
@@ -199,6 +199,26 @@ describe('the editor on the team database: conversations, reviews, the dashboard
     await waitFor('the teammate’s conversation in the view', async () => ((await shown()).conversations.some((c) => c.id === id) ? true : undefined), 20_000);
     await waitFor('the teammate’s conversation on the dashboard', () => (dashboard.lastData?.totals.conversations === teamIds.length + 1 ? true : undefined), 20_000);
     teamIds.push(id);
+  });
+
+  it('Run Test Generation with the team store selected stores in the workspace database, and the team’s views do not show it', async () => {
+    await vscode.commands.executeCommand('promptloom.setApiKey', 'sk-integration-key');
+    await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+    const outcome = await vscode.commands.executeCommand<{ conversations: string[] }>('promptloom.runTestGeneration', workspaceFile('generate.prompt'), { persona: 'Near Retiree' });
+    const id = outcome?.conversations[0];
+    assert.ok(id, 'the test generation stored no conversation');
+    const local = await Store.open(vscode.workspace.workspaceFolders![0]!.uri.fsPath);
+    try {
+      assert.equal((await local.get<{ n: number }>('SELECT count(*) AS n FROM conversations WHERE id = ?', [id]))!.n, 1);
+    } finally {
+      local.close();
+    }
+    assert.deepEqual(await asAdmin('SELECT id FROM conversations WHERE id = $1', [id]), []);
+    // The view still shows the team's, without it.
+    const s = await shown();
+    assert.equal(s.store, 'postgresql');
+    assert.ok(!s.conversations.some((c) => c.id === id));
+    localIds.push(id);
   });
 
   it('the password from secret storage: a wrong one shows nothing (not the workspace’s rows), the right one the team again', async () => {
