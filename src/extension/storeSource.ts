@@ -213,6 +213,15 @@ export class StoreSource extends Disposable {
   }
 }
 
+/**
+ * Whether a change may concern this conversation: any change but a teammate's, or one naming it
+ * (every notification of a conversation, its turns' owner, its score or a review names it), or
+ * one after the listener came back (anything may have changed).
+ */
+export function concerns(change: StoreSourceChange, conversationId: string): boolean {
+  return !change.team || change.team.everything || change.team.conversationIds.has(conversationId);
+}
+
 function handleOn(store: StoreKind, db: Database): StoreHandle {
   return { store, db, conversations: new ConversationReads(db, systemClock), templates: new TemplateReads(db) };
 }

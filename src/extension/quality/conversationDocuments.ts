@@ -2,7 +2,7 @@ import * as vscode from 'vscode';
 import { isTier, scoreConversation, tierOf, toQualityResult, type QualityReport, type QualityResult, type Range } from '../../core/quality';
 import type { ConversationDetails } from '../../core/store';
 import { Disposable } from '../disposable';
-import type { StoreSource } from '../storeSource';
+import { concerns, type StoreSource } from '../storeSource';
 import { judgeFindings, storedJudgePart } from '../../core/quality/judge';
 import { nearDuplicateFinding, transcript } from './transcript';
 
@@ -101,9 +101,12 @@ export class ConversationDocuments extends Disposable implements vscode.TextDocu
       this.subscriptions,
     );
     source.onDidChange(
-      () => {
-        for (const doc of vscode.workspace.textDocuments) if (doc.uri.scheme === CONVERSATION_SCHEME) this.changed.fire(doc.uri);
-        this.lensesChanged.fire();
+      (change) => {
+        // A teammate's change re-renders only the transcripts it names.
+        const shown = vscode.workspace.textDocuments.filter((doc) => doc.uri.scheme === CONVERSATION_SCHEME);
+        const affected = shown.filter((doc) => concerns(change, ConversationDocuments.idOf(doc.uri) ?? ''));
+        for (const doc of affected) this.changed.fire(doc.uri);
+        if (affected.length > 0) this.lensesChanged.fire();
       },
       this,
       this.subscriptions,

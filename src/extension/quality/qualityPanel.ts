@@ -17,7 +17,7 @@ import { Disposable } from '../disposable';
 import { receiveMessages, type Deliver, type MessageLog } from '../webviewMessages';
 import { webviewOptions, webviewPage } from '../webviewPage';
 import type { WorkspaceDb } from '../workspaceDb';
-import type { StoreSource } from '../storeSource';
+import { concerns, type StoreSource } from '../storeSource';
 import { storedJudgePart } from '../../core/quality/judge';
 import { loadConversation, type ConversationDocuments, type ScoredConversation } from './conversationDocuments';
 import type { ConversationsView } from './conversationsView';
@@ -91,7 +91,8 @@ export class QualityPanel extends Disposable {
     panel.onDidDispose(() => this.dispose(), this, this.subscriptions);
     this.deliver = receiveMessages(panel.webview, { panel: 'Quality panel', schema: qualityWebviewMessage, log: deps.log, window: vscode.window, handle: (m) => this.receive(m) }, this.subscriptions);
     // A review anywhere (tree, CodeLens, CLI) shows here at once.
-    deps.source.onDidChange(() => this.id && void this.load(this.id), this, this.subscriptions);
+    // A teammate's change reloads it only when it names this conversation.
+    deps.source.onDidChange((change) => this.id && concerns(change, this.id) && void this.load(this.id), this, this.subscriptions);
     this.register({ dispose: () => QualityPanel.current === this && (QualityPanel.current = undefined) });
   }
 
