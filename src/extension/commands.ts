@@ -3,7 +3,7 @@ import type { ExplicitCell, Sampling } from '../core/plan';
 import { askBatch } from './batchPlanner';
 import type { Ctx } from './ctx';
 import { DEFAULT_SETTINGS } from '../core/generation/settings';
-import { WorkspaceGenerationRepository, type ReviewStatus } from '../core/store';
+import type { ReviewStatus } from '../core/store';
 import { DashboardPanel } from './dashboard/dashboardPanel';
 import { exportTrainingData, type ExportRequest } from './exportData';
 import { testTemplate } from './testing/templateTestPanel';
@@ -63,9 +63,14 @@ export const enum CommandId {
   RestoreTemplateVersion = 'promptloom.internal.restoreTemplateVersion',
   // The start-up check for Message Batches at Anthropic, again (tests: with the notice's answer).
   CheckMessageBatches = 'promptloom.internal.checkMessageBatches',
+  // What the Conversations view last showed and from which store, without reading again (tests).
+  ConversationsShown = 'promptloom.internal.conversationsShown',
 }
 
 type Handler = (ctx: Ctx, ...args: unknown[]) => unknown;
+
+/** Said when Export Training Data runs while the views show the team database. */
+export const TEAM_EXPORT_NOTICE = 'Export Training Data writes this workspace’s database, not the team’s that the views show.';
 
 /** The command table: each id with its handler. */
 export const COMMANDS: Readonly<Record<CommandId, Handler>> = {
@@ -79,7 +84,8 @@ export const COMMANDS: Readonly<Record<CommandId, Handler>> = {
     if (!uri || !(await confirmGenerateInactive(ctx.templates, uri))) return undefined;
     const outcome = await ctx.generation.run(uri, { count: 1, ...(values && typeof values === 'object' ? { values: values as Record<string, unknown> } : {}) });
     const id = outcome?.conversations[0];
-    if (id) await ctx.conversationDocs.open(id);
+    // Stored in the workspace database: on the team store the views would not find it (Generate said so).
+    if (id && (await ctx.source.kind()) === 'workspace') await ctx.conversationDocs.open(id);
     return outcome;
   },
   [CommandId.GenerateBatch]: async (ctx, resource, given) => {
@@ -102,6 +108,7 @@ export const COMMANDS: Readonly<Record<CommandId, Handler>> = {
     if (waiting.length === 0) void vscode.window.showInformationMessage('No Message Batch is waiting at Anthropic.');
     return ctx.generation.messageBatches.collect(waiting.map((b) => b.batchId));
   },
+  [CommandId.ConversationsShown]: (ctx) => ({ store: ctx.conversations.shownStore, conversations: ctx.conversations.shown }),
   [CommandId.CheckMessageBatches]: (ctx, answer) => ctx.generation.messageBatches.checkAtStartup(typeof answer === 'string' ? answer : undefined),
   [CommandId.SetApiKey]: async (ctx, key) => {
     if (await ctx.generation.setApiKey(typeof key === 'string' ? key : undefined)) void vscode.window.showInformationMessage('Promptloom: API key saved in secret storage.');
@@ -167,7 +174,11 @@ export const COMMANDS: Readonly<Record<CommandId, Handler>> = {
     return uri && testTemplate(ctx.testDeps, uri, typeof runs === 'number' ? runs : undefined);
   },
   // A full request as the argument (tests, other extensions) skips the questions and the dialog.
-  [CommandId.ExportTrainingData]: (ctx, request) => exportTrainingData(ctx.db, request && typeof request === 'object' ? (request as ExportRequest) : undefined),
+  [CommandId.ExportTrainingData]: async (ctx, request) => {
+    // Not mixed silently: the views show the team database, this export reads the workspace's.
+    if ((await ctx.source.kind()) === 'postgresql') void vscode.window.showInformationMessage(`Promptloom: ${TEAM_EXPORT_NOTICE}`);
+    return exportTrainingData(ctx.db, request && typeof request === 'object' ? (request as ExportRequest) : undefined);
+  },
   [CommandId.SimulateRetryStrategy]: (ctx) => RetrySimulationPanel.show(ctx.retryDeps),
   [CommandId.OpenTemplate]: async (_ctx, resource) => {
     const uri = await templateUri(resource, 'open it');
@@ -243,8 +254,8 @@ async function review(ctx: Ctx, args: readonly unknown[], status: ReviewStatus):
 }
 
 async function pickConversation(ctx: Ctx): Promise<string | undefined> {
-  const store = await ctx.db.getIfExists();
-  const list = store ? await new WorkspaceGenerationRepository(store).list({ limit: 200 }) : [];
+  const handle = await ctx.source.read();
+  const list = handle ? await handle.conversations.list({ limit: 200 }) : [];
   if (list.length === 0) {
     void vscode.window.showInformationMessage('No conversations yet: generate some from a .prompt template.');
     return undefined;

@@ -21,6 +21,7 @@ import { RETRY_VIEW_TYPE } from '../shared/retryProtocol';
 import { TemplateQualityFeatures } from './quality/templateQuality';
 import { TemplateStore } from './templates';
 import { TemplatesView } from './templatesView';
+import { StoreSource } from './storeSource';
 import { TeamDatabase } from './teamDatabase';
 import { WorkspaceDb } from './workspaceDb';
 
@@ -32,7 +33,7 @@ export class Ctx extends Disposable {
   readonly history = this.register(new TemplateHistory(this.db, this.templates));
   readonly generation: GenerationService;
   readonly previewDeps: PreviewDeps;
-  readonly conversationDocs = this.register(new ConversationDocuments(this.db));
+  readonly conversationDocs: ConversationDocuments;
   readonly conversations: ConversationsView;
   readonly templatesView: TemplatesView;
   readonly qualityDeps: QualityPanelDeps;
@@ -41,18 +42,25 @@ export class Ctx extends Disposable {
   readonly retryDeps: RetrySimulationDeps;
   /** Which store is in use (the team's PostgreSQL or the workspace database), and its password. */
   readonly teamDb: TeamDatabase;
+  /**
+   * What the views read and review through: the workspace database, or the team's when the user
+   * setting chooses it; its one change event follows either (the team's through LISTEN/NOTIFY).
+   */
+  readonly source: StoreSource;
 
   constructor(readonly extension: vscode.ExtensionContext) {
     super();
     this.previewDeps = { extensionUri: extension.extensionUri, templates: this.templates, state: extension.workspaceState, log: this.log };
-    this.teamDb = new TeamDatabase(extension.secrets, this.db, this.log);
-    this.generation = this.register(new GenerationService(extension.secrets, this.db, this.templates, extension.workspaceState, this.log));
+    this.teamDb = this.register(new TeamDatabase(extension.secrets, this.db, this.log));
+    this.source = this.register(new StoreSource(this.db, this.teamDb, this.log));
+    this.conversationDocs = this.register(new ConversationDocuments(this.source));
+    this.generation = this.register(new GenerationService(extension.secrets, this.db, this.templates, extension.workspaceState, this.log, () => this.source.kind()));
     this.register(new TemplateDiagnostics(extension.extensionUri, this.templates));
     this.register(new LanguageFeatures(this.templates));
-    this.conversations = this.register(new ConversationsView(this.db, extension.workspaceState));
+    this.conversations = this.register(new ConversationsView(this.source, extension.workspaceState));
     this.templatesView = this.register(new TemplatesView(this.db, extension.workspaceState, this.log));
-    this.qualityDeps = { extensionUri: extension.extensionUri, db: this.db, documents: this.conversationDocs, conversations: this.conversations, log: this.log };
-    this.register(new TemplateQualityFeatures(extension.extensionUri, this.db, this.templates));
+    this.qualityDeps = { extensionUri: extension.extensionUri, db: this.db, source: this.source, documents: this.conversationDocs, conversations: this.conversations, log: this.log };
+    this.register(new TemplateQualityFeatures(extension.extensionUri, this.db, this.source, this.templates));
     this.register(
       vscode.window.registerWebviewPanelSerializer(QUALITY_VIEW_TYPE, {
         deserializeWebviewPanel: async (panel, state: QualityState | undefined) => QualityPanel.revive(this.qualityDeps, panel, state),
@@ -68,7 +76,7 @@ export class Ctx extends Disposable {
       this,
       this.subscriptions,
     );
-    this.dashboardDeps = { extensionUri: extension.extensionUri, db: this.db, log: this.log, generation: this.generation, templateFiles: () => this.templatesView.templateFiles(), onDidChangeTemplateFiles: this.templatesView.onDidChangeFiles };
+    this.dashboardDeps = { extensionUri: extension.extensionUri, db: this.db, source: this.source, log: this.log, generation: this.generation, templateFiles: () => this.templatesView.templateFiles(), onDidChangeTemplateFiles: this.templatesView.onDidChangeFiles };
     this.register(
       vscode.window.registerWebviewPanelSerializer(DASHBOARD_VIEW_TYPE, {
         deserializeWebviewPanel: async (panel, state: DashboardState | undefined) => DashboardPanel.revive(this.dashboardDeps, panel, state),

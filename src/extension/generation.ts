@@ -21,9 +21,13 @@ import { sampleMissing, type RawParameters, type SampleLists, type VariableDecl 
 import { Disposable } from './disposable';
 import type { Log } from './log';
 import type { TemplateStore } from './templates';
+import type { StoreKind } from './storeSource';
 import type { WorkspaceDb } from './workspaceDb';
 
 const SECRET = 'promptloom.apiKey';
+
+/** Said when a run starts while the team store is selected (team generation comes in a later release). */
+export const TEAM_GENERATION_NOTICE = 'generations are stored in this workspace’s database until team generation lands; the views show the team database.';
 
 /**
  * Generation from the editor: test runs and batches through the engine, recorded in the
@@ -49,6 +53,8 @@ export class GenerationService extends Disposable {
     private readonly templates: TemplateStore,
     private readonly state: vscode.Memento,
     private readonly log: Log,
+    /** The store the views show: on the team's, runs say that their conversations stay in this workspace. */
+    private readonly storeInUse?: () => Promise<StoreKind>,
   ) {
     super();
     this.status.name = 'Promptloom rate limit';
@@ -142,6 +148,11 @@ export class GenerationService extends Disposable {
     const path = this.db.relativePath(uri);
     const store = await this.db.get();
     if (!path || !store) throw new Error('Generations are recorded in the workspace database: open the folder that holds this template.');
+    // Not mixed silently: the views show the team database, this run writes to the workspace's.
+    if ((await this.storeInUse?.().catch(() => undefined)) === 'postgresql') {
+      this.log.info(TEAM_GENERATION_NOTICE);
+      void vscode.window.showInformationMessage(`Promptloom: ${TEAM_GENERATION_NOTICE}`);
+    }
     const apiKey = await this.apiKey();
     if (!apiKey) {
       const choice = await vscode.window.showErrorMessage('Promptloom needs an Anthropic API key.', 'Set API Key');

@@ -13,6 +13,7 @@ import { parse as parseJsonc } from 'jsonc-parser';
 import { SCHEMA_VERSION } from '../core/store';
 import { chooseStore, DATABASE_URL_SETTING, DatabaseUrlError, hasPassword, namesDatabaseUrl, withPassword, type StoreChoice } from '../core/store/databaseUrl';
 import type { StoreStatus } from '../core/store/storeStatus';
+import { Disposable } from './disposable';
 import type { Log } from './log';
 import type { WorkspaceDb } from './workspaceDb';
 
@@ -24,15 +25,25 @@ export type DatabaseStatusResult =
   | (StoreStatus & { readonly ignoredWorkspaceSetting: boolean })
   | { readonly error: string; readonly ignoredWorkspaceSetting: boolean };
 
-export class TeamDatabase {
+export class TeamDatabase extends Disposable {
   /** The workspace value has been warned of (once a session is enough). */
   private warned = false;
+  private readonly choiceChanged = this.register(new vscode.EventEmitter<void>());
+  /**
+   * Fires when what `choice()` answers may have changed: the user setting, or the password in
+   * secret storage (set here or in another window).
+   */
+  readonly onDidChangeChoice = this.choiceChanged.event;
 
   constructor(
     private readonly secrets: vscode.SecretStorage,
     private readonly db: WorkspaceDb,
     private readonly log: Log,
-  ) {}
+  ) {
+    super();
+    vscode.workspace.onDidChangeConfiguration((e) => e.affectsConfiguration(DATABASE_URL_SETTING) && this.choiceChanged.fire(), this, this.subscriptions);
+    secrets.onDidChange((e) => e.key === PASSWORD_SECRET && this.choiceChanged.fire(), this, this.subscriptions);
+  }
 
   /**
    * The store in use, with the URL ready for the driver (the stored password joined to the user

@@ -15,3 +15,5 @@ import './quality.test';
 import './webviewMessages.test';
 // Last: the workspace database exists by then, and the team database's server starts only here.
 import './databaseStatus.test';
+// After it: the editor's views on the team database (its own server; it adds to the workspace database).
+import './teamViews.test';

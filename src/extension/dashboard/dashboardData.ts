@@ -1,10 +1,10 @@
 import { currentThreshold, dailySeries, seriesUnit, templateRows, timeAxis, topPerformers, totalsOf, versionRows, type SeriesUnit, type TemplateFile, type TemplateRow, type VersionRow } from '../../core/analytics';
 import { coverage, gaps } from '../../core/analytics/coverage';
-import type { Store } from '../../core/store';
+import type { Database } from '../../core/store/database';
 import type { AxisView, CompareRequest, CoverageView, DashboardData, DayView, SideView, TemplateView } from '../../shared/dashboardProtocol';
 
 /** The figures; `files` are the workspace's templates, those the database never saw listed as unrun. */
-export async function dashboardData(store: Store, files: readonly TemplateFile[] = []): Promise<DashboardData> {
+export async function dashboardData(store: Database, files: readonly TemplateFile[] = []): Promise<DashboardData> {
   const started = performance.now();
   const rows = await templateRows(store);
   const unit = await seriesUnit(store);
@@ -33,7 +33,7 @@ export async function dashboardData(store: Store, files: readonly TemplateFile[]
 }
 
 /** The time axis both sides of a comparison share: their periods together. */
-export async function comparisonAxis(store: Store, sides: readonly [SideView, SideView]): Promise<AxisView> {
+export async function comparisonAxis(store: Database, sides: readonly [SideView, SideView]): Promise<AxisView> {
   return timeAxis(
     sides.flatMap((s) => s.series.map((p) => p.day)),
     await seriesUnit(store),
@@ -41,7 +41,7 @@ export async function comparisonAxis(store: Store, sides: readonly [SideView, Si
 }
 
 /** Two sides to compare; `rows` are the dashboard's figures when already computed. */
-export async function comparison(store: Store, request: CompareRequest, rows?: readonly TemplateView[]): Promise<[SideView, SideView] | undefined> {
+export async function comparison(store: Database, request: CompareRequest, rows?: readonly TemplateView[]): Promise<[SideView, SideView] | undefined> {
   // In the same periods as the dashboard's own charts (hours when the data spans under two days).
   const unit = await seriesUnit(store);
   if (request.kind === 'templates') {
@@ -64,18 +64,18 @@ export async function comparison(store: Store, request: CompareRequest, rows?: r
   return a && b ? [a, b] : undefined;
 }
 
-function series(store: Store, where: { templateId?: number; versionId?: number }, unit: SeriesUnit): Promise<DayView[]> {
+function series(store: Database, where: { templateId?: number; versionId?: number }, unit: SeriesUnit): Promise<DayView[]> {
   return dailySeries(store, { ...where, unit });
 }
 
 /** The rows as the page shows them, in order (each agreement's threshold read from its newest version). */
-async function templateViews(rows: readonly TemplateRow[], store: Store): Promise<TemplateView[]> {
+async function templateViews(rows: readonly TemplateRow[], store: Database): Promise<TemplateView[]> {
   const views: TemplateView[] = [];
   for (const r of rows) views.push(await templateView(r, store));
   return views;
 }
 
-async function templateView(r: TemplateRow, store: Store): Promise<TemplateView> {
+async function templateView(r: TemplateRow, store: Database): Promise<TemplateView> {
   const a = r.reviewAgreement;
   return {
     id: r.id, name: r.name, file: r.file, tier: r.tier, ...figuresOf(r), diversity: r.diversity, nearDuplicates: r.nearDuplicates,
@@ -103,7 +103,7 @@ function figuresOf(r: TemplateRow | VersionRow): SideView['figures'] {
 }
 
 /** A template's coverage as the page shows it; undefined when its plans varied nothing. */
-export async function coverageView(store: Store, template: Pick<TemplateRow, 'id' | 'name' | 'file'>): Promise<CoverageView | undefined> {
+export async function coverageView(store: Database, template: Pick<TemplateRow, 'id' | 'name' | 'file'>): Promise<CoverageView | undefined> {
   const of = await coverage(store, template.id);
   if (of.varied.length === 0) return undefined;
   const found = gaps(of);

@@ -1,7 +1,6 @@
 import * as vscode from 'vscode';
 import { computeStats, flagThresholdOf, type TemplateFile, qualityThresholdEdit, qualityThresholdValue, reviewAgreementByTemplate, statsCsv, versionRows } from '../../core/analytics';
 import { coverage, fillPlan, gaps } from '../../core/analytics/coverage';
-import { WorkspaceTemplateRepository } from '../../core/store';
 import type { GenerationService } from '../generation';
 import {
   DASHBOARD_VIEW_TYPE,
@@ -16,12 +15,16 @@ import { validate } from '../../shared/schema';
 import { Disposable } from '../disposable';
 import { receiveMessages, type Deliver, type MessageLog } from '../webviewMessages';
 import { webviewOptions, webviewPage } from '../webviewPage';
+import type { StoreSource } from '../storeSource';
 import type { WorkspaceDb } from '../workspaceDb';
 import { comparison, comparisonAxis, dashboardData } from './dashboardData';
 
 export interface DashboardDeps {
   readonly extensionUri: vscode.Uri;
+  /** The workspace folder, where the template files are. */
   readonly db: WorkspaceDb;
+  /** The store the figures are read from: the workspace database or the team's. */
+  readonly source: StoreSource;
   readonly log: MessageLog;
   /** Runs a batch (Fill gaps): with `confirm`, only after the person agrees to its value sets and cost. */
   readonly generation: Pick<GenerationService, 'run'>;
@@ -91,7 +94,7 @@ export class DashboardPanel extends Disposable {
     panel.iconPath = vscode.Uri.joinPath(deps.extensionUri, 'media', 'quality.svg');
     panel.onDidDispose(() => this.dispose(), this, this.subscriptions);
     this.deliver = receiveMessages(panel.webview, { panel: 'Analytics dashboard', schema: dashboardWebviewMessage, log: deps.log, window: vscode.window, handle: (m) => this.receive(m) }, this.subscriptions);
-    deps.db.onDidChange(() => this.schedule(), this, this.subscriptions);
+    deps.source.onDidChange(() => this.schedule(), this, this.subscriptions);
     deps.onDidChangeTemplateFiles?.(() => this.schedule(), this, this.subscriptions);
     // A hidden panel is not recomputed; it catches up when shown again.
     panel.onDidChangeViewState(() => panel.visible && this.stale && this.schedule(), this, this.subscriptions);
@@ -101,10 +104,10 @@ export class DashboardPanel extends Disposable {
 
   /** Recomputes and sends everything now. */
   async refresh(): Promise<void> {
-    const store = await this.deps.db.getIfExists();
+    const handle = await this.deps.source.read();
     if (this.isDisposed) return;
-    if (!store) return this.post({ type: 'empty', reason: 'No generations yet: the figures appear once a template has been run.' });
-    const data = await dashboardData(store, (await this.deps.templateFiles?.()) ?? []);
+    if (!handle) return this.post({ type: 'empty', reason: this.deps.source.problem ?? 'No generations yet: the figures appear once a template has been run.' });
+    const data = await dashboardData(handle.db, (await this.deps.templateFiles?.()) ?? []);
     this.lastData = data;
     this.post({ type: 'data', data });
     if (this.compareRequest) await this.compare(this.compareRequest, data);
@@ -131,7 +134,7 @@ export class DashboardPanel extends Disposable {
 
   /** Shows two templates or versions side by side (what the page's Compare button asks for). */
   async compare(request: CompareRequest, data = this.lastData): Promise<void> {
-    const store = await this.deps.db.getIfExists();
+    const store = (await this.deps.source.read())?.db;
     const sides = store && (await comparison(store, request, data?.templates));
     if (!sides) return;
     this.compareRequest = request;
@@ -146,7 +149,7 @@ export class DashboardPanel extends Disposable {
         await this.refresh();
         break;
       case 'versions': {
-        const store = await this.deps.db.getIfExists();
+        const store = (await this.deps.source.read())?.db;
         const versions = store ? (await versionRows(store, message.template)).map((v) => ({ id: v.id, number: v.number, createdAt: v.createdAt })) : [];
         this.post({ type: 'versions', template: message.template, versions });
         break;
@@ -181,10 +184,10 @@ export class DashboardPanel extends Disposable {
    * Undefined for a template the database does not know.
    */
   async fillRequest(templateId: number): Promise<FillRequest | undefined> {
-    const store = await this.deps.db.getIfExists();
-    const template = store && (await new WorkspaceTemplateRepository(store).list()).find((t) => t.id === templateId);
-    if (!store || !template) return undefined;
-    const found = gaps(await coverage(store, templateId));
+    const handle = await this.deps.source.read();
+    const template = handle && (await handle.templates.list()).find((t) => t.id === templateId);
+    if (!handle || !template) return undefined;
+    const found = gaps(await coverage(handle.db, templateId));
     return { template: templateId, file: template.path, count: found.lacking, cells: fillPlan(found) };
   }
 
@@ -195,7 +198,7 @@ export class DashboardPanel extends Disposable {
   async fillGaps(templateId: number): Promise<void> {
     const request = await this.fillRequest(templateId);
     const folder = this.deps.db.folder;
-    if (!request || !folder) throw new Error('that template is not in this workspace’s database');
+    if (!request || !folder) throw new Error(`that template is not in ${this.deps.source.label}`);
     if (request.cells.length === 0) {
       void vscode.window.showInformationMessage(`Promptloom: every value set of ${request.file} has its approved conversations: no gaps to fill.`);
       return;
@@ -211,11 +214,12 @@ export class DashboardPanel extends Disposable {
    * unsaved changes. Returns the value written, or undefined when there was nothing to write.
    */
   async useSuggestedThreshold(file: string): Promise<string | undefined> {
-    const store = await this.deps.db.getIfExists();
+    const handle = await this.deps.source.read();
     const folder = this.deps.db.folder;
-    const template = store && (await new WorkspaceTemplateRepository(store).list()).find((t) => t.path === file);
-    if (!store || !folder || !template) throw new Error('that template is not in this workspace’s database');
-    const agreement = (await reviewAgreementByTemplate(store)).get(template.id);
+    // On the team database, a path may be two members' templates: the reader's own comes first.
+    const template = handle && (await handle.templates.byPath(file));
+    if (!handle || !folder || !template) throw new Error(`that template is not in ${this.deps.source.label}`);
+    const agreement = (await reviewAgreementByTemplate(handle.db)).get(template.id);
     if (!agreement) throw new Error(`${file} has fewer than 20 reviewed conversations: there is no suggested threshold yet`);
     const uri = vscode.Uri.joinPath(folder.uri, file);
     const document = await vscode.workspace.openTextDocument(uri);
@@ -240,7 +244,7 @@ export class DashboardPanel extends Disposable {
 
   /** The `promptloom stats --format csv` table, saved where the user says. */
   async exportCsv(target?: vscode.Uri): Promise<vscode.Uri | undefined> {
-    const store = await this.deps.db.getIfExists();
+    const store = (await this.deps.source.read())?.db;
     if (!store) return undefined;
     const folder = this.deps.db.folder;
     const uri =

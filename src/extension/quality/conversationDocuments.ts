@@ -1,8 +1,8 @@
 import * as vscode from 'vscode';
 import { isTier, scoreConversation, tierOf, toQualityResult, type QualityReport, type QualityResult, type Range } from '../../core/quality';
-import { WorkspaceGenerationRepository, type ConversationDetails } from '../../core/store';
+import type { ConversationDetails } from '../../core/store';
 import { Disposable } from '../disposable';
-import type { WorkspaceDb } from '../workspaceDb';
+import { concerns, type StoreSource } from '../storeSource';
 import { judgeFindings, storedJudgePart } from '../../core/quality/judge';
 import { nearDuplicateFinding, transcript } from './transcript';
 
@@ -16,9 +16,9 @@ export interface ScoredConversation {
 }
 
 /** Loads a conversation and scores it; undefined when the database or the id is not there. */
-export async function loadConversation(db: WorkspaceDb, id: string): Promise<ScoredConversation | undefined> {
-  const store = await db.getIfExists();
-  const details = store && (await new WorkspaceGenerationRepository(store).details(id));
+export async function loadConversation(source: StoreSource, id: string): Promise<ScoredConversation | undefined> {
+  const handle = await source.read();
+  const details = handle && (await handle.conversations.details(id));
   if (!details) return undefined;
   // The score shown is the one stored with the conversation, so the editor agrees with stats and
   // export. Findings are recomputed (they are not stored) against the tier it was scored for,
@@ -65,7 +65,7 @@ export class ConversationDocuments extends Disposable implements vscode.TextDocu
    */
   private readonly rendered = new Map<string, { text: string; diagnostics: vscode.Diagnostic[] }>();
 
-  constructor(private readonly db: WorkspaceDb) {
+  constructor(private readonly source: StoreSource) {
     super();
     this.register(vscode.workspace.registerTextDocumentContentProvider(CONVERSATION_SCHEME, this));
     this.register(vscode.languages.registerCodeLensProvider({ scheme: CONVERSATION_SCHEME }, this));
@@ -100,10 +100,13 @@ export class ConversationDocuments extends Disposable implements vscode.TextDocu
       this,
       this.subscriptions,
     );
-    db.onDidChange(
-      () => {
-        for (const doc of vscode.workspace.textDocuments) if (doc.uri.scheme === CONVERSATION_SCHEME) this.changed.fire(doc.uri);
-        this.lensesChanged.fire();
+    source.onDidChange(
+      (change) => {
+        // A teammate's change re-renders only the transcripts it names.
+        const shown = vscode.workspace.textDocuments.filter((doc) => doc.uri.scheme === CONVERSATION_SCHEME);
+        const affected = shown.filter((doc) => concerns(change, ConversationDocuments.idOf(doc.uri) ?? ''));
+        for (const doc of affected) this.changed.fire(doc.uri);
+        if (affected.length > 0) this.lensesChanged.fire();
       },
       this,
       this.subscriptions,
@@ -118,9 +121,9 @@ export class ConversationDocuments extends Disposable implements vscode.TextDocu
 
   /** Opens a conversation's transcript beside the current editor. */
   async open(id: string, options: { preserveFocus?: boolean } = {}): Promise<vscode.TextEditor | undefined> {
-    const loaded = await loadConversation(this.db, id);
+    const loaded = await loadConversation(this.source, id);
     if (!loaded) {
-      void vscode.window.showWarningMessage(`Promptloom: conversation ${id} is not in the workspace database.`);
+      void vscode.window.showWarningMessage(`Promptloom: conversation ${id} is not in ${this.source.label}.`);
       return undefined;
     }
     const uri = conversationUri(id, loaded.details.templateName);
@@ -141,7 +144,7 @@ export class ConversationDocuments extends Disposable implements vscode.TextDocu
   async revealTurn(id: string, turn: number): Promise<void> {
     const editor = vscode.window.visibleTextEditors.find((e) => ConversationDocuments.idOf(e.document.uri) === id) ?? (await this.open(id));
     if (!editor) return;
-    const loaded = await loadConversation(this.db, id);
+    const loaded = await loadConversation(this.source, id);
     const lines = loaded && transcript(loaded.details, loaded.result).turns[turn];
     if (!lines) return;
     const start = new vscode.Position(lines.first, 0);
@@ -152,9 +155,9 @@ export class ConversationDocuments extends Disposable implements vscode.TextDocu
 
   async provideTextDocumentContent(uri: vscode.Uri): Promise<string> {
     const id = ConversationDocuments.idOf(uri);
-    const loaded = id && (await loadConversation(this.db, id));
+    const loaded = id && (await loadConversation(this.source, id));
     if (!loaded) {
-      const text = `Conversation ${id ?? uri.path} is not in the workspace database.`;
+      const text = `Conversation ${id ?? uri.path} is not in ${this.source.label}.`;
       this.rendered.set(uri.toString(), { text, diagnostics: [] });
       return text;
     }
@@ -193,7 +196,7 @@ export class ConversationDocuments extends Disposable implements vscode.TextDocu
 
   async provideCodeLenses(document: vscode.TextDocument): Promise<vscode.CodeLens[]> {
     const id = ConversationDocuments.idOf(document.uri);
-    const loaded = id && (await loadConversation(this.db, id));
+    const loaded = id && (await loadConversation(this.source, id));
     if (!loaded) return [];
     const top = new vscode.Range(0, 0, 0, 0);
     const lens = (title: string, command: string, tooltip: string) => new vscode.CodeLens(top, { title, command, arguments: [id], tooltip });

@@ -1,8 +1,8 @@
 import * as vscode from 'vscode';
-import { WorkspaceGenerationRepository, WorkspaceTemplateRepository, type ConversationStatus, type ConversationSummary, type ReviewStatus } from '../../core/store';
+import type { ConversationStatus, ConversationSummary, ReviewStatus } from '../../core/store';
 import { nextToReview } from '../../core/quality/reviewQueue';
 import { Disposable } from '../disposable';
-import type { WorkspaceDb } from '../workspaceDb';
+import type { StoreKind, StoreSource } from '../storeSource';
 import { statusWords } from './transcript';
 
 export const CONVERSATIONS_VIEW = 'promptloom.conversations';
@@ -54,16 +54,18 @@ export class ConversationsView extends Disposable implements vscode.TreeDataProv
   private timer: NodeJS.Timeout | undefined;
   /** What the view last showed, for tests and for commands run from the palette. */
   shown: readonly ConversationSummary[] = [];
+  /** The store the list was last read from (the team's or the workspace's), for the title and tests. */
+  shownStore: StoreKind | undefined;
 
   constructor(
-    private readonly db: WorkspaceDb,
+    private readonly source: StoreSource,
     private readonly state: vscode.Memento,
   ) {
     super();
     this.filter = state.get<ViewFilter>(FILTER_KEY) ?? { sort: 'time' };
     this.view = this.register(vscode.window.createTreeView(CONVERSATIONS_VIEW, { treeDataProvider: this, canSelectMany: true }));
     this.describe();
-    db.onDidChange(() => this.refresh(), this, this.subscriptions);
+    source.onDidChange(() => this.refresh(), this, this.subscriptions);
     this.register({ dispose: () => clearTimeout(this.timer) });
   }
 
@@ -92,9 +94,15 @@ export class ConversationsView extends Disposable implements vscode.TreeDataProv
 
   async getChildren(element?: Node): Promise<Node[]> {
     if (element) return isGroup(element) ? [...element.conversations] : [];
-    const store = await this.db.getIfExists();
+    const handle = await this.source.read();
     const { sort, groupBy, ...where } = this.filter;
-    this.shown = store ? await new WorkspaceGenerationRepository(store).list({ ...where, sort }) : [];
+    this.shown = handle ? await handle.conversations.list({ ...where, sort }) : [];
+    // Say which store the list shows (the team's), and why it is empty when the store cannot be read.
+    this.view.message = this.source.problem ?? '';
+    if (this.shownStore !== handle?.store) {
+      this.shownStore = handle?.store;
+      this.describe();
+    }
     if (!groupBy) return [...this.shown];
     // Groups in the order their first conversation comes (the sort's order); no value last.
     const groups = new Map<string, ConversationSummary[]>();
@@ -214,20 +222,19 @@ export class ConversationsView extends Disposable implements vscode.TreeDataProv
   }
 
   async review(ids: readonly string[], status: ReviewStatus): Promise<number> {
-    const store = await this.db.get();
-    if (!store || ids.length === 0) return 0;
-    const generations = new WorkspaceGenerationRepository(store);
+    const handle = await this.source.write();
+    if (!handle || ids.length === 0) return 0;
     const done: string[] = [];
-    for (const id of ids) if (await generations.review(id, status)) done.push(id);
-    this.db.wrote();
+    for (const id of ids) if (await handle.conversations.review(id, status)) done.push(id);
+    this.source.wrote();
     vscode.window.setStatusBarMessage(`Promptloom: ${done.length} ${done.length === 1 ? 'conversation' : 'conversations'} ${statusWords(status)}`, 4000);
     return done.length;
   }
 
   /** Asks for template, status and quality range, one step at a time. */
   async chooseFilter(): Promise<void> {
-    const store = await this.db.getIfExists();
-    const templates = store ? await new WorkspaceTemplateRepository(store).list() : [];
+    const handle = await this.source.read();
+    const templates = handle ? await handle.templates.list() : [];
     type Pick<T> = vscode.QuickPickItem & { value: T };
     const template = await vscode.window.showQuickPick<Pick<string | undefined>>(
       [{ label: 'All templates', value: undefined }, ...templates.map((t) => ({ label: t.name, description: t.path, value: t.path }))],
@@ -266,6 +273,7 @@ export class ConversationsView extends Disposable implements vscode.TreeDataProv
   private describe(): void {
     const f = this.filter;
     const parts = [
+      this.shownStore === 'postgresql' ? 'team database' : undefined,
       f.templatePath,
       f.status && statusWords(f.status),
       f.minQuality !== undefined || f.maxQuality !== undefined ? `quality ${f.minQuality ?? 0}–${f.maxQuality ?? 10}` : undefined,

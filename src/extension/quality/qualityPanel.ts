@@ -17,6 +17,7 @@ import { Disposable } from '../disposable';
 import { receiveMessages, type Deliver, type MessageLog } from '../webviewMessages';
 import { webviewOptions, webviewPage } from '../webviewPage';
 import type { WorkspaceDb } from '../workspaceDb';
+import { concerns, type StoreSource } from '../storeSource';
 import { storedJudgePart } from '../../core/quality/judge';
 import { loadConversation, type ConversationDocuments, type ScoredConversation } from './conversationDocuments';
 import type { ConversationsView } from './conversationsView';
@@ -24,7 +25,10 @@ import { statusWords } from './transcript';
 
 export interface QualityPanelDeps {
   readonly extensionUri: vscode.Uri;
+  /** The workspace folder, where the template files (their thresholds) are. */
   readonly db: WorkspaceDb;
+  /** The store the conversations are read from and reviewed in. */
+  readonly source: StoreSource;
   readonly documents: ConversationDocuments;
   readonly conversations: ConversationsView;
   readonly log: MessageLog;
@@ -87,17 +91,18 @@ export class QualityPanel extends Disposable {
     panel.onDidDispose(() => this.dispose(), this, this.subscriptions);
     this.deliver = receiveMessages(panel.webview, { panel: 'Quality panel', schema: qualityWebviewMessage, log: deps.log, window: vscode.window, handle: (m) => this.receive(m) }, this.subscriptions);
     // A review anywhere (tree, CodeLens, CLI) shows here at once.
-    deps.db.onDidChange(() => this.id && void this.load(this.id), this, this.subscriptions);
+    // A teammate's change reloads it only when it names this conversation.
+    deps.source.onDidChange((change) => this.id && concerns(change, this.id) && void this.load(this.id), this, this.subscriptions);
     this.register({ dispose: () => QualityPanel.current === this && (QualityPanel.current = undefined) });
   }
 
   private async load(id: string): Promise<void> {
     this.id = id;
     const load = ++this.loads;
-    const loaded = await loadConversation(this.deps.db, id);
+    const loaded = await loadConversation(this.deps.source, id);
     const view = loaded && (await viewOf(this.deps.db, loaded));
     if (this.isDisposed || load !== this.loads) return;
-    if (!loaded || !view) return this.post({ type: 'empty', reason: `Conversation ${id} is not in the workspace database.` });
+    if (!loaded || !view) return this.post({ type: 'empty', reason: `Conversation ${id} is not in ${this.deps.source.label}.` });
     this.panel.title = `Quality ${view.overall.toFixed(1)} · ${loaded.details.templateName}`;
     this.post({ type: 'show', view });
   }

@@ -3,6 +3,7 @@ import { flagThreshold } from '../../core/quality';
 import { templateQuality, type TemplateQuality } from '../../core/analytics';
 import { Disposable } from '../disposable';
 import { isTemplate, toRange, type TemplateStore } from '../templates';
+import type { StoreSource } from '../storeSource';
 import type { WorkspaceDb } from '../workspaceDb';
 
 /** PL011 needs this many scored conversations before it judges a template. */
@@ -24,6 +25,7 @@ export class TemplateQualityFeatures extends Disposable implements vscode.CodeLe
   constructor(
     extensionUri: vscode.Uri,
     private readonly db: WorkspaceDb,
+    private readonly source: StoreSource,
     private readonly templates: TemplateStore,
   ) {
     super();
@@ -32,7 +34,7 @@ export class TemplateQualityFeatures extends Disposable implements vscode.CodeLe
     vscode.workspace.onDidOpenTextDocument((d) => void this.check(d), this, this.subscriptions);
     vscode.workspace.onDidSaveTextDocument((d) => void this.check(d), this, this.subscriptions);
     vscode.workspace.onDidCloseTextDocument((d) => this.diagnostics.delete(d.uri), this, this.subscriptions);
-    db.onDidChange(() => this.refreshAll(), this, this.subscriptions);
+    source.onDidChange(() => this.refreshAll(), this, this.subscriptions);
     this.refreshAll();
   }
 
@@ -43,8 +45,8 @@ export class TemplateQualityFeatures extends Disposable implements vscode.CodeLe
 
   private async quality(doc: vscode.TextDocument): Promise<TemplateQuality | undefined> {
     const path = isTemplate(doc) ? this.db.relativePath(doc.uri) : undefined;
-    const store = path && (await this.db.getIfExists());
-    return store ? templateQuality(store, path, PL011_RECENT) : undefined;
+    const handle = path && (await this.source.read());
+    return handle ? templateQuality(handle.db, path, PL011_RECENT) : undefined;
   }
 
   async provideCodeLenses(doc: vscode.TextDocument): Promise<vscode.CodeLens[]> {

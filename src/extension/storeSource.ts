@@ -1,0 +1,227 @@
+/**
+ * The one seam between the editor's views and the store in use (team-store step 7): the workspace
+ * database, or the team's PostgreSQL when the user setting `promptloom.database.url` (or
+ * PROMPTLOOM_DATABASE_URL) chooses it. Views ask for a `StoreHandle` (the `Database` handle and the
+ * read-and-review repositories written once against it) and follow one `onDidChange` event:
+ *
+ * - on the workspace database, the event is WorkspaceDb's (writes here, the journal's watcher);
+ * - on the team database, one `TeamChanges` listener (LISTEN/NOTIFY) owned here feeds it; it is
+ *   started with the pool on first use, restarted when the setting or the password changes, and
+ *   closed on deactivate. Views re-read through the handle, so what a member sees is what the
+ *   server's row-level security lets them read, never what an event said;
+ * - a change of choice fires it too, so every view re-reads from the store now chosen.
+ *
+ * Generation still writes to the workspace database (team generation is a later step): the views
+ * say which store they show (`label`), and Generate says where its conversations go.
+ */
+import * as vscode from 'vscode';
+import { systemClock, type Store } from '../core/store';
+import { ConversationReads } from '../core/store/conversationReads';
+import type { Database } from '../core/store/database';
+import { DatabaseUrlError } from '../core/store/databaseUrl';
+import type { TeamChange } from '../core/store/postgres/changes';
+import { TemplateReads } from '../core/store/templateReads';
+import { Disposable } from './disposable';
+import type { Log } from './log';
+import type { TeamDatabase } from './teamDatabase';
+import type { WorkspaceDb } from './workspaceDb';
+
+export type StoreKind = 'workspace' | 'postgresql';
+
+/** The store a view reads (and reviews) through. */
+export interface StoreHandle {
+  readonly store: StoreKind;
+  readonly db: Database;
+  readonly conversations: ConversationReads;
+  readonly templates: TemplateReads;
+}
+
+/** What fired `onDidChange`: the team's change when it came from a teammate's write. */
+export interface StoreSourceChange {
+  readonly store: StoreKind;
+  readonly team?: TeamChange;
+}
+
+/** The team database opened for one URL: the pool, and the listener that follows it. */
+interface TeamConnection {
+  readonly url: string;
+  readonly opening: Promise<{ handle: StoreHandle; close: () => Promise<void> }>;
+}
+
+export class StoreSource extends Disposable {
+  private readonly changed = this.register(new vscode.EventEmitter<StoreSourceChange>());
+  /** The store in use changed: written here or elsewhere, a teammate's write, or another store chosen. */
+  readonly onDidChange = this.changed.event;
+  /** The choice, resolved once and kept until the setting or the password changes. */
+  private choosing: Promise<{ store: 'workspace' } | { store: 'postgresql'; url: string } | { store: 'error'; message: string }> | undefined;
+  private team: TeamConnection | undefined;
+  private workspace: { store: Store; handle: StoreHandle } | undefined;
+  /** The store last chosen (for labels, and to ignore the other store's events). */
+  private chosen: StoreKind | undefined;
+  /** Why the chosen store cannot be read, when it cannot: shown once per choice, kept for views. */
+  problem: string | undefined;
+  private shownProblem: string | undefined;
+
+  constructor(
+    private readonly db: WorkspaceDb,
+    private readonly choice: TeamDatabase,
+    private readonly log: Log,
+  ) {
+    super();
+    db.onDidChange(() => this.chosen !== 'postgresql' && this.changed.fire({ store: 'workspace' }), this, this.subscriptions);
+    choice.onDidChangeChoice(() => this.rechoose(), this, this.subscriptions);
+    this.register({ dispose: () => void this.closeTeam() });
+  }
+
+  /** The store chosen now (resolving the choice if needed). */
+  async kind(): Promise<StoreKind> {
+    const choice = await this.resolve();
+    return choice.store === 'workspace' ? 'workspace' : 'postgresql';
+  }
+
+  /** Which store the views show, in words: "the workspace database", "the team database". */
+  get label(): string {
+    return this.chosen === 'postgresql' ? 'the team database' : 'the workspace database';
+  }
+
+  /**
+   * The store to read: undefined when the workspace database does not exist yet (views must not
+   * create it) or is not available, or when the team database cannot be reached (`problem` says why).
+   */
+  read(): Promise<StoreHandle | undefined> {
+    return this.handle(false);
+  }
+
+  /** The store to write a review to: the workspace database is created if need be. */
+  write(): Promise<StoreHandle | undefined> {
+    return this.handle(true);
+  }
+
+  /** Tells listeners that this window wrote (a review); the team's own notification follows later. */
+  wrote(): void {
+    if (this.chosen === 'postgresql') this.changed.fire({ store: 'postgresql' });
+    else this.db.wrote();
+  }
+
+  private async handle(forWrite: boolean): Promise<StoreHandle | undefined> {
+    const choice = await this.resolve();
+    if (choice.store === 'error') {
+      this.report(choice.message);
+      return undefined;
+    }
+    if (choice.store === 'workspace') {
+      this.problem = undefined;
+      const store = forWrite ? await this.db.get() : await this.db.getIfExists();
+      if (!store) return undefined;
+      if (this.workspace?.store !== store) this.workspace = { store, handle: handleOn('workspace', store) };
+      return this.workspace.handle;
+    }
+    if (this.team?.url !== choice.url) {
+      void this.closeTeam();
+      this.team = { url: choice.url, opening: this.openTeam(choice.url) };
+    }
+    const team = this.team;
+    try {
+      const { handle } = await team.opening;
+      this.problem = undefined;
+      this.shownProblem = undefined;
+      return handle;
+    } catch (error) {
+      // Tried again on the next read (the server may be back); said once until it works again.
+      if (this.team === team) this.team = undefined;
+      const { TeamDatabaseError } = await import('../core/store/postgres/connection');
+      if (!(error instanceof TeamDatabaseError)) throw error;
+      this.report(`team database: ${error.message}`);
+      return undefined;
+    }
+  }
+
+  private resolve(): NonNullable<StoreSource['choosing']> {
+    this.choosing ??= this.choice.choice().then(
+      (c) => (c.store === 'workspace' ? { store: 'workspace' as const } : { store: 'postgresql' as const, url: c.url }),
+      (error: unknown) => {
+        if (error instanceof DatabaseUrlError) return { store: 'error' as const, message: error.message };
+        throw error;
+      },
+    );
+    return this.choosing.then((c) => {
+      this.chosen = c.store === 'workspace' ? 'workspace' : 'postgresql';
+      return c;
+    });
+  }
+
+  /** The setting or the password changed: the next read chooses again, and every view re-reads. */
+  private rechoose(): void {
+    this.choosing = undefined;
+    this.shownProblem = undefined;
+    void this.closeTeam();
+    this.log.info('the database setting or password changed: views read the store chosen now');
+    void this.kind().then(
+      (store) => this.changed.fire({ store }),
+      (error: unknown) => this.log.error('choosing the store failed', error),
+    );
+  }
+
+  /** Opens the pool and the listener (loaded on first use: activation does not pay for pg). */
+  private async openTeam(url: string): Promise<{ handle: StoreHandle; close: () => Promise<void> }> {
+    const [{ TeamDatabase: TeamPool }, { TeamChanges }, { describeUrl }] = await Promise.all([
+      import('../core/store/postgres/teamDatabase'),
+      import('../core/store/postgres/changes'),
+      import('../core/store/postgres/connection'),
+    ]);
+    const where = describeUrl(url);
+    const pool = await TeamPool.connect(url);
+    let listener: Awaited<ReturnType<typeof TeamChanges.listen>>;
+    try {
+      listener = await TeamChanges.listen(url, (team) => this.team?.url === url && this.changed.fire({ store: 'postgresql', team }), {
+        onState: (state, reason) => {
+          if (state === 'reconnecting') this.log.warn(`team database ${where}: live changes paused (${reason ?? 'connection lost'}); reconnecting`);
+          else if (state === 'connected') this.log.info(`team database ${where}: following teammates’ changes`);
+        },
+      });
+    } catch (error) {
+      await pool.close().catch(() => undefined);
+      throw error;
+    }
+    this.log.info(`the views read the team database ${where}`);
+    return {
+      handle: handleOn('postgresql', pool),
+      close: async () => {
+        await listener.close();
+        await pool.close().catch(() => undefined);
+      },
+    };
+  }
+
+  private async closeTeam(): Promise<void> {
+    const team = this.team;
+    this.team = undefined;
+    if (!team) return;
+    try {
+      await (await team.opening).close();
+    } catch {
+      // never opened: nothing to close
+    }
+  }
+
+  private report(problem: string): void {
+    this.problem = problem;
+    if (this.shownProblem === problem) return;
+    this.shownProblem = problem;
+    this.log.error(problem);
+    void vscode.window.showErrorMessage(`Promptloom: ${problem}`);
+  }
+}
+
+/**
+ * Whether a change may concern this conversation: any change but a teammate's, or one naming it
+ * (every notification of a conversation, its turns' owner, its score or a review names it), or
+ * one after the listener came back (anything may have changed).
+ */
+export function concerns(change: StoreSourceChange, conversationId: string): boolean {
+  return !change.team || change.team.everything || change.team.conversationIds.has(conversationId);
+}
+
+function handleOn(store: StoreKind, db: Database): StoreHandle {
+  return { store, db, conversations: new ConversationReads(db, systemClock), templates: new TemplateReads(db) };
+}

@@ -1,0 +1,277 @@
+/**
+ * The editor on the team store (team-store step 7), against a real PostgreSQL started in this
+ * extension host: with the user setting naming member B's URL, the Conversations view lists what
+ * member A pushed, reviews from the view, a transcript's CodeLens and the quality panel land in the
+ * team database, a teammate's new conversation appears in the view and on the dashboard by
+ * LISTEN/NOTIFY alone, and with the setting cleared the view shows the workspace database again.
+ */
+import { strict as assert } from 'node:assert';
+import { randomUUID } from 'node:crypto';
+import * as vscode from 'vscode';
+import type { ConversationSummary } from '../../src/core/store';
+import { Store } from '../../src/core/store';
+import { statusWords } from '../../src/core/quality/reviewQueue';
+import { connectTeamDatabase } from '../../src/core/store/postgres/connection';
+import { pushWorkspace } from '../../src/core/store/postgres/push';
+import { initTeamDatabase } from '../../src/core/store/postgres/setup';
+import type { DashboardData } from '../../src/shared/dashboardProtocol';
+import { startPostgres, type PostgresServer } from '../helpers/postgres';
+import { fillWorkspace } from '../helpers/teamWorkspace';
+import { note, waitFor, workspaceFile } from './helpers';
+
+const OWNER_PASSWORD = 'Own3r-views-pw-kd';
+const ALICE_PASSWORD = 'al1ce-views-S3cret-vb';
+const BOB_PASSWORD = 'b0b-views-S3cret-rt';
+
+interface Shown {
+  readonly store?: 'workspace' | 'postgresql';
+  readonly conversations: readonly ConversationSummary[];
+}
+
+/** What the Conversations view last showed, as VS Code asked it (no read of its own). */
+const shown = async (): Promise<Shown> => (await vscode.commands.executeCommand<Shown>('promptloom.internal.conversationsShown'))!;
+const config = (): vscode.WorkspaceConfiguration => vscode.workspace.getConfiguration('promptloom');
+const setPassword = (password: string): Thenable<boolean> => vscode.commands.executeCommand<boolean>('promptloom.setTeamDatabasePassword', password);
+const sorted = (ids: Iterable<string>): string[] => [...ids].sort();
+
+describe('the editor on the team database: conversations, reviews, the dashboard, live', function () {
+  this.timeout(180_000);
+  let server: PostgresServer;
+  let bobUrl: string;
+  /** Alice's pushed conversations, oldest first. */
+  let teamIds: string[];
+  /** Conversations only the workspace database holds. */
+  let localIds: string[];
+
+  /** Runs one query as the cluster's superuser (RLS does not apply): what the team database holds. */
+  async function asAdmin<T>(sql: string, params: unknown[] = []): Promise<T[]> {
+    const client = await connectTeamDatabase(server.adminUrl('team'));
+    try {
+      return (await client.query(sql, params)).rows as T[];
+    } finally {
+      await client.end();
+    }
+  }
+
+  before(async () => {
+    server = await startPostgres();
+    await server.admin([
+      `CREATE ROLE team_owner LOGIN CREATEROLE PASSWORD '${OWNER_PASSWORD}'`,
+      'CREATE DATABASE team OWNER team_owner',
+      `CREATE ROLE alice LOGIN PASSWORD '${ALICE_PASSWORD}'`,
+      `CREATE ROLE bob LOGIN PASSWORD '${BOB_PASSWORD}'`,
+    ]);
+    const owner = await connectTeamDatabase(server.url('team_owner', OWNER_PASSWORD, 'team'));
+    try {
+      await initTeamDatabase(owner);
+    } finally {
+      await owner.end();
+    }
+    await server.admin(['GRANT promptloom_member TO alice, bob']);
+    bobUrl = server.url('bob', BOB_PASSWORD, 'team');
+
+    // Alice's workspace (elsewhere), pushed: three conversations of an active template.
+    const aliceDir = await fillWorkspace({ path: 'team-support.prompt', conversations: 3 });
+    const aliceStore = await Store.open(aliceDir);
+    const alice = await connectTeamDatabase(server.url('alice', ALICE_PASSWORD, 'team'));
+    try {
+      await pushWorkspace(aliceStore, alice);
+      teamIds = (await aliceStore.all<{ id: string }>('SELECT id FROM conversations ORDER BY created_at, id')).map((r) => r.id);
+    } finally {
+      await alice.end();
+      aliceStore.close();
+    }
+    assert.equal(teamIds.length, 3);
+
+    // This workspace's own database holds conversations the team database does not.
+    const folder = vscode.workspace.workspaceFolders![0]!.uri.fsPath;
+    await fillWorkspace({ dir: folder, path: 'local-only.prompt', conversations: 2, start: Date.now() - 60_000 });
+    const local = await Store.open(folder);
+    try {
+      localIds = (await local.all<{ id: string }>("SELECT c.id FROM conversations c JOIN templates t ON t.id = c.template_id WHERE t.path = 'local-only.prompt'")).map((r) => r.id);
+    } finally {
+      local.close();
+    }
+    assert.equal(localIds.length, 2);
+
+    await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+    await vscode.commands.executeCommand('promptloom.clearConversationFilter');
+    await vscode.commands.executeCommand('promptloom.sortConversationsByTime');
+    await vscode.commands.executeCommand('promptloom.conversations.focus');
+  });
+
+  after(async () => {
+    await config().update('database.url', undefined, vscode.ConfigurationTarget.Global);
+    await setPassword('');
+    await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+    server?.dispose();
+  });
+
+  it('without the setting, the view shows the workspace database', async () => {
+    const listing = await waitFor('the workspace’s conversations in the view', async () => {
+      const s = await shown();
+      return s.store === 'workspace' && localIds.every((id) => s.conversations.some((c) => c.id === id)) ? s : undefined;
+    });
+    assert.ok(!listing.conversations.some((c) => teamIds.includes(c.id)), 'a team conversation listed from the workspace database');
+  });
+
+  it('with member B’s URL in the user setting, the view lists the team’s conversations, and only them', async () => {
+    await config().update('database.url', bobUrl, vscode.ConfigurationTarget.Global);
+    // No refresh asked for: the change of setting makes the view read again, from the team.
+    const listing = await waitFor('the team’s conversations in the view', async () => {
+      const s = await shown();
+      return s.store === 'postgresql' && s.conversations.length === teamIds.length ? s : undefined;
+    });
+    assert.deepEqual(sorted(listing.conversations.map((c) => c.id)), sorted(teamIds));
+    assert.ok(listing.conversations.every((c) => c.templatePath === 'team-support.prompt'));
+    // The first conversation was approved in Alice's workspace, and pushed with its review.
+    assert.equal(listing.conversations.find((c) => c.id === teamIds[0])!.status, 'approved');
+  });
+
+  it('reviews from the view, a transcript’s CodeLens and the quality panel land in the team database', async () => {
+    const [, second, third] = teamIds as [string, string, string];
+    // From the view (its row as the argument, as a button passes it).
+    const row = (await shown()).conversations.find((c) => c.id === second)!;
+    assert.equal(await vscode.commands.executeCommand('promptloom.markNeedsRevision', row), 1);
+    // From the transcript, read from the team database.
+    const editor = (await vscode.commands.executeCommand<vscode.TextEditor>('promptloom.openConversation', third))!;
+    assert.match(editor.document.getText(), /question 2 about the order that never came/);
+    const lenses = await vscode.commands.executeCommand<vscode.CodeLens[]>('vscode.executeCodeLensProvider', editor.document.uri);
+    const reject = lenses.find((l) => l.command?.command === 'promptloom.rejectConversation')!;
+    assert.equal(await vscode.commands.executeCommand(reject.command!.command, ...reject.command!.arguments!), 1);
+    // From the quality panel's button, delivered as its page would post it.
+    const panel = (await vscode.commands.executeCommand<{ lastView?: { id: string }; deliver(raw: unknown): Promise<{ kind: string }> }>('promptloom.showQualityBreakdown', second))!;
+    // (A teammate's notification arriving meanwhile reloads it: wait for the view rather than the first load.)
+    await waitFor('the breakdown read from the team database', () => (panel.lastView?.id === second ? true : undefined));
+    assert.deepEqual(await panel.deliver({ type: 'review', id: second, status: 'approved' }), { kind: 'handled' });
+
+    const statuses = await asAdmin<{ id: string; status: string }>('SELECT id, status FROM conversations WHERE id = ANY($1)', [[second, third]]);
+    assert.deepEqual(Object.fromEntries(statuses.map((r) => [r.id, r.status])), { [second]: 'approved', [third]: 'rejected' });
+    const reviews = await asAdmin<{ conversation_id: string; status: string; created_by: string }>(
+      "SELECT conversation_id, status, created_by FROM reviews WHERE created_by = 'bob' ORDER BY id",
+    );
+    assert.deepEqual(
+      reviews.map((r) => [r.conversation_id, r.status]),
+      [
+        [second, 'needs_revision'],
+        [third, 'rejected'],
+        [second, 'approved'],
+      ],
+    );
+    // Nothing of it in the workspace database.
+    const local = await Store.open(vscode.workspace.workspaceFolders![0]!.uri.fsPath);
+    try {
+      assert.equal((await local.get<{ n: number }>('SELECT count(*) AS n FROM conversations WHERE id IN (?, ?)', [second, third]))!.n, 0);
+    } finally {
+      local.close();
+    }
+    // The view follows (its own write, then the team's notification).
+    await waitFor('the verdicts in the view', async () => {
+      const s = await shown();
+      return s.conversations.find((c) => c.id === third)?.status === 'rejected' && s.conversations.find((c) => c.id === second)?.status === 'approved' ? true : undefined;
+    });
+    await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+  });
+
+  it('a teammate’s new conversation appears in the view and on the dashboard without a refresh (LISTEN/NOTIFY)', async () => {
+    // The editors closed by the last test are gone first (a closing editor group could take the new panel with it).
+    await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+    await waitFor('no editor open', () => (vscode.window.tabGroups.all.every((g) => g.tabs.length === 0) ? true : undefined));
+    const dashboard = (await vscode.commands.executeCommand<{ lastData?: DashboardData; refresh(): Promise<void> }>('promptloom.showDashboard'))!;
+    // The first figures come when the page says it is ready; under load the page may never say so
+    // (seen once in six runs, with no error logged): then the first figures are asked for by hand.
+    // What follows the teammate's insert below is the notification's alone.
+    try {
+      await waitFor('the dashboard’s figures', () => dashboard.lastData, 15_000);
+    } catch {
+      note('team views: the dashboard page did not say it was ready within 15 s; its first figures were computed by hand');
+      await dashboard.refresh();
+    }
+    const before = await waitFor(`the team’s figures on the dashboard (it shows ${dashboard.lastData?.totals.conversations} conversations)`, () => (dashboard.lastData?.totals.conversations === teamIds.length ? dashboard.lastData : undefined));
+    assert.ok(before.templates.some((t) => t.file === 'team-support.prompt'));
+    assert.ok(!before.templates.some((t) => t.file === 'local-only.prompt'), 'a workspace template on the team dashboard');
+    await vscode.commands.executeCommand('promptloom.conversations.focus');
+
+    // Alice stores one more, by hand, as her generation would.
+    const id = randomUUID();
+    const alice = await connectTeamDatabase(server.url('alice', ALICE_PASSWORD, 'team'));
+    try {
+      await alice.query(
+        `INSERT INTO conversations (id, template_id, version_id, batch_id, parameters, created_at)
+         SELECT $1, template_id, version_id, batch_id, '{"tone":"late"}', $2 FROM conversations WHERE id = $3`,
+        [id, Date.now(), teamIds[0]],
+      );
+      await alice.query("INSERT INTO turns (conversation_id, position, role, content) VALUES ($1, 0, 'user', 'where is it'), ($1, 1, 'assistant', 'on its way')", [id]);
+    } finally {
+      await alice.end();
+    }
+    await waitFor('the teammate’s conversation in the view', async () => ((await shown()).conversations.some((c) => c.id === id) ? true : undefined), 20_000);
+    await waitFor('the teammate’s conversation on the dashboard', () => (dashboard.lastData?.totals.conversations === teamIds.length + 1 ? true : undefined), 20_000);
+    teamIds.push(id);
+  });
+
+  it('a teammate’s review reaches the transcript and the quality panel showing that conversation, live', async () => {
+    const first = teamIds[0]!;
+    const editor = (await vscode.commands.executeCommand<vscode.TextEditor>('promptloom.openConversation', first))!;
+    assert.ok(editor.document.getText().includes(statusWords('approved')));
+    const panel = (await vscode.commands.executeCommand<{ lastView?: { id: string; status: string } }>('promptloom.showQualityBreakdown', first))!;
+    await waitFor('the breakdown', () => (panel.lastView?.id === first ? true : undefined));
+    assert.equal(panel.lastView!.status, statusWords('approved'));
+    const alice = await connectTeamDatabase(server.url('alice', ALICE_PASSWORD, 'team'));
+    try {
+      await alice.query("INSERT INTO reviews (conversation_id, status, note, created_at) VALUES ($1, 'rejected', 'off topic', $2)", [first, Date.now()]);
+      await alice.query("UPDATE conversations SET status = 'rejected', status_reason = 'off topic' WHERE id = $1", [first]);
+    } finally {
+      await alice.end();
+    }
+    await waitFor('the teammate’s verdict in the quality panel', () => (panel.lastView?.status === statusWords('rejected') ? true : undefined));
+    await waitFor('the teammate’s verdict in the transcript', () => (editor.document.getText().includes(statusWords('rejected')) ? true : undefined));
+    await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+  });
+
+  it('Run Test Generation with the team store selected stores in the workspace database, and the team’s views do not show it', async () => {
+    await vscode.commands.executeCommand('promptloom.setApiKey', 'sk-integration-key');
+    await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+    const outcome = await vscode.commands.executeCommand<{ conversations: string[] }>('promptloom.runTestGeneration', workspaceFile('generate.prompt'), { persona: 'Near Retiree' });
+    const id = outcome?.conversations[0];
+    assert.ok(id, 'the test generation stored no conversation');
+    const local = await Store.open(vscode.workspace.workspaceFolders![0]!.uri.fsPath);
+    try {
+      assert.equal((await local.get<{ n: number }>('SELECT count(*) AS n FROM conversations WHERE id = ?', [id]))!.n, 1);
+    } finally {
+      local.close();
+    }
+    assert.deepEqual(await asAdmin('SELECT id FROM conversations WHERE id = $1', [id]), []);
+    // The view still shows the team's, without it.
+    const s = await shown();
+    assert.equal(s.store, 'postgresql');
+    assert.ok(!s.conversations.some((c) => c.id === id));
+    localIds.push(id);
+  });
+
+  it('the password from secret storage: a wrong one shows nothing (not the workspace’s rows), the right one the team again', async () => {
+    await config().update('database.url', `postgresql://bob@${server.host}:${server.port}/team`, vscode.ConfigurationTarget.Global);
+    await setPassword('Wr0ng-views-pa55');
+    const refused = await waitFor('an empty view', async () => {
+      const s = await shown();
+      return s.store === undefined ? s : undefined;
+    });
+    assert.deepEqual(refused.conversations, []);
+    // Setting the password is enough: the views read again, from the team.
+    await setPassword(BOB_PASSWORD);
+    const listing = await waitFor('the team’s conversations with the stored password', async () => {
+      const s = await shown();
+      return s.store === 'postgresql' && s.conversations.length === teamIds.length ? s : undefined;
+    });
+    assert.deepEqual(sorted(listing.conversations.map((c) => c.id)), sorted(teamIds));
+  });
+
+  it('with the setting cleared, the view shows the workspace database again', async () => {
+    await config().update('database.url', undefined, vscode.ConfigurationTarget.Global);
+    const listing = await waitFor('the workspace’s conversations in the view again', async () => {
+      const s = await shown();
+      return s.store === 'workspace' && localIds.every((id) => s.conversations.some((c) => c.id === id)) ? s : undefined;
+    });
+    assert.ok(!listing.conversations.some((c) => teamIds.includes(c.id)), 'a team conversation still listed');
+  });
+});
