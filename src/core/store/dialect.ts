@@ -38,6 +38,19 @@ export interface Dialect {
   insertionOrder(alias: string): string;
   /** A JSON column's top-level field, as text. */
   jsonField(column: string, key: string): string;
+
+  // ---- writes (the recording path: repositories.ts, nearDuplicates.ts) ----------------------
+  /** The table templates are written to (`templates` has the workspace's columns only for reading). */
+  readonly templateTable: string;
+  /** Its column saying whether the template is in rotation. */
+  readonly activeColumn: string;
+  /** The literal "true" for that column. */
+  readonly trueLiteral: string;
+  /**
+   * ` AND <alias.>created_by = current_user` on the team store, where each member's rows are
+   * theirs (a path names one template per member; spending is per member), nothing in a workspace.
+   */
+  andOwn(alias?: string): string;
 }
 
 export const SQLITE_DIALECT: Dialect = {
@@ -55,6 +68,10 @@ export const SQLITE_DIALECT: Dialect = {
   joined: (expr, separator) => `group_concat(${expr}, '${separator}')`,
   insertionOrder: (alias) => `${alias}.rowid`,
   jsonField: (column, key) => `json_extract(${column}, '$.${key}')`,
+  templateTable: 'templates',
+  activeColumn: 'active',
+  trueLiteral: '1',
+  andOwn: () => '',
 };
 
 export const POSTGRESQL_DIALECT: Dialect = {
@@ -73,4 +90,9 @@ export const POSTGRESQL_DIALECT: Dialect = {
   joined: (expr, separator, orderBy) => `string_agg((${expr})::text, '${separator}'${orderBy ? ` ORDER BY ${orderBy}` : ''})`,
   insertionOrder: (alias) => `${alias}.id`,
   jsonField: (column, key) => `(${column} ->> '${key}')`,
+  templateTable: 'prompt_templates',
+  activeColumn: 'is_active',
+  trueLiteral: 'true',
+  // created_by is the server's (DEFAULT current_user): compared with, never written.
+  andOwn: (alias) => ` AND ${alias ? `${alias}.` : ''}created_by = current_user`,
 };
