@@ -6,7 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { flagReason, scoreConversation, toQualityResult, type QualityReport, type Tier } from '../quality';
-import { WorkspaceGenerationRepository, type GenerationRecord, type GenerationRepository, type Store } from '../store';
+import { WorkspaceGenerationRepository, type GenerationRecord, type GenerationRepository, type RecordOutcome, type Store } from '../store';
 import type { Turn } from './claude';
 import { keepAside } from './unstored';
 
@@ -112,14 +112,10 @@ export interface Kept {
  */
 export async function keepRecord(store: Store, record: GenerationRecord, generations: GenerationRepository = new WorkspaceGenerationRepository(store)): Promise<Kept> {
   let last: unknown;
-  for (let attempt = 0; attempt < STORE_ATTEMPTS; attempt++) {
-    if (attempt > 0) await new Promise((r) => setTimeout(r, 50 * 4 ** (attempt - 1)));
-    try {
-      const outcome = await generations.record(record);
-      return { ...outcome, aside: false };
-    } catch (error) {
-      last = error;
-    }
+  try {
+    return { ...(await storeRecord(record, generations)), aside: false };
+  } catch (error) {
+    last = error;
   }
   if (!record.conversation) return { aside: false }; // a failed attempt's log: nothing paid is lost
   try {
@@ -128,6 +124,25 @@ export async function keepRecord(store: Store, record: GenerationRecord, generat
     throw new Error(`${(last as Error).message}; keeping it aside failed too: ${(error as Error).message}`);
   }
   return { conversationId: record.conversationId!, aside: true };
+}
+
+/**
+ * Stores a record, trying again while the store is busy or the disk briefly full (waits 50, 200,
+ * 800 ms); throws the last failure. A failed attempt's log that cannot be stored is let go (nothing
+ * paid is lost); `keepRecord` keeps a paid answer aside, where the store has a workspace folder.
+ */
+export async function storeRecord(record: GenerationRecord, generations: GenerationRepository): Promise<RecordOutcome | Record<string, never>> {
+  let last: unknown;
+  for (let attempt = 0; attempt < STORE_ATTEMPTS; attempt++) {
+    if (attempt > 0) await new Promise((r) => setTimeout(r, 50 * 4 ** (attempt - 1)));
+    try {
+      return await generations.record(record);
+    } catch (error) {
+      last = error;
+    }
+  }
+  if (!record.conversation) return {};
+  throw last;
 }
 
 /**
