@@ -177,6 +177,19 @@ describe('generate on the team database (a real PostgreSQL)', function () {
     }
   });
 
+  it('--dry-run estimates from the member\'s past answers on the team store, sending nothing', async () => {
+    const requests = api.stats.requests;
+    const result = await generate(['--count', '2', '--dry-run'], aliceUrl);
+    const plan = JSON.parse(ok(result).trim().split('\n').pop()!) as { conversations: number; estimate: { costUsd: { low: number; high: number } } };
+    assert.equal(plan.conversations, 2);
+    // The low end counts past output tokens: above what input alone would cost (0 output tokens).
+    const cold = await runCli(['generate', 'check.prompt', '--param', 'topic=pensions', '--format', 'json', '--count', '2', '--dry-run'], ws, { ANTHROPIC_API_KEY: KEY, ANTHROPIC_BASE_URL: api.url });
+    const coldPlan = JSON.parse(ok(cold).trim().split('\n').pop()!) as typeof plan;
+    assert.ok(plan.estimate.costUsd.low > coldPlan.estimate.costUsd.low, `${plan.estimate.costUsd.low} against ${coldPlan.estimate.costUsd.low}`);
+    assert.equal(api.stats.requests, requests);
+    assert.equal(existsSync(join(ws, '.promptloom')), false);
+  });
+
   it('a wrong password: one line, exit 2, nothing sent and nothing written', async () => {
     const requests = api.stats.requests;
     const result = await generate(['--count', '1'], server.url('alice', 'n0t-Her-Password', 'team'));
