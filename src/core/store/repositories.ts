@@ -69,13 +69,13 @@ export class SqlTemplateRepository extends TemplateReads implements TemplateRepo
   /** The template at `path` (workspace-relative), created or updated with its current name and tier. */
   ensure(path: string, info: { name: string; tier: string }): Promise<TemplateRow> {
     const now = this.clock.now();
-    return this.db.transaction((tx) => ensureTemplate(tx, this.db.dialect, path, info, now));
+    return onceMoreAfterARace(() => this.db.transaction((tx) => ensureTemplate(tx, this.db.dialect, path, info, now)));
   }
 
   /** Records `content` as a version of the template unless that exact content is recorded already. */
   recordVersion(templateId: number, content: string): Promise<VersionRow> {
     const now = this.clock.now();
-    return this.db.transaction((tx) => recordVersion(tx, templateId, content, now));
+    return onceMoreAfterARace(() => this.db.transaction((tx) => recordVersion(tx, templateId, content, now)));
   }
 
   async setActive(templateId: number, active: boolean): Promise<void> {
@@ -88,6 +88,21 @@ export class SqlTemplateRepository extends TemplateReads implements TemplateRepo
   async markDeleted(templateId: number): Promise<void> {
     const d = this.db.dialect;
     await this.db.run(`UPDATE ${d.templateTable} SET deleted_at = ?, ${d.activeColumn} = ? WHERE id = ?`, [this.clock.now(), 0, templateId]);
+  }
+}
+
+/**
+ * Runs a look-up-then-insert once more when its INSERT met a row another writer committed
+ * meanwhile (PostgreSQL's unique_violation, 23505): the second run finds that row. Only the team
+ * store races so (two terminals of one member starting at once); the workspace's writes are
+ * serialised under its lock, and its errors have no such code.
+ */
+async function onceMoreAfterARace<T>(write: () => Promise<T>): Promise<T> {
+  try {
+    return await write();
+  } catch (error) {
+    if ((error as { code?: unknown } | undefined)?.code !== '23505') throw error;
+    return write();
   }
 }
 
