@@ -201,6 +201,17 @@ describe('generate on the team database (a real PostgreSQL)', function () {
     assert.equal(existsSync(join(ws, '.promptloom')), false);
   });
 
+  it('resume and cancel refuse the team database chosen by the environment, in one line, exit 2', async () => {
+    for (const command of ['resume', 'cancel']) {
+      const result = await runCli([command], ws, { ANTHROPIC_API_KEY: KEY, ANTHROPIC_BASE_URL: api.url, PROMPTLOOM_DATABASE_URL: aliceUrl });
+      assert.equal(result.code, 2, result.stderr);
+      assert.equal(result.stderr.trim().split('\n').length, 1, result.stderr);
+      assert.match(result.stderr, new RegExp(`${command} does not work on the team database yet`));
+      assert.ok(!result.stderr.includes(ALICE_PASSWORD));
+    }
+    assert.equal(existsSync(join(ws, '.promptloom')), false);
+  });
+
   it('Message Batches are refused on the team store, in one line, exit 2', async () => {
     const result = await generate(['--count', '1', '--batch-api'], aliceUrl);
     assert.equal(result.code, 2);
