@@ -4,16 +4,39 @@
  * serialised with the store's other writes, and never seen half-done by a read outside it.
  */
 import { strict as assert } from 'node:assert';
+import { spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { Store } from '../../../src/core/store/store';
 
 const workspace = () => mkdtempSync(join(tmpdir(), 'promptloom-tx-'));
 const paths = async (store: Store) => (await store.all('SELECT path FROM templates ORDER BY id')).map((r) => String(r.path));
 const insertTemplate = 'INSERT INTO templates (path, name, tier, created_at) VALUES (?, ?, ?, ?)';
 
+const WRITER = resolve(__dirname, '../../fixtures/store/writer.ts');
+
 describe('workspace store: asynchronous transaction', () => {
+  it('processes writing at once, asynchronous transactions beside synchronous writes, lose nothing', async function () {
+    this.timeout(60_000);
+    const dir = workspace();
+    (await Store.open(dir)).close(); // create and migrate first
+    const runs = [
+      ['p', 'async'],
+      ['q', 'async'],
+      ['r', 'sync'],
+    ].map(([tag, kind]) => spawn(process.execPath, ['--require', 'tsx/cjs', WRITER, dir, tag!, '30', '4096', kind!], { stdio: 'ignore' }));
+    await Promise.all(runs.map((child) => new Promise((done) => child.on('exit', done))));
+    for (const child of runs) assert.equal(child.exitCode, 0);
+    const store = await Store.open(dir);
+    const count = async (sql: string) => Number((await store.get(`SELECT count(*) AS n FROM ${sql}`))!.n);
+    assert.equal(await count('templates'), 90);
+    // Each version belongs to the template its transaction inserted (an id read inside it, not another process's).
+    assert.equal(await count("templates t JOIN template_versions v ON v.template_id = t.id AND v.content_hash = 'h' || substr(t.path, 3, instr(t.path, '.') - 3)"), 90);
+    store.close();
+  });
+
+
   it('commits the body, with its reads and inserted ids, durably: a reopen sees it', async () => {
     const dir = workspace();
     let store = await Store.open(dir);
