@@ -235,4 +235,23 @@ describe('generate on the team database (a real PostgreSQL)', function () {
     assert.equal(result.stderr.trim().split('\n').length, 1, result.stderr);
     assert.match(result.stderr, /Message Batches do not record on the team store yet/);
   });
+
+  // Last: it restarts the server.
+  it('a server restart in the middle of a run loses nothing: records are tried until it is back', async () => {
+    const admin = server.adminUrl('team');
+    const stored = async () => Number((await query(admin, 'SELECT count(*) AS n FROM promptloom.conversations'))[0]!.n);
+    const before = await stored();
+    api.script(...Array.from({ length: 4 }, () => ({ kind: 'slow' as const, ms: 300 })));
+    const running = generate(['--count', '4'], aliceUrl);
+    while ((await stored()) === before) await new Promise((r) => setTimeout(r, 50));
+    // Down for a while (the next answers arrive meanwhile and cannot be stored), then up again.
+    server.stopServer();
+    await new Promise((r) => setTimeout(r, 1500));
+    server.startServer();
+    const summary = summaryOf(await running);
+    assert.equal(summary.succeeded, 4);
+    const rows = await query(admin, 'SELECT count(*)::int AS n FROM promptloom.conversations WHERE batch_id = $1', [summary.batchId]);
+    assert.deepEqual(rows, [{ n: 4 }]);
+    assert.deepEqual(await query(admin, 'SELECT status FROM promptloom.batches WHERE id = $1', [summary.batchId]), [{ status: 'completed' }]);
+  });
 });

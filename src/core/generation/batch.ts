@@ -18,7 +18,7 @@ import { judgeSpentSince } from '../store/judgeCalls';
 import { importKeptAside } from './unstored';
 import { outstanding } from './messageBatchRecords';
 import { BatchBusyError, holdBatch } from './batchLease';
-import { answerRecord, keepRecord, storeRecord, type Kept, type RecordContext } from './recording';
+import { answerRecord, keepRecord, storeRecord, TEAM_RETRY, type Kept, type RecordContext } from './recording';
 import { planKey } from '../plan';
 
 export interface BatchInput {
@@ -150,8 +150,9 @@ function workspaceTarget(store: Store): RecordingTarget {
 
 /**
  * The team store's target. No answer is kept aside (the side files are imported into a workspace
- * database, not the team's: keeping answers while the server is down is a later step), so an
- * answer the server refuses after the retries stops the batch, as a full disk does in a workspace.
+ * database, not the team's: keeping answers while the server is down is a later step), so a record
+ * is tried for longer (TEAM_RETRY: a server restart is outlasted), and an answer the server still
+ * refuses stops the batch, as a full disk does in a workspace.
  */
 function teamTarget(db: TeamDatabase): RecordingTarget {
   const generations = new WorkspaceGenerationRepository(db);
@@ -162,7 +163,7 @@ function teamTarget(db: TeamDatabase): RecordingTarget {
     prepare: async () => undefined,
     spentToday: () => spentToday(db),
     spentOnBatch: (batchId) => spentOnBatch(db, batchId),
-    keep: async (record) => ({ ...(await storeRecord(record, generations)), aside: false }),
+    keep: async (record) => ({ ...(await storeRecord(record, generations, TEAM_RETRY)), aside: false }),
     catchUp: async () => undefined,
   };
 }
