@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { nearestConversation, shingleHashes, signatureOf, similarity, storeSignature, wordHashes, type Signature } from '../src/core/dataset';
 import { Store, WorkspaceTemplateRepository } from '../src/core/store';
 import { seeded } from '../test/fixtures/variedConversations';
-import { measure } from './measure';
+import { measure, measureAsync } from './measure';
 
 export const DEDUP_SCALE = '100,000 conversations of one template, 12 turns of ~38 words each (~450 words, drawn from a 20,000-word vocabulary, Zipf-like)';
 
@@ -58,11 +58,11 @@ export async function benchDedup(): Promise<string[][]> {
   const t = await templates.ensure('bench.prompt', { name: 'Bench', tier: 'template' });
   const v = await templates.recordVersion(t.id, 'body');
   for (let at = 0; at < N; at += 5000) {
-    await store.write((tx) => {
+    await store.transaction(async (tx) => {
       for (let i = at; i < Math.min(N, at + 5000); i++) {
         const id = `c${i.toString().padStart(8, '0')}`;
-        tx.run("INSERT INTO conversations (id, template_id, version_id, parameters, created_at) VALUES (?, ?, ?, '{}', ?)", [id, t.id, v.id, 1_700_000_000_000 + i]);
-        storeSignature(tx, id, t.id, sigs[i]!);
+        await tx.run("INSERT INTO conversations (id, template_id, version_id, parameters, created_at) VALUES (?, ?, ?, '{}', ?)", [id, t.id, v.id, 1_700_000_000_000 + i]);
+        await storeSignature(tx, id, t.id, sigs[i]!);
       }
     });
   }
@@ -71,11 +71,11 @@ export async function benchDedup(): Promise<string[][]> {
   const fresh = signatureOf(conversation(random));
   const copyTurns = texts[N / 2]!.map((turn, i) => (i === 3 ? { ...turn, content: turn.content.replace(/^\S+ \S+ \S+/, 'quite different words') } : turn));
   const copy = signatureOf(copyTurns);
-  // Looked up inside a transaction, as `record` looks up (a transaction's reads are synchronous; nothing is written).
-  const { found, lookupFresh, lookupCopy } = await store.write((tx) => ({
-    found: nearestConversation(tx, t.id, copy),
-    lookupFresh: measure(() => nearestConversation(tx, t.id, fresh), { rounds: 100, warmup: 10 }),
-    lookupCopy: measure(() => nearestConversation(tx, t.id, copy), { rounds: 100, warmup: 10 }),
+  // Looked up inside a transaction, as `record` looks up (nothing is written).
+  const { found, lookupFresh, lookupCopy } = await store.transaction(async (tx) => ({
+    found: await nearestConversation(tx, store.dialect, t.id, copy),
+    lookupFresh: await measureAsync(() => nearestConversation(tx, store.dialect, t.id, fresh), { rounds: 100, warmup: 10 }),
+    lookupCopy: await measureAsync(() => nearestConversation(tx, store.dialect, t.id, copy), { rounds: 100, warmup: 10 }),
   }));
   const bruteOne = measure(
     () => {
@@ -99,11 +99,11 @@ export async function benchDedup(): Promise<string[][]> {
   const ts = await new WorkspaceTemplateRepository(small).ensure('b.prompt', { name: 'B', tier: 'template' });
   const vs = await new WorkspaceTemplateRepository(small).recordVersion(ts.id, 'body');
   const t2 = process.hrtime.bigint();
-  await small.write((tx) => {
+  await small.transaction(async (tx) => {
     for (let i = 0; i < 2000; i++) {
-      nearestConversation(tx, ts.id, sigs[i]!);
-      tx.run("INSERT INTO conversations (id, template_id, version_id, parameters, created_at) VALUES (?, ?, ?, '{}', ?)", [`s${i}`, ts.id, vs.id, i]);
-      storeSignature(tx, `s${i}`, ts.id, sigs[i]!);
+      await nearestConversation(tx, small.dialect, ts.id, sigs[i]!);
+      await tx.run("INSERT INTO conversations (id, template_id, version_id, parameters, created_at) VALUES (?, ?, ?, '{}', ?)", [`s${i}`, ts.id, vs.id, i]);
+      await storeSignature(tx, `s${i}`, ts.id, sigs[i]!);
     }
   });
   const lshAll = Number(process.hrtime.bigint() - t2) / 1000;

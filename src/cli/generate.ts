@@ -1,10 +1,14 @@
 /**
  * `promptloom generate`: prepares the batch through the core's `Workspace` (the same preparation
- * as the editor's), runs it through the engine, and records every attempt in the workspace
- * database as it happens.
+ * as the editor's), runs it through the engine, and records every attempt as it happens: in the
+ * workspace database, or with --database-url (or PROMPTLOOM_DATABASE_URL) in the team database,
+ * where the workspace folder gives only its settings and nothing is written in it.
  */
 import { resolve } from 'node:path';
-import { runRecordedBatch, type BatchInput, type BatchOutcome } from '../core/generation/batch';
+import { runRecordedBatch, runTeamBatch, TeamStoreUnsupportedError, type BatchInput, type BatchOutcome, type TeamBatchInput } from '../core/generation/batch';
+import type { TeamDatabase } from '../core/store/postgres/teamDatabase';
+import { teamDatabaseUrl } from './db';
+import { withTeamStore } from './teamStore';
 import type { GenerationEngine } from '../core/generation/engine';
 import { failureSummary } from '../core/generation/failures';
 import { BatchProgress } from '../core/generation/progress';
@@ -46,6 +50,8 @@ export interface GenerateFlags {
   readonly batchApi?: boolean;
   /** With Message Batches: submit, print their ids and exit; `resume` collects. */
   readonly detach?: boolean;
+  /** The team database (PostgreSQL) to record in, instead of the workspace's; else PROMPTLOOM_DATABASE_URL. */
+  readonly databaseUrl?: string;
 }
 
 export async function runGenerate(file: string, flags: GenerateFlags, out: Output, env: NodeJS.ProcessEnv, readStdin: () => string, isTty: boolean): Promise<number> {
@@ -81,11 +87,31 @@ export async function runGenerate(file: string, flags: GenerateFlags, out: Outpu
   if (!prepared.input.template.settings.active) out.note(`promptloom: warning: ${file} is marked inactive (active: false); generating anyway`);
   if (prepared.input.count > MAX_BATCH) throw new UserError(`the batch would hold ${prepared.input.count} conversations, more than a batch holds (${MAX_BATCH}); run several batches`);
   const path = flags.batchApi ? 'batch' : pathFor(workspace.settings.mode, prepared.input.count);
-  if (flags.dryRun) return dryRun(prepared.input, { folder, format: flags.format, path, ...(key ? { apiKey: key } : {}), ...(baseURL ? { baseURL } : {}) }, out);
+  // The team store: chosen (and checked) before anything is sent; what it cannot do yet refused in one line.
+  const teamUrl = teamDatabaseUrl(flags.databaseUrl, env);
+  if (teamUrl && path === 'batch' && !flags.dryRun) {
+    throw new UserError(
+      `Message Batches do not record on the team store yet: generate directly (without --batch-api${flags.batchApi ? '' : '; promptloom.generation.mode is ' + workspace.settings.mode + ' in .vscode/settings.json'})`,
+    );
+  }
+  if (flags.dryRun) {
+    const options = { format: flags.format, path, ...(key ? { apiKey: key } : {}), ...(baseURL ? { baseURL } : {}) };
+    // Past output tokens from the store the run would record in.
+    if (teamUrl) return withTeamStore(teamUrl, (db) => dryRun(prepared.input, { ...options, pastOutputTokens: () => pastOutputTokens(db, prepared.input.templatePath) }, out));
+    return dryRun(prepared.input, { ...options, pastOutputTokens: () => storedOutputTokens(folder, prepared.input.templatePath, out) }, out);
+  }
 
   if (flags.detach && path !== 'batch') throw new UserError('--detach leaves Message Batches running: use it with --batch-api (or promptloom.generation.mode batch, or auto for 50 conversations or more)');
   const interrupt = new Interrupt(out);
   try {
+    if (teamUrl) {
+      const tty = flags.format === 'text' && isTty;
+      return await withTeamStore(teamUrl, async (db) => {
+        const outcome = await runOnTeamStore({ ...prepared.input, db, apiKey: key!, ...(baseURL ? { baseURL } : {}) }, tty, interrupt);
+        printOutcome(outcome, flags.format, out, await flaggedRuns(db, outcome.conversations, prepared.input.template.settings.qualityThreshold), false);
+        return exitCode(outcome);
+      });
+    }
     const { store, notices } = await openWorkspaceStore(folder, cliStoreOptions(out));
     try {
       for (const notice of notices) out.note(`promptloom: ${notice}`);
@@ -145,14 +171,18 @@ function planRequest(flags: GenerateFlags): BatchRequest['plan'] {
 const MAX_VALUES_FILE_BYTES = 64 * 1024 * 1024;
 
 /** `--dry-run`: the plan and what it would cost, without a Messages request. */
-async function dryRun(input: Omit<BatchInput, 'store' | 'apiKey' | 'baseURL' | 'limiter' | 'started' | 'onAttempt' | 'resume'>, options: { folder: string; format: 'text' | 'json'; path: 'direct' | 'batch'; apiKey?: string; baseURL?: string }, out: Output): Promise<number> {
+async function dryRun(
+  input: Omit<BatchInput, 'store' | 'apiKey' | 'baseURL' | 'limiter' | 'started' | 'onAttempt' | 'resume'>,
+  options: { format: 'text' | 'json'; path: 'direct' | 'batch'; apiKey?: string; baseURL?: string; pastOutputTokens: () => Promise<number | null> },
+  out: Output,
+): Promise<number> {
   const cells = input.cells ?? [{ rendered: input.rendered, count: input.count }];
   const maxTokens = input.template.settings.maxTokens ?? input.settings.maxTokens;
   const client = options.apiKey ? createClient({ apiKey: options.apiKey, ...(options.baseURL ? { baseURL: options.baseURL } : {}), timeoutMs: Math.min(input.settings.timeoutMs, 30_000) }) : undefined;
   const estimate = await estimateBatch(cells, {
     model: input.model,
     maxTokens,
-    pastOutputTokens: await storedOutputTokens(options.folder, input.templatePath, out),
+    pastOutputTokens: await options.pastOutputTokens(),
     ...(client ? { countTokens: (request: ClaudeRequest) => countInputTokens(client, request) } : {}),
   });
   // With promptloom.quality.judge on, each conversation is graded too: its own figure, not in costUsd.
@@ -258,6 +288,19 @@ export async function runInTerminal(input: Omit<BatchInput, 'started' | 'onAttem
   }
 }
 
+/** `runInTerminal` recording in the team database; what the team store cannot do yet is a UserError (one line, exit 2). */
+async function runOnTeamStore(input: Omit<TeamBatchInput, 'started' | 'onAttempt'> & { db: TeamDatabase }, tty: boolean, interrupt: Interrupt): Promise<BatchOutcome> {
+  const progress = new ProgressBar(input.count, tty);
+  try {
+    return await runTeamBatch({ ...input, started: (e) => interrupt.started(e), onAttempt: (a) => progress.update(a) });
+  } catch (error) {
+    if (error instanceof TeamStoreUnsupportedError) throw new UserError(error.message);
+    throw error;
+  } finally {
+    progress.done();
+  }
+}
+
 /** 0 when every conversation was generated and stored, or all submitted with --detach; 1 otherwise. */
 export function exitCode(outcome: BatchOutcome): number {
   const { summary } = outcome;
@@ -272,7 +315,7 @@ const MAX_FINDINGS = 6;
  * The result lines of `generate` and `resume` (the JSON line is the contract other tools read).
  * `flagged`: the conversations flagged or below the threshold, with why (see `flaggedRuns`).
  */
-export function printOutcome(outcome: BatchOutcome | MessageBatchOutcome, format: 'text' | 'json', out: Output, flagged: readonly FlaggedRun[] = []): void {
+export function printOutcome(outcome: BatchOutcome | MessageBatchOutcome, format: 'text' | 'json', out: Output, flagged: readonly FlaggedRun[] = [], resumable = true): void {
   const { summary, batchId, conversations } = outcome;
   const messageBatches = 'messageBatches' in outcome ? outcome.messageBatches : [];
   const result = {
@@ -316,7 +359,10 @@ export function printOutcome(outcome: BatchOutcome | MessageBatchOutcome, format
   if (outcome.keptAside > 0) {
     out.error(`${outcome.keptAside} paid conversation${outcome.keptAside === 1 ? '' : 's'} could not be written to the database; kept in .promptloom/unstored/ and imported the next time it opens`);
   }
-  if (summary.stopped === 'cancelled') out.note(`cancelled: ${summary.remaining} of ${summary.requested} not generated; finish with: promptloom resume --batch ${batchId}`);
+  if (summary.stopped === 'cancelled') {
+    // `resume` does not work on the team database yet: the rest is generated by a new run.
+    out.note(`cancelled: ${summary.remaining} of ${summary.requested} not generated; ${resumable ? `finish with: promptloom resume --batch ${batchId}` : 'resume does not work on the team database yet: generate the rest in a new batch'}`);
+  }
   if (format === 'json') out.stdout(JSON.stringify(result) + '\n');
   else if (summary.stopped === 'detached') out.stdout(`${messageBatches.join('\n')}\n`);
   else {

@@ -63,9 +63,11 @@ export function buildProgram(out: Output, setExit: (code: number) => void, readS
       setExit(runRender(file, { ...options, ...workspaceAliases(options.workspace, out) }, out, readStdin)),
     );
 
+  // The team database (PostgreSQL). Its URL holds a password: only ever from this flag or the environment.
+  const databaseUrl = () => new Option('--database-url <url>', `the team database, postgresql://USER:PASSWORD@HOST:PORT/DATABASE; default: ${DATABASE_URL_ENV}`);
   const generate = program
     .command('generate')
-    .description('generate conversations from a template through the Claude API, recorded in the workspace database')
+    .description('generate conversations from a template through the Claude API, recorded in the workspace database, or the team database with --database-url')
     .argument('<file>', 'the .prompt file')
     .option('--param <name=value>', 'a parameter value (repeatable; wins over --params)', collect, [])
     .option('--params <file>', 'a JSON file holding an object of values, - for standard input (repeatable)', collect, [])
@@ -79,7 +81,8 @@ export function buildProgram(out: Output, setExit: (code: number) => void, readS
     .option('--values-file <file>', 'a CSV or JSONL file: one value set per row, --count conversations each')
     .option('--dry-run', 'print the plan and its estimated cost; send no Messages request')
     .option('--batch-api', 'send the conversations as Message Batches: half the price, results within 24 hours (usually one); default: promptloom.generation.mode')
-    .option('--detach', 'with Message Batches: submit, print their ids and exit; promptloom resume collects them');
+    .option('--detach', 'with Message Batches: submit, print their ids and exit; promptloom resume collects them')
+    .addOption(databaseUrl());
   // The generation settings' flags come from the one settings table, with its ranges.
   for (const spec of SETTINGS) if (spec.flag) generate.addOption(settingOption(spec));
   generate.addOption(format());
@@ -102,6 +105,7 @@ export function buildProgram(out: Output, setExit: (code: number) => void, readS
           ...(o.dryRun ? { dryRun: true } : {}),
           ...(o.batchApi ? { batchApi: true } : {}),
           ...(o.detach ? { detach: true } : {}),
+          ...(o.databaseUrl ? { databaseUrl: o.databaseUrl as string } : {}),
           format: o.format as 'text' | 'json',
           settings,
         },
@@ -131,8 +135,6 @@ export function buildProgram(out: Output, setExit: (code: number) => void, readS
     .addOption(format())
     .action(async (o: { workspace?: string; batch?: string; apiBaseUrl?: string; format: 'text' | 'json' }) => setExit(await runCancel(o, out, process.env)));
 
-  // The team database (PostgreSQL). Its URL holds a password: only ever from this flag or the environment.
-  const databaseUrl = () => new Option('--database-url <url>', `the team database, postgresql://USER:PASSWORD@HOST:PORT/DATABASE; default: ${DATABASE_URL_ENV}`);
 
   program
     .command('stats')

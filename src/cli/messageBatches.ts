@@ -7,6 +7,7 @@ import { messageBatchRows } from '../core/generation/messageBatchRecords';
 import { cancelBatch, progressLine, runMessageBatches, type MessageBatchInput, type MessageBatchOutcome } from '../core/generation/messageBatches';
 import { WorkspaceBatchRepository } from '../core/store';
 import { existingStore } from './database';
+import { refuseTeamStore } from './db';
 import { EXIT, UserError } from './errors';
 import type { Interrupt } from './generate';
 import type { Output } from './output';
@@ -41,6 +42,7 @@ export async function runBatchesInTerminal(input: Omit<MessageBatchInput, 'signa
  * `resume`, which also sends the canceled requests again if asked to finish the batch.
  */
 export async function runCancel(flags: { workspace?: string; batch?: string; apiBaseUrl?: string; format: 'text' | 'json' }, out: Output, env: NodeJS.ProcessEnv): Promise<number> {
+  refuseTeamStore('cancel', env);
   const { store, folder } = await existingStore(flags.workspace, out);
   if (!store) throw new UserError(flags.batch ? `no batch ${flags.batch} in ${folder}` : `no running batch in ${folder}`);
   try {

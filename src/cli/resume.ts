@@ -13,8 +13,10 @@ import { flaggedRuns } from '../core/analytics/runReasons';
 import { Interrupt, exitCode, printOutcome, runInTerminal } from './generate';
 import type { Output } from './output';
 import { apiAddress, apiKey, openWorkspace, workspaceFolder } from './workspace';
+import { refuseTeamStore } from './db';
 
 export async function runResume(flags: { workspace?: string; batch?: string; apiBaseUrl?: string; format: 'text' | 'json' }, out: Output, env: NodeJS.ProcessEnv): Promise<number> {
+  refuseTeamStore('resume', env);
   const folder = workspaceFolder(flags.workspace);
   const key = apiKey(env);
   const baseURL = apiAddress(flags.apiBaseUrl, env);

@@ -4,11 +4,12 @@
  * judge's flag) and the findings on its turns that caused it. Test Template's panel and the CLI
  * print the same explanation.
  */
+import type { Database } from '../store/database';
 import { nearDuplicateReason } from '../dataset/nearDuplicates';
 import { flagThreshold, isTier, scoreConversation, tierOf, type Finding, type Part, type QualityResult } from '../quality';
 import { judgeFindings, storedJudgePart } from '../quality/judge';
 import { statusWords } from '../quality/reviewQueue';
-import { WorkspaceGenerationRepository, type ConversationDetails, type Store } from '../store';
+import { WorkspaceGenerationRepository, type ConversationDetails } from '../store';
 
 /** What kind of finding: a defect (fails the conversation alone), a part of the score, or a near-duplicate. */
 export type RunFindingKind = 'defect' | Part | 'near-duplicate';
@@ -85,7 +86,7 @@ export interface FlaggedRun extends RunReasons {
  * Of these conversations, those flagged or below the template's threshold (`quality_threshold`,
  * as generation flagged them), each with its reasons; in the order given. Only those are loaded.
  */
-export async function flaggedRuns(store: Store, conversationIds: readonly string[], qualityThreshold: number | undefined): Promise<FlaggedRun[]> {
+export async function flaggedRuns(store: Database, conversationIds: readonly string[], qualityThreshold: number | undefined): Promise<FlaggedRun[]> {
   const threshold = Math.round(flagThreshold(qualityThreshold) * 10) / 10;
   const wanted = new Set<string>();
   for (let i = 0; i < conversationIds.length; i += 500) {

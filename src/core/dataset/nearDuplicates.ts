@@ -3,21 +3,18 @@
  * conversation (migration 4), the closest earlier conversation of the same template, backfill for
  * conversations stored before signatures existed, and each template's diversity.
  *
- * The lookup and the signature's rows go through a write transaction (a `Reader`, which sees its
- * own writes), so `GenerationRepository.record` finds and stores inside the transaction that stores
- * the conversation; the figures over a whole template read the store (an `AsyncReader`).
+ * The lookup and the signature's rows go through a transaction (`AsyncTx`, which sees its own
+ * writes), so `GenerationRepository.record` finds and stores inside the transaction that stores
+ * the conversation, on either backend; the figures over a whole template read the store (an
+ * `AsyncReader`).
  */
-import type { Database } from '../store/database';
-import type { Store, WriteTx } from '../store/store';
+import type { AsyncTx, Database } from '../store/database';
+import type { Dialect } from '../store/dialect';
+import type { Store } from '../store/store';
 import type { Row, SqlParam } from '../store/types';
 import { BANDS, DEFAULT_NEAR_DUPLICATE_THRESHOLD, bandBuckets, signatureBytes, signatureFromBytes, signatureOf, similarity, type Signature } from './minhash';
 
-/** What reads the database inside a write transaction (which sees its own writes). */
-export interface Reader {
-  all<T extends Row = Row>(sql: string, params?: readonly SqlParam[]): T[];
-}
-
-/** What reads the database outside a transaction: the store, whose reads are asynchronous. */
+/** What reads the database: a transaction (which sees its own writes), or the store. */
 export interface AsyncReader {
   all<T extends Row = Row>(sql: string, params?: readonly SqlParam[]): Promise<T[]>;
 }
@@ -39,8 +36,9 @@ export function appendReason(existing: string | null | undefined, reason: string
 }
 
 // One query finds the candidates (conversations sharing a bucket of any band, through the
-// (template_id, band, bucket) index) and brings their signatures and creation order.
-const CANDIDATES = `SELECT s.conversation_id AS id, s.signature AS signature, c.created_at AS created_at, c.rowid AS rid
+// (template_id, band, bucket) index) and brings their signatures and creation order (the
+// workspace's rowid, the team's id: the dialect's insertion order).
+const candidates = (dialect: Dialect) => `SELECT s.conversation_id AS id, s.signature AS signature, c.created_at AS created_at, ${dialect.insertionOrder('c')} AS rid
   FROM conversation_signatures s JOIN conversations c ON c.id = s.conversation_id
  WHERE s.conversation_id IN (${Array.from({ length: BANDS }, () => 'SELECT conversation_id FROM signature_buckets WHERE template_id = ? AND band = ? AND bucket = ?').join(' UNION ')})`;
 
@@ -49,11 +47,17 @@ const CANDIDATES = `SELECT s.conversation_id AS id, s.signature AS signature, c.
  * bucket with `sig`; ties go to the earliest. `before` keeps only conversations stored before a
  * given one (created_at, then rowid), for backfill; `exclude` leaves one id out.
  */
-export function nearestConversation(db: Reader, templateId: number, sig: Signature, options: { before?: { createdAt: number; rowid: number }; exclude?: string } = {}): Nearest | undefined {
+export async function nearestConversation(
+  db: AsyncReader,
+  dialect: Dialect,
+  templateId: number,
+  sig: Signature,
+  options: { before?: { createdAt: number; rowid: number }; exclude?: string } = {},
+): Promise<Nearest | undefined> {
   const params: SqlParam[] = [];
   bandBuckets(sig).forEach((bucket, band) => params.push(templateId, band, bucket));
   let best: { id: string; similarity: number; createdAt: number; rowid: number } | undefined;
-  for (const r of db.all(CANDIDATES, params)) {
+  for (const r of await db.all(candidates(dialect), params)) {
     const id = String(r.id);
     const createdAt = Number(r.created_at);
     const rowid = Number(r.rid);
@@ -75,11 +79,11 @@ export function nearestConversation(db: Reader, templateId: number, sig: Signatu
  * conversation that has none: buckets are only ever written with their signature, whose primary
  * key refuses a second one (buckets have no index by conversation, so none is searched for).
  */
-export function storeSignature(tx: WriteTx, conversationId: string, templateId: number, sig: Signature): void {
-  tx.run('INSERT INTO conversation_signatures (conversation_id, template_id, signature) VALUES (?, ?, ?)', [conversationId, templateId, signatureBytes(sig)]);
+export async function storeSignature(tx: AsyncTx, conversationId: string, templateId: number, sig: Signature): Promise<void> {
+  await tx.run('INSERT INTO conversation_signatures (conversation_id, template_id, signature) VALUES (?, ?, ?)', [conversationId, templateId, signatureBytes(sig)]);
   const buckets = bandBuckets(sig);
   // One statement for all bands: a single journaled statement instead of BANDS.
-  tx.run(
+  await tx.run(
     `INSERT INTO signature_buckets (template_id, band, bucket, conversation_id) VALUES ${buckets.map(() => '(?, ?, ?, ?)').join(', ')}`,
     buckets.flatMap((bucket, band) => [templateId, band, bucket, conversationId]),
   );
@@ -118,16 +122,16 @@ export async function backfillSignatures(store: Store, templateId?: number, opti
       texts.get(String(t.conversation_id))!.push({ content: String(t.content) });
     }
     const pending = rows.map((r) => ({ id: String(r.id), templateId: Number(r.template_id), createdAt: Number(r.created_at), rowid: Number(r.rid), sig: signatureOf(texts.get(String(r.id))!) }));
-    const added = await store.write((tx) => {
+    const added = await store.transaction(async (tx) => {
       let n = 0;
       for (const p of pending) {
         // Another process may have got there first.
-        if (tx.get('SELECT 1 AS x FROM conversation_signatures WHERE conversation_id = ?', [p.id])) continue;
-        const nearest = nearestConversation(tx, p.templateId, p.sig, { before: { createdAt: p.createdAt, rowid: p.rowid }, exclude: p.id });
+        if (await tx.get('SELECT 1 AS x FROM conversation_signatures WHERE conversation_id = ?', [p.id])) continue;
+        const nearest = await nearestConversation(tx, store.dialect, p.templateId, p.sig, { before: { createdAt: p.createdAt, rowid: p.rowid }, exclude: p.id });
         if (nearest && nearest.similarity >= threshold) {
-          tx.run('UPDATE conversations SET near_duplicate_of = ?, similarity = ? WHERE id = ? AND near_duplicate_of IS NULL', [nearest.id, nearest.similarity, p.id]);
+          await tx.run('UPDATE conversations SET near_duplicate_of = ?, similarity = ? WHERE id = ? AND near_duplicate_of IS NULL', [nearest.id, nearest.similarity, p.id]);
         }
-        storeSignature(tx, p.id, p.templateId, p.sig);
+        await storeSignature(tx, p.id, p.templateId, p.sig);
         n++;
       }
       return n;

@@ -3,7 +3,9 @@
  * engine, and stores every attempt (log, conversation, turns, quality score) as it happens. Shared by the CLI
  * and the editor, so both record exactly the same way.
  */
-import { WorkspaceBatchRepository, WorkspaceGenerationRepository, WorkspaceTemplateRepository, type BatchRow, type Store } from '../store';
+import { WorkspaceBatchRepository, WorkspaceGenerationRepository, WorkspaceTemplateRepository, type BatchRepository, type BatchRow, type GenerationRecord, type GenerationRepository, type Store, type TemplateRepository } from '../store';
+import type { Database } from '../store/database';
+import type { TeamDatabase } from '../store/postgres/teamDatabase';
 import type { QualityReport } from '../quality';
 import type { ParsedTemplate, Rendered } from '../template';
 import { createClient } from './claude';
@@ -12,11 +14,11 @@ import type { Priority } from './priorityQueue';
 import { limiterFor, type RateLimiter } from './rateLimiter';
 import { SETTINGS, judgeModelOf, type GenerationSettings } from './settings';
 import { judgeAfterBatch, type BatchJudgement } from './judgeBatch';
-import { WorkspaceJudgeCallRepository } from '../store/judgeCalls';
+import { judgeSpentSince } from '../store/judgeCalls';
 import { importKeptAside } from './unstored';
 import { outstanding } from './messageBatchRecords';
 import { BatchBusyError, holdBatch } from './batchLease';
-import { answerRecord, keepRecord, type RecordContext } from './recording';
+import { answerRecord, keepRecord, storeRecord, TEAM_RETRY, type Kept, type RecordContext } from './recording';
 import { planKey } from '../plan';
 
 export interface BatchInput {
@@ -92,18 +94,78 @@ function batchSettings(settings: GenerationSettings): Record<string, unknown> {
 /** How often a running batch looks whether another process cancelled it. */
 const CANCEL_CHECK_MS = 500;
 
-/** Dollars spent on generations and judge calls in this workspace since local midnight. */
-export async function spentToday(store: Store, now = new Date()): Promise<number> {
+/** Dollars spent on generations and judge calls since local midnight: in this workspace, or by this member of the team. */
+export async function spentToday(store: Database, now = new Date()): Promise<number> {
   const midnight = new Date(now);
   midnight.setHours(0, 0, 0, 0);
   const generations = await new WorkspaceGenerationRepository(store).spentSince(midnight.getTime());
-  return generations + (await new WorkspaceJudgeCallRepository(store).spentSince(midnight.getTime())); // the judge's calls are paid too
+  return generations + (await judgeSpentSince(store, midnight.getTime())); // the judge's calls are paid too
 }
 
 /** Dollars a batch has spent so far (its generations and judge calls): a resume's batch budget is what is left of it. */
-export async function spentOnBatch(store: Store, batchId: string): Promise<number> {
+export async function spentOnBatch(store: Database, batchId: string): Promise<number> {
   const generations = Number((await store.get('SELECT coalesce(sum(cost_usd), 0) AS spent FROM generation_logs WHERE batch_id = ?', [batchId]))!.spent);
   return generations + Number((await store.get('SELECT coalesce(sum(cost_usd), 0) AS spent FROM judge_calls WHERE batch_id = ?', [batchId]))!.spent);
+}
+
+/**
+ * Where a run records, and what it needs of that store beyond its repositories. The workspace's
+ * (`workspaceTarget`) imports answers kept aside, keeps a paid answer aside when the database will
+ * not take it, counts outstanding Message Batches against the budget, sees other processes'
+ * writes by refreshing, and lets the judge record; the team's (`teamTarget`) does only what the
+ * team store has yet: its repositories, and the member's spending.
+ */
+interface RecordingTarget {
+  readonly templates: TemplateRepository;
+  readonly batches: BatchRepository;
+  readonly generations: GenerationRepository;
+  /** Before budgets are read: the workspace imports answers kept aside (they are paid for). */
+  prepare(): Promise<void>;
+  /** Dollars that count against today's budget (spent, and held by Message Batches not yet collected). */
+  spentToday(): Promise<number>;
+  spentOnBatch(batchId: string): Promise<number>;
+  /** Stores one attempt's record, retried; a paid answer the store will not take is kept aside where it can be. */
+  keep(record: GenerationRecord): Promise<Kept>;
+  /** Catches up with other processes' writes before a batch's status is read (the workspace's journal). */
+  catchUp(): Promise<unknown>;
+  /** The judge records its calls in the workspace database (not yet on the team store). */
+  readonly judgeStore?: Store;
+}
+
+function workspaceTarget(store: Store): RecordingTarget {
+  const generations = new WorkspaceGenerationRepository(store);
+  return {
+    templates: new WorkspaceTemplateRepository(store),
+    batches: new WorkspaceBatchRepository(store),
+    generations,
+    prepare: async () => void (await importKeptAside(store)),
+    // Message Batches not yet collected (a detached one) hold their worst case until then.
+    spentToday: async () => (await spentToday(store)) + (await outstanding(store)),
+    spentOnBatch: (batchId) => spentOnBatch(store, batchId),
+    keep: (record) => keepRecord(store, record, generations),
+    catchUp: () => store.refresh(),
+    judgeStore: store,
+  };
+}
+
+/**
+ * The team store's target. No answer is kept aside (the side files are imported into a workspace
+ * database, not the team's: keeping answers while the server is down is a later step), so a record
+ * is tried for longer (TEAM_RETRY: a server restart is outlasted), and an answer the server still
+ * refuses stops the batch, as a full disk does in a workspace.
+ */
+function teamTarget(db: TeamDatabase): RecordingTarget {
+  const generations = new WorkspaceGenerationRepository(db);
+  return {
+    templates: new WorkspaceTemplateRepository(db),
+    batches: new WorkspaceBatchRepository(db),
+    generations,
+    prepare: async () => undefined,
+    spentToday: () => spentToday(db),
+    spentOnBatch: (batchId) => spentOnBatch(db, batchId),
+    keep: async (record) => ({ ...(await storeRecord(record, generations, TEAM_RETRY)), aside: false }),
+    catchUp: async () => undefined,
+  };
 }
 
 export async function runRecordedBatch(input: BatchInput): Promise<BatchOutcome> {
@@ -116,24 +178,42 @@ export async function runRecordedBatch(input: BatchInput): Promise<BatchOutcome>
       if (now !== input.resume.completed) throw new BatchBusyError(`batch ${input.resume.batchId} stored conversations while this resume was being prepared: run promptloom resume again`);
     }
     // A new batch is held from the moment its row exists.
-    return await runHeldBatch(input, (batchId) => (release = holdBatch(input.store.dir, batchId)));
+    return await runHeldBatch(input, workspaceTarget(input.store), (batchId) => (release = holdBatch(input.store.dir, batchId)));
   } finally {
     release?.();
   }
 }
 
-async function runHeldBatch(input: BatchInput, created: (batchId: string) => void): Promise<BatchOutcome> {
-  const { store, settings, model, rendered, template } = input;
-  const templates = new WorkspaceTemplateRepository(store);
-  const batches = new WorkspaceBatchRepository(store);
-  const generations = new WorkspaceGenerationRepository(store);
+/** What a batch on the team store is given: the team database instead of a workspace's, and no resume (not yet on the team store). */
+export type TeamBatchInput = Omit<BatchInput, 'store' | 'resume'> & { readonly db: TeamDatabase };
+
+/**
+ * A batch recorded in the team database: the same run as `runRecordedBatch`, every row written
+ * through the team's handle (authored by the member the URL names). The judge does not record
+ * there yet: with `promptloom.quality.judge` on, this refuses before anything is spent.
+ */
+export async function runTeamBatch(input: TeamBatchInput): Promise<BatchOutcome> {
+  if (input.settings.judge === 'on') throw new TeamStoreUnsupportedError('the judge (promptloom.quality.judge on) does not record on the team store yet: set promptloom.quality.judge off in .vscode/settings.json for this run');
+  return runHeldBatch(input, teamTarget(input.db), () => undefined);
+}
+
+/** What the team store cannot do yet: the caller says it in one line. */
+export class TeamStoreUnsupportedError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'TeamStoreUnsupportedError';
+  }
+}
+
+async function runHeldBatch(input: Omit<BatchInput, 'store'>, target: RecordingTarget, created: (batchId: string) => void): Promise<BatchOutcome> {
+  const { settings, model, rendered, template } = input;
+  const { templates, batches } = target;
   // Answers kept aside earlier are paid for: they count against today's budget, and a resumed
   // batch must see them stored before it decides what is still missing.
-  await importKeptAside(store);
-  // Message Batches not yet collected (a detached one) hold their worst case until then.
-  const daily = settings.dailyBudgetUsd !== undefined ? Math.max(0, settings.dailyBudgetUsd - (await spentToday(store)) - (await outstanding(store))) : undefined;
+  await target.prepare();
+  const daily = settings.dailyBudgetUsd !== undefined ? Math.max(0, settings.dailyBudgetUsd - (await target.spentToday())) : undefined;
   // The batch budget is the batch's, across its runs: a resume has what earlier runs left of it.
-  const batchBudget = settings.budgetUsd !== undefined && input.resume ? Math.max(0, settings.budgetUsd - (await spentOnBatch(store, input.resume.batchId))) : settings.budgetUsd;
+  const batchBudget = settings.budgetUsd !== undefined && input.resume ? Math.max(0, settings.budgetUsd - (await target.spentOnBatch(input.resume.batchId))) : settings.budgetUsd;
   const budgets = [batchBudget, daily].filter((b): b is number => b !== undefined);
   let row: { id: number };
   let version: { id: number };
@@ -173,8 +253,8 @@ async function runHeldBatch(input: BatchInput, created: (batchId: string) => voi
   input.started?.(engine, batch.id);
   // `promptloom cancel` in another process marks the batch cancelled in the database: stop then.
   const cancelWatch = setInterval(() => {
-    store
-      .refresh()
+    target
+      .catchUp()
       .then(() => batches.get(batch.id))
       .then((stored) => stored?.status === 'cancelled' && engine.cancel())
       .catch(() => undefined); // a busy database: look again next time
@@ -215,7 +295,7 @@ async function runHeldBatch(input: BatchInput, created: (batchId: string) => voi
       // Scored as it arrives and stored with it; a low score marks it for revision at once.
       // Recorded before the engine goes on: a generation that is not recorded did not happen.
       const { record, quality, flagged } = answerRecord(context, cell, a);
-      const { conversationId, nearDuplicateOf, aside } = await keepRecord(store, record, generations);
+      const { conversationId, nearDuplicateOf, aside } = await target.keep(record);
       if (aside) keptAside++;
       if (conversationId) {
         conversations.push(conversationId);
@@ -240,10 +320,10 @@ async function runHeldBatch(input: BatchInput, created: (batchId: string) => voi
   // Never before storing: a paid conversation is kept whatever becomes of its grade.
   let judge: BatchJudgement | undefined;
   const judgeModel = settings.judge === 'on' ? judgeModelOf(settings) : undefined;
-  if (judgeModel && toJudge.length > 0 && summary.stopped !== 'cancelled' && summary.stopped !== 'fatal') {
+  if (judgeModel && target.judgeStore && toJudge.length > 0 && summary.stopped !== 'cancelled' && summary.stopped !== 'fatal') {
     const left = budgets.length > 0 ? Math.max(0, Math.min(...budgets) - summary.costUsd) : undefined;
     judge = await judgeAfterBatch({
-      store,
+      store: target.judgeStore,
       batchId: batch.id,
       conversations: toJudge,
       qualityThreshold: template.settings.qualityThreshold,

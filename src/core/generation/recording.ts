@@ -6,12 +6,24 @@
  */
 import { randomUUID } from 'node:crypto';
 import { flagReason, scoreConversation, toQualityResult, type QualityReport, type Tier } from '../quality';
-import { WorkspaceGenerationRepository, type GenerationRecord, type GenerationRepository, type Store } from '../store';
+import { WorkspaceGenerationRepository, type GenerationRecord, type GenerationRepository, type RecordOutcome, type Store } from '../store';
 import type { Turn } from './claude';
 import { keepAside } from './unstored';
 
-/** Tries to store one record before keeping it aside (waits 50, 200, 800 ms between them). */
-const STORE_ATTEMPTS = 4;
+/** How often a record is tried, and the longest wait between tries (waits grow 50, 200, 800 ms…). */
+export interface StoreRetry {
+  readonly attempts: number;
+  readonly maxWaitMs: number;
+}
+
+/** The workspace database: busy or briefly full for about a second at most before the answer is kept aside. */
+const WORKSPACE_RETRY: StoreRetry = { attempts: 4, maxWaitMs: 800 };
+
+/**
+ * The team database: a restart of the server (a few seconds) is outlasted, about 9 s in all,
+ * because an answer it will not take is not kept aside (the batch stops and the answer is lost).
+ */
+export const TEAM_RETRY: StoreRetry = { attempts: 8, maxWaitMs: 2000 };
 
 /** What every record of one batch shares. */
 export interface RecordContext {
@@ -112,14 +124,10 @@ export interface Kept {
  */
 export async function keepRecord(store: Store, record: GenerationRecord, generations: GenerationRepository = new WorkspaceGenerationRepository(store)): Promise<Kept> {
   let last: unknown;
-  for (let attempt = 0; attempt < STORE_ATTEMPTS; attempt++) {
-    if (attempt > 0) await new Promise((r) => setTimeout(r, 50 * 4 ** (attempt - 1)));
-    try {
-      const outcome = await generations.record(record);
-      return { ...outcome, aside: false };
-    } catch (error) {
-      last = error;
-    }
+  try {
+    return { ...(await storeRecord(record, generations)), aside: false };
+  } catch (error) {
+    last = error;
   }
   if (!record.conversation) return { aside: false }; // a failed attempt's log: nothing paid is lost
   try {
@@ -128,6 +136,25 @@ export async function keepRecord(store: Store, record: GenerationRecord, generat
     throw new Error(`${(last as Error).message}; keeping it aside failed too: ${(error as Error).message}`);
   }
   return { conversationId: record.conversationId!, aside: true };
+}
+
+/**
+ * Stores a record, trying again while the store is busy or the disk briefly full (waits 50, 200,
+ * 800 ms); throws the last failure. A failed attempt's log that cannot be stored is let go (nothing
+ * paid is lost); `keepRecord` keeps a paid answer aside, where the store has a workspace folder.
+ */
+export async function storeRecord(record: GenerationRecord, generations: GenerationRepository, retry: StoreRetry = WORKSPACE_RETRY): Promise<RecordOutcome | Record<string, never>> {
+  let last: unknown;
+  for (let attempt = 0; attempt < retry.attempts; attempt++) {
+    if (attempt > 0) await new Promise((r) => setTimeout(r, Math.min(retry.maxWaitMs, 50 * 4 ** (attempt - 1))));
+    try {
+      return await generations.record(record);
+    } catch (error) {
+      last = error;
+    }
+  }
+  if (!record.conversation) return {};
+  throw last;
 }
 
 /**

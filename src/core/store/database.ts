@@ -27,4 +27,24 @@ export interface Database {
    * workspace database runs its transactions synchronously under its lock (docs/team-store.md).
    */
   runAll(statements: readonly SqlStatement[]): Promise<{ changes: number }[]>;
+  /**
+   * Runs `body` as one transaction: committed when it resolves, rolled back when it throws. The
+   * body may read (it sees its own writes) and decide what to write next. It may be run more than
+   * once (PostgreSQL retries it after a serialization failure or a deadlock), so it must do
+   * nothing but statements through `tx` and computing its result; work that needs no transaction
+   * (ids, signatures) is done before it.
+   */
+  transaction<T>(body: (tx: AsyncTx) => Promise<T>): Promise<T>;
+}
+
+/** What a transaction body may do (`Database.transaction`). */
+export interface AsyncTx {
+  all<T extends Row = Row>(sql: string, params?: readonly SqlParam[]): Promise<T[]>;
+  get<T extends Row = Row>(sql: string, params?: readonly SqlParam[]): Promise<T | undefined>;
+  run(sql: string, params?: readonly SqlParam[]): Promise<{ changes: number }>;
+  /**
+   * An INSERT of one row into a table with an `id` key, answering that id: SQLite's
+   * last_insert_rowid() (the statement journaled as written), PostgreSQL's `RETURNING id`.
+   */
+  insert(sql: string, params?: readonly SqlParam[]): Promise<number>;
 }

@@ -44,6 +44,19 @@ export interface Dialect {
    * `-` and case its own way).
    */
   bytewise(expr: string): string;
+
+  // ---- writes (the recording path: repositories.ts, nearDuplicates.ts) ----------------------
+  /** The table templates are written to (`templates` has the workspace's columns only for reading). */
+  readonly templateTable: string;
+  /** Its column saying whether the template is in rotation. */
+  readonly activeColumn: string;
+  /** The literal "true" for that column. */
+  readonly trueLiteral: string;
+  /**
+   * ` AND <alias.>created_by = current_user` on the team store, where each member's rows are
+   * theirs (a path names one template per member; spending is per member), nothing in a workspace.
+   */
+  andOwn(alias?: string): string;
 }
 
 export const SQLITE_DIALECT: Dialect = {
@@ -62,6 +75,10 @@ export const SQLITE_DIALECT: Dialect = {
   insertionOrder: (alias) => `${alias}.rowid`,
   jsonField: (column, key) => `json_extract(${column}, '$.${key}')`,
   bytewise: (expr) => expr,
+  templateTable: 'templates',
+  activeColumn: 'active',
+  trueLiteral: '1',
+  andOwn: () => '',
 };
 
 export const POSTGRESQL_DIALECT: Dialect = {
@@ -81,4 +98,9 @@ export const POSTGRESQL_DIALECT: Dialect = {
   insertionOrder: (alias) => `${alias}.id`,
   jsonField: (column, key) => `(${column} ->> '${key}')`,
   bytewise: (expr) => `${expr} COLLATE "C"`,
+  templateTable: 'prompt_templates',
+  activeColumn: 'is_active',
+  trueLiteral: 'true',
+  // created_by is the server's (DEFAULT current_user): compared with, never written.
+  andOwn: (alias) => ` AND ${alias ? `${alias}.` : ''}created_by = current_user`,
 };

@@ -3,6 +3,7 @@
  * generation log so that generation counts and stats totals never include grades), and, once a
  * conversation is graded, its combined score and status in the same transaction.
  */
+import type { Database } from './database';
 import { appendReason } from '../dataset/nearDuplicates';
 import type { QualityResult } from '../quality';
 import type { JudgeCallRepository } from './interfaces';
@@ -137,6 +138,7 @@ export async function judgedAlready(store: Store, conversationIds: readonly stri
 }
 
 /** Dollars the judge spent since `since` (ms), for the daily budget. */
-export async function judgeSpentSince(store: Store, since: number): Promise<number> {
-  return Number((await store.get('SELECT coalesce(sum(cost_usd), 0) AS spent FROM judge_calls WHERE created_at >= ?', [since]))!.spent);
+export async function judgeSpentSince(db: Database, since: number): Promise<number> {
+  // On the team store, the member's own calls: the daily budget is theirs.
+  return Number((await db.get(`SELECT coalesce(sum(cost_usd), 0) AS spent FROM judge_calls WHERE created_at >= ?${db.dialect.andOwn()}`, [since]))!.spent);
 }

@@ -1,13 +1,19 @@
 /**
- * Typed access to the workspace database, one repository per aggregate. Every statement is
- * parameterised; times and ids come from the injected clock and id source, so tests control them
- * and the journal replays exactly.
+ * Typed access to a store, one repository per aggregate, written once against the `Database`
+ * handle (./database.ts): the workspace database (`Store`) and the team database (`TeamDatabase`)
+ * run the same code, and what their SQL spells differently comes from the handle's dialect. Every
+ * statement is parameterised; times and ids come from the injected clock and id source, so tests
+ * control them and the journal replays exactly.
+ *
+ * The classes were the workspace's alone (`Workspace…Repository`): those names stay, for callers
+ * that build them over a `Store`.
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { appendReason, nearDuplicateReason, nearestConversation, storeSignature } from '../dataset/nearDuplicates';
 import { signatureOf } from '../dataset/minhash';
 import type { BatchRepository, GenerationRepository, TemplateRepository } from './interfaces';
-import type { Store, WriteTx } from './store';
+import type { AsyncTx, Database } from './database';
+import type { Dialect } from './dialect';
 import { ConversationReads, parseJson } from './conversationReads';
 import { normalisePath, TemplateReads, toTemplate } from './templateReads';
 import type { Row } from './types';
@@ -51,55 +57,85 @@ export function contentHash(content: string): string {
   return createHash('sha256').update(content, 'utf8').digest('hex');
 }
 
-/** The workspace's templates: the shared reads (TemplateReads), and writes through the store's transactions. */
-export class WorkspaceTemplateRepository extends TemplateReads implements TemplateRepository {
+/** A store's templates: the shared reads (TemplateReads), and writes in the handle's transactions. */
+export class SqlTemplateRepository extends TemplateReads implements TemplateRepository {
   constructor(
-    private readonly store: Store,
+    db: Database,
     private readonly clock: Clock = systemClock,
   ) {
-    super(store);
+    super(db);
   }
 
   /** The template at `path` (workspace-relative), created or updated with its current name and tier. */
   ensure(path: string, info: { name: string; tier: string }): Promise<TemplateRow> {
-    return this.store.write((tx) => ensureTemplate(tx, path, info, this.clock.now()));
+    const now = this.clock.now();
+    return onceMoreAfterARace(() => this.db.transaction((tx) => ensureTemplate(tx, this.db.dialect, path, info, now)));
   }
 
   /** Records `content` as a version of the template unless that exact content is recorded already. */
   recordVersion(templateId: number, content: string): Promise<VersionRow> {
-    return this.store.write((tx) => recordVersion(tx, templateId, content, this.clock.now()));
+    const now = this.clock.now();
+    return onceMoreAfterARace(() => this.db.transaction((tx) => recordVersion(tx, templateId, content, now)));
   }
 
   async setActive(templateId: number, active: boolean): Promise<void> {
-    await this.store.write((tx) => tx.run('UPDATE templates SET active = ? WHERE id = ?', [active ? 1 : 0, templateId]));
+    const d = this.db.dialect;
+    // 1/0 as a parameter: SQLite stores it, PostgreSQL reads '1'/'0' as a boolean.
+    await this.db.run(`UPDATE ${d.templateTable} SET ${d.activeColumn} = ? WHERE id = ?`, [active ? 1 : 0, templateId]);
   }
 
   /** The file is gone: keep the template and its history, marked deleted. */
   async markDeleted(templateId: number): Promise<void> {
-    const now = this.clock.now();
-    await this.store.write((tx) => tx.run('UPDATE templates SET deleted_at = ?, active = 0 WHERE id = ?', [now, templateId]));
+    const d = this.db.dialect;
+    await this.db.run(`UPDATE ${d.templateTable} SET deleted_at = ?, ${d.activeColumn} = ? WHERE id = ?`, [this.clock.now(), 0, templateId]);
   }
 }
 
-export function ensureTemplate(tx: WriteTx, path: string, info: { name: string; tier: string }, now: number): TemplateRow {
+/**
+ * Runs a look-up-then-insert once more when its INSERT met a row another writer committed
+ * meanwhile (PostgreSQL's unique_violation, 23505): the second run finds that row. Only the team
+ * store races so (two terminals of one member starting at once); the workspace's writes are
+ * serialised under its lock, and its errors have no such code.
+ */
+async function onceMoreAfterARace<T>(write: () => Promise<T>): Promise<T> {
+  try {
+    return await write();
+  } catch (error) {
+    if ((error as { code?: unknown } | undefined)?.code !== '23505') throw error;
+    return write();
+  }
+}
+
+/** The workspace's name for the template repository (it serves either backend). */
+export { SqlTemplateRepository as WorkspaceTemplateRepository };
+
+/**
+ * The writer's own template at `path`, created or renamed, inside `tx`. On the team store a path
+ * is unique per member: the lookup and the update are of the member's own row (`andOwn`).
+ */
+export async function ensureTemplate(tx: AsyncTx, dialect: Dialect, path: string, info: { name: string; tier: string }, now: number): Promise<TemplateRow> {
   const normal = normalisePath(path);
-  const existing = tx.get('SELECT * FROM templates WHERE path = ?', [normal]);
+  const table = dialect.templateTable;
+  const existing = await tx.get(`SELECT * FROM ${table} WHERE path = ?${dialect.andOwn()}`, [normal]);
+  const reread = async (id: number) => toTemplate((await tx.get(`SELECT * FROM ${dialect.templates} t WHERE id = ?`, [id]))!);
   if (existing) {
     if (existing.name !== info.name || existing.tier !== info.tier || existing.deleted_at !== null) {
-      tx.run('UPDATE templates SET name = ?, tier = ?, deleted_at = NULL WHERE id = ?', [info.name, info.tier, Number(existing.id)]);
+      await tx.run(`UPDATE ${table} SET name = ?, tier = ?, deleted_at = NULL WHERE id = ?`, [info.name, info.tier, Number(existing.id)]);
     }
-    return toTemplate(tx.get('SELECT * FROM templates WHERE id = ?', [Number(existing.id)])!);
+    return reread(Number(existing.id));
   }
-  const { lastInsertRowid } = tx.run('INSERT INTO templates (path, name, tier, active, created_at) VALUES (?, ?, ?, 1, ?)', [normal, info.name, info.tier, now]);
-  return toTemplate(tx.get('SELECT * FROM templates WHERE id = ?', [lastInsertRowid])!);
+  const id = await tx.insert(`INSERT INTO ${table} (path, name, tier, ${dialect.activeColumn}, created_at) VALUES (?, ?, ?, ${dialect.trueLiteral}, ?)`, [normal, info.name, info.tier, now]);
+  return reread(id);
 }
 
-export function recordVersion(tx: WriteTx, templateId: number, content: string, now: number): VersionRow {
+/** `content` as a version of the template inside `tx`, unless recorded already (then that one). */
+export async function recordVersion(tx: AsyncTx, templateId: number, content: string, now: number): Promise<VersionRow> {
   const hash = contentHash(content);
-  const existing = tx.get('SELECT id, created_at FROM template_versions WHERE template_id = ? AND content_hash = ?', [templateId, hash]);
+  const existing = await tx.get('SELECT id, created_at FROM template_versions WHERE template_id = ? AND content_hash = ?', [templateId, hash]);
   if (existing) return { id: Number(existing.id), templateId, contentHash: hash, content, createdAt: Number(existing.created_at) };
-  const { lastInsertRowid } = tx.run('INSERT INTO template_versions (template_id, content_hash, content, created_at) VALUES (?, ?, ?, ?)', [templateId, hash, content, now]);
-  return { id: lastInsertRowid, templateId, contentHash: hash, content, createdAt: now };
+  // The team's `version` number is set by its trigger; the workspace has no such column.
+  const id = await tx.insert('INSERT INTO template_versions (template_id, content_hash, content, created_at) VALUES (?, ?, ?, ?)', [templateId, hash, content, now]);
+  return { id, templateId, contentHash: hash, content, createdAt: now };
 }
 
 // ---- generations: one attempt's log, and when it succeeded, its conversation ---------------------
@@ -170,14 +206,14 @@ export interface RecordOutcome {
   readonly alreadyStored?: boolean;
 }
 
-/** The workspace's generations: records written through the store's transactions, and the shared conversation reads and review (ConversationReads). */
-export class WorkspaceGenerationRepository extends ConversationReads implements GenerationRepository {
+/** A store's generations: records written in the handle's transactions, and the shared conversation reads and review (ConversationReads). */
+export class SqlGenerationRepository extends ConversationReads implements GenerationRepository {
   constructor(
-    private readonly store: Store,
+    db: Database,
     clock: Clock = systemClock,
     private readonly newId: () => string = randomUUID,
   ) {
-    super(store, clock);
+    super(db, clock);
   }
 
   /**
@@ -187,7 +223,7 @@ export class WorkspaceGenerationRepository extends ConversationReads implements 
    */
   record(g: GenerationRecord): Promise<RecordOutcome> {
     const write = this.recorder(g);
-    return this.store.write((tx) => write(tx));
+    return this.db.transaction((tx) => write(tx));
   }
 
   /**
@@ -196,20 +232,30 @@ export class WorkspaceGenerationRepository extends ConversationReads implements 
    */
   recordMany(records: readonly GenerationRecord[]): Promise<RecordOutcome[]> {
     const writes = records.map((g) => this.recorder(g));
-    return this.store.write((tx) => writes.map((write) => write(tx)));
+    return this.db.transaction(async (tx) => {
+      const outcomes: RecordOutcome[] = [];
+      for (const write of writes) outcomes.push(await write(tx));
+      return outcomes;
+    });
   }
 
-  /** The transaction body of one record; what needs no lock (ids, the signature) is done now. */
-  private recorder(g: GenerationRecord): (tx: WriteTx) => RecordOutcome {
+  /**
+   * The transaction body of one record; what needs no transaction (ids, the signature) is done
+   * now. The body only looks up and writes, so running it again (PostgreSQL retries a
+   * serialization failure) gives the same rows.
+   */
+  private recorder(g: GenerationRecord): (tx: AsyncTx) => Promise<RecordOutcome> {
     const now = this.clock.now();
+    const dialect = this.db.dialect;
     const conversationId = g.conversation ? (g.conversationId ?? this.newId()) : undefined;
     // Computed before taking the lock: the transaction only looks up and writes.
     const signature = g.conversation ? signatureOf(g.conversation.turns) : undefined;
-    return (tx): RecordOutcome => {
+    return async (tx): Promise<RecordOutcome> => {
       if (g.batchResult) {
-        const taken = tx.get('SELECT conversation_id FROM message_batch_results WHERE message_batch_id = ? AND custom_id = ?', [g.batchResult.messageBatchId, g.batchResult.customId]);
+        // Message Batches results: the workspace's tables (the team store refuses --batch-api).
+        const taken = await tx.get('SELECT conversation_id FROM message_batch_results WHERE message_batch_id = ? AND custom_id = ?', [g.batchResult.messageBatchId, g.batchResult.customId]);
         if (taken) return { logId: 0, ...(taken.conversation_id !== null ? { conversationId: String(taken.conversation_id) } : {}), alreadyStored: true };
-        tx.run('INSERT INTO message_batch_results (message_batch_id, custom_id, result, error_type, conversation_id, created_at) VALUES (?, ?, ?, ?, ?, ?)', [
+        await tx.run('INSERT INTO message_batch_results (message_batch_id, custom_id, result, error_type, conversation_id, created_at) VALUES (?, ?, ?, ?, ?, ?)', [
           g.batchResult.messageBatchId,
           g.batchResult.customId,
           g.batchResult.result,
@@ -219,7 +265,7 @@ export class WorkspaceGenerationRepository extends ConversationReads implements 
         ]);
       }
       if (conversationId && g.conversationId) {
-        const stored = tx.get('SELECT id FROM generation_logs WHERE conversation_id = ? LIMIT 1', [conversationId]);
+        const stored = await tx.get('SELECT id FROM generation_logs WHERE conversation_id = ? LIMIT 1', [conversationId]);
         if (stored) return { logId: Number(stored.id), conversationId };
       }
       let nearDuplicateOf: RecordOutcome['nearDuplicateOf'];
@@ -229,23 +275,23 @@ export class WorkspaceGenerationRepository extends ConversationReads implements 
         let reason = c.statusReason ?? null;
         if (g.nearDuplicates && signature) {
           // Looked up before this conversation's own rows exist: every candidate is an earlier one.
-          const nearest = nearestConversation(tx, g.templateId, signature);
+          const nearest = await nearestConversation(tx, dialect, g.templateId, signature);
           if (nearest && nearest.similarity >= g.nearDuplicates.threshold) {
             nearDuplicateOf = nearest;
             if (status !== 'rejected') status = 'needs_revision';
             reason = appendReason(reason, nearDuplicateReason(nearest.id, nearest.similarity));
           }
         }
-        tx.run(
+        await tx.run(
           'INSERT INTO conversations (id, template_id, version_id, batch_id, parameters, system_prompt, status, status_reason, created_at, near_duplicate_of, similarity) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
           [conversationId, g.templateId, g.versionId, g.batchId ?? null, JSON.stringify(g.parameters), c.systemPrompt ?? null, status, reason, now, nearDuplicateOf?.id ?? null, nearDuplicateOf?.similarity ?? null],
         );
-        storeSignature(tx, conversationId, g.templateId, signature!);
-        c.turns.forEach((turn, position) =>
-          tx.run('INSERT INTO turns (conversation_id, position, role, content) VALUES (?, ?, ?, ?)', [conversationId, position, turn.role, turn.content]),
-        );
+        await storeSignature(tx, conversationId, g.templateId, signature!);
+        for (const [position, turn] of c.turns.entries()) {
+          await tx.run('INSERT INTO turns (conversation_id, position, role, content) VALUES (?, ?, ?, ?)', [conversationId, position, turn.role, turn.content]);
+        }
         if (c.quality) {
-          tx.run('INSERT INTO quality_scores (conversation_id, overall, breakdown, recommendations, created_at) VALUES (?, ?, ?, ?, ?)', [
+          await tx.run('INSERT INTO quality_scores (conversation_id, overall, breakdown, recommendations, created_at) VALUES (?, ?, ?, ?, ?)', [
             conversationId,
             c.quality.overall,
             JSON.stringify(c.quality.breakdown),
@@ -254,7 +300,7 @@ export class WorkspaceGenerationRepository extends ConversationReads implements 
           ]);
         }
       }
-      const { lastInsertRowid } = tx.run(
+      const logId = await tx.insert(
         `INSERT INTO generation_logs (template_id, version_id, batch_id, conversation_id, parameters, model, attempt, status, error_type,
                                       input_tokens, output_tokens, cost_usd, duration_ms, created_at,
                                       cache_creation_input_tokens, cache_read_input_tokens, saved_usd, mode)
@@ -264,14 +310,18 @@ export class WorkspaceGenerationRepository extends ConversationReads implements 
           ...[g.inputTokens, g.outputTokens, g.costUsd, g.durationMs, now, g.cacheCreationInputTokens ?? 0, g.cacheReadInputTokens ?? 0, g.savedUsd ?? 0, g.mode ?? 'direct'],
         ],
       );
-      return conversationId ? { logId: lastInsertRowid, conversationId, ...(nearDuplicateOf ? { nearDuplicateOf } : {}) } : { logId: lastInsertRowid };
+      return conversationId ? { logId, conversationId, ...(nearDuplicateOf ? { nearDuplicateOf } : {}) } : { logId };
     };
   }
 
+  /** What this store's writer spent since `since`: on the team store, the member's own logs (the daily budget is theirs). */
   async spentSince(since: number): Promise<number> {
-    return Number((await this.store.get('SELECT coalesce(sum(cost_usd), 0) AS spent FROM generation_logs WHERE created_at >= ?', [since]))!.spent);
+    return Number((await this.db.get(`SELECT coalesce(sum(cost_usd), 0) AS spent FROM generation_logs WHERE created_at >= ?${this.db.dialect.andOwn()}`, [since]))!.spent);
   }
 }
+
+/** The workspace's name for the generation repository (it serves either backend). */
+export { SqlGenerationRepository as WorkspaceGenerationRepository };
 
 export interface ConversationDetails {
   readonly id: string;
@@ -330,9 +380,10 @@ export interface BatchRow {
   readonly plan?: readonly { readonly values: Record<string, unknown>; readonly count: number }[];
 }
 
-export class WorkspaceBatchRepository implements BatchRepository {
+/** A store's batches: the same statements on either backend (batches are shared team work). */
+export class SqlBatchRepository implements BatchRepository {
   constructor(
-    private readonly store: Store,
+    private readonly store: Database,
     private readonly clock: Clock = systemClock,
     private readonly newId: () => string = randomUUID,
   ) {}
@@ -340,8 +391,7 @@ export class WorkspaceBatchRepository implements BatchRepository {
   async create(b: { templateId: number; versionId: number; requested: number; parameters: Record<string, unknown>; model: string; settings: Record<string, unknown>; plan?: BatchRow['plan'] }): Promise<BatchRow> {
     const id = this.newId();
     const now = this.clock.now();
-    await this.store.write((tx) =>
-      tx.run('INSERT INTO batches (id, template_id, version_id, requested, parameters, model, settings, status, created_at, updated_at, plan) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)', [
+    await this.store.run('INSERT INTO batches (id, template_id, version_id, requested, parameters, model, settings, status, created_at, updated_at, plan) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)', [
         id,
         b.templateId,
         b.versionId,
@@ -353,14 +403,13 @@ export class WorkspaceBatchRepository implements BatchRepository {
         now,
         now,
         b.plan ? JSON.stringify(b.plan) : null,
-      ]),
-    );
+    ]);
     return (await this.get(id))!;
   }
 
   async setStatus(id: string, status: BatchStatus): Promise<void> {
     const now = this.clock.now();
-    await this.store.write((tx) => tx.run('UPDATE batches SET status = ?, updated_at = ? WHERE id = ?', [status, now, id]));
+    await this.store.run('UPDATE batches SET status = ?, updated_at = ? WHERE id = ?', [status, now, id]);
   }
 
   async get(id: string): Promise<BatchRow | undefined> {
@@ -381,6 +430,9 @@ export class WorkspaceBatchRepository implements BatchRepository {
     return (await this.store.all('SELECT parameters FROM conversations WHERE batch_id = ?', [id])).map((r) => JSON.parse(String(r.parameters)) as Record<string, unknown>);
   }
 }
+
+/** The workspace's name for the batch repository (it serves either backend). */
+export { SqlBatchRepository as WorkspaceBatchRepository };
 
 const BATCH_SELECT = `SELECT b.*,
   (SELECT count(*) FROM conversations c WHERE c.batch_id = b.id) AS completed,

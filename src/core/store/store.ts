@@ -26,7 +26,7 @@
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import type { Database, SqlJsStatic } from 'sql.js';
-import type { Database as StoreDatabase, SqlStatement } from './database';
+import type { AsyncTx, Database as StoreDatabase, SqlStatement } from './database';
 import { SQLITE_DIALECT, type Dialect } from './dialect';
 import { appendDurably, fileSize, hasFrameAfter, readFrames, startJournal, type JournalEntry, type Statement } from './journal';
 import { FileLock } from './lock';
@@ -82,6 +82,8 @@ export class Store implements StoreDatabase {
   private closed = false;
   /** The end of this store's queue of locked operations: one at a time within the process. */
   private queue: Promise<unknown> = Promise.resolve();
+  /** Settles when the asynchronous transaction body now running ends; undefined when none runs. */
+  private openBody: Promise<void> | undefined;
 
   private constructor(
     private readonly sql: SqlJsStatic,
@@ -132,11 +134,18 @@ export class Store implements StoreDatabase {
   // transaction, reads stay synchronous (WriteTx).
 
   async all<T extends Row = Row>(sql: string, params: readonly SqlParam[] = []): Promise<T[]> {
+    if (this.openBody) await this.afterOpenBody();
     return this.rows<T>(sql, params);
   }
 
   async get<T extends Row = Row>(sql: string, params: readonly SqlParam[] = []): Promise<T | undefined> {
+    if (this.openBody) await this.afterOpenBody();
     return this.row<T>(sql, params);
+  }
+
+  /** Reads outside a transaction never see an asynchronous body's uncommitted rows (see `transaction`). */
+  private async afterOpenBody(): Promise<void> {
+    while (this.openBody) await this.openBody;
   }
 
   /** The synchronous read under `all` and `get`, for this class and its write transactions. */
@@ -196,17 +205,7 @@ export class Store implements StoreDatabase {
     this.assertOpen();
     return this.locked(() => {
       this.catchUp();
-      const statements: Statement[] = [];
-      const tx: WriteTx = {
-        run: (sql, params = []) => {
-          assertReplayable(params);
-          const result = this.exec(sql, params);
-          statements.push({ sql, params: [...params] });
-          return result;
-        },
-        all: (sql, params) => this.rows(sql, params),
-        get: (sql, params) => this.row(sql, params),
-      };
+      const { tx, statements } = this.journaledTx();
       this.db.run('BEGIN');
       let value: T;
       try {
@@ -218,27 +217,102 @@ export class Store implements StoreDatabase {
         this.db.run('ROLLBACK');
         throw error;
       }
-      if (statements.length > 0) {
-        try {
-          this.journalEnd = appendDurably(this.journalPath, { kind: 'tx', seq: this.seq + 1, statements }, this.journalEnd);
-        } catch (error) {
-          // Not durable (disk full?): forget it in memory too, so memory matches the files.
-          this.loadSnapshot();
-          this.journalId = '';
-          this.catchUp();
-          throw error;
-        }
-        this.seq++;
-      }
-      if (this.journalEnd > this.checkpointBytes) {
-        try {
-          this.foldJournal();
-        } catch {
-          // The write is durable in the journal already; folding it in can wait for the next one.
-        }
-      }
+      this.makeDurable(statements);
       return value;
     });
+  }
+
+  /**
+   * `Database.transaction` for the workspace: an asynchronous body, with the guarantees `write`
+   * gives a synchronous one. Why this is enough (docs/team-store.md, "What step 3 did"):
+   * - it runs as one of the store's locked operations: after the earlier ones of this process,
+   *   under the inter-process lock, after catching up, so no other write (this process's or
+   *   another's) can interleave with it however often the body awaits;
+   * - its statements are journaled as one frame, appended and fsync'd after COMMIT and before it
+   *   resolves, exactly as `write` does: the journal stays statement-based and replays the same;
+   * - sql.js has one connection, so a read outside the transaction while the body awaits would
+   *   see its uncommitted rows: `all` and `get` wait for an open body to finish first.
+   * The body's statements run synchronously in sql.js, so it awaits only already-settled
+   * promises: the lock is held for as long as a synchronous `write` would hold it, plus microtasks.
+   * A body must not call the store itself (its reads would wait for it: a deadlock); it uses `tx`.
+   */
+  async transaction<T>(body: (tx: AsyncTx) => Promise<T>): Promise<T> {
+    this.assertOpen();
+    return this.locked(async () => {
+      this.catchUp();
+      const { tx, statements } = this.journaledTx();
+      let open = true;
+      const inBody = <R>(fn: () => R): Promise<R> => {
+        if (!open) return Promise.reject(new Error('the transaction is over: a statement escaped its body'));
+        try {
+          return Promise.resolve(fn());
+        } catch (error) {
+          return Promise.reject(error);
+        }
+      };
+      const asyncTx: AsyncTx = {
+        all: (sql, params) => inBody(() => tx.all(sql, params)),
+        get: (sql, params) => inBody(() => tx.get(sql, params)),
+        run: (sql, params) => inBody(() => ({ changes: tx.run(sql, params).changes })),
+        insert: (sql, params) => inBody(() => tx.run(sql, params).lastInsertRowid),
+      };
+      let bodyDone!: () => void;
+      this.openBody = new Promise<void>((resolve) => (bodyDone = resolve));
+      this.db.run('BEGIN');
+      let value: T;
+      try {
+        value = await body(asyncTx);
+        this.db.run('COMMIT');
+      } catch (error) {
+        this.db.run('ROLLBACK');
+        throw error;
+      } finally {
+        open = false;
+        this.openBody = undefined;
+        bodyDone();
+      }
+      this.makeDurable(statements);
+      return value;
+    });
+  }
+
+  /** A write transaction's handle: statements run and are collected for the journal; reads see them. */
+  private journaledTx(): { tx: WriteTx; statements: Statement[] } {
+    const statements: Statement[] = [];
+    const tx: WriteTx = {
+      run: (sql, params = []) => {
+        assertReplayable(params);
+        const result = this.exec(sql, params);
+        statements.push({ sql, params: [...params] });
+        return result;
+      },
+      all: (sql, params) => this.rows(sql, params),
+      get: (sql, params) => this.row(sql, params),
+    };
+    return { tx, statements };
+  }
+
+  /** After COMMIT: the transaction's statements appended to the journal and fsync'd (or forgotten in memory too). */
+  private makeDurable(statements: Statement[]): void {
+    if (statements.length > 0) {
+      try {
+        this.journalEnd = appendDurably(this.journalPath, { kind: 'tx', seq: this.seq + 1, statements }, this.journalEnd);
+      } catch (error) {
+        // Not durable (disk full?): forget it in memory too, so memory matches the files.
+        this.loadSnapshot();
+        this.journalId = '';
+        this.catchUp();
+        throw error;
+      }
+      this.seq++;
+    }
+    if (this.journalEnd > this.checkpointBytes) {
+      try {
+        this.foldJournal();
+      } catch {
+        // The write is durable in the journal already; folding it in can wait for the next one.
+      }
+    }
   }
 
   /** Folds the journal into a new snapshot and starts an empty journal. */
@@ -283,15 +357,16 @@ export class Store implements StoreDatabase {
 
   /**
    * Runs `fn` holding the inter-process lock, after this store's earlier locked operations. The
-   * wait for the lock is asynchronous; `fn` runs synchronously, so nothing else in this process
-   * can interleave with it.
+   * wait for the lock is asynchronous; `fn` runs synchronously (or, for `transaction`, awaiting
+   * only its own statements), so no other locked operation of this process interleaves with it.
    */
-  private locked<T>(fn: () => T): Promise<T> {
+  private locked<T>(fn: () => T | Promise<T>): Promise<T> {
     const run = this.queue.then(async () => {
       this.assertOpen();
       await this.lock.acquire();
       try {
-        return fn();
+        // Awaited here, so an asynchronous body (`transaction`) ends before the lock is released.
+        return await fn();
       } finally {
         this.lock.release();
       }

@@ -83,6 +83,63 @@ describe('team database handle (a real PostgreSQL)', function () {
     assert.equal(await count(db), 2);
   });
 
+  it('transaction: commits what the body wrote, reads its own writes, and answers an inserted id', async () => {
+    await db.run('CREATE TABLE numbered (id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY, label TEXT NOT NULL UNIQUE)');
+    const seen = await db.transaction(async (tx) => {
+      const id = await tx.insert('INSERT INTO numbered (label) VALUES (?)', ['first']);
+      await tx.run('UPDATE numbered SET label = ? WHERE id = ?', ['first!', id]);
+      return { id, row: await tx.get('SELECT label FROM numbered WHERE id = ?', [id]) };
+    });
+    assert.equal(typeof seen.id, 'number');
+    assert.deepEqual(seen.row, { label: 'first!' });
+    assert.deepEqual(await db.all('SELECT id, label FROM numbered'), [{ id: seen.id, label: 'first!' }]);
+  });
+
+  it('transaction: a body that throws (a statement refused, or its own error) leaves nothing', async () => {
+    await assert.rejects(
+      db.transaction(async (tx) => {
+        await tx.insert('INSERT INTO numbered (label) VALUES (?)', ['second']);
+        await tx.insert('INSERT INTO numbered (label) VALUES (?)', ['first!']);
+      }),
+      /duplicate key/,
+    );
+    await assert.rejects(
+      db.transaction(async (tx) => {
+        await tx.run('INSERT INTO numbered (label) VALUES (?)', ['third']);
+        throw new Error('changed my mind');
+      }),
+      /changed my mind/,
+    );
+    assert.deepEqual((await db.all('SELECT label FROM numbered ORDER BY id')).map((r) => r.label), ['first!']);
+    // Every client went back to the pool usable: the handle still answers.
+    assert.equal((await db.get('SELECT count(*) AS n FROM numbered'))!.n, 1);
+  });
+
+  it('transaction: runs the body again after a deadlock, and commits once', async () => {
+    await db.runAll([
+      { sql: 'CREATE TABLE pair (id INTEGER PRIMARY KEY, n INTEGER NOT NULL)' },
+      { sql: 'INSERT INTO pair (id, n) VALUES (1, 0), (2, 0)' },
+    ]);
+    // Two bodies lock the rows in opposite orders, each waiting for the other to have taken its
+    // first: the server kills one (40P01), which runs again after the other commits.
+    let runs = 0;
+    let arrived = 0;
+    const bothHoldOne = async () => {
+      arrived++;
+      while (arrived < 2) await new Promise((r) => setTimeout(r, 5));
+    };
+    const crossing = (first: number, second: number) =>
+      db.transaction(async (tx) => {
+        runs++;
+        await tx.run('UPDATE pair SET n = n + 1 WHERE id = ?', [first]);
+        await bothHoldOne();
+        await tx.run('UPDATE pair SET n = n + 1 WHERE id = ?', [second]);
+      });
+    await Promise.all([crossing(1, 2), crossing(2, 1)]);
+    assert.ok(runs >= 3, `${runs} runs`);
+    assert.deepEqual((await db.all('SELECT n FROM pair ORDER BY id')).map((r) => r.n), [2, 2]);
+  });
+
   it('a wrong password: a TeamDatabaseError in words, without the password', async () => {
     const error = await TeamDatabase.connect(server.url('handle_user', 'n0t-The-Secret', 'handle')).then(
       () => assert.fail('connected with a wrong password'),

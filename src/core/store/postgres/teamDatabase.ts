@@ -4,8 +4,8 @@
  * tables unqualified. The differences queries must know of are in ../dialect.ts; the ones the
  * handle absorbs are here: placeholders, and the types of values read.
  */
-import { Pool, types, type CustomTypesConfig } from 'pg';
-import type { Database, SqlStatement } from '../database';
+import { Pool, types, type CustomTypesConfig, type PoolClient } from 'pg';
+import type { AsyncTx, Database, SqlStatement } from '../database';
 import { POSTGRESQL_DIALECT } from '../dialect';
 import type { Row, SqlParam } from '../types';
 import { checkDatabaseUrl, inTransaction, teamConnectionConfig, TeamDatabaseError, teamErrorMessage } from './connection';
@@ -53,6 +53,28 @@ export const TEAM_TYPES: CustomTypesConfig = {
     return format === 'binary' ? types.getTypeParser(oid, 'binary') : types.getTypeParser(oid, 'text');
   }) as CustomTypesConfig['getTypeParser'],
 };
+
+/** How many times a transaction runs before a serialization failure or deadlock is given up on. */
+export const TRANSACTION_ATTEMPTS = 5;
+
+/** PostgreSQL's codes for "run it again": serialization_failure and deadlock_detected. */
+const RETRYABLE = new Set(['40001', '40P01']);
+
+export function isRetryable(error: unknown): boolean {
+  return RETRYABLE.has(String((error as { code?: unknown } | undefined)?.code));
+}
+
+/** A transaction body's handle on one client: the same placeholders and types as the pool's. */
+function clientTx(client: PoolClient): AsyncTx {
+  const query = (sql: string, params: readonly SqlParam[] = []) => client.query(numberedPlaceholders(sql), params as unknown[]);
+  return {
+    all: async <T extends Row = Row>(sql: string, params?: readonly SqlParam[]) => (await query(sql, params)).rows as T[],
+    get: async <T extends Row = Row>(sql: string, params?: readonly SqlParam[]) => (await query(sql, params)).rows[0] as T | undefined,
+    run: async (sql, params) => ({ changes: (await query(sql, params)).rowCount ?? 0 }),
+    // The shared INSERT with the key asked back: ids are the server's (GENERATED ALWAYS AS IDENTITY).
+    insert: async (sql, params) => Number((await query(`${sql} RETURNING id`, params)).rows[0]!.id),
+  };
+}
 
 export class TeamDatabase implements Database {
   readonly dialect = POSTGRESQL_DIALECT;
@@ -124,11 +146,45 @@ export class TeamDatabase implements Database {
           },
           run: refused,
           runAll: refused,
+          transaction: refused,
         };
         return work(reader);
       });
     } finally {
       client.release();
+    }
+  }
+
+  /**
+   * `Database.transaction`: `BEGIN … COMMIT` on one pooled client, at READ COMMITTED. A
+   * serialization failure (40001) or a deadlock (40P01) rolls it back and runs the body again, a
+   * few times with a short random wait (two writers that deadlocked would otherwise meet again at
+   * once); any other failure rolls back and is thrown. A client whose connection failed is
+   * destroyed, not returned to the pool.
+   */
+  async transaction<T>(body: (tx: AsyncTx) => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      const client = await this.pool.connect();
+      let broken: Error | undefined;
+      try {
+        await client.query('BEGIN');
+        try {
+          const value = await body(clientTx(client));
+          await client.query('COMMIT');
+          return value;
+        } catch (error) {
+          await client.query('ROLLBACK').catch((rollbackFailed: Error) => (broken = rollbackFailed));
+          throw error;
+        }
+      } catch (error) {
+        if (attempt < TRANSACTION_ATTEMPTS && isRetryable(error)) {
+          await new Promise((r) => setTimeout(r, Math.random() * 20 * attempt));
+          continue;
+        }
+        throw error;
+      } finally {
+        client.release(broken);
+      }
     }
   }
 
