@@ -104,6 +104,8 @@ export function withPassword(url: string, password: string | undefined): string 
   if (!password || hasPassword(url)) return url;
   const parsed = new URL(url);
   if (!parsed.username) return url; // a password needs a user name to go with it
-  parsed.password = password;
+  // Encoded whole: the URL setter leaves '%' as it is, and the driver decodes the password it
+  // reads, so "rd%41" would reach the server as "rdA".
+  parsed.password = encodeURIComponent(password);
   return parsed.toString();
 }

@@ -5,6 +5,7 @@
 import { strict as assert } from 'node:assert';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { parse as parseConnectionString } from 'pg-connection-string';
 import { SETTING_KEYS } from '../../../src/core/generation/settings';
 import { checkDatabaseUrl, TeamDatabaseError } from '../../../src/core/store/postgres/connection';
 import { chooseStore, DATABASE_URL_SETTING, DatabaseUrlError, hasPassword, namesDatabaseUrl, withPassword } from '../../../src/core/store/databaseUrl';
@@ -86,6 +87,12 @@ describe('a password kept apart from the URL (the editor’s secret storage)', (
     assert.equal(withPassword('postgresql://alice@db.example/team', undefined), 'postgresql://alice@db.example/team');
     // No user name: nothing to log in as with it.
     assert.equal(withPassword('postgresql://db.example/team', 'pw'), 'postgresql://db.example/team');
+  });
+
+  it('joins the password as the driver will read it back, whatever it holds (a "%41" stays "%41", not "A")', () => {
+    for (const password of ['p@ss:w/rd%41?x', '50%off', '100%', 'a b#c&d=e', "quo'te\"back\\slash", 'ünï€ode']) {
+      assert.equal(parseConnectionString(withPassword('postgresql://alice@db.example:5432/team', password)).password, password, password);
+    }
   });
 });
 
