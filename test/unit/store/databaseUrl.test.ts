@@ -76,6 +76,18 @@ describe('the store in use', () => {
   });
 });
 
+describe('a port given in the query string (the driver reads it over the host’s)', () => {
+  it('must be a port number: the driver could not connect, and its client never ended', () => {
+    for (const port of ['abc', '99999', '0', '-1', '']) {
+      const url = `postgresql://alice:pw@db.example:5432/team?port=${port}`;
+      assert.throws(() => chooseStore({ flag: url }), (e: Error) => e instanceof DatabaseUrlError && /port is not a port number/.test(e.message), port);
+      assert.throws(() => checkDatabaseUrl(url), TeamDatabaseError, port);
+    }
+    assert.equal(chooseStore({ flag: 'postgresql://alice:pw@db.example/team?port=6432' }).store, 'postgresql');
+    checkDatabaseUrl('postgresql://alice:pw@db.example/team?port=6432');
+  });
+});
+
 describe('a password kept apart from the URL (the editor’s secret storage)', () => {
   it('joins a password-less URL with a user name; a URL with its own password keeps it', () => {
     const joined = withPassword('postgresql://alice@db.example:5432/team?sslmode=verify-full', 'p@ss:w/rd');

@@ -4,6 +4,7 @@
  * (a driver message quoting its input) has it blotted out first.
  */
 import { Client, type ClientConfig } from 'pg';
+import { queryPortFits } from '../databaseUrl';
 import { TEAM_SCHEMA } from './migrations';
 
 /** The team database could not be used: one line for the user, free of the password. */
@@ -63,6 +64,7 @@ export function checkDatabaseUrl(url: string): void {
     throw new TeamDatabaseError(`the database URL must start with postgresql:// (not ${parsed.protocol}//)`);
   }
   if (!parsed.hostname) throw new TeamDatabaseError('the database URL names no host: expected postgresql://USER:PASSWORD@HOST:PORT/DATABASE');
+  if (!queryPortFits(parsed)) throw new TeamDatabaseError("the database URL's port is not a port number: expected postgresql://USER:PASSWORD@HOST:PORT/DATABASE");
 }
 
 /** Every form the URL's password could take in a message, blotted out. */
@@ -137,7 +139,9 @@ export async function connectTeamDatabase(url: string, options: { connectTimeout
   try {
     await client.connect();
   } catch (error) {
-    await client.end().catch(() => undefined);
+    // Not awaited: a client whose socket never opened never ends, and awaiting it left the
+    // process with nothing to wait on (the CLI exited 0 without a word).
+    void client.end().catch(() => undefined);
     throw new TeamDatabaseError(teamErrorMessage(error, url));
   }
   return client;
