@@ -55,6 +55,8 @@ interface Figure {
   at: number;
   /** One of figures its sentence adds up to another ("the 16 weeks, 8 in March and 8 later"): a part, not a total. */
   part?: boolean;
+  /** The same object for the figures of one sentence: figures given together ("minimums are $120, $55 and $25"). */
+  sentence: object;
 }
 
 /** A number in a sentence and what it counts: the material of arithmetic. */
@@ -119,7 +121,10 @@ const FOR_A_TIME = /^\s*(?:[a-z]+\s+)?for (?:\d+|a|an|one|two|three|four|five|si
  * A sentence that says it adds or takes away. A sum with an operand from outside the sentence is
  * only worked out in one: "put 10 percent down … once their equity reaches 30 percent" adds nothing.
  */
-const ADDS = /\b(?:plus|minus|more|another|extra|additional|add|adds|added|adding|on top|total|together|combined|sum|less|fewer|short|after|left|remaining|difference|gap|increase[sd]?|decrease[sd]?|rises?|drops?|raises?|cut|up from|down from|longer|shorter|higher|lower)\b|\+/i;
+const ADDS = /\b(?:plus|minus|more|another|extra|additional|add|adds|added|adding|on top|total|together|combined|sum|less|fewer|short|after|left|leaves|leaving|remaining|difference|gap|increase[sd]?|decrease[sd]?|rises?|drops?|raises?|cut|up from|down from|longer|shorter|higher|lower)\b|\+/i;
+
+/** What follows a number that names a rule of thumb: "the 4% rule", "the 28 percent guideline". */
+const NAMED_RULE = /^\s*(?:percent |per cent )?(?:rule|guideline)s?\b/;
 
 /** Words before a figure that do not name it: prepositions and the like ("since 1853", "in 2003"). */
 const NOT_LABELS = new Set('since until till about around over under after before like than into onto upon within without near past via per between among toward towards'.split(' '));
@@ -147,6 +152,7 @@ function figuresOf(text: string): Figure[] {
   for (const sentence of sentencesOf(text)) {
     if (!/\d/.test(sentence)) continue;
     const first = out.length;
+    const together = {};
     const lower = sentence.toLowerCase();
     const attributed = YOU.test(lower);
     const all = [...sentence.matchAll(FIGURE)];
@@ -167,6 +173,8 @@ function figuresOf(text: string): Figure[] {
       let unit: string;
       // An ordinal ("the 17th century") is a position, not an amount anyone stated; a date ("on 3/15", "12/25/2024") is not a fraction.
       if (/^(?:st|nd|rd|th)\b/.test(rest) || (fraction && (identifier || DATE_BEFORE.test(head)))) continue;
+      // A rule of thumb's number is its name ("the 4% rule", "the 28 percent guideline"), no one's figure.
+      if (NAMED_RULE.test(rest)) continue;
       if (identifier) unit = label(/([a-z]+)\W*$/.exec(head)?.[1]);
       else if (/^[$€£]/.test(token) || /^(?:dollars?|bucks|usd)\b/.test(next)) unit = '$';
       else if (token.endsWith('%') || /^(?:percent|per cent|percentage)\b/.test(rest.trimStart())) unit = '%';
@@ -193,7 +201,7 @@ function figuresOf(text: string): Figure[] {
       if (FOR_A_TIME.test(rest)) cues.push('perio');
       // "the 16 weeks", "all 12 nights", "your 10 mg": a definite phrase refers to a figure already known.
       const definite = /\b(?:the|all|those|these|your|their|his|her)(?: (?:next|first|last|full|whole|remaining|original))?\s*$/.test(head);
-      out.push({ value, unit, cues, owner, attributed, definite, text: token, at });
+      out.push({ value, unit, cues, owner, attributed, definite, text: token, at, sentence: together });
     }
     markParts(out, first);
   }
@@ -277,13 +285,27 @@ const near = (a: number, b: number) => Math.abs(a - b) <= 1e-6 * Math.max(1, Mat
  * by its slot ("three months of your essentials is $7,200"). Operands from anywhere would excuse
  * almost any small figure.
  */
-function workedOut(f: Figure, here: readonly Operand[], named: readonly Figure[], sentence: string): boolean {
+function workedOut(f: Figure, here: readonly Operand[], named: readonly Figure[], sentence: string, given: readonly Figure[]): boolean {
   const adds = ADDS.test(sentence);
+  // The total of figures the user gave together ("minimums are $120, $55 and $25" → "your minimums add up to $200").
+  if (adds && totalOfGroup(f, named, given)) return true;
   for (const a of here) {
     for (const b of [...here, ...named]) {
       if ((adds || here.includes(b)) && sumOf(f, a, b)) return true;
       if (productOf(f, a, b) || ratioOf(f.value, a.value, b.value)) return true;
     }
+  }
+  return false;
+}
+
+/**
+ * Whether `f` is the sum of the figures in its unit the user gave in one sentence with a figure it
+ * names: "$120, $55 and $25" are named by the cue of the first alone.
+ */
+function totalOfGroup(f: Figure, named: readonly Figure[], given: readonly Figure[]): boolean {
+  for (const sentence of new Set(named.map((u) => u.sentence))) {
+    const values = given.filter((u) => u.sentence === sentence && u.unit === f.unit && u.owner === f.owner).map((u) => u.value);
+    if (values.length >= 2 && near(f.value, values.reduce((sum, v) => sum + v, 0))) return true;
   }
   return false;
 }
@@ -341,7 +363,8 @@ export function contradictionIn(turns: readonly ScoredTurn[], i: number, facts: 
   }
 
   if (facts.figures.length === 0 || !hasFreshFigure(content, facts)) return undefined;
-  for (const sentence of sentencesOf(content)) {
+  const sentences = sentencesOf(content);
+  for (const [s, sentence] of sentences.entries()) {
     if (!/\d/.test(sentence)) continue;
     if (!hasFreshFigure(sentence, facts) || HYPOTHETICAL.test(sentence) || DERIVED.test(sentence)) continue;
     // The sentence must be about the user or someone they spoke of, unless the figure refers to
@@ -359,7 +382,10 @@ export function contradictionIn(turns: readonly ScoredTurn[], i: number, facts: 
       // 12 month minimum"): this one is another quantity beside it.
       if (figures.some((g) => g !== f && g.unit === f.unit && stated.some((u) => u.value === g.value))) continue;
       here ??= figures.map((g): Operand => g).concat(wordNumbersIn(sentence.toLowerCase()));
-      if (workedOut(f, here.filter((o) => o.value !== f.value), stated, sentence)) continue;
+      // Operands: this sentence's numbers, the user's figures it names, and what this answer worked
+      // out before it ("your profit was $68,000. After your $40,000 salary, the business kept $28,000").
+      const earlier = sentences.slice(0, s).flatMap((e) => (/\d/.test(e) ? figuresOf(e) : []));
+      if (workedOut(f, here.filter((o) => o.value !== f.value), [...stated, ...earlier], sentence, facts.figures)) continue;
       const user = closest(stated, f.value);
       return `contradicts the user: gives ${f.text}${/^[a-z]{2,}$/.test(f.unit) ? ` ${f.unit}` : ''} where they said ${user.text}`;
     }

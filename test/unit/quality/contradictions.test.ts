@@ -88,6 +88,24 @@ describe('contradictions of what the user said', () => {
     assert.equal(verdict(user, first, 'And the mortgage insurance?', 'It goes away once your equity reaches 20 percent of the price.'), undefined);
   });
 
+  it('clean advice full of figures: a total of figures given together, a rule of thumb, a step worked out a sentence before', () => {
+    // The user's minimums, given together, add up to $200; $250 they do not.
+    const cards = 'I can pay $500 a month in all. Minimums are $120, $55 and $25.';
+    const minimums = (total: string) => `Your minimums add up to ${total}, which puts $300 toward the 24.9% card.`;
+    assert.equal(verdict('I have three credit cards.', 'Let us plan the payments.', cards, minimums('$200')), undefined);
+    assert.match(verdict('I have three credit cards.', 'Let us plan the payments.', cards, minimums('$240')) ?? '', /gives \$240 where they said \$120/);
+    // "The 4% rule" names a rule, not the user's 12%; "a 4% rate" of theirs would restate it.
+    const saver = 'I am 45 with $310,000 saved, and I contribute 12% of my $95,000 salary.';
+    assert.equal(verdict(saver, 'You are on track.', 'Is it enough to retire at 62?', 'Using the 4% rule, $1.14 million supports about $45,600 a year of withdrawals.'), undefined);
+    assert.match(verdict(saver, 'You are on track.', 'Is it enough to retire at 62?', 'Using the 4% of your salary you contribute, that is $3,800 a year.') ?? '', /gives 4% where they said 12%/);
+    // A step the answer worked out in its sentence before: 2,100 - 1,300 = 800, 68,000 - 40,000 = 28,000.
+    const budget = 'I follow the 50/30/20 budget on my $4,200 take-home. My rent is $1,300.';
+    const needs = (left: string) => `Under 50/30/20, your needs budget is 50% of $4,200, or $2,100. Rent at $1,300 uses about 31% of your take-home, leaving ${left} for other needs.`;
+    assert.equal(verdict(budget, needs('$800')), undefined);
+    const business = 'My business had revenue of $180,000 and expenses of $112,000 last year. I pay myself $40,000 of it.';
+    assert.equal(verdict(business, 'Your profit before your own pay was $68,000. After your $40,000 salary, the business kept $28,000, a margin of about 16%.'), undefined);
+  });
+
   it('arithmetic is only what the sentence states', () => {
     // 30 is 10 + 20, and 10 times the 3 years, but nothing here adds or multiplies them: the
     // user's 20 percent is restated as 30.
