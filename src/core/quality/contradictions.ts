@@ -285,13 +285,16 @@ const near = (a: number, b: number) => Math.abs(a - b) <= 1e-6 * Math.max(1, Mat
  * by its slot ("three months of your essentials is $7,200"). Operands from anywhere would excuse
  * almost any small figure.
  */
-function workedOut(f: Figure, here: readonly Operand[], named: readonly Figure[], sentence: string, given: readonly Figure[]): boolean {
+function workedOut(f: Figure, here: readonly Operand[], named: readonly Figure[], sentence: string, given: readonly Figure[], earlier: readonly Operand[] = []): boolean {
   const adds = ADDS.test(sentence);
   // The total of figures the user gave together ("minimums are $120, $55 and $25" → "your minimums add up to $200").
   if (adds && totalOfGroup(f, named, given)) return true;
-  for (const a of here) {
-    for (const b of [...here, ...named]) {
-      if ((adds || here.includes(b)) && sumOf(f, a, b)) return true;
+  // Operands: one of this sentence's numbers, or a number this answer worked out before it, with
+  // another of either or one of the user's figures the sentence names; two of the answer's
+  // earlier numbers alone would excuse too much.
+  for (const a of [...here, ...earlier]) {
+    for (const b of [...here, ...named, ...(here.includes(a) ? earlier : [])]) {
+      if ((adds || (here.includes(a) && here.includes(b))) && sumOf(f, a, b)) return true;
       if (productOf(f, a, b) || ratioOf(f.value, a.value, b.value)) return true;
     }
   }
@@ -385,7 +388,7 @@ export function contradictionIn(turns: readonly ScoredTurn[], i: number, facts: 
       // Operands: this sentence's numbers, the user's figures it names, and what this answer worked
       // out before it ("your profit was $68,000. After your $40,000 salary, the business kept $28,000").
       const earlier = sentences.slice(0, s).flatMap((e) => (/\d/.test(e) ? figuresOf(e) : []));
-      if (workedOut(f, here.filter((o) => o.value !== f.value), [...stated, ...earlier], sentence, facts.figures)) continue;
+      if (workedOut(f, here.filter((o) => o.value !== f.value), stated, sentence, facts.figures, earlier)) continue;
       const user = closest(stated, f.value);
       return `contradicts the user: gives ${f.text}${/^[a-z]{2,}$/.test(f.unit) ? ` ${f.unit}` : ''} where they said ${user.text}`;
     }

@@ -104,6 +104,11 @@ describe('contradictions of what the user said', () => {
     assert.equal(verdict(budget, needs('$800')), undefined);
     const business = 'My business had revenue of $180,000 and expenses of $112,000 last year. I pay myself $40,000 of it.';
     assert.equal(verdict(business, 'Your profit before your own pay was $68,000. After your $40,000 salary, the business kept $28,000, a margin of about 16%.'), undefined);
+    // A factor the answer gave before, applied to the user's figures: 2/3 × 2 1/2 = 1 2/3, 1 1/2 × 2 1/2 = 3 3/4.
+    const recipe = 'My recipe serves 4 and uses 2/3 cup of rice and 1 1/2 cups of water. I need to serve 10.';
+    const scaled = (rice: string) => `Scaling from 4 to 10 servings is a factor of 2 1/2. You will need ${rice} cups of rice and 3 3/4 cups of water.`;
+    assert.equal(verdict(recipe, scaled('1 2/3')), undefined);
+    assert.match(verdict(recipe, scaled('1 1/3')) ?? '', /gives 1 1\/3 cup where they said 1 1\/2/);
   });
 
   it('arithmetic is only what the sentence states', () => {
