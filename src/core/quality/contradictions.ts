@@ -376,6 +376,7 @@ export function contradictionIn(turns: readonly ScoredTurn[], i: number, facts: 
     const excused = spans(sentence, PROJECTION, RANGE);
     const figures = figuresOf(sentence);
     let here: Operand[] | undefined;
+    let earlier: Operand[] | undefined;
     for (const f of figures) {
       if (givenByUser(f.value, f.unit, facts) || f.unit === '' || !(aboutThem || f.definite || f.unit.startsWith('#'))) continue;
       if (excused.some(([start, end]) => f.at >= start && f.at < end)) continue;
@@ -387,7 +388,7 @@ export function contradictionIn(turns: readonly ScoredTurn[], i: number, facts: 
       here ??= figures.map((g): Operand => g).concat(wordNumbersIn(sentence.toLowerCase()));
       // Operands: this sentence's numbers, the user's figures it names, and what this answer worked
       // out before it ("your profit was $68,000. After your $40,000 salary, the business kept $28,000").
-      const earlier = sentences.slice(0, s).flatMap((e) => (/\d/.test(e) ? figuresOf(e) : []));
+      earlier ??= sentences.slice(0, s).flatMap((e) => (/\d/.test(e) ? figuresOf(e) : []));
       if (workedOut(f, here.filter((o) => o.value !== f.value), stated, sentence, facts.figures, earlier)) continue;
       const user = closest(stated, f.value);
       return `contradicts the user: gives ${f.text}${/^[a-z]{2,}$/.test(f.unit) ? ` ${f.unit}` : ''} where they said ${user.text}`;
