@@ -88,10 +88,20 @@ function safeDecode(text: string): string {
   }
 }
 
+/**
+ * The driver's words when the server asks for a password and it has none (the URL gives none,
+ * nor PGPASSWORD, nor the editor's secret storage): an internal detail of its SCRAM exchange.
+ */
+const NO_PASSWORD = /client password must be a string/;
+
 /** Why `error` happened, in one line without the password. */
 export function teamErrorMessage(error: unknown, url: string): string {
   const e = error as { code?: string; message?: string } | undefined;
-  const reason = (e?.code && (REASONS[e.code] ?? NETWORK[e.code])) ?? e?.message ?? String(error);
+  const reason =
+    (e?.code && (REASONS[e.code] ?? NETWORK[e.code])) ??
+    (NO_PASSWORD.test(e?.message ?? '') ? 'the server asks for a password and none was given (in the URL, PGPASSWORD, or the editor’s Set Team Database Password)' : undefined) ??
+    e?.message ??
+    String(error);
   return withoutSecret(`${describeUrl(url)}: ${reason}`.replace(/\s*\n[\s\S]*$/, ''), url);
 }
 
