@@ -55,6 +55,8 @@ interface Figure {
   at: number;
   /** One of figures its sentence adds up to another ("the 16 weeks, 8 in March and 8 later"): a part, not a total. */
   part?: boolean;
+  /** Said to be rounded ("about $319", "roughly 1,900"): worked out when the exact result rounds to it. */
+  approx?: boolean;
   /** The same object for the figures of one sentence: figures given together ("minimums are $120, $55 and $25"). */
   sentence: object;
 }
@@ -122,6 +124,9 @@ const FOR_A_TIME = /^\s*(?:[a-z]+\s+)?for (?:\d+|a|an|one|two|three|four|five|si
  * only worked out in one: "put 10 percent down … once their equity reaches 30 percent" adds nothing.
  */
 const ADDS = /\b(?:plus|minus|more|another|extra|additional|add|adds|added|adding|on top|total|together|combined|sum|less|fewer|short|after|left|leaves|leaving|remaining|difference|gap|increase[sd]?|decrease[sd]?|rises?|drops?|raises?|cut|up from|down from|longer|shorter|higher|lower)\b|\+/i;
+
+/** Words before a figure that say it is rounded. */
+const APPROX = /\b(?:about|roughly|approximately|around|nearly|almost|close to)\s*$/;
 
 /** What follows a number that names a rule of thumb: "the 4% rule", "the 28 percent guideline". */
 const NAMED_RULE = /^\s*(?:percent |per cent )?(?:rule|guideline)s?\b/;
@@ -201,7 +206,7 @@ function figuresOf(text: string): Figure[] {
       if (FOR_A_TIME.test(rest)) cues.push('perio');
       // "the 16 weeks", "all 12 nights", "your 10 mg": a definite phrase refers to a figure already known.
       const definite = /\b(?:the|all|those|these|your|their|his|her)(?: (?:next|first|last|full|whole|remaining|original))?\s*$/.test(head);
-      out.push({ value, unit, cues, owner, attributed, definite, text: token, at, sentence: together });
+      out.push({ value, unit, cues, owner, attributed, definite, text: token, at, sentence: together, ...(APPROX.test(head) ? { approx: true } : {}) });
     }
     markParts(out, first);
   }
@@ -295,7 +300,7 @@ function workedOut(f: Figure, here: readonly Operand[], named: readonly Figure[]
   for (const a of [...here, ...earlier]) {
     for (const b of [...here, ...named, ...(here.includes(a) ? earlier : [])]) {
       if ((adds || (here.includes(a) && here.includes(b))) && sumOf(f, a, b)) return true;
-      if (productOf(f, a, b) || ratioOf(f.value, a.value, b.value)) return true;
+      if (productOf(f, a, b) || ratioOf(f, a.value, b.value)) return true;
     }
   }
   return false;
@@ -316,7 +321,7 @@ function totalOfGroup(f: Figure, named: readonly Figure[], given: readonly Figur
 /** Only figures in the result's unit, or bare numbers, add up to it: 12 months and 12 months are not 24 weeks. */
 function sumOf(f: Figure, a: Operand, b: Operand): boolean {
   if (![a.unit, b.unit].every((u) => u === f.unit || u === '')) return false;
-  return near(f.value, a.value + b.value) || near(f.value, Math.abs(a.value - b.value));
+  return equals(f, a.value + b.value) || equals(f, Math.abs(a.value - b.value));
 }
 
 /**
@@ -326,14 +331,27 @@ function sumOf(f: Figure, a: Operand, b: Operand): boolean {
  */
 function productOf(f: Figure, a: Operand, b: Operand): boolean {
   const keeps = (x: Operand) => x.unit === f.unit || x.unit === '';
-  if (near(f.value, a.value * b.value) && (keeps(a) || keeps(b))) return true;
-  return near(f.value, (a.value * b.value) / 100) && ((a.unit === '%' && keeps(b)) || (b.unit === '%' && keeps(a)));
+  if (equals(f, a.value * b.value) && (keeps(a) || keeps(b))) return true;
+  return equals(f, (a.value * b.value) / 100) && ((a.unit === '%' && keeps(b)) || (b.unit === '%' && keeps(a)));
 }
 
 /** A ratio, or a ratio as a percentage ("4 percent matched on 4 percent is a 100 percent return"). */
-function ratioOf(value: number, a: number, b: number): boolean {
-  if (b !== 0 && (near(value, a / b) || near(value, (100 * a) / b))) return true;
-  return a !== 0 && (near(value, b / a) || near(value, (100 * b) / a));
+function ratioOf(f: Figure, a: number, b: number): boolean {
+  if (b !== 0 && (equals(f, a / b) || equals(f, (100 * a) / b))) return true;
+  return a !== 0 && (equals(f, b / a) || equals(f, (100 * b) / a));
+}
+
+/**
+ * Whether `f` states `result`: exactly, or, for a figure said to be rounded ("about $319"), to
+ * the place of its last digit that is not a trailing zero (319 ±0.5, "about 1,900" ±50), and within 2%.
+ */
+function equals(f: Figure, result: number): boolean {
+  if (near(f.value, result)) return true;
+  if (!f.approx || f.text.includes('/')) return false;
+  const digits = f.text.replace(/[^\d.]/g, '');
+  const decimals = digits.includes('.') ? digits.length - digits.indexOf('.') - 1 : -(/0*$/.exec(digits)![0].length);
+  // Never looser than 2%: "about 10 percent" is not 14.
+  return Math.abs(f.value - result) <= Math.min(0.5 * 10 ** -decimals, 0.02 * Math.abs(f.value)) + 1e-9;
 }
 
 /**
@@ -377,6 +395,7 @@ export function contradictionIn(turns: readonly ScoredTurn[], i: number, facts: 
     const figures = figuresOf(sentence);
     let here: Operand[] | undefined;
     let earlier: Operand[] | undefined;
+    let counts: Figure[] | undefined;
     for (const f of figures) {
       if (givenByUser(f.value, f.unit, facts) || f.unit === '' || !(aboutThem || f.definite || f.unit.startsWith('#'))) continue;
       if (excused.some(([start, end]) => f.at >= start && f.at < end)) continue;
@@ -389,7 +408,9 @@ export function contradictionIn(turns: readonly ScoredTurn[], i: number, facts: 
       // Operands: this sentence's numbers, the user's figures it names, and what this answer worked
       // out before it ("your profit was $68,000. After your $40,000 salary, the business kept $28,000").
       earlier ??= sentences.slice(0, s).flatMap((e) => (/\d/.test(e) ? figuresOf(e) : []));
-      if (workedOut(f, here.filter((o) => o.value !== f.value), stated, sentence, facts.figures, earlier)) continue;
+      // A count of the user's the sentence names by its unit ("per paycheck" names "26 paychecks").
+      counts ??= facts.figures.filter((u) => /^[a-z]{3,}$/.test(u.unit) && !MEASURES.has(u.unit) && new RegExp(`\\b${u.unit}s?\\b`).test(sentence.toLowerCase()));
+      if (workedOut(f, here.filter((o) => o.value !== f.value), [...stated, ...counts], sentence, facts.figures, earlier)) continue;
       const user = closest(stated, f.value);
       return `contradicts the user: gives ${f.text}${/^[a-z]{2,}$/.test(f.unit) ? ` ${f.unit}` : ''} where they said ${user.text}`;
     }

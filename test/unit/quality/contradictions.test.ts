@@ -109,6 +109,11 @@ describe('contradictions of what the user said', () => {
     const scaled = (rice: string) => `Scaling from 4 to 10 servings is a factor of 2 1/2. You will need ${rice} cups of rice and 3 3/4 cups of water.`;
     assert.equal(verdict(recipe, scaled('1 2/3')), undefined);
     assert.match(verdict(recipe, scaled('1 1/3')) ?? '', /gives 1 1\/3 cup where they said 1 1\/2/);
+    // A figure said to be rounded, of a count the sentence names by its unit: $8,300 over the user's 26 paychecks is about $319.
+    const hsa = 'I contribute $150 per paycheck to my HSA, 26 paychecks a year. The family limit is $8,300.';
+    const maxed = (each: string) => `To hit $8,300, you would contribute about ${each} per paycheck.`;
+    assert.equal(verdict(hsa, 'You have room to save more.', 'What if I max it out?', maxed('$319')), undefined);
+    assert.match(verdict(hsa, 'You have room to save more.', 'What if I max it out?', maxed('$329')) ?? '', /gives \$329 where they said \$150/);
   });
 
   it('arithmetic is only what the sentence states', () => {
