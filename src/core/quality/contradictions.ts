@@ -128,8 +128,12 @@ const ADDS = /\b(?:plus|minus|more|another|extra|additional|add|adds|added|addin
 /** Words before a figure that say it is rounded. */
 const APPROX = /\b(?:about|roughly|approximately|around|nearly|almost|close to)\s*$/;
 
-/** What follows a number that names a rule of thumb: "the 4% rule", "the 28 percent guideline". */
-const NAMED_RULE = /^\s*(?:percent |per cent )?(?:rule|guideline)s?\b/;
+/**
+ * What follows a number that names a kind of thing by it: "the 4% rule", "the 22% bracket". Such
+ * a definite figure is not the one figure the user gave in its unit; it restates one only with a
+ * cue word in common ("I'm in the 24% bracket").
+ */
+const NAMED_KIND = /^\s*(?:percent |per cent )?(?:rule|guideline|bracket|tier|band)s?\b/;
 
 /** Words before a figure that do not name it: prepositions and the like ("since 1853", "in 2003"). */
 const NOT_LABELS = new Set('since until till about around over under after before like than into onto upon within without near past via per between among toward towards'.split(' '));
@@ -178,8 +182,6 @@ function figuresOf(text: string): Figure[] {
       let unit: string;
       // An ordinal ("the 17th century") is a position, not an amount anyone stated; a date ("on 3/15", "12/25/2024") is not a fraction.
       if (/^(?:st|nd|rd|th)\b/.test(rest) || (fraction && (identifier || DATE_BEFORE.test(head)))) continue;
-      // A rule of thumb's number is its name ("the 4% rule", "the 28 percent guideline"), no one's figure.
-      if (NAMED_RULE.test(rest)) continue;
       if (identifier) unit = label(/([a-z]+)\W*$/.exec(head)?.[1]);
       else if (/^[$€£]/.test(token) || /^(?:dollars?|bucks|usd)\b/.test(next)) unit = '$';
       else if (token.endsWith('%') || /^(?:percent|per cent|percentage)\b/.test(rest.trimStart())) unit = '%';
@@ -205,7 +207,7 @@ function figuresOf(text: string): Figure[] {
       }
       if (FOR_A_TIME.test(rest)) cues.push('perio');
       // "the 16 weeks", "all 12 nights", "your 10 mg": a definite phrase refers to a figure already known.
-      const definite = /\b(?:the|all|those|these|your|their|his|her)(?: (?:next|first|last|full|whole|remaining|original))?\s*$/.test(head);
+      const definite = /\b(?:the|all|those|these|your|their|his|her)(?: (?:next|first|last|full|whole|remaining|original))?\s*$/.test(head) && !NAMED_KIND.test(rest);
       out.push({ value, unit, cues, owner, attributed, definite, text: token, at, sentence: together, ...(APPROX.test(head) ? { approx: true } : {}) });
     }
     markParts(out, first);

@@ -98,6 +98,11 @@ describe('contradictions of what the user said', () => {
     const saver = 'I am 45 with $310,000 saved, and I contribute 12% of my $95,000 salary.';
     assert.equal(verdict(saver, 'You are on track.', 'Is it enough to retire at 62?', 'Using the 4% rule, $1.14 million supports about $45,600 a year of withdrawals.'), undefined);
     assert.match(verdict(saver, 'You are on track.', 'Is it enough to retire at 62?', 'Using the 4% of your salary you contribute, that is $3,800 a year.') ?? '', /gives 4% where they said 12%/);
+    // "The 22% bracket" names a bracket: not the one percentage the user gave (inflation), but their bracket if they gave one.
+    const raise = (given: string) => `My salary went from $64,000 to $71,000 this year. ${given}`;
+    const bracket = 'In the 22% bracket, putting $3,500 of it into your 401(k) would cost you about $2,730 after tax.';
+    assert.equal(verdict(raise('Inflation was 3.2%.'), 'That is a real raise.', 'Should I save the extra?', bracket), undefined);
+    assert.match(verdict(raise('I am in the 24% bracket.'), 'That is a real raise.', 'Should I save the extra?', bracket) ?? '', /gives 22% where they said 24%/);
     // A step the answer worked out in its sentence before: 2,100 - 1,300 = 800, 68,000 - 40,000 = 28,000.
     const budget = 'I follow the 50/30/20 budget on my $4,200 take-home. My rent is $1,300.';
     const needs = (left: string) => `Under 50/30/20, your needs budget is 50% of $4,200, or $2,100. Rent at $1,300 uses about 31% of your take-home, leaving ${left} for other needs.`;
