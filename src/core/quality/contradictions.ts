@@ -296,6 +296,9 @@ function workedOut(f: Figure, here: readonly Operand[], named: readonly Figure[]
   const adds = ADDS.test(sentence);
   // The total of figures the user gave together ("minimums are $120, $55 and $25" → "your minimums add up to $200").
   if (adds && totalOfGroup(f, named, given)) return true;
+  // The difference or sum of two figures of the user's it names, in a sentence that says so ("a
+  // house at $2,600 costs about $450 more a month than your $2,150 rent").
+  if (adds && named.some((a, k) => named.some((b, j) => j > k && sumOf(f, a, b)))) return true;
   // Operands: one of this sentence's numbers, or a number this answer worked out before it, with
   // another of either or one of the user's figures the sentence names; two of the answer's
   // earlier numbers alone would excuse too much.

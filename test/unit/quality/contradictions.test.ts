@@ -114,6 +114,11 @@ describe('contradictions of what the user said', () => {
     const scaled = (rice: string) => `Scaling from 4 to 10 servings is a factor of 2 1/2. You will need ${rice} cups of rice and 3 3/4 cups of water.`;
     assert.equal(verdict(recipe, scaled('1 2/3')), undefined);
     assert.match(verdict(recipe, scaled('1 1/3')) ?? '', /gives 1 1\/3 cup where they said 1 1\/2/);
+    // The difference of two figures the user gave: 2,600 - 2,150 = 450.
+    const house = 'We pay $2,150 rent and our lease ends August 31. A house would cost $2,600 a month including taxes.';
+    const costs = (monthly: string) => `Buying would cost about ${monthly} more a month than your rent.`;
+    assert.equal(verdict(house, costs('$450')), undefined);
+    assert.match(verdict(house, costs('$650')) ?? '', /gives \$650 where they said/);
     // A figure said to be rounded, of a count the sentence names by its unit: $8,300 over the user's 26 paychecks is about $319.
     const hsa = 'I contribute $150 per paycheck to my HSA, 26 paychecks a year. The family limit is $8,300.';
     const maxed = (each: string) => `To hit $8,300, you would contribute about ${each} per paycheck.`;
