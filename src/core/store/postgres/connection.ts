@@ -61,7 +61,8 @@ export function checkDatabaseUrl(url: string): void {
     throw new TeamDatabaseError('the database URL is not a URL: expected postgresql://USER:PASSWORD@HOST:PORT/DATABASE');
   }
   if (parsed.protocol !== 'postgresql:' && parsed.protocol !== 'postgres:') {
-    throw new TeamDatabaseError(`the database URL must start with postgresql:// (not ${parsed.protocol}//)`);
+    // Never quoting the scheme: a password pasted alone ("s3cret:x") parses as one.
+    throw new TeamDatabaseError('the database URL must start with postgresql:// or postgres://');
   }
   if (!parsed.hostname) throw new TeamDatabaseError('the database URL names no host: expected postgresql://USER:PASSWORD@HOST:PORT/DATABASE');
   if (!queryPortFits(parsed)) throw new TeamDatabaseError("the database URL's port is not a port number: expected postgresql://USER:PASSWORD@HOST:PORT/DATABASE");
