@@ -141,6 +141,14 @@ describe('promptloom db (a real PostgreSQL)', function () {
     assertOneLine(pasted, /^promptloom: the database URL must start with postgresql:\/\/ or postgres:\/\/ \(from PROMPTLOOM_DATABASE_URL\)$/, secret.toLowerCase());
     const badPort = run(['db', 'status', '--database-url', `postgresql://alice:${secret}@127.0.0.1:54x2/team`]);
     assertOneLine(badPort, /^promptloom: the database URL is not a URL: expected postgresql:\/\/USER:PASSWORD@HOST:PORT\/DATABASE \(from --database-url\)$/, secret);
+    // A port in the query string (the driver's parser takes it over the host's): the driver could
+    // not open a socket to it, and the CLI exited 0 with no output at all.
+    for (const port of ['abc', '99999']) {
+      for (const args of [['db', 'status'], ['stats'], ['conversations']]) {
+        const queryPort = run([...args, '--database-url', `postgresql://alice:${secret}@127.0.0.1:${server.port}/team?port=${port}`]);
+        assertOneLine(queryPort, /^promptloom: the database URL's port is not a port number: expected postgresql:\/\/USER:PASSWORD@HOST:PORT\/DATABASE \(from --database-url\)$/, secret);
+      }
+    }
   });
 
   it('db push before db init, or by a role that is no member: one line saying what to do', async () => {

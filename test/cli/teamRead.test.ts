@@ -85,13 +85,18 @@ describe('stats, conversations and review on the team database (a real PostgreSQ
 
   after(() => server?.dispose());
 
-  it("stats: a member's team figures are their workspace's figures for the same data", () => {
+  it("stats: a member's team figures are their workspace's figures for the same data", async () => {
     const local = stats(['--workspace', aliceWorkspace]);
     assert.equal(local.templates.length, 1);
     assert.equal(local.templates[0]!.usageCount, 5);
     // Bob's private template and its conversations are not Alice's to see: the team figures she
     // gets are exactly those of her own workspace.
     sameFigures(stats(['--database-url', aliceUrl]), local);
+    // And the same words: a mean of 7.0, 7.1, 7.2 and 7.3 is 7.15 on both, so "quality 7.2" on
+    // both. A review rewrites a row, which PostgreSQL then reads last: added up in that order, the
+    // mean was 7.1499999999999995, shown as 7.1.
+    await server.admin(["UPDATE promptloom.conversations SET status = status WHERE quality = 7"], 'team');
+    assert.equal(ok(run(['stats', '--database-url', aliceUrl])), ok(run(['stats', '--workspace', aliceWorkspace])));
     // The environment names the team database as well as the flag.
     sameFigures(stats([], { PROMPTLOOM_DATABASE_URL: aliceUrl }), local);
   });

@@ -121,6 +121,12 @@ async function aggregate(db: Database, group: Group, templateId?: number, recent
 }
 
 const num = (v: unknown) => (v === null || v === undefined ? null : Number(v));
+/**
+ * A mean of scores (one decimal each) to 12 significant digits: each backend adds the rows up
+ * in its own order (PostgreSQL's changes when a review rewrites a row), and the last bits differ —
+ * 7.15 or 7.1499999999999995, shown as 7.2 or 7.1 for the same scores.
+ */
+const settled = (v: unknown): number | null => (v === null || v === undefined ? null : Number(Number(v).toPrecision(12)));
 
 function figures(key: number, a: Awaited<ReturnType<typeof aggregate>>) {
   const l = a.logs.get(key);
@@ -131,7 +137,7 @@ function figures(key: number, a: Awaited<ReturnType<typeof aggregate>>) {
     succeeded: Number(l?.ok ?? 0),
     failed: Number(l?.bad ?? 0),
     cancelled: Number(l?.cancelled ?? 0),
-    avgQuality: num(q?.avg_q),
+    avgQuality: settled(q?.avg_q),
     minQuality: num(q?.min_q),
     maxQuality: num(q?.max_q),
     approvalRate: reviewed > 0 ? Number(q!.approved) / reviewed : null,

@@ -55,6 +55,10 @@ interface Figure {
   at: number;
   /** One of figures its sentence adds up to another ("the 16 weeks, 8 in March and 8 later"): a part, not a total. */
   part?: boolean;
+  /** Said to be rounded ("about $319", "roughly 1,900"): worked out when the exact result rounds to it. */
+  approx?: boolean;
+  /** The same object for the figures of one sentence: figures given together ("minimums are $120, $55 and $25"). */
+  sentence: object;
 }
 
 /** A number in a sentence and what it counts: the material of arithmetic. */
@@ -119,7 +123,17 @@ const FOR_A_TIME = /^\s*(?:[a-z]+\s+)?for (?:\d+|a|an|one|two|three|four|five|si
  * A sentence that says it adds or takes away. A sum with an operand from outside the sentence is
  * only worked out in one: "put 10 percent down … once their equity reaches 30 percent" adds nothing.
  */
-const ADDS = /\b(?:plus|minus|more|another|extra|additional|add|adds|added|adding|on top|total|together|combined|sum|less|fewer|short|after|left|remaining|difference|gap|increase[sd]?|decrease[sd]?|rises?|drops?|raises?|cut|up from|down from|longer|shorter|higher|lower)\b|\+/i;
+const ADDS = /\b(?:plus|minus|more|another|extra|additional|add|adds|added|adding|on top|total|together|combined|sum|less|fewer|short|after|left|leaves|leaving|remaining|difference|gap|increase[sd]?|decrease[sd]?|rises?|drops?|raises?|cut|up from|down from|longer|shorter|higher|lower)\b|\+/i;
+
+/** Words before a figure that say it is rounded. */
+const APPROX = /\b(?:about|roughly|approximately|around|nearly|almost|close to)\s*$/;
+
+/**
+ * What follows a number that names a kind of thing by it: "the 4% rule", "the 22% bracket". Such
+ * a definite figure is not the one figure the user gave in its unit; it restates one only with a
+ * cue word in common ("I'm in the 24% bracket").
+ */
+const NAMED_KIND = /^\s*(?:percent |per cent )?(?:rule|guideline|bracket|tier|band)s?\b/;
 
 /** Words before a figure that do not name it: prepositions and the like ("since 1853", "in 2003"). */
 const NOT_LABELS = new Set('since until till about around over under after before like than into onto upon within without near past via per between among toward towards'.split(' '));
@@ -147,6 +161,7 @@ function figuresOf(text: string): Figure[] {
   for (const sentence of sentencesOf(text)) {
     if (!/\d/.test(sentence)) continue;
     const first = out.length;
+    const together = {};
     const lower = sentence.toLowerCase();
     const attributed = YOU.test(lower);
     const all = [...sentence.matchAll(FIGURE)];
@@ -192,8 +207,8 @@ function figuresOf(text: string): Figure[] {
       }
       if (FOR_A_TIME.test(rest)) cues.push('perio');
       // "the 16 weeks", "all 12 nights", "your 10 mg": a definite phrase refers to a figure already known.
-      const definite = /\b(?:the|all|those|these|your|their|his|her)(?: (?:next|first|last|full|whole|remaining|original))?\s*$/.test(head);
-      out.push({ value, unit, cues, owner, attributed, definite, text: token, at });
+      const definite = /\b(?:the|all|those|these|your|their|his|her)(?: (?:next|first|last|full|whole|remaining|original))?\s*$/.test(head) && !NAMED_KIND.test(rest);
+      out.push({ value, unit, cues, owner, attributed, definite, text: token, at, sentence: together, ...(APPROX.test(head) ? { approx: true } : {}) });
     }
     markParts(out, first);
   }
@@ -277,13 +292,33 @@ const near = (a: number, b: number) => Math.abs(a - b) <= 1e-6 * Math.max(1, Mat
  * by its slot ("three months of your essentials is $7,200"). Operands from anywhere would excuse
  * almost any small figure.
  */
-function workedOut(f: Figure, here: readonly Operand[], named: readonly Figure[], sentence: string): boolean {
+function workedOut(f: Figure, here: readonly Operand[], named: readonly Figure[], sentence: string, given: readonly Figure[], earlier: readonly Operand[] = []): boolean {
   const adds = ADDS.test(sentence);
-  for (const a of here) {
-    for (const b of [...here, ...named]) {
-      if ((adds || here.includes(b)) && sumOf(f, a, b)) return true;
-      if (productOf(f, a, b) || ratioOf(f.value, a.value, b.value)) return true;
+  // The total of figures the user gave together ("minimums are $120, $55 and $25" → "your minimums add up to $200").
+  if (adds && totalOfGroup(f, named, given)) return true;
+  // The difference or sum of two figures of the user's it names, in a sentence that says so ("a
+  // house at $2,600 costs about $450 more a month than your $2,150 rent").
+  if (adds && named.some((a, k) => named.some((b, j) => j > k && sumOf(f, a, b)))) return true;
+  // Operands: one of this sentence's numbers, or a number this answer worked out before it, with
+  // another of either or one of the user's figures the sentence names; two of the answer's
+  // earlier numbers alone would excuse too much.
+  for (const a of [...here, ...earlier]) {
+    for (const b of [...here, ...named, ...(here.includes(a) ? earlier : [])]) {
+      if ((adds || (here.includes(a) && here.includes(b))) && sumOf(f, a, b)) return true;
+      if (productOf(f, a, b) || ratioOf(f, a.value, b.value)) return true;
     }
+  }
+  return false;
+}
+
+/**
+ * Whether `f` is the sum of the figures in its unit the user gave in one sentence with a figure it
+ * names: "$120, $55 and $25" are named by the cue of the first alone.
+ */
+function totalOfGroup(f: Figure, named: readonly Figure[], given: readonly Figure[]): boolean {
+  for (const sentence of new Set(named.map((u) => u.sentence))) {
+    const values = given.filter((u) => u.sentence === sentence && u.unit === f.unit && u.owner === f.owner).map((u) => u.value);
+    if (values.length >= 2 && near(f.value, values.reduce((sum, v) => sum + v, 0))) return true;
   }
   return false;
 }
@@ -291,7 +326,7 @@ function workedOut(f: Figure, here: readonly Operand[], named: readonly Figure[]
 /** Only figures in the result's unit, or bare numbers, add up to it: 12 months and 12 months are not 24 weeks. */
 function sumOf(f: Figure, a: Operand, b: Operand): boolean {
   if (![a.unit, b.unit].every((u) => u === f.unit || u === '')) return false;
-  return near(f.value, a.value + b.value) || near(f.value, Math.abs(a.value - b.value));
+  return equals(f, a.value + b.value) || equals(f, Math.abs(a.value - b.value));
 }
 
 /**
@@ -301,14 +336,27 @@ function sumOf(f: Figure, a: Operand, b: Operand): boolean {
  */
 function productOf(f: Figure, a: Operand, b: Operand): boolean {
   const keeps = (x: Operand) => x.unit === f.unit || x.unit === '';
-  if (near(f.value, a.value * b.value) && (keeps(a) || keeps(b))) return true;
-  return near(f.value, (a.value * b.value) / 100) && ((a.unit === '%' && keeps(b)) || (b.unit === '%' && keeps(a)));
+  if (equals(f, a.value * b.value) && (keeps(a) || keeps(b))) return true;
+  return equals(f, (a.value * b.value) / 100) && ((a.unit === '%' && keeps(b)) || (b.unit === '%' && keeps(a)));
 }
 
 /** A ratio, or a ratio as a percentage ("4 percent matched on 4 percent is a 100 percent return"). */
-function ratioOf(value: number, a: number, b: number): boolean {
-  if (b !== 0 && (near(value, a / b) || near(value, (100 * a) / b))) return true;
-  return a !== 0 && (near(value, b / a) || near(value, (100 * b) / a));
+function ratioOf(f: Figure, a: number, b: number): boolean {
+  if (b !== 0 && (equals(f, a / b) || equals(f, (100 * a) / b))) return true;
+  return a !== 0 && (equals(f, b / a) || equals(f, (100 * b) / a));
+}
+
+/**
+ * Whether `f` states `result`: exactly, or, for a figure said to be rounded ("about $319"), to
+ * the place of its last digit that is not a trailing zero (319 ±0.5, "about 1,900" ±50), and within 2%.
+ */
+function equals(f: Figure, result: number): boolean {
+  if (near(f.value, result)) return true;
+  if (!f.approx || f.text.includes('/')) return false;
+  const digits = f.text.replace(/[^\d.]/g, '');
+  const decimals = digits.includes('.') ? digits.length - digits.indexOf('.') - 1 : -(/0*$/.exec(digits)![0].length);
+  // Never looser than 2%: "about 10 percent" is not 14.
+  return Math.abs(f.value - result) <= Math.min(0.5 * 10 ** -decimals, 0.02 * Math.abs(f.value)) + 1e-9;
 }
 
 /**
@@ -341,7 +389,8 @@ export function contradictionIn(turns: readonly ScoredTurn[], i: number, facts: 
   }
 
   if (facts.figures.length === 0 || !hasFreshFigure(content, facts)) return undefined;
-  for (const sentence of sentencesOf(content)) {
+  const sentences = sentencesOf(content);
+  for (const [s, sentence] of sentences.entries()) {
     if (!/\d/.test(sentence)) continue;
     if (!hasFreshFigure(sentence, facts) || HYPOTHETICAL.test(sentence) || DERIVED.test(sentence)) continue;
     // The sentence must be about the user or someone they spoke of, unless the figure refers to
@@ -350,6 +399,8 @@ export function contradictionIn(turns: readonly ScoredTurn[], i: number, facts: 
     const excused = spans(sentence, PROJECTION, RANGE);
     const figures = figuresOf(sentence);
     let here: Operand[] | undefined;
+    let earlier: Operand[] | undefined;
+    let counts: Figure[] | undefined;
     for (const f of figures) {
       if (givenByUser(f.value, f.unit, facts) || f.unit === '' || !(aboutThem || f.definite || f.unit.startsWith('#'))) continue;
       if (excused.some(([start, end]) => f.at >= start && f.at < end)) continue;
@@ -359,7 +410,12 @@ export function contradictionIn(turns: readonly ScoredTurn[], i: number, facts: 
       // 12 month minimum"): this one is another quantity beside it.
       if (figures.some((g) => g !== f && g.unit === f.unit && stated.some((u) => u.value === g.value))) continue;
       here ??= figures.map((g): Operand => g).concat(wordNumbersIn(sentence.toLowerCase()));
-      if (workedOut(f, here.filter((o) => o.value !== f.value), stated, sentence)) continue;
+      // Operands: this sentence's numbers, the user's figures it names, and what this answer worked
+      // out before it ("your profit was $68,000. After your $40,000 salary, the business kept $28,000").
+      earlier ??= sentences.slice(0, s).flatMap((e) => (/\d/.test(e) ? figuresOf(e) : []));
+      // A count of the user's the sentence names by its unit ("per paycheck" names "26 paychecks").
+      counts ??= facts.figures.filter((u) => /^[a-z]{3,}$/.test(u.unit) && !MEASURES.has(u.unit) && new RegExp(`\\b${u.unit}s?\\b`).test(sentence.toLowerCase()));
+      if (workedOut(f, here.filter((o) => o.value !== f.value), [...stated, ...counts], sentence, facts.figures, earlier)) continue;
       const user = closest(stated, f.value);
       return `contradicts the user: gives ${f.text}${/^[a-z]{2,}$/.test(f.unit) ? ` ${f.unit}` : ''} where they said ${user.text}`;
     }

@@ -73,7 +73,18 @@ export function checkedUrl(url: string, from: DatabaseUrlSource): string {
     throw new DatabaseUrlError(`the database URL must start with postgresql:// or postgres:// (from ${from})`);
   }
   if (!parsed.hostname) throw new DatabaseUrlError(`the database URL names no host: expected ${EXPECTED} (from ${from})`);
+  if (!queryPortFits(parsed)) throw new DatabaseUrlError(`the database URL's port is not a port number: expected ${EXPECTED} (from ${from})`);
   return url;
+}
+
+/**
+ * Whether a port given in the query string (`?port=`, which the driver's parser takes over the
+ * host's) is a port number. The WHATWG parser checks the host's port, not this one; the driver
+ * fails to open a socket to "abc" or 99999 in a way that leaves its client never ending.
+ */
+export function queryPortFits(parsed: URL): boolean {
+  const port = parsed.searchParams.get('port');
+  return port === null || (/^\d{1,5}$/.test(port) && Number(port) >= 1 && Number(port) <= 65535);
 }
 
 /**
@@ -104,6 +115,8 @@ export function withPassword(url: string, password: string | undefined): string 
   if (!password || hasPassword(url)) return url;
   const parsed = new URL(url);
   if (!parsed.username) return url; // a password needs a user name to go with it
-  parsed.password = password;
+  // Encoded whole: the URL setter leaves '%' as it is, and the driver decodes the password it
+  // reads, so "rd%41" would reach the server as "rdA".
+  parsed.password = encodeURIComponent(password);
   return parsed.toString();
 }

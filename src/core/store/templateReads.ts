@@ -42,7 +42,8 @@ export class TemplateReads {
       createdAt: Number(r.created_at),
       generations: Number(r.generations),
       conversations: Number(r.conversations),
-      avgQuality: r.avg_quality === null ? null : Number(r.avg_quality),
+      // To 12 significant digits: each backend adds the scores up in its own order (analytics' `settled`).
+      avgQuality: r.avg_quality === null ? null : Number(Number(r.avg_quality).toPrecision(12)),
     }));
   }
 

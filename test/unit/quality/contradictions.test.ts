@@ -88,6 +88,44 @@ describe('contradictions of what the user said', () => {
     assert.equal(verdict(user, first, 'And the mortgage insurance?', 'It goes away once your equity reaches 20 percent of the price.'), undefined);
   });
 
+  it('clean advice full of figures: a total of figures given together, a rule of thumb, a step worked out a sentence before', () => {
+    // The user's minimums, given together, add up to $200; $250 they do not.
+    const cards = 'I can pay $500 a month in all. Minimums are $120, $55 and $25.';
+    const minimums = (total: string) => `Your minimums add up to ${total}, which puts $300 toward the 24.9% card.`;
+    assert.equal(verdict('I have three credit cards.', 'Let us plan the payments.', cards, minimums('$200')), undefined);
+    assert.match(verdict('I have three credit cards.', 'Let us plan the payments.', cards, minimums('$240')) ?? '', /gives \$240 where they said \$120/);
+    // "The 4% rule" names a rule, not the user's 12%; "a 4% rate" of theirs would restate it.
+    const saver = 'I am 45 with $310,000 saved, and I contribute 12% of my $95,000 salary.';
+    assert.equal(verdict(saver, 'You are on track.', 'Is it enough to retire at 62?', 'Using the 4% rule, $1.14 million supports about $45,600 a year of withdrawals.'), undefined);
+    assert.match(verdict(saver, 'You are on track.', 'Is it enough to retire at 62?', 'Using the 4% of your salary you contribute, that is $3,800 a year.') ?? '', /gives 4% where they said 12%/);
+    // "The 22% bracket" names a bracket: not the one percentage the user gave (inflation), but their bracket if they gave one.
+    const raise = (given: string) => `My salary went from $64,000 to $71,000 this year. ${given}`;
+    const bracket = 'In the 22% bracket, putting $3,500 of it into your 401(k) would cost you about $2,730 after tax.';
+    assert.equal(verdict(raise('Inflation was 3.2%.'), 'That is a real raise.', 'Should I save the extra?', bracket), undefined);
+    assert.match(verdict(raise('I am in the 24% bracket.'), 'That is a real raise.', 'Should I save the extra?', bracket) ?? '', /gives 22% where they said 24%/);
+    // A step the answer worked out in its sentence before: 2,100 - 1,300 = 800, 68,000 - 40,000 = 28,000.
+    const budget = 'I follow the 50/30/20 budget on my $4,200 take-home. My rent is $1,300.';
+    const needs = (left: string) => `Under 50/30/20, your needs budget is 50% of $4,200, or $2,100. Rent at $1,300 uses about 31% of your take-home, leaving ${left} for other needs.`;
+    assert.equal(verdict(budget, needs('$800')), undefined);
+    const business = 'My business had revenue of $180,000 and expenses of $112,000 last year. I pay myself $40,000 of it.';
+    assert.equal(verdict(business, 'Your profit before your own pay was $68,000. After your $40,000 salary, the business kept $28,000, a margin of about 16%.'), undefined);
+    // A factor the answer gave before, applied to the user's figures: 2/3 × 2 1/2 = 1 2/3, 1 1/2 × 2 1/2 = 3 3/4.
+    const recipe = 'My recipe serves 4 and uses 2/3 cup of rice and 1 1/2 cups of water. I need to serve 10.';
+    const scaled = (rice: string) => `Scaling from 4 to 10 servings is a factor of 2 1/2. You will need ${rice} cups of rice and 3 3/4 cups of water.`;
+    assert.equal(verdict(recipe, scaled('1 2/3')), undefined);
+    assert.match(verdict(recipe, scaled('1 1/3')) ?? '', /gives 1 1\/3 cup where they said 1 1\/2/);
+    // The difference of two figures the user gave: 2,600 - 2,150 = 450.
+    const house = 'We pay $2,150 rent and our lease ends August 31. A house would cost $2,600 a month including taxes.';
+    const costs = (monthly: string) => `Buying would cost about ${monthly} more a month than your rent.`;
+    assert.equal(verdict(house, costs('$450')), undefined);
+    assert.match(verdict(house, costs('$650')) ?? '', /gives \$650 where they said/);
+    // A figure said to be rounded, of a count the sentence names by its unit: $8,300 over the user's 26 paychecks is about $319.
+    const hsa = 'I contribute $150 per paycheck to my HSA, 26 paychecks a year. The family limit is $8,300.';
+    const maxed = (each: string) => `To hit $8,300, you would contribute about ${each} per paycheck.`;
+    assert.equal(verdict(hsa, 'You have room to save more.', 'What if I max it out?', maxed('$319')), undefined);
+    assert.match(verdict(hsa, 'You have room to save more.', 'What if I max it out?', maxed('$329')) ?? '', /gives \$329 where they said \$150/);
+  });
+
   it('arithmetic is only what the sentence states', () => {
     // 30 is 10 + 20, and 10 times the 3 years, but nothing here adds or multiplies them: the
     // user's 20 percent is restated as 30.

@@ -5,6 +5,7 @@
 import { strict as assert } from 'node:assert';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { parse as parseConnectionString } from 'pg-connection-string';
 import { SETTING_KEYS } from '../../../src/core/generation/settings';
 import { checkDatabaseUrl, TeamDatabaseError } from '../../../src/core/store/postgres/connection';
 import { chooseStore, DATABASE_URL_SETTING, DatabaseUrlError, hasPassword, namesDatabaseUrl, withPassword } from '../../../src/core/store/databaseUrl';
@@ -65,13 +66,24 @@ describe('the store in use', () => {
     }
   });
 
-  it('the driver-level check quoted the scheme, which a password pasted alone is the start of; the choice is checked first', () => {
+  it('the driver-level check never quotes the scheme either, which a password pasted alone is the start of; the choice is checked first', () => {
     const secret = 'S3cr3t-pw-zq';
-    // What connection.ts says of it: reason enough that the choice's own check never quotes the URL.
     const driverLevel = messageOf(() => checkDatabaseUrl(`${secret}:rest`));
-    assert.ok(driverLevel.includes(secret.toLowerCase()) || driverLevel.includes(secret));
+    assert.ok(!driverLevel.toLowerCase().includes(secret.toLowerCase()), driverLevel);
     assert.throws(() => checkDatabaseUrl(`${secret}:rest`), TeamDatabaseError);
     assert.throws(() => chooseStore({ flag: `${secret}:rest` }), DatabaseUrlError);
+  });
+});
+
+describe('a port given in the query string (the driver reads it over the host’s)', () => {
+  it('must be a port number: the driver could not connect, and its client never ended', () => {
+    for (const port of ['abc', '99999', '0', '-1', '']) {
+      const url = `postgresql://alice:pw@db.example:5432/team?port=${port}`;
+      assert.throws(() => chooseStore({ flag: url }), (e: Error) => e instanceof DatabaseUrlError && /port is not a port number/.test(e.message), port);
+      assert.throws(() => checkDatabaseUrl(url), TeamDatabaseError, port);
+    }
+    assert.equal(chooseStore({ flag: 'postgresql://alice:pw@db.example/team?port=6432' }).store, 'postgresql');
+    checkDatabaseUrl('postgresql://alice:pw@db.example/team?port=6432');
   });
 });
 
@@ -86,6 +98,12 @@ describe('a password kept apart from the URL (the editor’s secret storage)', (
     assert.equal(withPassword('postgresql://alice@db.example/team', undefined), 'postgresql://alice@db.example/team');
     // No user name: nothing to log in as with it.
     assert.equal(withPassword('postgresql://db.example/team', 'pw'), 'postgresql://db.example/team');
+  });
+
+  it('joins the password as the driver will read it back, whatever it holds (a "%41" stays "%41", not "A")', () => {
+    for (const password of ['p@ss:w/rd%41?x', '50%off', '100%', 'a b#c&d=e', "quo'te\"back\\slash", 'ünï€ode']) {
+      assert.equal(parseConnectionString(withPassword('postgresql://alice@db.example:5432/team', password)).password, password, password);
+    }
   });
 });
 

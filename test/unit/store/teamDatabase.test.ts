@@ -149,4 +149,19 @@ describe('team database handle (a real PostgreSQL)', function () {
     assert.match(error.message, /handle_user@127\.0\.0\.1:\d+\/handle: password authentication failed/);
     assert.ok(!error.message.includes('n0t-The-Secret'));
   });
+
+  it('no password at all (none in the URL, no PGPASSWORD): says so, not the driver\'s SASL message', async () => {
+    const saved = process.env.PGPASSWORD;
+    delete process.env.PGPASSWORD;
+    try {
+      const error = await TeamDatabase.connect(`postgresql://handle_user@${server.host}:${server.port}/handle`).then(
+        () => assert.fail('connected without a password'),
+        (e: unknown) => e,
+      );
+      assert.ok(error instanceof TeamDatabaseError);
+      assert.match(error.message, /^handle_user@127\.0\.0\.1:\d+\/handle: the server asks for a password and none was given/);
+    } finally {
+      if (saved !== undefined) process.env.PGPASSWORD = saved;
+    }
+  });
 });

@@ -4,6 +4,7 @@
  * (a driver message quoting its input) has it blotted out first.
  */
 import { Client, type ClientConfig } from 'pg';
+import { queryPortFits } from '../databaseUrl';
 import { TEAM_SCHEMA } from './migrations';
 
 /** The team database could not be used: one line for the user, free of the password. */
@@ -60,9 +61,11 @@ export function checkDatabaseUrl(url: string): void {
     throw new TeamDatabaseError('the database URL is not a URL: expected postgresql://USER:PASSWORD@HOST:PORT/DATABASE');
   }
   if (parsed.protocol !== 'postgresql:' && parsed.protocol !== 'postgres:') {
-    throw new TeamDatabaseError(`the database URL must start with postgresql:// (not ${parsed.protocol}//)`);
+    // Never quoting the scheme: a password pasted alone ("s3cret:x") parses as one.
+    throw new TeamDatabaseError('the database URL must start with postgresql:// or postgres://');
   }
   if (!parsed.hostname) throw new TeamDatabaseError('the database URL names no host: expected postgresql://USER:PASSWORD@HOST:PORT/DATABASE');
+  if (!queryPortFits(parsed)) throw new TeamDatabaseError("the database URL's port is not a port number: expected postgresql://USER:PASSWORD@HOST:PORT/DATABASE");
 }
 
 /** Every form the URL's password could take in a message, blotted out. */
@@ -86,10 +89,20 @@ function safeDecode(text: string): string {
   }
 }
 
+/**
+ * The driver's words when the server asks for a password and it has none (the URL gives none,
+ * nor PGPASSWORD, nor the editor's secret storage): an internal detail of its SCRAM exchange.
+ */
+const NO_PASSWORD = /client password must be a string/;
+
 /** Why `error` happened, in one line without the password. */
 export function teamErrorMessage(error: unknown, url: string): string {
   const e = error as { code?: string; message?: string } | undefined;
-  const reason = (e?.code && (REASONS[e.code] ?? NETWORK[e.code])) ?? e?.message ?? String(error);
+  const reason =
+    (e?.code && (REASONS[e.code] ?? NETWORK[e.code])) ??
+    (NO_PASSWORD.test(e?.message ?? '') ? 'the server asks for a password and none was given (in the URL, PGPASSWORD, or the editor’s Set Team Database Password)' : undefined) ??
+    e?.message ??
+    String(error);
   return withoutSecret(`${describeUrl(url)}: ${reason}`.replace(/\s*\n[\s\S]*$/, ''), url);
 }
 
@@ -137,7 +150,9 @@ export async function connectTeamDatabase(url: string, options: { connectTimeout
   try {
     await client.connect();
   } catch (error) {
-    await client.end().catch(() => undefined);
+    // Not awaited: a client whose socket never opened never ends, and awaiting it left the
+    // process with nothing to wait on (the CLI exited 0 without a word).
+    void client.end().catch(() => undefined);
     throw new TeamDatabaseError(teamErrorMessage(error, url));
   }
   return client;

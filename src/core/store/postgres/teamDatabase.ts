@@ -94,7 +94,8 @@ export class TeamDatabase implements Database {
     try {
       await pool.query('SELECT 1');
     } catch (error) {
-      await pool.end().catch(() => undefined);
+      // Not awaited: a pool whose client's socket never opened never ends (see connectTeamDatabase).
+      void pool.end().catch(() => undefined);
       throw new TeamDatabaseError(teamErrorMessage(error, url));
     }
     return db;
