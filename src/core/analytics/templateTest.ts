@@ -39,6 +39,26 @@ export async function baselineFor(db: Database, templateId: number, versionId: n
   return template && { ...template, source: 'earlier conversations' };
 }
 
+/**
+ * Why a run counts as flagged for the test, or undefined. A near-duplicate of an earlier test's
+ * run is not held against the template: every test runs on the same sample values, so an
+ * unchanged template tested again repeats itself by design (the run still shows its flag). A
+ * near-duplicate of a conversation made for the dataset is: the template keeps saying the same.
+ */
+export async function testFlagReason(
+  db: Database,
+  run: { readonly status: string; readonly statusReason: string | null; readonly nearDuplicateOf: string | null },
+): Promise<string | undefined> {
+  if (run.status !== 'needs_revision') return undefined;
+  const reason = run.statusReason ?? 'marked as needing revision';
+  if (!run.nearDuplicateOf || !reason.startsWith('near-duplicate of ')) return reason;
+  const ofATest = await db.get(
+    `SELECT 1 AS test FROM conversations c JOIN batches b ON b.id = c.batch_id WHERE c.id = ? AND ${db.dialect.jsonField('b.settings', 'purpose')} = 'test'`,
+    [run.nearDuplicateOf],
+  );
+  return ofATest ? undefined : reason;
+}
+
 export interface TestRun {
   readonly conversationId?: string;
   /** Undefined when the generation failed. */

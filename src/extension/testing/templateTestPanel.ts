@@ -1,5 +1,5 @@
 import * as vscode from 'vscode';
-import { baselineFor, judgeTest, runReasons, type RunReasons, type TestRun } from '../../core/analytics';
+import { baselineFor, judgeTest, runReasons, testFlagReason, type RunReasons, type TestRun } from '../../core/analytics';
 import { storedJudgePart } from '../../core/quality/judge';
 import { WorkspaceBatchRepository, WorkspaceGenerationRepository, type ConversationDetails } from '../../core/store';
 import { TEST_VIEW_TYPE, testWebviewMessage, type TestHostMessage, type TestResultView, type TestRunJudgeView, type TestRunView, type TestState, type TestWebviewMessage } from '../../shared/testProtocol';
@@ -61,8 +61,9 @@ export async function testTemplate(deps: TemplateTestDeps, uri: vscode.Uri, runs
       ...(d?.quality?.recommendations[0] ? { firstRecommendation: d.quality.recommendations[0] } : {}),
       ...(judge ? { judge: { score: judge.score, overall: judge.overall, model: judge.model, reason: judge.reason } } : {}),
       ...(d ? { details: d } : {}),
-      ...(d?.status === 'needs_revision' ? { flaggedReason: d.statusReason ?? 'marked as needing revision' } : {}),
     });
+    const flaggedReason = d && (await testFlagReason(store, d));
+    if (flaggedReason) runsData[runsData.length - 1] = { ...runsData[runsData.length - 1]!, flaggedReason };
   }
   // Generations that failed for good left no conversation: they count as failed runs.
   for (let i = runsData.length; i < count; i++) runsData.push({});

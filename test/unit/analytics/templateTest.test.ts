@@ -2,7 +2,8 @@ import { strict as assert } from 'node:assert';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { baselineFor, judgeTest, trendOf } from '../../../src/core/analytics';
+import { baselineFor, judgeTest, testFlagReason, trendOf } from '../../../src/core/analytics';
+import { GOOD } from '../../fixtures/conversations';
 import { WorkspaceBatchRepository, WorkspaceGenerationRepository, Store, WorkspaceTemplateRepository } from '../../../src/core/store';
 
 describe('template testing', () => {
@@ -82,6 +83,38 @@ describe('template testing', () => {
     );
     assert.equal(nearCopy.passed, false);
     assert.deepEqual(nearCopy.criteria.filter((c) => !c.passed).map((c) => `${c.name}: ${c.detail}`), ['no run flagged for revision: 1 flagged (first: near-duplicate of 42b56a7f (similarity 0.94))']);
+  });
+
+  it('a near-duplicate of an earlier test’s run does not fail a test; of a dataset conversation, or any other flag, it does', async () => {
+    const store = await Store.open(mkdtempSync(join(tmpdir(), 'promptloom-test-')));
+    let now = 1_000;
+    const clock = { now: () => (now += 1000) };
+    const t = await new WorkspaceTemplateRepository(store, clock).ensure('t.prompt', { name: 'T', tier: 'template' });
+    const v = (await new WorkspaceTemplateRepository(store, clock).recordVersion(t.id, 'one')).id;
+    const batches = new WorkspaceBatchRepository(store, clock);
+    const generations = new WorkspaceGenerationRepository(store, clock);
+    const run = async (purpose: 'test' | undefined) => {
+      const batch = await batches.create({ templateId: t.id, versionId: v, requested: 1, parameters: {}, model: 'm', settings: purpose ? { purpose } : {} });
+      const { conversationId } = await generations.record({
+        templateId: t.id, versionId: v, batchId: batch.id, parameters: {}, model: 'm', attempt: 1, status: 'succeeded', inputTokens: 1, outputTokens: 1, costUsd: 0, durationMs: 1,
+        nearDuplicates: { threshold: 0.8 },
+        conversation: { turns: GOOD.turns, quality: { overall: 9.8, breakdown: {}, recommendations: [] } },
+      });
+      return (await generations.details(conversationId!))!;
+    };
+    assert.equal(await testFlagReason(store, await run('test')), undefined, 'the first run is nobody’s copy');
+    const again = await run('test');
+    assert.equal(again.status, 'needs_revision', 'still flagged, as stored');
+    assert.equal(await testFlagReason(store, again), undefined, 'a copy of an earlier test run does not count');
+    const dataset = await run(undefined);
+    assert.equal(dataset.status, 'needs_revision');
+    // A test run after dataset conversations: its nearest is whichever is closest; make it a dataset one.
+    await store.write((tx) => tx.run("UPDATE conversations SET batch_id = NULL WHERE batch_id IN (SELECT id FROM batches WHERE json_extract(settings, '$.purpose') = 'test')"));
+    const copyOfDataset = await run('test');
+    assert.match((await testFlagReason(store, copyOfDataset)) ?? '', /^near-duplicate of [0-9a-f]{8} \(similarity /);
+    assert.equal(await testFlagReason(store, { status: 'needs_revision', statusReason: 'scored 2.0, below 6: turn 3 repeats turn 1', nearDuplicateOf: null }), 'scored 2.0, below 6: turn 3 repeats turn 1');
+    assert.equal(await testFlagReason(store, { status: 'approved', statusReason: null, nearDuplicateOf: null }), undefined);
+    store.close();
   });
 
   it('the trend counts an exact half-point change as stable', async () => {
