@@ -69,9 +69,6 @@ export const enum CommandId {
 
 type Handler = (ctx: Ctx, ...args: unknown[]) => unknown;
 
-/** Said when Export Training Data runs while the views show the team database. */
-export const TEAM_EXPORT_NOTICE = 'Export Training Data writes this workspace’s database, not the team’s that the views show.';
-
 /** The command table: each id with its handler. */
 export const COMMANDS: Readonly<Record<CommandId, Handler>> = {
   [CommandId.PreviewTemplate]: previewTemplate,
@@ -175,9 +172,8 @@ export const COMMANDS: Readonly<Record<CommandId, Handler>> = {
   },
   // A full request as the argument (tests, other extensions) skips the questions and the dialog.
   [CommandId.ExportTrainingData]: async (ctx, request) => {
-    // Not mixed silently: the views show the team database, this export reads the workspace's.
-    if ((await ctx.source.kind()) === 'postgresql') void vscode.window.showInformationMessage(`Promptloom: ${TEAM_EXPORT_NOTICE}`);
-    return exportTrainingData(ctx.db, request && typeof request === 'object' ? (request as ExportRequest) : undefined);
+    // From the store the views show (the team database when the setting chooses it).
+    return exportTrainingData(ctx, request && typeof request === 'object' ? (request as ExportRequest) : undefined);
   },
   [CommandId.SimulateRetryStrategy]: (ctx) => RetrySimulationPanel.show(ctx.retryDeps),
   [CommandId.OpenTemplate]: async (_ctx, resource) => {

@@ -30,7 +30,7 @@ export class Ctx extends Disposable {
   readonly log = this.register(new Log());
   readonly templates = this.register(new TemplateStore(this.log));
   readonly db = this.register(new WorkspaceDb(this.log));
-  readonly history = this.register(new TemplateHistory(this.db, this.templates));
+  readonly history: TemplateHistory;
   readonly generation: GenerationService;
   readonly previewDeps: PreviewDeps;
   readonly conversationDocs: ConversationDocuments;
@@ -53,12 +53,13 @@ export class Ctx extends Disposable {
     this.previewDeps = { extensionUri: extension.extensionUri, templates: this.templates, state: extension.workspaceState, log: this.log };
     this.teamDb = this.register(new TeamDatabase(extension.secrets, this.db, this.log));
     this.source = this.register(new StoreSource(this.db, this.teamDb, this.log));
+    this.history = this.register(new TemplateHistory(this.db, this.source, this.templates));
     this.conversationDocs = this.register(new ConversationDocuments(this.source));
     this.generation = this.register(new GenerationService(extension.secrets, this.db, this.templates, extension.workspaceState, this.log, () => this.source.kind()));
     this.register(new TemplateDiagnostics(extension.extensionUri, this.templates));
     this.register(new LanguageFeatures(this.templates));
     this.conversations = this.register(new ConversationsView(this.source, extension.workspaceState));
-    this.templatesView = this.register(new TemplatesView(this.db, extension.workspaceState, this.log));
+    this.templatesView = this.register(new TemplatesView(this.db, this.source, extension.workspaceState, this.log));
     this.qualityDeps = { extensionUri: extension.extensionUri, db: this.db, source: this.source, documents: this.conversationDocs, conversations: this.conversations, log: this.log };
     this.register(new TemplateQualityFeatures(extension.extensionUri, this.db, this.source, this.templates));
     this.register(

@@ -1,6 +1,6 @@
 import * as vscode from 'vscode';
 import { DEFAULT_SPLIT_SEED, datasetFileNames, exportDataset, type ExportFilters, type ExportFormat, type ExportStatus } from '../core/export';
-import { WorkspaceTemplateRepository } from '../core/store';
+import type { StoreHandle, StoreSource } from './storeSource';
 import type { WorkspaceDb } from './workspaceDb';
 
 /** What an export writes; commands and tests may give it whole and skip the questions. */
@@ -32,43 +32,56 @@ const STATUSES: readonly (vscode.QuickPickItem & { value: ExportStatus })[] = [
 
 /**
  * `Promptloom: Export Training Data…`: the same JSONL as `promptloom export`, with the choices
- * asked in turn and the file chosen in a save dialog.
+ * asked in turn and the file chosen in a save dialog. It reads the store the views show (the
+ * seam, `StoreSource`): the workspace database, or the team's when the user setting chooses it;
+ * there, what the member may read, in one read-only snapshot as `export --database-url` reads
+ * (the lines, the near-duplicate groups, the split and the card agree), and the card says so.
  */
-export async function exportTrainingData(db: WorkspaceDb, given?: ExportRequest): Promise<{ uri: vscode.Uri; count: number } | undefined> {
-  const store = await db.getIfExists();
-  if (!store) {
-    void vscode.window.showInformationMessage('Promptloom: nothing to export yet; generate and approve some conversations first.');
+export async function exportTrainingData(deps: { db: WorkspaceDb; source: StoreSource }, given?: ExportRequest): Promise<{ uri: vscode.Uri; count: number } | undefined> {
+  const { db, source } = deps;
+  const handle = await source.read();
+  if (!handle) {
+    // The team database could not be read: its error was shown (once), and nothing is written.
+    if (source.problem === undefined) void vscode.window.showInformationMessage('Promptloom: nothing to export yet; generate and approve some conversations first.');
     return undefined;
   }
-  const request = given ?? (await ask(db));
+  const where = handle.store === 'postgresql' ? ' in the team database' : '';
+  const request = given ?? (await ask(handle));
   if (!request) return undefined;
   const filters: ExportFilters = {
     status: request.status,
     ...(request.template !== undefined ? { template: request.template } : {}),
     ...(request.minQuality !== undefined ? { minQuality: request.minQuality } : {}),
   };
-  const peek = await exportDataset(store, filters, request.format, { ...(request.dedup ? { dedup: true } : {}) });
+  const peek = await handle.snapshot((reader) => exportDataset(reader, filters, request.format, { ...(request.dedup ? { dedup: true } : {}) }));
   const count = peek.all?.count ?? 0;
   if (count === 0) {
-    void vscode.window.showInformationMessage(`Promptloom: no ${request.status === 'all' ? '' : `${request.status.replace('_', ' ')} `}conversations match; nothing was written.`);
+    void vscode.window.showInformationMessage(`Promptloom: no ${request.status === 'all' ? '' : `${request.status.replace('_', ' ')} `}conversations match${where}; nothing was written.`);
     return undefined;
   }
   const folder = db.folder;
   const uri =
     request.target ??
     (await vscode.window.showSaveDialog({
-      title: `Export ${count} conversations${request.split ? ' (the name of the pair: .train and .validation are added)' : ''}`,
+      title: `Export ${count} conversations${where}${request.split ? ' (the name of the pair: .train and .validation are added)' : ''}`,
       filters: { 'JSON Lines': ['jsonl'] },
       ...(folder ? { defaultUri: vscode.Uri.joinPath(folder.uri, `training-${request.format}-${request.status}.jsonl`) } : {}),
     }));
   if (!uri) return undefined;
+  // Another store chosen while the dialog was open: not written from a store the user did not pick.
+  if ((await source.read()) !== handle) {
+    void vscode.window.showWarningMessage(`Promptloom: the database changed while exporting (now ${source.label}); nothing was written. Export again.`);
+    return undefined;
+  }
   const names = datasetFileNames(uri.path);
   const file = (path: string) => uri.with({ path });
-  const result = await exportDataset(store, filters, request.format, {
-    ...(request.dedup ? { dedup: true } : {}),
-    ...(request.split ? { split: { ratio: request.split.ratio, seed: request.split.seed ?? DEFAULT_SPLIT_SEED } } : {}),
-    ...(request.card ? { card: true, names: request.split ? { train: basename(names.train), validation: basename(names.validation) } : { all: basename(uri.path) } } : {}),
-  });
+  const result = await handle.snapshot((reader) =>
+    exportDataset(reader, filters, request.format, {
+      ...(request.dedup ? { dedup: true } : {}),
+      ...(request.split ? { split: { ratio: request.split.ratio, seed: request.split.seed ?? DEFAULT_SPLIT_SEED } } : {}),
+      ...(request.card ? { card: true, names: request.split ? { train: basename(names.train), validation: basename(names.validation) } : { all: basename(uri.path) } } : {}),
+    }),
+  );
   const written: { uri: vscode.Uri; text: string }[] = result.train && result.validation
     ? [{ uri: file(names.train), text: result.train.text }, { uri: file(names.validation), text: result.validation.text }]
     : [{ uri, text: result.all!.text }];
@@ -80,7 +93,7 @@ export async function exportTrainingData(db: WorkspaceDb, given?: ExportRequest)
     result.removed.length > 0 ? `${result.removed.length} near-duplicate${result.removed.length === 1 ? '' : 's'} left out` : '',
     result.card ? 'with a dataset card' : '',
   ].filter((p) => p !== '');
-  void vscode.window.showInformationMessage(`Promptloom: exported ${parts.join(', ')} to ${vscode.workspace.asRelativePath(written[0]!.uri)}${written.length > 1 ? ` and ${written.length - 1} more file${written.length > 2 ? 's' : ''}` : ''}.`, 'Open').then((choice) => {
+  void vscode.window.showInformationMessage(`Promptloom: exported ${parts.join(', ')}${handle.store === 'postgresql' ? ' from the team database' : ''} to ${vscode.workspace.asRelativePath(written[0]!.uri)}${written.length > 1 ? ` and ${written.length - 1} more file${written.length > 2 ? 's' : ''}` : ''}.`, 'Open').then((choice) => {
     if (choice === 'Open') void vscode.window.showTextDocument(result.card ? file(names.card) : written[0]!.uri);
   });
   return { uri: written[0]!.uri, count: exported };
@@ -90,13 +103,13 @@ function basename(path: string): string {
   return path.slice(path.lastIndexOf('/') + 1);
 }
 
-async function ask(db: WorkspaceDb): Promise<ExportRequest | undefined> {
+async function ask(handle: StoreHandle): Promise<ExportRequest | undefined> {
   const format = await vscode.window.showQuickPick(FORMATS, { title: 'Export training data (1/5): format' });
   if (!format) return undefined;
   const status = await vscode.window.showQuickPick(STATUSES, { title: 'Export training data (2/5): which conversations' });
   if (!status) return undefined;
-  const store = await db.getIfExists();
-  const templates = store ? await new WorkspaceTemplateRepository(store).list() : [];
+  // A path once (on the team database two members may each have one there; the filter takes both).
+  const templates = [...new Map((await handle.templates.list()).map((t) => [t.path, t] as const)).values()];
   const template = await vscode.window.showQuickPick<vscode.QuickPickItem & { value?: string }>(
     [{ label: 'All templates' }, ...templates.map((t) => ({ label: t.name, description: t.path, value: t.path }))],
     { title: 'Export training data (3/5): template' },

@@ -1,20 +1,29 @@
 import * as vscode from 'vscode';
-import { WorkspaceTemplateRepository, contentHash, type Store, type VersionSummary } from '../core/store';
+import { Store, WorkspaceTemplateRepository, contentHash, type VersionSummary } from '../core/store';
 import { Disposable } from './disposable';
+import type { StoreHandle, StoreKind, StoreSource } from './storeSource';
 import { setTemplateActive } from './templateActive';
 import { isTemplate, type TemplateStore } from './templates';
 import type { WorkspaceDb } from './workspaceDb';
 
 export const VERSION_SCHEME = 'promptloom-version';
+/** The authority of a version's URI when it is read from the team database. */
+const TEAM_AUTHORITY = 'team';
 
 /**
  * Template history: records a version whenever a template is saved with new content, shows
  * versions (time, usage, average quality), compares any two in VS Code's diff editor over
  * read-only virtual documents, and restores an old version into the file.
+ *
+ * Versions are recorded in the workspace database (saving writes there, whichever store is
+ * chosen); they are read (listed, compared, restored) from the store the views show
+ * (`StoreSource`): on the team database, the versions of the template at that path the member
+ * may read (their own first, else a teammate's active one), as pushed or generated there.
  */
 export class TemplateHistory extends Disposable implements vscode.TextDocumentContentProvider {
   constructor(
     private readonly db: WorkspaceDb,
+    private readonly source: StoreSource,
     private readonly templates: TemplateStore,
   ) {
     super();
@@ -85,41 +94,54 @@ export class TemplateHistory extends Disposable implements vscode.TextDocumentCo
     return (await repo.recordVersion(template.id, doc.getText())).id;
   }
 
-  async versions(uri: vscode.Uri): Promise<{ store: Store; templateId: number; versions: VersionSummary[] } | undefined> {
+  async versions(uri: vscode.Uri): Promise<{ store: StoreKind; templateId: number; versions: VersionSummary[] } | undefined> {
     const path = this.db.relativePath(uri);
-    const store = path && (await this.db.get());
-    if (!path || !store) return undefined;
-    await store.refresh();
-    const template = await new WorkspaceTemplateRepository(store).byPath(path);
-    return template && { store, templateId: template.id, versions: await new WorkspaceTemplateRepository(store).versions(template.id) };
+    const handle = path && (await this.read());
+    if (!path || !handle) return undefined;
+    const template = await handle.templates.byPath(path);
+    return template && { store: handle.store, templateId: template.id, versions: await handle.templates.versions(template.id) };
   }
 
-  /** Read-only content of `promptloom-version:/<path>?<id>`. */
+  /** The store to read versions from; the workspace's caught up with other processes' writes. */
+  private async read(): Promise<StoreHandle | undefined> {
+    const handle = await this.source.read();
+    if (handle?.db instanceof Store) await handle.db.refresh();
+    return handle;
+  }
+
+  /**
+   * Read-only content of `promptloom-version:/<path>?<id>` (a version in the workspace database)
+   * or `promptloom-version://team/<path>?<id>` (in the team database): ids of the two stores are
+   * not the same versions, so their documents are not either.
+   */
   async provideTextDocumentContent(uri: vscode.Uri): Promise<string> {
-    const store = await this.db.get();
-    const version = store && (await new WorkspaceTemplateRepository(store).version(Number(uri.query)));
+    const handle = await this.source.read();
+    const wanted: StoreKind = uri.authority === TEAM_AUTHORITY ? 'postgresql' : 'workspace';
+    if (handle && handle.store !== wanted) return `(This version is in ${wanted === 'postgresql' ? 'the team database' : 'the workspace database'}, which is not the database chosen now.)\n`;
+    const version = handle && (await handle.templates.version(Number(uri.query)));
     return version?.content ?? '';
   }
 
-  versionUri(path: string, versionId: number): vscode.Uri {
-    return vscode.Uri.from({ scheme: VERSION_SCHEME, path: `/${path}`, query: String(versionId) });
+  versionUri(path: string, versionId: number, store: StoreKind = 'workspace'): vscode.Uri {
+    return vscode.Uri.from({ scheme: VERSION_SCHEME, ...(store === 'postgresql' ? { authority: TEAM_AUTHORITY } : {}), path: `/${path}`, query: String(versionId) });
   }
 
   /** Opens the diff editor: version `a` on the left, version `b` (or the file itself) on the right. */
   async compare(uri: vscode.Uri, a: number, b?: number): Promise<void> {
     const path = this.db.relativePath(uri);
     if (!path) throw new Error('This template is not in the workspace folder.');
-    const left = this.versionUri(path, a);
-    const right = b === undefined ? uri : this.versionUri(path, b);
+    const store = await this.source.kind();
+    const left = this.versionUri(path, a, store);
+    const right = b === undefined ? uri : this.versionUri(path, b, store);
     const name = path.split('/').pop();
-    await vscode.commands.executeCommand('vscode.diff', left, right, `${name}: version ${a} ↔ ${b === undefined ? 'current' : `version ${b}`}`);
+    await vscode.commands.executeCommand('vscode.diff', left, right, `${name}: version ${a} ↔ ${b === undefined ? 'current' : `version ${b}`}${store === 'postgresql' ? ' (team database)' : ''}`);
   }
 
   /** Puts an old version's text into the file (an undoable edit; not saved). */
   async restore(uri: vscode.Uri, versionId: number): Promise<boolean> {
-    const store = await this.db.get();
-    const version = store && (await new WorkspaceTemplateRepository(store).version(versionId));
-    if (!version) throw new Error(`No version ${versionId} of this template is recorded.`);
+    const handle = await this.read();
+    const version = handle && (await handle.templates.version(versionId));
+    if (!version) throw new Error(`No version ${versionId} of this template is recorded${handle?.store === 'postgresql' ? ' in the team database' : ''}.`);
     const doc = await vscode.workspace.openTextDocument(uri);
     const edit = new vscode.WorkspaceEdit();
     edit.replace(uri, new vscode.Range(doc.positionAt(0), doc.positionAt(doc.getText().length)), version.content);
@@ -141,7 +163,8 @@ export class TemplateHistory extends Disposable implements vscode.TextDocumentCo
       detail: `${v.generations} generations · ${v.conversations} conversations · average quality ${v.avgQuality === null ? '—' : v.avgQuality.toFixed(1)}`,
       version: v,
     }));
-    const picked = await vscode.window.showQuickPick(items, { title: 'Template history', placeHolder: 'Pick a version' });
+    const title = found.store === 'postgresql' ? 'Template history (team database; generations are your own)' : 'Template history';
+    const picked = await vscode.window.showQuickPick(items, { title, placeHolder: 'Pick a version' });
     if (!picked) return;
     const actions = [
       { label: 'Compare with the current file', run: () => this.compare(uri, picked.version.id) },

@@ -34,6 +34,13 @@ export interface StoreHandle {
   readonly db: Database;
   readonly conversations: ConversationReads;
   readonly templates: TemplateReads;
+  /**
+   * Runs `work` on one consistent read of the store: on the team database one read-only
+   * REPEATABLE READ transaction (`TeamDatabase.snapshot`, as `export --database-url` reads), so
+   * what it reads agrees while teammates write; on the workspace database the store itself (one
+   * process's reads of a local file).
+   */
+  snapshot<T>(work: (db: Database) => Promise<T>): Promise<T>;
 }
 
 /** What fired `onDidChange`: the team's change when it came from a teammate's write. */
@@ -113,7 +120,7 @@ export class StoreSource extends Disposable {
       this.problem = undefined;
       const store = forWrite ? await this.db.get() : await this.db.getIfExists();
       if (!store) return undefined;
-      if (this.workspace?.store !== store) this.workspace = { store, handle: handleOn('workspace', store) };
+      if (this.workspace?.store !== store) this.workspace = { store, handle: handleOn('workspace', store, (work) => work(store)) };
       return this.workspace.handle;
     }
     if (this.team?.url !== choice.url) {
@@ -185,7 +192,7 @@ export class StoreSource extends Disposable {
     }
     this.log.info(`the views read the team database ${where}`);
     return {
-      handle: handleOn('postgresql', pool),
+      handle: handleOn('postgresql', pool, (work) => pool.snapshot(work)),
       close: async () => {
         await listener.close();
         await pool.close().catch(() => undefined);
@@ -222,6 +229,6 @@ export function concerns(change: StoreSourceChange, conversationId: string): boo
   return !change.team || change.team.everything || change.team.conversationIds.has(conversationId);
 }
 
-function handleOn(store: StoreKind, db: Database): StoreHandle {
-  return { store, db, conversations: new ConversationReads(db, systemClock), templates: new TemplateReads(db) };
+function handleOn(store: StoreKind, db: Database, snapshot: StoreHandle['snapshot']): StoreHandle {
+  return { store, db, conversations: new ConversationReads(db, systemClock), templates: new TemplateReads(db), snapshot };
 }

@@ -1,8 +1,9 @@
 import * as vscode from 'vscode';
-import { describeTemplateFilter, templateList, templateRows, type TemplateEntry, type TemplateFile, type TemplateFilter, type TemplateSort } from '../core/analytics';
+import { describeTemplateFilter, templateList, templateRowsByPath, type TemplateEntry, type TemplateFile, type TemplateFilter, type TemplateSort } from '../core/analytics';
 import { parseTemplate } from '../core/template';
 import { Disposable } from './disposable';
 import type { Log } from './log';
+import type { StoreKind, StoreSource } from './storeSource';
 import { isTemplate } from './templates';
 import type { WorkspaceDb } from './workspaceDb';
 
@@ -40,7 +41,9 @@ const SORT_WORDS: Readonly<Record<TemplateSort, string>> = { name: 'by name', us
 /**
  * The Templates view: every `.prompt` file of the workspace (found once, then kept current by a
  * file watcher and by the editor's unsaved changes), with tier, active or inactive, runs, average
- * quality and approval rate from the database; sorted and filtered as chosen. Its elements are
+ * quality and approval rate from the store the views show (`StoreSource`: the workspace database,
+ * or the team's, whose runs are everyone's, from `template_analytics`, and whose figures for a
+ * path are the reader's own template's where two members have one there); sorted and filtered as chosen. Its elements are
  * the templates' URIs, so the existing template commands (preview, test, generate, history) take
  * them as they are. In an untrusted workspace the files are listed without figures: the database
  * there came with the files and is not opened.
@@ -60,9 +63,12 @@ export class TemplatesView extends Disposable implements vscode.TreeDataProvider
   /** What the view last showed, by URI (for its items), and in order (for tests). */
   private entries = new Map<string, TemplateEntry>();
   shown: TemplateEntry[] = [];
+  /** The store the figures last came from (the view's description names the team database). */
+  private figuresFrom: StoreKind | undefined;
 
   constructor(
     private readonly db: WorkspaceDb,
+    private readonly source: StoreSource,
     private readonly memento: vscode.Memento,
     private readonly log: Log,
   ) {
@@ -79,8 +85,9 @@ export class TemplatesView extends Disposable implements vscode.TreeDataProvider
     vscode.workspace.onDidChangeTextDocument((e) => isTemplate(e.document) && e.contentChanges.length > 0 && void this.reread(e.document.uri), this, this.subscriptions);
     vscode.workspace.onDidCloseTextDocument((doc) => isTemplate(doc) && void this.reread(doc.uri), this, this.subscriptions);
     vscode.workspace.onDidChangeWorkspaceFolders(() => this.rescan(), this, this.subscriptions);
-    // Generations and reviews land: the figures change.
-    db.onDidChange(() => this.refresh(), this, this.subscriptions);
+    // Generations and reviews land (here, or a teammate's on the team database), or another store
+    // is chosen: the figures change.
+    source.onDidChange(() => this.refresh(), this, this.subscriptions);
     vscode.workspace.onDidGrantWorkspaceTrust(() => this.refresh(), this, this.subscriptions);
     this.register({ dispose: () => clearTimeout(this.timer) });
   }
@@ -111,9 +118,15 @@ export class TemplatesView extends Disposable implements vscode.TreeDataProvider
   /** The entries the view shows now, read afresh. */
   async listing(): Promise<TemplateEntry[]> {
     const files = await this.templateFiles();
-    const store = vscode.workspace.isTrusted ? await this.db.getIfExists() : undefined;
-    // Trusted without a database: nothing was ever generated, so every template has no runs.
-    const rows = !vscode.workspace.isTrusted ? undefined : store ? await templateRows(store) : [];
+    const handle = vscode.workspace.isTrusted ? await this.source.read() : undefined;
+    // Trusted without a workspace database: nothing was ever generated, so every template has no
+    // runs. A team database that cannot be read gives no figures (never the workspace's instead).
+    const rows = !vscode.workspace.isTrusted ? undefined : handle ? await templateRowsByPath(handle.db) : this.source.problem === undefined ? [] : undefined;
+    const from = handle?.store;
+    if (from !== this.figuresFrom) {
+      this.figuresFrom = from;
+      this.describe();
+    }
     this.shown = templateList(files, rows, this.state.sort, this.state.filter);
     const uris = new Map([...this.files.values()].map((f) => [f.file.path, f.uri.toString()]));
     this.entries = new Map(this.shown.map((e) => [uris.get(e.path)!, e]));
@@ -183,7 +196,7 @@ export class TemplatesView extends Disposable implements vscode.TreeDataProvider
 
   private describe(): void {
     const filter = describeTemplateFilter(this.state.filter);
-    this.view.description = [filter ? `filtered: ${filter}` : undefined, SORT_WORDS[this.state.sort]].filter((p) => p !== undefined).join(' · ');
+    this.view.description = [this.figuresFrom === 'postgresql' ? 'team database' : undefined, filter ? `filtered: ${filter}` : undefined, SORT_WORDS[this.state.sort]].filter((p) => p !== undefined).join(' · ');
     void vscode.commands.executeCommand('setContext', 'promptloom.templatesFiltered', filter !== '');
     void vscode.commands.executeCommand('setContext', 'promptloom.templatesSort', this.state.sort);
   }

@@ -4,20 +4,28 @@
  * member A pushed, reviews from the view, a transcript's CodeLens and the quality panel land in the
  * team database, a teammate's new conversation appears in the view and on the dashboard by
  * LISTEN/NOTIFY alone, and with the setting cleared the view shows the workspace database again.
+ * Also the read-only surfaces: Export Training Data writes what `export --database-url` writes,
+ * the Templates view shows the team's figures (`template_analytics`; a member's own template at a
+ * path first), and template history lists, compares and restores the versions member A pushed.
  */
 import { strict as assert } from 'node:assert';
 import { randomUUID } from 'node:crypto';
+import { mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import * as vscode from 'vscode';
+import { runExport, type ExportFlags } from '../../src/cli/data';
 import type { ConversationSummary } from '../../src/core/store';
 import { Store } from '../../src/core/store';
 import { statusWords } from '../../src/core/quality/reviewQueue';
 import { connectTeamDatabase } from '../../src/core/store/postgres/connection';
 import { pushWorkspace } from '../../src/core/store/postgres/push';
 import { initTeamDatabase } from '../../src/core/store/postgres/setup';
+import type { TemplatesShown, TemplateRowShown } from '../../src/extension/templatesView';
 import type { DashboardData } from '../../src/shared/dashboardProtocol';
 import { startPostgres, type PostgresServer } from '../helpers/postgres';
 import { fillWorkspace } from '../helpers/teamWorkspace';
-import { note, waitFor, workspaceFile } from './helpers';
+import { note, open, waitFor, workspaceFile } from './helpers';
 
 const OWNER_PASSWORD = 'Own3r-views-pw-kd';
 const ALICE_PASSWORD = 'al1ce-views-S3cret-vb';
@@ -33,6 +41,22 @@ const shown = async (): Promise<Shown> => (await vscode.commands.executeCommand<
 const config = (): vscode.WorkspaceConfiguration => vscode.workspace.getConfiguration('promptloom');
 const setPassword = (password: string): Thenable<boolean> => vscode.commands.executeCommand<boolean>('promptloom.setTeamDatabasePassword', password);
 const sorted = (ids: Iterable<string>): string[] => [...ids].sort();
+/** The Templates view's rows, read afresh. */
+const templateRowsShown = async (): Promise<TemplatesShown> => (await vscode.commands.executeCommand<TemplatesShown>('promptloom.refreshTemplates'))!;
+const templateRow = (shown: TemplatesShown, path: string): TemplateRowShown | undefined => shown.rows.find((r) => r.path === path);
+const templateText = (name: string): Uint8Array => new TextEncoder().encode(['---', `name: ${name}`, 'tier: template', '---', 'Write a support conversation.', ''].join('\n'));
+
+/** `promptloom export` in this process, with its files under `dir` (what the editor's export must equal). */
+async function cliExport(flags: ExportFlags): Promise<void> {
+  const said: string[] = [];
+  const code = await runExport(flags, { stdout: () => undefined, error: (m) => said.push(m), note: (m) => said.push(m) }, {});
+  assert.equal(code, 0, said.join('\n'));
+}
+
+/** The editor's Export Training Data with a whole request (no questions, no dialog). */
+async function editorExport(request: Record<string, unknown>): Promise<{ uri: vscode.Uri; count: number } | undefined> {
+  return vscode.commands.executeCommand<{ uri: vscode.Uri; count: number } | undefined>('promptloom.exportTrainingData', request);
+}
 
 describe('the editor on the team database: conversations, reviews, the dashboard, live', function () {
   this.timeout(180_000);
@@ -104,6 +128,7 @@ describe('the editor on the team database: conversations, reviews, the dashboard
     await config().update('database.url', undefined, vscode.ConfigurationTarget.Global);
     await setPassword('');
     await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+    for (const name of ['team-support.prompt', 'local-only.prompt']) await vscode.workspace.fs.delete(workspaceFile(name), { useTrash: false }).then(undefined, () => undefined);
     server?.dispose();
   });
 
@@ -266,6 +291,99 @@ describe('the editor on the team database: conversations, reviews, the dashboard
     assert.deepEqual(sorted(listing.conversations.map((c) => c.id)), sorted(teamIds));
   });
 
+  it('Export Training Data with the team store chosen writes the team’s conversations, as `export --database-url` does, with the card’s team lines', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'promptloom-team-export-'));
+    for (const side of ['editor', 'cli']) mkdirSync(join(dir, side));
+    const folder = vscode.workspace.workspaceFolders![0]!.uri.fsPath;
+    // Everything, with a card.
+    const result = await editorExport({ format: 'openai', status: 'all', card: true, target: vscode.Uri.file(join(dir, 'editor', 'all.jsonl')) });
+    assert.equal(result?.count, teamIds.length, 'not the team’s conversations');
+    await cliExport({ workspace: folder, databaseUrl: bobUrl, status: 'all', format: 'openai', out: join(dir, 'cli', 'all.jsonl'), card: true });
+    const lines = readFileSync(join(dir, 'editor', 'all.jsonl'), 'utf8');
+    assert.equal(lines, readFileSync(join(dir, 'cli', 'all.jsonl'), 'utf8'));
+    assert.equal(lines.trim().split('\n').length, teamIds.length);
+    assert.ok(lines.includes('where is it'), 'the teammate’s newest conversation is not in it');
+    const card = readFileSync(join(dir, 'editor', 'all.card.md'), 'utf8');
+    assert.equal(card, readFileSync(join(dir, 'cli', 'all.card.md'), 'utf8'));
+    assert.match(card, /computed from the team database at export time, from what this member may read/);
+    assert.match(card, /this is what your own attempts cost/);
+    // Rejected only (one by a teammate's review, one by this member's), in the Anthropic format, deduplicated.
+    const rejected = await editorExport({ format: 'anthropic', status: 'rejected', dedup: true, target: vscode.Uri.file(join(dir, 'editor', 'rejected.jsonl')) });
+    const [counted] = await asAdmin<{ n: number }>("SELECT count(*)::int AS n FROM conversations WHERE status = 'rejected'");
+    assert.equal(rejected?.count, counted!.n);
+    await cliExport({ workspace: folder, databaseUrl: bobUrl, status: 'rejected', format: 'anthropic', dedup: true, out: join(dir, 'cli', 'rejected.jsonl') });
+    assert.equal(readFileSync(join(dir, 'editor', 'rejected.jsonl'), 'utf8'), readFileSync(join(dir, 'cli', 'rejected.jsonl'), 'utf8'));
+  });
+
+  it('the Templates view shows the team’s figures for a pushed template (template_analytics), the member’s own template at a path first', async () => {
+    await vscode.workspace.fs.writeFile(workspaceFile('team-support.prompt'), templateText('Team Support'));
+    await vscode.workspace.fs.writeFile(workspaceFile('local-only.prompt'), templateText('Local Only'));
+    const shown = await waitFor('the team’s figures in the Templates view', async () => {
+      const s = await templateRowsShown();
+      return /^team database/.test(s.description) && templateRow(s, 'team-support.prompt') && templateRow(s, 'local-only.prompt') ? s : undefined;
+    });
+    const bob = await connectTeamDatabase(bobUrl);
+    let analytics: { generations: number; conversations: number };
+    try {
+      analytics = (
+        await bob.query(
+          `SELECT a.generations::int AS generations, (SELECT count(*)::int FROM conversations c WHERE c.template_id = t.id) AS conversations
+             FROM template_analytics a JOIN prompt_templates t ON t.id = a.template_id WHERE t.path = 'team-support.prompt'`,
+        )
+      ).rows[0];
+    } finally {
+      await bob.end();
+    }
+    // Alice's three conversations and her failed attempt, plus the conversation she added by hand.
+    assert.equal(analytics.generations, 4);
+    const team = templateRow(shown, 'team-support.prompt')!;
+    assert.equal(team.figures?.runs, analytics.generations);
+    assert.equal(team.figures?.conversations, analytics.conversations);
+    assert.match(team.description, new RegExp(`${analytics.generations} runs`));
+    // The workspace's own template has no figures on the team database.
+    assert.match(templateRow(shown, 'local-only.prompt')!.description, /no runs/);
+
+    // Bob's own template at the same path (with the lower id, so the last row per path would be
+    // Alice's): his figures are shown, as a lookup by path takes his.
+    await asAdmin("INSERT INTO prompt_templates (id, path, name, tier, is_active, created_at, created_by) OVERRIDING SYSTEM VALUE VALUES (-1, 'team-support.prompt', 'Bob Support', 'template', false, 1, 'bob')");
+    try {
+      const own = await templateRowsShown();
+      assert.match(templateRow(own, 'team-support.prompt')!.description, /no runs/, 'not the member’s own template’s figures');
+    } finally {
+      await asAdmin('DELETE FROM prompt_templates WHERE id = -1');
+    }
+  });
+
+  it('template history lists, compares and restores the versions member A pushed, from the team database', async () => {
+    const uri = workspaceFile('team-support.prompt');
+    const pushed = await asAdmin<{ id: string; content: string }>(
+      "SELECT v.id, v.content FROM template_versions v JOIN prompt_templates t ON t.id = v.template_id WHERE t.path = 'team-support.prompt' AND t.created_by = 'alice' ORDER BY v.created_at, v.id",
+    );
+    assert.equal(pushed.length, 2);
+    const versions = (await vscode.commands.executeCommand<{ id: number; contentHash: string }[]>('promptloom.internal.templateVersions', uri))!;
+    assert.deepEqual(
+      versions.map((v) => v.id),
+      pushed.map((v) => Number(v.id)),
+    );
+    const editor = await open('team-support.prompt');
+    const [first, second] = versions;
+    assert.ok(first && second);
+    await vscode.commands.executeCommand('promptloom.internal.compareTemplateVersions', uri, first.id, second.id);
+    const diff = await waitFor('the diff tab', () =>
+      vscode.window.tabGroups.activeTabGroup.activeTab?.input instanceof vscode.TabInputTextDiff ? vscode.window.tabGroups.activeTabGroup.activeTab : undefined,
+    );
+    const input = diff.input as vscode.TabInputTextDiff;
+    assert.equal(input.original.authority, 'team');
+    assert.equal((await vscode.workspace.openTextDocument(input.original)).getText(), pushed[0]!.content);
+    assert.equal((await vscode.workspace.openTextDocument(input.modified)).getText(), pushed[1]!.content);
+    await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+    await vscode.window.showTextDocument(editor.document);
+    assert.equal(await vscode.commands.executeCommand('promptloom.internal.restoreTemplateVersion', uri, first.id), true);
+    assert.equal(editor.document.getText(), pushed[0]!.content);
+    await vscode.commands.executeCommand('workbench.action.files.revert');
+    await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+  });
+
   it('with the setting cleared, the view shows the workspace database again', async () => {
     await config().update('database.url', undefined, vscode.ConfigurationTarget.Global);
     const listing = await waitFor('the workspace’s conversations in the view again', async () => {
@@ -273,5 +391,23 @@ describe('the editor on the team database: conversations, reviews, the dashboard
       return s.store === 'workspace' && localIds.every((id) => s.conversations.some((c) => c.id === id)) ? s : undefined;
     });
     assert.ok(!listing.conversations.some((c) => teamIds.includes(c.id)), 'a team conversation still listed');
+  });
+
+  it('with the setting cleared, the Templates view, history and Export Training Data are the workspace’s again', async () => {
+    const shown = await waitFor('the workspace’s figures in the Templates view', async () => {
+      const s = await templateRowsShown();
+      return !/team database/.test(s.description) && /no runs/.test(templateRow(s, 'team-support.prompt')?.description ?? '') ? s : undefined;
+    });
+    // local-only.prompt: two conversations and a failed attempt in the workspace database.
+    assert.equal(templateRow(shown, 'local-only.prompt')!.figures?.runs, 3);
+    assert.deepEqual(await vscode.commands.executeCommand('promptloom.internal.templateVersions', workspaceFile('team-support.prompt')), []);
+    const dir = mkdtempSync(join(tmpdir(), 'promptloom-workspace-export-'));
+    for (const side of ['editor', 'cli']) mkdirSync(join(dir, side));
+    const result = await editorExport({ format: 'openai', status: 'all', target: vscode.Uri.file(join(dir, 'editor', 'all.jsonl')) });
+    await cliExport({ workspace: vscode.workspace.workspaceFolders![0]!.uri.fsPath, status: 'all', format: 'openai', out: join(dir, 'cli', 'all.jsonl') });
+    const lines = readFileSync(join(dir, 'editor', 'all.jsonl'), 'utf8');
+    assert.equal(lines, readFileSync(join(dir, 'cli', 'all.jsonl'), 'utf8'));
+    assert.ok(result!.count >= localIds.length);
+    assert.ok(!lines.includes('where is it'), 'the team’s conversation exported from the workspace database');
   });
 });

@@ -192,6 +192,21 @@ export async function templateRows(db: Database): Promise<TemplateRow[]> {
   });
 }
 
+/**
+ * `templateRows`, one row per path: where a path names two templates (on the team store, one per
+ * member), the reader's own, as `templateQuality` and `TemplateReads.byPath` take it (the
+ * dialect's `ownFirst`). For views that match a workspace file to its figures by path. In the
+ * workspace a path names one template, so these are all its rows.
+ */
+export async function templateRowsByPath(db: Database): Promise<TemplateRow[]> {
+  const rows = await templateRows(db);
+  const chosen = new Map<string, number>();
+  for (const t of await db.all(`SELECT id, path FROM ${db.dialect.templates} t ${db.dialect.ownFirst('t')}`)) {
+    if (!chosen.has(String(t.path))) chosen.set(String(t.path), Number(t.id));
+  }
+  return rows.filter((r) => chosen.get(r.file) === r.id);
+}
+
 /** How one template's conversations are doing, for its CodeLens and PL011. */
 export interface TemplateQuality {
   readonly runs: number;
