@@ -31,6 +31,25 @@ export interface ReceiverOptions<T extends { readonly type: string }> {
   readonly log: MessageLog;
   readonly window: Pick<typeof vscode.window, 'showErrorMessage'>;
   readonly handle: (message: T) => void | Promise<void>;
+  /**
+   * Sets the page again after it said one of its own assets failed to load (`PAGE_LOAD_FAILED`,
+   * posted by the page's first script, see webviewPage.ts); false once it has stopped trying.
+   */
+  readonly reload?: () => boolean;
+}
+
+/**
+ * What a page posts, before its own script runs, when its script or a style sheet failed to load.
+ * A webview whose service worker is replaced while the page loads (another webview starting at the
+ * same moment, in a browser) gets no answer for its assets: without them the page never says
+ * `ready` and shows its loading text forever. Set again, it loads.
+ */
+export const PAGE_LOAD_FAILED = 'pageLoadFailed';
+
+function pageLoadFailed(raw: unknown): string | undefined {
+  if (typeof raw !== 'object' || raw === null || (raw as { type?: unknown }).type !== PAGE_LOAD_FAILED) return undefined;
+  const url = (raw as { url?: unknown }).url;
+  return typeof url === 'string' ? url : 'an asset';
 }
 
 /** Longest problem or error text put in a log line or a notification. */
@@ -50,8 +69,14 @@ function clip(text: string): string {
 }
 
 export function messageReceiver<T extends { readonly type: string }>(options: ReceiverOptions<T>): Deliver {
-  const { panel, schema, log, window, handle } = options;
+  const { panel, schema, log, window, handle, reload } = options;
   return async (raw) => {
+    const failed = reload && pageLoadFailed(raw);
+    if (failed) {
+      const again = reload();
+      quietly(() => log.error(`${panel}: the page could not load ${clip(failed)}${again ? '; loading the page again' : '; not loading it again'}`));
+      return { kind: 'handled' };
+    }
     const checked = validate(schema, raw);
     if (!checked.ok) {
       const problem = clip(checked.problem);

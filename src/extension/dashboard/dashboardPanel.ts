@@ -14,7 +14,7 @@ import {
 import { validate } from '../../shared/schema';
 import { Disposable } from '../disposable';
 import { receiveMessages, type Deliver, type MessageLog } from '../webviewMessages';
-import { webviewOptions, webviewPage } from '../webviewPage';
+import { pageReloader, webviewOptions, webviewPage } from '../webviewPage';
 import type { StoreSource } from '../storeSource';
 import type { WorkspaceDb } from '../workspaceDb';
 import { comparison, comparisonAxis, dashboardData } from './dashboardData';
@@ -90,10 +90,11 @@ export class DashboardPanel extends Disposable {
     DashboardPanel.current = this;
     // Saved by the page, so checked like its messages.
     this.compareRequest = state?.compare && validate(compareRequest, state.compare).ok ? state.compare : undefined;
-    panel.webview.html = webviewPage(panel.webview, deps.extensionUri, { name: 'dashboard', title: 'Promptloom analytics', loading: 'Computing the figures…', styles: ['dist/dashboard.css'], live: false });
+    const page = () => webviewPage(panel.webview, deps.extensionUri, { name: 'dashboard', title: 'Promptloom analytics', loading: 'Computing the figures…', styles: ['dist/dashboard.css'], live: false });
+    panel.webview.html = page();
     panel.iconPath = vscode.Uri.joinPath(deps.extensionUri, 'media', 'quality.svg');
     panel.onDidDispose(() => this.dispose(), this, this.subscriptions);
-    this.deliver = receiveMessages(panel.webview, { panel: 'Analytics dashboard', schema: dashboardWebviewMessage, log: deps.log, window: vscode.window, handle: (m) => this.receive(m) }, this.subscriptions);
+    this.deliver = receiveMessages(panel.webview, { panel: 'Analytics dashboard', schema: dashboardWebviewMessage, log: deps.log, window: vscode.window, handle: (m) => this.receive(m), reload: pageReloader(panel.webview, page) }, this.subscriptions);
     deps.source.onDidChange(() => this.schedule(), this, this.subscriptions);
     deps.onDidChangeTemplateFiles?.(() => this.schedule(), this, this.subscriptions);
     // A hidden panel is not recomputed; it catches up when shown again.

@@ -4,7 +4,7 @@ import { PREVIEW_VIEW_TYPE, webviewMessage, type FieldView, type FormValues, typ
 import { Disposable } from '../disposable';
 import type { TemplateStore } from '../templates';
 import { receiveMessages, type Deliver, type MessageLog } from '../webviewMessages';
-import { webviewOptions, webviewPage } from '../webviewPage';
+import { pageReloader, webviewOptions, webviewPage } from '../webviewPage';
 
 /** Coalesces bursts of edits; one render costs ~1 ms for a 1,000-line template. */
 const RENDER_DELAY_MS = 30;
@@ -65,7 +65,7 @@ export class PreviewPanel extends Disposable {
     else queueMicrotask(() => this.update());
     panel.iconPath = vscode.Uri.joinPath(deps.extensionUri, 'media', 'prompt-file.svg');
     panel.onDidDispose(() => this.dispose(), this, this.subscriptions);
-    this.deliver = receiveMessages(panel.webview, { panel: 'Preview', schema: webviewMessage, log: deps.log, window: vscode.window, handle: (m) => this.receive(m) }, this.subscriptions);
+    this.deliver = receiveMessages(panel.webview, { panel: 'Preview', schema: webviewMessage, log: deps.log, window: vscode.window, handle: (m) => this.receive(m), reload: pageReloader(panel.webview, () => html(panel.webview, deps.extensionUri)) }, this.subscriptions);
     vscode.workspace.onDidChangeTextDocument((e) => e.document === document && this.schedule(), this, this.subscriptions);
     vscode.workspace.onDidCloseTextDocument((d) => d === document && this.panel.dispose(), this, this.subscriptions);
     this.register({ dispose: () => clearTimeout(this.timer) });

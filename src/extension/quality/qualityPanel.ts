@@ -15,7 +15,7 @@ import {
 import { conversationId, validate } from '../../shared/schema';
 import { Disposable } from '../disposable';
 import { receiveMessages, type Deliver, type MessageLog } from '../webviewMessages';
-import { webviewOptions, webviewPage } from '../webviewPage';
+import { pageReloader, webviewOptions, webviewPage } from '../webviewPage';
 import type { WorkspaceDb } from '../workspaceDb';
 import { concerns, type StoreSource } from '../storeSource';
 import { storedJudgePart } from '../../core/quality/judge';
@@ -86,10 +86,11 @@ export class QualityPanel extends Disposable {
   ) {
     super();
     QualityPanel.current = this;
-    if (freshPage) panel.webview.html = webviewPage(panel.webview, deps.extensionUri, { name: 'quality', title: 'Promptloom quality', loading: 'Loading the conversation…', live: false });
+    const page = () => webviewPage(panel.webview, deps.extensionUri, { name: 'quality', title: 'Promptloom quality', loading: 'Loading the conversation…', live: false });
+    if (freshPage) panel.webview.html = page();
     panel.iconPath = vscode.Uri.joinPath(deps.extensionUri, 'media', 'quality.svg');
     panel.onDidDispose(() => this.dispose(), this, this.subscriptions);
-    this.deliver = receiveMessages(panel.webview, { panel: 'Quality panel', schema: qualityWebviewMessage, log: deps.log, window: vscode.window, handle: (m) => this.receive(m) }, this.subscriptions);
+    this.deliver = receiveMessages(panel.webview, { panel: 'Quality panel', schema: qualityWebviewMessage, log: deps.log, window: vscode.window, handle: (m) => this.receive(m), reload: pageReloader(panel.webview, page) }, this.subscriptions);
     // A review anywhere (tree, CodeLens, CLI) shows here at once.
     // A teammate's change reloads it only when it names this conversation.
     deps.source.onDidChange((change) => this.id && concerns(change, this.id) && void this.load(this.id), this, this.subscriptions);

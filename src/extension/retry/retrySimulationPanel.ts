@@ -5,7 +5,7 @@ import { Disposable } from '../disposable';
 import type { Log } from '../log';
 import { editorSettings } from '../settings';
 import { receiveMessages, type Deliver } from '../webviewMessages';
-import { webviewOptions, webviewPage } from '../webviewPage';
+import { pageReloader, webviewOptions, webviewPage } from '../webviewPage';
 import { simulationResult } from './simulation';
 
 export interface RetrySimulationDeps {
@@ -68,10 +68,11 @@ export class RetrySimulationPanel extends Disposable {
   ) {
     super();
     RetrySimulationPanel.current = this;
-    panel.webview.html = webviewPage(panel.webview, deps.extensionUri, { name: 'retry', title: 'Promptloom retry simulation', loading: 'Simulating…', styles: ['dist/retry.css'], live: false });
+    const page = () => webviewPage(panel.webview, deps.extensionUri, { name: 'retry', title: 'Promptloom retry simulation', loading: 'Simulating…', styles: ['dist/retry.css'], live: false });
+    panel.webview.html = page();
     panel.iconPath = vscode.Uri.joinPath(deps.extensionUri, 'media', 'quality.svg');
     panel.onDidDispose(() => this.dispose(), this, this.subscriptions);
-    this.deliver = receiveMessages(panel.webview, { panel: 'Retry simulation', schema: retryWebviewMessage, log: deps.log, window: vscode.window, handle: (m) => this.receive(m) }, this.subscriptions);
+    this.deliver = receiveMessages(panel.webview, { panel: 'Retry simulation', schema: retryWebviewMessage, log: deps.log, window: vscode.window, handle: (m) => this.receive(m), reload: pageReloader(panel.webview, page) }, this.subscriptions);
     // Settings changed elsewhere (the Settings editor, settings.json) show here at once.
     vscode.workspace.onDidChangeConfiguration((e) => e.affectsConfiguration('promptloom.retry') && this.sendSettings(), this, this.subscriptions);
     this.register({ dispose: () => RetrySimulationPanel.current === this && (RetrySimulationPanel.current = undefined) });

@@ -8,7 +8,7 @@ import type { GenerationService } from '../generation';
 import type { ConversationDocuments } from '../quality/conversationDocuments';
 import type { TemplateStore } from '../templates';
 import { receiveMessages, type Deliver, type MessageLog } from '../webviewMessages';
-import { webviewOptions, webviewPage } from '../webviewPage';
+import { pageReloader, webviewOptions, webviewPage } from '../webviewPage';
 import type { WorkspaceDb } from '../workspaceDb';
 
 export interface TemplateTestDeps {
@@ -131,10 +131,11 @@ export class TemplateTestPanel extends Disposable {
   ) {
     super();
     TemplateTestPanel.current = this;
-    panel.webview.html = webviewPage(panel.webview, deps.extensionUri, { name: 'test', title: 'Promptloom template test', loading: 'Running the test…', styles: ['quality.css'] });
+    const page = () => webviewPage(panel.webview, deps.extensionUri, { name: 'test', title: 'Promptloom template test', loading: 'Running the test…', styles: ['quality.css'] });
+    panel.webview.html = page();
     panel.iconPath = vscode.Uri.joinPath(deps.extensionUri, 'media', 'quality.svg');
     panel.onDidDispose(() => this.dispose(), this, this.subscriptions);
-    this.deliver = receiveMessages(panel.webview, { panel: 'Template test panel', schema: testWebviewMessage, log: deps.log, window: vscode.window, handle: (m) => this.receive(m) }, this.subscriptions);
+    this.deliver = receiveMessages(panel.webview, { panel: 'Template test panel', schema: testWebviewMessage, log: deps.log, window: vscode.window, handle: (m) => this.receive(m), reload: pageReloader(panel.webview, page) }, this.subscriptions);
     this.register({ dispose: () => TemplateTestPanel.current === this && (TemplateTestPanel.current = undefined) });
   }
 

@@ -156,6 +156,27 @@ describe('near-duplicates served by the Messages API, end to end', function () {
       await api.stop();
     }
   });
+
+  it('requests in flight together get different answers: none is a near-duplicate', async () => {
+    // The fake numbers each answer when it accepts the request, not when it answers after its
+    // latency: eight requests sent together all read the last number and got the same conversation.
+    const folder = mkdtempSync(join(tmpdir(), 'promptloom-dedup-concurrent-'));
+    const text = '---\nname: Concurrent\ntier: template\n---\nWrite a conversation about retirement savings.\n';
+    writeFileSync(join(folder, 't.prompt'), text);
+    const api = await FakeMessagesApi.start({ apiKey: KEY, latencyMs: 50 });
+    const { store } = await openWorkspaceStore(folder);
+    try {
+      const prepared = new Workspace(folder, [{ concurrency: 8 }]).prepareBatch({ file: join(folder, 't.prompt'), text, values: new Map(), count: 8 });
+      assert.ok(prepared.ok);
+      const outcome = await runRecordedBatch({ ...prepared.input, store, apiKey: KEY, baseURL: api.url });
+      assert.equal(outcome.summary.succeeded, 8);
+      const rows = await store.all('SELECT id, near_duplicate_of FROM conversations');
+      assert.deepEqual(rows.filter((r) => r.near_duplicate_of !== null).map((r) => r.id), []);
+    } finally {
+      store.close();
+      await api.stop();
+    }
+  });
 });
 
 describe('diversity and backfill', () => {

@@ -1,7 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { randomUUID } from 'node:crypto';
 import { qualityWebviewMessage, type QualityWebviewMessage } from '../../../src/shared/qualityProtocol';
-import { messageReceiver, receiveMessages, type MessageLog, type ReceiverOptions } from '../../../src/extension/webviewMessages';
+import { PAGE_LOAD_FAILED, messageReceiver, receiveMessages, type MessageLog, type ReceiverOptions } from '../../../src/extension/webviewMessages';
 
 /** Records what the receiver logs and shows: the two outputs it promises. */
 class Recorder implements MessageLog {
@@ -57,6 +57,37 @@ describe('webview message receiver', () => {
     const line = recorder.errors[0]!.message;
     assert.match(line, /^Quality panel: dropped a message from the webview: message \(review\): unexpected key "padding"$/);
     assert.deepEqual(recorder.shown, []);
+  });
+
+  it('a page whose asset failed to load is set again, a limited number of times, each logged; the handler never sees it', async () => {
+    const recorder = new Recorder();
+    const handled: QualityWebviewMessage[] = [];
+    let reloads = 0;
+    const deliver = messageReceiver<QualityWebviewMessage>({
+      panel: 'Quality panel',
+      schema: qualityWebviewMessage,
+      log: recorder,
+      window: recorder.window,
+      handle: (m) => void handled.push(m),
+      reload: () => ++reloads <= 2,
+    });
+    const failed = { type: PAGE_LOAD_FAILED, url: 'https://file+.vscode-resource.vscode-cdn.net/ext/media/dist/quality.js' };
+    for (let i = 0; i < 3; i++) assert.deepEqual(await deliver(failed), { kind: 'handled' });
+    assert.equal(reloads, 3);
+    assert.deepEqual(handled, []);
+    assert.deepEqual(recorder.errors.map((e) => e.message), [
+      `Quality panel: the page could not load ${failed.url}; loading the page again`,
+      `Quality panel: the page could not load ${failed.url}; loading the page again`,
+      `Quality panel: the page could not load ${failed.url}; not loading it again`,
+    ]);
+    assert.deepEqual(recorder.shown, []);
+  });
+
+  it('without a way to reload, a load failure is an unknown message, dropped like any other', async () => {
+    const { deliver, recorder, handled } = receiver(() => undefined);
+    assert.equal((await deliver({ type: PAGE_LOAD_FAILED, url: 'x' })).kind, 'dropped');
+    assert.deepEqual(handled, []);
+    assert.equal(recorder.errors.length, 1);
   });
 
   it('never logs a large payload whole', async () => {
