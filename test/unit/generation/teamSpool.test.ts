@@ -49,6 +49,18 @@ describe('team spool', () => {
     assert.equal(readdirSync(join(folder, '.promptloom', 'team-spool')).length, 1);
     await assert.rejects(spool.settle(0), /stayed unreachable: 1 paid answer is kept in/);
 
+    // Bounded: at the limit, the run is asked to start no new request, naming the spool.
+    const bounded = new TeamSpool(folder, awayDatabase(), 2);
+    const halts: string[] = [];
+    bounded.halt = (reason) => halts.push(reason);
+    await bounded.start();
+    await bounded.keep({ ...record, conversationId: '22222222-2222-4222-8222-222222222222' });
+    assert.deepEqual(halts, []);
+    await bounded.keep({ ...record, conversationId: '33333333-3333-4333-8333-333333333333' });
+    assert.equal(halts.length, 1);
+    assert.match(halts[0]!, /unreachable and 2 answers wait in .*team-spool.*: no new request is started/);
+    await assert.rejects(bounded.settle(0), /2 paid answers are kept/);
+
     // The spool folder a link to elsewhere: nothing written through it, nothing read from it.
     const linked = mkdtempSync(join(tmpdir(), 'promptloom-spool-'));
     const elsewhere = mkdtempSync(join(tmpdir(), 'promptloom-elsewhere-'));
