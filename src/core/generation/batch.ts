@@ -18,8 +18,9 @@ import { judgeSpentSince } from '../store/judgeCalls';
 import { importKeptAside } from './unstored';
 import { outstanding } from './messageBatchRecords';
 import { BatchBusyError, holdBatch } from './batchLease';
-import { answerRecord, keepRecord, storeRecord, TEAM_RETRY, type Kept, type RecordContext } from './recording';
+import { answerRecord, keepRecord, type Kept, type RecordContext } from './recording';
 import { planKey } from '../plan';
+import { TeamSpool } from './teamSpool';
 
 export interface BatchInput {
   readonly store: Store;
@@ -75,6 +76,8 @@ export interface BatchOutcome {
   readonly coverage: readonly CellCoverage[];
   /** Paid answers the database would not take, kept in `.promptloom/unstored/` for the next open. */
   readonly keptAside: number;
+  /** On the team store: answers kept in the local spool while the server was unreachable (all written by the end of the run). */
+  readonly spooled?: number;
   readonly batchId: string;
   readonly conversations: string[];
   /** Mean quality of this run's conversations (null when none), and how many were flagged. */
@@ -130,6 +133,8 @@ interface RecordingTarget {
   catchUp(): Promise<unknown>;
   /** The judge records its calls in the workspace database (not yet on the team store). */
   readonly judgeStore?: Store;
+  /** The team's spool: told the engine (to halt it when full), settled before the batch's status is written. */
+  readonly spool?: TeamSpool;
 }
 
 function workspaceTarget(store: Store): RecordingTarget {
@@ -149,22 +154,24 @@ function workspaceTarget(store: Store): RecordingTarget {
 }
 
 /**
- * The team store's target. No answer is kept aside (the side files are imported into a workspace
- * database, not the team's: keeping answers while the server is down is a later step), so a record
- * is tried for longer (TEAM_RETRY: a server restart is outlasted), and an answer the server still
- * refuses stops the batch, as a full disk does in a workspace.
+ * The team store's target. An answer the server cannot take because it is unreachable goes to the
+ * run's spool in the workspace's `.promptloom/team-spool/` (teamSpool.ts), written back when the
+ * server answers again; one it refuses is tried for longer (TEAM_RETRY) and then stops the batch,
+ * as a full disk does in a workspace.
  */
-function teamTarget(db: TeamDatabase): RecordingTarget {
+function teamTarget(db: TeamDatabase, folder: string): RecordingTarget {
   const generations = new WorkspaceGenerationRepository(db);
+  const spool = new TeamSpool(folder, db);
   return {
     templates: new WorkspaceTemplateRepository(db),
     batches: new WorkspaceBatchRepository(db),
     generations,
-    prepare: async () => undefined,
+    prepare: () => spool.start(),
     spentToday: () => spentToday(db),
     spentOnBatch: (batchId) => spentOnBatch(db, batchId),
-    keep: async (record) => ({ ...(await storeRecord(record, generations, TEAM_RETRY)), aside: false }),
+    keep: (record) => spool.keep(record),
     catchUp: async () => undefined,
+    spool,
   };
 }
 
@@ -185,7 +192,11 @@ export async function runRecordedBatch(input: BatchInput): Promise<BatchOutcome>
 }
 
 /** What a batch on the team store is given: the team database instead of a workspace's, and no resume (not yet on the team store). */
-export type TeamBatchInput = Omit<BatchInput, 'store' | 'resume'> & { readonly db: TeamDatabase };
+export type TeamBatchInput = Omit<BatchInput, 'store' | 'resume'> & {
+  readonly db: TeamDatabase;
+  /** The workspace folder: answers the server cannot take now wait in its `.promptloom/team-spool/`. */
+  readonly folder: string;
+};
 
 /**
  * A batch recorded in the team database: the same run as `runRecordedBatch`, every row written
@@ -194,7 +205,7 @@ export type TeamBatchInput = Omit<BatchInput, 'store' | 'resume'> & { readonly d
  */
 export async function runTeamBatch(input: TeamBatchInput): Promise<BatchOutcome> {
   if (input.settings.judge === 'on') throw new TeamStoreUnsupportedError('the judge (promptloom.quality.judge on) does not record on the team store yet: set promptloom.quality.judge off in .vscode/settings.json for this run');
-  return runHeldBatch(input, teamTarget(input.db), () => undefined);
+  return runHeldBatch(input, teamTarget(input.db, input.folder), () => undefined);
 }
 
 /** What the team store cannot do yet: the caller says it in one line. */
@@ -250,6 +261,7 @@ async function runHeldBatch(input: Omit<BatchInput, 'store'>, target: RecordingT
     ...(budgets.length > 0 ? { budgetUsd: Math.min(...budgets) } : {}),
     ...(input.baseURL ? { address: input.baseURL } : {}),
   });
+  if (target.spool) target.spool.halt = (reason) => engine.halt(reason);
   input.started?.(engine, batch.id);
   // `promptloom cancel` in another process marks the batch cancelled in the database: stop then.
   const cancelWatch = setInterval(() => {
@@ -312,6 +324,8 @@ async function runHeldBatch(input: Omit<BatchInput, 'store'>, target: RecordingT
   } finally {
     clearInterval(cancelWatch);
   }
+  // What waits in the team's spool is written now, or the run ends naming it (the server is away).
+  await target.spool?.settle();
   // Complete only when the batch's whole count is stored (a resumed batch counts what came before).
   const stored = (await batches.get(batch.id))!;
   const complete = stored.completed >= stored.requested;
@@ -342,7 +356,7 @@ async function runHeldBatch(input: Omit<BatchInput, 'store'>, target: RecordingT
   const values = [...scores.values()];
   const average = values.length ? Math.round((values.reduce((x, y) => x + y, 0) / values.length) * 10) / 10 : null;
   const coverage = cells.map((cell, c) => ({ values: cell.rendered.parameters, requested: cell.count, succeeded: succeededPerCell[c]! }));
-  return { summary, coverage, keptAside, batchId: batch.id, conversations, quality: { average, flagged: flaggedIds.size }, ...(judge ? { judge } : {}) };
+  return { summary, coverage, keptAside, ...(target.spool ? { spooled: target.spool.spooled } : {}), batchId: batch.id, conversations, quality: { average, flagged: flaggedIds.size }, ...(judge ? { judge } : {}) };
 }
 
 /** What resuming a stored batch needs: its template as it was, its values, its settings. */

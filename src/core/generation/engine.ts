@@ -214,6 +214,11 @@ export class GenerationEngine {
     return this.abort.signal;
   }
 
+  /** Starts no new request (those in flight are answered and kept); the summary says why. */
+  halt(reason: string): void {
+    this.stop('error', reason);
+  }
+
   /** Stops the batch: nothing new starts, requests in flight are aborted. */
   cancel(): void {
     this.stop('cancelled', 'cancelled');

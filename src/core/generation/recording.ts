@@ -20,8 +20,8 @@ export interface StoreRetry {
 const WORKSPACE_RETRY: StoreRetry = { attempts: 4, maxWaitMs: 800 };
 
 /**
- * The team database: a restart of the server (a few seconds) is outlasted, about 9 s in all,
- * because an answer it will not take is not kept aside (the batch stops and the answer is lost).
+ * The team database, for a record the server refuses (not for an unreachable server: that answer
+ * waits in the run's spool, teamSpool.ts): about 9 s in all before the batch stops.
  */
 export const TEAM_RETRY: StoreRetry = { attempts: 8, maxWaitMs: 2000 };
 
