@@ -1,7 +1,8 @@
 import { strict as assert } from 'node:assert';
 import { appendFileSync, mkdtempSync, readdirSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { spawn } from 'node:child_process';
+import { dirname, join, resolve } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { analyticsDatabase } from '../../../bench/analyticsData';
 import { computeStats, reviewAgreementByTemplate, templateQuality, versionRows } from '../../../src/core/analytics';
@@ -13,6 +14,7 @@ import { Store } from '../../../src/core/store/store';
 import { systemClock } from '../../../src/core/store';
 import { dashboardData } from '../../../src/extension/dashboard/dashboardData';
 
+const WRITER = resolve(__dirname, '../../fixtures/store/writer.ts');
 const workspace = () => mkdtempSync(join(tmpdir(), 'promptloom-replica-'));
 
 async function addTemplate(store: Store, path: string): Promise<void> {
@@ -61,6 +63,34 @@ describe('read replica of the workspace database (worker thread)', function () {
     await store.checkpoint();
     await addTemplate(store, 'after.prompt');
     assert.deepEqual(await replica.all('SELECT path FROM templates ORDER BY id'), await store.all('SELECT path FROM templates ORDER BY id'));
+    assert.equal(replica.fallenBack, false);
+  });
+
+  it('follows another process writing and checkpointing under it: every read whole, never behind an acknowledged write', async () => {
+    const dir = workspace();
+    const store = open(await Store.open(dir));
+    const replica = open(new ReplicaDatabase({ workspace: dir, fallback: store }));
+    // A checkpoint every few writes: new snapshots and journals keep replacing the files read.
+    const child = spawn(process.execPath, ['--require', 'tsx/cjs', WRITER, dir, 'w', '150', '4096'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let acknowledged = 0;
+    child.stdout.on('data', (chunk: Buffer) => (acknowledged += chunk.toString().split('\n').filter((l) => l.startsWith('ok ')).length));
+    const exited = new Promise<number | null>((done) => child.on('exit', done));
+    let running = true;
+    void exited.then(() => (running = false));
+    let last = 0;
+    let reads = 0;
+    while (running) {
+      const seen = acknowledged;
+      const row = (await replica.get<{ t: number; v: number }>('SELECT (SELECT count(*) FROM templates) AS t, (SELECT count(*) FROM template_versions) AS v'))!;
+      assert.equal(row.t, row.v, 'a transaction read whole');
+      assert.ok(row.t >= seen, `${row.t} rows read after ${seen} writes were acknowledged`);
+      assert.ok(row.t >= last, 'never going back');
+      last = row.t;
+      reads++;
+    }
+    assert.equal(await exited, 0);
+    assert.equal((await replica.get<{ n: number }>('SELECT count(*) AS n FROM templates'))!.n, 150);
+    assert.ok(reads > 10, `${reads} reads`);
     assert.equal(replica.fallenBack, false);
   });
 
