@@ -147,6 +147,8 @@ export class ReadOnlyStore implements Database {
 
   /** Loads the journal, then the snapshot, then applies the frames the snapshot lacks. */
   private load(): void {
+    // Until a load succeeds, every look loads again: a copy half loaded must not pass for current.
+    this.journalIno = -1;
     let problem = '';
     for (let attempt = 0; attempt < LOAD_ATTEMPTS; attempt++) {
       const stamp = journalStamp(this.journalPath);

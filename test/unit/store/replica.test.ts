@@ -7,6 +7,7 @@ import { Worker } from 'node:worker_threads';
 import { analyticsDatabase } from '../../../bench/analyticsData';
 import { computeStats, reviewAgreementByTemplate, templateQuality, versionRows } from '../../../src/core/analytics';
 import { coverage } from '../../../src/core/analytics/coverage';
+import { appendDurably } from '../../../src/core/store/journal';
 import { ConversationReads } from '../../../src/core/store/conversationReads';
 import { ReadOnlyStore } from '../../../src/core/store/readOnlyStore';
 import { ReplicaDatabase, startReplicaWorker, type ReplicaLog } from '../../../src/core/store/replica';
@@ -139,6 +140,24 @@ describe('read replica of the workspace database (worker thread)', function () {
     const reader = open(await ReadOnlyStore.open(dir));
     assert.deepEqual(reader.rows('SELECT 1 AS x'), [{ x: 1 }]);
     assert.deepEqual(readdirSync(dir), []);
+  });
+
+  it('a journal frame that cannot be applied fails the reads until the main Store sets the journal aside, then follows it', async () => {
+    const dir = workspace();
+    const store = open(await Store.open(dir));
+    await addTemplate(store, 'a.prompt');
+    await store.checkpoint();
+    await addTemplate(store, 'b.prompt');
+    const replica = open(new ReplicaDatabase({ workspace: dir, fallback: store }));
+    assert.equal((await replica.all('SELECT * FROM templates')).length, 2);
+    const journal = join(dir, '.promptloom', 'promptloom.journal');
+    appendDurably(journal, { kind: 'tx', seq: store.sequence + 1, statements: [{ sql: 'INSERT INTO nope VALUES (1)', params: [] }] }, statSync(journal).size);
+    await assert.rejects(replica.all('SELECT * FROM templates'), /no such table: nope/);
+    await assert.rejects(replica.all('SELECT * FROM templates'), /no such table: nope/);
+    await store.refresh(); // the main Store keeps the journal aside and goes back to the snapshot
+    assert.ok(store.notices.some((n) => /could not be used/.test(n)));
+    assert.deepEqual(await replica.all('SELECT path FROM templates ORDER BY id'), await store.all('SELECT path FROM templates ORDER BY id'));
+    assert.equal(replica.fallenBack, false);
   });
 
   it('a SQL error in the worker rejects the caller’s promise with its message; the worker keeps answering', async () => {
