@@ -16,8 +16,9 @@
  *
  * On the workspace database, `read()` hands out a read replica in a worker thread
  * (`ReplicaDatabase`, docs/team-store.md step 5) as `db`: the heavy reads (the dashboard's figures,
- * the Conversations view's list, the template quality lens) then run off the extension host's
- * thread. `write()` hands out the main thread's `Store`, where writes (short transactions) stay.
+ * the template quality lens, transcripts) then run off the extension host's thread. `write()` and
+ * `readOnThread()` (the Conversations view's tree) hand out the main thread's `Store`, where
+ * writes (short transactions) stay.
  * The worker starts on the first read and ends with this source (on deactivate).
  */
 import * as vscode from 'vscode';
@@ -102,6 +103,17 @@ export class StoreSource extends Disposable {
     return this.handle(false);
   }
 
+  /**
+   * The store to read, with its reads on this thread on the workspace database (the main `Store`,
+   * not the read replica): for the Conversations view's tree. VS Code's `TreeView.reveal` can hang
+   * when it meets a refresh whose children are still being fetched, and the replica's answers
+   * (a message each way) widen that window enough to hit it (a verdict moving the selection hung
+   * in one run of two); on the main `Store` the list answers as it did before.
+   */
+  readOnThread(): Promise<StoreHandle | undefined> {
+    return this.handle(false, true);
+  }
+
   /** The store to write a review to: the workspace database is created if need be. */
   write(): Promise<StoreHandle | undefined> {
     return this.handle(true);
@@ -113,7 +125,7 @@ export class StoreSource extends Disposable {
     else this.db.wrote();
   }
 
-  private async handle(forWrite: boolean): Promise<StoreHandle | undefined> {
+  private async handle(forWrite: boolean, onThread = forWrite): Promise<StoreHandle | undefined> {
     const choice = await this.resolve();
     if (choice.store === 'error') {
       this.report(choice.message);
@@ -128,7 +140,7 @@ export class StoreSource extends Disposable {
         const replica = new ReplicaDatabase({ workspace: dirname(store.dir), fallback: store, log: this.log });
         this.workspace = { store, handle: handleOn('workspace', store), replica, readHandle: handleOn('workspace', replica) };
       }
-      return forWrite ? this.workspace.handle : this.workspace.readHandle;
+      return onThread ? this.workspace.handle : this.workspace.readHandle;
     }
     if (this.team?.url !== choice.url) {
       void this.closeTeam();
