@@ -30,6 +30,8 @@ const builds = [
     // Stamped first thing, so the activation figure includes loading the bundle itself.
     banner: { js: 'var __promptloomLoadStart = performance.now();' },
   },
+  // The workspace database's read replica runs in a worker thread of its own (src/core/store/replica.ts).
+  { ...common, entryPoints: ['src/core/store/replicaWorker.ts'], outfile: 'dist/storeWorker.js' },
   // pg's optional native binding (pg-native) is loaded only if asked for (`pg.native`), never by us.
   { ...common, entryPoints: ['src/cli/main.ts'], outfile: 'dist/cli.js', banner: { js: '#!/usr/bin/env node' }, external: ['pg-native'] },
   // Webview scripts: browser code, one self-contained file per panel.

@@ -10,7 +10,7 @@ describe('npm run package', () => {
     const pack = spawnSync('npm', ['run', '-s', 'package'], { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
     assert.equal(pack.status, 0, pack.stderr + pack.stdout);
     const listing = spawnSync('unzip', ['-Z1', join(ROOT, 'promptloom.vsix')], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean);
-    for (const file of ['extension/package.json', 'extension/dist/extension.js', 'extension/media/dist/preview.js', 'extension/syntaxes/prompt.tmLanguage.json', 'extension/docs/prompt-format.md']) {
+    for (const file of ['extension/package.json', 'extension/dist/extension.js', 'extension/dist/storeWorker.js', 'extension/dist/sql-wasm.wasm', 'extension/media/dist/preview.js', 'extension/syntaxes/prompt.tmLanguage.json', 'extension/docs/prompt-format.md']) {
       assert.ok(listing.includes(file), `${file} is packaged`);
     }
     assert.deepEqual(listing.filter((f) => /\.map$|\/src\/|node_modules|\.promptloom-cache/.test(f)), [], 'no sources, maps or caches');

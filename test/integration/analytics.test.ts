@@ -4,10 +4,13 @@ import type { TestResultView } from '../../src/shared/testProtocol';
 import type { DashboardData, SideView } from '../../src/shared/dashboardProtocol';
 import { computeStats } from '../../src/core/analytics';
 import { Store } from '../../src/core/store';
+import { dashboardData } from '../../src/extension/dashboard/dashboardData';
 import { scriptFakeApi, waitFor, workspaceFile } from './helpers';
 
 interface Dashboard {
   lastData?: DashboardData;
+  /** What the figures were read through: on the workspace database, the read replica in its worker. */
+  lastDb?: { running?: boolean; fallenBack?: boolean };
   lastComparison?: { sides: readonly [SideView, SideView] };
   compare(request: unknown): Promise<void>;
   exportCsv(target: vscode.Uri): Promise<vscode.Uri | undefined>;
@@ -127,6 +130,12 @@ describe('template testing, the dashboard and export', function () {
     // Diversity and near-duplicates, as stats reports them, for every template.
     const store = await Store.open(vscode.workspace.workspaceFolders![0]!.uri.fsPath);
     const stats = await computeStats(store);
+    // Read off the extension host's thread (the read replica's worker), the figures are the ones
+    // a Store opened here computes on this thread.
+    assert.deepEqual({ running: panel.lastDb?.running, fallenBack: panel.lastDb?.fallenBack }, { running: true, fallenBack: false });
+    const { computedAt: _at, computeMs: _ms, unrun: _unrun, ...here } = await dashboardData(store);
+    const { computedAt: _at2, computeMs: _ms2, unrun: _unrun2, ...shown } = data;
+    assert.deepEqual(shown, here);
     store.close();
     for (const t of data.templates) {
       const row = stats.templates.find((r) => r.file === t.file)!;

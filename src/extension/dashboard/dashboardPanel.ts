@@ -15,6 +15,7 @@ import { validate } from '../../shared/schema';
 import { Disposable } from '../disposable';
 import { receiveMessages, type Deliver, type MessageLog } from '../webviewMessages';
 import { pageReloader, webviewOptions, webviewPage } from '../webviewPage';
+import type { Database } from '../../core/store/database';
 import type { StoreSource } from '../storeSource';
 import type { WorkspaceDb } from '../workspaceDb';
 import { comparison, comparisonAxis, dashboardData } from './dashboardData';
@@ -58,6 +59,8 @@ export class DashboardPanel extends Disposable {
   /** The last data sent, for tests. */
   lastData: Extract<DashboardHostMessage, { type: 'data' }>['data'] | undefined;
   lastComparison: Extract<DashboardHostMessage, { type: 'comparison' }> | undefined;
+  /** The handle the last figures were read through (on the workspace database, its read replica), for tests. */
+  lastDb: Database | undefined;
   /** The last fill plan handed to Generate Batch, for tests. */
   lastFill: FillRequest | undefined;
   /** Receives a message as if the webview posted it: checked, then handled (tests use it). */
@@ -110,6 +113,7 @@ export class DashboardPanel extends Disposable {
     if (!handle) return this.post({ type: 'empty', reason: this.deps.source.problem ?? 'No generations yet: the figures appear once a template has been run.' });
     const data = await dashboardData(handle.db, (await this.deps.templateFiles?.()) ?? []);
     this.lastData = data;
+    this.lastDb = handle.db;
     this.post({ type: 'data', data });
     if (this.compareRequest) await this.compare(this.compareRequest, data);
   }

@@ -94,7 +94,8 @@ export class ConversationsView extends Disposable implements vscode.TreeDataProv
 
   async getChildren(element?: Node): Promise<Node[]> {
     if (element) return isGroup(element) ? [...element.conversations] : [];
-    const handle = await this.source.read();
+    // On this thread: see StoreSource.readOnThread (a reveal meeting a slower refresh can hang).
+    const handle = await this.source.readOnThread();
     const { sort, groupBy, ...where } = this.filter;
     this.shown = handle ? await handle.conversations.list({ ...where, sort }) : [];
     // Say which store the list shows (the team's), and why it is empty when the store cannot be read.
