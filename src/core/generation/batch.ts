@@ -20,6 +20,8 @@ import { outstanding } from './messageBatchRecords';
 import { BatchBusyError, holdBatch } from './batchLease';
 import { answerRecord, keepRecord, storeRecord, TEAM_RETRY, type Kept, type RecordContext } from './recording';
 import { planKey } from '../plan';
+import { randomUUID } from 'node:crypto';
+import { CLAIM_RENEW_MS, claimSlots, ensureSlots, releaseClaims, renewClaims, slotCounts } from './teamClaims';
 
 export interface BatchInput {
   readonly store: Store;
@@ -39,6 +41,8 @@ export interface BatchInput {
    * every conversation gets `rendered`.
    */
   readonly cells?: readonly BatchCell[];
+  /** A team resume's claimed slots, one per cell (each of count 1): a stored answer fills its slot. */
+  readonly slots?: readonly number[];
   readonly priority?: Priority;
   /** Why the batch runs: a template test's generations are kept out of later tests' baselines. */
   readonly purpose?: 'test';
@@ -205,7 +209,11 @@ export class TeamStoreUnsupportedError extends Error {
   }
 }
 
-async function runHeldBatch(input: Omit<BatchInput, 'store'>, target: RecordingTarget, created: (batchId: string) => void): Promise<BatchOutcome> {
+/**
+ * `round`: one claim's worth of a team resume (`runTeamResume`), which sets the batch's status
+ * itself: a round neither marks the batch running nor completed or failed.
+ */
+async function runHeldBatch(input: Omit<BatchInput, 'store'>, target: RecordingTarget, created: (batchId: string) => void, round = false): Promise<BatchOutcome> {
   const { settings, model, rendered, template } = input;
   const { templates, batches } = target;
   // Answers kept aside earlier are paid for: they count against today's budget, and a resumed
@@ -236,7 +244,7 @@ async function runHeldBatch(input: Omit<BatchInput, 'store'>, target: RecordingT
     });
     created(batch.id);
   }
-  await batches.setStatus(batch.id, 'running');
+  if (!round) await batches.setStatus(batch.id, 'running');
 
   const engine = new GenerationEngine({
     client: createClient({ apiKey: input.apiKey, ...(input.baseURL ? { baseURL: input.baseURL } : {}), timeoutMs: settings.timeoutMs }),
@@ -295,7 +303,8 @@ async function runHeldBatch(input: Omit<BatchInput, 'store'>, target: RecordingT
       // Scored as it arrives and stored with it; a low score marks it for revision at once.
       // Recorded before the engine goes on: a generation that is not recorded did not happen.
       const { record, quality, flagged } = answerRecord(context, cell, a);
-      const { conversationId, nearDuplicateOf, aside } = await target.keep(record);
+      const slot = input.slots?.[c];
+      const { conversationId, nearDuplicateOf, aside } = await target.keep(slot !== undefined && record.conversation ? { ...record, slot: { batchId: batch.id, slot } } : record);
       if (aside) keptAside++;
       if (conversationId) {
         conversations.push(conversationId);
@@ -307,7 +316,7 @@ async function runHeldBatch(input: Omit<BatchInput, 'store'>, target: RecordingT
       input.onAttempt?.(a, conversationId);
     });
   } catch (error) {
-    await batches.setStatus(batch.id, 'failed');
+    if (!round) await batches.setStatus(batch.id, 'failed');
     throw error;
   } finally {
     clearInterval(cancelWatch);
@@ -315,7 +324,7 @@ async function runHeldBatch(input: Omit<BatchInput, 'store'>, target: RecordingT
   // Complete only when the batch's whole count is stored (a resumed batch counts what came before).
   const stored = (await batches.get(batch.id))!;
   const complete = stored.completed >= stored.requested;
-  await batches.setStatus(batch.id, summary.stopped === 'cancelled' ? 'cancelled' : complete ? 'completed' : 'failed');
+  if (!round) await batches.setStatus(batch.id, summary.stopped === 'cancelled' ? 'cancelled' : complete ? 'completed' : 'failed');
   // The judge (opt-in): after the batch, each stored conversation graded and its score updated.
   // Never before storing: a paid conversation is kept whatever becomes of its grade.
   let judge: BatchJudgement | undefined;
@@ -356,7 +365,7 @@ export interface ResumePlan {
 }
 
 /** The batch to resume: the one named, or the newest unfinished one. Undefined when none. */
-export async function planResume(store: Store, batchId?: string): Promise<ResumePlan | undefined> {
+export async function planResume(store: Database, batchId?: string): Promise<ResumePlan | undefined> {
   const batches = new WorkspaceBatchRepository(store);
   const batch = batchId ? await batches.get(batchId) : (await batches.unfinished())[0];
   if (!batch || batch.completed >= batch.requested) return undefined;
@@ -379,4 +388,138 @@ export async function planResume(store: Store, batchId?: string): Promise<Resume
     return remaining > 0 ? [{ values: cell.values, remaining }] : [];
   });
   return { ...base, cells, remaining: cells.reduce((n, c) => n + c.remaining, 0) };
+}
+
+/** What resuming a team batch is given: the batch's plan and how to render a slot's values, instead of a count and cells. */
+export interface TeamResumeInput extends Omit<BatchInput, 'store' | 'resume' | 'cells' | 'slots' | 'count'> {
+  readonly db: TeamDatabase;
+  readonly plan: ResumePlan;
+  readonly render: (values: Readonly<Record<string, unknown>>) => Rendered;
+  /** Slots claimed at a time (default: the concurrency, at least 1). */
+  readonly claimSize?: number;
+}
+
+export interface TeamResumeOutcome {
+  /** This run's work; undefined when it claimed nothing. */
+  readonly outcome?: BatchOutcome;
+  /** Slots still open or held by other resumes' live claims when this run ended. */
+  readonly open: number;
+  readonly heldByOthers: number;
+  /** The batch was cancelled (by `promptloom cancel` or this run's interrupt). */
+  readonly cancelled: boolean;
+}
+
+/**
+ * Resumes a team batch by claiming its missing conversations a few at a time (`teamClaims.ts`):
+ * each claim runs as one round of the same recorded run as `runTeamBatch`, and every stored answer
+ * fills its slot in its record's transaction. Concurrent resumes of one batch (other terminals,
+ * machines, members) claim disjoint slots; none waits for another. The batch's status is read
+ * before each claim: cancelled, nothing new is claimed. Claims this run did not fill (failed, cut
+ * off) are given back at the end, for the next resume.
+ */
+export async function runTeamResume(input: TeamResumeInput): Promise<TeamResumeOutcome> {
+  if (input.settings.judge === 'on') throw new TeamStoreUnsupportedError('the judge (promptloom.quality.judge on) does not record on the team store yet: set promptloom.quality.judge off in .vscode/settings.json for this run');
+  const { db, plan } = input;
+  const batchId = plan.batch.id;
+  const owner = randomUUID();
+  const target = teamTarget(db);
+  await ensureSlots(db, plan);
+  await setTeamStatus(db, batchId, 'running', false);
+  const renew = setInterval(() => void renewClaims(db, batchId, owner).catch(() => undefined), CLAIM_RENEW_MS);
+  renew.unref();
+  const outcomes: BatchOutcome[] = [];
+  const tried: number[] = [];
+  let cancelled = false;
+  const size = Math.max(1, input.claimSize ?? input.settings.concurrency ?? 1);
+  try {
+    for (;;) {
+      const claimed = await claimSlots(db, batchId, owner, size, tried);
+      if (claimed === 'cancelled') {
+        cancelled = true;
+        break;
+      }
+      if (claimed.length === 0) break;
+      tried.push(...claimed.map((c) => c.slot));
+      const outcome = await runHeldBatch(
+        {
+          ...input,
+          count: claimed.length,
+          cells: claimed.map((c) => ({ rendered: input.render(c.values ?? plan.batch.parameters), count: 1 })),
+          slots: claimed.map((c) => c.slot),
+          resume: { batchId, templateId: plan.batch.templateId, versionId: plan.batch.versionId },
+        },
+        target,
+        () => undefined,
+        true,
+      );
+      outcomes.push(outcome);
+      if (outcome.summary.stopped) {
+        cancelled = outcome.summary.stopped === 'cancelled';
+        break;
+      }
+    }
+  } finally {
+    clearInterval(renew);
+    await releaseClaims(db, batchId, owner).catch(() => undefined);
+  }
+  const counts = await slotCounts(db, batchId, owner);
+  const stored = (await target.batches.get(batchId))!;
+  if (cancelled) await setTeamStatus(db, batchId, 'cancelled', false);
+  else if (stored.completed >= stored.requested) await setTeamStatus(db, batchId, 'completed', true);
+  // Others still generate: the last of them sets the final status.
+  else if (counts.heldByOthers === 0) await setTeamStatus(db, batchId, 'failed', true);
+  return { ...(outcomes.length ? { outcome: mergeOutcomes(outcomes) } : {}), open: counts.open, heldByOthers: counts.heldByOthers, cancelled };
+}
+
+/** Sets a team batch's status; `unlessCancelled`: a cancel in the meantime stands. */
+async function setTeamStatus(db: Database, batchId: string, status: string, unlessCancelled: boolean): Promise<void> {
+  await db.run(`UPDATE batches SET status = ?, updated_at = ? WHERE id = ?${unlessCancelled ? " AND status <> 'cancelled'" : ''}`, [status, Date.now(), batchId]);
+}
+
+/** One outcome of a resume's rounds: counts added up, coverage by values, the last round's stop. */
+function mergeOutcomes(outcomes: readonly BatchOutcome[]): BatchOutcome {
+  const last = outcomes[outcomes.length - 1]!;
+  const sum = (f: (s: BatchSummary) => number) => outcomes.reduce((n, o) => n + f(o.summary), 0);
+  const failures = new Map<string, BatchSummary['failures'][number]>();
+  for (const f of outcomes.flatMap((o) => o.summary.failures)) {
+    const key = `${f.type}:${'status' in f ? String(f.status) : ''}`;
+    const had = failures.get(key);
+    failures.set(key, had ? { ...had, count: had.count + f.count } : f);
+  }
+  const coverage = new Map<string, CellCoverage>();
+  for (const c of outcomes.flatMap((o) => o.coverage)) {
+    const key = planKey(c.values as Record<string, unknown>);
+    const had = coverage.get(key);
+    coverage.set(key, had ? { values: c.values, requested: had.requested + c.requested, succeeded: had.succeeded + c.succeeded } : c);
+  }
+  const scored = outcomes.filter((o) => o.quality.average !== null);
+  const weight = (o: BatchOutcome) => Math.max(1, o.conversations.length);
+  const average = scored.length ? Math.round((scored.reduce((n, o) => n + o.quality.average! * weight(o), 0) / scored.reduce((n, o) => n + weight(o), 0)) * 10) / 10 : null;
+  const summary: BatchSummary = {
+    ...last.summary,
+    requested: sum((s) => s.requested),
+    succeeded: sum((s) => s.succeeded),
+    failed: sum((s) => s.failed),
+    attempts: sum((s) => s.attempts),
+    retries: sum((s) => s.retries),
+    rateLimited: sum((s) => s.rateLimited),
+    inputTokens: sum((s) => s.inputTokens),
+    outputTokens: sum((s) => s.outputTokens),
+    costUsd: sum((s) => s.costUsd),
+    cacheWriteTokens: sum((s) => s.cacheWriteTokens),
+    cacheReadTokens: sum((s) => s.cacheReadTokens),
+    savedUsd: sum((s) => s.savedUsd),
+    durationMs: sum((s) => s.durationMs),
+    failures: [...failures.values()],
+    remaining: sum((s) => s.remaining),
+    unstored: sum((s) => s.unstored),
+  };
+  return {
+    summary,
+    coverage: [...coverage.values()],
+    keptAside: outcomes.reduce((n, o) => n + o.keptAside, 0),
+    batchId: last.batchId,
+    conversations: outcomes.flatMap((o) => o.conversations),
+    quality: { average, flagged: outcomes.reduce((n, o) => n + o.quality.flagged, 0) },
+  };
 }
