@@ -216,6 +216,24 @@ describe('resume and cancel on the team database (real PostgreSQL, three process
     assert.equal(await conversationsOf(batch), 16);
   });
 
+  it("Ctrl+C stops that resume only: the shared batch is not cancelled, and another resume finishes it", async () => {
+    const batch = await interrupted([...ONE_VALUE_SET, '--count', '10'], aliceUrl, 1);
+    const stopped = await resume(batch, aliceUrl, (child) => {
+      const start = api.stats.accepted;
+      const timer = setInterval(() => {
+        if (api.stats.accepted >= start + 2) {
+          clearInterval(timer);
+          child.kill('SIGINT');
+        }
+      }, 5);
+    });
+    assert.equal(lastJson<Summary>(stopped.stdout).stopped, 'cancelled', stopped.stderr);
+    assert.ok((await conversationsOf(batch)) < 10);
+    assert.notEqual((await admin('SELECT status FROM promptloom.batches WHERE id = $1', [batch]))[0]!.status, 'cancelled');
+    ok(await resume(batch, bobUrl));
+    assert.equal(await conversationsOf(batch), 10);
+  });
+
   it('row-level security of the slots, as two members (raw SQL); a member who may not see the batch gets one line', async () => {
     assert.deepEqual(await admin("SELECT relrowsecurity, relforcerowsecurity FROM pg_class WHERE oid = 'promptloom.batch_slots'::regclass"), [{ relrowsecurity: true, relforcerowsecurity: true }]);
     const batch = await interrupted([...ONE_VALUE_SET, '--count', '6'], aliceUrl, 1);

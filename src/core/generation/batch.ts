@@ -405,7 +405,7 @@ export interface TeamResumeOutcome {
   /** Slots still open or held by other resumes' live claims when this run ended. */
   readonly open: number;
   readonly heldByOthers: number;
-  /** The batch was cancelled (by `promptloom cancel` or this run's interrupt). */
+  /** This run stopped on a cancel (`promptloom cancel`, or its own Ctrl+C). */
   readonly cancelled: boolean;
 }
 
@@ -458,17 +458,26 @@ export async function runTeamResume(input: TeamResumeInput): Promise<TeamResumeO
         break;
       }
     }
+  } catch (error) {
+    if ((await slotCounts(db, batchId, owner).catch(() => undefined))?.heldByOthers === 0) await setTeamStatus(db, batchId, 'failed', true).catch(() => undefined);
+    throw error;
   } finally {
     clearInterval(renew);
     await releaseClaims(db, batchId, owner).catch(() => undefined);
   }
   const counts = await slotCounts(db, batchId, owner);
   const stored = (await target.batches.get(batchId))!;
-  if (cancelled) await setTeamStatus(db, batchId, 'cancelled', false);
-  else if (stored.completed >= stored.requested) await setTeamStatus(db, batchId, 'completed', true);
+  // A cancel (`promptloom cancel`) stays. This run's own Ctrl+C stops this run only: the batch is
+  // shared, and other resumes of it go on (the batch is then failed only if none does).
+  if (stored.completed >= stored.requested) await setTeamStatus(db, batchId, 'completed', true);
   // Others still generate: the last of them sets the final status.
   else if (counts.heldByOthers === 0) await setTeamStatus(db, batchId, 'failed', true);
-  return { ...(outcomes.length ? { outcome: mergeOutcomes(outcomes) } : {}), open: counts.open, heldByOthers: counts.heldByOthers, cancelled };
+  let outcome = outcomes.length ? mergeOutcomes(outcomes) : undefined;
+  // Cancelled between two rounds (seen by the claim, not by a round's cancel watch): said as a stop.
+  if (outcome && cancelled && !outcome.summary.stopped) {
+    outcome = { ...outcome, summary: { ...outcome.summary, stopped: 'cancelled', stopReason: 'cancelled', remaining: Math.max(0, stored.requested - stored.completed) } };
+  }
+  return { ...(outcome ? { outcome } : {}), open: counts.open, heldByOthers: counts.heldByOthers, cancelled };
 }
 
 /** Sets a team batch's status; `unlessCancelled`: a cancel in the meantime stands. */
