@@ -15,7 +15,7 @@ import type { Output } from './output';
 import { apiAddress, apiKey, openWorkspace, workspaceFolder } from './workspace';
 import { teamDatabaseUrl } from './db';
 import { withTeamStore } from './teamStore';
-import { runTeamResume, TeamStoreUnsupportedError } from '../core/generation/batch';
+import { refuseWhileFirstRunLives, runTeamResume, TeamStoreUnsupportedError } from '../core/generation/batch';
 import { ProgressBar } from './generate';
 import type { Workspace } from '../core/workspace';
 
@@ -96,6 +96,7 @@ async function resumeOnTeamStore(url: string, workspace: Workspace, flags: { bat
         out.note(`batch ${chosen.id} is complete: nothing to resume`);
         return EXIT.ok;
       }
+      await refuseWhileFirstRunLives(db, chosen.id);
       out.note(`resuming batch ${chosen.id} on the team database: ${prepared.remaining} of ${chosen.requested} conversations to go, claimed with any other resume of it`);
       const progress = new ProgressBar(prepared.remaining, flags.format === 'text' && Boolean(process.stderr.isTTY));
       let result: Awaited<ReturnType<typeof runTeamResume>>;
