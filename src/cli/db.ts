@@ -33,17 +33,6 @@ export function teamDatabaseUrl(flag: string | undefined, env: NodeJS.ProcessEnv
   return choice.store === 'postgresql' ? choice.url : undefined;
 }
 
-/**
- * For the commands that work on the workspace database only (`resume`, `cancel`): with
- * PROMPTLOOM_DATABASE_URL set, the team database is the chosen store, and running on the workspace
- * anyway would look for the batch in the wrong place (and create a workspace database there).
- */
-export function refuseTeamStore(command: string, env: NodeJS.ProcessEnv): void {
-  if (teamDatabaseUrl(undefined, env)) {
-    throw new UserError(`${command} does not work on the team database yet, and ${DATABASE_URL_ENV} chooses it: unset ${DATABASE_URL_ENV} to ${command} a batch of the workspace database`);
-  }
-}
-
 /** The CLI has no editor setting: the flag, else the environment, else the workspace database. */
 function storeChoice(flag: string | undefined, env: NodeJS.ProcessEnv): ReturnType<typeof chooseStore> {
   try {

@@ -123,8 +123,9 @@ export function buildProgram(out: Output, setExit: (code: number) => void, readS
     .option('--workspace <dir>', 'the workspace folder; default: the current folder')
     .option('--batch <id>', 'the batch to resume; default: the newest unfinished one')
     .addOption(apiBaseUrl())
+    .addOption(databaseUrl())
     .addOption(format())
-    .action(async (o: { workspace?: string; batch?: string; apiBaseUrl?: string; format: 'text' | 'json' }) => setExit(await runResume(o, out, process.env)));
+    .action(async (o: { workspace?: string; batch?: string; apiBaseUrl?: string; databaseUrl?: string; format: 'text' | 'json' }) => setExit(await runResume(o, out, process.env)));
 
   program
     .command('cancel')
@@ -132,8 +133,9 @@ export function buildProgram(out: Output, setExit: (code: number) => void, readS
     .option('--workspace <dir>', 'the workspace folder; default: the current folder')
     .option('--batch <id>', 'the batch to cancel; default: the newest running one')
     .addOption(apiBaseUrl())
+    .addOption(databaseUrl())
     .addOption(format())
-    .action(async (o: { workspace?: string; batch?: string; apiBaseUrl?: string; format: 'text' | 'json' }) => setExit(await runCancel(o, out, process.env)));
+    .action(async (o: { workspace?: string; batch?: string; apiBaseUrl?: string; databaseUrl?: string; format: 'text' | 'json' }) => setExit(await runCancel(o, out, process.env)));
 
 
   program

@@ -7,7 +7,8 @@ import { messageBatchRows } from '../core/generation/messageBatchRecords';
 import { cancelBatch, progressLine, runMessageBatches, type MessageBatchInput, type MessageBatchOutcome } from '../core/generation/messageBatches';
 import { WorkspaceBatchRepository } from '../core/store';
 import { existingStore } from './database';
-import { refuseTeamStore } from './db';
+import { teamDatabaseUrl } from './db';
+import { withTeamStore } from './teamStore';
 import { EXIT, UserError } from './errors';
 import type { Interrupt } from './generate';
 import type { Output } from './output';
@@ -41,8 +42,9 @@ export async function runBatchesInTerminal(input: Omit<MessageBatchInput, 'signa
  * default). Requests already being processed may still finish; what they return is collected by
  * `resume`, which also sends the canceled requests again if asked to finish the batch.
  */
-export async function runCancel(flags: { workspace?: string; batch?: string; apiBaseUrl?: string; format: 'text' | 'json' }, out: Output, env: NodeJS.ProcessEnv): Promise<number> {
-  refuseTeamStore('cancel', env);
+export async function runCancel(flags: { workspace?: string; batch?: string; apiBaseUrl?: string; databaseUrl?: string; format: 'text' | 'json' }, out: Output, env: NodeJS.ProcessEnv): Promise<number> {
+  const teamUrl = teamDatabaseUrl(flags.databaseUrl, env);
+  if (teamUrl) return cancelOnTeamStore(teamUrl, flags, out);
   const { store, folder } = await existingStore(flags.workspace, out);
   if (!store) throw new UserError(flags.batch ? `no batch ${flags.batch} in ${folder}` : `no running batch in ${folder}`);
   try {
@@ -60,6 +62,24 @@ export async function runCancel(flags: { workspace?: string; batch?: string; api
   } finally {
     store.close();
   }
+}
+
+/**
+ * `cancel --database-url`: the shared batch's status set to cancelled (any member who may see the
+ * batch may move its status). Every process running it sees that: a generate's cancel watch
+ * stops its engine, and a resume claims nothing more (it reads the status before each claim).
+ */
+async function cancelOnTeamStore(url: string, flags: { batch?: string; format: 'text' | 'json' }, out: Output): Promise<number> {
+  return withTeamStore(url, async (db) => {
+    const batches = new WorkspaceBatchRepository(db);
+    const batch = flags.batch ? await batches.get(flags.batch) : (await batches.unfinished()).find((b) => b.status === 'running' || b.status === 'pending');
+    if (!batch) throw new UserError(flags.batch ? `no batch ${flags.batch} on the team database that you may see` : 'no running batch on the team database');
+    if (batch.status !== 'running' && batch.status !== 'pending') throw new UserError(`batch ${batch.id} is not running (${batch.status})`);
+    await batches.setStatus(batch.id, 'cancelled');
+    if (flags.format === 'json') out.stdout(JSON.stringify({ batchId: batch.id, messageBatches: [] }) + '\n');
+    else out.stdout(`batch ${batch.id} cancelled\nfinish it later with: promptloom resume --batch ${batch.id} and the same --database-url\n`);
+    return EXIT.ok;
+  });
 }
 
 function apiAddressOf(flags: { apiBaseUrl?: string }, env: NodeJS.ProcessEnv): { baseURL: string } | undefined {

@@ -6,7 +6,8 @@
  * the outcome.
  */
 import { relative, resolve } from 'node:path';
-import { planResume, type BatchCell, type BatchInput } from './generation/batch';
+import { planResume, type BatchCell, type BatchInput, type TeamResumeInput } from './generation/batch';
+import type { Database } from './store/database';
 import { buildPlan, explicitPlan, parseValuesFile, type ExplicitCell, type PlanProblem, type Sampling, type ValuesFileKind } from './plan';
 import { importKeptAside } from './generation/unstored';
 import { Store, WorkspaceTemplateRepository, type BatchRow, type StoreOptions } from './store';
@@ -85,6 +86,26 @@ export class Workspace {
       count: plan.remaining,
       resume: { batchId: plan.batch.id, templateId: plan.batch.templateId, versionId: plan.batch.versionId, completed: plan.batch.completed },
     };
+  }
+
+  /**
+   * What resuming a team batch needs (`runTeamResume`): its plan (what is missing) read through
+   * the team's handle, its template version parsed as here, its own settings priced by the current
+   * model table, and how a slot's values render. Undefined when nothing is missing.
+   */
+  async prepareTeamResume(db: Database, batchId: string): Promise<(Omit<TeamResumeInput, 'db' | 'folder' | 'apiKey' | 'baseURL' | 'started' | 'onAttempt'> & { readonly remaining: number }) | undefined> {
+    const plan = await planResume(db, batchId);
+    if (!plan || plan.remaining === 0) return undefined;
+    const settings = mergeSettings(storedSettings(plan.batch.settings), { models: this.settings.models });
+    const model = resolveModel(plan.batch.model, settings.models);
+    if (!model) throw new Error(`the batch used model ${plan.batch.model}, which is not in the model table`);
+    const template = this.parse(plan.templateText, plan.templatePath);
+    const render = (values: Readonly<Record<string, unknown>>) => {
+      const rendered = renderTemplate(template, values);
+      if (!rendered.ok) throw new Error(`the batch's stored template no longer renders: ${rendered.problems.map((p) => p.message).join('; ')}`);
+      return rendered.value;
+    };
+    return { plan, render, templatePath: plan.templatePath, templateText: plan.templateText, template, rendered: render(plan.batch.parameters), settings, model, remaining: plan.remaining };
   }
 
   /**

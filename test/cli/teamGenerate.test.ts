@@ -201,12 +201,12 @@ describe('generate on the team database (a real PostgreSQL)', function () {
     assert.equal(existsSync(join(ws, '.promptloom')), false);
   });
 
-  it('resume and cancel refuse the team database chosen by the environment, in one line, exit 2', async () => {
+  it('resume and cancel work on the team database chosen by the environment (no workspace database is looked for or created)', async () => {
     for (const command of ['resume', 'cancel']) {
-      const result = await runCli([command], ws, { ANTHROPIC_API_KEY: KEY, ANTHROPIC_BASE_URL: api.url, PROMPTLOOM_DATABASE_URL: aliceUrl });
+      const result = await runCli([command, '--batch', 'b-nowhere'], ws, { ANTHROPIC_API_KEY: KEY, ANTHROPIC_BASE_URL: api.url, PROMPTLOOM_DATABASE_URL: aliceUrl });
       assert.equal(result.code, 2, result.stderr);
       assert.equal(result.stderr.trim().split('\n').length, 1, result.stderr);
-      assert.match(result.stderr, new RegExp(`${command} does not work on the team database yet`));
+      assert.match(result.stderr, /no batch b-nowhere on the team database that you may see/);
       assert.ok(!result.stderr.includes(ALICE_PASSWORD));
     }
     assert.equal(existsSync(join(ws, '.promptloom')), false);

@@ -21,6 +21,8 @@ import { BatchBusyError, holdBatch } from './batchLease';
 import { answerRecord, keepRecord, type Kept, type RecordContext } from './recording';
 import { planKey } from '../plan';
 import { TeamSpool } from './teamSpool';
+import { randomUUID } from 'node:crypto';
+import { CLAIM_RENEW_MS, claimSlots, ensureSlots, releaseClaims, renewClaims, slotCounts } from './teamClaims';
 
 export interface BatchInput {
   readonly store: Store;
@@ -40,6 +42,8 @@ export interface BatchInput {
    * every conversation gets `rendered`.
    */
   readonly cells?: readonly BatchCell[];
+  /** A team resume's claimed slots, one per cell (each of count 1): a stored answer fills its slot. */
+  readonly slots?: readonly number[];
   readonly priority?: Priority;
   /** Why the batch runs: a template test's generations are kept out of later tests' baselines. */
   readonly purpose?: 'test';
@@ -135,6 +139,11 @@ interface RecordingTarget {
   readonly judgeStore?: Store;
   /** The team's spool: told the engine (to halt it when full), settled before the batch's status is written. */
   readonly spool?: TeamSpool;
+  /**
+   * The team's sign of life of a running batch (its `updated_at` on the server's clock), so that a
+   * resume does not take up a batch whose first run still generates (the workspace has its file lease).
+   */
+  beat?(batchId: string): Promise<unknown>;
 }
 
 function workspaceTarget(store: Store): RecordingTarget {
@@ -152,6 +161,12 @@ function workspaceTarget(store: Store): RecordingTarget {
     judgeStore: store,
   };
 }
+
+/** The server's clock in milliseconds (no client clocks compared across machines). */
+const SERVER_MS = '(extract(epoch from clock_timestamp()) * 1000)::bigint';
+/** How often a team batch's first run says it lives, and how long a resume believes it after. */
+export const TEAM_BEAT_MS = 1_000;
+export const TEAM_ALIVE_MS = 4_000;
 
 /**
  * The team store's target. An answer the server cannot take because it is unreachable goes to the
@@ -172,6 +187,7 @@ function teamTarget(db: TeamDatabase, folder: string): RecordingTarget {
     keep: (record) => spool.keep(record),
     catchUp: async () => undefined,
     spool,
+    beat: (batchId) => db.run(`UPDATE batches SET updated_at = ${SERVER_MS} WHERE id = ? AND status = 'running'`, [batchId]),
   };
 }
 
@@ -216,7 +232,11 @@ export class TeamStoreUnsupportedError extends Error {
   }
 }
 
-async function runHeldBatch(input: Omit<BatchInput, 'store'>, target: RecordingTarget, created: (batchId: string) => void): Promise<BatchOutcome> {
+/**
+ * `round`: one claim's worth of a team resume (`runTeamResume`), which sets the batch's status
+ * itself: a round neither marks the batch running nor completed or failed.
+ */
+async function runHeldBatch(input: Omit<BatchInput, 'store'>, target: RecordingTarget, created: (batchId: string) => void, round = false): Promise<BatchOutcome> {
   const { settings, model, rendered, template } = input;
   const { templates, batches } = target;
   // Answers kept aside earlier are paid for: they count against today's budget, and a resumed
@@ -247,7 +267,7 @@ async function runHeldBatch(input: Omit<BatchInput, 'store'>, target: RecordingT
     });
     created(batch.id);
   }
-  await batches.setStatus(batch.id, 'running');
+  if (!round) await batches.setStatus(batch.id, 'running');
 
   const engine = new GenerationEngine({
     client: createClient({ apiKey: input.apiKey, ...(input.baseURL ? { baseURL: input.baseURL } : {}), timeoutMs: settings.timeoutMs }),
@@ -272,6 +292,8 @@ async function runHeldBatch(input: Omit<BatchInput, 'store'>, target: RecordingT
       .catch(() => undefined); // a busy database: look again next time
   }, CANCEL_CHECK_MS);
   cancelWatch.unref();
+  const beat = !round && target.beat ? setInterval(() => void target.beat!(batch.id).catch(() => undefined), TEAM_BEAT_MS) : undefined;
+  beat?.unref();
 
   const conversations: string[] = [];
   const scores = new Map<string, number>();
@@ -307,7 +329,8 @@ async function runHeldBatch(input: Omit<BatchInput, 'store'>, target: RecordingT
       // Scored as it arrives and stored with it; a low score marks it for revision at once.
       // Recorded before the engine goes on: a generation that is not recorded did not happen.
       const { record, quality, flagged } = answerRecord(context, cell, a);
-      const { conversationId, nearDuplicateOf, aside } = await target.keep(record);
+      const slot = input.slots?.[c];
+      const { conversationId, nearDuplicateOf, aside } = await target.keep(slot !== undefined && record.conversation ? { ...record, slot: { batchId: batch.id, slot } } : record);
       if (aside) keptAside++;
       if (conversationId) {
         conversations.push(conversationId);
@@ -319,17 +342,18 @@ async function runHeldBatch(input: Omit<BatchInput, 'store'>, target: RecordingT
       input.onAttempt?.(a, conversationId);
     });
   } catch (error) {
-    await batches.setStatus(batch.id, 'failed');
+    if (!round) await batches.setStatus(batch.id, 'failed');
     throw error;
   } finally {
     clearInterval(cancelWatch);
+    clearInterval(beat);
   }
   // What waits in the team's spool is written now, or the run ends naming it (the server is away).
   await target.spool?.settle();
   // Complete only when the batch's whole count is stored (a resumed batch counts what came before).
   const stored = (await batches.get(batch.id))!;
   const complete = stored.completed >= stored.requested;
-  await batches.setStatus(batch.id, summary.stopped === 'cancelled' ? 'cancelled' : complete ? 'completed' : 'failed');
+  if (!round) await batches.setStatus(batch.id, summary.stopped === 'cancelled' ? 'cancelled' : complete ? 'completed' : 'failed');
   // The judge (opt-in): after the batch, each stored conversation graded and its score updated.
   // Never before storing: a paid conversation is kept whatever becomes of its grade.
   let judge: BatchJudgement | undefined;
@@ -370,7 +394,7 @@ export interface ResumePlan {
 }
 
 /** The batch to resume: the one named, or the newest unfinished one. Undefined when none. */
-export async function planResume(store: Store, batchId?: string): Promise<ResumePlan | undefined> {
+export async function planResume(store: Database, batchId?: string): Promise<ResumePlan | undefined> {
   const batches = new WorkspaceBatchRepository(store);
   const batch = batchId ? await batches.get(batchId) : (await batches.unfinished())[0];
   if (!batch || batch.completed >= batch.requested) return undefined;
@@ -393,4 +417,162 @@ export async function planResume(store: Store, batchId?: string): Promise<Resume
     return remaining > 0 ? [{ values: cell.values, remaining }] : [];
   });
   return { ...base, cells, remaining: cells.reduce((n, c) => n + c.remaining, 0) };
+}
+
+/** What resuming a team batch is given: the batch's plan and how to render a slot's values, instead of a count and cells. */
+export interface TeamResumeInput extends Omit<BatchInput, 'store' | 'resume' | 'cells' | 'slots' | 'count'> {
+  readonly db: TeamDatabase;
+  /** The workspace folder, for the spool of answers the server cannot take now (as `TeamBatchInput`'s). */
+  readonly folder: string;
+  readonly plan: ResumePlan;
+  readonly render: (values: Readonly<Record<string, unknown>>) => Rendered;
+  /** Slots claimed at a time (default: the concurrency, at least 1). */
+  readonly claimSize?: number;
+}
+
+export interface TeamResumeOutcome {
+  /** This run's work; undefined when it claimed nothing. */
+  readonly outcome?: BatchOutcome;
+  /** Slots still open or held by other resumes' live claims when this run ended. */
+  readonly open: number;
+  readonly heldByOthers: number;
+  /** This run stopped on a cancel (`promptloom cancel`, or its own Ctrl+C). */
+  readonly cancelled: boolean;
+}
+
+/**
+ * Resumes a team batch by claiming its missing conversations a few at a time (`teamClaims.ts`):
+ * each claim runs as one round of the same recorded run as `runTeamBatch`, and every stored answer
+ * fills its slot in its record's transaction. Concurrent resumes of one batch (other terminals,
+ * machines, members) claim disjoint slots; none waits for another. The batch's status is read
+ * before each claim: cancelled, nothing new is claimed. Claims this run did not fill (failed, cut
+ * off) are given back at the end, for the next resume.
+ */
+export async function runTeamResume(input: TeamResumeInput): Promise<TeamResumeOutcome> {
+  if (input.settings.judge === 'on') throw new TeamStoreUnsupportedError('the judge (promptloom.quality.judge on) does not record on the team store yet: set promptloom.quality.judge off in .vscode/settings.json for this run');
+  const { db, plan } = input;
+  const batchId = plan.batch.id;
+  const owner = randomUUID();
+  const target = teamTarget(db, input.folder);
+  await refuseWhileFirstRunLives(db, batchId);
+  await ensureSlots(db, plan);
+  await setTeamStatus(db, batchId, 'running', false);
+  const renew = setInterval(() => void renewClaims(db, batchId, owner).catch(() => undefined), CLAIM_RENEW_MS);
+  renew.unref();
+  const outcomes: BatchOutcome[] = [];
+  const tried: number[] = [];
+  let cancelled = false;
+  const size = Math.max(1, input.claimSize ?? input.settings.concurrency ?? 1);
+  try {
+    for (;;) {
+      const claimed = await claimSlots(db, batchId, owner, size, tried);
+      if (claimed === 'cancelled') {
+        cancelled = true;
+        break;
+      }
+      if (claimed.length === 0) break;
+      tried.push(...claimed.map((c) => c.slot));
+      const outcome = await runHeldBatch(
+        {
+          ...input,
+          count: claimed.length,
+          cells: claimed.map((c) => ({ rendered: input.render(c.values ?? plan.batch.parameters), count: 1 })),
+          slots: claimed.map((c) => c.slot),
+          resume: { batchId, templateId: plan.batch.templateId, versionId: plan.batch.versionId },
+        },
+        target,
+        () => undefined,
+        true,
+      );
+      outcomes.push(outcome);
+      if (outcome.summary.stopped) {
+        cancelled = outcome.summary.stopped === 'cancelled';
+        break;
+      }
+    }
+  } catch (error) {
+    if ((await slotCounts(db, batchId, owner).catch(() => undefined))?.heldByOthers === 0) await setTeamStatus(db, batchId, 'failed', true).catch(() => undefined);
+    throw error;
+  } finally {
+    clearInterval(renew);
+    await releaseClaims(db, batchId, owner).catch(() => undefined);
+  }
+  const counts = await slotCounts(db, batchId, owner);
+  const stored = (await target.batches.get(batchId))!;
+  // A cancel (`promptloom cancel`) stays. This run's own Ctrl+C stops this run only: the batch is
+  // shared, and other resumes of it go on (the batch is then failed only if none does).
+  if (stored.completed >= stored.requested) await setTeamStatus(db, batchId, 'completed', true);
+  // Others still generate: the last of them sets the final status.
+  else if (counts.heldByOthers === 0) await setTeamStatus(db, batchId, 'failed', true);
+  let outcome = outcomes.length ? mergeOutcomes(outcomes) : undefined;
+  // Cancelled between two rounds (seen by the claim, not by a round's cancel watch): said as a stop.
+  if (outcome && cancelled && !outcome.summary.stopped) {
+    outcome = { ...outcome, summary: { ...outcome.summary, stopped: 'cancelled', stopReason: 'cancelled', remaining: Math.max(0, stored.requested - stored.completed) } };
+  }
+  return { ...(outcome ? { outcome } : {}), open: counts.open, heldByOthers: counts.heldByOthers, cancelled };
+}
+
+/**
+ * A team batch without slots yet is still being generated by its first run (`generate`) if that
+ * run's sign of life is recent: taking it up now would generate the same conversations again.
+ * Throws BatchBusyError (one line) then.
+ */
+export async function refuseWhileFirstRunLives(db: Database, batchId: string): Promise<void> {
+  const alive = await db.get(`SELECT ${SERVER_MS} - updated_at AS age FROM batches b WHERE id = ? AND status = 'running' AND NOT EXISTS (SELECT 1 FROM batch_slots s WHERE s.batch_id = b.id)`, [batchId]);
+  if (alive && Number(alive.age) < TEAM_ALIVE_MS) {
+    throw new BatchBusyError(`batch ${batchId} is still being generated by its first run (a sign of life ${Math.max(0, Math.round(Number(alive.age) / 1000))} s ago): wait for it to finish, or stop it with promptloom cancel --batch ${batchId}`);
+  }
+}
+
+/** Sets a team batch's status; `unlessCancelled`: a cancel in the meantime stands. */
+async function setTeamStatus(db: Database, batchId: string, status: string, unlessCancelled: boolean): Promise<void> {
+  await db.run(`UPDATE batches SET status = ?, updated_at = ? WHERE id = ?${unlessCancelled ? " AND status <> 'cancelled'" : ''}`, [status, Date.now(), batchId]);
+}
+
+/** One outcome of a resume's rounds: counts added up, coverage by values, the last round's stop. */
+function mergeOutcomes(outcomes: readonly BatchOutcome[]): BatchOutcome {
+  const last = outcomes[outcomes.length - 1]!;
+  const sum = (f: (s: BatchSummary) => number) => outcomes.reduce((n, o) => n + f(o.summary), 0);
+  const failures = new Map<string, BatchSummary['failures'][number]>();
+  for (const f of outcomes.flatMap((o) => o.summary.failures)) {
+    const key = `${f.type}:${'status' in f ? String(f.status) : ''}`;
+    const had = failures.get(key);
+    failures.set(key, had ? { ...had, count: had.count + f.count } : f);
+  }
+  const coverage = new Map<string, CellCoverage>();
+  for (const c of outcomes.flatMap((o) => o.coverage)) {
+    const key = planKey(c.values as Record<string, unknown>);
+    const had = coverage.get(key);
+    coverage.set(key, had ? { values: c.values, requested: had.requested + c.requested, succeeded: had.succeeded + c.succeeded } : c);
+  }
+  const scored = outcomes.filter((o) => o.quality.average !== null);
+  const weight = (o: BatchOutcome) => Math.max(1, o.conversations.length);
+  const average = scored.length ? Math.round((scored.reduce((n, o) => n + o.quality.average! * weight(o), 0) / scored.reduce((n, o) => n + weight(o), 0)) * 10) / 10 : null;
+  const summary: BatchSummary = {
+    ...last.summary,
+    requested: sum((s) => s.requested),
+    succeeded: sum((s) => s.succeeded),
+    failed: sum((s) => s.failed),
+    attempts: sum((s) => s.attempts),
+    retries: sum((s) => s.retries),
+    rateLimited: sum((s) => s.rateLimited),
+    inputTokens: sum((s) => s.inputTokens),
+    outputTokens: sum((s) => s.outputTokens),
+    costUsd: sum((s) => s.costUsd),
+    cacheWriteTokens: sum((s) => s.cacheWriteTokens),
+    cacheReadTokens: sum((s) => s.cacheReadTokens),
+    savedUsd: sum((s) => s.savedUsd),
+    durationMs: sum((s) => s.durationMs),
+    failures: [...failures.values()],
+    remaining: sum((s) => s.remaining),
+    unstored: sum((s) => s.unstored),
+  };
+  return {
+    summary,
+    coverage: [...coverage.values()],
+    keptAside: outcomes.reduce((n, o) => n + o.keptAside, 0),
+    batchId: last.batchId,
+    conversations: outcomes.flatMap((o) => o.conversations),
+    quality: { average, flagged: outcomes.reduce((n, o) => n + o.quality.flagged, 0) },
+  };
 }

@@ -195,6 +195,11 @@ export interface GenerationRecord {
    * so a result read twice (a crash while collecting) stores nothing the second time.
    */
   readonly batchResult?: { readonly messageBatchId: string; readonly customId: string; readonly result: 'succeeded' | 'errored' | 'canceled' | 'expired' };
+  /**
+   * The team batch slot this conversation fills (a resume's claimed work, `teamClaims.ts`): marked
+   * done in the same transaction, so a slot is filled exactly when its conversation is stored.
+   */
+  readonly slot?: { readonly batchId: string; readonly slot: number };
 }
 
 /** What `record` stored: the log row, the conversation, and the near-duplicate it found, if any. */
@@ -287,6 +292,7 @@ export class SqlGenerationRepository extends ConversationReads implements Genera
           [conversationId, g.templateId, g.versionId, g.batchId ?? null, JSON.stringify(g.parameters), c.systemPrompt ?? null, status, reason, now, nearDuplicateOf?.id ?? null, nearDuplicateOf?.similarity ?? null],
         );
         await storeSignature(tx, conversationId, g.templateId, signature!);
+        if (g.slot) await tx.run('UPDATE batch_slots SET conversation_id = ?, claimed_by = NULL, claimed_until = NULL WHERE batch_id = ? AND slot = ?', [conversationId, g.slot.batchId, g.slot.slot]);
         for (const [position, turn] of c.turns.entries()) {
           await tx.run('INSERT INTO turns (conversation_id, position, role, content) VALUES (?, ?, ?, ?)', [conversationId, position, turn.role, turn.content]);
         }

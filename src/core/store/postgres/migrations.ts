@@ -524,6 +524,38 @@ export const PG_MIGRATIONS: readonly PgMigration[] = [
           GROUP BY t.id`,
     ],
   },
+  {
+    version: 8,
+    description: "a team batch's missing conversations as slots that resumes claim (FOR UPDATE SKIP LOCKED) and fill",
+    sql: [
+      // One row per conversation a resume found missing, created once per batch (under an
+      // advisory lock). A resume claims a few with FOR UPDATE SKIP LOCKED, naming itself and a
+      // lease on the server's clock; a claim whose lease ran out (its process killed) is
+      // claimable again. A slot is done when its conversation is recorded, in the record's
+      // transaction. `slot_values`: the plan cell's values (NULL: the batch's own).
+      `CREATE TABLE batch_slots (
+         batch_id TEXT NOT NULL REFERENCES batches(id),
+         slot INTEGER NOT NULL,
+         slot_values JSONB,
+         claimed_by TEXT,
+         claimed_until TIMESTAMPTZ,
+         conversation_id TEXT REFERENCES conversations(id),
+         created_by NAME NOT NULL DEFAULT current_user,
+         PRIMARY KEY (batch_id, slot)
+       )`,
+      'CREATE INDEX batch_slots_open ON batch_slots (batch_id, slot) WHERE conversation_id IS NULL',
+      'ALTER TABLE batch_slots ENABLE ROW LEVEL SECURITY',
+      'ALTER TABLE batch_slots FORCE ROW LEVEL SECURITY',
+      // With their batch: a member who may see the batch (its template) may resume it, so may
+      // create, claim and fill its slots (the batch's own policy applies inside EXISTS).
+      `CREATE POLICY batch_slots_read ON batch_slots FOR SELECT TO ${MEMBER_ROLE} USING (EXISTS (SELECT 1 FROM batches b WHERE b.id = batch_id))`,
+      `CREATE POLICY batch_slots_insert ON batch_slots FOR INSERT TO ${MEMBER_ROLE} WITH CHECK (created_by = current_user AND EXISTS (SELECT 1 FROM batches b WHERE b.id = batch_id))`,
+      `CREATE POLICY batch_slots_update ON batch_slots FOR UPDATE TO ${MEMBER_ROLE} USING (EXISTS (SELECT 1 FROM batches b WHERE b.id = batch_id)) WITH CHECK (EXISTS (SELECT 1 FROM batches b WHERE b.id = batch_id))`,
+      // Only the claim and the filling move: a slot's values are the batch's plan.
+      "CREATE TRIGGER batch_slots_keep_content BEFORE UPDATE ON batch_slots FOR EACH ROW EXECUTE FUNCTION keep_content('claimed_by', 'claimed_until', 'conversation_id')",
+      `GRANT SELECT, INSERT, UPDATE ON batch_slots TO ${MEMBER_ROLE}`,
+    ],
+  },
 ];
 
 export const TEAM_SCHEMA_VERSION = PG_MIGRATIONS[PG_MIGRATIONS.length - 1]!.version;

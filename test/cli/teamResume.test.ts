@@ -1,0 +1,296 @@
+/**
+ * `promptloom resume` and `cancel` on the team database, as users run them (the built CLI), with a
+ * slow fake Messages API and a real PostgreSQL: two resumes of one batch split what is missing
+ * (slots claimed with FOR UPDATE SKIP LOCKED) while a third process generates another batch; a
+ * resume killed with kill -9 leaves its claims to expire and a later resume finishes them; a
+ * cancel stops a running resume from claiming; the slots' row-level security as two members.
+ */
+import { strict as assert } from 'node:assert';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { ChildProcess } from 'node:child_process';
+import { Client } from 'pg';
+import { FakeMessagesApi } from '../fixtures/fakeMessagesApi';
+import { promptloom, runCli, workspace, type Run } from '../helpers/cli';
+import { startPostgres, type PostgresServer } from '../helpers/postgres';
+import { planKey } from '../../src/core/plan';
+import { TEAM_ALIVE_MS } from '../../src/core/generation/batch';
+
+const KEY = 'sk-test-fake-key';
+const OWNER_PASSWORD = 'Own3r-team-claims-q';
+const ALICE_PASSWORD = 'al1ce-Claims-zx';
+const BOB_PASSWORD = 'b0b-Claims-too-kp';
+const TEMPLATE = [
+  '---',
+  'name: Advisor check-in',
+  'tier: scenario',
+  'variables:',
+  '  persona: { type: dropdown, options: [Anxious Investor, Near Retiree, Young Saver] }',
+  '  channel: { type: dropdown, options: [phone, chat] }',
+  '  topic: { type: text, examples: [bonds, fees] }',
+  '---',
+  'Write a conversation with <<persona>> over <<channel>> about <<topic>>.',
+  '',
+].join('\n');
+const ONE_VALUE_SET = ['--param', 'persona=Young Saver', '--param', 'channel=chat', '--param', 'topic=gardens'];
+
+interface Summary {
+  requested: number;
+  succeeded: number;
+  batchId: string;
+  conversations: string[];
+  stopped: string | null;
+}
+
+const lastJson = <T>(stdout: string) => JSON.parse(stdout.trim().split('\n').pop()!) as T;
+
+function ok(result: Run): string {
+  assert.equal(result.code, 0, result.stderr);
+  return result.stdout;
+}
+
+describe('resume and cancel on the team database (real PostgreSQL, three processes)', function () {
+  this.timeout(180_000);
+  let server: PostgresServer;
+  let api: FakeMessagesApi;
+  let ownerUrl: string;
+  let aliceUrl: string;
+  let bobUrl: string;
+  let ws: string;
+
+  const env = () => ({ ANTHROPIC_API_KEY: KEY, ANTHROPIC_BASE_URL: api.url });
+  const query = async (url: string, sql: string, params: unknown[] = []) => {
+    const client = new Client({ connectionString: url });
+    await client.connect();
+    try {
+      return (await client.query(sql, params)).rows as Record<string, unknown>[];
+    } finally {
+      await client.end();
+    }
+  };
+  const admin = (sql: string, params: unknown[] = []) => query(server.adminUrl('team'), sql, params);
+  const count = async (sql: string, params: unknown[] = []) => Number((await admin(sql, params))[0]!.n);
+  const conversationsOf = (batchId: string) => count('SELECT count(*) AS n FROM promptloom.conversations WHERE batch_id = $1', [batchId]);
+  const resume = (batchId: string, url: string, during?: (child: ChildProcess) => void) =>
+    runCli(['resume', '--batch', batchId, '--format', 'json', '--database-url', url], ws, env(), during);
+  /** Kills `child` with SIGKILL once the fake API has accepted `n` more requests. */
+  const killAfter = (n: number) => (child: ChildProcess) => {
+    const start = api.stats.accepted;
+    const timer = setInterval(() => {
+      if (api.stats.accepted >= start + n) {
+        clearInterval(timer);
+        child.kill('SIGKILL');
+      }
+    }, 5);
+  };
+  /** A team batch interrupted by kill -9 after a few answers: its id. */
+  const interrupted = async (args: readonly string[], url: string, after: number): Promise<string> => {
+    const killed = await runCli(['generate', 't.prompt', '--format', 'json', '--concurrency', '2', '--database-url', url, ...args], ws, env(), killAfter(after));
+    assert.equal(killed.code, null, `killed: ${killed.stderr}`);
+    await sleep(300); // requests the killed process had on the wire reach the fake before counting
+    const id = String((await admin('SELECT id FROM promptloom.batches ORDER BY created_at DESC LIMIT 1'))[0]!.id);
+    // Its sign of life goes stale (TEAM_ALIVE_MS): until then a resume takes it for running.
+    while (Number((await admin('SELECT (extract(epoch from clock_timestamp()) * 1000)::bigint - updated_at AS age FROM promptloom.batches WHERE id = $1', [id]))[0]!.age) < TEAM_ALIVE_MS) await sleep(200);
+    return id;
+  };
+
+  before(async () => {
+    server = await startPostgres();
+    await server.admin([
+      `CREATE ROLE team_owner LOGIN CREATEROLE PASSWORD '${OWNER_PASSWORD}'`,
+      'CREATE DATABASE team OWNER team_owner',
+      `CREATE ROLE alice LOGIN PASSWORD '${ALICE_PASSWORD}'`,
+      `CREATE ROLE bob LOGIN PASSWORD '${BOB_PASSWORD}'`,
+    ]);
+    ownerUrl = server.url('team_owner', OWNER_PASSWORD, 'team');
+    ok(promptloom(['db', 'init', '--database-url', ownerUrl], { env: { PROMPTLOOM_DATABASE_URL: '' } }));
+    await server.admin(['GRANT promptloom_member TO alice', 'GRANT promptloom_member TO bob']);
+    aliceUrl = server.url('alice', ALICE_PASSWORD, 'team');
+    bobUrl = server.url('bob', BOB_PASSWORD, 'team');
+    api = await FakeMessagesApi.start({ apiKey: KEY, latencyMs: 150 });
+    ws = workspace({ 't.prompt': TEMPLATE });
+  });
+
+  after(async () => {
+    await api?.stop();
+    server?.dispose();
+  });
+
+  it('two resumes of a value-plan batch split its missing slots while a third process generates another batch: exactly the plan, nothing twice', async () => {
+    const planned = await interrupted(['--vary', 'persona,channel,topic', '--sample', 'grid', '--count', '2'], aliceUrl, 4);
+    const plan = (await admin('SELECT plan, requested FROM promptloom.batches WHERE id = $1', [planned]))[0]! as { plan: { values: Record<string, unknown>; count: number }[]; requested: number };
+    assert.equal(plan.requested, 24);
+    const before = await conversationsOf(planned);
+    assert.ok(before > 0 && before < 24, `interrupted with ${before} stored`);
+    const missing = 24 - before;
+    const accepted = api.stats.accepted;
+
+    const [byAlice, byBob, other] = await Promise.all([resume(planned, aliceUrl), resume(planned, bobUrl), runCli(['generate', 't.prompt', ...ONE_VALUE_SET, '--count', '6', '--concurrency', '2', '--format', 'json', '--database-url', aliceUrl], ws, env())]);
+    const a = lastJson<Summary>(ok(byAlice));
+    const b = lastJson<Summary>(ok(byBob));
+    const g = lastJson<Summary>(ok(other));
+
+    // Each resume generated a share, the shares disjoint, together exactly what was missing.
+    assert.ok(a.succeeded > 0 && b.succeeded > 0, `split: alice ${a.succeeded}, bob ${b.succeeded}`);
+    assert.equal(a.succeeded + b.succeeded, missing);
+    assert.equal(a.requested, a.succeeded);
+    assert.equal(b.requested, b.succeeded);
+    assert.equal(new Set([...a.conversations, ...b.conversations]).size, missing);
+    // Nothing generated twice: the API answered what was missing and the other batch, no more.
+    assert.equal(api.stats.accepted - accepted, missing + 6);
+    // The batch holds exactly its plan, cell by cell.
+    assert.equal(await conversationsOf(planned), 24);
+    const perCell = new Map<string, number>();
+    for (const r of await admin('SELECT parameters FROM promptloom.conversations WHERE batch_id = $1', [planned])) {
+      const key = planKey(r.parameters as Record<string, unknown>);
+      perCell.set(key, (perCell.get(key) ?? 0) + 1);
+    }
+    for (const cell of plan.plan) assert.equal(perCell.get(planKey(cell.values)), cell.count, JSON.stringify(cell.values));
+    // One slot per missing conversation, each filled once, by whom resumed it.
+    const slots = await admin('SELECT conversation_id, created_by FROM promptloom.batch_slots WHERE batch_id = $1', [planned]);
+    assert.equal(slots.length, missing);
+    assert.equal(new Set(slots.map((s) => s.conversation_id)).size, missing);
+    assert.ok(slots.every((s) => s.conversation_id !== null));
+    const authors = await admin('SELECT created_by, count(*)::int AS n FROM promptloom.conversations WHERE id = ANY($1) GROUP BY created_by ORDER BY created_by', [slots.map((s) => s.conversation_id)]);
+    assert.deepEqual(authors, [{ created_by: 'alice', n: a.succeeded }, { created_by: 'bob', n: b.succeeded }]);
+    assert.equal((await admin('SELECT status FROM promptloom.batches WHERE id = $1', [planned]))[0]!.status, 'completed');
+    // The third process's batch, complete beside them.
+    assert.equal(g.succeeded, 6);
+    assert.equal(await conversationsOf(g.batchId), 6);
+    assert.equal((await admin('SELECT status FROM promptloom.batches WHERE id = $1', [g.batchId]))[0]!.status, 'completed');
+
+    // Resumed again: complete, nothing sent.
+    const again = await resume(planned, bobUrl);
+    assert.equal(again.code, 0, again.stderr);
+    assert.match(again.stderr, /is complete: nothing to resume/);
+  });
+
+  it("a resume while the batch's first run still generates is refused in one line; that run completes the batch alone", async () => {
+    let refused: Run | undefined;
+    let sentBefore = 0;
+    const first = await runCli(['generate', 't.prompt', ...ONE_VALUE_SET, '--count', '8', '--concurrency', '2', '--format', 'json', '--database-url', aliceUrl], ws, env(), () => {
+      const start = api.stats.accepted;
+      const timer = setInterval(() => {
+        if (api.stats.accepted < start + 2) return;
+        clearInterval(timer);
+        void admin('SELECT id FROM promptloom.batches ORDER BY created_at DESC LIMIT 1').then(async (rows) => {
+          sentBefore = api.stats.accepted;
+          refused = await resume(String(rows[0]!.id), bobUrl);
+        });
+      }, 5);
+    });
+    const g = lastJson<Summary>(ok(first));
+    for (let i = 0; i < 100 && !refused; i++) await sleep(100);
+    assert.ok(refused, 'the resume ran');
+    assert.equal(refused!.code, 2, refused!.stderr);
+    assert.equal(refused!.stderr.trim().split('\n').length, 1, refused!.stderr);
+    assert.match(refused!.stderr, /is still being generated by its first run/);
+    assert.ok(api.stats.accepted - sentBefore <= 8, 'the resume sent nothing of its own');
+    assert.equal(g.succeeded, 8);
+    assert.equal(await conversationsOf(g.batchId), 8);
+    assert.equal(await count('SELECT count(*) AS n FROM promptloom.batch_slots WHERE batch_id = $1', [g.batchId]), 0);
+  });
+
+  it('a resume killed with kill -9 leaves its claims until their lease runs out; a later resume then finishes exactly the batch', async () => {
+    const batch = await interrupted([...ONE_VALUE_SET, '--count', '12'], aliceUrl, 2);
+    const before = await conversationsOf(batch);
+    assert.ok(before < 12);
+    const killed = await resume(batch, aliceUrl, killAfter(3));
+    assert.equal(killed.code, null, `killed: ${killed.stderr}`);
+    await sleep(300);
+    const held = await count("SELECT count(*) AS n FROM promptloom.batch_slots WHERE batch_id = $1 AND conversation_id IS NULL AND claimed_until > now()", [batch]);
+    assert.ok(held > 0, 'the killed resume still holds claims');
+
+    // At once: another resume takes what is open, never the dead claims (their lease still runs).
+    const soon = await resume(batch, bobUrl);
+    assert.equal(soon.code, 0, soon.stderr);
+    assert.equal(await conversationsOf(batch), 12 - held, 'the held slots were left alone');
+    assert.equal(await count('SELECT count(*) AS n FROM promptloom.batch_slots WHERE batch_id = $1 AND conversation_id IS NULL', [batch]), held);
+
+    // Once the lease runs out, the claims are claimable again.
+    for (let i = 0; i < 100 && (await count('SELECT count(*) AS n FROM promptloom.batch_slots WHERE batch_id = $1 AND claimed_until > now()', [batch])) > 0; i++) await sleep(200);
+    const last = await resume(batch, aliceUrl);
+    const s = lastJson<Summary>(ok(last));
+    assert.equal(s.succeeded, held);
+    assert.equal(await conversationsOf(batch), 12);
+    assert.equal(await count('SELECT count(DISTINCT conversation_id) AS n FROM promptloom.batch_slots WHERE batch_id = $1', [batch]), 12 - before);
+    assert.equal((await admin('SELECT status FROM promptloom.batches WHERE id = $1', [batch]))[0]!.status, 'completed');
+  });
+
+  it('cancel stops a running resume: nothing new is sent after it, and a later resume finishes the batch', async () => {
+    const batch = await interrupted([...ONE_VALUE_SET, '--count', '16'], aliceUrl, 2);
+    let cancelledAt = 0;
+    let cancel: Run | undefined;
+    const running = await resume(batch, aliceUrl, () => {
+      const start = api.stats.accepted;
+      const timer = setInterval(() => {
+        if (api.stats.accepted >= start + 2) {
+          clearInterval(timer);
+          void runCli(['cancel', '--batch', batch, '--database-url', bobUrl], ws, env()).then((r) => {
+            cancel = r;
+            cancelledAt = Date.now();
+          });
+        }
+      }, 5);
+    });
+    assert.ok(cancel, 'cancel ran while the resume was running');
+    assert.equal(cancel!.code, 0, cancel!.stderr);
+    assert.match(cancel!.stdout, new RegExp(`batch ${batch} cancelled`));
+    const stopped = lastJson<Summary>(running.stdout);
+    assert.equal(stopped.stopped, 'cancelled');
+    assert.ok(api.stats.arrivals.filter((t) => t > cancelledAt).length === 0, 'no request after the cancel');
+    const stored = await conversationsOf(batch);
+    assert.ok(stored < 16, `stopped with ${stored} of 16`);
+    assert.equal((await admin('SELECT status FROM promptloom.batches WHERE id = $1', [batch]))[0]!.status, 'cancelled');
+    // Its claims were given back: a resume finishes the batch at once, exactly.
+    ok(await resume(batch, bobUrl));
+    assert.equal(await conversationsOf(batch), 16);
+  });
+
+  it("Ctrl+C stops that resume only: the shared batch is not cancelled, and another resume finishes it", async () => {
+    const batch = await interrupted([...ONE_VALUE_SET, '--count', '10'], aliceUrl, 1);
+    const stopped = await resume(batch, aliceUrl, (child) => {
+      const start = api.stats.accepted;
+      const timer = setInterval(() => {
+        if (api.stats.accepted >= start + 2) {
+          clearInterval(timer);
+          child.kill('SIGINT');
+        }
+      }, 5);
+    });
+    assert.equal(lastJson<Summary>(stopped.stdout).stopped, 'cancelled', stopped.stderr);
+    assert.ok((await conversationsOf(batch)) < 10);
+    assert.notEqual((await admin('SELECT status FROM promptloom.batches WHERE id = $1', [batch]))[0]!.status, 'cancelled');
+    ok(await resume(batch, bobUrl));
+    assert.equal(await conversationsOf(batch), 10);
+  });
+
+  it('row-level security of the slots, as two members (raw SQL); a member who may not see the batch gets one line', async () => {
+    assert.deepEqual(await admin("SELECT relrowsecurity, relforcerowsecurity FROM pg_class WHERE oid = 'promptloom.batch_slots'::regclass"), [{ relrowsecurity: true, relforcerowsecurity: true }]);
+    const batch = await interrupted([...ONE_VALUE_SET, '--count', '6'], aliceUrl, 1);
+    // The batch is on an active template: bob sees its slots, and may claim one.
+    ok(await resume(batch, aliceUrl));
+    const slotsOf = async (url: string) => Number((await query(url, 'SELECT count(*) AS n FROM promptloom.batch_slots WHERE batch_id = $1', [batch]))[0]!.n);
+    const slots = await slotsOf(aliceUrl);
+    assert.ok(slots > 0);
+    assert.equal(await slotsOf(bobUrl), slots);
+    // Another member moves the claim, never the values.
+    await assert.rejects(query(bobUrl, `UPDATE promptloom.batch_slots SET slot_values = '{"topic": "other"}' WHERE batch_id = $1`, [batch]), /only its author changes/);
+    // Alice makes the template private: the batch and its slots are hers alone.
+    await query(aliceUrl, "UPDATE promptloom.prompt_templates SET is_active = false WHERE id = (SELECT template_id FROM promptloom.batches WHERE id = $1)", [batch]);
+    assert.equal(await slotsOf(aliceUrl), slots);
+    assert.equal(await slotsOf(bobUrl), 0);
+    const client = new Client({ connectionString: bobUrl });
+    await client.connect();
+    try {
+      assert.equal((await client.query("UPDATE promptloom.batch_slots SET claimed_by = 'bob' WHERE batch_id = $1", [batch])).rowCount, 0);
+      await assert.rejects(client.query('INSERT INTO promptloom.batch_slots (batch_id, slot) VALUES ($1, 999)', [batch]), /row-level security/);
+    } finally {
+      await client.end();
+    }
+    const refused = await resume(batch, bobUrl);
+    assert.equal(refused.code, 2, refused.stderr);
+    assert.equal(refused.stderr.trim().split('\n').length, 1, refused.stderr);
+    assert.match(refused.stderr, new RegExp(`no batch ${batch} on the team database that you may see`));
+    assert.ok(!refused.stderr.includes(BOB_PASSWORD));
+  });
+});
