@@ -208,8 +208,11 @@ describe('team database (PostgreSQL): schema and row-level security', function (
       assert.equal((await bob.query(`SELECT 1 FROM ${table} WHERE ${key} = $1`, [id])).rowCount, 1, `bob reads his own ${table}`);
       assert.equal((await alice.query(`SELECT 1 FROM ${table} WHERE ${key} = $1`, [id])).rowCount, 0, `alice does not read ${table} of bob's inactive template`);
     }
+    // Nor does she add a review to it, knowing its id (team migration 9).
+    await assert.rejects(alice.query("INSERT INTO reviews (conversation_id, status, created_at) VALUES ('conv-private', 'rejected', 3)"), /row-level security/);
     // Made active, it is team work again.
     await bob.query('UPDATE prompt_templates SET is_active = true WHERE id = $1', [hidden.id]);
+    await alice.query("INSERT INTO reviews (conversation_id, status, created_at) VALUES ('conv-private', 'approved', 4)");
     assert.equal((await alice.query("SELECT system_prompt FROM conversations WHERE id = 'conv-private'")).rowCount, 1);
   });
 

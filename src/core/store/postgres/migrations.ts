@@ -556,6 +556,18 @@ export const PG_MIGRATIONS: readonly PgMigration[] = [
       `GRANT SELECT, INSERT, UPDATE ON batch_slots TO ${MEMBER_ROLE}`,
     ],
   },
+  {
+    version: 9,
+    description: 'a review is added only to a conversation the reviewer may read',
+    sql: [
+      // Reading a teammate's private conversation was refused, but a review of it could still be
+      // added by anyone who knew its id (its approval rate is the private template's). The
+      // conversation's own read policy applies inside EXISTS, as in the other parts' policies.
+      'DROP POLICY reviews_insert ON reviews',
+      `CREATE POLICY reviews_insert ON reviews FOR INSERT TO ${MEMBER_ROLE}
+         WITH CHECK (created_by = current_user AND EXISTS (SELECT 1 FROM conversations c WHERE c.id = conversation_id))`,
+    ],
+  },
 ];
 
 export const TEAM_SCHEMA_VERSION = PG_MIGRATIONS[PG_MIGRATIONS.length - 1]!.version;
