@@ -64,12 +64,10 @@ describe('Test Template says why a run is flagged, in the VS Code workbench (hea
     assert.equal(await clean.count(), 1, texts.join('\n---\n'));
     assert.equal(await clean.locator('.finding').count(), 0);
 
-    // The toasts of the generation out of the way, each by its own close button.
-    const toasts = wb.page.locator('.notifications-toasts .notification-list-item');
-    while ((await toasts.count()) > 0) {
-      await toasts.first().hover();
-      await toasts.first().locator('.codicon-notifications-clear').click();
-    }
+    // The toasts of the generation out of the way (one by one, a toast fading out by itself
+    // could not be clicked: Clear All takes them whatever their state).
+    await wb.runCommand('Notifications: Clear All Notifications');
+    await wb.page.locator('.notifications-toasts .notification-list-item').first().waitFor({ state: 'detached' });
     await wb.screenshot('template-test-reasons-dark');
     await wb.pickTheme('Light Modern', 'vs');
     await frame.waitForFunction(() => document.body.classList.contains('vscode-light'));
