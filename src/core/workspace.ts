@@ -6,7 +6,7 @@
  * the outcome.
  */
 import { relative, resolve } from 'node:path';
-import { planResume, type BatchCell, type BatchInput, type TeamResumeInput } from './generation/batch';
+import { planResume, type BatchCell, type BatchInput, type ResumePlan, type TeamResumeInput } from './generation/batch';
 import type { Database } from './store/database';
 import { buildPlan, explicitPlan, parseValuesFile, type ExplicitCell, type PlanProblem, type Sampling, type ValuesFileKind } from './plan';
 import { importKeptAside } from './generation/unstored';
@@ -64,15 +64,7 @@ export class Workspace {
     await importKeptAside(store);
     const plan = await planResume(store, batchId);
     if (!plan) return undefined;
-    const settings = mergeSettings(storedSettings(plan.batch.settings), { models: this.settings.models });
-    const model = resolveModel(plan.batch.model, settings.models);
-    if (!model) throw new Error(`the batch used model ${plan.batch.model}, which is not in the model table`);
-    const template = this.parse(plan.templateText, plan.templatePath);
-    const render = (values: Readonly<Record<string, unknown>>) => {
-      const rendered = renderTemplate(template, values);
-      if (!rendered.ok) throw new Error(`the batch's stored template no longer renders: ${rendered.problems.map((p) => p.message).join('; ')}`);
-      return rendered.value;
-    };
+    const { settings, model, template, render } = this.storedBatch(plan);
     if (plan.remaining === 0) return undefined;
     return {
       ...(plan.cells ? { cells: plan.cells.map((c) => ({ rendered: render(c.values), count: c.remaining })) } : {}),
@@ -89,13 +81,11 @@ export class Workspace {
   }
 
   /**
-   * What resuming a team batch needs (`runTeamResume`): its plan (what is missing) read through
-   * the team's handle, its template version parsed as here, its own settings priced by the current
-   * model table, and how a slot's values render. Undefined when nothing is missing.
+   * A stored batch as this workspace runs it: its own settings priced by the current model table,
+   * its template version parsed as any template here is, and how a set of values renders. Throws a
+   * message for the user when the model or the template no longer serves.
    */
-  async prepareTeamResume(db: Database, batchId: string): Promise<(Omit<TeamResumeInput, 'db' | 'folder' | 'apiKey' | 'baseURL' | 'started' | 'onAttempt'> & { readonly remaining: number }) | undefined> {
-    const plan = await planResume(db, batchId);
-    if (!plan || plan.remaining === 0) return undefined;
+  private storedBatch(plan: ResumePlan): { settings: GenerationSettings; model: ModelInfo; template: ParsedTemplate; render: (values: Readonly<Record<string, unknown>>) => Rendered } {
     const settings = mergeSettings(storedSettings(plan.batch.settings), { models: this.settings.models });
     const model = resolveModel(plan.batch.model, settings.models);
     if (!model) throw new Error(`the batch used model ${plan.batch.model}, which is not in the model table`);
@@ -105,6 +95,18 @@ export class Workspace {
       if (!rendered.ok) throw new Error(`the batch's stored template no longer renders: ${rendered.problems.map((p) => p.message).join('; ')}`);
       return rendered.value;
     };
+    return { settings, model, template, render };
+  }
+
+  /**
+   * What resuming a team batch needs (`runTeamResume`): its plan (what is missing) read through
+   * the team's handle, its template version parsed as here, its own settings priced by the current
+   * model table, and how a slot's values render. Undefined when nothing is missing.
+   */
+  async prepareTeamResume(db: Database, batchId: string): Promise<(Omit<TeamResumeInput, 'db' | 'folder' | 'apiKey' | 'baseURL' | 'started' | 'onAttempt'> & { readonly remaining: number }) | undefined> {
+    const plan = await planResume(db, batchId);
+    if (!plan || plan.remaining === 0) return undefined;
+    const { settings, model, template, render } = this.storedBatch(plan);
     return { plan, render, templatePath: plan.templatePath, templateText: plan.templateText, template, rendered: render(plan.batch.parameters), settings, model, remaining: plan.remaining };
   }
 

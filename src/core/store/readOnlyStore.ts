@@ -24,7 +24,7 @@ import type { Database } from './database';
 import { SQLITE_DIALECT, type Dialect } from './dialect';
 import { readFrames, type JournalEntry } from './journal';
 import { accessError, readFile, refuseLink } from './safeFiles';
-import { loadSqlJs } from './sqljs';
+import { loadSqlJs, selectRows } from './sqljs';
 import type { Row, SqlParam } from './types';
 
 const SQLITE_HEADER = 'SQLite format 3\0';
@@ -112,15 +112,7 @@ export class ReadOnlyStore implements Database {
   /** The synchronous read (what the worker answers with). */
   rows<T extends Row = Row>(sql: string, params: readonly SqlParam[] = []): T[] {
     this.assertOpen();
-    const statement = this.db!.prepare(sql);
-    try {
-      statement.bind(params as SqlParam[]);
-      const rows: T[] = [];
-      while (statement.step()) rows.push(statement.getAsObject() as T);
-      return rows;
-    } finally {
-      statement.free();
-    }
+    return selectRows<T>(this.db!, sql, params);
   }
 
   close(): void {

@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import type { SqlJsStatic } from 'sql.js';
+import type { Database, SqlJsStatic } from 'sql.js';
+import type { Row, SqlParam } from './types';
 
 let loading: Promise<SqlJsStatic> | undefined;
 
@@ -20,4 +21,17 @@ export function loadSqlJs(): Promise<SqlJsStatic> {
     },
   });
   return loading;
+}
+
+/** Every row of one statement, as objects: the read the workspace Store and its read-only copy share. */
+export function selectRows<T extends Row = Row>(db: Database, sql: string, params: readonly SqlParam[]): T[] {
+  const statement = db.prepare(sql);
+  try {
+    statement.bind(params as SqlParam[]);
+    const rows: T[] = [];
+    while (statement.step()) rows.push(statement.getAsObject() as T);
+    return rows;
+  } finally {
+    statement.free();
+  }
 }

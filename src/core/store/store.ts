@@ -32,7 +32,7 @@ import { appendDurably, fileSize, hasFrameAfter, readFrames, startJournal, type 
 import { FileLock } from './lock';
 import { StoreAccessError, accessError, copyFile, ensureFolder, entryKind, readFile, refuseLink, rename, replaceFile, truncateFile } from './safeFiles';
 import { MIGRATIONS, type Migration } from './schema';
-import { loadSqlJs } from './sqljs';
+import { loadSqlJs, selectRows } from './sqljs';
 import type { Row, SqlParam } from './types';
 
 export interface StoreOptions {
@@ -151,15 +151,7 @@ export class Store implements StoreDatabase {
   /** The synchronous read under `all` and `get`, for this class and its write transactions. */
   private rows<T extends Row = Row>(sql: string, params: readonly SqlParam[] = []): T[] {
     this.assertOpen();
-    const statement = this.db.prepare(sql);
-    try {
-      statement.bind(params as SqlParam[]);
-      const rows: T[] = [];
-      while (statement.step()) rows.push(statement.getAsObject() as T);
-      return rows;
-    } finally {
-      statement.free();
-    }
+    return selectRows<T>(this.db, sql, params);
   }
 
   private row<T extends Row = Row>(sql: string, params: readonly SqlParam[] = []): T | undefined {
