@@ -38,7 +38,7 @@ describe('promptloom db (a real PostgreSQL)', function () {
 
   before(async () => {
     server = await startPostgres();
-    await server.admin([`CREATE ROLE team_owner LOGIN CREATEROLE PASSWORD '${OWNER_PASSWORD}'`, 'CREATE DATABASE team OWNER team_owner', `CREATE ROLE alice LOGIN PASSWORD '${ALICE_PASSWORD}'`]);
+    await server.createTeam(OWNER_PASSWORD, { alice: ALICE_PASSWORD });
     ownerUrl = server.url('team_owner', OWNER_PASSWORD, 'team');
     aliceUrl = server.url('alice', ALICE_PASSWORD, 'team');
   });

@@ -179,12 +179,7 @@ describe('export on the team database (a real PostgreSQL)', function () {
 
   before(async () => {
     server = await startPostgres();
-    await server.admin([
-      `CREATE ROLE team_owner LOGIN CREATEROLE PASSWORD '${OWNER_PASSWORD}'`,
-      'CREATE DATABASE team OWNER team_owner',
-      `CREATE ROLE alice LOGIN PASSWORD '${ALICE_PASSWORD}'`,
-      `CREATE ROLE bob LOGIN PASSWORD '${BOB_PASSWORD}'`,
-    ]);
+    await server.createTeam(OWNER_PASSWORD, { alice: ALICE_PASSWORD, bob: BOB_PASSWORD });
     const owner = server.url('team_owner', OWNER_PASSWORD, 'team');
     ({ dir: alice, made } = await alicesWorkspace());
     bob = await bobsWorkspace();

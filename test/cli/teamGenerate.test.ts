@@ -67,12 +67,7 @@ describe('generate on the team database (a real PostgreSQL)', function () {
 
   before(async () => {
     server = await startPostgres();
-    await server.admin([
-      `CREATE ROLE team_owner LOGIN CREATEROLE PASSWORD '${OWNER_PASSWORD}'`,
-      'CREATE DATABASE team OWNER team_owner',
-      `CREATE ROLE alice LOGIN PASSWORD '${ALICE_PASSWORD}'`,
-      `CREATE ROLE bob LOGIN PASSWORD '${BOB_PASSWORD}'`,
-    ]);
+    await server.createTeam(OWNER_PASSWORD, { alice: ALICE_PASSWORD, bob: BOB_PASSWORD });
     ownerUrl = server.url('team_owner', OWNER_PASSWORD, 'team');
     ok(promptloom(['db', 'init', '--database-url', ownerUrl], { env: { PROMPTLOOM_DATABASE_URL: '' } }));
     await server.admin(['GRANT promptloom_member TO alice', 'GRANT promptloom_member TO bob']);

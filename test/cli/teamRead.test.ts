@@ -58,12 +58,7 @@ describe('stats, conversations and review on the team database (a real PostgreSQ
 
   before(async () => {
     server = await startPostgres();
-    await server.admin([
-      `CREATE ROLE team_owner LOGIN CREATEROLE PASSWORD '${OWNER_PASSWORD}'`,
-      'CREATE DATABASE team OWNER team_owner',
-      `CREATE ROLE alice LOGIN PASSWORD '${ALICE_PASSWORD}'`,
-      `CREATE ROLE bob LOGIN PASSWORD '${BOB_PASSWORD}'`,
-    ]);
+    await server.createTeam(OWNER_PASSWORD, { alice: ALICE_PASSWORD, bob: BOB_PASSWORD });
     ok(run(['db', 'init', '--database-url', server.url('team_owner', OWNER_PASSWORD, 'team')]));
     await server.admin(['GRANT promptloom_member TO alice', 'GRANT promptloom_member TO bob']);
     aliceUrl = server.url('alice', ALICE_PASSWORD, 'team');

@@ -84,7 +84,7 @@ describe('generate on the team database while its server is down (the local spoo
 
   before(async () => {
     server = await startPostgres();
-    await server.admin([`CREATE ROLE team_owner LOGIN CREATEROLE PASSWORD '${OWNER_PASSWORD}'`, 'CREATE DATABASE team OWNER team_owner', `CREATE ROLE alice LOGIN PASSWORD '${ALICE_PASSWORD}'`]);
+    await server.createTeam(OWNER_PASSWORD, { alice: ALICE_PASSWORD });
     const owner = server.url('team_owner', OWNER_PASSWORD, 'team');
     const init = promptloom(['db', 'init', '--database-url', owner], { env: { PROMPTLOOM_DATABASE_URL: '' } });
     assert.equal(init.code, 0, init.stderr);

@@ -87,6 +87,18 @@ export class PostgresServer {
     }
   }
 
+  /**
+   * A team's roles, as the README has an admin make them: the owner (who runs `db init`), the
+   * database `team` it owns, and one login role per member (`name: password`).
+   */
+  async createTeam(ownerPassword: string, members: Readonly<Record<string, string>>): Promise<void> {
+    await this.admin([
+      `CREATE ROLE team_owner LOGIN CREATEROLE PASSWORD '${ownerPassword}'`,
+      'CREATE DATABASE team OWNER team_owner',
+      ...Object.entries(members).map(([name, password]) => `CREATE ROLE ${name} LOGIN PASSWORD '${password}'`),
+    ]);
+  }
+
   /** Stops the server (fast: open sessions are ended) and starts it again on the same port. */
   restart(): void {
     this.stopServer();

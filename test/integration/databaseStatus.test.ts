@@ -54,7 +54,7 @@ describe('the store in use (Show Database Status)', function () {
 
   before(async () => {
     server = await startPostgres();
-    await server.admin([`CREATE ROLE team_owner LOGIN CREATEROLE PASSWORD '${OWNER_PASSWORD}'`, 'CREATE DATABASE team OWNER team_owner', `CREATE ROLE alice LOGIN PASSWORD '${ALICE_PASSWORD}'`]);
+    await server.createTeam(OWNER_PASSWORD, { alice: ALICE_PASSWORD });
     const owner = await connectTeamDatabase(server.url('team_owner', OWNER_PASSWORD, 'team'));
     try {
       await initTeamDatabase(owner);

@@ -79,12 +79,7 @@ describe('the editor on the team database: conversations, reviews, the dashboard
 
   before(async () => {
     server = await startPostgres();
-    await server.admin([
-      `CREATE ROLE team_owner LOGIN CREATEROLE PASSWORD '${OWNER_PASSWORD}'`,
-      'CREATE DATABASE team OWNER team_owner',
-      `CREATE ROLE alice LOGIN PASSWORD '${ALICE_PASSWORD}'`,
-      `CREATE ROLE bob LOGIN PASSWORD '${BOB_PASSWORD}'`,
-    ]);
+    await server.createTeam(OWNER_PASSWORD, { alice: ALICE_PASSWORD, bob: BOB_PASSWORD });
     const owner = await connectTeamDatabase(server.url('team_owner', OWNER_PASSWORD, 'team'));
     try {
       await initTeamDatabase(owner);
