@@ -141,6 +141,12 @@ describe('promptloom db (a real PostgreSQL)', function () {
     assertOneLine(pasted, /^promptloom: the database URL must start with postgresql:\/\/ or postgres:\/\/ \(from PROMPTLOOM_DATABASE_URL\)$/, secret.toLowerCase());
     const badPort = run(['db', 'status', '--database-url', `postgresql://alice:${secret}@127.0.0.1:54x2/team`]);
     assertOneLine(badPort, /^promptloom: the database URL is not a URL: expected postgresql:\/\/USER:PASSWORD@HOST:PORT\/DATABASE \(from --database-url\)$/, secret);
+    // An empty flag (an unset shell variable) must not fall back to the environment's team
+    // database or to the workspace: either would write where the member did not ask.
+    for (const args of [['db', 'status'], ['stats'], ['conversations']]) {
+      const empty = run([...args, '--database-url', ''], { PROMPTLOOM_DATABASE_URL: server.url('alice', ALICE_PASSWORD, 'team') });
+      assertOneLine(empty, /^promptloom: --database-url is empty: give postgresql:\/\/USER:PASSWORD@HOST:PORT\/DATABASE, or leave the flag out for the workspace database$/, ALICE_PASSWORD);
+    }
     // A port in the query string (the driver's parser takes it over the host's): the driver could
     // not open a socket to it, and the CLI exited 0 with no output at all.
     for (const port of ['abc', '99999']) {

@@ -42,6 +42,11 @@ export class DatabaseUrlError extends Error {
  * reason to fall back: the member asked for the team database.
  */
 export function chooseStore(inputs: StoreInputs): StoreChoice {
+  // An empty flag is most often an unset shell variable (`--database-url "$TEAM_URL"`): falling back
+  // to the environment or the workspace would write where the member did not ask.
+  if (inputs.flag !== undefined && !inputs.flag.trim()) {
+    throw new DatabaseUrlError(`--database-url is empty: give ${EXPECTED}, or leave the flag out for the workspace database`);
+  }
   const sources: [DatabaseUrlSource, string | undefined][] = [
     ['--database-url', inputs.flag],
     [DATABASE_URL_ENV, inputs.env?.[DATABASE_URL_ENV]],

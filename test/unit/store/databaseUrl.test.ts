@@ -35,9 +35,15 @@ describe('the store in use', () => {
     assert.deepEqual(chooseStore({}), { store: 'workspace' });
   });
 
-  it('an empty (or blank) value counts as not given', () => {
-    assert.deepEqual(chooseStore({ flag: '', env: { PROMPTLOOM_DATABASE_URL: '  ' }, setting: SETTING }).store, 'postgresql');
-    assert.deepEqual(chooseStore({ flag: '', env: { PROMPTLOOM_DATABASE_URL: '' }, setting: '' }), { store: 'workspace' });
+  it('an empty (or blank) environment variable or setting counts as not given', () => {
+    assert.deepEqual(chooseStore({ env: { PROMPTLOOM_DATABASE_URL: '  ' }, setting: SETTING }).store, 'postgresql');
+    assert.deepEqual(chooseStore({ env: { PROMPTLOOM_DATABASE_URL: '' }, setting: '' }), { store: 'workspace' });
+  });
+
+  it('an empty --database-url is an error, not a fall back (an unset shell variable would write elsewhere)', () => {
+    for (const flag of ['', '   ']) {
+      assert.throws(() => chooseStore({ flag, env: { PROMPTLOOM_DATABASE_URL: FLAG } }), (e: unknown) => e instanceof DatabaseUrlError && /^--database-url is empty: give postgresql:\/\/USER:PASSWORD@HOST:PORT\/DATABASE, or leave the flag out/.test(e.message));
+    }
   });
 
   it('a malformed URL given first is an error naming its source, not a fall back to the next', () => {
