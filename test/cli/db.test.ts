@@ -88,6 +88,19 @@ describe('promptloom db (a real PostgreSQL)', function () {
     assert.match(viaEnv.stdout, /^store: PostgreSQL \(team\) alice@.* \(from PROMPTLOOM_DATABASE_URL\)\n/);
   });
 
+  it('db status and stats through the server’s local socket (postgresql:///DATABASE?host=/folder), the password in the query never shown', async () => {
+    await server.admin(['GRANT promptloom_member TO alice']);
+    const socketUrl = `postgresql:///team?host=${encodeURIComponent(server.root)}&port=${server.port}&user=alice&password=${encodeURIComponent(ALICE_PASSWORD)}`;
+    const status = run(['db', 'status', '--database-url', socketUrl]);
+    assert.equal(status.code, 0, status.stderr);
+    assert.equal(status.stdout, `store: PostgreSQL (team) alice@${server.root}/team (from --database-url)\nschema version: ${TEAM_SCHEMA_VERSION} (this release: ${TEAM_SCHEMA_VERSION})\nmember: alice\n`);
+    const stats = run(['stats', '--format', 'json'], { PROMPTLOOM_DATABASE_URL: socketUrl });
+    assert.equal(stats.code, 0, stats.stderr);
+    const wrong = run(['db', 'status', '--database-url', socketUrl.replace(encodeURIComponent(ALICE_PASSWORD), 'Wr0ng-pw-42')]);
+    assertOneLine(wrong, /^promptloom: alice@.*\/team: password authentication failed$/, 'Wr0ng-pw-42');
+    for (const r of [status, stats]) assert.ok(!(r.stdout + r.stderr).includes(ALICE_PASSWORD));
+  });
+
   it('a database URL in the workspace’s settings is never used', async () => {
     const dir = await fillWorkspace();
     mkdirSync(join(dir, '.vscode'), { recursive: true });

@@ -62,24 +62,43 @@ export function chooseStore(inputs: StoreInputs): StoreChoice {
 const EXPECTED = 'postgresql://USER:PASSWORD@HOST:PORT/DATABASE';
 
 /**
- * The URL when it has a PostgreSQL URL's shape. The messages name the source and the expected
- * shape, never what was given: not even its scheme, since a password pasted alone ("s3cret:x")
- * parses as a URL whose scheme is the password's first part.
+ * The URL when it has a PostgreSQL URL's shape; else a DatabaseUrlError naming the source.
  */
 export function checkedUrl(url: string, from: DatabaseUrlSource): string {
+  const problem = urlShapeProblem(url);
+  if (problem) throw new DatabaseUrlError(`${problem} (from ${from})`);
+  return url;
+}
+
+/**
+ * What is wrong with a URL's shape, undefined when it is a PostgreSQL URL. The words name the
+ * expected shape, never what was given: not even its scheme, since a password pasted alone
+ * ("s3cret:x") parses as a URL whose scheme is the password's first part. One rule for the choice
+ * (`checkedUrl`) and for the driver's door (`checkDatabaseUrl`).
+ */
+export function urlShapeProblem(url: string): string | undefined {
   let parsed: URL;
   try {
     parsed = new URL(url);
   } catch {
     // A malformed port or host: the WHATWG parser refuses it; what it saw is not repeated.
-    throw new DatabaseUrlError(`the database URL is not a URL: expected ${EXPECTED} (from ${from})`);
+    return `the database URL is not a URL: expected ${EXPECTED}`;
   }
-  if (parsed.protocol !== 'postgresql:' && parsed.protocol !== 'postgres:') {
-    throw new DatabaseUrlError(`the database URL must start with postgresql:// or postgres:// (from ${from})`);
-  }
-  if (!parsed.hostname) throw new DatabaseUrlError(`the database URL names no host: expected ${EXPECTED} (from ${from})`);
-  if (!queryPortFits(parsed)) throw new DatabaseUrlError(`the database URL's port is not a port number: expected ${EXPECTED} (from ${from})`);
-  return url;
+  if (parsed.protocol !== 'postgresql:' && parsed.protocol !== 'postgres:') return 'the database URL must start with postgresql:// or postgres://';
+  if (!parsed.hostname && !socketFolder(parsed)) return `the database URL names no host: expected ${EXPECTED} (or ${SOCKET_FORM} for a local socket)`;
+  if (!queryPortFits(parsed)) return `the database URL's port is not a port number: expected ${EXPECTED}`;
+  return undefined;
+}
+
+const SOCKET_FORM = 'postgresql:///DATABASE?host=/SOCKET/FOLDER&user=USER';
+
+/**
+ * The folder of a local (Unix) socket named by `?host=/folder`, as libpq and pg read it: a server
+ * on the same machine, reached without TCP (`postgresql:///promptloom?host=/var/run/postgresql`).
+ */
+export function socketFolder(parsed: URL): string | undefined {
+  const host = parsed.searchParams.get('host');
+  return host?.startsWith('/') ? host : undefined;
 }
 
 /**
@@ -103,12 +122,24 @@ export function namesDatabaseUrl(settings: unknown): boolean {
   return flat !== undefined || nested !== undefined;
 }
 
-/** Whether the URL carries a password of its own. */
+/** Whether the URL carries a password of its own (before the host, or as `?password=`). */
 export function hasPassword(url: string): boolean {
+  return passwordsIn(url).length > 0;
+}
+
+/** The passwords a URL holds, as written: before the host and in the query string (`?password=`). */
+export function passwordsIn(url: string): string[] {
   try {
-    return new URL(url).password !== '';
+    const parsed = new URL(url);
+    // The query's as written (searchParams would decode it): callers blot out the decoded form too.
+    const inQuery = parsed.search
+      .slice(1)
+      .split('&')
+      .filter((pair) => pair.startsWith('password='))
+      .map((pair) => pair.slice('password='.length));
+    return [parsed.password, ...inQuery, parsed.searchParams.get('password') ?? ''].filter((p) => p !== '');
   } catch {
-    return false;
+    return [];
   }
 }
 
@@ -119,9 +150,14 @@ export function hasPassword(url: string): boolean {
 export function withPassword(url: string, password: string | undefined): string {
   if (!password || hasPassword(url)) return url;
   const parsed = new URL(url);
-  if (!parsed.username) return url; // a password needs a user name to go with it
-  // Encoded whole: the URL setter leaves '%' as it is, and the driver decodes the password it
-  // reads, so "rd%41" would reach the server as "rdA".
-  parsed.password = encodeURIComponent(password);
+  if (parsed.username) {
+    // Encoded whole: the URL setter leaves '%' as it is, and the driver decodes the password it
+    // reads, so "rd%41" would reach the server as "rdA".
+    parsed.password = encodeURIComponent(password);
+  } else if (parsed.searchParams.has('user')) {
+    // The socket form names its user in the query string; the password goes beside it.
+    parsed.searchParams.set('password', password);
+  }
+  // Else no user name for a password to go with.
   return parsed.toString();
 }

@@ -4,7 +4,7 @@
  * (a driver message quoting its input) has it blotted out first.
  */
 import { Client, type ClientConfig } from 'pg';
-import { queryPortFits } from '../databaseUrl';
+import { passwordsIn, socketFolder, urlShapeProblem } from '../databaseUrl';
 import { TEAM_SCHEMA } from './migrations';
 
 /** The team database could not be used: one line for the user, free of the password. */
@@ -41,12 +41,13 @@ const NETWORK: Readonly<Record<string, string>> = {
   EHOSTUNREACH: 'host unreachable',
 };
 
-/** The parts of a URL worth naming in a message: user, host, port and database, never the password. */
+/** The parts of a URL worth naming in a message: user, host (or socket folder), port and database, never the password. */
 export function describeUrl(url: string): string {
   try {
     const u = new URL(url);
-    const user = u.username ? `${decodeURIComponent(u.username)}@` : '';
-    return `${user}${u.hostname}${u.port ? `:${u.port}` : ''}${u.pathname.length > 1 ? u.pathname : ''}`;
+    const name = u.username ? decodeURIComponent(u.username) : u.searchParams.get('user');
+    const host = u.hostname || socketFolder(u) || '';
+    return `${name ? `${name}@` : ''}${host}${u.port ? `:${u.port}` : ''}${u.pathname.length > 1 ? u.pathname : ''}`;
   } catch {
     return 'the database URL';
   }
@@ -54,30 +55,17 @@ export function describeUrl(url: string): string {
 
 /** Checks the URL's shape before any driver sees it (a driver's parse error may quote it whole). */
 export function checkDatabaseUrl(url: string): void {
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch {
-    throw new TeamDatabaseError('the database URL is not a URL: expected postgresql://USER:PASSWORD@HOST:PORT/DATABASE');
-  }
-  if (parsed.protocol !== 'postgresql:' && parsed.protocol !== 'postgres:') {
-    // Never quoting the scheme: a password pasted alone ("s3cret:x") parses as one.
-    throw new TeamDatabaseError('the database URL must start with postgresql:// or postgres://');
-  }
-  if (!parsed.hostname) throw new TeamDatabaseError('the database URL names no host: expected postgresql://USER:PASSWORD@HOST:PORT/DATABASE');
-  if (!queryPortFits(parsed)) throw new TeamDatabaseError("the database URL's port is not a port number: expected postgresql://USER:PASSWORD@HOST:PORT/DATABASE");
+  const problem = urlShapeProblem(url);
+  if (problem) throw new TeamDatabaseError(problem);
 }
 
-/** Every form the URL's password could take in a message, blotted out. */
+/**
+ * `text` with the URL and its passwords (each as written and decoded) blotted out: for any message
+ * from the driver or the server, which may quote what it was given.
+ */
 export function withoutSecret(text: string, url: string): string {
-  let secret = '';
-  try {
-    secret = new URL(url).password;
-  } catch {
-    // Not a URL: nothing was parsed out of it, but the whole of it may still be quoted.
-  }
   let out = text.split(url).join('<database URL>');
-  for (const form of new Set([secret, safeDecode(secret)])) if (form) out = out.split(form).join('***');
+  for (const secret of passwordsIn(url)) for (const form of new Set([secret, safeDecode(secret)])) if (form) out = out.split(form).join('***');
   return out;
 }
 
