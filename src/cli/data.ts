@@ -38,7 +38,7 @@ function printStats(stats: Stats, format: 'text' | 'json' | 'csv', out: Output):
     const fmt = (n: number | null, digits = 1) => (n === null ? '—' : n.toFixed(digits));
     for (const t of stats.templates) {
       out.stdout(
-        `${oneLine(t.file)}  ${oneLine(t.name)} (${t.tier})\n  ${t.usageCount} generations (${t.succeeded} ok, ${t.failed} failed${t.cancelled ? `, ${t.cancelled} cancelled` : ''}) · quality ${fmt(t.avgQuality)} [${fmt(t.minQuality)}–${fmt(t.maxQuality)}] ${t.trend}` +
+        `${oneLine(t.file)}  ${oneLine(t.name)} (${t.tier})${t.author === null ? '' : ` by ${oneLine(t.author)}`}\n  ${t.usageCount} generations (${t.succeeded} ok, ${t.failed} failed${t.cancelled ? `, ${t.cancelled} cancelled` : ''}) · quality ${fmt(t.avgQuality)} [${fmt(t.minQuality)}–${fmt(t.maxQuality)}] ${t.trend}` +
           ` · approved ${t.approvalRate === null ? '—' : `${Math.round(t.approvalRate * 100)}%`} · ${fmt(t.avgDurationMs, 0)} ms avg · $${t.totalCostUsd.toFixed(4)}\n`,
       );
     }

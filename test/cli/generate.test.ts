@@ -279,7 +279,7 @@ describe('promptloom stats and export', function () {
       const stats = await run(['stats', '--format', 'json'], ws, {});
       assert.equal(stats.code, 0, stats.stderr);
       const parsed = JSON.parse(stats.stdout) as { templates: Record<string, unknown>[]; totals: Record<string, number> };
-      assert.deepEqual(Object.keys(parsed.templates[0]!), ['name', 'file', 'tier', 'usageCount', 'succeeded', 'failed', 'avgQuality', 'minQuality', 'maxQuality', 'approvalRate', 'avgDurationMs', 'avgCostUsd', 'totalCostUsd', 'trend', 'diversity', 'nearDuplicates', 'reviewAgreement', 'savedUsd', 'cancelled']);
+      assert.deepEqual(Object.keys(parsed.templates[0]!), ['name', 'file', 'tier', 'usageCount', 'succeeded', 'failed', 'avgQuality', 'minQuality', 'maxQuality', 'approvalRate', 'avgDurationMs', 'avgCostUsd', 'totalCostUsd', 'trend', 'diversity', 'nearDuplicates', 'reviewAgreement', 'savedUsd', 'cancelled', 'author']);
       assert.deepEqual([parsed.templates[0]!.file, parsed.templates[0]!.succeeded, parsed.templates[0]!.cancelled], ['t.prompt', 3, 0]);
       assert.equal(parsed.totals.conversations, 3);
       const csv = await run(['stats', '--format', 'csv', '--workspace', ws], '/', {});
@@ -332,8 +332,8 @@ describe('promptloom stats and export', function () {
       const text = await run(['stats'], ws, {});
       assert.match(text.stdout, /2 generations \(0 ok, 0 failed, 2 cancelled\)/);
       const csv = (await run(['stats', '--format', 'csv'], ws, {})).stdout.trim().split('\n');
-      assert.equal(csv[0]!.split(',').at(-1), 'cancelled');
-      assert.equal(csv[1]!.split(',').at(-1), '2');
+      assert.deepEqual(csv[0]!.split(',').slice(-2), ['cancelled', 'author']);
+      assert.deepEqual(csv[1]!.split(',').slice(-2), ['2', '']);
     } finally {
       await api.stop();
     }

@@ -24,7 +24,7 @@ function ok(result: Run): string {
 }
 
 interface StatsJson {
-  templates: { file: string; usageCount: number; succeeded: number; failed: number; approvalRate: number | null; totalCostUsd: number }[];
+  templates: { file: string; usageCount: number; succeeded: number; failed: number; approvalRate: number | null; totalCostUsd: number; author: string | null }[];
   totals: { conversations: number; generations: number; costUsd: number };
 }
 
@@ -34,8 +34,9 @@ interface StatsJson {
  * one, 7.1499999999999995 in the other). Counts, ids and every other value compare exactly.
  */
 function sameFigures(actual: unknown, expected: unknown): void {
+  // The author is the team's alone (null in a workspace): compared on its own where it matters.
   const round = (v: unknown): unknown =>
-    typeof v === 'number' && !Number.isInteger(v) ? Number(v.toPrecision(12)) : Array.isArray(v) ? v.map(round) : v !== null && typeof v === 'object' ? Object.fromEntries(Object.entries(v).map(([k, x]) => [k, round(x)])) : v;
+    typeof v === 'number' && !Number.isInteger(v) ? Number(v.toPrecision(12)) : Array.isArray(v) ? v.map(round) : v !== null && typeof v === 'object' ? Object.fromEntries(Object.entries(v).filter(([k]) => k !== 'author').map(([k, x]) => [k, round(x)])) : v;
   assert.deepEqual(round(actual), round(expected));
 }
 
@@ -91,7 +92,7 @@ describe('stats, conversations and review on the team database (a real PostgreSQ
     // both. A review rewrites a row, which PostgreSQL then reads last: added up in that order, the
     // mean was 7.1499999999999995, shown as 7.1.
     await server.admin(["UPDATE promptloom.conversations SET status = status WHERE quality = 7"], 'team');
-    assert.equal(ok(run(['stats', '--database-url', aliceUrl])), ok(run(['stats', '--workspace', aliceWorkspace])));
+    assert.equal(ok(run(['stats', '--database-url', aliceUrl])), ok(run(['stats', '--workspace', aliceWorkspace])).replace('(template)\n', '(template) by alice\n'));
     // The environment names the team database as well as the flag.
     sameFigures(stats([], { PROMPTLOOM_DATABASE_URL: aliceUrl }), local);
   });
@@ -100,8 +101,8 @@ describe('stats, conversations and review on the team database (a real PostgreSQ
     const alices = stats(['--workspace', aliceWorkspace]).templates[0]!;
     const bobs = stats(['--database-url', bobUrl]);
     assert.deepEqual(
-      bobs.templates.map((t) => t.file),
-      ['private.prompt', 'support.prompt'],
+      bobs.templates.map((t) => [t.file, t.author]),
+      [['private.prompt', 'bob'], ['support.prompt', 'alice']],
     );
     // Alice's logs are hers alone (row-level security); their figures reach Bob through the
     // team's analytics view, the same as Alice's own.
@@ -117,8 +118,8 @@ describe('stats, conversations and review on the team database (a real PostgreSQ
     const team = ok(run(['stats', '--database-url', aliceUrl]));
     // (The mean quality, 7.15 give or take the last bit, is left out: its first decimal rounds either way.)
     const shape = (text: string) => text.replace(/quality \S+ /, 'quality … ');
-    assert.equal(shape(team), shape(ok(run(['stats', '--workspace', aliceWorkspace]))));
-    assert.match(team, /^support\.prompt {2}Support \(template\)\n {2}5 generations \(4 ok, 1 failed\) · quality 7\.[12] \[7\.0–7\.3\] stable · approved 100% · 5 ms avg · \$0\.0400\ntotal: 4 conversations, 5 generations, \$0\.0400\n$/);
+    assert.equal(shape(team), shape(ok(run(['stats', '--workspace', aliceWorkspace]))).replace('(template)\n', '(template) by alice\n'));
+    assert.match(team, /^support\.prompt {2}Support \(template\) by alice\n {2}5 generations \(4 ok, 1 failed\) · quality 7\.[12] \[7\.0–7\.3\] stable · approved 100% · 5 ms avg · \$0\.0400\ntotal: 4 conversations, 5 generations, \$0\.0400\n$/);
   });
 
   it('conversations: the same list as the workspace; private work stays with its author', () => {

@@ -45,6 +45,11 @@ export interface TemplateStats {
   readonly reviewAgreement: ReviewAgreement | null;
   /** What prompt caching saved on the template's generations, in US dollars (docs/generation.md). */
   readonly savedUsd: number;
+  /**
+   * Who created the template: on the team store its author's role (two members may each have a
+   * template at one path, and their rows would read alike); null in a workspace, which has one.
+   */
+  readonly author: string | null;
 }
 
 /** The same, with what the dashboard also needs: counts behind the rates, and the id. */
@@ -160,7 +165,7 @@ export async function templateRows(db: Database): Promise<TemplateRow[]> {
   const diversity = await diversityByTemplate(db);
   const agreement = await reviewAgreementByTemplate(db);
   // By path, then id: on the team store two members may each have a template at one path.
-  return (await db.all(`SELECT id, path, name, tier, active FROM ${db.dialect.templates} t ORDER BY path, id`)).map((t) => {
+  return (await db.all(`SELECT id, path, name, tier, active, ${db.dialect.author('t')} AS author FROM ${db.dialect.templates} t ORDER BY path, id`)).map((t) => {
     const f = figures(Number(t.id), a);
     return {
       name: String(t.name),
@@ -182,6 +187,7 @@ export async function templateRows(db: Database): Promise<TemplateRow[]> {
       nearDuplicates: f.nearDuplicates,
       reviewAgreement: agreement.get(Number(t.id)) ?? null,
       savedUsd: f.savedUsd,
+      author: t.author === null || t.author === undefined ? null : String(t.author),
       id: Number(t.id),
       active: Number(t.active) === 1,
       conversations: f.conversations,
@@ -239,7 +245,7 @@ export async function templateQuality(db: Database, templatePath: string, recent
   };
 }
 
-export interface VersionRow extends Omit<TemplateRow, 'name' | 'file' | 'tier' | 'active' | 'diversity' | 'nearDuplicates' | 'reviewAgreement' | 'savedUsd'> {
+export interface VersionRow extends Omit<TemplateRow, 'name' | 'file' | 'tier' | 'active' | 'diversity' | 'nearDuplicates' | 'reviewAgreement' | 'savedUsd' | 'author'> {
   /** 1 for the template's first version. */
   readonly number: number;
   readonly createdAt: number;
@@ -280,8 +286,10 @@ export const STATS_COLUMNS: readonly (keyof TemplateStats)[] = [
   'reviewAgreement',
   // Added with prompt caching.
   'savedUsd',
-  // Requests cut off by a cancel, apart from `failed`: last, so every earlier key keeps its place.
+  // Requests cut off by a cancel, apart from `failed`: at the end, so every earlier key keeps its place.
   'cancelled',
+  // The template's author on the team store (null in a workspace).
+  'author',
 ];
 
 const AGREEMENT_CSV_COLUMNS = ['reviewAgreementReviewed', 'reviewAgreementAuc', 'reviewAgreementAccuracy', 'reviewAgreementSuggestedThreshold'];

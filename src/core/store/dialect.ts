@@ -28,6 +28,8 @@ export interface Dialect {
   readonly allGenerations: string;
   /** Where a path names two templates (team: one per member), the reader's own first: an ORDER BY clause, or nothing. */
   ownFirst(alias: string): string;
+  /** A template's author (team: the role that created it) as an expression; NULL in a workspace, which has one author. */
+  author(alias: string): string;
   /** SQLite's total(): the sum of a number column, 0 over no rows. */
   total(expr: string): string;
   /** How many rows meet `condition` (0 over no rows). */
@@ -68,6 +70,7 @@ export const SQLITE_DIALECT: Dialect = {
       FROM generation_logs GROUP BY template_id)`,
   allGenerations: '(SELECT count(*) AS generations, total(cost_usd) AS cost_usd FROM generation_logs)',
   ownFirst: () => '',
+  author: () => 'NULL',
   total: (expr) => `total(${expr})`,
   countWhere: (condition) => `total(${condition})`,
   // group_concat follows the order of the rows it is given (an ordered subquery).
@@ -91,6 +94,7 @@ export const POSTGRESQL_DIALECT: Dialect = {
       FROM template_analytics)`,
   allGenerations: '(SELECT coalesce(sum(generations), 0) AS generations, coalesce(sum(cost_usd), 0) AS cost_usd FROM template_analytics)',
   ownFirst: (alias) => `ORDER BY (${alias}.created_by = current_user) DESC, ${alias}.id`,
+  author: (alias) => `${alias}.created_by`,
   total: (expr) => `coalesce(sum(${expr}), 0)`,
   countWhere: (condition) => `count(*) FILTER (WHERE ${condition})`,
   // string_agg's order is not the subquery's unless told.

@@ -57,13 +57,16 @@ describe('analytics', () => {
         reviewAgreement: null,
         // Generated without prompt caching.
         savedUsd: 0,
+        // A workspace has one author.
+        author: null,
       },
     );
     const b = stats.templates.find((t) => t.file === 'b.prompt')!;
     assert.deepEqual([b.usageCount, b.avgQuality, b.approvalRate, b.avgCostUsd, b.totalCostUsd, b.trend, b.diversity, b.nearDuplicates], [0, null, null, null, 0, 'stable', null, 0]);
     assert.deepEqual(stats.totals, { conversations: 10, generations: 12, costUsd: 0.1 });
-    // In JSON, `cancelled` comes after the keys that were there before it.
-    assert.equal(Object.keys(a).at(-1), 'cancelled');
+    // In JSON, `cancelled` and then `author` come after the keys that were there before them.
+    assert.deepEqual(Object.keys(a).slice(-2), ['cancelled', 'author']);
+    assert.equal(a.author, null); // a workspace has one author
     store.close();
   });
 
@@ -183,8 +186,8 @@ describe('analytics', () => {
     // The JSON names, with reviewAgreement as one column per figure (in its place).
     assert.equal(csv[0], STATS_COLUMNS.flatMap((c) => (c === 'reviewAgreement' ? ['reviewAgreementReviewed', 'reviewAgreementAuc', 'reviewAgreementAccuracy', 'reviewAgreementSuggestedThreshold'] : [c])).join(','));
     assert.equal(csv.length, 3);
-    assert.match(csv[1]!, /^Alpha,a\.prompt,scenario,12,10,1,6,.*,0,1$/);
-    assert.match(csv[2]!, /^"'=Bravo, ""quoted""",b\.prompt,template,0,0,0,,,,,,,0,stable,,0,,,,,0,0$/);
+    assert.match(csv[1]!, /^Alpha,a\.prompt,scenario,12,10,1,6,.*,0,1,$/);
+    assert.match(csv[2]!, /^"'=Bravo, ""quoted""",b\.prompt,template,0,0,0,,,,,,,0,stable,,0,,,,,0,0,$/);
     store.close();
   });
 });

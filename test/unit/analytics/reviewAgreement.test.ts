@@ -116,17 +116,17 @@ describe('review agreement in stats', () => {
 
     const csv = statsCsv(stats).trim().split('\n');
     assert.equal(csv[0], STATS_CSV_COLUMNS.join(','));
-    assert.match(csv[0]!, /,trend,diversity,nearDuplicates,reviewAgreementReviewed,reviewAgreementAuc,reviewAgreementAccuracy,reviewAgreementSuggestedThreshold,savedUsd,cancelled$/);
-    assert.match(csv.find((l) => l.startsWith('T,'))!, /,20,1,1,7\.5,0,0$/);
-    assert.match(csv.find((l) => l.startsWith('U,'))!, /,,,,,0,0$/);
+    assert.match(csv[0]!, /,trend,diversity,nearDuplicates,reviewAgreementReviewed,reviewAgreementAuc,reviewAgreementAccuracy,reviewAgreementSuggestedThreshold,savedUsd,cancelled,author$/);
+    assert.match(csv.find((l) => l.startsWith('T,'))!, /,20,1,1,7\.5,0,0,$/);
+    assert.match(csv.find((l) => l.startsWith('U,'))!, /,,,,,0,0,$/);
     store.close();
   });
 
-  it('stats JSON keys: the existing ones unchanged, then reviewAgreement, savedUsd and cancelled', async () => {
+  it('stats JSON keys: the existing ones unchanged, then reviewAgreement, savedUsd, cancelled and author', async () => {
     const { store } = await seeded([8]);
     const keys = [
       'name', 'file', 'tier', 'usageCount', 'succeeded', 'failed', 'avgQuality', 'minQuality', 'maxQuality',
-      'approvalRate', 'avgDurationMs', 'avgCostUsd', 'totalCostUsd', 'trend', 'diversity', 'nearDuplicates', 'reviewAgreement', 'savedUsd', 'cancelled',
+      'approvalRate', 'avgDurationMs', 'avgCostUsd', 'totalCostUsd', 'trend', 'diversity', 'nearDuplicates', 'reviewAgreement', 'savedUsd', 'cancelled', 'author',
     ];
     for (const row of (await computeStats(store)).templates) assert.deepEqual(Object.keys(row), keys);
     assert.deepEqual(STATS_COLUMNS, keys);

@@ -205,8 +205,8 @@ describe('diversity and backfill', () => {
     const csv = statsCsv(stats).trim().split('\n');
     assert.match(csv[0]!, /,trend,diversity,nearDuplicates,reviewAgreementReviewed,/);
     // The agreement's four columns are empty: nothing was reviewed; then savedUsd and cancelled, none.
-    assert.match(csv.find((l) => l.startsWith('a.prompt'))!, /,0\.5,1,,,,,0,0$/);
-    assert.match(csv.find((l) => l.startsWith('c.prompt'))!, /,,0,,,,,0,0$/);
+    assert.match(csv.find((l) => l.startsWith('a.prompt'))!, /,0\.5,1,,,,,0,0,$/);
+    assert.match(csv.find((l) => l.startsWith('c.prompt'))!, /,,0,,,,,0,0,$/);
     store.close();
   });
 

@@ -28,7 +28,7 @@ function comparable(value: unknown): unknown {
   if (value !== null && typeof value === 'object') {
     return Object.fromEntries(
       Object.entries(value)
-        .filter(([k]) => !['id', 'templateId', 'versionId'].includes(k))
+        .filter(([k]) => !['id', 'templateId', 'versionId', 'author'].includes(k))
         .map(([k, v]) => [k, comparable(v)]),
     );
   }
@@ -147,6 +147,8 @@ describe('team database (PostgreSQL): the shared reads answer as the workspace d
       assert.equal(local.coverage.cells.length, 2);
       assert.ok(local.baseline);
       assert.equal(local.stats.templates[0]!.trend, 'declining');
+      // The one difference, left out below: the team names each template's author.
+      assert.deepEqual([local.stats.templates[0]!.author, team.stats.templates[0]!.author, team.rows[0]!.author], [null, 'alice', 'alice']);
       for (const key of Object.keys(local) as (keyof typeof local)[]) assert.deepEqual(comparable(team[key]), comparable(local[key]), key);
     } finally {
       store.close();
