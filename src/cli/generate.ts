@@ -30,6 +30,10 @@ import { oneLine, type Output } from './output';
 import { collectValues } from './render';
 import { apiAddress, apiKey, openWorkspace, workspaceFolder } from './workspace';
 
+/** Why the judge is refused on the team store when the generation goes through Message Batches. */
+export const JUDGE_THROUGH_MESSAGE_BATCHES =
+  'the judge through Message Batches does not record on the team store yet: generate directly (without --batch-api, or promptloom.generation.mode direct), or set promptloom.quality.judge off in .vscode/settings.json for this run';
+
 /** The engine's queue holds this many requests; a batch is queued whole. */
 const MAX_BATCH = 10_000;
 
@@ -90,6 +94,8 @@ export async function runGenerate(file: string, flags: GenerateFlags, out: Outpu
   const path = flags.batchApi ? 'batch' : pathFor(workspace.settings.mode, prepared.input.count);
   // The team store: chosen (and checked) before anything is sent; what it cannot do yet refused in one line.
   const teamUrl = teamDatabaseUrl(flags.databaseUrl, env);
+  // The judge records on the team store when it grades directly; through Message Batches it does not yet.
+  if (teamUrl && path === 'batch' && !flags.dryRun && prepared.input.settings.judge === 'on') throw new UserError(JUDGE_THROUGH_MESSAGE_BATCHES);
   if (teamUrl && path === 'batch' && !flags.dryRun) {
     throw new UserError(
       `Message Batches do not record on the team store yet: generate directly (without --batch-api${flags.batchApi ? '' : '; promptloom.generation.mode is ' + workspace.settings.mode + ' in .vscode/settings.json'})`,

@@ -10,7 +10,7 @@ import { cliStoreOptions } from './database';
 import { runBatchesInTerminal } from './messageBatches';
 import { EXIT, UserError } from './errors';
 import { flaggedRuns } from '../core/analytics/runReasons';
-import { Interrupt, exitCode, printOutcome, runInTerminal } from './generate';
+import { Interrupt, JUDGE_THROUGH_MESSAGE_BATCHES, exitCode, printOutcome, runInTerminal } from './generate';
 import type { Output } from './output';
 import { apiAddress, apiKey, openWorkspace, workspaceFolder } from './workspace';
 import { teamDatabaseUrl } from './db';
@@ -91,6 +91,7 @@ async function resumeOnTeamStore(url: string, workspace: Workspace, flags: { bat
       const chosen = flags.batch ? await batches.get(flags.batch) : (await batches.unfinished())[0];
       // Row-level security: a batch of a template the member may not see is not there for them.
       if (!chosen) throw new UserError(flags.batch ? `no batch ${flags.batch} on the team database that you may see` : 'no unfinished batch on the team database');
+      if (chosen.settings.mode === 'batch' && chosen.settings.judge === 'on') throw new UserError(JUDGE_THROUGH_MESSAGE_BATCHES);
       if (chosen.settings.mode === 'batch') throw new UserError(`batch ${chosen.id} was sent through Message Batches, which do not record on the team store yet`);
       let prepared: Awaited<ReturnType<Workspace['prepareTeamResume']>>;
       try {

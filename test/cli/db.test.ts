@@ -7,7 +7,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client } from 'pg';
 import { SCHEMA_VERSION } from '../../src/core/store';
-import { TEAM_SCHEMA_VERSION } from '../../src/core/store/postgres/migrations';
+import { PG_MIGRATIONS, TEAM_SCHEMA_VERSION } from '../../src/core/store/postgres/migrations';
 import { promptloom, workspace, type Run } from '../helpers/cli';
 import { startPostgres, type PostgresServer } from '../helpers/postgres';
 import { contentsOf, fillWorkspace } from '../helpers/teamWorkspace';
@@ -58,7 +58,7 @@ describe('promptloom db (a real PostgreSQL)', function () {
     await client.connect();
     try {
       const versions = await client.query('SELECT version FROM promptloom.schema_version');
-      assert.equal(versions.rowCount, TEAM_SCHEMA_VERSION);
+      assert.equal(versions.rowCount, PG_MIGRATIONS.length);
     } finally {
       await client.end();
     }

@@ -207,23 +207,6 @@ describe('generate on the team database (a real PostgreSQL)', function () {
     assert.equal(existsSync(join(ws, '.promptloom')), false);
   });
 
-  it('the judge is refused on the team store, in one line, exit 2, before anything is sent or stored', async () => {
-    mkdirSync(join(ws, '.vscode'), { recursive: true });
-    writeFileSync(join(ws, '.vscode', 'settings.json'), JSON.stringify({ 'promptloom.quality.judge': 'on' }));
-    try {
-      const requests = api.stats.requests;
-      const batches = Number((await query(ownerUrl, 'SELECT count(*) AS n FROM promptloom.batches'))[0]!.n);
-      const result = await generate(['--count', '1'], aliceUrl);
-      assert.equal(result.code, 2, result.stderr);
-      assert.equal(result.stderr.trim().split('\n').length, 1, result.stderr);
-      assert.match(result.stderr, /the judge \(promptloom\.quality\.judge on\) does not record on the team store yet/);
-      assert.equal(api.stats.requests, requests);
-      assert.equal(Number((await query(ownerUrl, 'SELECT count(*) AS n FROM promptloom.batches'))[0]!.n), batches);
-    } finally {
-      writeFileSync(join(ws, '.vscode', 'settings.json'), '{}');
-    }
-  });
-
   it('Message Batches are refused on the team store, in one line, exit 2', async () => {
     const result = await generate(['--count', '1', '--batch-api'], aliceUrl);
     assert.equal(result.code, 2);

@@ -119,8 +119,8 @@ export async function spentOnBatch(store: Database, batchId: string): Promise<nu
  * Where a run records, and what it needs of that store beyond its repositories. The workspace's
  * (`workspaceTarget`) imports answers kept aside, keeps a paid answer aside when the database will
  * not take it, counts outstanding Message Batches against the budget, sees other processes'
- * writes by refreshing, and lets the judge record; the team's (`teamTarget`) does only what the
- * team store has yet: its repositories, and the member's spending.
+ * writes by refreshing; the team's (`teamTarget`) does only what the team store has yet: its
+ * repositories, and the member's spending. On both the judge records where the run records.
  */
 interface RecordingTarget {
   readonly templates: TemplateRepository;
@@ -135,8 +135,8 @@ interface RecordingTarget {
   keep(record: GenerationRecord): Promise<Kept>;
   /** Catches up with other processes' writes before a batch's status is read (the workspace's journal). */
   catchUp(): Promise<unknown>;
-  /** The judge records its calls in the workspace database (not yet on the team store). */
-  readonly judgeStore?: Store;
+  /** Where the judge records its calls and grades: the same database as the run's records. */
+  readonly judgeDb: Database;
   /** The team's spool: told the engine (to halt it when full), settled before the batch's status is written. */
   readonly spool?: TeamSpool;
   /**
@@ -158,7 +158,7 @@ function workspaceTarget(store: Store): RecordingTarget {
     spentOnBatch: (batchId) => spentOnBatch(store, batchId),
     keep: (record) => keepRecord(store, record, generations),
     catchUp: () => store.refresh(),
-    judgeStore: store,
+    judgeDb: store,
   };
 }
 
@@ -186,6 +186,7 @@ function teamTarget(db: TeamDatabase, folder: string): RecordingTarget {
     spentOnBatch: (batchId) => spentOnBatch(db, batchId),
     keep: (record) => spool.keep(record),
     catchUp: async () => undefined,
+    judgeDb: db,
     spool,
     beat: (batchId) => db.run(`UPDATE batches SET updated_at = ${SERVER_MS} WHERE id = ? AND status = 'running'`, [batchId]),
   };
@@ -216,11 +217,10 @@ export type TeamBatchInput = Omit<BatchInput, 'store' | 'resume'> & {
 
 /**
  * A batch recorded in the team database: the same run as `runRecordedBatch`, every row written
- * through the team's handle (authored by the member the URL names). The judge does not record
- * there yet: with `promptloom.quality.judge` on, this refuses before anything is spent.
+ * through the team's handle (authored by the member the URL names), the judge's calls and grades
+ * included (with `promptloom.quality.judge` on).
  */
 export async function runTeamBatch(input: TeamBatchInput): Promise<BatchOutcome> {
-  if (input.settings.judge === 'on') throw new TeamStoreUnsupportedError('the judge (promptloom.quality.judge on) does not record on the team store yet: set promptloom.quality.judge off in .vscode/settings.json for this run');
   return runHeldBatch(input, teamTarget(input.db, input.folder), () => undefined);
 }
 
@@ -358,10 +358,10 @@ async function runHeldBatch(input: Omit<BatchInput, 'store'>, target: RecordingT
   // Never before storing: a paid conversation is kept whatever becomes of its grade.
   let judge: BatchJudgement | undefined;
   const judgeModel = settings.judge === 'on' ? judgeModelOf(settings) : undefined;
-  if (judgeModel && target.judgeStore && toJudge.length > 0 && summary.stopped !== 'cancelled' && summary.stopped !== 'fatal') {
+  if (judgeModel && toJudge.length > 0 && summary.stopped !== 'cancelled' && summary.stopped !== 'fatal') {
     const left = budgets.length > 0 ? Math.max(0, Math.min(...budgets) - summary.costUsd) : undefined;
     judge = await judgeAfterBatch({
-      store: target.judgeStore,
+      db: target.judgeDb,
       batchId: batch.id,
       conversations: toJudge,
       qualityThreshold: template.settings.qualityThreshold,
@@ -449,7 +449,6 @@ export interface TeamResumeOutcome {
  * off) are given back at the end, for the next resume.
  */
 export async function runTeamResume(input: TeamResumeInput): Promise<TeamResumeOutcome> {
-  if (input.settings.judge === 'on') throw new TeamStoreUnsupportedError('the judge (promptloom.quality.judge on) does not record on the team store yet: set promptloom.quality.judge off in .vscode/settings.json for this run');
   const { db, plan } = input;
   const batchId = plan.batch.id;
   const owner = randomUUID();
@@ -574,5 +573,20 @@ function mergeOutcomes(outcomes: readonly BatchOutcome[]): BatchOutcome {
     batchId: last.batchId,
     conversations: outcomes.flatMap((o) => o.conversations),
     quality: { average, flagged: outcomes.reduce((n, o) => n + o.quality.flagged, 0) },
+    ...mergeJudgements(outcomes),
+  };
+}
+
+/** The judge's work over a resume's rounds (each round judges what it stored): added up. */
+function mergeJudgements(outcomes: readonly BatchOutcome[]): { judge?: BatchJudgement } {
+  const judged = outcomes.flatMap((o) => (o.judge ? [o.judge] : []));
+  if (judged.length === 0) return {};
+  return {
+    judge: {
+      model: judged[0]!.model,
+      judged: judged.flatMap((j) => j.judged),
+      notJudged: judged.reduce((n, j) => n + j.notJudged, 0),
+      costUsd: judged.reduce((n, j) => n + j.costUsd, 0),
+    },
   };
 }

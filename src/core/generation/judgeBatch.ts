@@ -7,8 +7,8 @@
  */
 import { flagReason, toQualityResult, type QualityReport } from '../quality';
 import { withJudge } from '../quality/judge';
-import { WorkspaceJudgeCallRepository } from '../store/judgeCalls';
-import type { Store } from '../store';
+import { SqlJudgeCallRepository } from '../store/judgeCalls';
+import type { Database } from '../store/database';
 import { createClient, type Turn } from './claude';
 import type { ModelInfo } from './engine';
 import { judgeConversations } from './judgeClient';
@@ -24,7 +24,8 @@ export interface BatchJudgement {
 }
 
 export interface JudgeBatchInput {
-  readonly store: Store;
+  /** Where the calls and grades are recorded: the workspace database or the team's (the member's calls, their own conversations). */
+  readonly db: Database;
   readonly batchId?: string;
   readonly conversations: readonly { readonly conversationId: string; readonly turns: readonly Turn[]; readonly report: QualityReport }[];
   readonly qualityThreshold: number | undefined;
@@ -38,7 +39,7 @@ export interface JudgeBatchInput {
 
 export async function judgeAfterBatch(input: JudgeBatchInput): Promise<BatchJudgement> {
   const { settings, model } = input;
-  const repo = new WorkspaceJudgeCallRepository(input.store);
+  const repo = new SqlJudgeCallRepository(input.db);
   const byKey = new Map(input.conversations.map((c) => [c.conversationId, c]));
   let costUsd = 0;
   const { outcomes } = await judgeConversations(

@@ -3,12 +3,11 @@
  * generation log so that generation counts and stats totals never include grades), and, once a
  * conversation is graded, its combined score and status in the same transaction.
  */
-import type { Database } from './database';
+import type { AsyncTx, Database } from './database';
 import { appendReason } from '../dataset/nearDuplicates';
 import type { QualityResult } from '../quality';
 import type { JudgeCallRepository } from './interfaces';
 import { systemClock, type Clock } from './repositories';
-import type { Store, WriteTx } from './store';
 
 export interface JudgeCallRecord {
   readonly conversationId?: string;
@@ -41,16 +40,22 @@ export interface JudgeBatchResult {
   readonly note?: string;
 }
 
-export class WorkspaceJudgeCallRepository implements JudgeCallRepository {
+/**
+ * One implementation for both backends, over the `Database` handle: each write one transaction
+ * (`Database.transaction`; on the workspace, journaled and durable as `Store.write` was). On the
+ * team store the calls are the member's (created_by is the server's), and a conversation's score
+ * is replaced only by its author (team migration 11's policy).
+ */
+export class SqlJudgeCallRepository implements JudgeCallRepository {
   constructor(
-    private readonly store: Store,
+    private readonly db: Database,
     private readonly clock: Clock = systemClock,
   ) {}
 
   /** Records one judge attempt (its cost is judge cost, never a generation). */
   recordCall(c: JudgeCallRecord): Promise<void> {
     const now = this.clock.now();
-    return this.store.write((tx) => insertCall(tx, c, now));
+    return this.db.transaction((tx) => insertCall(tx, c, now));
   }
 
   /**
@@ -59,12 +64,12 @@ export class WorkspaceJudgeCallRepository implements JudgeCallRepository {
    */
   saveJudged(conversationId: string, quality: QualityResult, flag: string | undefined): Promise<void> {
     const now = this.clock.now();
-    return this.store.write((tx) => writeJudged(tx, conversationId, quality, flag, now));
+    return this.db.transaction((tx) => writeJudged(tx, conversationId, quality, flag, now));
   }
 
   /** A note on a conversation the judge could not grade: it keeps the scorer's score. */
   noteUnjudged(conversationId: string, note: string): Promise<void> {
-    return this.store.write((tx) => writeNote(tx, conversationId, note));
+    return this.db.transaction((tx) => writeNote(tx, conversationId, note));
   }
 
   /**
@@ -73,10 +78,14 @@ export class WorkspaceJudgeCallRepository implements JudgeCallRepository {
    */
   takeBatchResults(results: readonly JudgeBatchResult[]): Promise<boolean[]> {
     const now = this.clock.now();
-    return this.store.write((tx) =>
-      results.map((r) => {
-        if (tx.get('SELECT 1 AS x FROM message_batch_results WHERE message_batch_id = ? AND custom_id = ?', [r.messageBatchId, r.customId])) return true;
-        tx.run('INSERT INTO message_batch_results (message_batch_id, custom_id, result, error_type, conversation_id, created_at) VALUES (?, ?, ?, ?, ?, ?)', [
+    return this.db.transaction(async (tx) => {
+      const taken: boolean[] = [];
+      for (const r of results) {
+        if (await tx.get('SELECT 1 AS x FROM message_batch_results WHERE message_batch_id = ? AND custom_id = ?', [r.messageBatchId, r.customId])) {
+          taken.push(true);
+          continue;
+        }
+        await tx.run('INSERT INTO message_batch_results (message_batch_id, custom_id, result, error_type, conversation_id, created_at) VALUES (?, ?, ?, ?, ?, ?)', [
           r.messageBatchId,
           r.customId,
           r.result,
@@ -84,22 +93,26 @@ export class WorkspaceJudgeCallRepository implements JudgeCallRepository {
           r.conversationId,
           now,
         ]);
-        if (r.call) insertCall(tx, r.call, now);
-        if (r.judged) writeJudged(tx, r.conversationId, r.judged.quality, r.judged.flag, now);
-        if (r.note) writeNote(tx, r.conversationId, r.note);
-        return false;
-      }),
-    );
+        if (r.call) await insertCall(tx, r.call, now);
+        if (r.judged) await writeJudged(tx, r.conversationId, r.judged.quality, r.judged.flag, now);
+        if (r.note) await writeNote(tx, r.conversationId, r.note);
+        taken.push(false);
+      }
+      return taken;
+    });
   }
 
-  /** Dollars the judge spent since `since` (ms), for the daily budget. */
+  /** Dollars the judge spent since `since` (ms), for the daily budget (on the team store, the member's own). */
   spentSince(since: number): Promise<number> {
-    return judgeSpentSince(this.store, since);
+    return judgeSpentSince(this.db, since);
   }
 }
 
-function insertCall(tx: WriteTx, c: JudgeCallRecord, now: number): void {
-  tx.run(
+/** The workspace's name for it, kept for callers. */
+export { SqlJudgeCallRepository as WorkspaceJudgeCallRepository };
+
+async function insertCall(tx: AsyncTx, c: JudgeCallRecord, now: number): Promise<void> {
+  await tx.run(
     `INSERT INTO judge_calls (conversation_id, batch_id, model, attempt, status, error_type, input_tokens, output_tokens,
                               cache_creation_input_tokens, cache_read_input_tokens, cost_usd, duration_ms, created_at)
      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -107,27 +120,27 @@ function insertCall(tx: WriteTx, c: JudgeCallRecord, now: number): void {
   );
 }
 
-function writeJudged(tx: WriteTx, conversationId: string, quality: QualityResult, flag: string | undefined, now: number): void {
+async function writeJudged(tx: AsyncTx, conversationId: string, quality: QualityResult, flag: string | undefined, now: number): Promise<void> {
   const params = [quality.overall, JSON.stringify(quality.breakdown), JSON.stringify(quality.recommendations)];
-  const updated = tx.run('UPDATE quality_scores SET overall = ?, breakdown = ?, recommendations = ? WHERE conversation_id = ?', [...params, conversationId]);
-  if (updated.changes === 0) tx.run('INSERT INTO quality_scores (overall, breakdown, recommendations, conversation_id, created_at) VALUES (?, ?, ?, ?, ?)', [...params, conversationId, now]);
+  const updated = await tx.run('UPDATE quality_scores SET overall = ?, breakdown = ?, recommendations = ? WHERE conversation_id = ?', [...params, conversationId]);
+  if (updated.changes === 0) await tx.run('INSERT INTO quality_scores (overall, breakdown, recommendations, conversation_id, created_at) VALUES (?, ?, ?, ?, ?)', [...params, conversationId, now]);
   if (!flag) return;
-  const c = tx.get('SELECT status, status_reason FROM conversations WHERE id = ?', [conversationId]);
+  const c = await tx.get('SELECT status, status_reason FROM conversations WHERE id = ?', [conversationId]);
   if (!c || (c.status !== 'pending' && c.status !== 'needs_revision')) return;
   // Replaces the scorer's "scored x, below y" (the score changed); keeps other reasons (near-duplicate).
   const others = String(c.status_reason ?? '')
     .split('; ')
     .filter((r) => r !== '' && !r.startsWith('scored '));
-  tx.run("UPDATE conversations SET status = 'needs_revision', status_reason = ? WHERE id = ?", [[flag, ...others].join('; '), conversationId]);
+  await tx.run("UPDATE conversations SET status = 'needs_revision', status_reason = ? WHERE id = ?", [[flag, ...others].join('; '), conversationId]);
 }
 
-function writeNote(tx: WriteTx, conversationId: string, note: string): void {
-  const c = tx.get('SELECT status_reason FROM conversations WHERE id = ?', [conversationId]);
-  if (c) tx.run('UPDATE conversations SET status_reason = ? WHERE id = ?', [appendReason(c.status_reason as string | null, note), conversationId]);
+async function writeNote(tx: AsyncTx, conversationId: string, note: string): Promise<void> {
+  const c = await tx.get('SELECT status_reason FROM conversations WHERE id = ?', [conversationId]);
+  if (c) await tx.run('UPDATE conversations SET status_reason = ? WHERE id = ?', [appendReason(c.status_reason as string | null, note), conversationId]);
 }
 
 /** Conversations (of those given) the judge has graded already: a succeeded judge call names them. */
-export async function judgedAlready(store: Store, conversationIds: readonly string[]): Promise<Set<string>> {
+export async function judgedAlready(store: Database, conversationIds: readonly string[]): Promise<Set<string>> {
   const judged = new Set<string>();
   for (let i = 0; i < conversationIds.length; i += 500) {
     const ids = conversationIds.slice(i, i + 500);

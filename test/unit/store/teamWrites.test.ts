@@ -1,8 +1,9 @@
 /**
  * The recording path written once (repositories.ts over `Database.transaction`): the same calls,
  * with the same clock and ids, leave the same rows in a workspace database and in the team
- * database (a real PostgreSQL), authored there by the member; a group recorded together is all or
- * none; and two writers ensuring one template at once get one row.
+ * database (a real PostgreSQL), authored there by the member (the judge's calls and grades too);
+ * a group recorded together is all or none; and two writers ensuring one template at once get one
+ * row.
  */
 import { strict as assert } from 'node:assert';
 import { mkdtempSync } from 'node:fs';
@@ -10,6 +11,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Database } from '../../../src/core/store/database';
 import { Store, WorkspaceBatchRepository, WorkspaceGenerationRepository, WorkspaceTemplateRepository, type Clock, type GenerationRecord } from '../../../src/core/store';
+import { SqlJudgeCallRepository } from '../../../src/core/store/judgeCalls';
+import type { QualityResult } from '../../../src/core/quality';
 import { connectTeamDatabase } from '../../../src/core/store/postgres/connection';
 import { initTeamDatabase } from '../../../src/core/store/postgres/setup';
 import { TeamDatabase } from '../../../src/core/store/postgres/teamDatabase';
@@ -50,10 +53,21 @@ async function recordRun(db: Database): Promise<{ outcomes: unknown[] }> {
   outcomes.push(await generations.record({ ...base, attempt: 1, status: 'failed', errorType: 'server_error', outputTokens: 0, costUsd: 0 }));
   outcomes.push(await generations.record(answer('taxes', 7.5)));
   outcomes.push(...(await generations.recordMany([answer('pensions', 8), answer('pensions', 9)])));
+  // The judge: a failed call and a note, two grades (one replacing a flag, one beside a near-copy's reason).
+  const [, taxes, pensions, near] = (outcomes as { conversationId: string }[]).map((o) => o.conversationId) as [string, string, string, string];
+  const judge = new SqlJudgeCallRepository(db, clock);
+  const call = { batchId: batch.id, model: 'claude-judge', attempt: 1, inputTokens: 300, outputTokens: 60, cacheReadInputTokens: 200, costUsd: 0.0004, durationMs: 9 };
+  await judge.recordCall({ ...call, conversationId: taxes, status: 'failed', errorType: 'server_error', outputTokens: 0, costUsd: 0 });
+  await judge.noteUnjudged(taxes, "not judged (server_error): the score is the scorer's alone");
+  for (const id of [pensions, near]) {
+    await judge.recordCall({ ...call, conversationId: id, status: 'succeeded' });
+    const graded = { overall: 4.5, breakdown: { clarity: 8, judge: { score: 4.5 } }, recommendations: ['the judge: vague'] } as unknown as QualityResult;
+    await judge.saveJudged(id, graded, 'scored 4.5, below 6: the judge: vague');
+  }
   await batches.setStatus(batch.id, 'completed');
   await templates.setActive(template.id, false);
   await templates.setActive(template.id, true);
-  outcomes.push(await batches.get(batch.id), await generations.spentSince(0));
+  outcomes.push(await batches.get(batch.id), await generations.spentSince(0), await judge.spentSince(0));
   return { outcomes };
 }
 
@@ -75,6 +89,8 @@ async function contents(db: Database): Promise<Record<string, unknown[]>> {
                              created_at, cache_creation_input_tokens, cache_read_input_tokens, saved_usd, mode FROM generation_logs ORDER BY id`,
     conversation_signatures: 'SELECT conversation_id, template_id, signature FROM conversation_signatures ORDER BY conversation_id',
     signature_buckets: 'SELECT template_id, band, bucket, conversation_id FROM signature_buckets ORDER BY conversation_id, band',
+    judge_calls: `SELECT id, conversation_id, batch_id, model, attempt, status, error_type, input_tokens, output_tokens, cache_creation_input_tokens, cache_read_input_tokens,
+                         cost_usd, duration_ms, created_at FROM judge_calls ORDER BY id`,
   };
   const out: Record<string, unknown[]> = {};
   for (const [table, sql] of Object.entries(queries)) out[table] = (await db.all(sql)).map(norm);
@@ -113,13 +129,20 @@ describe('the recording path on both backends (a real PostgreSQL)', function () 
       const localRows = await contents(store);
       assert.equal(localRows.conversations!.length, 3);
       assert.equal((localRows.conversations![2] as { near_duplicate_of: string }).near_duplicate_of, (localRows.conversations![1] as { id: string }).id, 'the near copy is linked');
+      assert.equal(localRows.judge_calls!.length, 3);
+      assert.deepEqual(
+        localRows.quality_scores!.map((q) => (q as { overall: number }).overall),
+        [7.5, 4.5, 4.5],
+        'the judged scores replaced',
+      );
       assert.deepEqual(await contents(alice), localRows);
     } finally {
       store.close();
     }
     // Authored by the member, whatever the client sent (it sends none).
     const authors = await alice.all(`SELECT DISTINCT created_by FROM prompt_templates UNION SELECT DISTINCT created_by FROM batches
-                                       UNION SELECT DISTINCT created_by FROM conversations UNION SELECT DISTINCT created_by FROM generation_logs`);
+                                       UNION SELECT DISTINCT created_by FROM conversations UNION SELECT DISTINCT created_by FROM generation_logs
+                                       UNION SELECT DISTINCT created_by FROM judge_calls`);
     assert.deepEqual(authors, [{ created_by: 'alice' }]);
   });
 

@@ -568,6 +568,26 @@ export const PG_MIGRATIONS: readonly PgMigration[] = [
          WITH CHECK (created_by = current_user AND EXISTS (SELECT 1 FROM conversations c WHERE c.id = conversation_id))`,
     ],
   },
+  // Version 10 is another change's (Message Batches on the team store): numbers are kept in order when the two meet.
+  {
+    version: 11,
+    description: "the judge on the team store: a conversation's author replaces its score with the judge's combined one",
+    sql: [
+      // The judge (promptloom.quality.judge on) replaces the scorer's score with the combined one
+      // (src/core/store/judgeCalls.ts, saveJudged). Members could only insert scores: now the
+      // conversation's author, and no one else, may update its score. A teammate's score is never
+      // theirs to change: the conversation's own policies apply inside EXISTS (a conversation
+      // they may not read is no conversation), and the author is compared with current_user.
+      `CREATE POLICY quality_scores_update ON quality_scores FOR UPDATE TO ${MEMBER_ROLE}
+         USING (EXISTS (SELECT 1 FROM conversations c WHERE c.id = conversation_id AND c.created_by = current_user))
+         WITH CHECK (EXISTS (SELECT 1 FROM conversations c WHERE c.id = conversation_id AND c.created_by = current_user))`,
+      `GRANT UPDATE ON quality_scores TO ${MEMBER_ROLE}`,
+      // judge_calls has been here since migration 1, with the generation logs' rules (RLS, the
+      // author's reads and inserts only, no UPDATE or DELETE); its by-author index was not: the
+      // daily budget sums the member's own calls since midnight (judgeSpentSince).
+      'CREATE INDEX judge_calls_by_author ON judge_calls (created_by, created_at)',
+    ],
+  },
 ];
 
 export const TEAM_SCHEMA_VERSION = PG_MIGRATIONS[PG_MIGRATIONS.length - 1]!.version;
