@@ -395,9 +395,11 @@ export class GenerationService extends Disposable {
     const quality = q.average !== null ? `, quality ${q.average.toFixed(1)}${q.flagged ? ` (${q.flagged} flagged for revision)` : ''}` : '';
     const failures = failureSummary(s.failures);
     const aside = outcome.keptAside > 0 ? ` ${outcome.keptAside} could not be written to the database and were kept in .promptloom/unstored/ (imported on the next start).` : '';
+    // On the team store: answers that waited in the spool while the server was unreachable (all written by now).
+    const spooled = outcome.spooled ? ` ${outcome.spooled} waited in .promptloom/team-spool/ while the team database was unreachable, and were written when it was back.` : '';
     const batches = 'messageBatches' in outcome ? (outcome as MessageBatchOutcome).messageBatches : undefined;
     const through = batches ? ` through Message Batches at half price (${batches.join(', ')})` : '';
-    const text = `${s.succeeded} of ${s.requested} conversations generated${through}${quality}, ${s.inputTokens + s.outputTokens} tokens, $${s.costUsd.toFixed(4)}.${aside}${failures ? ` ${failures}.` : ''}`;
+    const text = `${s.succeeded} of ${s.requested} conversations generated${through}${quality}, ${s.inputTokens + s.outputTokens} tokens, $${s.costUsd.toFixed(4)}.${aside}${spooled}${failures ? ` ${failures}.` : ''}`;
     if (s.stopped === 'detached') {
       // The window stopped waiting (it is closing): the Message Batches go on, collected at the next start.
       this.log.info(`batch ${outcome.batchId}: Message Batches ${batches?.join(', ') ?? ''} left at Anthropic, collected at the next start`);
