@@ -9,7 +9,7 @@ import { runRecordedBatch, runTeamBatch, TeamStoreUnsupportedError, type BatchIn
 import type { TeamDatabase } from '../core/store/postgres/teamDatabase';
 import { teamDatabaseUrl } from './db';
 import { withTeamStore } from './teamStore';
-import { replaySpool, SPOOL_DIR, SpoolPendingError } from '../core/generation/teamSpool';
+import { SpoolPendingError } from '../core/generation/teamSpool';
 import type { GenerationEngine } from '../core/generation/engine';
 import { failureSummary } from '../core/generation/failures';
 import { BatchProgress } from '../core/generation/progress';
@@ -21,7 +21,7 @@ import { cacheLine, estimateBatch, estimateJudge, formatDuration, pastOutputToke
 import { judgeModelOf } from '../core/generation/settings';
 import type { PlanProblem, Sampling } from '../core/plan';
 import { findingLine, flaggedRuns, type FlaggedRun } from '../core/analytics/runReasons';
-import { openWorkspaceStore, type BatchRequest } from '../core/workspace';
+import { JUDGE_THROUGH_MESSAGE_BATCHES, openWorkspaceStore, replayTeamSpool, type BatchRequest } from '../core/workspace';
 import { cliStoreOptions, existingStore as readOnlyStore } from './database';
 import { formatDiagnostic } from './check';
 import { EXIT, UserError } from './errors';
@@ -29,10 +29,6 @@ import { readTextFile } from './files';
 import { oneLine, type Output } from './output';
 import { collectValues } from './render';
 import { apiAddress, apiKey, openWorkspace, workspaceFolder } from './workspace';
-
-/** Why the judge is refused on the team store when the generation goes through Message Batches. */
-export const JUDGE_THROUGH_MESSAGE_BATCHES =
-  'the judge through Message Batches does not record on the team store yet: generate directly (without --batch-api, or promptloom.generation.mode direct), or set promptloom.quality.judge off in .vscode/settings.json for this run';
 
 /** The engine's queue holds this many requests; a batch is queued whole. */
 const MAX_BATCH = 10_000;
@@ -115,9 +111,7 @@ export async function runGenerate(file: string, flags: GenerateFlags, out: Outpu
       const tty = flags.format === 'text' && isTty;
       return await withTeamStore(teamUrl, async (db) => {
         // Answers an earlier run kept while the server was unreachable are written first.
-        const replayed = await replaySpool(folder, db);
-        for (const notice of replayed.notices) out.note(`promptloom: ${notice}`);
-        if (replayed.written > 0) out.note(`promptloom: wrote ${replayed.written} answer${replayed.written === 1 ? '' : 's'} an earlier run kept in ${SPOOL_DIR} while the team database was unreachable`);
+        for (const notice of await replayTeamSpool(folder, db)) out.note(`promptloom: ${notice}`);
         const outcome = await runOnTeamStore({ ...prepared.input, db, folder, apiKey: key!, ...(baseURL ? { baseURL } : {}) }, tty, interrupt);
         printOutcome(outcome, flags.format, out, await flaggedRuns(db, outcome.conversations, prepared.input.template.settings.qualityThreshold), false);
         return exitCode(outcome);

@@ -81,8 +81,8 @@ export const COMMANDS: Readonly<Record<CommandId, Handler>> = {
     if (!uri || !(await confirmGenerateInactive(ctx.templates, uri))) return undefined;
     const outcome = await ctx.generation.run(uri, { count: 1, ...(values && typeof values === 'object' ? { values: values as Record<string, unknown> } : {}) });
     const id = outcome?.conversations[0];
-    // Stored in the workspace database: on the team store the views would not find it (Generate said so).
-    if (id && (await ctx.source.kind()) === 'workspace') await ctx.conversationDocs.open(id);
+    // Stored where the views read (the workspace or the team database): its transcript opens from there.
+    if (id) await ctx.conversationDocs.open(id);
     return outcome;
   },
   [CommandId.GenerateBatch]: async (ctx, resource, given) => {

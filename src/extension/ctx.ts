@@ -55,7 +55,7 @@ export class Ctx extends Disposable {
     this.source = this.register(new StoreSource(this.db, this.teamDb, this.log));
     this.history = this.register(new TemplateHistory(this.db, this.source, this.templates));
     this.conversationDocs = this.register(new ConversationDocuments(this.source));
-    this.generation = this.register(new GenerationService(extension.secrets, this.db, this.templates, extension.workspaceState, this.log, () => this.source.kind()));
+    this.generation = this.register(new GenerationService(extension.secrets, this.db, this.templates, extension.workspaceState, this.log, this.source));
     this.register(new TemplateDiagnostics(extension.extensionUri, this.templates));
     this.register(new LanguageFeatures(this.templates));
     this.conversations = this.register(new ConversationsView(this.source, extension.workspaceState));
@@ -87,7 +87,7 @@ export class Ctx extends Disposable {
     this.retryDeps = { extensionUri: extension.extensionUri, log: this.log };
     this.register(vscode.window.registerWebviewPanelSerializer(RETRY_VIEW_TYPE, { deserializeWebviewPanel: async (panel) => RetrySimulationPanel.revive(this.retryDeps, panel) }));
     this.register({ dispose: () => RetrySimulationPanel.disposeAll() });
-    this.testDeps = { extensionUri: extension.extensionUri, db: this.db, generation: this.generation, templates: this.templates, documents: this.conversationDocs, log: this.log };
+    this.testDeps = { extensionUri: extension.extensionUri, source: this.source, generation: this.generation, templates: this.templates, documents: this.conversationDocs, log: this.log };
     this.register(
       vscode.window.registerWebviewPanelSerializer(TEST_VIEW_TYPE, {
         deserializeWebviewPanel: async (panel, state: TestState | undefined) => TemplateTestPanel.revive(this.testDeps, panel, state),

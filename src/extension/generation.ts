@@ -1,5 +1,8 @@
 import * as vscode from 'vscode';
-import { runRecordedBatch, type BatchInput, type BatchOutcome } from '../core/generation/batch';
+import { runRecordedBatch, runTeamBatch, runTeamResume, type BatchInput, type BatchOutcome } from '../core/generation/batch';
+import type { Database } from '../core/store/database';
+import type { TeamDatabase as TeamPool } from '../core/store/postgres/teamDatabase';
+import { nothingClaimed, replayTeamSpool } from '../core/workspace';
 import { limiterFor } from '../core/generation/rateLimiter';
 import type { GenerationEngine, ModelInfo } from '../core/generation/engine';
 import type { Priority } from '../core/generation/priorityQueue';
@@ -21,17 +24,27 @@ import { sampleMissing, type RawParameters, type SampleLists, type VariableDecl 
 import { Disposable } from './disposable';
 import type { Log } from './log';
 import type { TemplateStore } from './templates';
-import type { StoreKind } from './storeSource';
+import type { StoreSource } from './storeSource';
 import type { WorkspaceDb } from './workspaceDb';
 
 const SECRET = 'promptloom.apiKey';
 
-/** Said when a run starts while the team store is selected (team generation comes in a later release). */
-export const TEAM_GENERATION_NOTICE = 'generations are stored in this workspace’s database until team generation lands; the views show the team database.';
+/** Said when Message Batches are asked for while the team store is chosen (their records are not on it yet). */
+export const TEAM_MESSAGE_BATCHES_REFUSAL = 'Message Batches do not record on the team database yet: generate directly (promptloom.generation.mode direct).';
 
 /**
- * Generation from the editor: test runs and batches through the engine, recorded in the
- * workspace database, with a cancellable progress notification, a status bar item showing the
+ * Where a run records: the workspace database, or the team database when the views show it (then
+ * the workspace folder gives only its settings, and the spool of answers the server cannot take now).
+ */
+type Recorder = { readonly store: 'workspace'; readonly db: Store } | { readonly store: 'postgresql'; readonly db: TeamPool; readonly folder: string };
+
+/** What a run is given by `execute`: the limiter, the address, and the hooks that follow it. */
+type RunHooks = Pick<BatchInput, 'limiter' | 'started' | 'onAttempt' | 'baseURL'>;
+
+/**
+ * Generation from the editor: test runs and batches through the engine, recorded in the store the
+ * views show (the workspace database, or the team's through the same core as `promptloom generate
+ * --database-url`), with a cancellable progress notification, a status bar item showing the
  * limiter's state, and the API key in SecretStorage (never in settings).
  */
 export class GenerationService extends Disposable {
@@ -53,8 +66,8 @@ export class GenerationService extends Disposable {
     private readonly templates: TemplateStore,
     private readonly state: vscode.Memento,
     private readonly log: Log,
-    /** The store the views show: on the team's, runs say that their conversations stay in this workspace. */
-    private readonly storeInUse?: () => Promise<StoreKind>,
+    /** The store the views show, which runs record in: the workspace database without it. */
+    private readonly source?: StoreSource,
   ) {
     super();
     this.status.name = 'Promptloom rate limit';
@@ -146,13 +159,8 @@ export class GenerationService extends Disposable {
     const template = this.templates.get(document);
     if (template.hasErrors) throw new Error(`${template.settings.name} has errors: fix them first (see the Problems panel).`);
     const path = this.db.relativePath(uri);
-    const store = await this.db.get();
-    if (!path || !store) throw new Error('Generations are recorded in the workspace database: open the folder that holds this template.');
-    // Not mixed silently: the views show the team database, this run writes to the workspace's.
-    if ((await this.storeInUse?.().catch(() => undefined)) === 'postgresql') {
-      this.log.info(TEAM_GENERATION_NOTICE);
-      void vscode.window.showInformationMessage(`Promptloom: ${TEAM_GENERATION_NOTICE}`);
-    }
+    if (!path) throw new Error('Generations are recorded with the template’s path in the workspace: open the folder that holds this template.');
+    const recorder = await this.recorder();
     const apiKey = await this.apiKey();
     if (!apiKey) {
       const choice = await vscode.window.showErrorMessage('Promptloom needs an Anthropic API key.', 'Set API Key');
@@ -185,19 +193,50 @@ export class GenerationService extends Disposable {
     // promptloom.generation.mode: directly, through Message Batches, or (auto) by the plan's size.
     let route = pathFor(settings.mode, prepared.input.count);
     if (options.confirm) {
-      const estimate = await this.estimate(prepared.input, store, apiKey);
-      const more = { path: route, mode: settings.mode, duration: await this.duration({ ...prepared.input, settings }, store), judge: this.judgeEstimate(prepared.input, estimate) };
+      const estimate = await this.estimate(prepared.input, recorder.db, apiKey);
+      const more = { path: route, mode: settings.mode, duration: await this.duration({ ...prepared.input, settings }, recorder.db), judge: this.judgeEstimate(prepared.input, estimate) };
       const chosen = await confirmBatch(prepared.input, estimate, more);
       if (!chosen) return undefined;
       route = chosen;
     }
-    const input = { ...prepared.input, settings, store, templatePath: path, apiKey };
-    if (route === 'batch') return this.executeMessageBatches(input, options.quiet ?? false);
-    return this.execute(input, options.quiet ?? false);
+    const input = { ...prepared.input, settings, templatePath: path, apiKey };
+    if (recorder.store === 'postgresql') {
+      if (route === 'batch') throw new Error(TEAM_MESSAGE_BATCHES_REFUSAL);
+      const { db, folder } = recorder;
+      // As `promptloom generate --database-url`: what an earlier run here kept while the server was away is written first.
+      this.tell(await replayTeamSpool(folder, db));
+      return this.execute(input, options.quiet ?? false, (hooks) => runTeamBatch({ ...input, db, folder, ...hooks }));
+    }
+    const store = recorder.db;
+    if (route === 'batch') return this.executeMessageBatches({ ...input, store }, options.quiet ?? false);
+    return this.execute(input, options.quiet ?? false, (hooks) => runRecordedBatch({ ...input, store, ...hooks }));
+  }
+
+  /**
+   * The store a run records in: the one the views show (`StoreSource`). On the team database its
+   * pool; a team database that cannot be reached is an error, never a fall back to the workspace's.
+   */
+  private async recorder(): Promise<Recorder> {
+    if (this.source && (await this.source.kind()) === 'postgresql') {
+      const folder = this.db.folder?.uri.fsPath;
+      if (!folder) throw new Error('Open the workspace folder: its settings apply to runs on the team database.');
+      const handle = await this.source.write();
+      if (!handle?.team) throw new Error(`Cannot generate on the team database: ${this.source.problem ?? 'it cannot be reached'}.`);
+      return { store: 'postgresql', db: handle.team, folder };
+    }
+    const store = await this.db.get();
+    if (!store) throw new Error('Generations are recorded in the workspace database: open the folder that holds this template.');
+    return { store: 'workspace', db: store };
+  }
+
+  /** Notices of the core (a spool written back), in the log and one message. */
+  private tell(notices: readonly string[]): void {
+    for (const notice of notices) this.log.info(notice);
+    if (notices.length > 0) void vscode.window.showInformationMessage(`Promptloom: ${notices.join(' ')}`);
   }
 
   /** The cost of a prepared batch, counted by the API when it answers, estimated here otherwise. */
-  private async estimate(input: Omit<BatchInput, 'store' | 'apiKey' | 'baseURL' | 'limiter' | 'started' | 'onAttempt' | 'resume'>, store: Store, apiKey: string): Promise<Estimate> {
+  private async estimate(input: Omit<BatchInput, 'store' | 'apiKey' | 'baseURL' | 'limiter' | 'started' | 'onAttempt' | 'resume'>, store: Database, apiKey: string): Promise<Estimate> {
     const baseURL = editorApiAddress();
     const client = createClient({ apiKey, ...(baseURL ? { baseURL } : {}), timeoutMs: Math.min(input.settings.timeoutMs, 30_000) });
     return estimateBatch(input.cells ?? [{ rendered: input.rendered, count: input.count }], {
@@ -209,7 +248,7 @@ export class GenerationService extends Disposable {
   }
 
   /** How long the batch should take at the rate this window's limiter knows (learned or configured). */
-  private async duration(input: Pick<BatchInput, 'settings' | 'model' | 'count' | 'templatePath'>, store: Store): Promise<DurationBasis> {
+  private async duration(input: Pick<BatchInput, 'settings' | 'model' | 'count' | 'templatePath'>, store: Database): Promise<DurationBasis> {
     const known = { requestsPerWindow: this.limiter(input.settings, input.model).currentLimits().requests, windowMs: input.settings.windowSeconds !== undefined ? input.settings.windowSeconds * 1000 : input.model.windowMs };
     const past = await pastDurationMs(store, input.templatePath);
     return { ...estimateDuration({ requests: input.count, ...known, concurrency: input.settings.concurrency, pastDurationMs: past }), ...known, concurrency: input.settings.concurrency, pastDurationMs: past };
@@ -221,29 +260,23 @@ export class GenerationService extends Disposable {
     return model ? estimateJudge(input.count, { model, maxTokens: input.template.settings.maxTokens ?? input.settings.maxTokens, pastOutputTokens: estimate.pastOutputTokens }) : undefined;
   }
 
-  /** `Promptloom: Resume Batch`: finishes an interrupted batch (the one given, or one picked). */
+  /**
+   * `Promptloom: Resume Batch`: finishes an interrupted batch (the one given, or one picked) in the
+   * store the views show; on the team database by claiming its missing conversations with any other
+   * resume of it (`runTeamResume`, as `promptloom resume --database-url`).
+   */
   async resume(batchId?: string): Promise<BatchOutcome | undefined> {
     if (!vscode.workspace.isTrusted) throw new Error('Generation is off in untrusted workspaces: trust the workspace to call the Claude API.');
-    const store = await this.db.get();
-    if (!store) throw new Error('Open the workspace folder that holds the batches.');
-    await store.refresh();
-    let id = batchId;
-    if (!id) {
-      const unfinished = await new WorkspaceBatchRepository(store).unfinished();
-      if (unfinished.length === 0) {
-        void vscode.window.showInformationMessage('No batch is unfinished.');
-        return undefined;
-      }
-      const paths = new Map((await new WorkspaceTemplateRepository(store).list()).map((t) => [t.id, t.path]));
-      const picked = await vscode.window.showQuickPick(
-        unfinished.map((b) => ({ label: `${paths.get(b.templateId) ?? 'template'} × ${b.requested}`, description: `${b.completed} of ${b.requested} done · ${b.status} · ${new Date(b.createdAt).toLocaleString()}`, id: b.id })),
-        { title: 'Resume which batch?' },
-      );
-      if (!picked) return undefined;
-      id = picked.id;
-    }
+    const recorder = await this.recorder();
+    if (recorder.store === 'workspace') await recorder.db.refresh();
+    // On the team database, answers kept in the spool are written before what is missing is counted.
+    else this.tell(await replayTeamSpool(recorder.folder, recorder.db));
+    const id = batchId ?? (await this.pickUnfinished(recorder.db));
+    if (!id) return undefined;
     const apiKey = await this.apiKey();
     if (!apiKey) throw new Error('Promptloom needs an Anthropic API key: run Promptloom: Set API Key.');
+    if (recorder.store === 'postgresql') return this.resumeOnTeam(recorder, id, apiKey);
+    const store = recorder.db;
     // A batch sent through Message Batches is re-attached to, as `promptloom resume` does: its
     // submitted Message Batches collected, only what none holds submitted.
     const chosen = await new WorkspaceBatchRepository(store).get(id);
@@ -255,29 +288,71 @@ export class GenerationService extends Disposable {
       void vscode.window.showInformationMessage('That batch is complete: nothing to resume.');
       return undefined;
     }
-    return this.execute({ ...prepared, apiKey }, false);
+    return this.execute(prepared, false, (hooks) => runRecordedBatch({ ...prepared, apiKey, ...hooks }));
   }
 
-  /** Runs a recorded batch, with a cancellable progress notification unless `quiet`. */
-  private execute(input: Omit<BatchInput, 'limiter' | 'started' | 'onAttempt' | 'baseURL'>, quiet: boolean): Promise<BatchOutcome> {
+  /** The unfinished batches of the store, newest first, to pick one from; undefined when none (said) or none picked. */
+  private async pickUnfinished(db: Database): Promise<string | undefined> {
+    const unfinished = await new WorkspaceBatchRepository(db).unfinished();
+    if (unfinished.length === 0) {
+      void vscode.window.showInformationMessage('No batch is unfinished.');
+      return undefined;
+    }
+    const paths = new Map((await new WorkspaceTemplateRepository(db).list()).map((t) => [t.id, t.path]));
+    const picked = await vscode.window.showQuickPick(
+      unfinished.map((b) => ({ label: `${paths.get(b.templateId) ?? 'template'} × ${b.requested}`, description: `${b.completed} of ${b.requested} done · ${b.status} · ${new Date(b.createdAt).toLocaleString()}`, id: b.id })),
+      { title: 'Resume which batch?' },
+    );
+    return picked?.id;
+  }
+
+  /** A team batch resumed here: its missing conversations claimed a few at a time with any other resume of it. */
+  private async resumeOnTeam(recorder: Extract<Recorder, { store: 'postgresql' }>, batchId: string, apiKey: string): Promise<BatchOutcome | undefined> {
+    const { db, folder } = recorder;
+    // A refusal (`TeamResumeRefusal`: no such batch, Message Batches) is its one line, shown as an error.
+    const { batch, prepared } = await editorWorkspace(undefined, this.log).teamResume(db, batchId);
+    if (!prepared) {
+      void vscode.window.showInformationMessage('That batch is complete: nothing to resume.');
+      return undefined;
+    }
+    const input = { ...prepared, count: prepared.remaining, apiKey };
+    return this.execute(input, false, async (hooks) => {
+      const result = await runTeamResume({ ...input, db, folder, ...hooks });
+      if (!result.outcome) void vscode.window.showInformationMessage(`Promptloom: ${nothingClaimed(batch.id, result)}.`);
+      return result.outcome;
+    });
+  }
+
+  /**
+   * Runs a recorded batch through `record` (the workspace's or the team's run), with a cancellable
+   * progress notification unless `quiet`. Undefined when `record` ran nothing (a team resume that
+   * found nothing to claim, which said so).
+   */
+  private execute<T extends BatchOutcome | undefined>(
+    input: Pick<BatchInput, 'settings' | 'model' | 'template' | 'count' | 'cells'>,
+    quiet: boolean,
+    record: (hooks: RunHooks) => Promise<T>,
+  ): Promise<T> {
     // The user's address only (environment or user settings), checked before any request.
     const baseURL = editorApiAddress();
     const limiter = this.limiter(input.settings, input.model);
     const title = `${input.template.settings.name} × ${input.count}`;
     let engine: GenerationEngine | undefined;
     const run = (report?: (progress: BatchProgress) => void) =>
-      runRecordedBatch({
-        ...input,
+      record({
         ...(baseURL ? { baseURL } : {}),
         limiter,
         started: (e) => {
+          // A team resume runs a round per claim, each with its engine: the progress goes on across them.
+          const progress = engine && this.running.get(engine)?.progress;
+          if (engine) this.running.delete(engine);
           engine = e;
-          this.running.set(e, { title, progress: new BatchProgress(input.count, input.cells?.map((c) => c.count), Date.now()) });
+          this.running.set(e, { title, progress: progress ?? new BatchProgress(input.count, input.cells?.map((c) => c.count), Date.now()) });
           this.updateRunning();
         },
         onAttempt: (a) => {
           // Every attempt is a row (failures too): views of the database catch up.
-          this.db.wrote();
+          (this.source ?? this.db).wrote();
           const entry = engine && this.running.get(engine);
           if (!entry) return;
           entry.progress.add(a);
@@ -300,7 +375,7 @@ export class GenerationService extends Disposable {
           progress.report({ increment: (p.fraction - reported) * 100, message: `${p.done} done, ${p.failed} failed, ${p.queued} queued${cells} · $${p.costUsd.toFixed(4)}${left}` });
           reported = p.fraction;
         });
-        void this.announce(outcome);
+        if (outcome) void this.announce(outcome);
         return outcome;
       }),
     );
@@ -320,9 +395,11 @@ export class GenerationService extends Disposable {
     const quality = q.average !== null ? `, quality ${q.average.toFixed(1)}${q.flagged ? ` (${q.flagged} flagged for revision)` : ''}` : '';
     const failures = failureSummary(s.failures);
     const aside = outcome.keptAside > 0 ? ` ${outcome.keptAside} could not be written to the database and were kept in .promptloom/unstored/ (imported on the next start).` : '';
+    // On the team store: answers that waited in the spool while the server was unreachable (all written by now).
+    const spooled = outcome.spooled ? ` ${outcome.spooled} waited in .promptloom/team-spool/ while the team database was unreachable, and were written when it was back.` : '';
     const batches = 'messageBatches' in outcome ? (outcome as MessageBatchOutcome).messageBatches : undefined;
     const through = batches ? ` through Message Batches at half price (${batches.join(', ')})` : '';
-    const text = `${s.succeeded} of ${s.requested} conversations generated${through}${quality}, ${s.inputTokens + s.outputTokens} tokens, $${s.costUsd.toFixed(4)}.${aside}${failures ? ` ${failures}.` : ''}`;
+    const text = `${s.succeeded} of ${s.requested} conversations generated${through}${quality}, ${s.inputTokens + s.outputTokens} tokens, $${s.costUsd.toFixed(4)}.${aside}${spooled}${failures ? ` ${failures}.` : ''}`;
     if (s.stopped === 'detached') {
       // The window stopped waiting (it is closing): the Message Batches go on, collected at the next start.
       this.log.info(`batch ${outcome.batchId}: Message Batches ${batches?.join(', ') ?? ''} left at Anthropic, collected at the next start`);

@@ -15,10 +15,10 @@ const TEAM_AUTHORITY = 'team';
  * versions (time, usage, average quality), compares any two in VS Code's diff editor over
  * read-only virtual documents, and restores an old version into the file.
  *
- * Versions are recorded in the workspace database (saving writes there, whichever store is
- * chosen); they are read (listed, compared, restored) from the store the views show
- * (`StoreSource`): on the team database, the versions of the template at that path the member
- * may read (their own first, else a teammate's active one), as pushed or generated there.
+ * Versions are recorded on save, and read (listed, compared, restored), in the store the views
+ * show (`StoreSource`): on the team database saving records the member's own template's version,
+ * and the list shows the versions of the template at that path the member may read (their own
+ * first, else a teammate's active one), as pushed, saved or generated there.
  */
 export class TemplateHistory extends Disposable implements vscode.TextDocumentContentProvider {
   constructor(
@@ -82,14 +82,18 @@ export class TemplateHistory extends Disposable implements vscode.TextDocumentCo
     return 'deleted';
   }
 
-  /** Records the saved content as a version (once per distinct content). */
+  /**
+   * Records the saved content as a version (once per distinct content) in the store the views show:
+   * on the team database the member's own template at that path (as `generate --database-url`
+   * records one), so the history lists it.
+   */
   async recordSaved(doc: vscode.TextDocument): Promise<number | undefined> {
     if (!isTemplate(doc)) return undefined;
     const path = this.db.relativePath(doc.uri);
-    const store = path && (await this.db.get());
-    if (!path || !store) return undefined;
+    const handle = path && (await this.source.write());
+    if (!path || !handle) return undefined;
     const parsed = this.templates.get(doc);
-    const repo = new WorkspaceTemplateRepository(store);
+    const repo = new WorkspaceTemplateRepository(handle.db);
     const template = await repo.ensure(path, { name: parsed.settings.name, tier: parsed.settings.tier });
     return (await repo.recordVersion(template.id, doc.getText())).id;
   }

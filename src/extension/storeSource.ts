@@ -11,8 +11,8 @@
  *   server's row-level security lets them read, never what an event said;
  * - a change of choice fires it too, so every view re-reads from the store now chosen.
  *
- * Generation still writes to the workspace database (team generation is a later step): the views
- * say which store they show (`label`), and Generate says where its conversations go.
+ * Generation records in the store chosen here too (`write()`: on the team database its pool,
+ * `StoreHandle.team`), so what a run writes is what the views show.
  *
  * On the workspace database, `read()` hands out a read replica in a worker thread
  * (`ReplicaDatabase`, docs/team-store.md step 5) as `db`: the heavy reads (the dashboard's figures,
@@ -28,6 +28,7 @@ import type { Database } from '../core/store/database';
 import { DatabaseUrlError } from '../core/store/databaseUrl';
 import { ReplicaDatabase } from '../core/store/replica';
 import type { TeamChange } from '../core/store/postgres/changes';
+import type { TeamDatabase as TeamPool } from '../core/store/postgres/teamDatabase';
 import { TemplateReads } from '../core/store/templateReads';
 import { dirname } from 'node:path';
 import { Disposable } from './disposable';
@@ -50,6 +51,8 @@ export interface StoreHandle {
    * process's reads of a local file).
    */
   snapshot<T>(work: (db: Database) => Promise<T>): Promise<T>;
+  /** On the team database, its pool: what a run records through (`runTeamBatch`, `runTeamResume`). */
+  readonly team?: TeamPool;
 }
 
 /** What fired `onDidChange`: the team's change when it came from a teammate's write. */
@@ -121,7 +124,7 @@ export class StoreSource extends Disposable {
     return this.handle(false, true);
   }
 
-  /** The store to write a review to: the workspace database is created if need be. */
+  /** The store to write to (a review, a run, a saved version): the workspace database is created if need be. */
   write(): Promise<StoreHandle | undefined> {
     return this.handle(true);
   }
@@ -220,7 +223,7 @@ export class StoreSource extends Disposable {
     }
     this.log.info(`the views read the team database ${where}`);
     return {
-      handle: handleOn('postgresql', pool, (work) => pool.snapshot(work)),
+      handle: { ...handleOn('postgresql', pool, (work) => pool.snapshot(work)), team: pool },
       close: async () => {
         await listener.close();
         await pool.close().catch(() => undefined);

@@ -23,9 +23,10 @@ import { pushWorkspace } from '../../src/core/store/postgres/push';
 import { initTeamDatabase } from '../../src/core/store/postgres/setup';
 import type { TemplatesShown, TemplateRowShown } from '../../src/extension/templatesView';
 import type { DashboardData } from '../../src/shared/dashboardProtocol';
+import type { TestResultView } from '../../src/shared/testProtocol';
 import { startPostgres, type PostgresServer } from '../helpers/postgres';
 import { fillWorkspace } from '../helpers/teamWorkspace';
-import { note, open, waitFor, workspaceFile } from './helpers';
+import { note, open, scriptFakeApi, waitFor, workspaceFile } from './helpers';
 
 const OWNER_PASSWORD = 'Own3r-views-pw-kd';
 const ALICE_PASSWORD = 'al1ce-views-S3cret-vb';
@@ -123,7 +124,7 @@ describe('the editor on the team database: conversations, reviews, the dashboard
     await config().update('database.url', undefined, vscode.ConfigurationTarget.Global);
     await setPassword('');
     await vscode.commands.executeCommand('workbench.action.closeAllEditors');
-    for (const name of ['team-support.prompt', 'local-only.prompt']) await vscode.workspace.fs.delete(workspaceFile(name), { useTrash: false }).then(undefined, () => undefined);
+    for (const name of ['team-support.prompt', 'local-only.prompt', 'team-saved.prompt']) await vscode.workspace.fs.delete(workspaceFile(name), { useTrash: false }).then(undefined, () => undefined);
     server?.dispose();
   });
 
@@ -249,24 +250,142 @@ describe('the editor on the team database: conversations, reviews, the dashboard
     await vscode.commands.executeCommand('workbench.action.closeAllEditors');
   });
 
-  it('Run Test Generation with the team store selected stores in the workspace database, and the team’s views do not show it', async () => {
-    await vscode.commands.executeCommand('promptloom.setApiKey', 'sk-integration-key');
-    await vscode.commands.executeCommand('workbench.action.closeAllEditors');
-    const outcome = await vscode.commands.executeCommand<{ conversations: string[] }>('promptloom.runTestGeneration', workspaceFile('generate.prompt'), { persona: 'Near Retiree' });
-    const id = outcome?.conversations[0];
-    assert.ok(id, 'the test generation stored no conversation');
+  /** Conversations of the workspace database, counted as it is on disk (another process's view). */
+  async function workspaceConversations(where = '1 = 1', params: string[] = []): Promise<number> {
     const local = await Store.open(vscode.workspace.workspaceFolders![0]!.uri.fsPath);
     try {
-      assert.equal((await local.get<{ n: number }>('SELECT count(*) AS n FROM conversations WHERE id = ?', [id]))!.n, 1);
+      return (await local.get<{ n: number }>(`SELECT count(*) AS n FROM conversations WHERE ${where}`, params))!.n;
     } finally {
       local.close();
     }
-    assert.deepEqual(await asAdmin('SELECT id FROM conversations WHERE id = $1', [id]), []);
-    // The view still shows the team's, without it.
-    const s = await shown();
-    assert.equal(s.store, 'postgresql');
-    assert.ok(!s.conversations.some((c) => c.id === id));
-    localIds.push(id);
+  }
+
+  it('Run Test Generation with the team store chosen stores its conversation in the team database, as the member, and opens its transcript from there', async () => {
+    await vscode.commands.executeCommand('promptloom.setApiKey', 'sk-integration-key');
+    await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+    const before = await workspaceConversations();
+    const outcome = await vscode.commands.executeCommand<{ conversations: string[] }>('promptloom.runTestGeneration', workspaceFile('generate.prompt'), { persona: 'Near Retiree' });
+    const id = outcome?.conversations[0];
+    assert.ok(id, 'the test generation stored no conversation');
+    assert.deepEqual(await asAdmin('SELECT created_by FROM conversations WHERE id = $1', [id]), [{ created_by: 'bob' }]);
+    assert.equal(await workspaceConversations(), before, 'the workspace database took a conversation');
+    // The transcript is read from the team database (the workspace's has no such conversation).
+    const editor = await waitFor('the transcript', () => (vscode.window.activeTextEditor?.document.uri.scheme === 'promptloom-conversation' ? vscode.window.activeTextEditor : undefined));
+    assert.match(editor.document.getText(), /^# Generation fixture · conversation /);
+    await waitFor('the new conversation in the team’s view', async () => {
+      const s = await shown();
+      return s.store === 'postgresql' && s.conversations.some((c) => c.id === id) ? true : undefined;
+    });
+    teamIds.push(id);
+  });
+
+  it('Generate Batch with the team store chosen writes its conversations to the team database (created_by the member), and none to the workspace database', async () => {
+    const before = await workspaceConversations();
+    const outcome = await vscode.commands.executeCommand<{ batchId: string; conversations: string[]; summary: { succeeded: number } }>('promptloom.generateBatch', workspaceFile('generate.prompt'), { count: 4, concurrency: 2, values: { persona: 'Anxious Investor' } });
+    assert.ok(outcome, 'the batch did not run');
+    assert.equal(outcome.summary.succeeded, 4);
+    const rows = await asAdmin<{ id: string; created_by: string }>('SELECT id, created_by FROM conversations WHERE batch_id = $1', [outcome.batchId]);
+    assert.deepEqual(sorted(rows.map((r) => r.id)), sorted(outcome.conversations));
+    assert.deepEqual([...new Set(rows.map((r) => r.created_by))], ['bob']);
+    assert.deepEqual(await asAdmin('SELECT status, created_by FROM batches WHERE id = $1', [outcome.batchId]), [{ status: 'completed', created_by: 'bob' }]);
+    assert.deepEqual(await asAdmin("SELECT DISTINCT created_by FROM generation_logs WHERE batch_id = $1", [outcome.batchId]), [{ created_by: 'bob' }]);
+    assert.equal(await workspaceConversations(), before, 'the workspace database took conversations');
+    assert.equal(await workspaceConversations('batch_id = ?', [outcome.batchId]), 0);
+    teamIds.push(...outcome.conversations);
+    await waitFor('the batch’s conversations in the team’s view', async () => {
+      const s = await shown();
+      return s.store === 'postgresql' && outcome.conversations.every((id) => s.conversations.some((c) => c.id === id)) ? true : undefined;
+    });
+  });
+
+  it('Resume Batch with the team store chosen finishes a cancelled team batch by claiming its missing conversations', async () => {
+    // Two answers, then one that would take 30 s: the batch is cancelled while it waits.
+    await scriptFakeApi({ kind: 'slow', ms: 5 }, { kind: 'slow', ms: 5 }, { kind: 'slow', ms: 30_000 });
+    const running = vscode.commands.executeCommand<{ batchId: string; summary: { stopped?: string } }>('promptloom.generateBatch', workspaceFile('generate.prompt'), { count: 6, concurrency: 1, values: { persona: 'Near Retiree' } });
+    await waitFor('two conversations of the running batch stored', async () => {
+      const rows = await asAdmin<{ n: string }>("SELECT count(*) AS n FROM conversations c JOIN batches b ON b.id = c.batch_id WHERE b.status = 'running' AND b.requested = 6");
+      return Number(rows[0]!.n) === 2 ? true : undefined;
+    });
+    assert.equal(await vscode.commands.executeCommand<number>('promptloom.cancelBatch'), 1);
+    const cancelled = (await running)!;
+    assert.equal(cancelled.summary.stopped, 'cancelled');
+    assert.deepEqual(await asAdmin('SELECT status FROM batches WHERE id = $1', [cancelled.batchId]), [{ status: 'cancelled' }]);
+    const resumed = await vscode.commands.executeCommand<{ batchId: string; conversations: string[]; summary: { succeeded: number } }>('promptloom.resumeBatch', cancelled.batchId);
+    assert.ok(resumed, 'the resume did not run');
+    assert.equal(resumed.batchId, cancelled.batchId);
+    assert.equal(resumed.summary.succeeded, 4);
+    assert.deepEqual(await asAdmin('SELECT status FROM batches WHERE id = $1', [cancelled.batchId]), [{ status: 'completed' }]);
+    const all = await asAdmin<{ id: string; created_by: string }>('SELECT id, created_by FROM conversations WHERE batch_id = $1', [cancelled.batchId]);
+    assert.equal(all.length, 6);
+    assert.deepEqual([...new Set(all.map((r) => r.created_by))], ['bob']);
+    // The claims of the team resume: one filled slot per missing conversation.
+    assert.deepEqual(await asAdmin('SELECT count(*)::int AS n, count(conversation_id)::int AS filled FROM batch_slots WHERE batch_id = $1', [cancelled.batchId]), [{ n: 4, filled: 4 }]);
+    assert.equal(await workspaceConversations('batch_id = ?', [cancelled.batchId]), 0);
+    teamIds.push(...all.map((r) => r.id));
+  });
+
+  it('Test Template with the team store chosen records its runs in the team database and its panel reads them back', async () => {
+    const before = await workspaceConversations();
+    const result = (await vscode.commands.executeCommand<TestResultView>('promptloom.testTemplate', workspaceFile('generate.prompt'), 2))!;
+    assert.ok(result, 'no test result');
+    const ids = result.runs.map((r) => r.conversationId).filter((id): id is string => id !== undefined);
+    assert.equal(ids.length, 2);
+    // Every run read back from the team database: its score and status.
+    for (const run of result.runs) {
+      assert.equal(typeof run.overall, 'number');
+      assert.ok(run.status);
+    }
+    const rows = await asAdmin<{ created_by: string; purpose: string }>("SELECT c.created_by, b.settings->>'purpose' AS purpose FROM conversations c JOIN batches b ON b.id = c.batch_id WHERE c.id = ANY($1)", [ids]);
+    assert.deepEqual(rows, [
+      { created_by: 'bob', purpose: 'test' },
+      { created_by: 'bob', purpose: 'test' },
+    ]);
+    assert.equal(await workspaceConversations(), before, 'the workspace database took the test’s runs');
+    teamIds.push(...ids);
+    await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+  });
+
+  it('Generate Batch with Message Batches chosen on the team store is refused in one line, with nothing sent or stored', async () => {
+    await vscode.workspace.getConfiguration('promptloom').update('generation.mode', 'batch', vscode.ConfigurationTarget.Workspace);
+    try {
+      const batches = (await asAdmin('SELECT id FROM batches')).length;
+      let settled = false;
+      const refused = Promise.resolve(vscode.commands.executeCommand('promptloom.generateBatch', workspaceFile('generate.prompt'), { count: 2, values: { persona: 'Near Retiree' } })).finally(() => (settled = true));
+      // The refusal is an error message the command waits on: cleared until the command has ended.
+      await waitFor('the refusal shown and dismissed', async () => {
+        await vscode.commands.executeCommand('notifications.clearAll');
+        return settled ? true : undefined;
+      });
+      assert.equal(await refused, undefined);
+      assert.equal((await asAdmin('SELECT id FROM batches')).length, batches);
+    } finally {
+      await vscode.workspace.getConfiguration('promptloom').update('generation.mode', undefined, vscode.ConfigurationTarget.Workspace);
+    }
+  });
+
+  it('saving a template with the team store chosen records its version in the team database (the member’s own template), and history lists it', async () => {
+    const uri = workspaceFile('team-saved.prompt');
+    await vscode.workspace.fs.writeFile(uri, templateText('Saved on the team'));
+    const doc = await vscode.workspace.openTextDocument(uri);
+    await vscode.window.showTextDocument(doc);
+    const edit = new vscode.WorkspaceEdit();
+    edit.insert(uri, new vscode.Position(doc.lineCount - 1, 0), 'Keep it short.\n');
+    assert.ok(await vscode.workspace.applyEdit(edit));
+    assert.ok(await doc.save());
+    const versions = await waitFor('the saved version in the team database', async () => {
+      const rows = await asAdmin<{ content: string; created_by: string; owner: string }>(
+        "SELECT v.content, v.created_by, t.created_by AS owner FROM template_versions v JOIN prompt_templates t ON t.id = v.template_id WHERE t.path = 'team-saved.prompt'",
+      );
+      return rows.some((r) => r.content.includes('Keep it short.')) ? rows : undefined;
+    });
+    assert.ok(versions.every((v) => v.owner === 'bob' && v.created_by === 'bob'));
+    const local = await Store.open(vscode.workspace.workspaceFolders![0]!.uri.fsPath);
+    try {
+      assert.equal(await local.get("SELECT id FROM templates WHERE path = 'team-saved.prompt'"), undefined, 'the workspace database recorded the version');
+    } finally {
+      local.close();
+    }
+    await vscode.commands.executeCommand('workbench.action.closeAllEditors');
   });
 
   it('the password from secret storage: a wrong one shows nothing (not the workspace’s rows), the right one the team again', async () => {

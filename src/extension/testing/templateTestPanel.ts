@@ -9,11 +9,12 @@ import type { ConversationDocuments } from '../quality/conversationDocuments';
 import type { TemplateStore } from '../templates';
 import { receiveMessages, type Deliver, type MessageLog } from '../webviewMessages';
 import { pageReloader, webviewOptions, webviewPage } from '../webviewPage';
-import type { WorkspaceDb } from '../workspaceDb';
+import type { StoreSource } from '../storeSource';
 
 export interface TemplateTestDeps {
   readonly extensionUri: vscode.Uri;
-  readonly db: WorkspaceDb;
+  /** The store the runs were recorded in (the one the views show), read back for the verdict. */
+  readonly source: StoreSource;
   readonly generation: GenerationService;
   readonly templates: TemplateStore;
   readonly documents: ConversationDocuments;
@@ -42,7 +43,11 @@ export async function testTemplate(deps: TemplateTestDeps, uri: vscode.Uri, runs
   const started = Date.now();
   const outcome = await deps.generation.run(uri, { count, autoFill: true, purpose: 'test' });
   if (!outcome) return undefined;
-  const store = (await deps.db.get())!;
+  // Where the run recorded: the workspace's main Store (not the read replica, which may not have
+  // caught up yet), or the team database.
+  const handle = await deps.source.readOnThread();
+  if (!handle) throw new Error(`The test's runs cannot be read back: ${deps.source.problem ?? 'the database is not available'}.`);
+  const store = handle.db;
   const batch = (await new WorkspaceBatchRepository(store).get(outcome.batchId))!;
   const generations = new WorkspaceGenerationRepository(store);
   const document = await vscode.workspace.openTextDocument(uri);
