@@ -180,6 +180,7 @@ describe('resume and cancel on the team database (real PostgreSQL, three process
     assert.ok(helper, 'the resume ran');
     const r = lastJson<Summary>(ok(await helper!));
     assert.equal(r.batchId, g.batchId);
+    assert.match(first.stderr, new RegExp(`${r.succeeded} of the batch's 30 conversations were claimed by another run of it`));
     // Each took a share, the shares disjoint and together the whole batch.
     assert.ok(g.succeeded > 0 && r.succeeded > 0, `split: generate ${g.succeeded}, resume ${r.succeeded}`);
     assert.equal(g.succeeded + r.succeeded, 30);
@@ -218,6 +219,63 @@ describe('resume and cancel on the team database (real PostgreSQL, three process
     assert.equal(slots.length, 12);
     assert.equal(new Set(slots.map((s) => s.conversation_id)).size, 12);
     assert.equal((await admin('SELECT status FROM promptloom.batches WHERE id = $1', [batch]))[0]!.status, 'completed');
+  });
+
+  it('cancel stops a running generate: nothing is sent after it, the batch is cancelled, and a resume finishes it exactly', async () => {
+    let cancelledAt = 0;
+    let cancel: Run | undefined;
+    const running = await runCli(['generate', 't.prompt', ...ONE_VALUE_SET, '--count', '16', '--concurrency', '2', '--format', 'json', '--database-url', aliceUrl], ws, env(), () => {
+      const start = api.stats.accepted;
+      const timer = setInterval(() => {
+        if (api.stats.accepted < start + 2) return;
+        clearInterval(timer);
+        void admin('SELECT id FROM promptloom.batches ORDER BY created_at DESC LIMIT 1')
+          .then((rows) => runCli(['cancel', '--batch', String(rows[0]!.id), '--database-url', bobUrl], ws, env()))
+          .then((r) => {
+            cancel = r;
+            cancelledAt = Date.now();
+          });
+      }, 5);
+    });
+    const stopped = lastJson<Summary>(running.stdout);
+    assert.ok(cancel, 'cancel ran while the generate was running');
+    assert.equal(cancel!.code, 0, cancel!.stderr);
+    assert.equal(stopped.stopped, 'cancelled', running.stderr);
+    assert.ok(api.stats.arrivals.filter((t) => t > cancelledAt).length === 0, 'no request after the cancel');
+    const stored = await conversationsOf(stopped.batchId);
+    assert.ok(stored < 16, `stopped with ${stored} of 16`);
+    assert.equal((await admin('SELECT status FROM promptloom.batches WHERE id = $1', [stopped.batchId]))[0]!.status, 'cancelled');
+    // Its claims were given back: a resume finishes the batch at once, exactly.
+    assert.equal(lastJson<Summary>(ok(await resume(stopped.batchId, bobUrl))).succeeded, 16 - stored);
+    assert.equal(await conversationsOf(stopped.batchId), 16);
+  });
+
+  it("Ctrl+C of a generate stops that run only: the resume helping it finishes the batch, each conversation once", async () => {
+    let helper: Promise<Run> | undefined;
+    const interruptedRun = await runCli(['generate', 't.prompt', ...ONE_VALUE_SET, '--count', '20', '--concurrency', '1', '--format', 'json', '--database-url', aliceUrl], ws, env(), (child) => {
+      const start = api.stats.accepted;
+      const timer = setInterval(() => {
+        if (api.stats.accepted < start + 2) return;
+        clearInterval(timer);
+        void admin('SELECT id FROM promptloom.batches ORDER BY created_at DESC LIMIT 1').then(async (rows) => {
+          const id = String(rows[0]!.id);
+          helper = resume(id, bobUrl);
+          // Once the helper has stored a conversation, the generate is interrupted.
+          while ((await count("SELECT count(*) AS n FROM promptloom.conversations WHERE batch_id = $1 AND created_by = 'bob'", [id])) === 0) await sleep(20);
+          child.kill('SIGINT');
+        });
+      }, 5);
+    });
+    const g = lastJson<Summary>(interruptedRun.stdout);
+    assert.equal(g.stopped, 'cancelled', interruptedRun.stderr);
+    assert.ok(helper, 'the resume ran');
+    const r = lastJson<Summary>(ok(await helper!));
+    assert.equal(r.stopped, null, 'the helper was not stopped');
+    assert.equal(g.succeeded + r.succeeded, 20);
+    assert.equal(await conversationsOf(g.batchId), 20);
+    const slots = await admin('SELECT conversation_id FROM promptloom.batch_slots WHERE batch_id = $1', [g.batchId]);
+    assert.equal(new Set(slots.map((s) => s.conversation_id)).size, 20);
+    assert.equal((await admin('SELECT status FROM promptloom.batches WHERE id = $1', [g.batchId]))[0]!.status, 'completed');
   });
 
   it("a resume of a batch whose first run is a generate of a release before claims (running, no slots, a recent sign of life) is refused in one line", async () => {

@@ -336,9 +336,11 @@ async function runHeldBatch(
   // What another run claimed first is neither this run's to request nor its coverage's.
   const leftPerCell = cells.map(() => 0);
   const admitted = async (key: string) => {
-    const mine = await team!.claims.admit(key);
-    if (!mine) leftPerCell[Number(key.split(':')[0])]!++;
-    return mine;
+    const claim = await team!.claims.admit(key);
+    // Cancelled (`promptloom cancel`): stopped now rather than at the next look of the cancel watch.
+    if (claim === 'cancelled') engine.cancel();
+    else if (claim === 'taken') leftPerCell[Number(key.split(':')[0])]!++;
+    return claim === 'claimed';
   };
   const items = cells.flatMap((cell, c) =>
     Array.from({ length: cell.count }, (_, i) => ({
@@ -369,7 +371,7 @@ async function runHeldBatch(
       input.onAttempt?.(a, conversationId);
     });
   } catch (error) {
-    if (team) await endClaimingRun(team.db, batch.id, team.claims.owner, 'failed').catch(() => undefined);
+    if (team) await endClaimingRun(team.db, batch.id, team.claims.owner).catch(() => undefined);
     else if (!round) await batches.setStatus(batch.id, 'failed');
     throw error;
   } finally {
@@ -380,8 +382,9 @@ async function runHeldBatch(
   // Complete only when the batch's whole count is stored (a resumed batch counts what came before).
   const stored = (await batches.get(batch.id))!;
   const complete = stored.completed >= stored.requested;
-  // A team batch others may still be generating: the last claimant to end sets its status.
-  if (team) await endClaimingRun(team.db, batch.id, team.claims.owner, summary.stopped === 'cancelled' ? 'cancelled' : 'failed');
+  // A team batch others may still be generating: the last claimant to end sets its status. This
+  // run's own Ctrl+C stops this run only (a resume helping it goes on); \`promptloom cancel\` stands.
+  if (team) await endClaimingRun(team.db, batch.id, team.claims.owner);
   else if (!round) await batches.setStatus(batch.id, summary.stopped === 'cancelled' ? 'cancelled' : complete ? 'completed' : 'failed');
   // The judge (opt-in): after the batch, each stored conversation graded and its score updated.
   // Never before storing: a paid conversation is kept whatever becomes of its grade.
@@ -520,14 +523,14 @@ export async function runTeamResume(input: TeamResumeInput): Promise<TeamResumeO
       }
     }
   } catch (error) {
-    await endClaimingRun(db, batchId, owner, 'failed').catch(() => undefined);
+    await endClaimingRun(db, batchId, owner).catch(() => undefined);
     throw error;
   } finally {
     clearInterval(renew);
   }
   // This run's own Ctrl+C stops this run only: the batch is shared, and other resumes of it go on
   // (the batch is then failed only if none does).
-  const { counts, stored } = await endClaimingRun(db, batchId, owner, 'failed');
+  const { counts, stored } = await endClaimingRun(db, batchId, owner);
   let outcome = outcomes.length ? mergeOutcomes(outcomes) : undefined;
   // Cancelled between two rounds (seen by the claim, not by a round's cancel watch): said as a stop.
   if (outcome && cancelled && !outcome.summary.stopped) {
@@ -552,16 +555,17 @@ export async function refuseWhileFirstRunLives(db: Database, batchId: string): P
 
 /**
  * The end of a run that claims a team batch's slots (a `generate` or a resume): its unfilled claims
- * given back, then the batch completed when every conversation is stored, else `unfinished` when
- * no other run holds a live claim (others still generating: the last of them sets the status). A
- * cancel (`promptloom cancel`) stands.
+ * given back, then the batch completed when every conversation is stored, else failed (resumable)
+ * when no other run holds a live claim (others still generating: the last of them sets the
+ * status). A cancel (`promptloom cancel`) stands; a run's own Ctrl+C never cancels the shared
+ * batch, so a run helping it is not stopped.
  */
-async function endClaimingRun(db: Database, batchId: string, owner: string, unfinished: 'failed' | 'cancelled'): Promise<{ counts: Awaited<ReturnType<typeof slotCounts>>; stored: BatchRow }> {
+async function endClaimingRun(db: Database, batchId: string, owner: string): Promise<{ counts: Awaited<ReturnType<typeof slotCounts>>; stored: BatchRow }> {
   await releaseClaims(db, batchId, owner).catch(() => undefined);
   const counts = await slotCounts(db, batchId, owner);
   const stored = (await new WorkspaceBatchRepository(db).get(batchId))!;
   if (stored.completed >= stored.requested) await setTeamStatus(db, batchId, 'completed', true);
-  else if (counts.heldByOthers === 0) await setTeamStatus(db, batchId, unfinished, true);
+  else if (counts.heldByOthers === 0) await setTeamStatus(db, batchId, 'failed', true);
   return { counts, stored };
 }
 

@@ -287,11 +287,12 @@ export class GenerationEngine {
             this.stop('error', `${pending.item.key} could not be claimed: ${error instanceof Error ? error.message : String(error)}`);
             return;
           }
+          // Stopped meanwhile: the item is remaining, whoever's it is.
+          if (this.stopped) return;
           if (!admitted) {
             left++;
             continue;
           }
-          if (this.stopped) return;
         }
         pending.attempt++;
         const system = pending.item.system;

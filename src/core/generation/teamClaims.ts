@@ -70,19 +70,25 @@ export async function claimSlots(db: Database, batchId: string, owner: string, l
 }
 
 /**
- * Claims slot `slot` for `owner` when it is open (never filled, unclaimed or its lease run out) and
- * the batch is not cancelled: true when claimed. One row's UPDATE: a run claiming it at the same
- * moment waits for this one's commit and then finds it claimed.
+ * Claims slot `slot` for `owner` when it is open (never filled, unclaimed or its lease run out):
+ * 'taken' when another run holds or filled it, 'cancelled' when the batch is (nothing claimed).
+ * One statement: a run claiming the row at the same moment waits for this one's commit and then
+ * finds it claimed.
  */
-export async function claimSlot(db: Database, batchId: string, owner: string, slot: number): Promise<boolean> {
-  const rows = await db.all(
-    `UPDATE batch_slots SET claimed_by = ?, claimed_until = clock_timestamp() + ?::double precision * interval '1 millisecond'
-      WHERE batch_id = ? AND slot = ? AND conversation_id IS NULL AND (claimed_until IS NULL OR claimed_until < clock_timestamp())
-        AND EXISTS (SELECT 1 FROM batches b WHERE b.id = batch_slots.batch_id AND b.status <> 'cancelled')
-      RETURNING slot`,
-    [owner, CLAIM_LEASE_MS, batchId, slot],
-  );
-  return rows.length > 0;
+export async function claimSlot(db: Database, batchId: string, owner: string, slot: number): Promise<'claimed' | 'taken' | 'cancelled'> {
+  const r = (await db.get(
+    `WITH batch AS (SELECT status FROM batches WHERE id = ?),
+          claimed AS (
+            UPDATE batch_slots SET claimed_by = ?, claimed_until = clock_timestamp() + ?::double precision * interval '1 millisecond'
+             WHERE batch_id = ? AND slot = ? AND conversation_id IS NULL AND (claimed_until IS NULL OR claimed_until < clock_timestamp())
+               AND EXISTS (SELECT 1 FROM batch WHERE status <> 'cancelled')
+            RETURNING slot)
+     SELECT (SELECT status FROM batch) AS status, (SELECT count(*) FROM claimed) AS claimed`,
+    [batchId, owner, CLAIM_LEASE_MS, batchId, slot],
+  ))!;
+  // A batch the member may no longer see (its template made private) is as good as cancelled to them.
+  if (r.status === null || r.status === undefined || r.status === 'cancelled') return 'cancelled';
+  return Number(r.claimed) > 0 ? 'claimed' : 'taken';
 }
 
 /** Renews the leases of `owner`'s unfilled claims. */
@@ -147,18 +153,18 @@ export class FirstRunClaims {
   }
 
   /**
-   * Claims the conversation's slot: false when another run holds or filled it (or the batch is
-   * cancelled). While the server cannot be reached the conversation goes ahead on its slot: its
-   * answer waits in the spool and fills the slot when written (no run can claim while the server
-   * is away; see docs/team-store.md on outages longer than a lease).
+   * Claims the conversation's slot ('taken': another run holds or filled it). While the server
+   * cannot be reached the conversation goes ahead on its slot: its answer waits in the spool and
+   * fills the slot when written (no run can claim while the server is away; see
+   * docs/team-store.md on outages longer than a lease).
    */
-  async admit(key: string): Promise<boolean> {
+  async admit(key: string): Promise<'claimed' | 'taken' | 'cancelled'> {
     const slot = this.slots.get(key);
-    if (slot === undefined || this.batchId === undefined) return false;
+    if (slot === undefined || this.batchId === undefined) return 'taken';
     try {
       return await claimSlot(this.db, this.batchId, this.owner, slot);
     } catch (error) {
-      if (isServerUnreachable(error)) return true;
+      if (isServerUnreachable(error)) return 'claimed';
       throw error;
     }
   }
