@@ -223,7 +223,11 @@ export async function runTeamBatch(input: TeamBatchInput): Promise<BatchOutcome>
   const claims = new FirstRunClaims(input.db);
   const items = batchCells(input).flatMap((cell, c) => Array.from({ length: cell.count }, (_, i) => ({ key: itemKey(c, i), ...(input.cells ? { values: cell.rendered.parameters } : {}) })));
   try {
-    return await runHeldBatch(input, teamTarget(input.db, input.folder), async (batchId) => claims.open((await planResume(input.db, batchId))!, items), false, { claims, db: input.db });
+    const created = async (batchId: string) => {
+      const plan = await planResume(input.db, batchId);
+      if (plan) await claims.open(plan, items); // none: a batch of no conversations
+    };
+    return await runHeldBatch(input, teamTarget(input.db, input.folder), created, false, { claims, db: input.db });
   } finally {
     await claims.close();
   }
