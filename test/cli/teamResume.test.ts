@@ -252,7 +252,7 @@ describe('resume and cancel on the team database (real PostgreSQL, three process
 
   it("Ctrl+C of a generate stops that run only: the resume helping it finishes the batch, each conversation once", async () => {
     let helper: Promise<Run> | undefined;
-    const interruptedRun = await runCli(['generate', 't.prompt', ...ONE_VALUE_SET, '--count', '20', '--concurrency', '1', '--format', 'json', '--database-url', aliceUrl], ws, env(), (child) => {
+    const interruptedRun = await runCli(['generate', 't.prompt', ...ONE_VALUE_SET, '--count', '30', '--concurrency', '1', '--format', 'json', '--database-url', aliceUrl], ws, env(), (child) => {
       const start = api.stats.accepted;
       const timer = setInterval(() => {
         if (api.stats.accepted < start + 2) return;
@@ -271,10 +271,10 @@ describe('resume and cancel on the team database (real PostgreSQL, three process
     assert.ok(helper, 'the resume ran');
     const r = lastJson<Summary>(ok(await helper!));
     assert.equal(r.stopped, null, 'the helper was not stopped');
-    assert.equal(g.succeeded + r.succeeded, 20);
-    assert.equal(await conversationsOf(g.batchId), 20);
+    assert.equal(g.succeeded + r.succeeded, 30);
+    assert.equal(await conversationsOf(g.batchId), 30);
     const slots = await admin('SELECT conversation_id FROM promptloom.batch_slots WHERE batch_id = $1', [g.batchId]);
-    assert.equal(new Set(slots.map((s) => s.conversation_id)).size, 20);
+    assert.equal(new Set(slots.map((s) => s.conversation_id)).size, 30);
     assert.equal((await admin('SELECT status FROM promptloom.batches WHERE id = $1', [g.batchId]))[0]!.status, 'completed');
   });
 
