@@ -113,6 +113,9 @@ export async function runGenerate(file: string, flags: GenerateFlags, out: Outpu
         // Answers an earlier run kept while the server was unreachable are written first.
         for (const notice of await replayTeamSpool(folder, db)) out.note(`promptloom: ${notice}`);
         const outcome = await runOnTeamStore({ ...prepared.input, db, folder, apiKey: key!, ...(baseURL ? { baseURL } : {}) }, tty, interrupt);
+        // Conversations a resume of this batch (another terminal or machine) claimed first: its share, not this run's.
+        const shared = prepared.input.count - outcome.summary.requested;
+        if (shared > 0) out.note(`promptloom: ${shared} of the batch's ${prepared.input.count} conversations were claimed by another run of it (a resume)`);
         printOutcome(outcome, flags.format, out, await flaggedRuns(db, outcome.conversations, prepared.input.template.settings.qualityThreshold), false);
         return exitCode(outcome);
       });

@@ -2,8 +2,9 @@
  * `promptloom resume` and `cancel` on the team database, as users run them (the built CLI), with a
  * slow fake Messages API and a real PostgreSQL: two resumes of one batch split what is missing
  * (slots claimed with FOR UPDATE SKIP LOCKED) while a third process generates another batch; a
- * resume killed with kill -9 leaves its claims to expire and a later resume finishes them; a
- * cancel stops a running resume from claiming; the slots' row-level security as two members.
+ * resume started while the batch's `generate` runs shares the work with it; a generate or resume
+ * killed with kill -9 leaves its claims to expire and a later resume finishes them; a cancel stops
+ * a running resume from claiming; the slots' row-level security as two members.
  */
 import { strict as assert } from 'node:assert';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -82,14 +83,19 @@ describe('resume and cancel on the team database (real PostgreSQL, three process
       }
     }, 5);
   };
-  /** A team batch interrupted by kill -9 after a few answers: its id. */
-  const interrupted = async (args: readonly string[], url: string, after: number): Promise<string> => {
+  /** Slots of the batch still claimed by a live lease and not filled. */
+  const heldSlots = (batchId: string) => count('SELECT count(*) AS n FROM promptloom.batch_slots WHERE batch_id = $1 AND conversation_id IS NULL AND claimed_until > clock_timestamp()', [batchId]);
+  /** A team batch's `generate` killed with kill -9 after `after` answers: its id (its claims still held). */
+  const killedGenerate = async (args: readonly string[], url: string, after: number): Promise<string> => {
     const killed = await runCli(['generate', 't.prompt', '--format', 'json', '--concurrency', '2', '--database-url', url, ...args], ws, env(), killAfter(after));
     assert.equal(killed.code, null, `killed: ${killed.stderr}`);
     await sleep(300); // requests the killed process had on the wire reach the fake before counting
-    const id = String((await admin('SELECT id FROM promptloom.batches ORDER BY created_at DESC LIMIT 1'))[0]!.id);
-    // Its sign of life goes stale (TEAM_ALIVE_MS): until then a resume takes it for running.
-    while (Number((await admin('SELECT (extract(epoch from clock_timestamp()) * 1000)::bigint - updated_at AS age FROM promptloom.batches WHERE id = $1', [id]))[0]!.age) < TEAM_ALIVE_MS) await sleep(200);
+    return String((await admin('SELECT id FROM promptloom.batches ORDER BY created_at DESC LIMIT 1'))[0]!.id);
+  };
+  /** A team batch interrupted by kill -9 after a few answers, once the claims of its dead `generate` ran out: its id. */
+  const interrupted = async (args: readonly string[], url: string, after: number): Promise<string> => {
+    const id = await killedGenerate(args, url, after);
+    while ((await heldSlots(id)) > 0) await sleep(200);
     return id;
   };
 
@@ -140,13 +146,14 @@ describe('resume and cancel on the team database (real PostgreSQL, three process
       perCell.set(key, (perCell.get(key) ?? 0) + 1);
     }
     for (const cell of plan.plan) assert.equal(perCell.get(planKey(cell.values)), cell.count, JSON.stringify(cell.values));
-    // One slot per missing conversation, each filled once, by whom resumed it.
+    // One slot per conversation (created by the batch's generate), each filled once, by whom generated it.
     const slots = await admin('SELECT conversation_id, created_by FROM promptloom.batch_slots WHERE batch_id = $1', [planned]);
-    assert.equal(slots.length, missing);
-    assert.equal(new Set(slots.map((s) => s.conversation_id)).size, missing);
+    assert.equal(slots.length, 24);
+    assert.ok(slots.every((s) => s.created_by === 'alice'));
+    assert.equal(new Set(slots.map((s) => s.conversation_id)).size, 24);
     assert.ok(slots.every((s) => s.conversation_id !== null));
     const authors = await admin('SELECT created_by, count(*)::int AS n FROM promptloom.conversations WHERE id = ANY($1) GROUP BY created_by ORDER BY created_by', [slots.map((s) => s.conversation_id)]);
-    assert.deepEqual(authors, [{ created_by: 'alice', n: a.succeeded }, { created_by: 'bob', n: b.succeeded }]);
+    assert.deepEqual(authors, [{ created_by: 'alice', n: before + a.succeeded }, { created_by: 'bob', n: b.succeeded }]);
     assert.equal((await admin('SELECT status FROM promptloom.batches WHERE id = $1', [planned]))[0]!.status, 'completed');
     // The third process's batch, complete beside them.
     assert.equal(g.succeeded, 6);
@@ -159,30 +166,133 @@ describe('resume and cancel on the team database (real PostgreSQL, three process
     assert.match(again.stderr, /is complete: nothing to resume/);
   });
 
-  it("a resume while the batch's first run still generates is refused in one line; that run completes the batch alone", async () => {
-    let refused: Run | undefined;
-    let sentBefore = 0;
-    const first = await runCli(['generate', 't.prompt', ...ONE_VALUE_SET, '--count', '8', '--concurrency', '2', '--format', 'json', '--database-url', aliceUrl], ws, env(), () => {
+  it("a resume started from another process while the batch's generate runs takes a disjoint share: together 30, the API asked 30 times, each conversation stored once", async () => {
+    const accepted = api.stats.accepted;
+    let helper: Promise<Run> | undefined;
+    const first = await runCli(['generate', 't.prompt', ...ONE_VALUE_SET, '--count', '30', '--concurrency', '1', '--format', 'json', '--database-url', aliceUrl], ws, env(), () => {
+      const timer = setInterval(() => {
+        if (api.stats.accepted < accepted + 2) return;
+        clearInterval(timer);
+        helper = admin('SELECT id FROM promptloom.batches ORDER BY created_at DESC LIMIT 1').then((rows) => resume(String(rows[0]!.id), bobUrl));
+      }, 5);
+    });
+    const g = lastJson<Summary & { coverage: { requested: number; succeeded: number }[] }>(ok(first));
+    assert.ok(helper, 'the resume ran');
+    const r = lastJson<Summary>(ok(await helper!));
+    assert.equal(r.batchId, g.batchId);
+    assert.match(first.stderr, new RegExp(`${r.succeeded} of the batch's 30 conversations were claimed by another run of it`));
+    // Each took a share, the shares disjoint and together the whole batch.
+    assert.ok(g.succeeded > 0 && r.succeeded > 0, `split: generate ${g.succeeded}, resume ${r.succeeded}`);
+    assert.equal(g.succeeded + r.succeeded, 30);
+    assert.equal(g.requested, g.succeeded);
+    assert.equal(r.requested, r.succeeded);
+    assert.deepEqual(g.coverage.map((c) => [c.requested, c.succeeded]), [[g.succeeded, g.succeeded]]);
+    assert.equal(new Set([...g.conversations, ...r.conversations]).size, 30);
+    // Nothing generated twice: the API answered 30 requests, no more.
+    assert.equal(api.stats.accepted - accepted, 30);
+    assert.equal(await conversationsOf(g.batchId), 30);
+    const slots = await admin('SELECT conversation_id FROM promptloom.batch_slots WHERE batch_id = $1', [g.batchId]);
+    assert.equal(slots.length, 30);
+    assert.equal(new Set(slots.map((s) => s.conversation_id)).size, 30);
+    assert.ok(slots.every((s) => s.conversation_id !== null));
+    const authors = await admin('SELECT created_by, count(*)::int AS n FROM promptloom.conversations WHERE batch_id = $1 GROUP BY created_by ORDER BY created_by', [g.batchId]);
+    assert.deepEqual(authors, [{ created_by: 'alice', n: g.succeeded }, { created_by: 'bob', n: r.succeeded }]);
+    assert.equal((await admin('SELECT status FROM promptloom.batches WHERE id = $1', [g.batchId]))[0]!.status, 'completed');
+  });
+
+  it('a generate killed with kill -9 leaves its claims until their lease runs out; a resume at once takes only the rest, one after the lease finishes exactly the batch', async () => {
+    const batch = await killedGenerate([...ONE_VALUE_SET, '--count', '12'], aliceUrl, 3);
+    const before = await conversationsOf(batch);
+    assert.ok(before < 12, `killed with ${before} stored`);
+    const held = await heldSlots(batch);
+    assert.ok(held > 0, 'the killed generate still holds claims');
+    // At once: the open slots only, never the dead run's.
+    const soon = lastJson<Summary>(ok(await resume(batch, bobUrl)));
+    assert.equal(soon.succeeded, 12 - before - held);
+    assert.equal(await conversationsOf(batch), 12 - held);
+    // After the lease, exactly what the dead run held.
+    while ((await heldSlots(batch)) > 0) await sleep(200);
+    const last = lastJson<Summary>(ok(await resume(batch, aliceUrl)));
+    assert.equal(last.succeeded, held);
+    assert.equal(await conversationsOf(batch), 12);
+    const slots = await admin('SELECT conversation_id FROM promptloom.batch_slots WHERE batch_id = $1', [batch]);
+    assert.equal(slots.length, 12);
+    assert.equal(new Set(slots.map((s) => s.conversation_id)).size, 12);
+    assert.equal((await admin('SELECT status FROM promptloom.batches WHERE id = $1', [batch]))[0]!.status, 'completed');
+  });
+
+  it('cancel stops a running generate: nothing is sent after it, the batch is cancelled, and a resume finishes it exactly', async () => {
+    let cancelledAt = 0;
+    let cancel: Run | undefined;
+    const running = await runCli(['generate', 't.prompt', ...ONE_VALUE_SET, '--count', '16', '--concurrency', '2', '--format', 'json', '--database-url', aliceUrl], ws, env(), () => {
+      const start = api.stats.accepted;
+      const timer = setInterval(() => {
+        if (api.stats.accepted < start + 2) return;
+        clearInterval(timer);
+        void admin('SELECT id FROM promptloom.batches ORDER BY created_at DESC LIMIT 1')
+          .then((rows) => runCli(['cancel', '--batch', String(rows[0]!.id), '--database-url', bobUrl], ws, env()))
+          .then((r) => {
+            cancel = r;
+            cancelledAt = Date.now();
+          });
+      }, 5);
+    });
+    const stopped = lastJson<Summary>(running.stdout);
+    assert.ok(cancel, 'cancel ran while the generate was running');
+    assert.equal(cancel!.code, 0, cancel!.stderr);
+    assert.equal(stopped.stopped, 'cancelled', running.stderr);
+    assert.ok(api.stats.arrivals.filter((t) => t > cancelledAt).length === 0, 'no request after the cancel');
+    const stored = await conversationsOf(stopped.batchId);
+    assert.ok(stored < 16, `stopped with ${stored} of 16`);
+    assert.equal((await admin('SELECT status FROM promptloom.batches WHERE id = $1', [stopped.batchId]))[0]!.status, 'cancelled');
+    // Its claims were given back: a resume finishes the batch at once, exactly.
+    assert.equal(lastJson<Summary>(ok(await resume(stopped.batchId, bobUrl))).succeeded, 16 - stored);
+    assert.equal(await conversationsOf(stopped.batchId), 16);
+  });
+
+  it("Ctrl+C of a generate stops that run only: the resume helping it finishes the batch, each conversation once", async () => {
+    let helper: Promise<Run> | undefined;
+    const interruptedRun = await runCli(['generate', 't.prompt', ...ONE_VALUE_SET, '--count', '30', '--concurrency', '1', '--format', 'json', '--database-url', aliceUrl], ws, env(), (child) => {
       const start = api.stats.accepted;
       const timer = setInterval(() => {
         if (api.stats.accepted < start + 2) return;
         clearInterval(timer);
         void admin('SELECT id FROM promptloom.batches ORDER BY created_at DESC LIMIT 1').then(async (rows) => {
-          sentBefore = api.stats.accepted;
-          refused = await resume(String(rows[0]!.id), bobUrl);
+          const id = String(rows[0]!.id);
+          helper = resume(id, bobUrl);
+          // Once the helper has stored a conversation, the generate is interrupted.
+          while ((await count("SELECT count(*) AS n FROM promptloom.conversations WHERE batch_id = $1 AND created_by = 'bob'", [id])) === 0) await sleep(20);
+          child.kill('SIGINT');
         });
       }, 5);
     });
-    const g = lastJson<Summary>(ok(first));
-    for (let i = 0; i < 100 && !refused; i++) await sleep(100);
-    assert.ok(refused, 'the resume ran');
-    assert.equal(refused!.code, 2, refused!.stderr);
-    assert.equal(refused!.stderr.trim().split('\n').length, 1, refused!.stderr);
-    assert.match(refused!.stderr, /is still being generated by its first run/);
-    assert.ok(api.stats.accepted - sentBefore <= 8, 'the resume sent nothing of its own');
-    assert.equal(g.succeeded, 8);
-    assert.equal(await conversationsOf(g.batchId), 8);
-    assert.equal(await count('SELECT count(*) AS n FROM promptloom.batch_slots WHERE batch_id = $1', [g.batchId]), 0);
+    const g = lastJson<Summary>(interruptedRun.stdout);
+    assert.equal(g.stopped, 'cancelled', interruptedRun.stderr);
+    assert.ok(helper, 'the resume ran');
+    const r = lastJson<Summary>(ok(await helper!));
+    assert.equal(r.stopped, null, 'the helper was not stopped');
+    assert.equal(g.succeeded + r.succeeded, 30);
+    assert.equal(await conversationsOf(g.batchId), 30);
+    const slots = await admin('SELECT conversation_id FROM promptloom.batch_slots WHERE batch_id = $1', [g.batchId]);
+    assert.equal(new Set(slots.map((s) => s.conversation_id)).size, 30);
+    assert.equal((await admin('SELECT status FROM promptloom.batches WHERE id = $1', [g.batchId]))[0]!.status, 'completed');
+  });
+
+  it("a resume of a batch whose first run is a generate of a release before claims (running, no slots, a recent sign of life) is refused in one line", async () => {
+    const batch = await interrupted([...ONE_VALUE_SET, '--count', '4'], aliceUrl, 1);
+    // What such a run left: no slots, and its sign of life (updated_at on the server's clock) every second.
+    await admin('DELETE FROM promptloom.batch_slots WHERE batch_id = $1', [batch]);
+    await admin("UPDATE promptloom.batches SET status = 'running', updated_at = (extract(epoch from clock_timestamp()) * 1000)::bigint WHERE id = $1", [batch]);
+    const sent = api.stats.accepted;
+    const refused = await resume(batch, bobUrl);
+    assert.equal(refused.code, 2, refused.stderr);
+    assert.equal(refused.stderr.trim().split('\n').length, 1, refused.stderr);
+    assert.match(refused.stderr, /is still being generated by its first run/);
+    assert.equal(api.stats.accepted, sent);
+    // Once its sign of life is older than TEAM_ALIVE_MS, the run is taken for dead and the batch resumed.
+    while (Number((await admin('SELECT (extract(epoch from clock_timestamp()) * 1000)::bigint - updated_at AS age FROM promptloom.batches WHERE id = $1', [batch]))[0]!.age) < TEAM_ALIVE_MS) await sleep(200);
+    ok(await resume(batch, bobUrl));
+    assert.equal(await conversationsOf(batch), 4);
   });
 
   it('a resume killed with kill -9 leaves its claims until their lease runs out; a later resume then finishes exactly the batch', async () => {
@@ -207,7 +317,7 @@ describe('resume and cancel on the team database (real PostgreSQL, three process
     const s = lastJson<Summary>(ok(last));
     assert.equal(s.succeeded, held);
     assert.equal(await conversationsOf(batch), 12);
-    assert.equal(await count('SELECT count(DISTINCT conversation_id) AS n FROM promptloom.batch_slots WHERE batch_id = $1', [batch]), 12 - before);
+    assert.equal(await count('SELECT count(DISTINCT conversation_id) AS n FROM promptloom.batch_slots WHERE batch_id = $1', [batch]), 12);
     assert.equal((await admin('SELECT status FROM promptloom.batches WHERE id = $1', [batch]))[0]!.status, 'completed');
   });
 

@@ -22,7 +22,7 @@ import { answerRecord, keepRecord, type Kept, type RecordContext } from './recor
 import { planKey } from '../plan';
 import { TeamSpool } from './teamSpool';
 import { randomUUID } from 'node:crypto';
-import { CLAIM_RENEW_MS, claimSlots, ensureSlots, releaseClaims, renewClaims, slotCounts } from './teamClaims';
+import { CLAIM_RENEW_MS, FirstRunClaims, claimSlots, ensureSlots, releaseClaims, renewClaims, slotCounts } from './teamClaims';
 
 export interface BatchInput {
   readonly store: Store;
@@ -139,11 +139,6 @@ interface RecordingTarget {
   readonly judgeDb: Database;
   /** The team's spool: told the engine (to halt it when full), settled before the batch's status is written. */
   readonly spool?: TeamSpool;
-  /**
-   * The team's sign of life of a running batch (its `updated_at` on the server's clock), so that a
-   * resume does not take up a batch whose first run still generates (the workspace has its file lease).
-   */
-  beat?(batchId: string): Promise<unknown>;
 }
 
 function workspaceTarget(store: Store): RecordingTarget {
@@ -164,8 +159,10 @@ function workspaceTarget(store: Store): RecordingTarget {
 
 /** The server's clock in milliseconds (no client clocks compared across machines). */
 const SERVER_MS = '(extract(epoch from clock_timestamp()) * 1000)::bigint';
-/** How often a team batch's first run says it lives, and how long a resume believes it after. */
-export const TEAM_BEAT_MS = 1_000;
+/**
+ * How long a resume believes the sign of life of a first run from a release before claims (which
+ * set the batch's `updated_at` every second and made no slots): see `refuseWhileFirstRunLives`.
+ */
 export const TEAM_ALIVE_MS = 4_000;
 
 /**
@@ -188,7 +185,6 @@ function teamTarget(db: TeamDatabase, folder: string): RecordingTarget {
     catchUp: async () => undefined,
     judgeDb: db,
     spool,
-    beat: (batchId) => db.run(`UPDATE batches SET updated_at = ${SERVER_MS} WHERE id = ? AND status = 'running'`, [batchId]),
   };
 }
 
@@ -217,11 +213,34 @@ export type TeamBatchInput = Omit<BatchInput, 'store' | 'resume'> & {
 
 /**
  * A batch recorded in the team database: the same run as `runRecordedBatch`, every row written
- * through the team's handle (authored by the member the URL names), the judge's calls and grades
- * included (with `promptloom.quality.judge` on).
+ * through the team's handle (authored by the member the URL names). The batch is created with its
+ * slots, and each conversation's slot is claimed before its first request (`FirstRunClaims`), so
+ * a resume of the batch started meanwhile (another terminal, machine or member) takes a disjoint
+ * share of what is left. The judge's calls and grades are recorded there too (with
+ * `promptloom.quality.judge` on).
  */
 export async function runTeamBatch(input: TeamBatchInput): Promise<BatchOutcome> {
-  return runHeldBatch(input, teamTarget(input.db, input.folder), () => undefined);
+  const claims = new FirstRunClaims(input.db);
+  const items = batchCells(input).flatMap((cell, c) => Array.from({ length: cell.count }, (_, i) => ({ key: itemKey(c, i), ...(input.cells ? { values: cell.rendered.parameters } : {}) })));
+  try {
+    const created = async (batchId: string) => {
+      const plan = await planResume(input.db, batchId);
+      if (plan) await claims.open(plan, items); // none: a batch of no conversations
+    };
+    return await runHeldBatch(input, teamTarget(input.db, input.folder), created, false, { claims, db: input.db });
+  } finally {
+    await claims.close();
+  }
+}
+
+/** A run's plan cells: the value plan's, or one cell of the batch's own values. */
+function batchCells(input: Pick<BatchInput, 'cells' | 'rendered' | 'count'>): readonly BatchCell[] {
+  return input.cells ?? [{ rendered: input.rendered, count: input.count }];
+}
+
+/** An engine item's key: its cell and its place in the cell, so each answer is stored with its own cell's values. */
+function itemKey(cell: number, index: number): string {
+  return `${cell}:${index}`;
 }
 
 /** What the team store cannot do yet: the caller says it in one line. */
@@ -236,7 +255,14 @@ export class TeamStoreUnsupportedError extends Error {
  * `round`: one claim's worth of a team resume (`runTeamResume`), which sets the batch's status
  * itself: a round neither marks the batch running nor completed or failed.
  */
-async function runHeldBatch(input: Omit<BatchInput, 'store'>, target: RecordingTarget, created: (batchId: string) => void, round = false): Promise<BatchOutcome> {
+async function runHeldBatch(
+  input: Omit<BatchInput, 'store'>,
+  target: RecordingTarget,
+  created: (batchId: string) => unknown,
+  round = false,
+  /** A team `generate`: its slots claimed one by one, and its batch's status set as the claimants' last. */
+  team?: { readonly claims: FirstRunClaims; readonly db: Database },
+): Promise<BatchOutcome> {
   const { settings, model, rendered, template } = input;
   const { templates, batches } = target;
   // Answers kept aside earlier are paid for: they count against today's budget, and a resumed
@@ -265,7 +291,7 @@ async function runHeldBatch(input: Omit<BatchInput, 'store'>, target: RecordingT
       settings: { ...batchSettings(settings), priority: input.priority ?? settings.priority, ...(input.purpose ? { purpose: input.purpose } : {}) },
       ...(input.cells ? { plan: input.cells.map((c) => ({ values: c.rendered.parameters, count: c.count })) } : {}),
     });
-    created(batch.id);
+    await created(batch.id);
   }
   if (!round) await batches.setStatus(batch.id, 'running');
 
@@ -280,6 +306,7 @@ async function runHeldBatch(input: Omit<BatchInput, 'store'>, target: RecordingT
     onError: settings.onError,
     ...(budgets.length > 0 ? { budgetUsd: Math.min(...budgets) } : {}),
     ...(input.baseURL ? { address: input.baseURL } : {}),
+    ...(team ? { admit: (item: { key: string }) => admitted(item.key) } : {}),
   });
   if (target.spool) target.spool.halt = (reason) => engine.halt(reason);
   input.started?.(engine, batch.id);
@@ -292,8 +319,6 @@ async function runHeldBatch(input: Omit<BatchInput, 'store'>, target: RecordingT
       .catch(() => undefined); // a busy database: look again next time
   }, CANCEL_CHECK_MS);
   cancelWatch.unref();
-  const beat = !round && target.beat ? setInterval(() => void target.beat!(batch.id).catch(() => undefined), TEAM_BEAT_MS) : undefined;
-  beat?.unref();
 
   const conversations: string[] = [];
   const scores = new Map<string, number>();
@@ -310,12 +335,20 @@ async function runHeldBatch(input: Omit<BatchInput, 'store'>, target: RecordingT
     qualityThreshold: template.settings.qualityThreshold,
     nearDuplicateThreshold: settings.nearDuplicateThreshold,
   };
-  const cells = input.cells ?? [{ rendered, count: input.count }];
+  const cells = batchCells(input);
   const succeededPerCell = cells.map(() => 0);
-  // Items are keyed `cell:index`, so each answer is stored with its own cell's values.
+  // What another run claimed first is neither this run's to request nor its coverage's.
+  const leftPerCell = cells.map(() => 0);
+  const admitted = async (key: string) => {
+    const claim = await team!.claims.admit(key);
+    // Cancelled (`promptloom cancel`): stopped now rather than at the next look of the cancel watch.
+    if (claim === 'cancelled') engine.cancel();
+    else if (claim === 'taken') leftPerCell[Number(key.split(':')[0])]!++;
+    return claim === 'claimed';
+  };
   const items = cells.flatMap((cell, c) =>
     Array.from({ length: cell.count }, (_, i) => ({
-      key: `${c}:${i}`,
+      key: itemKey(c, i),
       prompt: cell.rendered.prompt,
       priority: input.priority ?? settings.priority,
       ...(cell.rendered.system !== undefined ? { system: cell.rendered.system } : {}),
@@ -329,7 +362,7 @@ async function runHeldBatch(input: Omit<BatchInput, 'store'>, target: RecordingT
       // Scored as it arrives and stored with it; a low score marks it for revision at once.
       // Recorded before the engine goes on: a generation that is not recorded did not happen.
       const { record, quality, flagged } = answerRecord(context, cell, a);
-      const slot = input.slots?.[c];
+      const slot = team ? team.claims.slotOf(a.key) : input.slots?.[c];
       const { conversationId, nearDuplicateOf, aside } = await target.keep(slot !== undefined && record.conversation ? { ...record, slot: { batchId: batch.id, slot } } : record);
       if (aside) keptAside++;
       if (conversationId) {
@@ -342,18 +375,21 @@ async function runHeldBatch(input: Omit<BatchInput, 'store'>, target: RecordingT
       input.onAttempt?.(a, conversationId);
     });
   } catch (error) {
-    if (!round) await batches.setStatus(batch.id, 'failed');
+    if (team) await endClaimingRun(team.db, batch.id, team.claims.owner).catch(() => undefined);
+    else if (!round) await batches.setStatus(batch.id, 'failed');
     throw error;
   } finally {
     clearInterval(cancelWatch);
-    clearInterval(beat);
   }
   // What waits in the team's spool is written now, or the run ends naming it (the server is away).
   await target.spool?.settle();
   // Complete only when the batch's whole count is stored (a resumed batch counts what came before).
   const stored = (await batches.get(batch.id))!;
   const complete = stored.completed >= stored.requested;
-  if (!round) await batches.setStatus(batch.id, summary.stopped === 'cancelled' ? 'cancelled' : complete ? 'completed' : 'failed');
+  // A team batch others may still be generating: the last claimant to end sets its status. This
+  // run's own Ctrl+C stops this run only (a resume helping it goes on); \`promptloom cancel\` stands.
+  if (team) await endClaimingRun(team.db, batch.id, team.claims.owner);
+  else if (!round) await batches.setStatus(batch.id, summary.stopped === 'cancelled' ? 'cancelled' : complete ? 'completed' : 'failed');
   // The judge (opt-in): after the batch, each stored conversation graded and its score updated.
   // Never before storing: a paid conversation is kept whatever becomes of its grade.
   let judge: BatchJudgement | undefined;
@@ -379,7 +415,7 @@ async function runHeldBatch(input: Omit<BatchInput, 'store'>, target: RecordingT
   }
   const values = [...scores.values()];
   const average = values.length ? Math.round((values.reduce((x, y) => x + y, 0) / values.length) * 10) / 10 : null;
-  const coverage = cells.map((cell, c) => ({ values: cell.rendered.parameters, requested: cell.count, succeeded: succeededPerCell[c]! }));
+  const coverage = cells.map((cell, c) => ({ values: cell.rendered.parameters, requested: cell.count - leftPerCell[c]!, succeeded: succeededPerCell[c]! }));
   return { summary, coverage, keptAside, ...(target.spool ? { spooled: target.spool.spooled } : {}), batchId: batch.id, conversations, quality: { average, flagged: flaggedIds.size }, ...(judge ? { judge } : {}) };
 }
 
@@ -490,19 +526,14 @@ export async function runTeamResume(input: TeamResumeInput): Promise<TeamResumeO
       }
     }
   } catch (error) {
-    if ((await slotCounts(db, batchId, owner).catch(() => undefined))?.heldByOthers === 0) await setTeamStatus(db, batchId, 'failed', true).catch(() => undefined);
+    await endClaimingRun(db, batchId, owner).catch(() => undefined);
     throw error;
   } finally {
     clearInterval(renew);
-    await releaseClaims(db, batchId, owner).catch(() => undefined);
   }
-  const counts = await slotCounts(db, batchId, owner);
-  const stored = (await target.batches.get(batchId))!;
-  // A cancel (`promptloom cancel`) stays. This run's own Ctrl+C stops this run only: the batch is
-  // shared, and other resumes of it go on (the batch is then failed only if none does).
-  if (stored.completed >= stored.requested) await setTeamStatus(db, batchId, 'completed', true);
-  // Others still generate: the last of them sets the final status.
-  else if (counts.heldByOthers === 0) await setTeamStatus(db, batchId, 'failed', true);
+  // This run's own Ctrl+C stops this run only: the batch is shared, and other resumes of it go on
+  // (the batch is then failed only if none does).
+  const { counts, stored } = await endClaimingRun(db, batchId, owner);
   let outcome = outcomes.length ? mergeOutcomes(outcomes) : undefined;
   // Cancelled between two rounds (seen by the claim, not by a round's cancel watch): said as a stop.
   if (outcome && cancelled && !outcome.summary.stopped) {
@@ -512,15 +543,33 @@ export async function runTeamResume(input: TeamResumeInput): Promise<TeamResumeO
 }
 
 /**
- * A team batch without slots yet is still being generated by its first run (`generate`) if that
- * run's sign of life is recent: taking it up now would generate the same conversations again.
- * Throws BatchBusyError (one line) then.
+ * A running team batch without slots whose sign of life is recent is being generated by a
+ * `generate` of a release before claims (it set the batch's `updated_at` every second and claimed
+ * nothing): taking it up now would generate the same conversations again. Throws BatchBusyError
+ * (one line) then. A `generate` of this release creates the slots before it marks the batch
+ * running, so its batches never meet this: a resume shares the work with it.
  */
 export async function refuseWhileFirstRunLives(db: Database, batchId: string): Promise<void> {
   const alive = await db.get(`SELECT ${SERVER_MS} - updated_at AS age FROM batches b WHERE id = ? AND status = 'running' AND NOT EXISTS (SELECT 1 FROM batch_slots s WHERE s.batch_id = b.id)`, [batchId]);
   if (alive && Number(alive.age) < TEAM_ALIVE_MS) {
     throw new BatchBusyError(`batch ${batchId} is still being generated by its first run (a sign of life ${Math.max(0, Math.round(Number(alive.age) / 1000))} s ago): wait for it to finish, or stop it with promptloom cancel --batch ${batchId}`);
   }
+}
+
+/**
+ * The end of a run that claims a team batch's slots (a `generate` or a resume): its unfilled claims
+ * given back, then the batch completed when every conversation is stored, else failed (resumable)
+ * when no other run holds a live claim (others still generating: the last of them sets the
+ * status). A cancel (`promptloom cancel`) stands; a run's own Ctrl+C never cancels the shared
+ * batch, so a run helping it is not stopped.
+ */
+async function endClaimingRun(db: Database, batchId: string, owner: string): Promise<{ counts: Awaited<ReturnType<typeof slotCounts>>; stored: BatchRow }> {
+  await releaseClaims(db, batchId, owner).catch(() => undefined);
+  const counts = await slotCounts(db, batchId, owner);
+  const stored = (await new WorkspaceBatchRepository(db).get(batchId))!;
+  if (stored.completed >= stored.requested) await setTeamStatus(db, batchId, 'completed', true);
+  else if (counts.heldByOthers === 0) await setTeamStatus(db, batchId, 'failed', true);
+  return { counts, stored };
 }
 
 /** Sets a team batch's status; `unlessCancelled`: a cancel in the meantime stands. */

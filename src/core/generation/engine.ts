@@ -131,6 +131,11 @@ export interface EngineOptions {
   readonly queueCapacity?: number;
   /** What is sent per item: generation's call unless given (the judge's rubric call). */
   readonly call?: EngineCall;
+  /**
+   * Asked once per item, before its first request: false leaves the item to someone else (a team
+   * batch's slot another run has claimed). A left item is neither requested nor remaining.
+   */
+  readonly admit?: (item: GenerationItem) => Promise<boolean>;
 }
 
 export interface GenerationItem {
@@ -236,6 +241,7 @@ export class GenerationEngine {
     const queue = new PriorityQueue<Pending>(o.queueCapacity ?? 10_000);
     for (const item of items) queue.push({ item, attempt: 0 }, item.priority ?? 'normal');
     let waitingRetries = 0;
+    let left = 0; // items `admit` left to someone else
     // Workers with nothing to do wait here for a retry to come back (or the batch to stop).
     const idle: (() => void)[] = [];
     const nudge = () => {
@@ -271,6 +277,22 @@ export class GenerationEngine {
           if (waitingRetries === 0) return;
           await new Promise<void>((r) => idle.push(r));
           continue;
+        }
+        if (pending.attempt === 0 && o.admit) {
+          let admitted: boolean;
+          try {
+            admitted = await o.admit(pending.item);
+          } catch (error) {
+            // Not sent, so remaining: the batch stops rather than guess whose the item is.
+            this.stop('error', `${pending.item.key} could not be claimed: ${error instanceof Error ? error.message : String(error)}`);
+            return;
+          }
+          // Stopped meanwhile: the item is remaining, whoever's it is.
+          if (this.stopped) return;
+          if (!admitted) {
+            left++;
+            continue;
+          }
         }
         pending.attempt++;
         const system = pending.item.system;
@@ -419,10 +441,10 @@ export class GenerationEngine {
     await Promise.all(Array.from({ length: Math.max(1, o.concurrency) }, worker));
     nudge();
     return {
-      requested: items.length,
+      requested: items.length - left,
       ...totals,
       failures: [...failures.values()],
-      remaining: items.length - totals.succeeded - totals.failed,
+      remaining: items.length - left - totals.succeeded - totals.failed,
       ...(fatal ? { fatal } : {}),
       durationMs: this.clock.now() - started,
       ...(this.stopped ? { stopped: this.stopped } : {}),

@@ -7,9 +7,16 @@
  * runs out. A slot is filled in the transaction that records its conversation (`GenerationRecord.slot`).
  * Before each claim the batch's status is read in the same transaction: `promptloom cancel` stops
  * every resume from starting anything new.
+ *
+ * A team `generate` claims too (`FirstRunClaims`): its batch's slots are created with the batch,
+ * and each conversation's slot is claimed just before its first request, so a resume started
+ * meanwhile (another machine helping) takes the slots it has not reached yet.
  */
+import { randomUUID } from 'node:crypto';
 import type { Database } from '../store/database';
+import { planKey } from '../plan';
 import type { ResumePlan } from './batch';
+import { isServerUnreachable } from './teamSpool';
 
 /** How long a claim holds without renewal, and how often a running resume renews its claims. */
 export const CLAIM_LEASE_MS = 10_000;
@@ -62,6 +69,28 @@ export async function claimSlots(db: Database, batchId: string, owner: string, l
   });
 }
 
+/**
+ * Claims slot `slot` for `owner` when it is open (never filled, unclaimed or its lease run out):
+ * 'taken' when another run holds or filled it, 'cancelled' when the batch is (nothing claimed).
+ * One statement: a run claiming the row at the same moment waits for this one's commit and then
+ * finds it claimed.
+ */
+export async function claimSlot(db: Database, batchId: string, owner: string, slot: number): Promise<'claimed' | 'taken' | 'cancelled'> {
+  const r = (await db.get(
+    `WITH batch AS (SELECT status FROM batches WHERE id = ?),
+          claimed AS (
+            UPDATE batch_slots SET claimed_by = ?, claimed_until = clock_timestamp() + ?::double precision * interval '1 millisecond'
+             WHERE batch_id = ? AND slot = ? AND conversation_id IS NULL AND (claimed_until IS NULL OR claimed_until < clock_timestamp())
+               AND EXISTS (SELECT 1 FROM batch WHERE status <> 'cancelled')
+            RETURNING slot)
+     SELECT (SELECT status FROM batch) AS status, (SELECT count(*) FROM claimed) AS claimed`,
+    [batchId, owner, CLAIM_LEASE_MS, batchId, slot],
+  ))!;
+  // A batch the member may no longer see (its template made private) is as good as cancelled to them.
+  if (r.status === null || r.status === undefined || r.status === 'cancelled') return 'cancelled';
+  return Number(r.claimed) > 0 ? 'claimed' : 'taken';
+}
+
 /** Renews the leases of `owner`'s unfilled claims. */
 export async function renewClaims(db: Database, batchId: string, owner: string): Promise<void> {
   await db.run(`UPDATE batch_slots SET claimed_until = clock_timestamp() + ?::double precision * interval '1 millisecond' WHERE batch_id = ? AND claimed_by = ? AND conversation_id IS NULL`, [CLAIM_LEASE_MS, batchId, owner]);
@@ -82,6 +111,69 @@ export async function slotCounts(db: Database, batchId: string, owner?: string):
     [owner ?? null, batchId],
   ))!;
   return { filled: Number(r.filled), open: Number(r.open), heldByOthers: Number(r.held) };
+}
+
+/**
+ * A team `generate`'s claims. `open` (once the batch row exists) creates the batch's slots, or finds
+ * them when a resume came first, and gives each of the run's conversations one slot of its values;
+ * `admit` claims that slot just before the conversation's first request, so the run generates only
+ * what no other run (a resume on another machine) holds or has filled. Leases are renewed while the
+ * run lives; `close` gives back what it did not fill.
+ */
+export class FirstRunClaims {
+  readonly owner = randomUUID();
+  private batchId: string | undefined;
+  private readonly slots = new Map<string, number>();
+  private renewal: NodeJS.Timeout | undefined;
+
+  constructor(private readonly db: Database) {}
+
+  /** `items`: each conversation's key and its plan cell's values (undefined without a plan). */
+  async open(plan: ResumePlan, items: readonly { readonly key: string; readonly values?: Readonly<Record<string, unknown>> }[]): Promise<void> {
+    const batchId = plan.batch.id;
+    this.batchId = batchId;
+    await ensureSlots(this.db, plan);
+    // Slots of the same values are interchangeable: each item takes the next one of its values.
+    const byValues = new Map<string, number[]>();
+    for (const r of await this.db.all('SELECT slot, slot_values FROM batch_slots WHERE batch_id = ? ORDER BY slot', [batchId])) {
+      const key = r.slot_values === null || r.slot_values === undefined ? '' : planKey(JSON.parse(String(r.slot_values)) as Record<string, unknown>);
+      byValues.set(key, [...(byValues.get(key) ?? []), Number(r.slot)]);
+    }
+    for (const item of items) {
+      const slot = byValues.get(item.values ? planKey(item.values as Record<string, unknown>) : '')?.shift();
+      if (slot !== undefined) this.slots.set(item.key, slot);
+    }
+    this.renewal = setInterval(() => void renewClaims(this.db, batchId, this.owner).catch(() => undefined), CLAIM_RENEW_MS);
+    this.renewal.unref();
+  }
+
+  /** The slot a conversation fills when stored. */
+  slotOf(key: string): number | undefined {
+    return this.slots.get(key);
+  }
+
+  /**
+   * Claims the conversation's slot ('taken': another run holds or filled it). While the server
+   * cannot be reached the conversation goes ahead on its slot: its answer waits in the spool and
+   * fills the slot when written (no run can claim while the server is away; see
+   * docs/team-store.md on outages longer than a lease).
+   */
+  async admit(key: string): Promise<'claimed' | 'taken' | 'cancelled'> {
+    const slot = this.slots.get(key);
+    if (slot === undefined || this.batchId === undefined) return 'taken';
+    try {
+      return await claimSlot(this.db, this.batchId, this.owner, slot);
+    } catch (error) {
+      if (isServerUnreachable(error)) return 'claimed';
+      throw error;
+    }
+  }
+
+  /** Stops renewing and gives back the claims this run did not fill. */
+  async close(): Promise<void> {
+    clearInterval(this.renewal);
+    if (this.batchId !== undefined) await releaseClaims(this.db, this.batchId, this.owner).catch(() => undefined);
+  }
 }
 
 /** An integer array as PostgreSQL's literal (the handle binds scalars only). */

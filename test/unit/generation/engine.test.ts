@@ -289,6 +289,30 @@ describe('generation engine (real SDK, fake Messages API over HTTP)', function (
     });
   });
 
+  it('admit: an item left to someone else is neither sent, requested nor remaining; one that cannot be asked about stops the batch', async () => {
+    await withApi({}, async (api) => {
+      const asked: string[] = [];
+      const attempts: Attempt[] = [];
+      const mine = (item: GenerationItem) => Number(item.key.split('-')[1]) % 3 !== 0;
+      const summary = await engine(api, { admit: async (item) => (asked.push(item.key), mine(item)) }).run(items(9), (a) => attempts.push(a));
+      assert.equal(api.stats.accepted, 6);
+      assert.deepEqual([...asked].sort(), items(9).map((i) => i.key).sort(), 'asked once per item');
+      assert.deepEqual(attempts.map((a) => a.key).sort(), items(9).filter(mine).map((i) => i.key).sort());
+      assert.deepEqual([summary.requested, summary.succeeded, summary.remaining, summary.stopped], [6, 6, 0, undefined]);
+
+      const before = api.stats.accepted;
+      const refusing = async (item: GenerationItem) => {
+        if (item.key === 'item-2') throw new Error('the claim was refused');
+        return true;
+      };
+      const stopped = await engine(api, { concurrency: 1, admit: refusing }).run(items(5), () => undefined);
+      assert.equal(api.stats.accepted - before, 2);
+      assert.equal(stopped.stopped, 'error');
+      assert.match(stopped.stopReason ?? '', /item-2 could not be claimed: the claim was refused/);
+      assert.deepEqual([stopped.requested, stopped.succeeded, stopped.remaining], [5, 2, 3]);
+    });
+  });
+
   it('the API key appears in no attempt, summary or error', async () => {
     await withApi({}, async (api) => {
       api.script({ kind: 'status', status: 500, type: 'api_error' });
