@@ -98,7 +98,9 @@ describe('the judge on the team database (a real PostgreSQL)', function () {
     await server.admin(['GRANT promptloom_member TO alice', 'GRANT promptloom_member TO bob']);
     aliceUrl = server.url('alice', ALICE_PASSWORD, 'team');
     bobUrl = server.url('bob', BOB_PASSWORD, 'team');
-    api = await FakeMessagesApi.start({ apiKey: KEY });
+    // A fixed seed: the cases below need the third conversation to be one the judge rates under
+    // the scorer, and by default the fake's answers depend on how many servers the process started.
+    api = await FakeMessagesApi.start({ apiKey: KEY, seed: 1_000_003 });
     ws = workspace({ 'check.prompt': TEMPLATE });
     mkdirSync(join(ws, '.vscode'), { recursive: true });
     settings();
