@@ -114,8 +114,9 @@ export class Workspace {
    * What re-attaching to a batch sent through Message Batches needs: its whole plan (each slot's
    * custom id names it, so the slots are the plan's, not what is left), its template version as
    * any template of this workspace is parsed, its own settings priced by the current model table.
+   * Read through either store: the workspace's `Store`, or the team's handle.
    */
-  async prepareMessageBatchResume(store: Store, batch: BatchRow): Promise<Omit<BatchInput, Exclude<ShellPart, 'store' | 'resume'>>> {
+  async prepareMessageBatchResume<D extends Database = Store>(store: D, batch: BatchRow): Promise<Omit<BatchInput, Exclude<ShellPart, 'resume'>> & { readonly store: D }> {
     const settings = mergeSettings(storedSettings(batch.settings), { models: this.settings.models });
     const model = resolveModel(batch.model, settings.models);
     if (!model) throw new Error(`the batch used model ${batch.model}, which is not in the model table`);
