@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { parse as parseJsonc } from 'jsonc-parser';
 import { checkDatabaseUrl, connectTeamDatabase, describeUrl, TeamDatabaseError } from '../core/store/postgres/connection';
 import { MEMBER_ROLE, TEAM_SCHEMA_VERSION } from '../core/store/postgres/migrations';
-import { pushWorkspace, type PushCounts } from '../core/store/postgres/push';
+import { pushWorkspace, PushRefusedError, type PushCounts } from '../core/store/postgres/push';
 import { initTeamDatabase, teamStatus, TeamSetupError } from '../core/store/postgres/setup';
 import { SCHEMA_VERSION } from '../core/store';
 import { chooseStore, DATABASE_URL_ENV, DatabaseUrlError, namesDatabaseUrl } from '../core/store/databaseUrl';
@@ -127,7 +127,13 @@ export async function runDbPush(flags: { workspace?: string; databaseUrl?: strin
       if (status.schemaVersion === 0) throw new UserError('the team database has no Promptloom schema: its owner runs promptloom db init first');
       if (status.schemaVersion > TEAM_SCHEMA_VERSION) throw new UserError(`the team database has schema version ${status.schemaVersion}, newer than this release knows (${TEAM_SCHEMA_VERSION}): update Promptloom`);
       if (status.schemaVersion < TEAM_SCHEMA_VERSION) throw new UserError(`the team database has schema version ${status.schemaVersion}; this release needs ${TEAM_SCHEMA_VERSION}: its owner runs promptloom db init`);
-      const added = await pushWorkspace(store, client);
+      let added: PushCounts;
+      try {
+        added = await pushWorkspace(store, client);
+      } catch (error) {
+        if (error instanceof PushRefusedError) throw new UserError(error.message);
+        throw error;
+      }
       out.stdout(flags.format === 'json' ? `${JSON.stringify({ member: status.member, added })}\n` : `pushed ${folder} to ${describeUrl(url)} as ${status.member}: ${summary(added)}\n`);
       return EXIT.ok;
     });
@@ -146,6 +152,8 @@ const LABELS: Readonly<Record<keyof PushCounts, string>> = {
   generationLogs: 'generation logs',
   judgeCalls: 'judge calls',
   reviews: 'reviews',
+  messageBatches: 'Message Batches',
+  messageBatchResults: 'Message Batch results',
 };
 
 function summary(added: PushCounts): string {

@@ -15,7 +15,7 @@ import { failureSummary } from '../core/generation/failures';
 import { BatchProgress } from '../core/generation/progress';
 import { pathFor, type GenerationSettings } from '../core/generation/settings';
 import { BATCH_PRICE_FACTOR, type MessageBatchOutcome } from '../core/generation/messageBatches';
-import { runBatchesInTerminal } from './messageBatches';
+import { runBatchesInTerminal, runTeamBatchesInTerminal } from './messageBatches';
 import { countInputTokens, createClient, type ClaudeRequest } from '../core/generation/claude';
 import { cacheLine, estimateBatch, estimateJudge, formatDuration, pastOutputTokens, type JudgeEstimate } from '../core/generation/estimate';
 import { judgeModelOf } from '../core/generation/settings';
@@ -88,15 +88,10 @@ export async function runGenerate(file: string, flags: GenerateFlags, out: Outpu
   if (!prepared.input.template.settings.active) out.note(`promptloom: warning: ${file} is marked inactive (active: false); generating anyway`);
   if (prepared.input.count > MAX_BATCH) throw new UserError(`the batch would hold ${prepared.input.count} conversations, more than a batch holds (${MAX_BATCH}); run several batches`);
   const path = flags.batchApi ? 'batch' : pathFor(workspace.settings.mode, prepared.input.count);
-  // The team store: chosen (and checked) before anything is sent; what it cannot do yet refused in one line.
+  // The team store: chosen (and checked) before anything is sent; what it cannot do yet (the judge) refused in one line.
   const teamUrl = teamDatabaseUrl(flags.databaseUrl, env);
   // The judge records on the team store when it grades directly; through Message Batches it does not yet.
   if (teamUrl && path === 'batch' && !flags.dryRun && prepared.input.settings.judge === 'on') throw new UserError(JUDGE_THROUGH_MESSAGE_BATCHES);
-  if (teamUrl && path === 'batch' && !flags.dryRun) {
-    throw new UserError(
-      `Message Batches do not record on the team store yet: generate directly (without --batch-api${flags.batchApi ? '' : '; promptloom.generation.mode is ' + workspace.settings.mode + ' in .vscode/settings.json'})`,
-    );
-  }
   if (flags.dryRun) {
     const options = { format: flags.format, path, ...(key ? { apiKey: key } : {}), ...(baseURL ? { baseURL } : {}) };
     // Past output tokens from the store the run would record in.
@@ -112,9 +107,10 @@ export async function runGenerate(file: string, flags: GenerateFlags, out: Outpu
       return await withTeamStore(teamUrl, async (db) => {
         // Answers an earlier run kept while the server was unreachable are written first.
         for (const notice of await replayTeamSpool(folder, db)) out.note(`promptloom: ${notice}`);
-        const outcome = await runOnTeamStore({ ...prepared.input, db, folder, apiKey: key!, ...(baseURL ? { baseURL } : {}) }, tty, interrupt);
+        const team = { ...prepared.input, db, folder, apiKey: key!, ...(baseURL ? { baseURL } : {}) };
+        const outcome = path === 'batch' ? await runTeamBatchesInTerminal({ ...team, ...(flags.detach ? { detach: true } : {}) }, tty, interrupt) : await runOnTeamStore(team, tty, interrupt);
         // Conversations a resume of this batch (another terminal or machine) claimed first: its share, not this run's.
-        const shared = prepared.input.count - outcome.summary.requested;
+        const shared = path === 'batch' ? 0 : prepared.input.count - outcome.summary.requested;
         if (shared > 0) out.note(`promptloom: ${shared} of the batch's ${prepared.input.count} conversations were claimed by another run of it (a resume)`);
         printOutcome(outcome, flags.format, out, await flaggedRuns(db, outcome.conversations, prepared.input.template.settings.qualityThreshold), false);
         return exitCode(outcome);
@@ -362,7 +358,9 @@ export function printOutcome(outcome: BatchOutcome | MessageBatchOutcome, format
     // on its turns (turn: 0-based), as Test Template shows them.
     flagged: flagged.map((r) => ({ conversationId: r.conversationId, overall: r.overall, flagged: r.flagged, below: r.below, verdict: r.verdict, findings: r.findings })),
   };
-  if (summary.stopped === 'detached') out.note(`submitted: Message Batch${messageBatches.length === 1 ? '' : 'es'} ${messageBatches.join(', ')}; collect with: promptloom resume --batch ${batchId}`);
+  if (summary.stopped === 'detached') {
+    out.note(`submitted: Message Batch${messageBatches.length === 1 ? '' : 'es'} ${messageBatches.join(', ')}; collect with: promptloom resume --batch ${batchId}${workspaceStore ? '' : ' and the same --database-url'}`);
+  }
   // Detached after a stop of another kind (the budget let only part be submitted, answers that
   // could not be stored before Ctrl+C): said, as it would be without --detach.
   if (summary.stopped === 'detached' && summary.stopReason) out.error(`the batch stopped: ${summary.stopReason}`);

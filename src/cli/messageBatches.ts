@@ -4,7 +4,9 @@
  */
 import { createClient } from '../core/generation/claude';
 import { messageBatchRows } from '../core/generation/messageBatchRecords';
-import { cancelBatch, progressLine, runMessageBatches, type MessageBatchInput, type MessageBatchOutcome } from '../core/generation/messageBatches';
+import { cancelBatch, progressLine, runMessageBatches, runTeamMessageBatches, type MessageBatchInput, type MessageBatchOutcome, type TeamMessageBatchInput } from '../core/generation/messageBatches';
+import { TeamStoreUnsupportedError } from '../core/generation/batch';
+import type { TeamDatabase } from '../core/store/postgres/teamDatabase';
 import { WorkspaceBatchRepository } from '../core/store';
 import { existingStore } from './database';
 import { teamDatabaseUrl } from './db';
@@ -19,12 +21,26 @@ import { apiAddress, apiKey } from './workspace';
  * Anthropic, already paid for or not: `resume` collects them), it does not cancel them.
  */
 export async function runBatchesInTerminal(input: Omit<MessageBatchInput, 'signal' | 'onProgress'>, tty: boolean, interrupt: Interrupt): Promise<MessageBatchOutcome> {
+  return inTerminal(tty, interrupt, (shell) => runMessageBatches({ ...input, ...shell }));
+}
+
+/** `runBatchesInTerminal` recording in the team database; what the team store cannot do yet (the judge) is a UserError (one line, exit 2). */
+export async function runTeamBatchesInTerminal(input: Omit<TeamMessageBatchInput, 'signal' | 'onProgress'>, tty: boolean, interrupt: Interrupt): Promise<MessageBatchOutcome> {
+  try {
+    return await inTerminal(tty, interrupt, (shell) => runTeamMessageBatches({ ...input, ...shell }));
+  } catch (error) {
+    if (error instanceof TeamStoreUnsupportedError) throw new UserError(error.message);
+    throw error;
+  }
+}
+
+/** Ctrl+C stops the waiting; the progress line is drawn on a terminal's stderr. */
+async function inTerminal(tty: boolean, interrupt: Interrupt, run: (shell: Pick<MessageBatchInput, 'signal' | 'onProgress'>) => Promise<MessageBatchOutcome>): Promise<MessageBatchOutcome> {
   const stop = new AbortController();
   interrupt.started({ cancel: () => stop.abort() });
   let shown = false;
   try {
-    return await runMessageBatches({
-      ...input,
+    return await run({
       signal: stop.signal,
       onProgress: (p) => {
         if (!tty) return;
@@ -44,7 +60,7 @@ export async function runBatchesInTerminal(input: Omit<MessageBatchInput, 'signa
  */
 export async function runCancel(flags: { workspace?: string; batch?: string; apiBaseUrl?: string; databaseUrl?: string; format: 'text' | 'json' }, out: Output, env: NodeJS.ProcessEnv): Promise<number> {
   const teamUrl = teamDatabaseUrl(flags.databaseUrl, env);
-  if (teamUrl) return cancelOnTeamStore(teamUrl, flags, out);
+  if (teamUrl) return cancelOnTeamStore(teamUrl, flags, out, env);
   const { store, folder } = await existingStore(flags.workspace, out);
   if (!store) throw new UserError(flags.batch ? `no batch ${flags.batch} in ${folder}` : `no running batch in ${folder}`);
   try {
@@ -67,19 +83,37 @@ export async function runCancel(flags: { workspace?: string; batch?: string; api
 /**
  * `cancel --database-url`: the shared batch's status set to cancelled (any member who may see the
  * batch may move its status). Every process running it sees that: a generate's cancel watch
- * stops its engine, and a resume claims nothing more (it reads the status before each claim).
+ * stops its engine, a resume claims nothing more (it reads the status before each claim), and a
+ * Message Batches run cancels its Message Batches. Those the member submitted are cancelled at
+ * Anthropic here too, as in a workspace; a teammate's are theirs (their rows, their account): the
+ * teammate's running process cancels them on seeing the status.
  */
-async function cancelOnTeamStore(url: string, flags: { batch?: string; format: 'text' | 'json' }, out: Output): Promise<number> {
+async function cancelOnTeamStore(url: string, flags: { batch?: string; apiBaseUrl?: string; format: 'text' | 'json' }, out: Output, env: NodeJS.ProcessEnv): Promise<number> {
   return withTeamStore(url, async (db) => {
     const batches = new WorkspaceBatchRepository(db);
     const batch = flags.batch ? await batches.get(flags.batch) : (await batches.unfinished()).find((b) => b.status === 'running' || b.status === 'pending');
     if (!batch) throw new UserError(flags.batch ? `no batch ${flags.batch} on the team database that you may see` : 'no running batch on the team database');
-    if (batch.status !== 'running' && batch.status !== 'pending') throw new UserError(`batch ${batch.id} is not running (${batch.status})`);
-    await batches.setStatus(batch.id, 'cancelled');
-    if (flags.format === 'json') out.stdout(JSON.stringify({ batchId: batch.id, messageBatches: [] }) + '\n');
-    else out.stdout(`batch ${batch.id} cancelled\nfinish it later with: promptloom resume --batch ${batch.id} and the same --database-url\n`);
+    // The member's own Message Batches only: row-level security shows no one else's.
+    const live = (await messageBatchRows(db, batch.id)).filter((r) => r.state === 'submitted' || r.state === 'submitting');
+    if (live.length === 0 && batch.status !== 'running' && batch.status !== 'pending') throw new UserError(`batch ${batch.id} is not running (${batch.status})`);
+    const canceled = await cancelBatch(db, batch, () => createClient({ apiKey: apiKey(env), ...(apiAddressOf(flags, env) ?? {}), timeoutMs: 60_000 }));
+    const author = batch.settings.mode === 'batch' ? await teamBatchAuthor(db, batch.id) : undefined;
+    if (flags.format === 'json') out.stdout(JSON.stringify({ batchId: batch.id, messageBatches: canceled }) + '\n');
+    else {
+      out.stdout(
+        `batch ${batch.id} cancelled${canceled.length ? `: Message Batch${canceled.length === 1 ? '' : 'es'} ${canceled.join(', ')}` : ''}\n` +
+          (author && !author.mine ? `its Message Batches are ${author.name}'s: a run of theirs cancels them at Anthropic when it sees this\n` : '') +
+          `finish it later with: promptloom resume --batch ${batch.id} and the same --database-url\n`,
+      );
+    }
     return EXIT.ok;
   });
+}
+
+/** Who created a team batch (and so submitted its Message Batches), and whether it is the member connected. */
+export async function teamBatchAuthor(db: TeamDatabase, batchId: string): Promise<{ name: string; mine: boolean } | undefined> {
+  const row = await db.get('SELECT created_by, CASE WHEN created_by = current_user THEN 1 ELSE 0 END AS mine FROM batches WHERE id = ?', [batchId]);
+  return row ? { name: String(row.created_by), mine: Number(row.mine) === 1 } : undefined;
 }
 
 function apiAddressOf(flags: { apiBaseUrl?: string }, env: NodeJS.ProcessEnv): { baseURL: string } | undefined {

@@ -4,10 +4,11 @@
  * the user's, as for `generate`; a batch never carries one.
  */
 import { messageBatchRows } from '../core/generation/messageBatchRecords';
-import { WorkspaceBatchRepository } from '../core/store';
+import { WorkspaceBatchRepository, type BatchRow, type Store } from '../core/store';
 import { nothingClaimed, openWorkspaceStore, replayTeamSpool, TeamResumeRefusal } from '../core/workspace';
 import { cliStoreOptions } from './database';
-import { runBatchesInTerminal } from './messageBatches';
+import { runBatchesInTerminal, runTeamBatchesInTerminal, teamBatchAuthor } from './messageBatches';
+import type { TeamDatabase } from '../core/store/postgres/teamDatabase';
 import { EXIT, UserError } from './errors';
 import { flaggedRuns } from '../core/analytics/runReasons';
 import { Interrupt, exitCode, printOutcome, runInTerminal } from './generate';
@@ -39,7 +40,7 @@ export async function runResume(flags: { workspace?: string; batch?: string; api
     const chosen = flags.batch ? await batches.get(flags.batch) : (await batches.unfinished())[0];
     // One complete but for its judge's grades is not 'completed' yet: resume grades it.
     if (chosen && chosen.settings.mode === 'batch' && (chosen.completed < chosen.requested || chosen.status !== 'completed' || (await messageBatchRows(store, chosen.id)).some((r) => r.state === 'submitted' || r.state === 'submitting'))) {
-      let input: Awaited<ReturnType<typeof workspace.prepareMessageBatchResume>>;
+      let input: Awaited<ReturnType<typeof workspace.prepareMessageBatchResume<Store>>>;
       try {
         input = await workspace.prepareMessageBatchResume(store, chosen);
       } catch (error) {
@@ -86,7 +87,10 @@ async function resumeOnTeamStore(url: string, workspace: Workspace, flags: { bat
       for (const notice of await replayTeamSpool(workspace.folder, db)) out.note(`promptloom: ${notice}`);
       let taken: Awaited<ReturnType<Workspace['teamResume']>>;
       try {
-        taken = await workspace.teamResume(db, flags.batch);
+        // Sent through Message Batches: re-attached to (polled, collected), not generated again.
+        const batch = await workspace.teamBatchToResume(db, flags.batch);
+        if (batch.settings.mode === 'batch') return await resumeMessageBatchesOnTeamStore(db, workspace, batch, flags, api, out, interrupt);
+        taken = await workspace.teamResume(db, batch.id);
       } catch (error) {
         if (error instanceof TeamResumeRefusal) throw new UserError(error.message);
         throw error;
@@ -120,4 +124,43 @@ async function resumeOnTeamStore(url: string, workspace: Workspace, flags: { bat
   } finally {
     interrupt.dispose();
   }
+}
+
+/**
+ * `resume --database-url` of a batch sent through Message Batches: its author's run re-attached,
+ * as in a workspace (`runTeamMessageBatches`): the Message Batches submitted are collected, a row
+ * whose POST got no answer is matched in the account's list, and only what none holds is
+ * submitted. Another member's is refused: its Message Batches are the author's rows (row-level
+ * security) in the author's Anthropic account, and what is done of it is known from them.
+ */
+async function resumeMessageBatchesOnTeamStore(
+  db: TeamDatabase,
+  workspace: Workspace,
+  chosen: BatchRow,
+  flags: { format: 'text' | 'json' },
+  api: { apiKey: string; baseURL?: string },
+  out: Output,
+  interrupt: Interrupt,
+): Promise<number> {
+  const author = await teamBatchAuthor(db, chosen.id);
+  if (author && !author.mine) {
+    throw new UserError(`batch ${chosen.id} was sent through Message Batches by ${author.name}: its Message Batches are theirs (their rows, their Anthropic account), so ${author.name} resumes it`);
+  }
+  const live = (await messageBatchRows(db, chosen.id)).some((r) => r.state === 'submitted' || r.state === 'submitting');
+  // Complete, and nothing of it left at Anthropic: nothing to do.
+  if (chosen.completed >= chosen.requested && chosen.status === 'completed' && !live) {
+    out.note(`batch ${chosen.id} is complete: nothing to resume`);
+    return EXIT.ok;
+  }
+  let prepared: Awaited<ReturnType<typeof workspace.prepareMessageBatchResume<TeamDatabase>>>;
+  try {
+    prepared = await workspace.prepareMessageBatchResume(db, chosen);
+  } catch (error) {
+    throw new UserError((error as Error).message);
+  }
+  const { store: _db, ...input } = prepared;
+  out.note(`resuming batch ${chosen.id} through Message Batches on the team database: ${chosen.requested - chosen.completed} of ${chosen.requested} conversations to go`);
+  const outcome = await runTeamBatchesInTerminal({ ...input, db, ...api }, flags.format === 'text' && Boolean(process.stderr.isTTY), interrupt);
+  printOutcome(outcome, flags.format, out, await flaggedRuns(db, outcome.conversations, input.template.settings.qualityThreshold), false);
+  return exitCode(outcome);
 }

@@ -9,6 +9,9 @@ import { relative, resolve } from 'node:path';
 import { planResume, type BatchCell, type BatchInput, type ResumePlan, type TeamResumeInput } from './generation/batch';
 import type { Database } from './store/database';
 import { replaySpool, SPOOL_DIR } from './generation/teamSpool';
+import { JUDGE_THROUGH_MESSAGE_BATCHES } from './generation/messageBatches';
+
+export { JUDGE_THROUGH_MESSAGE_BATCHES };
 import { buildPlan, explicitPlan, parseValuesFile, type ExplicitCell, type PlanProblem, type Sampling, type ValuesFileKind } from './plan';
 import { importKeptAside } from './generation/unstored';
 import { Store, WorkspaceBatchRepository, WorkspaceTemplateRepository, type BatchRow, type StoreOptions } from './store';
@@ -112,18 +115,29 @@ export class Workspace {
   }
 
   /**
-   * The team batch a resume takes up (`runTeamResume`), for both shells: the one named, or the
-   * newest unfinished one the member may see (row-level security decides), prepared. `prepared` is
-   * undefined when nothing is missing. Throws `TeamResumeRefusal` (one line for the person) when
-   * there is no such batch, when it was sent through Message Batches (not on the team store yet),
-   * or when its model or template no longer serves.
+   * The team batch a resume takes up, for both shells: the one named, or the newest unfinished one
+   * the member may see (row-level security decides). Throws `TeamResumeRefusal` (one line for the
+   * person) when there is no such batch, or when the judge would grade it through Message Batches.
    */
-  async teamResume(db: Database, batchId?: string): Promise<{ batch: BatchRow; prepared: Awaited<ReturnType<Workspace['prepareTeamResume']>> }> {
+  async teamBatchToResume(db: Database, batchId?: string): Promise<BatchRow> {
     const batches = new WorkspaceBatchRepository(db);
     const batch = batchId ? await batches.get(batchId) : (await batches.unfinished())[0];
     if (!batch) throw new TeamResumeRefusal(batchId ? `no batch ${batchId} on the team database that you may see` : 'no unfinished batch on the team database');
     if (batch.settings.mode === 'batch' && batch.settings.judge === 'on') throw new TeamResumeRefusal(JUDGE_THROUGH_MESSAGE_BATCHES);
-    if (batch.settings.mode === 'batch') throw new TeamResumeRefusal(`batch ${batch.id} was sent through Message Batches, which do not record on the team store yet`);
+    return batch;
+  }
+
+  /**
+   * A direct team batch taken up (`teamBatchToResume`) and prepared for `runTeamResume`.
+   * `prepared` is undefined when nothing is missing. Throws `TeamResumeRefusal` also for a batch
+   * sent through Message Batches (the CLI re-attaches to those itself) and when its model or
+   * template no longer serves.
+   */
+  async teamResume(db: Database, batchId?: string): Promise<{ batch: BatchRow; prepared: Awaited<ReturnType<Workspace['prepareTeamResume']>> }> {
+    const batch = await this.teamBatchToResume(db, batchId);
+    if (batch.settings.mode === 'batch') {
+      throw new TeamResumeRefusal(`batch ${batch.id} was sent through Message Batches: collect it with promptloom resume --batch ${batch.id} --database-url (the editor does not take up Message Batches on the team store yet)`);
+    }
     try {
       return { batch, prepared: await this.prepareTeamResume(db, batch.id) };
     } catch (error) {
@@ -135,8 +149,9 @@ export class Workspace {
    * What re-attaching to a batch sent through Message Batches needs: its whole plan (each slot's
    * custom id names it, so the slots are the plan's, not what is left), its template version as
    * any template of this workspace is parsed, its own settings priced by the current model table.
+   * Read through either store: the workspace's `Store`, or the team's handle.
    */
-  async prepareMessageBatchResume(store: Store, batch: BatchRow): Promise<Omit<BatchInput, Exclude<ShellPart, 'store' | 'resume'>>> {
+  async prepareMessageBatchResume<D extends Database = Store>(store: D, batch: BatchRow): Promise<Omit<BatchInput, Exclude<ShellPart, 'resume'>> & { readonly store: D }> {
     const settings = mergeSettings(storedSettings(batch.settings), { models: this.settings.models });
     const model = resolveModel(batch.model, settings.models);
     if (!model) throw new Error(`the batch used model ${batch.model}, which is not in the model table`);
@@ -242,10 +257,6 @@ export type PreparedBatch =
   | { readonly ok: false; readonly reason: 'model'; readonly message: string }
   | { readonly ok: false; readonly reason: 'values'; readonly problems: readonly RenderProblem[] }
   | { readonly ok: false; readonly reason: 'plan'; readonly problems: readonly PlanProblem[] };
-
-/** Why the judge is refused on the team store when the generation goes through Message Batches. */
-export const JUDGE_THROUGH_MESSAGE_BATCHES =
-  'the judge through Message Batches does not record on the team store yet: generate directly (without --batch-api, or promptloom.generation.mode direct), or set promptloom.quality.judge off in .vscode/settings.json for this run';
 
 /** Why a team batch cannot be resumed here, in one line for the person (`Workspace.teamResume`). */
 export class TeamResumeRefusal extends Error {

@@ -207,13 +207,6 @@ describe('generate on the team database (a real PostgreSQL)', function () {
     assert.equal(existsSync(join(ws, '.promptloom')), false);
   });
 
-  it('Message Batches are refused on the team store, in one line, exit 2', async () => {
-    const result = await generate(['--count', '1', '--batch-api'], aliceUrl);
-    assert.equal(result.code, 2);
-    assert.equal(result.stderr.trim().split('\n').length, 1, result.stderr);
-    assert.match(result.stderr, /Message Batches do not record on the team store yet/);
-  });
-
   // Last: it restarts the server.
   it('a server restart in the middle of a run loses nothing: records are tried until it is back', async () => {
     const admin = server.adminUrl('team');

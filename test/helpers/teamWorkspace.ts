@@ -18,6 +18,8 @@ export interface WorkspaceContents {
   readonly generationLogs: number;
   readonly judgeCalls: number;
   readonly reviews: number;
+  readonly messageBatches: number;
+  readonly messageBatchResults: number;
 }
 
 /** A clock that moves one millisecond per reading: every row gets its own time. */
@@ -90,6 +92,8 @@ export async function contentsOf(dir: string): Promise<WorkspaceContents> {
       generationLogs: await count('generation_logs'),
       judgeCalls: await count('judge_calls'),
       reviews: await count('reviews'),
+      messageBatches: await count('message_batches'),
+      messageBatchResults: await count('message_batch_results'),
     };
   } finally {
     store.close();

@@ -179,7 +179,8 @@ function teamTarget(db: TeamDatabase, folder: string): RecordingTarget {
     batches: new WorkspaceBatchRepository(db),
     generations,
     prepare: () => spool.start(),
-    spentToday: () => spentToday(db),
+    // The member's Message Batches not yet collected hold their worst case, as in a workspace.
+    spentToday: async () => (await spentToday(db)) + (await outstanding(db)),
     spentOnBatch: (batchId) => spentOnBatch(db, batchId),
     keep: (record) => spool.keep(record),
     catchUp: async () => undefined,

@@ -4,11 +4,12 @@
  * account's recent Message Batches before anything is sent again.
  */
 import type Anthropic from '@anthropic-ai/sdk';
-import type { Store } from '../store';
+import type { Database } from '../store/database';
+import { isUniqueViolation, MessageBatchRepository } from '../store/messageBatches';
 import { toFailure } from './claude';
 import type { Clock } from './engine';
 import { classify } from './retry';
-import { markSubmitted, type MessageBatchRow } from './messageBatchRecords';
+import type { MessageBatchRow } from './messageBatchRecords';
 
 /** Polling (of a run's Message Batches, and of candidates while several run) waits 1 s, then doubles up to 60 s. */
 export const FIRST_POLL_MS = 1_000;
@@ -59,25 +60,26 @@ export function split<T>(items: readonly T[], size: (item: T) => number, limits:
  * answer (the connection dropped), the batch may exist: the account's list is checked before
  * giving up; an answer with a status means it was not created.
  */
-export async function submit(store: Store, client: Anthropic, row: MessageBatchRow, requests: Anthropic.Messages.BatchCreateParams.Request[], clock: Clock): Promise<string> {
+export async function submit(db: Database, client: Anthropic, row: MessageBatchRow, requests: Anthropic.Messages.BatchCreateParams.Request[], clock: Clock): Promise<string> {
+  const records = new MessageBatchRepository(db);
   let created: Anthropic.Messages.MessageBatch;
   try {
     created = await client.messages.batches.create({ requests });
   } catch (error) {
     if (typeof (error as { status?: unknown }).status === 'number') {
       // Answered with a status: not created. Its slots go back to be submitted by a later run.
-      await store.write((tx) => tx.run("UPDATE message_batches SET state = 'lost' WHERE id = ? AND anthropic_id IS NULL", [row.id]));
+      await records.markLost(row.id);
       throw error;
     }
     // No answer: it may have been created (or be created still). Found now, it is adopted;
     // otherwise the row stays 'submitting' and the next run looks again before sending anything.
-    const adopted = await reconcile(store, client, row, clock);
+    const adopted = await reconcile(db, client, row, clock);
     if (adopted) return adopted;
     throw error;
   }
   // On the API's clock, as `ended_at` is: a request's duration is the one less the other.
   const createdAt = Date.parse(created.created_at);
-  await markSubmitted(store, row.id, created.id, Number.isNaN(createdAt) ? clock.now() : createdAt);
+  await records.markSubmitted(row.id, created.id, Number.isNaN(createdAt) ? clock.now() : createdAt);
   return created.id;
 }
 
@@ -89,9 +91,15 @@ export async function submit(store: Store, client: Anthropic, row: MessageBatchR
  * id when they come: someone else's sends the row back to 'submitting', to be searched for again); when several run,
  * they are waited for and told apart by their results. Only when none is found is the row
  * submitted again (given `resubmit`), with the same custom ids.
+ *
+ * "No row claims": those the store lets us read. On the team store a teammate's rows are theirs
+ * alone (row-level security), so a teammate's Message Batch in the same Anthropic account may
+ * look unclaimed; recording its id then meets the unique key on `anthropic_id`, and the search
+ * goes on without it (the database's uniqueness decides, not what this client could see).
  */
-export async function reconcile(store: Store, client: Anthropic, row: MessageBatchRow, clock: Clock, resubmit?: () => Anthropic.Messages.BatchCreateParams.Request[]): Promise<string | undefined> {
-  const claimed = new Set((await store.all<{ anthropic_id: string }>('SELECT anthropic_id FROM message_batches WHERE anthropic_id IS NOT NULL')).map((r) => r.anthropic_id));
+export async function reconcile(db: Database, client: Anthropic, row: MessageBatchRow, clock: Clock, resubmit?: () => Anthropic.Messages.BatchCreateParams.Request[]): Promise<string | undefined> {
+  const records = new MessageBatchRepository(db);
+  const claimed = await records.claimed();
   let candidates: Anthropic.Messages.MessageBatch[] = [];
   const { data: listed, response } = await client.messages.batches.list({ limit: 100 }).withResponse();
   // Our row's time on the API's clock: `created_at` is the API's, our row's is ours.
@@ -105,37 +113,45 @@ export async function reconcile(store: Store, client: Anthropic, row: MessageBat
   }
   const mine = new Set(row.customIds);
   const checked = new Set<string>();
-  let match: Anthropic.Messages.MessageBatch | undefined;
-  // True when results proved it ours; false when it is adopted as the only running candidate.
-  let proven = false;
-  for (let delay = FIRST_POLL_MS; ; delay = Math.min(LONGEST_POLL_MS, delay * 2)) {
-    for (const b of candidates.filter((c) => c.processing_status === 'ended' && c.results_url && !checked.has(c.id))) {
-      checked.add(b.id);
-      for await (const line of await client.messages.batches.results(b.id)) {
-        if (mine.has(line.custom_id)) {
-          match = b;
-          proven = true;
+  for (;;) {
+    let match: Anthropic.Messages.MessageBatch | undefined;
+    // True when results proved it ours; false when it is adopted as the only running candidate.
+    let proven = false;
+    for (let delay = FIRST_POLL_MS; ; delay = Math.min(LONGEST_POLL_MS, delay * 2)) {
+      for (const b of candidates.filter((c) => c.processing_status === 'ended' && c.results_url && !checked.has(c.id))) {
+        checked.add(b.id);
+        for await (const line of await client.messages.batches.results(b.id)) {
+          if (mine.has(line.custom_id)) {
+            match = b;
+            proven = true;
+          }
+          break; // one line tells: custom ids start with the row's own id
         }
-        break; // one line tells: custom ids start with the row's own id
+        if (match) break;
       }
       if (match) break;
+      const running = candidates.filter((c) => c.processing_status !== 'ended');
+      if (running.length <= 1) {
+        match = running[0];
+        break;
+      }
+      // Several of the row's size still run: only their results can tell which is ours.
+      await clock.sleep(delay);
+      candidates = await Promise.all(candidates.map((c) => (c.processing_status === 'ended' ? c : client.messages.batches.retrieve(c.id))));
     }
-    if (match) break;
-    const running = candidates.filter((c) => c.processing_status !== 'ended');
-    if (running.length <= 1) {
-      match = running[0];
-      break;
+    if (!match) break;
+    try {
+      await records.markSubmitted(row.id, match.id, Date.parse(match.created_at), proven);
+      return match.id;
+    } catch (error) {
+      // Claimed by a row we cannot see (a teammate's): not ours. Look on among the others.
+      if (!isUniqueViolation(error)) throw error;
+      const taken = match.id;
+      candidates = candidates.filter((c) => c.id !== taken);
     }
-    // Several of the row's size still run: only their results can tell which is ours.
-    await clock.sleep(delay);
-    candidates = await Promise.all(candidates.map((c) => (c.processing_status === 'ended' ? c : client.messages.batches.retrieve(c.id))));
-  }
-  if (match) {
-    await markSubmitted(store, row.id, match.id, Date.parse(match.created_at), proven);
-    return match.id;
   }
   if (!resubmit) return undefined;
-  return submit(store, client, row, resubmit(), clock);
+  return submit(db, client, row, resubmit(), clock);
 }
 
 /**

@@ -11,12 +11,20 @@
  * once (`message_batch_results`, in the transaction that stores its generation), so reading the
  * results again adds nothing. With the judge on, the grades go through Message Batches too, once
  * the generation's results are in (judgeMessageBatches.ts).
+ *
+ * The same run records in the workspace database (`runMessageBatches`) or in the team database
+ * (`runTeamMessageBatches`): every read and write goes through the `Database` handle, and what the
+ * two stores do differently (the batch's lease, answers kept aside, catching up with other
+ * processes, the judge) is a `MessageBatchTarget`.
  */
 import type Anthropic from '@anthropic-ai/sdk';
 import type { QualityReport } from '../quality';
-import { WorkspaceBatchRepository, WorkspaceGenerationRepository, WorkspaceTemplateRepository, type Store } from '../store';
+import { WorkspaceBatchRepository, WorkspaceGenerationRepository, WorkspaceTemplateRepository, type GenerationRecord, type Store } from '../store';
+import type { Database } from '../store/database';
+import { MessageBatchRepository } from '../store/messageBatches';
+import type { TeamDatabase, TeamLease } from '../store/postgres/teamDatabase';
 import type { BatchCell, BatchInput, BatchOutcome } from './batch';
-import { spentOnBatch, spentToday } from './batch';
+import { spentOnBatch, spentToday, TeamStoreUnsupportedError } from './batch';
 import { RECORD_TOOL_CHARS, countInputTokens, createClient, extractTurns, messageParams, toFailure, type ClaudeRequest, type Turn } from './claude';
 import { CACHE_WRITE_MULTIPLIER, cacheSavingUsd, cachesPrefix } from './promptCache';
 import { answerCost, costUsd, realClock, type BatchSummary, type Clock } from './engine';
@@ -24,8 +32,8 @@ import { localInputTokens } from './estimate';
 import { fatalMessage, type FailureCount } from './failures';
 import type { BatchJudgement } from './judgeBatch';
 import { judgeThroughMessageBatches } from './judgeMessageBatches';
-import { answerRecord, keepRecords, type Kept, type RecordContext } from './recording';
-import { holdBatch } from './batchLease';
+import { answerRecord, keepRecords, storeRecord, TEAM_RETRY, type Kept, type RecordContext } from './recording';
+import { BatchBusyError, holdBatch } from './batchLease';
 import { customIdOf, messageBatchRows, outstanding, recordIntent, slotOf, slotStates, type MessageBatchRow, type Slot } from './messageBatchRecords';
 import { BATCH_PRICE_FACTOR, CREDIT_MESSAGE, classifyResult } from './messageBatchResults';
 import { reconcile, split, submit, waitAndCollect } from './messageBatchSubmission';
@@ -36,6 +44,10 @@ import { importKeptAside } from './unstored';
 export { BATCH_PRICE_FACTOR } from './messageBatchResults';
 
 /** The API's limits per Message Batch: whichever comes first. */
+/** Why the judge is refused on the team store when the generation goes through Message Batches. */
+export const JUDGE_THROUGH_MESSAGE_BATCHES =
+  'the judge through Message Batches does not record on the team store yet: generate directly (without --batch-api, or promptloom.generation.mode direct), or set promptloom.quality.judge off in .vscode/settings.json for this run';
+
 export const MESSAGE_BATCH_LIMITS = { requests: 100_000, bytes: 256 * 1024 * 1024 } as const;
 
 /** Results stored per transaction while collecting. */
@@ -87,6 +99,58 @@ export interface MessageBatchOutcome extends BatchOutcome {
   readonly messageBatches: readonly string[];
 }
 
+/**
+ * What a Message Batches run needs of the store it records in, beyond the `Database` handle. The
+ * workspace's (`workspaceTarget`) imports answers kept aside and keeps a paid answer aside when the
+ * database will not take it, catches up with other processes' writes, and lets the judge record;
+ * the team's (`teamTarget`) stores through the handle alone, tried longer (TEAM_RETRY): a result
+ * it cannot take stays at Anthropic, and `resume` reads it again.
+ */
+interface MessageBatchTarget {
+  readonly db: Database;
+  /** Before budgets and slots are read: the workspace imports answers kept aside (they are paid for). */
+  prepare(): Promise<void>;
+  /** Catches up with other processes' writes (the workspace's journal); the team store has nothing to catch up. */
+  refresh(): Promise<unknown>;
+  /** Stores a group of results in one transaction; each on its own when the group will not go. Throws when a paid one cannot be kept. */
+  keep(records: readonly GenerationRecord[]): Promise<Kept[]>;
+  /** Why the run may no longer submit (the team's lease was lost), or undefined. */
+  leaseLost?(): string | undefined;
+  /** The judge records in the workspace database (not on the team store). */
+  readonly judgeStore?: Store;
+}
+
+function workspaceTarget(store: Store): MessageBatchTarget {
+  const generations = new WorkspaceGenerationRepository(store);
+  return {
+    db: store,
+    prepare: async () => void (await importKeptAside(store)),
+    refresh: () => store.refresh(),
+    keep: (records) => keepRecords(store, records, generations),
+    judgeStore: store,
+  };
+}
+
+function teamTarget(db: TeamDatabase, lease: () => TeamLease | undefined): MessageBatchTarget {
+  const generations = new WorkspaceGenerationRepository(db);
+  return {
+    db,
+    prepare: async () => undefined,
+    refresh: async () => undefined,
+    keep: async (records) => {
+      if (records.length === 0) return [];
+      try {
+        return (await generations.recordMany(records)).map((outcome) => ({ ...outcome, aside: false }));
+      } catch {
+        const kept: Kept[] = [];
+        for (const record of records) kept.push({ ...(await storeRecord(record, generations, TEAM_RETRY)), aside: false });
+        return kept;
+      }
+    },
+    leaseLost: () => (lease()?.lost ? 'the connection holding the batch on the team database was lost; run promptloom resume to go on' : undefined),
+  };
+}
+
 export async function runMessageBatches(input: MessageBatchInput): Promise<MessageBatchOutcome> {
   // One run of a batch at a time: a resume beside a run still waiting for its Message Batches
   // would take a row 'submitting' for one whose POST never came back, and submit it again.
@@ -94,31 +158,79 @@ export async function runMessageBatches(input: MessageBatchInput): Promise<Messa
   try {
     // What other processes stored before the lease was taken (slot states are read from the store).
     if (input.resume) await input.store.refresh();
-    return await runHeldMessageBatches(input, (batchId) => (release = holdBatch(input.store.dir, batchId)));
+    return await runHeldMessageBatches(input, workspaceTarget(input.store), async (batchId) => void (release = holdBatch(input.store.dir, batchId)));
   } finally {
     release?.();
   }
 }
 
-async function runHeldMessageBatches(input: MessageBatchInput, created: (batchId: string) => void): Promise<MessageBatchOutcome> {
-  const { store, settings, model, template } = input;
+/** A Message Batches run recorded in the team database: the workspace's input, with the team's handle instead of a `Store`. */
+export type TeamMessageBatchInput = Omit<MessageBatchInput, 'store'> & { readonly db: TeamDatabase };
+
+/** The team migration that made `message_batches` and `message_batch_results` (postgres/migrations.ts). */
+const TEAM_MESSAGE_BATCHES_VERSION = 10;
+
+/** How long a team run waits for a batch's lease that a killed process's session still holds, before saying the batch is busy. */
+const TEAM_LEASE_WAIT_MS = 1_500;
+
+/**
+ * `runMessageBatches` on the team store: the same run, every row written through the team's
+ * handle (authored by the member the URL names; `message_batches` and its results are theirs
+ * alone). One run of a batch at a time across machines: the batch's lease is a session advisory
+ * lock held on a connection of its own for the whole run (`TeamDatabase.hold`), let go when the
+ * run ends or its process dies (the server ends the session). The judge's Message Batch does not
+ * record on the team store yet: with the judge on, this refuses before anything is spent.
+ */
+export async function runTeamMessageBatches(input: TeamMessageBatchInput): Promise<MessageBatchOutcome> {
+  if (input.settings.judge === 'on') throw new TeamStoreUnsupportedError(JUDGE_THROUGH_MESSAGE_BATCHES);
+  const { db } = input;
+  // A team database not yet brought up to date by its owner has no Message Batches tables: said
+  // before anything is sent or written (a batch row, a lease).
+  const version = Number((await db.get('SELECT max(version) AS version FROM schema_version'))?.version ?? 0);
+  if (version < TEAM_MESSAGE_BATCHES_VERSION) {
+    throw new TeamStoreUnsupportedError(`the team database has schema version ${version}; Message Batches need ${TEAM_MESSAGE_BATCHES_VERSION}: its owner runs promptloom db init`);
+  }
+  let lease = input.resume ? await holdTeamBatch(db, input.resume.batchId) : undefined;
+  try {
+    return await runHeldMessageBatches(input, teamTarget(db, () => lease), async (batchId) => void (lease = await holdTeamBatch(db, batchId)));
+  } finally {
+    await lease?.release();
+  }
+}
+
+/** Takes a team batch's lease, or throws BatchBusyError (one line) while another process holds it. */
+async function holdTeamBatch(db: TeamDatabase, batchId: string): Promise<TeamLease> {
+  const until = Date.now() + TEAM_LEASE_WAIT_MS;
+  for (;;) {
+    const lease = await db.hold(`promptloom batch run ${batchId}`);
+    if (lease) return lease;
+    if (Date.now() >= until) {
+      throw new BatchBusyError(`batch ${batchId} is being run by another process (its Message Batches submitted or collected there): wait for it to finish, or stop it with promptloom cancel --batch ${batchId}`);
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+async function runHeldMessageBatches(input: Omit<MessageBatchInput, 'store'>, target: MessageBatchTarget, created: (batchId: string) => Promise<void>): Promise<MessageBatchOutcome> {
+  const { settings, model, template } = input;
+  const store = target.db;
   const clock = input.clock ?? realClock;
   const limits = input.limits ?? MESSAGE_BATCH_LIMITS;
   const started = clock.now();
   // Results are stamped by the store's clock (the system's): this run's are those from now on.
   const runStartedAt = Date.now();
   const batches = new WorkspaceBatchRepository(store);
-  const generations = new WorkspaceGenerationRepository(store);
+  const records = new MessageBatchRepository(store);
   const client = input.client ?? createClient({ apiKey: input.apiKey, ...(input.baseURL ? { baseURL: input.baseURL } : {}), timeoutMs: settings.timeoutMs });
   // Answers kept aside earlier are paid for: they count against today's budget, and are stored
   // before the slots still missing are worked out.
-  await importKeptAside(store);
+  await target.prepare();
 
   const cells = input.cells ?? [{ rendered: input.rendered, count: input.count }];
   const slots: Slot[] = cells.flatMap((cell, c) => Array.from({ length: cell.count }, (_, i) => ({ key: `c${c}-${i}`, cell: c })));
   const slotByKey = new Map(slots.map((s) => [s.key, s]));
-  const ids = input.resume ?? (await createBatchRow(input));
-  if (!input.resume) created(ids.batchId);
+  const ids = input.resume ?? (await createBatchRow(store, input));
+  if (!input.resume) await created(ids.batchId);
   const { batchId, templateId } = ids;
   // Resuming a batch someone cancelled is asking to finish it: its canceled requests are sent
   // again at once. A cancel that comes while this run waits stops it instead.
@@ -234,7 +346,7 @@ async function runHeldMessageBatches(input: MessageBatchInput, created: (batchId
   const flush = async (group: Prepared[]): Promise<boolean> => {
     let kept: Kept[];
     try {
-      kept = await keepRecords(store, group.map((p) => p.record), generations);
+      kept = await target.keep(group.map((p) => p.record));
     } catch (error) {
       totals.unstored += group.length;
       stopped ??= 'error';
@@ -276,10 +388,10 @@ async function runHeldMessageBatches(input: MessageBatchInput, created: (batchId
     // after the adoption): the row goes back to 'submitting', so the account's list is searched
     // again (that one, ended, is told apart by its custom ids) before its requests are sent again.
     if (ours === 0 && foreign > 0) {
-      await store.write((tx) => tx.run("UPDATE message_batches SET state = 'submitting', anthropic_id = NULL, submitted_at = NULL WHERE id = ?", [row.id]));
+      await records.unadopt(row.id);
       return;
     }
-    await store.write((tx) => tx.run("UPDATE message_batches SET state = 'collected', ended_at = ? WHERE id = ?", [endedAt, row.id]));
+    await records.markCollected(row.id, endedAt);
   };
 
   // What this run's judge spent (today's spending includes it already; the batch budget adds it here).
@@ -327,22 +439,36 @@ async function runHeldMessageBatches(input: MessageBatchInput, created: (batchId
   let cancelRequested = false;
   const watchCancel = async (): Promise<void> => {
     if (cancelRequested) return;
-    await store.refresh().catch(() => false); // a busy database: look again next time
-    if ((await batches.get(batchId))?.status !== 'cancelled') return;
+    await target.refresh().catch(() => false); // a busy database: look again next time
+    // A database out of reach (the team's server restarting): look again next time.
+    if ((await batches.get(batchId).catch(() => undefined))?.status !== 'cancelled') return;
     cancelRequested = true;
     // Those `cancel` found are canceling already, and are not asked again. One that could not be
     // canceled (the API out of reach) ends by itself, and is collected all the same.
     await cancelMessageBatches(store, client, batchId).catch(() => undefined);
   };
 
+  /** The team's lease lost (its connection dropped): another process may hold the batch now, so this one sends nothing more. */
+  let leaseLost = false;
+  const leaseGone = (): boolean => {
+    const lost = target.leaseLost?.();
+    if (!lost) return false;
+    leaseLost = true;
+    stopped = 'error';
+    stopReason = lost;
+    return true;
+  };
+
   try {
     for (;;) {
       // 1. Rows written before a POST whose answer never came back: matched before anything is sent.
       for (const row of (await messageBatchRows(store, batchId, 'generation')).filter((r) => r.state === 'submitting')) {
+        if (leaseGone()) break;
         const requests = requestsFor(row);
         const adopted = await reconcile(store, client, row, clock, requests.every((r) => r !== undefined) ? () => requests as Anthropic.Messages.BatchCreateParams.Request[] : undefined);
         if (adopted) touched.add(adopted);
       }
+      if (leaseLost) break;
       // 2. Wait for what is submitted, taking in each Message Batch as it ends.
       const waiting = (await messageBatchRows(store, batchId, 'generation')).filter((r) => r.state === 'submitted');
       for (const r of waiting) touched.add(r.anthropicId!);
@@ -399,6 +525,7 @@ async function runHeldMessageBatches(input: MessageBatchInput, created: (batchId
         for (const s of chunk) worst += await worstCase(s.cell);
         await watchCancel();
         if (cancelRequested) break;
+        if (leaseGone()) break;
         const row = await recordIntent(store, batchId, chunk.map((s) => s.key), Math.max(...chunk.map(attempt)), worst, clock.now());
         touched.add(await submit(store, client, row, requestsFor(row) as Anthropic.Messages.BatchCreateParams.Request[], clock));
       }
@@ -431,10 +558,10 @@ async function runHeldMessageBatches(input: MessageBatchInput, created: (batchId
   let judge: BatchJudgement | undefined;
   let judgeOutstanding = false;
   const judgeModel = settings.judge === 'on' ? judgeModelOf(settings) : undefined;
-  if (judgeModel && stopped !== 'fatal' && stopped !== 'detached' && stopped !== 'cancelled' && !input.signal?.aborted) {
+  if (judgeModel && target.judgeStore && stopped !== 'fatal' && stopped !== 'detached' && stopped !== 'cancelled' && !input.signal?.aborted) {
     try {
       const judged = await judgeThroughMessageBatches({
-        store,
+        store: target.judgeStore,
         client,
         batchId,
         model: judgeModel,
@@ -519,12 +646,12 @@ async function runHeldMessageBatches(input: MessageBatchInput, created: (batchId
 }
 
 /** The batch row of a new run (its template version recorded), marked as going through Message Batches. */
-async function createBatchRow(input: MessageBatchInput): Promise<{ batchId: string; templateId: number; versionId: number }> {
-  const templates = new WorkspaceTemplateRepository(input.store);
+async function createBatchRow(db: Database, input: Omit<MessageBatchInput, 'store'>): Promise<{ batchId: string; templateId: number; versionId: number }> {
+  const templates = new WorkspaceTemplateRepository(db);
   const row = await templates.ensure(input.templatePath, { name: input.template.settings.name, tier: input.template.settings.tier });
   const version = await templates.recordVersion(row.id, input.templateText);
   const settings = Object.fromEntries(SETTINGS.filter((s) => s.name !== 'models' && input.settings[s.name] !== undefined).map((s) => [s.name, input.settings[s.name]]));
-  const batch = await new WorkspaceBatchRepository(input.store).create({
+  const batch = await new WorkspaceBatchRepository(db).create({
     templateId: row.id,
     versionId: version.id,
     requested: input.count,
@@ -543,13 +670,13 @@ async function createBatchRow(input: MessageBatchInput): Promise<{ batchId: stri
  * its status, which stops a direct run and tells a later collect not to send anything more.
  * Returns the Message Batches canceled. `client` is made only when there is one to cancel.
  */
-export async function cancelBatch(store: Store, batch: { readonly id: string; readonly status: string }, client: () => Anthropic): Promise<string[]> {
+export async function cancelBatch(store: Database, batch: { readonly id: string; readonly status: string }, client: () => Anthropic): Promise<string[]> {
   const live = (await messageBatchRows(store, batch.id)).filter((r) => r.state === 'submitted' || r.state === 'submitting');
   const canceled = live.length > 0 ? await cancelMessageBatches(store, client(), batch.id) : [];
   // Only if it still runs: a run that finished while the Message Batches were being canceled
   // keeps its 'completed' (the write catches up with other writers first).
   if (batch.status === 'running' || batch.status === 'pending') {
-    await store.write((tx) => tx.run("UPDATE batches SET status = 'cancelled', updated_at = ? WHERE id = ? AND status IN ('running', 'pending')", [Date.now(), batch.id]));
+    await store.run("UPDATE batches SET status = 'cancelled', updated_at = ? WHERE id = ? AND status IN ('running', 'pending')", [Date.now(), batch.id]);
   }
   return canceled;
 }
@@ -561,7 +688,7 @@ export async function cancelBatch(store: Store, batch: { readonly id: string; re
  * asked again, one ended is left as it is. Their results, answered requests and canceled ones
  * alike, come in on the next collect. Each is tried before the first failure is thrown.
  */
-export async function cancelMessageBatches(store: Store, client: Anthropic, batchId: string): Promise<string[]> {
+export async function cancelMessageBatches(store: Database, client: Anthropic, batchId: string): Promise<string[]> {
   const canceling: string[] = [];
   let failure: { error: unknown } | undefined;
   for (const row of await messageBatchRows(store, batchId)) {

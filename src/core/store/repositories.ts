@@ -257,10 +257,16 @@ export class SqlGenerationRepository extends ConversationReads implements Genera
     const signature = g.conversation ? signatureOf(g.conversation.turns) : undefined;
     return async (tx): Promise<RecordOutcome> => {
       if (g.batchResult) {
-        // Message Batches results: the workspace's tables (the team store refuses --batch-api).
-        const taken = await tx.get('SELECT conversation_id FROM message_batch_results WHERE message_batch_id = ? AND custom_id = ?', [g.batchResult.messageBatchId, g.batchResult.customId]);
-        if (taken) return { logId: 0, ...(taken.conversation_id !== null ? { conversationId: String(taken.conversation_id) } : {}), alreadyStored: true };
-        await tx.run('INSERT INTO message_batch_results (message_batch_id, custom_id, result, error_type, conversation_id, created_at) VALUES (?, ?, ?, ?, ?, ?)', [
+        // A Message Batch result is taken in once. The key (message batch, custom id) decides, not
+        // the look-up: two collectors of one Message Batch at once (two processes on the team
+        // store) both find nothing, and the second's INSERT waits for the first's transaction;
+        // once that commits, it inserts nothing (ON CONFLICT DO NOTHING), and this record stores
+        // nothing else either.
+        const taken = () => tx.get('SELECT conversation_id FROM message_batch_results WHERE message_batch_id = ? AND custom_id = ?', [g.batchResult!.messageBatchId, g.batchResult!.customId]);
+        const already = (row: Row) => ({ logId: 0, ...(row.conversation_id !== null ? { conversationId: String(row.conversation_id) } : {}), alreadyStored: true });
+        const before = await taken();
+        if (before) return already(before);
+        const inserted = await tx.run('INSERT INTO message_batch_results (message_batch_id, custom_id, result, error_type, conversation_id, created_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING', [
           g.batchResult.messageBatchId,
           g.batchResult.customId,
           g.batchResult.result,
@@ -268,6 +274,11 @@ export class SqlGenerationRepository extends ConversationReads implements Genera
           conversationId ?? null,
           now,
         ]);
+        if (inserted.changes === 0) {
+          const after = await taken();
+          // The row that won is one this reader cannot see (row-level security): stored all the same.
+          return after ? already(after) : { logId: 0, alreadyStored: true };
+        }
       }
       if (conversationId && g.conversationId) {
         const stored = await tx.get('SELECT id FROM generation_logs WHERE conversation_id = ? LIMIT 1', [conversationId]);

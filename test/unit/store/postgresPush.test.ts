@@ -6,12 +6,14 @@ import { strict as assert } from 'node:assert';
 import type { Client } from 'pg';
 import { WorkspaceGenerationRepository, Store } from '../../../src/core/store';
 import { connectTeamDatabase, type Queryable } from '../../../src/core/store/postgres/connection';
-import { pushWorkspace, type PushCounts } from '../../../src/core/store/postgres/push';
+import { pushWorkspace, PushRefusedError, type PushCounts } from '../../../src/core/store/postgres/push';
+import { recordIntent } from '../../../src/core/generation/messageBatchRecords';
+import { MessageBatchRepository } from '../../../src/core/store/messageBatches';
 import { initTeamDatabase } from '../../../src/core/store/postgres/setup';
 import { startPostgres, type PostgresServer } from '../../helpers/postgres';
 import { contentsOf, fillWorkspace, type WorkspaceContents } from '../../helpers/teamWorkspace';
 
-const NOTHING: PushCounts = { templates: 0, versions: 0, batches: 0, conversations: 0, turns: 0, scores: 0, generationLogs: 0, judgeCalls: 0, reviews: 0 };
+const NOTHING: PushCounts = { templates: 0, versions: 0, batches: 0, conversations: 0, turns: 0, scores: 0, generationLogs: 0, judgeCalls: 0, reviews: 0, messageBatches: 0, messageBatchResults: 0 };
 
 describe('team database (PostgreSQL): db push', function () {
   this.timeout(60_000);
@@ -55,7 +57,9 @@ describe('team database (PostgreSQL): db push', function () {
               (SELECT count(*) FROM quality_scores q JOIN conversations c ON c.id = q.conversation_id WHERE c.template_id = x.id) AS scores,
               (SELECT count(*) FROM generation_logs g WHERE g.template_id = x.id) AS generation_logs,
               (SELECT count(*) FROM judge_calls j JOIN conversations c ON c.id = j.conversation_id WHERE c.template_id = x.id) AS judge_calls,
-              (SELECT count(*) FROM reviews r JOIN conversations c ON c.id = r.conversation_id WHERE c.template_id = x.id) AS reviews
+              (SELECT count(*) FROM reviews r JOIN conversations c ON c.id = r.conversation_id WHERE c.template_id = x.id) AS reviews,
+              (SELECT count(*) FROM message_batches m JOIN batches b ON b.id = m.batch_id WHERE b.template_id = x.id) AS message_batches,
+              (SELECT count(*) FROM message_batch_results r JOIN message_batches m ON m.id = r.message_batch_id JOIN batches b ON b.id = m.batch_id WHERE b.template_id = x.id) AS message_batch_results
          FROM prompt_templates x WHERE x.created_by = current_user AND x.path = $1`,
       [path],
     );
@@ -70,6 +74,8 @@ describe('team database (PostgreSQL): db push', function () {
       generationLogs: Number(r.generation_logs),
       judgeCalls: Number(r.judge_calls),
       reviews: Number(r.reviews),
+      messageBatches: Number(r.message_batches),
+      messageBatchResults: Number(r.message_batch_results),
     };
   }
 
@@ -120,7 +126,7 @@ describe('team database (PostgreSQL): db push', function () {
     await fillWorkspace({ dir, path: 'grows.prompt', conversations: 1, start: 1_800_000_000_000 });
     const added = await push(dir, alice);
     // The same template; one new version, batch, conversation, two logs (one failed), one review.
-    assert.deepEqual(added, { templates: 0, versions: 1, batches: 1, conversations: 1, turns: 2, scores: 1, generationLogs: 2, judgeCalls: 1, reviews: 1 });
+    assert.deepEqual(added, { templates: 0, versions: 1, batches: 1, conversations: 1, turns: 2, scores: 1, generationLogs: 2, judgeCalls: 1, reviews: 1, messageBatches: 0, messageBatchResults: 0 });
     assert.deepEqual(await teamContents(alice, 'grows.prompt'), await contentsOf(dir));
   });
 
@@ -228,5 +234,58 @@ describe('team database (PostgreSQL): db push', function () {
       store.close();
     }
     assert.deepEqual(await push(dir, alice), NOTHING);
+  });
+
+  /** Adds to the workspace at `dir` a Message Batch of its batch: `collected` with a result per conversation, or still `submitted`. */
+  async function addMessageBatch(dir: string, collected: boolean): Promise<{ id: string; customIds: readonly string[] }> {
+    const store = await Store.open(dir);
+    try {
+      const batchId = String((await store.get('SELECT id FROM batches ORDER BY created_at LIMIT 1'))!.id);
+      const conversations = (await store.all('SELECT id FROM conversations WHERE batch_id = ? ORDER BY id', [batchId])).map((r) => String(r.id));
+      const row = await recordIntent(store, batchId, conversations.map((_, i) => `c0-${i}`), 1, 0.03, 1_700_000_100_000);
+      const records = new MessageBatchRepository(store);
+      await records.markSubmitted(row.id, `msgbatch_${row.id}`, 1_700_000_100_500);
+      if (!collected) return row;
+      // Each result line as the collector takes it in: here, pointing at the conversations there are.
+      await store.write((tx) => {
+        for (const [i, customId] of row.customIds.entries()) {
+          tx.run("INSERT INTO message_batch_results (message_batch_id, custom_id, result, error_type, conversation_id, created_at) VALUES (?, ?, 'succeeded', NULL, ?, ?)", [row.id, customId, conversations[i]!, 1_700_000_101_000 + i]);
+        }
+      });
+      await records.markCollected(row.id, 1_700_000_102_000);
+      return row;
+    } finally {
+      store.close();
+    }
+  }
+
+  it('Message Batches and their results come along (the submitter’s on the team store); pushing again adds nothing', async () => {
+    const dir = await fillWorkspace({ path: 'batched.prompt' });
+    const row = await addMessageBatch(dir, true);
+    const local = await contentsOf(dir);
+    assert.equal(local.messageBatches, 1);
+    assert.equal(local.messageBatchResults, 3);
+    assert.deepEqual(await push(dir, alice), local);
+    assert.deepEqual(await teamContents(alice, 'batched.prompt'), local);
+    assert.deepEqual(await push(dir, alice), NOTHING);
+    const { rows } = await alice.query('SELECT id, state, anthropic_id, custom_ids, confirmed, purpose, created_by FROM message_batches WHERE id = $1', [row.id]);
+    assert.deepEqual(rows, [{ id: row.id, state: 'collected', anthropic_id: `msgbatch_${row.id}`, custom_ids: row.customIds, confirmed: 1, purpose: 'generation', created_by: 'alice' }]);
+    // Bob reads the pushed batch (an active template's) but not Alice's Message Batches (a session
+    // of his own: the restart above ended the earlier one).
+    const asBob = await connectTeamDatabase(server.url('bob', 'b', 'team'));
+    try {
+      assert.equal((await asBob.query("SELECT 1 FROM batches b JOIN prompt_templates t ON t.id = b.template_id WHERE t.path = 'batched.prompt'")).rowCount, 1);
+      assert.equal((await asBob.query('SELECT 1 FROM message_batches WHERE id = $1', [row.id])).rowCount, 0);
+      assert.equal((await asBob.query('SELECT 1 FROM message_batch_results WHERE message_batch_id = $1', [row.id])).rowCount, 0);
+    } finally {
+      await asBob.end();
+    }
+  });
+
+  it('a workspace with a Message Batch not yet collected is refused, before anything is written', async () => {
+    const dir = await fillWorkspace({ path: 'in-flight.prompt' });
+    await addMessageBatch(dir, false);
+    await assert.rejects(push(dir, alice), (error: Error) => error instanceof PushRefusedError && /has a Message Batch not yet collected: collect it first with promptloom resume --batch \S+, then push/.test(error.message));
+    assert.equal((await alice.query("SELECT 1 FROM prompt_templates WHERE path = 'in-flight.prompt'")).rowCount, 0);
   });
 });

@@ -568,7 +568,64 @@ export const PG_MIGRATIONS: readonly PgMigration[] = [
          WITH CHECK (created_by = current_user AND EXISTS (SELECT 1 FROM conversations c WHERE c.id = conversation_id))`,
     ],
   },
-  // Version 10 is another change's (Message Batches on the team store): numbers are kept in order when the two meet.
+  {
+    version: 10,
+    description: "Message Batches on the team store: each member's submitted Message Batches and the results taken in, theirs alone",
+    sql: [
+      // The workspace's message_batches (its migrations 7, 9 and 10) column for column: one row per
+      // Message Batch, written BEFORE the POST ('submitting', no anthropic_id) and given its id
+      // right after, so a crash between the two is matched against the account's Message Batches
+      // on resume instead of submitting the same work twice. `confirmed` stays an integer (0 or 1)
+      // as in the workspace, so the same statements read and write it on both.
+      `CREATE TABLE message_batches (
+         id TEXT PRIMARY KEY,                   -- ours; the start of every custom_id it holds
+         batch_id TEXT NOT NULL REFERENCES batches(id),
+         anthropic_id TEXT UNIQUE,              -- msgbatch_…: unique across the team (one account may serve several members)
+         state TEXT NOT NULL CHECK (state IN ('submitting', 'submitted', 'collected', 'lost')),
+         request_count INTEGER NOT NULL,
+         custom_ids JSONB NOT NULL,             -- in request order
+         attempt INTEGER NOT NULL,
+         worst_case_usd DOUBLE PRECISION NOT NULL, -- held against the submitter's budgets until collected
+         created_at BIGINT NOT NULL,
+         submitted_at BIGINT,
+         ended_at BIGINT,
+         purpose TEXT NOT NULL DEFAULT 'generation' CHECK (purpose IN ('generation', 'judge')),
+         confirmed INTEGER NOT NULL DEFAULT 1 CHECK (confirmed IN (0, 1)),
+         created_by TEXT NOT NULL DEFAULT current_user
+       )`,
+      'CREATE INDEX message_batches_by_batch ON message_batches (batch_id, created_at)',
+      // What a member holds against their daily budget: their Message Batches not yet collected.
+      "CREATE INDEX message_batches_outstanding ON message_batches (created_by) WHERE state IN ('submitting', 'submitted')",
+      // Each result line taken in once: its key is the guard, also for two processes collecting
+      // one Message Batch at once (the second's insert waits for the first's commit, then adds
+      // nothing: ON CONFLICT DO NOTHING).
+      `CREATE TABLE message_batch_results (
+         message_batch_id TEXT NOT NULL REFERENCES message_batches(id),
+         custom_id TEXT NOT NULL,
+         result TEXT NOT NULL CHECK (result IN ('succeeded', 'errored', 'canceled', 'expired')),
+         error_type TEXT,
+         conversation_id TEXT,
+         created_at BIGINT NOT NULL,
+         created_by TEXT NOT NULL DEFAULT current_user,
+         PRIMARY KEY (message_batch_id, custom_id)
+       )`,
+      ...['message_batches', 'message_batch_results'].flatMap((t) => [`ALTER TABLE ${t} ENABLE ROW LEVEL SECURITY`, `ALTER TABLE ${t} FORCE ROW LEVEL SECURITY`]),
+      // The submitter's alone, like the generation logs: a Message Batch's worst case, custom ids
+      // and Anthropic id are about the member's spending and account. A row is written only for a
+      // batch the member may see (the batches' read policy applies inside EXISTS).
+      `CREATE POLICY message_batches_read ON message_batches FOR SELECT TO ${MEMBER_ROLE} USING (created_by = current_user)`,
+      `CREATE POLICY message_batches_insert ON message_batches FOR INSERT TO ${MEMBER_ROLE}
+         WITH CHECK (created_by = current_user AND EXISTS (SELECT 1 FROM batches b WHERE b.id = batch_id))`,
+      `CREATE POLICY message_batches_update ON message_batches FOR UPDATE TO ${MEMBER_ROLE} USING (created_by = current_user) WITH CHECK (created_by = current_user)`,
+      // Results: with their Message Batch, so the submitter's too (its own policy applies inside EXISTS).
+      `CREATE POLICY message_batch_results_read ON message_batch_results FOR SELECT TO ${MEMBER_ROLE} USING (created_by = current_user)`,
+      `CREATE POLICY message_batch_results_insert ON message_batch_results FOR INSERT TO ${MEMBER_ROLE}
+         WITH CHECK (created_by = current_user AND EXISTS (SELECT 1 FROM message_batches m WHERE m.id = message_batch_id))`,
+      // No DELETE; results are append-only.
+      `GRANT SELECT, INSERT, UPDATE ON message_batches TO ${MEMBER_ROLE}`,
+      `GRANT SELECT, INSERT ON message_batch_results TO ${MEMBER_ROLE}`,
+    ],
+  },
   {
     version: 11,
     description: "the judge on the team store: a conversation's author replaces its score with the judge's combined one",

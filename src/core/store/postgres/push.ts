@@ -10,6 +10,12 @@
  *   local id with the row's content (conversation and batch UUIDs, times, ...). Another workspace's
  *   row 7 has other content and so another key; a copy of this workspace pushed from elsewhere
  *   has the same keys, and adds nothing either.
+ * - Message Batches and their result lines: their own keys (the row's id, ours and random; a
+ *   result's message batch and custom id). They come along so that a batch sent through Message
+ *   Batches can be resumed on the team store: its conversations' slots are known from the results.
+ *   A workspace with Message Batches not yet collected is refused (`PushRefusedError`) before
+ *   anything is written: pushed then, they could be collected both in the workspace and on the
+ *   team store, each storing the same answers as different conversations.
  */
 import { createHash } from 'node:crypto';
 import type { Store } from '../store';
@@ -26,6 +32,16 @@ export interface PushCounts {
   generationLogs: number;
   judgeCalls: number;
   reviews: number;
+  messageBatches: number;
+  messageBatchResults: number;
+}
+
+/** A push that would copy something wrongly: nothing was written. */
+export class PushRefusedError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'PushRefusedError';
+  }
 }
 
 export interface PushOptions {
@@ -36,7 +52,13 @@ export interface PushOptions {
 /** Reads the workspace database; writes the team database through `client`. Returns what was added. */
 export async function pushWorkspace(store: Store, client: Queryable, options: PushOptions = {}): Promise<PushCounts> {
   const chunkSize = options.chunkSize ?? 500;
-  const added: PushCounts = { templates: 0, versions: 0, batches: 0, conversations: 0, turns: 0, scores: 0, generationLogs: 0, judgeCalls: 0, reviews: 0 };
+  const added: PushCounts = { templates: 0, versions: 0, batches: 0, conversations: 0, turns: 0, scores: 0, generationLogs: 0, judgeCalls: 0, reviews: 0, messageBatches: 0, messageBatchResults: 0 };
+  const live = await store.get("SELECT batch_id, count(*) AS n FROM message_batches WHERE state IN ('submitting', 'submitted') GROUP BY batch_id ORDER BY min(created_at) LIMIT 1");
+  if (live) {
+    throw new PushRefusedError(
+      `batch ${String(live.batch_id)} has ${Number(live.n) === 1 ? 'a Message Batch' : `${Number(live.n)} Message Batches`} not yet collected: collect ${Number(live.n) === 1 ? 'it' : 'them'} first with promptloom resume --batch ${String(live.batch_id)}, then push (pushed now, ${Number(live.n) === 1 ? 'it' : 'they'} could be collected both here and on the team store, and stored twice)`,
+    );
+  }
 
   // Templates and versions first, in one transaction: everything else refers to them by id.
   const { templateIds, versionIds } = await inTransaction(client, async () => {
@@ -74,6 +96,24 @@ export async function pushWorkspace(store: Store, client: Queryable, options: Pu
       rows.map((b) => [b.id, template(b.template_id), version(b.version_id), b.requested, b.parameters, b.model, b.settings, b.status, b.plan ?? null, b.created_at, b.updated_at]),
       // A batch pushed before has moved on since (completed, cancelled): the newer status wins.
       'ON CONFLICT (id) DO UPDATE SET status = EXCLUDED.status, updated_at = EXCLUDED.updated_at WHERE EXCLUDED.updated_at > batches.updated_at',
+    );
+  }
+
+  // After the batches they name. Each member's own on the team store (row-level security).
+  for (const rows of chunks(await store.all('SELECT * FROM message_batches ORDER BY created_at, id'), chunkSize)) {
+    added.messageBatches += await insertRows(
+      client,
+      'message_batches (id, batch_id, anthropic_id, state, request_count, custom_ids, attempt, worst_case_usd, created_at, submitted_at, ended_at, purpose, confirmed)',
+      rows.map((m) => [m.id, m.batch_id, m.anthropic_id, m.state, m.request_count, m.custom_ids, m.attempt, m.worst_case_usd, m.created_at, m.submitted_at, m.ended_at, m.purpose ?? 'generation', m.confirmed ?? 1]),
+      'ON CONFLICT DO NOTHING',
+    );
+  }
+  for (const rows of chunks(await store.all('SELECT * FROM message_batch_results ORDER BY message_batch_id, custom_id'), chunkSize)) {
+    added.messageBatchResults += await insertRows(
+      client,
+      'message_batch_results (message_batch_id, custom_id, result, error_type, conversation_id, created_at)',
+      rows.map((r) => [r.message_batch_id, r.custom_id, r.result, r.error_type, r.conversation_id, r.created_at]),
+      'ON CONFLICT DO NOTHING',
     );
   }
 

@@ -76,6 +76,13 @@ function clientTx(client: PoolClient): AsyncTx {
   };
 }
 
+/** A lock held by a run (`TeamDatabase.hold`). */
+export interface TeamLease {
+  /** True once the connection holding it dropped: another session may hold the lock now. */
+  readonly lost: boolean;
+  release(): Promise<void>;
+}
+
 export class TeamDatabase implements Database {
   readonly dialect = POSTGRESQL_DIALECT;
 
@@ -187,6 +194,49 @@ export class TeamDatabase implements Database {
         client.release(broken);
       }
     }
+  }
+
+  /**
+   * A lease for as long as a run goes on: a session advisory lock on `key`, taken on a connection
+   * of this pool's kept for it alone until `release`. Undefined when another session holds it.
+   * The server lets it go when that connection ends, so a process killed with kill -9 holds
+   * nothing (its session ends with its socket); a lease whose connection dropped (a server
+   * restart, the network) says so in `lost`, since another process may hold it from then on.
+   */
+  async hold(key: string): Promise<TeamLease | undefined> {
+    const client = await this.pool.connect();
+    let lost = false;
+    const onLost = () => (lost = true);
+    // A checked-out client's failure is emitted on it: without a listener it would end the process.
+    client.on('error', onLost);
+    client.on('end', onLost);
+    let held: boolean;
+    try {
+      held = (await client.query<{ held: boolean }>('SELECT pg_try_advisory_lock(hashtext($1)) AS held', [key])).rows[0]!.held === true;
+    } catch (error) {
+      client.off('end', onLost);
+      client.release(true);
+      throw error;
+    }
+    if (!held) {
+      client.off('error', onLost);
+      client.off('end', onLost);
+      client.release();
+      return undefined;
+    }
+    let released = false;
+    return {
+      get lost() {
+        return lost;
+      },
+      release: async () => {
+        if (released) return;
+        released = true;
+        // Ending the connection ends the session and its lock: nothing to unlock by hand.
+        client.off('end', onLost);
+        client.release(true);
+      },
+    };
   }
 
   /** Why `error` happened, in one line without the password. */
