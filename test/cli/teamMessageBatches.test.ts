@@ -268,7 +268,7 @@ describe('Message Batches on the team database (real PostgreSQL, fake Messages A
       const result = await generate(['--count', '2', '--batch-api'], aliceUrl);
       assert.equal(result.code, 2, result.stderr);
       assert.equal(result.stderr.trim().split('\n').length, 1, result.stderr);
-      assert.match(result.stderr, /the judge \(promptloom\.quality\.judge on\) does not record on the team store yet/);
+      assert.match(result.stderr, /the judge through Message Batches does not record on the team store yet/);
       assert.equal(api.stats.batchCreates + api.stats.requests, 0);
       assert.equal(await count('SELECT count(*) AS n FROM promptloom.batches'), batches);
     } finally {

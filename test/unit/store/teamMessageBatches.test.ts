@@ -305,7 +305,7 @@ describe('Message Batches on the team store (a real PostgreSQL)', function () {
     assert.ok(prepared.ok);
     const creates = api.stats.batchCreates;
     const batches = Number((await alice.get('SELECT count(*) AS n FROM batches'))!.n);
-    await assert.rejects(runTeamMessageBatches({ ...prepared.input, db: alice, apiKey: KEY, baseURL: api.url, clock: quick }), /the judge \(promptloom\.quality\.judge on\) does not record on the team store yet/);
+    await assert.rejects(runTeamMessageBatches({ ...prepared.input, db: alice, apiKey: KEY, baseURL: api.url, clock: quick }), /the judge through Message Batches does not record on the team store yet/);
     assert.equal(api.stats.batchCreates, creates);
     assert.equal(Number((await alice.get('SELECT count(*) AS n FROM batches'))!.n), batches);
   });
