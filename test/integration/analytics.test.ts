@@ -156,7 +156,7 @@ describe('template testing, the dashboard and export', function () {
     const target = workspaceFile('stats-export.csv');
     await panel.exportCsv(target);
     const csv = new TextDecoder().decode(await vscode.workspace.fs.readFile(target)).trim().split('\n');
-    assert.equal(csv[0], 'name,file,tier,usageCount,succeeded,failed,avgQuality,minQuality,maxQuality,approvalRate,avgDurationMs,avgCostUsd,totalCostUsd,trend,diversity,nearDuplicates,reviewAgreementReviewed,reviewAgreementAuc,reviewAgreementAccuracy,reviewAgreementSuggestedThreshold,savedUsd,cancelled');
+    assert.equal(csv[0], 'name,file,tier,usageCount,succeeded,failed,avgQuality,minQuality,maxQuality,approvalRate,avgDurationMs,avgCostUsd,totalCostUsd,trend,diversity,nearDuplicates,reviewAgreementReviewed,reviewAgreementAuc,reviewAgreementAccuracy,reviewAgreementSuggestedThreshold,savedUsd,cancelled,author');
     assert.equal(csv.length, data.templates.length + 1);
   });
 

@@ -35,7 +35,7 @@ export interface ReplicaLog {
 }
 
 /** A store on the calling thread that can also catch up and checkpoint (a `Store`). */
-type FallbackStore = Database & { refresh?(): Promise<boolean>; checkpoint?(): Promise<void> };
+type FallbackStore = Database & { refresh?(): Promise<boolean>; checkpoint?(): Promise<void>; readonly notices?: readonly string[] };
 
 export interface ReplicaOptions {
   /** The workspace folder (holding `.promptloom/`). */
@@ -256,7 +256,7 @@ export class ReplicaDatabase implements Database {
     const store = await this.fallback();
     switch (request.op) {
       case 'open':
-        return [];
+        return [...(store.notices ?? [])];
       case 'all':
         return store.all(request.sql, request.params);
       case 'get': {
