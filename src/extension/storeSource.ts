@@ -16,8 +16,7 @@
  *
  * On the workspace database, `read()` and `write()` hand out the workspace's `Store` in a worker
  * thread (`WorkspaceDb`, a writable `ReplicaDatabase`, docs/team-store.md §5) as `db`: reads,
- * writes and transactions run off the extension host's thread. `readOnThread()` (the
- * Conversations view's tree) hands out a `Store` on this thread (`WorkspaceDb.store()`).
+ * writes and transactions run off the extension host's thread.
  */
 import * as vscode from 'vscode';
 import { systemClock } from '../core/store';
@@ -108,17 +107,6 @@ export class StoreSource extends Disposable {
     return this.handle(false);
   }
 
-  /**
-   * The store to read, with its reads on this thread on the workspace database (the main `Store`,
-   * not the read replica): for the Conversations view's tree. VS Code's `TreeView.reveal` can hang
-   * when it meets a refresh whose children are still being fetched, and the replica's answers
-   * (a message each way) widen that window enough to hit it (a verdict moving the selection hung
-   * in one run of two); on the main `Store` the list answers as it did before.
-   */
-  readOnThread(): Promise<StoreHandle | undefined> {
-    return this.handle(false, true);
-  }
-
   /** The store to write to (a review, a run, a saved version): the workspace database is created if need be. */
   write(): Promise<StoreHandle | undefined> {
     return this.handle(true);
@@ -130,7 +118,7 @@ export class StoreSource extends Disposable {
     else this.db.wrote();
   }
 
-  private async handle(forWrite: boolean, onThread = false): Promise<StoreHandle | undefined> {
+  private async handle(forWrite: boolean): Promise<StoreHandle | undefined> {
     const choice = await this.resolve();
     if (choice.store === 'error') {
       this.report(choice.message);
@@ -140,10 +128,6 @@ export class StoreSource extends Disposable {
       this.problem = undefined;
       const store = forWrite ? await this.db.get() : await this.db.getIfExists();
       if (!store) return undefined;
-      if (onThread) {
-        const onThreadStore = await this.db.store();
-        return onThreadStore && handleOn('workspace', onThreadStore, (work) => work(onThreadStore));
-      }
       if (this.workspace?.store !== store) {
         // An export reads the store as it is: one process's reads of a local file (the worker
         // changes it only for this window's writes and the watcher's catch-up).
