@@ -75,10 +75,20 @@ export class ConversationsView extends Disposable implements vscode.TreeDataProv
     this.register({ dispose: () => clearTimeout(this.timer) });
   }
 
-  /** Re-reads the database soon; bursts of writes (a batch) cost one query. */
+  /**
+   * Re-reads the database soon; bursts of writes (a batch) cost one query. A hidden view reads
+   * nothing: its kept list is dropped, and VS Code asks for the children when it shows it again.
+   */
   refresh(): void {
     clearTimeout(this.timer);
-    this.timer = setTimeout(() => void this.reload().catch(() => undefined), REFRESH_DELAY_MS);
+    this.timer = setTimeout(() => {
+      if (this.view.visible) {
+        void this.reload().catch(() => undefined);
+      } else {
+        this.kept = undefined;
+        this.changed.fire();
+      }
+    }, REFRESH_DELAY_MS);
   }
 
   /** The conversations the view shows now (read afresh), groups opened. */
