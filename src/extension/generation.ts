@@ -224,7 +224,8 @@ export class GenerationService extends Disposable {
       if (!handle?.team) throw new Error(`Cannot generate on the team database: ${this.source.problem ?? 'it cannot be reached'}.`);
       return { store: 'postgresql', db: handle.team, folder };
     }
-    const store = await this.db.get();
+    // A run's core functions take a `Store`: one on this thread (docs/team-store.md §8).
+    const store = await this.db.store();
     if (!store) throw new Error('Generations are recorded in the workspace database: open the folder that holds this template.');
     return { store: 'workspace', db: store };
   }

@@ -1,5 +1,5 @@
 import * as vscode from 'vscode';
-import { Store, WorkspaceTemplateRepository, contentHash, type VersionSummary } from '../core/store';
+import { WorkspaceTemplateRepository, contentHash, type VersionSummary } from '../core/store';
 import { Disposable } from './disposable';
 import type { StoreHandle, StoreKind, StoreSource } from './storeSource';
 import { setTemplateActive } from './templateActive';
@@ -106,11 +106,9 @@ export class TemplateHistory extends Disposable implements vscode.TextDocumentCo
     return template && { store: handle.store, templateId: template.id, versions: await handle.templates.versions(template.id) };
   }
 
-  /** The store to read versions from; the workspace's caught up with other processes' writes. */
-  private async read(): Promise<StoreHandle | undefined> {
-    const handle = await this.source.read();
-    if (handle?.db instanceof Store) await handle.db.refresh();
-    return handle;
+  /** The store to read versions from; the workspace's caught up with other processes' writes (`StoreSource.read`). */
+  private read(): Promise<StoreHandle | undefined> {
+    return this.source.read();
   }
 
   /**

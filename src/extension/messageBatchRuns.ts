@@ -137,7 +137,7 @@ export class MessageBatchRuns extends Disposable {
 
   /** Cancels a batch's Message Batches at Anthropic (and marks it cancelled); what they answered is still collected. */
   async cancel(batchId: string): Promise<string[]> {
-    const store = await this.db.get();
+    const store = await this.db.store(); // the Message Batches path takes a Store on this thread (docs/team-store.md §8)
     const key = await this.apiKey();
     if (!store || !key) throw new Error('Cancelling at Anthropic needs the workspace database and the API key.');
     const batch = await new WorkspaceBatchRepository(store).get(batchId);
@@ -153,7 +153,8 @@ export class MessageBatchRuns extends Disposable {
 
   /** Batches with Message Batches at Anthropic not yet collected, each with whether this window waits for it. */
   async atAnthropic(): Promise<(UncollectedBatch & { title: string; live?: MessageBatchProgress | true })[]> {
-    const store = await this.db.getIfExists();
+    // Only where a database exists; the Message Batches records take a Store on this thread.
+    const store = (await this.db.getIfExists()) && (await this.db.store());
     if (!store) return [];
     return (await uncollectedMessageBatches(store)).map((b) => {
       const run = [...this.live].find((r) => r.batchId === b.batchId);
@@ -187,7 +188,7 @@ export class MessageBatchRuns extends Disposable {
    * only collected: nothing more is sent for it.
    */
   async collect(batchIds: readonly string[]): Promise<MessageBatchOutcome[]> {
-    const store = await this.db.get();
+    const store = await this.db.store(); // the Message Batches path takes a Store on this thread (docs/team-store.md §8)
     const apiKey = await this.apiKey();
     if (!store || !apiKey) throw new Error('Collecting Message Batches needs the workspace database and the API key.');
     await store.refresh();

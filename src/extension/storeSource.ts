@@ -14,27 +14,22 @@
  * Generation records in the store chosen here too (`write()`: on the team database its pool,
  * `StoreHandle.team`), so what a run writes is what the views show.
  *
- * On the workspace database, `read()` hands out a read replica in a worker thread
- * (`ReplicaDatabase`, docs/team-store.md step 5) as `db`: the heavy reads (the dashboard's figures,
- * the template quality lens, transcripts) then run off the extension host's thread. `write()` and
- * `readOnThread()` (the Conversations view's tree) hand out the main thread's `Store`, where
- * writes (short transactions) stay.
- * The worker starts on the first read and ends with this source (on deactivate).
+ * On the workspace database, `read()` and `write()` hand out the workspace's `Store` in a worker
+ * thread (`WorkspaceDb`, a writable `ReplicaDatabase`, docs/team-store.md §5) as `db`: reads,
+ * writes and transactions run off the extension host's thread.
  */
 import * as vscode from 'vscode';
-import { systemClock, type Store } from '../core/store';
+import { systemClock } from '../core/store';
 import { ConversationReads } from '../core/store/conversationReads';
 import type { Database } from '../core/store/database';
 import { DatabaseUrlError } from '../core/store/databaseUrl';
-import { ReplicaDatabase } from '../core/store/replica';
 import type { TeamChange } from '../core/store/postgres/changes';
 import type { TeamDatabase as TeamPool } from '../core/store/postgres/teamDatabase';
 import { TemplateReads } from '../core/store/templateReads';
-import { dirname } from 'node:path';
 import { Disposable } from './disposable';
 import type { Log } from './log';
 import type { TeamDatabase } from './teamDatabase';
-import type { WorkspaceDb } from './workspaceDb';
+import type { WorkspaceDb, WorkspaceStore } from './workspaceDb';
 
 export type StoreKind = 'workspace' | 'postgresql';
 
@@ -74,8 +69,8 @@ export class StoreSource extends Disposable {
   /** The choice, resolved once and kept until the setting or the password changes. */
   private choosing: Promise<{ store: 'workspace' } | { store: 'postgresql'; url: string } | { store: 'error'; message: string }> | undefined;
   private team: TeamConnection | undefined;
-  /** The workspace database: the main thread's Store (written to), and its read replica (read from). */
-  private workspace: { store: Store; handle: StoreHandle; replica: ReplicaDatabase; readHandle: StoreHandle } | undefined;
+  /** The workspace database (its Store in the worker), and the handle on it. */
+  private workspace: { store: WorkspaceStore; handle: StoreHandle } | undefined;
   /** The store last chosen (for labels, and to ignore the other store's events). */
   private chosen: StoreKind | undefined;
   /** Why the chosen store cannot be read, when it cannot: shown once per choice, kept for views. */
@@ -91,7 +86,6 @@ export class StoreSource extends Disposable {
     db.onDidChange(() => this.chosen !== 'postgresql' && this.changed.fire({ store: 'workspace' }), this, this.subscriptions);
     choice.onDidChangeChoice(() => this.rechoose(), this, this.subscriptions);
     this.register({ dispose: () => void this.closeTeam() });
-    this.register({ dispose: () => this.workspace?.replica.close() });
   }
 
   /** The store chosen now (resolving the choice if needed). */
@@ -113,17 +107,6 @@ export class StoreSource extends Disposable {
     return this.handle(false);
   }
 
-  /**
-   * The store to read, with its reads on this thread on the workspace database (the main `Store`,
-   * not the read replica): for the Conversations view's tree. VS Code's `TreeView.reveal` can hang
-   * when it meets a refresh whose children are still being fetched, and the replica's answers
-   * (a message each way) widen that window enough to hit it (a verdict moving the selection hung
-   * in one run of two); on the main `Store` the list answers as it did before.
-   */
-  readOnThread(): Promise<StoreHandle | undefined> {
-    return this.handle(false, true);
-  }
-
   /** The store to write to (a review, a run, a saved version): the workspace database is created if need be. */
   write(): Promise<StoreHandle | undefined> {
     return this.handle(true);
@@ -135,7 +118,7 @@ export class StoreSource extends Disposable {
     else this.db.wrote();
   }
 
-  private async handle(forWrite: boolean, onThread = forWrite): Promise<StoreHandle | undefined> {
+  private async handle(forWrite: boolean): Promise<StoreHandle | undefined> {
     const choice = await this.resolve();
     if (choice.store === 'error') {
       this.report(choice.message);
@@ -146,13 +129,11 @@ export class StoreSource extends Disposable {
       const store = forWrite ? await this.db.get() : await this.db.getIfExists();
       if (!store) return undefined;
       if (this.workspace?.store !== store) {
-        this.workspace?.replica.close();
-        // An export's reads go to the main Store, which changes only when this window catches up.
-        const onStore = <T>(work: (db: Database) => Promise<T>) => work(store);
-        const replica = new ReplicaDatabase({ workspace: dirname(store.dir), fallback: store, log: this.log });
-        this.workspace = { store, handle: handleOn('workspace', store, onStore), replica, readHandle: handleOn('workspace', replica, onStore) };
+        // An export reads the store as it is: one process's reads of a local file (the worker
+        // changes it only for this window's writes and the watcher's catch-up).
+        this.workspace = { store, handle: handleOn('workspace', store, (work) => work(store)) };
       }
-      return onThread ? this.workspace.handle : this.workspace.readHandle;
+      return this.workspace.handle;
     }
     if (this.team?.url !== choice.url) {
       void this.closeTeam();

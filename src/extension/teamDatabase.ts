@@ -99,8 +99,9 @@ export class TeamDatabase extends Disposable {
     const { workspaceStoreStatus } = await import('../core/store/storeStatus');
     const store = await this.db.getIfExists();
     const folder = this.db.folder;
-    const location = store?.snapshotPath ?? (folder ? vscode.Uri.joinPath(folder.uri, '.promptloom', 'promptloom.db').fsPath : 'no folder open');
-    return workspaceStoreStatus(location, (await store?.schemaVersion()) ?? 0, SCHEMA_VERSION);
+    const location = folder ? vscode.Uri.joinPath(folder.uri, '.promptloom', 'promptloom.db').fsPath : 'no folder open';
+    const version = store ? Number((await store.get<{ version: number | null }>('SELECT max(version) AS version FROM schema_version'))?.version ?? 0) : 0;
+    return workspaceStoreStatus(location, version, SCHEMA_VERSION);
   }
 
   /**

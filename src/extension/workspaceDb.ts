@@ -1,17 +1,30 @@
 import * as vscode from 'vscode';
-import { openWorkspaceStore } from '../core/workspace';
-import { type Store } from '../core/store';
+import { Store } from '../core/store';
+import { ReplicaDatabase } from '../core/store/replica';
 import { Disposable } from './disposable';
 import type { Log } from './log';
 
+/** The workspace database as the editor uses it: its `Store` in a worker thread (reads, writes, catch-up). */
+export type WorkspaceStore = ReplicaDatabase;
+
 /**
  * The workspace database, opened on first use (not at activation: loading SQLite's WebAssembly
- * takes tens of milliseconds). Watches the journal so rows written by the CLI or another window
- * show up here. In an untrusted workspace it is neither opened nor created: its `.promptloom/`
- * came with the files; once trust is granted, views are told to look again (and open it).
+ * takes tens of milliseconds). Its `Store` lives in a worker thread (`ReplicaDatabase`, writable,
+ * docs/team-store.md §5): reads, writes, transactions and the journal's catch-up run there, off
+ * the extension host's thread. Watches the journal so rows written by the CLI or another window
+ * show up here: the worker catches up and says whether anything changed. In an untrusted
+ * workspace it is neither opened nor created: its `.promptloom/` came with the files; once trust
+ * is granted, views are told to look again (and open it).
+ *
+ * Callers that still need a `Store` object on this thread (the Message Batches path, a
+ * generation run: their core functions take a `Store`) get one from `store()`, opened only then;
+ * the file lock and the journal keep it and the worker's in step, as they do the CLI's and the
+ * editor's. It is also what the worker falls back to if it cannot run.
  */
 export class WorkspaceDb extends Disposable {
-  private opening: Promise<Store | undefined> | undefined;
+  private opening: Promise<WorkspaceStore | undefined> | undefined;
+  /** The `Store` on this thread, opened when first asked for (or when the worker falls back to it). */
+  private onThread: Promise<Store> | undefined;
   private readonly changed = this.register(new vscode.EventEmitter<void>());
   /** Fires when the database changed: written here, or by another process (the CLI, another window). */
   readonly onDidChange = this.changed.event;
@@ -27,7 +40,7 @@ export class WorkspaceDb extends Disposable {
   }
 
   /** The store, or undefined when no folder is open or the workspace is not trusted. Problems found on open are shown once. */
-  get(): Promise<Store | undefined> {
+  get(): Promise<WorkspaceStore | undefined> {
     if (!vscode.workspace.isTrusted) return Promise.resolve(undefined);
     this.opening ??= this.open().catch((error: unknown) => {
       // Say why, and try again next time rather than staying without a database.
@@ -43,7 +56,7 @@ export class WorkspaceDb extends Disposable {
    * The store only when a database already exists: views that merely show data must not create
    * `.promptloom/` in a workspace that never generated anything.
    */
-  async getIfExists(): Promise<Store | undefined> {
+  async getIfExists(): Promise<WorkspaceStore | undefined> {
     if (!vscode.workspace.isTrusted) return undefined;
     if (this.opening) return this.current(await this.opening);
     const folder = this.folder;
@@ -64,9 +77,37 @@ export class WorkspaceDb extends Disposable {
    * Catches up with other writers before a read (one stat when nothing changed), so a view never
    * shows rows older than the file watcher would have delivered.
    */
-  private async current(store: Store | undefined): Promise<Store | undefined> {
+  private async current(store: WorkspaceStore | undefined): Promise<WorkspaceStore | undefined> {
     if (store && !this.isDisposed && (await store.refresh())) this.changed.fire();
     return store;
+  }
+
+  /**
+   * A `Store` on this thread, for callers whose core functions take one (see the class comment):
+   * opened on first use (the workspace database created if need be), caught up with every writer
+   * (the worker included) before it is handed out. Undefined as `get()` is.
+   */
+  async store(): Promise<Store | undefined> {
+    if (!(await this.get())) return undefined;
+    const store = await this.openOnThread();
+    await store.refresh();
+    return store;
+  }
+
+  private openOnThread(): Promise<Store> {
+    const folder = this.folder;
+    if (!folder) return Promise.reject(new Error('no workspace folder is open'));
+    this.onThread ??= Store.open(folder.uri.fsPath).then(
+      (store) => {
+        this.register({ dispose: () => store.close() });
+        return store;
+      },
+      (error: unknown) => {
+        this.onThread = undefined;
+        throw error;
+      },
+    );
+    return this.onThread;
   }
 
   /** Tells listeners that this window wrote (a generation, a review). */
@@ -82,11 +123,20 @@ export class WorkspaceDb extends Disposable {
     return relative === uri.fsPath ? undefined : relative;
   }
 
-  private async open(): Promise<Store | undefined> {
+  private async open(): Promise<WorkspaceStore | undefined> {
     const folder = this.folder;
     if (!folder) return undefined;
-    const { store, notices } = await openWorkspaceStore(folder.uri.fsPath);
-    this.register({ dispose: () => store.close() });
+    // Opened in the worker as the shells open it (kept-aside answers imported); if the worker
+    // cannot run, the Store on this thread answers (and its open's error is the one shown).
+    const store = new ReplicaDatabase({ workspace: folder.uri.fsPath, writable: true, fallback: () => this.openOnThread(), log: this.log });
+    let notices: string[];
+    try {
+      notices = await store.open();
+    } catch (error) {
+      await store.close();
+      throw error;
+    }
+    this.register({ dispose: () => void store.close() });
     for (const notice of notices) {
       this.log.info(notice);
       void vscode.window.showWarningMessage(`Promptloom: ${notice}`);

@@ -9,8 +9,8 @@ import { scriptFakeApi, waitFor, workspaceFile } from './helpers';
 
 interface Dashboard {
   lastData?: DashboardData;
-  /** What the figures were read through: on the workspace database, the read replica in its worker. */
-  lastDb?: { running?: boolean; fallenBack?: boolean };
+  /** What the figures were read through: on the workspace database, its Store in the worker. */
+  lastDb?: { running?: boolean; fallenBack?: boolean; writable?: boolean };
   lastComparison?: { sides: readonly [SideView, SideView] };
   compare(request: unknown): Promise<void>;
   exportCsv(target: vscode.Uri): Promise<vscode.Uri | undefined>;
@@ -130,9 +130,9 @@ describe('template testing, the dashboard and export', function () {
     // Diversity and near-duplicates, as stats reports them, for every template.
     const store = await Store.open(vscode.workspace.workspaceFolders![0]!.uri.fsPath);
     const stats = await computeStats(store);
-    // Read off the extension host's thread (the read replica's worker), the figures are the ones
-    // a Store opened here computes on this thread.
-    assert.deepEqual({ running: panel.lastDb?.running, fallenBack: panel.lastDb?.fallenBack }, { running: true, fallenBack: false });
+    // Read off the extension host's thread (the workspace's Store in its worker, the one the
+    // editor's writes go to as well), the figures are the ones a Store opened here computes on this thread.
+    assert.deepEqual({ running: panel.lastDb?.running, fallenBack: panel.lastDb?.fallenBack, writable: panel.lastDb?.writable }, { running: true, fallenBack: false, writable: true });
     const { computedAt: _at, computeMs: _ms, unrun: _unrun, ...here } = await dashboardData(store);
     const { computedAt: _at2, computeMs: _ms2, unrun: _unrun2, ...shown } = data;
     assert.deepEqual(shown, here);

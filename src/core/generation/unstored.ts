@@ -7,7 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import { closeSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { WorkspaceBatchRepository, WorkspaceGenerationRepository, type GenerationRecord, type Store } from '../store';
+import { Store, WorkspaceBatchRepository, WorkspaceGenerationRepository, type GenerationRecord, type StoreOptions } from '../store';
 import { createFile, ensureFolder, entryKind, readFile, remove, rename, syncDirectory, syncFile, writeAll } from '../store/safeFiles';
 
 export const UNSTORED_DIR = 'unstored';
@@ -103,4 +103,21 @@ function readRecord(path: string): GenerationRecord {
       (Array.isArray(turns) && turns.every((t: unknown) => typeof t === 'object' && t !== null && ((t as { role?: unknown }).role === 'user' || (t as { role?: unknown }).role === 'assistant') && typeof (t as { content?: unknown }).content === 'string')));
   if (!valid) throw new Error('not a generation record');
   return record;
+}
+
+/**
+ * Opens (creating if needed) a workspace's database the way both shells do: what a crash or a
+ * busy database left in `.promptloom/unstored/` is imported first, so it is never lost.
+ */
+export async function openWorkspaceStore(folder: string, options: StoreOptions = {}): Promise<{ store: Store; notices: string[] }> {
+  const store = await Store.open(folder, options);
+  const notices = [...store.notices];
+  try {
+    const { imported, notices: problems } = await importKeptAside(store);
+    if (imported > 0) notices.push(`imported ${imported} generation${imported === 1 ? '' : 's'} kept aside when the database could not take ${imported === 1 ? 'it' : 'them'}`);
+    notices.push(...problems);
+  } catch (error) {
+    notices.push(`could not import what was kept in .promptloom/unstored/ yet (${(error as Error).message}); it stays there for the next open`);
+  }
+  return { store, notices };
 }

@@ -14,6 +14,7 @@
 import { randomBytes } from 'node:crypto';
 import { closeSync, fstatSync, futimesSync, linkSync, readFileSync, readlinkSync, renameSync } from 'node:fs';
 import { hostname } from 'node:os';
+import { threadId } from 'node:worker_threads';
 import { accessError, createFile, openFile, readAll, readFile, remove, writeAll } from './safeFiles';
 
 export interface LockHolder {
@@ -66,6 +67,25 @@ const SCOPE = (() => {
 /** Tokens of the locks this process holds (any FileLock object): a lock with our pid and another token is a leftover. */
 const heldTokens = new Set<string>();
 
+/**
+ * Threads of this process said to have ended (`threadEnded`). The editor holds the workspace's
+ * `Store` in a worker thread, and may open a second one on its main thread: both take this lock,
+ * with the same pid. A lock of another thread of this process counts as held (only its heartbeat
+ * says otherwise) unless that thread is known to have ended (a worker that crashed mid-write).
+ */
+const endedThreads = new Set<number>();
+
+/** Tells this thread's locks that a thread of this process ended: a lock it left is taken over at once. */
+export function threadEnded(thread: number): void {
+  endedThreads.add(thread);
+}
+
+/** The thread in a token `pid:t<thread>:random`; undefined in an older release's `pid:random`. */
+function threadOf(token: string): number | undefined {
+  const match = /^\d+:t(\d+):/.exec(token);
+  return match ? Number(match[1]) : undefined;
+}
+
 function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
@@ -84,7 +104,7 @@ function commandOf(pid: number): string | undefined {
   }
 }
 
-/** The lock file's content: "pid:token", then the scope on a second line (absent in older releases' locks). */
+/** The lock file's content: "pid:t<thread>:token" ("pid:token" before threads were named), then the scope on a second line (absent in older releases' locks). */
 function parse(content: string): { pid: number; token: string; scope: string } {
   const [first = '', scope = SCOPE] = content.split('\n');
   const pid = Number(first.split(':')[0]);
@@ -171,7 +191,7 @@ export class FileLock {
   private create(): boolean {
     const fd = createFile(this.path);
     if (fd === undefined) return false;
-    this.token = `${process.pid}:${randomBytes(8).toString('hex')}`;
+    this.token = `${process.pid}:t${threadId}:${randomBytes(8).toString('hex')}`;
     try {
       writeAll(fd, this.path, Buffer.from(this.content()), 0);
     } catch (error) {
@@ -225,7 +245,12 @@ export class FileLock {
     const { pid, token, scope } = parse(content);
     if (!pid) return false; // being written this very moment
     if (scope !== SCOPE) return false; // a pid of another host or container: only the heartbeat tells
-    if (pid === process.pid) return !heldTokens.has(token); // an earlier process that had our pid
+    if (pid === process.pid) {
+      const thread = threadOf(token);
+      // Another thread of this process holds it, alive as far as we know: its heartbeat tells.
+      if (thread !== undefined && thread !== threadId && !endedThreads.has(thread)) return false;
+      return !heldTokens.has(token); // an earlier process that had our pid, or a thread that ended
+    }
     return !alive(pid);
   }
 

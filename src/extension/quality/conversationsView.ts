@@ -52,6 +52,12 @@ export class ConversationsView extends Disposable implements vscode.TreeDataProv
   readonly view: vscode.TreeView<Node>;
   private filter: ViewFilter;
   private timer: NodeJS.Timeout | undefined;
+  /** The top-level nodes last read: what `getChildren` answers at once (see `reload`). */
+  private kept: Node[] | undefined;
+  /** What `kept` shows, in short: a reload that finds the same list tells VS Code nothing. */
+  private keptSignature = '';
+  /** The reload now running: reloads run one after another, so the last one read is the newest. */
+  private reading: Promise<Node[]> = Promise.resolve([]);
   /** What the view last showed, for tests and for commands run from the palette. */
   shown: readonly ConversationSummary[] = [];
   /** The store the list was last read from (the team's or the workspace's), for the title and tests. */
@@ -69,15 +75,25 @@ export class ConversationsView extends Disposable implements vscode.TreeDataProv
     this.register({ dispose: () => clearTimeout(this.timer) });
   }
 
-  /** Re-reads the database soon; bursts of writes (a batch) cost one query. */
+  /**
+   * Re-reads the database soon; bursts of writes (a batch) cost one query. A hidden view reads
+   * nothing: its kept list is dropped, and VS Code asks for the children when it shows it again.
+   */
   refresh(): void {
     clearTimeout(this.timer);
-    this.timer = setTimeout(() => this.changed.fire(), REFRESH_DELAY_MS);
+    this.timer = setTimeout(() => {
+      if (this.view.visible) {
+        void this.reload().catch(() => undefined);
+      } else {
+        this.kept = undefined;
+        this.changed.fire();
+      }
+    }, REFRESH_DELAY_MS);
   }
 
   /** The conversations the view shows now (read afresh), groups opened. */
   async listing(): Promise<ConversationSummary[]> {
-    const top = await this.getChildren();
+    const top = await this.reload();
     return top.flatMap((n) => (isGroup(n) ? [...n.conversations] : [n]));
   }
 
@@ -89,13 +105,33 @@ export class ConversationsView extends Disposable implements vscode.TreeDataProv
     this.filter = filter;
     await this.state.update(FILTER_KEY, filter);
     this.describe();
-    this.changed.fire();
+    await this.reload();
   }
 
+  /**
+   * The list from what was last read (read first when nothing was yet). VS Code's
+   * `TreeView.reveal` (what moves the selection after a verdict, or to the row a `q` shows) can
+   * hang for good when it meets a refresh of the tree still fetching its children; a read through
+   * the workspace database's worker is a message each way, which widened that window enough to
+   * hit it. So the list is read before the view is told it changed (`reload`), and a refresh's
+   * children are answered at once.
+   */
   async getChildren(element?: Node): Promise<Node[]> {
     if (element) return isGroup(element) ? [...element.conversations] : [];
-    // On this thread: see StoreSource.readOnThread (a reveal meeting a slower refresh can hang).
-    const handle = await this.source.readOnThread();
+    return [...(this.kept ?? (await this.reload()))];
+  }
+
+  /**
+   * Reads the list (after any reload already running) and keeps it; tells VS Code only when what
+   * it shows changed (a list read again for a reveal changes nothing on screen).
+   */
+  private reload(): Promise<Node[]> {
+    this.reading = this.reading.catch(() => undefined).then(() => this.read());
+    return this.reading;
+  }
+
+  private async read(): Promise<Node[]> {
+    const handle = await this.source.read();
     const { sort, groupBy, ...where } = this.filter;
     this.shown = handle ? await handle.conversations.list({ ...where, sort }) : [];
     // Say which store the list shows (the team's), and why it is empty when the store cannot be read.
@@ -104,14 +140,13 @@ export class ConversationsView extends Disposable implements vscode.TreeDataProv
       this.shownStore = handle?.store;
       this.describe();
     }
-    if (!groupBy) return [...this.shown];
-    // Groups in the order their first conversation comes (the sort's order); no value last.
-    const groups = new Map<string, ConversationSummary[]>();
-    for (const c of this.shown) {
-      const value = groupValue(c, groupBy);
-      groups.set(value, [...(groups.get(value) ?? []), c]);
-    }
-    return [...groups].map(([value, conversations]) => ({ kind: 'group', variable: groupBy, value, conversations }));
+    const nodes = groupBy ? groupsOf(this.shown, groupBy) : [...this.shown];
+    const signature = signatureOf(this.shown, groupBy);
+    const told = this.kept !== undefined && signature !== this.keptSignature;
+    this.kept = nodes;
+    this.keptSignature = signature;
+    if (told) this.changed.fire();
+    return nodes;
   }
 
   /** The variables of the conversations listed, to group by. */
@@ -211,7 +246,7 @@ export class ConversationsView extends Disposable implements vscode.TreeDataProv
 
   /** Asks which variable to group the list by (or none). */
   async chooseGrouping(): Promise<void> {
-    await this.getChildren();
+    await this.reload();
     const variables = this.variables();
     type Item = vscode.QuickPickItem & { value?: string };
     const picked = await vscode.window.showQuickPick<Item>([{ label: 'No grouping' }, ...variables.map((v) => ({ label: v, value: v, ...(v === this.filter.groupBy ? { description: 'current' } : {}) }))], {
@@ -285,6 +320,22 @@ export class ConversationsView extends Disposable implements vscode.TreeDataProv
     void vscode.commands.executeCommand('setContext', 'promptloom.conversationsFiltered', this.isFiltered());
     void vscode.commands.executeCommand('setContext', 'promptloom.conversationsByScore', f.sort === 'score');
   }
+}
+
+/** Groups in the order their first conversation comes (the sort's order); no value last. */
+function groupsOf(shown: readonly ConversationSummary[], groupBy: string): ConversationGroup[] {
+  const groups = new Map<string, ConversationSummary[]>();
+  for (const c of shown) {
+    const value = groupValue(c, groupBy);
+    groups.set(value, [...(groups.get(value) ?? []), c]);
+  }
+  return [...groups].map(([value, conversations]) => ({ kind: 'group', variable: groupBy, value, conversations }));
+}
+
+/** What a row shows that can change (its score, status, reason, template), and the grouping: equal when the view would look the same. */
+function signatureOf(shown: readonly ConversationSummary[], groupBy: string | undefined): string {
+  const rows = shown.map((c) => `${c.id}|${c.status}|${c.overall}|${c.statusReason ?? ''}|${c.templateName}|${groupBy ? groupValue(c, groupBy) : ''}`);
+  return `${groupBy ?? ''}\n${rows.join('\n')}`;
 }
 
 /** The group a conversation falls in: its value of the variable, or "(no value)". */

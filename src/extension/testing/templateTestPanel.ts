@@ -43,9 +43,9 @@ export async function testTemplate(deps: TemplateTestDeps, uri: vscode.Uri, runs
   const started = Date.now();
   const outcome = await deps.generation.run(uri, { count, autoFill: true, purpose: 'test' });
   if (!outcome) return undefined;
-  // Where the run recorded: the workspace's main Store (not the read replica, which may not have
-  // caught up yet), or the team database.
-  const handle = await deps.source.readOnThread();
+  // Where the run recorded: the workspace database (its worker caught up with the run's writes
+  // first, `StoreSource.read`), or the team database.
+  const handle = await deps.source.read();
   if (!handle) throw new Error(`The test's runs cannot be read back: ${deps.source.problem ?? 'the database is not available'}.`);
   const store = handle.db;
   const batch = (await new WorkspaceBatchRepository(store).get(outcome.batchId))!;
