@@ -9,9 +9,11 @@
  *   (each has their own a.prompt): `templates` gives the workspace's names, and `ownFirst` picks
  *   the reader's own where a path names two;
  * - a member reads only their own generation logs (row-level security): per-template figures of
- *   everyone's logs come from the `template_analytics` view (`templateGenerations`). Figures read
- *   from `generation_logs` directly (per version, per day, the estimate's means) are the
- *   member's own on the team store: see docs/team-store.md, "Where team figures differ".
+ *   everyone's logs come from the `template_analytics` view (`templateGenerations`), per version,
+ *   quarter hour and batch from the `generation_figures` view (`generationFigures`, team
+ *   migration 12). Figures read from `generation_logs` directly (the estimate's means, the daily
+ *   budget) are the member's own on the team store: see docs/team-store.md, "Where team figures
+ *   differ".
  * - rows have no insertion order (SQLite's rowid): the tie-breaker after created_at is the id.
  */
 export interface Dialect {
@@ -26,6 +28,17 @@ export interface Dialect {
   readonly templateGenerations: string;
   /** The same over every template the store counts, one row: generations, cost_usd. */
   readonly allGenerations: string;
+  /**
+   * The generation logs the store counts, as rows to add up (`total()` each column): template_id,
+   * version_id, batch_id, conversation_id (of a log outside a batch; a workspace gives every
+   * log's), b (the quarter hour, created_at / LOG_BUCKET_MS), generations, succeeded, failed,
+   * cancelled, cost_usd, saved_usd, duration_ms, input_tokens, output_tokens, first_generation_at,
+   * last_generation_at. The workspace's is one row per log (a projection of `generation_logs`,
+   * which SQLite flattens into the query reading it); the team's is everyone's logs grouped by
+   * those keys (team migration 12), since a member may read only their own. A relation: give it
+   * an alias.
+   */
+  readonly generationFigures: string;
   /** Where a path names two templates (team: one per member), the reader's own first: an ORDER BY clause, or nothing. */
   ownFirst(alias: string): string;
   /** A template's author (team: the role that created it) as an expression; NULL in a workspace, which has one author. */
@@ -61,6 +74,9 @@ export interface Dialect {
   andOwn(alias?: string): string;
 }
 
+/** The period the logs' figures are grouped by over time: a quarter hour (see generationFigures). */
+export const LOG_BUCKET_MS = 15 * 60_000;
+
 export const SQLITE_DIALECT: Dialect = {
   name: 'sqlite',
   templates: 'templates',
@@ -69,6 +85,10 @@ export const SQLITE_DIALECT: Dialect = {
            total(saved_usd) AS saved_usd, max(created_at) AS last_generation_at
       FROM generation_logs GROUP BY template_id)`,
   allGenerations: '(SELECT count(*) AS generations, total(cost_usd) AS cost_usd FROM generation_logs)',
+  generationFigures: `(SELECT template_id, version_id, batch_id, conversation_id, CAST(created_at / ${LOG_BUCKET_MS} AS INTEGER) AS b, 1 AS generations,
+           status = 'succeeded' AS succeeded, status = 'failed' AS failed, status = 'cancelled' AS cancelled, cost_usd, saved_usd, duration_ms,
+           input_tokens, output_tokens, created_at AS first_generation_at, created_at AS last_generation_at
+      FROM generation_logs)`,
   ownFirst: () => '',
   author: () => 'NULL',
   total: (expr) => `total(${expr})`,
@@ -93,6 +113,8 @@ export const POSTGRESQL_DIALECT: Dialect = {
            avg_duration_ms, cost_usd / nullif(generations, 0) AS avg_cost_usd, cost_usd, saved_usd, last_generation_at
       FROM template_analytics)`,
   allGenerations: '(SELECT coalesce(sum(generations), 0) AS generations, coalesce(sum(cost_usd), 0) AS cost_usd FROM template_analytics)',
+  // Everyone's logs, grouped, for the templates the reader may see (team migration 12).
+  generationFigures: 'generation_figures',
   ownFirst: (alias) => `ORDER BY (${alias}.created_by = current_user) DESC, ${alias}.id`,
   author: (alias) => `${alias}.created_by`,
   total: (expr) => `coalesce(sum(${expr}), 0)`,
