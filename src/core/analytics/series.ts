@@ -62,9 +62,11 @@ export async function dailySeries(db: Database, options: SeriesOptions = {}): Pr
   const filter = where.length ? `WHERE ${where.join(' AND ')}` : '';
   const bucket = `CAST(created_at / ${BUCKET_MS} AS INTEGER)`;
   const d = db.dialect;
-  // Everyone's logs the store counts (on the team store, of the templates the reader may see).
+  // Everyone's logs the store counts (on the team store, of the templates the reader may see),
+  // by quarter hour alone when every template is asked for.
   const logs = await db.all(
-    `SELECT b, ${d.total('generations')} AS n, ${d.total('failed')} AS failed, ${d.total('cancelled')} AS cancelled, ${d.total('cost_usd')} AS cost FROM ${d.generationFigures} g ${filter} GROUP BY b`,
+    `SELECT b, ${d.total('generations')} AS n, ${d.total('failed')} AS failed, ${d.total('cancelled')} AS cancelled, ${d.total('cost_usd')} AS cost
+       FROM ${where.length ? d.generationFigures : d.generationQuarterHours} g ${filter} GROUP BY b`,
     params,
   );
   const conversations = await db.all(`SELECT ${bucket} AS b, count(*) AS n, count(quality) AS scored, ${d.total('quality')} AS quality FROM conversations ${filter} GROUP BY b`, params);
@@ -98,7 +100,7 @@ export const HOURLY_BELOW_MS = 2 * 86_400_000;
 
 /** Hours when the store's generations (on the team store, everyone's it counts) span under two days (or there are none yet), else days. */
 export async function seriesUnit(db: Database): Promise<SeriesUnit> {
-  const r = await db.get(`SELECT min(first_generation_at) AS first, max(last_generation_at) AS last FROM ${db.dialect.generationFigures} g`);
+  const r = await db.get(`SELECT first_generation_at AS first, last_generation_at AS last FROM ${db.dialect.generationSpan} s`);
   if (r?.first === null || r?.first === undefined) return 'hour';
   return Number(r.last) - Number(r.first) < HOURLY_BELOW_MS ? 'hour' : 'day';
 }

@@ -159,7 +159,7 @@ export async function cardFigures(db: Database, input: CardInput): Promise<CardF
  * plus the attempts of exported conversations generated outside a batch.
  *
  * On the team database a member reads only their own generation logs (row-level security): the
- * sums come from the dialect's generationFigures (team migration 12), everyone's attempts added
+ * sums come from the dialect's generationCosts (team migration 12), everyone's attempts added
  * up per batch (and per conversation outside a batch) by the server, so a teammate's attempts in
  * these batches count without their logs being read. The card says so (`renderCard`).
  */
@@ -177,7 +177,7 @@ export async function generationCost(db: Database, rows: readonly ConversationRo
     outputTokens += Number(r.output);
   };
   const { total } = db.dialect;
-  const logs = db.dialect.generationFigures;
+  const logs = db.dialect.generationCosts;
   const sums = `${total('cost_usd')} AS usd, ${total('generations')} AS n, ${total('input_tokens')} AS input, ${total('output_tokens')} AS output`;
   for (const r of await db.all(`SELECT batch_id, ${sums} FROM ${logs} g WHERE batch_id IS NOT NULL GROUP BY batch_id`)) if (batches.has(String(r.batch_id))) add(r);
   if (loose.size > 0) {

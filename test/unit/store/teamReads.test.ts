@@ -195,8 +195,10 @@ describe('team database (PostgreSQL): the shared reads answer as the workspace d
     const t = await aliceClient.query("INSERT INTO prompt_templates (path, name, tier, is_active, created_at) VALUES ('secret.prompt', 'Secret', 'template', false, 1700000900000) RETURNING id");
     const privateId = Number(t.rows[0].id);
     const v = await aliceClient.query("INSERT INTO template_versions (template_id, content_hash, content, created_at) VALUES ($1, 'h', 'body', 1700000900000) RETURNING id", [privateId]);
+    // Later than every other log: the series' span would end there.
+    const later = 1_800_000_000_000;
     for (const status of ['succeeded', 'succeeded', 'failed']) {
-      await aliceClient.query("INSERT INTO generation_logs (template_id, version_id, parameters, model, attempt, status, cost_usd, created_at) VALUES ($1, $2, '{}', 'claude-x', 1, $3, 0.01, 1700000900000)", [privateId, v.rows[0].id, status]);
+      await aliceClient.query("INSERT INTO generation_logs (template_id, version_id, parameters, model, attempt, status, cost_usd, created_at) VALUES ($1, $2, '{}', 'claude-x', 1, $3, 0.01, $4)", [privateId, v.rows[0].id, status, later]);
     }
     // Alice counts them per version and per hour; Bob sees neither the template's versions nor its figures.
     assert.deepEqual((await analyticsOn(alice).versionRows(privateId)).map((r) => [r.usageCount, r.failed]), [[3, 1]]);
@@ -207,6 +209,16 @@ describe('team database (PostgreSQL): the shared reads answer as the workspace d
     assert.equal(await generations(bob), 18);
     const bobClient = await memberClient('bob', 'b-secret');
     assert.equal((await bobClient.query('SELECT * FROM generation_figures WHERE template_id = $1', [privateId])).rowCount, 0);
+    // Every view of migration 12 leaves them out for Bob and counts them for Alice.
+    const counted = async (client: typeof bobClient) =>
+      (
+        await client.query(`SELECT (SELECT sum(generations) FROM generation_figures) AS figures, (SELECT sum(generations) FROM generation_quarter_hours) AS hours,
+                                   (SELECT sum(generations) FROM generation_costs) AS costs, (SELECT last_generation_at FROM generation_span) = $1 AS ends_later`, [later])
+      ).rows[0];
+    assert.deepEqual(await counted(aliceClient), { figures: '21', hours: '21', costs: '21', ends_later: true });
+    assert.deepEqual(await counted(bobClient), { figures: '18', hours: '18', costs: '18', ends_later: false });
+    assert.equal(await analyticsOn(alice).seriesUnit(), 'day');
+    assert.equal(await analyticsOn(bob).seriesUnit(), 'hour');
     // security_barrier: a function of Bob's in WHERE runs over the view's groups, after its
     // filter, never over the logs (it would meet the private template's, once per log).
     const seen: string[] = [];
