@@ -253,7 +253,7 @@ export async function benchTeamStore(): Promise<TeamStoreBench> {
         ['', '', `the view before migration ${TOTALS_MIGRATION} (aggregating every log)`, ms(plain.all), ''],
         ['template_analytics, one template', ms(kept.one), `the view before migration ${TOTALS_MIGRATION}`, ms(plain.one), ''],
         [`migrations ${TOTALS_MIGRATION}–${PG_MIGRATIONS.at(-1)!.version} (totals of ${TEAM_SCALE.logs.toLocaleString('en-US')} logs, indexes)`, `${migrationSeconds.toFixed(1)} s`, '', '', 'once'],
-        [`dailySeries by day, every template (generation_figures)`, ms(teamFigures.daily), 'workspace dailySeries', ms(workspaceFigures.daily), ''],
+        [`dailySeries by day, every template (migration 12)`, ms(teamFigures.daily), 'workspace dailySeries', ms(workspaceFigures.daily), ''],
         [`dailySeries by day, template ${ONE_TEMPLATE}`, ms(teamFigures.oneDaily), 'workspace', ms(workspaceFigures.oneDaily), ''],
         [`versionRows, template ${ONE_TEMPLATE}`, ms(teamFigures.versions), 'workspace', ms(workspaceFigures.versions), ''],
         ['seriesUnit', ms(teamFigures.unit), 'workspace', ms(workspaceFigures.unit), ''],
