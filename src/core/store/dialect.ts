@@ -81,7 +81,7 @@ export interface Dialect {
 /** The period the logs' figures are grouped by over time: a quarter hour (see generationFigures). */
 export const LOG_BUCKET_MS = 15 * 60_000;
 
-/** Every log as a row of figures to add up: the workspace's generationFigures and generationCosts (it reads every log). */
+/** Every log as a row of figures to add up: the workspace's generationFigures, generationQuarterHours and generationCosts (it reads every log). */
 const SQLITE_LOG_ROWS = `(SELECT template_id, version_id, batch_id, conversation_id, CAST(created_at / ${LOG_BUCKET_MS} AS INTEGER) AS b, 1 AS generations,
            status = 'succeeded' AS succeeded, status = 'failed' AS failed, status = 'cancelled' AS cancelled, cost_usd, saved_usd, duration_ms,
            input_tokens, output_tokens, created_at AS last_generation_at
