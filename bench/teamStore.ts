@@ -1,17 +1,21 @@
 /**
  * The team store (PostgreSQL) at scale, on a real server started for the bench (the tests'
  * harness): team analytics over 1,000,000 generation logs read as a member (row-level security
- * on), beside the workspace database's analytics at 100,000; then write throughput of 8
+ * on), beside the workspace database's analytics at 100,000: per template (template_analytics'
+ * kept totals, migration 3), and per version and per day (the dashboard's versionRows and
+ * dailySeries through generation_figures, migration 12); then write throughput of 8
  * concurrent writers (two members) beside one, with and without the kept totals (migration 3).
  *
  * Run alone: `npx tsx bench/teamStore.ts`; also part of `npm run bench`.
  */
 import { randomUUID } from 'node:crypto';
 import type { Client } from 'pg';
-import { computeStats } from '../src/core/analytics';
+import { computeStats, dailySeries, seriesUnit, versionRows } from '../src/core/analytics';
+import type { Database } from '../src/core/store/database';
 import { connectTeamDatabase, inTransaction } from '../src/core/store/postgres/connection';
 import { PG_MIGRATIONS, TEAM_SCHEMA } from '../src/core/store/postgres/migrations';
 import { initTeamDatabase } from '../src/core/store/postgres/setup';
+import { TeamDatabase } from '../src/core/store/postgres/teamDatabase';
 import { startPostgres, type PostgresServer } from '../test/helpers/postgres';
 import { SCALE as WORKSPACE_SCALE, analyticsDatabase } from './analyticsData';
 import { printTable } from './table';
@@ -167,6 +171,19 @@ async function writeThroughput(server: PostgresServer, writers: number): Promise
   }
 }
 
+/** The template whose versions and series the bench reads alone: as a dashboard's template view does. */
+const ONE_TEMPLATE = 42;
+
+/** The dashboard's figures read from the logs (not the kept totals): per version, per day, their unit. */
+async function logFigureTimes(db: Database): Promise<{ daily: number; oneDaily: number; versions: number; unit: number }> {
+  return {
+    daily: await timeAsync(() => dailySeries(db, { unit: 'day' }), 5),
+    oneDaily: await timeAsync(() => dailySeries(db, { templateId: ONE_TEMPLATE, unit: 'day' }), 5),
+    versions: await timeAsync(() => versionRows(db, ONE_TEMPLATE), 5),
+    unit: await timeAsync(() => seriesUnit(db), 5),
+  };
+}
+
 export interface TeamStoreBench {
   readonly analytics: string[][];
   readonly writes: string[][];
@@ -176,8 +193,10 @@ export interface TeamStoreBench {
 export async function benchTeamStore(): Promise<TeamStoreBench> {
   const workspace = await analyticsDatabase();
   let workspaceMs: number;
+  let workspaceFigures: Awaited<ReturnType<typeof logFigureTimes>>;
   try {
     workspaceMs = await timeAsync(async () => computeStats(workspace), 5);
+    workspaceFigures = await logFigureTimes(workspace);
   } finally {
     workspace.close();
   }
@@ -214,6 +233,14 @@ export async function benchTeamStore(): Promise<TeamStoreBench> {
     }
     const migrationSeconds = (performance.now() - t1) / 1000;
     const kept = await view();
+    // Alice's dashboard: everyone's logs of the templates she may see, none of them read by her.
+    const alice = await TeamDatabase.connect(server.url('alice', 'alice-secret', 'team'));
+    let teamFigures: Awaited<ReturnType<typeof logFigureTimes>>;
+    try {
+      teamFigures = await logFigureTimes(alice);
+    } finally {
+      await alice.close();
+    }
 
     const one = await writeThroughput(server, 1);
     const eight = await writeThroughput(server, WRITE.writers);
@@ -225,7 +252,11 @@ export async function benchTeamStore(): Promise<TeamStoreBench> {
         [`template_analytics, ${TEAM_SCALE.templates} templates (as a member, RLS on)`, ms(kept.all), `workspace computeStats, ${WORKSPACE_SCALE.logs.toLocaleString('en-US')} logs`, ms(workspaceMs), '< 500 ms'],
         ['', '', `the view before migration ${TOTALS_MIGRATION} (aggregating every log)`, ms(plain.all), ''],
         ['template_analytics, one template', ms(kept.one), `the view before migration ${TOTALS_MIGRATION}`, ms(plain.one), ''],
-        [`migration ${TOTALS_MIGRATION} (totals of ${TEAM_SCALE.logs.toLocaleString('en-US')} logs)`, `${migrationSeconds.toFixed(1)} s`, '', '', 'once'],
+        [`migrations ${TOTALS_MIGRATION}–${PG_MIGRATIONS.at(-1)!.version} (totals of ${TEAM_SCALE.logs.toLocaleString('en-US')} logs, indexes)`, `${migrationSeconds.toFixed(1)} s`, '', '', 'once'],
+        [`dailySeries by day, every template (migration 12)`, ms(teamFigures.daily), 'workspace dailySeries', ms(workspaceFigures.daily), ''],
+        [`dailySeries by day, template ${ONE_TEMPLATE}`, ms(teamFigures.oneDaily), 'workspace', ms(workspaceFigures.oneDaily), ''],
+        [`versionRows, template ${ONE_TEMPLATE}`, ms(teamFigures.versions), 'workspace', ms(workspaceFigures.versions), ''],
+        ['seriesUnit', ms(teamFigures.unit), 'workspace', ms(workspaceFigures.unit), ''],
       ],
       writes: [
         [`${WRITE.writers} writers (alice and bob)`, rate(eight), '1 writer', rate(one), `${(eight.transactionsPerSecond / one.transactionsPerSecond).toFixed(1)}×`],

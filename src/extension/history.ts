@@ -165,7 +165,7 @@ export class TemplateHistory extends Disposable implements vscode.TextDocumentCo
       detail: `${v.generations} generations · ${v.conversations} conversations · average quality ${v.avgQuality === null ? '—' : v.avgQuality.toFixed(1)}`,
       version: v,
     }));
-    const title = found.store === 'postgresql' ? 'Template history (team database; generations are your own)' : 'Template history';
+    const title = found.store === 'postgresql' ? 'Template history (team database)' : 'Template history';
     const picked = await vscode.window.showQuickPick(items, { title, placeHolder: 'Pick a version' });
     if (!picked) return;
     const actions = [

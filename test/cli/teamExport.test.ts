@@ -236,14 +236,13 @@ describe('export on the team database (a real PostgreSQL)', function () {
       const read = (side: string, name: string) => readFileSync(join(alice, side, name), 'utf8');
       for (const name of ['set.train.jsonl', 'set.validation.jsonl']) assert.equal(read('team', name), read('local', name), `seed ${seed}: ${name}`);
       assert.ok(read('local', 'set.validation.jsonl').length > 0);
-      // The card: every figure the same (Alice pushed all the logs, so her own cost is the whole
-      // cost); it says it comes from the team database and whose the cost is.
+      // The card: every figure the same; it says it comes from the team database and whose the cost is.
       const teamCard = read('team', 'set.card.md');
       const localCard = read('local', 'set.card.md');
       const [header, ...rest] = teamCard.split('\n\n');
       assert.match(header!, /^# Dataset card$/);
       assert.match(rest[0]!, /computed from the team database at export time, from what this member may read/);
-      assert.match(teamCard, /\n\nOn the team database a member reads only their own generation logs: this is what your own attempts cost\. .*\n$/);
+      assert.match(teamCard, /\n\nOn the team database this counts every member's attempts, added up by the server: no member reads another's generation logs\.\n$/);
       const shared = (card: string) =>
         card
           .split('\n\n')
@@ -275,6 +274,16 @@ describe('export on the team database (a real PostgreSQL)', function () {
     mkdirSync(join(alice, 'card'));
     ok(run(['export', '--status', 'all', '--card', '--out', 'card/all.jsonl', '--database-url', aliceUrl], alice));
     assert.match(readFileSync(join(alice, 'card', 'all.card.md'), 'utf8'), /\| total \| 20 \| 20 \|/);
+    // Bob's card of Alice's template: the cost of her attempts, as her workspace's card says it
+    // (team migration 12), though he reads none of her logs.
+    mkdirSync(join(bob, 'card'));
+    ok(run(['export', '--status', 'all', '--template', 't.prompt', '--card', '--out', 'card/t.jsonl', '--database-url', bobUrl], bob));
+    mkdirSync(join(alice, 'local-card'));
+    ok(run(['export', '--status', 'all', '--template', 't.prompt', '--card', '--out', 'local-card/t.jsonl'], alice));
+    const costOf = (card: string) => /## Generation cost\n\n(US\$ .*)\n/.exec(card)?.[1];
+    const bobsCost = costOf(readFileSync(join(bob, 'card', 't.card.md'), 'utf8'));
+    assert.match(bobsCost!, /^US\$ 0\.\d*[1-9]\d*: \d+ generation attempts/);
+    assert.equal(bobsCost, costOf(readFileSync(join(alice, 'local-card', 't.card.md'), 'utf8')));
   });
 
   it('rows of one millisecond: the same order from a database that sorts text by a locale (ICU en-US)', async () => {

@@ -422,7 +422,7 @@ describe('the editor on the team database: conversations, reviews, the dashboard
     const card = readFileSync(join(dir, 'editor', 'all.card.md'), 'utf8');
     assert.equal(card, readFileSync(join(dir, 'cli', 'all.card.md'), 'utf8'));
     assert.match(card, /computed from the team database at export time, from what this member may read/);
-    assert.match(card, /this is what your own attempts cost/);
+    assert.match(card, /this counts every member's attempts, added up by the server/);
     // Rejected only (one by a teammate's review, one by this member's), in the Anthropic format, deduplicated.
     const rejected = await editorExport({ format: 'anthropic', status: 'rejected', dedup: true, target: vscode.Uri.file(join(dir, 'editor', 'rejected.jsonl')) });
     const [counted] = await asAdmin<{ n: number }>("SELECT count(*)::int AS n FROM conversations WHERE status = 'rejected'");

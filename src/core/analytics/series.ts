@@ -1,4 +1,5 @@
 import type { Database } from '../store/database';
+import { LOG_BUCKET_MS } from '../store/dialect';
 
 /** One period (a day, or an hour: see SeriesOptions.unit) of activity, for charts over time. */
 export interface DayPoint {
@@ -27,8 +28,10 @@ export interface SeriesOptions {
 export type SeriesUnit = 'day' | 'hour';
 
 /** Rows are grouped in quarter hours, then into days in JavaScript: daylight saving and
- * half-hour time zones move day boundaries, which one fixed offset in SQL would get wrong. */
-const BUCKET_MS = 15 * 60_000;
+ * half-hour time zones move day boundaries, which one fixed offset in SQL would get wrong. The
+ * logs' quarter hours come grouped already (the dialect's generationFigures: on the team store
+ * everyone's logs are read only so), the conversations' are grouped here the same way. */
+const BUCKET_MS = LOG_BUCKET_MS;
 
 export function localDay(ms: number): string {
   const d = new Date(ms);
@@ -59,9 +62,11 @@ export async function dailySeries(db: Database, options: SeriesOptions = {}): Pr
   const filter = where.length ? `WHERE ${where.join(' AND ')}` : '';
   const bucket = `CAST(created_at / ${BUCKET_MS} AS INTEGER)`;
   const d = db.dialect;
-  // The logs the reader may read: on the team store, the member's own (docs/team-store.md).
+  // Everyone's logs the store counts (on the team store, of the templates the reader may see),
+  // by quarter hour alone when every template is asked for.
   const logs = await db.all(
-    `SELECT ${bucket} AS b, count(*) AS n, ${d.countWhere("status = 'failed'")} AS failed, ${d.countWhere("status = 'cancelled'")} AS cancelled, ${d.total('cost_usd')} AS cost FROM generation_logs ${filter} GROUP BY b`,
+    `SELECT b, ${d.total('generations')} AS n, ${d.total('failed')} AS failed, ${d.total('cancelled')} AS cancelled, ${d.total('cost_usd')} AS cost
+       FROM ${where.length ? d.generationFigures : d.generationQuarterHours} g ${filter} GROUP BY b`,
     params,
   );
   const conversations = await db.all(`SELECT ${bucket} AS b, count(*) AS n, count(quality) AS scored, ${d.total('quality')} AS quality FROM conversations ${filter} GROUP BY b`, params);
@@ -93,9 +98,9 @@ export async function dailySeries(db: Database, options: SeriesOptions = {}): Pr
 /** Spans shorter than this are drawn hour by hour: a day or two of data would be one or two points. */
 export const HOURLY_BELOW_MS = 2 * 86_400_000;
 
-/** Hours when the workspace's generations span under two days (or there are none yet), else days. */
+/** Hours when the store's generations (on the team store, everyone's it counts) span under two days (or there are none yet), else days. */
 export async function seriesUnit(db: Database): Promise<SeriesUnit> {
-  const r = await db.get('SELECT min(created_at) AS first, max(created_at) AS last FROM generation_logs');
+  const r = await db.get(`SELECT first_generation_at AS first, last_generation_at AS last FROM ${db.dialect.generationSpan} s`);
   if (r?.first === null || r?.first === undefined) return 'hour';
   return Number(r.last) - Number(r.first) < HOURLY_BELOW_MS ? 'hour' : 'day';
 }

@@ -89,18 +89,18 @@ async function aggregate(db: Database, group: Group, templateId?: number, recent
   const d = db.dialect;
   const only = templateId === undefined ? '' : `WHERE template_id = ${Number(templateId)}`;
   const byKey = (rows: Record<string, unknown>[]) => new Map(rows.map((r) => [Number(r.k), r]));
-  // Per template, everyone's logs as the store counts them (the team's through its analytics
-  // view); per version, the logs the reader may read.
+  // Everyone's logs as the store counts them: per template the team's kept totals
+  // (template_analytics), per version the team's grouped figures (generation_figures).
   const logs = byKey(
     await db.all(
       group === 'template_id'
         ? `SELECT template_id AS k, generations AS usage, succeeded AS ok, failed AS bad, avg_duration_ms AS dur, avg_cost_usd AS avg_cost, cost_usd AS cost,
                   last_generation_at AS last, cancelled, saved_usd AS saved
              FROM ${d.templateGenerations} g ${only}`
-        : `SELECT ${group} AS k, count(*) AS usage, ${d.countWhere("status = 'succeeded'")} AS ok, ${d.countWhere("status = 'failed'")} AS bad,
-                  avg(duration_ms) AS dur, avg(cost_usd) AS avg_cost, ${d.total('cost_usd')} AS cost, max(created_at) AS last, ${d.countWhere("status = 'cancelled'")} AS cancelled,
-                  ${d.total('saved_usd')} AS saved
-             FROM generation_logs ${only} GROUP BY ${group}`,
+        : `SELECT ${group} AS k, ${d.total('generations')} AS usage, ${d.total('succeeded')} AS ok, ${d.total('failed')} AS bad,
+                  ${d.total('duration_ms')} / nullif(${d.total('generations')}, 0) AS dur, ${d.total('cost_usd')} / nullif(${d.total('generations')}, 0) AS avg_cost,
+                  ${d.total('cost_usd')} AS cost, max(last_generation_at) AS last, ${d.total('cancelled')} AS cancelled, ${d.total('saved_usd')} AS saved
+             FROM ${d.generationFigures} g ${only} GROUP BY ${group}`,
     ),
   );
   const quality = byKey(

@@ -13,7 +13,7 @@ export const STATUSES: readonly ConversationStatus[] = ['pending', 'approved', '
 export interface CardFigures {
   /**
    * Which database the figures come from. On the team database they are what the member may read
-   * (row-level security), and `cost` is the member's own attempts: see `generationCost`.
+   * (row-level security); `cost` is every member's attempts, added up by the server: see `generationCost`.
    */
   readonly store: 'workspace' | 'team';
   readonly format: string;
@@ -158,11 +158,10 @@ export async function cardFigures(db: Database, input: CardInput): Promise<CardF
  * for the batches they come from, including conversations of those batches that are not exported;
  * plus the attempts of exported conversations generated outside a batch.
  *
- * On the team database a member reads only their own generation logs (row-level security), so
- * this is what the member's own attempts cost. The team's `template_analytics` view adds up
- * everyone's logs, but per template, never per batch or conversation: it cannot say what the
- * exported conversations' batches cost, and a template's total would count batches not exported.
- * The card says whose cost it is (`renderCard`).
+ * On the team database a member reads only their own generation logs (row-level security): the
+ * sums come from the dialect's generationCosts (team migration 12), everyone's attempts added
+ * up per batch (and per conversation outside a batch) by the server, so a teammate's attempts in
+ * these batches count without their logs being read. The card says so (`renderCard`).
  */
 export async function generationCost(db: Database, rows: readonly ConversationRow[]): Promise<CardFigures['cost']> {
   const batches = new Set(rows.map((r) => r.batchId).filter((b): b is string => b !== null));
@@ -178,10 +177,11 @@ export async function generationCost(db: Database, rows: readonly ConversationRo
     outputTokens += Number(r.output);
   };
   const { total } = db.dialect;
-  const sums = `${total('cost_usd')} AS usd, count(*) AS n, ${total('input_tokens')} AS input, ${total('output_tokens')} AS output`;
-  for (const r of await db.all(`SELECT batch_id, ${sums} FROM generation_logs WHERE batch_id IS NOT NULL GROUP BY batch_id`)) if (batches.has(String(r.batch_id))) add(r);
+  const logs = db.dialect.generationCosts;
+  const sums = `${total('cost_usd')} AS usd, ${total('generations')} AS n, ${total('input_tokens')} AS input, ${total('output_tokens')} AS output`;
+  for (const r of await db.all(`SELECT batch_id, ${sums} FROM ${logs} g WHERE batch_id IS NOT NULL GROUP BY batch_id`)) if (batches.has(String(r.batch_id))) add(r);
   if (loose.size > 0) {
-    for (const r of await db.all(`SELECT conversation_id, ${sums} FROM generation_logs WHERE batch_id IS NULL AND conversation_id IS NOT NULL GROUP BY conversation_id`)) {
+    for (const r of await db.all(`SELECT conversation_id, ${sums} FROM ${logs} g WHERE batch_id IS NULL AND conversation_id IS NOT NULL GROUP BY conversation_id`)) {
       if (loose.has(String(r.conversation_id))) add(r);
     }
   }
@@ -281,7 +281,7 @@ export function renderCard(f: CardFigures): string {
   );
   if (f.store === 'team') {
     line();
-    line('On the team database a member reads only their own generation logs: this is what your own attempts cost. Attempts of other members, in these batches or for their conversations, are not counted.');
+    line("On the team database this counts every member's attempts, added up by the server: no member reads another's generation logs.");
   }
   return out.join('\n') + '\n';
 }

@@ -9,9 +9,11 @@
  *   (each has their own a.prompt): `templates` gives the workspace's names, and `ownFirst` picks
  *   the reader's own where a path names two;
  * - a member reads only their own generation logs (row-level security): per-template figures of
- *   everyone's logs come from the `template_analytics` view (`templateGenerations`). Figures read
- *   from `generation_logs` directly (per version, per day, the estimate's means) are the
- *   member's own on the team store: see docs/team-store.md, "Where team figures differ".
+ *   everyone's logs come from the `template_analytics` view (`templateGenerations`), per version,
+ *   quarter hour and batch from the views of team migration 12 (`generationFigures`,
+ *   `generationQuarterHours`, `generationCosts`, `generationSpan`). Figures read from
+ *   `generation_logs` directly (the estimate's means, the daily budget) are the member's own on
+ *   the team store: see docs/team-store.md, "Where team figures differ".
  * - rows have no insertion order (SQLite's rowid): the tie-breaker after created_at is the id.
  */
 export interface Dialect {
@@ -26,6 +28,21 @@ export interface Dialect {
   readonly templateGenerations: string;
   /** The same over every template the store counts, one row: generations, cost_usd. */
   readonly allGenerations: string;
+  /**
+   * The generation logs the store counts, as rows to add up (`total()` each column): template_id,
+   * version_id, b (the quarter hour, created_at / LOG_BUCKET_MS), generations, succeeded, failed,
+   * cancelled, cost_usd, saved_usd, duration_ms, last_generation_at. The workspace's is one row per
+   * log (a projection of `generation_logs`, which SQLite flattens into the query reading it); the
+   * team's is everyone's logs grouped by those keys (team migration 12), since a member may read
+   * only their own. A relation: give it an alias.
+   */
+  readonly generationFigures: string;
+  /** The same without template and version, for a series of every template: b, generations, failed, cancelled, cost_usd. */
+  readonly generationQuarterHours: string;
+  /** The same for the export card's cost: batch_id, conversation_id (of a log outside a batch), generations, cost_usd, input_tokens, output_tokens. */
+  readonly generationCosts: string;
+  /** One row: the first and the last log's times the store counts (first_generation_at, last_generation_at; NULL without logs). */
+  readonly generationSpan: string;
   /** Where a path names two templates (team: one per member), the reader's own first: an ORDER BY clause, or nothing. */
   ownFirst(alias: string): string;
   /** A template's author (team: the role that created it) as an expression; NULL in a workspace, which has one author. */
@@ -61,6 +78,15 @@ export interface Dialect {
   andOwn(alias?: string): string;
 }
 
+/** The period the logs' figures are grouped by over time: a quarter hour (see generationFigures). */
+export const LOG_BUCKET_MS = 15 * 60_000;
+
+/** Every log as a row of figures to add up: the workspace's generationFigures, generationQuarterHours and generationCosts (it reads every log). */
+const SQLITE_LOG_ROWS = `(SELECT template_id, version_id, batch_id, conversation_id, CAST(created_at / ${LOG_BUCKET_MS} AS INTEGER) AS b, 1 AS generations,
+           status = 'succeeded' AS succeeded, status = 'failed' AS failed, status = 'cancelled' AS cancelled, cost_usd, saved_usd, duration_ms,
+           input_tokens, output_tokens, created_at AS last_generation_at
+      FROM generation_logs)`;
+
 export const SQLITE_DIALECT: Dialect = {
   name: 'sqlite',
   templates: 'templates',
@@ -69,6 +95,10 @@ export const SQLITE_DIALECT: Dialect = {
            total(saved_usd) AS saved_usd, max(created_at) AS last_generation_at
       FROM generation_logs GROUP BY template_id)`,
   allGenerations: '(SELECT count(*) AS generations, total(cost_usd) AS cost_usd FROM generation_logs)',
+  generationFigures: SQLITE_LOG_ROWS,
+  generationQuarterHours: SQLITE_LOG_ROWS,
+  generationCosts: SQLITE_LOG_ROWS,
+  generationSpan: '(SELECT min(created_at) AS first_generation_at, max(created_at) AS last_generation_at FROM generation_logs)',
   ownFirst: () => '',
   author: () => 'NULL',
   total: (expr) => `total(${expr})`,
@@ -93,6 +123,11 @@ export const POSTGRESQL_DIALECT: Dialect = {
            avg_duration_ms, cost_usd / nullif(generations, 0) AS avg_cost_usd, cost_usd, saved_usd, last_generation_at
       FROM template_analytics)`,
   allGenerations: '(SELECT coalesce(sum(generations), 0) AS generations, coalesce(sum(cost_usd), 0) AS cost_usd FROM template_analytics)',
+  // Everyone's logs, grouped, for the templates the reader may see (team migration 12).
+  generationFigures: 'generation_figures',
+  generationQuarterHours: 'generation_quarter_hours',
+  generationCosts: 'generation_costs',
+  generationSpan: 'generation_span',
   ownFirst: (alias) => `ORDER BY (${alias}.created_by = current_user) DESC, ${alias}.id`,
   author: (alias) => `${alias}.created_by`,
   total: (expr) => `coalesce(sum(${expr}), 0)`,

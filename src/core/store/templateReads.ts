@@ -25,11 +25,11 @@ export class TemplateReads {
     return (await this.db.all(`SELECT * FROM ${this.db.dialect.templates} t ORDER BY path, id`)).map(toTemplate);
   }
 
-  /** Its versions, oldest first; `generations` counts the logs the reader may read (on the team store, their own). */
+  /** Its versions, oldest first; `generations` counts everyone's logs (the dialect's generationFigures). */
   async versions(templateId: number): Promise<VersionSummary[]> {
     const rows = await this.db.all(
       `SELECT v.id, v.template_id, v.content_hash, v.created_at,
-              (SELECT count(*) FROM generation_logs g WHERE g.version_id = v.id) AS generations,
+              (SELECT ${this.db.dialect.total('g.generations')} FROM ${this.db.dialect.generationFigures} g WHERE g.version_id = v.id) AS generations,
               (SELECT count(*) FROM conversations c WHERE c.version_id = v.id) AS conversations,
               (SELECT avg(q.overall) FROM conversations c JOIN quality_scores q ON q.conversation_id = c.id WHERE c.version_id = v.id) AS avg_quality
          FROM template_versions v WHERE v.template_id = ? ORDER BY v.created_at, v.id`,

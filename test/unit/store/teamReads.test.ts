@@ -1,11 +1,13 @@
 /**
  * One implementation of the analytics and the repositories' reads serves both backends: a
  * workspace pushed to a real PostgreSQL reads back the same from the team database, query by
- * query, for its author; another member gets everyone's per-template figures (through the
- * analytics view) and only their own logs where figures read the logs themselves.
+ * query, for its author; another member gets the same figures of the author's logs per template
+ * (template_analytics), per version, per quarter hour and per batch (generation_figures, team
+ * migration 12) without reading a log, and nothing of a teammate's private template.
  */
 import { strict as assert } from 'node:assert';
 import { randomUUID } from 'node:crypto';
+import { conversationRows, generationCost } from '../../../src/core/export';
 import type { Database } from '../../../src/core/store/database';
 import { ConversationReads } from '../../../src/core/store/conversationReads';
 import { Store, WorkspaceBatchRepository, WorkspaceGenerationRepository, WorkspaceTemplateRepository, systemClock, type Clock } from '../../../src/core/store';
@@ -58,6 +60,8 @@ async function everything(db: Database, conversationIds: readonly string[]) {
     baseline: await analytics.baselineFor(template.id, newest.id, Number.MAX_SAFE_INTEGER),
     outputTokens: await analytics.pastOutputTokens(PATH),
     durationMs: await analytics.pastDurationMs(PATH),
+    // The export card's cost of every conversation the reader may export.
+    cost: await generationCost(db, await conversationRows(db)),
     template,
     byId: await templates.byId(template.id),
     list: await templates.list(),
@@ -111,6 +115,12 @@ describe('team database (PostgreSQL): the shared reads answer as the workspace d
       }
       // A request cut off by a cancel: neither succeeded nor failed.
       await generations.record({ templateId: template.id, versionId: version.id, batchId: batch.id, parameters: { tone: 'calm' }, model: 'claude-x', attempt: 1, status: 'cancelled', inputTokens: 0, outputTokens: 0, costUsd: 0, durationMs: 2 });
+      // A conversation outside a batch (the card counts its attempts by conversation).
+      await generations.record({
+        templateId: template.id, versionId: version.id, parameters: { tone: 'loose' }, model: 'claude-x', attempt: 1, status: 'succeeded',
+        inputTokens: 12, outputTokens: 40, costUsd: 0.003, durationMs: 9,
+        conversation: { turns: [{ role: 'user', content: 'a loose question' }, { role: 'assistant', content: 'a loose answer' }], quality: { overall: 6, breakdown: {}, recommendations: [] } },
+      });
       await pushWorkspace(store, await memberClient('alice', 'a-secret'));
       ids = (await store.all<{ id: string }>('SELECT id FROM conversations ORDER BY created_at, id')).map((r) => r.id);
     } finally {
@@ -142,8 +152,10 @@ describe('team database (PostgreSQL): the shared reads answer as the workspace d
       // Something to compare: the figures are not empty.
       assert.deepEqual(
         [local.stats.templates[0]!.usageCount, local.stats.templates[0]!.cancelled, local.stats.templates[0]!.savedUsd],
-        [17, 1, 0.0021],
+        [18, 1, 0.0021],
       );
+      // The card's cost covers the batches' attempts and the conversation outside them.
+      assert.equal(local.cost.attempts, 18);
       assert.equal(local.coverage.cells.length, 2);
       assert.ok(local.baseline);
       assert.equal(local.stats.templates[0]!.trend, 'declining');
@@ -155,17 +167,67 @@ describe('team database (PostgreSQL): the shared reads answer as the workspace d
     }
   });
 
-  it("another member: everyone's per-template figures; per-version and per-day log figures are their own (none)", async () => {
+  it("another member: the author's logs counted per template, version, quarter hour and batch as the author counts them, never a log read", async () => {
     const byAlice = await everything(alice, ids);
     const byBob = await everything(bob, ids);
     // Per template, through template_analytics: the same.
     assert.deepEqual(comparable(byBob.stats), comparable(byAlice.stats));
     assert.deepEqual(comparable(byBob.usage), comparable(byAlice.usage));
     assert.deepEqual(comparable(byBob.conversations), comparable(byAlice.conversations));
-    // Read from the logs themselves: Alice's logs are hers alone.
-    assert.deepEqual(byBob.versionRows.map((v) => [v.usageCount, v.conversations]), byAlice.versionRows.map((v) => [0, v.conversations]));
-    assert.ok(byAlice.versionRows.some((v) => v.usageCount > 0));
+    // Per version, day, hour and batch, through generation_figures: Alice's figures, which are her workspace's (above).
+    for (const key of ['versionRows', 'versions', 'daily', 'hourly', 'unit', 'cost'] as const) assert.deepEqual(comparable(byBob[key]), comparable(byAlice[key]), key);
+    assert.ok(byAlice.versionRows.some((v) => v.usageCount > 0 && v.totalCostUsd > 0 && v.lastActivity !== null));
+    assert.ok(byAlice.versions.some((v) => v.generations > 0));
+    assert.ok(byAlice.daily.some((d) => d.generations > 0 && d.failed > 0 && d.costUsd > 0));
+    assert.equal(byAlice.cost.attempts, 18);
+    // The estimate's means stay the member's own (not in migration 12).
     assert.equal(byBob.outputTokens, null);
-    assert.deepEqual(byBob.daily.map((d) => d.generations), byAlice.daily.map(() => 0));
+    // And the logs stay Alice's: Bob reads none of them, and the view has no request values or per-request columns.
+    const bobClient = await memberClient('bob', 'b-secret');
+    assert.equal(Number((await bobClient.query('SELECT count(*) AS n FROM generation_logs')).rows[0].n), 0);
+    assert.equal(Number((await (await memberClient('alice', 'a-secret')).query('SELECT count(*) AS n FROM generation_logs')).rows[0].n), 18);
+    const columns = (await bobClient.query('SELECT * FROM generation_figures LIMIT 1')).fields.map((f) => f.name);
+    for (const hidden of ['parameters', 'id', 'created_by', 'model', 'error_type', 'attempt', 'push_key']) assert.ok(!columns.includes(hidden), hidden);
+  });
+
+  it("a teammate's private template: its figures are its author's alone, and a function of the reader's sees no log below the aggregate", async () => {
+    const aliceClient = await memberClient('alice', 'a-secret');
+    const t = await aliceClient.query("INSERT INTO prompt_templates (path, name, tier, is_active, created_at) VALUES ('secret.prompt', 'Secret', 'template', false, 1700000900000) RETURNING id");
+    const privateId = Number(t.rows[0].id);
+    const v = await aliceClient.query("INSERT INTO template_versions (template_id, content_hash, content, created_at) VALUES ($1, 'h', 'body', 1700000900000) RETURNING id", [privateId]);
+    // Later than every other log: the series' span would end there.
+    const later = 1_800_000_000_000;
+    for (const status of ['succeeded', 'succeeded', 'failed']) {
+      await aliceClient.query("INSERT INTO generation_logs (template_id, version_id, parameters, model, attempt, status, cost_usd, created_at) VALUES ($1, $2, '{}', 'claude-x', 1, $3, 0.01, $4)", [privateId, v.rows[0].id, status, later]);
+    }
+    // Alice counts them per version and per hour; Bob sees neither the template's versions nor its figures.
+    assert.deepEqual((await analyticsOn(alice).versionRows(privateId)).map((r) => [r.usageCount, r.failed]), [[3, 1]]);
+    assert.deepEqual(await analyticsOn(bob).versionRows(privateId), []);
+    assert.deepEqual(await analyticsOn(bob).dailySeries({ templateId: privateId }), []);
+    const generations = async (db: Database) => (await analyticsOn(db).dailySeries({ unit: 'hour' })).reduce((n, p) => n + p.generations, 0);
+    assert.equal(await generations(alice), 18 + 3);
+    assert.equal(await generations(bob), 18);
+    const bobClient = await memberClient('bob', 'b-secret');
+    assert.equal((await bobClient.query('SELECT * FROM generation_figures WHERE template_id = $1', [privateId])).rowCount, 0);
+    // Every view of migration 12 leaves them out for Bob and counts them for Alice.
+    const counted = async (client: typeof bobClient) =>
+      (
+        await client.query(`SELECT (SELECT sum(generations) FROM generation_figures) AS figures, (SELECT sum(generations) FROM generation_quarter_hours) AS hours,
+                                   (SELECT sum(generations) FROM generation_costs) AS costs, (SELECT last_generation_at FROM generation_span) = $1 AS ends_later`, [later])
+      ).rows[0];
+    assert.deepEqual(await counted(aliceClient), { figures: '21', hours: '21', costs: '21', ends_later: true });
+    assert.deepEqual(await counted(bobClient), { figures: '18', hours: '18', costs: '18', ends_later: false });
+    assert.equal(await analyticsOn(alice).seriesUnit(), 'day');
+    assert.equal(await analyticsOn(bob).seriesUnit(), 'hour');
+    // security_barrier: a function of Bob's in WHERE runs over the view's groups, after its
+    // filter, never over the logs (it would meet the private template's, once per log).
+    const seen: string[] = [];
+    bobClient.on('notice', (n) => seen.push(String(n.message)));
+    await bobClient.query(`CREATE FUNCTION pg_temp.leak(template bigint) RETURNS boolean LANGUAGE plpgsql IMMUTABLE COST 0.0000001 AS $$
+                           BEGIN RAISE NOTICE 'saw %', template; RETURN true; END $$`);
+    const groups = (await bobClient.query('SELECT template_id FROM generation_figures WHERE pg_temp.leak(template_id)')).rowCount;
+    assert.ok(groups! > 0);
+    assert.equal(seen.length, groups);
+    assert.ok(!seen.includes(`saw ${privateId}`));
   });
 });

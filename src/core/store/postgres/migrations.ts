@@ -645,6 +645,70 @@ export const PG_MIGRATIONS: readonly PgMigration[] = [
       'CREATE INDEX judge_calls_by_author ON judge_calls (created_by, created_at)',
     ],
   },
+  {
+    version: 12,
+    description: "the team's figures per version, per quarter hour and per batch: aggregates of everyone's logs, never a log",
+    sql: [
+      // Per-template figures were the team's (template_analytics), but per version, per day and
+      // per batch a member added up only their own logs. These views give those figures for
+      // everyone's logs, as template_analytics does: they run with their owner's rights (who reads
+      // every log) while current_user stays the caller, for the templates the caller may read
+      // (active ones and their own), and answer only sums and counts. security_barrier keeps a
+      // caller's function in WHERE from being pushed below the aggregation; equality on a
+      // grouping column (leakproof) is still pushed down, so a read of one template, version or
+      // batch uses an index instead of aggregating every log.
+      //
+      // Aggregated when read rather than kept as totals (migration 3's design): these groups are
+      // fine (a quarter hour of one version), so kept totals would be a row for every few logs,
+      // each insert paying a second set-aside and fold; reads of one template or version are
+      // narrowed by the indexes, and only the whole team's series aggregates every visible log.
+      //
+      // Quarter hours (created_at / 900000, as the workspace's dailySeries groups): the reader
+      // puts them into local days or hours (its dayOf), so day boundaries are the caller's own,
+      // daylight saving and 30- and 45-minute offsets included (every zone's offset is a multiple
+      // of 15 minutes).
+      'CREATE INDEX generation_logs_by_version ON generation_logs (version_id, created_at)',
+      `CREATE VIEW generation_figures WITH (security_barrier) AS
+         SELECT g.template_id, g.version_id, g.created_at / 900000 AS b,
+                count(*) AS generations,
+                count(*) FILTER (WHERE g.status = 'succeeded') AS succeeded,
+                count(*) FILTER (WHERE g.status = 'failed') AS failed,
+                count(*) FILTER (WHERE g.status = 'cancelled') AS cancelled,
+                sum(g.cost_usd) AS cost_usd,
+                sum(g.saved_usd) AS saved_usd,
+                sum(g.duration_ms) AS duration_ms,
+                max(g.created_at) AS last_generation_at
+           FROM generation_logs g
+          WHERE EXISTS (SELECT 1 FROM prompt_templates t WHERE t.id = g.template_id AND (t.is_active OR t.created_by = current_user))
+          GROUP BY g.template_id, g.version_id, g.created_at / 900000`,
+      // The same by quarter hour alone, for the whole team's series (the dashboard's chart):
+      // grouping by template and version first would only be undone, at twice the work.
+      `CREATE VIEW generation_quarter_hours WITH (security_barrier) AS
+         SELECT g.created_at / 900000 AS b,
+                count(*) AS generations,
+                count(*) FILTER (WHERE g.status = 'failed') AS failed,
+                count(*) FILTER (WHERE g.status = 'cancelled') AS cancelled,
+                sum(g.cost_usd) AS cost_usd
+           FROM generation_logs g
+          WHERE EXISTS (SELECT 1 FROM prompt_templates t WHERE t.id = g.template_id AND (t.is_active OR t.created_by = current_user))
+          GROUP BY g.created_at / 900000`,
+      // The export card's cost: per batch, and per conversation for a log outside a batch.
+      `CREATE VIEW generation_costs WITH (security_barrier) AS
+         SELECT g.batch_id, CASE WHEN g.batch_id IS NULL THEN g.conversation_id END AS conversation_id,
+                count(*) AS generations, sum(g.cost_usd) AS cost_usd, sum(g.input_tokens) AS input_tokens, sum(g.output_tokens) AS output_tokens
+           FROM generation_logs g
+          WHERE EXISTS (SELECT 1 FROM prompt_templates t WHERE t.id = g.template_id AND (t.is_active OR t.created_by = current_user))
+          GROUP BY g.batch_id, CASE WHEN g.batch_id IS NULL THEN g.conversation_id END`,
+      // The first and last log's times (seriesUnit), from each visible template's first and last
+      // index entry (generation_logs_by_template) rather than from every log.
+      `CREATE VIEW generation_span WITH (security_barrier) AS
+         SELECT min(s.first_generation_at) AS first_generation_at, max(s.last_generation_at) AS last_generation_at
+           FROM (SELECT (SELECT min(g.created_at) FROM generation_logs g WHERE g.template_id = t.id) AS first_generation_at,
+                        (SELECT max(g.created_at) FROM generation_logs g WHERE g.template_id = t.id) AS last_generation_at
+                   FROM prompt_templates t WHERE t.is_active OR t.created_by = current_user) s`,
+      `GRANT SELECT ON generation_figures, generation_quarter_hours, generation_costs, generation_span TO ${MEMBER_ROLE}`,
+    ],
+  },
 ];
 
 export const TEAM_SCHEMA_VERSION = PG_MIGRATIONS[PG_MIGRATIONS.length - 1]!.version;
