@@ -36,13 +36,24 @@ export class TemplateHistory extends Disposable implements vscode.TextDocumentCo
   private async markDeleted(files: readonly vscode.Uri[]): Promise<void> {
     const paths = files.map((f) => this.db.relativePath(f)).filter((p): p is string => p !== undefined && p.endsWith('.prompt'));
     if (paths.length === 0) return;
-    const store = await this.db.get();
-    if (!store) return;
-    const repo = new WorkspaceTemplateRepository(store);
+    const repo = await this.ownTemplates();
+    if (!repo) return;
     for (const path of paths) {
-      const template = await repo.byPath(path);
+      const template = await repo.ownByPath(path);
       if (template && template.deletedAt === null) await repo.markDeleted(template.id);
     }
+  }
+
+  /**
+   * The templates of the store the views show, for this member's bookkeeping (usage, inactive,
+   * deleted): on the team database their own template at a path, in a workspace the one there.
+   * The workspace's catches up first: the CLI may have written conversations a moment ago.
+   */
+  private async ownTemplates(): Promise<WorkspaceTemplateRepository | undefined> {
+    const handle = await this.source.write();
+    if (!handle) return undefined;
+    if (handle.store === 'workspace') await (await this.db.get())?.refresh();
+    return new WorkspaceTemplateRepository(handle.db);
   }
 
   /**
@@ -51,10 +62,8 @@ export class TemplateHistory extends Disposable implements vscode.TextDocumentCo
    */
   async delete(uri: vscode.Uri, choose: (message: string, options: string[]) => Thenable<string | undefined> = ask): Promise<'deleted' | 'inactive' | 'cancelled'> {
     const path = this.db.relativePath(uri);
-    const store = path ? await this.db.get() : undefined;
-    await store?.refresh(); // conversations may have been written by the CLI a moment ago
-    const repo = store ? new WorkspaceTemplateRepository(store) : undefined;
-    const template = path && repo ? await repo.byPath(path) : undefined;
+    const repo = path ? await this.ownTemplates() : undefined;
+    const template = path && repo ? await repo.ownByPath(path) : undefined;
     const usage = template && repo ? await repo.usage(template.id) : { generations: 0, conversations: 0 };
     const name = uri.path.split('/').pop();
     const options = usage.conversations > 0 ? ['Mark Inactive', 'Delete Anyway'] : ['Delete'];

@@ -10,7 +10,7 @@
  */
 import { strict as assert } from 'node:assert';
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as vscode from 'vscode';
@@ -388,6 +388,31 @@ describe('the editor on the team database: conversations, reviews, the dashboard
       local.close();
     }
     await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+  });
+
+  it('Delete Template with the team store chosen marks the member’s own template inactive, then deleted, in the team database; a teammate’s at the same path is untouched', async () => {
+    const uri = workspaceFile('team-saved.prompt');
+    // Alice keeps a template at the same path (each member has their own a.prompt).
+    await asAdmin("INSERT INTO prompt_templates (path, name, tier, created_at, created_by) VALUES ('team-saved.prompt', 'Alice''s', 'template', 1, 'alice')");
+    const rows = () => asAdmin<{ created_by: string; is_active: boolean; deleted: boolean; versions: number }>(
+      "SELECT t.created_by, t.is_active, t.deleted_at IS NOT NULL AS deleted, (SELECT count(*)::int FROM template_versions v WHERE v.template_id = t.id) AS versions FROM prompt_templates t WHERE t.path = 'team-saved.prompt' ORDER BY t.created_by",
+    );
+    const before = await rows();
+    assert.equal(await vscode.commands.executeCommand('promptloom.deleteTemplate', uri, 'Mark Inactive'), 'inactive');
+    const inactive = await rows();
+    assert.deepEqual(inactive.map((r) => [r.created_by, r.is_active, r.deleted]), [['alice', true, false], ['bob', false, false]]);
+    assert.equal(await vscode.commands.executeCommand('promptloom.deleteTemplate', uri, 'Delete'), 'deleted');
+    const deleted = await rows();
+    assert.deepEqual(deleted.map((r) => [r.created_by, r.is_active, r.deleted]), [['alice', true, false], ['bob', false, true]]);
+    // Its last content (the inactive one) kept in Bob's history before the file went.
+    assert.equal(deleted[1]!.versions, before[1]!.versions + 1);
+    assert.ok(!existsSync(uri.fsPath));
+    const local = await Store.open(vscode.workspace.workspaceFolders![0]!.uri.fsPath);
+    try {
+      assert.equal(await local.get("SELECT id FROM templates WHERE path = 'team-saved.prompt'"), undefined, 'the workspace database was written');
+    } finally {
+      local.close();
+    }
   });
 
   it('the password from secret storage: a wrong one shows nothing (not the workspace’s rows), the right one the team again', async () => {

@@ -66,6 +66,16 @@ export class SqlTemplateRepository extends TemplateReads implements TemplateRepo
     super(db);
   }
 
+  /**
+   * The writer's own template at `path`: on the team store the member's (a teammate's at the same
+   * path is theirs to mark, and row-level security would leave it untouched); in a workspace the one.
+   */
+  async ownByPath(path: string): Promise<TemplateRow | undefined> {
+    const d = this.db.dialect;
+    const row = await this.db.get(`SELECT * FROM ${d.templates} t WHERE path = ?${d.andOwn('t')}`, [normalisePath(path)]);
+    return row && toTemplate(row);
+  }
+
   /** The template at `path` (workspace-relative), created or updated with its current name and tier. */
   ensure(path: string, info: { name: string; tier: string }): Promise<TemplateRow> {
     const now = this.clock.now();
