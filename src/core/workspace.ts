@@ -7,14 +7,14 @@
  */
 import { relative, resolve } from 'node:path';
 import { planResume, type BatchCell, type BatchInput, type ResumePlan, type TeamResumeInput } from './generation/batch';
-import type { Database } from './store/database';
+import type { Database, WorkspaceDatabase } from './store/database';
 import { replaySpool, SPOOL_DIR } from './generation/teamSpool';
 import { JUDGE_THROUGH_MESSAGE_BATCHES } from './generation/messageBatches';
 
 export { JUDGE_THROUGH_MESSAGE_BATCHES };
 import { buildPlan, explicitPlan, parseValuesFile, type ExplicitCell, type PlanProblem, type Sampling, type ValuesFileKind } from './plan';
 import { importKeptAside } from './generation/unstored';
-import { type Store, WorkspaceBatchRepository, WorkspaceTemplateRepository, type BatchRow } from './store';
+import { WorkspaceBatchRepository, WorkspaceTemplateRepository, type BatchRow } from './store';
 import { resolveModel, type ModelInfo } from './generation/engine';
 import type { Priority } from './generation/priorityQueue';
 import { mergeSettings, storedSettings, type GenerationSettings } from './generation/settings';
@@ -64,7 +64,7 @@ export class Workspace {
    * again. Undefined when nothing is left to do; throws a message for the user when the batch
    * cannot run any more.
    */
-  async prepareResume(store: Store, batchId?: string): Promise<Omit<BatchInput, Exclude<ShellPart, 'store' | 'resume'>> | undefined> {
+  async prepareResume(store: WorkspaceDatabase, batchId?: string): Promise<Omit<BatchInput, Exclude<ShellPart, 'store' | 'resume'>> | undefined> {
     await importKeptAside(store);
     const plan = await planResume(store, batchId);
     if (!plan) return undefined;
@@ -149,9 +149,9 @@ export class Workspace {
    * What re-attaching to a batch sent through Message Batches needs: its whole plan (each slot's
    * custom id names it, so the slots are the plan's, not what is left), its template version as
    * any template of this workspace is parsed, its own settings priced by the current model table.
-   * Read through either store: the workspace's `Store`, or the team's handle.
+   * Read through either store: the workspace's (a `Store`, or the editor's handle on its worker), or the team's handle.
    */
-  async prepareMessageBatchResume<D extends Database = Store>(store: D, batch: BatchRow): Promise<Omit<BatchInput, Exclude<ShellPart, 'resume'>> & { readonly store: D }> {
+  async prepareMessageBatchResume<D extends Database = WorkspaceDatabase>(store: D, batch: BatchRow): Promise<Omit<BatchInput, Exclude<ShellPart, 'resume'>> & { readonly store: D }> {
     const settings = mergeSettings(storedSettings(batch.settings), { models: this.settings.models });
     const model = resolveModel(batch.model, settings.models);
     if (!model) throw new Error(`the batch used model ${batch.model}, which is not in the model table`);

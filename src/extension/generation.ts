@@ -18,14 +18,13 @@ import { confirmBatch, type DurationBasis } from './batchPlanner';
 import { countInputTokens, createClient } from '../core/generation/claude';
 import { estimateBatch, estimateDuration, estimateJudge, formatDuration, pastDurationMs, pastOutputTokens, type Estimate, type JudgeEstimate } from '../core/generation/estimate';
 import type { ExplicitCell, Sampling } from '../core/plan';
-import type { Store } from '../core/store';
 import { WorkspaceBatchRepository, WorkspaceTemplateRepository } from '../core/store';
 import { sampleMissing, type RawParameters, type SampleLists, type VariableDecl } from '../core/template';
 import { Disposable } from './disposable';
 import type { Log } from './log';
 import type { TemplateStore } from './templates';
 import type { StoreSource } from './storeSource';
-import type { WorkspaceDb } from './workspaceDb';
+import type { WorkspaceDb, WorkspaceStore } from './workspaceDb';
 
 const SECRET = 'promptloom.apiKey';
 
@@ -36,7 +35,7 @@ export const TEAM_MESSAGE_BATCHES_REFUSAL = 'Message Batches do not record on th
  * Where a run records: the workspace database, or the team database when the views show it (then
  * the workspace folder gives only its settings, and the spool of answers the server cannot take now).
  */
-type Recorder = { readonly store: 'workspace'; readonly db: Store } | { readonly store: 'postgresql'; readonly db: TeamPool; readonly folder: string };
+type Recorder = { readonly store: 'workspace'; readonly db: WorkspaceStore } | { readonly store: 'postgresql'; readonly db: TeamPool; readonly folder: string };
 
 /** What a run is given by `execute`: the limiter, the address, and the hooks that follow it. */
 type RunHooks = Pick<BatchInput, 'limiter' | 'started' | 'onAttempt' | 'baseURL'>;
@@ -224,8 +223,8 @@ export class GenerationService extends Disposable {
       if (!handle?.team) throw new Error(`Cannot generate on the team database: ${this.source.problem ?? 'it cannot be reached'}.`);
       return { store: 'postgresql', db: handle.team, folder };
     }
-    // A run's core functions take a `Store`: one on this thread (docs/team-store.md §8).
-    const store = await this.db.store();
+    // The worker's handle: the run's rows go through it, off this thread (docs/team-store.md §5).
+    const store = await this.db.get();
     if (!store) throw new Error('Generations are recorded in the workspace database: open the folder that holds this template.');
     return { store: 'workspace', db: store };
   }

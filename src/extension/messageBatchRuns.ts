@@ -2,11 +2,11 @@ import * as vscode from 'vscode';
 import { createClient } from '../core/generation/claude';
 import { cancelBatch, runMessageBatches, type MessageBatchInput, type MessageBatchOutcome, type MessageBatchProgress } from '../core/generation/messageBatches';
 import { uncollectedMessageBatches, type UncollectedBatch } from '../core/generation/messageBatchRecords';
-import { WorkspaceBatchRepository, type Store } from '../core/store';
+import { WorkspaceBatchRepository } from '../core/store';
 import { Disposable } from './disposable';
 import type { Log } from './log';
 import { editorApiAddress, editorWorkspace } from './settings';
-import type { WorkspaceDb } from './workspaceDb';
+import type { WorkspaceDb, WorkspaceStore } from './workspaceDb';
 
 /** A batch this window is waiting for at Anthropic. */
 interface LiveRun {
@@ -58,8 +58,11 @@ export class MessageBatchRuns extends Disposable {
     const run: LiveRun = { title, cancelling: false, finished: false, stop: new AbortController(), listeners: new Set(), ...(input.resume ? { batchId: input.resume.batchId } : {}) };
     this.live.add(run);
     this.changed();
-    run.done = runMessageBatches({
+    // The judge's Message Batches still take a `Store` (docs/team-store.md §8): one on this thread is opened for a run with the judge on, and only then.
+    const judgeStore = input.settings.judge === 'on' ? this.db.judgeStore() : Promise.resolve(undefined);
+    run.done = judgeStore.then((store) => runMessageBatches({
       ...input,
+      ...(store ? { judgeStore: store } : {}),
       ...(baseURL ? { baseURL } : {}),
       signal: run.stop.signal,
       started: (batchId) => {
@@ -71,7 +74,7 @@ export class MessageBatchRuns extends Disposable {
         this.db.wrote();
         run.listeners.forEach((l) => l(p));
       },
-    }).finally(() => {
+    })).finally(() => {
       run.finished = true;
       this.live.delete(run);
       this.db.wrote();
@@ -137,7 +140,7 @@ export class MessageBatchRuns extends Disposable {
 
   /** Cancels a batch's Message Batches at Anthropic (and marks it cancelled); what they answered is still collected. */
   async cancel(batchId: string): Promise<string[]> {
-    const store = await this.db.store(); // the Message Batches path takes a Store on this thread (docs/team-store.md §8)
+    const store = await this.db.get();
     const key = await this.apiKey();
     if (!store || !key) throw new Error('Cancelling at Anthropic needs the workspace database and the API key.');
     const batch = await new WorkspaceBatchRepository(store).get(batchId);
@@ -153,8 +156,8 @@ export class MessageBatchRuns extends Disposable {
 
   /** Batches with Message Batches at Anthropic not yet collected, each with whether this window waits for it. */
   async atAnthropic(): Promise<(UncollectedBatch & { title: string; live?: MessageBatchProgress | true })[]> {
-    // Only where a database exists; the Message Batches records take a Store on this thread.
-    const store = (await this.db.getIfExists()) && (await this.db.store());
+    // Only where a database exists (caught up with other processes' writes).
+    const store = await this.db.getIfExists();
     if (!store) return [];
     return (await uncollectedMessageBatches(store)).map((b) => {
       const run = [...this.live].find((r) => r.batchId === b.batchId);
@@ -188,7 +191,7 @@ export class MessageBatchRuns extends Disposable {
    * only collected: nothing more is sent for it.
    */
   async collect(batchIds: readonly string[]): Promise<MessageBatchOutcome[]> {
-    const store = await this.db.store(); // the Message Batches path takes a Store on this thread (docs/team-store.md §8)
+    const store = await this.db.get();
     const apiKey = await this.apiKey();
     if (!store || !apiKey) throw new Error('Collecting Message Batches needs the workspace database and the API key.');
     await store.refresh();
@@ -198,7 +201,7 @@ export class MessageBatchRuns extends Disposable {
     return outcomes;
   }
 
-  private async collectOne(store: Store, apiKey: string, batchId: string): Promise<MessageBatchOutcome> {
+  private async collectOne(store: WorkspaceStore, apiKey: string, batchId: string): Promise<MessageBatchOutcome> {
     const batch = await new WorkspaceBatchRepository(store).get(batchId);
     if (!batch) throw new Error(`No batch ${batchId} in this workspace.`);
     const input = await editorWorkspace(undefined, this.log).prepareMessageBatchResume(store, batch);

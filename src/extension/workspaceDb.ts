@@ -16,10 +16,10 @@ export type WorkspaceStore = ReplicaDatabase;
  * workspace it is neither opened nor created: its `.promptloom/` came with the files; once trust
  * is granted, views are told to look again (and open it).
  *
- * Callers that still need a `Store` object on this thread (the Message Batches path, a
- * generation run: their core functions take a `Store`) get one from `store()`, opened only then;
- * the file lock and the journal keep it and the worker's in step, as they do the CLI's and the
- * editor's. It is also what the worker falls back to if it cannot run.
+ * Generation runs, the Message Batches path and the views all go through the worker's handle. A
+ * `Store` on this thread is opened only if the worker cannot run (its fallback), or for the
+ * judge's Message Batches, which still take one (`judgeStore()`); the file lock and the journal
+ * keep it and the worker's in step, as they do the CLI's and the editor's.
  */
 export class WorkspaceDb extends Disposable {
   private opening: Promise<WorkspaceStore | undefined> | undefined;
@@ -83,11 +83,11 @@ export class WorkspaceDb extends Disposable {
   }
 
   /**
-   * A `Store` on this thread, for callers whose core functions take one (see the class comment):
-   * opened on first use (the workspace database created if need be), caught up with every writer
-   * (the worker included) before it is handed out. Undefined as `get()` is.
+   * A `Store` on this thread for the judge's Message Batches, whose core functions still take one
+   * (docs/team-store.md §8); nothing else asks for it. Opened on first use, caught up with every
+   * writer (the worker included) before it is handed out. Undefined as `get()` is.
    */
-  async store(): Promise<Store | undefined> {
+  async judgeStore(): Promise<Store | undefined> {
     if (!(await this.get())) return undefined;
     const store = await this.openOnThread();
     await store.refresh();

@@ -1,4 +1,4 @@
-import { appendFileSync } from 'node:fs';
+import { appendFileSync, type openSync, type PathLike } from 'node:fs';
 import * as vscode from 'vscode';
 
 export function workspaceFile(name: string): vscode.Uri {
@@ -42,4 +42,27 @@ export async function scriptFakeApi(...faults: readonly { readonly kind: string;
   if (!base) throw new Error('ANTHROPIC_BASE_URL is not set: run through npm run test:integration');
   const res = await fetch(`${base}/_fake/script`, { method: 'POST', body: JSON.stringify({ faults }) });
   if (!res.ok) throw new Error(`the fake Messages API did not take the script: ${res.status}`);
+}
+
+/**
+ * Runs `body` and answers the workspace database's files (`.promptloom/promptloom.db`, its journal,
+ * its lock, a snapshot being written) opened on this thread meanwhile: the extension host's, where
+ * the suites run too. `fs` is one module object per thread and the extension's bundle calls
+ * `openSync` through it, so a `Store` opened or written here is seen; the Store in the editor's
+ * worker thread has an `fs` of its own, and is not.
+ */
+export async function databaseFilesOpenedHere<T>(body: () => Promise<T>): Promise<{ value: T; opened: string[] }> {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- the module object itself, not a copy of its bindings
+  const fs = require('node:fs') as { openSync: typeof openSync };
+  const original = fs.openSync;
+  const opened: string[] = [];
+  fs.openSync = ((path: PathLike, ...rest: unknown[]) => {
+    if (/[\\/]\.promptloom[\\/]promptloom\./.test(String(path))) opened.push(String(path));
+    return (original as (...args: unknown[]) => number)(path, ...rest);
+  }) as typeof fs.openSync;
+  try {
+    return { value: await body(), opened };
+  } finally {
+    fs.openSync = original;
+  }
 }

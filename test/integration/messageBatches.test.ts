@@ -1,5 +1,6 @@
 import { strict as assert } from 'node:assert';
 import { readFileSync } from 'node:fs';
+import { basename } from 'node:path';
 import * as vscode from 'vscode';
 import { createClient } from '../../src/core/generation/claude';
 import { DEFAULT_MODELS, answerCost, realClock } from '../../src/core/generation/engine';
@@ -7,7 +8,7 @@ import { recordIntent } from '../../src/core/generation/messageBatchRecords';
 import { BATCH_PRICE_FACTOR } from '../../src/core/generation/messageBatches';
 import { submit } from '../../src/core/generation/messageBatchSubmission';
 import { WorkspaceBatchRepository, Store, WorkspaceTemplateRepository } from '../../src/core/store';
-import { workspaceFile } from './helpers';
+import { databaseFilesOpenedHere, workspaceFile } from './helpers';
 
 interface Outcome {
   mode?: string;
@@ -124,5 +125,57 @@ describe('Message Batches from the editor (fake Messages API over HTTP)', functi
     } finally {
       writer.close();
     }
+  });
+
+  it("a Generate Batch, a Message Batches run and Collect open no file of the database on the extension host's thread: its Store is in the worker", async () => {
+    // A Message Batch a closed window left at Anthropic, made by the test's own Store before the watch.
+    const writer = await Store.open(folder());
+    let left: { batchId: string; anthropicId: string };
+    try {
+      const templates = new WorkspaceTemplateRepository(writer);
+      const template = await templates.ensure('generate.prompt', { name: 'Generation fixture', tier: 'template' });
+      const version = await templates.recordVersion(template.id, readFileSync(uri().fsPath, 'utf8'));
+      const batch = await new WorkspaceBatchRepository(writer).create({ templateId: template.id, versionId: version.id, requested: 2, parameters: { persona: 'Anxious Investor' }, model: MODEL, settings: { mode: 'batch' } });
+      await new WorkspaceBatchRepository(writer).setStatus(batch.id, 'running');
+      const row = await recordIntent(writer, batch.id, ['c0-0', 'c0-1'], 1, 0.5, Date.now());
+      const client = createClient({ apiKey: KEY, baseURL: process.env.ANTHROPIC_BASE_URL!, timeoutMs: 30_000 });
+      const requests = row.customIds.map((custom_id) => ({ custom_id, params: { model: MODEL, max_tokens: 1024, messages: [{ role: 'user' as const, content: 'Write a conversation.' }] } }));
+      left = { batchId: batch.id, anthropicId: await submit(writer, client, row, requests, realClock) };
+    } finally {
+      writer.close();
+    }
+
+    const { value, opened } = await databaseFilesOpenedHere(async () => {
+      const direct = await vscode.commands.executeCommand<Outcome>('promptloom.generateBatch', uri(), { count: 2, values: { persona: 'Near Retiree' } });
+      await config().update('generation.mode', 'batch', vscode.ConfigurationTarget.Workspace);
+      let batched: Outcome;
+      try {
+        batched = await vscode.commands.executeCommand<Outcome>('promptloom.generateBatch', uri(), { count: 2, values: { persona: 'Near Retiree' } });
+      } finally {
+        await config().update('generation.mode', undefined, vscode.ConfigurationTarget.Workspace);
+      }
+      const check = await vscode.commands.executeCommand<{ found: number; outcomes: Outcome[] }>('promptloom.internal.checkMessageBatches', 'Collect');
+      return { direct, batched, check };
+    });
+    // Each ran, and stored through the worker.
+    assert.equal(value.direct.mode, undefined);
+    assert.equal(value.direct.summary.succeeded, 2);
+    assert.equal(value.batched.mode, 'batch');
+    assert.equal(value.batched.summary.succeeded, 2);
+    assert.equal(value.check.found, 1);
+    assert.deepEqual(value.check.outcomes.map((o) => [o.batchId, o.messageBatches, o.summary.succeeded]), [[left.batchId, [left.anthropicId], 2]]);
+    assert.deepEqual([...new Set(opened.map((path) => basename(path)))], [], 'files of the database opened on the extension host thread');
+
+    // The watch sees a Store opened on this thread, and the rows are there.
+    const probe = await databaseFilesOpenedHere(async () => {
+      const store = await Store.open(folder());
+      try {
+        return await Promise.all([value.direct.batchId, value.batched.batchId, left.batchId].map(async (id) => Number((await store.get('SELECT count(*) AS n FROM conversations WHERE batch_id = ?', [id]))!.n)));
+      } finally {
+        store.close();
+      }
+    });
+    assert.ok(probe.opened.length > 0, 'a Store opened here is seen');
+    assert.deepEqual(probe.value, [2, 2, 2]);
   });
 });

@@ -3,8 +3,8 @@
  * engine, and stores every attempt (log, conversation, turns, quality score) as it happens. Shared by the CLI
  * and the editor, so both record exactly the same way.
  */
-import { WorkspaceBatchRepository, WorkspaceGenerationRepository, WorkspaceTemplateRepository, type BatchRepository, type BatchRow, type GenerationRecord, type GenerationRepository, type Store, type TemplateRepository } from '../store';
-import type { Database } from '../store/database';
+import { WorkspaceBatchRepository, WorkspaceGenerationRepository, WorkspaceTemplateRepository, type BatchRepository, type BatchRow, type GenerationRecord, type GenerationRepository, type TemplateRepository } from '../store';
+import type { Database, WorkspaceDatabase } from '../store/database';
 import type { TeamDatabase } from '../store/postgres/teamDatabase';
 import type { QualityReport } from '../quality';
 import type { ParsedTemplate, Rendered } from '../template';
@@ -25,7 +25,11 @@ import { randomUUID } from 'node:crypto';
 import { CLAIM_RENEW_MS, FirstRunClaims, claimSlots, ensureSlots, releaseClaims, renewClaims, slotCounts } from './teamClaims';
 
 export interface BatchInput {
-  readonly store: Store;
+  /**
+   * The workspace database: the CLI's `Store`, or the editor's handle on the `Store` in its worker
+   * thread. Rows go through it; the lease and kept-aside answers are files in its `dir`.
+   */
+  readonly store: WorkspaceDatabase;
   /** Workspace-relative path of the template file. */
   readonly templatePath: string;
   readonly templateText: string;
@@ -141,7 +145,7 @@ interface RecordingTarget {
   readonly spool?: TeamSpool;
 }
 
-function workspaceTarget(store: Store): RecordingTarget {
+function workspaceTarget(store: WorkspaceDatabase): RecordingTarget {
   const generations = new WorkspaceGenerationRepository(store);
   return {
     templates: new WorkspaceTemplateRepository(store),

@@ -19,8 +19,8 @@
  */
 import type Anthropic from '@anthropic-ai/sdk';
 import type { QualityReport } from '../quality';
-import { WorkspaceBatchRepository, WorkspaceGenerationRepository, WorkspaceTemplateRepository, type GenerationRecord, type Store } from '../store';
-import type { Database } from '../store/database';
+import { Store, WorkspaceBatchRepository, WorkspaceGenerationRepository, WorkspaceTemplateRepository, type GenerationRecord } from '../store';
+import type { Database, WorkspaceDatabase } from '../store/database';
 import { MessageBatchRepository } from '../store/messageBatches';
 import type { TeamDatabase, TeamLease } from '../store/postgres/teamDatabase';
 import type { BatchCell, BatchInput, BatchOutcome } from './batch';
@@ -72,6 +72,12 @@ export interface MessageBatchInput extends Omit<BatchInput, 'limiter' | 'started
    * Collect, which must not undo a cancel).
    */
   readonly finishCancelled?: boolean;
+  /**
+   * Where the judge's Message Batches record when `store` is not a `Store` (the editor's handle on
+   * its worker): they still take one (judgeMessageBatches.ts, docs/team-store.md §8). A run with
+   * the judge on needs one of the two.
+   */
+  readonly judgeStore?: Store;
 }
 
 /** Where the Message Batches of a run stand (from `request_counts`, which fill in only as each batch ends). */
@@ -120,14 +126,14 @@ interface MessageBatchTarget {
   readonly judgeStore?: Store;
 }
 
-function workspaceTarget(store: Store): MessageBatchTarget {
+function workspaceTarget(store: WorkspaceDatabase, judgeStore: Store | undefined): MessageBatchTarget {
   const generations = new WorkspaceGenerationRepository(store);
   return {
     db: store,
     prepare: async () => void (await importKeptAside(store)),
     refresh: () => store.refresh(),
     keep: (records) => keepRecords(store, records, generations),
-    judgeStore: store,
+    ...(judgeStore ? { judgeStore } : {}),
   };
 }
 
@@ -152,20 +158,22 @@ function teamTarget(db: TeamDatabase, lease: () => TeamLease | undefined): Messa
 }
 
 export async function runMessageBatches(input: MessageBatchInput): Promise<MessageBatchOutcome> {
+  const judgeStore = input.store instanceof Store ? input.store : input.judgeStore;
+  if (input.settings.judge === 'on' && !judgeStore) throw new Error('the judge through Message Batches records through a Store on this thread: none was given');
   // One run of a batch at a time: a resume beside a run still waiting for its Message Batches
   // would take a row 'submitting' for one whose POST never came back, and submit it again.
   let release = input.resume ? holdBatch(input.store.dir, input.resume.batchId) : undefined;
   try {
     // What other processes stored before the lease was taken (slot states are read from the store).
     if (input.resume) await input.store.refresh();
-    return await runHeldMessageBatches(input, workspaceTarget(input.store), async (batchId) => void (release = holdBatch(input.store.dir, batchId)));
+    return await runHeldMessageBatches(input, workspaceTarget(input.store, judgeStore), async (batchId) => void (release = holdBatch(input.store.dir, batchId)));
   } finally {
     release?.();
   }
 }
 
 /** A Message Batches run recorded in the team database: the workspace's input, with the team's handle instead of a `Store`. */
-export type TeamMessageBatchInput = Omit<MessageBatchInput, 'store'> & { readonly db: TeamDatabase };
+export type TeamMessageBatchInput = Omit<MessageBatchInput, 'store' | 'judgeStore'> & { readonly db: TeamDatabase };
 
 /** The team migration that made `message_batches` and `message_batch_results` (postgres/migrations.ts). */
 const TEAM_MESSAGE_BATCHES_VERSION = 10;
@@ -560,6 +568,8 @@ async function runHeldMessageBatches(input: Omit<MessageBatchInput, 'store'>, ta
   const judgeModel = settings.judge === 'on' ? judgeModelOf(settings) : undefined;
   if (judgeModel && target.judgeStore && stopped !== 'fatal' && stopped !== 'detached' && stopped !== 'cancelled' && !input.signal?.aborted) {
     try {
+      // A judge's Store apart from the run's handle (the editor's) has not read this run's rows yet.
+      await target.judgeStore.refresh();
       const judged = await judgeThroughMessageBatches({
         store: target.judgeStore,
         client,

@@ -6,7 +6,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import { flagReason, scoreConversation, toQualityResult, type QualityReport, type Tier } from '../quality';
-import { WorkspaceGenerationRepository, type GenerationRecord, type GenerationRepository, type RecordOutcome, type Store } from '../store';
+import { WorkspaceGenerationRepository, type GenerationRecord, type GenerationRepository, type RecordOutcome } from '../store';
+import type { WorkspaceDatabase } from '../store/database';
 import type { Turn } from './claude';
 import { keepAside } from './unstored';
 
@@ -122,7 +123,7 @@ export interface Kept {
  * still will not take it, a paid answer is kept in a side file that the next open imports.
  * Only when even that fails does it throw (the caller then stops and says so).
  */
-export async function keepRecord(store: Store, record: GenerationRecord, generations: GenerationRepository = new WorkspaceGenerationRepository(store)): Promise<Kept> {
+export async function keepRecord(store: WorkspaceDatabase, record: GenerationRecord, generations: GenerationRepository = new WorkspaceGenerationRepository(store)): Promise<Kept> {
   let last: unknown;
   try {
     return { ...(await storeRecord(record, generations)), aside: false };
@@ -162,7 +163,7 @@ export async function storeRecord(record: GenerationRecord, generations: Generat
  * database will not take the group, each is kept on its own, as `keepRecord` does (retried, or kept
  * aside when paid for).
  */
-export async function keepRecords(store: Store, records: readonly GenerationRecord[], generations: GenerationRepository = new WorkspaceGenerationRepository(store)): Promise<Kept[]> {
+export async function keepRecords(store: WorkspaceDatabase, records: readonly GenerationRecord[], generations: GenerationRepository = new WorkspaceGenerationRepository(store)): Promise<Kept[]> {
   if (records.length === 0) return [];
   try {
     return (await generations.recordMany(records)).map((outcome) => ({ ...outcome, aside: false }));

@@ -8,6 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { closeSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Store, WorkspaceBatchRepository, WorkspaceGenerationRepository, type GenerationRecord, type StoreOptions } from '../store';
+import type { WorkspaceDatabase } from '../store/database';
 import { createFile, ensureFolder, entryKind, readFile, remove, rename, syncDirectory, syncFile, writeAll } from '../store/safeFiles';
 
 export const UNSTORED_DIR = 'unstored';
@@ -33,10 +34,11 @@ export function keepAside(promptloomDir: string, record: GenerationRecord): stri
 const MAX_RECORD_BYTES = 64 * 1024 * 1024;
 
 /**
- * Imports what was kept aside into the database. Returns how many records were imported and
- * notices for files that could not be (left in place, named).
+ * Imports what was kept aside into the database (through any handle on it: the files are read
+ * from its `dir` on this thread, the rows written through the handle). Returns how many records
+ * were imported and notices for files that could not be (left in place, named).
  */
-export async function importKeptAside(store: Store): Promise<{ imported: number; notices: string[] }> {
+export async function importKeptAside(store: WorkspaceDatabase): Promise<{ imported: number; notices: string[] }> {
   const dir = join(store.dir, UNSTORED_DIR);
   const kind = entryKind(dir);
   if (kind === 'missing') return { imported: 0, notices: [] };

@@ -48,3 +48,16 @@ export interface AsyncTx {
    */
   insert(sql: string, params?: readonly SqlParam[]): Promise<number>;
 }
+
+/**
+ * The workspace database as a generation run uses it: any `Database` on it (the CLI's `Store`, or
+ * the editor's handle on the `Store` in its worker thread), with the workspace's `.promptloom/`
+ * folder (a batch's lease and the answers kept aside are files there, written by the run's own
+ * thread) and its catch-up with what other processes wrote (the journal).
+ */
+export interface WorkspaceDatabase extends Database {
+  /** The workspace's `.promptloom/` folder, beside the database's files. */
+  readonly dir: string;
+  /** Reads what other processes wrote since the last look; true when anything changed. */
+  refresh(): Promise<boolean>;
+}

@@ -23,7 +23,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import type { AsyncTx, Database, SqlStatement } from './database';
+import type { AsyncTx, Database, SqlStatement, WorkspaceDatabase } from './database';
 import { SQLITE_DIALECT, type Dialect } from './dialect';
 import { threadEnded } from './lock';
 import type { ReplicaOp, ReplicaReply, ReplicaRequest, ReplicaValue, ReplicaWorkerData } from './replicaProtocol';
@@ -75,7 +75,7 @@ interface Pending {
 type Unnumbered = WithoutId<ReplicaRequest>;
 type WithoutId<R> = R extends unknown ? Omit<R, 'id'> : never;
 
-export class ReplicaDatabase implements Database {
+export class ReplicaDatabase implements WorkspaceDatabase {
   readonly dialect: Dialect = SQLITE_DIALECT;
   private worker: Worker | undefined;
   private readonly pending = new Map<number, Pending>();
@@ -102,6 +102,11 @@ export class ReplicaDatabase implements Database {
   /** True once the worker was given up on and the calling thread's store answers. */
   get fallenBack(): boolean {
     return this.fellBack;
+  }
+
+  /** The workspace's `.promptloom/` folder, where the worker's `Store` keeps its files (a run's lease and kept-aside answers go there too). */
+  get dir(): string {
+    return join(this.options.workspace, '.promptloom');
   }
 
   /** Whether this handle takes writes. */
