@@ -148,8 +148,15 @@ function teamTarget(db: TeamDatabase, lease: () => TeamLease | undefined): Messa
       try {
         return (await generations.recordMany(records)).map((outcome) => ({ ...outcome, aside: false }));
       } catch {
+        // Each on its own: one record the server refuses must not keep the paid answers beside it out.
         const kept: Kept[] = [];
-        for (const record of records) kept.push({ ...(await storeRecord(record, generations, TEAM_RETRY)), aside: false });
+        for (const record of records) {
+          try {
+            kept.push({ ...(await storeRecord(record, generations, TEAM_RETRY)), aside: false });
+          } catch (error) {
+            kept.push({ aside: false, refused: error });
+          }
+        }
         return kept;
       }
     },
@@ -361,8 +368,16 @@ async function runHeldMessageBatches(input: Omit<MessageBatchInput, 'store'>, ta
       stopReason ??= `paid answers could not be stored (${(error as Error).message}); run promptloom resume to take the results in again`;
       return false;
     }
-    group.forEach((p, i) => account(p, kept[i]!));
-    return true;
+    let refused: unknown;
+    group.forEach((p, i) => {
+      if (kept[i]!.refused === undefined) return account(p, kept[i]!);
+      totals.unstored++;
+      refused ??= kept[i]!.refused;
+    });
+    if (refused === undefined) return true;
+    stopped ??= 'error';
+    stopReason ??= `paid answers could not be stored (${(refused as Error).message}); run promptloom resume to take the results in again`;
+    return false;
   };
 
   /** Streams an ended Message Batch's results into the store, then marks its row collected. */

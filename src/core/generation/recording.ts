@@ -116,6 +116,11 @@ export interface Kept {
   readonly aside: boolean;
   /** A Message Batch result that had been stored already: nothing new was written. */
   readonly alreadyStored?: boolean;
+  /**
+   * Not stored (the team store refused this one record): why. The result stays at Anthropic, and
+   * its Message Batch uncollected, so `resume` reads it again; the others beside it are stored.
+   */
+  readonly refused?: unknown;
 }
 
 /**

@@ -34,6 +34,30 @@ export function numberedPlaceholders(sql: string): string {
   return out;
 }
 
+const NUL = '\u0000';
+const REPLACEMENT = '\uFFFD';
+
+/**
+ * The parameters as PostgreSQL takes them. Its text and jsonb refuse the NUL character, which
+ * SQLite stores: a model's answer holding one (or its JSON, where it is the escape \u0000) would
+ * make the whole record refused, a paid answer lost. NUL becomes U+FFFD, the replacement character,
+ * in text and in the strings of JSON text; a text that merely spells "\u0000" outside JSON keeps it.
+ */
+export function pgParams(params: readonly SqlParam[] = []): unknown[] {
+  return params.map((value) => {
+    if (typeof value !== 'string') return value;
+    let out = value.replaceAll(NUL, REPLACEMENT);
+    if (out.includes('\\u0000')) {
+      try {
+        out = JSON.stringify(JSON.parse(out, (_key, v: unknown) => (typeof v === 'string' ? v.replaceAll(NUL, REPLACEMENT) : v)));
+      } catch {
+        // Not JSON: a text that spells the escape, which PostgreSQL stores as it is.
+      }
+    }
+    return out;
+  });
+}
+
 /** pg's type ids whose values are worth converting. */
 const INT8 = 20;
 const NUMERIC = 1700;
@@ -66,7 +90,7 @@ export function isRetryable(error: unknown): boolean {
 
 /** A transaction body's handle on one client: the same placeholders and types as the pool's. */
 function clientTx(client: PoolClient): AsyncTx {
-  const query = (sql: string, params: readonly SqlParam[] = []) => client.query(numberedPlaceholders(sql), params as unknown[]);
+  const query = (sql: string, params: readonly SqlParam[] = []) => client.query(numberedPlaceholders(sql), pgParams(params));
   return {
     all: async <T extends Row = Row>(sql: string, params?: readonly SqlParam[]) => (await query(sql, params)).rows as T[],
     get: async <T extends Row = Row>(sql: string, params?: readonly SqlParam[]) => (await query(sql, params)).rows[0] as T | undefined,
@@ -109,7 +133,7 @@ export class TeamDatabase implements Database {
   }
 
   async all<T extends Row = Row>(sql: string, params: readonly SqlParam[] = []): Promise<T[]> {
-    return (await this.pool.query(numberedPlaceholders(sql), params as unknown[])).rows as T[];
+    return (await this.pool.query(numberedPlaceholders(sql), pgParams(params))).rows as T[];
   }
 
   async get<T extends Row = Row>(sql: string, params: readonly SqlParam[] = []): Promise<T | undefined> {
@@ -117,7 +141,7 @@ export class TeamDatabase implements Database {
   }
 
   async run(sql: string, params: readonly SqlParam[] = []): Promise<{ changes: number }> {
-    return { changes: (await this.pool.query(numberedPlaceholders(sql), params as unknown[])).rowCount ?? 0 };
+    return { changes: (await this.pool.query(numberedPlaceholders(sql), pgParams(params))).rowCount ?? 0 };
   }
 
   async runAll(statements: readonly SqlStatement[]): Promise<{ changes: number }[]> {
@@ -125,7 +149,7 @@ export class TeamDatabase implements Database {
     try {
       return await inTransaction(client, async () => {
         const results: { changes: number }[] = [];
-        for (const s of statements) results.push({ changes: (await client.query(numberedPlaceholders(s.sql), (s.params ?? []) as unknown[])).rowCount ?? 0 });
+        for (const s of statements) results.push({ changes: (await client.query(numberedPlaceholders(s.sql), pgParams(s.params))).rowCount ?? 0 });
         return results;
       });
     } finally {
@@ -147,10 +171,10 @@ export class TeamDatabase implements Database {
         const reader: Database = {
           dialect: this.dialect,
           async all<R extends Row = Row>(sql: string, params: readonly SqlParam[] = []): Promise<R[]> {
-            return (await client.query(numberedPlaceholders(sql), params as unknown[])).rows as R[];
+            return (await client.query(numberedPlaceholders(sql), pgParams(params))).rows as R[];
           },
           async get<R extends Row = Row>(sql: string, params: readonly SqlParam[] = []): Promise<R | undefined> {
-            return ((await client.query(numberedPlaceholders(sql), params as unknown[])).rows as R[])[0];
+            return ((await client.query(numberedPlaceholders(sql), pgParams(params))).rows as R[])[0];
           },
           run: refused,
           runAll: refused,
