@@ -95,7 +95,11 @@ export async function submit(db: Database, client: Anthropic, row: MessageBatchR
  * "No row claims": those the store lets us read. On the team store a teammate's rows are theirs
  * alone (row-level security), so a teammate's Message Batch in the same Anthropic account may
  * look unclaimed; recording its id then meets the unique key on `anthropic_id`, and the search
- * goes on without it (the database's uniqueness decides, not what this client could see).
+ * goes on without it (the database's uniqueness decides, not what this client could see). For the
+ * same reason the team store never adopts on a guess: a lone running candidate may be a teammate's
+ * whose id their row has not recorded yet, and taking it would make their proven match meet the
+ * unique key and submit (pay for) their work again. There the candidates are waited for until
+ * their results tell.
  */
 export async function reconcile(db: Database, client: Anthropic, row: MessageBatchRow, clock: Clock, resubmit?: () => Anthropic.Messages.BatchCreateParams.Request[]): Promise<string | undefined> {
   const records = new MessageBatchRepository(db);
@@ -113,6 +117,7 @@ export async function reconcile(db: Database, client: Anthropic, row: MessageBat
   }
   const mine = new Set(row.customIds);
   const checked = new Set<string>();
+  const mayGuess = db.dialect.name === 'sqlite';
   for (;;) {
     let match: Anthropic.Messages.MessageBatch | undefined;
     // True when results proved it ours; false when it is adopted as the only running candidate.
@@ -131,11 +136,11 @@ export async function reconcile(db: Database, client: Anthropic, row: MessageBat
       }
       if (match) break;
       const running = candidates.filter((c) => c.processing_status !== 'ended');
-      if (running.length <= 1) {
+      if (running.length === 0 || (mayGuess && running.length === 1)) {
         match = running[0];
         break;
       }
-      // Several of the row's size still run: only their results can tell which is ours.
+      // Several of the row's size still run (or one, on the team store): only their results can tell which is ours.
       await clock.sleep(delay);
       candidates = await Promise.all(candidates.map((c) => (c.processing_status === 'ended' ? c : client.messages.batches.retrieve(c.id))));
     }
