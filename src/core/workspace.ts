@@ -9,9 +9,6 @@ import { relative, resolve } from 'node:path';
 import { planResume, type BatchCell, type BatchInput, type ResumePlan, type TeamResumeInput } from './generation/batch';
 import type { Database } from './store/database';
 import { replaySpool, SPOOL_DIR } from './generation/teamSpool';
-import { JUDGE_THROUGH_MESSAGE_BATCHES } from './generation/messageBatches';
-
-export { JUDGE_THROUGH_MESSAGE_BATCHES };
 import { buildPlan, explicitPlan, parseValuesFile, type ExplicitCell, type PlanProblem, type Sampling, type ValuesFileKind } from './plan';
 import { importKeptAside } from './generation/unstored';
 import { type Store, WorkspaceBatchRepository, WorkspaceTemplateRepository, type BatchRow } from './store';
@@ -117,13 +114,12 @@ export class Workspace {
   /**
    * The team batch a resume takes up, for both shells: the one named, or the newest unfinished one
    * the member may see (row-level security decides). Throws `TeamResumeRefusal` (one line for the
-   * person) when there is no such batch, or when the judge would grade it through Message Batches.
+   * person) when there is no such batch.
    */
   async teamBatchToResume(db: Database, batchId?: string): Promise<BatchRow> {
     const batches = new WorkspaceBatchRepository(db);
     const batch = batchId ? await batches.get(batchId) : (await batches.unfinished())[0];
     if (!batch) throw new TeamResumeRefusal(batchId ? `no batch ${batchId} on the team database that you may see` : 'no unfinished batch on the team database');
-    if (batch.settings.mode === 'batch' && batch.settings.judge === 'on') throw new TeamResumeRefusal(JUDGE_THROUGH_MESSAGE_BATCHES);
     return batch;
   }
 

@@ -44,9 +44,6 @@ import { importKeptAside } from './unstored';
 export { BATCH_PRICE_FACTOR } from './messageBatchResults';
 
 /** The API's limits per Message Batch: whichever comes first. */
-/** Why the judge is refused on the team store when the generation goes through Message Batches. */
-export const JUDGE_THROUGH_MESSAGE_BATCHES =
-  'the judge through Message Batches does not record on the team store yet: generate directly (without --batch-api, or promptloom.generation.mode direct), or set promptloom.quality.judge off in .vscode/settings.json for this run';
 
 export const MESSAGE_BATCH_LIMITS = { requests: 100_000, bytes: 256 * 1024 * 1024 } as const;
 
@@ -116,8 +113,6 @@ interface MessageBatchTarget {
   keep(records: readonly GenerationRecord[]): Promise<Kept[]>;
   /** Why the run may no longer submit (the team's lease was lost), or undefined. */
   leaseLost?(): string | undefined;
-  /** The judge records in the workspace database (not on the team store). */
-  readonly judgeStore?: Store;
 }
 
 function workspaceTarget(store: Store): MessageBatchTarget {
@@ -127,7 +122,6 @@ function workspaceTarget(store: Store): MessageBatchTarget {
     prepare: async () => void (await importKeptAside(store)),
     refresh: () => store.refresh(),
     keep: (records) => keepRecords(store, records, generations),
-    judgeStore: store,
   };
 }
 
@@ -178,11 +172,10 @@ const TEAM_LEASE_WAIT_MS = 1_500;
  * handle (authored by the member the URL names; `message_batches` and its results are theirs
  * alone). One run of a batch at a time across machines: the batch's lease is a session advisory
  * lock held on a connection of its own for the whole run (`TeamDatabase.hold`), let go when the
- * run ends or its process dies (the server ends the session). The judge's Message Batch does not
- * record on the team store yet: with the judge on, this refuses before anything is spent.
+ * run ends or its process dies (the server ends the session). With the judge on, its grades go
+ * through Message Batches too, recorded as the member's (judge_calls, their conversations' scores).
  */
 export async function runTeamMessageBatches(input: TeamMessageBatchInput): Promise<MessageBatchOutcome> {
-  if (input.settings.judge === 'on') throw new TeamStoreUnsupportedError(JUDGE_THROUGH_MESSAGE_BATCHES);
   const { db } = input;
   // A team database not yet brought up to date by its owner has no Message Batches tables: said
   // before anything is sent or written (a batch row, a lease).
@@ -558,10 +551,10 @@ async function runHeldMessageBatches(input: Omit<MessageBatchInput, 'store'>, ta
   let judge: BatchJudgement | undefined;
   let judgeOutstanding = false;
   const judgeModel = settings.judge === 'on' ? judgeModelOf(settings) : undefined;
-  if (judgeModel && target.judgeStore && stopped !== 'fatal' && stopped !== 'detached' && stopped !== 'cancelled' && !input.signal?.aborted) {
+  if (judgeModel && !leaseLost && stopped !== 'fatal' && stopped !== 'detached' && stopped !== 'cancelled' && !input.signal?.aborted) {
     try {
       const judged = await judgeThroughMessageBatches({
-        store: target.judgeStore,
+        db: store,
         client,
         batchId,
         model: judgeModel,
