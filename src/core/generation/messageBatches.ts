@@ -191,6 +191,12 @@ export async function runTeamMessageBatches(input: TeamMessageBatchInput): Promi
   }
 }
 
+/** Who created a team batch (and so submitted its Message Batches), and whether it is the member connected. */
+export async function teamBatchAuthor(db: Database, batchId: string): Promise<{ name: string; mine: boolean } | undefined> {
+  const row = await db.get('SELECT created_by, CASE WHEN created_by = current_user THEN 1 ELSE 0 END AS mine FROM batches WHERE id = ?', [batchId]);
+  return row ? { name: String(row.created_by), mine: Number(row.mine) === 1 } : undefined;
+}
+
 /** Takes a team batch's lease, or throws BatchBusyError (one line) while another process holds it. */
 async function holdTeamBatch(db: TeamDatabase, batchId: string): Promise<TeamLease> {
   const until = Date.now() + TEAM_LEASE_WAIT_MS;
