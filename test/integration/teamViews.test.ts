@@ -255,6 +255,28 @@ describe('the editor on the team database: conversations, reviews, the dashboard
     await vscode.commands.executeCommand('workbench.action.closeAllEditors');
   });
 
+  /**
+   * What a window closed while waiting leaves for a member: a batch, and its Message Batch
+   * submitted and recorded (by the core's own functions, as that member) but not collected.
+   */
+  async function leaveAtAnthropic(who: string, password: string): Promise<{ batchId: string; anthropicId: string }> {
+    const client = createClient({ apiKey: 'sk-integration-key', baseURL: process.env.ANTHROPIC_BASE_URL!, timeoutMs: 30_000 });
+    const db = await TeamDatabase.connect(server.url(who, password, 'team'));
+    try {
+      const templates = new WorkspaceTemplateRepository(db);
+      const template = await templates.ensure('generate.prompt', { name: 'Generation fixture', tier: 'template' });
+      const version = await templates.recordVersion(template.id, readFileSync(workspaceFile('generate.prompt').fsPath, 'utf8'));
+      const batches = new WorkspaceBatchRepository(db);
+      const batch = await batches.create({ templateId: template.id, versionId: version.id, requested: 2, parameters: { persona: 'Anxious Investor' }, model: 'claude-sonnet-5-5', settings: { mode: 'batch' } });
+      await batches.setStatus(batch.id, 'running');
+      const row = await recordIntent(db, batch.id, ['c0-0', 'c0-1'], 1, 0.5, Date.now());
+      const requests = row.customIds.map((custom_id) => ({ custom_id, params: { model: 'claude-sonnet-5-5', max_tokens: 1024, messages: [{ role: 'user' as const, content: 'Write a conversation.' }] } }));
+      return { batchId: batch.id, anthropicId: await submit(db, client, row, requests, realClock) };
+    } finally {
+      await db.close();
+    }
+  }
+
   /** Conversations of the workspace database, counted as it is on disk (another process's view). */
   async function workspaceConversations(where = '1 = 1', params: string[] = []): Promise<number> {
     const local = await Store.open(vscode.workspace.workspaceFolders![0]!.uri.fsPath);
@@ -381,27 +403,8 @@ describe('the editor on the team database: conversations, reviews, the dashboard
   });
 
   it('a Message Batch of the member’s left at Anthropic on the team store is found at start-up (a teammate’s is not), and Collect stores it once', async () => {
-    // What a window closed while waiting leaves, for Bob and for Alice: a batch, and its Message
-    // Batch submitted and recorded (by the core's own functions) but not collected.
-    const client = createClient({ apiKey: 'sk-integration-key', baseURL: process.env.ANTHROPIC_BASE_URL!, timeoutMs: 30_000 });
-    const leave = async (who: string, password: string) => {
-      const db = await TeamDatabase.connect(server.url(who, password, 'team'));
-      try {
-        const templates = new WorkspaceTemplateRepository(db);
-        const template = await templates.ensure('generate.prompt', { name: 'Generation fixture', tier: 'template' });
-        const version = await templates.recordVersion(template.id, readFileSync(workspaceFile('generate.prompt').fsPath, 'utf8'));
-        const batches = new WorkspaceBatchRepository(db);
-        const batch = await batches.create({ templateId: template.id, versionId: version.id, requested: 2, parameters: { persona: 'Anxious Investor' }, model: 'claude-sonnet-5-5', settings: { mode: 'batch' } });
-        await batches.setStatus(batch.id, 'running');
-        const row = await recordIntent(db, batch.id, ['c0-0', 'c0-1'], 1, 0.5, Date.now());
-        const requests = row.customIds.map((custom_id) => ({ custom_id, params: { model: 'claude-sonnet-5-5', max_tokens: 1024, messages: [{ role: 'user' as const, content: 'Write a conversation.' }] } }));
-        return { batchId: batch.id, anthropicId: await submit(db, client, row, requests, realClock) };
-      } finally {
-        await db.close();
-      }
-    };
-    const bobs = await leave('bob', BOB_PASSWORD);
-    const alices = await leave('alice', ALICE_PASSWORD);
+    const bobs = await leaveAtAnthropic('bob', BOB_PASSWORD);
+    const alices = await leaveAtAnthropic('alice', ALICE_PASSWORD);
     const before = await workspaceConversations();
 
     // Listed (the queue's "still at Anthropic" and the start-up notice): Bob's own only.
@@ -423,6 +426,21 @@ describe('the editor on the team database: conversations, reviews, the dashboard
     assert.deepEqual(await asAdmin('SELECT state FROM message_batches WHERE anthropic_id = $1', [alices.anthropicId]), [{ state: 'submitted' }]);
     assert.equal(await workspaceConversations(), before, 'the workspace database took conversations');
     teamIds.push(...(await asAdmin<{ id: string }>('SELECT id FROM conversations WHERE batch_id = $1', [bobs.batchId])).map((r) => r.id));
+  });
+
+  it('Cancel Batch cancels a member’s team Message Batch at Anthropic (the batch cancelled), and Resume Batch re-attaches to it and finishes it', async () => {
+    const left = await leaveAtAnthropic('bob', BOB_PASSWORD);
+    assert.equal(await vscode.commands.executeCommand<number>('promptloom.cancelBatch', left.batchId), 1);
+    assert.deepEqual(await asAdmin('SELECT status FROM batches WHERE id = $1', [left.batchId]), [{ status: 'cancelled' }]);
+    const resumed = await vscode.commands.executeCommand<{ batchId: string; mode?: string; messageBatches?: string[]; conversations: string[] }>('promptloom.resumeBatch', left.batchId);
+    assert.ok(resumed, 'the resume did not run');
+    assert.equal(resumed.batchId, left.batchId);
+    assert.ok(resumed.messageBatches?.includes(left.anthropicId), 'the Message Batch left at Anthropic was collected');
+    assert.deepEqual(await asAdmin('SELECT status FROM batches WHERE id = $1', [left.batchId]), [{ status: 'completed' }]);
+    const rows = await asAdmin<{ id: string; created_by: string }>('SELECT id, created_by FROM conversations WHERE batch_id = $1', [left.batchId]);
+    assert.deepEqual(rows.map((r) => r.created_by), ['bob', 'bob']);
+    assert.deepEqual(await asAdmin("SELECT count(*)::int AS n FROM message_batches WHERE batch_id = $1 AND state <> 'collected'", [left.batchId]), [{ n: 0 }]);
+    teamIds.push(...rows.map((r) => r.id));
   });
 
   it('saving a template with the team store chosen records its version in the team database (the member’s own template), and history lists it', async () => {
