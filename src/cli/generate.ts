@@ -21,7 +21,7 @@ import { cacheLine, estimateBatch, estimateJudge, formatDuration, pastOutputToke
 import { judgeModelOf } from '../core/generation/settings';
 import type { PlanProblem, Sampling } from '../core/plan';
 import { findingLine, flaggedRuns, type FlaggedRun } from '../core/analytics/runReasons';
-import { JUDGE_THROUGH_MESSAGE_BATCHES, openWorkspaceStore, replayTeamSpool, type BatchRequest } from '../core/workspace';
+import { openWorkspaceStore, replayTeamSpool, type BatchRequest } from '../core/workspace';
 import { cliStoreOptions, existingStore as readOnlyStore } from './database';
 import { formatDiagnostic } from './check';
 import { EXIT, UserError } from './errors';
@@ -88,10 +88,8 @@ export async function runGenerate(file: string, flags: GenerateFlags, out: Outpu
   if (!prepared.input.template.settings.active) out.note(`promptloom: warning: ${file} is marked inactive (active: false); generating anyway`);
   if (prepared.input.count > MAX_BATCH) throw new UserError(`the batch would hold ${prepared.input.count} conversations, more than a batch holds (${MAX_BATCH}); run several batches`);
   const path = flags.batchApi ? 'batch' : pathFor(workspace.settings.mode, prepared.input.count);
-  // The team store: chosen (and checked) before anything is sent; what it cannot do yet (the judge) refused in one line.
+  // The team store: chosen (and checked) before anything is sent.
   const teamUrl = teamDatabaseUrl(flags.databaseUrl, env);
-  // The judge records on the team store when it grades directly; through Message Batches it does not yet.
-  if (teamUrl && path === 'batch' && !flags.dryRun && prepared.input.settings.judge === 'on') throw new UserError(JUDGE_THROUGH_MESSAGE_BATCHES);
   if (flags.dryRun) {
     const options = { format: flags.format, path, ...(key ? { apiKey: key } : {}), ...(baseURL ? { baseURL } : {}) };
     // Past output tokens from the store the run would record in.

@@ -4,9 +4,8 @@
  */
 import { createClient } from '../core/generation/claude';
 import { messageBatchRows } from '../core/generation/messageBatchRecords';
-import { cancelBatch, progressLine, runMessageBatches, runTeamMessageBatches, type MessageBatchInput, type MessageBatchOutcome, type TeamMessageBatchInput } from '../core/generation/messageBatches';
+import { cancelBatch, progressLine, runMessageBatches, runTeamMessageBatches, teamBatchAuthor, type MessageBatchInput, type MessageBatchOutcome, type TeamMessageBatchInput } from '../core/generation/messageBatches';
 import { TeamStoreUnsupportedError } from '../core/generation/batch';
-import type { TeamDatabase } from '../core/store/postgres/teamDatabase';
 import { WorkspaceBatchRepository } from '../core/store';
 import { existingStore } from './database';
 import { teamDatabaseUrl } from './db';
@@ -108,12 +107,6 @@ async function cancelOnTeamStore(url: string, flags: { batch?: string; apiBaseUr
     }
     return EXIT.ok;
   });
-}
-
-/** Who created a team batch (and so submitted its Message Batches), and whether it is the member connected. */
-export async function teamBatchAuthor(db: TeamDatabase, batchId: string): Promise<{ name: string; mine: boolean } | undefined> {
-  const row = await db.get('SELECT created_by, CASE WHEN created_by = current_user THEN 1 ELSE 0 END AS mine FROM batches WHERE id = ?', [batchId]);
-  return row ? { name: String(row.created_by), mine: Number(row.mine) === 1 } : undefined;
 }
 
 function apiAddressOf(flags: { apiBaseUrl?: string }, env: NodeJS.ProcessEnv): { baseURL: string } | undefined {

@@ -7,7 +7,7 @@ import { messageBatchRows } from '../core/generation/messageBatchRecords';
 import { WorkspaceBatchRepository, type BatchRow, type Store } from '../core/store';
 import { nothingClaimed, openWorkspaceStore, replayTeamSpool, TeamResumeRefusal } from '../core/workspace';
 import { cliStoreOptions } from './database';
-import { runBatchesInTerminal, runTeamBatchesInTerminal, teamBatchAuthor } from './messageBatches';
+import { runBatchesInTerminal, runTeamBatchesInTerminal } from './messageBatches';
 import type { TeamDatabase } from '../core/store/postgres/teamDatabase';
 import { EXIT, UserError } from './errors';
 import { flaggedRuns } from '../core/analytics/runReasons';
@@ -142,23 +142,13 @@ async function resumeMessageBatchesOnTeamStore(
   out: Output,
   interrupt: Interrupt,
 ): Promise<number> {
-  const author = await teamBatchAuthor(db, chosen.id);
-  if (author && !author.mine) {
-    throw new UserError(`batch ${chosen.id} was sent through Message Batches by ${author.name}: its Message Batches are theirs (their rows, their Anthropic account), so ${author.name} resumes it`);
-  }
-  const live = (await messageBatchRows(db, chosen.id)).some((r) => r.state === 'submitted' || r.state === 'submitting');
+  // Another member's, or a model or template that no longer serves: `TeamResumeRefusal`, one line (the caller's catch).
+  const input = await workspace.teamMessageBatchResume(db, chosen);
   // Complete, and nothing of it left at Anthropic: nothing to do.
-  if (chosen.completed >= chosen.requested && chosen.status === 'completed' && !live) {
+  if (!input) {
     out.note(`batch ${chosen.id} is complete: nothing to resume`);
     return EXIT.ok;
   }
-  let prepared: Awaited<ReturnType<typeof workspace.prepareMessageBatchResume<TeamDatabase>>>;
-  try {
-    prepared = await workspace.prepareMessageBatchResume(db, chosen);
-  } catch (error) {
-    throw new UserError((error as Error).message);
-  }
-  const { store: _db, ...input } = prepared;
   out.note(`resuming batch ${chosen.id} through Message Batches on the team database: ${chosen.requested - chosen.completed} of ${chosen.requested} conversations to go`);
   const outcome = await runTeamBatchesInTerminal({ ...input, db, ...api }, flags.format === 'text' && Boolean(process.stderr.isTTY), interrupt);
   printOutcome(outcome, flags.format, out, await flaggedRuns(db, outcome.conversations, input.template.settings.qualityThreshold), false);

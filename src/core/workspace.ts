@@ -9,9 +9,8 @@ import { relative, resolve } from 'node:path';
 import { planResume, type BatchCell, type BatchInput, type ResumePlan, type TeamResumeInput } from './generation/batch';
 import type { Database, WorkspaceDatabase } from './store/database';
 import { replaySpool, SPOOL_DIR } from './generation/teamSpool';
-import { JUDGE_THROUGH_MESSAGE_BATCHES } from './generation/messageBatches';
-
-export { JUDGE_THROUGH_MESSAGE_BATCHES };
+import { teamBatchAuthor } from './generation/messageBatches';
+import { messageBatchRows } from './generation/messageBatchRecords';
 import { buildPlan, explicitPlan, parseValuesFile, type ExplicitCell, type PlanProblem, type Sampling, type ValuesFileKind } from './plan';
 import { importKeptAside } from './generation/unstored';
 import { WorkspaceBatchRepository, WorkspaceTemplateRepository, type BatchRow } from './store';
@@ -117,13 +116,12 @@ export class Workspace {
   /**
    * The team batch a resume takes up, for both shells: the one named, or the newest unfinished one
    * the member may see (row-level security decides). Throws `TeamResumeRefusal` (one line for the
-   * person) when there is no such batch, or when the judge would grade it through Message Batches.
+   * person) when there is no such batch.
    */
   async teamBatchToResume(db: Database, batchId?: string): Promise<BatchRow> {
     const batches = new WorkspaceBatchRepository(db);
     const batch = batchId ? await batches.get(batchId) : (await batches.unfinished())[0];
     if (!batch) throw new TeamResumeRefusal(batchId ? `no batch ${batchId} on the team database that you may see` : 'no unfinished batch on the team database');
-    if (batch.settings.mode === 'batch' && batch.settings.judge === 'on') throw new TeamResumeRefusal(JUDGE_THROUGH_MESSAGE_BATCHES);
     return batch;
   }
 
@@ -136,10 +134,32 @@ export class Workspace {
   async teamResume(db: Database, batchId?: string): Promise<{ batch: BatchRow; prepared: Awaited<ReturnType<Workspace['prepareTeamResume']>> }> {
     const batch = await this.teamBatchToResume(db, batchId);
     if (batch.settings.mode === 'batch') {
-      throw new TeamResumeRefusal(`batch ${batch.id} was sent through Message Batches: collect it with promptloom resume --batch ${batch.id} --database-url (the editor does not take up Message Batches on the team store yet)`);
+      throw new TeamResumeRefusal(`batch ${batch.id} was sent through Message Batches: it is collected by its author's resume (teamMessageBatchResume), never claimed`);
     }
     try {
       return { batch, prepared: await this.prepareTeamResume(db, batch.id) };
+    } catch (error) {
+      throw new TeamResumeRefusal((error as Error).message);
+    }
+  }
+
+  /**
+   * A team batch sent through Message Batches, taken up by its author, for both shells: its input
+   * for `runTeamMessageBatches`, or undefined when it is complete with nothing of it left at
+   * Anthropic. Throws `TeamResumeRefusal` for another member's (its Message Batches are the
+   * author's rows, in the author's Anthropic account, and what is done of it is known from them)
+   * and when its model or template no longer serves.
+   */
+  async teamMessageBatchResume(db: Database, batch: BatchRow): Promise<Omit<Awaited<ReturnType<Workspace['prepareMessageBatchResume']>>, 'store'> | undefined> {
+    const author = await teamBatchAuthor(db, batch.id);
+    if (author && !author.mine) {
+      throw new TeamResumeRefusal(`batch ${batch.id} was sent through Message Batches by ${author.name}: its Message Batches are theirs (their rows, their Anthropic account), so ${author.name} resumes it`);
+    }
+    const live = (await messageBatchRows(db, batch.id)).some((r) => r.state === 'submitted' || r.state === 'submitting');
+    if (batch.completed >= batch.requested && batch.status === 'completed' && !live) return undefined;
+    try {
+      const { store: _read, ...input } = await this.prepareMessageBatchResume(db, batch);
+      return input;
     } catch (error) {
       throw new TeamResumeRefusal((error as Error).message);
     }

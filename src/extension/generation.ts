@@ -28,9 +28,6 @@ import type { WorkspaceDb, WorkspaceStore } from './workspaceDb';
 
 const SECRET = 'promptloom.apiKey';
 
-/** Said when Message Batches are asked for while the team store is chosen (their records are not on it yet). */
-export const TEAM_MESSAGE_BATCHES_REFUSAL = 'Message Batches do not record on the team database yet: generate directly (promptloom.generation.mode direct).';
-
 /**
  * Where a run records: the workspace database, or the team database when the views show it (then
  * the workspace folder gives only its settings, and the spool of answers the server cannot take now).
@@ -72,7 +69,7 @@ export class GenerationService extends Disposable {
     this.status.name = 'Promptloom rate limit';
     this.register({ dispose: () => this.cancelAll() });
     this.register({ dispose: () => clearInterval(this.statusTimer) });
-    this.messageBatches = this.register(new MessageBatchRuns(db, log, () => this.apiKey(), () => this.updateRunning()));
+    this.messageBatches = this.register(new MessageBatchRuns(db, log, () => this.apiKey(), () => this.updateRunning(), source));
   }
 
   /** Settings from VS Code's configuration, as one typed object; bad values are logged and skipped. */
@@ -200,14 +197,15 @@ export class GenerationService extends Disposable {
     }
     const input = { ...prepared.input, settings, templatePath: path, apiKey };
     if (recorder.store === 'postgresql') {
-      if (route === 'batch') throw new Error(TEAM_MESSAGE_BATCHES_REFUSAL);
       const { db, folder } = recorder;
       // As `promptloom generate --database-url`: what an earlier run here kept while the server was away is written first.
       this.tell(await replayTeamSpool(folder, db));
+      // Through Message Batches as `generate --batch-api --database-url`: recorded through the pool, as the member.
+      if (route === 'batch') return this.executeMessageBatches(this.messageBatches.runOnTeam({ ...input, db }, options.quiet ?? false), options.quiet ?? false);
       return this.execute(input, options.quiet ?? false, (hooks) => runTeamBatch({ ...input, db, folder, ...hooks }));
     }
     const store = recorder.db;
-    if (route === 'batch') return this.executeMessageBatches({ ...input, store }, options.quiet ?? false);
+    if (route === 'batch') return this.executeMessageBatches(this.messageBatches.run({ ...input, store }, options.quiet ?? false), options.quiet ?? false);
     return this.execute(input, options.quiet ?? false, (hooks) => runRecordedBatch({ ...input, store, ...hooks }));
   }
 
@@ -281,7 +279,7 @@ export class GenerationService extends Disposable {
     // submitted Message Batches collected, only what none holds submitted.
     const chosen = await new WorkspaceBatchRepository(store).get(id);
     if (chosen && chosen.settings.mode === 'batch' && (chosen.completed < chosen.requested || (await messageBatchRows(store, chosen.id)).some((r) => r.state === 'submitted' || r.state === 'submitting'))) {
-      return this.executeMessageBatches({ ...(await editorWorkspace(undefined, this.log).prepareMessageBatchResume(store, chosen)), apiKey }, false);
+      return this.executeMessageBatches(this.messageBatches.run({ ...(await editorWorkspace(undefined, this.log).prepareMessageBatchResume(store, chosen)), apiKey }, false), false);
     }
     const prepared = await editorWorkspace(undefined, this.log).prepareResume(store, id);
     if (!prepared) {
@@ -309,8 +307,19 @@ export class GenerationService extends Disposable {
   /** A team batch resumed here: its missing conversations claimed a few at a time with any other resume of it. */
   private async resumeOnTeam(recorder: Extract<Recorder, { store: 'postgresql' }>, batchId: string, apiKey: string): Promise<BatchOutcome | undefined> {
     const { db, folder } = recorder;
-    // A refusal (`TeamResumeRefusal`: no such batch, Message Batches) is its one line, shown as an error.
-    const { batch, prepared } = await editorWorkspace(undefined, this.log).teamResume(db, batchId);
+    const workspace = editorWorkspace(undefined, this.log);
+    // A refusal (`TeamResumeRefusal`: no such batch, another member's Message Batches) is its one line, shown as an error.
+    const chosen = await workspace.teamBatchToResume(db, batchId);
+    if (chosen.settings.mode === 'batch') {
+      // Sent through Message Batches: re-attached to by its author, as `resume --database-url` does.
+      const input = await workspace.teamMessageBatchResume(db, chosen);
+      if (!input) {
+        void vscode.window.showInformationMessage('That batch is complete: nothing to resume.');
+        return undefined;
+      }
+      return this.executeMessageBatches(this.messageBatches.runOnTeam({ ...input, db, apiKey }, false), false);
+    }
+    const { batch, prepared } = await workspace.teamResume(db, chosen.id);
     if (!prepared) {
       void vscode.window.showInformationMessage('That batch is complete: nothing to resume.');
       return undefined;
@@ -381,9 +390,9 @@ export class GenerationService extends Disposable {
     );
   }
 
-  /** Runs a batch through Message Batches (progress in a notification unless `quiet`), and says how it ended. */
-  private async executeMessageBatches(input: Parameters<MessageBatchRuns['run']>[0], quiet: boolean): Promise<MessageBatchOutcome> {
-    const outcome = await this.messageBatches.run(input, quiet);
+  /** A batch run through Message Batches (`MessageBatchRuns`: progress in a notification unless `quiet`), and how it ended said. */
+  private async executeMessageBatches(run: Promise<MessageBatchOutcome>, quiet: boolean): Promise<MessageBatchOutcome> {
+    const outcome = await run;
     if (!quiet) void this.announce(outcome);
     return outcome;
   }

@@ -1,12 +1,25 @@
 import * as vscode from 'vscode';
 import { createClient } from '../core/generation/claude';
-import { cancelBatch, runMessageBatches, type MessageBatchInput, type MessageBatchOutcome, type MessageBatchProgress } from '../core/generation/messageBatches';
+import { cancelBatch, runMessageBatches, runTeamMessageBatches, type MessageBatchInput, type MessageBatchOutcome, type MessageBatchProgress, type TeamMessageBatchInput } from '../core/generation/messageBatches';
 import { uncollectedMessageBatches, type UncollectedBatch } from '../core/generation/messageBatchRecords';
 import { WorkspaceBatchRepository } from '../core/store';
+import type { TeamDatabase as TeamPool } from '../core/store/postgres/teamDatabase';
 import { Disposable } from './disposable';
 import type { Log } from './log';
 import { editorApiAddress, editorWorkspace } from './settings';
+import type { StoreSource } from './storeSource';
 import type { WorkspaceDb, WorkspaceStore } from './workspaceDb';
+
+/** What the editor adds to a run's input: the hooks it follows the run with, and the user's address. */
+type Hooks = 'signal' | 'onProgress' | 'started' | 'baseURL';
+
+/**
+ * Where this window's Message Batches are recorded: the store the views show. The workspace's
+ * `Store` (in its worker, through `WorkspaceDb`), or on the team database its pool, where a
+ * member's Message Batches rows are theirs alone (row-level security): the list, Collect and
+ * Cancel reach only their own.
+ */
+type Records = { readonly team: TeamPool } | { readonly store: WorkspaceStore };
 
 /** A batch this window is waiting for at Anthropic. */
 interface LiveRun {
@@ -40,6 +53,8 @@ export class MessageBatchRuns extends Disposable {
     private readonly apiKey: () => Promise<string | undefined>,
     /** Called when runs start or end (the status bar, the context key) and when rows were written. */
     private readonly changed: () => void,
+    /** The store the views show (the team database when chosen); the workspace database without it. */
+    private readonly source?: StoreSource,
   ) {
     super();
     // A window closing stops waiting; the Message Batches go on at Anthropic, collected at the next start.
@@ -52,17 +67,23 @@ export class MessageBatchRuns extends Disposable {
   }
 
   /** Runs a batch through Message Batches, with a progress notification unless `quiet`. */
-  run(input: Omit<MessageBatchInput, 'signal' | 'onProgress' | 'started' | 'baseURL'>, quiet: boolean, title = `${input.template.settings.name} × ${input.count}`): Promise<MessageBatchOutcome> {
+  run(input: Omit<MessageBatchInput, Hooks>, quiet: boolean, title = `${input.template.settings.name} × ${input.count}`): Promise<MessageBatchOutcome> {
+    return this.follow(title, quiet, input.resume?.batchId, (hooks) => runMessageBatches({ ...input, ...hooks }));
+  }
+
+  /** The same on the team database: recorded through its pool as the member (`runTeamMessageBatches`). */
+  runOnTeam(input: Omit<TeamMessageBatchInput, Hooks>, quiet: boolean, title = `${input.template.settings.name} × ${input.count}`): Promise<MessageBatchOutcome> {
+    return this.follow(title, quiet, input.resume?.batchId, (hooks) => runTeamMessageBatches({ ...input, ...hooks }));
+  }
+
+  /** Follows a run in this window: its progress (from the Message Batches' request counts), its batch id for Cancel, its end. */
+  private follow(title: string, quiet: boolean, resumed: string | undefined, record: (hooks: Pick<MessageBatchInput, Hooks>) => Promise<MessageBatchOutcome>): Promise<MessageBatchOutcome> {
     const baseURL = editorApiAddress();
     // A resumed batch is known at once, so a second Collect of it (two notices, the queue) finds it waited for.
-    const run: LiveRun = { title, cancelling: false, finished: false, stop: new AbortController(), listeners: new Set(), ...(input.resume ? { batchId: input.resume.batchId } : {}) };
+    const run: LiveRun = { title, cancelling: false, finished: false, stop: new AbortController(), listeners: new Set(), ...(resumed ? { batchId: resumed } : {}) };
     this.live.add(run);
     this.changed();
-    // The judge's Message Batches still take a `Store` (docs/team-store.md §8): one on this thread is opened for a run with the judge on, and only then.
-    const judgeStore = input.settings.judge === 'on' ? this.db.judgeStore() : Promise.resolve(undefined);
-    run.done = judgeStore.then((store) => runMessageBatches({
-      ...input,
-      ...(store ? { judgeStore: store } : {}),
+    run.done = record({
       ...(baseURL ? { baseURL } : {}),
       signal: run.stop.signal,
       started: (batchId) => {
@@ -71,17 +92,36 @@ export class MessageBatchRuns extends Disposable {
       },
       onProgress: (p) => {
         run.latest = p;
-        this.db.wrote();
+        this.wrote();
         run.listeners.forEach((l) => l(p));
       },
-    })).finally(() => {
+    }).finally(() => {
       run.finished = true;
       this.live.delete(run);
-      this.db.wrote();
+      this.wrote();
       this.changed();
     });
     if (!quiet) this.showProgress(run);
     return run.done;
+  }
+
+  /** Views of the store the run records in catch up. */
+  private wrote(): void {
+    (this.source ?? this.db).wrote();
+  }
+
+  /**
+   * Where the Message Batches records are now (`Records`). Undefined when there is none to read:
+   * no workspace database yet (unless `create`), or a team database out of reach (`StoreSource`
+   * says so once).
+   */
+  private async records(create: boolean): Promise<Records | undefined> {
+    if (this.source && (await this.source.kind()) === 'postgresql') {
+      const team = (await this.source.read())?.team;
+      return team ? { team } : undefined;
+    }
+    const store = create ? await this.db.get() : await this.db.getIfExists();
+    return store ? { store } : undefined;
   }
 
   /**
@@ -140,26 +180,28 @@ export class MessageBatchRuns extends Disposable {
 
   /** Cancels a batch's Message Batches at Anthropic (and marks it cancelled); what they answered is still collected. */
   async cancel(batchId: string): Promise<string[]> {
-    const store = await this.db.get();
+    const records = await this.records(true);
     const key = await this.apiKey();
-    if (!store || !key) throw new Error('Cancelling at Anthropic needs the workspace database and the API key.');
-    const batch = await new WorkspaceBatchRepository(store).get(batchId);
-    if (!batch) throw new Error(`No batch ${batchId} in this workspace.`);
+    if (!records || !key) throw new Error(`Cancelling at Anthropic needs ${this.storeName()} and the API key.`);
+    const db = 'team' in records ? records.team : records.store;
+    const batch = await new WorkspaceBatchRepository(db).get(batchId);
+    if (!batch) throw new Error(`No batch ${batchId} in ${this.storeName()}.`);
     const baseURL = editorApiAddress();
-    const canceled = await cancelBatch(store, batch, () => createClient({ apiKey: key, ...(baseURL ? { baseURL } : {}), timeoutMs: 60_000 }));
+    // The member's own Message Batches on the team database (its rows are theirs): cancelled at Anthropic.
+    const canceled = await cancelBatch(db, batch, () => createClient({ apiKey: key, ...(baseURL ? { baseURL } : {}), timeoutMs: 60_000 }));
     for (const run of this.live) if (run.batchId === batchId) run.cancelling = true;
     this.log.info(`batch ${batchId} cancelled at Anthropic: ${canceled.join(', ') || 'no Message Batch was still processing'}`);
-    this.db.wrote();
+    this.wrote();
     this.changed();
     return canceled;
   }
 
   /** Batches with Message Batches at Anthropic not yet collected, each with whether this window waits for it. */
   async atAnthropic(): Promise<(UncollectedBatch & { title: string; live?: MessageBatchProgress | true })[]> {
-    // Only where a database exists (caught up with other processes' writes).
-    const store = await this.db.getIfExists();
-    if (!store) return [];
-    return (await uncollectedMessageBatches(store)).map((b) => {
+    // Only where a database exists (on the team database, the member's own rows: row-level security).
+    const records = await this.records(false);
+    if (!records) return [];
+    return (await uncollectedMessageBatches('team' in records ? records.team : records.store)).map((b) => {
       const run = [...this.live].find((r) => r.batchId === b.batchId);
       return { ...b, title: `${b.templatePath} × ${b.requested}`, ...(run ? { live: run.latest ?? true } : {}) };
     });
@@ -191,22 +233,29 @@ export class MessageBatchRuns extends Disposable {
    * only collected: nothing more is sent for it.
    */
   async collect(batchIds: readonly string[]): Promise<MessageBatchOutcome[]> {
-    const store = await this.db.get();
+    const records = await this.records(true);
     const apiKey = await this.apiKey();
-    if (!store || !apiKey) throw new Error('Collecting Message Batches needs the workspace database and the API key.');
-    await store.refresh();
-    const runs = batchIds.filter((id) => ![...this.live].some((r) => r.batchId === id)).map((id) => this.collectOne(store, apiKey, id));
+    if (!records || !apiKey) throw new Error(`Collecting Message Batches needs ${this.storeName()} and the API key.`);
+    if ('store' in records) await records.store.refresh();
+    const runs = batchIds.filter((id) => ![...this.live].some((r) => r.batchId === id)).map((id) => this.collectOne(records, apiKey, id));
     const outcomes = await Promise.all(runs);
     for (const outcome of outcomes) void announceCollected(outcome);
     return outcomes;
   }
 
-  private async collectOne(store: WorkspaceStore, apiKey: string, batchId: string): Promise<MessageBatchOutcome> {
-    const batch = await new WorkspaceBatchRepository(store).get(batchId);
-    if (!batch) throw new Error(`No batch ${batchId} in this workspace.`);
-    const input = await editorWorkspace(undefined, this.log).prepareMessageBatchResume(store, batch);
+  private async collectOne(records: Records, apiKey: string, batchId: string): Promise<MessageBatchOutcome> {
+    const db = 'team' in records ? records.team : records.store;
+    const batch = await new WorkspaceBatchRepository(db).get(batchId);
+    if (!batch) throw new Error(`No batch ${batchId} in ${this.storeName()}.`);
+    const { store: _read, ...input } = await editorWorkspace(undefined, this.log).prepareMessageBatchResume(db, batch);
     const title = `${input.templatePath} × ${batch.requested}`;
-    return this.run({ ...input, apiKey, finishCancelled: false }, false, title);
+    if ('team' in records) return this.runOnTeam({ ...input, db: records.team, apiKey, finishCancelled: false }, false, title);
+    return this.run({ ...input, store: records.store, apiKey, finishCancelled: false }, false, title);
+  }
+
+  /** "the workspace database" or "the team database", for messages. */
+  private storeName(): string {
+    return this.source?.label ?? 'the workspace database';
   }
 }
 

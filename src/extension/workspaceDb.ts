@@ -16,14 +16,14 @@ export type WorkspaceStore = ReplicaDatabase;
  * workspace it is neither opened nor created: its `.promptloom/` came with the files; once trust
  * is granted, views are told to look again (and open it).
  *
- * Generation runs, the Message Batches path and the views all go through the worker's handle. A
- * `Store` on this thread is opened only if the worker cannot run (its fallback), or for the
- * judge's Message Batches, which still take one (`judgeStore()`); the file lock and the journal
- * keep it and the worker's in step, as they do the CLI's and the editor's.
+ * Generation runs, the Message Batches path (the judge's included) and the views all go through
+ * the worker's handle. A `Store` on this thread is opened only if the worker cannot run (its
+ * fallback); the file lock and the journal keep it and the worker's in step, as they do the CLI's
+ * and the editor's.
  */
 export class WorkspaceDb extends Disposable {
   private opening: Promise<WorkspaceStore | undefined> | undefined;
-  /** The `Store` on this thread, opened when first asked for (or when the worker falls back to it). */
+  /** The `Store` on this thread, opened only when the worker falls back to it. */
   private onThread: Promise<Store> | undefined;
   private readonly changed = this.register(new vscode.EventEmitter<void>());
   /** Fires when the database changed: written here, or by another process (the CLI, another window). */
@@ -79,18 +79,6 @@ export class WorkspaceDb extends Disposable {
    */
   private async current(store: WorkspaceStore | undefined): Promise<WorkspaceStore | undefined> {
     if (store && !this.isDisposed && (await store.refresh())) this.changed.fire();
-    return store;
-  }
-
-  /**
-   * A `Store` on this thread for the judge's Message Batches, whose core functions still take one
-   * (docs/team-store.md §8); nothing else asks for it. Opened on first use, caught up with every
-   * writer (the worker included) before it is handed out. Undefined as `get()` is.
-   */
-  async judgeStore(): Promise<Store | undefined> {
-    if (!(await this.get())) return undefined;
-    const store = await this.openOnThread();
-    await store.refresh();
     return store;
   }
 

@@ -238,25 +238,4 @@ describe('the judge on the team database (a real PostgreSQL)', function () {
     const rls = await query(admin, "SELECT relrowsecurity FROM pg_class WHERE oid = 'promptloom.judge_calls'::regclass");
     assert.equal(rls[0]!.relrowsecurity, true);
   });
-
-  it('the judge through Message Batches is refused on the team store (generate and resume), in one line, exit 2, before anything is sent', async () => {
-    const requests = api.stats.requests;
-    const result = await generate(['--count', '1', '--batch-api'], aliceUrl);
-    assert.equal(result.code, 2, result.stderr);
-    assert.equal(result.stderr.trim().split('\n').length, 1, result.stderr);
-    assert.match(result.stderr, /the judge through Message Batches does not record on the team store yet/);
-    assert.equal(api.stats.requests, requests);
-    // A batch sent through Message Batches with the judge on (as `db push` would bring one): its resume too.
-    await query(
-      aliceUrl,
-      `INSERT INTO promptloom.batches (id, template_id, version_id, requested, parameters, model, settings, status, created_at, updated_at)
-       SELECT 'b-judged-mb', template_id, version_id, 2, parameters, model, '{"mode": "batch", "judge": "on"}', 'failed', created_at, created_at FROM promptloom.batches WHERE id = $1`,
-      [first.batchId],
-    );
-    const resumed = await runCli(['resume', '--batch', 'b-judged-mb', '--database-url', aliceUrl, '--format', 'json'], ws, env());
-    assert.equal(resumed.code, 2, resumed.stderr);
-    assert.equal(resumed.stderr.trim().split('\n').length, 1, resumed.stderr);
-    assert.match(resumed.stderr, /the judge through Message Batches does not record on the team store yet/);
-    assert.equal(api.stats.requests, requests);
-  });
 });

@@ -11,6 +11,8 @@ import type { ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client } from 'pg';
+import { CACHE_READ_MULTIPLIER, CACHE_WRITE_MULTIPLIER, DEFAULT_MODELS } from '../../src/core/generation/engine';
+import { scoreConversation, toQualityResult } from '../../src/core/quality';
 import { FakeMessagesApi } from '../fixtures/fakeMessagesApi';
 import { promptloom, runCli, workspace, type Run } from '../helpers/cli';
 import { startPostgres, type PostgresServer } from '../helpers/postgres';
@@ -259,20 +261,92 @@ describe('Message Batches on the team database (real PostgreSQL, fake Messages A
     }
   });
 
-  it('the judge stays refused on the team store with --batch-api: one line, exit 2, nothing sent or stored', async () => {
-    api = await FakeMessagesApi.start({ apiKey: KEY, batchProcessingMs: 50 });
-    mkdirSync(join(ws, '.vscode'), { recursive: true });
-    writeFileSync(join(ws, '.vscode', 'settings.json'), JSON.stringify({ 'promptloom.quality.judge': 'on' }));
-    try {
-      const batches = await count('SELECT count(*) AS n FROM promptloom.batches');
-      const result = await generate(['--count', '2', '--batch-api'], aliceUrl);
-      assert.equal(result.code, 2, result.stderr);
-      assert.equal(result.stderr.trim().split('\n').length, 1, result.stderr);
-      assert.match(result.stderr, /the judge through Message Batches does not record on the team store yet/);
-      assert.equal(api.stats.batchCreates + api.stats.requests, 0);
-      assert.equal(await count('SELECT count(*) AS n FROM promptloom.batches'), batches);
-    } finally {
-      writeFileSync(join(ws, '.vscode', 'settings.json'), '{}');
-    }
+  describe('with the judge on (promptloom.quality.judge): its grades go through a Message Batch too', () => {
+    beforeEach(() => {
+      mkdirSync(join(ws, '.vscode'), { recursive: true });
+      writeFileSync(join(ws, '.vscode', 'settings.json'), JSON.stringify({ 'promptloom.quality.judge': 'on' }));
+    });
+    afterEach(() => writeFileSync(join(ws, '.vscode', 'settings.json'), '{}'));
+
+    /** The batch's judge calls (as the superuser) and each conversation's stored score against min(scorer, judge). */
+    const judgedOnce = async (batchId: string, conversations: readonly string[]) => {
+      const calls = await admin('SELECT * FROM promptloom.judge_calls WHERE batch_id = $1 ORDER BY id', [batchId]);
+      assert.deepEqual(calls.map((c) => c.conversation_id).sort(), [...conversations].sort(), 'each conversation graded once');
+      for (const c of calls) {
+        assert.deepEqual([c.status, c.created_by], ['succeeded', 'alice']);
+        // Batch prices: half what the same tokens cost directly (cache writes 1.25×, reads 0.1×).
+        const model = DEFAULT_MODELS.find((m) => m.id === c.model)!;
+        const input = Number(c.input_tokens) + Number(c.cache_creation_input_tokens) * CACHE_WRITE_MULTIPLIER + Number(c.cache_read_input_tokens) * CACHE_READ_MULTIPLIER;
+        const direct = (input * model.inputPrice + Number(c.output_tokens) * model.outputPrice) / 1_000_000;
+        assert.ok(Number(c.cost_usd) > 0 && Math.abs(Number(c.cost_usd) - direct / 2) < 1e-12, `${String(c.cost_usd)} is half of ${direct}`);
+      }
+      const scores = await admin('SELECT c.id, c.quality, q.overall, q.breakdown FROM promptloom.conversations c JOIN promptloom.quality_scores q ON q.conversation_id = c.id WHERE c.batch_id = $1', [batchId]);
+      const turns = await admin('SELECT conversation_id, role, content FROM promptloom.turns t JOIN promptloom.conversations c ON c.id = t.conversation_id WHERE c.batch_id = $1 ORDER BY conversation_id, position', [batchId]);
+      assert.equal(scores.length, conversations.length);
+      for (const row of scores) {
+        const scorer = toQualityResult(scoreConversation({ turns: turns.filter((t) => t.conversation_id === row.id).map((t) => ({ role: t.role as 'user' | 'assistant', content: String(t.content) })) }, 'scenario')).overall;
+        const judge = (row.breakdown as { judge?: { score: number } }).judge;
+        assert.ok(judge, `conversation ${String(row.id)} carries the judge's part`);
+        assert.equal(Number(row.overall), Math.round(Math.min(scorer, judge.score) * 10) / 10, 'min(scorer, judge)');
+        assert.equal(Number(row.quality), Number(row.overall), 'the copy on conversations follows');
+      }
+      return calls;
+    };
+
+    it('generate --batch-api --database-url: every conversation graded once through a judge Message Batch, scores min(scorer, judge), the judge calls the member’s at batch prices', async () => {
+      api = await FakeMessagesApi.start({ apiKey: KEY, batchProcessingMs: 100 });
+      api.scriptBatch({ kind: 'ok' }, { kind: 'poor' });
+      const run = ok(await generate(['--count', '5', '--batch-api'], aliceUrl));
+      const summary = summaryOf(run) as Summary & { judge?: { judged: number; notJudged: number; costUsd: number } };
+      assert.equal(summary.succeeded, 5);
+      assert.deepEqual([summary.judge?.judged, summary.judge?.notJudged], [5, 0]);
+      assert.equal(api.stats.batchCreates, 2, 'the generation’s Message Batch, then the judge’s');
+      assert.equal(api.stats.requests, 0, 'no direct call: the judge too went through a Message Batch');
+      assert.equal(api.stats.judgeRequests.length, 5);
+      assert.deepEqual(summary.messageBatches, api.messageBatches.map((b) => b.id));
+      const calls = await judgedOnce(summary.batchId, summary.conversations);
+      assert.ok(Math.abs(calls.reduce((n, c) => n + Number(c.cost_usd), 0) - summary.judge!.costUsd) < 1e-9);
+      assert.deepEqual(await query(aliceUrl, 'SELECT purpose, state, created_by FROM promptloom.message_batches WHERE batch_id = $1 ORDER BY created_at', [summary.batchId]), [
+        { purpose: 'generation', state: 'collected', created_by: 'alice' },
+        { purpose: 'judge', state: 'collected', created_by: 'alice' },
+      ]);
+      assert.equal(await count('SELECT count(*) AS n FROM promptloom.generation_logs WHERE batch_id = $1', [summary.batchId]), 5, 'the judge adds no generation log');
+      assert.deepEqual(await admin('SELECT status FROM promptloom.batches WHERE id = $1', [summary.batchId]), [{ status: 'completed' }]);
+      assert.equal(existsSync(join(ws, '.promptloom')), false, 'nothing written in the folder');
+    });
+
+    it('kill -9 while the judge’s Message Batch runs, then resume --database-url: its grades collected once, nothing submitted again', async () => {
+      api = await FakeMessagesApi.start({ apiKey: KEY, batchProcessingMs: 100 });
+      let retrievesAtJudge = Number.POSITIVE_INFINITY;
+      api.onBatchCreated = () => {
+        if (api.stats.batchCreates === 2) retrievesAtJudge = api.stats.batchRetrieves;
+        else api.batchProcessingMs = 1500; // the judge's (the next) runs long enough to be killed in
+      };
+      // The judge's first poll comes after its id is recorded: kill there.
+      const killed = await generate(['--count', '6', '--batch-api'], aliceUrl, (child) => {
+        void until(() => api.stats.batchRetrieves > retrievesAtJudge).then(() => child.kill('SIGKILL'));
+      });
+      assert.equal(killed.code, null, 'killed');
+      api.onBatchCreated = undefined;
+      assert.equal(api.stats.batchCreates, 2);
+      const batchId = await onlyBatch();
+      assert.equal(await count('SELECT count(*) AS n FROM promptloom.judge_calls WHERE batch_id = $1', [batchId]), 0, 'nothing graded yet');
+      assert.deepEqual(await query(aliceUrl, "SELECT state, request_count, anthropic_id FROM promptloom.message_batches WHERE batch_id = $1 AND purpose = 'judge'", [batchId]), [
+        { state: 'submitted', request_count: 6, anthropic_id: api.messageBatches[1]!.id },
+      ]);
+
+      const summary = summaryOf(ok(await resume(batchId, aliceUrl))) as Summary & { judge?: { judged: number } };
+      assert.equal(api.stats.batchCreates, 2, 'the judge’s Message Batch is collected, never submitted again');
+      assert.equal(summary.judge?.judged, 6);
+      assert.equal(api.stats.judgeRequests.length, 6, 'each conversation graded once at the API');
+      const conversations = (await admin('SELECT id FROM promptloom.conversations WHERE batch_id = $1', [batchId])).map((r) => String(r.id));
+      await judgedOnce(batchId, conversations);
+      assert.deepEqual(await admin('SELECT status FROM promptloom.batches WHERE id = $1', [batchId]), [{ status: 'completed' }]);
+      // Once more: nothing left, nothing sent.
+      const again = ok(await resume(batchId, aliceUrl));
+      assert.match(again.stderr, /is complete: nothing to resume/);
+      assert.equal(api.stats.batchCreates, 2);
+      assert.equal(await count('SELECT count(*) AS n FROM promptloom.judge_calls WHERE batch_id = $1', [batchId]), 6);
+    });
   });
 });

@@ -15,8 +15,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as vscode from 'vscode';
 import { runExport, type ExportFlags } from '../../src/cli/data';
+import { createClient } from '../../src/core/generation/claude';
+import { realClock } from '../../src/core/generation/engine';
+import { recordIntent } from '../../src/core/generation/messageBatchRecords';
+import { submit } from '../../src/core/generation/messageBatchSubmission';
 import type { ConversationSummary } from '../../src/core/store';
-import { Store } from '../../src/core/store';
+import { Store, WorkspaceBatchRepository, WorkspaceTemplateRepository } from '../../src/core/store';
+import { TeamDatabase } from '../../src/core/store/postgres/teamDatabase';
 import { statusWords } from '../../src/core/quality/reviewQueue';
 import { connectTeamDatabase } from '../../src/core/store/postgres/connection';
 import { pushWorkspace } from '../../src/core/store/postgres/push';
@@ -250,6 +255,28 @@ describe('the editor on the team database: conversations, reviews, the dashboard
     await vscode.commands.executeCommand('workbench.action.closeAllEditors');
   });
 
+  /**
+   * What a window closed while waiting leaves for a member: a batch, and its Message Batch
+   * submitted and recorded (by the core's own functions, as that member) but not collected.
+   */
+  async function leaveAtAnthropic(who: string, password: string): Promise<{ batchId: string; anthropicId: string }> {
+    const client = createClient({ apiKey: 'sk-integration-key', baseURL: process.env.ANTHROPIC_BASE_URL!, timeoutMs: 30_000 });
+    const db = await TeamDatabase.connect(server.url(who, password, 'team'));
+    try {
+      const templates = new WorkspaceTemplateRepository(db);
+      const template = await templates.ensure('generate.prompt', { name: 'Generation fixture', tier: 'template' });
+      const version = await templates.recordVersion(template.id, readFileSync(workspaceFile('generate.prompt').fsPath, 'utf8'));
+      const batches = new WorkspaceBatchRepository(db);
+      const batch = await batches.create({ templateId: template.id, versionId: version.id, requested: 2, parameters: { persona: 'Anxious Investor' }, model: 'claude-sonnet-5-5', settings: { mode: 'batch' } });
+      await batches.setStatus(batch.id, 'running');
+      const row = await recordIntent(db, batch.id, ['c0-0', 'c0-1'], 1, 0.5, Date.now());
+      const requests = row.customIds.map((custom_id) => ({ custom_id, params: { model: 'claude-sonnet-5-5', max_tokens: 1024, messages: [{ role: 'user' as const, content: 'Write a conversation.' }] } }));
+      return { batchId: batch.id, anthropicId: await submit(db, client, row, requests, realClock) };
+    } finally {
+      await db.close();
+    }
+  }
+
   /** Conversations of the workspace database, counted as it is on disk (another process's view). */
   async function workspaceConversations(where = '1 = 1', params: string[] = []): Promise<number> {
     const local = await Store.open(vscode.workspace.workspaceFolders![0]!.uri.fsPath);
@@ -347,22 +374,73 @@ describe('the editor on the team database: conversations, reviews, the dashboard
     await vscode.commands.executeCommand('workbench.action.closeAllEditors');
   });
 
-  it('Generate Batch with Message Batches chosen on the team store is refused in one line, with nothing sent or stored', async () => {
-    await vscode.workspace.getConfiguration('promptloom').update('generation.mode', 'batch', vscode.ConfigurationTarget.Workspace);
+  it('Generate Batch with promptloom.generation.mode batch on the team store goes through one Message Batch: its conversations in the team database as the member, none in the workspace’s', async () => {
+    await config().update('generation.mode', 'batch', vscode.ConfigurationTarget.Workspace);
     try {
-      const batches = (await asAdmin('SELECT id FROM batches')).length;
-      let settled = false;
-      const refused = Promise.resolve(vscode.commands.executeCommand('promptloom.generateBatch', workspaceFile('generate.prompt'), { count: 2, values: { persona: 'Near Retiree' } })).finally(() => (settled = true));
-      // The refusal is an error message the command waits on: cleared until the command has ended.
-      await waitFor('the refusal shown and dismissed', async () => {
-        await vscode.commands.executeCommand('notifications.clearAll');
-        return settled ? true : undefined;
-      });
-      assert.equal(await refused, undefined);
-      assert.equal((await asAdmin('SELECT id FROM batches')).length, batches);
+      const before = await workspaceConversations();
+      const outcome = await vscode.commands.executeCommand<{ mode?: string; batchId: string; conversations: string[]; messageBatches?: string[]; summary: { succeeded: number } }>(
+        'promptloom.generateBatch',
+        workspaceFile('generate.prompt'),
+        { count: 3, values: { persona: 'Near Retiree' } },
+      );
+      assert.ok(outcome, 'the batch did not run');
+      assert.equal(outcome.mode, 'batch');
+      assert.equal(outcome.summary.succeeded, 3);
+      assert.equal(outcome.messageBatches?.length, 1);
+      const rows = await asAdmin<{ id: string; created_by: string }>('SELECT id, created_by FROM conversations WHERE batch_id = $1', [outcome.batchId]);
+      assert.deepEqual(sorted(rows.map((r) => r.id)), sorted(outcome.conversations));
+      assert.deepEqual([...new Set(rows.map((r) => r.created_by))], ['bob']);
+      assert.deepEqual(await asAdmin('SELECT DISTINCT mode, created_by FROM generation_logs WHERE batch_id = $1', [outcome.batchId]), [{ mode: 'batch', created_by: 'bob' }]);
+      assert.deepEqual(await asAdmin('SELECT anthropic_id, state, created_by FROM message_batches WHERE batch_id = $1', [outcome.batchId]), [
+        { anthropic_id: outcome.messageBatches![0], state: 'collected', created_by: 'bob' },
+      ]);
+      assert.deepEqual(await asAdmin('SELECT status FROM batches WHERE id = $1', [outcome.batchId]), [{ status: 'completed' }]);
+      assert.equal(await workspaceConversations(), before, 'the workspace database took conversations');
+      teamIds.push(...outcome.conversations);
     } finally {
-      await vscode.workspace.getConfiguration('promptloom').update('generation.mode', undefined, vscode.ConfigurationTarget.Workspace);
+      await config().update('generation.mode', undefined, vscode.ConfigurationTarget.Workspace);
     }
+  });
+
+  it('a Message Batch of the member’s left at Anthropic on the team store is found at start-up (a teammate’s is not), and Collect stores it once', async () => {
+    const bobs = await leaveAtAnthropic('bob', BOB_PASSWORD);
+    const alices = await leaveAtAnthropic('alice', ALICE_PASSWORD);
+    const before = await workspaceConversations();
+
+    // Listed (the queue's "still at Anthropic" and the start-up notice): Bob's own only.
+    assert.deepEqual(await vscode.commands.executeCommand('promptloom.internal.checkMessageBatches', 'Later'), { found: 1, outcomes: [] });
+    const check = await vscode.commands.executeCommand<{ found: number; outcomes: { batchId: string; messageBatches: string[]; summary: { succeeded: number } }[] }>('promptloom.internal.checkMessageBatches', 'Collect');
+    assert.equal(check.found, 1);
+    assert.deepEqual(check.outcomes.map((o) => [o.batchId, o.messageBatches, o.summary.succeeded]), [[bobs.batchId, [bobs.anthropicId], 2]]);
+    const stored = async (batchId: string) => ({
+      conversations: (await asAdmin<{ created_by: string }>('SELECT created_by FROM conversations WHERE batch_id = $1', [batchId])).map((r) => r.created_by),
+      results: (await asAdmin('SELECT custom_id FROM message_batch_results r JOIN message_batches m ON m.id = r.message_batch_id WHERE m.batch_id = $1', [batchId])).length,
+    });
+    assert.deepEqual(await stored(bobs.batchId), { conversations: ['bob', 'bob'], results: 2 });
+    assert.deepEqual(await asAdmin('SELECT status FROM batches WHERE id = $1', [bobs.batchId]), [{ status: 'completed' }]);
+    // Once collected, nothing is left to find, and collecting again stores nothing twice; Alice's stays hers, uncollected.
+    assert.deepEqual(await vscode.commands.executeCommand('promptloom.internal.checkMessageBatches', 'Collect'), { found: 0, outcomes: [] });
+    assert.deepEqual(await vscode.commands.executeCommand('promptloom.collectMessageBatches'), []);
+    assert.deepEqual(await stored(bobs.batchId), { conversations: ['bob', 'bob'], results: 2 });
+    assert.deepEqual(await stored(alices.batchId), { conversations: [], results: 0 });
+    assert.deepEqual(await asAdmin('SELECT state FROM message_batches WHERE anthropic_id = $1', [alices.anthropicId]), [{ state: 'submitted' }]);
+    assert.equal(await workspaceConversations(), before, 'the workspace database took conversations');
+    teamIds.push(...(await asAdmin<{ id: string }>('SELECT id FROM conversations WHERE batch_id = $1', [bobs.batchId])).map((r) => r.id));
+  });
+
+  it('Cancel Batch cancels a member’s team Message Batch at Anthropic (the batch cancelled), and Resume Batch re-attaches to it and finishes it', async () => {
+    const left = await leaveAtAnthropic('bob', BOB_PASSWORD);
+    assert.equal(await vscode.commands.executeCommand<number>('promptloom.cancelBatch', left.batchId), 1);
+    assert.deepEqual(await asAdmin('SELECT status FROM batches WHERE id = $1', [left.batchId]), [{ status: 'cancelled' }]);
+    const resumed = await vscode.commands.executeCommand<{ batchId: string; mode?: string; messageBatches?: string[]; conversations: string[] }>('promptloom.resumeBatch', left.batchId);
+    assert.ok(resumed, 'the resume did not run');
+    assert.equal(resumed.batchId, left.batchId);
+    assert.ok(resumed.messageBatches?.includes(left.anthropicId), 'the Message Batch left at Anthropic was collected');
+    assert.deepEqual(await asAdmin('SELECT status FROM batches WHERE id = $1', [left.batchId]), [{ status: 'completed' }]);
+    const rows = await asAdmin<{ id: string; created_by: string }>('SELECT id, created_by FROM conversations WHERE batch_id = $1', [left.batchId]);
+    assert.deepEqual(rows.map((r) => r.created_by), ['bob', 'bob']);
+    assert.deepEqual(await asAdmin("SELECT count(*)::int AS n FROM message_batches WHERE batch_id = $1 AND state <> 'collected'", [left.batchId]), [{ n: 0 }]);
+    teamIds.push(...rows.map((r) => r.id));
   });
 
   it('saving a template with the team store chosen records its version in the team database (the member’s own template), and history lists it', async () => {

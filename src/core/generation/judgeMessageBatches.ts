@@ -10,12 +10,18 @@
  * line is taken in once, in the transaction that records its cost (judge_calls, at batch prices)
  * and the conversation's combined score. A conversation is judged once: one graded already (by a
  * result line, or a direct judge call) or in a judge Message Batch not yet collected is never sent.
+ *
+ * Written once against the `Database` handle: the workspace's `Store` or the team's pool. On the
+ * team store the conversations graded are the member's own (a Message Batches batch is run by its
+ * author alone), the judge_calls rows are theirs (created_by from the server), and the combined
+ * score replaces the scorer's on their conversation (team migration 11's policy).
  */
 import type Anthropic from '@anthropic-ai/sdk';
 import { flagReason, scoreConversation, toQualityResult, type QualityReport, type Tier } from '../quality';
 import { JUDGE_SYSTEM, JUDGE_TOOL, JUDGE_TOOL_NAME, judgePart, judgePrompt, readGrade, withJudge } from '../quality/judge';
-import type { Store } from '../store';
-import { WorkspaceJudgeCallRepository, judgedAlready, type JudgeBatchResult } from '../store/judgeCalls';
+import type { Database } from '../store/database';
+import { MessageBatchRepository } from '../store/messageBatches';
+import { SqlJudgeCallRepository, judgedAlready, type JudgeBatchResult } from '../store/judgeCalls';
 import type { Turn } from './claude';
 import { answerCost, costUsd, type Clock, type ModelInfo } from './engine';
 import { localInputTokens } from './estimate';
@@ -29,7 +35,8 @@ import { reconcile, split, submit, waitAndCollect } from './messageBatchSubmissi
 const RESULTS_PER_TRANSACTION = 100;
 
 export interface JudgeMessageBatchInput {
-  readonly store: Store;
+  /** Where the batch is recorded: the workspace's `Store` or the `TeamDatabase`. */
+  readonly db: Database;
   readonly client: Anthropic;
   readonly batchId: string;
   /** The judge's model. */
@@ -86,17 +93,19 @@ export function judgeWorstCaseUsd(model: ModelInfo, turns: readonly Turn[]): num
 
 /** Grades the batch's conversations not graded yet through Message Batches; collects those submitted before. */
 export async function judgeThroughMessageBatches(input: JudgeMessageBatchInput): Promise<JudgeMessageBatchOutcome> {
-  const { store, client, batchId, model, clock } = input;
-  const repo = new WorkspaceJudgeCallRepository(store);
-  const ids = (await store.all('SELECT id FROM conversations WHERE batch_id = ? ORDER BY created_at, id', [batchId])).map((r) => String(r.id));
-  const graded = await judgedAlready(store, ids);
+  const { db, client, batchId, model, clock } = input;
+  const repo = new SqlJudgeCallRepository(db);
+  const records = new MessageBatchRepository(db);
+  // The member's own conversations of the batch (on the workspace, all of them): only its author runs it.
+  const ids = (await db.all(`SELECT id FROM conversations WHERE batch_id = ?${db.dialect.andOwn()} ORDER BY created_at, id`, [batchId])).map((r) => String(r.id));
+  const graded = await judgedAlready(db, ids);
   // The turns of the batch's conversations not graded yet, read once (their requests and scores
   // need them; a graded one is never sent or taken in again, so a resume reads nothing of it).
   const turnsCache = new Map<string, Turn[]>();
   const ungraded = `SELECT t.conversation_id, t.role, t.content FROM turns t JOIN conversations c ON c.id = t.conversation_id
-     WHERE c.batch_id = ? AND NOT EXISTS (SELECT 1 FROM judge_calls j WHERE j.conversation_id = c.id AND j.status = 'succeeded')
+     WHERE c.batch_id = ?${db.dialect.andOwn('c')} AND NOT EXISTS (SELECT 1 FROM judge_calls j WHERE j.conversation_id = c.id AND j.status = 'succeeded')
      ORDER BY t.conversation_id, t.position`;
-  for (const t of await store.all(ungraded, [batchId])) {
+  for (const t of await db.all(ungraded, [batchId])) {
     const id = String(t.conversation_id);
     const turns = turnsCache.get(id) ?? [];
     turns.push({ role: t.role as Turn['role'], content: String(t.content) });
@@ -188,17 +197,17 @@ export async function judgeThroughMessageBatches(input: JudgeMessageBatchInput):
     }
     await take(group);
     const lost = ours === 0 && foreign > 0;
-    await store.write((tx) => tx.run('UPDATE message_batches SET state = ?, ended_at = ? WHERE id = ?', [lost ? 'lost' : 'collected', endedAt, row.id]));
+    await records.markCollected(row.id, endedAt, lost ? 'lost' : 'collected');
   };
 
   for (;;) {
     // 1. Rows written before a POST whose answer never came back: matched before anything is sent.
-    for (const row of (await messageBatchRows(store, batchId, 'judge')).filter((r) => r.state === 'submitting')) {
-      const adopted = await reconcile(store, client, row, clock, () => requestsFor(row));
+    for (const row of (await messageBatchRows(db, batchId, 'judge')).filter((r) => r.state === 'submitting')) {
+      const adopted = await reconcile(db, client, row, clock, () => requestsFor(row));
       if (adopted) touched.add(adopted);
     }
     // 2. Wait for what is submitted, taking in each as it ends.
-    const waiting = (await messageBatchRows(store, batchId, 'judge')).filter((r) => r.state === 'submitted');
+    const waiting = (await messageBatchRows(db, batchId, 'judge')).filter((r) => r.state === 'submitted');
     for (const r of waiting) touched.add(r.anthropicId!);
     if (waiting.length > 0 && !input.detach) {
       const total = judged.length + waiting.reduce((n, r) => n + r.customIds.length, 0);
@@ -215,7 +224,7 @@ export async function judgeThroughMessageBatches(input: JudgeMessageBatchInput):
       break;
     }
     // 3. What is left to grade: never sent, or retryable within the attempt limit.
-    const states = await slotStates(store, batchId, slots, input.maxAttempts, input.runStartedAt, 'judge');
+    const states = await slotStates(db, batchId, slots, input.maxAttempts, input.runStartedAt, 'judge');
     let pending = ids.filter((id) => !graded.has(id) && states.get(id)!.state === 'pending');
     if (pending.length === 0) {
       if (waiting.length > 0) outstanding = true;
@@ -249,15 +258,15 @@ export async function judgeThroughMessageBatches(input: JudgeMessageBatchInput):
     const sizeOf = (id: string) => JSON.stringify({ custom_id: customIdOf('mb0123456789', id), params: judgeBatchParams(model, turnsOf(id)) }).length;
     for (const chunk of split(pending, sizeOf, input.limits)) {
       const worst = chunk.reduce((sum, id) => sum + judgeWorstCaseUsd(model, turnsOf(id)), 0);
-      const row = await recordIntent(store, batchId, chunk, Math.max(...chunk.map(attempt)), worst, clock.now(), 'judge');
-      touched.add(await submit(store, client, row, requestsFor(row), clock));
+      const row = await recordIntent(db, batchId, chunk, Math.max(...chunk.map(attempt)), worst, clock.now(), 'judge');
+      touched.add(await submit(db, client, row, requestsFor(row), clock));
     }
     if (input.detach) {
       outstanding = true;
       break;
     }
   }
-  const end = await slotStates(store, batchId, slots, input.maxAttempts, input.runStartedAt, 'judge');
+  const end = await slotStates(db, batchId, slots, input.maxAttempts, input.runStartedAt, 'judge');
   const left = ids.filter((id) => !graded.has(id) && !skipped.has(id) && (end.get(id)!.state === 'pending' || end.get(id)!.state === 'inflight')).length;
   return {
     judgement: { model: model.id, judged, notJudged, costUsd: costTotal },

@@ -19,7 +19,7 @@
  */
 import type Anthropic from '@anthropic-ai/sdk';
 import type { QualityReport } from '../quality';
-import { Store, WorkspaceBatchRepository, WorkspaceGenerationRepository, WorkspaceTemplateRepository, type GenerationRecord } from '../store';
+import { WorkspaceBatchRepository, WorkspaceGenerationRepository, WorkspaceTemplateRepository, type GenerationRecord } from '../store';
 import type { Database, WorkspaceDatabase } from '../store/database';
 import { MessageBatchRepository } from '../store/messageBatches';
 import type { TeamDatabase, TeamLease } from '../store/postgres/teamDatabase';
@@ -44,9 +44,6 @@ import { importKeptAside } from './unstored';
 export { BATCH_PRICE_FACTOR } from './messageBatchResults';
 
 /** The API's limits per Message Batch: whichever comes first. */
-/** Why the judge is refused on the team store when the generation goes through Message Batches. */
-export const JUDGE_THROUGH_MESSAGE_BATCHES =
-  'the judge through Message Batches does not record on the team store yet: generate directly (without --batch-api, or promptloom.generation.mode direct), or set promptloom.quality.judge off in .vscode/settings.json for this run';
 
 export const MESSAGE_BATCH_LIMITS = { requests: 100_000, bytes: 256 * 1024 * 1024 } as const;
 
@@ -72,12 +69,6 @@ export interface MessageBatchInput extends Omit<BatchInput, 'limiter' | 'started
    * Collect, which must not undo a cancel).
    */
   readonly finishCancelled?: boolean;
-  /**
-   * Where the judge's Message Batches record when `store` is not a `Store` (the editor's handle on
-   * its worker): they still take one (judgeMessageBatches.ts, docs/team-store.md §8). A run with
-   * the judge on needs one of the two.
-   */
-  readonly judgeStore?: Store;
 }
 
 /** Where the Message Batches of a run stand (from `request_counts`, which fill in only as each batch ends). */
@@ -122,18 +113,15 @@ interface MessageBatchTarget {
   keep(records: readonly GenerationRecord[]): Promise<Kept[]>;
   /** Why the run may no longer submit (the team's lease was lost), or undefined. */
   leaseLost?(): string | undefined;
-  /** The judge records in the workspace database (not on the team store). */
-  readonly judgeStore?: Store;
 }
 
-function workspaceTarget(store: WorkspaceDatabase, judgeStore: Store | undefined): MessageBatchTarget {
+function workspaceTarget(store: WorkspaceDatabase): MessageBatchTarget {
   const generations = new WorkspaceGenerationRepository(store);
   return {
     db: store,
     prepare: async () => void (await importKeptAside(store)),
     refresh: () => store.refresh(),
     keep: (records) => keepRecords(store, records, generations),
-    ...(judgeStore ? { judgeStore } : {}),
   };
 }
 
@@ -165,22 +153,20 @@ function teamTarget(db: TeamDatabase, lease: () => TeamLease | undefined): Messa
 }
 
 export async function runMessageBatches(input: MessageBatchInput): Promise<MessageBatchOutcome> {
-  const judgeStore = input.store instanceof Store ? input.store : input.judgeStore;
-  if (input.settings.judge === 'on' && !judgeStore) throw new Error('the judge through Message Batches records through a Store on this thread: none was given');
   // One run of a batch at a time: a resume beside a run still waiting for its Message Batches
   // would take a row 'submitting' for one whose POST never came back, and submit it again.
   let release = input.resume ? holdBatch(input.store.dir, input.resume.batchId) : undefined;
   try {
     // What other processes stored before the lease was taken (slot states are read from the store).
     if (input.resume) await input.store.refresh();
-    return await runHeldMessageBatches(input, workspaceTarget(input.store, judgeStore), async (batchId) => void (release = holdBatch(input.store.dir, batchId)));
+    return await runHeldMessageBatches(input, workspaceTarget(input.store), async (batchId) => void (release = holdBatch(input.store.dir, batchId)));
   } finally {
     release?.();
   }
 }
 
 /** A Message Batches run recorded in the team database: the workspace's input, with the team's handle instead of a `Store`. */
-export type TeamMessageBatchInput = Omit<MessageBatchInput, 'store' | 'judgeStore'> & { readonly db: TeamDatabase };
+export type TeamMessageBatchInput = Omit<MessageBatchInput, 'store'> & { readonly db: TeamDatabase };
 
 /** The team migration that made `message_batches` and `message_batch_results` (postgres/migrations.ts). */
 const TEAM_MESSAGE_BATCHES_VERSION = 10;
@@ -193,11 +179,10 @@ const TEAM_LEASE_WAIT_MS = 1_500;
  * handle (authored by the member the URL names; `message_batches` and its results are theirs
  * alone). One run of a batch at a time across machines: the batch's lease is a session advisory
  * lock held on a connection of its own for the whole run (`TeamDatabase.hold`), let go when the
- * run ends or its process dies (the server ends the session). The judge's Message Batch does not
- * record on the team store yet: with the judge on, this refuses before anything is spent.
+ * run ends or its process dies (the server ends the session). With the judge on, its grades go
+ * through Message Batches too, recorded as the member's (judge_calls, their conversations' scores).
  */
 export async function runTeamMessageBatches(input: TeamMessageBatchInput): Promise<MessageBatchOutcome> {
-  if (input.settings.judge === 'on') throw new TeamStoreUnsupportedError(JUDGE_THROUGH_MESSAGE_BATCHES);
   const { db } = input;
   // A team database not yet brought up to date by its owner has no Message Batches tables: said
   // before anything is sent or written (a batch row, a lease).
@@ -211,6 +196,12 @@ export async function runTeamMessageBatches(input: TeamMessageBatchInput): Promi
   } finally {
     await lease?.release();
   }
+}
+
+/** Who created a team batch (and so submitted its Message Batches), and whether it is the member connected. */
+export async function teamBatchAuthor(db: Database, batchId: string): Promise<{ name: string; mine: boolean } | undefined> {
+  const row = await db.get('SELECT created_by, CASE WHEN created_by = current_user THEN 1 ELSE 0 END AS mine FROM batches WHERE id = ?', [batchId]);
+  return row ? { name: String(row.created_by), mine: Number(row.mine) === 1 } : undefined;
 }
 
 /** Takes a team batch's lease, or throws BatchBusyError (one line) while another process holds it. */
@@ -581,12 +572,10 @@ async function runHeldMessageBatches(input: Omit<MessageBatchInput, 'store'>, ta
   let judge: BatchJudgement | undefined;
   let judgeOutstanding = false;
   const judgeModel = settings.judge === 'on' ? judgeModelOf(settings) : undefined;
-  if (judgeModel && target.judgeStore && stopped !== 'fatal' && stopped !== 'detached' && stopped !== 'cancelled' && !input.signal?.aborted) {
+  if (judgeModel && !leaseLost && stopped !== 'fatal' && stopped !== 'detached' && stopped !== 'cancelled' && !input.signal?.aborted) {
     try {
-      // A judge's Store apart from the run's handle (the editor's) has not read this run's rows yet.
-      await target.judgeStore.refresh();
       const judged = await judgeThroughMessageBatches({
-        store: target.judgeStore,
+        db: store,
         client,
         batchId,
         model: judgeModel,

@@ -133,9 +133,9 @@ export class MessageBatchRepository {
     await this.db.run("UPDATE message_batches SET state = 'submitting', anthropic_id = NULL, submitted_at = NULL WHERE id = ?", [rowId]);
   }
 
-  /** Its results are all stored. */
-  async markCollected(rowId: string, endedAt: number): Promise<void> {
-    await this.db.run("UPDATE message_batches SET state = 'collected', ended_at = ? WHERE id = ?", [endedAt, rowId]);
+  /** Its results are all stored ('lost': it held none of the row's custom ids, the judge's rows say so). */
+  async markCollected(rowId: string, endedAt: number, state: 'collected' | 'lost' = 'collected'): Promise<void> {
+    await this.db.run('UPDATE message_batches SET state = ?, ended_at = ? WHERE id = ?', [state, endedAt, rowId]);
   }
 
   /** The Anthropic ids this store's rows claim already (on the team store, the member's own rows). */

@@ -298,15 +298,31 @@ describe('Message Batches on the team store (a real PostgreSQL)', function () {
     }
   });
 
-  it('the judge stays refused on the team store, before anything is sent or stored', async () => {
+  it('with the judge on, the run grades through a judge Message Batch recorded as the member’s (its rows, its judge calls at batch prices)', async () => {
     const folder = mkdtempSync(join(tmpdir(), 'promptloom-mb-judge-'));
     const workspace = new Workspace(folder, [{ judge: 'on' }]);
     const prepared = workspace.prepareBatch({ file: join(folder, 't.prompt'), text: TEMPLATE, values: new Map(), count: 2 });
     assert.ok(prepared.ok);
     const creates = api.stats.batchCreates;
-    const batches = Number((await alice.get('SELECT count(*) AS n FROM batches'))!.n);
-    await assert.rejects(runTeamMessageBatches({ ...prepared.input, db: alice, apiKey: KEY, baseURL: api.url, clock: quick }), /the judge through Message Batches does not record on the team store yet/);
-    assert.equal(api.stats.batchCreates, creates);
-    assert.equal(Number((await alice.get('SELECT count(*) AS n FROM batches'))!.n), batches);
+    const outcome = await runTeamMessageBatches({ ...prepared.input, db: alice, apiKey: KEY, baseURL: api.url, clock: quick });
+    assert.equal(outcome.summary.succeeded, 2);
+    assert.equal(outcome.judge?.judged.length, 2);
+    assert.equal(api.stats.batchCreates, creates + 2, 'the generation’s Message Batch, then the judge’s');
+    const batchId = outcome.batchId;
+    assert.deepEqual(
+      (await aliceSql.query("SELECT purpose, state, created_by FROM promptloom.message_batches WHERE batch_id = $1 ORDER BY created_at", [batchId])).rows,
+      [{ purpose: 'generation', state: 'collected', created_by: 'alice' }, { purpose: 'judge', state: 'collected', created_by: 'alice' }],
+    );
+    const calls = (await ownerSql.query('SELECT conversation_id, status, created_by, cost_usd FROM promptloom.judge_calls WHERE batch_id = $1', [batchId])).rows;
+    assert.deepEqual(new Set(calls.map((c) => c.conversation_id)), new Set(outcome.conversations));
+    assert.ok(calls.every((c) => c.status === 'succeeded' && c.created_by === 'alice' && Number(c.cost_usd) > 0));
+    assert.equal((await bob.all('SELECT id FROM judge_calls WHERE batch_id = ?', [batchId])).length, 0, 'Bob reads none of her judge calls');
+    // The combined score replaced the scorer's on her conversations (migration 11).
+    const scores = (await ownerSql.query('SELECT conversation_id, overall, breakdown FROM promptloom.quality_scores WHERE conversation_id = ANY($1)', [outcome.conversations])).rows;
+    for (const j of outcome.judge!.judged) {
+      const row = scores.find((r) => r.conversation_id === j.conversationId)!;
+      assert.equal(Number(row.overall), j.overall);
+      assert.equal((JSON.parse(JSON.stringify(row.breakdown)) as { judge?: { score: number } }).judge?.score, j.judgeScore);
+    }
   });
 });
