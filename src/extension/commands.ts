@@ -65,6 +65,8 @@ export const enum CommandId {
   CheckMessageBatches = 'promptloom.internal.checkMessageBatches',
   // What the Conversations view last showed and from which store, without reading again (tests).
   ConversationsShown = 'promptloom.internal.conversationsShown',
+  // What the store's status bar item shows now (and showed), without reading again (tests).
+  StoreStatusShown = 'promptloom.internal.storeStatusShown',
 }
 
 type Handler = (ctx: Ctx, ...args: unknown[]) => unknown;
@@ -111,7 +113,13 @@ export const COMMANDS: Readonly<Record<CommandId, Handler>> = {
     if (await ctx.generation.setApiKey(typeof key === 'string' ? key : undefined)) void vscode.window.showInformationMessage('Promptloom: API key saved in secret storage.');
   },
   // Which store is in use, as `promptloom db status` says it; the facts are returned (tests).
-  [CommandId.ShowDatabaseStatus]: (ctx) => ctx.teamDb.showStatus(),
+  // The status bar item's click: the item then checks again (a team database out of reach is tried again).
+  [CommandId.ShowDatabaseStatus]: async (ctx) => {
+    const status = await ctx.teamDb.showStatus();
+    void ctx.storeStatus.check();
+    return status;
+  },
+  [CommandId.StoreStatusShown]: (ctx) => ctx.storeStatus.shown(),
   // A password given as an argument (tests) skips the question; '' forgets it.
   [CommandId.SetTeamDatabasePassword]: (ctx, password) => ctx.teamDb.setPassword(typeof password === 'string' ? password : undefined),
   [CommandId.DeleteTemplate]: async (ctx, resource, answer) => {

@@ -21,6 +21,7 @@ import { statusWords } from '../../src/core/quality/reviewQueue';
 import { connectTeamDatabase } from '../../src/core/store/postgres/connection';
 import { pushWorkspace } from '../../src/core/store/postgres/push';
 import { initTeamDatabase } from '../../src/core/store/postgres/setup';
+import type { StoreStatusShown } from '../../src/extension/storeStatusItem';
 import type { TemplatesShown, TemplateRowShown } from '../../src/extension/templatesView';
 import type { DashboardData } from '../../src/shared/dashboardProtocol';
 import type { TestResultView } from '../../src/shared/testProtocol';
@@ -550,5 +551,64 @@ describe('the editor on the team database: conversations, reviews, the dashboard
     assert.equal(lines, readFileSync(join(dir, 'cli', 'all.jsonl'), 'utf8'));
     assert.ok(result!.count >= localIds.length);
     assert.ok(!lines.includes('where is it'), 'the team’s conversation exported from the workspace database');
+  });
+
+  // Last: it stops the shared server for a while, and leaves the setting cleared as it found it.
+  it('the status bar item: hidden on the workspace database; on the team database following, unreachable while the server is stopped, following again; never the password', async () => {
+    const WRONG_PASSWORD = 'Wr0ng-status-pa55';
+    const where = `bob@${server.host}:${server.port}/team`;
+    const seen: StoreStatusShown[] = [];
+    const until = (what: string, wanted: (s: StoreStatusShown) => boolean): Promise<StoreStatusShown> =>
+      waitFor(
+        what,
+        async () => {
+          const s = (await vscode.commands.executeCommand<StoreStatusShown>('promptloom.internal.storeStatusShown'))!;
+          seen.push(s);
+          return wanted(s) ? s : undefined;
+        },
+        30_000,
+      );
+    const FOLLOWING = '$(database) Team: following';
+    const UNREACHABLE = '$(warning) Team: unreachable';
+
+    // The previous test cleared the setting: the workspace database, and no item.
+    const workspace = await until('the workspace database chosen', (s) => s.state.store === 'workspace');
+    assert.equal(workspace.visible, false);
+
+    await config().update('database.url', bobUrl, vscode.ConfigurationTarget.Global);
+    const following = await until('the item following the team database', (s) => s.visible && s.text === FOLLOWING);
+    assert.ok(following.tooltip.includes(`team database ${where}`), following.tooltip);
+    assert.equal(following.command, 'promptloom.showDatabaseStatus');
+
+    server.stopServer();
+    let unreachable: StoreStatusShown;
+    try {
+      unreachable = await until('the item saying the server cannot be reached', (s) => s.text === UNREACHABLE);
+    } finally {
+      server.startServer();
+    }
+    assert.match(unreachable.tooltip, /cannot be reached: connection refused/);
+    assert.ok(unreachable.tooltip.includes(where), unreachable.tooltip);
+    // The loss itself showed first, as a reconnection under way.
+    assert.ok(unreachable.texts.includes('$(sync~spin) Team: reconnecting…'), unreachable.texts.join(' | '));
+    const back = await until('the item following again once the server is back', (s) => s.text === FOLLOWING);
+    assert.equal(back.texts.at(-2), UNREACHABLE);
+
+    // The stored password: a wrong one is out of reach (with the server's reason), the right one follows.
+    await config().update('database.url', `postgresql://bob@${server.host}:${server.port}/team`, vscode.ConfigurationTarget.Global);
+    await setPassword(WRONG_PASSWORD);
+    const refused = await until('the item refusing the wrong stored password', (s) => s.text === UNREACHABLE && /password authentication failed/.test(s.tooltip));
+    assert.ok(refused.tooltip.includes(where), refused.tooltip);
+    await setPassword(BOB_PASSWORD);
+    await until('the item following with the right stored password', (s) => s.text === FOLLOWING);
+
+    await config().update('database.url', undefined, vscode.ConfigurationTarget.Global);
+    await until('the item hidden again on the workspace database', (s) => !s.visible && s.state.store === 'workspace');
+
+    for (const s of seen) {
+      for (const secret of [BOB_PASSWORD, WRONG_PASSWORD, encodeURIComponent(BOB_PASSWORD)]) {
+        assert.ok(![s.text, s.tooltip, JSON.stringify(s.state), ...s.texts].some((words) => words.includes(secret)), `the password in the item: ${s.tooltip}`);
+      }
+    }
   });
 });
