@@ -67,6 +67,8 @@ export const enum CommandId {
   ConversationsShown = 'promptloom.internal.conversationsShown',
   // What the store's status bar item shows now (and showed), without reading again (tests).
   StoreStatusShown = 'promptloom.internal.storeStatusShown',
+  // How many times each template's lens and PL011 figures were read from the store, by path (tests).
+  TemplateQualityReads = 'promptloom.internal.templateQualityReads',
 }
 
 type Handler = (ctx: Ctx, ...args: unknown[]) => unknown;
@@ -120,6 +122,7 @@ export const COMMANDS: Readonly<Record<CommandId, Handler>> = {
     return status;
   },
   [CommandId.StoreStatusShown]: (ctx) => ctx.storeStatus.shown(),
+  [CommandId.TemplateQualityReads]: (ctx) => Object.fromEntries(ctx.templateQuality.reads),
   // A password given as an argument (tests) skips the question; '' forgets it.
   [CommandId.SetTeamDatabasePassword]: (ctx, password) => ctx.teamDb.setPassword(typeof password === 'string' ? password : undefined),
   [CommandId.DeleteTemplate]: async (ctx, resource, answer) => {

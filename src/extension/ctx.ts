@@ -37,6 +37,8 @@ export class Ctx extends Disposable {
   readonly conversationDocs: ConversationDocuments;
   readonly conversations: ConversationsView;
   readonly templatesView: TemplatesView;
+  /** A template's quality CodeLens and PL011. */
+  readonly templateQuality: TemplateQualityFeatures;
   readonly qualityDeps: QualityPanelDeps;
   readonly dashboardDeps: DashboardDeps;
   readonly testDeps: TemplateTestDeps;
@@ -65,7 +67,7 @@ export class Ctx extends Disposable {
     this.conversations = this.register(new ConversationsView(this.source, extension.workspaceState));
     this.templatesView = this.register(new TemplatesView(this.db, this.source, extension.workspaceState, this.log));
     this.qualityDeps = { extensionUri: extension.extensionUri, db: this.db, source: this.source, documents: this.conversationDocs, conversations: this.conversations, log: this.log };
-    this.register(new TemplateQualityFeatures(extension.extensionUri, this.db, this.source, this.templates));
+    this.templateQuality = this.register(new TemplateQualityFeatures(extension.extensionUri, this.db, this.source, this.templates));
     this.register(
       vscode.window.registerWebviewPanelSerializer(QUALITY_VIEW_TYPE, {
         deserializeWebviewPanel: async (panel, state: QualityState | undefined) => QualityPanel.revive(this.qualityDeps, panel, state),

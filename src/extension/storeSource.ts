@@ -281,6 +281,19 @@ export function concerns(change: StoreSourceChange, conversationId: string): boo
   return !change.team || change.team.everything || change.team.conversationIds.has(conversationId);
 }
 
+/**
+ * Whether a change may concern the figures of this template (the one a path names for the reader;
+ * undefined when none does): any change but a teammate's, one after the listener came back, one
+ * naming it. With no template there yet, any change may have made one (a teammate's first run at
+ * that path). A log on an inactive template names none (migration 2), and the only inactive
+ * template a member sees is their own, run perhaps from another machine: any log may be one of it.
+ */
+export function concernsTemplate(change: StoreSourceChange, template: { readonly id: number; readonly active: boolean } | undefined): boolean {
+  if (!change.team || change.team.everything || !template) return true;
+  if (!template.active && change.team.tables.has('generation_logs')) return true;
+  return change.team.templateIds.has(template.id);
+}
+
 function handleOn(store: StoreKind, db: Database, snapshot: StoreHandle['snapshot']): StoreHandle {
   return { store, db, conversations: new ConversationReads(db, systemClock), templates: new TemplateReads(db), snapshot };
 }

@@ -125,7 +125,7 @@ describe('the editor on the team database: conversations, reviews, the dashboard
     await config().update('database.url', undefined, vscode.ConfigurationTarget.Global);
     await setPassword('');
     await vscode.commands.executeCommand('workbench.action.closeAllEditors');
-    for (const name of ['team-support.prompt', 'local-only.prompt', 'team-saved.prompt']) await vscode.workspace.fs.delete(workspaceFile(name), { useTrash: false }).then(undefined, () => undefined);
+    for (const name of ['team-support.prompt', 'local-only.prompt', 'team-saved.prompt', 'lens-a.prompt', 'lens-b.prompt']) await vscode.workspace.fs.delete(workspaceFile(name), { useTrash: false }).then(undefined, () => undefined);
     server?.dispose();
   });
 
@@ -551,6 +551,51 @@ describe('the editor on the team database: conversations, reviews, the dashboard
     assert.equal(lines, readFileSync(join(dir, 'cli', 'all.jsonl'), 'utf8'));
     assert.ok(result!.count >= localIds.length);
     assert.ok(!lines.includes('where is it'), 'the team’s conversation exported from the workspace database');
+  });
+
+  it('a teammate’s change to one template re-reads that template’s lens, not another open template’s', async () => {
+    // Alice pushes two more templates, two conversations each (one approved), before B follows the team.
+    const aliceDir = await fillWorkspace({ path: 'lens-a.prompt', conversations: 2 });
+    await fillWorkspace({ dir: aliceDir, path: 'lens-b.prompt', conversations: 2, start: 1_700_000_100_000 });
+    const aliceStore = await Store.open(aliceDir);
+    const alice = await connectTeamDatabase(server.url('alice', ALICE_PASSWORD, 'team'));
+    let approvedA: string;
+    try {
+      await pushWorkspace(aliceStore, alice);
+      approvedA = (await aliceStore.get<{ id: string }>("SELECT c.id FROM conversations c JOIN templates t ON t.id = c.template_id WHERE t.path = 'lens-a.prompt' AND c.status = 'approved'"))!.id;
+    } finally {
+      aliceStore.close();
+    }
+    const [a, b] = [workspaceFile('lens-a.prompt'), workspaceFile('lens-b.prompt')];
+    await vscode.workspace.fs.writeFile(a, templateText('Lens A'));
+    await vscode.workspace.fs.writeFile(b, templateText('Lens B'));
+    const lens = async (uri: vscode.Uri): Promise<string> => (await vscode.commands.executeCommand<vscode.CodeLens[]>('vscode.executeCodeLensProvider', uri))[0]?.command?.title ?? '';
+    const reads = async (): Promise<Record<string, number>> => (await vscode.commands.executeCommand<Record<string, number>>('promptloom.internal.templateQualityReads'))!;
+    try {
+      await config().update('database.url', bobUrl, vscode.ConfigurationTarget.Global);
+      await vscode.window.showTextDocument(a, { preview: false });
+      await vscode.window.showTextDocument(b, { preview: false, viewColumn: vscode.ViewColumn.Beside });
+      // The team's figures (the workspace database has neither template).
+      const before = await waitFor('both lenses with the team’s figures', async () => {
+        const [titleA, titleB] = [await lens(a), await lens(b)];
+        return /3 runs .* 100% approved of 1 reviewed/.test(titleA) && /3 runs .* 100% approved of 1 reviewed/.test(titleB) ? { titleA, titleB, reads: await reads() } : undefined;
+      });
+      await alice.query("INSERT INTO reviews (conversation_id, status, note, created_at) VALUES ($1, 'rejected', 'too curt', $2)", [approvedA, Date.now()]);
+      await alice.query("UPDATE conversations SET status = 'rejected', status_reason = 'too curt' WHERE id = $1", [approvedA]);
+      const titleA = await waitFor('the teammate’s verdict in template A’s lens', async () => {
+        const title = await lens(a);
+        return title !== before.titleA ? title : undefined;
+      });
+      assert.match(titleA, /0% approved of 1 reviewed/);
+      const after = await reads();
+      assert.ok(after['lens-a.prompt']! > before.reads['lens-a.prompt']!, `A re-read: ${JSON.stringify({ before: before.reads, after })}`);
+      assert.equal(after['lens-b.prompt'], before.reads['lens-b.prompt'], `B re-read for A’s change: ${JSON.stringify({ before: before.reads, after })}`);
+      assert.equal(await lens(b), before.titleB);
+    } finally {
+      await alice.end();
+      await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+      await config().update('database.url', undefined, vscode.ConfigurationTarget.Global);
+    }
   });
 
   // Last: it stops the shared server for a while, and leaves the setting cleared as it found it.

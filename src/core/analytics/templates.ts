@@ -228,20 +228,37 @@ export interface TemplateQuality {
 
 /** The same figures as the dashboard's, for one template (by path), with its newest `recent` scores. */
 export async function templateQuality(db: Database, templatePath: string, recent = TREND_WINDOW * 2): Promise<TemplateQuality> {
-  const t = await db.get(`SELECT id FROM ${db.dialect.templates} t WHERE path = ? ${db.dialect.ownFirst('t')}`, [templatePath]);
-  if (!t) return { runs: 0, conversations: 0, average: null, recentAverage: null, recentCount: 0, approvalRate: null, reviewed: 0 };
+  return (await templateQualityOf(db, templatePath, recent)).quality;
+}
+
+/** The template a path names for the reader (its id, whether it is active), when there is one. */
+export interface TemplateRead {
+  readonly id: number;
+  readonly active: boolean;
+}
+
+/**
+ * `templateQuality` with the template it read: a caller that follows teammates' changes by
+ * template (the editor's lenses, which a notification names by template id) knows which it shows.
+ */
+export async function templateQualityOf(db: Database, templatePath: string, recent = TREND_WINDOW * 2): Promise<{ template?: TemplateRead; quality: TemplateQuality }> {
+  const t = await db.get(`SELECT id, active FROM ${db.dialect.templates} t WHERE path = ? ${db.dialect.ownFirst('t')}`, [templatePath]);
+  if (!t) return { quality: { runs: 0, conversations: 0, average: null, recentAverage: null, recentCount: 0, approvalRate: null, reviewed: 0 } };
   const id = Number(t.id);
   const a = await aggregate(db, 'template_id', id, recent);
   const f = figures(id, a);
   const scores = a.recent.get(id) ?? [];
   return {
-    runs: f.usageCount,
-    conversations: f.conversations,
-    average: f.avgQuality,
-    recentAverage: scores.length ? scores.reduce((x, y) => x + y, 0) / scores.length : null,
-    recentCount: scores.length,
-    approvalRate: f.approvalRate,
-    reviewed: f.reviewed,
+    template: { id, active: Number(t.active) === 1 },
+    quality: {
+      runs: f.usageCount,
+      conversations: f.conversations,
+      average: f.avgQuality,
+      recentAverage: scores.length ? scores.reduce((x, y) => x + y, 0) / scores.length : null,
+      recentCount: scores.length,
+      approvalRate: f.approvalRate,
+      reviewed: f.reviewed,
+    },
   };
 }
 
