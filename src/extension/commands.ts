@@ -69,6 +69,8 @@ export const enum CommandId {
   StoreStatusShown = 'promptloom.internal.storeStatusShown',
   // How many times each template's lens and PL011 figures were read from the store, by path (tests).
   TemplateQualityReads = 'promptloom.internal.templateQualityReads',
+  // What the Templates view last showed and what its listings read of the figures, without reading again (tests).
+  TemplatesShown = 'promptloom.internal.templatesShown',
 }
 
 type Handler = (ctx: Ctx, ...args: unknown[]) => unknown;
@@ -123,6 +125,7 @@ export const COMMANDS: Readonly<Record<CommandId, Handler>> = {
   },
   [CommandId.StoreStatusShown]: (ctx) => ctx.storeStatus.shown(),
   [CommandId.TemplateQualityReads]: (ctx) => Object.fromEntries(ctx.templateQuality.reads),
+  [CommandId.TemplatesShown]: (ctx) => ({ entries: ctx.templatesView.shown, figuresReads: [...ctx.templatesView.figuresReads], figuresReadCount: ctx.templatesView.figuresReadCount }),
   // A password given as an argument (tests) skips the question; '' forgets it.
   [CommandId.SetTeamDatabasePassword]: (ctx, password) => ctx.teamDb.setPassword(typeof password === 'string' ? password : undefined),
   [CommandId.DeleteTemplate]: async (ctx, resource, answer) => {

@@ -553,7 +553,7 @@ describe('the editor on the team database: conversations, reviews, the dashboard
     assert.ok(!lines.includes('where is it'), 'the team’s conversation exported from the workspace database');
   });
 
-  it('a teammate’s change to one template re-reads that template’s lens, not another open template’s', async () => {
+  it('a teammate’s change to one template re-reads that template’s lens, not another open template’s, and the Templates view reads that template’s figures alone', async () => {
     // Alice pushes two more templates, two conversations each (one approved), before B follows the team.
     const aliceDir = await fillWorkspace({ path: 'lens-a.prompt', conversations: 2 });
     await fillWorkspace({ dir: aliceDir, path: 'lens-b.prompt', conversations: 2, start: 1_700_000_100_000 });
@@ -571,10 +571,19 @@ describe('the editor on the team database: conversations, reviews, the dashboard
     await vscode.workspace.fs.writeFile(b, templateText('Lens B'));
     const lens = async (uri: vscode.Uri): Promise<string> => (await vscode.commands.executeCommand<vscode.CodeLens[]>('vscode.executeCodeLensProvider', uri))[0]?.command?.title ?? '';
     const reads = async (): Promise<Record<string, number>> => (await vscode.commands.executeCommand<Record<string, number>>('promptloom.internal.templateQualityReads'))!;
+    /** The Templates view as VS Code last had it listed, and what its listings read (no read of its own). */
+    type ViewShown = { entries: TemplatesShown['rows']; figuresReads: ('all' | 'none' | number[])[]; figuresReadCount: number };
+    const templatesView = async (): Promise<ViewShown> => (await vscode.commands.executeCommand<ViewShown>('promptloom.internal.templatesShown'))!;
+    const ids = new Map((await asAdmin<{ id: number; path: string }>("SELECT id, path FROM prompt_templates WHERE path IN ('lens-a.prompt', 'lens-b.prompt')")).map((r) => [r.path, Number(r.id)]));
     try {
       await config().update('database.url', bobUrl, vscode.ConfigurationTarget.Global);
       await vscode.window.showTextDocument(a, { preview: false });
       await vscode.window.showTextDocument(b, { preview: false, viewColumn: vscode.ViewColumn.Beside });
+      await vscode.commands.executeCommand('promptloom.templates.focus');
+      const viewBefore = await waitFor('the Templates view with the team’s figures for both', async () => {
+        const v = await templatesView();
+        return ['lens-a.prompt', 'lens-b.prompt'].every((path) => v.entries.find((e) => e.path === path)?.figures?.approvalRate === 1) ? v : undefined;
+      });
       // The team's figures (the workspace database has neither template).
       const before = await waitFor('both lenses with the team’s figures', async () => {
         const [titleA, titleB] = [await lens(a), await lens(b)];
@@ -591,6 +600,16 @@ describe('the editor on the team database: conversations, reviews, the dashboard
       assert.ok(after['lens-a.prompt']! > before.reads['lens-a.prompt']!, `A re-read: ${JSON.stringify({ before: before.reads, after })}`);
       assert.equal(after['lens-b.prompt'], before.reads['lens-b.prompt'], `B re-read for A’s change: ${JSON.stringify({ before: before.reads, after })}`);
       assert.equal(await lens(b), before.titleB);
+      // The Templates view re-read A's figures alone: never every template's, never B's.
+      const viewAfter = await waitFor('the teammate’s verdict in the Templates view', async () => {
+        const v = await templatesView();
+        return v.entries.find((e) => e.path === 'lens-a.prompt')?.figures?.approvalRate === 0 ? v : undefined;
+      });
+      const since = viewAfter.figuresReads.slice(-(viewAfter.figuresReadCount - viewBefore.figuresReadCount));
+      assert.ok(since.length > 0 && since.length === viewAfter.figuresReadCount - viewBefore.figuresReadCount, JSON.stringify(viewAfter));
+      assert.ok(since.some((r) => Array.isArray(r) && r.includes(ids.get('lens-a.prompt')!)), JSON.stringify(since));
+      assert.ok(since.every((r) => r !== 'all' && (r === 'none' || !r.includes(ids.get('lens-b.prompt')!))), JSON.stringify(since));
+      assert.equal(viewAfter.entries.find((e) => e.path === 'lens-b.prompt')?.figures?.approvalRate, 1);
     } finally {
       await alice.end();
       await vscode.commands.executeCommand('workbench.action.closeAllEditors');
