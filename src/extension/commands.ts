@@ -65,6 +65,12 @@ export const enum CommandId {
   CheckMessageBatches = 'promptloom.internal.checkMessageBatches',
   // What the Conversations view last showed and from which store, without reading again (tests).
   ConversationsShown = 'promptloom.internal.conversationsShown',
+  // What the store's status bar item shows now (and showed), without reading again (tests).
+  StoreStatusShown = 'promptloom.internal.storeStatusShown',
+  // How many times each template's lens and PL011 figures were read from the store, by path (tests).
+  TemplateQualityReads = 'promptloom.internal.templateQualityReads',
+  // What the Templates view last showed and what its listings read of the figures, without reading again (tests).
+  TemplatesShown = 'promptloom.internal.templatesShown',
 }
 
 type Handler = (ctx: Ctx, ...args: unknown[]) => unknown;
@@ -111,7 +117,15 @@ export const COMMANDS: Readonly<Record<CommandId, Handler>> = {
     if (await ctx.generation.setApiKey(typeof key === 'string' ? key : undefined)) void vscode.window.showInformationMessage('Promptloom: API key saved in secret storage.');
   },
   // Which store is in use, as `promptloom db status` says it; the facts are returned (tests).
-  [CommandId.ShowDatabaseStatus]: (ctx) => ctx.teamDb.showStatus(),
+  // The status bar item's click: the item then checks again (a team database out of reach is tried again).
+  [CommandId.ShowDatabaseStatus]: async (ctx) => {
+    const status = await ctx.teamDb.showStatus();
+    void ctx.storeStatus.check();
+    return status;
+  },
+  [CommandId.StoreStatusShown]: (ctx) => ctx.storeStatus.shown(),
+  [CommandId.TemplateQualityReads]: (ctx) => Object.fromEntries(ctx.templateQuality.reads),
+  [CommandId.TemplatesShown]: (ctx) => ({ entries: ctx.templatesView.shown, figuresReads: [...ctx.templatesView.figuresReads], figuresReadCount: ctx.templatesView.figuresReadCount }),
   // A password given as an argument (tests) skips the question; '' forgets it.
   [CommandId.SetTeamDatabasePassword]: (ctx, password) => ctx.teamDb.setPassword(typeof password === 'string' ? password : undefined),
   [CommandId.DeleteTemplate]: async (ctx, resource, answer) => {

@@ -22,6 +22,7 @@ import { TemplateQualityFeatures } from './quality/templateQuality';
 import { TemplateStore } from './templates';
 import { TemplatesView } from './templatesView';
 import { StoreSource } from './storeSource';
+import { StoreStatusItem } from './storeStatusItem';
 import { TeamDatabase } from './teamDatabase';
 import { WorkspaceDb } from './workspaceDb';
 
@@ -36,6 +37,8 @@ export class Ctx extends Disposable {
   readonly conversationDocs: ConversationDocuments;
   readonly conversations: ConversationsView;
   readonly templatesView: TemplatesView;
+  /** A template's quality CodeLens and PL011. */
+  readonly templateQuality: TemplateQualityFeatures;
   readonly qualityDeps: QualityPanelDeps;
   readonly dashboardDeps: DashboardDeps;
   readonly testDeps: TemplateTestDeps;
@@ -47,12 +50,15 @@ export class Ctx extends Disposable {
    * setting chooses it; its one change event follows either (the team's through LISTEN/NOTIFY).
    */
   readonly source: StoreSource;
+  /** The status bar item: which store the views show, and whether the team's is followed live. */
+  readonly storeStatus: StoreStatusItem;
 
   constructor(readonly extension: vscode.ExtensionContext) {
     super();
     this.previewDeps = { extensionUri: extension.extensionUri, templates: this.templates, state: extension.workspaceState, log: this.log };
     this.teamDb = this.register(new TeamDatabase(extension.secrets, this.db, this.log));
     this.source = this.register(new StoreSource(this.db, this.teamDb, this.log));
+    this.storeStatus = this.register(new StoreStatusItem(this.source));
     this.history = this.register(new TemplateHistory(this.db, this.source, this.templates));
     this.conversationDocs = this.register(new ConversationDocuments(this.source));
     this.generation = this.register(new GenerationService(extension.secrets, this.db, this.templates, extension.workspaceState, this.log, this.source));
@@ -61,7 +67,7 @@ export class Ctx extends Disposable {
     this.conversations = this.register(new ConversationsView(this.source, extension.workspaceState));
     this.templatesView = this.register(new TemplatesView(this.db, this.source, extension.workspaceState, this.log));
     this.qualityDeps = { extensionUri: extension.extensionUri, db: this.db, source: this.source, documents: this.conversationDocs, conversations: this.conversations, log: this.log };
-    this.register(new TemplateQualityFeatures(extension.extensionUri, this.db, this.source, this.templates));
+    this.templateQuality = this.register(new TemplateQualityFeatures(extension.extensionUri, this.db, this.source, this.templates));
     this.register(
       vscode.window.registerWebviewPanelSerializer(QUALITY_VIEW_TYPE, {
         deserializeWebviewPanel: async (panel, state: QualityState | undefined) => QualityPanel.revive(this.qualityDeps, panel, state),

@@ -28,6 +28,7 @@ import type { TeamDatabase as TeamPool } from '../core/store/postgres/teamDataba
 import { TemplateReads } from '../core/store/templateReads';
 import { Disposable } from './disposable';
 import type { Log } from './log';
+import type { StoreState } from './storeIndicator';
 import type { TeamDatabase } from './teamDatabase';
 import type { WorkspaceDb, WorkspaceStore } from './workspaceDb';
 
@@ -66,6 +67,10 @@ export class StoreSource extends Disposable {
   private readonly changed = this.register(new vscode.EventEmitter<StoreSourceChange>());
   /** The store in use changed: written here or elsewhere, a teammate's write, or another store chosen. */
   readonly onDidChange = this.changed.event;
+  private readonly stateChanged = this.register(new vscode.EventEmitter<StoreState>());
+  /** The store chosen, and on the team database whether it is followed live (the status bar). */
+  readonly onDidChangeState = this.stateChanged.event;
+  private current: StoreState = { store: 'workspace' };
   /** The choice, resolved once and kept until the setting or the password changes. */
   private choosing: Promise<{ store: 'workspace' } | { store: 'postgresql'; url: string } | { store: 'error'; message: string }> | undefined;
   private team: TeamConnection | undefined;
@@ -76,6 +81,8 @@ export class StoreSource extends Disposable {
   /** Why the chosen store cannot be read, when it cannot: shown once per choice, kept for views. */
   problem: string | undefined;
   private shownProblem: string | undefined;
+  /** The last team URL opened and its `describeUrl` words (the module that has it is loaded on first use). */
+  private described: { url: string; where: string } | undefined;
 
   constructor(
     private readonly db: WorkspaceDb,
@@ -92,6 +99,11 @@ export class StoreSource extends Disposable {
   async kind(): Promise<StoreKind> {
     const choice = await this.resolve();
     return choice.store === 'workspace' ? 'workspace' : 'postgresql';
+  }
+
+  /** The store chosen, and on the team database the listener's state (never a URL, only `describeUrl`'s parts). */
+  get state(): StoreState {
+    return this.current;
   }
 
   /** Which store the views show, in words: "the workspace database", "the team database". */
@@ -121,6 +133,7 @@ export class StoreSource extends Disposable {
   private async handle(forWrite: boolean): Promise<StoreHandle | undefined> {
     const choice = await this.resolve();
     if (choice.store === 'error') {
+      this.setState({ store: 'postgresql', listener: 'unreachable', reason: choice.message });
       this.report(choice.message);
       return undefined;
     }
@@ -147,9 +160,12 @@ export class StoreSource extends Disposable {
       return handle;
     } catch (error) {
       // Tried again on the next read (the server may be back); said once until it works again.
-      if (this.team === team) this.team = undefined;
+      const current = this.team === team;
+      if (current) this.team = undefined;
       const { TeamDatabaseError } = await import('../core/store/postgres/connection');
       if (!(error instanceof TeamDatabaseError)) throw error;
+      // Not when another choice or another attempt came meanwhile: its state is the one to show.
+      if (current && this.team === undefined) this.setState({ store: 'postgresql', listener: 'unreachable', server: this.serverOf(choice.url), reason: error.message });
       this.report(`team database: ${error.message}`);
       return undefined;
     }
@@ -165,6 +181,7 @@ export class StoreSource extends Disposable {
     );
     return this.choosing.then((c) => {
       this.chosen = c.store === 'workspace' ? 'workspace' : 'postgresql';
+      if (c.store === 'workspace') this.setState({ store: 'workspace' });
       return c;
     });
   }
@@ -189,13 +206,25 @@ export class StoreSource extends Disposable {
       import('../core/store/postgres/connection'),
     ]);
     const where = describeUrl(url);
+    this.described = { url, where };
+    const following = (state: StoreState): void => {
+      if (this.team?.url === url) this.setState(state);
+    };
+    following({ store: 'postgresql', listener: 'connecting', server: where });
     const pool = await TeamPool.connect(url);
     let listener: Awaited<ReturnType<typeof TeamChanges.listen>>;
     try {
       listener = await TeamChanges.listen(url, (team) => this.team?.url === url && this.changed.fire({ store: 'postgresql', team }), {
         onState: (state, reason) => {
-          if (state === 'reconnecting') this.log.warn(`team database ${where}: live changes paused (${reason ?? 'connection lost'}); reconnecting`);
-          else if (state === 'connected') this.log.info(`team database ${where}: following teammates’ changes`);
+          if (state === 'reconnecting') {
+            this.log.warn(`team database ${where}: live changes paused (${reason ?? 'connection lost'}); reconnecting`);
+            // The first loss is a reconnection under way; a failed attempt after it means the server is out of reach.
+            const lost = this.current.store === 'postgresql' && (this.current.listener === 'reconnecting' || this.current.listener === 'unreachable');
+            following({ store: 'postgresql', listener: lost ? 'unreachable' : 'reconnecting', server: where, reason: reason ?? 'the connection ended', retrying: true });
+          } else if (state === 'connected') {
+            this.log.info(`team database ${where}: following teammates’ changes`);
+            following({ store: 'postgresql', listener: 'following', server: where });
+          }
         },
       });
     } catch (error) {
@@ -223,6 +252,17 @@ export class StoreSource extends Disposable {
     }
   }
 
+  /** The server's `describeUrl` words, once the driver's module has given them for this URL. */
+  private serverOf(url: string): string | undefined {
+    return this.described?.url === url ? this.described.where : undefined;
+  }
+
+  private setState(state: StoreState): void {
+    if (JSON.stringify(state) === JSON.stringify(this.current)) return;
+    this.current = state;
+    this.stateChanged.fire(state);
+  }
+
   private report(problem: string): void {
     this.problem = problem;
     if (this.shownProblem === problem) return;
@@ -239,6 +279,19 @@ export class StoreSource extends Disposable {
  */
 export function concerns(change: StoreSourceChange, conversationId: string): boolean {
   return !change.team || change.team.everything || change.team.conversationIds.has(conversationId);
+}
+
+/**
+ * Whether a change may concern the figures of this template (the one a path names for the reader;
+ * undefined when none does): any change but a teammate's, one after the listener came back, one
+ * naming it. With no template there yet, any change may have made one (a teammate's first run at
+ * that path). A log on an inactive template names none (migration 2), and the only inactive
+ * template a member sees is their own, run perhaps from another machine: any log may be one of it.
+ */
+export function concernsTemplate(change: StoreSourceChange, template: { readonly id: number; readonly active: boolean } | undefined): boolean {
+  if (!change.team || change.team.everything || !template) return true;
+  if (!template.active && change.team.tables.has('generation_logs')) return true;
+  return change.team.templateIds.has(template.id);
 }
 
 function handleOn(store: StoreKind, db: Database, snapshot: StoreHandle['snapshot']): StoreHandle {

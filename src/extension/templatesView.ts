@@ -1,9 +1,9 @@
 import * as vscode from 'vscode';
-import { describeTemplateFilter, templateList, templateRowsByPath, type TemplateEntry, type TemplateFile, type TemplateFilter, type TemplateSort } from '../core/analytics';
+import { describeTemplateFilter, templateFigures, templateList, templatePerPath, type TemplateEntry, type TemplateFiguresRow, type TemplateFile, type TemplateFilter, type TemplateSort } from '../core/analytics';
 import { parseTemplate } from '../core/template';
 import { Disposable } from './disposable';
 import type { Log } from './log';
-import type { StoreKind, StoreSource } from './storeSource';
+import { concernsTemplate, type StoreHandle, type StoreKind, type StoreSource, type StoreSourceChange } from './storeSource';
 import { isTemplate } from './templates';
 import type { WorkspaceDb } from './workspaceDb';
 
@@ -65,6 +65,16 @@ export class TemplatesView extends Disposable implements vscode.TreeDataProvider
   shown: TemplateEntry[] = [];
   /** The store the figures last came from (the view's description names the team database). */
   private figuresFrom: StoreKind | undefined;
+  /**
+   * On the team database, the figures last read (the row each path shows, and every template the
+   * reader sees), and the templates teammates' changes named since: the next listing re-reads
+   * those alone (none: no read at all, as for a keystroke in a template).
+   */
+  private teamFigures: { byPath: Map<string, TemplateFiguresRow>; visible: Set<number>; stale: Set<number> } | undefined;
+  /** What the last listings read of the figures, newest last: every template's, these templates', or none (tests)… */
+  readonly figuresReads: ('all' | 'none' | readonly number[])[] = [];
+  /** …and how many listings read them in all (the list keeps the last 50). */
+  figuresReadCount = 0;
 
   constructor(
     private readonly db: WorkspaceDb,
@@ -87,7 +97,7 @@ export class TemplatesView extends Disposable implements vscode.TreeDataProvider
     vscode.workspace.onDidChangeWorkspaceFolders(() => this.rescan(), this, this.subscriptions);
     // Generations and reviews land (here, or a teammate's on the team database), or another store
     // is chosen: the figures change.
-    source.onDidChange(() => this.refresh(), this, this.subscriptions);
+    source.onDidChange((change) => this.storeChanged(change), this, this.subscriptions);
     vscode.workspace.onDidGrantWorkspaceTrust(() => this.refresh(), this, this.subscriptions);
     this.register({ dispose: () => clearTimeout(this.timer) });
   }
@@ -121,7 +131,7 @@ export class TemplatesView extends Disposable implements vscode.TreeDataProvider
     const handle = vscode.workspace.isTrusted ? await this.source.read() : undefined;
     // Trusted without a workspace database: nothing was ever generated, so every template has no
     // runs. A team database that cannot be read gives no figures (never the workspace's instead).
-    const rows = !vscode.workspace.isTrusted ? undefined : handle ? await templateRowsByPath(handle.db) : this.source.problem === undefined ? [] : undefined;
+    const rows = !vscode.workspace.isTrusted ? undefined : handle ? await this.figures(handle) : this.source.problem === undefined ? [] : undefined;
     const from = handle?.store;
     if (from !== this.figuresFrom) {
       this.figuresFrom = from;
@@ -131,6 +141,53 @@ export class TemplatesView extends Disposable implements vscode.TreeDataProvider
     const uris = new Map([...this.files.values()].map((f) => [f.file.path, f.uri.toString()]));
     this.entries = new Map(this.shown.map((e) => [uris.get(e.path)!, e]));
     return this.shown;
+  }
+
+  /**
+   * A teammate's change names the templates whose figures moved: those shown are re-read at the
+   * next listing (`concernsTemplate`, the lenses' rule), one the reader sees but the view does not
+   * show (a teammate's at a path where the reader has their own) is nothing to re-read, and an
+   * unknown one (a new template at some path) or any other change means reading all again.
+   */
+  private storeChanged(change: StoreSourceChange): void {
+    const kept = this.teamFigures;
+    const named = change.team && !change.team.everything ? change.team.templateIds : undefined;
+    if (!kept || !named || [...named].some((id) => !kept.visible.has(id))) this.teamFigures = undefined;
+    else for (const row of kept.byPath.values()) if (concernsTemplate(change, row)) kept.stale.add(row.id);
+    this.refresh();
+  }
+
+  /** The figures by path: on the team database from what was read, re-reading what changed. */
+  private async figures(handle: StoreHandle): Promise<TemplateFiguresRow[]> {
+    if (handle.store !== 'postgresql') {
+      this.teamFigures = undefined;
+      this.readFigures('all');
+      return byPath(await templateFigures(handle.db), await templatePerPath(handle.db));
+    }
+    const kept = this.teamFigures;
+    if (kept) {
+      const stale = [...kept.stale];
+      kept.stale.clear();
+      this.readFigures(stale.length ? stale : 'none');
+      try {
+        for (const row of stale.length ? await templateFigures(handle.db, stale) : []) if (kept.byPath.get(row.file)?.id === row.id) kept.byPath.set(row.file, row);
+      } catch (error) {
+        if (this.teamFigures === kept) this.teamFigures = undefined;
+        throw error;
+      }
+      return [...kept.byPath.values()];
+    }
+    const all = await templateFigures(handle.db);
+    const shown = byPath(all, await templatePerPath(handle.db));
+    this.teamFigures = { byPath: new Map(shown.map((r) => [r.file, r])), visible: new Set(all.map((r) => r.id)), stale: new Set() };
+    this.readFigures('all');
+    return shown;
+  }
+
+  private readFigures(what: TemplatesView['figuresReads'][number]): void {
+    this.figuresReads.push(what);
+    this.figuresReadCount++;
+    if (this.figuresReads.length > 50) this.figuresReads.shift();
   }
 
   async shownRows(): Promise<TemplatesShown> {
@@ -204,6 +261,8 @@ export class TemplatesView extends Disposable implements vscode.TreeDataProvider
   /** Finds the files again (Refresh: a watcher can miss files its excludes hide). */
   rescan(): void {
     this.files.clear();
+    // Refresh asks for everything afresh, figures too.
+    this.teamFigures = undefined;
     this.scanning = undefined;
     this.refresh();
   }
@@ -256,6 +315,11 @@ export class TemplatesView extends Disposable implements vscode.TreeDataProvider
       if (this.files.delete(uri.toString())) this.log.info(`templates view: ${uri.path} is no longer readable (${error instanceof Error ? error.message : String(error)})`);
     }
   }
+}
+
+/** Each path's row: the template it names for the reader. */
+function byPath(rows: readonly TemplateFiguresRow[], chosen: ReadonlyMap<string, number>): TemplateFiguresRow[] {
+  return rows.filter((r) => chosen.get(r.file) === r.id);
 }
 
 /** "12 runs", "quality 7.4", "50% approved"; "no runs" for a template never generated; nothing without the database. */

@@ -26,6 +26,7 @@ import { statusWords } from '../../src/core/quality/reviewQueue';
 import { connectTeamDatabase } from '../../src/core/store/postgres/connection';
 import { pushWorkspace } from '../../src/core/store/postgres/push';
 import { initTeamDatabase } from '../../src/core/store/postgres/setup';
+import type { StoreStatusShown } from '../../src/extension/storeStatusItem';
 import type { TemplatesShown, TemplateRowShown } from '../../src/extension/templatesView';
 import type { DashboardData } from '../../src/shared/dashboardProtocol';
 import type { TestResultView } from '../../src/shared/testProtocol';
@@ -129,7 +130,7 @@ describe('the editor on the team database: conversations, reviews, the dashboard
     await config().update('database.url', undefined, vscode.ConfigurationTarget.Global);
     await setPassword('');
     await vscode.commands.executeCommand('workbench.action.closeAllEditors');
-    for (const name of ['team-support.prompt', 'local-only.prompt', 'team-saved.prompt']) await vscode.workspace.fs.delete(workspaceFile(name), { useTrash: false }).then(undefined, () => undefined);
+    for (const name of ['team-support.prompt', 'local-only.prompt', 'team-saved.prompt', 'lens-a.prompt', 'lens-b.prompt']) await vscode.workspace.fs.delete(workspaceFile(name), { useTrash: false }).then(undefined, () => undefined);
     server?.dispose();
   });
 
@@ -628,5 +629,128 @@ describe('the editor on the team database: conversations, reviews, the dashboard
     assert.equal(lines, readFileSync(join(dir, 'cli', 'all.jsonl'), 'utf8'));
     assert.ok(result!.count >= localIds.length);
     assert.ok(!lines.includes('where is it'), 'the team’s conversation exported from the workspace database');
+  });
+
+  it('a teammate’s change to one template re-reads that template’s lens, not another open template’s, and the Templates view reads that template’s figures alone', async () => {
+    // Alice pushes two more templates, two conversations each (one approved), before B follows the team.
+    const aliceDir = await fillWorkspace({ path: 'lens-a.prompt', conversations: 2 });
+    await fillWorkspace({ dir: aliceDir, path: 'lens-b.prompt', conversations: 2, start: 1_700_000_100_000 });
+    const aliceStore = await Store.open(aliceDir);
+    const alice = await connectTeamDatabase(server.url('alice', ALICE_PASSWORD, 'team'));
+    let approvedA: string;
+    try {
+      await pushWorkspace(aliceStore, alice);
+      approvedA = (await aliceStore.get<{ id: string }>("SELECT c.id FROM conversations c JOIN templates t ON t.id = c.template_id WHERE t.path = 'lens-a.prompt' AND c.status = 'approved'"))!.id;
+    } finally {
+      aliceStore.close();
+    }
+    const [a, b] = [workspaceFile('lens-a.prompt'), workspaceFile('lens-b.prompt')];
+    await vscode.workspace.fs.writeFile(a, templateText('Lens A'));
+    await vscode.workspace.fs.writeFile(b, templateText('Lens B'));
+    const lens = async (uri: vscode.Uri): Promise<string> => (await vscode.commands.executeCommand<vscode.CodeLens[]>('vscode.executeCodeLensProvider', uri))[0]?.command?.title ?? '';
+    const reads = async (): Promise<Record<string, number>> => (await vscode.commands.executeCommand<Record<string, number>>('promptloom.internal.templateQualityReads'))!;
+    /** The Templates view as VS Code last had it listed, and what its listings read (no read of its own). */
+    type ViewShown = { entries: TemplatesShown['rows']; figuresReads: ('all' | 'none' | number[])[]; figuresReadCount: number };
+    const templatesView = async (): Promise<ViewShown> => (await vscode.commands.executeCommand<ViewShown>('promptloom.internal.templatesShown'))!;
+    const ids = new Map((await asAdmin<{ id: number; path: string }>("SELECT id, path FROM prompt_templates WHERE path IN ('lens-a.prompt', 'lens-b.prompt')")).map((r) => [r.path, Number(r.id)]));
+    try {
+      await config().update('database.url', bobUrl, vscode.ConfigurationTarget.Global);
+      await vscode.window.showTextDocument(a, { preview: false });
+      await vscode.window.showTextDocument(b, { preview: false, viewColumn: vscode.ViewColumn.Beside });
+      await vscode.commands.executeCommand('promptloom.templates.focus');
+      const viewBefore = await waitFor('the Templates view with the team’s figures for both', async () => {
+        const v = await templatesView();
+        return ['lens-a.prompt', 'lens-b.prompt'].every((path) => v.entries.find((e) => e.path === path)?.figures?.approvalRate === 1) ? v : undefined;
+      });
+      // The team's figures (the workspace database has neither template).
+      const before = await waitFor('both lenses with the team’s figures', async () => {
+        const [titleA, titleB] = [await lens(a), await lens(b)];
+        return /3 runs .* 100% approved of 1 reviewed/.test(titleA) && /3 runs .* 100% approved of 1 reviewed/.test(titleB) ? { titleA, titleB, reads: await reads() } : undefined;
+      });
+      await alice.query("INSERT INTO reviews (conversation_id, status, note, created_at) VALUES ($1, 'rejected', 'too curt', $2)", [approvedA, Date.now()]);
+      await alice.query("UPDATE conversations SET status = 'rejected', status_reason = 'too curt' WHERE id = $1", [approvedA]);
+      const titleA = await waitFor('the teammate’s verdict in template A’s lens', async () => {
+        const title = await lens(a);
+        return title !== before.titleA ? title : undefined;
+      });
+      assert.match(titleA, /0% approved of 1 reviewed/);
+      const after = await reads();
+      assert.ok(after['lens-a.prompt']! > before.reads['lens-a.prompt']!, `A re-read: ${JSON.stringify({ before: before.reads, after })}`);
+      assert.equal(after['lens-b.prompt'], before.reads['lens-b.prompt'], `B re-read for A’s change: ${JSON.stringify({ before: before.reads, after })}`);
+      assert.equal(await lens(b), before.titleB);
+      // The Templates view re-read A's figures alone: never every template's, never B's.
+      const viewAfter = await waitFor('the teammate’s verdict in the Templates view', async () => {
+        const v = await templatesView();
+        return v.entries.find((e) => e.path === 'lens-a.prompt')?.figures?.approvalRate === 0 ? v : undefined;
+      });
+      const since = viewAfter.figuresReads.slice(-(viewAfter.figuresReadCount - viewBefore.figuresReadCount));
+      assert.ok(since.length > 0 && since.length === viewAfter.figuresReadCount - viewBefore.figuresReadCount, JSON.stringify(viewAfter));
+      assert.ok(since.some((r) => Array.isArray(r) && r.includes(ids.get('lens-a.prompt')!)), JSON.stringify(since));
+      assert.ok(since.every((r) => r !== 'all' && (r === 'none' || !r.includes(ids.get('lens-b.prompt')!))), JSON.stringify(since));
+      assert.equal(viewAfter.entries.find((e) => e.path === 'lens-b.prompt')?.figures?.approvalRate, 1);
+    } finally {
+      await alice.end();
+      await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+      await config().update('database.url', undefined, vscode.ConfigurationTarget.Global);
+    }
+  });
+
+  // Last: it stops the shared server for a while, and leaves the setting cleared as it found it.
+  it('the status bar item: hidden on the workspace database; on the team database following, unreachable while the server is stopped, following again; never the password', async () => {
+    const WRONG_PASSWORD = 'Wr0ng-status-pa55';
+    const where = `bob@${server.host}:${server.port}/team`;
+    const seen: StoreStatusShown[] = [];
+    const until = (what: string, wanted: (s: StoreStatusShown) => boolean): Promise<StoreStatusShown> =>
+      waitFor(
+        what,
+        async () => {
+          const s = (await vscode.commands.executeCommand<StoreStatusShown>('promptloom.internal.storeStatusShown'))!;
+          seen.push(s);
+          return wanted(s) ? s : undefined;
+        },
+        30_000,
+      );
+    const FOLLOWING = '$(database) Team: following';
+    const UNREACHABLE = '$(warning) Team: unreachable';
+
+    // The previous test cleared the setting: the workspace database, and no item.
+    const workspace = await until('the workspace database chosen', (s) => s.state.store === 'workspace');
+    assert.equal(workspace.visible, false);
+
+    await config().update('database.url', bobUrl, vscode.ConfigurationTarget.Global);
+    const following = await until('the item following the team database', (s) => s.visible && s.text === FOLLOWING);
+    assert.ok(following.tooltip.includes(`team database ${where}`), following.tooltip);
+    assert.equal(following.command, 'promptloom.showDatabaseStatus');
+
+    server.stopServer();
+    let unreachable: StoreStatusShown;
+    try {
+      unreachable = await until('the item saying the server cannot be reached', (s) => s.text === UNREACHABLE);
+    } finally {
+      server.startServer();
+    }
+    assert.match(unreachable.tooltip, /cannot be reached: connection refused/);
+    assert.ok(unreachable.tooltip.includes(where), unreachable.tooltip);
+    // The loss itself showed first, as a reconnection under way.
+    assert.ok(unreachable.texts.includes('$(sync~spin) Team: reconnecting…'), unreachable.texts.join(' | '));
+    const back = await until('the item following again once the server is back', (s) => s.text === FOLLOWING);
+    assert.equal(back.texts.at(-2), UNREACHABLE);
+
+    // The stored password: a wrong one is out of reach (with the server's reason), the right one follows.
+    await config().update('database.url', `postgresql://bob@${server.host}:${server.port}/team`, vscode.ConfigurationTarget.Global);
+    await setPassword(WRONG_PASSWORD);
+    const refused = await until('the item refusing the wrong stored password', (s) => s.text === UNREACHABLE && /password authentication failed/.test(s.tooltip));
+    assert.ok(refused.tooltip.includes(where), refused.tooltip);
+    await setPassword(BOB_PASSWORD);
+    await until('the item following with the right stored password', (s) => s.text === FOLLOWING);
+
+    await config().update('database.url', undefined, vscode.ConfigurationTarget.Global);
+    await until('the item hidden again on the workspace database', (s) => !s.visible && s.state.store === 'workspace');
+
+    for (const s of seen) {
+      for (const secret of [BOB_PASSWORD, WRONG_PASSWORD, encodeURIComponent(BOB_PASSWORD)]) {
+        assert.ok(![s.text, s.tooltip, JSON.stringify(s.state), ...s.texts].some((words) => words.includes(secret)), `the password in the item: ${s.tooltip}`);
+      }
+    }
   });
 });

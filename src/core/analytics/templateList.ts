@@ -43,7 +43,7 @@ const NO_RUNS: TemplateFigures = { runs: 0, conversations: 0, avgQuality: null, 
  * then sorted. Usage and rating put the busiest and best first; ties (and templates without a
  * rating, which come last) fall back to the name, so the order never depends on the file system's.
  */
-export function templateList(files: readonly TemplateFile[], rows: readonly TemplateRow[] | undefined, sort: TemplateSort, filter: TemplateFilter = {}): TemplateEntry[] {
+export function templateList(files: readonly TemplateFile[], rows: readonly Pick<TemplateRow, 'file' | 'usageCount' | 'conversations' | 'avgQuality' | 'approvalRate'>[] | undefined, sort: TemplateSort, filter: TemplateFilter = {}): TemplateEntry[] {
   const byPath = new Map(rows?.map((r) => [r.file, r]));
   const entries = files
     .filter((f) => (filter.tier === undefined || f.tier === filter.tier) && (filter.active === undefined || f.active === filter.active))

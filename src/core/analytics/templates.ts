@@ -83,11 +83,14 @@ type Group = 'template_id' | 'version_id';
 /**
  * The aggregates of every group (template or version): one scan of the logs and one of the
  * conversations (which carry their score and review time, see migration 3), and the trend's
- * newest scores read from the `conversations_scored` index. `templateId` narrows to one template.
+ * newest scores read from the `conversations_scored` index (none when `recentCount` is 0).
+ * `templateIds` narrows to those templates.
  */
-async function aggregate(db: Database, group: Group, templateId?: number, recentCount = TREND_WINDOW * 2) {
+async function aggregate(db: Database, group: Group, templateIds?: readonly number[], recentCount = TREND_WINDOW * 2) {
   const d = db.dialect;
-  const only = templateId === undefined ? '' : `WHERE template_id = ${Number(templateId)}`;
+  // Ids are numbers (from the store), written into the text: an empty list matches nothing.
+  const ids = templateIds === undefined ? undefined : templateIds.map(Number).join(', ') || 'NULL';
+  const only = ids === undefined ? '' : `WHERE template_id IN (${ids})`;
   const byKey = (rows: Record<string, unknown>[]) => new Map(rows.map((r) => [Number(r.k), r]));
   // Everyone's logs as the store counts them: per template the team's kept totals
   // (template_analytics), per version the team's grouped figures (generation_figures).
@@ -112,11 +115,11 @@ async function aggregate(db: Database, group: Group, templateId?: number, recent
     ),
   );
   // Per group, its newest scored conversations (newest first) for the trend: a few index rows each.
-  const groups = group === 'template_id' ? `SELECT id AS k FROM ${d.templates} t ${templateId === undefined ? '' : `WHERE id = ${Number(templateId)}`}` : `SELECT id AS k FROM template_versions ${only}`;
+  const groups = group === 'template_id' ? `SELECT id AS k FROM ${d.templates} t ${ids === undefined ? '' : `WHERE id IN (${ids})`}` : `SELECT id AS k FROM template_versions ${only}`;
   const recent = new Map<number, number[]>();
-  for (const r of await db.all(
+  for (const r of recentCount <= 0 ? [] : await db.all(
     `SELECT g.k, (SELECT ${d.joined('n.quality', ',', `n.created_at DESC, n.tie DESC`)} FROM (
-        SELECT c.quality, c.created_at, ${d.insertionOrder('c')} AS tie FROM conversations c WHERE c.${group} = g.k ${templateId === undefined ? '' : `AND c.template_id = ${Number(templateId)}`} AND c.quality IS NOT NULL
+        SELECT c.quality, c.created_at, ${d.insertionOrder('c')} AS tie FROM conversations c WHERE c.${group} = g.k ${ids === undefined ? '' : `AND c.template_id IN (${ids})`} AND c.quality IS NOT NULL
          ORDER BY c.created_at DESC, ${d.insertionOrder('c')} DESC LIMIT ${Number(recentCount)}) n) AS recent
        FROM (${groups}) g`,
   )) {
@@ -206,11 +209,42 @@ export async function templateRows(db: Database): Promise<TemplateRow[]> {
  */
 export async function templateRowsByPath(db: Database): Promise<TemplateRow[]> {
   const rows = await templateRows(db);
+  const chosen = await templatePerPath(db);
+  return rows.filter((r) => chosen.get(r.file) === r.id);
+}
+
+/** The template each path names for the reader: their own first (`ownFirst`), as `byPath` takes it. */
+export async function templatePerPath(db: Database): Promise<Map<string, number>> {
   const chosen = new Map<string, number>();
   for (const t of await db.all(`SELECT id, path FROM ${db.dialect.templates} t ${db.dialect.ownFirst('t')}`)) {
     if (!chosen.has(String(t.path))) chosen.set(String(t.path), Number(t.id));
   }
-  return rows.filter((r) => chosen.get(r.file) === r.id);
+  return chosen;
+}
+
+/** What the Templates view shows of a template: its runs (everyone's), conversations, average quality and approval rate. */
+export interface TemplateFiguresRow {
+  readonly id: number;
+  readonly file: string;
+  readonly active: boolean;
+  readonly usageCount: number;
+  readonly conversations: number;
+  readonly avgQuality: number | null;
+  readonly approvalRate: number | null;
+}
+
+/**
+ * Every template's (or those of `templateIds`) view figures: `templateRows`' logs and conversations
+ * scans (on the team database `template_analytics`' kept totals), without what the view does not
+ * show (the trend, diversity, review agreement, which read every scored or reviewed conversation).
+ */
+export async function templateFigures(db: Database, templateIds?: readonly number[]): Promise<TemplateFiguresRow[]> {
+  const a = await aggregate(db, 'template_id', templateIds, 0);
+  const only = templateIds === undefined ? '' : `WHERE id IN (${templateIds.map(Number).join(', ') || 'NULL'})`;
+  return (await db.all(`SELECT id, path, active FROM ${db.dialect.templates} t ${only} ORDER BY path, id`)).map((t) => {
+    const f = figures(Number(t.id), a);
+    return { id: Number(t.id), file: String(t.path), active: Number(t.active) === 1, usageCount: f.usageCount, conversations: f.conversations, avgQuality: f.avgQuality, approvalRate: f.approvalRate };
+  });
 }
 
 /** How one template's conversations are doing, for its CodeLens and PL011. */
@@ -228,20 +262,37 @@ export interface TemplateQuality {
 
 /** The same figures as the dashboard's, for one template (by path), with its newest `recent` scores. */
 export async function templateQuality(db: Database, templatePath: string, recent = TREND_WINDOW * 2): Promise<TemplateQuality> {
-  const t = await db.get(`SELECT id FROM ${db.dialect.templates} t WHERE path = ? ${db.dialect.ownFirst('t')}`, [templatePath]);
-  if (!t) return { runs: 0, conversations: 0, average: null, recentAverage: null, recentCount: 0, approvalRate: null, reviewed: 0 };
+  return (await templateQualityOf(db, templatePath, recent)).quality;
+}
+
+/** The template a path names for the reader (its id, whether it is active), when there is one. */
+export interface TemplateRead {
+  readonly id: number;
+  readonly active: boolean;
+}
+
+/**
+ * `templateQuality` with the template it read: a caller that follows teammates' changes by
+ * template (the editor's lenses, which a notification names by template id) knows which it shows.
+ */
+export async function templateQualityOf(db: Database, templatePath: string, recent = TREND_WINDOW * 2): Promise<{ template?: TemplateRead; quality: TemplateQuality }> {
+  const t = await db.get(`SELECT id, active FROM ${db.dialect.templates} t WHERE path = ? ${db.dialect.ownFirst('t')}`, [templatePath]);
+  if (!t) return { quality: { runs: 0, conversations: 0, average: null, recentAverage: null, recentCount: 0, approvalRate: null, reviewed: 0 } };
   const id = Number(t.id);
-  const a = await aggregate(db, 'template_id', id, recent);
+  const a = await aggregate(db, 'template_id', [id], recent);
   const f = figures(id, a);
   const scores = a.recent.get(id) ?? [];
   return {
-    runs: f.usageCount,
-    conversations: f.conversations,
-    average: f.avgQuality,
-    recentAverage: scores.length ? scores.reduce((x, y) => x + y, 0) / scores.length : null,
-    recentCount: scores.length,
-    approvalRate: f.approvalRate,
-    reviewed: f.reviewed,
+    template: { id, active: Number(t.active) === 1 },
+    quality: {
+      runs: f.usageCount,
+      conversations: f.conversations,
+      average: f.avgQuality,
+      recentAverage: scores.length ? scores.reduce((x, y) => x + y, 0) / scores.length : null,
+      recentCount: scores.length,
+      approvalRate: f.approvalRate,
+      reviewed: f.reviewed,
+    },
   };
 }
 
@@ -253,7 +304,7 @@ export interface VersionRow extends Omit<TemplateRow, 'name' | 'file' | 'tier' |
 
 /** One template's versions, oldest first, each with its own figures. */
 export async function versionRows(db: Database, templateId: number): Promise<VersionRow[]> {
-  const a = await aggregate(db, 'version_id', templateId);
+  const a = await aggregate(db, 'version_id', [templateId]);
   return (await db.all('SELECT id, created_at FROM template_versions WHERE template_id = ? ORDER BY created_at, id', [templateId])).map((v, i) => {
     const { conversations, scored, reviewed, lastActivity, nearDuplicates: _nearDuplicates, savedUsd: _savedUsd, ...f } = figures(Number(v.id), a);
     return { ...f, id: Number(v.id), number: i + 1, createdAt: Number(v.created_at), conversations, scored, reviewed, lastActivity };

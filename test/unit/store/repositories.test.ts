@@ -2,7 +2,7 @@ import { strict as assert } from 'node:assert';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { computeStats, dailySeries, templateQuality, templateRows, versionRows } from '../../../src/core/analytics';
+import { computeStats, dailySeries, templateFigures, templateQuality, templateRows, versionRows } from '../../../src/core/analytics';
 import { messageBatchRows, recordIntent, slotStates } from '../../../src/core/generation/messageBatchRecords';
 import { WorkspaceBatchRepository, WorkspaceGenerationRepository, Store, WorkspaceTemplateRepository, contentHash, workspaceRepositories, type Clock } from '../../../src/core/store';
 import { WorkspaceJudgeCallRepository, judgedAlready } from '../../../src/core/store/judgeCalls';
@@ -145,6 +145,12 @@ describe('repositories', () => {
     assert.deepEqual(quality, { runs: 4, conversations: 3, average: 6, recentAverage: 6, recentCount: 2, approvalRate: 0.5, reviewed: 2 });
     assert.equal((await templateQuality(store, 'a.prompt', 1)).recentAverage, 4, 'the newest scored one');
     assert.deepEqual(await templateQuality(store, 'none.prompt'), { runs: 0, conversations: 0, average: null, recentAverage: null, recentCount: 0, approvalRate: null, reviewed: 0 });
+    // The Templates view's lighter read: the same figures as templateRows, for every template or those named.
+    const rows = await templateRows(store);
+    const viewFigures = rows.map((r) => ({ id: r.id, file: r.file, active: r.active, usageCount: r.usageCount, conversations: r.conversations, avgQuality: r.avgQuality, approvalRate: r.approvalRate }));
+    assert.deepEqual(await templateFigures(store), viewFigures);
+    assert.deepEqual(await templateFigures(store, [a.id]), viewFigures.filter((f) => f.id === a.id));
+    assert.deepEqual(await templateFigures(store, []), []);
 
     assert.deepEqual(await generations.idsStartingWith('conv-'), ['conv-1', 'conv-2']);
     assert.deepEqual(await generations.idsStartingWith('conv-3'), ['conv-3']);
