@@ -223,8 +223,9 @@ describe('Message Batches on the team store (a real PostgreSQL)', function () {
     const stop = new AbortController();
     let batchId: string | undefined;
     const input: TeamMessageBatchInput = { ...prepared.input, db: alice, apiKey: KEY, baseURL: api.url, clock: quick, signal: stop.signal, started: (id) => (batchId = id) };
+    const retrieves = api.stats.batchRetrieves; // earlier tests polled the same fake
     const running = runTeamMessageBatches(input);
-    while (api.stats.batchRetrieves === 0) await new Promise((r) => setTimeout(r, 10));
+    while (api.stats.batchRetrieves === retrieves) await new Promise((r) => setTimeout(r, 10));
     const batch = (await new WorkspaceBatchRepository(aliceAgain).get(batchId!))!;
     const resume = async () => {
       const { store: _db, ...again } = await workspace.prepareMessageBatchResume(aliceAgain, batch);
