@@ -59,6 +59,11 @@ export interface JudgeMessageBatchInput {
   readonly reports?: ReadonlyMap<string, QualityReport>;
   /** While waiting: grades taken in of those to take, and requests still processing. */
   readonly onProgress?: (progress: { graded: number; total: number; processing: number }) => void;
+  /**
+   * Why this run may no longer match or submit anything (the team's lease was lost: another
+   * process may hold the batch now and grade the same conversations), or undefined.
+   */
+  readonly leaseLost?: () => string | undefined;
 }
 
 export interface JudgeMessageBatchOutcome {
@@ -200,7 +205,14 @@ export async function judgeThroughMessageBatches(input: JudgeMessageBatchInput):
     await records.markCollected(row.id, endedAt, lost ? 'lost' : 'collected');
   };
 
+  /** The lease gone: nothing more is matched or sent (what is submitted may still be taken in, once). */
+  const leaseGone = (): boolean => {
+    const lost = input.leaseLost?.();
+    if (lost) stopReason ??= lost;
+    return lost !== undefined;
+  };
   for (;;) {
+    if (leaseGone()) break;
     // 1. Rows written before a POST whose answer never came back: matched before anything is sent.
     for (const row of (await messageBatchRows(db, batchId, 'judge')).filter((r) => r.state === 'submitting')) {
       const adopted = await reconcile(db, client, row, clock, () => requestsFor(row));
@@ -257,6 +269,7 @@ export async function judgeThroughMessageBatches(input: JudgeMessageBatchInput):
     const attempt = (id: string) => states.get(id)!.attempts + 1;
     const sizeOf = (id: string) => JSON.stringify({ custom_id: customIdOf('mb0123456789', id), params: judgeBatchParams(model, turnsOf(id)) }).length;
     for (const chunk of split(pending, sizeOf, input.limits)) {
+      if (leaseGone()) break;
       const worst = chunk.reduce((sum, id) => sum + judgeWorstCaseUsd(model, turnsOf(id)), 0);
       const row = await recordIntent(db, batchId, chunk, Math.max(...chunk.map(attempt)), worst, clock.now(), 'judge');
       touched.add(await submit(db, client, row, requestsFor(row), clock));

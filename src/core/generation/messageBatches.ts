@@ -590,6 +590,7 @@ async function runHeldMessageBatches(input: Omit<MessageBatchInput, 'store'>, ta
         ...(input.detach ? { detach: true } : {}),
         ...(input.signal ? { signal: input.signal } : {}),
         reports: new Map(toJudge.map((c) => [c.conversationId, c.report])),
+        ...(target.leaseLost ? { leaseLost: target.leaseLost } : {}),
         onProgress: (judging) => input.onProgress?.({ total: requested, stored: totals.succeeded, failed: totals.failed, processing: 0, messageBatches: touched.size, costUsd: totals.costUsd, judge: judging }),
       });
       judge = judged.judgement;
