@@ -43,6 +43,12 @@ export interface Dialect {
   readonly generationCosts: string;
   /** One row: the first and the last log's times the store counts (first_generation_at, last_generation_at; NULL without logs). */
   readonly generationSpan: string;
+  /**
+   * `value` as the backend can store it: PostgreSQL's text and jsonb refuse the NUL character
+   * (SQLite keeps it), so on the team store each string's NUL becomes U+FFFD; the same value in a
+   * workspace.
+   */
+  storable<T>(value: T): T;
   /** Where a path names two templates (team: one per member), the reader's own first: an ORDER BY clause, or nothing. */
   ownFirst(alias: string): string;
   /** A template's author (team: the role that created it) as an expression; NULL in a workspace, which has one author. */
@@ -100,6 +106,7 @@ export const SQLITE_DIALECT: Dialect = {
   generationCosts: SQLITE_LOG_ROWS,
   generationSpan: '(SELECT min(created_at) AS first_generation_at, max(created_at) AS last_generation_at FROM generation_logs)',
   ownFirst: () => '',
+  storable: (value) => value,
   author: () => 'NULL',
   total: (expr) => `total(${expr})`,
   countWhere: (condition) => `total(${condition})`,
@@ -129,6 +136,7 @@ export const POSTGRESQL_DIALECT: Dialect = {
   generationCosts: 'generation_costs',
   generationSpan: 'generation_span',
   ownFirst: (alias) => `ORDER BY (${alias}.created_by = current_user) DESC, ${alias}.id`,
+  storable: withoutNul,
   author: (alias) => `${alias}.created_by`,
   total: (expr) => `coalesce(sum(${expr}), 0)`,
   countWhere: (condition) => `count(*) FILTER (WHERE ${condition})`,
@@ -143,3 +151,13 @@ export const POSTGRESQL_DIALECT: Dialect = {
   // created_by is the server's (DEFAULT current_user): compared with, never written.
   andOwn: (alias) => ` AND ${alias ? `${alias}.` : ''}created_by = current_user`,
 };
+
+/** `value` with every string's NUL character replaced by U+FFFD (arrays and plain objects walked, others kept). */
+export function withoutNul<T>(value: T): T {
+  if (typeof value === 'string') return value.replaceAll('\u0000', '\uFFFD') as T;
+  if (Array.isArray(value)) return value.map((v: unknown) => withoutNul(v)) as T;
+  if (value !== null && typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype) {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, withoutNul(v)])) as T;
+  }
+  return value;
+}

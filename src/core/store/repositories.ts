@@ -259,9 +259,12 @@ export class SqlGenerationRepository extends ConversationReads implements Genera
    * now. The body only looks up and writes, so running it again (PostgreSQL retries a
    * serialization failure) gives the same rows.
    */
-  private recorder(g: GenerationRecord): (tx: AsyncTx) => Promise<RecordOutcome> {
+  private recorder(record: GenerationRecord): (tx: AsyncTx) => Promise<RecordOutcome> {
     const now = this.clock.now();
     const dialect = this.db.dialect;
+    // What the backend cannot store (PostgreSQL: NUL) taken out of the answer before anything is
+    // made of it (turns, the score's findings, the log's JSON), so the paid answer is kept.
+    const g = dialect.storable(record);
     const conversationId = g.conversation ? (g.conversationId ?? this.newId()) : undefined;
     // Computed before taking the lock: the transaction only looks up and writes.
     const signature = g.conversation ? signatureOf(g.conversation.turns) : undefined;

@@ -14,6 +14,7 @@ import { createClient } from '../../../src/core/generation/claude';
 import { runTeamMessageBatches } from '../../../src/core/generation/messageBatches';
 import { connectTeamDatabase } from '../../../src/core/store/postgres/connection';
 import { initTeamDatabase } from '../../../src/core/store/postgres/setup';
+import { withoutNul } from '../../../src/core/store/dialect';
 import { pgParams, TeamDatabase } from '../../../src/core/store/postgres/teamDatabase';
 import { Workspace } from '../../../src/core/workspace';
 import { FakeMessagesApi } from '../../fixtures/fakeMessagesApi';
@@ -102,12 +103,17 @@ describe('review: a Message Batches result the team store refuses (real PostgreS
   });
 });
 
-describe('pgParams: NUL for PostgreSQL', () => {
-  it('replaces NUL in text and in JSON strings, and leaves a text that spells the escape outside JSON', () => {
-    const [text, json, spelled, number] = pgParams(['a\u0000b', JSON.stringify({ turns: ['x\u0000y'] }), 'write "\\u0000" to end a C string', 7]);
-    assert.equal(text, 'a\uFFFDb');
-    assert.deepEqual(JSON.parse(json as string), { turns: ['x\uFFFDy'] });
-    assert.equal(spelled, 'write "\\u0000" to end a C string');
-    assert.equal(number, 7);
+describe('NUL for PostgreSQL (pgParams, Dialect.storable)', () => {
+  it('pgParams replaces NUL characters and keeps a text that only spells the escape (a JSON answer) as it is', () => {
+    // A model's answer that is itself JSON, pretty-printed, with the escape: PostgreSQL's text takes it.
+    const answer = '{\n  "separator": "\\u0000",\n  "ratio": 1.0,\n  "id": 12345678901234567890\n}';
+    assert.ok(!answer.includes('\u0000'));
+    assert.deepEqual(pgParams(['a\u0000b', answer, 7]), ['a\uFFFDb', answer, 7]);
+  });
+
+  it('a record is made storable before its JSON is built: every string of it, nested, without NUL', () => {
+    const record = { turns: [{ role: 'assistant', content: 'x\u0000y' }], quality: { findings: [{ excerpt: '\u0000' }] }, costUsd: 0.5, at: null };
+    assert.deepEqual(withoutNul(record), { turns: [{ role: 'assistant', content: 'x\uFFFDy' }], quality: { findings: [{ excerpt: '\uFFFD' }] }, costUsd: 0.5, at: null });
+    assert.ok(!JSON.stringify(withoutNul(record)).includes('\\u0000'));
   });
 });

@@ -34,28 +34,14 @@ export function numberedPlaceholders(sql: string): string {
   return out;
 }
 
-const NUL = '\u0000';
-const REPLACEMENT = '\uFFFD';
-
 /**
- * The parameters as PostgreSQL takes them. Its text and jsonb refuse the NUL character, which
- * SQLite stores: a model's answer holding one (or its JSON, where it is the escape \u0000) would
- * make the whole record refused, a paid answer lost. NUL becomes U+FFFD, the replacement character,
- * in text and in the strings of JSON text; a text that merely spells "\u0000" outside JSON keeps it.
+ * The parameters as PostgreSQL takes them: its text refuses the NUL character, which SQLite
+ * stores, so NUL becomes U+FFFD (a statement holding one would be refused whole). JSON built from
+ * a record is cleaned before it is serialised (`Dialect.storable`): here a text that spells the
+ * escape \u0000 is no NUL and is kept as it is.
  */
 export function pgParams(params: readonly SqlParam[] = []): unknown[] {
-  return params.map((value) => {
-    if (typeof value !== 'string') return value;
-    let out = value.replaceAll(NUL, REPLACEMENT);
-    if (out.includes('\\u0000')) {
-      try {
-        out = JSON.stringify(JSON.parse(out, (_key, v: unknown) => (typeof v === 'string' ? v.replaceAll(NUL, REPLACEMENT) : v)));
-      } catch {
-        // Not JSON: a text that spells the escape, which PostgreSQL stores as it is.
-      }
-    }
-    return out;
-  });
+  return params.map((value) => (typeof value === 'string' ? value.replaceAll('\u0000', '\uFFFD') : value));
 }
 
 /** pg's type ids whose values are worth converting. */
