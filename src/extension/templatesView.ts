@@ -169,12 +169,20 @@ export class TemplatesView extends Disposable implements vscode.TreeDataProvider
       const stale = [...kept.stale];
       kept.stale.clear();
       this.readFigures(stale.length ? stale : 'none');
+      let reread: TemplateFiguresRow[];
       try {
-        for (const row of stale.length ? await templateFigures(handle.db, stale) : []) if (kept.byPath.get(row.file)?.id === row.id) kept.byPath.set(row.file, row);
+        reread = stale.length ? await templateFigures(handle.db, stale) : [];
       } catch (error) {
         if (this.teamFigures === kept) this.teamFigures = undefined;
         throw error;
       }
+      // One the reader no longer sees (a teammate's turned inactive or deleted): which template
+      // that path shows now is for a full read to say.
+      if (reread.length < stale.length) {
+        if (this.teamFigures === kept) this.teamFigures = undefined;
+        return this.figures(handle);
+      }
+      for (const row of reread) if (kept.byPath.get(row.file)?.id === row.id) kept.byPath.set(row.file, row);
       return [...kept.byPath.values()];
     }
     const all = await templateFigures(handle.db);

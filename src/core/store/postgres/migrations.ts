@@ -709,6 +709,25 @@ export const PG_MIGRATIONS: readonly PgMigration[] = [
       `GRANT SELECT ON generation_figures, generation_quarter_hours, generation_costs, generation_span TO ${MEMBER_ROLE}`,
     ],
   },
+  {
+    version: 13,
+    description: "a template shown or hidden (active, inactive, deleted, renamed) is announced, so teammates' views drop or add it",
+    sql: [
+      // Views on the team store re-read only the templates a change names; a teammate's template
+      // turned inactive or deleted named none, and its row stayed in their views until a refresh
+      // (found in review). Announced when the template was visible to the team before or after
+      // (an inactive template that stays inactive is its author's alone: never named), and only
+      // its id, as migration 2's announcements.
+      `CREATE FUNCTION notify_template_change() RETURNS trigger LANGUAGE plpgsql AS $$
+       BEGIN
+         IF NEW.is_active OR (TG_OP = 'UPDATE' AND OLD.is_active) THEN
+           PERFORM pg_notify('${CHANGES_CHANNEL}', json_build_object('table', TG_TABLE_NAME, 'template', NEW.id)::text);
+         END IF;
+         RETURN NULL;
+       END $$`,
+      'CREATE TRIGGER prompt_templates_notify AFTER INSERT OR UPDATE OF is_active, deleted_at, name, tier ON prompt_templates FOR EACH ROW EXECUTE FUNCTION notify_template_change()',
+    ],
+  },
 ];
 
 export const TEAM_SCHEMA_VERSION = PG_MIGRATIONS[PG_MIGRATIONS.length - 1]!.version;
