@@ -13,6 +13,8 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
+import { connectTeamDatabase } from '../../src/core/store/postgres/connection';
+import { initTeamDatabase } from '../../src/core/store/postgres/setup';
 
 /** The bootstrap superuser of the test cluster. */
 const SUPERUSER = 'promptloom_test_admin';
@@ -97,6 +99,21 @@ export class PostgresServer {
       'CREATE DATABASE team OWNER team_owner',
       ...Object.entries(members).map(([name, password]) => `CREATE ROLE ${name} LOGIN PASSWORD '${password}'`),
     ]);
+  }
+
+  /**
+   * A team ready to use, as `promptloom db init` and an admin's GRANT leave it: `createTeam`, the
+   * schema brought up to date by the owner, and every member granted `promptloom_member`.
+   */
+  async startTeam(ownerPassword: string, members: Readonly<Record<string, string>>): Promise<void> {
+    await this.createTeam(ownerPassword, members);
+    const owner = await connectTeamDatabase(this.url('team_owner', ownerPassword, 'team'));
+    try {
+      await initTeamDatabase(owner);
+    } finally {
+      await owner.end();
+    }
+    await this.admin([`GRANT promptloom_member TO ${Object.keys(members).join(', ')}`]);
   }
 
   /** Stops the server (fast: open sessions are ended) and starts it again on the same port. */

@@ -12,8 +12,6 @@ import { createClient } from '../../../src/core/generation/claude';
 import { messageBatchRows, recordIntent } from '../../../src/core/generation/messageBatchRecords';
 import { reconcile } from '../../../src/core/generation/messageBatchSubmission';
 import { WorkspaceBatchRepository, WorkspaceTemplateRepository } from '../../../src/core/store';
-import { connectTeamDatabase } from '../../../src/core/store/postgres/connection';
-import { initTeamDatabase } from '../../../src/core/store/postgres/setup';
 import { TeamDatabase } from '../../../src/core/store/postgres/teamDatabase';
 import { FakeMessagesApi } from '../../fixtures/fakeMessagesApi';
 import { startPostgres, type PostgresServer } from '../../helpers/postgres';
@@ -35,11 +33,7 @@ describe('Message Batches adoption across members sharing an Anthropic account (
 
   before(async () => {
     server = await startPostgres();
-    await server.createTeam('owner-secret', { alice: 'a-secret', bob: 'b-secret' });
-    const owner = await connectTeamDatabase(server.url('team_owner', 'owner-secret', 'team'));
-    await initTeamDatabase(owner);
-    await owner.end();
-    await server.admin(['GRANT promptloom_member TO alice, bob']);
+    await server.startTeam('owner-secret', { alice: 'a-secret', bob: 'b-secret' });
     alice = await TeamDatabase.connect(server.url('alice', 'a-secret', 'team'));
     bob = await TeamDatabase.connect(server.url('bob', 'b-secret', 'team'));
     api = await FakeMessagesApi.start({ apiKey: KEY, batchProcessingMs: 60_000 });

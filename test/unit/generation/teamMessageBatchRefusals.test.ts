@@ -12,8 +12,6 @@ import { join } from 'node:path';
 import { realClock, type Clock } from '../../../src/core/generation/engine';
 import { createClient } from '../../../src/core/generation/claude';
 import { runTeamMessageBatches } from '../../../src/core/generation/messageBatches';
-import { connectTeamDatabase } from '../../../src/core/store/postgres/connection';
-import { initTeamDatabase } from '../../../src/core/store/postgres/setup';
 import { withoutNul } from '../../../src/core/store/dialect';
 import { pgParams, TeamDatabase } from '../../../src/core/store/postgres/teamDatabase';
 import { Workspace } from '../../../src/core/workspace';
@@ -40,11 +38,7 @@ describe('review: a Message Batches result the team store refuses (real PostgreS
 
   before(async () => {
     server = await startPostgres();
-    await server.createTeam('owner-secret', { alice: 'a-secret' });
-    const owner = await connectTeamDatabase(server.url('team_owner', 'owner-secret', 'team'));
-    await initTeamDatabase(owner);
-    await owner.end();
-    await server.admin(['GRANT promptloom_member TO alice']);
+    await server.startTeam('owner-secret', { alice: 'a-secret' });
     alice = await TeamDatabase.connect(server.url('alice', 'a-secret', 'team'));
     api = await FakeMessagesApi.start({ apiKey: KEY, batchProcessingMs: 50 });
   });

@@ -10,8 +10,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { realClock, type Clock } from '../../../src/core/generation/engine';
 import { runTeamMessageBatches } from '../../../src/core/generation/messageBatches';
-import { connectTeamDatabase } from '../../../src/core/store/postgres/connection';
-import { initTeamDatabase } from '../../../src/core/store/postgres/setup';
 import { TeamDatabase } from '../../../src/core/store/postgres/teamDatabase';
 import { Workspace } from '../../../src/core/workspace';
 import { FakeMessagesApi } from '../../fixtures/fakeMessagesApi';
@@ -32,11 +30,7 @@ describe('the judge on the team store and the batch lease (a real PostgreSQL)', 
 
   before(async () => {
     server = await startPostgres();
-    await server.createTeam('owner-secret', { alice: 'a-secret' });
-    const owner = await connectTeamDatabase(server.url('team_owner', 'owner-secret', 'team'));
-    await initTeamDatabase(owner);
-    await owner.end();
-    await server.admin(['GRANT promptloom_member TO alice']);
+    await server.startTeam('owner-secret', { alice: 'a-secret' });
     alice = await TeamDatabase.connect(server.url('alice', 'a-secret', 'team'));
     api = await FakeMessagesApi.start({ apiKey: KEY, batchProcessingMs: 60_000 });
   });

@@ -6,9 +6,7 @@
 import { strict as assert } from 'node:assert';
 import { templateFigures } from '../../../src/core/analytics';
 import { WorkspaceBatchRepository, WorkspaceGenerationRepository, WorkspaceTemplateRepository } from '../../../src/core/store';
-import { connectTeamDatabase } from '../../../src/core/store/postgres/connection';
 import { TeamChanges, type TeamChange } from '../../../src/core/store/postgres/changes';
-import { initTeamDatabase } from '../../../src/core/store/postgres/setup';
 import { TeamDatabase } from '../../../src/core/store/postgres/teamDatabase';
 import { startPostgres, type PostgresServer } from '../../helpers/postgres';
 
@@ -20,11 +18,7 @@ describe('a teammate showing or hiding a template is announced (team migration 1
 
   before(async () => {
     server = await startPostgres();
-    await server.createTeam('owner-secret', { alice: 'a-secret', bob: 'b-secret' });
-    const owner = await connectTeamDatabase(server.url('team_owner', 'owner-secret', 'team'));
-    await initTeamDatabase(owner);
-    await owner.end();
-    await server.admin(['GRANT promptloom_member TO alice, bob']);
+    await server.startTeam('owner-secret', { alice: 'a-secret', bob: 'b-secret' });
     alice = await TeamDatabase.connect(server.url('alice', 'a-secret', 'team'));
     bob = await TeamDatabase.connect(server.url('bob', 'b-secret', 'team'));
   });
