@@ -7,6 +7,7 @@ import { mkdirSync, mkdtempSync, readdirSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Database } from '../../../src/core/store/database';
+import { POSTGRESQL_DIALECT } from '../../../src/core/store/dialect';
 import type { GenerationRecord } from '../../../src/core/store';
 import { isServerUnreachable, replaySpool, TeamSpool } from '../../../src/core/generation/teamSpool';
 
@@ -29,7 +30,7 @@ const record: GenerationRecord = {
 /** A team handle whose server is away: every write fails as pg fails on a refused connection. */
 function awayDatabase(): Database {
   const refused = () => Promise.reject(Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' }));
-  return { dialect: 'postgres', all: refused, get: async () => ({ u: 'alice' }), run: refused, runAll: refused, transaction: refused } as unknown as Database;
+  return { dialect: POSTGRESQL_DIALECT, all: refused, get: async () => ({ u: 'alice' }), run: refused, runAll: refused, transaction: refused } as unknown as Database;
 }
 
 describe('team spool', () => {
