@@ -3,7 +3,7 @@
  * terminal (`generate --batch-api`, `resume` of such a batch), and `promptloom cancel`.
  */
 import { createClient } from '../core/generation/claude';
-import { messageBatchRows } from '../core/generation/messageBatchRecords';
+import { liveMessageBatches } from '../core/generation/messageBatchRecords';
 import { cancelBatch, progressLine, runMessageBatches, runTeamMessageBatches, teamBatchAuthor, type MessageBatchInput, type MessageBatchOutcome, type TeamMessageBatchInput } from '../core/generation/messageBatches';
 import { TeamStoreUnsupportedError } from '../core/generation/batch';
 import { WorkspaceBatchRepository } from '../core/store';
@@ -66,7 +66,7 @@ export async function runCancel(flags: { workspace?: string; batch?: string; api
     const batches = new WorkspaceBatchRepository(store);
     const batch = flags.batch ? await batches.get(flags.batch) : (await batches.unfinished()).find((b) => b.status === 'running' || b.status === 'pending');
     if (!batch) throw new UserError(flags.batch ? `no batch ${flags.batch} in ${folder}` : `no running batch in ${folder}`);
-    const live = (await messageBatchRows(store, batch.id)).filter((r) => r.state === 'submitted' || r.state === 'submitting');
+    const live = await liveMessageBatches(store, batch.id);
     if (live.length === 0 && batch.status !== 'running' && batch.status !== 'pending') throw new UserError(`batch ${batch.id} is not running (${batch.status})`);
     // A direct batch's process sees the status and stops; a Message Batch's run stops once the
     // canceled results come in.
@@ -93,7 +93,7 @@ async function cancelOnTeamStore(url: string, flags: { batch?: string; apiBaseUr
     const batch = flags.batch ? await batches.get(flags.batch) : (await batches.unfinished()).find((b) => b.status === 'running' || b.status === 'pending');
     if (!batch) throw new UserError(flags.batch ? `no batch ${flags.batch} on the team database that you may see` : 'no running batch on the team database');
     // The member's own Message Batches only: row-level security shows no one else's.
-    const live = (await messageBatchRows(db, batch.id)).filter((r) => r.state === 'submitted' || r.state === 'submitting');
+    const live = await liveMessageBatches(db, batch.id);
     if (live.length === 0 && batch.status !== 'running' && batch.status !== 'pending') throw new UserError(`batch ${batch.id} is not running (${batch.status})`);
     const canceled = await cancelBatch(db, batch, () => createClient({ apiKey: apiKey(env), ...(apiAddressOf(flags, env) ?? {}), timeoutMs: 60_000 }));
     const author = batch.settings.mode === 'batch' ? await teamBatchAuthor(db, batch.id) : undefined;

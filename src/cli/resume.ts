@@ -3,7 +3,7 @@
  * values, model and settings, generating only the conversations still missing. The API address is
  * the user's, as for `generate`; a batch never carries one.
  */
-import { messageBatchRows } from '../core/generation/messageBatchRecords';
+import { messageBatchResumeLeft } from '../core/generation/messageBatchRecords';
 import { WorkspaceBatchRepository, type BatchRow, type Store } from '../core/store';
 import { nothingClaimed, openWorkspaceStore, replayTeamSpool, TeamResumeRefusal } from '../core/workspace';
 import { cliStoreOptions } from './database';
@@ -39,7 +39,7 @@ export async function runResume(flags: { workspace?: string; batch?: string; api
     const batches = new WorkspaceBatchRepository(store);
     const chosen = flags.batch ? await batches.get(flags.batch) : (await batches.unfinished())[0];
     // One complete but for its judge's grades is not 'completed' yet: resume grades it.
-    if (chosen && chosen.settings.mode === 'batch' && (chosen.completed < chosen.requested || chosen.status !== 'completed' || (await messageBatchRows(store, chosen.id)).some((r) => r.state === 'submitted' || r.state === 'submitting'))) {
+    if (chosen && chosen.settings.mode === 'batch' && (await messageBatchResumeLeft(store, chosen))) {
       let input: Awaited<ReturnType<typeof workspace.prepareMessageBatchResume<Store>>>;
       try {
         input = await workspace.prepareMessageBatchResume(store, chosen);

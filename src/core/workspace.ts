@@ -10,7 +10,7 @@ import { planResume, type BatchCell, type BatchInput, type ResumePlan, type Team
 import type { Database, WorkspaceDatabase } from './store/database';
 import { replaySpool, SPOOL_DIR } from './generation/teamSpool';
 import { teamBatchAuthor } from './generation/messageBatches';
-import { messageBatchRows } from './generation/messageBatchRecords';
+import { messageBatchResumeLeft } from './generation/messageBatchRecords';
 import { buildPlan, explicitPlan, parseValuesFile, type ExplicitCell, type PlanProblem, type Sampling, type ValuesFileKind } from './plan';
 import { importKeptAside } from './generation/unstored';
 import { WorkspaceBatchRepository, WorkspaceTemplateRepository, type BatchRow } from './store';
@@ -88,7 +88,7 @@ export class Workspace {
    * its template version parsed as any template here is, and how a set of values renders. Throws a
    * message for the user when the model or the template no longer serves.
    */
-  private storedBatch(plan: ResumePlan): { settings: GenerationSettings; model: ModelInfo; template: ParsedTemplate; render: (values: Readonly<Record<string, unknown>>) => Rendered } {
+  private storedBatch(plan: Pick<ResumePlan, 'batch' | 'templateText' | 'templatePath'>): { settings: GenerationSettings; model: ModelInfo; template: ParsedTemplate; render: (values: Readonly<Record<string, unknown>>) => Rendered } {
     const settings = mergeSettings(storedSettings(plan.batch.settings), { models: this.settings.models });
     const model = resolveModel(plan.batch.model, settings.models);
     if (!model) throw new Error(`the batch used model ${plan.batch.model}, which is not in the model table`);
@@ -155,8 +155,7 @@ export class Workspace {
     if (author && !author.mine) {
       throw new TeamResumeRefusal(`batch ${batch.id} was sent through Message Batches by ${author.name}: its Message Batches are theirs (their rows, their Anthropic account), so ${author.name} resumes it`);
     }
-    const live = (await messageBatchRows(db, batch.id)).some((r) => r.state === 'submitted' || r.state === 'submitting');
-    if (batch.completed >= batch.requested && batch.status === 'completed' && !live) return undefined;
+    if (!(await messageBatchResumeLeft(db, batch))) return undefined;
     try {
       const { store: _read, ...input } = await this.prepareMessageBatchResume(db, batch);
       return input;
@@ -172,18 +171,10 @@ export class Workspace {
    * Read through either store: the workspace's (a `Store`, or the editor's handle on its worker), or the team's handle.
    */
   async prepareMessageBatchResume<D extends Database = WorkspaceDatabase>(store: D, batch: BatchRow): Promise<Omit<BatchInput, Exclude<ShellPart, 'resume'>> & { readonly store: D }> {
-    const settings = mergeSettings(storedSettings(batch.settings), { models: this.settings.models });
-    const model = resolveModel(batch.model, settings.models);
-    if (!model) throw new Error(`the batch used model ${batch.model}, which is not in the model table`);
     const templates = new WorkspaceTemplateRepository(store);
     const version = (await templates.version(batch.versionId))!;
     const path = (await templates.byId(batch.templateId))!.path;
-    const template = this.parse(version.content, path);
-    const render = (values: Readonly<Record<string, unknown>>) => {
-      const rendered = renderTemplate(template, values);
-      if (!rendered.ok) throw new Error(`the batch's stored template no longer renders: ${rendered.problems.map((p) => p.message).join('; ')}`);
-      return rendered.value;
-    };
+    const { settings, model, template, render } = this.storedBatch({ batch, templateText: version.content, templatePath: path });
     return {
       ...(batch.plan ? { cells: batch.plan.map((c) => ({ rendered: render(c.values), count: c.count })) } : {}),
       store,

@@ -8,7 +8,7 @@ import type { GenerationEngine, ModelInfo } from '../core/generation/engine';
 import type { Priority } from '../core/generation/priorityQueue';
 import type { RateLimiter } from '../core/generation/rateLimiter';
 import { judgeModelOf, pathFor, type GenerationSettings } from '../core/generation/settings';
-import { messageBatchRows } from '../core/generation/messageBatchRecords';
+import { messageBatchResumeLeft } from '../core/generation/messageBatchRecords';
 import { progressLine, type MessageBatchOutcome } from '../core/generation/messageBatches';
 import { CANCEL_AT_ANTHROPIC, COLLECT, MessageBatchRuns } from './messageBatchRuns';
 import { failureSummary } from '../core/generation/failures';
@@ -278,7 +278,7 @@ export class GenerationService extends Disposable {
     // A batch sent through Message Batches is re-attached to, as `promptloom resume` does: its
     // submitted Message Batches collected, only what none holds submitted.
     const chosen = await new WorkspaceBatchRepository(store).get(id);
-    if (chosen && chosen.settings.mode === 'batch' && (chosen.completed < chosen.requested || (await messageBatchRows(store, chosen.id)).some((r) => r.state === 'submitted' || r.state === 'submitting'))) {
+    if (chosen && chosen.settings.mode === 'batch' && (await messageBatchResumeLeft(store, chosen))) {
       return this.executeMessageBatches(this.messageBatches.run({ ...(await editorWorkspace(undefined, this.log).prepareMessageBatchResume(store, chosen)), apiKey }, false), false);
     }
     const prepared = await editorWorkspace(undefined, this.log).prepareResume(store, id);

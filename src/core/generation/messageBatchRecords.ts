@@ -85,6 +85,20 @@ export async function messageBatchRows(db: Database, batchId: string, purpose?: 
   return new MessageBatchRepository(db).rows(batchId, purpose);
 }
 
+/** The batch's Message Batches still at Anthropic: submitted, or written before a POST whose answer was never recorded. */
+export async function liveMessageBatches(db: Database, batchId: string): Promise<MessageBatchRow[]> {
+  return (await messageBatchRows(db, batchId)).filter((r) => r.state === 'submitted' || r.state === 'submitting');
+}
+
+/**
+ * Whether a batch sent through Message Batches has anything left for a resume: conversations
+ * missing, its judge's grades (it is not 'completed' until they are in), or Message Batches still
+ * at Anthropic to collect.
+ */
+export async function messageBatchResumeLeft(db: Database, batch: { readonly id: string; readonly completed: number; readonly requested: number; readonly status: string }): Promise<boolean> {
+  return batch.completed < batch.requested || batch.status !== 'completed' || (await liveMessageBatches(db, batch.id)).length > 0;
+}
+
 /** Writes the row of a Message Batch about to be submitted: before the POST, durably. */
 export async function recordIntent(
   db: Database,

@@ -34,7 +34,7 @@ import type { BatchJudgement } from './judgeBatch';
 import { judgeThroughMessageBatches } from './judgeMessageBatches';
 import { answerRecord, keepRecords, storeRecord, TEAM_RETRY, type Kept, type RecordContext } from './recording';
 import { BatchBusyError, holdBatch } from './batchLease';
-import { customIdOf, messageBatchRows, outstanding, recordIntent, slotOf, slotStates, type MessageBatchRow, type Slot } from './messageBatchRecords';
+import { customIdOf, liveMessageBatches, messageBatchRows, outstanding, recordIntent, slotOf, slotStates, type MessageBatchRow, type Slot } from './messageBatchRecords';
 import { BATCH_PRICE_FACTOR, CREDIT_MESSAGE, classifyResult } from './messageBatchResults';
 import { reconcile, split, submit, waitAndCollect } from './messageBatchSubmission';
 import { classify, type ErrorType } from './retry';
@@ -686,7 +686,7 @@ async function createBatchRow(db: Database, input: Omit<MessageBatchInput, 'stor
  * Returns the Message Batches canceled. `client` is made only when there is one to cancel.
  */
 export async function cancelBatch(store: Database, batch: { readonly id: string; readonly status: string }, client: () => Anthropic): Promise<string[]> {
-  const live = (await messageBatchRows(store, batch.id)).filter((r) => r.state === 'submitted' || r.state === 'submitting');
+  const live = await liveMessageBatches(store, batch.id);
   const canceled = live.length > 0 ? await cancelMessageBatches(store, client(), batch.id) : [];
   // Only if it still runs: a run that finished while the Message Batches were being canceled
   // keeps its 'completed' (the write catches up with other writers first).
