@@ -8,10 +8,9 @@
 import { strict as assert } from 'node:assert';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Client } from 'pg';
 import { FakeMessagesApi } from '../fixtures/fakeMessagesApi';
 import { promptloom, runCli, workspace, type Run } from '../helpers/cli';
-import { startPostgres, type PostgresServer } from '../helpers/postgres';
+import { queryAs, startPostgres, type PostgresServer } from '../helpers/postgres';
 
 const KEY = 'sk-test-fake-key';
 const OWNER_PASSWORD = 'Own3r-team-gen-pv';
@@ -55,15 +54,8 @@ describe('generate on the team database (a real PostgreSQL)', function () {
       ...env,
     });
   /** Raw SQL as `url`'s role, outside the CLI's queries. */
-  const query = async (url: string, sql: string, params: unknown[] = []) => {
-    const client = new Client({ connectionString: url });
-    await client.connect();
-    try {
-      return (await client.query(sql, params)).rows as Record<string, unknown>[];
-    } finally {
-      await client.end();
-    }
-  };
+  const query = queryAs;
+
 
   before(async () => {
     server = await startPostgres();

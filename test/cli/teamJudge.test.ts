@@ -9,11 +9,10 @@
 import { strict as assert } from 'node:assert';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Client } from 'pg';
 import { scoreConversation, toQualityResult } from '../../src/core/quality';
 import { FakeMessagesApi } from '../fixtures/fakeMessagesApi';
 import { promptloom, runCli, workspace, type Run } from '../helpers/cli';
-import { startPostgres, type PostgresServer } from '../helpers/postgres';
+import { queryAs, startPostgres, type PostgresServer } from '../helpers/postgres';
 
 const KEY = 'sk-test-fake-key';
 const OWNER_PASSWORD = 'Own3r-team-judge-qx';
@@ -56,18 +55,8 @@ describe('the judge on the team database (a real PostgreSQL)', function () {
   const generate = (args: readonly string[], url: string) =>
     runCli(['generate', 'check.prompt', '--param', 'topic=pensions', '--format', 'json', '--base-delay-ms', '10', '--concurrency', '1', '--database-url', url, ...args], ws, env());
   /** Raw SQL as `url`'s role, outside the CLI's queries. */
-  const query = async (url: string, sql: string, params: unknown[] = []) => {
-    const client = new Client({ connectionString: url });
-    await client.connect();
-    try {
-      // As the CLI's connections have it: the schema's trigger functions name its tables unqualified.
-      await client.query('SET search_path = promptloom');
-      const result = await client.query(sql, params);
-      return Object.assign(result.rows as Record<string, unknown>[], { changed: result.rowCount ?? 0 });
-    } finally {
-      await client.end();
-    }
-  };
+  const query = queryAs;
+
   /** Each conversation's stored score and turns, read as the superuser. */
   const scored = async (ids: readonly string[]) => {
     const admin = server.adminUrl('team');

@@ -10,12 +10,11 @@ import { strict as assert } from 'node:assert';
 import type { ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Client } from 'pg';
 import { CACHE_READ_MULTIPLIER, CACHE_WRITE_MULTIPLIER, DEFAULT_MODELS } from '../../src/core/generation/engine';
 import { scoreConversation, toQualityResult } from '../../src/core/quality';
 import { FakeMessagesApi } from '../fixtures/fakeMessagesApi';
 import { promptloom, runCli, workspace, type Run } from '../helpers/cli';
-import { startPostgres, type PostgresServer } from '../helpers/postgres';
+import { queryAs, startPostgres, type PostgresServer } from '../helpers/postgres';
 
 const KEY = 'sk-test-fake-key';
 const OWNER_PASSWORD = 'Own3r-team-mb-zq';
@@ -59,15 +58,8 @@ describe('Message Batches on the team database (real PostgreSQL, fake Messages A
     runCli(['generate', 't.prompt', '--param', 'persona=Near Retiree', '--format', 'json', '--database-url', url, ...args], ws, env(), during);
   const resume = (batchId: string, url: string) => runCli(['resume', '--batch', batchId, '--format', 'json', '--database-url', url], ws, env());
   /** Raw SQL as `url`'s role, outside the CLI's queries. */
-  const query = async (url: string, sql: string, params: unknown[] = []) => {
-    const client = new Client({ connectionString: url });
-    await client.connect();
-    try {
-      return (await client.query(sql, params)).rows as Record<string, unknown>[];
-    } finally {
-      await client.end();
-    }
-  };
+  const query = queryAs;
+
   const admin = (sql: string, params: unknown[] = []) => query(server.adminUrl('team'), sql, params);
   const count = async (sql: string, params: unknown[] = []) => Number((await admin(sql, params))[0]!.n);
   /** What the team database holds of a batch, read as the superuser (past row-level security). */

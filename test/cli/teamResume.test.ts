@@ -12,7 +12,7 @@ import type { ChildProcess } from 'node:child_process';
 import { Client } from 'pg';
 import { FakeMessagesApi } from '../fixtures/fakeMessagesApi';
 import { promptloom, runCli, workspace, type Run } from '../helpers/cli';
-import { startPostgres, type PostgresServer } from '../helpers/postgres';
+import { queryAs, startPostgres, type PostgresServer } from '../helpers/postgres';
 import { planKey } from '../../src/core/plan';
 import { TEAM_ALIVE_MS } from '../../src/core/generation/batch';
 
@@ -59,15 +59,9 @@ describe('resume and cancel on the team database (real PostgreSQL, three process
   let ws: string;
 
   const env = () => ({ ANTHROPIC_API_KEY: KEY, ANTHROPIC_BASE_URL: api.url });
-  const query = async (url: string, sql: string, params: unknown[] = []) => {
-    const client = new Client({ connectionString: url });
-    await client.connect();
-    try {
-      return (await client.query(sql, params)).rows as Record<string, unknown>[];
-    } finally {
-      await client.end();
-    }
-  };
+  /** Raw SQL as `url`'s role, outside the CLI's queries. */
+  const query = queryAs;
+
   const admin = (sql: string, params: unknown[] = []) => query(server.adminUrl('team'), sql, params);
   const count = async (sql: string, params: unknown[] = []) => Number((await admin(sql, params))[0]!.n);
   const conversationsOf = (batchId: string) => count('SELECT count(*) AS n FROM promptloom.conversations WHERE batch_id = $1', [batchId]);

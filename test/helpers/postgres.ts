@@ -199,3 +199,21 @@ function freePort(): Promise<number> {
     });
   });
 }
+
+/**
+ * Raw SQL as `url`'s role, outside the CLI's queries, on a connection of its own. The search path
+ * is the team schema's, as the CLI's connections have it (its trigger functions name its tables
+ * unqualified). The rows, with how many rows the statement changed.
+ */
+export async function queryAs(url: string, sql: string, params: unknown[] = []): Promise<Record<string, unknown>[] & { changed: number }> {
+  const client = new Client({ connectionString: url });
+  await client.connect();
+  try {
+    await client.query('SET search_path = promptloom');
+    const result = await client.query(sql, params);
+    // Not enumerable: the rows compare equal to plain arrays of rows.
+    return Object.defineProperty(result.rows as Record<string, unknown>[], 'changed', { value: result.rowCount ?? 0, enumerable: false }) as Record<string, unknown>[] & { changed: number };
+  } finally {
+    await client.end();
+  }
+}
